@@ -1,0 +1,406 @@
+//! The `tessera` binary: parses flags, wires configuration, and calls the server and service
+//! crates. Nothing else lives here.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+use tessera_core::model::{ClientStatus, Role};
+use tessera_server::config::{Config, ConfigLayer};
+use tessera_service::admin::{Actor, NewClient, NewUser};
+
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "An OAuth 2.1 / OpenID Connect authorization server for companies that sell an API")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes. Each also reads `TESSERA_*` from the environment.
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// The node's local files (master key, SQLite store by default).
+    #[arg(long, global = true, env = "TESSERA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The store: sqlite://PATH (default: SQLite inside the data directory).
+    #[arg(long, global = true, env = "TESSERA_DATABASE_URL")]
+    database_url: Option<String>,
+    /// A TOML configuration file (flags and environment take precedence over it).
+    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print exactly one JSON value on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The master key file (default: DATA_DIR/master.key; TESSERA_MASTER_KEY overrides it).
+    #[arg(long, global = true, env = "TESSERA_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// The `aud` of access tokens (default: the issuer).
+    #[arg(long, global = true, env = "TESSERA_AUDIENCE")]
+    audience: Option<String>,
+    /// ES256 (default), EdDSA or RS256.
+    #[arg(long, global = true, env = "TESSERA_SIGNING_ALG")]
+    signing_alg: Option<String>,
+    /// Default access-token lifetime in seconds (default 3600).
+    #[arg(long, global = true, env = "TESSERA_ACCESS_TOKEN_TTL")]
+    access_token_ttl: Option<u32>,
+    /// The cap on per-client access-token lifetimes, in seconds.
+    #[arg(long, global = true, env = "TESSERA_MAX_ACCESS_TOKEN_TTL")]
+    max_access_token_ttl: Option<u32>,
+    /// Allowed clock skew for exp/nbf/iat in seconds (default 60; 0 allowed).
+    #[arg(long, global = true, env = "TESSERA_LEEWAY")]
+    leeway: Option<u32>,
+    /// Seconds a signing key signs before scheduled rotation (default 30 days).
+    #[arg(long, global = true, env = "TESSERA_KEY_ROTATION_INTERVAL")]
+    key_rotation_interval: Option<i64>,
+    /// Failed client authentications per client id and window before 429 (default 100; 0 = off).
+    #[arg(long, global = true, env = "TESSERA_CLIENT_AUTH_FAILURE_LIMIT")]
+    client_auth_failure_limit: Option<u32>,
+    /// The failure window in seconds (default 60).
+    #[arg(long, global = true, env = "TESSERA_CLIENT_AUTH_FAILURE_WINDOW")]
+    client_auth_failure_window: Option<i64>,
+    /// Log filter, e.g. info or tessera=debug (logs go to stderr).
+    #[arg(long, global = true, env = "TESSERA_LOG")]
+    log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply store migrations and exit.
+    Migrate,
+    /// Organizations (tenants).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// An organization's scope catalogue.
+    #[command(subcommand)]
+    Scope(ScopeCommand),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// IP:PORT to listen on (default 127.0.0.1:8080). Plain HTTP only on loopback unless --behind-proxy.
+    #[arg(long, env = "TESSERA_LISTEN")]
+    listen: Option<String>,
+    /// The issuer URL (default http://LISTEN).
+    #[arg(long, env = "TESSERA_ISSUER")]
+    issuer: Option<String>,
+    /// Run behind a TLS-terminating proxy: allows plain HTTP on any address and believes
+    /// X-Forwarded-For from --trusted-proxy addresses only.
+    #[arg(long, env = "TESSERA_BEHIND_PROXY")]
+    behind_proxy: bool,
+    /// An address or CIDR range of a proxy whose X-Forwarded-For is believed (repeatable).
+    #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organization.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List organizations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScopeCommand {
+    /// Add a scope to an organization's catalogue (built-in scopes: no-op).
+    Create {
+        #[arg(long)]
+        org: String,
+        name: String,
+        /// Only owners and admins can grant it.
+        #[arg(long)]
+        restricted: bool,
+    },
+    /// List an organization's scopes.
+    List {
+        #[arg(long)]
+        org: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// owner, admin or member.
+        #[arg(long)]
+        role: String,
+        /// A service user: no password, cannot log in, exists to be a client's run-as user.
+        #[arg(long)]
+        service: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// A permission to grant: authorize_applications.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+    },
+    /// Disable a user: their tokens stop working at once.
+    Disable { email: String },
+    /// Enable a user again.
+    Enable { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints its id and secret.
+    Create(ClientCreateArgs),
+    /// List clients.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Show a client (without its secret).
+    Show { id: String },
+    /// Turn a client OFF: authentication fails, its tokens stop working.
+    Disable { id: String },
+    /// Turn a client ON again.
+    Enable { id: String },
+    /// Delete a client.
+    Delete { id: String },
+    /// Replace a client's secret; the old one stops working at once.
+    RegenerateSecret { id: String },
+}
+
+#[derive(Debug, Args)]
+struct ClientCreateArgs {
+    #[arg(long)]
+    org: String,
+    /// The owner's email.
+    #[arg(long)]
+    owner: String,
+    #[arg(long)]
+    name: String,
+    /// client_credentials (default), authorization_code, refresh_token, implicit (repeatable).
+    #[arg(long = "grant")]
+    grants: Vec<String>,
+    /// A registered scope (repeatable; default: every catalogue scope the owner may grant).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// An address or CIDR range allowed to use the client (repeatable; default: any).
+    #[arg(long = "allowed-ip")]
+    allowed_ips: Vec<String>,
+    /// The email of the user the client acts as (default: the owner).
+    #[arg(long)]
+    run_as: Option<String>,
+    /// A public client: no secret, PKCE required.
+    #[arg(long)]
+    public: bool,
+    /// Access-token lifetime in seconds for this client (capped by configuration).
+    #[arg(long)]
+    access_token_ttl: Option<u32>,
+    #[arg(long)]
+    requires_org_approval: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List signing keys.
+    List,
+    /// Rotate now: the published next key starts signing.
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Revoke an access token issued by this server ("-" reads it from standard input).
+    Revoke { token: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    match run(cli) {
+        Ok(value) => {
+            print_result(&value, json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Value> {
+    let serve_args = match &cli.command {
+        Command::Serve(args) => Some(args),
+        _ => None,
+    };
+    let flags = ConfigLayer {
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
+        master_key_file: cli.global.master_key_file.clone(),
+        listen: serve_args.and_then(|a| a.listen.clone()),
+        issuer: serve_args.and_then(|a| a.issuer.clone()),
+        audience: cli.global.audience.clone(),
+        behind_proxy: serve_args.and_then(|a| a.behind_proxy.then_some(true)),
+        trusted_proxies: serve_args.and_then(|a| (!a.trusted_proxies.is_empty()).then(|| a.trusted_proxies.clone())),
+        signing_alg: cli.global.signing_alg.clone(),
+        access_token_ttl: cli.global.access_token_ttl,
+        max_access_token_ttl: cli.global.max_access_token_ttl,
+        leeway: cli.global.leeway,
+        key_rotation_interval: cli.global.key_rotation_interval,
+        client_auth_failure_limit: cli.global.client_auth_failure_limit,
+        client_auth_failure_window: cli.global.client_auth_failure_window,
+        log: cli.global.log.clone(),
+    };
+    let file = match &cli.global.config {
+        Some(path) => ConfigLayer::from_file(path)?,
+        None => ConfigLayer::default(),
+    };
+    let config = Config::resolve(flags.over(file))?;
+    let default_log = if serve_args.is_some() { config.log.clone() } else { cli.global.log.clone().unwrap_or_else(|| "warn".into()) };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&default_log).context("invalid --log filter")?)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(execute(cli.command, config))
+}
+
+async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
+    if let Command::Serve(_) = command {
+        tessera_server::startup::serve(config).await?;
+        return Ok(json!({}));
+    }
+    let service = tessera_server::startup::open_service(&config).await?;
+    let actor = Actor::cli();
+    let value = match command {
+        Command::Serve(_) => json!({}),
+        Command::Migrate => json!({}),
+        Command::Org(OrgCommand::Create { name }) => serde_json::to_value(service.create_org(&actor, &name).await?)?,
+        Command::Org(OrgCommand::List) => serde_json::to_value(service.orgs().await?)?,
+        Command::Scope(ScopeCommand::Create { org, name, restricted }) => {
+            service.create_scope(&actor, &org, &name, restricted).await?;
+            json!({})
+        }
+        Command::Scope(ScopeCommand::List { org }) => serde_json::to_value(service.scopes(&org).await?)?,
+        Command::User(UserCommand::Create { org, email, role, service: is_service, password_stdin, permissions }) => {
+            let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not one of owner, admin, member"))?;
+            let mut authorize_applications = false;
+            for permission in &permissions {
+                match permission.as_str() {
+                    "authorize_applications" => authorize_applications = true,
+                    other => anyhow::bail!("--permission {other:?} is unknown (known: authorize_applications)"),
+                }
+            }
+            let password = if password_stdin { Some(read_stdin_line()?) } else { None };
+            let user = service.create_user(&actor, NewUser { org, email, role, service: is_service, authorize_applications, password }).await?;
+            json!({ "id": user.id, "email": user.email, "org_id": user.org_id, "role": user.role, "service": user.service, "authorize_applications": user.authorize_applications })
+        }
+        Command::User(UserCommand::Disable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, true).await?)?,
+        Command::User(UserCommand::Enable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, false).await?)?,
+        Command::Client(ClientCommand::Create(args)) => {
+            let new = NewClient {
+                org: args.org,
+                owner_email: args.owner,
+                name: args.name,
+                grants: args.grants,
+                scopes: args.scopes,
+                redirect_uris: args.redirect_uris,
+                allowed_origins: args.allowed_origins,
+                allowed_ips: args.allowed_ips,
+                run_as_email: args.run_as,
+                public: args.public,
+                access_token_ttl: args.access_token_ttl,
+                requires_org_approval: args.requires_org_approval,
+            };
+            serde_json::to_value(service.create_client(&actor, new).await?)?
+        }
+        Command::Client(ClientCommand::List { org }) => serde_json::to_value(service.list_clients(org.as_deref()).await?)?,
+        Command::Client(ClientCommand::Show { id }) => serde_json::to_value(service.show_client(&id).await?)?,
+        Command::Client(ClientCommand::Disable { id }) => serde_json::to_value(service.set_client_status(&actor, &id, ClientStatus::Off).await?)?,
+        Command::Client(ClientCommand::Enable { id }) => serde_json::to_value(service.set_client_status(&actor, &id, ClientStatus::On).await?)?,
+        Command::Client(ClientCommand::Delete { id }) => {
+            service.delete_client(&actor, &id).await?;
+            json!({})
+        }
+        Command::Client(ClientCommand::RegenerateSecret { id }) => {
+            let (client_id, client_secret) = service.regenerate_secret(&actor, &id).await?;
+            json!({ "client_id": client_id, "client_secret": client_secret })
+        }
+        Command::Keys(KeysCommand::List) => serde_json::to_value(service.list_keys().await?)?,
+        Command::Keys(KeysCommand::Rotate) => serde_json::to_value(service.rotate_keys(&actor).await?)?,
+        Command::Token(TokenCommand::Revoke { token }) => {
+            let token = if token == "-" { read_stdin_line()? } else { token };
+            service.revoke_as_operator(&actor, &token).await?;
+            json!({})
+        }
+    };
+    Ok(value)
+}
+
+/// One line of standard input, without its line ending.
+fn read_stdin_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read standard input")?;
+    Ok(line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line).to_owned())
+}
+
+fn print_result(value: &Value, json: bool) {
+    if json {
+        println!("{value}");
+        return;
+    }
+    match value {
+        Value::Object(map) if map.is_empty() => println!("ok"),
+        Value::Array(items) if items.is_empty() => println!("(none)"),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                print_object(item);
+            }
+        }
+        other => print_object(other),
+    }
+}
+
+fn print_object(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect::<Vec<_>>().join(", "),
+                    other => other.to_string(),
+                };
+                println!("{key}: {text}");
+            }
+        }
+        other => println!("{other}"),
+    }
+}

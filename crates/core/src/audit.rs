@@ -1,0 +1,58 @@
+//! Audit events: what changed or failed, by whom, against what. The store appends them in the
+//! same transaction as the change they describe.
+
+use serde::Serialize;
+
+/// Every kind of audited event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    OrgCreated,
+    ScopeCreated,
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+    ClientCreated,
+    ClientDeleted,
+    ClientEnabled,
+    ClientDisabled,
+    ClientSecretRegenerated,
+    ClientAuthFailed,
+    ClientAuthLocked,
+    TokenRevoked,
+    KeysRotated,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::OrgCreated => "org_created",
+            AuditAction::ScopeCreated => "scope_created",
+            AuditAction::UserCreated => "user_created",
+            AuditAction::UserDisabled => "user_disabled",
+            AuditAction::UserEnabled => "user_enabled",
+            AuditAction::ClientCreated => "client_created",
+            AuditAction::ClientDeleted => "client_deleted",
+            AuditAction::ClientEnabled => "client_enabled",
+            AuditAction::ClientDisabled => "client_disabled",
+            AuditAction::ClientSecretRegenerated => "client_secret_regenerated",
+            AuditAction::ClientAuthFailed => "client_auth_failed",
+            AuditAction::ClientAuthLocked => "client_auth_locked",
+            AuditAction::TokenRevoked => "token_revoked",
+            AuditAction::KeysRotated => "keys_rotated",
+        }
+    }
+}
+
+/// One audit entry. `detail` never holds a secret, a token or a password.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub org_id: Option<String>,
+    /// Who did it: `cli`, `system`, a user id or a client id.
+    pub actor: String,
+    pub action: AuditAction,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub detail: serde_json::Value,
+}

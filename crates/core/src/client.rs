@@ -1,0 +1,208 @@
+//! Client authentication decisions and client registration rules.
+
+use std::net::IpAddr;
+
+use crate::credentials::{AuthMethod, PresentedClient};
+use crate::model::{Client, ClientStatus, GrantType, User};
+use crate::scope::{self, ScopeSet};
+use crate::model::ScopeDef;
+use crate::OAuthError;
+
+/// Why a client failed to authenticate. Only audit logs see this; the client always gets the
+/// same `invalid_client` (A03, A13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    UnknownClient,
+    WrongSecret,
+    MissingSecret,
+    SecretFromPublicClient,
+    ClientOff,
+    AddressNotAllowed,
+}
+
+impl AuthFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::UnknownClient => "unknown_client",
+            AuthFailure::WrongSecret => "wrong_secret",
+            AuthFailure::MissingSecret => "missing_secret",
+            AuthFailure::SecretFromPublicClient => "secret_from_public_client",
+            AuthFailure::ClientOff => "client_off",
+            AuthFailure::AddressNotAllowed => "address_not_allowed",
+        }
+    }
+}
+
+/// Decides whether `presented` authenticates as `client`. `secret_matches` is the result of the
+/// keyed, constant-time comparison the caller ran (against a dummy digest for unknown clients,
+/// so both cases cost the same).
+pub fn authenticate(
+    presented: &PresentedClient,
+    client: Option<&Client>,
+    secret_matches: bool,
+    peer: IpAddr,
+) -> Result<(), AuthFailure> {
+    let client = client.ok_or(AuthFailure::UnknownClient)?;
+    match (client.public, presented.method) {
+        (true, AuthMethod::None) => {}
+        (true, _) => return Err(AuthFailure::SecretFromPublicClient),
+        (false, AuthMethod::None) => return Err(AuthFailure::MissingSecret),
+        (false, _) if !secret_matches => return Err(AuthFailure::WrongSecret),
+        (false, _) => {}
+    }
+    if client.status == ClientStatus::Off {
+        return Err(AuthFailure::ClientOff);
+    }
+    if !address_allowed(client, peer) {
+        return Err(AuthFailure::AddressNotAllowed);
+    }
+    Ok(())
+}
+
+/// An empty allow-list allows every address.
+pub fn address_allowed(client: &Client, peer: IpAddr) -> bool {
+    let peer = canonical(peer);
+    client.allowed_ips.is_empty() || client.allowed_ips.iter().any(|net| net.contains(&peer))
+}
+
+/// `::ffff:a.b.c.d` is the IPv4 address it maps, so IPv4 allow-lists hold on dual-stack sockets.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// What a new client asks for, checked against its owner, run-as user and the catalogue.
+#[derive(Debug, Clone)]
+pub struct Registration<'a> {
+    pub owner: &'a User,
+    pub run_as: &'a User,
+    pub grants: &'a [GrantType],
+    pub scopes: &'a ScopeSet,
+    pub redirect_uris: &'a [String],
+    pub public: bool,
+    pub access_token_ttl: Option<u32>,
+    pub catalogue: &'a [ScopeDef],
+}
+
+/// Validates a registration: the run-as user must be the owner or hold `authorize_applications`
+/// in the same organization (A18); every scope must exist and be grantable by the owner; redirect
+/// URIs must be safe (R06); a public client cannot use client credentials.
+pub fn validate_registration(r: &Registration<'_>) -> Result<(), OAuthError> {
+    let invalid = |msg: String| Err(OAuthError::new(crate::ErrorCode::InvalidRequest, msg));
+    if r.run_as.org_id != r.owner.org_id {
+        return invalid("the run-as user must belong to the owner's organization".into());
+    }
+    if r.run_as.id != r.owner.id && !r.run_as.authorize_applications {
+        return invalid("the run-as user lacks the authorize_applications permission".into());
+    }
+    if r.run_as.disabled || r.owner.disabled {
+        return invalid("the owner or run-as user is disabled".into());
+    }
+    if r.grants.is_empty() {
+        return invalid("at least one grant is required".into());
+    }
+    if r.public && r.grants.contains(&GrantType::ClientCredentials) {
+        return invalid("a public client cannot use the client_credentials grant".into());
+    }
+    for name in r.scopes.iter() {
+        let known = scope::is_built_in(name) || r.catalogue.iter().any(|s| s.name == name);
+        if !known {
+            return invalid(format!("scope '{name}' is not in the organization's catalogue"));
+        }
+        if !scope::role_allows(r.owner.role, name, r.catalogue) {
+            return invalid(format!("the owner's role may not grant the restricted scope '{name}'"));
+        }
+    }
+    if r.access_token_ttl == Some(0) {
+        return invalid("the access-token lifetime must be at least 1 second".into());
+    }
+    for uri in r.redirect_uris {
+        validate_redirect_uri(uri).map_err(|msg| OAuthError::invalid_request(format!("redirect URI {uri:?}: {msg}")))?;
+    }
+    let needs_redirect = r.grants.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
+    if needs_redirect && r.redirect_uris.is_empty() {
+        return invalid("the authorization_code and implicit grants need a redirect URI".into());
+    }
+    Ok(())
+}
+
+/// A redirect URI may be registered when it is absolute, has no fragment, no `javascript:` or
+/// `data:` scheme, and uses `http:` only for a loopback host (RFC 6749 §3.1.2, RFC 8252 §7.3).
+pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.len() > 2000 || uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("contains spaces or control characters, or is too long");
+    }
+    if uri.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return Err("must be an absolute URI");
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+        return Err("must be an absolute URI");
+    }
+    match scheme.as_str() {
+        "javascript" | "data" | "vbscript" | "file" => Err("this scheme is not allowed"),
+        "https" | "http" => {
+            let Some(after) = rest.strip_prefix("//") else { return Err("must have a host") };
+            let authority = after.split(['/', '?']).next().unwrap_or("");
+            if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+                return Err("must have a plain host");
+            }
+            if scheme == "http" {
+                let host = match authority.find(']') {
+                    Some(end) if authority.starts_with('[') => &authority[..=end],
+                    _ => authority.split(':').next().unwrap_or(authority),
+                };
+                if !matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
+                    return Err("http is allowed only for 127.0.0.1, [::1] and localhost");
+                }
+            }
+            Ok(())
+        }
+        // Private-use schemes of native apps (RFC 8252 §7.1), e.g. com.example.app:/cb
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_registration_rules() {
+        for ok in ["https://app.example/cb", "https://app.example/cb?a=1", "http://127.0.0.1:8080/cb", "http://localhost/cb", "http://[::1]:9/cb", "com.example.app:/cb"] {
+            assert_eq!(validate_redirect_uri(ok), Ok(()), "{ok}");
+        }
+        for bad in ["https://app/cb#frag", "javascript:alert(1)", "data:text/html,x", "http://app.example/cb", "/relative", "https://user@evil/cb", "http://127.0.0.1.evil/cb", "https:///cb", "JavaScript:alert(1)"] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv4_allow_list_matches_mapped_addresses() {
+        let client = Client {
+            id: crate::model::ClientId::new("c"),
+            org_id: crate::model::OrgId::new("o"),
+            name: "n".into(),
+            owner: crate::model::UserId::new("u"),
+            run_as: crate::model::UserId::new("u"),
+            grants: Default::default(),
+            scopes: ScopeSet::default(),
+            redirect_uris: vec![],
+            allowed_origins: vec![],
+            allowed_ips: vec!["10.0.0.0/8".parse().unwrap()],
+            public: false,
+            access_token_ttl: None,
+            requires_org_approval: false,
+            status: ClientStatus::On,
+            created_at: 0,
+        };
+        assert!(address_allowed(&client, "10.1.2.3".parse().unwrap()));
+        assert!(address_allowed(&client, "::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!address_allowed(&client, "127.0.0.1".parse().unwrap()));
+    }
+}

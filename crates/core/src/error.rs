@@ -1,0 +1,78 @@
+//! The RFC 6749 §5.2 error vocabulary, one closed enum.
+
+use std::borrow::Cow;
+
+/// Every OAuth error code Tessera answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    AccessDenied,
+    UnsupportedTokenType,
+    InvalidToken,
+    ServerError,
+    TemporarilyUnavailable,
+    SlowDown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::SlowDown => "slow_down",
+        }
+    }
+}
+
+/// An OAuth error as the client sees it. The description is written for the client and never
+/// carries internal text (SQL, paths, secrets).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {description}", code.as_str())]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: Cow<'static, str>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self { code, description: description.into() }
+    }
+
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// The one answer for any failed client authentication: it never says which check failed.
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorCode::InvalidClient, "client authentication failed")
+    }
+
+    pub fn invalid_scope(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    pub fn unauthorized_client(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, description)
+    }
+
+    pub fn to_response(&self) -> tessera_proto::ErrorResponse {
+        tessera_proto::ErrorResponse {
+            error: self.code.as_str().to_owned(),
+            error_description: Some(self.description.to_string()),
+        }
+    }
+}

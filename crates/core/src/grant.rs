@@ -1,0 +1,157 @@
+//! Token-endpoint grants: parsing `grant_type` into a typed request and deciding each grant.
+
+use crate::model::{Client, GrantType, ScopeDef, User};
+use crate::params::Params;
+use crate::scope::{self, ScopeSet};
+use crate::token::TokenPolicy;
+use crate::{ErrorCode, OAuthError};
+
+/// A token request after parsing, before any lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRequest {
+    ClientCredentials { scope: Option<ScopeSet> },
+}
+
+/// Parses the grant-specific parameters. Unknown or unoffered grants are
+/// `unsupported_grant_type` (A16).
+pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> {
+    let grant_type = params.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    match GrantType::parse(grant_type) {
+        Some(GrantType::ClientCredentials) => {
+            let scope = params.get("scope").map(ScopeSet::parse).transpose()?;
+            Ok(TokenRequest::ClientCredentials { scope })
+        }
+        _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
+    }
+}
+
+/// What the token endpoint should issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub scope: ScopeSet,
+    pub ttl: u32,
+}
+
+/// Everything the client-credentials decision needs, already loaded.
+#[derive(Debug, Clone)]
+pub struct ClientCredentialsInput<'a> {
+    pub client: &'a Client,
+    pub owner: Option<&'a User>,
+    pub run_as: Option<&'a User>,
+    pub catalogue: &'a [ScopeDef],
+    pub requested: Option<&'a ScopeSet>,
+    pub policy: &'a TokenPolicy,
+}
+
+/// The client-credentials grant (RFC 6749 §4.4) with Tessera's identity rule: the token acts as
+/// the client's run-as user, who must be active and, unless it is the owner, hold
+/// `authorize_applications` (A18); scopes follow the grant rule with that user's role.
+pub fn client_credentials(input: &ClientCredentialsInput<'_>) -> Result<Issue, OAuthError> {
+    let client = input.client;
+    if client.public {
+        return Err(OAuthError::invalid_client());
+    }
+    if !client.has_grant(GrantType::ClientCredentials) {
+        return Err(OAuthError::unauthorized_client("this client may not use the client_credentials grant"));
+    }
+    let (Some(owner), Some(run_as)) = (input.owner, input.run_as) else {
+        return Err(OAuthError::unauthorized_client("the client's user no longer exists"));
+    };
+    if !owner.is_active() || !run_as.is_active() {
+        return Err(OAuthError::unauthorized_client("the client's user is disabled"));
+    }
+    if run_as.id != owner.id && !run_as.authorize_applications {
+        return Err(OAuthError::unauthorized_client("the client's run-as user may not authorize applications"));
+    }
+    let scope = scope::grant(input.requested, &client.scopes, run_as.role, input.catalogue)?;
+    Ok(Issue { scope, ttl: input.policy.access_token_ttl(client) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClientId, ClientStatus, OrgId, Role, UserId};
+
+    fn user(id: &str, role: Role, authorize: bool) -> User {
+        User {
+            id: UserId::new(id),
+            org_id: OrgId::new("o"),
+            email: format!("{id}@x.test"),
+            role,
+            service: false,
+            authorize_applications: authorize,
+            disabled: false,
+            created_at: 0,
+        }
+    }
+
+    fn client(grants: &[GrantType], ttl: Option<u32>) -> Client {
+        Client {
+            id: ClientId::new("c"),
+            org_id: OrgId::new("o"),
+            name: "n".into(),
+            owner: UserId::new("owner"),
+            run_as: UserId::new("owner"),
+            grants: grants.iter().copied().collect(),
+            scopes: ScopeSet::parse("read admin").unwrap(),
+            redirect_uris: vec![],
+            allowed_origins: vec![],
+            allowed_ips: vec![],
+            public: false,
+            access_token_ttl: ttl,
+            requires_org_approval: false,
+            status: ClientStatus::On,
+            created_at: 0,
+        }
+    }
+
+    fn policy() -> TokenPolicy {
+        TokenPolicy { issuer: "i".into(), audience: "a".into(), access_token_ttl: 3600, max_access_token_ttl: 7200, leeway: 60 }
+    }
+
+    #[test]
+    fn grant_types_parse() {
+        let check = |body: &str, expected: Result<(), ErrorCode>| {
+            let params = Params::from_form(body.as_bytes()).unwrap();
+            assert_eq!(parse_token_request(&params).map(|_| ()).map_err(|e| e.code), expected, "{body}");
+        };
+        check("grant_type=client_credentials", Ok(()));
+        check("", Err(ErrorCode::InvalidRequest));
+        for g in ["foo", "password", "urn:ietf:params:oauth:grant-type:jwt-bearer"] {
+            check(&format!("grant_type={g}"), Err(ErrorCode::UnsupportedGrantType));
+        }
+        check("grant_type=client_credentials&scope=a%22b", Err(ErrorCode::InvalidScope));
+    }
+
+    #[test]
+    fn client_credentials_decisions() {
+        let catalogue = vec![ScopeDef { name: "read".into(), restricted: false }, ScopeDef { name: "admin".into(), restricted: true }];
+        let owner = user("owner", Role::Owner, false);
+        let member = user("member", Role::Member, true);
+        let unpermitted = user("svc", Role::Owner, false);
+        let mut disabled = owner.clone();
+        disabled.disabled = true;
+        let policy = policy();
+        let cc = client(&[GrantType::ClientCredentials], None);
+        let run = |client: &Client, run_as: &User, owner_user: &User| {
+            client_credentials(&ClientCredentialsInput {
+                client,
+                owner: Some(owner_user),
+                run_as: Some(run_as),
+                catalogue: &catalogue,
+                requested: None,
+                policy: &policy,
+            })
+            .map(|i| (i.scope.to_string(), i.ttl))
+            .map_err(|e| e.code)
+        };
+        assert_eq!(run(&cc, &owner, &owner), Ok(("admin read".into(), 3600)));
+        assert_eq!(run(&cc, &member, &owner), Ok(("read".into(), 3600)));
+        assert_eq!(run(&cc, &unpermitted, &owner), Err(ErrorCode::UnauthorizedClient));
+        assert_eq!(run(&cc, &disabled, &disabled), Err(ErrorCode::UnauthorizedClient));
+        assert_eq!(run(&cc, &owner, &disabled), Err(ErrorCode::UnauthorizedClient));
+        assert_eq!(run(&client(&[GrantType::AuthorizationCode], None), &owner, &owner), Err(ErrorCode::UnauthorizedClient));
+        assert_eq!(run(&client(&[GrantType::ClientCredentials], Some(10)), &owner, &owner), Ok(("admin read".into(), 10)));
+        assert_eq!(run(&client(&[GrantType::ClientCredentials], Some(99_999)), &owner, &owner), Ok(("admin read".into(), 7200)));
+    }
+}

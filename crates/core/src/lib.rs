@@ -1,0 +1,20 @@
+//! The protocol and the policy of Tessera, sans-IO.
+//!
+//! This crate parses raw parameters into typed requests and decides: which grant, which scopes,
+//! which claims, whether a client authenticates, whether a token is still active. It takes
+//! already-loaded data and an explicit `now` (Unix seconds) and returns a decision. It never
+//! reads a clock, touches a socket, a database or a random number generator; a test in
+//! `tests/tidy.rs` keeps it that way.
+
+pub mod audit;
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod grant;
+pub mod introspection;
+pub mod model;
+pub mod params;
+pub mod scope;
+pub mod token;
+
+pub use error::{ErrorCode, OAuthError};

@@ -1,0 +1,211 @@
+//! The domain: organizations, users, clients and the vocabulary they are described with.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::scope::ScopeSet;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An organization (tenant) id: the `org_id` / `tenant_id` of tokens.
+    OrgId
+);
+id_type!(
+    /// A user id: the `sub` of that user's tokens.
+    UserId
+);
+id_type!(
+    /// A client id, made of `[A-Za-z0-9_-]` only.
+    ClientId
+);
+
+impl ClientId {
+    /// Client ids and secrets use only `[A-Za-z0-9_-]`, so Basic credentials read the same with
+    /// or without the form-encoding of RFC 6749 §2.3.1 (SPEC §10).
+    pub fn is_well_formed(value: &str) -> bool {
+        !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+}
+
+/// A user's role in their organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// "Account Owners": full access.
+    Owner,
+    /// Full access, and may approve applications for the organization.
+    Admin,
+    /// "All Users": unrestricted scopes only.
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+
+    /// Owners and admins may grant restricted scopes; members may not.
+    pub fn may_grant_restricted(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
+/// The OAuth grants a client may be registered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    ClientCredentials,
+    AuthorizationCode,
+    RefreshToken,
+    Implicit,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Implicit => "implicit",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "client_credentials" => Some(GrantType::ClientCredentials),
+            "authorization_code" => Some(GrantType::AuthorizationCode),
+            "refresh_token" => Some(GrantType::RefreshToken),
+            "implicit" => Some(GrantType::Implicit),
+            _ => None,
+        }
+    }
+}
+
+/// A client's ON/OFF switch. OFF: authentication fails and its live tokens are inactive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientStatus {
+    On,
+    Off,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::On => "on",
+            ClientStatus::Off => "off",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "on" => Some(ClientStatus::On),
+            "off" => Some(ClientStatus::Off),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    /// A service user has no password and cannot log in; it exists to be a client's run-as user.
+    pub service: bool,
+    /// The BlueConic "authorize applications" permission: may be a client's run-as user.
+    pub authorize_applications: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        !self.disabled
+    }
+}
+
+/// An entry of an organization's scope catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDef {
+    pub name: String,
+    /// Only owners and admins can grant a restricted scope.
+    pub restricted: bool,
+}
+
+/// A registered client, without its secret material (which only the service layer handles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: ClientId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub owner: UserId,
+    /// The user the client acts as for client-credentials tokens (BlueConic "run as user").
+    pub run_as: UserId,
+    pub grants: BTreeSet<GrantType>,
+    /// Registered scopes, fixed at registration.
+    pub scopes: ScopeSet,
+    pub redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    /// Empty: every address is allowed.
+    pub allowed_ips: Vec<IpNet>,
+    /// A public client has no secret and must use PKCE.
+    pub public: bool,
+    pub access_token_ttl: Option<u32>,
+    pub requires_org_approval: bool,
+    pub status: ClientStatus,
+    pub created_at: i64,
+}
+
+impl Client {
+    pub fn has_grant(&self, grant: GrantType) -> bool {
+        self.grants.contains(&grant)
+    }
+}

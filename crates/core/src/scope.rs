@@ -1,0 +1,160 @@
+//! Scopes: parsing (RFC 6749 §3.3) and the grant rule of SPEC §4:
+//! granted = requested (or all registered) ∩ registered ∩ what the acting user's role allows.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::model::{Role, ScopeDef};
+use crate::OAuthError;
+
+/// Scopes every organization has without creating them.
+pub const BUILT_IN: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+pub fn is_built_in(name: &str) -> bool {
+    BUILT_IN.contains(&name)
+}
+
+/// A set of scope tokens: order and repetition in the request do not matter (Q08).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ScopeSet(BTreeSet<String>);
+
+impl ScopeSet {
+    /// Parses a space-separated scope string. Every token must be made of the characters
+    /// RFC 6749 §3.3 allows (`%x21 / %x23-5B / %x5D-7E`): no quote, backslash or control
+    /// character (Q03).
+    pub fn parse(value: &str) -> Result<Self, OAuthError> {
+        let mut set = BTreeSet::new();
+        for token in value.split(' ') {
+            if token.is_empty() {
+                continue;
+            }
+            if !is_scope_token(token) {
+                return Err(OAuthError::invalid_scope("scope contains characters that are not allowed"));
+            }
+            set.insert(token.to_owned());
+        }
+        Ok(Self(set))
+    }
+
+    pub fn from_names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Self {
+        Self(names.into_iter().map(Into::into).collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn is_subset(&self, other: &ScopeSet) -> bool {
+        self.0.is_subset(&other.0)
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for name in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(name)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// A scope name as RFC 6749 §3.3 defines a scope-token, with a length bound.
+pub fn is_scope_token(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 128 && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// Whether `role` may hold `name` given the organization's catalogue. Built-in scopes are
+/// unrestricted; a name missing from the catalogue is granted to nobody.
+pub fn role_allows(role: Role, name: &str, catalogue: &[ScopeDef]) -> bool {
+    if is_built_in(name) {
+        return true;
+    }
+    match catalogue.iter().find(|s| s.name == name) {
+        Some(def) => !def.restricted || role.may_grant_restricted(),
+        None => false,
+    }
+}
+
+/// The grant rule. `requested` is `None` when the request named no scope.
+pub fn grant(requested: Option<&ScopeSet>, registered: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
+    let base = requested.unwrap_or(registered);
+    let granted: BTreeSet<String> =
+        base.0.iter().filter(|name| registered.contains(name) && role_allows(role, name, catalogue)).cloned().collect();
+    if granted.is_empty() {
+        return Err(OAuthError::invalid_scope("none of the requested scopes can be granted to this client"));
+    }
+    Ok(ScopeSet(granted))
+}
+
+/// Whether every scope of an issued token is still allowed for the user's current role (Q07).
+pub fn still_allowed(scopes: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> bool {
+    scopes.iter().all(|name| role_allows(role, name, catalogue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Vec<ScopeDef> {
+        vec![
+            ScopeDef { name: "read".into(), restricted: false },
+            ScopeDef { name: "write".into(), restricted: false },
+            ScopeDef { name: "admin".into(), restricted: true },
+        ]
+    }
+
+    fn check(requested: Option<&str>, registered: &str, role: Role, expected: Result<&str, ()>) {
+        let requested = requested.map(|r| ScopeSet::parse(r).unwrap());
+        let registered = ScopeSet::parse(registered).unwrap();
+        let actual = grant(requested.as_ref(), &registered, role, &catalogue()).map(|s| s.to_string()).map_err(|_| ());
+        assert_eq!(actual, expected.map(str::to_owned), "requested {requested:?} registered {registered:?} as {role:?}");
+    }
+
+    #[test]
+    fn grant_rule() {
+        check(None, "read write admin", Role::Owner, Ok("admin read write"));
+        check(None, "read write admin", Role::Admin, Ok("admin read write"));
+        check(None, "read write admin", Role::Member, Ok("read write"));
+        check(Some("read"), "read write", Role::Member, Ok("read"));
+        check(Some("read nope"), "read write", Role::Member, Ok("read"));
+        check(Some("nope"), "read write", Role::Owner, Err(()));
+        check(Some("admin"), "read admin", Role::Member, Err(()));
+        check(Some("write read write"), "read write", Role::Owner, Ok("read write"));
+        check(None, "", Role::Owner, Err(()));
+        check(Some("ghost"), "ghost", Role::Owner, Err(()));
+        check(Some("openid"), "openid read", Role::Member, Ok("openid"));
+    }
+
+    #[test]
+    fn scope_tokens_follow_rfc6749() {
+        assert!(ScopeSet::parse("a b:c d/e").is_ok());
+        for bad in ["a\"b", "a\\b", "a\tb", "a\u{7f}", "é"] {
+            assert!(ScopeSet::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(ScopeSet::parse("b  a b").unwrap().to_string(), "a b");
+    }
+
+    #[test]
+    fn demoted_user_loses_restricted_scopes() {
+        let scopes = ScopeSet::parse("read admin").unwrap();
+        assert!(still_allowed(&scopes, Role::Owner, &catalogue()));
+        assert!(!still_allowed(&scopes, Role::Member, &catalogue()));
+    }
+}

@@ -1,0 +1,96 @@
+//! Access-token claims (RFC 9068) and the lifetime rules.
+
+use tessera_proto::AccessTokenClaims;
+
+use crate::model::{Client, OrgId, UserId};
+use crate::scope::ScopeSet;
+
+/// The JOSE `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Token policy from configuration and profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// The issuer, exactly as discovery publishes it (S06).
+    pub issuer: String,
+    /// The `aud` of access tokens: the API the tokens are for.
+    pub audience: String,
+    pub access_token_ttl: u32,
+    /// Per-client lifetimes are capped at this.
+    pub max_access_token_ttl: u32,
+    /// Clock-skew allowance for `exp`, `nbf` and `iat`, in seconds (0 allowed).
+    pub leeway: u32,
+}
+
+impl TokenPolicy {
+    /// The client's own lifetime if it has one, else the default; never above the cap.
+    pub fn access_token_ttl(&self, client: &Client) -> u32 {
+        client.access_token_ttl.unwrap_or(self.access_token_ttl).min(self.max_access_token_ttl).max(1)
+    }
+}
+
+/// The claims of one access token.
+#[allow(clippy::too_many_arguments)]
+pub fn access_token_claims(
+    policy: &TokenPolicy,
+    subject: &UserId,
+    client: &Client,
+    org: &OrgId,
+    scope: &ScopeSet,
+    ttl: u32,
+    jti: String,
+    now: i64,
+) -> AccessTokenClaims {
+    AccessTokenClaims {
+        iss: policy.issuer.clone(),
+        sub: subject.to_string(),
+        aud: policy.audience.clone(),
+        exp: now + i64::from(ttl),
+        iat: now,
+        nbf: None,
+        jti,
+        client_id: client.id.to_string(),
+        scope: scope.to_string(),
+        org_id: org.to_string(),
+    }
+}
+
+/// Whether claims are within their validity window at `now`, allowing `leeway` seconds of skew:
+/// refused once `exp + leeway` has passed, or when `iat`/`nbf` lie further ahead than `leeway`.
+pub fn within_lifetime(claims: &AccessTokenClaims, now: i64, leeway: u32) -> bool {
+    let leeway = i64::from(leeway);
+    let not_expired = now <= claims.exp.saturating_add(leeway);
+    let not_early = claims.iat <= now.saturating_add(leeway) && claims.nbf.is_none_or(|nbf| nbf <= now.saturating_add(leeway));
+    not_expired && not_early
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(iat: i64, exp: i64) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "i".into(),
+            sub: "s".into(),
+            aud: "a".into(),
+            exp,
+            iat,
+            nbf: None,
+            jti: "j".into(),
+            client_id: "c".into(),
+            scope: "x".into(),
+            org_id: "o".into(),
+        }
+    }
+
+    #[test]
+    fn lifetime_with_leeway() {
+        let check = |iat, exp, now, leeway, expected| assert_eq!(within_lifetime(&claims(iat, exp), now, leeway), expected, "iat {iat} exp {exp} now {now} leeway {leeway}");
+        check(100, 200, 150, 60, true);
+        check(100, 200, 260, 60, true);
+        check(100, 200, 261, 60, false);
+        check(100, 200, 201, 0, false);
+        check(130, 300, 100, 60, true);
+        check(190, 300, 100, 60, false);
+    }
+}

@@ -1,0 +1,196 @@
+//! Wire types only: what goes over HTTP between Tessera, its clients and the APIs it protects.
+//! serde and nothing else; no behaviour beyond (de)serialisation.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// RFC 6749 §5.1 successful token response. `extra` carries profile fields
+/// (`expires_at`, `tenant_id`, `endpoints`) flattened into the same object.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// RFC 6749 §5.2 error body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorResponse {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// The claims of a Tessera access token (RFC 9068 plus `client_id`, `scope`, `org_id`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    pub org_id: String,
+}
+
+/// RFC 7662 §2.2 introspection response. Inactive tokens serialise to `{"active":false}` only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+}
+
+impl IntrospectionResponse {
+    /// The only answer for a token that is not active (RFC 7662 §2.2).
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+}
+
+/// A public JSON Web Key (RFC 7517). Only public members exist on this type, so a private
+/// key can never be serialised through it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Jwk {
+    pub kty: String,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+    pub alg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+}
+
+/// A JWK Set document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// OAuth 2.0 Authorization Server Metadata (RFC 8414), which is also the OpenID Connect
+/// Discovery document: only the fields this server actually supports are set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
+    pub grant_types_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub access_token_signing_alg_values_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// A client as the CLI and the admin API show it (never with its secret, except right after
+/// creation or regeneration, in `client_secret`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientView {
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub name: String,
+    pub org_id: String,
+    /// The owner's email.
+    pub owner: String,
+    pub owner_id: String,
+    /// The run-as user's email.
+    pub run_as: String,
+    pub run_as_id: String,
+    pub grants: Vec<String>,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub allowed_ips: Vec<String>,
+    pub public: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<u32>,
+    pub requires_org_approval: bool,
+    /// `on` or `off`.
+    pub status: String,
+    pub created_at: i64,
+}
+
+/// An organization.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrgView {
+    pub id: String,
+    pub name: String,
+}
+
+/// A user, without any credential.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub org_id: String,
+    pub role: String,
+    pub service: bool,
+    pub authorize_applications: bool,
+    pub disabled: bool,
+}
+
+/// A signing key's public facts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeyView {
+    pub kid: String,
+    pub alg: String,
+    /// `next` (published, not yet signing), `current` (signing) or `retired` (verifying only).
+    pub state: String,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<i64>,
+}

@@ -1,0 +1,205 @@
+//! Configuration: one tree, loaded with the precedence flag > `TESSERA_*` environment > TOML
+//! file > default, then validated into typed values.
+//!
+//! [`ConfigLayer`] is one source (all fields optional); the CLI builds one from its flags (clap
+//! also reads the environment) and one from the file, and [`Config::resolve`] merges them over
+//! the defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use ipnet::IpNet;
+use serde::Deserialize;
+use tessera_service::Algorithm;
+
+/// One source of configuration. Every field is optional; unknown keys in a file are an error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigLayer {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub behind_proxy: Option<bool>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub signing_alg: Option<String>,
+    pub access_token_ttl: Option<u32>,
+    pub max_access_token_ttl: Option<u32>,
+    pub leeway: Option<u32>,
+    pub key_rotation_interval: Option<i64>,
+    pub client_auth_failure_limit: Option<u32>,
+    pub client_auth_failure_window: Option<i64>,
+    pub log: Option<String>,
+}
+
+macro_rules! merge_fields {
+    ($high:expr, $low:expr, $($field:ident),*) => {
+        ConfigLayer { $($field: $high.$field.or($low.$field)),* }
+    };
+}
+
+impl ConfigLayer {
+    /// Reads a TOML file; unknown keys are refused with the key named.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// `self` where set, else `lower`.
+    pub fn over(self, lower: ConfigLayer) -> ConfigLayer {
+        merge_fields!(
+            self,
+            lower,
+            data_dir,
+            database_url,
+            master_key_file,
+            listen,
+            issuer,
+            audience,
+            behind_proxy,
+            trusted_proxies,
+            signing_alg,
+            access_token_ttl,
+            max_access_token_ttl,
+            leeway,
+            key_rotation_interval,
+            client_auth_failure_limit,
+            client_auth_failure_window,
+            log
+        )
+    }
+}
+
+/// The resolved, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    pub listen: SocketAddr,
+    pub issuer: String,
+    pub audience: String,
+    pub behind_proxy: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub signing_alg: Algorithm,
+    pub access_token_ttl: u32,
+    pub max_access_token_ttl: u32,
+    pub leeway: u32,
+    pub key_rotation_interval: i64,
+    pub client_auth_failure_limit: u32,
+    pub client_auth_failure_window: i64,
+    pub log: String,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+impl Config {
+    pub fn resolve(layer: ConfigLayer) -> anyhow::Result<Self> {
+        let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("tessera-data"));
+        let database_url = layer.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.db").display()));
+        let master_key_file = layer.master_key_file.unwrap_or_else(|| data_dir.join("master.key"));
+        let listen_text = layer.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_text.parse().with_context(|| format!("--listen {listen_text:?} is not an IP:PORT address"))?;
+        let issuer = validate_issuer(&layer.issuer.unwrap_or_else(|| default_issuer(listen)))?;
+        let audience = layer.audience.unwrap_or_else(|| issuer.clone());
+        let trusted_proxies = layer
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.parse::<IpNet>().or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from)).with_context(|| format!("trusted proxy {p:?} is not an address or CIDR range")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let alg_text = layer.signing_alg.unwrap_or_else(|| "ES256".into());
+        let Some(signing_alg) = Algorithm::parse(&alg_text) else {
+            bail!("signing_alg {alg_text:?} is not one of ES256, EdDSA, RS256");
+        };
+        let access_token_ttl = layer.access_token_ttl.unwrap_or(3600);
+        let max_access_token_ttl = layer.max_access_token_ttl.unwrap_or(access_token_ttl.max(366 * 86_400));
+        if access_token_ttl == 0 || max_access_token_ttl == 0 {
+            bail!("token lifetimes must be at least 1 second");
+        }
+        let key_rotation_interval = layer.key_rotation_interval.unwrap_or(30 * 86_400);
+        if key_rotation_interval < 60 {
+            bail!("key_rotation_interval must be at least 60 seconds");
+        }
+        Ok(Self {
+            data_dir,
+            database_url,
+            master_key_file,
+            listen,
+            issuer,
+            audience,
+            behind_proxy: layer.behind_proxy.unwrap_or(false),
+            trusted_proxies,
+            signing_alg,
+            access_token_ttl,
+            max_access_token_ttl,
+            leeway: layer.leeway.unwrap_or(60),
+            key_rotation_interval,
+            client_auth_failure_limit: layer.client_auth_failure_limit.unwrap_or(100),
+            client_auth_failure_window: layer.client_auth_failure_window.unwrap_or(60).max(1),
+            log: layer.log.unwrap_or_else(|| "info".into()),
+        })
+    }
+
+    /// Plain HTTP is allowed only on loopback, or behind a TLS-terminating proxy.
+    pub fn check_transport(&self) -> anyhow::Result<()> {
+        if !self.listen.ip().is_loopback() && !self.behind_proxy {
+            bail!(
+                "refusing plain HTTP on the non-loopback address {}: TLS is required. Listen on 127.0.0.1 or ::1, \
+                 or run behind a TLS-terminating proxy with --behind-proxy",
+                self.listen
+            );
+        }
+        Ok(())
+    }
+}
+
+fn default_issuer(listen: SocketAddr) -> String {
+    if listen.ip().is_unspecified() { format!("http://127.0.0.1:{}", listen.port()) } else { format!("http://{listen}") }
+}
+
+/// The issuer is an absolute `https` URL (or `http` on loopback) without query, fragment or
+/// trailing slash, so it reads the same in every document and token (S06).
+fn validate_issuer(issuer: &str) -> anyhow::Result<String> {
+    let issuer = issuer.trim_end_matches('/');
+    let Some((scheme, rest)) = issuer.split_once("://") else { bail!("the issuer {issuer:?} must be an absolute URL") };
+    if rest.is_empty() || issuer.contains(['?', '#', ' ']) {
+        bail!("the issuer {issuer:?} must be a URL without query or fragment");
+    }
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    match scheme {
+        "https" => Ok(issuer.to_owned()),
+        "http" if matches!(host, "127.0.0.1" | "localhost" | "[::1]") => Ok(issuer.to_owned()),
+        _ => bail!("the issuer {issuer:?} must use https (http only on loopback)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_flag_env_then_file_then_default() {
+        let flags = ConfigLayer { listen: Some("127.0.0.1:9000".into()), ..Default::default() };
+        let file: ConfigLayer = toml::from_str("listen = \"127.0.0.1:7000\"\nleeway = 5\n").unwrap();
+        let config = Config::resolve(flags.over(file)).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.leeway, 5);
+        assert_eq!(config.access_token_ttl, 3600);
+        assert_eq!(config.issuer, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<ConfigLayer>("lisen = \"x\"").is_err());
+        assert!(Config::resolve(ConfigLayer { issuer: Some("http://example.com".into()), ..Default::default() }).is_err());
+        assert!(Config::resolve(ConfigLayer { signing_alg: Some("HS256".into()), ..Default::default() }).is_err());
+        let public = Config::resolve(ConfigLayer { listen: Some("0.0.0.0:8080".into()), ..Default::default() }).unwrap();
+        assert!(public.check_transport().is_err());
+        assert_eq!(Config::resolve(ConfigLayer { issuer: Some("https://id.example/".into()), ..Default::default() }).unwrap().issuer, "https://id.example");
+    }
+}

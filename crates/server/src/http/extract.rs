@@ -1,0 +1,117 @@
+//! Extractors: the parameters of an OAuth endpoint request (form or JSON body, strictly typed
+//! and bounded) and the client's address (from the socket, or from `X-Forwarded-For` when the
+//! socket is a trusted proxy).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use ipnet::IpNet;
+use tessera_core::ErrorCode;
+use tessera_core::params::Params;
+use tessera_service::EndpointRequest;
+
+use crate::error::json_error;
+use crate::AppState;
+
+/// The largest request body accepted (SPEC §10: larger gets 413).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Who may set `X-Forwarded-For`.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyPolicy {
+    pub behind_proxy: bool,
+    pub trusted: Vec<IpNet>,
+}
+
+impl ProxyPolicy {
+    /// The client's address: the socket peer, unless that peer is a trusted proxy, in which
+    /// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy (A14).
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.behind_proxy || !self.is_trusted(peer) {
+            return peer;
+        }
+        let Some(header) = forwarded_for else { return peer };
+        let mut client = peer;
+        for hop in header.rsplit(',') {
+            let Ok(ip) = hop.trim().parse::<IpAddr>() else { break };
+            client = ip;
+            if !self.is_trusted(ip) {
+                break;
+            }
+        }
+        client
+    }
+
+    fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trusted.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// A bad request shaped as an RFC 6749 error, before the service is reached.
+fn reject(status: StatusCode, description: &str) -> Response {
+    json_error(status, ErrorCode::InvalidRequest, description)
+}
+
+/// An OAuth endpoint request: `Authorization` header, body parameters and client address.
+pub struct OAuthRequest(pub EndpointRequest);
+
+impl<S> FromRequest<S> for OAuthRequest
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let (parts, body) = req.into_parts();
+        if let Some(query) = parts.uri.query() {
+            // Credentials never travel in the URL (A06); say so without echoing them.
+            let names: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+            if names.iter().any(|(n, _)| matches!(n.as_str(), "client_secret" | "code" | "refresh_token" | "token" | "password")) {
+                return Err(reject(StatusCode::BAD_REQUEST, "credentials and tokens must be sent in the request body, not the URL"));
+            }
+        }
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(bytes) => bytes,
+            Err(_) => return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB")),
+        };
+        let params = match media.as_str() {
+            "application/x-www-form-urlencoded" => Params::from_form(&bytes),
+            "application/json" => Params::from_json(&bytes),
+            _ => return Err(reject(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded or application/json")),
+        }
+        .map_err(|e| reject(StatusCode::BAD_REQUEST, &e.description))?;
+        let authorization = match parts.headers.get_all(header::AUTHORIZATION).iter().collect::<Vec<_>>().as_slice() {
+            [] => None,
+            [one] => Some(one.to_str().map_err(|_| reject(StatusCode::BAD_REQUEST, "the Authorization header is not text"))?.to_owned()),
+            _ => return Err(reject(StatusCode::BAD_REQUEST, "more than one Authorization header")),
+        };
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let peer = state.proxy.client_ip(peer, forwarded);
+        Ok(OAuthRequest(EndpointRequest { authorization, params, peer }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let none = ProxyPolicy::default();
+        assert_eq!(none.client_ip(ip("127.0.0.1"), Some("10.1.2.3")), ip("127.0.0.1"));
+        let proxy = ProxyPolicy { behind_proxy: true, trusted: vec!["127.0.0.1/32".parse().unwrap(), "192.0.2.0/24".parse().unwrap()] };
+        assert_eq!(proxy.client_ip(ip("127.0.0.1"), Some("10.1.2.3")), ip("10.1.2.3"));
+        assert_eq!(proxy.client_ip(ip("127.0.0.1"), Some("6.6.6.6, 10.1.2.3, 192.0.2.7")), ip("10.1.2.3"));
+        assert_eq!(proxy.client_ip(ip("198.51.100.1"), Some("10.1.2.3")), ip("198.51.100.1"));
+        assert_eq!(proxy.client_ip(ip("127.0.0.1"), Some("garbage")), ip("127.0.0.1"));
+    }
+}

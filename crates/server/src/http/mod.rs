@@ -1,0 +1,6 @@
+//! HTTP routes, one module per group of endpoints.
+
+pub mod discovery;
+pub mod extract;
+pub mod health;
+pub mod oauth;

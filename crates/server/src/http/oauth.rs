@@ -1,0 +1,32 @@
+//! `POST /oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiError, no_store};
+use crate::http::extract::OAuthRequest;
+use crate::AppState;
+
+pub async fn token(State(state): State<AppState>, OAuthRequest(request): OAuthRequest) -> Result<Response, ApiError> {
+    let issued = state.service.token(&request).await?;
+    state.metrics.token_issued();
+    let mut response = axum::Json(issued).into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+/// RFC 7009 §2.2: 200 with an empty body, whether or not the token was found.
+pub async fn revoke(State(state): State<AppState>, OAuthRequest(request): OAuthRequest) -> Result<Response, ApiError> {
+    state.service.revoke(&request).await?;
+    let mut response = StatusCode::OK.into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+pub async fn introspect(State(state): State<AppState>, OAuthRequest(request): OAuthRequest) -> Result<Response, ApiError> {
+    let answer = state.service.introspect(&request).await?;
+    let mut response = axum::Json(answer).into_response();
+    no_store(&mut response);
+    Ok(response)
+}

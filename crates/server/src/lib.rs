@@ -1,0 +1,70 @@
+//! Tessera's HTTP adapter: configuration, start-up, routes, extractors, the error table and
+//! middleware. Handlers parse, call `tessera-service`, and render; they decide nothing.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use tessera_core::ErrorCode;
+use tessera_service::Tessera;
+
+use crate::http::extract::{MAX_BODY, ProxyPolicy};
+use crate::metrics::Metrics;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Tessera>,
+    pub metrics: Arc<Metrics>,
+    pub proxy: Arc<ProxyPolicy>,
+}
+
+/// The router over a ready service; tests drive it with `oneshot` or on a real socket.
+pub fn build_app(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new()
+        .route("/.well-known/openid-configuration", get(http::discovery::metadata))
+        .route("/.well-known/oauth-authorization-server", get(http::discovery::metadata))
+        .route("/oauth2/jwks", get(http::discovery::jwks))
+        .route("/oauth2/token", post(http::oauth::token))
+        .route("/oauth2/revoke", post(http::oauth::revoke))
+        .route("/oauth2/introspect", post(http::oauth::introspect))
+        .route("/healthz", get(http::health::healthz))
+        .route("/readyz", get(http::health::readyz))
+        .route("/metrics", get(http::health::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(metrics, metrics::record))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    error::json_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "no such endpoint")
+}
+
+async fn method_not_allowed() -> Response {
+    error::json_error(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest, "method not allowed on this endpoint")
+}
+
+/// Headers every response carries: no sniffing, no framing, no referrer, no version banner.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}

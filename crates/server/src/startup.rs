@@ -1,0 +1,143 @@
+//! Start-up: the data directory, the store, the master key, the service; and `serve`.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tessera_core::token::TokenPolicy;
+use tessera_service::secrets::{MasterKey, SecretKeys};
+use tessera_service::{Settings, SystemClock, Tessera};
+
+use crate::config::Config;
+use crate::http::extract::ProxyPolicy;
+use crate::metrics::Metrics;
+use crate::{AppState, build_app};
+
+/// The environment variable that carries the master key when it does not come from a file.
+pub const MASTER_KEY_ENV: &str = "TESSERA_MASTER_KEY";
+
+/// Opens the store and the service described by `config`: creates the data directory, applies
+/// migrations, loads (or, for a fresh store only, creates) the master key.
+pub async fn open_service(config: &Config) -> anyhow::Result<Arc<Tessera>> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
+    let store = tessera_store::open(&config.database_url).await.context("cannot open the store")?;
+    let master = load_master_key(config, tessera_service::store_is_sealed(&*store).await?)?;
+    let secrets = SecretKeys::new(&master)?;
+    let settings = Settings {
+        policy: TokenPolicy {
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            access_token_ttl: config.access_token_ttl,
+            max_access_token_ttl: config.max_access_token_ttl,
+            leeway: config.leeway,
+        },
+        signing_alg: config.signing_alg,
+        key_rotation_interval: config.key_rotation_interval,
+        client_auth_failure_limit: config.client_auth_failure_limit,
+        client_auth_failure_window: config.client_auth_failure_window,
+        token_response_extra: serde_json::Map::new(),
+    };
+    let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
+    Ok(Arc::new(service))
+}
+
+/// The master key from `TESSERA_MASTER_KEY`, else from the key file. Only a store that was
+/// never sealed gets a newly generated key file; otherwise a missing key is an error (X17).
+fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<MasterKey> {
+    if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+        return Ok(MasterKey::parse(&text).context("TESSERA_MASTER_KEY is invalid")?);
+    }
+    let path = &config.master_key_file;
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(MasterKey::parse(&text).with_context(|| format!("the master key file {} is invalid", path.display()))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if store_sealed {
+                bail!(
+                    "the master key is missing: {} does not exist and TESSERA_MASTER_KEY is not set, \
+                     but the store was sealed with a master key. Restore the key; a new one would make the stored keys and secrets unreadable",
+                    path.display()
+                );
+            }
+            let key = MasterKey::generate()?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("cannot create the master key file {}", path.display()))?;
+            file.write_all(key.to_text().as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "generated a new master key; back it up: without it the store cannot be read");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read the master key file {}", path.display())),
+    }
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_transport()?;
+    let service = open_service(&config).await?;
+    ensure_default_org(&service).await?;
+    let state = AppState {
+        service: service.clone(),
+        metrics: Arc::new(Metrics::default()),
+        proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
+    };
+    let app = build_app(state);
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, issuer = %config.issuer, "tessera is listening");
+    // A line on stdout that scripts and tests wait for.
+    println!("listening on http://{local}");
+    let housekeeping = tokio::spawn(housekeeping(service.clone()));
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    housekeeping.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// An empty store gets a default organization so that `serve` works with no configuration.
+async fn ensure_default_org(service: &Tessera) -> anyhow::Result<()> {
+    if service.orgs().await?.is_empty() {
+        let org = service.create_org(&tessera_service::admin::Actor("system".into()), "default").await?;
+        tracing::info!(org_id = %org.id, "created the default organization");
+    }
+    Ok(())
+}
+
+async fn housekeeping(service: Arc<Tessera>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        interval.tick().await;
+        if let Err(e) = service.housekeeping().await {
+            tracing::warn!(error = %e, "housekeeping failed; retrying later");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,53 @@
+//! The service layer's one error type: protocol errors for the client, admin input errors for
+//! operators, and store failures (details for the log only).
+
+use tessera_core::OAuthError;
+use tessera_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// An OAuth error for the client; `basic_challenge` when it tried HTTP Basic.
+    #[error("{error}")]
+    OAuth { error: OAuthError, basic_challenge: bool },
+    /// Too many failed attempts: answer 429 with `Retry-After`.
+    #[error("too many failed attempts")]
+    TooManyAttempts { retry_after: u64 },
+    /// Bad input to an administrative use case (CLI, admin API); the text is for the operator.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store cannot be reached, or is read-only or full.
+    #[error("the store is unavailable")]
+    Unavailable(String),
+    /// A bug or corrupt data. The text goes to the log, never to a client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn oauth(error: OAuthError) -> Self {
+        ServiceError::OAuth { error, basic_challenge: false }
+    }
+}
+
+impl From<OAuthError> for ServiceError {
+    fn from(error: OAuthError) -> Self {
+        ServiceError::oauth(error)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound("record"),
+            StoreError::Conflict(what) => ServiceError::Conflict(what.to_owned()),
+            StoreError::Unavailable(detail) => ServiceError::Unavailable(detail),
+            StoreError::Corrupt(detail) => ServiceError::Internal(detail),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;

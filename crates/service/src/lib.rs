@@ -1,0 +1,419 @@
+//! Tessera's use cases. [`Tessera`] loads from the store, asks `tessera-core` to decide, and
+//! persists the outcome atomically. The clock, the randomness and the keys are injected here;
+//! both the HTTP server and the CLI call this crate.
+
+pub mod admin;
+pub mod cache;
+pub mod error;
+pub mod keys;
+pub mod limiter;
+pub mod password;
+pub mod secrets;
+
+/// Signing algorithms, re-exported for configuration.
+pub use tessera_jose::Algorithm;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Map, Value};
+use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::client::{self as client_rules, AuthFailure};
+use tessera_core::credentials::{self, AuthMethod, PresentedClient};
+use tessera_core::grant::{self, ClientCredentialsInput, TokenRequest};
+use tessera_core::introspection::{self, TokenState};
+use tessera_core::model::{ClientId, UserId};
+use tessera_core::params::Params;
+use tessera_core::token::{self, ACCESS_TOKEN_TYP, TokenPolicy};
+use tessera_core::{OAuthError, scope::ScopeSet};
+use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ServerMetadata, TokenResponse};
+use tessera_store::Store;
+
+pub use error::{Result, ServiceError};
+
+use crate::cache::{Cache, CachedClient};
+use crate::keys::KeySet;
+use crate::limiter::FailureLimiter;
+use crate::secrets::SecretKeys;
+
+/// The source of time: Unix seconds. Injected so that nothing below reads the clock itself.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+}
+
+/// Behaviour that configuration and profiles set.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub policy: TokenPolicy,
+    pub signing_alg: Algorithm,
+    /// Seconds a key signs before it is rotated out.
+    pub key_rotation_interval: i64,
+    /// Failed client authentications per client id and window before 429.
+    pub client_auth_failure_limit: u32,
+    pub client_auth_failure_window: i64,
+    /// Extra members of every token response (profile data).
+    pub token_response_extra: Map<String, Value>,
+}
+
+/// One token-endpoint style request: credentials, parameters and the peer address.
+#[derive(Debug, Clone)]
+pub struct EndpointRequest {
+    pub authorization: Option<String>,
+    pub params: Params,
+    pub peer: IpAddr,
+}
+
+/// The service: everything a request needs, shared by all requests of a node.
+pub struct Tessera {
+    store: Arc<dyn Store>,
+    settings: Settings,
+    secrets: SecretKeys,
+    clock: Arc<dyn Clock>,
+    keys: RwLock<Arc<KeySet>>,
+    keys_dirty: AtomicBool,
+    cache: Cache,
+    limiter: FailureLimiter,
+    /// Compared against when a client id is unknown, so that unknown and known ids cost the
+    /// same (A03).
+    dummy_tag: Vec<u8>,
+}
+
+impl std::fmt::Debug for Tessera {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tessera").field("issuer", &self.settings.policy.issuer).finish_non_exhaustive()
+    }
+}
+
+const MASTER_KEY_CHECK: &str = "master_key_check";
+
+impl Tessera {
+    /// Opens the service on a migrated store: checks the master key against the store,
+    /// makes sure signing keys exist, and loads them.
+    pub async fn open(store: Arc<dyn Store>, secrets: SecretKeys, settings: Settings, clock: Arc<dyn Clock>) -> Result<Self> {
+        verify_master_key(&*store, &secrets).await?;
+        let now = clock.now();
+        keys::ensure_keys(&*store, &secrets, settings.signing_alg, now).await?;
+        let keyset = KeySet::load(&store.signing_keys().await?, &secrets)?;
+        let dummy_tag = secrets.secret_tag(&secrets.random_token(32)?);
+        let limiter = FailureLimiter::new(settings.client_auth_failure_limit, settings.client_auth_failure_window);
+        let service = Self {
+            store,
+            settings,
+            secrets,
+            clock,
+            keys: RwLock::new(Arc::new(keyset)),
+            keys_dirty: AtomicBool::new(false),
+            cache: Cache::default(),
+            limiter,
+            dummy_tag,
+        };
+        service.sync().await?;
+        Ok(service)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.settings.policy.issuer
+    }
+
+    /// Brings caches and keys up to date with everything committed, by any process.
+    pub async fn sync(&self) -> Result<()> {
+        let synced = self.cache.sync(&*self.store).await?;
+        if synced.keys_changed {
+            self.keys_dirty.store(true, Ordering::SeqCst);
+        }
+        if self.keys_dirty.load(Ordering::SeqCst) {
+            let keyset = KeySet::load(&self.store.signing_keys().await?, &self.secrets)?;
+            *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keyset);
+            self.keys_dirty.store(false, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    fn keyset(&self) -> Arc<KeySet> {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The JWKS document (pre-serialised).
+    pub async fn jwks(&self) -> Result<Arc<str>> {
+        self.sync().await?;
+        Ok(self.keyset().jwks_json.clone())
+    }
+
+    /// `POST /oauth2/token`.
+    pub async fn token(&self, request: &EndpointRequest) -> Result<TokenResponse> {
+        let now = self.clock.now();
+        let presented = read_credentials(request)?;
+        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let basic = presented.method == AuthMethod::Basic;
+        let with_challenge = |error: OAuthError| {
+            let challenge = basic && error.code == tessera_core::ErrorCode::InvalidClient;
+            ServiceError::OAuth { error, basic_challenge: challenge }
+        };
+        match grant::parse_token_request(&request.params)? {
+            TokenRequest::ClientCredentials { scope } => {
+                let issue = grant::client_credentials(&ClientCredentialsInput {
+                    client: &caller.client,
+                    owner: caller.owner.as_ref(),
+                    run_as: caller.run_as.as_ref(),
+                    catalogue: &caller.catalogue,
+                    requested: scope.as_ref(),
+                    policy: &self.settings.policy,
+                })
+                .map_err(with_challenge)?;
+                let subject = &caller.client.run_as;
+                let access_token = self.sign_access_token(subject, &caller, &issue.scope, issue.ttl, now)?;
+                Ok(self.token_response(access_token, &issue.scope, issue.ttl))
+            }
+        }
+    }
+
+    fn sign_access_token(&self, subject: &UserId, caller: &CachedClient, scope: &ScopeSet, ttl: u32, now: i64) -> Result<String> {
+        let keys = self.keyset();
+        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
+        let jti = self.secrets.random_token(16)?;
+        let claims = token::access_token_claims(&self.settings.policy, subject, &caller.client, &caller.client.org_id, scope, ttl, jti, now);
+        key.sign(ACCESS_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    fn token_response(&self, access_token: String, scope: &ScopeSet, ttl: u32) -> TokenResponse {
+        TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: u64::from(ttl),
+            scope: Some(scope.to_string()),
+            refresh_token: None,
+            id_token: None,
+            extra: self.settings.token_response_extra.clone(),
+        }
+    }
+
+    /// Authenticates the calling client, or explains (to the audit log only) why not.
+    async fn authenticate(&self, presented: &PresentedClient, peer: IpAddr, now: i64) -> Result<Arc<CachedClient>> {
+        self.sync().await?;
+        if let Some(retry_after) = self.limiter.locked_for(presented.id.as_str(), now) {
+            return Err(ServiceError::TooManyAttempts { retry_after });
+        }
+        let cached = self.cache.client(&*self.store, &presented.id).await?;
+        let tag = cached.as_ref().and_then(|c| c.secret_tag.as_deref()).unwrap_or(&self.dummy_tag);
+        let secret_ok = presented.secret.as_ref().is_some_and(|s| self.secrets.secret_matches(s.expose(), tag));
+        let outcome = client_rules::authenticate(presented, cached.as_ref().map(|c| &c.client), secret_ok, peer);
+        match (outcome, cached) {
+            (Ok(()), Some(cached)) => Ok(cached),
+            (Err(failure), cached) => {
+                self.record_auth_failure(presented, cached.as_deref(), failure, peer, now).await;
+                Err(ServiceError::OAuth { error: OAuthError::invalid_client(), basic_challenge: presented.method == AuthMethod::Basic })
+            }
+            (Ok(()), None) => Err(ServiceError::Internal("authenticated an unknown client".into())),
+        }
+    }
+
+    async fn record_auth_failure(&self, presented: &PresentedClient, cached: Option<&CachedClient>, failure: AuthFailure, peer: IpAddr, now: i64) {
+        let locked = self.limiter.record_failure(presented.id.as_str(), now);
+        let mut event = AuditEvent {
+            at: now,
+            org_id: cached.map(|c| c.client.org_id.to_string()),
+            actor: presented.id.to_string(),
+            action: AuditAction::ClientAuthFailed,
+            target: Some(presented.id.to_string()),
+            ip: Some(peer.to_string()),
+            detail: serde_json::json!({ "reason": failure.as_str() }),
+        };
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::warn!(error = %e, "could not write the audit entry of a failed client authentication");
+        }
+        if locked {
+            event.action = AuditAction::ClientAuthLocked;
+            event.detail = serde_json::json!({ "window_seconds": self.settings.client_auth_failure_window });
+            if let Err(e) = self.store.append_audit(&event).await {
+                tracing::warn!(error = %e, "could not write the audit entry of a client lock-out");
+            }
+        }
+    }
+
+    /// `POST /oauth2/introspect` (RFC 7662): a confidential client learns about tokens of its
+    /// own organization; everything else is `{"active": false}`.
+    pub async fn introspect(&self, request: &EndpointRequest) -> Result<IntrospectionResponse> {
+        let now = self.clock.now();
+        let presented = read_credentials(request)?;
+        let caller = self.authenticate(&presented, request.peer, now).await?;
+        if caller.client.public {
+            return Err(ServiceError::oauth(OAuthError::invalid_client()));
+        }
+        let token = request.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        Ok(match self.active_claims(token, now).await? {
+            Some(claims) => introspection::respond(&claims, true, caller.client.org_id.as_str()),
+            None => IntrospectionResponse::inactive(),
+        })
+    }
+
+    /// The claims of `token` if it is one of ours with a valid signature, whatever its state.
+    fn verified_claims(&self, token: &str) -> Option<AccessTokenClaims> {
+        let keys = self.keyset();
+        let verified = tessera_jose::verify(token, ACCESS_TOKEN_TYP, |kid| keys.verifying_key(kid)).ok()?;
+        serde_json::from_slice(&verified.payload).ok()
+    }
+
+    /// The claims of `token` if it is active now (signature, lifetime, revocation, client,
+    /// users and role all checked).
+    pub async fn active_claims(&self, token: &str, now: i64) -> Result<Option<AccessTokenClaims>> {
+        self.sync().await?;
+        let Some(claims) = self.verified_claims(token) else { return Ok(None) };
+        let client = self.cache.client(&*self.store, &ClientId::new(claims.client_id.clone())).await?;
+        let subject = self.cache.user(&*self.store, &UserId::new(claims.sub.clone())).await?;
+        let Some(client) = client else { return Ok(None) };
+        let revoked = self.store.is_revoked(&claims.jti).await?;
+        let state = TokenState {
+            revoked,
+            client: Some(&client.client),
+            subject: subject.as_ref(),
+            owner: client.owner.as_ref(),
+            catalogue: &client.catalogue,
+        };
+        let policy = &self.settings.policy;
+        Ok(introspection::is_active(&claims, &state, &policy.issuer, now, policy.leeway).then_some(claims))
+    }
+
+    /// `POST /oauth2/revoke` (RFC 7009): revokes the caller's own token; any other token, of
+    /// another client or not ours at all, gets the same empty success (V03, V05).
+    pub async fn revoke(&self, request: &EndpointRequest) -> Result<()> {
+        let now = self.clock.now();
+        let presented = read_credentials(request)?;
+        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let token = request.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        // token_type_hint only speeds up lookups elsewhere; a wrong or unknown hint must not
+        // stop the revocation (V04), so it is not consulted.
+        if let Some(claims) = self.verified_claims(token) {
+            if claims.client_id == caller.client.id.as_str() {
+                self.revoke_claims(&claims, caller.client.id.as_str(), Some(request.peer), now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn revoke_claims(&self, claims: &AccessTokenClaims, actor: &str, peer: Option<IpAddr>, now: i64) -> Result<()> {
+        let audit = AuditEvent {
+            at: now,
+            org_id: Some(claims.org_id.clone()),
+            actor: actor.to_owned(),
+            action: AuditAction::TokenRevoked,
+            target: Some(claims.client_id.clone()),
+            ip: peer.map(|p| p.to_string()),
+            detail: serde_json::json!({ "jti": claims.jti, "token_type": "access_token" }),
+        };
+        self.store.revoke_token(&claims.jti, claims.exp, &audit).await?;
+        Ok(())
+    }
+
+    /// The discovery document (RFC 8414 / OIDC Discovery).
+    pub fn metadata(&self) -> ServerMetadata {
+        let issuer = self.issuer().to_owned();
+        let at = |path: &str| format!("{issuer}{path}");
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let auth_methods = strings(&["client_secret_basic", "client_secret_post"]);
+        ServerMetadata {
+            authorization_endpoint: None,
+            token_endpoint: at("/oauth2/token"),
+            jwks_uri: at("/oauth2/jwks"),
+            revocation_endpoint: at("/oauth2/revoke"),
+            introspection_endpoint: at("/oauth2/introspect"),
+            grant_types_supported: strings(&["client_credentials"]),
+            response_types_supported: Vec::new(),
+            response_modes_supported: Vec::new(),
+            scopes_supported: strings(&tessera_core::scope::BUILT_IN),
+            subject_types_supported: strings(&["public"]),
+            token_endpoint_auth_methods_supported: auth_methods.clone(),
+            revocation_endpoint_auth_methods_supported: auth_methods.clone(),
+            introspection_endpoint_auth_methods_supported: auth_methods,
+            code_challenge_methods_supported: strings(&["S256"]),
+            id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
+            access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],
+            claims_supported: strings(&["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "org_id"]),
+            authorization_response_iss_parameter_supported: true,
+            issuer,
+        }
+    }
+
+    /// Periodic upkeep: scheduled key rotation and purging what has expired.
+    pub async fn housekeeping(&self) -> Result<()> {
+        let now = self.clock.now();
+        self.sync().await?;
+        let keyset = self.keyset();
+        if keys::rotation_due(&keyset.records, self.settings.key_rotation_interval, now) {
+            let audit = self.system_audit(AuditAction::KeysRotated, now, serde_json::json!({ "reason": "schedule" }));
+            keys::rotate(&*self.store, &self.secrets, self.settings.signing_alg, self.key_retention(), now, &audit).await?;
+        } else {
+            let records = self.store.signing_keys().await?;
+            let purge = keys::expired_retired(&records, self.key_retention(), now);
+            if !purge.is_empty() {
+                let current = records.iter().find(|k| k.state == tessera_store::KeyState::Current).map(|k| k.kid.clone());
+                let rotation = tessera_store::KeyRotation { expected_current: current, purge, now, ..Default::default() };
+                self.store.rotate_keys(&rotation, None).await?;
+            }
+        }
+        self.store.purge(now).await?;
+        self.sync().await
+    }
+
+    /// How long a retired key stays published: the longest token lifetime plus the leeway.
+    fn key_retention(&self) -> i64 {
+        let policy = &self.settings.policy;
+        i64::from(policy.max_access_token_ttl.max(policy.access_token_ttl)) + i64::from(policy.leeway)
+    }
+
+    fn system_audit(&self, action: AuditAction, now: i64, detail: Value) -> AuditEvent {
+        AuditEvent { at: now, org_id: None, actor: "system".into(), action, target: None, ip: None, detail }
+    }
+}
+
+fn read_credentials(request: &EndpointRequest) -> Result<PresentedClient> {
+    credentials::extract(request.authorization.as_deref(), &request.params)
+        .map_err(|e| ServiceError::OAuth { basic_challenge: e.tried_basic && e.error.code == tessera_core::ErrorCode::InvalidClient, error: e.error })
+}
+
+/// The master key must be the one the store was sealed with. A store that was never sealed is
+/// claimed by this key; a store sealed by another key, or a key missing, is a hard error: new
+/// keys are never made silently over existing data (X17).
+async fn verify_master_key(store: &dyn Store, secrets: &SecretKeys) -> Result<()> {
+    let stored = match store.meta(MASTER_KEY_CHECK).await? {
+        Some(stored) => stored,
+        None => {
+            if !store.signing_keys().await?.is_empty() || !store.clients(None).await?.is_empty() {
+                return Err(ServiceError::Invalid("the store holds sealed data but no master-key check value".into()));
+            }
+            store.init_meta(MASTER_KEY_CHECK, secrets.check_value()).await?
+        }
+    };
+    if stored != secrets.check_value() {
+        return Err(ServiceError::Invalid("the master key does not match this store (wrong TESSERA_MASTER_KEY or master.key file)".into()));
+    }
+    Ok(())
+}
+
+/// Whether a store has been claimed by a master key already (so a missing key is an error,
+/// not a reason to make a new one).
+pub async fn store_is_sealed(store: &dyn Store) -> Result<bool> {
+    Ok(store.meta(MASTER_KEY_CHECK).await?.is_some())
+}

@@ -1,0 +1,594 @@
+//! The embedded SQLite backend: WAL mode, foreign keys on, `synchronous=FULL` so that a commit
+//! survives `kill -9`, versioned migrations embedded in the binary.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool, Sqlite, Transaction};
+use tessera_core::audit::AuditEvent;
+use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
+use tessera_core::scope::ScopeSet;
+
+use crate::{
+    AuditRecord, Change, ChangeStamp, ClientRecord, Entity, KeyRecord, KeyRotation, KeyState, Result, SecretMaterial, Store,
+    StoreError,
+};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// The SQLite store.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    shm: Option<ShmWatcher>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`).
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let path = options.get_filename().to_path_buf();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            // One connection always stays open so the WAL index (`-shm`) that `change_stamp`
+            // reads is never deleted and recreated under us.
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        let shm = (path.as_os_str() != ":memory:").then(|| {
+            let mut shm = path.into_os_string();
+            shm.push("-shm");
+            ShmWatcher { path: PathBuf::from(shm), file: Mutex::new(None) }
+        });
+        Ok(Self { pool, shm })
+    }
+
+    async fn begin(&self) -> Result<Transaction<'_, Sqlite>> {
+        self.pool.begin().await.map_err(map_err)
+    }
+}
+
+/// Reads the header of SQLite's WAL index (the `-shm` file; https://sqlite.org/walformat.html).
+/// SQLite rewrites it on every commit, from any process: its change counter, frame count and
+/// salts move. Reading 48 bytes from the page cache costs a microsecond, which lets the token
+/// endpoint see another process's commit on the very next request without a query.
+struct ShmWatcher {
+    path: PathBuf,
+    file: Mutex<Option<(File, u64)>>,
+}
+
+impl ShmWatcher {
+    fn read(&self) -> Option<ChangeStamp> {
+        let inode = std::fs::metadata(&self.path).ok()?.ino();
+        let mut guard = self.file.lock().ok()?;
+        if guard.as_ref().map(|(_, ino)| *ino) != Some(inode) {
+            *guard = File::open(&self.path).ok().map(|f| (f, inode));
+        }
+        let (file, _) = guard.as_ref()?;
+        let mut header = [0u8; 48];
+        file.read_exact_at(&mut header, 0).ok()?;
+        Some(header)
+    }
+}
+
+fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) => {
+            if db.is_unique_violation() {
+                StoreError::Conflict("already exists")
+            } else if db.is_foreign_key_violation() {
+                StoreError::Conflict("refers to something that does not exist or is still in use")
+            } else if db.is_check_violation() {
+                StoreError::Conflict("value out of range")
+            } else {
+                StoreError::Unavailable(db.message().to_owned())
+            }
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+async fn record_change(tx: &mut Transaction<'_, Sqlite>, entity: Entity, id: &str, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO changes (entity, entity_id, at) VALUES ($1, $2, $3)")
+        .bind(entity.as_str())
+        .bind(id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_audit<'e, E: sqlx::Executor<'e, Database = Sqlite>>(executor: E, audit: &AuditEvent) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, org_id, actor, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(audit.at)
+        .bind(&audit.org_id)
+        .bind(&audit.actor)
+        .bind(audit.action.as_str())
+        .bind(&audit.target)
+        .bind(&audit.ip)
+        .bind(audit.detail.to_string())
+        .execute(executor)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn org_from_row(row: &SqliteRow) -> Result<Org> {
+    Ok(Org { id: OrgId::new(row.try_get::<String, _>("id").map_err(map_err)?), name: row.try_get("name").map_err(map_err)?, created_at: row.try_get("created_at").map_err(map_err)? })
+}
+
+const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at";
+
+fn user_from_row(row: &SqliteRow) -> Result<User> {
+    let role: String = row.try_get("role").map_err(map_err)?;
+    Ok(User {
+        id: UserId::new(row.try_get::<String, _>("id").map_err(map_err)?),
+        org_id: OrgId::new(row.try_get::<String, _>("org_id").map_err(map_err)?),
+        email: row.try_get("email").map_err(map_err)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("user role"))?,
+        service: row.try_get("service").map_err(map_err)?,
+        authorize_applications: row.try_get("authorize_applications").map_err(map_err)?,
+        disabled: row.try_get("disabled").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    })
+}
+
+const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
+     allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at";
+
+fn json_list<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<Vec<T>> {
+    let text: String = row.try_get(column).map_err(map_err)?;
+    serde_json::from_str(&text).map_err(|_| corrupt(column))
+}
+
+fn client_from_row(row: &SqliteRow) -> Result<ClientRecord> {
+    let grants: String = row.try_get("grants").map_err(map_err)?;
+    let grants = grants.split(' ').filter(|g| !g.is_empty()).map(|g| GrantType::parse(g).ok_or_else(|| corrupt("client grants"))).collect::<Result<_>>()?;
+    let scopes: String = row.try_get("scopes").map_err(map_err)?;
+    let status: String = row.try_get("status").map_err(map_err)?;
+    let ttl: Option<i64> = row.try_get("access_token_ttl").map_err(map_err)?;
+    let tag: Option<Vec<u8>> = row.try_get("secret_tag").map_err(map_err)?;
+    let sealed: Option<Vec<u8>> = row.try_get("secret_sealed").map_err(map_err)?;
+    let client = Client {
+        id: ClientId::new(row.try_get::<String, _>("id").map_err(map_err)?),
+        org_id: OrgId::new(row.try_get::<String, _>("org_id").map_err(map_err)?),
+        name: row.try_get("name").map_err(map_err)?,
+        owner: UserId::new(row.try_get::<String, _>("owner_id").map_err(map_err)?),
+        run_as: UserId::new(row.try_get::<String, _>("run_as_id").map_err(map_err)?),
+        grants,
+        scopes: ScopeSet::parse(&scopes).map_err(|_| corrupt("client scopes"))?,
+        redirect_uris: json_list(row, "redirect_uris")?,
+        allowed_origins: json_list(row, "allowed_origins")?,
+        allowed_ips: json_list(row, "allowed_ips")?,
+        public: row.try_get("public").map_err(map_err)?,
+        access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
+        requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
+        status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    };
+    let secret = match (tag, sealed) {
+        (Some(tag), Some(sealed)) => Some(SecretMaterial { tag, sealed }),
+        _ => None,
+    };
+    Ok(ClientRecord { client, secret })
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<KeyRecord> {
+    let state: String = row.try_get("state").map_err(map_err)?;
+    Ok(KeyRecord {
+        kid: row.try_get("kid").map_err(map_err)?,
+        alg: row.try_get("alg").map_err(map_err)?,
+        state: KeyState::parse(&state).ok_or_else(|| corrupt("key state"))?,
+        private_sealed: row.try_get("private_sealed").map_err(map_err)?,
+        public_jwk: row.try_get("public_jwk").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        activated_at: row.try_get("activated_at").map_err(map_err)?,
+        retired_at: row.try_get("retired_at").map_err(map_err)?,
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        let migrations: Vec<Migration> = MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false))
+            .collect();
+        let migrator = Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false };
+        migrator.run(&self.pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await.map_err(map_err)
+    }
+
+    async fn init_meta(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.meta(key).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(org.id.as_str())
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, Entity::Org, org.id.as_str(), audit.at).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM orgs WHERE id = $1 UNION ALL SELECT id, name, created_at FROM orgs WHERE name = $1 LIMIT 1")
+            .bind(id_or_name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn orgs(&self) -> Result<Vec<Org>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(org_from_row).collect()
+    }
+
+    async fn insert_scope(&self, org: &OrgId, scope: &ScopeDef, at: i64, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query("INSERT INTO scopes (org_id, name, restricted, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, name) DO NOTHING")
+            .bind(org.as_str())
+            .bind(&scope.name)
+            .bind(scope.restricted)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if inserted {
+            insert_audit(&mut *tx, audit).await?;
+            record_change(&mut tx, Entity::Scope, org.as_str(), at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(inserted)
+    }
+
+    async fn scopes(&self, org: &OrgId) -> Result<Vec<ScopeDef>> {
+        let rows = sqlx::query("SELECT name, restricted FROM scopes WHERE org_id = $1 ORDER BY name").bind(org.as_str()).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|row| Ok(ScopeDef { name: row.try_get("name").map_err(map_err)?, restricted: row.try_get("restricted").map_err(map_err)? }))
+            .collect()
+    }
+
+    async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, role, service, authorize_applications, disabled, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(user.id.as_str())
+        .bind(user.org_id.as_str())
+        .bind(&user.email)
+        .bind(user.role.as_str())
+        .bind(user.service)
+        .bind(user.authorize_applications)
+        .bind(user.disabled)
+        .bind(password_hash)
+        .bind(user.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, Entity::User, user.id.as_str(), audit.at).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(map_err)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")).bind(email).fetch_optional(&self.pool).await.map_err(map_err)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn users(&self, org: &OrgId) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email")).bind(org.as_str()).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+        if found {
+            insert_audit(&mut *tx, audit).await?;
+            record_change(&mut tx, Entity::User, id.as_str(), audit.at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(found)
+    }
+
+    async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()> {
+        let c = &record.client;
+        let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
+        ))
+        .bind(c.id.as_str())
+        .bind(c.org_id.as_str())
+        .bind(&c.name)
+        .bind(c.owner.as_str())
+        .bind(c.run_as.as_str())
+        .bind(c.public)
+        .bind(grants.join(" "))
+        .bind(c.scopes.to_string())
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.allowed_origins))
+        .bind(to_json(&c.allowed_ips))
+        .bind(c.access_token_ttl.map(i64::from))
+        .bind(c.requires_org_approval)
+        .bind(c.status.as_str())
+        .bind(record.secret.as_ref().map(|s| s.tag.clone()))
+        .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, Entity::Client, c.id.as_str(), audit.at).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1")).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(map_err)?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn clients(&self, org: Option<&OrgId>) -> Result<Vec<ClientRecord>> {
+        let rows = match org {
+            Some(org) => sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 ORDER BY created_at, id")).bind(org.as_str()).fetch_all(&self.pool).await,
+            None => sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, id")).fetch_all(&self.pool).await,
+        }
+        .map_err(map_err)?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE clients SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(audit.at)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if found {
+            insert_audit(&mut *tx, audit).await?;
+            record_change(&mut tx, Entity::Client, id.as_str(), audit.at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(found)
+    }
+
+    async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE clients SET secret_tag = $1, secret_sealed = $2, updated_at = $3 WHERE id = $4 AND public = 0")
+            .bind(&secret.tag)
+            .bind(&secret.sealed)
+            .bind(audit.at)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if found {
+            insert_audit(&mut *tx, audit).await?;
+            record_change(&mut tx, Entity::Client, id.as_str(), audit.at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(found)
+    }
+
+    async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+        if found {
+            insert_audit(&mut *tx, audit).await?;
+            record_change(&mut tx, Entity::Client, id.as_str(), audit.at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(found)
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<KeyRecord>> {
+        let rows = sqlx::query("SELECT kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn rotate_keys(&self, rotation: &KeyRotation, audit: Option<&AuditEvent>) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT kid FROM signing_keys WHERE state = 'current'").fetch_optional(&mut *tx).await.map_err(map_err)?;
+        if current != rotation.expected_current {
+            return Ok(false);
+        }
+        if let Some(kid) = &rotation.retire {
+            sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE kid = $2 AND state = 'current'")
+                .bind(rotation.now)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        if let Some(kid) = &rotation.promote {
+            let promoted = sqlx::query("UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE kid = $2 AND state = 'next'")
+                .bind(rotation.now)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            if promoted != 1 {
+                return Ok(false);
+            }
+        }
+        for key in &rotation.insert {
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(key.state.as_str())
+            .bind(&key.private_sealed)
+            .bind(&key.public_jwk)
+            .bind(key.created_at)
+            .bind(key.activated_at)
+            .bind(key.retired_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        for kid in &rotation.purge {
+            sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state <> 'current'").bind(kid).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        if let Some(audit) = audit {
+            insert_audit(&mut *tx, audit).await?;
+        }
+        record_change(&mut tx, Entity::Key, "*", rotation.now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn revoke_token(&self, jti: &str, expires_at: i64, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = $1").bind(jti).fetch_optional(&self.pool).await.map_err(map_err)?;
+        Ok(found.is_some())
+    }
+
+    async fn append_audit(&self, audit: &AuditEvent) -> Result<()> {
+        insert_audit(&self.pool, audit).await
+    }
+
+    async fn audit_log(&self, org: Option<&OrgId>, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, at, org_id, actor, action, target, ip, detail FROM audit_log \
+             WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(org.map(OrgId::as_str))
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get("id").map_err(map_err)?,
+                    at: row.try_get("at").map_err(map_err)?,
+                    org_id: row.try_get("org_id").map_err(map_err)?,
+                    actor: row.try_get("actor").map_err(map_err)?,
+                    action: row.try_get("action").map_err(map_err)?,
+                    target: row.try_get("target").map_err(map_err)?,
+                    ip: row.try_get("ip").map_err(map_err)?,
+                    detail: row.try_get("detail").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        self.shm.as_ref()?.read()
+    }
+
+    async fn changes_since(&self, seq: i64) -> Result<Vec<Change>> {
+        let rows = sqlx::query("SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq").bind(seq).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let entity: String = row.try_get("entity").map_err(map_err)?;
+                Ok(Change {
+                    seq: row.try_get("seq").map_err(map_err)?,
+                    entity: Entity::parse(&entity).ok_or_else(|| corrupt("change entity"))?,
+                    id: row.try_get("entity_id").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn latest_change(&self) -> Result<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await.map_err(map_err)?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn purge(&self, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(now - 86_400).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)").bind(now - 86_400).execute(&mut *tx).await.map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+}
