@@ -92,6 +92,23 @@ enum Command {
     /// Tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// List audit entries, newest first.
+    List {
+        #[arg(long)]
+        org: Option<String>,
+        /// Only entries older than this entry id (for paging).
+        #[arg(long)]
+        before: Option<i64>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -170,7 +187,7 @@ enum UserCommand {
 #[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// Register a client; prints its id and secret.
-    Create(ClientCreateArgs),
+    Create(Box<ClientCreateArgs>),
     /// List clients.
     List {
         #[arg(long)]
@@ -317,12 +334,14 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 }
             }
             let password = if password_stdin { Some(read_stdin_line()?) } else { None };
-            let user = service.create_user(&actor, NewUser { org, email, role, service: is_service, authorize_applications, password }).await?;
+            let user =
+                service.create_user(&actor, NewUser { org, email, role, service: is_service, authorize_applications, password }).await?;
             json!({ "id": user.id, "email": user.email, "org_id": user.org_id, "role": user.role, "service": user.service, "authorize_applications": user.authorize_applications })
         }
         Command::User(UserCommand::Disable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, true).await?)?,
         Command::User(UserCommand::Enable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, false).await?)?,
         Command::Client(ClientCommand::Create(args)) => {
+            let args = *args;
             let new = NewClient {
                 org: args.org,
                 owner_email: args.owner,
@@ -341,8 +360,12 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
         }
         Command::Client(ClientCommand::List { org }) => serde_json::to_value(service.list_clients(org.as_deref()).await?)?,
         Command::Client(ClientCommand::Show { id }) => serde_json::to_value(service.show_client(&id).await?)?,
-        Command::Client(ClientCommand::Disable { id }) => serde_json::to_value(service.set_client_status(&actor, &id, ClientStatus::Off).await?)?,
-        Command::Client(ClientCommand::Enable { id }) => serde_json::to_value(service.set_client_status(&actor, &id, ClientStatus::On).await?)?,
+        Command::Client(ClientCommand::Disable { id }) => {
+            serde_json::to_value(service.set_client_status(&actor, &id, ClientStatus::Off).await?)?
+        }
+        Command::Client(ClientCommand::Enable { id }) => {
+            serde_json::to_value(service.set_client_status(&actor, &id, ClientStatus::On).await?)?
+        }
         Command::Client(ClientCommand::Delete { id }) => {
             service.delete_client(&actor, &id).await?;
             json!({})
@@ -350,6 +373,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
         Command::Client(ClientCommand::RegenerateSecret { id }) => {
             let (client_id, client_secret) = service.regenerate_secret(&actor, &id).await?;
             json!({ "client_id": client_id, "client_secret": client_secret })
+        }
+        Command::Audit(AuditCommand::List { org, before, limit }) => {
+            serde_json::to_value(service.audit_log(org.as_deref(), before, limit).await?)?
         }
         Command::Keys(KeysCommand::List) => serde_json::to_value(service.list_keys().await?)?,
         Command::Keys(KeysCommand::Rotate) => serde_json::to_value(service.rotate_keys(&actor).await?)?,
@@ -395,7 +421,9 @@ fn print_object(value: &Value) {
             for (key, value) in map {
                 let text = match value {
                     Value::String(s) => s.clone(),
-                    Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect::<Vec<_>>().join(", "),
+                    Value::Array(items) => {
+                        items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect::<Vec<_>>().join(", ")
+                    }
                     other => other.to_string(),
                 };
                 println!("{key}: {text}");

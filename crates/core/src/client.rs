@@ -2,11 +2,11 @@
 
 use std::net::IpAddr;
 
+use crate::OAuthError;
 use crate::credentials::{AuthMethod, PresentedClient};
+use crate::model::ScopeDef;
 use crate::model::{Client, ClientStatus, GrantType, User};
 use crate::scope::{self, ScopeSet};
-use crate::model::ScopeDef;
-use crate::OAuthError;
 
 /// Why a client failed to authenticate. Only audit logs see this; the client always gets the
 /// same `invalid_client` (A03, A13).
@@ -36,12 +36,7 @@ impl AuthFailure {
 /// Decides whether `presented` authenticates as `client`. `secret_matches` is the result of the
 /// keyed, constant-time comparison the caller ran (against a dummy digest for unknown clients,
 /// so both cases cost the same).
-pub fn authenticate(
-    presented: &PresentedClient,
-    client: Option<&Client>,
-    secret_matches: bool,
-    peer: IpAddr,
-) -> Result<(), AuthFailure> {
+pub fn authenticate(presented: &PresentedClient, client: Option<&Client>, secret_matches: bool, peer: IpAddr) -> Result<(), AuthFailure> {
     let client = client.ok_or(AuthFailure::UnknownClient)?;
     match (client.public, presented.method) {
         (true, AuthMethod::None) => {}
@@ -147,7 +142,9 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
     match scheme.as_str() {
         "javascript" | "data" | "vbscript" | "file" => Err("this scheme is not allowed"),
         "https" | "http" => {
-            let Some(after) = rest.strip_prefix("//") else { return Err("must have a host") };
+            let Some(after) = rest.strip_prefix("//") else {
+                return Err("must have a host");
+            };
             let authority = after.split(['/', '?']).next().unwrap_or("");
             if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
                 return Err("must have a plain host");
@@ -174,10 +171,27 @@ mod tests {
 
     #[test]
     fn redirect_uri_registration_rules() {
-        for ok in ["https://app.example/cb", "https://app.example/cb?a=1", "http://127.0.0.1:8080/cb", "http://localhost/cb", "http://[::1]:9/cb", "com.example.app:/cb"] {
+        for ok in [
+            "https://app.example/cb",
+            "https://app.example/cb?a=1",
+            "http://127.0.0.1:8080/cb",
+            "http://localhost/cb",
+            "http://[::1]:9/cb",
+            "com.example.app:/cb",
+        ] {
             assert_eq!(validate_redirect_uri(ok), Ok(()), "{ok}");
         }
-        for bad in ["https://app/cb#frag", "javascript:alert(1)", "data:text/html,x", "http://app.example/cb", "/relative", "https://user@evil/cb", "http://127.0.0.1.evil/cb", "https:///cb", "JavaScript:alert(1)"] {
+        for bad in [
+            "https://app/cb#frag",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "http://app.example/cb",
+            "/relative",
+            "https://user@evil/cb",
+            "http://127.0.0.1.evil/cb",
+            "https:///cb",
+            "JavaScript:alert(1)",
+        ] {
             assert!(validate_redirect_uri(bad).is_err(), "{bad}");
         }
     }

@@ -70,9 +70,6 @@ impl OAuthError {
     }
 
     pub fn to_response(&self) -> tessera_proto::ErrorResponse {
-        tessera_proto::ErrorResponse {
-            error: self.code.as_str().to_owned(),
-            error_description: Some(self.description.to_string()),
-        }
+        tessera_proto::ErrorResponse { error: self.code.as_str().to_owned(), error_description: Some(self.description.to_string()) }
     }
 }

@@ -25,7 +25,9 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, issuer: &st
     let (Some(client), Some(subject), Some(owner)) = (state.client, state.subject, state.owner) else {
         return false;
     };
-    let Ok(scopes) = ScopeSet::parse(&claims.scope) else { return false };
+    let Ok(scopes) = ScopeSet::parse(&claims.scope) else {
+        return false;
+    };
     claims.iss == issuer
         && !state.revoked
         && token::within_lifetime(claims, now, leeway)

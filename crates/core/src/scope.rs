@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::model::{Role, ScopeDef};
 use crate::OAuthError;
+use crate::model::{Role, ScopeDef};
 
 /// Scopes every organization has without creating them.
 pub const BUILT_IN: [&str; 4] = ["openid", "profile", "email", "offline_access"];

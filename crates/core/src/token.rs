@@ -85,7 +85,9 @@ mod tests {
 
     #[test]
     fn lifetime_with_leeway() {
-        let check = |iat, exp, now, leeway, expected| assert_eq!(within_lifetime(&claims(iat, exp), now, leeway), expected, "iat {iat} exp {exp} now {now} leeway {leeway}");
+        let check = |iat, exp, now, leeway, expected| {
+            assert_eq!(within_lifetime(&claims(iat, exp), now, leeway), expected, "iat {iat} exp {exp} now {now} leeway {leeway}")
+        };
         check(100, 200, 150, 60, true);
         check(100, 200, 260, 60, true);
         check(100, 200, 261, 60, false);

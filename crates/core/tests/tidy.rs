@@ -8,10 +8,7 @@ fn core_depends_on_no_io_crate() {
     let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap_or_default();
     let deps = manifest.split("[dependencies]").nth(1).unwrap_or_default();
     for forbidden in ["tokio", "axum", "hyper", "sqlx", "reqwest", "tower", "ring", "rand"] {
-        assert!(
-            !deps.lines().any(|l| l.trim_start().starts_with(forbidden)),
-            "tessera-core must not depend on {forbidden}"
-        );
+        assert!(!deps.lines().any(|l| l.trim_start().starts_with(forbidden)), "tessera-core must not depend on {forbidden}");
     }
 }
 

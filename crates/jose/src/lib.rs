@@ -291,9 +291,9 @@ impl VerifyingKey {
             (PublicMaterial::Point(point), Algorithm::EdDSA) => {
                 signature::UnparsedPublicKey::new(&signature::ED25519, point).verify(message, sig).is_ok()
             }
-            (PublicMaterial::Rsa { n, e }, Algorithm::RS256) => signature::RsaPublicKeyComponents { n, e }
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
-                .is_ok(),
+            (PublicMaterial::Rsa { n, e }, Algorithm::RS256) => {
+                signature::RsaPublicKeyComponents { n, e }.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig).is_ok()
+            }
             _ => false,
         }
     }
@@ -340,11 +340,7 @@ pub struct Verified {
 
 /// Verifies a compact JWS: framing, header policy, `typ`, key by `kid`, algorithm pinned by the
 /// key, signature. `find_key` looks a `kid` up in the trusted key set only.
-pub fn verify<'k>(
-    token: &str,
-    expected_typ: &str,
-    find_key: impl Fn(&str) -> Option<&'k VerifyingKey>,
-) -> Result<Verified, JoseError> {
+pub fn verify<'k>(token: &str, expected_typ: &str, find_key: impl Fn(&str) -> Option<&'k VerifyingKey>) -> Result<Verified, JoseError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JoseError::Malformed);
     }
@@ -417,10 +413,22 @@ mod tests {
         check(format!("{token}."), JoseError::Malformed);
         let header = |json: &str| B64.encode(json.replace("KID", vk.kid()));
         check(format!("{}.{}.", header(r#"{"alg":"none","typ":"at+jwt","kid":"KID"}"#), parts[1]), JoseError::AlgorithmMismatch);
-        check(format!("{}.{}.{}", header(r#"{"alg":"HS256","typ":"at+jwt","kid":"KID"}"#), parts[1], parts[2]), JoseError::AlgorithmMismatch);
-        check(format!("{}.{}.{}", header(r#"{"alg":"ES256","typ":"at+jwt","kid":"KID","crit":["x"]}"#), parts[1], parts[2]), JoseError::UnsupportedHeader);
-        check(format!("{}.{}.{}", header(r#"{"alg":"ES256","typ":"at+jwt","kid":"KID","jku":"http://127.0.0.1:1/"}"#), parts[1], parts[2]), JoseError::UnsupportedHeader);
-        check(format!("{}.{}.{}", header(r#"{"alg":"ES256","typ":"at+jwt","kid":"../../etc/passwd"}"#), parts[1], parts[2]), JoseError::UnknownKey);
+        check(
+            format!("{}.{}.{}", header(r#"{"alg":"HS256","typ":"at+jwt","kid":"KID"}"#), parts[1], parts[2]),
+            JoseError::AlgorithmMismatch,
+        );
+        check(
+            format!("{}.{}.{}", header(r#"{"alg":"ES256","typ":"at+jwt","kid":"KID","crit":["x"]}"#), parts[1], parts[2]),
+            JoseError::UnsupportedHeader,
+        );
+        check(
+            format!("{}.{}.{}", header(r#"{"alg":"ES256","typ":"at+jwt","kid":"KID","jku":"http://127.0.0.1:1/"}"#), parts[1], parts[2]),
+            JoseError::UnsupportedHeader,
+        );
+        check(
+            format!("{}.{}.{}", header(r#"{"alg":"ES256","typ":"at+jwt","kid":"../../etc/passwd"}"#), parts[1], parts[2]),
+            JoseError::UnknownKey,
+        );
         check("a".repeat(MAX_TOKEN_LEN + 1), JoseError::Malformed);
     }
 

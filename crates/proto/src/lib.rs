@@ -194,3 +194,19 @@ pub struct KeyView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<i64>,
 }
+
+/// An audit-log entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditView {
+    pub id: i64,
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    pub detail: Value,
+}

@@ -81,7 +81,12 @@ pub struct Config {
     pub master_key_file: PathBuf,
     pub listen: SocketAddr,
     pub issuer: String,
+    /// True when no issuer was configured: `serve` then derives it from the bound address
+    /// (which matters when listening on port 0).
+    pub issuer_from_listen: bool,
     pub audience: String,
+    /// True when no audience was configured: it follows the issuer.
+    pub audience_from_issuer: bool,
     pub behind_proxy: bool,
     pub trusted_proxies: Vec<IpNet>,
     pub signing_alg: Algorithm,
@@ -103,13 +108,24 @@ impl Config {
         let master_key_file = layer.master_key_file.unwrap_or_else(|| data_dir.join("master.key"));
         let listen_text = layer.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen: SocketAddr = listen_text.parse().with_context(|| format!("--listen {listen_text:?} is not an IP:PORT address"))?;
-        let issuer = validate_issuer(&layer.issuer.unwrap_or_else(|| default_issuer(listen)))?;
+        let issuer_from_listen = layer.issuer.is_none();
+        // A defaulted issuer on a non-loopback address is refused later, by check_transport, with
+        // the clearer message about TLS.
+        let issuer = match layer.issuer {
+            Some(issuer) => validate_issuer(&issuer)?,
+            None => default_issuer(listen),
+        };
+        let audience_from_issuer = layer.audience.is_none();
         let audience = layer.audience.unwrap_or_else(|| issuer.clone());
         let trusted_proxies = layer
             .trusted_proxies
             .unwrap_or_default()
             .iter()
-            .map(|p| p.parse::<IpNet>().or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from)).with_context(|| format!("trusted proxy {p:?} is not an address or CIDR range")))
+            .map(|p| {
+                p.parse::<IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .with_context(|| format!("trusted proxy {p:?} is not an address or CIDR range"))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let alg_text = layer.signing_alg.unwrap_or_else(|| "ES256".into());
         let Some(signing_alg) = Algorithm::parse(&alg_text) else {
@@ -130,7 +146,9 @@ impl Config {
             master_key_file,
             listen,
             issuer,
+            issuer_from_listen,
             audience,
+            audience_from_issuer,
             behind_proxy: layer.behind_proxy.unwrap_or(false),
             trusted_proxies,
             signing_alg,
@@ -144,6 +162,16 @@ impl Config {
         })
     }
 
+    /// Fixes the issuer (and audience) to the address actually bound, when they were defaulted.
+    pub fn bind_to(&mut self, bound: SocketAddr) {
+        if self.issuer_from_listen {
+            self.issuer = default_issuer(bound);
+            if self.audience_from_issuer {
+                self.audience = self.issuer.clone();
+            }
+        }
+    }
+
     /// Plain HTTP is allowed only on loopback, or behind a TLS-terminating proxy.
     pub fn check_transport(&self) -> anyhow::Result<()> {
         if !self.listen.ip().is_loopback() && !self.behind_proxy {
@@ -153,11 +181,15 @@ impl Config {
                 self.listen
             );
         }
+        if self.issuer_from_listen && !self.listen.ip().is_loopback() {
+            bail!("set --issuer to the public https:// URL clients use to reach this server");
+        }
         Ok(())
     }
 }
 
-fn default_issuer(listen: SocketAddr) -> String {
+/// `http://ADDRESS` of the listening socket (loopback when listening on every address).
+pub fn default_issuer(listen: SocketAddr) -> String {
     if listen.ip().is_unspecified() { format!("http://127.0.0.1:{}", listen.port()) } else { format!("http://{listen}") }
 }
 
@@ -200,6 +232,9 @@ mod tests {
         assert!(Config::resolve(ConfigLayer { signing_alg: Some("HS256".into()), ..Default::default() }).is_err());
         let public = Config::resolve(ConfigLayer { listen: Some("0.0.0.0:8080".into()), ..Default::default() }).unwrap();
         assert!(public.check_transport().is_err());
-        assert_eq!(Config::resolve(ConfigLayer { issuer: Some("https://id.example/".into()), ..Default::default() }).unwrap().issuer, "https://id.example");
+        assert_eq!(
+            Config::resolve(ConfigLayer { issuer: Some("https://id.example/".into()), ..Default::default() }).unwrap().issuer,
+            "https://id.example"
+        );
     }
 }

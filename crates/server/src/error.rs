@@ -62,7 +62,8 @@ impl IntoResponse for ApiError {
                 response
             }
             ServiceError::TooManyAttempts { retry_after } => {
-                let mut response = json_error(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidClient, "too many failed attempts; retry later");
+                let mut response =
+                    json_error(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidClient, "too many failed attempts; retry later");
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
                 response
             }
@@ -71,7 +72,11 @@ impl IntoResponse for ApiError {
             ServiceError::Conflict(what) => json_error(StatusCode::CONFLICT, ErrorCode::InvalidRequest, &what),
             ServiceError::Unavailable(detail) => {
                 tracing::warn!(%detail, "store unavailable");
-                let mut response = json_error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable, "the service is temporarily unavailable; retry later");
+                let mut response = json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::TemporarilyUnavailable,
+                    "the service is temporarily unavailable; retry later",
+                );
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 response
             }

@@ -49,7 +49,7 @@ pub async fn open_service(config: &Config) -> anyhow::Result<Arc<Tessera>> {
 /// never sealed gets a newly generated key file; otherwise a missing key is an error (X17).
 fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<MasterKey> {
     if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
-        return Ok(MasterKey::parse(&text).context("TESSERA_MASTER_KEY is invalid")?);
+        return MasterKey::parse(&text).context("TESSERA_MASTER_KEY is invalid");
     }
     let path = &config.master_key_file;
     match std::fs::read_to_string(path) {
@@ -79,8 +79,11 @@ fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<Master
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     config.check_transport()?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    config.bind_to(local);
     let service = open_service(&config).await?;
     ensure_default_org(&service).await?;
     let state = AppState {
@@ -89,8 +92,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
     };
     let app = build_app(state);
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local = listener.local_addr()?;
     tracing::info!(address = %local, issuer = %config.issuer, "tessera is listening");
     // A line on stdout that scripts and tests wait for.
     println!("listening on http://{local}");

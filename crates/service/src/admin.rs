@@ -9,7 +9,7 @@ use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::client::{self as client_rules, Registration};
 use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
 use tessera_core::scope::{self, ScopeSet};
-use tessera_proto::{ClientView, KeyView, OrgView, UserView};
+use tessera_proto::{AuditView, ClientView, KeyView, OrgView, UserView};
 use tessera_store::{ClientRecord, SecretMaterial};
 
 use crate::error::{Result, ServiceError};
@@ -113,7 +113,14 @@ fn parse_network(value: &str) -> Result<IpNet> {
 }
 
 impl Tessera {
-    fn audit(&self, actor: &Actor, action: AuditAction, org: Option<&OrgId>, target: Option<String>, detail: serde_json::Value) -> AuditEvent {
+    fn audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        org: Option<&OrgId>,
+        target: Option<String>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
         AuditEvent { at: self.now(), org_id: org.map(ToString::to_string), actor: actor.0.clone(), action, target, ip: None, detail }
     }
 
@@ -125,7 +132,8 @@ impl Tessera {
     pub async fn create_org(&self, actor: &Actor, name: &str) -> Result<OrgView> {
         let name = validate_name("an organization name", name)?;
         let org = Org { id: OrgId::new(format!("org_{}", self.secrets.random_id(12)?)), name, created_at: self.now() };
-        let audit = self.audit(actor, AuditAction::OrgCreated, Some(&org.id), Some(org.id.to_string()), serde_json::json!({ "name": org.name }));
+        let audit =
+            self.audit(actor, AuditAction::OrgCreated, Some(&org.id), Some(org.id.to_string()), serde_json::json!({ "name": org.name }));
         self.store().insert_org(&org, &audit).await.map_err(|e| match e {
             tessera_store::StoreError::Conflict(_) => invalid(format!("an organization named {:?} exists already", org.name)),
             other => other.into(),
@@ -148,7 +156,13 @@ impl Tessera {
             return Ok(false);
         }
         let def = ScopeDef { name: name.to_owned(), restricted };
-        let audit = self.audit(actor, AuditAction::ScopeCreated, Some(&org.id), Some(name.to_owned()), serde_json::json!({ "restricted": restricted }));
+        let audit = self.audit(
+            actor,
+            AuditAction::ScopeCreated,
+            Some(&org.id),
+            Some(name.to_owned()),
+            serde_json::json!({ "restricted": restricted }),
+        );
         Ok(self.store().insert_scope(&org.id, &def, self.now(), &audit).await?)
     }
 
@@ -252,7 +266,9 @@ impl Tessera {
             status: ClientStatus::On,
             created_at: self.now(),
         };
-        let (secret, material) = if client.public { (None, None) } else {
+        let (secret, material) = if client.public {
+            (None, None)
+        } else {
             let (secret, material) = self.new_secret(&client.id)?;
             (Some(secret), Some(material))
         };
@@ -266,7 +282,8 @@ impl Tessera {
 
     fn new_secret(&self, id: &ClientId) -> Result<(String, SecretMaterial)> {
         let secret = self.secrets.random_token(32)?;
-        let material = SecretMaterial { tag: self.secrets.secret_tag(&secret), sealed: self.secrets.seal(&secret_context(id), secret.as_bytes())? };
+        let material =
+            SecretMaterial { tag: self.secrets.secret_tag(&secret), sealed: self.secrets.seal(&secret_context(id), secret.as_bytes())? };
         Ok((secret, material))
     }
 
@@ -329,7 +346,13 @@ impl Tessera {
 
     pub async fn delete_client(&self, actor: &Actor, id: &str) -> Result<()> {
         let record = self.client_record(id).await?;
-        let audit = self.audit(actor, AuditAction::ClientDeleted, Some(&record.client.org_id), Some(id.to_owned()), serde_json::json!({ "name": record.client.name }));
+        let audit = self.audit(
+            actor,
+            AuditAction::ClientDeleted,
+            Some(&record.client.org_id),
+            Some(id.to_owned()),
+            serde_json::json!({ "name": record.client.name }),
+        );
         if !self.store().delete_client(&record.client.id, &audit).await? {
             return Err(ServiceError::NotFound("client"));
         }
@@ -343,7 +366,13 @@ impl Tessera {
             return Err(invalid("a public client has no secret"));
         }
         let (secret, material) = self.new_secret(&record.client.id)?;
-        let audit = self.audit(actor, AuditAction::ClientSecretRegenerated, Some(&record.client.org_id), Some(id.to_owned()), serde_json::json!({}));
+        let audit = self.audit(
+            actor,
+            AuditAction::ClientSecretRegenerated,
+            Some(&record.client.org_id),
+            Some(id.to_owned()),
+            serde_json::json!({}),
+        );
         if !self.store().replace_client_secret(&record.client.id, &material, &audit).await? {
             return Err(ServiceError::NotFound("client"));
         }
@@ -372,6 +401,28 @@ impl Tessera {
             return Err(ServiceError::Conflict("another process rotated the keys at the same moment; try again".into()));
         }
         self.list_keys().await
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit_log(&self, org: Option<&str>, before: Option<i64>, limit: u32) -> Result<Vec<AuditView>> {
+        let org = match org {
+            Some(org) => Some(self.org(org).await?.id),
+            None => None,
+        };
+        let records = self.store().audit_log(org.as_ref(), before, limit.clamp(1, 1000)).await?;
+        Ok(records
+            .into_iter()
+            .map(|r| AuditView {
+                id: r.id,
+                at: r.at,
+                org_id: r.org_id,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                ip: r.ip,
+                detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+            })
+            .collect())
     }
 
     /// Revokes a token by operator order (no client authentication).

@@ -141,13 +141,7 @@ impl Cache {
                 let owner = self.user(store, &record.client.owner).await?;
                 let run_as = self.user(store, &record.client.run_as).await?;
                 let catalogue = self.catalogue(store, &record.client.org_id).await?;
-                Some(Arc::new(CachedClient {
-                    secret_tag: record.secret.map(|s| s.tag),
-                    client: record.client,
-                    owner,
-                    run_as,
-                    catalogue,
-                }))
+                Some(Arc::new(CachedClient { secret_tag: record.secret.map(|s| s.tag), client: record.client, owner, run_as, catalogue }))
             }
         };
         self.insert_if_current(&self.clients, epoch, id.clone(), loaded.clone());

@@ -34,12 +34,18 @@ impl KeySet {
         let mut jwks = JwkSet::default();
         let mut views = Vec::new();
         for record in records {
-            let alg = Algorithm::parse(&record.alg).ok_or_else(|| ServiceError::Internal(format!("unknown key algorithm of {}", record.kid)))?;
-            let jwk: Jwk = serde_json::from_str(&record.public_jwk).map_err(|_| ServiceError::Internal(format!("bad public key {}", record.kid)))?;
-            verifying.insert(record.kid.clone(), VerifyingKey::from_jwk(&jwk).map_err(|_| ServiceError::Internal(format!("bad public key {}", record.kid)))?);
+            let alg =
+                Algorithm::parse(&record.alg).ok_or_else(|| ServiceError::Internal(format!("unknown key algorithm of {}", record.kid)))?;
+            let jwk: Jwk =
+                serde_json::from_str(&record.public_jwk).map_err(|_| ServiceError::Internal(format!("bad public key {}", record.kid)))?;
+            verifying.insert(
+                record.kid.clone(),
+                VerifyingKey::from_jwk(&jwk).map_err(|_| ServiceError::Internal(format!("bad public key {}", record.kid)))?,
+            );
             if record.state == KeyState::Current {
                 let der = secrets.open(&key_context(&record.kid), &record.private_sealed)?;
-                let key = SigningKey::from_pkcs8(alg, &der).map_err(|_| ServiceError::Internal(format!("bad private key {}", record.kid)))?;
+                let key =
+                    SigningKey::from_pkcs8(alg, &der).map_err(|_| ServiceError::Internal(format!("bad private key {}", record.kid)))?;
                 current = Some(Arc::new(key));
             }
             jwks.keys.push(jwk);

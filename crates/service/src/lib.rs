@@ -194,7 +194,8 @@ impl Tessera {
         let keys = self.keyset();
         let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
         let jti = self.secrets.random_token(16)?;
-        let claims = token::access_token_claims(&self.settings.policy, subject, &caller.client, &caller.client.org_id, scope, ttl, jti, now);
+        let claims =
+            token::access_token_claims(&self.settings.policy, subject, &caller.client, &caller.client.org_id, scope, ttl, jti, now);
         key.sign(ACCESS_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
@@ -230,7 +231,14 @@ impl Tessera {
         }
     }
 
-    async fn record_auth_failure(&self, presented: &PresentedClient, cached: Option<&CachedClient>, failure: AuthFailure, peer: IpAddr, now: i64) {
+    async fn record_auth_failure(
+        &self,
+        presented: &PresentedClient,
+        cached: Option<&CachedClient>,
+        failure: AuthFailure,
+        peer: IpAddr,
+        now: i64,
+    ) {
         let locked = self.limiter.record_failure(presented.id.as_str(), now);
         let mut event = AuditEvent {
             at: now,
@@ -280,10 +288,14 @@ impl Tessera {
     /// users and role all checked).
     pub async fn active_claims(&self, token: &str, now: i64) -> Result<Option<AccessTokenClaims>> {
         self.sync().await?;
-        let Some(claims) = self.verified_claims(token) else { return Ok(None) };
+        let Some(claims) = self.verified_claims(token) else {
+            return Ok(None);
+        };
         let client = self.cache.client(&*self.store, &ClientId::new(claims.client_id.clone())).await?;
         let subject = self.cache.user(&*self.store, &UserId::new(claims.sub.clone())).await?;
-        let Some(client) = client else { return Ok(None) };
+        let Some(client) = client else {
+            return Ok(None);
+        };
         let revoked = self.store.is_revoked(&claims.jti).await?;
         let state = TokenState {
             revoked,
@@ -305,10 +317,10 @@ impl Tessera {
         let token = request.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         // token_type_hint only speeds up lookups elsewhere; a wrong or unknown hint must not
         // stop the revocation (V04), so it is not consulted.
-        if let Some(claims) = self.verified_claims(token) {
-            if claims.client_id == caller.client.id.as_str() {
-                self.revoke_claims(&claims, caller.client.id.as_str(), Some(request.peer), now).await?;
-            }
+        if let Some(claims) = self.verified_claims(token)
+            && claims.client_id == caller.client.id.as_str()
+        {
+            self.revoke_claims(&claims, caller.client.id.as_str(), Some(request.peer), now).await?;
         }
         Ok(())
     }
@@ -389,8 +401,10 @@ impl Tessera {
 }
 
 fn read_credentials(request: &EndpointRequest) -> Result<PresentedClient> {
-    credentials::extract(request.authorization.as_deref(), &request.params)
-        .map_err(|e| ServiceError::OAuth { basic_challenge: e.tried_basic && e.error.code == tessera_core::ErrorCode::InvalidClient, error: e.error })
+    credentials::extract(request.authorization.as_deref(), &request.params).map_err(|e| ServiceError::OAuth {
+        basic_challenge: e.tried_basic && e.error.code == tessera_core::ErrorCode::InvalidClient,
+        error: e.error,
+    })
 }
 
 /// The master key must be the one the store was sealed with. A store that was never sealed is

@@ -1,7 +1,7 @@
 //! User passwords: Argon2id with the crate's default (OWASP-recommended) parameters.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 use crate::error::{Result, ServiceError};
 
@@ -14,7 +14,10 @@ pub fn hash(password: &str) -> Result<String> {
         return Err(ServiceError::Invalid(format!("a password must have {MIN_LEN} to {MAX_LEN} characters")));
     }
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| ServiceError::Internal("password hashing failed".into()))
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| ServiceError::Internal("password hashing failed".into()))
 }
 
 /// Checks a password against a stored hash.

@@ -12,14 +12,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqlitePool, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tessera_core::audit::AuditEvent;
 use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
 use tessera_core::scope::ScopeSet;
 
 use crate::{
-    AuditRecord, Change, ChangeStamp, ClientRecord, Entity, KeyRecord, KeyRotation, KeyState, Result, SecretMaterial, Store,
-    StoreError,
+    AuditRecord, Change, ChangeStamp, ClientRecord, Entity, KeyRecord, KeyRotation, KeyState, Result, SecretMaterial, Store, StoreError,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
@@ -143,7 +142,11 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 fn org_from_row(row: &SqliteRow) -> Result<Org> {
-    Ok(Org { id: OrgId::new(row.try_get::<String, _>("id").map_err(map_err)?), name: row.try_get("name").map_err(map_err)?, created_at: row.try_get("created_at").map_err(map_err)? })
+    Ok(Org {
+        id: OrgId::new(row.try_get::<String, _>("id").map_err(map_err)?),
+        name: row.try_get("name").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    })
 }
 
 const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at";
@@ -172,7 +175,11 @@ fn json_list<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> R
 
 fn client_from_row(row: &SqliteRow) -> Result<ClientRecord> {
     let grants: String = row.try_get("grants").map_err(map_err)?;
-    let grants = grants.split(' ').filter(|g| !g.is_empty()).map(|g| GrantType::parse(g).ok_or_else(|| corrupt("client grants"))).collect::<Result<_>>()?;
+    let grants = grants
+        .split(' ')
+        .filter(|g| !g.is_empty())
+        .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("client grants")))
+        .collect::<Result<_>>()?;
     let scopes: String = row.try_get("scopes").map_err(map_err)?;
     let status: String = row.try_get("status").map_err(map_err)?;
     let ttl: Option<i64> = row.try_get("access_token_ttl").map_err(map_err)?;
@@ -265,30 +272,35 @@ impl Store for SqliteStore {
     }
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM orgs WHERE id = $1 UNION ALL SELECT id, name, created_at FROM orgs WHERE name = $1 LIMIT 1")
-            .bind(id_or_name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(
+            "SELECT id, name, created_at FROM orgs WHERE id = $1 UNION ALL SELECT id, name, created_at FROM orgs WHERE name = $1 LIMIT 1",
+        )
+        .bind(id_or_name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(org_from_row).transpose()
     }
 
     async fn orgs(&self) -> Result<Vec<Org>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter().map(org_from_row).collect()
     }
 
     async fn insert_scope(&self, org: &OrgId, scope: &ScopeDef, at: i64, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query("INSERT INTO scopes (org_id, name, restricted, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, name) DO NOTHING")
-            .bind(org.as_str())
-            .bind(&scope.name)
-            .bind(scope.restricted)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected()
+        let inserted = sqlx::query(
+            "INSERT INTO scopes (org_id, name, restricted, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, name) DO NOTHING",
+        )
+        .bind(org.as_str())
+        .bind(&scope.name)
+        .bind(scope.restricted)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
             == 1;
         if inserted {
             insert_audit(&mut *tx, audit).await?;
@@ -299,9 +311,15 @@ impl Store for SqliteStore {
     }
 
     async fn scopes(&self, org: &OrgId) -> Result<Vec<ScopeDef>> {
-        let rows = sqlx::query("SELECT name, restricted FROM scopes WHERE org_id = $1 ORDER BY name").bind(org.as_str()).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = sqlx::query("SELECT name, restricted FROM scopes WHERE org_id = $1 ORDER BY name")
+            .bind(org.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         rows.iter()
-            .map(|row| Ok(ScopeDef { name: row.try_get("name").map_err(map_err)?, restricted: row.try_get("restricted").map_err(map_err)? }))
+            .map(|row| {
+                Ok(ScopeDef { name: row.try_get("name").map_err(map_err)?, restricted: row.try_get("restricted").map_err(map_err)? })
+            })
             .collect()
     }
 
@@ -329,23 +347,42 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, id: &UserId) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")).bind(email).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     async fn users(&self, org: &OrgId) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email")).bind(org.as_str()).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email"))
+            .bind(org.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         rows.iter().map(user_from_row).collect()
     }
 
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+        let found = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(disabled)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
         if found {
             insert_audit(&mut *tx, audit).await?;
             record_change(&mut tx, Entity::User, id.as_str(), audit.at).await?;
@@ -387,13 +424,22 @@ impl Store for SqliteStore {
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
-        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1")).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(client_from_row).transpose()
     }
 
     async fn clients(&self, org: Option<&OrgId>) -> Result<Vec<ClientRecord>> {
         let rows = match org {
-            Some(org) => sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 ORDER BY created_at, id")).bind(org.as_str()).fetch_all(&self.pool).await,
+            Some(org) => {
+                sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 ORDER BY created_at, id"))
+                    .bind(org.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+            }
             None => sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, id")).fetch_all(&self.pool).await,
         }
         .map_err(map_err)?;
@@ -441,7 +487,9 @@ impl Store for SqliteStore {
 
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+        let found =
+            sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?.rows_affected()
+                == 1;
         if found {
             insert_audit(&mut *tx, audit).await?;
             record_change(&mut tx, Entity::Client, id.as_str(), audit.at).await?;
@@ -503,7 +551,11 @@ impl Store for SqliteStore {
             .map_err(map_err)?;
         }
         for kid in &rotation.purge {
-            sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state <> 'current'").bind(kid).execute(&mut *tx).await.map_err(map_err)?;
+            sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state <> 'current'")
+                .bind(kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         }
         if let Some(audit) = audit {
             insert_audit(&mut *tx, audit).await?;
@@ -527,7 +579,11 @@ impl Store for SqliteStore {
     }
 
     async fn is_revoked(&self, jti: &str) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = $1").bind(jti).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(found.is_some())
     }
 
@@ -567,7 +623,11 @@ impl Store for SqliteStore {
     }
 
     async fn changes_since(&self, seq: i64) -> Result<Vec<Change>> {
-        let rows = sqlx::query("SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq").bind(seq).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = sqlx::query("SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq")
+            .bind(seq)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         rows.iter()
             .map(|row| {
                 let entity: String = row.try_get("entity").map_err(map_err)?;
@@ -588,7 +648,11 @@ impl Store for SqliteStore {
     async fn purge(&self, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(now - 86_400).execute(&mut *tx).await.map_err(map_err)?;
-        sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)").bind(now - 86_400).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)")
+            .bind(now - 86_400)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)
     }
 }

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let mut response = axum::Json(state.service.metadata()).into_response();

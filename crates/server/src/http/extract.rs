@@ -13,8 +13,8 @@ use tessera_core::ErrorCode;
 use tessera_core::params::Params;
 use tessera_service::EndpointRequest;
 
-use crate::error::json_error;
 use crate::AppState;
+use crate::error::json_error;
 
 /// The largest request body accepted (SPEC §10: larger gets 413).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -33,10 +33,14 @@ impl ProxyPolicy {
         if !self.behind_proxy || !self.is_trusted(peer) {
             return peer;
         }
-        let Some(header) = forwarded_for else { return peer };
+        let Some(header) = forwarded_for else {
+            return peer;
+        };
         let mut client = peer;
         for hop in header.rsplit(',') {
-            let Ok(ip) = hop.trim().parse::<IpAddr>() else { break };
+            let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+                break;
+            };
             client = ip;
             if !self.is_trusted(ip) {
                 break;
@@ -79,18 +83,24 @@ where
         let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(bytes) => bytes,
-            Err(_) => return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB")),
+            Err(_) => {
+                return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB"));
+            }
         };
         let params = match media.as_str() {
             "application/x-www-form-urlencoded" => Params::from_form(&bytes),
             "application/json" => Params::from_json(&bytes),
-            _ => return Err(reject(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded or application/json")),
+            _ => {
+                return Err(reject(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded or application/json"));
+            }
         }
         .map_err(|e| reject(StatusCode::BAD_REQUEST, &e.description))?;
         let authorization = match parts.headers.get_all(header::AUTHORIZATION).iter().collect::<Vec<_>>().as_slice() {
             [] => None,
             [one] => Some(one.to_str().map_err(|_| reject(StatusCode::BAD_REQUEST, "the Authorization header is not text"))?.to_owned()),
-            _ => return Err(reject(StatusCode::BAD_REQUEST, "more than one Authorization header")),
+            _ => {
+                return Err(reject(StatusCode::BAD_REQUEST, "more than one Authorization header"));
+            }
         };
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
         let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());

@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::AppState;
 use crate::error::{ApiError, no_store};
 use crate::http::extract::OAuthRequest;
-use crate::AppState;
 
 pub async fn token(State(state): State<AppState>, OAuthRequest(request): OAuthRequest) -> Result<Response, ApiError> {
     let issued = state.service.token(&request).await?;

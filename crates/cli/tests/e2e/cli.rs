@@ -1,0 +1,227 @@
+//! The command line (SPEC §2, §10): JSON output, errors, keys, the master key, configuration
+//! precedence and start-up rules.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tessera_testkit::{Cli, TempDir};
+
+use crate::common::*;
+
+fn fresh_cli(dir: &TempDir) -> Cli {
+    Cli { bin: bin().into(), data_dir: dir.path().join("data"), global: Vec::new(), env: Vec::new() }
+}
+
+#[test]
+fn json_output_shapes() {
+    let dir = TempDir::new("cli").unwrap();
+    let cli = fresh_cli(&dir);
+    let org = cli.json(&["org", "create", "--name", "acme"]).unwrap();
+    assert_eq!(org.as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "name"]);
+    assert_eq!(cli.json(&["scope", "create", "--org", "acme", "read"]).unwrap(), json!({}));
+    assert_eq!(cli.json(&["scope", "create", "--org", org["id"].as_str().unwrap(), "openid"]).unwrap(), json!({}), "built-in scope: no-op");
+    let user = cli
+        .json_with_stdin(
+            &["user", "create", "--org", "acme", "--email", "o@acme.test", "--role", "owner", "--password-stdin"],
+            "pass word 123\n",
+        )
+        .unwrap();
+    for key in ["id", "email", "org_id", "role"] {
+        assert!(user.get(key).is_some(), "{key} in {user}");
+    }
+    assert_eq!(user["org_id"], org["id"]);
+    let created = cli.json(&["client", "create", "--org", "acme", "--owner", "o@acme.test", "--name", "c1"]).unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 43, "256-bit secret, base64url");
+    assert!(secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let id = created["client_id"].as_str().unwrap();
+    assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert_eq!(created["scopes"], json!(["read"]), "default: every scope the owner may grant");
+    // --json may stand anywhere after `tessera`.
+    let output =
+        std::process::Command::new(bin()).args(["client", "show", id, "--data-dir"]).arg(&cli.data_dir).arg("--json").output().unwrap();
+    let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(shown.get("client_secret").is_none());
+    for key in ["client_id", "name", "owner", "grants", "scopes", "redirect_uris", "status"] {
+        assert!(shown.get(key).is_some(), "{key} in {shown}");
+    }
+    assert_eq!(shown["status"], "on");
+    let list = cli.json(&["client", "list"]).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0], shown);
+    assert_eq!(cli.json(&["client", "delete", id]).unwrap(), json!({}));
+    assert_eq!(cli.json(&["client", "list", "--org", "acme"]).unwrap(), json!([]));
+}
+
+#[test]
+fn errors_go_to_stderr_with_a_non_zero_exit() {
+    let dir = TempDir::new("cli").unwrap();
+    let cli = fresh_cli(&dir);
+    cli.json(&["org", "create", "--name", "acme"]).unwrap();
+    for args in [
+        vec!["org", "create", "--name", "acme"],
+        vec!["user", "create", "--org", "nope", "--email", "a@b.test", "--role", "owner"],
+        vec!["user", "create", "--org", "acme", "--email", "a@b.test", "--role", "king"],
+        vec!["user", "create", "--org", "acme", "--email", "not-an-email", "--role", "owner"],
+        vec!["client", "show", "nosuchclient"],
+        vec!["client", "create", "--org", "acme", "--owner", "ghost@x.test", "--name", "c"],
+        vec!["scope", "create", "--org", "acme", "bad\"scope"],
+    ] {
+        let output = cli.run(&args).unwrap();
+        assert!(!output.success, "{args:?} should fail");
+        assert!(output.stdout.trim().is_empty(), "{args:?} printed {:?}", output.stdout);
+        assert!(output.stderr.contains("error:"), "{args:?}: {}", output.stderr);
+    }
+    let output = cli
+        .run_with_stdin(
+            &["user", "create", "--org", "acme", "--email", "s@b.test", "--role", "member", "--service", "--password-stdin"],
+            "a password 123\n",
+        )
+        .unwrap();
+    assert!(!output.success, "a service user has no password");
+    cli.json_with_stdin(
+        &["user", "create", "--org", "acme", "--email", "dup@b.test", "--role", "member", "--password-stdin"],
+        "a password 123\n",
+    )
+    .unwrap();
+    let dup = cli
+        .run_with_stdin(
+            &["user", "create", "--org", "acme", "--email", "DUP@b.test", "--role", "member", "--password-stdin"],
+            "a password 123\n",
+        )
+        .unwrap();
+    assert!(!dup.success && dup.stderr.contains("exists already"), "{}", dup.stderr);
+}
+
+#[test]
+fn r06_unsafe_redirect_uris_are_refused_at_registration() {
+    let dir = TempDir::new("cli").unwrap();
+    let cli = fresh_cli(&dir);
+    cli.json(&["org", "create", "--name", "acme"]).unwrap();
+    cli.json(&["user", "create", "--org", "acme", "--email", "o@acme.test", "--role", "owner"]).unwrap();
+    for uri in ["https://app.example/cb#frag", "javascript:alert(1)", "data:text/html,hi", "http://app.example/cb"] {
+        let output = cli
+            .run(&[
+                "client",
+                "create",
+                "--org",
+                "acme",
+                "--owner",
+                "o@acme.test",
+                "--name",
+                "web",
+                "--grant",
+                "authorization_code",
+                "--redirect-uri",
+                uri,
+            ])
+            .unwrap();
+        assert!(!output.success, "{uri} must be refused");
+    }
+    for uri in ["http://127.0.0.1:9000/cb", "http://[::1]/cb", "http://localhost/cb", "https://app.example/cb"] {
+        cli.json(&[
+            "client",
+            "create",
+            "--org",
+            "acme",
+            "--owner",
+            "o@acme.test",
+            "--name",
+            "web",
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            uri,
+        ])
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn x14_keys_rotate_under_a_running_server() {
+    let (server, fixture) = start();
+    let before = access_token(&server, &fixture).await;
+    let (old_header, _) = jwt_parts(&before);
+    let keys = server.cli.json(&["keys", "list"]).unwrap();
+    let next_kid = keys.as_array().unwrap().iter().find(|k| k["state"] == "next").unwrap()["kid"].clone();
+    let rotated = server.cli.json(&["keys", "rotate"]).unwrap();
+    let states: Vec<(Value, Value)> = rotated.as_array().unwrap().iter().map(|k| (k["kid"].clone(), k["state"].clone())).collect();
+    assert!(states.contains(&(next_kid.clone(), json!("current"))), "the published next key signs now: {states:?}");
+    assert!(states.contains(&(old_header["kid"].clone(), json!("retired"))));
+    let after = access_token(&server, &fixture).await;
+    let (new_header, _) = jwt_parts(&after);
+    assert_eq!(new_header["kid"], next_kid, "new tokens use the new key on the next request");
+    assert!(is_active(&server, &fixture, &before).await, "old-kid tokens stay valid until they expire");
+    let jwks: Value = http().get(server.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
+    let kids: Vec<&Value> = jwks["keys"].as_array().unwrap().iter().map(|k| &k["kid"]).collect();
+    assert!(kids.contains(&&old_header["kid"]) && kids.contains(&&new_header["kid"]) && kids.len() == 3, "{kids:?}");
+}
+
+#[test]
+fn x17_missing_or_wrong_master_key_refuses_to_start() {
+    let dir = TempDir::new("cli").unwrap();
+    let cli = fresh_cli(&dir);
+    cli.json(&["org", "create", "--name", "acme"]).unwrap();
+    let key_file = cli.data_dir.join("master.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    let output = cli.run(&["org", "list"]).unwrap();
+    assert!(!output.success);
+    assert!(output.stderr.contains("master key is missing"), "{}", output.stderr);
+    assert!(!key_file.exists(), "no new key is made silently");
+    let wrong = Cli { env: vec![("TESSERA_MASTER_KEY".into(), "A".repeat(43))], ..cli.clone() };
+    let output = wrong.run(&["org", "list"]).unwrap();
+    assert!(!output.success);
+    assert!(output.stderr.contains("does not match"), "{}", output.stderr);
+    let right = Cli { env: vec![("TESSERA_MASTER_KEY".into(), key.trim().into())], ..cli.clone() };
+    assert_eq!(right.json(&["org", "list"]).unwrap()[0]["name"], "acme");
+    std::fs::write(cli.data_dir.join("bad.toml"), "listen = 5\n").unwrap();
+    let output = cli.run(&["--config", cli.data_dir.join("bad.toml").to_str().unwrap(), "org", "list"]).unwrap();
+    assert!(!output.success && output.stderr.contains("invalid config file"), "{}", output.stderr);
+}
+
+#[test]
+fn b13_plain_http_on_a_non_loopback_address_is_refused() {
+    let dir = TempDir::new("cli").unwrap();
+    let cli = fresh_cli(&dir);
+    let output = cli.run(&["serve", "--listen", "192.0.2.10:8080"]).unwrap();
+    assert!(!output.success);
+    assert!(output.stderr.contains("TLS"), "{}", output.stderr);
+}
+
+#[tokio::test]
+async fn configuration_precedence_is_flag_then_env_then_file() {
+    let dir = TempDir::new("cli").unwrap();
+    let config = dir.path().join("tessera.toml");
+    std::fs::write(&config, "access_token_ttl = 120\nmax_access_token_ttl = 1000\n").unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let expires_in = |global: Vec<String>, env: Vec<(String, String)>| {
+        let options = ServerOptions { global, env, ..Default::default() };
+        async move {
+            let (server, fixture) = start_with(options);
+            token(&server, &fixture, None).await["expires_in"].as_u64().unwrap()
+        }
+    };
+    let with_file = vec!["--config".to_owned(), config.clone()];
+    let env = vec![("TESSERA_ACCESS_TOKEN_TTL".to_owned(), "60".to_owned())];
+    assert_eq!(expires_in(with_file.clone(), vec![]).await, 120);
+    assert_eq!(expires_in(with_file.clone(), env.clone()).await, 60);
+    let mut with_flag = with_file.clone();
+    with_flag.extend(["--access-token-ttl".to_owned(), "30".to_owned()]);
+    assert_eq!(expires_in(with_flag, env).await, 30);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly_and_keys_survive_a_restart() {
+    let (mut server, fixture) = start();
+    let token = access_token(&server, &fixture).await;
+    assert!(server.terminate(Duration::from_secs(10)).unwrap(), "exit status 0 after SIGTERM");
+    let keys_before = server.cli.json(&["keys", "list"]).unwrap();
+    let restarted = Server::start_in(server.cli.clone(), &[]).unwrap();
+    assert_eq!(restarted.cli.json(&["keys", "list"]).unwrap(), keys_before, "same signing keys after a restart");
+    let (header, _) = jwt_parts(&token);
+    let jwks: Value = http().get(restarted.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
+    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == header["kid"]));
+    let after = access_token(&restarted, &fixture).await;
+    assert_eq!(jwt_parts(&after).0["kid"], header["kid"], "the same key still signs");
+}

@@ -1,0 +1,83 @@
+//! Helpers shared by the end-to-end tests.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+pub use tessera_testkit::{Fixture, Server, ServerOptions, eventually};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tessera")
+}
+
+/// A server with default settings and one fixture organization.
+pub fn start() -> (Server, Fixture) {
+    start_with(ServerOptions::default())
+}
+
+pub fn start_with(options: ServerOptions) -> (Server, Fixture) {
+    let server = Server::start_with(bin(), options).expect("server starts");
+    let fixture = Fixture::create(&server.cli).expect("fixture");
+    (server, fixture)
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// `POST path` with HTTP Basic credentials and a form body.
+pub async fn post_basic(server: &Server, path: &str, id: &str, secret: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    http().post(server.url(path)).basic_auth(id, Some(secret)).form(form).send().await.expect("request")
+}
+
+/// `POST path` with a form body and no Authorization header.
+pub async fn post_form(server: &Server, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    http().post(server.url(path)).form(form).send().await.expect("request")
+}
+
+/// A client-credentials token for the fixture's client.
+pub async fn token(server: &Server, fixture: &Fixture, scope: Option<&str>) -> Value {
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let response = post_basic(server, "/oauth2/token", &fixture.client_id, &fixture.client_secret, &form).await;
+    assert_eq!(response.status(), 200, "token request failed");
+    response.json().await.expect("json")
+}
+
+pub async fn access_token(server: &Server, fixture: &Fixture) -> String {
+    token(server, fixture, None).await["access_token"].as_str().expect("access_token").to_owned()
+}
+
+/// Introspects `token` as the fixture's client.
+pub async fn introspect(server: &Server, fixture: &Fixture, token: &str) -> Value {
+    let response = post_basic(server, "/oauth2/introspect", &fixture.client_id, &fixture.client_secret, &[("token", token)]).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+pub async fn is_active(server: &Server, fixture: &Fixture, token: &str) -> bool {
+    introspect(server, fixture, token).await["active"] == Value::Bool(true)
+}
+
+/// The decoded header and claims of a JWT (no verification).
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    let mut parts = token.split('.');
+    let mut decode = || -> Value {
+        let part = parts.next().expect("jwt part");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+    };
+    let header = decode();
+    let claims = decode();
+    (header, claims)
+}
+
+/// Asserts an RFC 6749 §5.2 error: status, code, and the no-store headers.
+pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: &str) -> reqwest::header::HeaderMap {
+    let headers = response.headers().clone();
+    let actual_status = response.status().as_u16();
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!((actual_status, body["error"].as_str()), (status, Some(code)), "body: {body}");
+    assert_eq!(headers.get("cache-control").map(|v| v.to_str().unwrap_or("")), Some("no-store"));
+    headers
+}

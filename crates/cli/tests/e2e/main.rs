@@ -1,0 +1,15 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! End-to-end tests: each test starts a real `tessera serve` on 127.0.0.1:0 over a fresh
+//! SQLite store and drives it over HTTP and through the CLI. Test names carry the id of the
+//! `SECURITY.md` case they cover.
+
+mod common;
+
+mod cli;
+mod client_auth;
+mod client_credentials;
+mod discovery;
+mod interop;
+mod malformed;
+mod revocation;
