@@ -116,6 +116,9 @@ struct ServeArgs {
     /// IP:PORT to listen on (default 127.0.0.1:8080). Plain HTTP only on loopback unless --behind-proxy.
     #[arg(long, env = "TESSERA_LISTEN")]
     listen: Option<String>,
+    /// Threads serving HTTP (default: one per core).
+    #[arg(long, env = "TESSERA_HTTP_WORKERS")]
+    http_workers: Option<usize>,
     /// The issuer URL (default http://LISTEN).
     #[arg(long, env = "TESSERA_ISSUER")]
     issuer: Option<String>,
@@ -291,6 +294,7 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         client_auth_failure_limit: cli.global.client_auth_failure_limit,
         client_auth_failure_window: cli.global.client_auth_failure_window,
         log: cli.global.log.clone(),
+        http_workers: serve_args.and_then(|a| a.http_workers),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,

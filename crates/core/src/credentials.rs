@@ -114,6 +114,9 @@ fn decode_basic(payload: &str) -> Option<(String, String)> {
 }
 
 fn form_decode(value: &str) -> Option<String> {
+    if !value.contains(['%', '+']) {
+        return Some(value.to_owned());
+    }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={}", value.replace('&', "%26").replace('=', "%3D"))).ok()?;
     pairs.into_iter().next().map(|(_, v)| v)
 }

@@ -33,6 +33,7 @@ pub struct ConfigLayer {
     pub client_auth_failure_limit: Option<u32>,
     pub client_auth_failure_window: Option<i64>,
     pub log: Option<String>,
+    pub http_workers: Option<usize>,
 }
 
 macro_rules! merge_fields {
@@ -68,7 +69,8 @@ impl ConfigLayer {
             key_rotation_interval,
             client_auth_failure_limit,
             client_auth_failure_window,
-            log
+            log,
+            http_workers
         )
     }
 }
@@ -97,6 +99,8 @@ pub struct Config {
     pub client_auth_failure_limit: u32,
     pub client_auth_failure_window: i64,
     pub log: String,
+    /// Threads serving HTTP, each with its own runtime and socket (default: one per core).
+    pub http_workers: usize,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -159,6 +163,10 @@ impl Config {
             client_auth_failure_limit: layer.client_auth_failure_limit.unwrap_or(100),
             client_auth_failure_window: layer.client_auth_failure_window.unwrap_or(60).max(1),
             log: layer.log.unwrap_or_else(|| "info".into()),
+            http_workers: layer
+                .http_workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+                .clamp(1, 256),
         })
     }
 

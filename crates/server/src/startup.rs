@@ -79,11 +79,24 @@ fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<Master
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests.
+///
+/// HTTP is served by one single-threaded runtime per worker thread (default: one per core),
+/// each accepting on its own `SO_REUSEPORT` socket: a request is handled start to finish on
+/// the thread that accepted its connection, so the hot path never hands work across threads
+/// (measured: about a sixth of the token endpoint's CPU went to cross-thread wake-ups with one
+/// shared work-stealing runtime). Store maintenance and signals stay on the main runtime.
 pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     config.check_transport()?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local = listener.local_addr()?;
-    config.bind_to(local);
+    let workers = config.http_workers.max(1);
+    let mut listeners = Vec::with_capacity(workers);
+    let mut address = config.listen;
+    for _ in 0..workers {
+        let listener = reuseport_listener(address).with_context(|| format!("cannot listen on {}", config.listen))?;
+        // Port 0: every further socket joins the port the first one got.
+        address = listener.local_addr()?;
+        listeners.push(listener);
+    }
+    config.bind_to(address);
     let service = open_service(&config).await?;
     ensure_default_org(&service).await?;
     let state = AppState {
@@ -92,17 +105,54 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
     };
     let app = build_app(state);
-    tracing::info!(address = %local, issuer = %config.issuer, "tessera is listening");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut threads = Vec::with_capacity(workers);
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        let thread = std::thread::Builder::new().name(format!("http-{index}")).spawn(move || -> anyhow::Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stopped| *stopped).await;
+                    })
+                    .await
+                    .context("server error")
+            })
+        })?;
+        threads.push(thread);
+    }
+    tracing::info!(address = %address, issuer = %config.issuer, workers, "tessera is listening");
     // A line on stdout that scripts and tests wait for.
-    println!("listening on http://{local}");
+    println!("listening on http://{address}");
     let housekeeping = tokio::spawn(housekeeping(service.clone()));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let mut result = Ok(());
+    for thread in threads {
+        let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+        match joined {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => result = Err(e),
+            _ => result = Err(anyhow::anyhow!("an HTTP worker thread failed")),
+        }
+    }
     housekeeping.abort();
     tracing::info!("stopped");
-    Ok(())
+    result
+}
+
+/// A listening socket with `SO_REUSEPORT`, handed over as a std listener so that the worker
+/// thread's own runtime registers it.
+fn reuseport_listener(address: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(address)?;
+    Ok(socket.listen(1024)?.into_std()?)
 }
 
 /// An empty store gets a default organization so that `serve` works with no configuration.

@@ -193,7 +193,7 @@ impl Tessera {
     fn sign_access_token(&self, subject: &UserId, caller: &CachedClient, scope: &ScopeSet, ttl: u32, now: i64) -> Result<String> {
         let keys = self.keyset();
         let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
-        let jti = self.secrets.random_token(16)?;
+        let jti = self.secrets.token_id();
         let claims =
             token::access_token_claims(&self.settings.policy, subject, &caller.client, &caller.client.org_id, scope, ttl, jti, now);
         key.sign(ACCESS_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Result, ServiceError};
 
@@ -56,6 +57,10 @@ impl MasterKey {
 /// The working keys derived from the master key.
 pub struct SecretKeys {
     client_secret_mac: hmac::Key,
+    /// Token ids are HMAC(key, counter): unique and unpredictable without a system call per
+    /// token. The key is random per process, so two nodes never collide.
+    token_id_key: hmac::Key,
+    token_counter: AtomicU64,
     seal: LessSafeKey,
     check: String,
     rng: SystemRandom,
@@ -71,11 +76,16 @@ impl SecretKeys {
     pub fn new(master: &MasterKey) -> Result<Self> {
         let seal = UnboundKey::new(&aead::AES_256_GCM, &master.derive("tessera/seal/v1"))
             .map_err(|_| ServiceError::Internal("bad seal key".into()))?;
+        let rng = SystemRandom::new();
+        let mut token_id_key = [0u8; 32];
+        rng.fill(&mut token_id_key).map_err(|_| ServiceError::Internal("no randomness".into()))?;
         Ok(Self {
             client_secret_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/client-secret/v1")),
+            token_id_key: hmac::Key::new(hmac::HMAC_SHA256, &token_id_key),
+            token_counter: AtomicU64::new(0),
             seal: LessSafeKey::new(seal),
             check: B64.encode(master.derive("tessera/master-key-check/v1")),
-            rng: SystemRandom::new(),
+            rng,
         })
     }
 
@@ -121,6 +131,13 @@ impl SecretKeys {
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
             .map_err(|_| ServiceError::Internal("a sealed value does not open with this master key".into()))?;
         Ok(plain.to_vec())
+    }
+
+    /// A fresh 128-bit token id (`jti`), base64url.
+    pub fn token_id(&self) -> String {
+        let n = self.token_counter.fetch_add(1, Ordering::Relaxed);
+        let tag = hmac::sign(&self.token_id_key, &n.to_le_bytes());
+        B64.encode(&tag.as_ref()[..16])
     }
 
     /// `n` random bytes as base64url.

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -60,7 +60,7 @@ impl SqliteStore {
         let shm = (path.as_os_str() != ":memory:").then(|| {
             let mut shm = path.into_os_string();
             shm.push("-shm");
-            ShmWatcher { path: PathBuf::from(shm), file: Mutex::new(None) }
+            ShmWatcher { path: PathBuf::from(shm), file: RwLock::new(None) }
         });
         Ok(Self { pool, shm })
     }
@@ -76,20 +76,27 @@ impl SqliteStore {
 /// endpoint see another process's commit on the very next request without a query.
 struct ShmWatcher {
     path: PathBuf,
-    file: Mutex<Option<(File, u64)>>,
+    file: RwLock<Option<File>>,
 }
 
 impl ShmWatcher {
     fn read(&self) -> Option<ChangeStamp> {
-        let inode = std::fs::metadata(&self.path).ok()?.ino();
-        let mut guard = self.file.lock().ok()?;
-        if guard.as_ref().map(|(_, ino)| *ino) != Some(inode) {
-            *guard = File::open(&self.path).ok().map(|f| (f, inode));
+        {
+            let guard = self.file.read().ok()?;
+            if let Some(file) = guard.as_ref() {
+                // A WAL index that was deleted (every connection of every process closed) has no
+                // links left; a new one is then opened below, and the caller reads the feed.
+                if file.metadata().ok()?.nlink() > 0 {
+                    let mut header = [0u8; 48];
+                    file.read_exact_at(&mut header, 0).ok()?;
+                    return Some(header);
+                }
+            }
         }
-        let (file, _) = guard.as_ref()?;
-        let mut header = [0u8; 48];
-        file.read_exact_at(&mut header, 0).ok()?;
-        Some(header)
+        // No handle yet, or a stale one: open the current file and report no stamp this once,
+        // so the caller reads the change feed.
+        *self.file.write().ok()? = File::open(&self.path).ok();
+        None
     }
 }
 
