@@ -316,7 +316,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
         tessera_server::startup::serve(config).await?;
         return Ok(json!({}));
     }
-    let service = tessera_server::startup::open_service(&config).await?;
+    let service = tessera_server::startup::open_service(&config, false).await?;
     let actor = Actor::cli();
     let value = match command {
         Command::Serve(_) => json!({}),

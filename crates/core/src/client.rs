@@ -68,6 +68,17 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Whether `run_as` may be the acting user of a client owned by `owner`: the owner itself, or
+/// a user of the same organization holding `authorize_applications` (BlueConic "run as user").
+pub fn run_as_allowed(owner: &User, run_as: &User) -> bool {
+    run_as.id == owner.id || (run_as.authorize_applications && run_as.org_id == owner.org_id)
+}
+
+/// Both users behind a client's tokens are enabled: a disabled owner silences their clients.
+pub fn parties_active(owner: &User, acting: &User) -> bool {
+    owner.is_active() && acting.is_active()
+}
+
 /// What a new client asks for, checked against its owner, run-as user and the catalogue.
 #[derive(Debug, Clone)]
 pub struct Registration<'a> {
@@ -89,10 +100,10 @@ pub fn validate_registration(r: &Registration<'_>) -> Result<(), OAuthError> {
     if r.run_as.org_id != r.owner.org_id {
         return invalid("the run-as user must belong to the owner's organization".into());
     }
-    if r.run_as.id != r.owner.id && !r.run_as.authorize_applications {
+    if !run_as_allowed(r.owner, r.run_as) {
         return invalid("the run-as user lacks the authorize_applications permission".into());
     }
-    if r.run_as.disabled || r.owner.disabled {
+    if !parties_active(r.owner, r.run_as) {
         return invalid("the owner or run-as user is disabled".into());
     }
     if r.grants.is_empty() {

@@ -1,5 +1,6 @@
 //! Token-endpoint grants: parsing `grant_type` into a typed request and deciding each grant.
 
+use crate::client as client_rules;
 use crate::model::{Client, GrantType, ScopeDef, User};
 use crate::params::Params;
 use crate::scope::{self, ScopeSet};
@@ -57,10 +58,10 @@ pub fn client_credentials(input: &ClientCredentialsInput<'_>) -> Result<Issue, O
     let (Some(owner), Some(run_as)) = (input.owner, input.run_as) else {
         return Err(OAuthError::unauthorized_client("the client's user no longer exists"));
     };
-    if !owner.is_active() || !run_as.is_active() {
+    if !client_rules::parties_active(owner, run_as) {
         return Err(OAuthError::unauthorized_client("the client's user is disabled"));
     }
-    if run_as.id != owner.id && !run_as.authorize_applications {
+    if !client_rules::run_as_allowed(owner, run_as) {
         return Err(OAuthError::unauthorized_client("the client's run-as user may not authorize applications"));
     }
     let scope = scope::grant(input.requested, &client.scopes, run_as.role, input.catalogue)?;

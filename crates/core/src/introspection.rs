@@ -6,9 +6,10 @@
 
 use tessera_proto::{AccessTokenClaims, IntrospectionResponse};
 
+use crate::client as client_rules;
 use crate::model::{Client, ClientStatus, ScopeDef, User};
 use crate::scope::{self, ScopeSet};
-use crate::token;
+use crate::token::{self, TokenPolicy};
 
 /// The live state a token is judged against, loaded by the caller.
 #[derive(Debug, Clone)]
@@ -20,29 +21,31 @@ pub struct TokenState<'a> {
     pub catalogue: &'a [ScopeDef],
 }
 
-/// Whether a token with valid signature and `claims` still works at `now`.
-pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, issuer: &str, now: i64, leeway: u32) -> bool {
+/// Whether a token with valid signature and `claims` still works at `now`: issued by us, for
+/// our audience (J07, J08), within its lifetime give or take the leeway, and every party to it
+/// still in good standing.
+pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &TokenPolicy, now: i64) -> bool {
     let (Some(client), Some(subject), Some(owner)) = (state.client, state.subject, state.owner) else {
         return false;
     };
     let Ok(scopes) = ScopeSet::parse(&claims.scope) else {
         return false;
     };
-    claims.iss == issuer
+    claims.iss == policy.issuer
+        && claims.aud == policy.audience
         && !state.revoked
-        && token::within_lifetime(claims, now, leeway)
+        && token::within_lifetime(claims, now, policy.leeway)
         && client.status == ClientStatus::On
         && client.id.as_str() == claims.client_id
-        && subject.is_active()
-        && owner.is_active()
+        && client_rules::parties_active(owner, subject)
         && subject.org_id.as_str() == claims.org_id
         && scope::still_allowed(&scopes, subject.role, state.catalogue)
 }
 
-/// The introspection answer for `caller_org`: tokens of other organizations are reported
-/// inactive, exactly like unknown ones (V07).
-pub fn respond(claims: &AccessTokenClaims, active: bool, caller_org: &str) -> IntrospectionResponse {
-    if !active || claims.org_id != caller_org {
+/// The introspection answer about an active token for `caller_org`: tokens of other
+/// organizations are reported inactive, exactly like unknown ones (V07).
+pub fn respond(claims: &AccessTokenClaims, caller_org: &str) -> IntrospectionResponse {
+    if claims.org_id != caller_org {
         return IntrospectionResponse::inactive();
     }
     IntrospectionResponse {
@@ -58,5 +61,94 @@ pub fn respond(claims: &AccessTokenClaims, active: bool, caller_org: &str) -> In
         jti: Some(claims.jti.clone()),
         token_type: Some("Bearer".into()),
         org_id: Some(claims.org_id.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClientId, OrgId, Role, UserId};
+
+    fn user(id: &str, role: Role) -> User {
+        User {
+            id: UserId::new(id),
+            org_id: OrgId::new("o"),
+            email: format!("{id}@x.test"),
+            role,
+            service: false,
+            authorize_applications: false,
+            disabled: false,
+            created_at: 0,
+        }
+    }
+
+    fn client() -> Client {
+        Client {
+            id: ClientId::new("c"),
+            org_id: OrgId::new("o"),
+            name: "n".into(),
+            owner: UserId::new("u"),
+            run_as: UserId::new("u"),
+            grants: Default::default(),
+            scopes: ScopeSet::parse("read admin").unwrap(),
+            redirect_uris: vec![],
+            allowed_origins: vec![],
+            allowed_ips: vec![],
+            public: false,
+            access_token_ttl: None,
+            requires_org_approval: false,
+            status: ClientStatus::On,
+            created_at: 0,
+        }
+    }
+
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://id.test".into(),
+            sub: "u".into(),
+            aud: "https://api.test".into(),
+            exp: 2000,
+            iat: 1000,
+            nbf: None,
+            jti: "j".into(),
+            client_id: "c".into(),
+            scope: "admin read".into(),
+            org_id: "o".into(),
+        }
+    }
+
+    /// Applies one change to a healthy token's world and checks the verdict.
+    fn check(change: impl FnOnce(&mut AccessTokenClaims, &mut Client, &mut User, &mut User, &mut bool), expected: bool) {
+        let policy = TokenPolicy {
+            issuer: "https://id.test".into(),
+            audience: "https://api.test".into(),
+            access_token_ttl: 3600,
+            max_access_token_ttl: 3600,
+            leeway: 60,
+        };
+        let catalogue = vec![ScopeDef { name: "read".into(), restricted: false }, ScopeDef { name: "admin".into(), restricted: true }];
+        let (mut claims, mut client, mut subject, mut owner, mut revoked) =
+            (claims(), client(), user("u", Role::Owner), user("u", Role::Owner), false);
+        change(&mut claims, &mut client, &mut subject, &mut owner, &mut revoked);
+        let state = TokenState { revoked, client: Some(&client), subject: Some(&subject), owner: Some(&owner), catalogue: &catalogue };
+        assert_eq!(is_active(&claims, &state, &policy, 1500), expected);
+    }
+
+    #[test]
+    fn every_party_must_be_in_good_standing() {
+        check(|_, _, _, _, _| {}, true);
+        check(|_, _, _, _, revoked| *revoked = true, false);
+        check(|_, client, _, _, _| client.status = ClientStatus::Off, false);
+        check(|_, _, subject, _, _| subject.disabled = true, false);
+        check(|_, _, _, owner, _| owner.disabled = true, false);
+        check(|_, _, subject, _, _| subject.role = Role::Member, false);
+        check(|_, _, subject, _, _| subject.org_id = OrgId::new("other"), false);
+        check(|claims, _, _, _, _| claims.iss = "https://evil.test".into(), false);
+        check(|claims, _, _, _, _| claims.aud = "https://other-api.test".into(), false);
+        check(|claims, _, _, _, _| claims.client_id = "d".into(), false);
+        check(|claims, _, _, _, _| claims.exp = 1439, false);
+        check(|claims, _, _, _, _| claims.exp = 1440, true);
+        check(|claims, _, _, _, _| claims.iat = 1561, false);
+        check(|claims, _, _, _, _| claims.scope = "read bad\"scope".into(), false);
     }
 }

@@ -12,8 +12,15 @@ pub const MAX_PARAMS: usize = 64;
 pub const MAX_VALUE_LEN: usize = 8 * 1024;
 
 /// The parameters of one request, unique by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(Vec<(String, String)>);
+
+/// Names only: values may be secrets, codes or tokens.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+    }
+}
 
 impl Params {
     /// Builds parameters from name/value pairs, refusing duplicates and oversized input.
@@ -39,24 +46,12 @@ impl Params {
         Self::from_pairs(pairs)
     }
 
-    /// `application/json`: one object whose values are all strings.
+    /// `application/json`: one object whose values are all strings (`null` counts as empty).
+    /// A name given twice is refused here too, not silently resolved to the last value.
     pub fn from_json(body: &[u8]) -> Result<Self, OAuthError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(body).map_err(|_| OAuthError::invalid_request("the JSON body is malformed"))?;
-        let serde_json::Value::Object(map) = value else {
-            return Err(OAuthError::invalid_request("the JSON body must be an object"));
-        };
-        let mut pairs = Vec::with_capacity(map.len());
-        for (name, value) in map {
-            match value {
-                serde_json::Value::String(s) => pairs.push((name, s)),
-                serde_json::Value::Null => {}
-                _ => {
-                    return Err(OAuthError::invalid_request(format!("parameter '{}' must be a string", printable(&name))));
-                }
-            }
-        }
-        Self::from_pairs(pairs)
+        let object: JsonObject = serde_json::from_slice(body)
+            .map_err(|_| OAuthError::invalid_request("the JSON body must be one object whose values are strings"))?;
+        Self::from_pairs(object.0)
     }
 
     /// The value of `name`, `None` when absent or empty.
@@ -68,9 +63,34 @@ impl Params {
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|(n, _)| n == name)
     }
+}
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(n, _)| n.as_str())
+/// A JSON object read member by member, so repeated names survive to be refused.
+struct JsonObject(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for JsonObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonObject;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object whose values are strings")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonObject, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    let value: Option<String> = map.next_value()?;
+                    pairs.push((name, value.unwrap_or_default()));
+                    if pairs.len() > MAX_PARAMS {
+                        return Err(serde::de::Error::custom("too many parameters"));
+                    }
+                }
+                Ok(JsonObject(pairs))
+            }
+        }
+        deserializer.deserialize_map(Members)
     }
 }
 
@@ -97,6 +117,9 @@ mod tests {
             let err = Params::from_json(body).unwrap_err();
             assert_eq!(err.code, crate::ErrorCode::InvalidRequest, "{body:?}");
         }
+        let err = Params::from_json(br#"{"scope":"read","scope":"admin"}"#).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidRequest);
+        assert_eq!(Params::from_json(br#"{"scope":null,"a":"b"}"#).unwrap().get("scope"), None);
         let err = Params::from_form(b"grant_type=a&grant_type=b").unwrap_err();
         assert_eq!(err.code, crate::ErrorCode::InvalidRequest);
     }

@@ -126,10 +126,12 @@ pub struct ServerMetadata {
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code_challenge_methods_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
     pub access_token_signing_alg_values_supported: Vec<String>,
     pub claims_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub authorization_response_iss_parameter_supported: bool,
 }
 

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod listener;
 pub mod metrics;
 pub mod startup;
 

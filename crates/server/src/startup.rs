@@ -1,7 +1,6 @@
 //! Start-up: the data directory, the store, the master key, the service; and `serve`.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +12,7 @@ use tessera_service::{Settings, SystemClock, Tessera};
 
 use crate::config::Config;
 use crate::http::extract::ProxyPolicy;
+use crate::listener;
 use crate::metrics::Metrics;
 use crate::{AppState, build_app};
 
@@ -20,8 +20,9 @@ use crate::{AppState, build_app};
 pub const MASTER_KEY_ENV: &str = "TESSERA_MASTER_KEY";
 
 /// Opens the store and the service described by `config`: creates the data directory, applies
-/// migrations, loads (or, for a fresh store only, creates) the master key.
-pub async fn open_service(config: &Config) -> anyhow::Result<Arc<Tessera>> {
+/// migrations, loads (or, for a fresh store only, creates) the master key. `owns_key_policy`:
+/// this process (the server) writes its key algorithm and retention into the store.
+pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Result<Arc<Tessera>> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
     let store = tessera_store::open(&config.database_url).await.context("cannot open the store")?;
@@ -37,6 +38,8 @@ pub async fn open_service(config: &Config) -> anyhow::Result<Arc<Tessera>> {
         },
         signing_alg: config.signing_alg,
         key_rotation_interval: config.key_rotation_interval,
+        key_retention: i64::from(config.max_access_token_ttl.max(config.access_token_ttl)) + i64::from(config.leeway),
+        owns_key_policy,
         client_auth_failure_limit: config.client_auth_failure_limit,
         client_auth_failure_window: config.client_auth_failure_window,
         token_response_extra: serde_json::Map::new(),
@@ -63,14 +66,7 @@ fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<Master
                 );
             }
             let key = MasterKey::generate()?;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create the master key file {}", path.display()))?;
-            file.write_all(key.to_text().as_bytes())?;
-            file.sync_all()?;
+            write_new_file(path, key.to_text().as_bytes())?;
             tracing::info!(path = %path.display(), "generated a new master key; back it up: without it the store cannot be read");
             Ok(key)
         }
@@ -78,26 +74,42 @@ fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<Master
     }
 }
 
+/// Creates `path` with `contents`, mode 0600, crash-safely: a temporary file is written and
+/// synced, then renamed into place and the directory synced, so a crash leaves either no file
+/// or the whole one, never an empty key file. Fails if `path` exists.
+fn write_new_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let temp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&temp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .with_context(|| format!("cannot create {}", temp.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    drop(file);
+    // hard_link fails if `path` exists: never overwrite a key another process just wrote.
+    std::fs::hard_link(&temp, path).with_context(|| format!("cannot create the master key file {}", path.display()))?;
+    let _ = std::fs::remove_file(&temp);
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
 /// Runs the server until SIGTERM or Ctrl-C, then drains in-flight requests.
 ///
 /// HTTP is served by one single-threaded runtime per worker thread (default: one per core),
-/// each accepting on its own `SO_REUSEPORT` socket: a request is handled start to finish on
-/// the thread that accepted its connection, so the hot path never hands work across threads
-/// (measured: about a sixth of the token endpoint's CPU went to cross-thread wake-ups with one
-/// shared work-stealing runtime). Store maintenance and signals stay on the main runtime.
+/// fed connections round robin by one acceptor (see `listener`): a request is handled start to
+/// finish on one thread. Measured: with one shared work-stealing runtime about a sixth of the
+/// token endpoint's CPU went to cross-thread wake-ups. Store maintenance, the acceptor and
+/// signals stay on the main runtime.
 pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     config.check_transport()?;
-    let workers = config.http_workers.max(1);
-    let mut listeners = Vec::with_capacity(workers);
-    let mut address = config.listen;
-    for _ in 0..workers {
-        let listener = reuseport_listener(address).with_context(|| format!("cannot listen on {}", config.listen))?;
-        // Port 0: every further socket joins the port the first one got.
-        address = listener.local_addr()?;
-        listeners.push(listener);
-    }
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
     config.bind_to(address);
-    let service = open_service(&config).await?;
+    let service = open_service(&config, true).await?;
     ensure_default_org(&service).await?;
     let state = AppState {
         service: service.clone(),
@@ -105,6 +117,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
     };
     let app = build_app(state);
+    let workers = config.http_workers.max(1);
+    let (listeners, acceptor) = listener::dispatch(listener, workers)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut threads = Vec::with_capacity(workers);
     for (index, listener) in listeners.into_iter().enumerate() {
@@ -113,8 +127,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         let thread = std::thread::Builder::new().name(format!("http-{index}")).spawn(move || -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                axum::serve(listener, app.into_make_service_with_connect_info::<listener::PeerAddr>())
                     .with_graceful_shutdown(async move {
                         let _ = stop.wait_for(|stopped| *stopped).await;
                     })
@@ -127,13 +140,14 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     tracing::info!(address = %address, issuer = %config.issuer, workers, "tessera is listening");
     // A line on stdout that scripts and tests wait for.
     println!("listening on http://{address}");
+    let acceptor = tokio::spawn(acceptor);
     let housekeeping = tokio::spawn(housekeeping(service.clone()));
     shutdown_signal().await;
+    acceptor.abort();
     let _ = stop_tx.send(true);
     let mut result = Ok(());
     for thread in threads {
-        let joined = tokio::task::spawn_blocking(move || thread.join()).await;
-        match joined {
+        match tokio::task::spawn_blocking(move || thread.join()).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => result = Err(e),
             _ => result = Err(anyhow::anyhow!("an HTTP worker thread failed")),
@@ -142,17 +156,6 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     housekeeping.abort();
     tracing::info!("stopped");
     result
-}
-
-/// A listening socket with `SO_REUSEPORT`, handed over as a std listener so that the worker
-/// thread's own runtime registers it.
-fn reuseport_listener(address: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
-    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.set_nodelay(true)?;
-    socket.bind(address)?;
-    Ok(socket.listen(1024)?.into_std()?)
 }
 
 /// An empty store gets a default organization so that `serve` works with no configuration.

@@ -44,7 +44,7 @@ pub struct NewClient {
 }
 
 /// What a new user is.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewUser {
     pub org: String,
     pub email: String,
@@ -52,6 +52,12 @@ pub struct NewUser {
     pub service: bool,
     pub authorize_applications: bool,
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser").field("org", &self.org).field("email", &self.email).field("role", &self.role).finish_non_exhaustive()
+    }
 }
 
 fn invalid(msg: impl Into<String>) -> ServiceError {

@@ -16,6 +16,8 @@ use tessera_core::model::{Client, ClientId, OrgId, ScopeDef, User, UserId};
 use tessera_store::{ChangeStamp, Entity, Store};
 
 use crate::error::Result;
+use crate::keys::KeySet;
+use crate::secrets::SecretKeys;
 
 /// A client with everything the token endpoint needs to decide.
 #[derive(Debug)]
@@ -35,14 +37,10 @@ struct Cursor {
     initialised: bool,
 }
 
-/// What a sync found changed, for the caller to act on beyond the cache (e.g. reload keys).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Synced {
-    pub keys_changed: bool,
-}
-
-#[derive(Default)]
 pub struct Cache {
+    /// The signing keys, reloaded under the sync lock before the cursor moves past a key change,
+    /// so a node never settles on an older key set than the feed it has read.
+    keys: RwLock<Arc<KeySet>>,
     clients: RwLock<HashMap<ClientId, Option<Arc<CachedClient>>>>,
     users: RwLock<HashMap<UserId, Option<User>>>,
     catalogues: RwLock<HashMap<OrgId, Arc<Vec<ScopeDef>>>>,
@@ -69,14 +67,39 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+impl Default for Cache {
+    fn default() -> Self {
+        Self {
+            keys: RwLock::new(Arc::new(KeySet::empty())),
+            clients: RwLock::default(),
+            users: RwLock::default(),
+            catalogues: RwLock::default(),
+            cursor: RwLock::default(),
+            sync_lock: tokio::sync::Mutex::default(),
+            epoch: AtomicU64::default(),
+        }
+    }
+}
+
 impl Cache {
-    /// Brings the cache up to date with everything committed so far.
-    pub async fn sync(&self, store: &dyn Store) -> Result<Synced> {
+    /// The current key set.
+    pub fn keys(&self) -> Arc<KeySet> {
+        read(&self.keys).clone()
+    }
+
+    async fn reload_keys(&self, store: &dyn Store, secrets: &SecretKeys) -> Result<()> {
+        let keyset = KeySet::load(&store.signing_keys().await?, secrets)?;
+        *write(&self.keys) = Arc::new(keyset);
+        Ok(())
+    }
+
+    /// Brings the cache and the keys up to date with everything committed so far.
+    pub async fn sync(&self, store: &dyn Store, secrets: &SecretKeys) -> Result<()> {
         let stamp = store.change_stamp();
         if stamp.is_some() {
             let cursor = read(&self.cursor);
             if cursor.initialised && cursor.stamp == stamp {
-                return Ok(Synced::default());
+                return Ok(());
             }
         }
         let _guard = self.sync_lock.lock().await;
@@ -87,13 +110,12 @@ impl Cache {
             let cursor = read(&self.cursor);
             (cursor.seq, cursor.initialised)
         };
-        let mut synced = Synced::default();
         if !initialised {
             let latest = store.latest_change().await?;
             self.clear();
-            synced.keys_changed = true;
+            self.reload_keys(store, secrets).await?;
             *write(&self.cursor) = Cursor { stamp, seq: latest, initialised: true };
-            return Ok(synced);
+            return Ok(());
         }
         let changes = store.changes_since(seq).await?;
         if !changes.is_empty() {
@@ -101,6 +123,7 @@ impl Cache {
             self.epoch.fetch_add(1, Ordering::SeqCst);
         }
         let mut last = seq;
+        let mut keys_changed = false;
         for change in &changes {
             last = change.seq;
             match change.entity {
@@ -115,11 +138,15 @@ impl Cache {
                     write(&self.catalogues).remove(&OrgId::new(change.id.clone()));
                     write(&self.clients).clear();
                 }
-                Entity::Key => synced.keys_changed = true,
+                Entity::Key => keys_changed = true,
             }
         }
+        if keys_changed {
+            // On failure the cursor stays put, so the next request tries again.
+            self.reload_keys(store, secrets).await?;
+        }
         *write(&self.cursor) = Cursor { stamp, seq: last, initialised: true };
-        Ok(synced)
+        Ok(())
     }
 
     fn clear(&self) {

@@ -87,17 +87,23 @@ fn new_record(alg: Algorithm, state: KeyState, secrets: &SecretKeys, now: i64) -
     })
 }
 
-/// Makes sure a current and a next key exist (first start, or after an algorithm change).
+/// Makes sure a current and a next key exist. After an algorithm change, the unused next key
+/// is replaced by one of the new algorithm: published now, it signs from the next rotation on.
 pub async fn ensure_keys(store: &dyn Store, secrets: &SecretKeys, alg: Algorithm, now: i64) -> Result<()> {
     let records = store.signing_keys().await?;
     let current = records.iter().find(|k| k.state == KeyState::Current);
-    let has_next = records.iter().any(|k| k.state == KeyState::Next);
+    let next = records.iter().find(|k| k.state == KeyState::Next);
     let mut rotation = KeyRotation { expected_current: current.map(|k| k.kid.clone()), now, ..Default::default() };
     if current.is_none() {
         rotation.insert.push(new_record(alg, KeyState::Current, secrets, now)?);
     }
-    if !has_next {
-        rotation.insert.push(new_record(alg, KeyState::Next, secrets, now)?);
+    match next {
+        Some(next) if next.alg == alg.name() => {}
+        Some(next) => {
+            rotation.purge.push(next.kid.clone());
+            rotation.insert.push(new_record(alg, KeyState::Next, secrets, now)?);
+        }
+        None => rotation.insert.push(new_record(alg, KeyState::Next, secrets, now)?),
     }
     if !rotation.insert.is_empty() {
         // false: another process did it first, which is just as good.
@@ -120,14 +126,14 @@ pub async fn rotate(
     let records = store.signing_keys().await?;
     let current = records.iter().find(|k| k.state == KeyState::Current).map(|k| k.kid.clone());
     let mut rotation = KeyRotation { expected_current: current.clone(), retire: current, now, ..Default::default() };
-    match records.iter().find(|k| k.state == KeyState::Next && k.alg == alg.name()) {
+    // The published next key signs from now on, whatever its algorithm: it is the one relying
+    // parties already have. Only a store without one gets a key that signs unpublished.
+    match records.iter().find(|k| k.state == KeyState::Next) {
         Some(next) => rotation.promote = Some(next.kid.clone()),
         None => rotation.insert.push(new_record(alg, KeyState::Current, secrets, now)?),
     }
     rotation.insert.push(new_record(alg, KeyState::Next, secrets, now)?);
     rotation.purge = expired_retired(&records, retention, now);
-    // A next key of another algorithm (after a configuration change) is dropped.
-    rotation.purge.extend(records.iter().filter(|k| k.state == KeyState::Next && k.alg != alg.name()).map(|k| k.kid.clone()));
     Ok(store.rotate_keys(&rotation, Some(audit)).await?)
 }
 

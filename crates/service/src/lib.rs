@@ -14,8 +14,7 @@ pub mod secrets;
 pub use tessera_jose::Algorithm;
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use tessera_core::audit::{AuditAction, AuditEvent};
@@ -59,6 +58,12 @@ pub struct Settings {
     pub signing_alg: Algorithm,
     /// Seconds a key signs before it is rotated out.
     pub key_rotation_interval: i64,
+    /// Seconds a retired key stays published: the longest token lifetime plus the leeway.
+    pub key_retention: i64,
+    /// Whether this process sets the store's key policy (algorithm, retention): `serve` does;
+    /// a CLI command follows what the store says, so that `tessera keys rotate` without flags
+    /// never switches the algorithm or purges keys early.
+    pub owns_key_policy: bool,
     /// Failed client authentications per client id and window before 429.
     pub client_auth_failure_limit: u32,
     pub client_auth_failure_window: i64,
@@ -67,11 +72,21 @@ pub struct Settings {
 }
 
 /// One token-endpoint style request: credentials, parameters and the peer address.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EndpointRequest {
     pub authorization: Option<String>,
     pub params: Params,
     pub peer: IpAddr,
+}
+
+impl std::fmt::Debug for EndpointRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointRequest")
+            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field("params", &self.params)
+            .field("peer", &self.peer)
+            .finish()
+    }
 }
 
 /// The service: everything a request needs, shared by all requests of a node.
@@ -80,10 +95,12 @@ pub struct Tessera {
     settings: Settings,
     secrets: SecretKeys,
     clock: Arc<dyn Clock>,
-    keys: RwLock<Arc<KeySet>>,
-    keys_dirty: AtomicBool,
     cache: Cache,
-    limiter: FailureLimiter,
+    /// Failed authentications per client id.
+    limiter: FailureLimiter<ClientId>,
+    /// Failed authentications per client address, so that a flood of made-up client ids from
+    /// one address is throttled too (and cannot fill the audit log at will).
+    address_limiter: FailureLimiter<IpAddr>,
     /// Compared against when a client id is unknown, so that unknown and known ids cost the
     /// same (A03).
     dummy_tag: Vec<u8>,
@@ -102,22 +119,14 @@ impl Tessera {
     /// makes sure signing keys exist, and loads them.
     pub async fn open(store: Arc<dyn Store>, secrets: SecretKeys, settings: Settings, clock: Arc<dyn Clock>) -> Result<Self> {
         verify_master_key(&*store, &secrets).await?;
+        let settings = settle_key_policy(&*store, settings).await?;
         let now = clock.now();
         keys::ensure_keys(&*store, &secrets, settings.signing_alg, now).await?;
-        let keyset = KeySet::load(&store.signing_keys().await?, &secrets)?;
         let dummy_tag = secrets.secret_tag(&secrets.random_token(32)?);
         let limiter = FailureLimiter::new(settings.client_auth_failure_limit, settings.client_auth_failure_window);
-        let service = Self {
-            store,
-            settings,
-            secrets,
-            clock,
-            keys: RwLock::new(Arc::new(keyset)),
-            keys_dirty: AtomicBool::new(false),
-            cache: Cache::default(),
-            limiter,
-            dummy_tag,
-        };
+        let address_limiter =
+            FailureLimiter::new(settings.client_auth_failure_limit.saturating_mul(10), settings.client_auth_failure_window);
+        let service = Self { store, settings, secrets, clock, cache: Cache::default(), limiter, address_limiter, dummy_tag };
         service.sync().await?;
         Ok(service)
     }
@@ -140,20 +149,11 @@ impl Tessera {
 
     /// Brings caches and keys up to date with everything committed, by any process.
     pub async fn sync(&self) -> Result<()> {
-        let synced = self.cache.sync(&*self.store).await?;
-        if synced.keys_changed {
-            self.keys_dirty.store(true, Ordering::SeqCst);
-        }
-        if self.keys_dirty.load(Ordering::SeqCst) {
-            let keyset = KeySet::load(&self.store.signing_keys().await?, &self.secrets)?;
-            *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keyset);
-            self.keys_dirty.store(false, Ordering::SeqCst);
-        }
-        Ok(())
+        self.cache.sync(&*self.store, &self.secrets).await
     }
 
     fn keyset(&self) -> Arc<KeySet> {
-        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.cache.keys()
     }
 
     /// The JWKS document (pre-serialised).
@@ -214,7 +214,7 @@ impl Tessera {
     /// Authenticates the calling client, or explains (to the audit log only) why not.
     async fn authenticate(&self, presented: &PresentedClient, peer: IpAddr, now: i64) -> Result<Arc<CachedClient>> {
         self.sync().await?;
-        if let Some(retry_after) = self.limiter.locked_for(presented.id.as_str(), now) {
+        if let Some(retry_after) = self.limiter.locked_for(&presented.id, now).or_else(|| self.address_limiter.locked_for(&peer, now)) {
             return Err(ServiceError::TooManyAttempts { retry_after });
         }
         let cached = self.cache.client(&*self.store, &presented.id).await?;
@@ -239,7 +239,8 @@ impl Tessera {
         peer: IpAddr,
         now: i64,
     ) {
-        let locked = self.limiter.record_failure(presented.id.as_str(), now);
+        let locked = self.limiter.record_failure(&presented.id, now);
+        let address_locked = self.address_limiter.record_failure(&peer, now);
         let mut event = AuditEvent {
             at: now,
             org_id: cached.map(|c| c.client.org_id.to_string()),
@@ -252,9 +253,10 @@ impl Tessera {
         if let Err(e) = self.store.append_audit(&event).await {
             tracing::warn!(error = %e, "could not write the audit entry of a failed client authentication");
         }
-        if locked {
+        if locked || address_locked {
             event.action = AuditAction::ClientAuthLocked;
-            event.detail = serde_json::json!({ "window_seconds": self.settings.client_auth_failure_window });
+            let scope = if locked { "client" } else { "address" };
+            event.detail = serde_json::json!({ "locked": scope, "window_seconds": self.settings.client_auth_failure_window });
             if let Err(e) = self.store.append_audit(&event).await {
                 tracing::warn!(error = %e, "could not write the audit entry of a client lock-out");
             }
@@ -272,7 +274,7 @@ impl Tessera {
         }
         let token = request.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         Ok(match self.active_claims(token, now).await? {
-            Some(claims) => introspection::respond(&claims, true, caller.client.org_id.as_str()),
+            Some(claims) => introspection::respond(&claims, caller.client.org_id.as_str()),
             None => IntrospectionResponse::inactive(),
         })
     }
@@ -304,8 +306,7 @@ impl Tessera {
             owner: client.owner.as_ref(),
             catalogue: &client.catalogue,
         };
-        let policy = &self.settings.policy;
-        Ok(introspection::is_active(&claims, &state, &policy.issuer, now, policy.leeway).then_some(claims))
+        Ok(introspection::is_active(&claims, &state, &self.settings.policy, now).then_some(claims))
     }
 
     /// `POST /oauth2/revoke` (RFC 7009): revokes the caller's own token; any other token, of
@@ -359,11 +360,13 @@ impl Tessera {
             token_endpoint_auth_methods_supported: auth_methods.clone(),
             revocation_endpoint_auth_methods_supported: auth_methods.clone(),
             introspection_endpoint_auth_methods_supported: auth_methods,
-            code_challenge_methods_supported: strings(&["S256"]),
+            // PKCE and RFC 9207 come with the authorization endpoint; nothing is advertised
+            // before it exists (L05).
+            code_challenge_methods_supported: Vec::new(),
             id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
             access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],
             claims_supported: strings(&["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "org_id"]),
-            authorization_response_iss_parameter_supported: true,
+            authorization_response_iss_parameter_supported: false,
             issuer,
         }
     }
@@ -371,6 +374,8 @@ impl Tessera {
     /// Periodic upkeep: scheduled key rotation and purging what has expired.
     pub async fn housekeeping(&self) -> Result<()> {
         let now = self.clock.now();
+        self.limiter.prune(now);
+        self.address_limiter.prune(now);
         self.sync().await?;
         let keyset = self.keyset();
         if keys::rotation_due(&keyset.records, self.settings.key_rotation_interval, now) {
@@ -385,14 +390,14 @@ impl Tessera {
                 self.store.rotate_keys(&rotation, None).await?;
             }
         }
-        self.store.purge(now).await?;
+        // A revocation is kept until its token can no longer pass, leeway included.
+        let leeway = i64::from(self.settings.policy.leeway);
+        self.store.purge(now - leeway - 3600, now - 86_400).await?;
         self.sync().await
     }
 
-    /// How long a retired key stays published: the longest token lifetime plus the leeway.
     fn key_retention(&self) -> i64 {
-        let policy = &self.settings.policy;
-        i64::from(policy.max_access_token_ttl.max(policy.access_token_ttl)) + i64::from(policy.leeway)
+        self.settings.key_retention
     }
 
     fn system_audit(&self, action: AuditAction, now: i64, detail: Value) -> AuditEvent {
@@ -424,6 +429,26 @@ async fn verify_master_key(store: &dyn Store, secrets: &SecretKeys) -> Result<()
         return Err(ServiceError::Invalid("the master key does not match this store (wrong TESSERA_MASTER_KEY or master.key file)".into()));
     }
     Ok(())
+}
+
+const SIGNING_ALG_META: &str = "signing_alg";
+const KEY_RETENTION_META: &str = "key_retention_seconds";
+
+/// The key policy lives in the store: `serve` writes its configuration there, every other
+/// process reads it.
+async fn settle_key_policy(store: &dyn Store, mut settings: Settings) -> Result<Settings> {
+    if settings.owns_key_policy {
+        store.set_meta(SIGNING_ALG_META, settings.signing_alg.name()).await?;
+        store.set_meta(KEY_RETENTION_META, &settings.key_retention.to_string()).await?;
+    } else {
+        if let Some(alg) = store.meta(SIGNING_ALG_META).await?.as_deref().and_then(Algorithm::parse) {
+            settings.signing_alg = alg;
+        }
+        if let Some(retention) = store.meta(KEY_RETENTION_META).await?.and_then(|r| r.parse().ok()) {
+            settings.key_retention = retention;
+        }
+    }
+    Ok(settings)
 }
 
 /// Whether a store has been claimed by a master key already (so a missing key is an error,

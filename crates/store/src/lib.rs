@@ -177,6 +177,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 
     async fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` under `key`, replacing any value there.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
     /// Stores `value` under `key` unless a value is there already; returns the stored value.
     async fn init_meta(&self, key: &str, value: &str) -> Result<String>;
 
@@ -222,8 +224,9 @@ pub trait Store: Send + Sync + 'static {
     /// The newest change-feed position.
     async fn latest_change(&self) -> Result<i64>;
 
-    /// Deletes revocations of tokens that have expired and old change-feed rows.
-    async fn purge(&self, now: i64) -> Result<()>;
+    /// Deletes revocations of tokens that expired before `revoked_before` (they can never be
+    /// active again) and change-feed rows older than `changes_before`.
+    async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()>;
 }
 
 /// Opens the store named by `url` (`sqlite://…`) and applies migrations.

@@ -71,8 +71,8 @@ impl SqliteStore {
 }
 
 /// Reads the header of SQLite's WAL index (the `-shm` file; https://sqlite.org/walformat.html).
-/// SQLite rewrites it on every commit, from any process: its change counter, frame count and
-/// salts move. Reading 48 bytes from the page cache costs a microsecond, which lets the token
+/// SQLite rewrites it on every commit, from any process: its change counter and frame count
+/// move (and the salts, when the WAL restarts). Reading 48 bytes from the page cache costs a microsecond, which lets the token
 /// endpoint see another process's commit on the very next request without a query.
 struct ShmWatcher {
     path: PathBuf,
@@ -252,6 +252,16 @@ impl Store for SqliteStore {
 
     async fn meta(&self, key: &str) -> Result<Option<String>> {
         sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await.map_err(map_err)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn init_meta(&self, key: &str, value: &str) -> Result<String> {
@@ -514,7 +524,9 @@ impl Store for SqliteStore {
     }
 
     async fn rotate_keys(&self, rotation: &KeyRotation, audit: Option<&AuditEvent>) -> Result<bool> {
-        let mut tx = self.begin().await?;
+        // IMMEDIATE: this transaction reads then writes; taking the write lock up front makes a
+        // concurrent commit wait (busy timeout) instead of failing the rotation.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT kid FROM signing_keys WHERE state = 'current'").fetch_optional(&mut *tx).await.map_err(map_err)?;
         if current != rotation.expected_current {
@@ -652,11 +664,11 @@ impl Store for SqliteStore {
         Ok(seq.unwrap_or(0))
     }
 
-    async fn purge(&self, now: i64) -> Result<()> {
+    async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(now - 86_400).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)")
-            .bind(now - 86_400)
+            .bind(changes_before)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;

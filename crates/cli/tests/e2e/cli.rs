@@ -225,3 +225,14 @@ async fn sigterm_stops_the_server_cleanly_and_keys_survive_a_restart() {
     let after = access_token(&restarted, &fixture).await;
     assert_eq!(jwt_parts(&after).0["kid"], header["kid"], "the same key still signs");
 }
+
+#[tokio::test]
+async fn keys_rotate_from_the_cli_keeps_the_servers_algorithm() {
+    let (server, fixture) = start_with(ServerOptions { global: vec!["--signing-alg".into(), "EdDSA".into()], ..Default::default() });
+    // The CLI runs without --signing-alg (its default would be ES256).
+    let plain_cli = Cli { global: Vec::new(), ..server.cli.clone() };
+    let rotated = plain_cli.json(&["keys", "rotate"]).unwrap();
+    assert!(rotated.as_array().unwrap().iter().all(|k| k["alg"] == "EdDSA"), "{rotated}");
+    let token = access_token(&server, &fixture).await;
+    assert_eq!(jwt_parts(&token).0["alg"], "EdDSA");
+}

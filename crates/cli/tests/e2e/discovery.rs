@@ -38,9 +38,11 @@ async fn l05_only_public_key_members_and_supported_values() {
     assert!(!text.contains("\"none\""), "no 'none' algorithm advertised: {text}");
     assert_eq!(metadata["grant_types_supported"], serde_json::json!(["client_credentials"]));
     assert_eq!(metadata["token_endpoint_auth_methods_supported"], serde_json::json!(["client_secret_basic", "client_secret_post"]));
-    assert_eq!(metadata["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     assert!(metadata["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&Value::from("RS256")));
-    assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
+    // No authorization endpoint yet, so neither PKCE nor RFC 9207 is advertised.
+    assert!(metadata.get("authorization_endpoint").is_none());
+    assert!(metadata.get("code_challenge_methods_supported").is_none());
+    assert!(metadata.get("authorization_response_iss_parameter_supported").is_none());
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! and bounded) and the client's address (from the socket, or from `X-Forwarded-For` when the
 //! socket is a trusted proxy).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, Request};
@@ -15,6 +15,7 @@ use tessera_service::EndpointRequest;
 
 use crate::AppState;
 use crate::error::json_error;
+use crate::listener::PeerAddr;
 
 /// The largest request body accepted (SPEC §10: larger gets 413).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -52,6 +53,21 @@ impl ProxyPolicy {
     fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted.iter().any(|net| net.contains(&ip))
     }
+}
+
+/// Every `X-Forwarded-For` line joined in order: a proxy may add its own line rather than append
+/// to the client's, and reading only the first line would believe the client's forgery. A line
+/// that is not text voids the header (the socket peer is used).
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<String> {
+    let mut joined = String::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let text = value.to_str().ok()?;
+        if !joined.is_empty() {
+            joined.push(',');
+        }
+        joined.push_str(text);
+    }
+    (!joined.is_empty()).then_some(joined)
 }
 
 /// A bad request shaped as an RFC 6749 error, before the service is reached.
@@ -102,9 +118,8 @@ where
                 return Err(reject(StatusCode::BAD_REQUEST, "more than one Authorization header"));
             }
         };
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        let peer = state.proxy.client_ip(peer, forwarded);
+        let peer = parts.extensions.get::<ConnectInfo<PeerAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.0.ip());
+        let peer = state.proxy.client_ip(peer, forwarded_for(&parts.headers).as_deref());
         Ok(OAuthRequest(EndpointRequest { authorization, params, peer }))
     }
 }
@@ -123,5 +138,16 @@ mod tests {
         assert_eq!(proxy.client_ip(ip("127.0.0.1"), Some("6.6.6.6, 10.1.2.3, 192.0.2.7")), ip("10.1.2.3"));
         assert_eq!(proxy.client_ip(ip("198.51.100.1"), Some("10.1.2.3")), ip("198.51.100.1"));
         assert_eq!(proxy.client_ip(ip("127.0.0.1"), Some("garbage")), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append("x-forwarded-for", "10.1.2.3".parse().unwrap());
+        headers.append("x-forwarded-for", "198.51.100.7".parse().unwrap());
+        assert_eq!(forwarded_for(&headers).as_deref(), Some("10.1.2.3,198.51.100.7"));
+        let proxy = ProxyPolicy { behind_proxy: true, trusted: vec!["127.0.0.1/32".parse().unwrap()] };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(proxy.client_ip(ip("127.0.0.1"), forwarded_for(&headers).as_deref()), ip("198.51.100.7"), "the proxy's own line wins");
     }
 }
