@@ -144,6 +144,17 @@ async fn insert_audit<'e, E: sqlx::Executor<'e, Database = Sqlite>>(executor: E,
     Ok(())
 }
 
+/// Ends a transaction that changed one row of a cached entity: when the row was there, its audit
+/// entry and change-feed row join the same commit; when not, nothing is written.
+async fn commit_change(mut tx: Transaction<'_, Sqlite>, found: bool, entity: Entity, id: &str, audit: &AuditEvent) -> Result<bool> {
+    if found {
+        insert_audit(&mut *tx, audit).await?;
+        record_change(&mut tx, entity, id, audit.at).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(found)
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
@@ -283,9 +294,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, Entity::Org, org.id.as_str(), audit.at).await?;
-        tx.commit().await.map_err(map_err)
+        commit_change(tx, true, Entity::Org, org.id.as_str(), audit).await.map(drop)
     }
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
@@ -358,9 +367,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, Entity::User, user.id.as_str(), audit.at).await?;
-        tx.commit().await.map_err(map_err)
+        commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
     }
 
     async fn user(&self, id: &UserId) -> Result<Option<User>> {
@@ -400,12 +407,7 @@ impl Store for SqliteStore {
             .map_err(map_err)?
             .rows_affected()
             == 1;
-        if found {
-            insert_audit(&mut *tx, audit).await?;
-            record_change(&mut tx, Entity::User, id.as_str(), audit.at).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(found)
+        commit_change(tx, found, Entity::User, id.as_str(), audit).await
     }
 
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()> {
@@ -435,9 +437,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        insert_audit(&mut *tx, audit).await?;
-        record_change(&mut tx, Entity::Client, c.id.as_str(), audit.at).await?;
-        tx.commit().await.map_err(map_err)
+        commit_change(tx, true, Entity::Client, c.id.as_str(), audit).await.map(drop)
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
@@ -474,12 +474,7 @@ impl Store for SqliteStore {
             .map_err(map_err)?
             .rows_affected()
             == 1;
-        if found {
-            insert_audit(&mut *tx, audit).await?;
-            record_change(&mut tx, Entity::Client, id.as_str(), audit.at).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(found)
+        commit_change(tx, found, Entity::Client, id.as_str(), audit).await
     }
 
     async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool> {
@@ -494,12 +489,7 @@ impl Store for SqliteStore {
             .map_err(map_err)?
             .rows_affected()
             == 1;
-        if found {
-            insert_audit(&mut *tx, audit).await?;
-            record_change(&mut tx, Entity::Client, id.as_str(), audit.at).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(found)
+        commit_change(tx, found, Entity::Client, id.as_str(), audit).await
     }
 
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool> {
@@ -507,12 +497,7 @@ impl Store for SqliteStore {
         let found =
             sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?.rows_affected()
                 == 1;
-        if found {
-            insert_audit(&mut *tx, audit).await?;
-            record_change(&mut tx, Entity::Client, id.as_str(), audit.at).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(found)
+        commit_change(tx, found, Entity::Client, id.as_str(), audit).await
     }
 
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>> {
