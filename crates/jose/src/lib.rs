@@ -161,6 +161,12 @@ impl SigningKey {
         Ok(out)
     }
 
+    /// The raw JWS signature of `message` (the signing input `base64url(header).base64url(payload)`),
+    /// for callers that frame the token themselves, such as the test kit's forged tokens.
+    pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+        self.raw_sign(message)
+    }
+
     fn raw_sign(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
         match &self.pair {
             Pair::Ecdsa(pair) => Ok(pair.sign(&self.rng, message).map_err(|_| JoseError::Signing)?.as_ref().to_vec()),

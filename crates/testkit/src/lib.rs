@@ -1,5 +1,8 @@
 //! Test support: a real `tessera serve` on `127.0.0.1:0` over a fresh temporary data directory,
 //! the CLI run against the same store, and fixtures. Every process is stopped by PID on drop.
+//! [`forge`] signs arbitrary tokens with a running server's own key.
+
+pub mod forge;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
