@@ -10,6 +10,7 @@ mod cli;
 mod client_auth;
 mod client_credentials;
 mod concurrency;
+mod crash;
 mod discovery;
 mod interop;
 mod jwt_validation;
