@@ -93,24 +93,7 @@ async fn a09_confidential_client_without_secret_and_public_client_with_one() {
     let (server, fixture) = start();
     let response = post_form(&server, "/oauth2/token", &[CC, ("client_id", &fixture.client_id)]).await;
     assert_oauth_error(response, 401, "invalid_client").await;
-    let public = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "spa",
-            "--public",
-            "--grant",
-            "authorization_code",
-            "--redirect-uri",
-            "http://127.0.0.1/cb",
-        ])
-        .unwrap();
+    let public = add_client(&server, &fixture, "spa", PUBLIC_SPA).0;
     let response = post_basic(&server, "/oauth2/token", public["client_id"].as_str().unwrap(), "a-secret", &[CC]).await;
     assert_oauth_error(response, 401, "invalid_client").await;
 }
@@ -138,8 +121,7 @@ async fn a12_client_off_refuses_authentication_and_silences_tokens_until_on_agai
     let refused = post_basic(&server, "/oauth2/token", &fixture.client_id, &fixture.client_secret, &[CC]).await;
     assert_oauth_error(refused, 401, "invalid_client").await;
     // The client itself can no longer introspect or revoke; another client of the org sees the token inactive.
-    let other =
-        server.cli.json(&["client", "create", "--org", &fixture.org_name, "--owner", &fixture.owner_email, "--name", "observer"]).unwrap();
+    let other = add_client(&server, &fixture, "observer", &[]).0;
     let observer = Fixture {
         client_id: other["client_id"].as_str().unwrap().into(),
         client_secret: other["client_secret"].as_str().unwrap().into(),
@@ -156,42 +138,14 @@ async fn a12_client_off_refuses_authentication_and_silences_tokens_until_on_agai
 #[tokio::test]
 async fn a13_ip_allow_list_refuses_other_addresses_and_audits() {
     let (server, fixture) = start();
-    let client = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "ip",
-            "--allowed-ip",
-            "10.0.0.0/8",
-        ])
-        .unwrap();
+    let client = add_client(&server, &fixture, "ip", &["--allowed-ip", "10.0.0.0/8"]).0;
     let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
     let response = post_basic(&server, "/oauth2/token", id, secret, &[CC]).await;
     let headers = response.headers().clone();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({ "error": "invalid_client", "error_description": "client authentication failed" }), "no hint of the rule");
     assert!(headers.contains_key("www-authenticate"));
-    let allowed = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "ip2",
-            "--allowed-ip",
-            "127.0.0.0/8",
-        ])
-        .unwrap();
+    let allowed = add_client(&server, &fixture, "ip2", &["--allowed-ip", "127.0.0.0/8"]).0;
     let response =
         post_basic(&server, "/oauth2/token", allowed["client_id"].as_str().unwrap(), allowed["client_secret"].as_str().unwrap(), &[CC])
             .await;
@@ -203,21 +157,7 @@ async fn a13_ip_allow_list_refuses_other_addresses_and_audits() {
 #[tokio::test]
 async fn a14_forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
     let (server, fixture) = start();
-    let client = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "ip",
-            "--allowed-ip",
-            "10.0.0.0/8",
-        ])
-        .unwrap();
+    let client = add_client(&server, &fixture, "ip", &["--allowed-ip", "10.0.0.0/8"]).0;
     let (id, secret) = (client["client_id"].as_str().unwrap().to_owned(), client["client_secret"].as_str().unwrap().to_owned());
     let spoofed = http()
         .post(server.url("/oauth2/token"))
@@ -233,21 +173,7 @@ async fn a14_forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
     let options =
         ServerOptions { serve: vec!["--behind-proxy".into(), "--trusted-proxy".into(), "127.0.0.1".into()], ..Default::default() };
     let (server, fixture) = start_with(options);
-    let client = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "ip",
-            "--allowed-ip",
-            "10.0.0.0/8",
-        ])
-        .unwrap();
+    let client = add_client(&server, &fixture, "ip", &["--allowed-ip", "10.0.0.0/8"]).0;
     let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
     let proxied = http()
         .post(server.url("/oauth2/token"))

@@ -106,24 +106,7 @@ async fn member_run_as_user_gets_unrestricted_scopes_only() {
         "authorize_applications",
     ])
     .unwrap();
-    let client = cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "svc",
-            "--scope",
-            "read",
-            "--scope",
-            "admin",
-            "--run-as",
-            "member@x.test",
-        ])
-        .unwrap();
+    let client = add_client(&server, &fixture, "svc", &["--scope", "read", "--scope", "admin", "--run-as", "member@x.test"]).0;
     let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
     let response = post_basic(&server, "/oauth2/token", id, secret, &[("grant_type", "client_credentials")]).await;
     let body: Value = response.json().await.unwrap();
@@ -163,20 +146,7 @@ async fn per_client_lifetime_is_capped_by_configuration() {
         start_with(ServerOptions { global: vec!["--max-access-token-ttl".into(), "7200".into()], ..Default::default() });
     let cli = &server.cli;
     for (ttl, expected) in [("1", 1), ("600", 600), ("99999", 7200)] {
-        let client = cli
-            .json(&[
-                "client",
-                "create",
-                "--org",
-                &fixture.org_name,
-                "--owner",
-                &fixture.owner_email,
-                "--name",
-                "ttl",
-                "--access-token-ttl",
-                ttl,
-            ])
-            .unwrap();
+        let client = add_client(&server, &fixture, "ttl", &["--access-token-ttl", ttl]).0;
         let response = post_basic(
             &server,
             "/oauth2/token",
@@ -210,53 +180,15 @@ async fn eddsa_and_rs256_are_selectable() {
 #[tokio::test]
 async fn a15_public_client_and_client_without_the_grant() {
     let (server, fixture) = start();
-    let cli = &server.cli;
-    let public = cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "spa",
-            "--public",
-            "--grant",
-            "authorization_code",
-            "--redirect-uri",
-            "http://127.0.0.1/cb",
-        ])
-        .unwrap();
+    let public = add_client(&server, &fixture, "spa", PUBLIC_SPA).0;
     assert!(public.get("client_secret").is_none());
     let response =
         post_form(&server, "/oauth2/token", &[("grant_type", "client_credentials"), ("client_id", public["client_id"].as_str().unwrap())])
             .await;
     assert_oauth_error(response, 401, "invalid_client").await;
-    let code_only = cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "web",
-            "--grant",
-            "authorization_code",
-            "--redirect-uri",
-            "https://app.example/cb",
-        ])
-        .unwrap();
-    let response = post_basic(
-        &server,
-        "/oauth2/token",
-        code_only["client_id"].as_str().unwrap(),
-        code_only["client_secret"].as_str().unwrap(),
-        &[("grant_type", "client_credentials")],
-    )
-    .await;
+    let code_only = add_client(&server, &fixture, "web", &["--grant", "authorization_code", "--redirect-uri", "https://app.example/cb"]).1;
+    let response =
+        post_basic(&server, "/oauth2/token", &code_only.client_id, &code_only.client_secret, &[("grant_type", "client_credentials")]).await;
     assert_oauth_error(response, 400, "unauthorized_client").await;
 }
 

@@ -81,3 +81,20 @@ pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: 
     assert_eq!(headers.get("cache-control").map(|v| v.to_str().unwrap_or("")), Some("no-store"));
     headers
 }
+
+/// The `client create` flags of a public browser client.
+pub const PUBLIC_SPA: &[&str] = &["--public", "--grant", "authorization_code", "--redirect-uri", "http://127.0.0.1/cb"];
+
+/// Registers another client in the fixture's organization, owned by the fixture's owner, with
+/// further `client create` flags. Returns the CLI's JSON and the client as a `Fixture`.
+pub fn add_client(server: &Server, fixture: &Fixture, name: &str, flags: &[&str]) -> (Value, Fixture) {
+    let mut args = vec!["client", "create", "--org", &fixture.org_name, "--owner", &fixture.owner_email, "--name", name];
+    args.extend_from_slice(flags);
+    let created = server.cli.json(&args).expect("client create");
+    let client = Fixture {
+        client_id: created["client_id"].as_str().expect("client_id").to_owned(),
+        client_secret: created["client_secret"].as_str().unwrap_or_default().to_owned(),
+        ..fixture.clone()
+    };
+    (created, client)
+}

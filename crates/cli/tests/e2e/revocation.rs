@@ -102,24 +102,7 @@ async fn v06_revoke_and_introspect_need_client_authentication() {
                 .await;
         assert!(headers.contains_key("www-authenticate"));
     }
-    let public = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "spa",
-            "--public",
-            "--grant",
-            "authorization_code",
-            "--redirect-uri",
-            "http://127.0.0.1/cb",
-        ])
-        .unwrap();
+    let public = add_client(&server, &fixture, "spa", PUBLIC_SPA).0;
     let response =
         post_form(&server, "/oauth2/introspect", &[("token", &token), ("client_id", public["client_id"].as_str().unwrap())]).await;
     assert_oauth_error(response, 401, "invalid_client").await;
@@ -162,21 +145,7 @@ async fn v07_inactive_tokens_answer_active_false_and_nothing_else() {
 async fn v07_expired_tokens_are_inactive_past_the_leeway() {
     let options = ServerOptions { global: vec!["--leeway".into(), "0".into()], ..Default::default() };
     let (server, fixture) = start_with(options);
-    let client = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "short",
-            "--access-token-ttl",
-            "1",
-        ])
-        .unwrap();
+    let client = add_client(&server, &fixture, "short", &["--access-token-ttl", "1"]).0;
     let short = Fixture {
         client_id: client["client_id"].as_str().unwrap().into(),
         client_secret: client["client_secret"].as_str().unwrap().into(),
