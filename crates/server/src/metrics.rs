@@ -5,11 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use std::time::Duration;
 
 /// Latency bucket bounds in seconds.
 const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0];
@@ -33,7 +29,7 @@ impl Metrics {
         self.tokens_issued.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn observe(&self, route: &str, status: u16, elapsed: Duration) {
+    pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         {
             let mut requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -78,13 +74,4 @@ impl Metrics {
         let _ = writeln!(out, "tessera_tokens_issued_total {}", self.tokens_issued.load(Ordering::Relaxed));
         out
     }
-}
-
-/// Middleware recording every request under its route pattern (never the raw path).
-pub async fn record(State(metrics): State<std::sync::Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    metrics.observe(&route, response.status().as_u16(), started.elapsed());
-    response
 }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::RwLock;
@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migratio
 pub struct SqliteStore {
     pool: SqlitePool,
     shm: Option<ShmWatcher>,
+    /// A connection outside the pool that is never used and never closed. An open connection
+    /// holds SQLite's shared lock on the WAL index, so while this process lives no other
+    /// process can delete and recreate the `-shm` file under the handle `shm` reads (which
+    /// would freeze the change stamp). Pool connections can be recycled; this one is not.
+    _keep_wal_index: std::sync::Mutex<sqlx::SqliteConnection>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -46,10 +51,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let path = options.get_filename().to_path_buf();
+        let keep = sqlx::ConnectOptions::connect(&options).await.map_err(map_err)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            // One connection always stays open so the WAL index (`-shm`) that `change_stamp`
-            // reads is never deleted and recreated under us.
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
@@ -62,7 +66,7 @@ impl SqliteStore {
             shm.push("-shm");
             ShmWatcher { path: PathBuf::from(shm), file: RwLock::new(None) }
         });
-        Ok(Self { pool, shm })
+        Ok(Self { pool, shm, _keep_wal_index: std::sync::Mutex::new(keep) })
     }
 
     async fn begin(&self) -> Result<Transaction<'_, Sqlite>> {
@@ -84,17 +88,13 @@ impl ShmWatcher {
         {
             let guard = self.file.read().ok()?;
             if let Some(file) = guard.as_ref() {
-                // A WAL index that was deleted (every connection of every process closed) has no
-                // links left; a new one is then opened below, and the caller reads the feed.
-                if file.metadata().ok()?.nlink() > 0 {
-                    let mut header = [0u8; 48];
-                    file.read_exact_at(&mut header, 0).ok()?;
-                    return Some(header);
-                }
+                let mut header = [0u8; 48];
+                file.read_exact_at(&mut header, 0).ok()?;
+                return Some(header);
             }
         }
-        // No handle yet, or a stale one: open the current file and report no stamp this once,
-        // so the caller reads the change feed.
+        // No handle yet: open the file and report no stamp this once, so the caller reads the
+        // change feed.
         *self.file.write().ok()? = File::open(&self.path).ok();
         None
     }
