@@ -8,8 +8,9 @@ use crate::OAuthError;
 
 /// The most parameters a request may carry; more is a malformed request, not work to do.
 pub const MAX_PARAMS: usize = 64;
-/// The longest parameter value accepted (a 1 KB `state` must pass, a megabyte must not).
-pub const MAX_VALUE_LEN: usize = 8 * 1024;
+/// The longest parameter value accepted: room for any token this server issues (the JWS
+/// verifier caps tokens at 16 KiB) and a 1 KB `state`; a megabyte must not pass.
+pub const MAX_VALUE_LEN: usize = 16 * 1024;
 
 /// The parameters of one request, unique by name.
 #[derive(Clone, Default, PartialEq, Eq)]
