@@ -7,7 +7,9 @@
 //! `tests/tidy.rs` keeps it that way.
 
 pub mod audit;
+pub mod authorize;
 pub mod client;
+pub mod code;
 pub mod credentials;
 pub mod error;
 pub mod grant;

@@ -1,0 +1,379 @@
+//! The authorization endpoint's request rules (RFC 6749 §4.1–§4.2, RFC 7636, OIDC Core §3):
+//! which client, which redirect URI, which response type, PKCE, scope, state and prompt; and
+//! how a response or an error travels back to the client.
+//!
+//! Until the client and its redirect URI are known to be good, an error must be shown to the
+//! user and never redirected (open-redirect defence, RFC 6749 §4.1.2.1); after that, errors
+//! go back to the redirect URI with `state` and `iss` (RFC 9207).
+
+use crate::model::{Client, GrantType};
+use crate::params::Params;
+use crate::scope::ScopeSet;
+use crate::{ErrorCode, OAuthError};
+
+/// What the client asked to receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    /// `code`: the authorization-code flow.
+    Code,
+    /// `token`: the implicit flow, access token in the fragment.
+    Token,
+    /// `id_token token`: OpenID implicit, needs a nonce.
+    IdTokenToken,
+}
+
+impl ResponseType {
+    /// Parses a space-separated response type; member order does not matter.
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut members: Vec<&str> = value.split(' ').filter(|m| !m.is_empty()).collect();
+        members.sort_unstable();
+        match members.as_slice() {
+            ["code"] => Some(ResponseType::Code),
+            ["token"] => Some(ResponseType::Token),
+            ["id_token", "token"] => Some(ResponseType::IdTokenToken),
+            _ => None,
+        }
+    }
+
+    /// Where response parameters go: the query for codes, the fragment for tokens.
+    pub fn mode(self) -> ResponseMode {
+        match self {
+            ResponseType::Code => ResponseMode::Query,
+            ResponseType::Token | ResponseType::IdTokenToken => ResponseMode::Fragment,
+        }
+    }
+
+    fn grant(self) -> GrantType {
+        match self {
+            ResponseType::Code => GrantType::AuthorizationCode,
+            ResponseType::Token | ResponseType::IdTokenToken => GrantType::Implicit,
+        }
+    }
+}
+
+/// Where the parameters of an authorization response are put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+}
+
+/// OIDC `prompt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A PKCE S256 challenge (RFC 7636 §4.2): 43 base64url characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeChallenge(String);
+
+impl CodeChallenge {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    /// The redirect URI responses go to (the registered one when the request named none).
+    pub redirect_uri: String,
+    /// Whether the request named a redirect URI: the token request must then repeat it.
+    pub redirect_uri_sent: bool,
+    pub response_type: ResponseType,
+    /// Requested scopes that the client has registered (others are dropped, Q02).
+    pub scope: ScopeSet,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<CodeChallenge>,
+    pub prompt: Prompt,
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+}
+
+/// Why an authorization request failed, and how the user learns of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// The client or redirect URI is not trustworthy: show an error page, redirect nowhere.
+    Page(OAuthError),
+    /// Send the error to the client's redirect URI.
+    Redirect { redirect_uri: String, mode: ResponseMode, error: OAuthError, state: Option<String> },
+}
+
+/// Validates an authorization request for `client` (`None`: no such client id).
+pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, AuthorizeError> {
+    let page = |description: &'static str| AuthorizeError::Page(OAuthError::invalid_request(description));
+    let client_id = params.get("client_id").ok_or_else(|| page("client_id is required"))?;
+    let client = client.ok_or_else(|| page("unknown client_id"))?;
+    let requested_uri = params.get("redirect_uri");
+    let redirect_uri = match requested_uri {
+        // Exact string comparison: no normalisation may widen the match (R02–R05).
+        Some(uri) => {
+            client.redirect_uris.iter().find(|r| r.as_str() == uri).ok_or_else(|| page("redirect_uri is not registered for this client"))?
+        }
+        None => {
+            let openid = params.get("scope").is_some_and(|s| s.split(' ').any(|t| t == "openid"));
+            match client.redirect_uris.as_slice() {
+                [only] if !openid => only,
+                _ => return Err(page("redirect_uri is required")),
+            }
+        }
+    };
+    let state = params.get("state").map(str::to_owned);
+    // Until the response type is known, errors travel in the query (RFC 6749 §4.1.2.1).
+    let mut mode = ResponseMode::Query;
+    let redirect = |mode: ResponseMode, error: OAuthError| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        mode,
+        error,
+        state: state.clone(),
+    };
+    let response_type = match params.get("response_type") {
+        None => return Err(redirect(mode, OAuthError::invalid_request("response_type is required"))),
+        Some(value) => ResponseType::parse(value)
+            .ok_or_else(|| redirect(mode, OAuthError::new(ErrorCode::UnsupportedResponseType, "this response type is not supported")))?,
+    };
+    mode = response_type.mode();
+    if !client.has_grant(response_type.grant()) {
+        return Err(redirect(mode, OAuthError::unauthorized_client("this client may not use this response type")));
+    }
+    let nonce = params.get("nonce").map(str::to_owned);
+    if response_type == ResponseType::IdTokenToken && nonce.is_none() {
+        return Err(redirect(mode, OAuthError::invalid_request("nonce is required for id_token responses")));
+    }
+    let code_challenge = pkce_challenge(params, client).map_err(|e| redirect(mode, e))?;
+    let requested = params.get("scope").map(ScopeSet::parse).transpose().map_err(|e| redirect(mode, e))?;
+    let scope = match requested {
+        Some(requested) => ScopeSet::from_names(requested.iter().filter(|s| client.scopes.contains(s)).map(str::to_owned)),
+        None => client.scopes.clone(),
+    };
+    if scope.is_empty() {
+        return Err(redirect(mode, OAuthError::invalid_scope("none of the requested scopes is registered for this client")));
+    }
+    let prompt = parse_prompt(params.get("prompt")).map_err(|e| redirect(mode, e))?;
+    let max_age = params
+        .get("max_age")
+        .map(|v| v.parse::<u64>().map_err(|_| redirect(mode, OAuthError::invalid_request("max_age must be a number of seconds"))))
+        .transpose()?;
+    Ok(AuthorizationRequest {
+        client_id: client_id.to_owned(),
+        redirect_uri: redirect_uri.clone(),
+        redirect_uri_sent: requested_uri.is_some(),
+        response_type,
+        scope,
+        state,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: params.get("login_hint").map(str::to_owned),
+    })
+}
+
+/// PKCE: S256 only (P02–P05); required of public clients (P01), optional for confidential
+/// ones, whose seeds' code flows carry none (P10).
+fn pkce_challenge(params: &Params, client: &Client) -> Result<Option<CodeChallenge>, OAuthError> {
+    let challenge = params.get("code_challenge");
+    let method = params.get("code_challenge_method");
+    match (challenge, method) {
+        (None, None) if client.public => Err(OAuthError::invalid_request("public clients must use PKCE (code_challenge with S256)")),
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(OAuthError::invalid_request("code_challenge_method without code_challenge")),
+        (Some(_), None) => Err(OAuthError::invalid_request("code_challenge_method is required and must be S256")),
+        (Some(_), Some(m)) if m != "S256" => Err(OAuthError::invalid_request("only the S256 code_challenge_method is supported")),
+        (Some(c), Some(_)) if c.len() == 43 && is_base64url(c) => Ok(Some(CodeChallenge(c.to_owned()))),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("code_challenge must be 43 base64url characters")),
+    }
+}
+
+fn is_base64url(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A `code_verifier` as RFC 7636 §4.1 defines it: 43 to 128 unreserved characters.
+pub fn is_valid_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+fn parse_prompt(value: Option<&str>) -> Result<Prompt, OAuthError> {
+    let mut prompt = Prompt::default();
+    for member in value.unwrap_or("").split(' ').filter(|m| !m.is_empty()) {
+        match member {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => {}
+            _ => return Err(OAuthError::invalid_request("unknown prompt value")),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+    }
+    Ok(prompt)
+}
+
+/// The URL that carries `response` (already including `state` and `iss` as the caller wants)
+/// to `redirect_uri`: appended to its query for codes, or put in the fragment for tokens.
+pub fn response_url(redirect_uri: &str, mode: ResponseMode, response: &[(&str, &str)]) -> String {
+    let encoded = serde_urlencoded::to_string(response).unwrap_or_default();
+    match mode {
+        ResponseMode::Fragment => format!("{redirect_uri}#{encoded}"),
+        ResponseMode::Query if redirect_uri.contains('?') => format!("{redirect_uri}&{encoded}"),
+        ResponseMode::Query => format!("{redirect_uri}?{encoded}"),
+    }
+}
+
+/// The URL of an error response, with `state` and the issuer (RFC 9207).
+pub fn error_url(redirect_uri: &str, mode: ResponseMode, error: &OAuthError, state: Option<&str>, issuer: &str) -> String {
+    let mut response = vec![("error", error.code.as_str()), ("error_description", error.description.as_ref())];
+    if let Some(state) = state {
+        response.push(("state", state));
+    }
+    response.push(("iss", issuer));
+    response_url(redirect_uri, mode, &response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClientId, ClientStatus, OrgId, UserId};
+
+    fn client(public: bool, grants: &[GrantType], uris: &[&str]) -> Client {
+        Client {
+            id: ClientId::new("app"),
+            org_id: OrgId::new("o"),
+            name: "App".into(),
+            owner: UserId::new("u"),
+            run_as: UserId::new("u"),
+            grants: grants.iter().copied().collect(),
+            scopes: ScopeSet::parse("openid read write").unwrap(),
+            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            allowed_origins: vec![],
+            allowed_ips: vec![],
+            public,
+            access_token_ttl: None,
+            requires_org_approval: false,
+            status: ClientStatus::On,
+            created_at: 0,
+        }
+    }
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    /// The outcome in short: `Ok`, `Page(code)` or `Redirect(code)`.
+    fn outcome(query: &str, client: Option<&Client>) -> String {
+        let params = Params::from_form(query.as_bytes()).unwrap();
+        match validate(&params, client) {
+            Ok(_) => "ok".into(),
+            Err(AuthorizeError::Page(e)) => format!("page:{}", e.code.as_str()),
+            Err(AuthorizeError::Redirect { error, mode, .. }) => format!("redirect:{}:{mode:?}", error.code.as_str()),
+        }
+    }
+
+    fn check(query: &str, client: Option<&Client>, expected: &str) {
+        assert_eq!(outcome(query, client), expected, "{query}");
+    }
+
+    #[test]
+    fn client_and_redirect_uri_errors_never_redirect() {
+        let web = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb", "https://app.example/cb?a=1"]);
+        check("response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", Some(&web), "ok");
+        check("response_type=code&client_id=nope&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", None, "page:invalid_request");
+        check("response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", Some(&web), "page:invalid_request");
+        for near in [
+            "https://app.example/cb?x=1",
+            "https://app.example/cb?a=2",
+            "https://app.example/cb/",
+            "https://APP.example/cb",
+            "https://app.example:443/cb",
+            "https://app.example/x/../cb",
+            "https://app.example%2Fcb",
+            "https://app.example//cb",
+            "https://app.example/cb#frag",
+            "https://app.example@evil/cb",
+            "https://app.example.evil/cb",
+            "https://evil/app.example/cb",
+        ] {
+            let query = serde_urlencoded::to_string([("response_type", "code"), ("client_id", "app"), ("redirect_uri", near)]).unwrap();
+            check(&query, Some(&web), "page:invalid_request");
+        }
+        // Two registered URIs and none sent (R07); with one registered, a non-OpenID request may omit it.
+        check("response_type=code&client_id=app", Some(&web), "page:invalid_request");
+        let single = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb"]);
+        check("response_type=code&client_id=app", Some(&single), "ok");
+        check("response_type=code&client_id=app&scope=openid", Some(&single), "page:invalid_request");
+    }
+
+    #[test]
+    fn response_type_rules() {
+        let web = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb"]);
+        let spa = client(false, &[GrantType::Implicit], &["https://app.example/cb"]);
+        check("client_id=app", Some(&web), "redirect:invalid_request:Query");
+        check("response_type=foo&client_id=app", Some(&web), "redirect:unsupported_response_type:Query");
+        check("response_type=token&client_id=app", Some(&web), "redirect:unauthorized_client:Fragment");
+        check("response_type=code&client_id=app", Some(&spa), "redirect:unauthorized_client:Query");
+        check("response_type=token&client_id=app", Some(&spa), "ok");
+        check("response_type=token+id_token&client_id=app", Some(&spa), "redirect:invalid_request:Fragment");
+        check("response_type=id_token+token&client_id=app&nonce=n", Some(&spa), "ok");
+    }
+
+    #[test]
+    fn pkce_rules() {
+        let public = client(true, &[GrantType::AuthorizationCode], &["http://127.0.0.1/cb"]);
+        let confidential = client(false, &[GrantType::AuthorizationCode], &["http://127.0.0.1/cb"]);
+        let q = |extra: &str| format!("response_type=code&client_id=app{extra}");
+        check(&q(""), Some(&public), "redirect:invalid_request:Query");
+        check(&q(""), Some(&confidential), "ok");
+        check(&q(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")), Some(&public), "ok");
+        check(&q(&format!("&code_challenge={CHALLENGE}&code_challenge_method=plain")), Some(&public), "redirect:invalid_request:Query");
+        check(&q(&format!("&code_challenge={CHALLENGE}")), Some(&confidential), "redirect:invalid_request:Query");
+        check(&q(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S512")), Some(&public), "redirect:invalid_request:Query");
+        check(&q("&code_challenge=short&code_challenge_method=S256"), Some(&public), "redirect:invalid_request:Query");
+        check(
+            &q(&format!("&code_challenge={}&code_challenge_method=S256", "a+b/".repeat(11).get(..43).unwrap_or(""))),
+            Some(&public),
+            "redirect:invalid_request:Query",
+        );
+        assert!(is_valid_verifier(&"a".repeat(43)) && is_valid_verifier(&"a".repeat(128)));
+        for bad in [
+            "a".repeat(42),
+            "a".repeat(129),
+            format!("{}+", "a".repeat(42)),
+            format!("{}/", "a".repeat(42)),
+            format!("{} ", "a".repeat(42)),
+        ] {
+            assert!(!is_valid_verifier(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scope_prompt_and_max_age() {
+        let web = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb"]);
+        let params = Params::from_form(b"response_type=code&client_id=app&scope=read+billing").unwrap();
+        assert_eq!(validate(&params, Some(&web)).unwrap().scope.to_string(), "read", "unregistered scopes are dropped");
+        check("response_type=code&client_id=app&scope=billing", Some(&web), "redirect:invalid_scope:Query");
+        check("response_type=code&client_id=app&scope=re%22ad", Some(&web), "redirect:invalid_scope:Query");
+        check("response_type=code&client_id=app&prompt=none+login", Some(&web), "redirect:invalid_request:Query");
+        check("response_type=code&client_id=app&prompt=consent", Some(&web), "ok");
+        check("response_type=code&client_id=app&max_age=abc", Some(&web), "redirect:invalid_request:Query");
+    }
+
+    #[test]
+    fn responses_keep_state_byte_for_byte_and_carry_iss() {
+        let state = "a&b#c%d é".to_owned() + &"x".repeat(1000);
+        let error = OAuthError::invalid_request("bad");
+        let url = error_url("https://app.example/cb?a=1", ResponseMode::Query, &error, Some(&state), "https://id.example");
+        let (base, query) = url.split_once('?').unwrap();
+        assert_eq!(base, "https://app.example/cb");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+        assert!(pairs.contains(&("a".into(), "1".into())));
+        assert!(pairs.contains(&("state".into(), state.clone())));
+        assert!(pairs.contains(&("iss".into(), "https://id.example".into())));
+        let fragment = response_url("https://app.example/cb", ResponseMode::Fragment, &[("access_token", "t"), ("token_type", "Bearer")]);
+        assert_eq!(fragment, "https://app.example/cb#access_token=t&token_type=Bearer");
+    }
+}
