@@ -16,6 +16,7 @@ pub mod grant;
 pub mod introspection;
 pub mod model;
 pub mod params;
+pub mod refresh;
 pub mod scope;
 pub mod token;
 

@@ -1,0 +1,163 @@
+//! Refresh-token rotation (RFC 6749 §6, RFC 9700 §4.14.2): every use rotates the token, a
+//! rotated-out token presented again revokes its whole family, and the family's lifetime counts
+//! from the original grant, never extended by rotation.
+
+use crate::model::{Client, ClientId, ScopeDef, User};
+use crate::scope::{self, ScopeSet};
+use crate::{ErrorCode, OAuthError};
+
+/// Where one refresh token stands in its family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshState {
+    /// The family's one live token.
+    Active,
+    /// Replaced by a newer token: presenting it again is reuse.
+    RotatedOut,
+    /// Revoked (by the client, an operator, or reuse detection).
+    Revoked,
+}
+
+/// A stored refresh token, as the store returns it for a presented token's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub client_id: ClientId,
+    pub state: RefreshState,
+    /// The scope of the original grant; refreshes may narrow the access token, never this.
+    pub scope: ScopeSet,
+    /// When the family dies (counted from the grant); `None`: never (lifetime 0).
+    pub family_expires_at: Option<i64>,
+}
+
+/// What to do with a refresh request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshDecision {
+    /// Rotate: retire this token, issue a new one with the family's scope, and an access token
+    /// with `access_scope`.
+    Rotate { access_scope: ScopeSet },
+    /// A rotated-out token came back: revoke the whole family, answer `invalid_grant` (F01, F10).
+    RevokeFamily,
+    /// Refuse without touching the family.
+    Refuse(OAuthError),
+}
+
+/// Everything a refresh decision needs, already loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshInput<'a> {
+    /// `None`: no such token (or not a refresh token at all, F06).
+    pub record: Option<&'a RefreshRecord>,
+    pub client: &'a Client,
+    /// The user the family acts for; `None` when deleted.
+    pub user: Option<&'a User>,
+    pub catalogue: &'a [ScopeDef],
+    pub requested: Option<&'a ScopeSet>,
+    pub now: i64,
+}
+
+fn invalid_grant(description: &'static str) -> RefreshDecision {
+    RefreshDecision::Refuse(OAuthError::new(ErrorCode::InvalidGrant, description))
+}
+
+/// Decides a refresh-token grant.
+pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
+    let Some(record) = input.record else { return invalid_grant("unknown refresh token") };
+    // Another client's token: refuse and leave it alone, so its owner keeps working (F02).
+    if record.client_id != input.client.id {
+        return invalid_grant("the refresh token was issued to another client");
+    }
+    match record.state {
+        RefreshState::RotatedOut => return RefreshDecision::RevokeFamily,
+        RefreshState::Revoked => return invalid_grant("the refresh token has been revoked"),
+        RefreshState::Active => {}
+    }
+    if record.family_expires_at.is_some_and(|at| input.now >= at) {
+        return invalid_grant("the refresh token has expired");
+    }
+    let Some(user) = input.user.filter(|u| u.is_active()) else {
+        return invalid_grant("the user of this grant is disabled or gone");
+    };
+    let access_scope = match input.requested {
+        None => record.scope.clone(),
+        Some(requested) if requested.is_subset(&record.scope) => requested.clone(),
+        Some(_) => return RefreshDecision::Refuse(OAuthError::invalid_scope("the requested scope exceeds the original grant")),
+    };
+    // A demoted user's refreshes carry only what the role still allows (Q07).
+    let access_scope =
+        ScopeSet::from_names(access_scope.iter().filter(|s| scope::role_allows(user.role, s, input.catalogue)).map(str::to_owned));
+    if access_scope.is_empty() {
+        return RefreshDecision::Refuse(OAuthError::invalid_scope("none of the granted scopes is still allowed for this user"));
+    }
+    RefreshDecision::Rotate { access_scope }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClientStatus, GrantType, OrgId, Role, UserId};
+
+    fn client(id: &str) -> Client {
+        Client {
+            id: ClientId::new(id),
+            org_id: OrgId::new("o"),
+            name: "App".into(),
+            owner: UserId::new("u"),
+            run_as: UserId::new("u"),
+            grants: [GrantType::AuthorizationCode, GrantType::RefreshToken].into_iter().collect(),
+            scopes: ScopeSet::parse("read write admin").unwrap(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            allowed_origins: vec![],
+            allowed_ips: vec![],
+            public: false,
+            access_token_ttl: None,
+            requires_org_approval: false,
+            status: ClientStatus::On,
+            created_at: 0,
+        }
+    }
+
+    fn user(role: Role, disabled: bool) -> User {
+        User {
+            id: UserId::new("u"),
+            org_id: OrgId::new("o"),
+            email: "u@x.test".into(),
+            role,
+            service: false,
+            authorize_applications: false,
+            disabled,
+            created_at: 0,
+        }
+    }
+
+    fn record(state: RefreshState, expires: Option<i64>) -> RefreshRecord {
+        RefreshRecord { client_id: ClientId::new("app"), state, scope: ScopeSet::parse("read admin").unwrap(), family_expires_at: expires }
+    }
+
+    fn outcome(record: Option<&RefreshRecord>, client_id: &str, user: Option<&User>, requested: Option<&str>, now: i64) -> String {
+        let catalogue = vec![ScopeDef { name: "read".into(), restricted: false }, ScopeDef { name: "admin".into(), restricted: true }];
+        let requested = requested.map(|r| ScopeSet::parse(r).unwrap());
+        let client = client(client_id);
+        match decide(&RefreshInput { record, client: &client, user, catalogue: &catalogue, requested: requested.as_ref(), now }) {
+            RefreshDecision::Rotate { access_scope } => format!("rotate:{access_scope}"),
+            RefreshDecision::RevokeFamily => "revoke-family".into(),
+            RefreshDecision::Refuse(e) => format!("refuse:{}", e.code.as_str()),
+        }
+    }
+
+    #[test]
+    fn rotation_rules() {
+        let owner = user(Role::Owner, false);
+        let active = record(RefreshState::Active, Some(2000));
+        let check = |got: String, expected: &str| assert_eq!(got, expected);
+        check(outcome(Some(&active), "app", Some(&owner), None, 1000), "rotate:admin read");
+        check(outcome(Some(&active), "app", Some(&owner), Some("read"), 1000), "rotate:read"); // F04
+        check(outcome(Some(&active), "app", Some(&owner), Some("read write"), 1000), "refuse:invalid_scope"); // F03
+        check(outcome(Some(&active), "other", Some(&owner), None, 1000), "refuse:invalid_grant"); // F02
+        check(outcome(None, "app", Some(&owner), None, 1000), "refuse:invalid_grant"); // F06
+        check(outcome(Some(&active), "app", Some(&owner), None, 2000), "refuse:invalid_grant"); // F05
+        check(outcome(Some(&record(RefreshState::Active, None)), "app", Some(&owner), None, i64::MAX - 1), "rotate:admin read");
+        check(outcome(Some(&record(RefreshState::RotatedOut, Some(2000))), "app", Some(&owner), None, 1000), "revoke-family"); // F01, F10
+        check(outcome(Some(&record(RefreshState::Revoked, Some(2000))), "app", Some(&owner), None, 1000), "refuse:invalid_grant"); // V02
+        check(outcome(Some(&active), "app", Some(&user(Role::Owner, true)), None, 1000), "refuse:invalid_grant"); // F08
+        check(outcome(Some(&active), "app", None, None, 1000), "refuse:invalid_grant"); // F08
+        check(outcome(Some(&active), "app", Some(&user(Role::Member, false)), None, 1000), "rotate:read"); // Q07
+    }
+}
