@@ -240,25 +240,12 @@ pub fn error_url(redirect_uri: &str, mode: ResponseMode, error: &OAuthError, sta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientId, ClientStatus, OrgId, UserId};
 
     fn client(public: bool, grants: &[GrantType], uris: &[&str]) -> Client {
         Client {
-            id: ClientId::new("app"),
-            org_id: OrgId::new("o"),
-            name: "App".into(),
-            owner: UserId::new("u"),
-            run_as: UserId::new("u"),
-            grants: grants.iter().copied().collect(),
-            scopes: ScopeSet::parse("openid read write").unwrap(),
-            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
-            allowed_origins: vec![],
-            allowed_ips: vec![],
             public,
-            access_token_ttl: None,
-            requires_org_approval: false,
-            status: ClientStatus::On,
-            created_at: 0,
+            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            ..crate::testing::client(grants, "openid read write")
         }
     }
 

@@ -64,7 +64,7 @@ pub fn redeem(code: &IssuedCode, redemption: &Redemption<'_>, s256: impl Fn(&str
 mod tests {
     use super::*;
     use crate::authorize::{AuthorizeError, validate};
-    use crate::model::{Client, ClientStatus, GrantType, OrgId, UserId};
+    use crate::model::GrantType;
     use crate::params::Params;
 
     const VERIFIER: &str = "the-verifier-the-verifier-the-verifier-1234";
@@ -77,23 +77,7 @@ mod tests {
     }
 
     fn issued(challenge: bool, redirect_uri: Option<&str>) -> IssuedCode {
-        let client = Client {
-            id: ClientId::new("app"),
-            org_id: OrgId::new("o"),
-            name: "App".into(),
-            owner: UserId::new("u"),
-            run_as: UserId::new("u"),
-            grants: [GrantType::AuthorizationCode].into_iter().collect(),
-            scopes: ScopeSet::parse("read").unwrap(),
-            redirect_uris: vec!["https://app.example/cb".into()],
-            allowed_origins: vec![],
-            allowed_ips: vec![],
-            public: false,
-            access_token_ttl: None,
-            requires_org_approval: false,
-            status: ClientStatus::On,
-            created_at: 0,
-        };
+        let client = crate::testing::client(&[GrantType::AuthorizationCode], "read");
         let mut query = "response_type=code&client_id=app".to_owned();
         if let Some(uri) = redirect_uri {
             query.push_str(&format!("&redirect_uri={}", uri.replace(':', "%3A").replace('/', "%2F")));

@@ -71,38 +71,18 @@ pub fn client_credentials(input: &ClientCredentialsInput<'_>) -> Result<Issue, O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientId, ClientStatus, OrgId, Role, UserId};
+    use crate::model::{Role, UserId};
 
     fn user(id: &str, role: Role, authorize: bool) -> User {
-        User {
-            id: UserId::new(id),
-            org_id: OrgId::new("o"),
-            email: format!("{id}@x.test"),
-            role,
-            service: false,
-            authorize_applications: authorize,
-            disabled: false,
-            created_at: 0,
-        }
+        User { authorize_applications: authorize, ..crate::testing::user(id, role) }
     }
 
     fn client(grants: &[GrantType], ttl: Option<u32>) -> Client {
         Client {
-            id: ClientId::new("c"),
-            org_id: OrgId::new("o"),
-            name: "n".into(),
             owner: UserId::new("owner"),
             run_as: UserId::new("owner"),
-            grants: grants.iter().copied().collect(),
-            scopes: ScopeSet::parse("read admin").unwrap(),
-            redirect_uris: vec![],
-            allowed_origins: vec![],
-            allowed_ips: vec![],
-            public: false,
             access_token_ttl: ttl,
-            requires_org_approval: false,
-            status: ClientStatus::On,
-            created_at: 0,
+            ..crate::testing::client(grants, "read admin")
         }
     }
 

@@ -67,39 +67,14 @@ pub fn respond(claims: &AccessTokenClaims, caller_org: &str) -> IntrospectionRes
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientId, OrgId, Role, UserId};
+    use crate::model::{ClientId, OrgId, Role};
 
     fn user(id: &str, role: Role) -> User {
-        User {
-            id: UserId::new(id),
-            org_id: OrgId::new("o"),
-            email: format!("{id}@x.test"),
-            role,
-            service: false,
-            authorize_applications: false,
-            disabled: false,
-            created_at: 0,
-        }
+        crate::testing::user(id, role)
     }
 
     fn client() -> Client {
-        Client {
-            id: ClientId::new("c"),
-            org_id: OrgId::new("o"),
-            name: "n".into(),
-            owner: UserId::new("u"),
-            run_as: UserId::new("u"),
-            grants: Default::default(),
-            scopes: ScopeSet::parse("read admin").unwrap(),
-            redirect_uris: vec![],
-            allowed_origins: vec![],
-            allowed_ips: vec![],
-            public: false,
-            access_token_ttl: None,
-            requires_org_approval: false,
-            status: ClientStatus::On,
-            created_at: 0,
-        }
+        Client { id: ClientId::new("c"), ..crate::testing::client(&[], "read admin") }
     }
 
     fn claims() -> AccessTokenClaims {

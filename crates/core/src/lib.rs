@@ -20,4 +20,7 @@ pub mod refresh;
 pub mod scope;
 pub mod token;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::{ErrorCode, OAuthError};

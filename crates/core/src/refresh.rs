@@ -92,39 +92,15 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientStatus, GrantType, OrgId, Role, UserId};
+    use crate::model::{GrantType, Role};
+    use crate::testing;
 
     fn client(id: &str) -> Client {
-        Client {
-            id: ClientId::new(id),
-            org_id: OrgId::new("o"),
-            name: "App".into(),
-            owner: UserId::new("u"),
-            run_as: UserId::new("u"),
-            grants: [GrantType::AuthorizationCode, GrantType::RefreshToken].into_iter().collect(),
-            scopes: ScopeSet::parse("read write admin").unwrap(),
-            redirect_uris: vec!["https://app.example/cb".into()],
-            allowed_origins: vec![],
-            allowed_ips: vec![],
-            public: false,
-            access_token_ttl: None,
-            requires_org_approval: false,
-            status: ClientStatus::On,
-            created_at: 0,
-        }
+        Client { id: ClientId::new(id), ..testing::client(&[GrantType::AuthorizationCode, GrantType::RefreshToken], "read write admin") }
     }
 
     fn user(role: Role, disabled: bool) -> User {
-        User {
-            id: UserId::new("u"),
-            org_id: OrgId::new("o"),
-            email: "u@x.test".into(),
-            role,
-            service: false,
-            authorize_applications: false,
-            disabled,
-            created_at: 0,
-        }
+        User { disabled, ..testing::user("u", role) }
     }
 
     fn record(state: RefreshState, expires: Option<i64>) -> RefreshRecord {

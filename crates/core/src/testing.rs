@@ -1,0 +1,40 @@
+//! Fixtures for the unit tests of this crate: a healthy client and user to change one field of.
+
+use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Role, User, UserId};
+use crate::scope::ScopeSet;
+
+/// A confidential client `app` of org `o`, owned and run as user `u`, ON, with `grants` and
+/// `scopes`, registered for `https://app.example/cb`.
+pub fn client(grants: &[GrantType], scopes: &str) -> Client {
+    Client {
+        id: ClientId::new("app"),
+        org_id: OrgId::new("o"),
+        name: "App".into(),
+        owner: UserId::new("u"),
+        run_as: UserId::new("u"),
+        grants: grants.iter().copied().collect(),
+        scopes: ScopeSet::parse(scopes).unwrap_or_default(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        allowed_origins: vec![],
+        allowed_ips: vec![],
+        public: false,
+        access_token_ttl: None,
+        requires_org_approval: false,
+        status: ClientStatus::On,
+        created_at: 0,
+    }
+}
+
+/// An enabled user `id` of org `o` with `role`.
+pub fn user(id: &str, role: Role) -> User {
+    User {
+        id: UserId::new(id),
+        org_id: OrgId::new("o"),
+        email: format!("{id}@x.test"),
+        role,
+        service: false,
+        authorize_applications: false,
+        disabled: false,
+        created_at: 0,
+    }
+}
