@@ -12,6 +12,8 @@ const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 
 #[derive(Debug, Default)]
 struct RouteStats {
+    /// Requests by response status.
+    statuses: BTreeMap<u16, u64>,
     buckets: [u64; BUCKETS.len()],
     count: u64,
     sum: f64,
@@ -19,8 +21,8 @@ struct RouteStats {
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, RouteStats>>,
+    /// By route pattern. One lock per request, and no allocation once a route has been seen.
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     tokens_issued: AtomicU64,
 }
 
@@ -31,20 +33,12 @@ impl Metrics {
 
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        {
-            let mut requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match requests.get_mut(&(route.to_owned(), status)) {
-                Some(count) => *count += 1,
-                None => {
-                    requests.insert((route.to_owned(), status), 1);
-                }
-            }
-        }
-        let mut latency = self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stats = match latency.get_mut(route) {
+        let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stats = match routes.get_mut(route) {
             Some(stats) => stats,
-            None => latency.entry(route.to_owned()).or_default(),
+            None => routes.entry(route.to_owned()).or_default(),
         };
+        *stats.statuses.entry(status).or_default() += 1;
         stats.count += 1;
         stats.sum += seconds;
         for (bucket, bound) in stats.buckets.iter_mut().zip(BUCKETS) {
@@ -56,13 +50,16 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
+        let routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         out.push_str("# HELP tessera_http_requests_total HTTP requests by route and status.\n# TYPE tessera_http_requests_total counter\n");
-        for ((route, status), count) in self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            let _ = writeln!(out, "tessera_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}");
+        for (route, stats) in routes.iter() {
+            for (status, count) in &stats.statuses {
+                let _ = writeln!(out, "tessera_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}");
+            }
         }
         out.push_str("# HELP tessera_http_request_duration_seconds Request latency by route.\n# TYPE tessera_http_request_duration_seconds histogram\n");
-        for (route, stats) in self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+        for (route, stats) in routes.iter() {
             for (bound, count) in BUCKETS.iter().zip(stats.buckets) {
                 let _ = writeln!(out, "tessera_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}");
             }

@@ -167,11 +167,6 @@ impl Tessera {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
         let caller = self.authenticate(&presented, request.peer, now).await?;
-        let basic = presented.method == AuthMethod::Basic;
-        let with_challenge = |error: OAuthError| {
-            let challenge = basic && error.code == tessera_core::ErrorCode::InvalidClient;
-            ServiceError::OAuth { error, basic_challenge: challenge }
-        };
         match grant::parse_token_request(&request.params)? {
             TokenRequest::ClientCredentials { scope } => {
                 let issue = grant::client_credentials(&ClientCredentialsInput {
@@ -181,8 +176,7 @@ impl Tessera {
                     catalogue: &caller.catalogue,
                     requested: scope.as_ref(),
                     policy: &self.settings.policy,
-                })
-                .map_err(with_challenge)?;
+                })?;
                 let subject = &caller.client.run_as;
                 let access_token = self.sign_access_token(subject, &caller, &issue.scope, issue.ttl, now)?;
                 Ok(self.token_response(access_token, &issue.scope, issue.ttl))
@@ -287,9 +281,8 @@ impl Tessera {
     }
 
     /// The claims of `token` if it is active now (signature, lifetime, revocation, client,
-    /// users and role all checked).
-    pub async fn active_claims(&self, token: &str, now: i64) -> Result<Option<AccessTokenClaims>> {
-        self.sync().await?;
+    /// users and role all checked). The caller has synced the cache (authentication does).
+    async fn active_claims(&self, token: &str, now: i64) -> Result<Option<AccessTokenClaims>> {
         let Some(claims) = self.verified_claims(token) else {
             return Ok(None);
         };
