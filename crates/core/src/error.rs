@@ -74,8 +74,4 @@ impl OAuthError {
     pub fn unauthorized_client(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, description)
     }
-
-    pub fn to_response(&self) -> tessera_proto::ErrorResponse {
-        tessera_proto::ErrorResponse { error: self.code.as_str().to_owned(), error_description: Some(self.description.to_string()) }
-    }
 }

@@ -155,19 +155,15 @@ impl SigningKey {
         B64.encode_string(&header_json, &mut out);
         out.push('.');
         B64.encode_string(&claims_json, &mut out);
-        let signature = self.raw_sign(out.as_bytes())?;
+        let signature = self.sign_raw(out.as_bytes())?;
         out.push('.');
         B64.encode_string(&signature, &mut out);
         Ok(out)
     }
 
-    /// The raw JWS signature of `message` (the signing input `base64url(header).base64url(payload)`),
-    /// for callers that frame the token themselves, such as the test kit's forged tokens.
+    /// The raw signature of `message` (JWS signing input), for callers that frame the token
+    /// themselves, such as tests that need validly signed but malformed tokens.
     pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
-        self.raw_sign(message)
-    }
-
-    fn raw_sign(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
         match &self.pair {
             Pair::Ecdsa(pair) => Ok(pair.sign(&self.rng, message).map_err(|_| JoseError::Signing)?.as_ref().to_vec()),
             Pair::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
@@ -305,18 +301,6 @@ impl VerifyingKey {
     }
 }
 
-impl From<&SigningKey> for VerifyingKey {
-    fn from(key: &SigningKey) -> Self {
-        // The JWK was derived from a valid key pair, so this cannot fail; fall back to a key
-        // that verifies nothing rather than panicking.
-        VerifyingKey::from_jwk(&key.jwk).unwrap_or(VerifyingKey {
-            kid: key.jwk.kid.clone(),
-            alg: key.alg,
-            material: PublicMaterial::Point(Vec::new()),
-        })
-    }
-}
-
 /// The protected header of a token being verified.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TokenHeader {
@@ -408,7 +392,7 @@ mod tests {
     #[test]
     fn tampering_and_header_tricks_are_refused() {
         let (key, _) = SigningKey::generate(Algorithm::ES256).unwrap();
-        let vk = VerifyingKey::from(&key);
+        let vk = VerifyingKey::from_jwk(key.public_jwk()).unwrap();
         let find = |kid: &str| (kid == vk.kid()).then_some(&vk);
         let token = key.sign("at+jwt", &serde_json::json!({"sub": "u1"})).unwrap();
         let parts: Vec<&str> = token.split('.').collect();

@@ -194,7 +194,6 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()>;
     async fn user(&self, id: &UserId) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
-    async fn users(&self, org: &OrgId) -> Result<Vec<User>>;
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool>;
 
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()>;

@@ -388,15 +388,6 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn users(&self, org: &OrgId) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email"))
-            .bind(org.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(user_from_row).collect()
-    }
-
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
