@@ -403,7 +403,7 @@ impl Tessera {
     pub async fn rotate_keys(&self, actor: &Actor) -> Result<Vec<KeyView>> {
         let now = self.now();
         let audit = self.audit(actor, AuditAction::KeysRotated, None, None, serde_json::json!({ "reason": "on demand" }));
-        if !keys::rotate(&**self.store(), &self.secrets, self.settings.signing_alg, self.key_retention(), now, &audit).await? {
+        if !keys::rotate(&**self.store(), &self.secrets, self.settings.signing_alg, self.settings.key_retention, now, &audit).await? {
             return Err(ServiceError::Conflict("another process rotated the keys at the same moment; try again".into()));
         }
         self.list_keys().await

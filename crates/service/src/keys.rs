@@ -124,6 +124,36 @@ pub async fn rotate(
     audit: &tessera_core::audit::AuditEvent,
 ) -> Result<bool> {
     let records = store.signing_keys().await?;
+    let rotation = rotation_plan(&records, secrets, alg, retention, now)?;
+    Ok(store.rotate_keys(&rotation, Some(audit)).await?)
+}
+
+/// Scheduled upkeep, from one read of the key table: rotates once the current key has signed
+/// for `interval` seconds, otherwise only purges retired keys no token can still need.
+pub async fn maintain(
+    store: &dyn Store,
+    secrets: &SecretKeys,
+    alg: Algorithm,
+    interval: i64,
+    retention: i64,
+    now: i64,
+    audit: &tessera_core::audit::AuditEvent,
+) -> Result<()> {
+    let records = store.signing_keys().await?;
+    let current = records.iter().find(|k| k.state == KeyState::Current);
+    if current.is_some_and(|k| k.activated_at.unwrap_or(k.created_at) + interval <= now) {
+        store.rotate_keys(&rotation_plan(&records, secrets, alg, retention, now)?, Some(audit)).await?;
+        return Ok(());
+    }
+    let purge = expired_retired(&records, retention, now);
+    if !purge.is_empty() {
+        let rotation = KeyRotation { expected_current: current.map(|k| k.kid.clone()), purge, now, ..Default::default() };
+        store.rotate_keys(&rotation, None).await?;
+    }
+    Ok(())
+}
+
+fn rotation_plan(records: &[KeyRecord], secrets: &SecretKeys, alg: Algorithm, retention: i64, now: i64) -> Result<KeyRotation> {
     let current = records.iter().find(|k| k.state == KeyState::Current).map(|k| k.kid.clone());
     let mut rotation = KeyRotation { expected_current: current.clone(), retire: current, now, ..Default::default() };
     // The published next key signs from now on, whatever its algorithm: it is the one relying
@@ -133,12 +163,12 @@ pub async fn rotate(
         None => rotation.insert.push(new_record(alg, KeyState::Current, secrets, now)?),
     }
     rotation.insert.push(new_record(alg, KeyState::Next, secrets, now)?);
-    rotation.purge = expired_retired(&records, retention, now);
-    Ok(store.rotate_keys(&rotation, Some(audit)).await?)
+    rotation.purge = expired_retired(records, retention, now);
+    Ok(rotation)
 }
 
 /// Retired keys no token can still need.
-pub fn expired_retired(records: &[KeyRecord], retention: i64, now: i64) -> Vec<String> {
+fn expired_retired(records: &[KeyRecord], retention: i64, now: i64) -> Vec<String> {
     records
         .iter()
         .filter(|k| k.state == KeyState::Retired && k.retired_at.is_some_and(|at| at + retention < now))
@@ -146,7 +176,53 @@ pub fn expired_retired(records: &[KeyRecord], retention: i64, now: i64) -> Vec<S
         .collect()
 }
 
-/// Whether the current key has signed for longer than `interval` seconds.
-pub fn rotation_due(records: &[KeyView], interval: i64, now: i64) -> bool {
-    records.iter().any(|k| k.state == "current" && k.activated_at.unwrap_or(k.created_at) + interval <= now)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MasterKey;
+    use tessera_core::audit::{AuditAction, AuditEvent};
+
+    fn audit(now: i64) -> AuditEvent {
+        AuditEvent {
+            at: now,
+            org_id: None,
+            actor: "test".into(),
+            action: AuditAction::KeysRotated,
+            target: None,
+            ip: None,
+            detail: serde_json::json!({}),
+        }
+    }
+
+    fn by_state(records: &[KeyRecord], state: KeyState) -> Vec<String> {
+        records.iter().filter(|k| k.state == state).map(|k| k.kid.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn maintain_rotates_when_due_and_purges_after_retention() {
+        let dir = std::env::temp_dir().join(format!("tessera-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = tessera_store::open(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
+        let secrets = SecretKeys::new(&MasterKey::generate().unwrap()).unwrap();
+        let (interval, retention) = (100, 50);
+        ensure_keys(&*store, &secrets, Algorithm::ES256, 1000).await.unwrap();
+        let first = store.signing_keys().await.unwrap();
+        let (current, next) = (by_state(&first, KeyState::Current), by_state(&first, KeyState::Next));
+
+        maintain(&*store, &secrets, Algorithm::ES256, interval, retention, 1099, &audit(1099)).await.unwrap();
+        assert_eq!(store.signing_keys().await.unwrap(), first, "not due yet: nothing changes");
+
+        maintain(&*store, &secrets, Algorithm::ES256, interval, retention, 1100, &audit(1100)).await.unwrap();
+        let rotated = store.signing_keys().await.unwrap();
+        assert_eq!(by_state(&rotated, KeyState::Current), next, "the published next key signs");
+        assert_eq!(by_state(&rotated, KeyState::Retired), current, "the old key stays published");
+        assert_eq!(by_state(&rotated, KeyState::Next).len(), 1);
+
+        maintain(&*store, &secrets, Algorithm::ES256, interval, retention, 1150, &audit(1150)).await.unwrap();
+        assert_eq!(by_state(&store.signing_keys().await.unwrap(), KeyState::Retired), current, "kept until the retention has passed");
+        maintain(&*store, &secrets, Algorithm::ES256, interval, retention, 1151, &audit(1151)).await.unwrap();
+        assert!(by_state(&store.signing_keys().await.unwrap(), KeyState::Retired).is_empty(), "purged once no token can need it");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

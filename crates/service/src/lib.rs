@@ -369,28 +369,22 @@ impl Tessera {
         let now = self.clock.now();
         self.limiter.prune(now);
         self.address_limiter.prune(now);
-        self.sync().await?;
-        let keyset = self.keyset();
-        if keys::rotation_due(&keyset.records, self.settings.key_rotation_interval, now) {
-            let audit = self.system_audit(AuditAction::KeysRotated, now, serde_json::json!({ "reason": "schedule" }));
-            keys::rotate(&*self.store, &self.secrets, self.settings.signing_alg, self.key_retention(), now, &audit).await?;
-        } else {
-            let records = self.store.signing_keys().await?;
-            let purge = keys::expired_retired(&records, self.key_retention(), now);
-            if !purge.is_empty() {
-                let current = records.iter().find(|k| k.state == tessera_store::KeyState::Current).map(|k| k.kid.clone());
-                let rotation = tessera_store::KeyRotation { expected_current: current, purge, now, ..Default::default() };
-                self.store.rotate_keys(&rotation, None).await?;
-            }
-        }
+        let audit = self.system_audit(AuditAction::KeysRotated, now, serde_json::json!({ "reason": "schedule" }));
+        let settings = &self.settings;
+        keys::maintain(
+            &*self.store,
+            &self.secrets,
+            settings.signing_alg,
+            settings.key_rotation_interval,
+            settings.key_retention,
+            now,
+            &audit,
+        )
+        .await?;
         // A revocation is kept until its token can no longer pass, leeway included.
         let leeway = i64::from(self.settings.policy.leeway);
         self.store.purge(now - leeway - 3600, now - 86_400).await?;
         self.sync().await
-    }
-
-    fn key_retention(&self) -> i64 {
-        self.settings.key_retention
     }
 
     fn system_audit(&self, action: AuditAction, now: i64, detail: Value) -> AuditEvent {
