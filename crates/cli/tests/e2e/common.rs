@@ -49,6 +49,13 @@ pub async fn access_token(server: &Server, fixture: &Fixture) -> String {
     token(server, fixture, None).await["access_token"].as_str().expect("access_token").to_owned()
 }
 
+/// Revokes `token` as the fixture's client, with extra form fields (e.g. a `token_type_hint`).
+pub async fn revoke(server: &Server, fixture: &Fixture, token: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut form = vec![("token", token)];
+    form.extend_from_slice(extra);
+    post_basic(server, "/oauth2/revoke", &fixture.client_id, &fixture.client_secret, &form).await
+}
+
 /// Introspects `token` as the fixture's client.
 pub async fn introspect(server: &Server, fixture: &Fixture, token: &str) -> Value {
     let response = post_basic(server, "/oauth2/introspect", &fixture.client_id, &fixture.client_secret, &[("token", token)]).await;

@@ -36,14 +36,7 @@ async fn introspection_of_an_active_token_has_the_required_members() {
 async fn v01_revoked_access_token_stops_working() {
     let (server, fixture) = start();
     let token = access_token(&server, &fixture).await;
-    let response = post_basic(
-        &server,
-        "/oauth2/revoke",
-        &fixture.client_id,
-        &fixture.client_secret,
-        &[("token", &token), ("token_type_hint", "access_token")],
-    )
-    .await;
+    let response = revoke(&server, &fixture, &token, &[("token_type_hint", "access_token")]).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "");
     assert_eq!(introspect(&server, &fixture, &token).await, json!({ "active": false }));
@@ -54,7 +47,7 @@ async fn v03_unknown_garbage_or_already_revoked_tokens_get_the_same_200() {
     let (server, fixture) = start();
     let token = access_token(&server, &fixture).await;
     for candidate in [token.as_str(), token.as_str(), "garbage", "a.b.c", &"x".repeat(5000)] {
-        let response = post_basic(&server, "/oauth2/revoke", &fixture.client_id, &fixture.client_secret, &[("token", candidate)]).await;
+        let response = revoke(&server, &fixture, candidate, &[]).await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.unwrap(), "");
     }
@@ -67,14 +60,7 @@ async fn v04_a_wrong_or_unknown_hint_still_revokes() {
     let (server, fixture) = start();
     for hint in ["refresh_token", "something_else"] {
         let token = access_token(&server, &fixture).await;
-        let response = post_basic(
-            &server,
-            "/oauth2/revoke",
-            &fixture.client_id,
-            &fixture.client_secret,
-            &[("token", &token), ("token_type_hint", hint)],
-        )
-        .await;
+        let response = revoke(&server, &fixture, &token, &[("token_type_hint", hint)]).await;
         assert_eq!(response.status(), 200);
         assert!(!is_active(&server, &fixture, &token).await, "hint {hint}");
     }
@@ -124,7 +110,7 @@ async fn v07_inactive_tokens_answer_active_false_and_nothing_else() {
     let globex = second_client(&server, &fixture, Some("globex"));
     let foreign = access_token(&server, &globex).await;
     let revoked = access_token(&server, &fixture).await;
-    post_basic(&server, "/oauth2/revoke", &fixture.client_id, &fixture.client_secret, &[("token", &revoked)]).await;
+    revoke(&server, &fixture, &revoked, &[]).await;
     let valid = access_token(&server, &fixture).await;
     let mut tampered = valid.clone();
     tampered.pop();
