@@ -1,7 +1,9 @@
 //! Test support: a real `tessera serve` on `127.0.0.1:0` over a fresh temporary data directory,
 //! the CLI run against the same store, and fixtures. Every process is stopped by PID on drop.
-//! [`forge`] signs arbitrary tokens with a running server's own key.
+//! [`forge`] signs arbitrary tokens with a running server's own key; [`browser`] drives a
+//! headless Chromium.
 
+pub mod browser;
 pub mod forge;
 
 use std::io::{BufRead, BufReader, Write};
@@ -113,6 +115,8 @@ pub struct Server {
     pub cli: Cli,
     child: Child,
     log: PathBuf,
+    /// Everything printed on stdout after the first line.
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
     _dir: Option<TempDir>,
 }
 
@@ -151,6 +155,8 @@ impl Server {
         let mut child = command.spawn().context("cannot start tessera serve")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink_copy = printed.clone();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             let mut line = String::new();
@@ -159,6 +165,9 @@ impl Server {
             // Keep draining so the server never blocks on a full pipe.
             let mut sink = String::new();
             while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                if let Ok(mut printed) = sink_copy.lock() {
+                    printed.push_str(&sink);
+                }
                 sink.clear();
             }
         });
@@ -174,11 +183,16 @@ impl Server {
             let _ = child.wait();
             bail!("tessera serve failed to start: {line:?} {}", std::fs::read_to_string(&log).unwrap_or_default());
         };
-        Ok(Self { base: base.to_owned(), cli, child, log, _dir: None })
+        Ok(Self { base: base.to_owned(), cli, child, log, stdout: printed, _dir: None })
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// What the server printed on stdout after its `listening on` line.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The server's log so far (stderr).
