@@ -63,6 +63,24 @@ struct GlobalArgs {
     /// The failure window in seconds (default 60).
     #[arg(long, global = true, env = "TESSERA_CLIENT_AUTH_FAILURE_WINDOW")]
     client_auth_failure_window: Option<i64>,
+    /// Refresh-token family lifetime in seconds from the grant (default 60 days; 0 = no expiry).
+    #[arg(long, global = true, env = "TESSERA_REFRESH_TOKEN_TTL")]
+    refresh_token_ttl: Option<i64>,
+    /// Seconds a browser session lives without use (default 8 hours).
+    #[arg(long, global = true, env = "TESSERA_SESSION_IDLE_TIMEOUT")]
+    session_idle_timeout: Option<i64>,
+    /// Seconds a browser session lives at most (default 24 hours).
+    #[arg(long, global = true, env = "TESSERA_SESSION_MAX_LIFETIME")]
+    session_max_lifetime: Option<i64>,
+    /// Consecutive failed logins per account before it is locked (default 5; 0 = off).
+    #[arg(long, global = true, env = "TESSERA_LOGIN_FAILURE_LIMIT")]
+    login_failure_limit: Option<u32>,
+    /// Failed logins per address within the lock window before it is throttled (default 100; 0 = off).
+    #[arg(long, global = true, env = "TESSERA_LOGIN_ADDRESS_LIMIT")]
+    login_address_limit: Option<u32>,
+    /// How long a login lock-out lasts, in seconds (default 900).
+    #[arg(long, global = true, env = "TESSERA_LOGIN_LOCK_SECONDS")]
+    login_lock_seconds: Option<i64>,
     /// Log filter, e.g. info or tessera=debug (logs go to stderr).
     #[arg(long, global = true, env = "TESSERA_LOG")]
     log: Option<String>,
@@ -206,6 +224,18 @@ enum ClientCommand {
     Delete { id: String },
     /// Replace a client's secret; the old one stops working at once.
     RegenerateSecret { id: String },
+    /// Approve a client for an organization's users (needed with --requires-org-approval).
+    Approve {
+        id: String,
+        #[arg(long)]
+        org: String,
+    },
+    /// Withdraw an approval; that organization's refresh tokens for the client stop working.
+    Unapprove {
+        id: String,
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +323,12 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         key_rotation_interval: cli.global.key_rotation_interval,
         client_auth_failure_limit: cli.global.client_auth_failure_limit,
         client_auth_failure_window: cli.global.client_auth_failure_window,
+        refresh_token_ttl: cli.global.refresh_token_ttl,
+        session_idle_timeout: cli.global.session_idle_timeout,
+        session_max_lifetime: cli.global.session_max_lifetime,
+        login_failure_limit: cli.global.login_failure_limit,
+        login_address_limit: cli.global.login_address_limit,
+        login_lock_seconds: cli.global.login_lock_seconds,
         log: cli.global.log.clone(),
         http_workers: serve_args.and_then(|a| a.http_workers),
     };
@@ -377,6 +413,14 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
         Command::Client(ClientCommand::RegenerateSecret { id }) => {
             let (client_id, client_secret) = service.regenerate_secret(&actor, &id).await?;
             json!({ "client_id": client_id, "client_secret": client_secret })
+        }
+        Command::Client(ClientCommand::Approve { id, org }) => {
+            service.set_org_approval(&actor, &id, &org, true).await?;
+            json!({})
+        }
+        Command::Client(ClientCommand::Unapprove { id, org }) => {
+            service.set_org_approval(&actor, &id, &org, false).await?;
+            json!({})
         }
         Command::Audit(AuditCommand::List { org, before, limit }) => {
             serde_json::to_value(service.audit_log(org.as_deref(), before, limit).await?)?

@@ -21,6 +21,14 @@ pub enum AuditAction {
     ClientAuthLocked,
     TokenRevoked,
     KeysRotated,
+    LoginFailed,
+    LoginLocked,
+    ConsentGranted,
+    ConsentRevoked,
+    OrgApproved,
+    OrgApprovalWithdrawn,
+    GrantRevoked,
+    RefreshTokenMisused,
 }
 
 impl AuditAction {
@@ -40,6 +48,14 @@ impl AuditAction {
             AuditAction::ClientAuthLocked => "client_auth_locked",
             AuditAction::TokenRevoked => "token_revoked",
             AuditAction::KeysRotated => "keys_rotated",
+            AuditAction::LoginFailed => "login_failed",
+            AuditAction::LoginLocked => "login_locked",
+            AuditAction::ConsentGranted => "consent_granted",
+            AuditAction::ConsentRevoked => "consent_revoked",
+            AuditAction::OrgApproved => "org_approved",
+            AuditAction::OrgApprovalWithdrawn => "org_approval_withdrawn",
+            AuditAction::GrantRevoked => "grant_revoked",
+            AuditAction::RefreshTokenMisused => "refresh_token_misused",
         }
     }
 }

@@ -6,9 +6,9 @@
 //! user and never redirected (open-redirect defence, RFC 6749 §4.1.2.1); after that, errors
 //! go back to the redirect URI with `state` and `iss` (RFC 9207).
 
-use crate::model::{Client, GrantType};
+use crate::model::{Client, GrantType, ScopeDef, User};
 use crate::params::Params;
-use crate::scope::ScopeSet;
+use crate::scope::{self, ScopeSet};
 use crate::{ErrorCode, OAuthError};
 
 /// What the client asked to receive.
@@ -74,6 +74,11 @@ impl CodeChallenge {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A challenge read back from the store, where only validated challenges are written.
+    pub fn from_stored(value: String) -> Self {
+        CodeChallenge(value)
+    }
 }
 
 /// A validated authorization request.
@@ -93,6 +98,9 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// `scope=org&org_id=N`: an org admin approving the client for the org (the Bluescape
+    /// seed's whitelisting) instead of an authorization.
+    pub org_approval: Option<String>,
 }
 
 /// Why an authorization request failed, and how the user learns of it.
@@ -146,12 +154,21 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         return Err(redirect(mode, OAuthError::invalid_request("nonce is required for id_token responses")));
     }
     let code_challenge = pkce_challenge(params, client).map_err(|e| redirect(mode, e))?;
+    let org_approval = match (params.get("scope"), params.get("org_id")) {
+        (Some("org"), Some(org)) if !org.is_empty() => Some(org.to_owned()),
+        (Some("org"), _) => return Err(redirect(mode, OAuthError::invalid_request("org_id is required with scope=org"))),
+        _ => None,
+    };
     let requested = params.get("scope").map(ScopeSet::parse).transpose().map_err(|e| redirect(mode, e))?;
+    // The built-in OpenID scopes are open to every client of the browser flows.
     let scope = match requested {
-        Some(requested) => ScopeSet::from_names(requested.iter().filter(|s| client.scopes.contains(s)).map(str::to_owned)),
+        _ if org_approval.is_some() => ScopeSet::default(),
+        Some(requested) => {
+            ScopeSet::from_names(requested.iter().filter(|s| client.scopes.contains(s) || scope::is_built_in(s)).map(str::to_owned))
+        }
         None => client.scopes.clone(),
     };
-    if scope.is_empty() {
+    if scope.is_empty() && org_approval.is_none() {
         return Err(redirect(mode, OAuthError::invalid_scope("none of the requested scopes is registered for this client")));
     }
     let prompt = parse_prompt(params.get("prompt")).map_err(|e| redirect(mode, e))?;
@@ -171,7 +188,64 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         prompt,
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
+        org_approval,
     })
+}
+
+/// What the signed-in user (if any) brings to an authorization request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionFacts {
+    /// When the user last entered their password.
+    pub auth_time: i64,
+}
+
+/// What must happen before the authorization server can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    /// Send the user to the login page.
+    Login,
+    /// Ask the user to consent to the scopes.
+    Consent,
+    /// Answer the client now.
+    Proceed,
+}
+
+/// Decides the next step of an authorization request (OIDC Core §3.1.2.1): `prompt=none` turns
+/// every step that needs the user into `login_required` / `consent_required`. `consented` is
+/// the scope the user already consented to for this client.
+pub fn interaction(
+    request: &AuthorizationRequest,
+    session: Option<SessionFacts>,
+    consented: Option<&ScopeSet>,
+    now: i64,
+) -> Result<Interaction, OAuthError> {
+    let needs_login = match session {
+        None => true,
+        Some(facts) => request.prompt.login || request.max_age.is_some_and(|max| now.saturating_sub(facts.auth_time) > max as i64),
+    };
+    if needs_login {
+        return if request.prompt.none {
+            Err(OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"))
+        } else {
+            Ok(Interaction::Login)
+        };
+    }
+    let needs_consent = request.prompt.consent || !consented.is_some_and(|c| request.scope.is_subset(c));
+    match (needs_consent, request.prompt.none) {
+        (true, true) => Err(OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented to these scopes")),
+        (true, false) => Ok(Interaction::Consent),
+        (false, _) => Ok(Interaction::Proceed),
+    }
+}
+
+/// The part of the requested scope this user may grant: built-in scopes, and catalogue scopes
+/// their role allows (member: unrestricted only).
+pub fn scope_for_user(request: &AuthorizationRequest, user: &User, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
+    let granted = ScopeSet::from_names(request.scope.iter().filter(|s| scope::role_allows(user.role, s, catalogue)).map(str::to_owned));
+    if granted.is_empty() {
+        return Err(OAuthError::invalid_scope("none of the requested scopes can be granted by this user"));
+    }
+    Ok(granted)
 }
 
 /// PKCE: S256 only (P02–P05); required of public clients (P01), optional for confidential
@@ -362,5 +436,46 @@ mod tests {
         assert!(pairs.contains(&("iss".into(), "https://id.example".into())));
         let fragment = response_url("https://app.example/cb", ResponseMode::Fragment, &[("access_token", "t"), ("token_type", "Bearer")]);
         assert_eq!(fragment, "https://app.example/cb#access_token=t&token_type=Bearer");
+    }
+
+    #[test]
+    fn interaction_asks_for_login_then_consent_and_prompt_none_never_asks() {
+        let web = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb"]);
+        let request = |extra: &str| {
+            validate(&Params::from_form(format!("response_type=code&client_id=app&scope=read{extra}").as_bytes()).unwrap(), Some(&web))
+                .unwrap()
+        };
+        let session = Some(SessionFacts { auth_time: 1000 });
+        let read = ScopeSet::parse("read").unwrap();
+        let step = |extra: &str, session, consented: Option<&ScopeSet>| {
+            interaction(&request(extra), session, consented, 1100).map_err(|e| e.code.as_str())
+        };
+        assert_eq!(step("", None, None), Ok(Interaction::Login));
+        assert_eq!(step("", session, None), Ok(Interaction::Consent));
+        assert_eq!(step("", session, Some(&read)), Ok(Interaction::Proceed));
+        assert_eq!(step("&prompt=consent", session, Some(&read)), Ok(Interaction::Consent));
+        assert_eq!(step("&prompt=login", session, Some(&read)), Ok(Interaction::Login));
+        assert_eq!(step("&max_age=200", session, Some(&read)), Ok(Interaction::Proceed));
+        assert_eq!(step("&max_age=50", session, Some(&read)), Ok(Interaction::Login));
+        assert_eq!(step("&prompt=none", None, None), Err("login_required"));
+        assert_eq!(step("&prompt=none", session, None), Err("consent_required"));
+        assert_eq!(step("&prompt=none", session, Some(&read)), Ok(Interaction::Proceed));
+        // Consent to fewer scopes than asked is not consent (SPEC §10).
+        let wider = web.clone();
+        let both = validate(&Params::from_form(b"response_type=code&client_id=app&scope=read+write").unwrap(), Some(&wider)).unwrap();
+        assert_eq!(interaction(&both, session, Some(&read), 1100), Ok(Interaction::Consent));
+    }
+
+    #[test]
+    fn built_in_scopes_and_org_approval() {
+        let web = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb"]);
+        let params = Params::from_form(
+            b"response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid+offline_access+nope",
+        )
+        .unwrap();
+        assert_eq!(validate(&params, Some(&web)).unwrap().scope.to_string(), "offline_access openid");
+        let params = Params::from_form(b"response_type=code&client_id=app&scope=org&org_id=7").unwrap();
+        assert_eq!(validate(&params, Some(&web)).unwrap().org_approval.as_deref(), Some("7"));
+        check("response_type=code&client_id=app&scope=org", Some(&web), "redirect:invalid_request:Query");
     }
 }

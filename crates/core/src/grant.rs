@@ -11,6 +11,8 @@ use crate::{ErrorCode, OAuthError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
     ClientCredentials { scope: Option<ScopeSet> },
+    AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
+    RefreshToken { refresh_token: String, scope: Option<ScopeSet> },
 }
 
 /// Parses the grant-specific parameters. Unknown or unoffered grants are
@@ -22,8 +24,41 @@ pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> 
             let scope = params.get("scope").map(ScopeSet::parse).transpose()?;
             Ok(TokenRequest::ClientCredentials { scope })
         }
+        Some(GrantType::AuthorizationCode) => Ok(TokenRequest::AuthorizationCode {
+            code: required(params, "code")?,
+            redirect_uri: params.get("redirect_uri").map(str::to_owned),
+            code_verifier: params.get("code_verifier").map(str::to_owned),
+        }),
+        Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken {
+            refresh_token: required(params, "refresh_token")?,
+            scope: params.get("scope").map(ScopeSet::parse).transpose()?,
+        }),
         _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
     }
+}
+
+/// A parameter that must be present and non-empty (C05: a missing or empty code is
+/// `invalid_request`, a wrong one `invalid_grant`).
+fn required(params: &Params, name: &'static str) -> Result<String, OAuthError> {
+    match params.get(name) {
+        Some(value) if !value.is_empty() => Ok(value.to_owned()),
+        _ => Err(OAuthError::invalid_request(format!("{name} is required"))),
+    }
+}
+
+/// The rules a client must pass to redeem a code or a refresh token, checked before the token
+/// is looked at: a confidential client lacking the grant is `unauthorized_client` (C08).
+pub fn check_client_may_use(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
+    // A refresh token obtained through `offline_access` in the code flow may be used by a
+    // client that registered only `authorization_code`.
+    let allowed = client.has_grant(grant) || (grant == GrantType::RefreshToken && client.has_grant(GrantType::AuthorizationCode));
+    if allowed { Ok(()) } else { Err(OAuthError::unauthorized_client("this client may not use this grant type")) }
+}
+
+/// Whether a code-flow authorization also yields a refresh token: with `offline_access`, or
+/// for a client registered with the `refresh_token` grant (SPEC §10).
+pub fn issues_refresh_token(client: &Client, scope: &ScopeSet) -> bool {
+    scope.contains("offline_access") || client.has_grant(GrantType::RefreshToken)
 }
 
 /// What the token endpoint should issue.

@@ -42,10 +42,11 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &To
         && scope::still_allowed(&scopes, subject.role, state.catalogue)
 }
 
-/// The introspection answer about an active token for `caller_org`: tokens of other
-/// organizations are reported inactive, exactly like unknown ones (V07).
-pub fn respond(claims: &AccessTokenClaims, caller_org: &str) -> IntrospectionResponse {
-    if claims.org_id != caller_org {
+/// The introspection answer about an active token for the calling client: tokens of other
+/// organizations are reported inactive, exactly like unknown ones (V07), unless they were
+/// issued to the caller itself (a user of another org who authorized it).
+pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResponse {
+    if claims.org_id != caller.org_id.as_str() && claims.client_id != caller.id.as_str() {
         return IntrospectionResponse::inactive();
     }
     IntrospectionResponse {
@@ -89,6 +90,7 @@ mod tests {
             client_id: "c".into(),
             scope: "admin read".into(),
             org_id: "o".into(),
+            grant_id: None,
         }
     }
 

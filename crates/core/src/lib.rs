@@ -15,6 +15,7 @@ pub mod error;
 pub mod grant;
 pub mod introspection;
 pub mod model;
+pub mod oidc;
 pub mod params;
 pub mod refresh;
 pub mod scope;

@@ -2,6 +2,7 @@
 
 use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Role, User, UserId};
 use crate::scope::ScopeSet;
+use crate::token::TokenPolicy;
 
 /// A confidential client `app` of org `o`, owned and run as user `u`, ON, with `grants` and
 /// `scopes`, registered for `https://app.example/cb`.
@@ -36,5 +37,16 @@ pub fn user(id: &str, role: Role) -> User {
         authorize_applications: false,
         disabled: false,
         created_at: 0,
+    }
+}
+
+/// A token policy with issuer `https://id.example` and audience `https://api.example`.
+pub fn policy() -> TokenPolicy {
+    TokenPolicy {
+        issuer: "https://id.example".into(),
+        audience: "https://api.example".into(),
+        access_token_ttl: 3600,
+        max_access_token_ttl: 86_400,
+        leeway: 60,
     }
 }

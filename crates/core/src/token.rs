@@ -52,6 +52,7 @@ pub fn access_token_claims(
         client_id: client.id.to_string(),
         scope: scope.to_string(),
         org_id: org.to_string(),
+        grant_id: None,
     }
 }
 
@@ -80,6 +81,7 @@ mod tests {
             client_id: "c".into(),
             scope: "x".into(),
             org_id: "o".into(),
+            grant_id: None,
         }
     }
 

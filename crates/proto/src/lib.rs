@@ -43,6 +43,53 @@ pub struct AccessTokenClaims {
     pub client_id: String,
     pub scope: String,
     pub org_id: String,
+    /// The authorization (code or refresh family) the token descends from; revoking that
+    /// authorization stops the token too. Absent on client-credentials tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+}
+
+/// The claims of an OpenID Connect ID token (OIDC Core §2, §3.1.3.6).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    /// The client id.
+    pub aud: String,
+    pub azp: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    pub org_id: String,
+}
+
+/// The OpenID Connect userinfo response, and the body of `GET /session/user`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserInfo {
+    pub sub: String,
+    /// Same as `sub`: the Bluescape "who am I" names it `id`.
+    pub id: String,
+    pub org_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    pub client_id: String,
+    pub scope: String,
 }
 
 /// RFC 7662 §2.2 introspection response. Inactive tokens serialise to `{"active":false}` only.
@@ -118,6 +165,10 @@ pub struct ServerMetadata {
     pub jwks_uri: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
     pub grant_types_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
     pub response_modes_supported: Vec<String>,
@@ -133,6 +184,8 @@ pub struct ServerMetadata {
     pub claims_supported: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub authorization_response_iss_parameter_supported: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompt_values_supported: Vec<String>,
 }
 
 /// A client as the CLI and the admin API show it (never with its secret, except right after

@@ -32,6 +32,12 @@ pub struct ConfigLayer {
     pub key_rotation_interval: Option<i64>,
     pub client_auth_failure_limit: Option<u32>,
     pub client_auth_failure_window: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub session_idle_timeout: Option<i64>,
+    pub session_max_lifetime: Option<i64>,
+    pub login_failure_limit: Option<u32>,
+    pub login_address_limit: Option<u32>,
+    pub login_lock_seconds: Option<i64>,
     pub log: Option<String>,
     pub http_workers: Option<usize>,
 }
@@ -69,6 +75,12 @@ impl ConfigLayer {
             key_rotation_interval,
             client_auth_failure_limit,
             client_auth_failure_window,
+            refresh_token_ttl,
+            session_idle_timeout,
+            session_max_lifetime,
+            login_failure_limit,
+            login_address_limit,
+            login_lock_seconds,
             log,
             http_workers
         )
@@ -98,6 +110,12 @@ pub struct Config {
     pub key_rotation_interval: i64,
     pub client_auth_failure_limit: u32,
     pub client_auth_failure_window: i64,
+    pub refresh_token_ttl: i64,
+    pub session_idle_timeout: i64,
+    pub session_max_lifetime: i64,
+    pub login_failure_limit: u32,
+    pub login_address_limit: u32,
+    pub login_lock_seconds: i64,
     pub log: String,
     /// Threads serving HTTP, each with its own runtime and socket (default: one per core).
     pub http_workers: usize,
@@ -162,6 +180,12 @@ impl Config {
             key_rotation_interval,
             client_auth_failure_limit: layer.client_auth_failure_limit.unwrap_or(100),
             client_auth_failure_window: layer.client_auth_failure_window.unwrap_or(60).max(1),
+            refresh_token_ttl: layer.refresh_token_ttl.unwrap_or(60 * 86_400).max(0),
+            session_idle_timeout: layer.session_idle_timeout.unwrap_or(8 * 3600).max(60),
+            session_max_lifetime: layer.session_max_lifetime.unwrap_or(24 * 3600).max(60),
+            login_failure_limit: layer.login_failure_limit.unwrap_or(5),
+            login_address_limit: layer.login_address_limit.unwrap_or(100),
+            login_lock_seconds: layer.login_lock_seconds.unwrap_or(900).max(1),
             log: layer.log.unwrap_or_else(|| "info".into()),
             http_workers: layer
                 .http_workers

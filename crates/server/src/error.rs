@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::{ErrorCode, OAuthError};
 use tessera_proto::ErrorResponse;
 use tessera_service::ServiceError;
+use tessera_service::error::BearerError;
 
 /// An error on its way out of a handler.
 #[derive(Debug)]
@@ -29,7 +30,7 @@ pub const BASIC_CHALLENGE: &str = "Basic realm=\"tessera\", charset=\"UTF-8\"";
 fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-        ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorCode::AccessDenied | ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
@@ -67,6 +68,8 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
                 response
             }
+            ServiceError::BadCredentials => json_error(StatusCode::UNAUTHORIZED, ErrorCode::AccessDenied, "wrong email or password"),
+            ServiceError::Bearer(error) => bearer_error(&error),
             ServiceError::Invalid(message) => json_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, &message),
             ServiceError::NotFound(what) => json_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, &format!("{what} not found")),
             ServiceError::Conflict(what) => json_error(StatusCode::CONFLICT, ErrorCode::InvalidRequest, &what),
@@ -87,6 +90,36 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+/// An RFC 6750 §3 answer from a protected resource: the status, the `WWW-Authenticate: Bearer`
+/// challenge with its error, and the same error as JSON.
+pub fn bearer_error(error: &BearerError) -> Response {
+    let (status, code, challenge) = match error {
+        BearerError::Missing => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, "Bearer realm=\"tessera\"".to_owned()),
+        BearerError::InvalidRequest(_) => {
+            (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "Bearer realm=\"tessera\", error=\"invalid_request\"".to_owned())
+        }
+        BearerError::InvalidToken => {
+            (StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, "Bearer realm=\"tessera\", error=\"invalid_token\"".to_owned())
+        }
+        BearerError::InsufficientScope(scope) => (
+            StatusCode::FORBIDDEN,
+            ErrorCode::InsufficientScope,
+            format!("Bearer realm=\"tessera\", error=\"insufficient_scope\", scope=\"{scope}\""),
+        ),
+    };
+    let description = match error {
+        BearerError::Missing => "a bearer token is required",
+        BearerError::InvalidRequest(why) => why,
+        BearerError::InvalidToken => "the access token is invalid, expired or revoked",
+        BearerError::InsufficientScope(_) => "the access token lacks the scope this resource needs",
+    };
+    let mut response = json_error(status, code, description);
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// A short id that ties a generic 500 to its log line.

@@ -40,6 +40,19 @@ pub fn build_app(state: AppState) -> Router {
         .route("/oauth2/token", post(http::oauth::token))
         .route("/oauth2/revoke", post(http::oauth::revoke))
         .route("/oauth2/introspect", post(http::oauth::introspect))
+        .route("/oauth2/authorize", get(http::pages::authorize))
+        .route("/oauth2/authorize/decision", post(http::pages::consent_decision))
+        .route("/oauth2/authorize/approve", post(http::pages::approve))
+        .route("/oauth2/userinfo", get(http::resource::userinfo).post(http::resource::userinfo))
+        .route("/session/user", get(http::resource::session_user))
+        .route("/oauth2/logout", get(http::pages::logout_form))
+        .route("/logout", get(http::pages::logout_form).post(http::pages::logout))
+        .route("/login", get(http::pages::login_form).post(http::pages::login))
+        .route("/setup/{token}", get(http::pages::setup_form).post(http::pages::setup))
+        .route("/settings/connected-apps", get(http::pages::connected_apps))
+        .route("/settings/connected-apps/revoke", post(http::pages::revoke_app))
+        .route("/assets/tessera.css", get(http::pages::stylesheet))
+        .route("/", get(http::pages::home))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
         .route("/metrics", get(http::health::metrics))
@@ -58,6 +71,9 @@ async fn method_not_allowed() -> Response {
     error::json_error(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest, "method not allowed on this endpoint")
 }
 
+/// No scripts, no inline styles, our own stylesheet only, never framed (B07).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// The one middleware (each layer costs a boxed future per request): records the metrics and
 /// adds the headers every response carries: no sniffing, no framing, no referrer, no banner.
 async fn around_every_request(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
@@ -70,7 +86,7 @@ async fn around_every_request(State(metrics): State<Arc<Metrics>>, request: Requ
     headers.reserve(4);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
 }

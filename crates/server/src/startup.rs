@@ -43,6 +43,12 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         client_auth_failure_limit: config.client_auth_failure_limit,
         client_auth_failure_window: config.client_auth_failure_window,
         token_response_extra: serde_json::Map::new(),
+        refresh_token_ttl: config.refresh_token_ttl,
+        session_idle_timeout: config.session_idle_timeout,
+        session_max_lifetime: config.session_max_lifetime,
+        login_failure_limit: config.login_failure_limit,
+        login_address_limit: config.login_address_limit,
+        login_lock_seconds: config.login_lock_seconds,
     };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))
@@ -140,6 +146,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     tracing::info!(address = %address, issuer = %config.issuer, workers, "tessera is listening");
     // A line on stdout that scripts and tests wait for.
     println!("listening on http://{address}");
+    if let Some(token) = service.prepare_setup().await? {
+        // Printed, never logged: the link is a credential until used.
+        println!("no users yet: create the first owner at {}/setup/{token}", config.issuer);
+    }
     let acceptor = tokio::spawn(acceptor);
     let housekeeping = tokio::spawn(housekeeping(service.clone()));
     shutdown_signal().await;

@@ -365,6 +365,23 @@ impl Tessera {
         Ok(())
     }
 
+    /// Approves a client for an organization's users (the Bluescape seed's whitelisting), or
+    /// withdraws the approval, which ends the refresh families of that org's users.
+    pub async fn set_org_approval(&self, actor: &Actor, client_id: &str, org: &str, approve: bool) -> Result<()> {
+        let record = self.client_record(client_id).await?;
+        let org = self.org(org).await?;
+        let action = if approve { AuditAction::OrgApproved } else { AuditAction::OrgApprovalWithdrawn };
+        let audit = self.audit(
+            actor,
+            action,
+            Some(&org.id),
+            Some(client_id.to_owned()),
+            serde_json::json!({ "client_org_id": record.client.org_id.as_str() }),
+        );
+        self.store().set_org_approval(&record.client.id, &org.id, &actor.0, approve, &audit).await?;
+        Ok(())
+    }
+
     /// Replaces a client's secret; the old one is void from the commit on. Returns the new one.
     pub async fn regenerate_secret(&self, actor: &Actor, id: &str) -> Result<(String, String)> {
         let record = self.client_record(id).await?;

@@ -12,6 +12,12 @@ pub enum ServiceError {
     /// Too many failed attempts: answer 429 with `Retry-After`.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: u64 },
+    /// A wrong email or password (or an unknown email: the same answer).
+    #[error("wrong email or password")]
+    BadCredentials,
+    /// An RFC 6750 error at a protected resource (userinfo, `/session/user`).
+    #[error("bearer token error")]
+    Bearer(BearerError),
     /// Bad input to an administrative use case (CLI, admin API); the text is for the operator.
     #[error("{0}")]
     Invalid(String),
@@ -25,6 +31,19 @@ pub enum ServiceError {
     /// A bug or corrupt data. The text goes to the log, never to a client.
     #[error("internal error")]
     Internal(String),
+}
+
+/// Why a protected resource refuses a request (RFC 6750 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BearerError {
+    /// No token at all: a bare challenge.
+    Missing,
+    /// The token was sent in more than one way, or malformed.
+    InvalidRequest(&'static str),
+    /// Unknown, expired, revoked or otherwise inactive.
+    InvalidToken,
+    /// Active, but without the scope this resource needs.
+    InsufficientScope(&'static str),
 }
 
 impl ServiceError {

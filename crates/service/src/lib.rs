@@ -3,12 +3,16 @@
 //! both the HTTP server and the CLI call this crate.
 
 pub mod admin;
+pub mod authorization;
 pub mod cache;
 pub mod error;
+mod grants;
 pub mod keys;
 pub mod limiter;
 pub mod password;
+mod resource;
 pub mod secrets;
+pub mod session;
 
 /// Signing algorithms, re-exported for configuration.
 pub use tessera_jose::Algorithm;
@@ -24,7 +28,7 @@ use tessera_core::grant::{self, ClientCredentialsInput, TokenRequest};
 use tessera_core::introspection::{self, TokenState};
 use tessera_core::model::{ClientId, UserId};
 use tessera_core::params::Params;
-use tessera_core::token::{self, ACCESS_TOKEN_TYP, TokenPolicy};
+use tessera_core::token::{ACCESS_TOKEN_TYP, TokenPolicy};
 use tessera_core::{OAuthError, scope::ScopeSet};
 use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ServerMetadata, TokenResponse};
 use tessera_store::Store;
@@ -69,6 +73,38 @@ pub struct Settings {
     pub client_auth_failure_window: i64,
     /// Extra members of every token response (profile data).
     pub token_response_extra: Map<String, Value>,
+    /// Seconds a refresh-token family lives from its grant; 0: no expiry.
+    pub refresh_token_ttl: i64,
+    /// Seconds a browser session lives without use, and at most.
+    pub session_idle_timeout: i64,
+    pub session_max_lifetime: i64,
+    /// Consecutive failed logins per account before it is locked for `login_lock_seconds`.
+    pub login_failure_limit: u32,
+    /// Failed logins per address within `login_lock_seconds` before it is throttled.
+    pub login_address_limit: u32,
+    pub login_lock_seconds: i64,
+}
+
+impl Settings {
+    /// The defaults of SPEC §4 and §10 around a token policy.
+    pub fn with_policy(policy: TokenPolicy) -> Self {
+        Settings {
+            policy,
+            signing_alg: Algorithm::ES256,
+            key_rotation_interval: 30 * 86_400,
+            key_retention: 366 * 86_400 + 60,
+            owns_key_policy: false,
+            client_auth_failure_limit: 100,
+            client_auth_failure_window: 60,
+            token_response_extra: Map::new(),
+            refresh_token_ttl: 60 * 86_400,
+            session_idle_timeout: 8 * 3600,
+            session_max_lifetime: 24 * 3600,
+            login_failure_limit: 5,
+            login_address_limit: 100,
+            login_lock_seconds: 15 * 60,
+        }
+    }
 }
 
 /// One token-endpoint style request: credentials, parameters and the peer address.
@@ -104,6 +140,11 @@ pub struct Tessera {
     /// Compared against when a client id is unknown, so that unknown and known ids cost the
     /// same (A03).
     dummy_tag: Vec<u8>,
+    /// Failed logins per account (lower-cased email) and per address.
+    login_limiter: FailureLimiter<String>,
+    login_address_limiter: FailureLimiter<IpAddr>,
+    /// Bounds concurrent Argon2 checks (one fewer than the cores, at least one).
+    password_pool: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -126,7 +167,23 @@ impl Tessera {
         let limiter = FailureLimiter::new(settings.client_auth_failure_limit, settings.client_auth_failure_window);
         let address_limiter =
             FailureLimiter::new(settings.client_auth_failure_limit.saturating_mul(10), settings.client_auth_failure_window);
-        let service = Self { store, settings, secrets, clock, cache: Cache::default(), limiter, address_limiter, dummy_tag };
+        let login_limiter = FailureLimiter::new(settings.login_failure_limit, settings.login_lock_seconds);
+        let login_address_limiter = FailureLimiter::new(settings.login_address_limit, settings.login_lock_seconds);
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let password_pool = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
+        let service = Self {
+            store,
+            settings,
+            secrets,
+            clock,
+            cache: Cache::default(),
+            limiter,
+            address_limiter,
+            dummy_tag,
+            login_limiter,
+            login_address_limiter,
+            password_pool,
+        };
         service.sync().await?;
         Ok(service)
     }
@@ -177,20 +234,15 @@ impl Tessera {
                     requested: scope.as_ref(),
                     policy: &self.settings.policy,
                 })?;
-                let subject = &caller.client.run_as;
-                let access_token = self.sign_access_token(subject, &caller, &issue.scope, issue.ttl, now)?;
+                let client = &caller.client;
+                let access_token = self.sign_access_token(&client.run_as, client, &client.org_id, &issue.scope, issue.ttl, None, now)?;
                 Ok(self.token_response(access_token, &issue.scope, issue.ttl))
             }
+            TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
+                self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), now).await
+            }
+            TokenRequest::RefreshToken { refresh_token, scope } => self.refresh(&caller, &refresh_token, scope.as_ref(), now).await,
         }
-    }
-
-    fn sign_access_token(&self, subject: &UserId, caller: &CachedClient, scope: &ScopeSet, ttl: u32, now: i64) -> Result<String> {
-        let keys = self.keyset();
-        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
-        let jti = self.secrets.token_id();
-        let claims =
-            token::access_token_claims(&self.settings.policy, subject, &caller.client, &caller.client.org_id, scope, ttl, jti, now);
-        key.sign(ACCESS_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     fn token_response(&self, access_token: String, scope: &ScopeSet, ttl: u32) -> TokenResponse {
@@ -267,9 +319,45 @@ impl Tessera {
             return Err(ServiceError::oauth(OAuthError::invalid_client()));
         }
         let token = request.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-        Ok(match self.active_claims(token, now).await? {
-            Some(claims) => introspection::respond(&claims, caller.client.org_id.as_str()),
-            None => IntrospectionResponse::inactive(),
+        if let Some(claims) = self.active_claims(token, now).await? {
+            return Ok(introspection::respond(&claims, &caller.client));
+        }
+        self.introspect_refresh_token(token, &caller.client, now).await
+    }
+
+    /// Introspection of a refresh token: active while its family is live and every party to
+    /// it still in good standing; `exp` is the family's expiry.
+    async fn introspect_refresh_token(&self, token: &str, caller: &tessera_core::model::Client, now: i64) -> Result<IntrospectionResponse> {
+        if token.len() > 128 {
+            return Ok(IntrospectionResponse::inactive());
+        }
+        let Some(found) = self.store.refresh_token(&self.secrets.lookup_hash(token)).await? else {
+            return Ok(IntrospectionResponse::inactive());
+        };
+        let client = self.cache.client(&*self.store, &found.grant.client_id).await?;
+        let user = self.cache.user(&*self.store, &found.grant.user_id).await?;
+        let (Some(client), Some(user)) = (client, user) else {
+            return Ok(IntrospectionResponse::inactive());
+        };
+        let live = found.record.state == tessera_core::refresh::RefreshState::Active
+            && found.record.family_expires_at.is_none_or(|at| now < at)
+            && client.client.status == tessera_core::model::ClientStatus::On
+            && user.is_active()
+            && (user.org_id == caller.org_id || client.client.id == caller.id);
+        if !live {
+            return Ok(IntrospectionResponse::inactive());
+        }
+        Ok(IntrospectionResponse {
+            active: true,
+            scope: Some(found.grant.scope.to_string()),
+            client_id: Some(client.client.id.to_string()),
+            sub: Some(user.id.to_string()),
+            exp: found.record.family_expires_at,
+            iat: Some(found.grant.created_at),
+            iss: Some(self.issuer().to_owned()),
+            token_type: Some("refresh_token".into()),
+            org_id: Some(user.org_id.to_string()),
+            ..IntrospectionResponse::default()
         })
     }
 
@@ -291,7 +379,7 @@ impl Tessera {
         let Some(client) = client else {
             return Ok(None);
         };
-        let revoked = self.store.is_revoked(&claims.jti).await?;
+        let revoked = self.store.token_revoked(&claims.jti, claims.grant_id.as_deref()).await?;
         let state = TokenState {
             revoked,
             client: Some(&client.client),
@@ -311,10 +399,16 @@ impl Tessera {
         let token = request.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         // token_type_hint only speeds up lookups elsewhere; a wrong or unknown hint must not
         // stop the revocation (V04), so it is not consulted.
-        if let Some(claims) = self.verified_claims(token)
-            && claims.client_id == caller.client.id.as_str()
+        if let Some(claims) = self.verified_claims(token) {
+            if claims.client_id == caller.client.id.as_str() {
+                self.revoke_claims(&claims, caller.client.id.as_str(), Some(request.peer), now).await?;
+            }
+        } else if token.len() <= 128
+            && let Some(found) = self.store.refresh_token(&self.secrets.lookup_hash(token)).await?
+            && found.grant.client_id == caller.client.id
         {
-            self.revoke_claims(&claims, caller.client.id.as_str(), Some(request.peer), now).await?;
+            // Revoking a refresh token ends its whole authorization (RFC 7009 §2.1).
+            self.revoke_family(&found.grant, "revoked by the client", now).await?;
         }
         Ok(())
     }
@@ -340,26 +434,44 @@ impl Tessera {
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let auth_methods = strings(&["client_secret_basic", "client_secret_post"]);
         ServerMetadata {
-            authorization_endpoint: None,
+            authorization_endpoint: Some(at("/oauth2/authorize")),
+            userinfo_endpoint: Some(at("/oauth2/userinfo")),
+            end_session_endpoint: Some(at("/oauth2/logout")),
             token_endpoint: at("/oauth2/token"),
             jwks_uri: at("/oauth2/jwks"),
             revocation_endpoint: at("/oauth2/revoke"),
             introspection_endpoint: at("/oauth2/introspect"),
-            grant_types_supported: strings(&["client_credentials"]),
-            response_types_supported: Vec::new(),
-            response_modes_supported: Vec::new(),
+            grant_types_supported: strings(&["authorization_code", "refresh_token", "client_credentials", "implicit"]),
+            response_types_supported: strings(&["code", "token", "id_token token"]),
+            response_modes_supported: strings(&["query", "fragment"]),
             scopes_supported: strings(&tessera_core::scope::BUILT_IN),
             subject_types_supported: strings(&["public"]),
-            token_endpoint_auth_methods_supported: auth_methods.clone(),
-            revocation_endpoint_auth_methods_supported: auth_methods.clone(),
+            token_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
+            revocation_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
             introspection_endpoint_auth_methods_supported: auth_methods,
-            // PKCE and RFC 9207 come with the authorization endpoint; nothing is advertised
-            // before it exists (L05).
-            code_challenge_methods_supported: Vec::new(),
+            code_challenge_methods_supported: strings(&["S256"]),
             id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
             access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],
-            claims_supported: strings(&["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "org_id"]),
-            authorization_response_iss_parameter_supported: false,
+            claims_supported: strings(&[
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "jti",
+                "client_id",
+                "scope",
+                "org_id",
+                "auth_time",
+                "nonce",
+                "at_hash",
+                "azp",
+                "email",
+                "email_verified",
+                "preferred_username",
+            ]),
+            authorization_response_iss_parameter_supported: true,
+            prompt_values_supported: strings(&["none", "login", "consent"]),
             issuer,
         }
     }

@@ -36,6 +36,16 @@ impl<K: Hash + Eq + Clone> FailureLimiter<K> {
         (count >= self.limit && now < end).then(|| u64::try_from(end - now).unwrap_or(1).max(1))
     }
 
+    /// Forgets `key`'s failures (a success ends a run of consecutive failures).
+    pub fn clear(&self, key: &K) {
+        if self.tracked.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.remove(key);
+        self.tracked.store(entries.len(), Ordering::Relaxed);
+    }
+
     /// Forgets windows that have ended, so the hot path is lock-free again after an attack.
     pub fn prune(&self, now: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

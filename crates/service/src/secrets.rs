@@ -61,6 +61,11 @@ pub struct SecretKeys {
     /// token. The key is random per process, so two nodes never collide.
     token_id_key: hmac::Key,
     token_counter: AtomicU64,
+    /// Keys the hashes under which codes, refresh tokens and session ids are stored, so a copy
+    /// of the database cannot be used to look them up.
+    lookup_mac: hmac::Key,
+    /// Keys CSRF tokens, which bind a form to the browser (its session or pre-login cookie).
+    csrf_mac: hmac::Key,
     seal: LessSafeKey,
     check: String,
     rng: SystemRandom,
@@ -83,6 +88,8 @@ impl SecretKeys {
             client_secret_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/client-secret/v1")),
             token_id_key: hmac::Key::new(hmac::HMAC_SHA256, &token_id_key),
             token_counter: AtomicU64::new(0),
+            lookup_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/lookup/v1")),
+            csrf_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/csrf/v1")),
             seal: LessSafeKey::new(seal),
             check: B64.encode(master.derive("tessera/master-key-check/v1")),
             rng,
@@ -103,6 +110,21 @@ impl SecretKeys {
     /// Constant-time check of a presented secret against a stored digest.
     pub fn secret_matches(&self, secret: &str, tag: &[u8]) -> bool {
         hmac::verify(&self.client_secret_mac, secret.as_bytes(), tag).is_ok()
+    }
+
+    /// The stored form of a bearer secret (code, refresh token, session id): a keyed hash.
+    pub fn lookup_hash(&self, value: &str) -> Vec<u8> {
+        hmac::sign(&self.lookup_mac, value.as_bytes()).as_ref().to_vec()
+    }
+
+    /// The CSRF token of the forms shown to a browser whose cookie is `binding`.
+    pub fn csrf_token(&self, binding: &str) -> String {
+        B64.encode(hmac::sign(&self.csrf_mac, binding.as_bytes()).as_ref())
+    }
+
+    /// Constant-time check of a submitted CSRF token.
+    pub fn csrf_matches(&self, binding: &str, token: &str) -> bool {
+        B64.decode(token).is_ok_and(|tag| hmac::verify(&self.csrf_mac, binding.as_bytes(), &tag).is_ok())
     }
 
     /// Seals `plaintext`, bound to `context` (e.g. `client-secret:ID`) so a sealed value cannot

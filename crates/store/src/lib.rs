@@ -8,7 +8,10 @@ mod sqlite;
 
 use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
+use tessera_core::code::IssuedCode;
 use tessera_core::model::{Client, ClientId, ClientStatus, Org, OrgId, ScopeDef, User, UserId};
+use tessera_core::refresh::RefreshRecord;
+use tessera_core::scope::ScopeSet;
 
 pub use sqlite::SqliteStore;
 
@@ -164,6 +167,53 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
+/// A signed-in browser session (looked up by the keyed hash of its cookie value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user_id: UserId,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+/// One authorization by a user for a client: the root of a token family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub id: String,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub scope: ScopeSet,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked: bool,
+}
+
+/// An authorization code as stored, with the grant it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub grant: GrantRecord,
+    pub code: IssuedCode,
+}
+
+/// What happened when a code was presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now consumed.
+    Fresh(CodeRecord),
+    /// Used before: the caller revokes its grant (C01).
+    Reused(CodeRecord),
+    Unknown,
+}
+
+/// A refresh token as stored, in its family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshLookup {
+    pub record: RefreshRecord,
+    pub grant: GrantRecord,
+}
+
 /// A cheap fingerprint of the store's committed state: equal fingerprints mean nothing was
 /// committed in between, by this process or any other.
 pub type ChangeStamp = [u8; 48];
@@ -179,6 +229,7 @@ pub trait Store: Send + Sync + 'static {
     async fn meta(&self, key: &str) -> Result<Option<String>>;
     /// Stores `value` under `key`, replacing any value there.
     async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+    async fn delete_meta(&self, key: &str) -> Result<()>;
     /// Stores `value` under `key` unless a value is there already; returns the stored value.
     async fn init_meta(&self, key: &str, value: &str) -> Result<String>;
 
@@ -194,6 +245,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()>;
     async fn user(&self, id: &UserId) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn user_count(&self) -> Result<i64>;
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool>;
 
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()>;
@@ -209,7 +261,47 @@ pub trait Store: Send + Sync + 'static {
 
     /// Marks a token id revoked until `expires_at` (after which it is dead anyway).
     async fn revoke_token(&self, jti: &str, expires_at: i64, audit: &AuditEvent) -> Result<()>;
-    async fn is_revoked(&self, jti: &str) -> Result<bool>;
+
+    /// The user with `email` and their password hash (none for service users).
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
+
+    /// Stores a new session; `replaces` (the id hash of the browser's previous session, if
+    /// any) is deleted in the same transaction, so no pre-login id survives a login (B08).
+    async fn insert_session(&self, id_hash: &[u8], session: &SessionRecord, replaces: Option<&[u8]>) -> Result<()>;
+    async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>>;
+    async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()>;
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<()>;
+
+    /// The scope `user` has consented to for `client`, if any.
+    async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>>;
+    /// Records consent to `scope` (added to what was consented before).
+    async fn save_consent(&self, user: &UserId, client: &ClientId, scope: &ScopeSet, at: i64) -> Result<()>;
+    /// Withdraws consent and revokes every grant of `user` for `client`.
+    async fn revoke_consent(&self, user: &UserId, client: &ClientId, audit: &AuditEvent) -> Result<bool>;
+    /// The clients `user` has consented to, with the scopes.
+    async fn consents(&self, user: &UserId) -> Result<Vec<(ClientId, ScopeSet)>>;
+
+    async fn org_approved(&self, client: &ClientId, org: &OrgId) -> Result<bool>;
+    /// Approves (or withdraws the approval of) `client` for `org`; withdrawing revokes the
+    /// grants of that org's users for the client.
+    async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool>;
+
+    /// Stores a new grant and its authorization code in one transaction.
+    async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()>;
+    /// Consumes a code atomically: of two concurrent redemptions exactly one is `Fresh`.
+    async fn redeem_code(&self, code_hash: &[u8], now: i64) -> Result<CodeRedemption>;
+    /// Stores a grant without a code (the implicit flow).
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<()>;
+    /// Revokes a grant and with it every token of its family.
+    async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()>;
+    /// Issues the first refresh token of a grant, setting the family's expiry.
+    async fn insert_refresh_token(&self, token_hash: &[u8], grant_id: &str, family_expires_at: Option<i64>, now: i64) -> Result<()>;
+    async fn refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshLookup>>;
+    /// Rotates `old` (which must still be active) to `new`; false when it was not active any
+    /// more (a concurrent rotation won).
+    async fn rotate_refresh_token(&self, old: &[u8], new: &[u8], now: i64) -> Result<bool>;
+    /// Whether an access token is revoked, by its own id or through its grant.
+    async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool>;
 
     async fn append_audit(&self, audit: &AuditEvent) -> Result<()>;
     /// Newest first, entries older than `before` (an id) when given.
@@ -224,7 +316,8 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_change(&self) -> Result<i64>;
 
     /// Deletes revocations of tokens that expired before `revoked_before` (they can never be
-    /// active again) and change-feed rows older than `changes_before`.
+    /// active again), sessions that ended before it, and change-feed rows and authorization
+    /// codes older than `changes_before`.
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()>;
 }
 

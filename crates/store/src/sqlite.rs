@@ -17,11 +17,19 @@ use tessera_core::audit::AuditEvent;
 use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
 use tessera_core::scope::ScopeSet;
 
+use tessera_core::authorize::CodeChallenge;
+use tessera_core::code::IssuedCode;
+use tessera_core::refresh::{RefreshRecord, RefreshState};
+
 use crate::{
-    AuditRecord, Change, ChangeStamp, ClientRecord, Entity, KeyRecord, KeyRotation, KeyState, Result, SecretMaterial, Store, StoreError,
+    AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState,
+    RefreshLookup, Result, SecretMaterial, SessionRecord, Store, StoreError,
 };
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "browser flows", include_str!("../migrations/sqlite/0002_browser_flows.sql")),
+];
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -241,6 +249,68 @@ fn key_from_row(row: &SqliteRow) -> Result<KeyRecord> {
     })
 }
 
+const GRANT_COLUMNS: &str =
+    "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at";
+
+fn grant_from_row(row: &SqliteRow) -> Result<GrantRecord> {
+    let scope: String = row.try_get("scope").map_err(map_err)?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(map_err)?;
+    Ok(GrantRecord {
+        id: row.try_get("grant_id").map_err(map_err)?,
+        client_id: ClientId::new(row.try_get::<String, _>("client_id").map_err(map_err)?),
+        user_id: UserId::new(row.try_get::<String, _>("user_id").map_err(map_err)?),
+        scope: ScopeSet::parse(&scope).map_err(|_| corrupt("grant scope"))?,
+        auth_time: row.try_get("auth_time").map_err(map_err)?,
+        created_at: row.try_get("grant_created_at").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+        revoked: revoked_at.is_some(),
+    })
+}
+
+fn code_from_row(row: &SqliteRow) -> Result<CodeRecord> {
+    let grant = grant_from_row(row)?;
+    let challenge: Option<String> = row.try_get("code_challenge").map_err(map_err)?;
+    let code = IssuedCode {
+        client_id: grant.client_id.clone(),
+        redirect_uri: row.try_get("redirect_uri").map_err(map_err)?,
+        scope: grant.scope.clone(),
+        code_challenge: challenge.map(CodeChallenge::from_stored),
+        nonce: row.try_get("nonce").map_err(map_err)?,
+        issued_at: row.try_get("issued_at").map_err(map_err)?,
+    };
+    Ok(CodeRecord { grant, code })
+}
+
+async fn insert_grant_row(tx: &mut Transaction<'_, Sqlite>, grant: &GrantRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+    )
+    .bind(&grant.id)
+    .bind(grant.client_id.as_str())
+    .bind(grant.user_id.as_str())
+    .bind(grant.scope.to_string())
+    .bind(grant.auth_time)
+    .bind(grant.created_at)
+    .bind(grant.expires_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`.
+async fn revoke_grants_where(tx: &mut Transaction<'_, Sqlite>, condition: &str, now: i64, a: &str, b: &str) -> Result<u64> {
+    Ok(sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
+        .bind(now)
+        .bind(a)
+        .bind(b)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected())
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
 }
@@ -272,6 +342,11 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_meta(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM meta WHERE key = $1").bind(key).execute(&self.pool).await.map_err(map_err)?;
         Ok(())
     }
 
@@ -379,6 +454,10 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn user_count(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await.map_err(map_err)
+    }
+
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
             .bind(email)
@@ -398,6 +477,10 @@ impl Store for SqliteStore {
             .map_err(map_err)?
             .rows_affected()
             == 1;
+        if disabled {
+            // A disabled user's browser sessions end with it (F08).
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?;
+        }
         commit_change(tx, found, Entity::User, id.as_str(), audit).await
     }
 
@@ -573,13 +656,338 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn is_revoked(&self, jti: &str) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_tokens WHERE jti = $1")
-            .bind(jti)
+    async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
+        let revoked: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) \
+             OR ($2 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM grants WHERE id = $2 AND revoked_at IS NULL))",
+        )
+        .bind(jti)
+        .bind(grant_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(revoked)
+    }
+
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash").map_err(map_err)?))).transpose()
+    }
+
+    async fn insert_session(&self, id_hash: &[u8], session: &SessionRecord, replaces: Option<&[u8]>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if let Some(old) = replaces {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id_hash)
+        .bind(session.user_id.as_str())
+        .bind(session.auth_time)
+        .bind(session.created_at)
+        .bind(session.last_seen_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT user_id, auth_time, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|row| {
+            Ok(SessionRecord {
+                user_id: UserId::new(row.try_get::<String, _>("user_id").map_err(map_err)?),
+                auth_time: row.try_get("auth_time").map_err(map_err)?,
+                created_at: row.try_get("created_at").map_err(map_err)?,
+                last_seen_at: row.try_get("last_seen_at").map_err(map_err)?,
+                expires_at: row.try_get("expires_at").map_err(map_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(now)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>> {
+        let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        scope.map(|s| ScopeSet::parse(&s).map_err(|_| corrupt("consent scope"))).transpose()
+    }
+
+    async fn save_consent(&self, user: &UserId, client: &ClientId, scope: &ScopeSet, at: i64) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let before: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let merged = match before {
+            Some(before) => ScopeSet::from_names(before.split(' ').chain(scope.iter()).filter(|s| !s.is_empty()).map(str::to_owned)),
+            None => scope.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(user.as_str())
+        .bind(client.as_str())
+        .bind(merged.to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn revoke_consent(&self, user: &UserId, client: &ClientId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        revoke_grants_where(&mut tx, "user_id = $2 AND client_id = $3", audit.at, user.as_str(), client.as_str()).await?;
+        if found {
+            insert_audit(&mut *tx, audit).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(found)
+    }
+
+    async fn consents(&self, user: &UserId) -> Result<Vec<(ClientId, ScopeSet)>> {
+        let rows = sqlx::query("SELECT client_id, scope FROM consents WHERE user_id = $1 ORDER BY granted_at DESC")
+            .bind(user.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let scope: String = row.try_get("scope").map_err(map_err)?;
+                Ok((
+                    ClientId::new(row.try_get::<String, _>("client_id").map_err(map_err)?),
+                    ScopeSet::parse(&scope).map_err(|_| corrupt("consent scope"))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn org_approved(&self, client: &ClientId, org: &OrgId) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM org_approvals WHERE client_id = $1 AND org_id = $2")
+            .bind(client.as_str())
+            .bind(org.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
         Ok(found.is_some())
+    }
+
+    async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let changed = if approve {
+            sqlx::query(
+                "INSERT INTO org_approvals (client_id, org_id, approved_by, approved_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (client_id, org_id) DO NOTHING",
+            )
+            .bind(client.as_str())
+            .bind(org.as_str())
+            .bind(approved_by)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+        } else {
+            let removed = sqlx::query("DELETE FROM org_approvals WHERE client_id = $1 AND org_id = $2")
+                .bind(client.as_str())
+                .bind(org.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            // Withdrawing an approval ends the refresh families of that org's users.
+            revoke_grants_where(
+                &mut tx,
+                "client_id = $2 AND user_id IN (SELECT id FROM users WHERE org_id = $3)",
+                audit.at,
+                client.as_str(),
+                org.as_str(),
+            )
+            .await?;
+            removed
+        };
+        if changed == 1 {
+            insert_audit(&mut *tx, audit).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed == 1)
+    }
+
+    async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()> {
+        let mut tx = self.begin().await?;
+        insert_grant_row(&mut tx, &record.grant).await?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, issued_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(code_hash)
+        .bind(&record.grant.id)
+        .bind(&record.code.redirect_uri)
+        .bind(record.code.code_challenge.as_ref().map(CodeChallenge::as_str))
+        .bind(&record.code.nonce)
+        .bind(record.code.issued_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn redeem_code(&self, code_hash: &[u8], now: i64) -> Result<CodeRedemption> {
+        let mut tx = self.begin().await?;
+        // The UPDATE is the transaction's first statement: it takes the write lock, so of two
+        // concurrent redemptions the second sees the code consumed.
+        let consumed = sqlx::query("UPDATE authorization_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        let row = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS}, c.redirect_uri, c.code_challenge, c.nonce, c.issued_at \
+             FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1"
+        ))
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(match row {
+            None => CodeRedemption::Unknown,
+            Some(row) if consumed => CodeRedemption::Fresh(code_from_row(&row)?),
+            Some(row) => CodeRedemption::Reused(code_from_row(&row)?),
+        })
+    }
+
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<()> {
+        let mut tx = self.begin().await?;
+        insert_grant_row(&mut tx, grant).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(audit.at)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn insert_refresh_token(&self, token_hash: &[u8], grant_id: &str, family_expires_at: Option<i64>, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE grants SET expires_at = $1 WHERE id = $2")
+            .bind(family_expires_at)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, state, issued_at) VALUES ($1, $2, 'active', $3)")
+            .bind(token_hash)
+            .bind(grant_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshLookup>> {
+        let row = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS}, r.state FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|row| {
+            let grant = grant_from_row(&row)?;
+            let state: String = row.try_get("state").map_err(map_err)?;
+            let state = match (grant.revoked, state.as_str()) {
+                (true, _) => RefreshState::Revoked,
+                (false, "active") => RefreshState::Active,
+                (false, "rotated") => RefreshState::RotatedOut,
+                _ => return Err(corrupt("refresh token state")),
+            };
+            let record = RefreshRecord {
+                client_id: grant.client_id.clone(),
+                state,
+                scope: grant.scope.clone(),
+                family_expires_at: grant.expires_at,
+            };
+            Ok(RefreshLookup { record, grant })
+        })
+        .transpose()
+    }
+
+    async fn rotate_refresh_token(&self, old: &[u8], new: &[u8], now: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let rotated = sqlx::query("UPDATE refresh_tokens SET state = 'rotated' WHERE token_hash = $1 AND state = 'active'")
+            .bind(old)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if !rotated {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, state, issued_at) \
+             SELECT $1, grant_id, 'active', $2 FROM refresh_tokens WHERE token_hash = $3",
+        )
+        .bind(new)
+        .bind(now)
+        .bind(old)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 
     async fn append_audit(&self, audit: &AuditEvent) -> Result<()> {
@@ -643,6 +1051,12 @@ impl Store for SqliteStore {
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM authorization_codes WHERE issued_at < $1")
+            .bind(changes_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)")
             .bind(changes_before)
             .execute(&mut *tx)

@@ -34,15 +34,30 @@ async fn l05_only_public_key_members_and_supported_values() {
         assert_eq!(key["kty"], "EC");
     }
     let metadata: Value = http().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
-    let text = metadata.to_string();
-    assert!(!text.contains("\"none\""), "no 'none' algorithm advertised: {text}");
-    assert_eq!(metadata["grant_types_supported"], serde_json::json!(["client_credentials"]));
-    assert_eq!(metadata["token_endpoint_auth_methods_supported"], serde_json::json!(["client_secret_basic", "client_secret_post"]));
+    assert_eq!(
+        metadata["grant_types_supported"],
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials", "implicit"])
+    );
+    assert_eq!(
+        metadata["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
+        "'none' here is the public-client authentication method, not an algorithm"
+    );
     assert!(metadata["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&Value::from("RS256")));
-    // No authorization endpoint yet, so neither PKCE nor RFC 9207 is advertised.
-    assert!(metadata.get("authorization_endpoint").is_none());
-    assert!(metadata.get("code_challenge_methods_supported").is_none());
-    assert!(metadata.get("authorization_response_iss_parameter_supported").is_none());
+    for algs in ["id_token_signing_alg_values_supported", "access_token_signing_alg_values_supported"] {
+        assert!(!metadata[algs].as_array().unwrap().contains(&Value::from("none")), "{algs}");
+    }
+    // PKCE is S256 only (P02) and every authorization response carries iss (S05).
+    assert_eq!(metadata["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(metadata["response_types_supported"], serde_json::json!(["code", "token", "id_token token"]));
+    for (field, path) in [
+        ("authorization_endpoint", "/oauth2/authorize"),
+        ("userinfo_endpoint", "/oauth2/userinfo"),
+        ("end_session_endpoint", "/oauth2/logout"),
+    ] {
+        assert_eq!(metadata[field], server.url(path).as_str(), "{field}");
+    }
 }
 
 #[tokio::test]

@@ -4,11 +4,14 @@
 //! SQLite store and drives it over HTTP and through the CLI. Test names carry the id of the
 //! `SECURITY.md` case they cover.
 
+mod agent;
 mod common;
 
+mod browser_smoke;
 mod cli;
 mod client_auth;
 mod client_credentials;
+mod code_flow;
 mod concurrency;
 mod crash;
 mod discovery;
@@ -16,4 +19,6 @@ mod interop;
 mod jwt_validation;
 mod leakage;
 mod malformed;
+mod refresh_flow;
 mod revocation;
+mod sessions;

@@ -118,10 +118,15 @@ where
                 return Err(reject(StatusCode::BAD_REQUEST, "more than one Authorization header"));
             }
         };
-        let peer = parts.extensions.get::<ConnectInfo<PeerAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.0.ip());
-        let peer = state.proxy.client_ip(peer, forwarded_for(&parts.headers).as_deref());
+        let peer = client_ip(&parts, &state);
         Ok(OAuthRequest(EndpointRequest { authorization, params, peer }))
     }
+}
+
+/// The client's address of a request: the socket peer, or what a trusted proxy says.
+pub fn client_ip(parts: &axum::http::request::Parts, state: &AppState) -> IpAddr {
+    let peer = parts.extensions.get::<ConnectInfo<PeerAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.0.ip());
+    state.proxy.client_ip(peer, forwarded_for(&parts.headers).as_deref())
 }
 
 #[cfg(test)]

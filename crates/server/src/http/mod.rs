@@ -4,3 +4,6 @@ pub mod discovery;
 pub mod extract;
 pub mod health;
 pub mod oauth;
+pub mod pages;
+pub mod resource;
+pub mod views;

@@ -1,0 +1,295 @@
+//! The authorization-code flow over HTTP: consent, codes, PKCE, redirect-URI rules, state and
+//! issuer, ID tokens and userinfo (SECURITY.md §1–§4).
+
+use serde_json::Value;
+
+use crate::agent::*;
+use crate::common::*;
+
+#[tokio::test]
+async fn code_flow_consent_userinfo_and_second_visit_skips_consent() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=openid+email+read&nonce=n-1").await;
+    let tokens = redeem_ok(&server, &client, &code).await;
+    assert_eq!(tokens["scope"], "email openid read");
+    assert!(tokens.get("refresh_token").is_none(), "no offline_access and no refresh_token grant: no refresh token");
+    let access = tokens["access_token"].as_str().unwrap();
+    let (_, claims) = jwt_parts(access);
+    assert_eq!(claims["sub"], fixture.owner_id.as_str());
+    assert_eq!(claims["client_id"], client.client_id.as_str());
+    let (header, id) = jwt_parts(tokens["id_token"].as_str().unwrap());
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(id["aud"], client.client_id.as_str());
+    assert_eq!(id["azp"], client.client_id.as_str());
+    assert_eq!(id["nonce"], "n-1", "S03");
+    assert_eq!(id["sub"], fixture.owner_id.as_str());
+    assert_eq!(id["iss"], claims["iss"], "S06: one issuer everywhere");
+    assert!(id["auth_time"].as_i64().unwrap() <= id["iat"].as_i64().unwrap());
+    assert_eq!(id["at_hash"].as_str().unwrap().len(), 22, "left half of SHA-256, base64url");
+
+    let info = userinfo(&server, access).await;
+    assert_eq!(info.headers()["cache-control"], "no-store");
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["sub"], fixture.owner_id.as_str());
+    assert_eq!(info["email"], fixture.owner_email.as_str());
+    let who: Value = http().get(server.url("/session/user")).bearer_auth(access).send().await.unwrap().json().await.unwrap();
+    assert_eq!((who["id"].as_str(), who["role"].as_str()), (Some(fixture.owner_id.as_str()), Some("owner")));
+
+    // Consent is remembered for this client and scope set: no page the second time.
+    let response = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=openid+read"))).await;
+    assert_eq!(response.status(), 302);
+    assert!(response_params(&location(&response)).contains_key("code"));
+    // A wider scope set asks again.
+    let response = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=openid+read+write"))).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn deny_returns_access_denied_with_state_and_iss() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
+    let url = agent.authorize(&code_query(&client, "&scope=read"), "deny").await;
+    let params = response_params(&url);
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], "xyz");
+    assert_eq!(params["iss"], server.url("").trim_end_matches('/'));
+    assert!(!params.contains_key("code"));
+}
+
+#[tokio::test]
+async fn r01_r02_r09_bad_client_or_redirect_uri_shows_a_page_and_never_redirects() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let id = &client.client_id;
+    for query in [
+        format!("response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb"),
+        format!("response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Fx%3D1"),
+        format!("response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F"),
+        "response_type=code&client_id=nosuchclient&redirect_uri=https%3A%2F%2Fapp.example%2Fcb".to_owned(),
+        format!("response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fapp.example%40evil%2Fcb%3Cscript%3E"),
+    ] {
+        let response = agent.get(&format!("/oauth2/authorize?{query}")).await;
+        assert_eq!(response.status(), 400, "{query}");
+        assert!(response.headers().get("location").is_none(), "{query}");
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        let page = response.text().await.unwrap();
+        assert!(!page.contains("<script>"), "echoes are escaped");
+    }
+}
+
+#[tokio::test]
+async fn r08_c08_p01_p02_errors_after_validation_are_redirected_with_state_and_iss() {
+    let (server, fixture) = start();
+    let web = web_client(&server, &fixture, &[]);
+    let (_, spa) = add_client(&server, &fixture, "spa", PUBLIC_SPA);
+    let mut agent = Agent::new(&server);
+    let issuer = server.url("").trim_end_matches('/').to_owned();
+    let check = |url: String, error: &str| {
+        let params = response_params(&url);
+        assert_eq!(params.get("error").map(String::as_str), Some(error), "{url}");
+        assert_eq!(params["iss"], issuer, "{url}");
+    };
+    check(
+        agent.authorize(&code_query(&web, "").replace("response_type=code", "response_type=foo"), "allow").await,
+        "unsupported_response_type",
+    );
+    // The confidential client has no implicit grant (A17) and the fixture's script client no code grant (C08).
+    check(
+        agent.authorize(&code_query(&web, "").replace("response_type=code", "response_type=token"), "allow").await,
+        "unauthorized_client",
+    );
+    let spa_query = |extra: &str| format!("response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb{extra}", spa.client_id);
+    check(agent.authorize(&spa_query(""), "allow").await, "invalid_request");
+    let c = challenge(VERIFIER);
+    check(agent.authorize(&spa_query(&format!("&code_challenge={c}&code_challenge_method=plain")), "allow").await, "invalid_request");
+    check(agent.authorize(&spa_query(&format!("&code_challenge={c}")), "allow").await, "invalid_request");
+    check(agent.authorize(&spa_query(&format!("&code_challenge={c}&code_challenge_method=S512")), "allow").await, "invalid_request");
+    check(agent.authorize(&spa_query("&code_challenge=abc&code_challenge_method=S256"), "allow").await, "invalid_request");
+    // prompt=none without a session (S05 on a login error, too).
+    check(agent.authorize(&code_query(&web, "&prompt=none"), "allow").await, "login_required");
+}
+
+#[tokio::test]
+async fn s01_state_comes_back_byte_for_byte() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let state = format!("a&b#c%d é/{}", "x".repeat(1000));
+    let query = code_query(&client, &format!("&scope=read&{}", serde_urlencoded::to_string([("state", &state)]).unwrap()))
+        .replace("&state=xyz", "");
+    let params = response_params(&agent.authorize(&query, "allow").await);
+    assert_eq!(params["state"], state);
+    assert!(params.contains_key("code"));
+    // S02: no state at all still works.
+    let query = code_query(&client, "&scope=read").replace("&state=xyz", "");
+    assert!(response_params(&agent.authorize(&query, "allow").await).contains_key("code"));
+}
+
+#[tokio::test]
+async fn public_client_pkce_flow_and_p06_p07_p08_p09() {
+    let (server, fixture) = start();
+    let (_, spa) = add_client(&server, &fixture, "spa", PUBLIC_SPA);
+    let (_, web) = add_client(&server, &fixture, "web", &["--grant", "authorization_code", "--redirect-uri", "http://127.0.0.1/cb"]);
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let code_for = |client: &Fixture, pkce: bool| {
+        let mut q = format!("response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb&scope=read", client.client_id);
+        if pkce {
+            q.push_str(&format!("&code_challenge={}&code_challenge_method=S256", challenge(VERIFIER)));
+        }
+        q
+    };
+    let token_form = |client: &Fixture, code: String, verifier: Option<&str>| {
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code),
+            ("redirect_uri", "http://127.0.0.1/cb".to_owned()),
+            ("client_id", client.client_id.clone()),
+        ];
+        if let Some(v) = verifier {
+            form.push(("code_verifier", v.to_owned()));
+        }
+        form
+    };
+    let code = async |agent: &mut Agent<'_>, client: &Fixture, pkce: bool| {
+        response_params(&agent.authorize(&code_for(client, pkce), "allow").await)["code"].clone()
+    };
+    // The public client authenticates with its id alone ("none") plus PKCE.
+    let c = code(&mut agent, &spa, true).await;
+    let response = http().post(server.url("/oauth2/token")).form(&token_form(&spa, c, Some(VERIFIER))).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // P06: wrong verifier, and the code is used up.
+    let c = code(&mut agent, &spa, true).await;
+    let wrong = "x".repeat(43);
+    let response = http().post(server.url("/oauth2/token")).form(&token_form(&spa, c.clone(), Some(&wrong))).send().await.unwrap();
+    assert_oauth_error(response, 400, "invalid_grant").await;
+    let response = http().post(server.url("/oauth2/token")).form(&token_form(&spa, c, Some(VERIFIER))).send().await.unwrap();
+    assert_oauth_error(response, 400, "invalid_grant").await;
+    // P07: challenge sent, no verifier.
+    let c = code(&mut agent, &spa, true).await;
+    let response = http().post(server.url("/oauth2/token")).form(&token_form(&spa, c, None)).send().await.unwrap();
+    assert_oauth_error(response, 400, "invalid_grant").await;
+    // P09: malformed verifiers.
+    for bad in ["a".repeat(42), "a".repeat(129), format!("{}+", "a".repeat(42))] {
+        let c = code(&mut agent, &spa, true).await;
+        let response = http().post(server.url("/oauth2/token")).form(&token_form(&spa, c, Some(&bad))).send().await.unwrap();
+        assert_oauth_error(response, 400, "invalid_grant").await;
+    }
+    // P08/P10: a confidential client may skip PKCE, but a verifier without a challenge is refused.
+    let c = code(&mut agent, &web, false).await;
+    let response = post_basic(
+        &server,
+        "/oauth2/token",
+        &web.client_id,
+        &web.client_secret,
+        &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", "http://127.0.0.1/cb"), ("code_verifier", VERIFIER)],
+    )
+    .await;
+    assert_oauth_error(response, 400, "invalid_grant").await;
+    let c = code(&mut agent, &web, false).await;
+    let response = post_basic(
+        &server,
+        "/oauth2/token",
+        &web.client_id,
+        &web.client_secret,
+        &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", "http://127.0.0.1/cb")],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn c01_c02_a_reused_code_fails_and_revokes_everything_issued_from_it() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &["--grant", "refresh_token"]);
+    let mut agent = Agent::new(&server);
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+    // C02: two parallel redemptions, exactly one wins.
+    let (a, b) = tokio::join!(redeem(&server, &client, &code, &[]), redeem(&server, &client, &code, &[]));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400]);
+    let winner: Value = if a.status() == 200 { a.json().await.unwrap() } else { b.json().await.unwrap() };
+    // The loser's attempt was a reuse: the winner's tokens are revoked (C01), refresh included.
+    let access = winner["access_token"].as_str().unwrap();
+    let refresh_token = winner["refresh_token"].as_str().unwrap();
+    assert!(!is_active(&server, &client, access).await);
+    assert_eq!(userinfo(&server, access).await.status(), 401);
+    assert_oauth_error(refresh(&server, &client, refresh_token, &[]).await, 400, "invalid_grant").await;
+
+    // C01 sequentially, after a second.
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+    let first = redeem_ok(&server, &client, &code).await;
+    assert!(is_active(&server, &client, first["access_token"].as_str().unwrap()).await);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_oauth_error(redeem(&server, &client, &code, &[]).await, 400, "invalid_grant").await;
+    assert!(!is_active(&server, &client, first["access_token"].as_str().unwrap()).await);
+}
+
+#[tokio::test]
+async fn c03_c05_c07_r10_codes_bound_to_client_redirect_and_user() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let other = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    // C03: another client's credentials; the code is consumed.
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+    assert_oauth_error(redeem(&server, &other, &code, &[]).await, 400, "invalid_grant").await;
+    assert_oauth_error(redeem(&server, &client, &code, &[]).await, 400, "invalid_grant").await;
+    // C05: random, truncated, changed, empty.
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+    let mut changed = code.clone().into_bytes();
+    changed[5] = if changed[5] == b'A' { b'B' } else { b'A' };
+    for bad in ["nonsense".to_owned(), code[..code.len() - 1].to_owned(), String::from_utf8(changed).unwrap()] {
+        assert_oauth_error(redeem(&server, &client, &bad, &[]).await, 400, "invalid_grant").await;
+    }
+    assert_oauth_error(redeem(&server, &client, "", &[]).await, 400, "invalid_request").await;
+    // R10: the request named a redirect_uri, the token request must repeat it exactly.
+    let response = post_basic(
+        &server,
+        "/oauth2/token",
+        &client.client_id,
+        &client.client_secret,
+        &[("grant_type", "authorization_code"), ("code", &code)],
+    )
+    .await;
+    assert_oauth_error(response, 400, "invalid_grant").await;
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+    let response = post_basic(
+        &server,
+        "/oauth2/token",
+        &client.client_id,
+        &client.client_secret,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://app.example/cb2")],
+    )
+    .await;
+    assert_oauth_error(response, 400, "invalid_grant").await;
+    // C07: the user is disabled between consent and redemption.
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+    server.cli.json(&["user", "disable", &fixture.owner_email]).unwrap();
+    assert_oauth_error(redeem(&server, &client, &code, &[]).await, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn c06_codes_and_refresh_tokens_are_long_random_and_unique() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &["--grant", "refresh_token"]);
+    let mut agent = Agent::new(&server);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..200 {
+        let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+        let tokens = redeem_ok(&server, &client, &code).await;
+        let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+        for value in [code, refresh_token] {
+            assert!(value.len() >= 43, "at least 256 bits in base64url: {value}");
+            assert!(seen.insert(value), "no duplicates");
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! The browser-facing endpoints: `/oauth2/authorize` and its consent and approval forms,
+//! `/login`, `/logout` (also RP-initiated at `/oauth2/logout`), the one-time `/setup/…` link,
+//! the signed-in home page and the connected-applications page.
+//!
+//! CSRF: every form carries a token that is an HMAC of the browser's cookie (the session
+//! cookie once signed in, a pre-login cookie before), and every POST must come from our own
+//! origin when the browser says where it comes from (`Origin`, `Sec-Fetch-Site`). Redirects
+//! after a POST are 303, so a password is never re-posted (R13).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use tessera_core::params::Params;
+use tessera_service::ServiceError;
+use tessera_service::authorization::{AuthorizeOutcome, ConsentDecision};
+use tessera_service::session::{NewSession, SignedIn};
+
+use crate::AppState;
+use crate::error::no_store;
+use crate::http::extract::client_ip;
+use crate::http::views::{
+    ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, HomePage, LoginPage, LogoutPage, SetupPage, html, message,
+};
+
+/// What a page handler knows about the browser: its address, its cookies, and whether the
+/// request came from one of our own pages.
+pub struct Browser {
+    peer: IpAddr,
+    cookies: HashMap<String, String>,
+    same_origin: bool,
+    names: CookieNames,
+}
+
+/// Cookie names and flags: over HTTPS the `__Host-` prefix and `Secure` (B09).
+#[derive(Clone, Copy)]
+struct CookieNames {
+    session: &'static str,
+    pre_login: &'static str,
+    secure: bool,
+}
+
+impl CookieNames {
+    fn for_issuer(issuer: &str) -> Self {
+        if issuer.starts_with("https://") {
+            CookieNames { session: "__Host-tessera_session", pre_login: "__Host-tessera_csrf", secure: true }
+        } else {
+            CookieNames { session: "tessera_session", pre_login: "tessera_csrf", secure: false }
+        }
+    }
+}
+
+impl Browser {
+    fn session_cookie(&self) -> Option<&str> {
+        self.cookies.get(self.names.session).map(String::as_str)
+    }
+
+    fn pre_login_cookie(&self) -> Option<&str> {
+        self.cookies.get(self.names.pre_login).map(String::as_str).filter(|v| !v.is_empty() && v.len() <= 128)
+    }
+
+    fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.names.secure { "; Secure" } else { "" };
+        let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("tessera_invalid=; Max-Age=0"))
+    }
+}
+
+impl FromRequestParts<AppState> for Browser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let issuer = state.service.issuer();
+        let mut cookies = HashMap::new();
+        for value in parts.headers.get_all(header::COOKIE) {
+            let Ok(text) = value.to_str() else { continue };
+            for pair in text.split(';') {
+                if let Some((name, value)) = pair.trim().split_once('=') {
+                    // The first cookie of a name wins: it is the most specific path.
+                    cookies.entry(name.to_owned()).or_insert_with(|| value.to_owned());
+                }
+            }
+        }
+        let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let origin_ok = header_text(header::ORIGIN).is_none_or(|origin| origin == origin_of(issuer));
+        let fetch_ok = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|site| site != "cross-site");
+        Ok(Browser { peer: client_ip(parts, state), cookies, same_origin: origin_ok && fetch_ok, names: CookieNames::for_issuer(issuer) })
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        Err(_) => return message(StatusCode::BAD_REQUEST, "Cannot continue", "The address to return to is not valid."),
+    }
+    no_store(&mut response);
+    response
+}
+
+fn forbidden() -> Response {
+    message(StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and try again.")
+}
+
+/// A page for errors of the store or of the server itself.
+fn unavailable(error: &ServiceError) -> Response {
+    match error {
+        ServiceError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
+        other => tracing::error!(error = %other, "a page failed"),
+    }
+    message(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong", "Tessera cannot answer right now. Try again in a moment.")
+}
+
+/// Only paths on this server: never `//host` or `/\host`, which browsers treat as another host.
+fn safe_return_to(value: Option<&str>) -> &str {
+    match value {
+        Some(v) if v.starts_with('/') && !v.starts_with("//") && !v.starts_with("/\\") && !v.chars().any(char::is_control) => v,
+        _ => "/",
+    }
+}
+
+fn form(body: &Bytes) -> Option<Params> {
+    Params::from_form(body).ok()
+}
+
+/// The authorize query to return to after login: without `prompt=login`, which that login has
+/// just satisfied (otherwise it would ask again forever).
+fn return_after_login(query: &str) -> String {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let kept: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| {
+            if k != "prompt" {
+                return Some((k, v));
+            }
+            let rest: Vec<&str> = v.split(' ').filter(|p| *p != "login" && !p.is_empty()).collect();
+            (!rest.is_empty()).then(|| (k, rest.join(" ")))
+        })
+        .collect();
+    format!("/oauth2/authorize?{}", serde_urlencoded::to_string(kept).unwrap_or_default())
+}
+
+fn login_redirect(return_to: &str) -> Response {
+    let query = serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default();
+    redirect(StatusCode::FOUND, &format!("/login?{query}"))
+}
+
+async fn session_of(state: &AppState, browser: &Browser) -> Result<Option<SignedIn>, Response> {
+    state.service.current_session(browser.session_cookie()).await.map_err(|e| unavailable(&e))
+}
+
+/// Turns the service's answer into a page or a redirect. `query` is the authorization request,
+/// posted back by the consent and approval forms; `after_post` picks 303 over 302.
+fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, outcome: AuthorizeOutcome, after_post: bool) -> Response {
+    let found = if after_post { StatusCode::SEE_OTHER } else { StatusCode::FOUND };
+    match outcome {
+        AuthorizeOutcome::ErrorPage(error) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &error.description),
+        AuthorizeOutcome::Redirect(url) => redirect(found, &url),
+        AuthorizeOutcome::Login => login_redirect(&return_after_login(query)),
+        AuthorizeOutcome::Consent(prompt) => {
+            let Some(session) = session else { return login_redirect(&return_after_login(query)) };
+            let csrf = state.service.session_csrf(session);
+            html(
+                StatusCode::OK,
+                &ConsentPage {
+                    csrf: &csrf,
+                    request: query,
+                    client_name: &prompt.client_name,
+                    owner: &prompt.owner,
+                    user_email: &prompt.user_email,
+                    scopes: &prompt.scopes,
+                },
+            )
+        }
+        AuthorizeOutcome::Approval(prompt) => {
+            let Some(session) = session else { return login_redirect(&return_after_login(query)) };
+            let csrf = state.service.session_csrf(session);
+            html(
+                StatusCode::OK,
+                &ApprovalPage {
+                    csrf: &csrf,
+                    request: query,
+                    client_name: &prompt.client_name,
+                    owner: &prompt.owner,
+                    org_name: &prompt.org_name,
+                    user_email: &session.user.email,
+                    already_approved: prompt.already_approved,
+                },
+            )
+        }
+    }
+}
+
+/// `GET /oauth2/authorize`.
+pub async fn authorize(State(state): State<AppState>, browser: Browser, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or("");
+    let params = match Params::from_form(query.as_bytes()) {
+        Ok(params) => params,
+        Err(e) => return message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
+    };
+    let session = match session_of(&state, &browser).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    match state.service.authorize(&params, session.as_ref()).await {
+        Ok(outcome) => render_outcome(&state, session.as_ref(), query, outcome, false),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// A POST from one of our forms by a signed-in browser: the session and the form, after the
+/// origin and CSRF checks.
+async fn signed_in_post(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, Params), Response> {
+    if !browser.same_origin {
+        return Err(forbidden());
+    }
+    let form = form(body).ok_or_else(forbidden)?;
+    let session = session_of(state, browser).await?.ok_or_else(forbidden)?;
+    let token = form.get("csrf_token").unwrap_or("");
+    if !state.service.session_csrf_matches(&session, token) {
+        return Err(forbidden());
+    }
+    Ok((session, form))
+}
+
+/// `POST /oauth2/authorize/decision`: Allow or Deny on the consent page.
+pub async fn consent_decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_post(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let query = form.get("request").unwrap_or("");
+    let decision = match form.get("decision") {
+        Some("allow") => ConsentDecision::Allow,
+        Some("deny") => ConsentDecision::Deny,
+        _ => return message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny."),
+    };
+    let Ok(params) = Params::from_form(query.as_bytes()) else { return forbidden() };
+    match state.service.decide_consent(&params, &session, decision).await {
+        Ok(outcome) => render_outcome(&state, Some(&session), query, outcome, true),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `POST /oauth2/authorize/approve`: an org admin's Approve.
+pub async fn approve(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_post(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let query = form.get("request").unwrap_or("");
+    let Ok(params) = Params::from_form(query.as_bytes()) else { return forbidden() };
+    match state.service.approve_from_browser(&params, &session).await {
+        Ok(outcome) => render_outcome(&state, Some(&session), query, outcome, true),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// The pre-login cookie (made when missing) and the CSRF token bound to it.
+fn pre_login_csrf(state: &AppState, browser: &Browser) -> Result<(String, Option<HeaderValue>), ServiceError> {
+    match browser.pre_login_cookie() {
+        Some(value) => Ok((state.service.csrf_token(&format!("pre:{value}")), None)),
+        None => {
+            let value = state.service.new_cookie_value()?;
+            let cookie = browser.set_cookie(browser.names.pre_login, &value, 3600);
+            Ok((state.service.csrf_token(&format!("pre:{value}")), Some(cookie)))
+        }
+    }
+}
+
+fn pre_login_csrf_ok(state: &AppState, browser: &Browser, form: &Params) -> bool {
+    browser.same_origin
+        && browser.pre_login_cookie().is_some_and(|v| state.service.csrf_matches(&format!("pre:{v}"), form.get("csrf_token").unwrap_or("")))
+}
+
+fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The email a login form starts with: the authorize request's `login_hint`, if any.
+fn login_hint(return_to: &str) -> String {
+    let query = return_to.split_once('?').map_or("", |(_, q)| q);
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    pairs.into_iter().find(|(k, _)| k == "login_hint").map(|(_, v)| v).unwrap_or_default()
+}
+
+fn login_page(status: StatusCode, csrf: &str, return_to: &str, email: &str, error: Option<&str>) -> Response {
+    html(status, &LoginPage { csrf, return_to, email, error })
+}
+
+/// `GET /login`.
+pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
+    let return_to = pairs.iter().find(|(k, _)| k == "return_to").map(|(_, v)| v.as_str());
+    let return_to = safe_return_to(return_to);
+    let (csrf, cookie) = match pre_login_csrf(&state, &browser) {
+        Ok(ok) => ok,
+        Err(e) => return unavailable(&e),
+    };
+    with_cookie(login_page(StatusCode::OK, &csrf, return_to, &login_hint(return_to), None), cookie)
+}
+
+/// Sets the new session's cookie and sends the browser on with a 303.
+fn signed_in_redirect(browser: &Browser, session: &NewSession, location: &str) -> Response {
+    let mut response = redirect(StatusCode::SEE_OTHER, location);
+    response.headers_mut().append(header::SET_COOKIE, browser.set_cookie(browser.names.session, &session.cookie, session.max_age));
+    response
+}
+
+/// `POST /login`.
+pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let Some(form) = form(&body) else { return forbidden() };
+    if !pre_login_csrf_ok(&state, &browser, &form) {
+        return forbidden();
+    }
+    let return_to = safe_return_to(form.get("return_to"));
+    let email = form.get("email").unwrap_or("");
+    let password = form.get("password").unwrap_or("");
+    let csrf = form.get("csrf_token").unwrap_or("");
+    match state.service.login(email, password, browser.session_cookie(), browser.peer).await {
+        Ok(session) => signed_in_redirect(&browser, &session, return_to),
+        Err(ServiceError::BadCredentials) => login_page(StatusCode::UNAUTHORIZED, csrf, return_to, email, Some("Wrong email or password.")),
+        Err(ServiceError::TooManyAttempts { retry_after }) => {
+            let minutes = retry_after.div_ceil(60);
+            let text = format!("Too many failed attempts. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+            let mut response = login_page(StatusCode::TOO_MANY_REQUESTS, csrf, return_to, email, Some(&text));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// The RP-initiated logout parameters a logout carries from its page to its POST.
+const LOGOUT_PARAMS: [&str; 4] = ["client_id", "id_token_hint", "post_logout_redirect_uri", "state"];
+
+fn logout_params(params: &Params) -> Vec<(&'static str, String)> {
+    LOGOUT_PARAMS.iter().filter_map(|name| params.get(name).map(|v| (*name, v.to_owned()))).collect()
+}
+
+async fn after_logout(state: &AppState, carried: &[(&'static str, String)]) -> Result<Option<String>, ServiceError> {
+    let get = |name: &str| carried.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+    state.service.post_logout_redirect(get("client_id"), get("id_token_hint"), get("post_logout_redirect_uri"), get("state")).await
+}
+
+fn signed_out_page() -> Response {
+    message(StatusCode::OK, "You are signed out", "You have been signed out of Tessera. You can close this window.")
+}
+
+/// `GET /logout` and `GET /oauth2/logout`: asks for confirmation while signed in.
+pub async fn logout_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> Response {
+    let Ok(params) = Params::from_form(uri.query().unwrap_or("").as_bytes()) else {
+        return message(StatusCode::BAD_REQUEST, "Cannot log out", "The logout request is malformed.");
+    };
+    let carried = logout_params(&params);
+    let session = match session_of(&state, &browser).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    let Some(session) = session else {
+        // Nobody to sign out: go on to where the client asked, when that is allowed.
+        return match after_logout(&state, &carried).await {
+            Ok(Some(url)) => redirect(StatusCode::FOUND, &url),
+            Ok(None) => signed_out_page(),
+            Err(e) => unavailable(&e),
+        };
+    };
+    let csrf = state.service.session_csrf(&session);
+    let carry = carried.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    html(StatusCode::OK, &LogoutPage { csrf: &csrf, user_email: Some(&session.user.email), carry })
+}
+
+/// `POST /logout`.
+pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let Some(form) = form(&body) else { return forbidden() };
+    if !browser.same_origin {
+        return forbidden();
+    }
+    let session = match session_of(&state, &browser).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    if let Some(session) = &session
+        && !state.service.session_csrf_matches(session, form.get("csrf_token").unwrap_or(""))
+    {
+        return forbidden();
+    }
+    if let Err(e) = state.service.logout(browser.session_cookie()).await {
+        return unavailable(&e);
+    }
+    let clear = browser.set_cookie(browser.names.session, "", 0);
+    let response = match after_logout(&state, &logout_params(&form)).await {
+        Ok(Some(url)) => redirect(StatusCode::SEE_OTHER, &url),
+        Ok(None) => signed_out_page(),
+        Err(e) => return unavailable(&e),
+    };
+    with_cookie(response, Some(clear))
+}
+
+/// `GET /`: the signed-in home, or the login page.
+pub async fn home(State(state): State<AppState>, browser: Browser) -> Response {
+    match session_of(&state, &browser).await {
+        Ok(Some(session)) => html(StatusCode::OK, &HomePage { user_email: &session.user.email, role: session.user.role.as_str() }),
+        Ok(None) => redirect(StatusCode::FOUND, "/login"),
+        Err(page) => page,
+    }
+}
+
+async fn default_org_name(state: &AppState) -> String {
+    state.service.orgs().await.ok().and_then(|orgs| orgs.into_iter().next()).map_or_else(|| "default".into(), |o| o.name)
+}
+
+/// `GET /setup/{token}`.
+pub async fn setup_form(State(state): State<AppState>, browser: Browser, Path(token): Path<String>) -> Response {
+    match state.service.setup_token_valid(&token).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return message(StatusCode::NOT_FOUND, "This setup link is not valid", "It was used already, or replaced by a newer one.");
+        }
+        Err(e) => return unavailable(&e),
+    }
+    let (csrf, cookie) = match pre_login_csrf(&state, &browser) {
+        Ok(ok) => ok,
+        Err(e) => return unavailable(&e),
+    };
+    let org_name = default_org_name(&state).await;
+    with_cookie(html(StatusCode::OK, &SetupPage { csrf: &csrf, token: &token, org_name: &org_name, email: "", error: None }), cookie)
+}
+
+/// `POST /setup/{token}`.
+pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token): Path<String>, body: Bytes) -> Response {
+    let Some(form) = form(&body) else { return forbidden() };
+    if !pre_login_csrf_ok(&state, &browser, &form) {
+        return forbidden();
+    }
+    let email = form.get("email").unwrap_or("");
+    match state.service.complete_setup(&token, email, form.get("password").unwrap_or(""), browser.peer).await {
+        Ok(session) => signed_in_redirect(&browser, &session, "/"),
+        Err(ServiceError::Invalid(reason)) => {
+            let org_name = default_org_name(&state).await;
+            let csrf = form.get("csrf_token").unwrap_or("");
+            html(StatusCode::BAD_REQUEST, &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&reason) })
+        }
+        Err(ServiceError::NotFound(_)) => {
+            message(StatusCode::NOT_FOUND, "This setup link is not valid", "It was used already, or replaced by a newer one.")
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /settings/connected-apps`: the applications the user allowed, each revocable.
+pub async fn connected_apps(State(state): State<AppState>, browser: Browser) -> Response {
+    let session = match session_of(&state, &browser).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return login_redirect("/settings/connected-apps"),
+        Err(page) => return page,
+    };
+    let apps = match state.service.consents(&session.user).await {
+        Ok(apps) => apps,
+        Err(e) => return unavailable(&e),
+    };
+    let apps: Vec<ConnectedApp> =
+        apps.into_iter().map(|(client_id, name, scope)| ConnectedApp { client_id, name, scope: scope.to_string() }).collect();
+    let csrf = state.service.session_csrf(&session);
+    html(StatusCode::OK, &ConnectedAppsPage { csrf: &csrf, user_email: &session.user.email, apps: &apps })
+}
+
+/// `POST /settings/connected-apps/revoke`.
+pub async fn revoke_app(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_post(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    match state.service.revoke_consent(&session.user, form.get("client_id").unwrap_or("")).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, "/settings/connected-apps"),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /assets/tessera.css`.
+pub async fn stylesheet() -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    (headers, crate::http::views::STYLESHEET).into_response()
+}

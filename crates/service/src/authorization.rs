@@ -1,0 +1,331 @@
+//! The authorization endpoint's use cases: validate the request, decide whether the user must
+//! log in or consent, and answer the client with a code (authorization-code flow) or tokens in
+//! the fragment (implicit flow); and the org admin's approval of a client (`scope=org`).
+//!
+//! The rules live in `tessera_core::authorize`; this module loads what they need, persists the
+//! code and consent, and builds the redirect.
+
+use std::sync::Arc;
+
+use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::authorize::{self, AuthorizationRequest, AuthorizeError, Interaction, ResponseMode, ResponseType, SessionFacts};
+use tessera_core::code::IssuedCode;
+use tessera_core::model::{ClientStatus, Role, User};
+use tessera_core::params::Params;
+use tessera_core::scope::ScopeSet;
+use tessera_core::{ErrorCode, OAuthError};
+use tessera_store::{CodeRecord, GrantRecord};
+
+use crate::Tessera;
+use crate::cache::CachedClient;
+use crate::error::Result;
+use crate::session::SignedIn;
+
+/// What the browser should see next.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// An error page, never a redirect: the client or its redirect URI cannot be trusted.
+    ErrorPage(OAuthError),
+    /// Send the browser to this URL (the client's redirect URI with the response).
+    Redirect(String),
+    /// The user must sign in (again) first.
+    Login,
+    /// Ask the user to consent.
+    Consent(ConsentPrompt),
+    /// Ask an org admin to approve the client for their organization.
+    Approval(ApprovalPrompt),
+}
+
+/// One requested scope, in words.
+#[derive(Debug, Clone)]
+pub struct ScopeLine {
+    pub name: String,
+    pub description: String,
+}
+
+/// What the consent page shows.
+#[derive(Debug, Clone)]
+pub struct ConsentPrompt {
+    pub client_id: String,
+    pub client_name: String,
+    /// The email of the client's owner: who the user is trusting.
+    pub owner: String,
+    pub user_email: String,
+    pub scopes: Vec<ScopeLine>,
+}
+
+/// What the approval page shows.
+#[derive(Debug, Clone)]
+pub struct ApprovalPrompt {
+    pub client_id: String,
+    pub client_name: String,
+    pub owner: String,
+    pub org_name: String,
+    pub already_approved: bool,
+}
+
+/// The user's answer on the consent page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentDecision {
+    Allow,
+    Deny,
+}
+
+/// How the consent page describes a scope.
+fn describe(name: &str) -> String {
+    match name {
+        "openid" => "Know who you are (your user id)".into(),
+        "profile" => "See your basic profile".into(),
+        "email" => "See your email address".into(),
+        "offline_access" => "Keep this access when you are not using the application".into(),
+        "org" => "Approve the application for your organization".into(),
+        other => format!("Use the API with the “{other}” permission"),
+    }
+}
+
+impl Tessera {
+    /// `GET /oauth2/authorize`.
+    pub async fn authorize(&self, params: &Params, session: Option<&SignedIn>) -> Result<AuthorizeOutcome> {
+        let (request, client) = match self.validate_authorization(params).await? {
+            Ok(valid) => valid,
+            Err(outcome) => return Ok(outcome),
+        };
+        let Some(session) = session else {
+            return Ok(self.when_signed_out(&request));
+        };
+        if request.org_approval.is_some() {
+            return self.approval_prompt(&request, &client, session).await;
+        }
+        let now = self.clock.now();
+        let consented = self.store.consent(&session.user.id, &client.client.id).await?;
+        let facts = SessionFacts { auth_time: session.auth_time };
+        match authorize::interaction(&request, Some(facts), consented.as_ref(), now) {
+            Err(error) => Ok(self.error_redirect(&request, &error)),
+            Ok(Interaction::Login) => Ok(AuthorizeOutcome::Login),
+            Ok(Interaction::Consent) => self.consent_prompt(&request, &client, &session.user).await,
+            Ok(Interaction::Proceed) => self.respond(&request, &client, session).await,
+        }
+    }
+
+    /// The consent form's Allow or Deny. The HTTP layer has checked the CSRF token and origin.
+    pub async fn decide_consent(&self, params: &Params, session: &SignedIn, decision: ConsentDecision) -> Result<AuthorizeOutcome> {
+        let (request, client) = match self.validate_authorization(params).await? {
+            Ok(valid) => valid,
+            Err(outcome) => return Ok(outcome),
+        };
+        if decision == ConsentDecision::Deny {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+            return Ok(self.error_redirect(&request, &error));
+        }
+        let catalogue = client.catalogue.clone();
+        let scope = match authorize::scope_for_user(&request, &session.user, &catalogue) {
+            Ok(scope) => scope,
+            Err(error) => return Ok(self.error_redirect(&request, &error)),
+        };
+        let now = self.clock.now();
+        self.store.save_consent(&session.user.id, &client.client.id, &scope, now).await?;
+        let audit = AuditEvent {
+            at: now,
+            org_id: Some(session.user.org_id.to_string()),
+            actor: session.user.id.to_string(),
+            action: AuditAction::ConsentGranted,
+            target: Some(client.client.id.to_string()),
+            ip: None,
+            detail: serde_json::json!({ "scope": scope.to_string() }),
+        };
+        self.store.append_audit(&audit).await?;
+        self.respond(&request, &client, session).await
+    }
+
+    /// The approval form's Approve: an admin or owner approves the client for their org.
+    pub async fn approve_from_browser(&self, params: &Params, session: &SignedIn) -> Result<AuthorizeOutcome> {
+        let (request, client) = match self.validate_authorization(params).await? {
+            Ok(valid) => valid,
+            Err(outcome) => return Ok(outcome),
+        };
+        let Some(org) = self.org_to_approve(&request, &session.user).await? else {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "only an admin of this organization may approve applications for it");
+            return Ok(self.error_redirect(&request, &error));
+        };
+        self.set_org_approval(&crate::admin::Actor(session.user.id.to_string()), client.client.id.as_str(), org.id.as_str(), true).await?;
+        let mut response = vec![("approved", "true")];
+        if let Some(state) = request.state.as_deref() {
+            response.push(("state", state));
+        }
+        response.push(("iss", self.issuer()));
+        Ok(AuthorizeOutcome::Redirect(authorize::response_url(&request.redirect_uri, ResponseMode::Query, &response)))
+    }
+
+    /// Validates the request against the client; the outer error is the store's, the inner one
+    /// the answer to show when the request is bad.
+    async fn validate_authorization(
+        &self,
+        params: &Params,
+    ) -> Result<std::result::Result<(AuthorizationRequest, Arc<CachedClient>), AuthorizeOutcome>> {
+        self.sync().await?;
+        let client = match params.get("client_id") {
+            Some(id) if tessera_core::model::ClientId::is_well_formed(id) => {
+                self.cache.client(&*self.store, &tessera_core::model::ClientId::new(id)).await?
+            }
+            _ => None,
+        };
+        let request = match authorize::validate(params, client.as_ref().map(|c| &c.client)) {
+            Ok(request) => request,
+            Err(AuthorizeError::Page(error)) => return Ok(Err(AuthorizeOutcome::ErrorPage(error))),
+            Err(AuthorizeError::Redirect { redirect_uri, mode, error, state }) => {
+                return Ok(Err(AuthorizeOutcome::Redirect(authorize::error_url(
+                    &redirect_uri,
+                    mode,
+                    &error,
+                    state.as_deref(),
+                    self.issuer(),
+                ))));
+            }
+        };
+        let Some(client) = client else {
+            return Ok(Err(AuthorizeOutcome::ErrorPage(OAuthError::invalid_request("unknown client_id"))));
+        };
+        if client.client.status == ClientStatus::Off {
+            return Ok(Err(AuthorizeOutcome::ErrorPage(OAuthError::invalid_request("this application is turned off"))));
+        }
+        Ok(Ok((request, client)))
+    }
+
+    fn when_signed_out(&self, request: &AuthorizationRequest) -> AuthorizeOutcome {
+        if request.prompt.none {
+            let error = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
+            return self.error_redirect(request, &error);
+        }
+        AuthorizeOutcome::Login
+    }
+
+    fn error_redirect(&self, request: &AuthorizationRequest, error: &OAuthError) -> AuthorizeOutcome {
+        let mode = request.response_type.mode();
+        AuthorizeOutcome::Redirect(authorize::error_url(&request.redirect_uri, mode, error, request.state.as_deref(), self.issuer()))
+    }
+
+    async fn consent_prompt(&self, request: &AuthorizationRequest, client: &CachedClient, user: &User) -> Result<AuthorizeOutcome> {
+        let scope = match authorize::scope_for_user(request, user, &client.catalogue) {
+            Ok(scope) => scope,
+            Err(error) => return Ok(self.error_redirect(request, &error)),
+        };
+        Ok(AuthorizeOutcome::Consent(ConsentPrompt {
+            client_id: client.client.id.to_string(),
+            client_name: client.client.name.clone(),
+            owner: client.owner.as_ref().map_or_else(String::new, |o| o.email.clone()),
+            user_email: user.email.clone(),
+            scopes: scope.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(name) }).collect(),
+        }))
+    }
+
+    /// The org named by `scope=org&org_id=N`, when `user` is an admin or owner of it.
+    async fn org_to_approve(&self, request: &AuthorizationRequest, user: &User) -> Result<Option<tessera_core::model::Org>> {
+        let Some(wanted) = request.org_approval.as_deref() else { return Ok(None) };
+        let org = self.store.find_org(wanted).await?;
+        Ok(org.filter(|org| org.id == user.org_id && matches!(user.role, Role::Owner | Role::Admin)))
+    }
+
+    async fn approval_prompt(&self, request: &AuthorizationRequest, client: &CachedClient, session: &SignedIn) -> Result<AuthorizeOutcome> {
+        let Some(org) = self.org_to_approve(request, &session.user).await? else {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "only an admin of this organization may approve applications for it");
+            return Ok(self.error_redirect(request, &error));
+        };
+        Ok(AuthorizeOutcome::Approval(ApprovalPrompt {
+            client_id: client.client.id.to_string(),
+            client_name: client.client.name.clone(),
+            owner: client.owner.as_ref().map_or_else(String::new, |o| o.email.clone()),
+            org_name: org.name.clone(),
+            already_approved: self.store.org_approved(&client.client.id, &org.id).await?,
+        }))
+    }
+
+    /// Answers the client: a code, or (implicit) tokens in the fragment.
+    async fn respond(&self, request: &AuthorizationRequest, client: &CachedClient, session: &SignedIn) -> Result<AuthorizeOutcome> {
+        let user = &session.user;
+        let scope = match authorize::scope_for_user(request, user, &client.catalogue) {
+            Ok(scope) => scope,
+            Err(error) => return Ok(self.error_redirect(request, &error)),
+        };
+        let now = self.clock.now();
+        let mut response: Vec<(&str, String)> = Vec::new();
+        match request.response_type {
+            ResponseType::Code => {
+                let code = self.secrets.random_token(32)?;
+                let record = CodeRecord {
+                    grant: GrantRecord {
+                        id: self.secrets.random_id(24)?,
+                        client_id: client.client.id.clone(),
+                        user_id: user.id.clone(),
+                        scope: scope.clone(),
+                        auth_time: session.auth_time,
+                        created_at: now,
+                        expires_at: None,
+                        revoked: false,
+                    },
+                    code: IssuedCode {
+                        client_id: client.client.id.clone(),
+                        redirect_uri: request.redirect_uri_sent.then(|| request.redirect_uri.clone()),
+                        scope,
+                        code_challenge: request.code_challenge.clone(),
+                        nonce: request.nonce.clone(),
+                        issued_at: now,
+                    },
+                };
+                self.store.insert_code(&self.secrets.lookup_hash(&code), &record).await?;
+                response.push(("code", code));
+            }
+            ResponseType::Token | ResponseType::IdTokenToken => {
+                // The implicit flow: an access token (and an ID token when asked), never a
+                // refresh token (A17).
+                let ttl = self.settings.policy.access_token_ttl(&client.client);
+                let access_token = self.sign_access_token(&user.id, &client.client, &user.org_id, &scope, ttl, None, now)?;
+                if request.response_type == ResponseType::IdTokenToken {
+                    let id_token = self.sign_id_token(
+                        user,
+                        &client.client,
+                        &scope,
+                        session.auth_time,
+                        request.nonce.as_deref(),
+                        Some(&access_token),
+                        now,
+                    )?;
+                    response.push(("id_token", id_token));
+                }
+                response.push(("access_token", access_token));
+                response.push(("token_type", "Bearer".into()));
+                response.push(("expires_in", ttl.to_string()));
+                response.push(("scope", scope.to_string()));
+            }
+        }
+        if let Some(state) = &request.state {
+            response.push(("state", state.clone()));
+        }
+        response.push(("iss", self.issuer().to_owned()));
+        let pairs: Vec<(&str, &str)> = response.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Ok(AuthorizeOutcome::Redirect(authorize::response_url(&request.redirect_uri, request.response_type.mode(), &pairs)))
+    }
+
+    /// The scopes a user has consented to, per client, for the page where consent is revoked.
+    pub async fn consents(&self, user: &User) -> Result<Vec<(String, String, ScopeSet)>> {
+        let mut out = Vec::new();
+        for (client_id, scope) in self.store.consents(&user.id).await? {
+            let name = self.store.client(&client_id).await?.map_or_else(|| client_id.to_string(), |c| c.client.name);
+            out.push((client_id.to_string(), name, scope));
+        }
+        Ok(out)
+    }
+
+    /// Withdraws a user's consent for a client and revokes every token it led to.
+    pub async fn revoke_consent(&self, user: &User, client_id: &str) -> Result<bool> {
+        let audit = AuditEvent {
+            at: self.clock.now(),
+            org_id: Some(user.org_id.to_string()),
+            actor: user.id.to_string(),
+            action: AuditAction::ConsentRevoked,
+            target: Some(client_id.to_owned()),
+            ip: None,
+            detail: serde_json::json!({}),
+        };
+        Ok(self.store.revoke_consent(&user.id, &tessera_core::model::ClientId::new(client_id), &audit).await?)
+    }
+}

@@ -1,0 +1,237 @@
+//! The token endpoint's user grants: `authorization_code` (RFC 6749 §4.1.3, RFC 7636) and
+//! `refresh_token` (RFC 6749 §6) with rotation and family revocation; and the ID tokens both
+//! may carry.
+
+use ring::digest;
+use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::code::{self, Redemption};
+use tessera_core::grant;
+use tessera_core::model::{Client, GrantType, OrgId, User, UserId};
+use tessera_core::oidc::{self, IdTokenFacts};
+use tessera_core::refresh::{self, RefreshDecision, RefreshInput};
+use tessera_core::scope::{self, ScopeSet};
+use tessera_core::token::{self, ACCESS_TOKEN_TYP};
+use tessera_core::{ErrorCode, OAuthError};
+use tessera_proto::TokenResponse;
+use tessera_store::{CodeRedemption, GrantRecord};
+
+use crate::Tessera;
+use crate::cache::CachedClient;
+use crate::error::{Result, ServiceError};
+
+fn invalid_grant(description: &'static str) -> ServiceError {
+    ServiceError::oauth(OAuthError::new(ErrorCode::InvalidGrant, description))
+}
+
+/// BASE64URL(SHA-256(input)): the PKCE S256 transform.
+fn s256(input: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, input.as_bytes()))
+}
+
+/// `at_hash`: the left half of SHA-256 of the access token, base64url (for ES256/RS256; OIDC
+/// Core §3.1.3.6).
+fn at_hash(access_token: &str) -> String {
+    use base64::Engine as _;
+    let hash = digest::digest(&digest::SHA256, access_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16])
+}
+
+impl Tessera {
+    /// Signs an access token for `subject` acting through `client`. `grant_id` ties it to the
+    /// authorization it descends from, so that revoking that stops it too.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sign_access_token(
+        &self,
+        subject: &UserId,
+        client: &Client,
+        org: &OrgId,
+        scope: &ScopeSet,
+        ttl: u32,
+        grant_id: Option<&str>,
+        now: i64,
+    ) -> Result<String> {
+        let keys = self.keyset();
+        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
+        let jti = self.secrets.token_id();
+        let mut claims = token::access_token_claims(&self.settings.policy, subject, client, org, scope, ttl, jti, now);
+        claims.grant_id = grant_id.map(str::to_owned);
+        key.sign(ACCESS_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Signs an ID token for `user` at `client`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sign_id_token(
+        &self,
+        user: &User,
+        client: &Client,
+        scope: &ScopeSet,
+        auth_time: i64,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+        now: i64,
+    ) -> Result<String> {
+        let keys = self.keyset();
+        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
+        let facts =
+            IdTokenFacts { scope, auth_time, nonce, at_hash: access_token.map(at_hash), ttl: self.settings.policy.access_token_ttl, now };
+        let claims = oidc::id_token_claims(&self.settings.policy, user, client, facts);
+        key.sign(oidc::ID_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// The `authorization_code` grant.
+    pub(crate) async fn redeem_code(
+        &self,
+        caller: &CachedClient,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+        now: i64,
+    ) -> Result<TokenResponse> {
+        grant::check_client_may_use(&caller.client, GrantType::AuthorizationCode)?;
+        let record = match self.store.redeem_code(&self.secrets.lookup_hash(code), now).await? {
+            CodeRedemption::Unknown => return Err(invalid_grant("unknown authorization code")),
+            CodeRedemption::Reused(record) => {
+                // A second use means the code leaked: everything issued from it stops (C01).
+                self.revoke_family(&record.grant, "authorization code reused", now).await?;
+                return Err(invalid_grant("the authorization code has already been used"));
+            }
+            CodeRedemption::Fresh(record) => record,
+        };
+        let redemption = Redemption { client_id: &caller.client.id, redirect_uri, code_verifier, now };
+        code::redeem(&record.code, &redemption, s256)?;
+        let user = self.grant_user(&record.grant).await?;
+        self.check_org_approval(caller, &user).await?;
+        // A demoted user's code carries only what the role still allows (Q07).
+        let scope = ScopeSet::from_names(
+            record.grant.scope.iter().filter(|s| scope::role_allows(user.role, s, &caller.catalogue)).map(str::to_owned),
+        );
+        if scope.is_empty() {
+            return Err(ServiceError::oauth(OAuthError::invalid_scope("none of the granted scopes is still allowed for this user")));
+        }
+        let ttl = self.settings.policy.access_token_ttl(&caller.client);
+        let grant_id = record.grant.id.as_str();
+        let access_token = self.sign_access_token(&user.id, &caller.client, &user.org_id, &scope, ttl, Some(grant_id), now)?;
+        let refresh_token = if grant::issues_refresh_token(&caller.client, &scope) {
+            let token = self.secrets.random_token(32)?;
+            let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
+            self.store.insert_refresh_token(&self.secrets.lookup_hash(&token), grant_id, expires_at, now).await?;
+            Some(token)
+        } else {
+            None
+        };
+        let id_token = if scope.contains("openid") {
+            let nonce = record.code.nonce.as_deref();
+            Some(self.sign_id_token(&user, &caller.client, &scope, record.grant.auth_time, nonce, Some(&access_token), now)?)
+        } else {
+            None
+        };
+        let mut response = self.token_response(access_token, &scope, ttl);
+        response.refresh_token = refresh_token;
+        response.id_token = id_token;
+        Ok(response)
+    }
+
+    /// The `refresh_token` grant: rotate, or on reuse revoke the family.
+    pub(crate) async fn refresh(
+        &self,
+        caller: &CachedClient,
+        token: &str,
+        requested: Option<&ScopeSet>,
+        now: i64,
+    ) -> Result<TokenResponse> {
+        grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
+        let old_hash = self.secrets.lookup_hash(token);
+        let found = self.store.refresh_token(&old_hash).await?;
+        let user = match &found {
+            Some(found) => self.cache.user(&*self.store, &found.grant.user_id).await?,
+            None => None,
+        };
+        if let Some(found) = found.as_ref().filter(|f| f.record.client_id != caller.client.id) {
+            // Another client's token: refused and audited; its owner keeps using it (F02).
+            self.audit_grant(&found.grant, AuditAction::RefreshTokenMisused, caller.client.id.as_str(), "presented by another client", now)
+                .await?;
+        }
+        let input = RefreshInput {
+            record: found.as_ref().map(|f| &f.record),
+            client: &caller.client,
+            user: user.as_ref(),
+            catalogue: &caller.catalogue,
+            requested,
+            now,
+        };
+        let access_scope = match refresh::decide(&input) {
+            RefreshDecision::Refuse(error) => return Err(error.into()),
+            RefreshDecision::RevokeFamily => {
+                if let Some(found) = &found {
+                    self.revoke_family(&found.grant, "refresh token reused", now).await?;
+                }
+                return Err(invalid_grant("the refresh token has already been used"));
+            }
+            RefreshDecision::Rotate { access_scope } => access_scope,
+        };
+        let (Some(found), Some(user)) = (found, user) else {
+            return Err(ServiceError::Internal("refresh decided without its record".into()));
+        };
+        self.check_org_approval(caller, &user).await?;
+        let new_token = self.secrets.random_token(32)?;
+        if !self.store.rotate_refresh_token(&old_hash, &self.secrets.lookup_hash(&new_token), now).await? {
+            // A concurrent request rotated it first: this one is a reuse (F10, no grace window).
+            self.revoke_family(&found.grant, "refresh token reused concurrently", now).await?;
+            return Err(invalid_grant("the refresh token has already been used"));
+        }
+        let ttl = self.settings.policy.access_token_ttl(&caller.client);
+        let grant_id = found.grant.id.as_str();
+        let access_token = self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, ttl, Some(grant_id), now)?;
+        let id_token = if access_scope.contains("openid") {
+            Some(self.sign_id_token(&user, &caller.client, &access_scope, found.grant.auth_time, None, Some(&access_token), now)?)
+        } else {
+            None
+        };
+        let mut response = self.token_response(access_token, &access_scope, ttl);
+        response.refresh_token = Some(new_token);
+        response.id_token = id_token;
+        Ok(response)
+    }
+
+    /// The user a grant acts for, who must still be enabled (C07, F08).
+    async fn grant_user(&self, grant: &GrantRecord) -> Result<User> {
+        let user = self.cache.user(&*self.store, &grant.user_id).await?;
+        user.filter(User::is_active).ok_or_else(|| invalid_grant("the user of this grant is disabled or gone"))
+    }
+
+    /// A client with `requires_org_approval` gets user tokens only for orgs that approved it.
+    async fn check_org_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
+        if caller.client.requires_org_approval && !self.store.org_approved(&caller.client.id, &user.org_id).await? {
+            return Err(ServiceError::oauth(OAuthError::unauthorized_client(
+                "this application has not been approved by an admin of the user's organization",
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn revoke_family(&self, grant: &GrantRecord, reason: &str, now: i64) -> Result<()> {
+        let audit = self.grant_audit(grant, AuditAction::GrantRevoked, "system", reason, now).await?;
+        self.store.revoke_grant(&grant.id, &audit).await?;
+        Ok(())
+    }
+
+    async fn audit_grant(&self, grant: &GrantRecord, action: AuditAction, actor: &str, reason: &str, now: i64) -> Result<()> {
+        self.store.append_audit(&self.grant_audit(grant, action, actor, reason, now).await?).await?;
+        Ok(())
+    }
+
+    /// An audit entry about a grant, filed under its user's organization (whose owners read it).
+    async fn grant_audit(&self, grant: &GrantRecord, action: AuditAction, actor: &str, reason: &str, now: i64) -> Result<AuditEvent> {
+        let org_id = self.cache.user(&*self.store, &grant.user_id).await?.map(|u| u.org_id.to_string());
+        Ok(AuditEvent {
+            at: now,
+            org_id,
+            actor: actor.to_owned(),
+            action,
+            target: Some(grant.client_id.to_string()),
+            ip: None,
+            detail: serde_json::json!({ "grant_id": grant.id, "user_id": grant.user_id.as_str(), "reason": reason }),
+        })
+    }
+}

@@ -1,0 +1,306 @@
+//! Browser sessions and password login: the session cookie, CSRF tokens, the login throttle
+//! and the one-time setup link that creates the first owner.
+//!
+//! A session id is a 256-bit random value that lives only in the browser's cookie; the store
+//! keeps its keyed hash. Logging in always makes a new id and deletes the browser's previous
+//! one (no session fixation, B08). Sessions end after an idle timeout and an absolute lifetime.
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::model::{Role, User};
+use tessera_store::SessionRecord;
+
+use crate::admin::{Actor, NewUser};
+use crate::error::{Result, ServiceError};
+use crate::{Tessera, password};
+
+/// A browser that is signed in.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub user: User,
+    pub auth_time: i64,
+    /// The cookie value, which CSRF tokens of this session are bound to.
+    cookie: String,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn").field("user", &self.user.id).field("auth_time", &self.auth_time).finish_non_exhaustive()
+    }
+}
+
+/// A session just created by a login: the cookie value to set.
+pub struct NewSession {
+    pub cookie: String,
+    pub user: User,
+    /// Seconds the cookie may live (the absolute lifetime).
+    pub max_age: i64,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession").field("user", &self.user.id).finish_non_exhaustive()
+    }
+}
+
+/// A session's last-seen time is written at most this often (seconds): idle timeouts are
+/// coarse, and a page view should not always be a write.
+const TOUCH_EVERY: i64 = 60;
+
+const SETUP_TOKEN_META: &str = "setup_token_hash";
+const SETUP_USED_META: &str = "setup_used";
+
+/// A hash checked when the email is unknown, so unknown and known emails cost the same (B03).
+fn dummy_password_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| password::hash("not a password anyone has").unwrap_or_default())
+}
+
+impl Tessera {
+    /// The CSRF token for forms shown to the browser holding `binding` (a session cookie or the
+    /// pre-login cookie).
+    pub fn csrf_token(&self, binding: &str) -> String {
+        self.secrets.csrf_token(binding)
+    }
+
+    pub fn csrf_matches(&self, binding: &str, token: &str) -> bool {
+        self.secrets.csrf_matches(binding, token)
+    }
+
+    /// A fresh random value for a cookie.
+    pub fn new_cookie_value(&self) -> Result<String> {
+        self.secrets.random_token(32)
+    }
+
+    /// The signed-in user of the browser presenting `cookie`, if its session is still alive
+    /// and its user still enabled. A dead session is deleted.
+    pub async fn current_session(&self, cookie: Option<&str>) -> Result<Option<SignedIn>> {
+        let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+            return Ok(None);
+        };
+        let hash = self.secrets.lookup_hash(cookie);
+        let Some(session) = self.store.session(&hash).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let alive = now < session.expires_at && now < session.last_seen_at + self.settings.session_idle_timeout;
+        self.sync().await?;
+        let user = self.cache.user(&*self.store, &session.user_id).await?.filter(|u| u.is_active() && !u.service);
+        let Some(user) = user.filter(|_| alive) else {
+            self.store.delete_session(&hash).await?;
+            return Ok(None);
+        };
+        if now - session.last_seen_at >= TOUCH_EVERY {
+            self.store.touch_session(&hash, now).await?;
+        }
+        Ok(Some(SignedIn { user, auth_time: session.auth_time, cookie: cookie.to_owned() }))
+    }
+
+    /// The CSRF token of a signed-in browser's forms.
+    pub fn session_csrf(&self, session: &SignedIn) -> String {
+        self.csrf_token(&session.cookie)
+    }
+
+    pub fn session_csrf_matches(&self, session: &SignedIn, token: &str) -> bool {
+        self.csrf_matches(&session.cookie, token)
+    }
+
+    /// Checks an email and password and opens a session. `previous` is the browser's current
+    /// session cookie, which is ended. Failures are throttled per account and per address and
+    /// audited; an unknown email costs the same as a wrong password and gets the same answer.
+    pub async fn login(&self, email: &str, password: &str, previous: Option<&str>, peer: IpAddr) -> Result<NewSession> {
+        let user = self.check_password(email, password, peer).await?;
+        self.open_session(user, previous).await
+    }
+
+    /// The password check behind the login form and `POST /sessions`.
+    pub async fn check_password(&self, email: &str, password: &str, peer: IpAddr) -> Result<User> {
+        let now = self.clock.now();
+        let account = email.trim().to_lowercase();
+        if let Some(retry_after) =
+            self.login_limiter.locked_for(&account, now).or_else(|| self.login_address_limiter.locked_for(&peer, now))
+        {
+            return Err(ServiceError::TooManyAttempts { retry_after });
+        }
+        let found = if account.is_empty() || account.len() > 254 { None } else { self.store.user_credentials(&account).await? };
+        let (user, stored) = match found {
+            Some((user, Some(hash))) => (Some(user), hash),
+            _ => (None, dummy_password_hash().to_owned()),
+        };
+        let verified = self.verify_password_bounded(password.to_owned(), stored).await?;
+        match user {
+            Some(user) if verified && user.is_active() && !user.service => {
+                self.login_limiter.clear(&account);
+                Ok(user)
+            }
+            user => {
+                let reason = match &user {
+                    None => "unknown_email",
+                    Some(u) if u.disabled => "user_disabled",
+                    Some(_) => "wrong_password",
+                };
+                self.record_login_failure(&account, user.as_ref(), reason, peer, now).await;
+                Err(ServiceError::BadCredentials)
+            }
+        }
+    }
+
+    /// Argon2 runs on the blocking pool, at most `password_pool` at a time, so a burst of logins
+    /// queues instead of taking every core from the token endpoint.
+    async fn verify_password_bounded(&self, password: String, stored: String) -> Result<bool> {
+        let _permit = self.password_pool.acquire().await.map_err(|_| ServiceError::Internal("password pool closed".into()))?;
+        tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+            .await
+            .map_err(|_| ServiceError::Internal("password check failed".into()))
+    }
+
+    async fn record_login_failure(&self, account: &str, user: Option<&User>, reason: &str, peer: IpAddr, now: i64) {
+        let locked = self.login_limiter.record_failure(&account.to_owned(), now);
+        let address_locked = self.login_address_limiter.record_failure(&peer, now);
+        let mut event = AuditEvent {
+            at: now,
+            org_id: user.map(|u| u.org_id.to_string()),
+            actor: user.map_or_else(|| "anonymous".to_owned(), |u| u.id.to_string()),
+            action: AuditAction::LoginFailed,
+            target: user.map(|u| u.id.to_string()),
+            ip: Some(peer.to_string()),
+            detail: serde_json::json!({ "reason": reason }),
+        };
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::warn!(error = %e, "could not write the audit entry of a failed login");
+        }
+        if locked || address_locked {
+            event.action = AuditAction::LoginLocked;
+            event.detail = serde_json::json!({ "locked": if locked { "account" } else { "address" } });
+            if let Err(e) = self.store.append_audit(&event).await {
+                tracing::warn!(error = %e, "could not write the audit entry of a login lock-out");
+            }
+        }
+    }
+
+    async fn open_session(&self, user: User, previous: Option<&str>) -> Result<NewSession> {
+        let now = self.clock.now();
+        let cookie = self.secrets.random_token(32)?;
+        let max_age = self.settings.session_max_lifetime;
+        let record =
+            SessionRecord { user_id: user.id.clone(), auth_time: now, created_at: now, last_seen_at: now, expires_at: now + max_age };
+        let replaces = previous.map(|p| self.secrets.lookup_hash(p));
+        self.store.insert_session(&self.secrets.lookup_hash(&cookie), &record, replaces.as_deref()).await?;
+        Ok(NewSession { cookie, user, max_age })
+    }
+
+    /// Ends the browser's session server-side.
+    pub async fn logout(&self, cookie: Option<&str>) -> Result<()> {
+        if let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) {
+            self.store.delete_session(&self.secrets.lookup_hash(cookie)).await?;
+        }
+        Ok(())
+    }
+
+    /// On a store with no user yet, makes a new one-time setup token (replacing any earlier
+    /// one) and returns it; `serve` prints the link. `None` once a user exists.
+    pub async fn prepare_setup(&self) -> Result<Option<String>> {
+        if self.store.user_count().await? > 0 || self.store.meta(SETUP_USED_META).await?.is_some() {
+            return Ok(None);
+        }
+        let token = self.secrets.random_token(32)?;
+        self.store.set_meta(SETUP_TOKEN_META, &hex(&self.secrets.lookup_hash(&token))).await?;
+        Ok(Some(token))
+    }
+
+    /// Whether `token` is the live setup token.
+    pub async fn setup_token_valid(&self, token: &str) -> Result<bool> {
+        if token.is_empty() || token.len() > 128 || self.store.meta(SETUP_USED_META).await?.is_some() {
+            return Ok(false);
+        }
+        let stored = self.store.meta(SETUP_TOKEN_META).await?;
+        Ok(stored.is_some_and(|s| constant_time_eq(s.as_bytes(), hex(&self.secrets.lookup_hash(token)).as_bytes())))
+    }
+
+    /// Uses the setup token once: creates the first owner in the default organization and
+    /// signs them in.
+    pub async fn complete_setup(&self, token: &str, email: &str, password: &str, peer: IpAddr) -> Result<NewSession> {
+        if !self.setup_token_valid(token).await? {
+            return Err(ServiceError::NotFound("setup link"));
+        }
+        // Claim the token atomically: of two concurrent submissions one wins.
+        let claim = hex(&self.secrets.lookup_hash(token));
+        if self.store.init_meta(SETUP_USED_META, &claim).await? != claim || self.store.user_count().await? > 0 {
+            return Err(ServiceError::NotFound("setup link"));
+        }
+        let org = self.store.orgs().await?.into_iter().next().ok_or(ServiceError::NotFound("organization"))?;
+        let new = NewUser {
+            org: org.id.to_string(),
+            email: email.to_owned(),
+            role: Role::Owner,
+            service: false,
+            authorize_applications: true,
+            password: Some(password.to_owned()),
+        };
+        let created = self.create_user(&Actor(format!("setup@{peer}")), new).await;
+        let view = match created {
+            Ok(view) => view,
+            Err(e) => {
+                // Let the owner correct the form and try again with the same link.
+                self.store.delete_meta(SETUP_USED_META).await?;
+                return Err(e);
+            }
+        };
+        self.store.delete_meta(SETUP_TOKEN_META).await?;
+        let user = self.user_by_email(&view.email).await?;
+        self.open_session(user, None).await
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Tessera {
+    /// Where RP-initiated logout may send the browser afterwards (OIDC RP-Initiated Logout §2):
+    /// `uri` only when it is registered for the client named by `client_id` or by the
+    /// `id_token_hint` (an ID token we signed, expired or not), with `state` appended. Anything
+    /// else: `None`, and the user sees the signed-out page (R11).
+    pub async fn post_logout_redirect(
+        &self,
+        client_id: Option<&str>,
+        id_token_hint: Option<&str>,
+        uri: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<Option<String>> {
+        let Some(uri) = uri else { return Ok(None) };
+        let hinted = id_token_hint.and_then(|hint| {
+            let keys = self.keyset();
+            let verified = tessera_jose::verify(hint, tessera_core::oidc::ID_TOKEN_TYP, |kid| keys.verifying_key(kid)).ok()?;
+            let claims: tessera_proto::IdTokenClaims = serde_json::from_slice(&verified.payload).ok()?;
+            (claims.iss == self.settings.policy.issuer).then_some(claims.aud)
+        });
+        let client_id = match (client_id, hinted.as_deref()) {
+            (Some(named), Some(hinted)) if named != hinted => return Ok(None),
+            (Some(named), _) => named.to_owned(),
+            (None, Some(hinted)) => hinted.to_owned(),
+            (None, None) => return Ok(None),
+        };
+        if !tessera_core::model::ClientId::is_well_formed(&client_id) {
+            return Ok(None);
+        }
+        self.sync().await?;
+        let client = self.cache.client(&*self.store, &tessera_core::model::ClientId::new(client_id)).await?;
+        let registered = client.is_some_and(|c| c.client.redirect_uris.iter().any(|r| r == uri));
+        if !registered {
+            return Ok(None);
+        }
+        let response: Vec<(&str, &str)> = state.map(|s| vec![("state", s)]).unwrap_or_default();
+        Ok(Some(if response.is_empty() {
+            uri.to_owned()
+        } else {
+            tessera_core::authorize::response_url(uri, tessera_core::authorize::ResponseMode::Query, &response)
+        }))
+    }
+}

@@ -1,0 +1,70 @@
+-- Tessera store, version 2: the browser flows. Browser sessions, authorization codes, grants
+-- (the family of tokens that descend from one authorization), refresh tokens, remembered
+-- consent and org approvals. Codes, refresh tokens and session ids are stored only as keyed
+-- hashes (HMAC-SHA256 under a key derived from the master key).
+
+CREATE TABLE sessions (
+    id_hash      BLOB PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- When the user last entered their password (OIDC auth_time, max_age).
+    auth_time    INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    -- The absolute end; the idle end is last_seen_at plus the idle timeout.
+    expires_at   INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+
+-- One authorization by one user for one client; every code, refresh token and access token
+-- issued from it carries its id, so revoking it stops them all.
+CREATE TABLE grants (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    scope      TEXT NOT NULL,
+    auth_time  INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    -- When the refresh family dies, counted from the grant; NULL: never (lifetime 0).
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX grants_user ON grants(user_id);
+CREATE INDEX grants_client ON grants(client_id);
+
+CREATE TABLE authorization_codes (
+    code_hash      BLOB PRIMARY KEY,
+    grant_id       TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+    redirect_uri   TEXT,
+    code_challenge TEXT,
+    nonce          TEXT,
+    issued_at      INTEGER NOT NULL,
+    consumed_at    INTEGER
+);
+CREATE INDEX authorization_codes_issued ON authorization_codes(issued_at);
+
+CREATE TABLE refresh_tokens (
+    token_hash BLOB PRIMARY KEY,
+    grant_id   TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+    state      TEXT NOT NULL CHECK (state IN ('active', 'rotated')),
+    issued_at  INTEGER NOT NULL
+);
+CREATE INDEX refresh_tokens_grant ON refresh_tokens(grant_id);
+-- At most one live token per family: a rotation race has exactly one winner.
+CREATE UNIQUE INDEX refresh_tokens_one_active ON refresh_tokens(grant_id) WHERE state = 'active';
+
+CREATE TABLE consents (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    client_id  TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    scope      TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+);
+
+CREATE TABLE org_approvals (
+    client_id   TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    org_id      TEXT NOT NULL REFERENCES orgs(id),
+    approved_by TEXT NOT NULL,
+    approved_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, org_id)
+);
