@@ -75,7 +75,9 @@ async fn method_not_allowed() -> Response {
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The one middleware (each layer costs a boxed future per request): records the metrics and
-/// adds the headers every response carries: no sniffing, no framing, no referrer, no banner.
+/// adds the headers every response carries: no sniffing, no framing, no referrer to other
+/// origins (a page's own forms keep theirs: with `no-referrer` Chrome posts `Origin: null`,
+/// which the CSRF origin check must refuse), no banner.
 async fn around_every_request(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     // MatchedPath is an Arc inside: cloning it allocates nothing.
     let route = request.extensions().get::<MatchedPath>().cloned();
@@ -87,6 +89,6 @@ async fn around_every_request(State(metrics): State<Arc<Metrics>>, request: Requ
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }

@@ -1,13 +1,18 @@
 //! Interoperability with client libraries nobody here wrote: the `oauth2` crate gets a token,
-//! and the `openidconnect` crate's own JOSE code verifies it against the published JWKS only.
+//! and the `openidconnect` crate's own JOSE code verifies it against the published JWKS only;
+//! the `openidconnect` crate also runs a whole code flow with PKCE as a relying party would.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::BasicClient;
-use oauth2::{ClientId, ClientSecret, Scope, TokenResponse as _, TokenUrl};
-use openidconnect::JsonWebKey as _;
-use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use oauth2::{ClientId, ClientSecret, Scope, TokenUrl};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, CsrfToken, IssuerUrl, JsonWebKey as _, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
+    RedirectUrl, TokenResponse as _,
+};
 
+use crate::agent::*;
 use crate::common::*;
 
 #[tokio::test]
@@ -37,4 +42,96 @@ async fn oauth2_crate_gets_a_token_that_openidconnect_verifies_with_the_jwks() {
     forged.push('x');
     assert!(key.verify_signature(&CoreJwsSigningAlgorithm::EcdsaP256Sha256, forged.as_bytes(), &signature).is_err());
     assert_eq!(claims["client_id"], fixture.client_id.as_str());
+}
+
+#[tokio::test]
+async fn openidconnect_crate_runs_the_code_flow_with_pkce_and_validates_the_id_token() {
+    let (server, fixture) = start();
+    let http_client = http();
+
+    // Discovery: the crate checks that the document's issuer is the one it asked for.
+    let issuer = server.url("").trim_end_matches('/').to_owned();
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.clone()).unwrap(), &http_client)
+        .await
+        .expect("discovery via the openidconnect crate");
+    assert_eq!(metadata.issuer().as_str(), issuer);
+    assert!(!metadata.jwks().keys().is_empty(), "the crate fetched the JWKS");
+
+    let (_, rp) = add_client(
+        &server,
+        &fixture,
+        "oidc-rp",
+        &["--grant", "authorization_code", "--grant", "refresh_token", "--redirect-uri", "http://127.0.0.1/cb", "--scope", "read"],
+    );
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        openidconnect::ClientId::new(rp.client_id.clone()),
+        Some(openidconnect::ClientSecret::new(rp.client_secret.clone())),
+    )
+    .set_redirect_uri(RedirectUrl::new("http://127.0.0.1/cb".to_owned()).unwrap());
+
+    // The authorization request, built by the crate (it adds `openid` itself).
+    let (pkce_challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(openidconnect::Scope::new("email".into()))
+        .set_pkce_challenge(pkce_challenge)
+        .url();
+    assert!(auth_url.as_str().starts_with(&server.url("/oauth2/authorize")), "{auth_url}");
+    let query = auth_url.query().expect("authorize query");
+
+    let mut agent = Agent::new(&server);
+    assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
+    let location = agent.authorize(query, "allow").await;
+    assert!(location.starts_with("http://127.0.0.1/cb?"), "{location}");
+    let params = response_params(&location);
+    assert_eq!(params.get("state").map(String::as_str), Some(csrf.secret().as_str()), "{location}");
+    assert_eq!(params.get("iss").map(String::as_str), Some(issuer.as_str()), "{location}");
+    let code = params.get("code").unwrap_or_else(|| panic!("no code in {location}")).clone();
+
+    // The code exchange with the PKCE verifier (client_secret_basic, the crate's default).
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint discovered")
+        .set_pkce_verifier(pkce_verifier)
+        .request_async(&http_client)
+        .await
+        .expect("code exchange via the openidconnect crate");
+    let id_token = tokens.id_token().expect("an ID token for the openid scope");
+    let verifier = client.id_token_verifier();
+    // Signature against the discovered JWKS, iss, aud, azp, exp, iat and nonce.
+    let claims = id_token.claims(&verifier, &nonce).expect("ID token validates");
+    assert_eq!(claims.issuer().as_str(), issuer);
+    assert_eq!(claims.subject().as_str(), fixture.owner_id);
+    assert_eq!(claims.audiences().iter().map(|a| a.as_str()).collect::<Vec<_>>(), [rp.client_id.as_str()]);
+    assert_eq!(claims.email().map(|e| e.as_str()), Some(fixture.owner_email.as_str()));
+    let alg = id_token.signing_alg().expect("signed ID token");
+    assert_eq!(*alg, CoreJwsSigningAlgorithm::EcdsaP256Sha256);
+    let key = id_token.signing_key(&verifier).expect("the ID token's key is in the JWKS");
+    let at_hash = AccessTokenHash::from_token(tokens.access_token(), alg, key).expect("at_hash computable");
+    assert_eq!(claims.access_token_hash(), Some(&at_hash), "at_hash matches the access token");
+    // A wrong nonce is refused by the crate.
+    assert!(id_token.claims(&verifier, &Nonce::new("another nonce".into())).is_err());
+
+    // Userinfo, through the endpoint found in discovery; the crate checks the subject.
+    let info: openidconnect::core::CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
+        .expect("userinfo endpoint discovered")
+        .request_async(&http_client)
+        .await
+        .expect("userinfo via the openidconnect crate");
+    assert_eq!(info.subject(), claims.subject());
+    assert_eq!(info.email().map(|e| e.as_str()), Some(fixture.owner_email.as_str()));
+
+    // One refresh: the refresh token rotates.
+    let first = tokens.refresh_token().expect("a refresh token for the refresh_token grant");
+    let refreshed = client
+        .exchange_refresh_token(first)
+        .expect("token endpoint discovered")
+        .request_async(&http_client)
+        .await
+        .expect("refresh via the openidconnect crate");
+    let second = refreshed.refresh_token().expect("a rotated refresh token");
+    assert_ne!(second.secret(), first.secret(), "rotated");
+    assert_ne!(refreshed.access_token().secret(), tokens.access_token().secret());
 }

@@ -7,6 +7,7 @@
 mod agent;
 mod common;
 
+mod browser_flows;
 mod browser_smoke;
 mod cli;
 mod client_auth;

@@ -87,7 +87,10 @@ impl FromRequestParts<AppState> for Browser {
         }
         let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let origin_ok = header_text(header::ORIGIN).is_none_or(|origin| origin == origin_of(issuer));
-        let fetch_ok = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|site| site != "cross-site");
+        // Browsers that send Fetch metadata say where a request comes from; only our own pages
+        // (or the user typing the address) may post our forms.
+        let fetch_ok =
+            parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|site| matches!(site, "same-origin" | "none"));
         Ok(Browser { peer: client_ip(parts, state), cookies, same_origin: origin_ok && fetch_ok, names: CookieNames::for_issuer(issuer) })
     }
 }
