@@ -427,6 +427,28 @@ impl Tessera {
         Ok(())
     }
 
+    /// CORS for browser apps (the Bluescape seed's whitelisted domains): whether a response to
+    /// `request` may be read by a page of `origin`. Only an origin the calling client registered
+    /// is allowed, matched exactly (R12).
+    pub async fn cors_allowed(&self, request: &EndpointRequest, origin: &str) -> Result<bool> {
+        let Ok(presented) = credentials::extract(request.authorization.as_deref(), &request.params) else {
+            return Ok(false);
+        };
+        self.sync().await?;
+        let client = self.cache.client(&*self.store, &presented.id).await?;
+        Ok(client.is_some_and(|c| {
+            c.client.status == tessera_core::model::ClientStatus::On && c.client.allowed_origins.iter().any(|o| o == origin)
+        }))
+    }
+
+    /// Whether a CORS preflight from `origin` may proceed: some client that is ON registered it.
+    pub async fn cors_preflight_allowed(&self, origin: &str) -> Result<bool> {
+        if origin.len() > 256 {
+            return Ok(false);
+        }
+        Ok(self.store.origin_registered(origin).await?)
+    }
+
     /// The discovery document (RFC 8414 / OIDC Discovery).
     pub fn metadata(&self) -> ServerMetadata {
         let issuer = self.issuer().to_owned();

@@ -251,6 +251,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()>;
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>>;
     async fn clients(&self, org: Option<&OrgId>) -> Result<Vec<ClientRecord>>;
+    /// Whether some client that is ON lists `origin` among its allowed origins (CORS preflight).
+    async fn origin_registered(&self, origin: &str) -> Result<bool>;
     async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool>;
     async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool>;
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool>;

@@ -537,6 +537,17 @@ impl Store for SqliteStore {
         rows.iter().map(client_from_row).collect()
     }
 
+    async fn origin_registered(&self, origin: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM clients WHERE status = 'on' AND EXISTS (SELECT 1 FROM json_each(clients.allowed_origins) WHERE value = $1) LIMIT 1",
+        )
+        .bind(origin)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(found.is_some())
+    }
+
     async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("UPDATE clients SET status = $1, updated_at = $2 WHERE id = $3")

@@ -293,3 +293,71 @@ async fn c06_codes_and_refresh_tokens_are_long_random_and_unique() {
         }
     }
 }
+
+#[tokio::test]
+async fn r12_cors_echoes_only_the_clients_registered_origin() {
+    let (server, fixture) = start();
+    let (_, spa) = add_client(
+        &server,
+        &fixture,
+        "spa",
+        &[
+            "--public",
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://spa.example/cb",
+            "--allowed-origin",
+            "https://spa.example",
+        ],
+    );
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let query = format!(
+        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&scope=read&code_challenge={}&code_challenge_method=S256",
+        spa.client_id,
+        challenge(VERIFIER)
+    );
+    let code = response_params(&agent.authorize(&query, "allow").await)["code"].clone();
+    let exchange = |origin: &'static str, code: String| {
+        let form = [
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code),
+            ("redirect_uri", "https://spa.example/cb".to_owned()),
+            ("client_id", spa.client_id.clone()),
+            ("code_verifier", VERIFIER.to_owned()),
+        ];
+        http().post(server.url("/oauth2/token")).header("origin", origin).form(&form).send()
+    };
+    let response = exchange("https://spa.example", code).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://spa.example");
+    assert!(response.headers().get("access-control-allow-credentials").is_none());
+    // Another origin: no CORS header at all, and never `*`.
+    let response = exchange("https://evil.example", "whatever".into()).await.unwrap();
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+    // The origin is the spa's, not the script client's: its responses stay unreadable there.
+    let response = http()
+        .post(server.url("/oauth2/token"))
+        .basic_auth(&fixture.client_id, Some(&fixture.client_secret))
+        .header("origin", "https://spa.example")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+    // Preflight.
+    let preflight = |origin: &'static str| {
+        http()
+            .request(reqwest::Method::OPTIONS, server.url("/oauth2/token"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let allowed = preflight("https://spa.example").await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://spa.example");
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}

@@ -75,8 +75,9 @@ fn reject(status: StatusCode, description: &str) -> Response {
     json_error(status, ErrorCode::InvalidRequest, description)
 }
 
-/// An OAuth endpoint request: `Authorization` header, body parameters and client address.
-pub struct OAuthRequest(pub EndpointRequest);
+/// An OAuth endpoint request: `Authorization` header, body parameters and client address, and
+/// the `Origin` header for CORS.
+pub struct OAuthRequest(pub EndpointRequest, pub Option<axum::http::HeaderValue>);
 
 impl<S> FromRequest<S> for OAuthRequest
 where
@@ -119,7 +120,8 @@ where
             }
         };
         let peer = client_ip(&parts, &state);
-        Ok(OAuthRequest(EndpointRequest { authorization, params, peer }))
+        let origin = parts.headers.get(header::ORIGIN).cloned();
+        Ok(OAuthRequest(EndpointRequest { authorization, params, peer }, origin))
     }
 }
 

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per group of endpoints.
 
+pub mod cors;
 pub mod discovery;
 pub mod extract;
 pub mod health;

@@ -6,25 +6,38 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::error::{ApiError, no_store};
+use crate::http::cors;
 use crate::http::extract::OAuthRequest;
 
-pub async fn token(State(state): State<AppState>, OAuthRequest(request): OAuthRequest) -> Result<Response, ApiError> {
-    let issued = state.service.token(&request).await?;
-    state.metrics.token_issued();
-    let mut response = axum::Json(issued).into_response();
-    no_store(&mut response);
-    Ok(response)
+pub async fn token(State(state): State<AppState>, OAuthRequest(request, origin): OAuthRequest) -> Response {
+    let mut response = match state.service.token(&request).await {
+        Ok(issued) => {
+            state.metrics.token_issued();
+            let mut response = axum::Json(issued).into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(e) => ApiError(e).into_response(),
+    };
+    cors::apply(&state, origin.as_ref(), &request, &mut response).await;
+    response
 }
 
 /// RFC 7009 §2.2: 200 with an empty body, whether or not the token was found.
-pub async fn revoke(State(state): State<AppState>, OAuthRequest(request): OAuthRequest) -> Result<Response, ApiError> {
-    state.service.revoke(&request).await?;
-    let mut response = StatusCode::OK.into_response();
-    no_store(&mut response);
-    Ok(response)
+pub async fn revoke(State(state): State<AppState>, OAuthRequest(request, origin): OAuthRequest) -> Response {
+    let mut response = match state.service.revoke(&request).await {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(e) => ApiError(e).into_response(),
+    };
+    cors::apply(&state, origin.as_ref(), &request, &mut response).await;
+    response
 }
 
-pub async fn introspect(State(state): State<AppState>, OAuthRequest(request): OAuthRequest) -> Result<Response, ApiError> {
+pub async fn introspect(State(state): State<AppState>, OAuthRequest(request, _): OAuthRequest) -> Result<Response, ApiError> {
     let answer = state.service.introspect(&request).await?;
     let mut response = axum::Json(answer).into_response();
     no_store(&mut response);
