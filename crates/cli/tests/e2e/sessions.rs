@@ -270,3 +270,29 @@ fn eventually_line(server: &Server, marker: &str) -> String {
     });
     found.unwrap_or_else(|| panic!("no line with {marker:?} in {:?}", server.stdout()))
 }
+
+#[tokio::test]
+async fn b09_behind_https_the_session_cookie_is_host_prefixed_and_secure() {
+    // Plain HTTP on loopback stands in for the TLS-terminating proxy; the public issuer is
+    // https, which is what decides the cookie's form. (Native TLS is the hardening issue's.)
+    let issuer = "https://id.example.test";
+    let options = ServerOptions { serve: vec!["--issuer".into(), issuer.into()], ..ServerOptions::default() };
+    let (server, fixture) = start_with(options);
+    let mut agent = Agent::new(&server);
+    agent.origin = Some(issuer.into());
+    let page = agent.get("/login").await;
+    let pre_login = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(pre_login.starts_with("__Host-tessera_csrf=") && pre_login.contains("; Secure"), "{pre_login}");
+    let csrf = hidden(&page.text().await.unwrap(), "csrf_token");
+    let response = agent
+        .post("/login", &[("email", &fixture.owner_email), ("password", OWNER_PASSWORD), ("csrf_token", &csrf), ("return_to", "/")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-tessera_session="), "{cookie}");
+    for attribute in ["; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/", "; Max-Age=86400"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain="), "__Host- cookies carry no Domain");
+    assert_eq!(agent.get("/").await.status(), 200, "the __Host- cookie signs the browser in");
+}
