@@ -171,9 +171,13 @@ impl Tessera {
         if let Err(e) = self.store.append_audit(&event).await {
             tracing::warn!(error = %e, "could not write the audit entry of a failed login");
         }
-        if locked || address_locked {
-            event.action = AuditAction::LoginLocked;
-            event.detail = serde_json::json!({ "locked": if locked { "account" } else { "address" } });
+        // One entry per lock that started: an address lock is not hidden by an account lock.
+        event.action = AuditAction::LoginLocked;
+        for (started, scope) in [(locked, "account"), (address_locked, "address")] {
+            if !started {
+                continue;
+            }
+            event.detail = serde_json::json!({ "locked": scope });
             if let Err(e) = self.store.append_audit(&event).await {
                 tracing::warn!(error = %e, "could not write the audit entry of a login lock-out");
             }

@@ -19,6 +19,7 @@ mod discovery;
 mod interop;
 mod jwt_validation;
 mod leakage;
+mod login_security;
 mod malformed;
 mod refresh_flow;
 mod revocation;
