@@ -241,11 +241,7 @@ pub fn interaction(
 /// The part of the requested scope this user may grant: built-in scopes, and catalogue scopes
 /// their role allows (member: unrestricted only).
 pub fn scope_for_user(request: &AuthorizationRequest, user: &User, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
-    let granted = ScopeSet::from_names(request.scope.iter().filter(|s| scope::role_allows(user.role, s, catalogue)).map(str::to_owned));
-    if granted.is_empty() {
-        return Err(OAuthError::invalid_scope("none of the requested scopes can be granted by this user"));
-    }
-    Ok(granted)
+    scope::allowed_for(&request.scope, user.role, catalogue)
 }
 
 /// PKCE: S256 only (P02–P05); required of public clients (P01), optional for confidential
@@ -301,14 +297,20 @@ pub fn response_url(redirect_uri: &str, mode: ResponseMode, response: &[(&str, &
     }
 }
 
-/// The URL of an error response, with `state` and the issuer (RFC 9207).
-pub fn error_url(redirect_uri: &str, mode: ResponseMode, error: &OAuthError, state: Option<&str>, issuer: &str) -> String {
-    let mut response = vec![("error", error.code.as_str()), ("error_description", error.description.as_ref())];
+/// The URL of an authorization response: `response`, then the request's `state` (if it sent
+/// one) and the issuer (RFC 9207), which every response, success or error, carries (S05).
+pub fn answer_url(redirect_uri: &str, mode: ResponseMode, response: &[(&str, &str)], state: Option<&str>, issuer: &str) -> String {
+    let mut all = response.to_vec();
     if let Some(state) = state {
-        response.push(("state", state));
+        all.push(("state", state));
     }
-    response.push(("iss", issuer));
-    response_url(redirect_uri, mode, &response)
+    all.push(("iss", issuer));
+    response_url(redirect_uri, mode, &all)
+}
+
+/// The URL of an error response, with `state` and the issuer.
+pub fn error_url(redirect_uri: &str, mode: ResponseMode, error: &OAuthError, state: Option<&str>, issuer: &str) -> String {
+    answer_url(redirect_uri, mode, &[("error", error.code.as_str()), ("error_description", error.description.as_ref())], state, issuer)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use tessera_proto::{AccessTokenClaims, IntrospectionResponse};
 
 use crate::client as client_rules;
 use crate::model::{Client, ClientStatus, ScopeDef, User};
+use crate::refresh::{RefreshRecord, RefreshState};
 use crate::scope::{self, ScopeSet};
 use crate::token::{self, TokenPolicy};
 
@@ -42,11 +43,16 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &To
         && scope::still_allowed(&scopes, subject.role, state.catalogue)
 }
 
-/// The introspection answer about an active token for the calling client: tokens of other
+/// Whether `caller` may learn about a token of `org` issued to `client`: tokens of other
 /// organizations are reported inactive, exactly like unknown ones (V07), unless they were
 /// issued to the caller itself (a user of another org who authorized it).
+fn visible_to(caller: &Client, org: &str, client: &str) -> bool {
+    org == caller.org_id.as_str() || client == caller.id.as_str()
+}
+
+/// The introspection answer about an active access token for the calling client.
 pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResponse {
-    if claims.org_id != caller.org_id.as_str() && claims.client_id != caller.id.as_str() {
+    if !visible_to(caller, &claims.org_id, &claims.client_id) {
         return IntrospectionResponse::inactive();
     }
     IntrospectionResponse {
@@ -62,6 +68,43 @@ pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResp
         jti: Some(claims.jti.clone()),
         token_type: Some("Bearer".into()),
         org_id: Some(claims.org_id.clone()),
+    }
+}
+
+/// Whether a stored refresh token works now: the family's live token, not expired, its client
+/// ON and its user enabled.
+pub fn refresh_token_active(record: &RefreshRecord, client: &Client, user: &User, now: i64) -> bool {
+    record.state == RefreshState::Active
+        && record.family_expires_at.is_none_or(|at| now < at)
+        && client.status == ClientStatus::On
+        && user.is_active()
+}
+
+/// The introspection answer about a refresh token for the calling client (`issued_at`: when
+/// its grant was made); `exp` is the family's expiry (SPEC §10).
+pub fn respond_refresh(
+    record: &RefreshRecord,
+    client: &Client,
+    user: &User,
+    issued_at: i64,
+    issuer: &str,
+    caller: &Client,
+    now: i64,
+) -> IntrospectionResponse {
+    if !refresh_token_active(record, client, user, now) || !visible_to(caller, user.org_id.as_str(), client.id.as_str()) {
+        return IntrospectionResponse::inactive();
+    }
+    IntrospectionResponse {
+        active: true,
+        scope: Some(record.scope.to_string()),
+        client_id: Some(client.id.to_string()),
+        sub: Some(user.id.to_string()),
+        exp: record.family_expires_at,
+        iat: Some(issued_at),
+        iss: Some(issuer.to_owned()),
+        token_type: Some("refresh_token".into()),
+        org_id: Some(user.org_id.to_string()),
+        ..IntrospectionResponse::default()
     }
 }
 
@@ -127,5 +170,29 @@ mod tests {
         check(|claims, _, _, _, _| claims.exp = 1440, true);
         check(|claims, _, _, _, _| claims.iat = 1561, false);
         check(|claims, _, _, _, _| claims.scope = "read bad\"scope".into(), false);
+    }
+
+    #[test]
+    fn refresh_tokens_are_active_while_their_family_and_parties_are() {
+        let record = RefreshRecord {
+            client_id: ClientId::new("c"),
+            state: RefreshState::Active,
+            scope: crate::scope::ScopeSet::parse("read").unwrap(),
+            family_expires_at: Some(2000),
+        };
+        let answer = |record: &RefreshRecord, client: &Client, user: &User, caller: &Client, now| {
+            respond_refresh(record, client, user, 900, "https://id.test", caller, now).active
+        };
+        let (client, owner) = (client(), user("u", Role::Owner));
+        assert!(answer(&record, &client, &owner, &client, 1999));
+        assert!(!answer(&record, &client, &owner, &client, 2000), "the family has expired");
+        assert!(!answer(&RefreshRecord { state: RefreshState::RotatedOut, ..record.clone() }, &client, &owner, &client, 1000));
+        assert!(!answer(&RefreshRecord { state: RefreshState::Revoked, ..record.clone() }, &client, &owner, &client, 1000));
+        assert!(!answer(&record, &Client { status: ClientStatus::Off, ..client.clone() }, &owner, &client, 1000));
+        assert!(!answer(&record, &client, &User { disabled: true, ..owner.clone() }, &client, 1000));
+        let stranger = Client { id: ClientId::new("x"), org_id: OrgId::new("elsewhere"), ..client.clone() };
+        assert!(!answer(&record, &client, &owner, &stranger, 1000), "another org's client learns nothing (V07)");
+        let full = respond_refresh(&record, &client, &owner, 900, "https://id.test", &client, 1000);
+        assert_eq!((full.exp, full.iat, full.token_type.as_deref()), (Some(2000), Some(900), Some("refresh_token")));
     }
 }

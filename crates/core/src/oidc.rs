@@ -1,7 +1,7 @@
 //! OpenID Connect: ID-token claims (OIDC Core §2, §3.1.3.6) and the userinfo answer (§5.3),
 //! both filtered by the granted scopes.
 
-use tessera_proto::{AccessTokenClaims, IdTokenClaims, UserInfo};
+use tessera_proto::{AccessTokenClaims, IdTokenClaims, ProfileClaims, UserInfo};
 
 use crate::model::{Client, User};
 use crate::scope::ScopeSet;
@@ -22,9 +22,19 @@ pub struct IdTokenFacts<'a> {
     pub now: i64,
 }
 
+/// What the `email` and `profile` scopes release about `user`.
+pub fn profile_claims(user: &User, scope: &ScopeSet) -> ProfileClaims {
+    let email = scope.contains("email");
+    ProfileClaims {
+        email: email.then(|| user.email.clone()),
+        // Tessera does not verify addresses; it says so rather than claiming it did.
+        email_verified: email.then_some(false),
+        preferred_username: scope.contains("profile").then(|| user.email.clone()),
+    }
+}
+
 /// The claims of an ID token for `user` at `client`.
 pub fn id_token_claims(policy: &TokenPolicy, user: &User, client: &Client, facts: IdTokenFacts<'_>) -> IdTokenClaims {
-    let email = facts.scope.contains("email");
     IdTokenClaims {
         iss: policy.issuer.clone(),
         sub: user.id.to_string(),
@@ -35,26 +45,19 @@ pub fn id_token_claims(policy: &TokenPolicy, user: &User, client: &Client, facts
         auth_time: facts.auth_time,
         nonce: facts.nonce.map(str::to_owned),
         at_hash: facts.at_hash,
-        email: email.then(|| user.email.clone()),
-        // Tessera does not verify addresses; it says so rather than claiming it did.
-        email_verified: email.then_some(false),
-        preferred_username: facts.scope.contains("profile").then(|| user.email.clone()),
+        profile: profile_claims(user, facts.scope),
         org_id: user.org_id.to_string(),
     }
 }
 
 /// The userinfo answer for an active access token with `openid` (the caller checked both).
 pub fn userinfo(claims: &AccessTokenClaims, user: &User, scope: &ScopeSet) -> UserInfo {
-    let email = scope.contains("email");
-    let profile = scope.contains("profile");
     UserInfo {
         sub: user.id.to_string(),
         id: user.id.to_string(),
         org_id: user.org_id.to_string(),
-        email: email.then(|| user.email.clone()),
-        email_verified: email.then_some(false),
-        preferred_username: profile.then(|| user.email.clone()),
-        role: profile.then(|| user.role.as_str().to_owned()),
+        profile: profile_claims(user, scope),
+        role: scope.contains("profile").then(|| user.role.as_str().to_owned()),
         client_id: claims.client_id.clone(),
         scope: claims.scope.clone(),
     }
@@ -76,10 +79,10 @@ mod tests {
         assert_eq!((claims.sub.as_str(), claims.aud.as_str(), claims.azp.as_str()), ("u1", client.id.as_str(), client.id.as_str()));
         assert_eq!((claims.iat, claims.exp, claims.auth_time), (100, 400, 90));
         assert_eq!(claims.nonce.as_deref(), Some("n"));
-        assert_eq!(claims.email, None, "no email without the email scope");
+        assert_eq!(claims.profile.email, None, "no email without the email scope");
         let wide = ScopeSet::parse("openid email profile").unwrap();
         let claims = id_token_claims(&policy, &user, &client, IdTokenFacts { scope: &wide, nonce: None, ..facts });
-        assert_eq!(claims.email.as_deref(), Some(user.email.as_str()));
+        assert_eq!(claims.profile.email.as_deref(), Some(user.email.as_str()));
         assert_eq!(claims.nonce, None);
     }
 }

@@ -80,13 +80,10 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
         Some(requested) if requested.is_subset(&record.scope) => requested.clone(),
         Some(_) => return RefreshDecision::Refuse(OAuthError::invalid_scope("the requested scope exceeds the original grant")),
     };
-    // A demoted user's refreshes carry only what the role still allows (Q07).
-    let access_scope =
-        ScopeSet::from_names(access_scope.iter().filter(|s| scope::role_allows(user.role, s, input.catalogue)).map(str::to_owned));
-    if access_scope.is_empty() {
-        return RefreshDecision::Refuse(OAuthError::invalid_scope("none of the granted scopes is still allowed for this user"));
+    match scope::allowed_for(&access_scope, user.role, input.catalogue) {
+        Ok(access_scope) => RefreshDecision::Rotate { access_scope },
+        Err(error) => RefreshDecision::Refuse(error),
     }
-    RefreshDecision::Rotate { access_scope }
 }
 
 #[cfg(test)]

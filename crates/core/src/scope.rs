@@ -103,6 +103,16 @@ pub fn grant(requested: Option<&ScopeSet>, registered: &ScopeSet, role: Role, ca
     Ok(ScopeSet(granted))
 }
 
+/// The part of `scopes` that `role` may hold (Q07: a demoted user's grants narrow);
+/// `invalid_scope` when nothing is left.
+pub fn allowed_for(scopes: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
+    let allowed: BTreeSet<String> = scopes.0.iter().filter(|name| role_allows(role, name, catalogue)).cloned().collect();
+    if allowed.is_empty() {
+        return Err(OAuthError::invalid_scope("none of these scopes is allowed for this user"));
+    }
+    Ok(ScopeSet(allowed))
+}
+
 /// Whether every scope of an issued token is still allowed for the user's current role (Q07).
 pub fn still_allowed(scopes: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> bool {
     scopes.iter().all(|name| role_allows(role, name, catalogue))

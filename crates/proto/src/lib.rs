@@ -64,13 +64,20 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    #[serde(flatten)]
+    pub profile: ProfileClaims,
+    pub org_id: String,
+}
+
+/// The claims the `email` and `profile` scopes release, in ID tokens and userinfo alike.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProfileClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
-    pub org_id: String,
 }
 
 /// The OpenID Connect userinfo response, and the body of `GET /session/user`.
@@ -80,12 +87,8 @@ pub struct UserInfo {
     /// Same as `sub`: the Bluescape "who am I" names it `id`.
     pub id: String,
     pub org_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
+    #[serde(flatten)]
+    pub profile: ProfileClaims,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     pub client_id: String,

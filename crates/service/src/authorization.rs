@@ -143,17 +143,17 @@ impl Tessera {
             Ok(valid) => valid,
             Err(outcome) => return Ok(outcome),
         };
-        let Some(org) = self.org_to_approve(&request, &session.user).await? else {
-            let error = OAuthError::new(ErrorCode::AccessDenied, "only an admin of this organization may approve applications for it");
-            return Ok(self.error_redirect(&request, &error));
+        let org = match self.org_to_approve(&request, &session.user).await? {
+            Ok(org) => org,
+            Err(refused) => return Ok(refused),
         };
         self.set_org_approval(&crate::admin::Actor(session.user.id.to_string()), client.client.id.as_str(), org.id.as_str(), true).await?;
-        let mut response = vec![("approved", "true")];
-        if let Some(state) = request.state.as_deref() {
-            response.push(("state", state));
-        }
-        response.push(("iss", self.issuer()));
-        Ok(AuthorizeOutcome::Redirect(authorize::response_url(&request.redirect_uri, ResponseMode::Query, &response)))
+        Ok(self.answer(&request, ResponseMode::Query, &[("approved", "true")]))
+    }
+
+    /// Sends the browser back to the client with `response` (plus `state` and `iss`).
+    fn answer(&self, request: &AuthorizationRequest, mode: ResponseMode, response: &[(&str, &str)]) -> AuthorizeOutcome {
+        AuthorizeOutcome::Redirect(authorize::answer_url(&request.redirect_uri, mode, response, request.state.as_deref(), self.issuer()))
     }
 
     /// Validates the request against the client; the outer error is the store's, the inner one
@@ -218,17 +218,30 @@ impl Tessera {
         }))
     }
 
-    /// The org named by `scope=org&org_id=N`, when `user` is an admin or owner of it.
-    async fn org_to_approve(&self, request: &AuthorizationRequest, user: &User) -> Result<Option<tessera_core::model::Org>> {
-        let Some(wanted) = request.org_approval.as_deref() else { return Ok(None) };
-        let org = self.store.find_org(wanted).await?;
-        Ok(org.filter(|org| org.id == user.org_id && matches!(user.role, Role::Owner | Role::Admin)))
+    /// The org named by `scope=org&org_id=N` when `user` is an admin or owner of it; otherwise
+    /// the `access_denied` answer.
+    async fn org_to_approve(
+        &self,
+        request: &AuthorizationRequest,
+        user: &User,
+    ) -> Result<std::result::Result<tessera_core::model::Org, AuthorizeOutcome>> {
+        let org = match request.org_approval.as_deref() {
+            Some(wanted) => self.store.find_org(wanted).await?,
+            None => None,
+        };
+        match org.filter(|org| org.id == user.org_id && matches!(user.role, Role::Owner | Role::Admin)) {
+            Some(org) => Ok(Ok(org)),
+            None => {
+                let error = OAuthError::new(ErrorCode::AccessDenied, "only an admin of this organization may approve applications for it");
+                Ok(Err(self.error_redirect(request, &error)))
+            }
+        }
     }
 
     async fn approval_prompt(&self, request: &AuthorizationRequest, client: &CachedClient, session: &SignedIn) -> Result<AuthorizeOutcome> {
-        let Some(org) = self.org_to_approve(request, &session.user).await? else {
-            let error = OAuthError::new(ErrorCode::AccessDenied, "only an admin of this organization may approve applications for it");
-            return Ok(self.error_redirect(request, &error));
+        let org = match self.org_to_approve(request, &session.user).await? {
+            Ok(org) => org,
+            Err(refused) => return Ok(refused),
         };
         Ok(AuthorizeOutcome::Approval(ApprovalPrompt {
             client_id: client.client.id.to_string(),
@@ -297,12 +310,8 @@ impl Tessera {
                 response.push(("scope", scope.to_string()));
             }
         }
-        if let Some(state) = &request.state {
-            response.push(("state", state.clone()));
-        }
-        response.push(("iss", self.issuer().to_owned()));
         let pairs: Vec<(&str, &str)> = response.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Ok(AuthorizeOutcome::Redirect(authorize::response_url(&request.redirect_uri, request.response_type.mode(), &pairs)))
+        Ok(self.answer(request, request.response_type.mode(), &pairs))
     }
 
     /// The scopes a user has consented to, per client, for the page where consent is revoked.

@@ -51,12 +51,17 @@ impl Tessera {
         grant_id: Option<&str>,
         now: i64,
     ) -> Result<String> {
-        let keys = self.keyset();
-        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
         let jti = self.secrets.token_id();
         let mut claims = token::access_token_claims(&self.settings.policy, subject, client, org, scope, ttl, jti, now);
         claims.grant_id = grant_id.map(str::to_owned);
-        key.sign(ACCESS_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))
+        self.sign(ACCESS_TOKEN_TYP, &claims)
+    }
+
+    /// Signs `claims` with the current key.
+    fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
+        let keys = self.keyset();
+        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
+        key.sign(typ, claims).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// Signs an ID token for `user` at `client`.
@@ -71,12 +76,9 @@ impl Tessera {
         access_token: Option<&str>,
         now: i64,
     ) -> Result<String> {
-        let keys = self.keyset();
-        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
         let facts =
             IdTokenFacts { scope, auth_time, nonce, at_hash: access_token.map(at_hash), ttl: self.settings.policy.access_token_ttl, now };
-        let claims = oidc::id_token_claims(&self.settings.policy, user, client, facts);
-        key.sign(oidc::ID_TOKEN_TYP, &claims).map_err(|e| ServiceError::Internal(e.to_string()))
+        self.sign(oidc::ID_TOKEN_TYP, &oidc::id_token_claims(&self.settings.policy, user, client, facts))
     }
 
     /// The `authorization_code` grant.
@@ -103,12 +105,7 @@ impl Tessera {
         let user = self.grant_user(&record.grant).await?;
         self.check_org_approval(caller, &user).await?;
         // A demoted user's code carries only what the role still allows (Q07).
-        let scope = ScopeSet::from_names(
-            record.grant.scope.iter().filter(|s| scope::role_allows(user.role, s, &caller.catalogue)).map(str::to_owned),
-        );
-        if scope.is_empty() {
-            return Err(ServiceError::oauth(OAuthError::invalid_scope("none of the granted scopes is still allowed for this user")));
-        }
+        let scope = scope::allowed_for(&record.grant.scope, user.role, &caller.catalogue)?;
         let ttl = self.settings.policy.access_token_ttl(&caller.client);
         let grant_id = record.grant.id.as_str();
         let access_token = self.sign_access_token(&user.id, &caller.client, &user.org_id, &scope, ttl, Some(grant_id), now)?;
@@ -141,8 +138,7 @@ impl Tessera {
         now: i64,
     ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
-        let old_hash = self.secrets.lookup_hash(token);
-        let found = self.store.refresh_token(&old_hash).await?;
+        let found = self.find_refresh_token(token).await?;
         let user = match &found {
             Some(found) => self.cache.user(&*self.store, &found.grant.user_id).await?,
             None => None,
@@ -175,7 +171,8 @@ impl Tessera {
         };
         self.check_org_approval(caller, &user).await?;
         let new_token = self.secrets.random_token(32)?;
-        if !self.store.rotate_refresh_token(&old_hash, &self.secrets.lookup_hash(&new_token), now).await? {
+        let (old_hash, new_hash) = (self.secrets.lookup_hash(token), self.secrets.lookup_hash(&new_token));
+        if !self.store.rotate_refresh_token(&old_hash, &new_hash, now).await? {
             // A concurrent request rotated it first: this one is a reuse (F10, no grace window).
             self.revoke_family(&found.grant, "refresh token reused concurrently", now).await?;
             return Err(invalid_grant("the refresh token has already been used"));

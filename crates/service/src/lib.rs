@@ -85,28 +85,6 @@ pub struct Settings {
     pub login_lock_seconds: i64,
 }
 
-impl Settings {
-    /// The defaults of SPEC §4 and §10 around a token policy.
-    pub fn with_policy(policy: TokenPolicy) -> Self {
-        Settings {
-            policy,
-            signing_alg: Algorithm::ES256,
-            key_rotation_interval: 30 * 86_400,
-            key_retention: 366 * 86_400 + 60,
-            owns_key_policy: false,
-            client_auth_failure_limit: 100,
-            client_auth_failure_window: 60,
-            token_response_extra: Map::new(),
-            refresh_token_ttl: 60 * 86_400,
-            session_idle_timeout: 8 * 3600,
-            session_max_lifetime: 24 * 3600,
-            login_failure_limit: 5,
-            login_address_limit: 100,
-            login_lock_seconds: 15 * 60,
-        }
-    }
-}
-
 /// One token-endpoint style request: credentials, parameters and the peer address.
 #[derive(Clone)]
 pub struct EndpointRequest {
@@ -325,13 +303,9 @@ impl Tessera {
         self.introspect_refresh_token(token, &caller.client, now).await
     }
 
-    /// Introspection of a refresh token: active while its family is live and every party to
-    /// it still in good standing; `exp` is the family's expiry.
+    /// Introspection of a refresh token (the rule is `introspection::respond_refresh`).
     async fn introspect_refresh_token(&self, token: &str, caller: &tessera_core::model::Client, now: i64) -> Result<IntrospectionResponse> {
-        if token.len() > 128 {
-            return Ok(IntrospectionResponse::inactive());
-        }
-        let Some(found) = self.store.refresh_token(&self.secrets.lookup_hash(token)).await? else {
+        let Some(found) = self.find_refresh_token(token).await? else {
             return Ok(IntrospectionResponse::inactive());
         };
         let client = self.cache.client(&*self.store, &found.grant.client_id).await?;
@@ -339,26 +313,16 @@ impl Tessera {
         let (Some(client), Some(user)) = (client, user) else {
             return Ok(IntrospectionResponse::inactive());
         };
-        let live = found.record.state == tessera_core::refresh::RefreshState::Active
-            && found.record.family_expires_at.is_none_or(|at| now < at)
-            && client.client.status == tessera_core::model::ClientStatus::On
-            && user.is_active()
-            && (user.org_id == caller.org_id || client.client.id == caller.id);
-        if !live {
-            return Ok(IntrospectionResponse::inactive());
+        let issued_at = found.grant.created_at;
+        Ok(introspection::respond_refresh(&found.record, &client.client, &user, issued_at, self.issuer(), caller, now))
+    }
+
+    /// The stored refresh token `token` names, if any.
+    pub(crate) async fn find_refresh_token(&self, token: &str) -> Result<Option<tessera_store::RefreshLookup>> {
+        if !secrets::plausible_token(token) {
+            return Ok(None);
         }
-        Ok(IntrospectionResponse {
-            active: true,
-            scope: Some(found.grant.scope.to_string()),
-            client_id: Some(client.client.id.to_string()),
-            sub: Some(user.id.to_string()),
-            exp: found.record.family_expires_at,
-            iat: Some(found.grant.created_at),
-            iss: Some(self.issuer().to_owned()),
-            token_type: Some("refresh_token".into()),
-            org_id: Some(user.org_id.to_string()),
-            ..IntrospectionResponse::default()
-        })
+        Ok(self.store.refresh_token(&self.secrets.lookup_hash(token)).await?)
     }
 
     /// The claims of `token` if it is one of ours with a valid signature, whatever its state.
@@ -403,8 +367,7 @@ impl Tessera {
             if claims.client_id == caller.client.id.as_str() {
                 self.revoke_claims(&claims, caller.client.id.as_str(), Some(request.peer), now).await?;
             }
-        } else if token.len() <= 128
-            && let Some(found) = self.store.refresh_token(&self.secrets.lookup_hash(token)).await?
+        } else if let Some(found) = self.find_refresh_token(token).await?
             && found.grant.client_id == caller.client.id
         {
             // Revoking a refresh token ends its whole authorization (RFC 7009 §2.1).

@@ -36,7 +36,7 @@ impl Tessera {
         let mut info = oidc::userinfo(&claims, &user, &scope);
         if needs.is_none() {
             // The "who am I" answer always names the account.
-            info.email = Some(user.email.clone());
+            info.profile.email = Some(user.email.clone());
             info.role = Some(user.role.as_str().to_owned());
         }
         Ok(info)

@@ -71,6 +71,12 @@ pub struct SecretKeys {
     rng: SystemRandom,
 }
 
+/// Whether `value` could be one of our random bearer values (session ids, codes, refresh and
+/// setup tokens are 43 characters): empty or oversized values are never hashed or looked up.
+pub fn plausible_token(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 128
+}
+
 impl std::fmt::Debug for SecretKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretKeys(<redacted>)")

@@ -14,6 +14,7 @@ use tessera_store::SessionRecord;
 
 use crate::admin::{Actor, NewUser};
 use crate::error::{Result, ServiceError};
+use crate::secrets::plausible_token;
 use crate::{Tessera, password};
 
 /// A browser that is signed in.
@@ -77,7 +78,7 @@ impl Tessera {
     /// The signed-in user of the browser presenting `cookie`, if its session is still alive
     /// and its user still enabled. A dead session is deleted.
     pub async fn current_session(&self, cookie: Option<&str>) -> Result<Option<SignedIn>> {
-        let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+        let Some(cookie) = cookie.filter(|c| plausible_token(c)) else {
             return Ok(None);
         };
         let hash = self.secrets.lookup_hash(cookie);
@@ -197,7 +198,7 @@ impl Tessera {
 
     /// Ends the browser's session server-side.
     pub async fn logout(&self, cookie: Option<&str>) -> Result<()> {
-        if let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) {
+        if let Some(cookie) = cookie.filter(|c| plausible_token(c)) {
             self.store.delete_session(&self.secrets.lookup_hash(cookie)).await?;
         }
         Ok(())
@@ -216,7 +217,7 @@ impl Tessera {
 
     /// Whether `token` is the live setup token.
     pub async fn setup_token_valid(&self, token: &str) -> Result<bool> {
-        if token.is_empty() || token.len() > 128 || self.store.meta(SETUP_USED_META).await?.is_some() {
+        if !plausible_token(token) || self.store.meta(SETUP_USED_META).await?.is_some() {
             return Ok(false);
         }
         let stored = self.store.meta(SETUP_TOKEN_META).await?;

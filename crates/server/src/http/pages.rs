@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::params::Params;
 use tessera_service::ServiceError;
 use tessera_service::authorization::{AuthorizeOutcome, ConsentDecision};
+use tessera_service::secrets::plausible_token;
 use tessera_service::session::{NewSession, SignedIn};
 
 use crate::AppState;
@@ -60,7 +61,7 @@ impl Browser {
     }
 
     fn pre_login_cookie(&self) -> Option<&str> {
-        self.cookies.get(self.names.pre_login).map(String::as_str).filter(|v| !v.is_empty() && v.len() <= 128)
+        self.cookies.get(self.names.pre_login).map(String::as_str).filter(|v| plausible_token(v))
     }
 
     fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
