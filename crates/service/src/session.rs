@@ -127,8 +127,8 @@ impl Tessera {
         }
         let found = if account.is_empty() || account.len() > 254 { None } else { self.store.user_credentials(&account).await? };
         let (user, stored) = match found {
-            Some((user, Some(hash))) => (Some(user), hash),
-            _ => (None, dummy_password_hash().to_owned()),
+            Some((user, Some(hash))) => (Some(user), Some(hash)),
+            _ => (None, None),
         };
         let verified = self.verify_password_bounded(password.to_owned(), stored).await?;
         match user {
@@ -149,10 +149,11 @@ impl Tessera {
     }
 
     /// Argon2 runs on the blocking pool, at most `password_pool` at a time, so a burst of logins
-    /// queues instead of taking every core from the token endpoint.
-    async fn verify_password_bounded(&self, password: String, stored: String) -> Result<bool> {
+    /// queues instead of taking every core from the token endpoint. `None`: no such account;
+    /// the dummy hash is checked instead (and made there, on first use, off the async threads).
+    async fn verify_password_bounded(&self, password: String, stored: Option<String>) -> Result<bool> {
         let _permit = self.password_pool.acquire().await.map_err(|_| ServiceError::Internal("password pool closed".into()))?;
-        tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+        tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref().unwrap_or_else(|| dummy_password_hash())))
             .await
             .map_err(|_| ServiceError::Internal("password check failed".into()))
     }
