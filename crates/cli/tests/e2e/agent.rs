@@ -71,6 +71,15 @@ impl<'a> Agent<'a> {
         response
     }
 
+    /// Submits a form of `page` to `path` as a browser would: the named hidden fields as the
+    /// page holds them, plus `extra`.
+    pub async fn submit(&mut self, path: &str, page: &str, fields: &[&str], extra: &[(&str, &str)]) -> reqwest::Response {
+        let values: Vec<(&str, String)> = fields.iter().map(|name| (*name, hidden(page, name))).collect();
+        let mut form: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        form.extend_from_slice(extra);
+        self.post(path, &form).await
+    }
+
     /// Signs in through the login form; returns the response to the form post.
     pub async fn login(&mut self, email: &str, password: &str) -> reqwest::Response {
         let page = self.get("/login").await.text().await.unwrap();
@@ -88,9 +97,7 @@ impl<'a> Agent<'a> {
         assert_eq!(response.status(), 200, "consent page expected");
         let page = response.text().await.unwrap();
         assert!(page.contains("Allow"), "{page}");
-        let form = [("csrf_token", hidden(&page, "csrf_token")), ("request", hidden(&page, "request")), ("decision", decision.to_owned())];
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let response = self.post("/oauth2/authorize/decision", &form).await;
+        let response = self.submit("/oauth2/authorize/decision", &page, &["csrf_token", "request"], &[("decision", decision)]).await;
         assert_eq!(response.status(), 303, "{:?}", response.text().await);
         location(&response)
     }

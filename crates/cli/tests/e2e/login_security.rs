@@ -210,10 +210,7 @@ async fn l01_no_secret_code_token_or_password_reaches_the_log() {
     ])
     .unwrap();
     let page = agent.get(&format!("/oauth2/logout?{query}")).await.text().await.unwrap();
-    let form: Vec<(&str, String)> =
-        ["csrf_token", "id_token_hint", "post_logout_redirect_uri", "state"].into_iter().map(|name| (name, hidden(&page, name))).collect();
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let response = agent.post("/logout", &form).await;
+    let response = agent.submit("/logout", &page, &["csrf_token", "id_token_hint", "post_logout_redirect_uri", "state"], &[]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "https://app.example/cb?state=bye");
     assert!(!agent.cookies.contains_key("tessera_session"), "the cookie is cleared");

@@ -128,9 +128,7 @@ async fn f09_org_approval_gates_user_tokens_until_an_admin_approves() {
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains("Approve"), "{page}");
-    let form = [("csrf_token", hidden(&page, "csrf_token")), ("request", hidden(&page, "request"))];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let response = agent.post("/oauth2/authorize/approve", &form).await;
+    let response = agent.submit("/oauth2/authorize/approve", &page, &["csrf_token", "request"], &[]).await;
     assert_eq!(response.status(), 303);
     let params = response_params(&location(&response));
     assert_eq!((params["approved"].as_str(), params["state"].as_str()), ("true", "s"));

@@ -97,10 +97,17 @@ async fn b05_consent_needs_the_sessions_csrf_token_and_our_origin() {
     agent.origin = Some(server.url("").trim_end_matches('/').to_owned());
     let again = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=read"))).await;
     assert_eq!(again.status(), 200);
-    // The login form is protected the same way.
+    // The login form is protected the same way: its token is bound to the pre-login cookie
+    // the form was served with, and the post must come from our origin.
     let mut fresh = Agent::new(&server);
-    let response = fresh.post("/login", &[("email", &fixture.owner_email), ("password", OWNER_PASSWORD), ("csrf_token", "x")]).await;
-    assert_eq!(response.status(), 403);
+    let login_page = fresh.get("/login").await.text().await.unwrap();
+    let credentials = [("email", fixture.owner_email.as_str()), ("password", OWNER_PASSWORD)];
+    let response = fresh.submit("/login", &login_page, &[], &[credentials[0], credentials[1], ("csrf_token", &other_csrf)]).await;
+    assert_eq!(response.status(), 403, "another browser's token");
+    fresh.origin = Some("https://evil.example".into());
+    assert_eq!(fresh.submit("/login", &login_page, &["csrf_token"], &credentials).await.status(), 403, "a foreign origin");
+    fresh.origin = agent.origin.clone();
+    assert_eq!(fresh.submit("/login", &login_page, &["csrf_token"], &credentials).await.status(), 303, "the form as served works");
 }
 
 #[tokio::test]
@@ -137,11 +144,7 @@ async fn b10_r11_logout_ends_the_session_and_redirects_only_where_registered() {
     let query = serde_urlencoded::to_string([("id_token_hint", id_token), ("post_logout_redirect_uri", "https://evil.example/")]).unwrap();
     let page = agent.get(&format!("/oauth2/logout?{query}")).await.text().await.unwrap();
     assert!(page.contains("Log out"), "the confirmation button says Log out");
-    let mut form: Vec<(String, String)> = vec![("csrf_token".into(), hidden(&page, "csrf_token"))];
-    form.push(("post_logout_redirect_uri".into(), hidden(&page, "post_logout_redirect_uri")));
-    form.push(("id_token_hint".into(), hidden(&page, "id_token_hint")));
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let response = agent.post("/logout", &form).await;
+    let response = agent.submit("/logout", &page, &["csrf_token", "post_logout_redirect_uri", "id_token_hint"], &[]).await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("signed out"));
 
@@ -162,14 +165,7 @@ async fn b10_r11_logout_ends_the_session_and_redirects_only_where_registered() {
     ])
     .unwrap();
     let page = agent.get(&format!("/oauth2/logout?{query}")).await.text().await.unwrap();
-    let form = [
-        ("csrf_token", hidden(&page, "csrf_token")),
-        ("client_id", hidden(&page, "client_id")),
-        ("post_logout_redirect_uri", hidden(&page, "post_logout_redirect_uri")),
-        ("state", hidden(&page, "state")),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let response = agent.post("/logout", &form).await;
+    let response = agent.submit("/logout", &page, &["csrf_token", "client_id", "post_logout_redirect_uri", "state"], &[]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "https://app.example/cb?state=bye");
 }
@@ -232,9 +228,7 @@ async fn consent_can_be_withdrawn_and_its_tokens_stop() {
     let tokens = redeem_ok(&server, &client, &code).await;
     let page = agent.get("/settings/connected-apps").await.text().await.unwrap();
     assert!(page.contains("Web App"), "{page}");
-    let form = [("csrf_token", hidden(&page, "csrf_token")), ("client_id", hidden(&page, "client_id"))];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(agent.post("/settings/connected-apps/revoke", &form).await.status(), 303);
+    assert_eq!(agent.submit("/settings/connected-apps/revoke", &page, &["csrf_token", "client_id"], &[]).await.status(), 303);
     assert!(!is_active(&server, &client, tokens["access_token"].as_str().unwrap()).await);
     assert_oauth_error(refresh(&server, &client, tokens["refresh_token"].as_str().unwrap(), &[]).await, 400, "invalid_grant").await;
     assert_eq!(agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=read"))).await.status(), 200, "asked again");
