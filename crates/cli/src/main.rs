@@ -27,9 +27,14 @@ struct GlobalArgs {
     /// The node's local files (master key, SQLite store by default).
     #[arg(long, global = true, env = "TESSERA_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// The store: sqlite://PATH (default: SQLite inside the data directory).
+    /// The store: sqlite://PATH (default: SQLite inside the data directory) or
+    /// postgres://USER@HOST/DB (for more than one node).
     #[arg(long, global = true, env = "TESSERA_DATABASE_URL")]
     database_url: Option<String>,
+    /// Do not apply pending store migrations at start (run `tessera migrate` instead); a store
+    /// that is behind this binary is then refused.
+    #[arg(long, global = true, env = "TESSERA_NO_MIGRATE")]
+    no_migrate: bool,
     /// A TOML configuration file (flags and environment take precedence over it).
     #[arg(long, global = true, env = "TESSERA_CONFIG")]
     config: Option<PathBuf>,
@@ -310,6 +315,7 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
     let flags = ConfigLayer {
         data_dir: cli.global.data_dir.clone(),
         database_url: cli.global.database_url.clone(),
+        migrate: cli.global.no_migrate.then_some(false),
         master_key_file: cli.global.master_key_file.clone(),
         listen: serve_args.and_then(|a| a.listen.clone()),
         issuer: serve_args.and_then(|a| a.issuer.clone()),
@@ -347,7 +353,10 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
     runtime.block_on(execute(cli.command, config))
 }
 
-async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
+async fn execute(command: Command, mut config: Config) -> anyhow::Result<Value> {
+    if let Command::Migrate = command {
+        config.migrate = true;
+    }
     if let Command::Serve(_) = command {
         tessera_server::startup::serve(config).await?;
         return Ok(json!({}));

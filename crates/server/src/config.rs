@@ -19,6 +19,9 @@ use tessera_service::Algorithm;
 pub struct ConfigLayer {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// Whether a process applies pending store migrations when it opens the store (default
+    /// true; `tessera migrate` always does).
+    pub migrate: Option<bool>,
     pub master_key_file: Option<PathBuf>,
     pub listen: Option<String>,
     pub issuer: Option<String>,
@@ -62,6 +65,7 @@ impl ConfigLayer {
             lower,
             data_dir,
             database_url,
+            migrate,
             master_key_file,
             listen,
             issuer,
@@ -92,6 +96,7 @@ impl ConfigLayer {
 pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
+    pub migrate: bool,
     pub master_key_file: PathBuf,
     pub listen: SocketAddr,
     pub issuer: String,
@@ -165,6 +170,7 @@ impl Config {
         Ok(Self {
             data_dir,
             database_url,
+            migrate: layer.migrate.unwrap_or(true),
             master_key_file,
             listen,
             issuer,

@@ -25,7 +25,7 @@ pub const MASTER_KEY_ENV: &str = "TESSERA_MASTER_KEY";
 pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Result<Arc<Tessera>> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
-    let store = tessera_store::open(&config.database_url).await.context("cannot open the store")?;
+    let store = tessera_store::open_with(&config.database_url, config.migrate).await.context("cannot open the store")?;
     let master = load_master_key(config, tessera_service::store_is_sealed(&*store).await?)?;
     let secrets = SecretKeys::new(&master)?;
     let settings = Settings {

@@ -37,7 +37,7 @@ pub use error::{Result, ServiceError};
 
 use crate::cache::{Cache, CachedClient};
 use crate::keys::KeySet;
-use crate::limiter::FailureLimiter;
+use crate::limiter::{FailureLimiter, SharedLimiter};
 use crate::secrets::SecretKeys;
 
 /// The source of time: Unix seconds. Injected so that nothing below reads the clock itself.
@@ -118,9 +118,10 @@ pub struct Tessera {
     /// Compared against when a client id is unknown, so that unknown and known ids cost the
     /// same (A03).
     dummy_tag: Vec<u8>,
-    /// Failed logins per account (lower-cased email) and per address.
-    login_limiter: FailureLimiter<String>,
-    login_address_limiter: FailureLimiter<IpAddr>,
+    /// Failed logins per account (lower-cased email) and per address, counted in the store so
+    /// that every node on it enforces one limit.
+    login_limiter: SharedLimiter,
+    login_address_limiter: SharedLimiter,
     /// Bounds concurrent Argon2 checks (one fewer than the cores, at least one).
     password_pool: tokio::sync::Semaphore,
 }
@@ -145,8 +146,9 @@ impl Tessera {
         let limiter = FailureLimiter::new(settings.client_auth_failure_limit, settings.client_auth_failure_window);
         let address_limiter =
             FailureLimiter::new(settings.client_auth_failure_limit.saturating_mul(10), settings.client_auth_failure_window);
-        let login_limiter = FailureLimiter::new(settings.login_failure_limit, settings.login_lock_seconds);
-        let login_address_limiter = FailureLimiter::new(settings.login_address_limit, settings.login_lock_seconds);
+        let login_limiter = SharedLimiter::new(store.clone(), "login-account", settings.login_failure_limit, settings.login_lock_seconds);
+        let login_address_limiter =
+            SharedLimiter::new(store.clone(), "login-address", settings.login_address_limit, settings.login_lock_seconds);
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let password_pool = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
         let service = Self {

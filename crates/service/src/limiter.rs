@@ -1,11 +1,67 @@
-//! Counts failed authentications per key (a client id, or a client address) in fixed windows
-//! and locks the key once it reaches the limit, until the window ends (A19). In memory: per
-//! node.
+//! Counts failed authentications per key (a client id, a login account, an address) in fixed
+//! windows and locks the key once it reaches the limit, until the window ends (A19, L01).
+//!
+//! [`FailureLimiter`] counts in memory, per node: it guards the token endpoint, whose hot path
+//! must not wait for the database. [`SharedLimiter`] counts in the store, so every node on one
+//! database sees the same count: it guards logins, which cost an Argon2 check anyway.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::hash::Hash;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tessera_store::Store;
+
+/// A failure limiter whose counts live in the store, shared by every process on it.
+pub struct SharedLimiter {
+    store: Arc<dyn Store>,
+    /// Names this limiter's keys in the store (`login-account`, `login-address`).
+    kind: &'static str,
+    limit: u32,
+    window: i64,
+}
+
+impl std::fmt::Debug for SharedLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedLimiter").field("kind", &self.kind).field("limit", &self.limit).finish_non_exhaustive()
+    }
+}
+
+impl SharedLimiter {
+    pub fn new(store: Arc<dyn Store>, kind: &'static str, limit: u32, window_seconds: i64) -> Self {
+        Self { store, kind, limit, window: window_seconds.max(1) }
+    }
+
+    fn key(&self, key: &impl Display) -> String {
+        format!("{}:{key}", self.kind)
+    }
+
+    /// Seconds until `key` may try again, when it is locked.
+    pub async fn locked_for(&self, key: &impl Display, now: i64) -> tessera_store::Result<Option<u64>> {
+        if self.limit == 0 {
+            return Ok(None);
+        }
+        let counted = self.store.failures(&self.key(key), now).await?;
+        Ok(counted.and_then(|(count, end)| (count >= self.limit && now < end).then(|| u64::try_from(end - now).unwrap_or(1).max(1))))
+    }
+
+    /// Forgets `key`'s failures (a success ends a run of consecutive failures).
+    pub async fn clear(&self, key: &impl Display) -> tessera_store::Result<()> {
+        if self.limit == 0 {
+            return Ok(());
+        }
+        self.store.clear_failures(&self.key(key)).await
+    }
+
+    /// Records a failure; returns true when this failure reached the limit (lock starts).
+    pub async fn record_failure(&self, key: &impl Display, now: i64) -> tessera_store::Result<bool> {
+        if self.limit == 0 {
+            return Ok(false);
+        }
+        Ok(self.store.record_failure(&self.key(key), now, self.window).await? == self.limit)
+    }
+}
 
 /// The most keys tracked; past it, windows that have ended are dropped first.
 const MAX_KEYS: usize = 50_000;

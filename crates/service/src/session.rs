@@ -120,9 +120,11 @@ impl Tessera {
     pub async fn check_password(&self, email: &str, password: &str, peer: IpAddr) -> Result<User> {
         let now = self.clock.now();
         let account = email.trim().to_lowercase();
-        if let Some(retry_after) =
-            self.login_limiter.locked_for(&account, now).or_else(|| self.login_address_limiter.locked_for(&peer, now))
-        {
+        let locked = match self.login_limiter.locked_for(&account, now).await? {
+            Some(retry_after) => Some(retry_after),
+            None => self.login_address_limiter.locked_for(&peer, now).await?,
+        };
+        if let Some(retry_after) = locked {
             return Err(ServiceError::TooManyAttempts { retry_after });
         }
         let found = if account.is_empty() || account.len() > 254 { None } else { self.store.user_credentials(&account).await? };
@@ -133,7 +135,7 @@ impl Tessera {
         let verified = self.verify_password_bounded(password.to_owned(), stored).await?;
         match user {
             Some(user) if verified && user.is_active() && !user.service => {
-                self.login_limiter.clear(&account);
+                self.login_limiter.clear(&account).await?;
                 Ok(user)
             }
             user => {
@@ -159,8 +161,14 @@ impl Tessera {
     }
 
     async fn record_login_failure(&self, account: &str, user: Option<&User>, reason: &str, peer: IpAddr, now: i64) {
-        let locked = self.login_limiter.record_failure(&account.to_owned(), now);
-        let address_locked = self.login_address_limiter.record_failure(&peer, now);
+        let counted = |result: tessera_store::Result<bool>| {
+            result.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not count a failed login");
+                false
+            })
+        };
+        let locked = counted(self.login_limiter.record_failure(&account, now).await);
+        let address_locked = counted(self.login_address_limiter.record_failure(&peer, now).await);
         let mut event = AuditEvent {
             at: now,
             org_id: user.map(|u| u.org_id.to_string()),

@@ -4,6 +4,7 @@
 //! Every mutation takes the [`AuditEvent`] that describes it and commits the change, its audit
 //! entry and its change-feed row in one transaction: nothing is half-written.
 
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use tessera_core::model::{Client, ClientId, ClientStatus, Org, OrgId, ScopeDef, 
 use tessera_core::refresh::RefreshRecord;
 use tessera_core::scope::ScopeSet;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store, in terms the service can act on.
@@ -305,6 +307,14 @@ pub trait Store: Send + Sync + 'static {
     /// Whether an access token is revoked, by its own id or through its grant.
     async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool>;
 
+    /// Counts one failure of `key` in its fixed window of `window` seconds (a window that has
+    /// ended starts a new one at `now`); returns the count in the window, this failure included.
+    /// Atomic: concurrent failures from any number of nodes are all counted.
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> Result<u32>;
+    /// The failures counted for `key` in a window that has not ended by `now`, and its end.
+    async fn failures(&self, key: &str, now: i64) -> Result<Option<(u32, i64)>>;
+    async fn clear_failures(&self, key: &str) -> Result<()>;
+
     async fn append_audit(&self, audit: &AuditEvent) -> Result<()>;
     /// Newest first, entries older than `before` (an id) when given.
     async fn audit_log(&self, org: Option<&OrgId>, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>>;
@@ -318,20 +328,33 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_change(&self) -> Result<i64>;
 
     /// Deletes revocations of tokens that expired before `revoked_before` (they can never be
-    /// active again), sessions that ended before it, and change-feed rows and authorization
-    /// codes older than `changes_before`.
+    /// active again), sessions and failure windows that ended before it, and change-feed rows
+    /// and authorization codes older than `changes_before`.
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()>;
 }
 
-/// Opens the store named by `url` (`sqlite://…`) and applies migrations.
+/// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
+    open_with(url, true).await
+}
+
+/// Opens the store named by `url`; applies pending migrations when `migrate` is true.
+pub async fn open_with(url: &str, migrate: bool) -> Result<std::sync::Arc<dyn Store>> {
+    let (store, current): (std::sync::Arc<dyn Store>, bool) = if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url).await?;
-        store.migrate().await?;
-        Ok(std::sync::Arc::new(store))
+        let current = migrate || store.schema_current().await?;
+        (std::sync::Arc::new(store), current)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err(StoreError::Unavailable("the PostgreSQL backend is not built into this version".into()))
+        let store = PgStore::open(url).await?;
+        let current = migrate || store.schema_current().await?;
+        (std::sync::Arc::new(store), current)
     } else {
-        Err(StoreError::Unavailable("unsupported database URL: use sqlite://PATH".into()))
+        return Err(StoreError::Unavailable("unsupported database URL: use sqlite://PATH or postgres://…".into()));
+    };
+    if migrate {
+        store.migrate().await?;
+    } else if !current {
+        return Err(StoreError::Unavailable("the store's schema is behind this version of tessera: run `tessera migrate`".into()));
     }
+    Ok(store)
 }

@@ -29,6 +29,7 @@ use crate::{
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "browser flows", include_str!("../migrations/sqlite/0002_browser_flows.sql")),
+    (3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
 ];
 
 /// The SQLite store.
@@ -75,6 +76,15 @@ impl SqliteStore {
             ShmWatcher { path: PathBuf::from(shm), file: RwLock::new(None) }
         });
         Ok(Self { pool, shm, _keep_wal_index: std::sync::Mutex::new(keep) })
+    }
+
+    /// Whether every migration this binary knows has been applied to the store.
+    pub async fn schema_current(&self) -> Result<bool> {
+        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(None);
+        Ok(applied >= MIGRATIONS.last().map(|m| m.0))
     }
 
     async fn begin(&self) -> Result<Transaction<'_, Sqlite>> {
@@ -1001,6 +1011,38 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> Result<u32> {
+        let count: i32 = sqlx::query_scalar(
+            "INSERT INTO failure_counts (key, window_end, count) VALUES ($1, $2 + $3, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             count = CASE WHEN failure_counts.window_end <= $2 THEN 1 ELSE failure_counts.count + 1 END, \
+             window_end = CASE WHEN failure_counts.window_end <= $2 THEN $2 + $3 ELSE failure_counts.window_end END \
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window.max(1))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u32::try_from(count).unwrap_or(0))
+    }
+
+    async fn failures(&self, key: &str, now: i64) -> Result<Option<(u32, i64)>> {
+        let row: Option<(i32, i64)> = sqlx::query_as("SELECT count, window_end FROM failure_counts WHERE key = $1 AND window_end > $2")
+            .bind(key)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(|(count, end)| (u32::try_from(count).unwrap_or(0), end)))
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM failure_counts WHERE key = $1").bind(key).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
     async fn append_audit(&self, audit: &AuditEvent) -> Result<()> {
         insert_audit(&self.pool, audit).await
     }
@@ -1063,6 +1105,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM authorization_codes WHERE issued_at < $1")
             .bind(changes_before)
             .execute(&mut *tx)

@@ -1,5 +1,10 @@
 //! Test support: a real `tessera serve` on `127.0.0.1:0` over a fresh temporary data directory,
 //! the CLI run against the same store, and fixtures. Every process is stopped by PID on drop.
+//!
+//! The store is SQLite inside the data directory, or, with `TESSERA_TEST_DATABASE=postgres`, a
+//! fresh PostgreSQL database per temporary directory (created on first use on the server named
+//! by `TESSERA_TEST_POSTGRES`, default `postgres://postgres@127.0.0.1:5432`, and dropped with the
+//! directory), so tests run in parallel on one PostgreSQL server.
 //! [`forge`] signs arbitrary tokens with a running server's own key; [`browser`] drives a
 //! headless Chromium.
 
@@ -15,9 +20,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-/// A temporary directory removed on drop.
+/// A temporary directory removed on drop, with the store of the tests that use it: SQLite
+/// inside it, or a PostgreSQL database of its own (see [`TempDir::database_url`]).
 #[derive(Debug)]
-pub struct TempDir(PathBuf);
+pub struct TempDir {
+    path: PathBuf,
+    database: std::sync::Mutex<Option<TestDatabase>>,
+}
 
 impl TempDir {
     pub fn new(label: &str) -> anyhow::Result<Self> {
@@ -25,18 +34,185 @@ impl TempDir {
         let path = std::env::temp_dir().join(format!("tessera-{label}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path)?;
-        Ok(Self(path))
+        Ok(Self { path, database: std::sync::Mutex::new(None) })
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        &self.path
+    }
+
+    /// The `--database-url` of this directory's store: `None` for SQLite (the default), or a
+    /// PostgreSQL database created on first call when `TESSERA_TEST_DATABASE=postgres`.
+    pub fn database_url(&self) -> anyhow::Result<Option<String>> {
+        if !postgres_selected() {
+            return Ok(None);
+        }
+        let mut database = self.database.lock().map_err(|_| anyhow::anyhow!("a test thread panicked holding the database"))?;
+        if database.is_none() {
+            *database = Some(TestDatabase::create()?);
+        }
+        Ok(database.as_ref().map(|d| d.url.clone()))
+    }
+
+    /// A CLI on this directory (and its database, when the tests run on PostgreSQL).
+    pub fn cli(&self, bin: &str) -> anyhow::Result<Cli> {
+        let mut global = Vec::new();
+        if let Some(url) = self.database_url()? {
+            global.extend(["--database-url".to_owned(), url]);
+        }
+        Ok(Cli { bin: PathBuf::from(bin), data_dir: self.path.join("data"), global, env: Vec::new() })
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// A PostgreSQL server of a test's own (Debian's binaries under `/usr/lib/postgresql/15/bin`),
+/// on a free loopback port, over a temporary directory: for tests that stop and start the
+/// database. Run as the `postgres` user when the tests run as root. Stopped on drop.
+#[derive(Debug)]
+pub struct PgCluster {
+    dir: TempDir,
+    port: u16,
+}
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+impl PgCluster {
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = TempDir::new("pg")?;
+        let as_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
+        if as_root {
+            let status = Command::new("chown").arg("postgres:").arg(dir.path()).status()?;
+            if !status.success() {
+                bail!("cannot hand {} to the postgres user", dir.path().display());
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let cluster = Self { dir, port };
+        cluster.pg(&[&format!("{PG_BIN}/initdb"), "-D", &cluster.data(), "-U", "postgres", "--auth=trust", "--no-sync"])?;
+        cluster.start_again()?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// Runs a PostgreSQL program, as the postgres user when we are root.
+    fn pg(&self, args: &[&str]) -> anyhow::Result<()> {
+        let as_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
+        let mut command = if as_root {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).args(args);
+            command
+        } else {
+            let mut command = Command::new(args[0]);
+            command.args(&args[1..]);
+            command
+        };
+        let output = command.stdin(Stdio::null()).output().with_context(|| format!("cannot run {}", args[0]))?;
+        if !output.status.success() {
+            bail!("{} failed: {}{}", args[0], String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(())
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT`, without a database name.
+    pub fn server(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        let options = format!("-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}", self.port, self.dir.path().display());
+        let log = self.dir.path().join("postgres.log").display().to_string();
+        self.pg(&[&format!("{PG_BIN}/pg_ctl"), "-D", &self.data(), "-l", &log, "-w", "-o", &options, "start"])
+    }
+
+    /// Stops the server (fast shutdown: sessions are disconnected) and waits until it is down.
+    pub fn stop(&self) -> anyhow::Result<()> {
+        self.pg(&[&format!("{PG_BIN}/pg_ctl"), "-D", &self.data(), "-m", "fast", "-w", "stop"])
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self.pg(&[&format!("{PG_BIN}/pg_ctl"), "-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+    }
+}
+
+/// Whether the tests run on PostgreSQL (`TESSERA_TEST_DATABASE=postgres`).
+pub fn postgres_selected() -> bool {
+    std::env::var("TESSERA_TEST_DATABASE").is_ok_and(|v| v == "postgres" || v == "postgresql")
+}
+
+/// The PostgreSQL server the tests use, without a database name.
+pub fn postgres_server() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into()).trim_end_matches('/').to_owned()
+}
+
+/// A PostgreSQL database of its own, dropped (with any session still on it) on drop.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+    /// The server it lives on, without a database name.
+    server: String,
+}
+
+impl TestDatabase {
+    /// Creates a fresh database on the server named by `TESSERA_TEST_POSTGRES`.
+    pub fn create() -> anyhow::Result<Self> {
+        Self::create_on(&postgres_server())
+    }
+
+    /// Creates a fresh database on `server` (`postgres://user@host:port`).
+    pub fn create_on(server: &str) -> anyhow::Result<Self> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let name = format!("tessera_t{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        admin_sql(server, &format!("CREATE DATABASE {name}")).with_context(|| format!("cannot create database {name} on {server}"))?;
+        Ok(Self { url: format!("{server}/{name}"), name, server: server.to_owned() })
+    }
+
+    /// Runs one statement on this database (e.g. to look at what a node left behind).
+    pub fn execute(&self, sql: &str) -> anyhow::Result<()> {
+        run_sql(&self.url, sql)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Err(e) = admin_sql(&self.server, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)) {
+            eprintln!("could not drop the test database {}: {e:#}", self.name);
+        }
+    }
+}
+
+fn admin_sql(server: &str, sql: &str) -> anyhow::Result<()> {
+    run_sql(&format!("{server}/postgres"), sql)
+}
+
+/// Runs one statement on its own connection, on a thread of its own (callers may be inside an
+/// async runtime already).
+pub fn run_sql(url: &str, sql: &str) -> anyhow::Result<()> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            use sqlx::Connection as _;
+            let mut connection = sqlx::PgConnection::connect(&url).await?;
+            sqlx::Executor::execute(&mut connection, sql.as_str()).await?;
+            connection.close().await?;
+            Ok(())
+        })
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the SQL thread panicked"))?
 }
 
 /// How to run the `tessera` binary against one data directory.
@@ -138,9 +314,27 @@ impl Server {
 
     pub fn start_with(bin: &str, options: ServerOptions) -> anyhow::Result<Self> {
         let dir = TempDir::new("e2e")?;
-        let cli =
-            Cli { bin: PathBuf::from(bin), data_dir: dir.path().join("data"), global: options.global.clone(), env: options.env.clone() };
+        // A test that names its own store gets no database made for it.
+        let mut cli = if options.global.iter().any(|flag| flag == "--database-url") {
+            Cli { bin: PathBuf::from(bin), data_dir: dir.path().join("data"), global: Vec::new(), env: Vec::new() }
+        } else {
+            dir.cli(bin)?
+        };
+        cli.global.extend(options.global.iter().cloned());
+        cli.env.clone_from(&options.env);
         let mut server = Self::start_in(cli, &options.serve)?;
+        server._dir = Some(dir);
+        Ok(server)
+    }
+
+    /// Starts another node on the store `cli` works on (its `--database-url` and master key),
+    /// with a data directory of its own: two nodes of one deployment.
+    pub fn start_node(cli: &Cli, serve_args: &[String]) -> anyhow::Result<Self> {
+        let dir = TempDir::new("node")?;
+        let mut global = cli.global.clone();
+        global.extend(["--master-key-file".to_owned(), cli.data_dir.join("master.key").display().to_string()]);
+        let node = Cli { bin: cli.bin.clone(), data_dir: dir.path().join("data"), global, env: cli.env.clone() };
+        let mut server = Self::start_in(node, serve_args)?;
         server._dir = Some(dir);
         Ok(server)
     }

@@ -9,7 +9,7 @@ use tessera_testkit::{Cli, TempDir};
 use crate::common::*;
 
 fn fresh_cli(dir: &TempDir) -> Cli {
-    Cli { bin: bin().into(), data_dir: dir.path().join("data"), global: Vec::new(), env: Vec::new() }
+    dir.cli(bin()).unwrap()
 }
 
 #[test]
@@ -219,7 +219,9 @@ async fn sigterm_stops_the_server_cleanly_and_keys_survive_a_restart() {
 async fn keys_rotate_from_the_cli_keeps_the_servers_algorithm() {
     let (server, fixture) = start_with(ServerOptions { global: vec!["--signing-alg".into(), "EdDSA".into()], ..Default::default() });
     // The CLI runs without --signing-alg (its default would be ES256).
-    let plain_cli = Cli { global: Vec::new(), ..server.cli.clone() };
+    let mut plain_cli = server.cli.clone();
+    let at = plain_cli.global.iter().position(|flag| flag == "--signing-alg").unwrap();
+    plain_cli.global.drain(at..at + 2);
     let rotated = plain_cli.json(&["keys", "rotate"]).unwrap();
     assert!(rotated.as_array().unwrap().iter().all(|k| k["alg"] == "EdDSA"), "{rotated}");
     let token = access_token(&server, &fixture).await;

@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-//! End-to-end tests: each test starts a real `tessera serve` on 127.0.0.1:0 over a fresh
-//! SQLite store and drives it over HTTP and through the CLI. Test names carry the id of the
-//! `SECURITY.md` case they cover.
+//! End-to-end tests: each test starts a real `tessera serve` on 127.0.0.1:0 over a fresh store
+//! and drives it over HTTP and through the CLI. Test names carry the id of the `SECURITY.md`
+//! case they cover. The store is SQLite, or with `TESSERA_TEST_DATABASE=postgres` a fresh
+//! PostgreSQL database per test server (`tessera-testkit`); `multi_node` always runs on
+//! PostgreSQL.
 
 mod agent;
 mod common;
@@ -21,6 +23,7 @@ mod jwt_validation;
 mod leakage;
 mod login_security;
 mod malformed;
+mod multi_node;
 mod refresh_flow;
 mod revocation;
 mod sessions;

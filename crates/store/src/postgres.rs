@@ -1,0 +1,1202 @@
+//! The PostgreSQL backend, for many nodes acting as one: the same tables, rules and
+//! transactions as the SQLite backend (`sqlite.rs`, which this file mirrors method by method),
+//! with PostgreSQL's types and locks.
+//!
+//! The change stamp: every transaction that appends to the change feed also runs
+//! `pg_notify('tessera_changes', …)`, which PostgreSQL delivers to every listening session when
+//! (and only when) the transaction commits. Each store keeps one listening connection (see
+//! [`FeedWatch`]); a notification bumps a counter, and the counter is the stamp. While the
+//! listening connection is down, the stamp is `None`, so the service reads the feed on every
+//! request instead of trusting a cache it cannot vouch for.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use tessera_core::audit::AuditEvent;
+use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
+use tessera_core::scope::ScopeSet;
+
+use tessera_core::authorize::CodeChallenge;
+use tessera_core::code::IssuedCode;
+use tessera_core::refresh::{RefreshRecord, RefreshState};
+
+use crate::{
+    AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState,
+    RefreshLookup, Result, SecretMaterial, SessionRecord, Store, StoreError,
+};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (2, "browser flows", include_str!("../migrations/postgres/0002_browser_flows.sql")),
+    (3, "failure counts", include_str!("../migrations/postgres/0003_failure_counts.sql")),
+];
+
+/// The channel change-feed commits are announced on.
+const CHANNEL: &str = "tessera_changes";
+/// Advisory lock taken by every transaction before it appends to the change feed, so feed
+/// rows become visible in `seq` order (an identity column alone hands out numbers at insert
+/// time, not at commit time, and a reader could move its cursor past a row committed later).
+const FEED_LOCK: i64 = 0x7465_7373_6572_6101;
+/// Advisory lock serialising key rotations (SQLite: `BEGIN IMMEDIATE`).
+const KEYS_LOCK: i64 = 0x7465_7373_6572_6102;
+/// Advisory lock serialising consent merges.
+const CONSENT_LOCK: i32 = 0x7465_7301;
+/// How often an idle listening connection proves it is alive, and how long it may take: a
+/// connection that died silently is noticed within their sum, and until it is back the stamp
+/// is `None` (every request reads the feed).
+const HEARTBEAT: Duration = Duration::from_secs(1);
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: PgPool,
+    watch: Arc<FeedWatch>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+/// What the listening connection has heard: a counter bumped by every notification (and by
+/// this process's own commits, so its own changes need not wait for the round trip), and
+/// whether the connection is up.
+#[derive(Debug, Default)]
+struct FeedWatch {
+    generation: AtomicU64,
+    listening: AtomicBool,
+}
+
+impl FeedWatch {
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn stamp(&self) -> Option<ChangeStamp> {
+        if !self.listening.load(Ordering::SeqCst) {
+            return None;
+        }
+        let mut stamp = [0u8; 48];
+        stamp[..8].copy_from_slice(&self.generation.load(Ordering::SeqCst).to_le_bytes());
+        Some(stamp)
+    }
+
+    /// Listens for feed commits for as long as the store lives, reconnecting after any failure.
+    /// The counter is bumped once the listening connection is up, so the first sync after a
+    /// (re)connection reads the feed and picks up whatever was committed while nobody listened.
+    async fn run(self: Arc<Self>, pool: PgPool) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.listen_once(&pool).await {
+                Ok(()) => backoff = Duration::from_millis(100),
+                Err(e) => tracing::warn!(error = %e, "the change-feed listener lost its connection; reconnecting"),
+            }
+            self.listening.store(false, Ordering::SeqCst);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    async fn listen_once(&self, pool: &PgPool) -> std::result::Result<(), sqlx::Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.eager_reconnect(false);
+        listener.ignore_pool_close_event(true);
+        listener.listen(CHANNEL).await?;
+        self.bump();
+        self.listening.store(true, Ordering::SeqCst);
+        tracing::debug!("listening for change-feed commits");
+        loop {
+            match tokio::time::timeout(HEARTBEAT, listener.try_recv()).await {
+                Ok(Ok(Some(_))) => self.bump(),
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    // Quiet for a while: prove the connection is alive. Notifications committed
+                    // before this query are delivered before its answer.
+                    match tokio::time::timeout(HEARTBEAT_TIMEOUT, sqlx::query("SELECT 1").execute(&mut listener)).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Err(e),
+                        Err(_) => return Err(sqlx::Error::PoolTimedOut),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://…`). Fails when it cannot be reached;
+    /// afterwards the pool reconnects by itself (a database restart needs no node restart).
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("tessera");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_secs(600))
+            .test_before_acquire(true)
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        let watch = Arc::new(FeedWatch::default());
+        let listener = tokio::spawn(watch.clone().run(pool.clone()));
+        Ok(Self { pool, watch, listener })
+    }
+
+    /// Whether every migration this binary knows has been applied to the store.
+    pub async fn schema_current(&self) -> Result<bool> {
+        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(None);
+        Ok(applied >= MIGRATIONS.last().map(|m| m.0))
+    }
+
+    async fn begin(&self) -> Result<Transaction<'_, Postgres>> {
+        self.pool.begin().await.map_err(map_err)
+    }
+
+    /// Ends a transaction that changed one row of a cached entity: when the row was there, its
+    /// audit entry and change-feed row join the same commit; when not, nothing is written.
+    async fn commit_change(&self, mut tx: Transaction<'_, Postgres>, found: bool, entity: Entity, id: &str, audit: &AuditEvent) -> Result<bool> {
+        if found {
+            insert_audit(&mut *tx, audit).await?;
+            record_change(&mut tx, entity, id, audit.at).await?;
+        }
+        self.commit_feed(tx, found).await?;
+        Ok(found)
+    }
+
+    /// Commits a transaction; when it appended to the change feed, this process's own stamp
+    /// moves at once (the other nodes hear of it through the notification).
+    async fn commit_feed(&self, tx: Transaction<'_, Postgres>, changed: bool) -> Result<()> {
+        tx.commit().await.map_err(map_err)?;
+        if changed {
+            self.watch.bump();
+        }
+        Ok(())
+    }
+}
+
+fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) => {
+            if db.is_unique_violation() {
+                StoreError::Conflict("already exists")
+            } else if db.is_foreign_key_violation() {
+                StoreError::Conflict("refers to something that does not exist or is still in use")
+            } else if db.is_check_violation() {
+                StoreError::Conflict("value out of range")
+            } else {
+                StoreError::Unavailable(db.message().to_owned())
+            }
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// Appends a change-feed row and announces it; the announcement is delivered on commit only.
+async fn record_change(tx: &mut Transaction<'_, Postgres>, entity: Entity, id: &str, at: i64) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(FEED_LOCK).execute(&mut **tx).await.map_err(map_err)?;
+    sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&mut **tx).await.map_err(map_err)?;
+    sqlx::query("INSERT INTO changes (entity, entity_id, at) VALUES ($1, $2, $3)")
+        .bind(entity.as_str())
+        .bind(id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_audit<'e, E: sqlx::Executor<'e, Database = Postgres>>(executor: E, audit: &AuditEvent) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, org_id, actor, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(audit.at)
+        .bind(&audit.org_id)
+        .bind(&audit.actor)
+        .bind(audit.action.as_str())
+        .bind(&audit.target)
+        .bind(&audit.ip)
+        .bind(audit.detail.to_string())
+        .execute(executor)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn org_from_row(row: &PgRow) -> Result<Org> {
+    Ok(Org {
+        id: OrgId::new(row.try_get::<String, _>("id").map_err(map_err)?),
+        name: row.try_get("name").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at";
+
+fn user_from_row(row: &PgRow) -> Result<User> {
+    let role: String = row.try_get("role").map_err(map_err)?;
+    Ok(User {
+        id: UserId::new(row.try_get::<String, _>("id").map_err(map_err)?),
+        org_id: OrgId::new(row.try_get::<String, _>("org_id").map_err(map_err)?),
+        email: row.try_get("email").map_err(map_err)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("user role"))?,
+        service: row.try_get("service").map_err(map_err)?,
+        authorize_applications: row.try_get("authorize_applications").map_err(map_err)?,
+        disabled: row.try_get("disabled").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    })
+}
+
+const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
+     allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at";
+
+fn json_list<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<Vec<T>> {
+    let text: String = row.try_get(column).map_err(map_err)?;
+    serde_json::from_str(&text).map_err(|_| corrupt(column))
+}
+
+fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
+    let grants: String = row.try_get("grants").map_err(map_err)?;
+    let grants = grants
+        .split(' ')
+        .filter(|g| !g.is_empty())
+        .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("client grants")))
+        .collect::<Result<_>>()?;
+    let scopes: String = row.try_get("scopes").map_err(map_err)?;
+    let status: String = row.try_get("status").map_err(map_err)?;
+    let ttl: Option<i64> = row.try_get("access_token_ttl").map_err(map_err)?;
+    let tag: Option<Vec<u8>> = row.try_get("secret_tag").map_err(map_err)?;
+    let sealed: Option<Vec<u8>> = row.try_get("secret_sealed").map_err(map_err)?;
+    let client = Client {
+        id: ClientId::new(row.try_get::<String, _>("id").map_err(map_err)?),
+        org_id: OrgId::new(row.try_get::<String, _>("org_id").map_err(map_err)?),
+        name: row.try_get("name").map_err(map_err)?,
+        owner: UserId::new(row.try_get::<String, _>("owner_id").map_err(map_err)?),
+        run_as: UserId::new(row.try_get::<String, _>("run_as_id").map_err(map_err)?),
+        grants,
+        scopes: ScopeSet::parse(&scopes).map_err(|_| corrupt("client scopes"))?,
+        redirect_uris: json_list(row, "redirect_uris")?,
+        allowed_origins: json_list(row, "allowed_origins")?,
+        allowed_ips: json_list(row, "allowed_ips")?,
+        public: row.try_get("public").map_err(map_err)?,
+        access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
+        requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
+        status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    };
+    let secret = match (tag, sealed) {
+        (Some(tag), Some(sealed)) => Some(SecretMaterial { tag, sealed }),
+        _ => None,
+    };
+    Ok(ClientRecord { client, secret })
+}
+
+fn key_from_row(row: &PgRow) -> Result<KeyRecord> {
+    let state: String = row.try_get("state").map_err(map_err)?;
+    Ok(KeyRecord {
+        kid: row.try_get("kid").map_err(map_err)?,
+        alg: row.try_get("alg").map_err(map_err)?,
+        state: KeyState::parse(&state).ok_or_else(|| corrupt("key state"))?,
+        private_sealed: row.try_get("private_sealed").map_err(map_err)?,
+        public_jwk: row.try_get("public_jwk").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        activated_at: row.try_get("activated_at").map_err(map_err)?,
+        retired_at: row.try_get("retired_at").map_err(map_err)?,
+    })
+}
+
+const GRANT_COLUMNS: &str =
+    "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at";
+
+fn grant_from_row(row: &PgRow) -> Result<GrantRecord> {
+    let scope: String = row.try_get("scope").map_err(map_err)?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(map_err)?;
+    Ok(GrantRecord {
+        id: row.try_get("grant_id").map_err(map_err)?,
+        client_id: ClientId::new(row.try_get::<String, _>("client_id").map_err(map_err)?),
+        user_id: UserId::new(row.try_get::<String, _>("user_id").map_err(map_err)?),
+        scope: ScopeSet::parse(&scope).map_err(|_| corrupt("grant scope"))?,
+        auth_time: row.try_get("auth_time").map_err(map_err)?,
+        created_at: row.try_get("grant_created_at").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+        revoked: revoked_at.is_some(),
+    })
+}
+
+fn code_from_row(row: &PgRow) -> Result<CodeRecord> {
+    let grant = grant_from_row(row)?;
+    let challenge: Option<String> = row.try_get("code_challenge").map_err(map_err)?;
+    let code = IssuedCode {
+        client_id: grant.client_id.clone(),
+        redirect_uri: row.try_get("redirect_uri").map_err(map_err)?,
+        scope: grant.scope.clone(),
+        code_challenge: challenge.map(CodeChallenge::from_stored),
+        nonce: row.try_get("nonce").map_err(map_err)?,
+        issued_at: row.try_get("issued_at").map_err(map_err)?,
+    };
+    Ok(CodeRecord { grant, code })
+}
+
+async fn insert_grant_row(tx: &mut Transaction<'_, Postgres>, grant: &GrantRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+    )
+    .bind(&grant.id)
+    .bind(grant.client_id.as_str())
+    .bind(grant.user_id.as_str())
+    .bind(grant.scope.to_string())
+    .bind(grant.auth_time)
+    .bind(grant.created_at)
+    .bind(grant.expires_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`.
+async fn revoke_grants_where(tx: &mut Transaction<'_, Postgres>, condition: &str, now: i64, a: &str, b: &str) -> Result<u64> {
+    Ok(sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
+        .bind(now)
+        .bind(a)
+        .bind(b)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<()> {
+        let migrations: Vec<Migration> = MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false))
+            .collect();
+        // `locking`: sqlx holds an advisory lock while migrating, so nodes starting together
+        // migrate once.
+        let migrator = Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false };
+        migrator.run(&self.pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await.map_err(map_err)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_meta(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM meta WHERE key = $1").bind(key).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn init_meta(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.meta(key).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(org.id.as_str())
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        self.commit_change(tx, true, Entity::Org, org.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
+        let row = sqlx::query(
+            "SELECT id, name, created_at FROM (SELECT id, name, created_at, 0 AS rank FROM orgs WHERE id = $1 \
+             UNION ALL SELECT id, name, created_at, 1 AS rank FROM orgs WHERE name = $1) found ORDER BY rank LIMIT 1",
+        )
+        .bind(id_or_name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn orgs(&self) -> Result<Vec<Org>> {
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(org_from_row).collect()
+    }
+
+    async fn insert_scope(&self, org: &OrgId, scope: &ScopeDef, at: i64, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO scopes (org_id, name, restricted, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, name) DO NOTHING",
+        )
+        .bind(org.as_str())
+        .bind(&scope.name)
+        .bind(scope.restricted)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        if inserted {
+            insert_audit(&mut *tx, audit).await?;
+            record_change(&mut tx, Entity::Scope, org.as_str(), at).await?;
+        }
+        self.commit_feed(tx, inserted).await?;
+        Ok(inserted)
+    }
+
+    async fn scopes(&self, org: &OrgId) -> Result<Vec<ScopeDef>> {
+        let rows = sqlx::query("SELECT name, restricted FROM scopes WHERE org_id = $1 ORDER BY name")
+            .bind(org.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ScopeDef { name: row.try_get("name").map_err(map_err)?, restricted: row.try_get("restricted").map_err(map_err)? })
+            })
+            .collect()
+    }
+
+    async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, role, service, authorize_applications, disabled, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(user.id.as_str())
+        .bind(user.org_id.as_str())
+        .bind(&user.email)
+        .bind(user.role.as_str())
+        .bind(user.service)
+        .bind(user.authorize_applications)
+        .bind(user.disabled)
+        .bind(password_hash)
+        .bind(user.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_count(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await.map_err(map_err)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(disabled)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if disabled {
+            // A disabled user's browser sessions end with it (F08).
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
+    }
+
+    async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()> {
+        let c = &record.client;
+        let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
+        ))
+        .bind(c.id.as_str())
+        .bind(c.org_id.as_str())
+        .bind(&c.name)
+        .bind(c.owner.as_str())
+        .bind(c.run_as.as_str())
+        .bind(c.public)
+        .bind(grants.join(" "))
+        .bind(c.scopes.to_string())
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.allowed_origins))
+        .bind(to_json(&c.allowed_ips))
+        .bind(c.access_token_ttl.map(i64::from))
+        .bind(c.requires_org_approval)
+        .bind(c.status.as_str())
+        .bind(record.secret.as_ref().map(|s| s.tag.clone()))
+        .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        self.commit_change(tx, true, Entity::Client, c.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn clients(&self, org: Option<&OrgId>) -> Result<Vec<ClientRecord>> {
+        let rows = match org {
+            Some(org) => {
+                sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 ORDER BY created_at, id"))
+                    .bind(org.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, id")).fetch_all(&self.pool).await,
+        }
+        .map_err(map_err)?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn origin_registered(&self, origin: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1::BIGINT FROM clients WHERE status = 'on' AND allowed_origins::jsonb ? $1 LIMIT 1",
+        )
+        .bind(origin)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(found.is_some())
+    }
+
+    async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE clients SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(audit.at)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE clients SET secret_tag = $1, secret_sealed = $2, updated_at = $3 WHERE id = $4 AND NOT public")
+            .bind(&secret.tag)
+            .bind(&secret.sealed)
+            .bind(audit.at)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found =
+            sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?.rows_affected()
+                == 1;
+        self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<KeyRecord>> {
+        let rows = sqlx::query("SELECT kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn rotate_keys(&self, rotation: &KeyRotation, audit: Option<&AuditEvent>) -> Result<bool> {
+        // This transaction reads then writes: the advisory lock makes a concurrent rotation wait
+        // for this one and then read the current key it left (SQLite: BEGIN IMMEDIATE).
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(KEYS_LOCK).execute(&mut *tx).await.map_err(map_err)?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT kid FROM signing_keys WHERE state = 'current'").fetch_optional(&mut *tx).await.map_err(map_err)?;
+        if current != rotation.expected_current {
+            return Ok(false);
+        }
+        if let Some(kid) = &rotation.retire {
+            sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE kid = $2 AND state = 'current'")
+                .bind(rotation.now)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        if let Some(kid) = &rotation.promote {
+            let promoted = sqlx::query("UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE kid = $2 AND state = 'next'")
+                .bind(rotation.now)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            if promoted != 1 {
+                return Ok(false);
+            }
+        }
+        for key in &rotation.insert {
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(key.state.as_str())
+            .bind(&key.private_sealed)
+            .bind(&key.public_jwk)
+            .bind(key.created_at)
+            .bind(key.activated_at)
+            .bind(key.retired_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        for kid in &rotation.purge {
+            sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state <> 'current'")
+                .bind(kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        if let Some(audit) = audit {
+            insert_audit(&mut *tx, audit).await?;
+        }
+        record_change(&mut tx, Entity::Key, "*", rotation.now).await?;
+        self.commit_feed(tx, true).await?;
+        Ok(true)
+    }
+
+    async fn revoke_token(&self, jti: &str, expires_at: i64, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
+        let revoked: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) \
+             OR ($2 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM grants WHERE id = $2 AND revoked_at IS NULL))",
+        )
+        .bind(jti)
+        .bind(grant_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(revoked)
+    }
+
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash").map_err(map_err)?))).transpose()
+    }
+
+    async fn insert_session(&self, id_hash: &[u8], session: &SessionRecord, replaces: Option<&[u8]>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if let Some(old) = replaces {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id_hash)
+        .bind(session.user_id.as_str())
+        .bind(session.auth_time)
+        .bind(session.created_at)
+        .bind(session.last_seen_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT user_id, auth_time, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|row| {
+            Ok(SessionRecord {
+                user_id: UserId::new(row.try_get::<String, _>("user_id").map_err(map_err)?),
+                auth_time: row.try_get("auth_time").map_err(map_err)?,
+                created_at: row.try_get("created_at").map_err(map_err)?,
+                last_seen_at: row.try_get("last_seen_at").map_err(map_err)?,
+                expires_at: row.try_get("expires_at").map_err(map_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(now)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>> {
+        let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        scope.map(|s| ScopeSet::parse(&s).map_err(|_| corrupt("consent scope"))).transpose()
+    }
+
+    async fn save_consent(&self, user: &UserId, client: &ClientId, scope: &ScopeSet, at: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // One merge per user and client at a time (SQLite: BEGIN IMMEDIATE).
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2 || ' ' || $3))")
+            .bind(CONSENT_LOCK)
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let before: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let merged = match before {
+            Some(before) => ScopeSet::from_names(before.split(' ').chain(scope.iter()).filter(|s| !s.is_empty()).map(str::to_owned)),
+            None => scope.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(user.as_str())
+        .bind(client.as_str())
+        .bind(merged.to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn revoke_consent(&self, user: &UserId, client: &ClientId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        revoke_grants_where(&mut tx, "user_id = $2 AND client_id = $3", audit.at, user.as_str(), client.as_str()).await?;
+        if found {
+            insert_audit(&mut *tx, audit).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(found)
+    }
+
+    async fn consents(&self, user: &UserId) -> Result<Vec<(ClientId, ScopeSet)>> {
+        let rows = sqlx::query("SELECT client_id, scope FROM consents WHERE user_id = $1 ORDER BY granted_at DESC")
+            .bind(user.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let scope: String = row.try_get("scope").map_err(map_err)?;
+                Ok((
+                    ClientId::new(row.try_get::<String, _>("client_id").map_err(map_err)?),
+                    ScopeSet::parse(&scope).map_err(|_| corrupt("consent scope"))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn org_approved(&self, client: &ClientId, org: &OrgId) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM org_approvals WHERE client_id = $1 AND org_id = $2")
+            .bind(client.as_str())
+            .bind(org.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(found.is_some())
+    }
+
+    async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let changed = if approve {
+            sqlx::query(
+                "INSERT INTO org_approvals (client_id, org_id, approved_by, approved_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (client_id, org_id) DO NOTHING",
+            )
+            .bind(client.as_str())
+            .bind(org.as_str())
+            .bind(approved_by)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+        } else {
+            let removed = sqlx::query("DELETE FROM org_approvals WHERE client_id = $1 AND org_id = $2")
+                .bind(client.as_str())
+                .bind(org.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            // Withdrawing an approval ends the refresh families of that org's users.
+            revoke_grants_where(
+                &mut tx,
+                "client_id = $2 AND user_id IN (SELECT id FROM users WHERE org_id = $3)",
+                audit.at,
+                client.as_str(),
+                org.as_str(),
+            )
+            .await?;
+            removed
+        };
+        if changed == 1 {
+            insert_audit(&mut *tx, audit).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed == 1)
+    }
+
+    async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()> {
+        let mut tx = self.begin().await?;
+        insert_grant_row(&mut tx, &record.grant).await?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, issued_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(code_hash)
+        .bind(&record.grant.id)
+        .bind(&record.code.redirect_uri)
+        .bind(record.code.code_challenge.as_ref().map(CodeChallenge::as_str))
+        .bind(&record.code.nonce)
+        .bind(record.code.issued_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn redeem_code(&self, code_hash: &[u8], now: i64) -> Result<CodeRedemption> {
+        let mut tx = self.begin().await?;
+        // The UPDATE is the transaction's first statement: it takes the write lock, so of two
+        // concurrent redemptions the second sees the code consumed.
+        let consumed = sqlx::query("UPDATE authorization_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        let row = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS}, c.redirect_uri, c.code_challenge, c.nonce, c.issued_at \
+             FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1"
+        ))
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(match row {
+            None => CodeRedemption::Unknown,
+            Some(row) if consumed => CodeRedemption::Fresh(code_from_row(&row)?),
+            Some(row) => CodeRedemption::Reused(code_from_row(&row)?),
+        })
+    }
+
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<()> {
+        let mut tx = self.begin().await?;
+        insert_grant_row(&mut tx, grant).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(audit.at)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn insert_refresh_token(&self, token_hash: &[u8], grant_id: &str, family_expires_at: Option<i64>, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE grants SET expires_at = $1 WHERE id = $2")
+            .bind(family_expires_at)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, state, issued_at) VALUES ($1, $2, 'active', $3)")
+            .bind(token_hash)
+            .bind(grant_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshLookup>> {
+        let row = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS}, r.state FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|row| {
+            let grant = grant_from_row(&row)?;
+            let state: String = row.try_get("state").map_err(map_err)?;
+            let state = match (grant.revoked, state.as_str()) {
+                (true, _) => RefreshState::Revoked,
+                (false, "active") => RefreshState::Active,
+                (false, "rotated") => RefreshState::RotatedOut,
+                _ => return Err(corrupt("refresh token state")),
+            };
+            let record = RefreshRecord {
+                client_id: grant.client_id.clone(),
+                state,
+                scope: grant.scope.clone(),
+                family_expires_at: grant.expires_at,
+            };
+            Ok(RefreshLookup { record, grant })
+        })
+        .transpose()
+    }
+
+    async fn rotate_refresh_token(&self, old: &[u8], new: &[u8], now: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let rotated = sqlx::query("UPDATE refresh_tokens SET state = 'rotated' WHERE token_hash = $1 AND state = 'active'")
+            .bind(old)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if !rotated {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, state, issued_at) \
+             SELECT $1, grant_id, 'active', $2 FROM refresh_tokens WHERE token_hash = $3",
+        )
+        .bind(new)
+        .bind(now)
+        .bind(old)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> Result<u32> {
+        let count: i32 = sqlx::query_scalar(
+            "INSERT INTO failure_counts (key, window_end, count) VALUES ($1, $2 + $3, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             count = CASE WHEN failure_counts.window_end <= $2 THEN 1 ELSE failure_counts.count + 1 END, \
+             window_end = CASE WHEN failure_counts.window_end <= $2 THEN $2 + $3 ELSE failure_counts.window_end END \
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window.max(1))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u32::try_from(count).unwrap_or(0))
+    }
+
+    async fn failures(&self, key: &str, now: i64) -> Result<Option<(u32, i64)>> {
+        let row: Option<(i32, i64)> = sqlx::query_as("SELECT count, window_end FROM failure_counts WHERE key = $1 AND window_end > $2")
+            .bind(key)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(|(count, end)| (u32::try_from(count).unwrap_or(0), end)))
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM failure_counts WHERE key = $1").bind(key).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn append_audit(&self, audit: &AuditEvent) -> Result<()> {
+        insert_audit(&self.pool, audit).await
+    }
+
+    async fn audit_log(&self, org: Option<&OrgId>, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, at, org_id, actor, action, target, ip, detail FROM audit_log \
+             WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(org.map(OrgId::as_str))
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get("id").map_err(map_err)?,
+                    at: row.try_get("at").map_err(map_err)?,
+                    org_id: row.try_get("org_id").map_err(map_err)?,
+                    actor: row.try_get("actor").map_err(map_err)?,
+                    action: row.try_get("action").map_err(map_err)?,
+                    target: row.try_get("target").map_err(map_err)?,
+                    ip: row.try_get("ip").map_err(map_err)?,
+                    detail: row.try_get("detail").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        self.watch.stamp()
+    }
+
+    async fn changes_since(&self, seq: i64) -> Result<Vec<Change>> {
+        let rows = sqlx::query("SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq")
+            .bind(seq)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let entity: String = row.try_get("entity").map_err(map_err)?;
+                Ok(Change {
+                    seq: row.try_get("seq").map_err(map_err)?,
+                    entity: Entity::parse(&entity).ok_or_else(|| corrupt("change entity"))?,
+                    id: row.try_get("entity_id").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn latest_change(&self) -> Result<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await.map_err(map_err)?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM authorization_codes WHERE issued_at < $1")
+            .bind(changes_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)")
+            .bind(changes_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+}
