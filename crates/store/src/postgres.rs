@@ -53,6 +53,8 @@ const CONSENT_LOCK: i32 = 0x7465_7301;
 /// is `None` (every request reads the feed).
 const HEARTBEAT: Duration = Duration::from_secs(1);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long `/readyz` waits for the database.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -408,8 +410,12 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
-        Ok(())
+        // Bounded well below the pool's acquire timeout: a load balancer's health check gets
+        // its answer while it still waits for one.
+        match tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await {
+            Ok(done) => done.map(drop).map_err(map_err),
+            Err(_) => Err(StoreError::Unavailable("the database did not answer in time".into())),
+        }
     }
 
     async fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -455,8 +461,8 @@ impl Store for PgStore {
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
         let row = sqlx::query(
-            "SELECT id, name, created_at FROM (SELECT id, name, created_at, 0 AS rank FROM orgs WHERE id = $1 \
-             UNION ALL SELECT id, name, created_at, 1 AS rank FROM orgs WHERE name = $1) found ORDER BY rank LIMIT 1",
+            "SELECT id, name, created_at FROM (SELECT id, name, created_at, 0 AS preference FROM orgs WHERE id = $1 \
+             UNION ALL SELECT id, name, created_at, 1 AS preference FROM orgs WHERE name = $1) found ORDER BY preference LIMIT 1",
         )
         .bind(id_or_name)
         .fetch_optional(&self.pool)

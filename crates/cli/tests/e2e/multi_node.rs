@@ -65,6 +65,14 @@ async fn jwks_kids(server: &Server) -> Vec<String> {
     jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
 }
 
+/// A browser on `server`: its pages post with the origin of the shared issuer, as a browser
+/// behind the load balancer would.
+fn browser(server: &Server) -> Agent<'_> {
+    let mut agent = Agent::new(server);
+    agent.origin = Some(ISSUER.to_owned());
+    agent
+}
+
 fn kid(token: &str) -> String {
     jwt_parts(token).0["kid"].as_str().unwrap().to_owned()
 }
@@ -146,7 +154,7 @@ async fn two_nodes_racing_on_one_refresh_token_or_one_code_yield_exactly_one_win
     let nodes = two_nodes();
     let (a, b, fixture) = (&nodes.a, &nodes.b, &nodes.fixture);
     let client = web_client(a, fixture, &["--grant", "refresh_token"]);
-    let mut agent = Agent::new(a);
+    let mut agent = browser(a);
     for round in 0..5 {
         let code = owner_code(&mut agent, fixture, &client, "&scope=read").await;
         let (on_a, on_b) = tokio::join!(redeem(a, &client, &code, &[]), redeem(b, &client, &code, &[]));
@@ -173,7 +181,7 @@ async fn two_nodes_racing_on_one_refresh_token_or_one_code_yield_exactly_one_win
 async fn login_failures_are_counted_across_nodes() {
     let nodes = two_nodes_with(&["--login-failure-limit", "4"]);
     let (a, b, fixture) = (&nodes.a, &nodes.b, &nodes.fixture);
-    let (mut on_a, mut on_b) = (Agent::new(a), Agent::new(b));
+    let (mut on_a, mut on_b) = (browser(a), browser(b));
     let mut statuses = Vec::new();
     for i in 0..4 {
         let agent = if i % 2 == 0 { &mut on_a } else { &mut on_b };
