@@ -442,6 +442,9 @@ async fn execute(command: Command, mut config: Config) -> anyhow::Result<Value> 
             json!({})
         }
     };
+    // Running nodes apply the change on their very next request (PostgreSQL: once each has
+    // confirmed it; SQLite: at once).
+    service.store().settle().await?;
     Ok(value)
 }
 

@@ -116,6 +116,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     config.bind_to(address);
     let service = open_service(&config, true).await?;
+    // A node follows what other processes commit (PostgreSQL: LISTEN on the change feed).
+    service.store().follow_changes();
     ensure_default_org(&service).await?;
     let state = AppState {
         service: service.clone(),

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "browser flows", include_str!("../migrations/postgres/0002_browser_flows.sql")),
     (3, "failure counts", include_str!("../migrations/postgres/0003_failure_counts.sql")),
+    (4, "nodes", include_str!("../migrations/postgres/0004_nodes.sql")),
 ];
 
 /// The channel change-feed commits are announced on.
@@ -53,6 +54,11 @@ const CONSENT_LOCK: i32 = 0x7465_7301;
 /// is `None` (every request reads the feed).
 const HEARTBEAT: Duration = Duration::from_secs(1);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A node whose row was not refreshed for this long is not waited for by [`Store::settle`]
+/// (it was stopped or lost its connection; then it trusts no cache until it is back).
+const NODE_ALIVE_SECONDS: f64 = 3.0;
+/// How long [`Store::settle`] waits for nodes at most.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `/readyz` waits for the database.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -60,7 +66,10 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct PgStore {
     pool: PgPool,
     watch: Arc<FeedWatch>,
-    listener: tokio::task::JoinHandle<()>,
+    /// The listening task, once [`Store::follow_changes`] started it.
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Whether this process committed a change-feed row (then [`Store::settle`] waits).
+    wrote_changes: AtomicBool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -71,17 +80,23 @@ impl std::fmt::Debug for PgStore {
 
 impl Drop for PgStore {
     fn drop(&mut self) {
-        self.listener.abort();
+        if let Ok(mut listener) = self.listener.lock()
+            && let Some(task) = listener.take()
+        {
+            task.abort();
+        }
     }
 }
 
 /// What the listening connection has heard: a counter bumped by every notification (and by
 /// this process's own commits, so its own changes need not wait for the round trip), and
 /// whether the connection is up.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct FeedWatch {
     generation: AtomicU64,
     listening: AtomicBool,
+    /// This node's row in `nodes`.
+    node: String,
 }
 
 impl FeedWatch {
@@ -119,25 +134,42 @@ impl FeedWatch {
         listener.eager_reconnect(false);
         listener.ignore_pool_close_event(true);
         listener.listen(CHANNEL).await?;
-        self.bump();
         self.listening.store(true, Ordering::SeqCst);
-        tracing::debug!("listening for change-feed commits");
+        bounded(self.acknowledge(&mut listener)).await?;
+        tracing::debug!(node = %self.node, "listening for change-feed commits");
         loop {
             match tokio::time::timeout(HEARTBEAT, listener.try_recv()).await {
-                Ok(Ok(Some(_))) => self.bump(),
+                Ok(Ok(Some(_))) => {
+                    while listener.next_buffered().is_some() {}
+                    bounded(self.acknowledge(&mut listener)).await?;
+                }
                 Ok(Ok(None)) => return Ok(()),
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
-                    // Quiet for a while: prove the connection is alive. Notifications committed
-                    // before this query are delivered before its answer.
-                    match tokio::time::timeout(HEARTBEAT_TIMEOUT, sqlx::query("SELECT 1").execute(&mut listener)).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => return Err(e),
-                        Err(_) => return Err(sqlx::Error::PoolTimedOut),
-                    }
+                    // Quiet for a while: prove the connection is alive (and this node, to
+                    // processes waiting in `settle`).
+                    let alive = sqlx::query("UPDATE nodes SET alive_at = now() WHERE id = $1").bind(&self.node).execute(&mut listener);
+                    bounded(alive).await?;
                 }
             }
         }
+    }
+
+    /// Moves the stamp past everything committed so far, and records that in `nodes`. The
+    /// newest `seq` is read *before* the stamp moves: every request whose sync starts after the
+    /// move reads the feed at least up to it, so the recorded `seen_seq` is a promise kept.
+    async fn acknowledge(&self, listener: &mut PgListener) -> std::result::Result<(), sqlx::Error> {
+        let seen: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes").fetch_one(&mut *listener).await?;
+        self.bump();
+        sqlx::query(
+            "INSERT INTO nodes (id, seen_seq, alive_at) VALUES ($1, $2, now()) \
+             ON CONFLICT (id) DO UPDATE SET seen_seq = greatest(nodes.seen_seq, excluded.seen_seq), alive_at = now()",
+        )
+        .bind(&self.node)
+        .bind(seen)
+        .execute(&mut *listener)
+        .await?;
+        Ok(())
     }
 }
 
@@ -157,9 +189,10 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        let watch = Arc::new(FeedWatch::default());
-        let listener = tokio::spawn(watch.clone().run(pool.clone()));
-        Ok(Self { pool, watch, listener })
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let node = format!("{}-{nanos:x}", std::process::id());
+        let watch = Arc::new(FeedWatch { generation: AtomicU64::new(0), listening: AtomicBool::new(false), node });
+        Ok(Self { pool, watch, listener: std::sync::Mutex::new(None), wrote_changes: AtomicBool::new(false) })
     }
 
     /// Whether every migration this binary knows has been applied to the store.
@@ -192,9 +225,16 @@ impl PgStore {
         tx.commit().await.map_err(map_err)?;
         if changed {
             self.watch.bump();
+            self.wrote_changes.store(true, Ordering::SeqCst);
         }
         Ok(())
     }
+}
+
+/// A query of the listening connection, bounded by the heartbeat timeout: a connection that
+/// does not answer in time counts as lost.
+async fn bounded<T>(query: impl std::future::Future<Output = std::result::Result<T, sqlx::Error>>) -> std::result::Result<T, sqlx::Error> {
+    tokio::time::timeout(HEARTBEAT_TIMEOUT, query).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
 fn map_err(e: sqlx::Error) -> StoreError {
@@ -1165,6 +1205,39 @@ impl Store for PgStore {
         self.watch.stamp()
     }
 
+    fn follow_changes(&self) {
+        if let Ok(mut listener) = self.listener.lock()
+            && listener.is_none()
+        {
+            *listener = Some(tokio::spawn(self.watch.clone().run(self.pool.clone())));
+        }
+    }
+
+    async fn settle(&self) -> Result<()> {
+        if !self.wrote_changes.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let behind: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM nodes WHERE alive_at > now() - make_interval(secs => $1) \
+                 AND seen_seq < (SELECT coalesce(max(seq), 0) FROM changes)",
+            )
+            .bind(NODE_ALIVE_SECONDS)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+            if behind == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(nodes = behind, "some running nodes have not confirmed this change yet; they apply it within seconds");
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
     async fn changes_since(&self, seq: i64) -> Result<Vec<Change>> {
         let rows = sqlx::query("SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq")
             .bind(seq)
@@ -1193,6 +1266,7 @@ impl Store for PgStore {
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM nodes WHERE alive_at < now() - interval '1 day'").execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM authorization_codes WHERE issued_at < $1")
             .bind(changes_before)
             .execute(&mut *tx)

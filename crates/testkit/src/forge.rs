@@ -6,7 +6,7 @@
 //! claims a test gives it, so a test controls `alg`, `typ`, `kid`, `crit`, `jku`, `aud`, `exp`…
 //! while the signature stays one the server accepts.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::{Context, ensure};
 use base64::Engine;
@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use tessera_jose::{Algorithm, SigningKey};
 use tessera_service::secrets::{MasterKey, SecretKeys};
 use tessera_store::KeyState;
+
+use crate::Cli;
 
 /// A server's signing key, unsealed for a test.
 pub struct Forge {
@@ -28,14 +30,16 @@ impl std::fmt::Debug for Forge {
 }
 
 impl Forge {
-    /// The key that currently signs for the server whose data directory is `data_dir`
-    /// (`server.cli.data_dir`): the SQLite store `tessera.db` and the key file `master.key` in it.
-    pub async fn current(data_dir: &Path) -> anyhow::Result<Self> {
-        let url = format!("sqlite://{}", data_dir.join("tessera.db").display());
+    /// The key that currently signs for the server `cli` works on (`server.cli`): its store
+    /// (`--database-url`, else `tessera.db` in the data directory) and its master key file.
+    pub async fn current(cli: &Cli) -> anyhow::Result<Self> {
+        let flag = |name: &str| cli.global.iter().position(|f| f == name).and_then(|at| cli.global.get(at + 1)).cloned();
+        let url = flag("--database-url").unwrap_or_else(|| format!("sqlite://{}", cli.data_dir.join("tessera.db").display()));
+        let key_file = flag("--master-key-file").map_or_else(|| cli.data_dir.join("master.key"), PathBuf::from);
         let store = tessera_store::open(&url).await.with_context(|| format!("cannot open the store {url}"))?;
         let records = store.signing_keys().await.context("cannot read the signing keys")?;
         drop(store);
-        let master_text = std::fs::read_to_string(data_dir.join("master.key")).context("cannot read master.key")?;
+        let master_text = std::fs::read_to_string(key_file).context("cannot read the master key file")?;
         let master = MasterKey::parse(&master_text).context("master.key")?;
         let secrets = SecretKeys::new(&master).context("cannot derive the secret keys")?;
         let record = records.iter().find(|r| r.state == KeyState::Current).context("the store has no current signing key")?;

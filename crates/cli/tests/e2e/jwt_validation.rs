@@ -52,7 +52,7 @@ async fn setup_with(options: ServerOptions) -> Setup {
     let (server, fixture) = start_with(options);
     let real = access_token(&server, &fixture).await;
     let (header, template) = jwt_parts(&real);
-    let forge = Forge::current(&server.cli.data_dir).await.expect("forge over the server's key");
+    let forge = Forge::current(&server.cli).await.expect("forge over the server's key");
     assert_eq!(header["kid"], forge.kid(), "the forge holds the key that signs the server's tokens");
     let setup = Setup { server, fixture, forge, template };
     let control = setup.forge.sign(&setup.forge.header("at+jwt"), &setup.claims(|_| {})).unwrap();
@@ -435,7 +435,7 @@ async fn j12_purged_keys_stop_working_and_the_published_previous_key_still_works
     let first = keys.as_array().unwrap().iter().find(|k| k["kid"] == first_kid.as_str()).expect("the first key is still listed");
     assert_eq!(first["state"], "retired");
     let retired_at = first["retired_at"].as_i64().unwrap();
-    let second = Forge::current(&s.server.cli.data_dir).await.unwrap();
+    let second = Forge::current(&s.server.cli).await.unwrap();
     assert_ne!(second.kid(), first_kid);
     let by_second = second.sign(&second.header("at+jwt"), &s.claims(|_| {})).unwrap();
     let second_kid = second.kid().to_owned();

@@ -1,0 +1,13 @@
+-- Tessera store, version 4 (PostgreSQL only): the running nodes and how far each has followed
+-- the change feed. A node writes its row from its listening connection; a process that changed
+-- something (the CLI) waits until every live node has seen its change, so a running node applies
+-- a CLI change on its very next request. A new table: no lock on a table a running node uses.
+
+SET LOCAL lock_timeout = '5s';
+
+CREATE TABLE nodes (
+    id       TEXT PRIMARY KEY,
+    -- Every change-feed row up to here is visible to this node's next request.
+    seen_seq BIGINT NOT NULL,
+    alive_at TIMESTAMPTZ NOT NULL
+);
