@@ -197,10 +197,8 @@ impl PgStore {
 
     /// Whether every migration this binary knows has been applied to the store.
     pub async fn schema_current(&self) -> Result<bool> {
-        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await
-            .unwrap_or(None);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await.unwrap_or(None);
         Ok(applied >= MIGRATIONS.last().map(|m| m.0))
     }
 
@@ -210,7 +208,14 @@ impl PgStore {
 
     /// Ends a transaction that changed one row of a cached entity: when the row was there, its
     /// audit entry and change-feed row join the same commit; when not, nothing is written.
-    async fn commit_change(&self, mut tx: Transaction<'_, Postgres>, found: bool, entity: Entity, id: &str, audit: &AuditEvent) -> Result<bool> {
+    async fn commit_change(
+        &self,
+        mut tx: Transaction<'_, Postgres>,
+        found: bool,
+        entity: Entity,
+        id: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
         if found {
             insert_audit(&mut *tx, audit).await?;
             record_change(&mut tx, entity, id, audit.at).await?;
@@ -666,13 +671,12 @@ impl Store for PgStore {
     }
 
     async fn origin_registered(&self, origin: &str) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1::BIGINT FROM clients WHERE status = 'on' AND allowed_origins::jsonb ? $1 LIMIT 1",
-        )
-        .bind(origin)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1::BIGINT FROM clients WHERE status = 'on' AND allowed_origins::jsonb ? $1 LIMIT 1")
+                .bind(origin)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
         Ok(found.is_some())
     }
 

@@ -80,10 +80,8 @@ impl SqliteStore {
 
     /// Whether every migration this binary knows has been applied to the store.
     pub async fn schema_current(&self) -> Result<bool> {
-        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await
-            .unwrap_or(None);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await.unwrap_or(None);
         Ok(applied >= MIGRATIONS.last().map(|m| m.0))
     }
 

@@ -128,7 +128,8 @@ impl PgCluster {
 
     /// Starts the server (again) and waits until it accepts connections.
     pub fn start_again(&self) -> anyhow::Result<()> {
-        let options = format!("-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}", self.port, self.dir.path().display());
+        let options =
+            format!("-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}", self.port, self.dir.path().display());
         let log = self.dir.path().join("postgres.log").display().to_string();
         self.pg(&[&format!("{PG_BIN}/pg_ctl"), "-D", &self.data(), "-l", &log, "-w", "-o", &options, "start"])
     }

@@ -38,8 +38,13 @@ fn json_output_shapes() {
     assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     assert_eq!(created["scopes"], json!(["read"]), "default: every scope the owner may grant");
     // --json may stand anywhere after `tessera`.
-    let output =
-        std::process::Command::new(bin()).args(["client", "show", id, "--data-dir"]).arg(&cli.data_dir).arg("--json").args(&cli.global).output().unwrap();
+    let output = std::process::Command::new(bin())
+        .args(["client", "show", id, "--data-dir"])
+        .arg(&cli.data_dir)
+        .arg("--json")
+        .args(&cli.global)
+        .output()
+        .unwrap();
     let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(shown.get("client_secret").is_none());
     for key in ["client_id", "name", "owner", "grants", "scopes", "redirect_uris", "status"] {

@@ -57,7 +57,10 @@ fn two_nodes() -> Nodes {
 }
 
 async fn token_status(server: &Server, client: &Fixture) -> u16 {
-    post_basic(server, "/oauth2/token", &client.client_id, &client.client_secret, &[("grant_type", "client_credentials")]).await.status().as_u16()
+    post_basic(server, "/oauth2/token", &client.client_id, &client.client_secret, &[("grant_type", "client_credentials")])
+        .await
+        .status()
+        .as_u16()
 }
 
 async fn jwks_kids(server: &Server) -> Vec<String> {
@@ -196,7 +199,14 @@ async fn login_failures_are_counted_across_nodes() {
 }
 
 /// What one worker got acknowledged before the kill.
-async fn revoke_until_killed(a: String, fixture: Fixture, killed: Arc<AtomicBool>, acknowledged: Arc<AtomicUsize>, kill_at: usize, pid: u32) -> Vec<String> {
+async fn revoke_until_killed(
+    a: String,
+    fixture: Fixture,
+    killed: Arc<AtomicBool>,
+    acknowledged: Arc<AtomicUsize>,
+    kill_at: usize,
+    pid: u32,
+) -> Vec<String> {
     let client = http();
     let mut mine = Vec::new();
     while !killed.load(Ordering::SeqCst) {
