@@ -353,9 +353,11 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
     runtime.block_on(execute(cli.command, config))
 }
 
-async fn execute(command: Command, mut config: Config) -> anyhow::Result<Value> {
+async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
     if let Command::Migrate = command {
-        config.migrate = true;
+        // Only the schema: no master key is needed to migrate (an operator's release step).
+        tessera_server::startup::migrate(&config).await?;
+        return Ok(json!({}));
     }
     if let Command::Serve(_) = command {
         tessera_server::startup::serve(config).await?;

@@ -54,6 +54,13 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
     Ok(Arc::new(service))
 }
 
+/// `tessera migrate`: applies pending migrations to the store and nothing else.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    tessera_store::open_with(&config.database_url, true).await.context("cannot migrate the store")?;
+    Ok(())
+}
+
 /// The master key from `TESSERA_MASTER_KEY`, else from the key file. Only a store that was
 /// never sealed gets a newly generated key file; otherwise a missing key is an error (X17).
 fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<MasterKey> {

@@ -232,3 +232,15 @@ async fn keys_rotate_from_the_cli_keeps_the_servers_algorithm() {
     let token = access_token(&server, &fixture).await;
     assert_eq!(jwt_parts(&token).0["alg"], "EdDSA");
 }
+
+#[test]
+fn migrate_applies_the_schema_and_no_migrate_refuses_a_store_behind_the_binary() {
+    let dir = TempDir::new("cli").unwrap();
+    let cli = fresh_cli(&dir);
+    let refused = cli.run(&["--no-migrate", "org", "list"]).unwrap();
+    assert!(!refused.success && refused.stderr.contains("tessera migrate"), "{}", refused.stderr);
+    assert_eq!(cli.json(&["migrate"]).unwrap(), json!({}));
+    assert!(!cli.data_dir.join("master.key").exists(), "migrating needs no master key and makes none");
+    assert_eq!(cli.json(&["--no-migrate", "org", "list"]).unwrap(), json!([]));
+    assert_eq!(cli.json(&["migrate"]).unwrap(), json!({}), "migrating twice is a no-op");
+}
