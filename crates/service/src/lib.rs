@@ -265,8 +265,15 @@ impl Tessera {
         peer: IpAddr,
         now: i64,
     ) {
-        let locked = self.limiter.record_failure(&presented.id, now);
-        let address_locked = self.address_limiter.record_failure(&peer, now);
+        let window = self.settings.client_auth_failure_window;
+        let locked = match self.store.record_failure(&format!("client-auth:{}", presented.id), now, window).await {
+            Ok(shared) => self.limiter.record_shared_failure(&presented.id, now, shared),
+            Err(_) => self.limiter.record_failure(&presented.id, now),
+        };
+        let address_locked = match self.store.record_failure(&format!("client-auth-address:{peer}"), now, window).await {
+            Ok(shared) => self.address_limiter.record_shared_failure(&peer, now, shared),
+            Err(_) => self.address_limiter.record_failure(&peer, now),
+        };
         let mut event = AuditEvent {
             at: now,
             org_id: cached.map(|c| c.client.org_id.to_string()),

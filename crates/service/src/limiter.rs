@@ -2,7 +2,10 @@
 //! windows and locks the key once it reaches the limit, until the window ends (A19, L01).
 //!
 //! [`FailureLimiter`] counts in memory, per node: it guards the token endpoint, whose hot path
-//! must not wait for the database. [`SharedLimiter`] counts in the store, so every node on one
+//! must not wait for the database. Each failure is also counted in the store (the failure path
+//! writes an audit entry anyway), and a node takes over the count of all nodes at its own
+//! failures: the nodes together lock a client id once the limit is reached, and a node that
+//! has not seen a failure of it yet locks it at its next one. [`SharedLimiter`] counts in the store, so every node on one
 //! database sees the same count: it guards logins, which cost an Argon2 check anyway.
 
 use std::collections::HashMap;
@@ -110,6 +113,22 @@ impl<K: Hash + Eq + Clone> FailureLimiter<K> {
         self.tracked.store(entries.len(), Ordering::Relaxed);
     }
 
+    /// Records a failure that the store counted too, `shared` being the count of every node
+    /// in its window: this node then holds at least that count, and locks once the nodes
+    /// together reach the limit. Returns true when this failure reached it (lock starts).
+    pub fn record_shared_failure(&self, key: &K, now: i64, shared: u32) -> bool {
+        if self.limit == 0 {
+            return false;
+        }
+        self.record_failure(key, now);
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = entries.get_mut(key) {
+            entry.1 = entry.1.max(shared);
+        }
+        // The store returns each count once per window: exactly one node sees the limit.
+        shared == self.limit
+    }
+
     /// Records a failure; returns true when this failure reached the limit (lock starts).
     pub fn record_failure(&self, key: &K, now: i64) -> bool {
         if self.limit == 0 {
@@ -158,5 +177,19 @@ mod tests {
         assert_eq!(limiter.locked_for(&other, 102), None);
         assert_eq!(limiter.locked_for(&c, 160), None);
         assert!(!limiter.record_failure(&c, 160));
+    }
+
+    #[test]
+    fn a_node_takes_over_the_count_of_all_nodes_at_its_own_failure() {
+        let limiter = FailureLimiter::new(5, 60);
+        let c = "c".to_owned();
+        // Four failures elsewhere; this node's first one is the fifth of the window.
+        assert!(limiter.record_shared_failure(&c, 100, 5), "the lock starts here");
+        assert_eq!(limiter.locked_for(&c, 101), Some(59));
+        // Past the limit, no node starts the lock again.
+        assert!(!limiter.record_shared_failure(&c, 102, 6));
+        let other = "other".to_owned();
+        assert!(!limiter.record_shared_failure(&other, 100, 2));
+        assert_eq!(limiter.locked_for(&other, 100), None);
     }
 }

@@ -198,6 +198,23 @@ async fn login_failures_are_counted_across_nodes() {
     }
 }
 
+#[tokio::test]
+async fn client_authentication_failures_are_counted_across_nodes() {
+    let nodes = two_nodes_with(&["--client-auth-failure-limit", "4"]);
+    let (a, b, fixture) = (&nodes.a, &nodes.b, &nodes.fixture);
+    let wrong = Fixture { client_secret: "not-the-secret".into(), ..fixture.clone() };
+    let mut statuses = Vec::new();
+    for node in [a, b, a, b] {
+        statuses.push(token_status(node, &wrong).await);
+    }
+    assert_eq!(statuses, [401; 4], "four failures, two on each node");
+    assert_eq!(token_status(b, fixture).await, 429, "the node that saw the fourth failure locks the client id");
+    // Node A takes over the nodes' count at its next failure: the nodes together allow the
+    // limit plus at most one failure per other node.
+    assert_eq!(token_status(a, &wrong).await, 401);
+    assert_eq!(token_status(a, fixture).await, 429, "locked on every node");
+}
+
 /// What one worker got acknowledged before the kill.
 async fn revoke_until_killed(
     a: String,
