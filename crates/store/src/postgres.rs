@@ -134,8 +134,10 @@ impl FeedWatch {
         listener.eager_reconnect(false);
         listener.ignore_pool_close_event(true);
         listener.listen(CHANNEL).await?;
-        self.listening.store(true, Ordering::SeqCst);
+        // The stamp comes back only after it moved past what was committed while nobody
+        // listened: a cursor that recorded the old stamp must not match it again.
         bounded(self.acknowledge(&mut listener)).await?;
+        self.listening.store(true, Ordering::SeqCst);
         tracing::debug!(node = %self.node, "listening for change-feed commits");
         loop {
             match tokio::time::timeout(HEARTBEAT, listener.try_recv()).await {
