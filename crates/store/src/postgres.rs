@@ -51,12 +51,13 @@ const KEYS_LOCK: i64 = 0x7465_7373_6572_6102;
 const CONSENT_LOCK: i32 = 0x7465_7301;
 /// How often an idle listening connection proves it is alive, and how long it may take: a
 /// connection that died silently is noticed within their sum, and until it is back the stamp
-/// is `None` (every request reads the feed).
+/// is `None` (every request reads the feed). The timeout is generous: on a node whose cores are
+/// saturated a heartbeat can take seconds, and a false alarm costs a feed read per request.
 const HEARTBEAT: Duration = Duration::from_secs(1);
-const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A node whose row was not refreshed for this long is not waited for by [`Store::settle`]
 /// (it was stopped or lost its connection; then it trusts no cache until it is back).
-const NODE_ALIVE_SECONDS: f64 = 3.0;
+const NODE_ALIVE_SECONDS: f64 = 5.0;
 /// How long [`Store::settle`] waits for nodes at most.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `/readyz` waits for the database.
@@ -65,6 +66,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: PgPool,
+    options: PgConnectOptions,
     watch: Arc<FeedWatch>,
     /// The listening task, once [`Store::follow_changes`] started it.
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -116,10 +118,10 @@ impl FeedWatch {
     /// Listens for feed commits for as long as the store lives, reconnecting after any failure.
     /// The counter is bumped once the listening connection is up, so the first sync after a
     /// (re)connection reads the feed and picks up whatever was committed while nobody listened.
-    async fn run(self: Arc<Self>, pool: PgPool) {
+    async fn run(self: Arc<Self>, options: PgConnectOptions) {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.listen_once(&pool).await {
+            match self.listen_once(&options).await {
                 Ok(()) => backoff = Duration::from_millis(100),
                 Err(e) => tracing::warn!(error = %e, "the change-feed listener lost its connection; reconnecting"),
             }
@@ -129,8 +131,11 @@ impl FeedWatch {
         }
     }
 
-    async fn listen_once(&self, pool: &PgPool) -> std::result::Result<(), sqlx::Error> {
-        let mut listener = PgListener::connect_with(pool).await?;
+    async fn listen_once(&self, options: &PgConnectOptions) -> std::result::Result<(), sqlx::Error> {
+        // A connection of its own, made on this task's runtime: requests never wait for it
+        // and it never waits for them (nor for the runtime of an HTTP worker thread).
+        let pool = PgPoolOptions::new().max_connections(1).min_connections(0).connect_lazy_with(options.clone());
+        let mut listener = PgListener::connect_with(&pool).await?;
         listener.eager_reconnect(false);
         listener.ignore_pool_close_event(true);
         listener.listen(CHANNEL).await?;
@@ -188,13 +193,13 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(5))
             .idle_timeout(Duration::from_secs(600))
             .test_before_acquire(true)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(map_err)?;
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let node = format!("{}-{nanos:x}", std::process::id());
         let watch = Arc::new(FeedWatch { generation: AtomicU64::new(0), listening: AtomicBool::new(false), node });
-        Ok(Self { pool, watch, listener: std::sync::Mutex::new(None), wrote_changes: AtomicBool::new(false) })
+        Ok(Self { pool, options, watch, listener: std::sync::Mutex::new(None), wrote_changes: AtomicBool::new(false) })
     }
 
     /// Whether every migration this binary knows has been applied to the store.
@@ -1215,7 +1220,7 @@ impl Store for PgStore {
         if let Ok(mut listener) = self.listener.lock()
             && listener.is_none()
         {
-            *listener = Some(tokio::spawn(self.watch.clone().run(self.pool.clone())));
+            *listener = Some(tokio::spawn(self.watch.clone().run(self.options.clone())));
         }
     }
 

@@ -27,7 +27,7 @@ use crate::jwt_validation::eventually_async;
 /// Every node names the same issuer, as nodes behind one load balancer do.
 const ISSUER: &str = "http://127.0.0.1:1";
 /// How long a change may take to reach another node (documented: at once on notification,
-/// and within about 3 s when a node's listening connection dies silently).
+/// and within about 6 s when a node's listening connection dies silently).
 const STALENESS: Duration = Duration::from_secs(10);
 
 /// Two nodes on one fresh PostgreSQL database, and a fixture made through the CLI. Fields drop
