@@ -55,8 +55,9 @@ const CONSENT_LOCK: i32 = 0x7465_7301;
 /// saturated a heartbeat can take seconds, and a false alarm costs a feed read per request.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A node whose row was not refreshed for this long is not waited for by [`Store::settle`]
-/// (it was stopped or lost its connection; then it trusts no cache until it is back).
+/// A node whose row was not refreshed for this long, or whose listening session is gone, is not
+/// waited for by [`Store::settle`] (it was stopped, killed or cut off; then it trusts no cache
+/// until it is back).
 const NODE_ALIVE_SECONDS: f64 = 5.0;
 /// How long [`Store::settle`] waits for nodes at most.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -173,8 +174,9 @@ impl FeedWatch {
         let seen: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes").fetch_one(&mut *listener).await?;
         self.bump();
         sqlx::query(
-            "INSERT INTO nodes (id, seen_seq, alive_at) VALUES ($1, $2, now()) \
-             ON CONFLICT (id) DO UPDATE SET seen_seq = greatest(nodes.seen_seq, excluded.seen_seq), alive_at = now()",
+            "INSERT INTO nodes (id, seen_seq, alive_at, backend_pid) VALUES ($1, $2, now(), pg_backend_pid()) \
+             ON CONFLICT (id) DO UPDATE SET seen_seq = greatest(nodes.seen_seq, excluded.seen_seq), alive_at = now(), \
+             backend_pid = excluded.backend_pid",
         )
         .bind(&self.node)
         .bind(seen)
@@ -1235,8 +1237,9 @@ impl Store for PgStore {
         let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
         loop {
             let behind: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM nodes WHERE alive_at > now() - make_interval(secs => $1) \
-                 AND seen_seq < (SELECT coalesce(max(seq), 0) FROM changes)",
+                "SELECT count(*) FROM nodes n WHERE n.alive_at > now() - make_interval(secs => $1) \
+                 AND n.seen_seq < (SELECT coalesce(max(seq), 0) FROM changes) \
+                 AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.backend_pid)",
             )
             .bind(NODE_ALIVE_SECONDS)
             .fetch_one(&self.pool)

@@ -9,5 +9,8 @@ CREATE TABLE nodes (
     id       TEXT PRIMARY KEY,
     -- Every change-feed row up to here is visible to this node's next request.
     seen_seq BIGINT NOT NULL,
-    alive_at TIMESTAMPTZ NOT NULL
+    alive_at TIMESTAMPTZ NOT NULL,
+    -- The server process of the node's listening session: a node whose session is gone (the
+    -- node stopped or was killed) is not waited for.
+    backend_pid INTEGER NOT NULL
 );
