@@ -52,13 +52,7 @@ async fn credentials_inherit_the_identity_and_role_of_their_user() {
     assert_eq!(owner_claims["scope"], "admin read write");
     // All Users: limited API access (no restricted scopes).
     let member = "member@acme.test";
-    server
-        .cli
-        .json_with_stdin(
-            &["user", "create", "--org", &fixture.org_name, "--email", member, "--role", "member", "--password-stdin"],
-            "pw member 1\n",
-        )
-        .unwrap();
+    add_user(&server, &fixture, member, "member", "pw member 1", &[]);
     let created = server
         .cli
         .json(&["client", "create", "--org", &fixture.org_name, "--owner", member, "--name", "mine", "--scope", "read", "--scope", "write"])

@@ -13,44 +13,9 @@ fn blueconic() -> (Server, Fixture) {
 /// the "Authorize applications" permission.
 fn register(server: &Server, fixture: &Fixture, allowed_ip: &str) -> (String, String, String) {
     let run_as = format!("runner{}@acme.test", allowed_ip.len());
-    let user = server
-        .cli
-        .json_with_stdin(
-            &[
-                "user",
-                "create",
-                "--org",
-                &fixture.org_name,
-                "--email",
-                &run_as,
-                "--role",
-                "member",
-                "--permission",
-                "authorize_applications",
-                "--password-stdin",
-            ],
-            "runner pw 1\n",
-        )
-        .unwrap();
-    let created = server
-        .cli
-        .json(&[
-            "client",
-            "create",
-            "--org",
-            &fixture.org_name,
-            "--owner",
-            &fixture.owner_email,
-            "--name",
-            "My app",
-            "--scope",
-            "read",
-            "--run-as",
-            &run_as,
-            "--allowed-ip",
-            allowed_ip,
-        ])
-        .unwrap();
+    let user = add_user(server, fixture, &run_as, "member", "runner pw 1", &["--permission", "authorize_applications"]);
+    let flags = ["--scope", "read", "--run-as", &run_as, "--allowed-ip", allowed_ip];
+    let (created, _) = add_client(server, fixture, "My app", &flags);
     (
         created["client_id"].as_str().unwrap().to_owned(),
         created["client_secret"].as_str().unwrap().to_owned(),
@@ -129,13 +94,7 @@ async fn only_the_allowed_ip_addresses_may_use_the_application() {
 #[tokio::test]
 async fn only_users_with_authorize_applications_can_be_the_run_as_user() {
     let (server, fixture) = blueconic();
-    server
-        .cli
-        .json_with_stdin(
-            &["user", "create", "--org", &fixture.org_name, "--email", "plain@acme.test", "--role", "member", "--password-stdin"],
-            "plain pw 1\n",
-        )
-        .unwrap();
+    add_user(&server, &fixture, "plain@acme.test", "member", "plain pw 1", &[]);
     let refused = server
         .cli
         .run(&[

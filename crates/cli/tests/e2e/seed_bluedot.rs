@@ -173,13 +173,7 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
 async fn brute_force_locks_the_account_holds_back_the_right_password_and_expires() {
     let (server, fixture) = start_with(options(&["--login-lock-seconds", "2"]));
     let member = "member@acme.test";
-    server
-        .cli
-        .json_with_stdin(
-            &["user", "create", "--org", &fixture.org_name, "--email", member, "--role", "member", "--password-stdin"],
-            "member pw 1\n",
-        )
-        .unwrap();
+    add_user(&server, &fixture, member, "member", "member pw 1", &[]);
     for _ in 0..5 {
         assert_session_error(post_sessions(&server, &fixture.owner_email, "wrong").await, 401).await;
     }

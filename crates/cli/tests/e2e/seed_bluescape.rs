@@ -135,13 +135,7 @@ async fn troubleshooting_405_until_an_org_admin_whitelists_the_application() {
     let (server, fixture) = bluescape();
     let app = my_app(&server, &fixture, &["authorization_code", "refresh_token"], &["--requires-org-approval"]);
     let admin = "admin@acme.test";
-    server
-        .cli
-        .json_with_stdin(
-            &["user", "create", "--org", &fixture.org_name, "--email", admin, "--role", "admin", "--password-stdin"],
-            "admin pw 1\n",
-        )
-        .unwrap();
+    add_user(&server, &fixture, admin, "admin", "admin pw 1", &[]);
 
     // An ordinary authorization: the code exchange answers 405 Not Allowed.
     let mut agent = Agent::new(&server);
@@ -182,13 +176,7 @@ async fn troubleshooting_405_until_an_org_admin_whitelists_the_application() {
     assert_eq!(token_json(&server, body).await.status(), 200);
     // A member may not whitelist.
     let member = "member@acme.test";
-    server
-        .cli
-        .json_with_stdin(
-            &["user", "create", "--org", &fixture.org_name, "--email", member, "--role", "member", "--password-stdin"],
-            "member pw 1\n",
-        )
-        .unwrap();
+    add_user(&server, &fixture, member, "member", "member pw 1", &[]);
     let mut member_agent = Agent::new(&server);
     assert_eq!(member_agent.login(member, "member pw 1").await.status(), 303);
     let query =
