@@ -13,6 +13,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use tessera_service::Algorithm;
 
+use crate::profile::Profile;
+
 /// One source of configuration. Every field is optional; unknown keys in a file are an error.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +45,10 @@ pub struct ConfigLayer {
     pub login_lock_seconds: Option<i64>,
     pub log: Option<String>,
     pub http_workers: Option<usize>,
+    /// A built-in profile name or a profile file (SPEC §7).
+    pub profile: Option<String>,
+    /// Whether the first-party session API (`/sessions`) is on (default: on).
+    pub session_api: Option<bool>,
 }
 
 macro_rules! merge_fields {
@@ -86,7 +92,9 @@ impl ConfigLayer {
             login_address_limit,
             login_lock_seconds,
             log,
-            http_workers
+            http_workers,
+            profile,
+            session_api
         )
     }
 }
@@ -124,12 +132,21 @@ pub struct Config {
     pub log: String,
     /// Threads serving HTTP, each with its own runtime and socket (default: one per core).
     pub http_workers: usize,
+    /// The profile in force, if any.
+    pub profile: Option<Profile>,
+    pub session_api: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 impl Config {
+    /// Resolves the merged layers; a profile they name fills in below them, above the defaults.
     pub fn resolve(layer: ConfigLayer) -> anyhow::Result<Self> {
+        let profile = layer.profile.as_deref().map(Profile::load).transpose()?;
+        let layer = match &profile {
+            Some(profile) => layer.over(profile.config_layer()),
+            None => layer,
+        };
         let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("tessera-data"));
         let database_url = layer.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.db").display()));
         let master_key_file = layer.master_key_file.unwrap_or_else(|| data_dir.join("master.key"));
@@ -197,6 +214,8 @@ impl Config {
                 .http_workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
                 .clamp(1, 256),
+            profile,
+            session_api: layer.session_api.unwrap_or(true),
         })
     }
 
@@ -261,6 +280,16 @@ mod tests {
         assert_eq!(config.leeway, 5);
         assert_eq!(config.access_token_ttl, 3600);
         assert_eq!(config.issuer, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn a_profile_fills_in_below_flags_and_file() {
+        let config = Config::resolve(ConfigLayer { profile: Some("bluescape".into()), ..Default::default() }).unwrap();
+        assert_eq!(config.access_token_ttl, 1_209_600);
+        assert_eq!(config.refresh_token_ttl, 0);
+        let flags = ConfigLayer { profile: Some("bluescape".into()), access_token_ttl: Some(60), ..Default::default() };
+        assert_eq!(Config::resolve(flags).unwrap().access_token_ttl, 60, "a flag beats the profile");
+        assert!(Config::resolve(ConfigLayer { profile: Some("nope".into()), ..Default::default() }).is_err());
     }
 
     #[test]
