@@ -96,7 +96,7 @@ async fn best_practice_1_an_expired_token_fails_and_reauthenticating_works() {
     let (header, mut claims) = jwt_parts(text(&session, "accessToken"));
     let now = claims["iat"].as_i64().unwrap();
     (claims["iat"], claims["exp"]) = (json!(now - 3720), json!(now - 120));
-    let forge = tessera_testkit::forge::Forge::current(&server.cli.data_dir).await.unwrap();
+    let forge = tessera_testkit::forge::Forge::current(&server.cli).await.unwrap();
     let expired = forge.sign(&header, &claims).unwrap();
     let response = call_api(&server, &expired).await;
     assert_eq!(response.status(), 401);

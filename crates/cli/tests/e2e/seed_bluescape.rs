@@ -196,7 +196,7 @@ async fn troubleshooting_401_once_the_access_token_has_expired() {
     let (header, mut claims) = jwt_parts(&token);
     let iat = claims["iat"].as_i64().unwrap();
     (claims["iat"], claims["exp"]) = (json!(iat - 14 * 86_400 - 120), json!(iat - 120));
-    let forge = tessera_testkit::forge::Forge::current(&server.cli.data_dir).await.unwrap();
+    let forge = tessera_testkit::forge::Forge::current(&server.cli).await.unwrap();
     let expired = forge.sign(&header, &claims).unwrap();
     let response = session_user(&server, &expired).await;
     assert_eq!(response.status(), 401, "401 Unauthorized");
