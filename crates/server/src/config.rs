@@ -40,6 +40,7 @@ pub struct ConfigLayer {
     pub login_lock_seconds: Option<i64>,
     pub log: Option<String>,
     pub http_workers: Option<usize>,
+    pub revocation_feed_clients: Option<Vec<String>>,
 }
 
 macro_rules! merge_fields {
@@ -82,7 +83,8 @@ impl ConfigLayer {
             login_address_limit,
             login_lock_seconds,
             log,
-            http_workers
+            http_workers,
+            revocation_feed_clients
         )
     }
 }
@@ -119,6 +121,8 @@ pub struct Config {
     pub log: String,
     /// Threads serving HTTP, each with its own runtime and socket (default: one per core).
     pub http_workers: usize,
+    /// Client ids that may read the revocation feed (the protected APIs' guards).
+    pub revocation_feed_clients: Vec<String>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -191,6 +195,7 @@ impl Config {
                 .http_workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
                 .clamp(1, 256),
+            revocation_feed_clients: layer.revocation_feed_clients.unwrap_or_default(),
         })
     }
 
