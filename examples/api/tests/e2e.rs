@@ -334,9 +334,8 @@ async fn an_expired_token_is_renewed_transparently() {
         .await
     );
     assert!(calls > 2);
-    // The first token is expired by now, and the guard says so.
-    let (status, challenge) = world.projects_with(&first).await;
-    assert_eq!(status, 401, "{challenge:?}");
+    // The first token expires (a second after it was issued) and the guard then refuses it.
+    assert!(eventually(WITHIN, || async { world.projects_with(&first).await.0 == 401 }).await, "the expired token still passes");
     assert!(metric(&world.metrics().await, "tessera_guard_requests_total{outcome=\"invalid_token\",reason=\"expired\"}").unwrap() >= 1.0);
 }
 
@@ -430,5 +429,5 @@ async fn the_node_sdk_passes_its_tests_against_the_real_servers() {
         .expect("node runs");
     let report = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "node --test failed:\n{report}");
-    assert!(report.contains("# fail 0"), "{report}");
+    assert!(report.contains("fail 0") && !report.contains("skipped 1"), "{report}");
 }
