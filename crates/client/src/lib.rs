@@ -141,7 +141,8 @@ impl ClientBuilder {
         let base_url = reqwest::Url::parse(self.base_url.trim_end_matches('/'))
             .map_err(|e| Error::Config(format!("the base URL {:?} is not a URL: {e}", self.base_url)))?;
         let token_url = self.token_url.ok_or_else(|| Error::Config("no issuer or token URL was given".into()))?;
-        let token_url = reqwest::Url::parse(&token_url).map_err(|e| Error::Config(format!("the token URL {token_url:?} is not a URL: {e}")))?;
+        let token_url =
+            reqwest::Url::parse(&token_url).map_err(|e| Error::Config(format!("the token URL {token_url:?} is not a URL: {e}")))?;
         for url in [&base_url, &token_url] {
             if url.scheme() == "https" && !cfg!(feature = "rustls") {
                 return Err(Error::Config(format!("{url} uses https, but tessera-client was built without its `rustls` feature")));
@@ -320,7 +321,10 @@ impl Client {
     /// <…>; rel="next"` header (same origin only: the token must not travel elsewhere) or a
     /// `next_cursor` member of the body (sent back as `?cursor=`); items are the body's `items`
     /// member, or the body itself when it is an array.
-    pub fn paginate<T: DeserializeOwned + Send + 'static>(&self, path: &str) -> impl futures_util::Stream<Item = Result<T, Error>> + Send + use<T> {
+    pub fn paginate<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+    ) -> impl futures_util::Stream<Item = Result<T, Error>> + Send + use<T> {
         page::paginate(self.clone(), path.to_owned())
     }
 

@@ -85,7 +85,8 @@ async fn next_page<T: DeserializeOwned>(client: &Client, url: reqwest::Url) -> R
         }
         (None, Some(cursor)) => {
             let mut next = url.clone();
-            let pairs: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != "cursor").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let pairs: Vec<(String, String)> =
+                url.query_pairs().filter(|(k, _)| k != "cursor").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             next.query_pairs_mut().clear().extend_pairs(pairs).append_pair("cursor", &cursor);
             Some(next)
         }
@@ -102,7 +103,8 @@ fn next_link(header: &str) -> Option<String> {
         let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
         let is_next = params.split(';').any(|p| {
             let p = p.trim();
-            p.split_once('=').is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("rel") && v.trim().trim_matches('"').split(' ').any(|r| r == "next"))
+            p.split_once('=')
+                .is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("rel") && v.trim().trim_matches('"').split(' ').any(|r| r == "next"))
         });
         is_next.then(|| target.to_owned())
     })

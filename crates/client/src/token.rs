@@ -23,7 +23,9 @@ pub enum Grant {
 impl std::fmt::Debug for Grant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Grant::ClientCredentials { client_id, .. } => f.debug_struct("ClientCredentials").field("client_id", client_id).finish_non_exhaustive(),
+            Grant::ClientCredentials { client_id, .. } => {
+                f.debug_struct("ClientCredentials").field("client_id", client_id).finish_non_exhaustive()
+            }
             Grant::RefreshToken { client_id, .. } => f.debug_struct("RefreshToken").field("client_id", client_id).finish_non_exhaustive(),
         }
     }

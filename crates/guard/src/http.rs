@@ -265,7 +265,11 @@ mod tests {
             401,
             Some("Bearer error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\""),
         );
-        check(GuardError::InsufficientScope("projects:write".into()), 403, Some("Bearer error=\"insufficient_scope\", scope=\"projects:write\""));
+        check(
+            GuardError::InsufficientScope("projects:write".into()),
+            403,
+            Some("Bearer error=\"insufficient_scope\", scope=\"projects:write\""),
+        );
         check(GuardError::InvalidRequest("two headers"), 400, Some("Bearer error=\"invalid_request\""));
         check(GuardError::Unavailable, 503, None);
     }

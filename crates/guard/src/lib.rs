@@ -221,18 +221,13 @@ impl Guard {
             .build()
             .map_err(|e| StartError::Http(e.to_string()))?;
         let discovery_url = format!("{}/.well-known/openid-configuration", config.issuer);
-        let metadata: ServerMetadata = fetch_json(&http, &discovery_url, None)
-            .await
-            .map_err(|detail| StartError::Discovery { url: discovery_url.clone(), detail })?;
+        let metadata: ServerMetadata =
+            fetch_json(&http, &discovery_url, None).await.map_err(|detail| StartError::Discovery { url: discovery_url.clone(), detail })?;
         if metadata.issuer != config.issuer {
             return Err(StartError::IssuerMismatch { expected: config.issuer.clone(), found: metadata.issuer });
         }
         let feed_url = config.feed_url.clone().unwrap_or_else(|| format!("{}/oauth2/revocations", config.issuer));
-        let expect = Expectations {
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-            leeway: seconds(config.leeway),
-        };
+        let expect = Expectations { issuer: config.issuer.clone(), audience: config.audience.clone(), leeway: seconds(config.leeway) };
         let now = Instant::now();
         let inner = Arc::new(Inner {
             expect,

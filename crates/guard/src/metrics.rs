@@ -77,7 +77,10 @@ impl Snapshot {
         let _ = writeln!(out, "tessera_guard_feed_polls_total {}", self.feed_polls);
         let _ = writeln!(out, "# TYPE tessera_guard_feed_failures_total counter");
         let _ = writeln!(out, "tessera_guard_feed_failures_total {}", self.feed_failures);
-        let _ = writeln!(out, "# HELP tessera_guard_feed_up 1 when the last poll of the revocation feed succeeded; 0 while the guard works on its cache.");
+        let _ = writeln!(
+            out,
+            "# HELP tessera_guard_feed_up 1 when the last poll of the revocation feed succeeded; 0 while the guard works on its cache."
+        );
         let _ = writeln!(out, "# TYPE tessera_guard_feed_up gauge");
         let _ = writeln!(out, "tessera_guard_feed_up {}", u8::from(self.feed_up));
         let _ = writeln!(out, "# TYPE tessera_guard_feed_age_seconds gauge");

@@ -2,8 +2,8 @@
 //! incrementally by cursor. Guards verify tokens locally and poll this to honour revocations,
 //! disabled clients and disabled users within their poll interval.
 
-use tessera_core::OAuthError;
 use tessera_core::ErrorCode;
+use tessera_core::OAuthError;
 use tessera_proto::RevocationFeed;
 
 use crate::error::{Result, ServiceError};

@@ -302,13 +302,15 @@ async fn insert_grant_row(tx: &mut Transaction<'_, Sqlite>, grant: &GrantRecord)
 /// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`.
 /// Each grant revoked gets a change-feed row, for the revocation feed.
 async fn revoke_grants_where(tx: &mut Transaction<'_, Sqlite>, condition: &str, now: i64, a: &str, b: &str) -> Result<u64> {
-    sqlx::query(&format!("INSERT INTO changes (entity, entity_id, at) SELECT 'grant', id, $1 FROM grants WHERE revoked_at IS NULL AND {condition}"))
-        .bind(now)
-        .bind(a)
-        .bind(b)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
+    sqlx::query(&format!(
+        "INSERT INTO changes (entity, entity_id, at) SELECT 'grant', id, $1 FROM grants WHERE revoked_at IS NULL AND {condition}"
+    ))
+    .bind(now)
+    .bind(a)
+    .bind(b)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
     Ok(sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
         .bind(now)
         .bind(a)
@@ -1106,19 +1108,27 @@ impl Store for SqliteStore {
             Some(after) => {
                 let range = "c.seq > $1 AND c.seq <= $2";
                 out.tokens = pairs(
-                    ranged(&format!(
-                        "SELECT t.jti, t.expires_at FROM changes c JOIN revoked_tokens t ON t.jti = c.entity_id \
+                    ranged(
+                        &format!(
+                            "SELECT t.jti, t.expires_at FROM changes c JOIN revoked_tokens t ON t.jti = c.entity_id \
                          WHERE c.entity = 'token' AND {range}"
-                    ), after, cursor)
+                        ),
+                        after,
+                        cursor,
+                    )
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(map_err)?,
                 )?;
                 out.grants = pairs(
-                    ranged(&format!(
-                        "SELECT g.id, g.revoked_at FROM changes c JOIN grants g ON g.id = c.entity_id \
+                    ranged(
+                        &format!(
+                            "SELECT g.id, g.revoked_at FROM changes c JOIN grants g ON g.id = c.entity_id \
                          WHERE c.entity = 'grant' AND g.revoked_at IS NOT NULL AND {range}"
-                    ), after, cursor)
+                        ),
+                        after,
+                        cursor,
+                    )
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(map_err)?,
@@ -1145,13 +1155,14 @@ impl Store for SqliteStore {
                     .await
                     .map_err(map_err)?,
                 )?;
-                let keys: Option<i64> = ranged(&format!("SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range} LIMIT 1"), after, cursor)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map_err)?
-                    .map(|r| r.try_get(0))
-                    .transpose()
-                    .map_err(map_err)?;
+                let keys: Option<i64> =
+                    ranged(&format!("SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range} LIMIT 1"), after, cursor)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .map(|r| r.try_get(0))
+                        .transpose()
+                        .map_err(map_err)?;
                 out.keys_changed = keys.is_some();
             }
             None => {
@@ -1163,7 +1174,11 @@ impl Store for SqliteStore {
                         .map_err(map_err)?,
                 )?;
                 out.grants = pairs(
-                    sqlx::query("SELECT id, revoked_at FROM grants WHERE revoked_at >= $1").bind(since).fetch_all(&mut *tx).await.map_err(map_err)?,
+                    sqlx::query("SELECT id, revoked_at FROM grants WHERE revoked_at >= $1")
+                        .bind(since)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(map_err)?,
                 )?;
                 // Deleted clients leave no row but their audit entry, which is kept.
                 out.clients = flags(

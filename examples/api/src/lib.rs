@@ -125,14 +125,7 @@ impl FromRef<Api> for Guard {
 
 impl Api {
     pub fn new(guard: Guard, quota: Option<Quota>) -> Self {
-        Self {
-            guard,
-            data: Arc::default(),
-            quota,
-            windows: Arc::default(),
-            throttled: Arc::default(),
-            early_retries: Arc::default(),
-        }
+        Self { guard, data: Arc::default(), quota, windows: Arc::default(), throttled: Arc::default(), early_retries: Arc::default() }
     }
 }
 
@@ -230,7 +223,12 @@ async fn list_projects(State(api): State<Api>, claims: Claims, _: Admitted, Quer
     response
 }
 
-async fn create_project(State(api): State<Api>, claims: Claims, _: Admitted, body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn create_project(
+    State(api): State<Api>,
+    claims: Claims,
+    _: Admitted,
+    body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Ok(Json(new)) = body else { return error(StatusCode::BAD_REQUEST, "invalid_request", "expected {\"name\": …}") };
     let mut data = lock(&api.data);
     let org = data.entry(claims.org_id.clone()).or_default();
@@ -247,7 +245,11 @@ async fn put_check(
     body: Result<Json<CheckInput>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Ok(Json(input)) = body else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "expected {\"state\": \"PENDING|IN_PROGRESS|DONE\", \"result\"?, \"description\"?}");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "expected {\"state\": \"PENDING|IN_PROGRESS|DONE\", \"result\"?, \"description\"?}",
+        );
     };
     if input.state == CheckState::Done && input.result.is_none() {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "a DONE check needs a result");

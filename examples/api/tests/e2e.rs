@@ -77,8 +77,11 @@ impl World {
             cli.json(&["scope", "create", "--org", &org, scope]).unwrap();
         }
         let owner = "owner@acme.test".to_owned();
-        cli.json_with_stdin(&["user", "create", "--org", &org, "--email", &owner, "--role", "owner", "--password-stdin"], "owner password 1\n")
-            .unwrap();
+        cli.json_with_stdin(
+            &["user", "create", "--org", &org, "--email", &owner, "--role", "owner", "--password-stdin"],
+            "owner password 1\n",
+        )
+        .unwrap();
         let feed = create_client(&cli, &org, &owner, "api-guard", &["--scope", "projects:read"]);
         let scope_flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).collect();
         let customer = create_client(&cli, &org, &owner, "ci-script", &scope_flags);
@@ -344,13 +347,15 @@ async fn a_429_is_retried_after_the_retry_after_wait() {
     let world = World::start_with(&[("EXAMPLE_QUOTA", "2/1")]);
     let client = world.example();
     for n in 0..6 {
-        client.deployments().put_check(&PutCheck {
-            deployment_number: 7,
-            name: format!("check-{n}"),
-            check: CheckInput { state: "PENDING".into(), result: None, description: None },
-        })
-        .await
-        .unwrap();
+        client
+            .deployments()
+            .put_check(&PutCheck {
+                deployment_number: 7,
+                name: format!("check-{n}"),
+                check: CheckInput { state: "PENDING".into(), result: None, description: None },
+            })
+            .await
+            .unwrap();
     }
     assert_eq!(client.deployments().list_checks(7).await.unwrap().len(), 6);
     let metrics = world.metrics().await;
