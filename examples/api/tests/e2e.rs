@@ -436,3 +436,29 @@ async fn the_node_sdk_passes_its_tests_against_the_real_servers() {
     assert!(output.status.success(), "node --test failed:\n{report}");
     assert!(report.contains("fail 0") && !report.contains("skipped 1"), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_signed_with_a_key_rotated_in_later_pass() {
+    let world = World::start();
+    let jwks: Value = reqwest::get(world.server.url("/oauth2/jwks")).await.unwrap().json().await.unwrap();
+    let known: Vec<String> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+    // Twice: the first promotes the already published `next` key; the second signs with a key
+    // the guard has never seen.
+    world.server.cli.json(&["keys", "rotate"]).unwrap();
+    world.server.cli.json(&["keys", "rotate"]).unwrap();
+    let kid_of = |t: &str| {
+        use base64::Engine;
+        let header = t.split('.').next().unwrap();
+        let header: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    assert!(
+        eventually(WITHIN, || async {
+            let fresh = world.token(&world.customer).await;
+            !known.contains(&kid_of(&fresh)) && world.projects_with(&fresh).await.0 == 200
+        })
+        .await,
+        "a token signed with the new key never passed the guard"
+    );
+    assert!(metric(&world.metrics().await, "tessera_guard_jwks_fetches_total").unwrap() >= 2.0);
+}
