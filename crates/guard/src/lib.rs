@@ -296,7 +296,11 @@ impl Guard {
     pub async fn authenticate(&self, token: &str) -> Result<Claims, GuardError> {
         match self.verify(token) {
             Err(GuardError::InvalidToken(Reason::UnknownKey)) => {
-                let again = if self.refresh_keys_if_allowed().await { self.verify(token) } else { Err(GuardError::InvalidToken(Reason::UnknownKey)) };
+                let again = if self.refresh_keys_if_allowed().await {
+                    self.verify(token)
+                } else {
+                    Err(GuardError::InvalidToken(Reason::UnknownKey))
+                };
                 if let Err(GuardError::InvalidToken(Reason::UnknownKey)) = again {
                     // `verify` leaves this one uncounted: the first miss may be a key not fetched yet.
                     bump(&self.inner.metrics.rejected[Reason::UnknownKey.index()]);

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `GET /projects?limit=&cursor=` (paginated: `next_cursor` and a `Link: rel="next"` header) | `projects:read` |
 //! | `POST /projects {name}` | `projects:write` |
-//! | `GET /deployments/{n}/checks` | `deployments:read` |
+//! | `GET /deployments/{n}/checks?limit=&cursor=` (paginated: `next_cursor` only) | `deployments:read` |
 //! | `PUT /deployments/{n}/checks/{name} {state, result, description}` | `deployments:write` |
 //! | `GET /metrics`, `GET /healthz` | none |
 //!
@@ -266,13 +266,35 @@ async fn put_check(
     Json(check).into_response()
 }
 
-async fn list_checks(State(api): State<Api>, claims: Claims, _: Admitted, Path(number): Path<u64>) -> Response {
+/// Paginated by `next_cursor` only (no `Link` header), unlike `/projects`: clients follow both.
+async fn list_checks(
+    State(api): State<Api>,
+    claims: Claims,
+    _: Admitted,
+    Path(number): Path<u64>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let limit = query.limit.unwrap_or(10).clamp(1, 100);
+    // The cursor is the name of the last check of the previous page.
+    let after = query.cursor.unwrap_or_default();
     let data = lock(&api.data);
-    let items: Vec<Check> = data
+    let mut items: Vec<Check> = data
         .get(&claims.org_id)
-        .map(|org| org.checks.range((number, String::new())..).take_while(|((n, _), _)| *n == number).map(|(_, c)| c.clone()).collect())
+        .map(|org| {
+            org.checks
+                .range((number, after.clone())..)
+                .take_while(|((n, _), _)| *n == number)
+                .filter(|((_, name), _)| after.is_empty() || *name != after)
+                .take(limit + 1)
+                .map(|(_, c)| c.clone())
+                .collect()
+        })
         .unwrap_or_default();
-    Json(Page { items, next_cursor: None }).into_response()
+    let next_cursor = (items.len() > limit).then(|| {
+        items.truncate(limit);
+        items.last().map(|c| c.name.clone()).unwrap_or_default()
+    });
+    Json(Page { items, next_cursor }).into_response()
 }
 
 async fn metrics(State(api): State<Api>) -> Response {

@@ -226,8 +226,18 @@ async fn pagination_returns_every_item_exactly_once() {
     }
     let listed: Vec<String> = client.projects().list_paged(5).map_ok(|p| p.id).try_collect().await.unwrap();
     assert_eq!(listed, created, "every project once, in order, over five pages");
-    let by_cursor: Vec<Value> = world.client(&world.customer).all("/projects?limit=7").await.unwrap();
-    assert_eq!(by_cursor.len(), 23);
+    let by_link: Vec<Value> = world.client(&world.customer).all("/projects?limit=7").await.unwrap();
+    assert_eq!(by_link.len(), 23);
+    // Checks are paginated by next_cursor only, in pages of ten.
+    let mut names = Vec::new();
+    for n in 0..23 {
+        let name = format!("check-{n:02}");
+        let check = CheckInput { state: "PENDING".into(), result: None, description: None };
+        client.deployments().put_check(&PutCheck { deployment_number: 5, name: name.clone(), check }).await.unwrap();
+        names.push(name);
+    }
+    let listed: Vec<String> = client.deployments().list_checks(5).await.unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(listed, names, "every check once, over three pages followed by cursor");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -424,8 +434,6 @@ async fn the_node_sdk_passes_its_tests_against_the_real_servers() {
         .current_dir(&sdk)
         .env("TESSERA_E2E_ISSUER", &world.server.base)
         .env("TESSERA_E2E_API", &world.api.base)
-        .env("TESSERA_E2E_TESSERA_BIN", &world.server.cli.bin)
-        .env("TESSERA_E2E_DATA_DIR", &world.server.cli.data_dir)
         .env("TESSERA_E2E_SHORT_CLIENT_ID", &short.id)
         .env("TESSERA_E2E_SHORT_CLIENT_SECRET", &short.secret)
         .env("TESSERA_CLIENT_ID", &world.customer.id)

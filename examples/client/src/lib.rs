@@ -69,11 +69,6 @@ pub struct ExampleClient {
     client: Client,
 }
 
-#[derive(Deserialize)]
-struct Items<T> {
-    items: Vec<T>,
-}
-
 impl ExampleClient {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -140,9 +135,8 @@ impl Deployments<'_> {
         self.client.put_json(&format!("/deployments/{}/checks/{}", args.deployment_number, segment(&args.name)), &args.check).await
     }
 
-    /// `GET /deployments/{n}/checks`.
+    /// `GET /deployments/{n}/checks`: every check of the deployment, page after page.
     pub async fn list_checks(&self, deployment_number: u64) -> Result<Vec<Check>, Error> {
-        let page: Items<Check> = self.client.get_json(&format!("/deployments/{deployment_number}/checks")).await?;
-        Ok(page.items)
+        self.client.all(&format!("/deployments/{deployment_number}/checks")).await
     }
 }

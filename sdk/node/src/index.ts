@@ -70,10 +70,13 @@ export class Deployments {
     return this.http.json<Check>('PUT', path, options.check);
   }
 
-  /** `GET /deployments/{deploymentNumber}/checks`. */
+  /** `GET /deployments/{deploymentNumber}/checks`: every check of the deployment, page after page. */
   async listChecks(options: { deploymentNumber: number }): Promise<Check[]> {
-    const page = await this.http.json<{ items: Check[] }>('GET', `/deployments/${encodeURIComponent(String(options.deploymentNumber))}/checks`);
-    return page.items;
+    const checks: Check[] = [];
+    for await (const check of this.http.paginate<Check>(`/deployments/${encodeURIComponent(String(options.deploymentNumber))}/checks`)) {
+      checks.push(check);
+    }
+    return checks;
   }
 }
 

@@ -59,6 +59,10 @@ test('projects.list returns every project exactly once, page after page', async 
   const mine = listed.filter((id) => created.includes(id));
   assert.deepEqual(mine, created);
   assert.equal(new Set(listed).size, listed.length, 'no project twice');
+  // Checks are paginated by next_cursor only (pages of 10).
+  const names: string[] = [];
+  for (let n = 0; n < 13; n++) names.push((await api.deployments.putCheck({ deploymentNumber: 55, name: `n${String(n).padStart(2, '0')}`, check: { state: 'PENDING' } })).name);
+  assert.deepEqual((await api.deployments.listChecks({ deploymentNumber: 55 })).map((c) => c.name), names);
 });
 
 test('429 answers are retried after Retry-After, never before', async () => {
