@@ -413,6 +413,34 @@ async fn the_revocation_feed_is_for_listed_clients_and_incremental() {
     let delta: Value = read(&world.feed, Some(&cursor)).await.unwrap().json().await.unwrap();
     assert_eq!(delta["clients_off"], serde_json::json!([world.customer.id]), "{delta}");
     assert_eq!(delta.get("full"), None);
+    let cursor = delta["cursor"].as_str().unwrap().to_owned();
+    // A revoked token comes with its exp; a disabled user with every client it owns.
+    let token = world.token(&world.feed).await;
+    let revoked = http
+        .post(world.server.url("/oauth2/revoke"))
+        .basic_auth(&world.feed.id, Some(&world.feed.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    world.server.cli.json(&["user", "disable", &world.owner]).unwrap();
+    let delta: Value = read(&world.feed, Some(&cursor)).await.unwrap().json().await.unwrap();
+    let claims = claims_of(&token);
+    assert_eq!(delta["tokens"], serde_json::json!([[claims["jti"], claims["exp"]]]), "{delta}");
+    let owner_id = claims["sub"].clone();
+    assert_eq!(delta["users_off"], serde_json::json!([owner_id]), "{delta}");
+    let mut off: Vec<&str> = delta["clients_off"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    off.sort_unstable();
+    let mut owned = vec![world.feed.id.as_str(), world.customer.id.as_str()];
+    owned.sort_unstable();
+    assert_eq!(off, owned, "{delta}");
+    // A full answer (no cursor) holds the same refusals.
+    let full: Value = read(&world.feed, None).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (full["full"].clone(), full["tokens"].clone(), full["users_off"].clone()),
+        (Value::Bool(true), delta["tokens"].clone(), delta["users_off"].clone())
+    );
     let bad = read(&world.feed, Some("not-a-cursor")).await.unwrap();
     assert_eq!(bad.status(), 400);
 }
