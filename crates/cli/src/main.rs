@@ -151,6 +151,13 @@ struct ServeArgs {
     /// An address or CIDR range of a proxy whose X-Forwarded-For is believed (repeatable).
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<String>,
+    /// Answer like one of the seed systems: bluecanvas, bluescape, blueconic, bluedot, or the
+    /// path of a profile file (path aliases, lifetimes, response fields).
+    #[arg(long, env = "TESSERA_PROFILE")]
+    profile: Option<String>,
+    /// Serve the first-party session API at /sessions (default: true).
+    #[arg(long, env = "TESSERA_SESSION_API")]
+    session_api: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +344,8 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         http_workers: serve_args.and_then(|a| a.http_workers),
         revocation_feed_clients: serve_args
             .and_then(|a| (!a.revocation_feed_clients.is_empty()).then(|| a.revocation_feed_clients.clone())),
+        profile: serve_args.and_then(|a| a.profile.clone()),
+        session_api: serve_args.and_then(|a| a.session_api),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,

@@ -29,6 +29,8 @@ pub enum AuditAction {
     OrgApprovalWithdrawn,
     GrantRevoked,
     RefreshTokenMisused,
+    SessionCreated,
+    SessionEnded,
 }
 
 impl AuditAction {
@@ -56,6 +58,8 @@ impl AuditAction {
             AuditAction::OrgApprovalWithdrawn => "org_approval_withdrawn",
             AuditAction::GrantRevoked => "grant_revoked",
             AuditAction::RefreshTokenMisused => "refresh_token_misused",
+            AuditAction::SessionCreated => "session_created",
+            AuditAction::SessionEnded => "session_ended",
         }
     }
 }

@@ -113,7 +113,13 @@ pub enum AuthorizeError {
 }
 
 /// Validates an authorization request for `client` (`None`: no such client id).
-pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, AuthorizeError> {
+/// `default_response_type`: how a request without `response_type` is read (a profile may set
+/// it: the Bluescape seed's full example sends none and expects a token); `None`: required.
+pub fn validate(
+    params: &Params,
+    client: Option<&Client>,
+    default_response_type: Option<ResponseType>,
+) -> Result<AuthorizationRequest, AuthorizeError> {
     let page = |description: &'static str| AuthorizeError::Page(OAuthError::invalid_request(description));
     let client_id = params.get("client_id").ok_or_else(|| page("client_id is required"))?;
     let client = client.ok_or_else(|| page("unknown client_id"))?;
@@ -141,7 +147,7 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         state: state.clone(),
     };
     let response_type = match params.get("response_type") {
-        None => return Err(redirect(mode, OAuthError::invalid_request("response_type is required"))),
+        None => default_response_type.ok_or_else(|| redirect(mode, OAuthError::invalid_request("response_type is required")))?,
         Some(value) => ResponseType::parse(value)
             .ok_or_else(|| redirect(mode, OAuthError::new(ErrorCode::UnsupportedResponseType, "this response type is not supported")))?,
     };
@@ -330,7 +336,7 @@ mod tests {
     /// The outcome in short: `Ok`, `Page(code)` or `Redirect(code)`.
     fn outcome(query: &str, client: Option<&Client>) -> String {
         let params = Params::from_form(query.as_bytes()).unwrap();
-        match validate(&params, client) {
+        match validate(&params, client, None) {
             Ok(_) => "ok".into(),
             Err(AuthorizeError::Page(e)) => format!("page:{}", e.code.as_str()),
             Err(AuthorizeError::Redirect { error, mode, .. }) => format!("redirect:{}:{mode:?}", error.code.as_str()),
@@ -417,7 +423,7 @@ mod tests {
     fn scope_prompt_and_max_age() {
         let web = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb"]);
         let params = Params::from_form(b"response_type=code&client_id=app&scope=read+billing").unwrap();
-        assert_eq!(validate(&params, Some(&web)).unwrap().scope.to_string(), "read", "unregistered scopes are dropped");
+        assert_eq!(validate(&params, Some(&web), None).unwrap().scope.to_string(), "read", "unregistered scopes are dropped");
         check("response_type=code&client_id=app&scope=billing", Some(&web), "redirect:invalid_scope:Query");
         check("response_type=code&client_id=app&scope=re%22ad", Some(&web), "redirect:invalid_scope:Query");
         check("response_type=code&client_id=app&prompt=none+login", Some(&web), "redirect:invalid_request:Query");
@@ -444,8 +450,12 @@ mod tests {
     fn interaction_asks_for_login_then_consent_and_prompt_none_never_asks() {
         let web = client(false, &[GrantType::AuthorizationCode], &["https://app.example/cb"]);
         let request = |extra: &str| {
-            validate(&Params::from_form(format!("response_type=code&client_id=app&scope=read{extra}").as_bytes()).unwrap(), Some(&web))
-                .unwrap()
+            validate(
+                &Params::from_form(format!("response_type=code&client_id=app&scope=read{extra}").as_bytes()).unwrap(),
+                Some(&web),
+                None,
+            )
+            .unwrap()
         };
         let session = Some(SessionFacts { auth_time: 1000 });
         let read = ScopeSet::parse("read").unwrap();
@@ -464,7 +474,7 @@ mod tests {
         assert_eq!(step("&prompt=none", session, Some(&read)), Ok(Interaction::Proceed));
         // Consent to fewer scopes than asked is not consent (SPEC §10).
         let wider = web.clone();
-        let both = validate(&Params::from_form(b"response_type=code&client_id=app&scope=read+write").unwrap(), Some(&wider)).unwrap();
+        let both = validate(&Params::from_form(b"response_type=code&client_id=app&scope=read+write").unwrap(), Some(&wider), None).unwrap();
         assert_eq!(interaction(&both, session, Some(&read), 1100), Ok(Interaction::Consent));
     }
 
@@ -475,9 +485,9 @@ mod tests {
             b"response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid+offline_access+nope",
         )
         .unwrap();
-        assert_eq!(validate(&params, Some(&web)).unwrap().scope.to_string(), "offline_access openid");
+        assert_eq!(validate(&params, Some(&web), None).unwrap().scope.to_string(), "offline_access openid");
         let params = Params::from_form(b"response_type=code&client_id=app&scope=org&org_id=7").unwrap();
-        assert_eq!(validate(&params, Some(&web)).unwrap().org_approval.as_deref(), Some("7"));
+        assert_eq!(validate(&params, Some(&web), None).unwrap().org_approval.as_deref(), Some("7"));
         check("response_type=code&client_id=app&scope=org", Some(&web), "redirect:invalid_request:Query");
     }
 }

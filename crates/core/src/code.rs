@@ -85,7 +85,7 @@ mod tests {
         if challenge {
             query.push_str(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"));
         }
-        let request = validate(&Params::from_form(query.as_bytes()).unwrap(), Some(&client))
+        let request = validate(&Params::from_form(query.as_bytes()).unwrap(), Some(&client), None)
             .map_err(|e| matches!(e, AuthorizeError::Page(_)))
             .unwrap();
         IssuedCode {

@@ -17,9 +17,14 @@ pub enum TokenRequest {
 
 /// Parses the grant-specific parameters. Unknown or unoffered grants are
 /// `unsupported_grant_type` (A16).
-pub fn parse_token_request(params: &Params) -> Result<TokenRequest, OAuthError> {
-    let grant_type = params.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    match GrantType::parse(grant_type) {
+/// `default_grant_type`: how a request without `grant_type` is read (a profile may set it: the
+/// Blue Canvas seed's token request is a bare POST with HTTP Basic); `None`: it is required.
+pub fn parse_token_request(params: &Params, default_grant_type: Option<GrantType>) -> Result<TokenRequest, OAuthError> {
+    let grant_type = match params.get("grant_type") {
+        Some(value) => GrantType::parse(value),
+        None => Some(default_grant_type.ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?),
+    };
+    match grant_type {
         Some(GrantType::ClientCredentials) => {
             let scope = params.get("scope").map(ScopeSet::parse).transpose()?;
             Ok(TokenRequest::ClientCredentials { scope })
@@ -129,7 +134,7 @@ mod tests {
     fn grant_types_parse() {
         let check = |body: &str, expected: Result<(), ErrorCode>| {
             let params = Params::from_form(body.as_bytes()).unwrap();
-            assert_eq!(parse_token_request(&params).map(|_| ()).map_err(|e| e.code), expected, "{body}");
+            assert_eq!(parse_token_request(&params, None).map(|_| ()).map_err(|e| e.code), expected, "{body}");
         };
         check("grant_type=client_credentials", Ok(()));
         check("", Err(ErrorCode::InvalidRequest));
@@ -137,6 +142,12 @@ mod tests {
             check(&format!("grant_type={g}"), Err(ErrorCode::UnsupportedGrantType));
         }
         check("grant_type=client_credentials&scope=a%22b", Err(ErrorCode::InvalidScope));
+        // A profile's default applies only when grant_type is absent.
+        let bare = Params::from_form(b"").unwrap();
+        let defaulted = parse_token_request(&bare, Some(GrantType::ClientCredentials));
+        assert_eq!(defaulted, Ok(TokenRequest::ClientCredentials { scope: None }));
+        let other = Params::from_form(b"grant_type=foo").unwrap();
+        assert!(parse_token_request(&other, Some(GrantType::ClientCredentials)).is_err());
     }
 
     #[test]

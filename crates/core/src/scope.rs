@@ -113,6 +113,14 @@ pub fn allowed_for(scopes: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> Res
     Ok(ScopeSet(allowed))
 }
 
+/// The scope of a first-party session (the session API): everything the user may do
+/// themselves, i.e. every catalogue scope their role allows, plus `openid`, `profile` and
+/// `email` for the ID token.
+pub fn first_party_session(role: Role, catalogue: &[ScopeDef]) -> ScopeSet {
+    let own = catalogue.iter().filter(|def| role_allows(role, &def.name, catalogue)).map(|def| def.name.clone());
+    ScopeSet(own.chain(["openid", "profile", "email"].map(str::to_owned)).collect())
+}
+
 /// Whether every scope of an issued token is still allowed for the user's current role (Q07).
 pub fn still_allowed(scopes: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> bool {
     scopes.iter().all(|name| role_allows(role, name, catalogue))
@@ -159,6 +167,13 @@ mod tests {
             assert!(ScopeSet::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(ScopeSet::parse("b  a b").unwrap().to_string(), "a b");
+    }
+
+    #[test]
+    fn a_first_party_session_holds_what_the_role_allows() {
+        assert_eq!(first_party_session(Role::Owner, &catalogue()).to_string(), "admin email openid profile read write");
+        assert_eq!(first_party_session(Role::Member, &catalogue()).to_string(), "email openid profile read write");
+        assert_eq!(first_party_session(Role::Member, &[]).to_string(), "email openid profile");
     }
 
     #[test]

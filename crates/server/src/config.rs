@@ -13,6 +13,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use tessera_service::Algorithm;
 
+use crate::profile::Profile;
+
 /// One source of configuration. Every field is optional; unknown keys in a file are an error.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +43,10 @@ pub struct ConfigLayer {
     pub log: Option<String>,
     pub http_workers: Option<usize>,
     pub revocation_feed_clients: Option<Vec<String>>,
+    /// A built-in profile name or a profile file (SPEC §7).
+    pub profile: Option<String>,
+    /// Whether the first-party session API (`/sessions`) is on (default: on).
+    pub session_api: Option<bool>,
 }
 
 macro_rules! merge_fields {
@@ -84,7 +90,9 @@ impl ConfigLayer {
             login_lock_seconds,
             log,
             http_workers,
-            revocation_feed_clients
+            revocation_feed_clients,
+            profile,
+            session_api
         )
     }
 }
@@ -123,12 +131,21 @@ pub struct Config {
     pub http_workers: usize,
     /// Client ids that may read the revocation feed (the protected APIs' guards).
     pub revocation_feed_clients: Vec<String>,
+    /// The profile in force, if any.
+    pub profile: Option<Profile>,
+    pub session_api: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 impl Config {
+    /// Resolves the merged layers; a profile they name fills in below them, above the defaults.
     pub fn resolve(layer: ConfigLayer) -> anyhow::Result<Self> {
+        let profile = layer.profile.as_deref().map(Profile::load).transpose()?;
+        let layer = match &profile {
+            Some(profile) => layer.over(profile.config_layer()),
+            None => layer,
+        };
         let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("tessera-data"));
         let database_url = layer.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.db").display()));
         let master_key_file = layer.master_key_file.unwrap_or_else(|| data_dir.join("master.key"));
@@ -196,6 +213,8 @@ impl Config {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
                 .clamp(1, 256),
             revocation_feed_clients: layer.revocation_feed_clients.unwrap_or_default(),
+            profile,
+            session_api: layer.session_api.unwrap_or(true),
         })
     }
 
@@ -260,6 +279,16 @@ mod tests {
         assert_eq!(config.leeway, 5);
         assert_eq!(config.access_token_ttl, 3600);
         assert_eq!(config.issuer, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn a_profile_fills_in_below_flags_and_file() {
+        let config = Config::resolve(ConfigLayer { profile: Some("bluescape".into()), ..Default::default() }).unwrap();
+        assert_eq!(config.access_token_ttl, 1_209_600);
+        assert_eq!(config.refresh_token_ttl, 0);
+        let flags = ConfigLayer { profile: Some("bluescape".into()), access_token_ttl: Some(60), ..Default::default() };
+        assert_eq!(Config::resolve(flags).unwrap().access_token_ttl, 60, "a flag beats the profile");
+        assert!(Config::resolve(ConfigLayer { profile: Some("nope".into()), ..Default::default() }).is_err());
     }
 
     #[test]

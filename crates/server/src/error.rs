@@ -52,49 +52,131 @@ pub fn no_store(response: &mut Response) {
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self.0 {
-            ServiceError::OAuth { error, basic_challenge } => {
-                let mut response = json_error(status_of(error.code), error.code, &error.description);
-                if basic_challenge {
-                    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE));
-                }
-                response
-            }
-            ServiceError::TooManyAttempts { retry_after } => {
-                let mut response =
-                    json_error(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidClient, "too many failed attempts; retry later");
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-                response
-            }
-            ServiceError::BadCredentials => json_error(StatusCode::UNAUTHORIZED, ErrorCode::AccessDenied, "wrong email or password"),
-            ServiceError::Bearer(error) => bearer_error(&error),
-            ServiceError::Invalid(message) => json_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, &message),
-            ServiceError::NotFound(what) => json_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, &format!("{what} not found")),
-            ServiceError::Conflict(what) => json_error(StatusCode::CONFLICT, ErrorCode::InvalidRequest, &what),
-            ServiceError::Unavailable(detail) => {
-                tracing::warn!(%detail, "store unavailable");
-                let mut response = json_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::TemporarilyUnavailable,
-                    "the service is temporarily unavailable; retry later",
-                );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                response
-            }
-            ServiceError::Internal(detail) => {
-                let id = request_id();
-                tracing::error!(%detail, request_id = %id, "internal error");
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError, &format!("internal error (request id {id})"))
+/// What an error means on the wire: status, RFC 6749/6750 code, text and extra headers. The
+/// OAuth endpoints render it as `{error, error_description}`, the session API as
+/// `{statusCode, error, message}`.
+pub struct Described {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub description: String,
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl Described {
+    fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
+        Self { status, code, description: description.into(), headers: Vec::new() }
+    }
+
+    fn with(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Renders with the no-store headers every error carries.
+    fn render(self, body: impl serde::Serialize) -> Response {
+        let mut response = (self.status, axum::Json(body)).into_response();
+        no_store(&mut response);
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}
+
+/// The one table from service errors to what the client is told.
+pub fn describe(error: ServiceError) -> Described {
+    match error {
+        ServiceError::OAuth { error, basic_challenge } => {
+            let described = Described::new(status_of(error.code), error.code, error.description);
+            if basic_challenge { described.with(header::WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE)) } else { described }
+        }
+        ServiceError::NotApproved { status } => {
+            let status = StatusCode::from_u16(status).ok().filter(StatusCode::is_client_error).unwrap_or(StatusCode::BAD_REQUEST);
+            let described = Described::new(
+                status,
+                ErrorCode::UnauthorizedClient,
+                "this application has not been approved by an admin of the user's organization",
+            );
+            // RFC 9110 §15.5.6: a 405 names the methods that are allowed.
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                described.with(header::ALLOW, HeaderValue::from_static("POST"))
+            } else {
+                described
             }
         }
+        ServiceError::TooManyAttempts { retry_after } => {
+            Described::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidClient, "too many failed attempts; retry later")
+                .with(header::RETRY_AFTER, HeaderValue::from(retry_after))
+        }
+        ServiceError::BadCredentials => Described::new(StatusCode::UNAUTHORIZED, ErrorCode::AccessDenied, "wrong email or password"),
+        ServiceError::Bearer(error) => describe_bearer(&error),
+        ServiceError::Invalid(message) => Described::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message),
+        ServiceError::NotFound(what) => Described::new(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, format!("{what} not found")),
+        ServiceError::Conflict(what) => Described::new(StatusCode::CONFLICT, ErrorCode::InvalidRequest, what),
+        ServiceError::Unavailable(detail) => {
+            tracing::warn!(%detail, "store unavailable");
+            Described::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable; retry later",
+            )
+            .with(header::RETRY_AFTER, HeaderValue::from_static("5"))
+        }
+        ServiceError::Internal(detail) => {
+            let id = request_id();
+            tracing::error!(%detail, request_id = %id, "internal error");
+            Described::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError, format!("internal error (request id {id})"))
+        }
     }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let described = describe(self.0);
+        let body = ErrorResponse { error: described.code.as_str().to_owned(), error_description: Some(described.description.clone()) };
+        described.render(body)
+    }
+}
+
+/// An error of the first-party session API, in its own shape (the Bluedot seed):
+/// `{"statusCode": 401, "error": "Unauthorized", "message": "…"}`.
+#[derive(Debug)]
+pub struct SessionApiError(pub ServiceError);
+
+impl From<ServiceError> for SessionApiError {
+    fn from(e: ServiceError) -> Self {
+        SessionApiError(e)
+    }
+}
+
+impl IntoResponse for SessionApiError {
+    fn into_response(self) -> Response {
+        let described = describe(self.0);
+        let body = session_error_body(described.status, &described.description);
+        described.render(body)
+    }
+}
+
+fn session_error_body(status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "statusCode": status.as_u16(),
+        "error": status.canonical_reason().unwrap_or("Error"),
+        "message": message,
+    })
+}
+
+/// A session API error that arises before the service is reached (a malformed body).
+pub fn session_error(status: StatusCode, message: &str) -> Response {
+    let mut response = (status, axum::Json(session_error_body(status, message))).into_response();
+    no_store(&mut response);
+    response
 }
 
 /// An RFC 6750 §3 answer from a protected resource: the status, the `WWW-Authenticate: Bearer`
 /// challenge with its error, and the same error as JSON.
 pub fn bearer_error(error: &BearerError) -> Response {
+    ApiError(ServiceError::Bearer(error.clone())).into_response()
+}
+
+fn describe_bearer(error: &BearerError) -> Described {
     let (status, code, challenge) = match error {
         BearerError::Missing => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, "Bearer realm=\"tessera\"".to_owned()),
         BearerError::InvalidRequest(_) => {
@@ -115,11 +197,11 @@ pub fn bearer_error(error: &BearerError) -> Response {
         BearerError::InvalidToken => "the access token is invalid, expired or revoked",
         BearerError::InsufficientScope(_) => "the access token lacks the scope this resource needs",
     };
-    let mut response = json_error(status, code, description);
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    let described = Described::new(status, code, description);
+    match HeaderValue::from_str(&challenge) {
+        Ok(value) => described.with(header::WWW_AUTHENTICATE, value),
+        Err(_) => described,
     }
-    response
 }
 
 /// A short id that ties a generic 500 to its log line.

@@ -6,6 +6,7 @@ pub mod error;
 pub mod http;
 pub mod listener;
 pub mod metrics;
+pub mod profile;
 pub mod startup;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tessera_service::Tessera;
 
 use crate::http::extract::{MAX_BODY, ProxyPolicy};
 use crate::metrics::Metrics;
+use crate::profile::Endpoint;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -28,12 +30,14 @@ pub struct AppState {
     pub service: Arc<Tessera>,
     pub metrics: Arc<Metrics>,
     pub proxy: Arc<ProxyPolicy>,
+    /// A profile's extra paths for the endpoints (SPEC §7).
+    pub aliases: Arc<Vec<(Endpoint, String)>>,
 }
 
 /// The router over a ready service; tests drive it with `oneshot` or on a real socket.
 pub fn build_app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    Router::new()
+    let mut router = Router::new()
         .route("/.well-known/openid-configuration", get(http::discovery::metadata))
         .route("/.well-known/oauth-authorization-server", get(http::discovery::metadata))
         .route("/oauth2/jwks", get(http::discovery::jwks))
@@ -56,7 +60,25 @@ pub fn build_app(state: AppState) -> Router {
         .route("/", get(http::pages::home))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
-        .route("/metrics", get(http::health::metrics))
+        .route("/metrics", get(http::health::metrics));
+    if state.service.settings().session_api {
+        router = router
+            .route("/sessions", post(http::sessions::create).delete(http::sessions::end))
+            .route("/sessions/refresh", post(http::sessions::refresh));
+    }
+    // A profile's aliases answer exactly like the canonical paths (validated not to clash).
+    for (endpoint, path) in state.aliases.iter() {
+        router = match endpoint {
+            Endpoint::Authorize => router.route(path, get(http::pages::authorize)),
+            Endpoint::Token => router.route(path, post(http::oauth::token).options(http::cors::preflight)),
+            Endpoint::Revoke => router.route(path, post(http::oauth::revoke).options(http::cors::preflight)),
+            Endpoint::Introspect => router.route(path, post(http::oauth::introspect)),
+            Endpoint::Userinfo => router.route(path, get(http::resource::userinfo).post(http::resource::userinfo)),
+            Endpoint::Jwks => router.route(path, get(http::discovery::jwks)),
+            Endpoint::Logout => router.route(path, get(http::pages::logout_form)),
+        };
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

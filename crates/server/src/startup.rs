@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::http::extract::ProxyPolicy;
 use crate::listener;
 use crate::metrics::Metrics;
+use crate::profile::Profile;
 use crate::{AppState, build_app};
 
 /// The environment variable that carries the master key when it does not come from a file.
@@ -42,7 +43,12 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         owns_key_policy,
         client_auth_failure_limit: config.client_auth_failure_limit,
         client_auth_failure_window: config.client_auth_failure_window,
-        token_response_extra: serde_json::Map::new(),
+        token_response: config.profile.as_ref().map(|p| p.token_response(&config.issuer, &config.audience)).unwrap_or_default(),
+        endpoint_paths: config.profile.as_ref().map(Profile::endpoint_paths).unwrap_or_default(),
+        unapproved_status: config.profile.as_ref().map_or(400, Profile::unapproved_status),
+        default_grant_type: config.profile.as_ref().map(Profile::default_grant_type).transpose()?.flatten(),
+        default_response_type: config.profile.as_ref().map(Profile::default_response_type).transpose()?.flatten(),
+        session_api: config.session_api,
         refresh_token_ttl: config.refresh_token_ttl,
         session_idle_timeout: config.session_idle_timeout,
         session_max_lifetime: config.session_max_lifetime,
@@ -122,7 +128,11 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         service: service.clone(),
         metrics: Arc::new(Metrics::default()),
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
+        aliases: Arc::new(config.profile.as_ref().map(Profile::aliases).unwrap_or_default()),
     };
+    if let Some(profile) = &config.profile {
+        tracing::info!(profile = %profile.name, "answering with a profile's paths, lifetimes and fields");
+    }
     let app = build_app(state);
     let workers = config.http_workers.max(1);
     let (listeners, acceptor) = listener::dispatch(listener, workers)?;

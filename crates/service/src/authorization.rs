@@ -62,6 +62,9 @@ pub struct ApprovalPrompt {
     pub owner: String,
     pub org_name: String,
     pub already_approved: bool,
+    /// What approving also lets the application do as the admin (its registered scopes the
+    /// admin may grant): the approval answers with a code, like a consent.
+    pub scopes: Vec<ScopeLine>,
 }
 
 /// The user's answer on the consent page.
@@ -81,6 +84,17 @@ fn describe(name: &str) -> String {
         "org" => "Approve the application for your organization".into(),
         other => format!("Use the API with the “{other}” permission"),
     }
+}
+
+fn scope_lines(scope: &ScopeSet) -> Vec<ScopeLine> {
+    scope.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(name) }).collect()
+}
+
+/// What an org admin's approval also authorizes for the admin: the client's registered scopes
+/// their role may grant (empty when none).
+fn approval_scope(request: &AuthorizationRequest, client: &CachedClient, admin: &User) -> ScopeSet {
+    let authorization = AuthorizationRequest { scope: client.client.scopes.clone(), org_approval: None, ..request.clone() };
+    authorize::scope_for_user(&authorization, admin, &client.catalogue).unwrap_or_default()
 }
 
 impl Tessera {
@@ -122,18 +136,7 @@ impl Tessera {
             Ok(scope) => scope,
             Err(error) => return Ok(self.error_redirect(&request, &error)),
         };
-        let now = self.clock.now();
-        self.store.save_consent(&session.user.id, &client.client.id, &scope, now).await?;
-        let audit = AuditEvent {
-            at: now,
-            org_id: Some(session.user.org_id.to_string()),
-            actor: session.user.id.to_string(),
-            action: AuditAction::ConsentGranted,
-            target: Some(client.client.id.to_string()),
-            ip: None,
-            detail: serde_json::json!({ "scope": scope.to_string() }),
-        };
-        self.store.append_audit(&audit).await?;
+        self.save_consent_audited(&session.user, &client.client.id, &scope).await?;
         self.respond(&request, &client, session).await
     }
 
@@ -148,7 +151,33 @@ impl Tessera {
             Err(refused) => return Ok(refused),
         };
         self.set_org_approval(&crate::admin::Actor(session.user.id.to_string()), client.client.id.as_str(), org.id.as_str(), true).await?;
-        Ok(self.answer(&request, ResponseMode::Query, &[("approved", "true")]))
+        // The admin also authorized the application for themselves (the Bluescape seed: "you
+        // will get back an Access Code"): the answer is the usual one for the client's
+        // registered scopes the admin may grant, which the approval page listed.
+        let scope = approval_scope(&request, &client, &session.user);
+        let authorization = AuthorizationRequest { scope: scope.clone(), org_approval: None, ..request };
+        if scope.is_empty() {
+            return Ok(self.answer(&authorization, ResponseMode::Query, &[("approved", "true")]));
+        }
+        self.save_consent_audited(&session.user, &client.client.id, &scope).await?;
+        self.respond(&authorization, &client, session).await
+    }
+
+    /// Records the user's consent to `scope` for `client`, with its audit entry.
+    async fn save_consent_audited(&self, user: &User, client: &tessera_core::model::ClientId, scope: &ScopeSet) -> Result<()> {
+        let now = self.clock.now();
+        self.store.save_consent(&user.id, client, scope, now).await?;
+        let audit = AuditEvent {
+            at: now,
+            org_id: Some(user.org_id.to_string()),
+            actor: user.id.to_string(),
+            action: AuditAction::ConsentGranted,
+            target: Some(client.to_string()),
+            ip: None,
+            detail: serde_json::json!({ "scope": scope.to_string() }),
+        };
+        self.store.append_audit(&audit).await?;
+        Ok(())
     }
 
     /// Sends the browser back to the client with `response` (plus `state` and `iss`).
@@ -169,7 +198,7 @@ impl Tessera {
             }
             _ => None,
         };
-        let request = match authorize::validate(params, client.as_ref().map(|c| &c.client)) {
+        let request = match authorize::validate(params, client.as_ref().map(|c| &c.client), self.settings.default_response_type) {
             Ok(request) => request,
             Err(AuthorizeError::Page(error)) => return Ok(Err(AuthorizeOutcome::ErrorPage(error))),
             Err(AuthorizeError::Redirect { redirect_uri, mode, error, state }) => {
@@ -214,7 +243,7 @@ impl Tessera {
             client_name: client.client.name.clone(),
             owner: client.owner.as_ref().map_or_else(String::new, |o| o.email.clone()),
             user_email: user.email.clone(),
-            scopes: scope.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(name) }).collect(),
+            scopes: scope_lines(&scope),
         }))
     }
 
@@ -249,6 +278,7 @@ impl Tessera {
             owner: client.owner.as_ref().map_or_else(String::new, |o| o.email.clone()),
             org_name: org.name.clone(),
             already_approved: self.store.org_approved(&client.client.id, &org.id).await?,
+            scopes: scope_lines(&approval_scope(request, client, &session.user)),
         }))
     }
 

@@ -9,6 +9,10 @@ pub enum ServiceError {
     /// An OAuth error for the client; `basic_challenge` when it tried HTTP Basic.
     #[error("{error}")]
     OAuth { error: OAuthError, basic_challenge: bool },
+    /// The client needs an org admin's approval for the user's organization and has none
+    /// (`unauthorized_client`); `status` is 400, or what the profile says (405 for Bluescape).
+    #[error("the application has not been approved for this organization")]
+    NotApproved { status: u16 },
     /// Too many failed attempts: answer 429 with `Retry-After`.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: u64 },

@@ -37,6 +37,14 @@ fn at_hash(access_token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16])
 }
 
+/// What a grant's first tokens are issued with.
+pub(crate) struct GrantIssue<'a> {
+    pub grant: &'a GrantRecord,
+    pub scope: &'a ScopeSet,
+    pub nonce: Option<&'a str>,
+    pub with_refresh: bool,
+}
+
 impl Tessera {
     /// Signs an access token for `subject` acting through `client`. `grant_id` ties it to the
     /// authorization it descends from, so that revoking that stops it too.
@@ -106,10 +114,18 @@ impl Tessera {
         self.check_org_approval(caller, &user).await?;
         // A demoted user's code carries only what the role still allows (Q07).
         let scope = scope::allowed_for(&record.grant.scope, user.role, &caller.catalogue)?;
-        let ttl = self.settings.policy.access_token_ttl(&caller.client);
-        let grant_id = record.grant.id.as_str();
-        let access_token = self.sign_access_token(&user.id, &caller.client, &user.org_id, &scope, ttl, Some(grant_id), now)?;
-        let refresh_token = if grant::issues_refresh_token(&caller.client, &scope) {
+        let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
+        let issue = GrantIssue { grant: &record.grant, scope: &scope, nonce: record.code.nonce.as_deref(), with_refresh };
+        self.issue_for_grant(&caller.client, &user, &issue, now).await
+    }
+
+    /// The first tokens of a grant: an access token, a refresh token (which starts the family)
+    /// when asked, and an ID token when `openid` was granted.
+    pub(crate) async fn issue_for_grant(&self, client: &Client, user: &User, issue: &GrantIssue<'_>, now: i64) -> Result<TokenResponse> {
+        let ttl = self.settings.policy.access_token_ttl(client);
+        let grant_id = issue.grant.id.as_str();
+        let access_token = self.sign_access_token(&user.id, client, &user.org_id, issue.scope, ttl, Some(grant_id), now)?;
+        let refresh_token = if issue.with_refresh {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
             self.store.insert_refresh_token(&self.secrets.lookup_hash(&token), grant_id, expires_at, now).await?;
@@ -117,13 +133,12 @@ impl Tessera {
         } else {
             None
         };
-        let id_token = if scope.contains("openid") {
-            let nonce = record.code.nonce.as_deref();
-            Some(self.sign_id_token(&user, &caller.client, &scope, record.grant.auth_time, nonce, Some(&access_token), now)?)
+        let id_token = if issue.scope.contains("openid") {
+            Some(self.sign_id_token(user, client, issue.scope, issue.grant.auth_time, issue.nonce, Some(&access_token), now)?)
         } else {
             None
         };
-        let mut response = self.token_response(access_token, &scope, ttl);
+        let mut response = self.token_response(access_token, issue.scope, ttl, &user.org_id, now);
         response.refresh_token = refresh_token;
         response.id_token = id_token;
         Ok(response)
@@ -185,7 +200,7 @@ impl Tessera {
         } else {
             None
         };
-        let mut response = self.token_response(access_token, &access_scope, ttl);
+        let mut response = self.token_response(access_token, &access_scope, ttl, &user.org_id, now);
         response.refresh_token = Some(new_token);
         response.id_token = id_token;
         Ok(response)
@@ -200,9 +215,7 @@ impl Tessera {
     /// A client with `requires_org_approval` gets user tokens only for orgs that approved it.
     async fn check_org_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
         if caller.client.requires_org_approval && !self.store.org_approved(&caller.client.id, &user.org_id).await? {
-            return Err(ServiceError::oauth(OAuthError::unauthorized_client(
-                "this application has not been approved by an admin of the user's organization",
-            )));
+            return Err(ServiceError::NotApproved { status: self.settings.unapproved_status });
         }
         Ok(())
     }

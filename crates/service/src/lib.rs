@@ -14,6 +14,7 @@ pub mod password;
 mod resource;
 pub mod secrets;
 pub mod session;
+pub mod session_api;
 
 /// Signing algorithms, re-exported for configuration.
 pub use tessera_jose::Algorithm;
@@ -23,11 +24,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::authorize::ResponseType;
 use tessera_core::client::{self as client_rules, AuthFailure};
 use tessera_core::credentials::{self, AuthMethod, PresentedClient};
 use tessera_core::grant::{self, ClientCredentialsInput, TokenRequest};
 use tessera_core::introspection::{self, TokenState};
-use tessera_core::model::{ClientId, UserId};
+use tessera_core::model::{ClientId, GrantType, OrgId, UserId};
 use tessera_core::params::Params;
 use tessera_core::token::{ACCESS_TOKEN_TYP, TokenPolicy};
 use tessera_core::{OAuthError, scope::ScopeSet};
@@ -72,8 +74,19 @@ pub struct Settings {
     /// Failed client authentications per client id and window before 429.
     pub client_auth_failure_limit: u32,
     pub client_auth_failure_window: i64,
-    /// Extra members of every token response (profile data).
-    pub token_response_extra: Map<String, Value>,
+    /// Members of token responses beyond RFC 6749 §5.1 (a profile asks for them).
+    pub token_response: TokenResponseShape,
+    /// Where discovery says the endpoints are (a profile's aliases; the canonical paths work too).
+    pub endpoint_paths: EndpointPaths,
+    /// The status of the token endpoint's answer when a client needs an org admin's approval
+    /// it does not have: 400 (`unauthorized_client`, RFC 6749), 405 under the Bluescape profile.
+    pub unapproved_status: u16,
+    /// How a token request without `grant_type` is read; `None`: it is required.
+    pub default_grant_type: Option<GrantType>,
+    /// How an authorization request without `response_type` is read; `None`: it is required.
+    pub default_response_type: Option<ResponseType>,
+    /// Whether the first-party session API (`/sessions`) is on.
+    pub session_api: bool,
     /// Seconds a refresh-token family lives from its grant; 0: no expiry.
     pub refresh_token_ttl: i64,
     /// Seconds a browser session lives without use, and at most.
@@ -86,6 +99,44 @@ pub struct Settings {
     pub login_lock_seconds: i64,
     /// The client ids that may read the revocation feed (the guards of the protected APIs).
     pub revocation_feed_clients: Vec<String>,
+}
+
+/// Members a profile adds to token responses.
+#[derive(Debug, Clone, Default)]
+pub struct TokenResponseShape {
+    /// `expires_at`: when the access token expires, in Unix seconds (the Bluescape seed).
+    pub expires_at: bool,
+    /// `tenant_id`: the organization the token acts in (the Blue Canvas seed).
+    pub tenant_id: bool,
+    /// `endpoints`: an object of URLs, the same in every response (the Blue Canvas seed).
+    pub endpoints: Option<Map<String, Value>>,
+}
+
+/// The paths discovery publishes for each endpoint, relative to the issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointPaths {
+    pub authorize: String,
+    pub token: String,
+    pub revoke: String,
+    pub introspect: String,
+    pub userinfo: String,
+    pub jwks: String,
+    pub logout: String,
+}
+
+impl Default for EndpointPaths {
+    /// The canonical paths (SPEC §3).
+    fn default() -> Self {
+        Self {
+            authorize: "/oauth2/authorize".into(),
+            token: "/oauth2/token".into(),
+            revoke: "/oauth2/revoke".into(),
+            introspect: "/oauth2/introspect".into(),
+            userinfo: "/oauth2/userinfo".into(),
+            jwks: "/oauth2/jwks".into(),
+            logout: "/oauth2/logout".into(),
+        }
+    }
 }
 
 /// One token-endpoint style request: credentials, parameters and the peer address.
@@ -205,7 +256,7 @@ impl Tessera {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
         let caller = self.authenticate(&presented, request.peer, now).await?;
-        match grant::parse_token_request(&request.params)? {
+        match grant::parse_token_request(&request.params, self.settings.default_grant_type)? {
             TokenRequest::ClientCredentials { scope } => {
                 let issue = grant::client_credentials(&ClientCredentialsInput {
                     client: &caller.client,
@@ -217,7 +268,7 @@ impl Tessera {
                 })?;
                 let client = &caller.client;
                 let access_token = self.sign_access_token(&client.run_as, client, &client.org_id, &issue.scope, issue.ttl, None, now)?;
-                Ok(self.token_response(access_token, &issue.scope, issue.ttl))
+                Ok(self.token_response(access_token, &issue.scope, issue.ttl, &client.org_id, now))
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), now).await
@@ -226,7 +277,20 @@ impl Tessera {
         }
     }
 
-    fn token_response(&self, access_token: String, scope: &ScopeSet, ttl: u32) -> TokenResponse {
+    /// A token response for an access token of `org` that lives `ttl` seconds from `now`, with
+    /// the members the profile adds.
+    fn token_response(&self, access_token: String, scope: &ScopeSet, ttl: u32, org: &OrgId, now: i64) -> TokenResponse {
+        let shape = &self.settings.token_response;
+        let mut extra = Map::new();
+        if shape.expires_at {
+            extra.insert("expires_at".into(), Value::from(now + i64::from(ttl)));
+        }
+        if shape.tenant_id {
+            extra.insert("tenant_id".into(), Value::from(org.as_str()));
+        }
+        if let Some(endpoints) = &shape.endpoints {
+            extra.insert("endpoints".into(), Value::Object(endpoints.clone()));
+        }
         TokenResponse {
             access_token,
             token_type: "Bearer".into(),
@@ -234,7 +298,7 @@ impl Tessera {
             scope: Some(scope.to_string()),
             refresh_token: None,
             id_token: None,
-            extra: self.settings.token_response_extra.clone(),
+            extra,
         }
     }
 
@@ -419,16 +483,17 @@ impl Tessera {
     pub fn metadata(&self) -> ServerMetadata {
         let issuer = self.issuer().to_owned();
         let at = |path: &str| format!("{issuer}{path}");
+        let paths = &self.settings.endpoint_paths;
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let auth_methods = strings(&["client_secret_basic", "client_secret_post"]);
         ServerMetadata {
-            authorization_endpoint: Some(at("/oauth2/authorize")),
-            userinfo_endpoint: Some(at("/oauth2/userinfo")),
-            end_session_endpoint: Some(at("/oauth2/logout")),
-            token_endpoint: at("/oauth2/token"),
-            jwks_uri: at("/oauth2/jwks"),
-            revocation_endpoint: at("/oauth2/revoke"),
-            introspection_endpoint: at("/oauth2/introspect"),
+            authorization_endpoint: Some(at(&paths.authorize)),
+            userinfo_endpoint: Some(at(&paths.userinfo)),
+            end_session_endpoint: Some(at(&paths.logout)),
+            token_endpoint: at(&paths.token),
+            jwks_uri: at(&paths.jwks),
+            revocation_endpoint: at(&paths.revoke),
+            introspection_endpoint: at(&paths.introspect),
             grant_types_supported: strings(&["authorization_code", "refresh_token", "client_credentials", "implicit"]),
             response_types_supported: strings(&["code", "token", "id_token token"]),
             response_modes_supported: strings(&["query", "fragment"]),

@@ -105,3 +105,11 @@ pub fn add_client(server: &Server, fixture: &Fixture, name: &str, flags: &[&str]
     };
     (created, client)
 }
+
+/// Creates a user with a password in the fixture's organization (`extra`: more `user create`
+/// flags, e.g. a permission); returns the CLI's JSON.
+pub fn add_user(server: &Server, fixture: &Fixture, email: &str, role: &str, password: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["user", "create", "--org", &fixture.org_name, "--email", email, "--role", role, "--password-stdin"];
+    args.extend_from_slice(extra);
+    server.cli.json_with_stdin(&args, &format!("{password}\n")).expect("user create")
+}

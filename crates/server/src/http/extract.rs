@@ -70,9 +70,15 @@ fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<String> {
     (!joined.is_empty()).then_some(joined)
 }
 
-/// A bad request shaped as an RFC 6749 error, before the service is reached.
-fn reject(status: StatusCode, description: &str) -> Response {
-    json_error(status, ErrorCode::InvalidRequest, description)
+/// Why a request was refused before the service was reached; each endpoint family renders it
+/// in its own error shape.
+pub struct Rejection {
+    pub status: StatusCode,
+    pub description: String,
+}
+
+fn reject(status: StatusCode, description: impl Into<String>) -> Rejection {
+    Rejection { status, description: description.into() }
 }
 
 /// An OAuth endpoint request: `Authorization` header, body parameters and client address, and
@@ -87,42 +93,52 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let (parts, body) = req.into_parts();
-        if let Some(query) = parts.uri.query() {
-            // Credentials never travel in the URL (A06); say so without echoing them.
-            let names: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-            if names.iter().any(|(n, _)| matches!(n.as_str(), "client_secret" | "code" | "refresh_token" | "token" | "password")) {
-                return Err(reject(StatusCode::BAD_REQUEST, "credentials and tokens must be sent in the request body, not the URL"));
-            }
-        }
-        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-            Ok(bytes) => bytes,
-            Err(_) => {
-                return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB"));
-            }
-        };
-        let params = match media.as_str() {
-            "application/x-www-form-urlencoded" => Params::from_form(&bytes),
-            "application/json" => Params::from_json(&bytes),
-            _ => {
-                return Err(reject(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded or application/json"));
-            }
-        }
-        .map_err(|e| reject(StatusCode::BAD_REQUEST, &e.description))?;
-        let authorization = match parts.headers.get_all(header::AUTHORIZATION).iter().collect::<Vec<_>>().as_slice() {
-            [] => None,
-            [one] => Some(one.to_str().map_err(|_| reject(StatusCode::BAD_REQUEST, "the Authorization header is not text"))?.to_owned()),
-            _ => {
-                return Err(reject(StatusCode::BAD_REQUEST, "more than one Authorization header"));
-            }
-        };
-        let peer = client_ip(&parts, &state);
-        let origin = parts.headers.get(header::ORIGIN).cloned();
-        Ok(OAuthRequest(EndpointRequest { authorization, params, peer }, origin))
+        let (request, origin) = read_endpoint_request(req, &AppState::from_ref(state))
+            .await
+            .map_err(|r| json_error(r.status, ErrorCode::InvalidRequest, &r.description))?;
+        Ok(OAuthRequest(request, origin))
     }
+}
+
+/// Reads an endpoint request: parameters from a form or JSON body (at most 64 KiB; credentials
+/// never in the URL), one `Authorization` header at most, the client's address and `Origin`.
+pub async fn read_endpoint_request(
+    req: Request,
+    state: &AppState,
+) -> Result<(EndpointRequest, Option<axum::http::HeaderValue>), Rejection> {
+    let (parts, body) = req.into_parts();
+    if let Some(query) = parts.uri.query() {
+        // Credentials never travel in the URL (A06); say so without echoing them.
+        let names: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        if names
+            .iter()
+            .any(|(n, _)| matches!(n.as_str(), "client_secret" | "code" | "refresh_token" | "token" | "password" | "refreshToken"))
+        {
+            return Err(reject(StatusCode::BAD_REQUEST, "credentials and tokens must be sent in the request body, not the URL"));
+        }
+    }
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB")),
+    };
+    let params = match media.as_str() {
+        // A bare POST (the Blue Canvas seed's token request has only the Basic header).
+        "" if bytes.is_empty() => Ok(Params::default()),
+        "application/x-www-form-urlencoded" => Params::from_form(&bytes),
+        "application/json" => Params::from_json(&bytes),
+        _ => return Err(reject(StatusCode::BAD_REQUEST, "the body must be application/x-www-form-urlencoded or application/json")),
+    }
+    .map_err(|e| reject(StatusCode::BAD_REQUEST, e.description))?;
+    let authorization = match parts.headers.get_all(header::AUTHORIZATION).iter().collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [one] => Some(one.to_str().map_err(|_| reject(StatusCode::BAD_REQUEST, "the Authorization header is not text"))?.to_owned()),
+        _ => return Err(reject(StatusCode::BAD_REQUEST, "more than one Authorization header")),
+    };
+    let peer = client_ip(&parts, state);
+    let origin = parts.headers.get(header::ORIGIN).cloned();
+    Ok((EndpointRequest { authorization, params, peer }, origin))
 }
 
 /// The client's address of a request: the socket peer, or what a trusted proxy says.

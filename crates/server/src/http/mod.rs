@@ -8,4 +8,5 @@ pub mod health;
 pub mod oauth;
 pub mod pages;
 pub mod resource;
+pub mod sessions;
 pub mod views;

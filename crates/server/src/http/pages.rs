@@ -204,6 +204,7 @@ fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, out
                     org_name: &prompt.org_name,
                     user_email: &session.user.email,
                     already_approved: prompt.already_approved,
+                    scopes: &prompt.scopes,
                 },
             )
         }

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::error::{ApiError, no_store};
 
 /// The bearer token of a request, or why there is none usable.
-fn bearer_token(headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<Option<String>, BearerError> {
+pub(crate) fn bearer_token(headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<Option<String>, BearerError> {
     let in_url = uri.query().is_some_and(|q| {
         serde_urlencoded::from_str::<Vec<(String, String)>>(q).is_ok_and(|pairs| pairs.iter().any(|(k, _)| k == "access_token"))
     });

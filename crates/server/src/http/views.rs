@@ -40,6 +40,7 @@ pub struct ApprovalPage<'a> {
     pub org_name: &'a str,
     pub user_email: &'a str,
     pub already_approved: bool,
+    pub scopes: &'a [ScopeLine],
 }
 
 #[derive(Template)]
