@@ -142,6 +142,10 @@ struct ServeArgs {
     /// Threads serving HTTP (default: one per core).
     #[arg(long, env = "TESSERA_HTTP_WORKERS")]
     http_workers: Option<usize>,
+    /// A client id that may read the revocation feed, GET /oauth2/revocations (repeatable; the
+    /// environment variable takes a comma-separated list).
+    #[arg(long = "revocation-feed-client", env = "TESSERA_REVOCATION_FEED_CLIENTS", value_delimiter = ',')]
+    revocation_feed_clients: Vec<String>,
     /// The issuer URL (default http://LISTEN).
     #[arg(long, env = "TESSERA_ISSUER")]
     issuer: Option<String>,
@@ -344,6 +348,8 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         login_lock_seconds: cli.global.login_lock_seconds,
         log: cli.global.log.clone(),
         http_workers: serve_args.and_then(|a| a.http_workers),
+        revocation_feed_clients: serve_args
+            .and_then(|a| (!a.revocation_feed_clients.is_empty()).then(|| a.revocation_feed_clients.clone())),
         profile: serve_args.and_then(|a| a.profile.clone()),
         session_api: serve_args.and_then(|a| a.session_api),
     };

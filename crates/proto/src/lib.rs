@@ -130,6 +130,39 @@ impl IntrospectionResponse {
     }
 }
 
+/// One answer of the revocation feed (`GET /oauth2/revocations`), which resource servers (the
+/// guard) poll to learn within a bounded delay what stopped working. Ask with `after` set to the
+/// previous answer's `cursor`; an idle feed answers `{"cursor":"…"}` and nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct RevocationFeed {
+    /// The position to ask from next time (opaque).
+    pub cursor: String,
+    /// True: this is the whole state, not a change; drop what you hold and take this.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
+    /// Revoked access tokens: `[jti, exp]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<(String, i64)>,
+    /// Revoked grants: `[grant_id, until]`; no token of the grant has an `exp` past `until`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<(String, i64)>,
+    /// Clients whose tokens stopped working (OFF, deleted, or a disabled owner or run-as user).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients_off: Vec<String>,
+    /// Clients whose tokens work again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients_on: Vec<String>,
+    /// Users whose tokens stopped working (disabled or gone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users_off: Vec<String>,
+    /// Users whose tokens work again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users_on: Vec<String>,
+    /// The signing keys changed: fetch the JWKS again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keys_changed: bool,
+}
+
 /// A public JSON Web Key (RFC 7517). Only public members exist on this type, so a private
 /// key can never be serialised through it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

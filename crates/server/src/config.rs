@@ -45,6 +45,7 @@ pub struct ConfigLayer {
     pub login_lock_seconds: Option<i64>,
     pub log: Option<String>,
     pub http_workers: Option<usize>,
+    pub revocation_feed_clients: Option<Vec<String>>,
     /// A built-in profile name or a profile file (SPEC §7).
     pub profile: Option<String>,
     /// Whether the first-party session API (`/sessions`) is on (default: on).
@@ -93,6 +94,7 @@ impl ConfigLayer {
             login_lock_seconds,
             log,
             http_workers,
+            revocation_feed_clients,
             profile,
             session_api
         )
@@ -132,6 +134,8 @@ pub struct Config {
     pub log: String,
     /// Threads serving HTTP, each with its own runtime and socket (default: one per core).
     pub http_workers: usize,
+    /// Client ids that may read the revocation feed (the protected APIs' guards).
+    pub revocation_feed_clients: Vec<String>,
     /// The profile in force, if any.
     pub profile: Option<Profile>,
     pub session_api: bool,
@@ -214,6 +218,7 @@ impl Config {
                 .http_workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
                 .clamp(1, 256),
+            revocation_feed_clients: layer.revocation_feed_clients.unwrap_or_default(),
             profile,
             session_api: layer.session_api.unwrap_or(true),
         })

@@ -55,6 +55,7 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         login_failure_limit: config.login_failure_limit,
         login_address_limit: config.login_address_limit,
         login_lock_seconds: config.login_lock_seconds,
+        revocation_feed_clients: config.revocation_feed_clients.clone(),
     };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))

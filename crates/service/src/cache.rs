@@ -139,6 +139,8 @@ impl Cache {
                     write(&self.clients).clear();
                 }
                 Entity::Key => keys_changed = true,
+                // Revocations are read from the store on each check; nothing cached to drop.
+                Entity::Token | Entity::Grant => {}
             }
         }
         if keys_changed {

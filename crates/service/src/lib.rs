@@ -6,6 +6,7 @@ pub mod admin;
 pub mod authorization;
 pub mod cache;
 pub mod error;
+mod feed;
 mod grants;
 pub mod keys;
 pub mod limiter;
@@ -96,6 +97,8 @@ pub struct Settings {
     /// Failed logins per address within `login_lock_seconds` before it is throttled.
     pub login_address_limit: u32,
     pub login_lock_seconds: i64,
+    /// The client ids that may read the revocation feed (the guards of the protected APIs).
+    pub revocation_feed_clients: Vec<String>,
 }
 
 /// Members a profile adds to token responses.

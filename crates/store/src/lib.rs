@@ -123,6 +123,10 @@ pub enum Entity {
     Client,
     Scope,
     Key,
+    /// An access token revoked by its `jti` (the revocation feed; caches ignore it).
+    Token,
+    /// A grant revoked, and with it every token of its family (the revocation feed).
+    Grant,
 }
 
 impl Entity {
@@ -133,6 +137,8 @@ impl Entity {
             Entity::Client => "client",
             Entity::Scope => "scope",
             Entity::Key => "key",
+            Entity::Token => "token",
+            Entity::Grant => "grant",
         }
     }
 
@@ -143,6 +149,8 @@ impl Entity {
             "client" => Some(Entity::Client),
             "scope" => Some(Entity::Scope),
             "key" => Some(Entity::Key),
+            "token" => Some(Entity::Token),
+            "grant" => Some(Entity::Grant),
             _ => None,
         }
     }
@@ -214,6 +222,29 @@ pub enum CodeRedemption {
 pub struct RefreshLookup {
     pub record: RefreshRecord,
     pub grant: GrantRecord,
+}
+
+/// What resource servers must refuse, read in one snapshot for the revocation feed
+/// ([`Store::refusals`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refusals {
+    /// The change-feed position this answer is complete up to.
+    pub cursor: i64,
+    /// True when this is everything still relevant rather than the changes after the cursor
+    /// asked for (none was given, or it is no longer in the retained feed).
+    pub full: bool,
+    /// Revoked access-token ids with their `exp`.
+    pub tokens: Vec<(String, i64)>,
+    /// Revoked grant ids with the time of revocation.
+    pub grants: Vec<(String, i64)>,
+    /// Clients and whether their tokens still work (OFF, deleted, or a disabled owner or run-as
+    /// user: false). A full answer lists only the false ones.
+    pub clients: Vec<(String, bool)>,
+    /// Users and whether their tokens still work (disabled or gone: false). A full answer lists
+    /// only the false ones.
+    pub users: Vec<(String, bool)>,
+    /// Whether the signing keys changed after the cursor.
+    pub keys_changed: bool,
 }
 
 /// A cheap fingerprint of the store's committed state: equal fingerprints mean nothing was
@@ -336,6 +367,12 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_since(&self, seq: i64) -> Result<Vec<Change>>;
     /// The newest change-feed position.
     async fn latest_change(&self) -> Result<i64>;
+
+    /// The revocation feed (one consistent read): with `after`, what changed past that feed
+    /// position; without it, or when rows past it have been purged, everything still relevant:
+    /// revoked tokens, grants revoked and clients deleted at or after `since`, clients and users
+    /// whose tokens no longer work.
+    async fn refusals(&self, after: Option<i64>, since: i64) -> Result<Refusals>;
 
     /// Deletes revocations of tokens that expired before `revoked_before` (they can never be
     /// active again), sessions and failure windows that ended before it, and change-feed rows

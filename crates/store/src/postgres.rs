@@ -29,7 +29,7 @@ use tessera_core::refresh::{RefreshRecord, RefreshState};
 
 use crate::{
     AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState,
-    RefreshLookup, Result, SecretMaterial, SessionRecord, Store, StoreError,
+    RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -439,7 +439,18 @@ async fn insert_grant_row(tx: &mut Transaction<'_, Postgres>, grant: &GrantRecor
 }
 
 /// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`.
+/// Each grant revoked gets a change-feed row, for the revocation feed.
 async fn revoke_grants_where(tx: &mut Transaction<'_, Postgres>, condition: &str, now: i64, a: &str, b: &str) -> Result<u64> {
+    let ids: Vec<String> = sqlx::query_scalar(&format!("SELECT id FROM grants WHERE revoked_at IS NULL AND {condition} FOR UPDATE"))
+        .bind(now)
+        .bind(a)
+        .bind(b)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    for id in &ids {
+        record_change(tx, Entity::Grant, id, now).await?;
+    }
     Ok(sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
         .bind(now)
         .bind(a)
@@ -802,13 +813,19 @@ impl Store for PgStore {
 
     async fn revoke_token(&self, jti: &str, expires_at: i64, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING")
-            .bind(jti)
-            .bind(expires_at)
-            .bind(audit.at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let inserted =
+            sqlx::query("INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING")
+                .bind(jti)
+                .bind(expires_at)
+                .bind(audit.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected()
+                == 1;
+        if inserted {
+            record_change(&mut tx, Entity::Token, jti, audit.at).await?;
+        }
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -1073,12 +1090,17 @@ impl Store for PgStore {
 
     async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        let revoked = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(audit.at)
             .bind(grant_id)
             .execute(&mut *tx)
             .await
-            .map_err(map_err)?;
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if revoked {
+            record_change(&mut tx, Entity::Grant, grant_id, audit.at).await?;
+        }
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -1277,6 +1299,99 @@ impl Store for PgStore {
     async fn latest_change(&self) -> Result<i64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await.map_err(map_err)?;
         Ok(seq.unwrap_or(0))
+    }
+
+    async fn refusals(&self, after: Option<i64>, since: i64) -> Result<Refusals> {
+        // One snapshot for every statement: the cursor and the rows agree. Feed rows commit in
+        // seq order (record_change holds the feed lock), so nothing below the cursor can still
+        // appear.
+        let mut tx = self.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await.map_err(map_err)?;
+        let (cursor, oldest): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT max(seq), min(seq) FROM changes").fetch_one(&mut *tx).await.map_err(map_err)?;
+        let cursor = cursor.unwrap_or(0);
+        let after = after.filter(|&a| a <= cursor && oldest.is_none_or(|o| o <= a + 1));
+        let mut out = Refusals { cursor, full: after.is_none(), ..Refusals::default() };
+        // Whether a client's tokens work: ON, and its owner and run-as user enabled.
+        const CLIENT_OK: &str = "COALESCE(cl.status = 'on' AND NOT o.disabled AND NOT r.disabled, false)";
+        const CLIENT_JOIN: &str = "LEFT JOIN users o ON o.id = cl.owner_id LEFT JOIN users r ON r.id = cl.run_as_id";
+        match after {
+            Some(after) => {
+                let range = "c.seq > $1 AND c.seq <= $2";
+                out.tokens = sqlx::query_as(&format!(
+                    "SELECT t.jti, t.expires_at FROM changes c JOIN revoked_tokens t ON t.jti = c.entity_id WHERE c.entity = 'token' AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                out.grants = sqlx::query_as(&format!(
+                    "SELECT g.id, g.revoked_at FROM changes c JOIN grants g ON g.id = c.entity_id \
+                     WHERE c.entity = 'grant' AND g.revoked_at IS NOT NULL AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                // Clients that changed, and the clients of users that changed (a disabled owner
+                // stops the client's tokens).
+                out.clients = sqlx::query_as(&format!(
+                    "SELECT c.entity_id, {CLIENT_OK} FROM changes c LEFT JOIN clients cl ON cl.id = c.entity_id {CLIENT_JOIN} \
+                     WHERE c.entity = 'client' AND {range} \
+                     UNION SELECT cl.id, {CLIENT_OK} FROM changes c JOIN clients cl ON cl.owner_id = c.entity_id OR cl.run_as_id = c.entity_id {CLIENT_JOIN} \
+                     WHERE c.entity = 'user' AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                out.users = sqlx::query_as(&format!(
+                    "SELECT DISTINCT c.entity_id, COALESCE(NOT u.disabled, false) FROM changes c LEFT JOIN users u ON u.id = c.entity_id \
+                     WHERE c.entity = 'user' AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                out.keys_changed =
+                    sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range})"))
+                        .bind(after)
+                        .bind(cursor)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+            }
+            None => {
+                out.tokens = sqlx::query_as("SELECT jti, expires_at FROM revoked_tokens WHERE expires_at >= $1")
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                out.grants = sqlx::query_as("SELECT id, revoked_at FROM grants WHERE revoked_at >= $1")
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                // Deleted clients leave no row but their audit entry, which is kept.
+                out.clients = sqlx::query_as(&format!(
+                    "SELECT cl.id, false FROM clients cl {CLIENT_JOIN} WHERE NOT {CLIENT_OK} \
+                     UNION SELECT a.target, false FROM audit_log a WHERE a.action = 'client_deleted' AND a.at >= $1 AND a.target IS NOT NULL \
+                     AND NOT EXISTS (SELECT 1 FROM clients cl WHERE cl.id = a.target)"
+                ))
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                out.users = sqlx::query_as("SELECT id, false FROM users WHERE disabled").fetch_all(&mut *tx).await.map_err(map_err)?;
+                out.keys_changed = true;
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(out)
     }
 
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {

@@ -23,7 +23,7 @@ use tessera_core::refresh::{RefreshRecord, RefreshState};
 
 use crate::{
     AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState,
-    RefreshLookup, Result, SecretMaterial, SessionRecord, Store, StoreError,
+    RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -308,7 +308,17 @@ async fn insert_grant_row(tx: &mut Transaction<'_, Sqlite>, grant: &GrantRecord)
 }
 
 /// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`.
+/// Each grant revoked gets a change-feed row, for the revocation feed.
 async fn revoke_grants_where(tx: &mut Transaction<'_, Sqlite>, condition: &str, now: i64, a: &str, b: &str) -> Result<u64> {
+    sqlx::query(&format!(
+        "INSERT INTO changes (entity, entity_id, at) SELECT 'grant', id, $1 FROM grants WHERE revoked_at IS NULL AND {condition}"
+    ))
+    .bind(now)
+    .bind(a)
+    .bind(b)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
     Ok(sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
         .bind(now)
         .bind(a)
@@ -317,6 +327,11 @@ async fn revoke_grants_where(tx: &mut Transaction<'_, Sqlite>, condition: &str, 
         .await
         .map_err(map_err)?
         .rows_affected())
+}
+
+/// A query over the change-feed range `$1 < seq <= $2`.
+fn ranged(sql: &str, after: i64, cursor: i64) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    sqlx::query(sql).bind(after).bind(cursor)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -664,13 +679,19 @@ impl Store for SqliteStore {
 
     async fn revoke_token(&self, jti: &str, expires_at: i64, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING")
-            .bind(jti)
-            .bind(expires_at)
-            .bind(audit.at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let inserted =
+            sqlx::query("INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING")
+                .bind(jti)
+                .bind(expires_at)
+                .bind(audit.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected()
+                == 1;
+        if inserted {
+            record_change(&mut tx, Entity::Token, jti, audit.at).await?;
+        }
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -927,12 +948,17 @@ impl Store for SqliteStore {
 
     async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        let revoked = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(audit.at)
             .bind(grant_id)
             .execute(&mut *tx)
             .await
-            .map_err(map_err)?;
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        if revoked {
+            record_change(&mut tx, Entity::Grant, grant_id, audit.at).await?;
+        }
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -1097,6 +1123,121 @@ impl Store for SqliteStore {
     async fn latest_change(&self) -> Result<i64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await.map_err(map_err)?;
         Ok(seq.unwrap_or(0))
+    }
+
+    async fn refusals(&self, after: Option<i64>, since: i64) -> Result<Refusals> {
+        // A deferred transaction reads one snapshot of the WAL: the cursor and the rows agree.
+        let mut tx = self.begin().await?;
+        let (cursor, oldest): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT max(seq), min(seq) FROM changes").fetch_one(&mut *tx).await.map_err(map_err)?;
+        let cursor = cursor.unwrap_or(0);
+        // Rows after `after` are all still there when the oldest retained row follows it
+        // directly (gaps from rolled-back inserts only cost a needless full answer).
+        let after = after.filter(|&a| a <= cursor && oldest.is_none_or(|o| o <= a + 1));
+        let mut out = Refusals { cursor, full: after.is_none(), ..Refusals::default() };
+        let pairs = |rows: Vec<SqliteRow>| -> Result<Vec<(String, i64)>> {
+            rows.iter().map(|r| Ok((r.try_get(0).map_err(map_err)?, r.try_get(1).map_err(map_err)?))).collect()
+        };
+        let flags = |rows: Vec<SqliteRow>| -> Result<Vec<(String, bool)>> {
+            rows.iter().map(|r| Ok((r.try_get(0).map_err(map_err)?, r.try_get(1).map_err(map_err)?))).collect()
+        };
+        // Whether a client's tokens work: ON, and its owner and run-as user enabled.
+        const CLIENT_OK: &str = "COALESCE(cl.status = 'on' AND o.disabled = 0 AND r.disabled = 0, 0)";
+        const CLIENT_JOIN: &str = "LEFT JOIN users o ON o.id = cl.owner_id LEFT JOIN users r ON r.id = cl.run_as_id";
+        match after {
+            Some(after) => {
+                let range = "c.seq > $1 AND c.seq <= $2";
+                out.tokens = pairs(
+                    ranged(
+                        &format!(
+                            "SELECT t.jti, t.expires_at FROM changes c JOIN revoked_tokens t ON t.jti = c.entity_id \
+                         WHERE c.entity = 'token' AND {range}"
+                        ),
+                        after,
+                        cursor,
+                    )
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+                )?;
+                out.grants = pairs(
+                    ranged(
+                        &format!(
+                            "SELECT g.id, g.revoked_at FROM changes c JOIN grants g ON g.id = c.entity_id \
+                         WHERE c.entity = 'grant' AND g.revoked_at IS NOT NULL AND {range}"
+                        ),
+                        after,
+                        cursor,
+                    )
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+                )?;
+                // Clients that changed, and the clients of users that changed (a disabled
+                // owner stops the client's tokens).
+                out.clients = flags(
+                    ranged(&format!(
+                        "SELECT c.entity_id, {CLIENT_OK} FROM changes c LEFT JOIN clients cl ON cl.id = c.entity_id {CLIENT_JOIN} \
+                         WHERE c.entity = 'client' AND {range} \
+                         UNION SELECT cl.id, {CLIENT_OK} FROM changes c JOIN clients cl ON cl.owner_id = c.entity_id OR cl.run_as_id = c.entity_id {CLIENT_JOIN} \
+                         WHERE c.entity = 'user' AND {range}"
+                    ), after, cursor)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+                )?;
+                out.users = flags(
+                    ranged(&format!(
+                        "SELECT DISTINCT c.entity_id, COALESCE(u.disabled = 0, 0) FROM changes c LEFT JOIN users u ON u.id = c.entity_id \
+                         WHERE c.entity = 'user' AND {range}"
+                    ), after, cursor)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+                )?;
+                let keys: Option<i64> =
+                    ranged(&format!("SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range} LIMIT 1"), after, cursor)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .map(|r| r.try_get(0))
+                        .transpose()
+                        .map_err(map_err)?;
+                out.keys_changed = keys.is_some();
+            }
+            None => {
+                out.tokens = pairs(
+                    sqlx::query("SELECT jti, expires_at FROM revoked_tokens WHERE expires_at >= $1")
+                        .bind(since)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(map_err)?,
+                )?;
+                out.grants = pairs(
+                    sqlx::query("SELECT id, revoked_at FROM grants WHERE revoked_at >= $1")
+                        .bind(since)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(map_err)?,
+                )?;
+                // Deleted clients leave no row but their audit entry, which is kept.
+                out.clients = flags(
+                    sqlx::query(&format!(
+                        "SELECT cl.id, 0 FROM clients cl {CLIENT_JOIN} WHERE NOT {CLIENT_OK} \
+                         UNION SELECT a.target, 0 FROM audit_log a WHERE a.action = 'client_deleted' AND a.at >= $1 AND a.target IS NOT NULL \
+                         AND NOT EXISTS (SELECT 1 FROM clients cl WHERE cl.id = a.target)"
+                    ))
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+                )?;
+                out.users = flags(sqlx::query("SELECT id, 0 FROM users WHERE disabled = 1").fetch_all(&mut *tx).await.map_err(map_err)?)?;
+                out.keys_changed = true;
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(out)
     }
 
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {

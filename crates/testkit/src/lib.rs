@@ -497,3 +497,29 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
 }
+
+/// The path of binary `bin` of workspace package `package`, built first (a no-op when it is
+/// up to date), for tests in another package than the binary's (Cargo only gives a test the
+/// binaries of its own package). Builds once per test process.
+pub fn workspace_bin(package: &str, bin: &str) -> anyhow::Result<PathBuf> {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    // The test executable is target/<profile>/deps/NAME; binaries sit in target/<profile>/.
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe.parent().and_then(Path::parent).context("unexpected test executable location")?;
+    let path = profile_dir.join(bin);
+    let mut built = BUILT.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    if !built.iter().any(|b| b == bin) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.args(["build", "--quiet", "-p", package, "--bin", bin]);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            command.arg("--release");
+        }
+        let status = command.status().context("cannot run cargo build")?;
+        if !status.success() {
+            bail!("cargo build -p {package} --bin {bin} failed");
+        }
+        built.push(bin.to_owned());
+    }
+    Ok(path)
+}

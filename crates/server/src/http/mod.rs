@@ -3,6 +3,7 @@
 pub mod cors;
 pub mod discovery;
 pub mod extract;
+pub mod feed;
 pub mod health;
 pub mod oauth;
 pub mod pages;

@@ -1,0 +1,276 @@
+//! The axum side: the layer that admits or refuses a request, the [`Claims`] extractor, and
+//! the RFC 6750 answers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tessera_proto::{AccessTokenClaims, ErrorResponse};
+
+use crate::Guard;
+use crate::check::Reason;
+use crate::metrics::bump;
+
+/// The claims of the request's verified access token, put there by the guard's layer.
+///
+/// As an extractor it refuses the request (401) when no guard layer admitted it, so a route
+/// that forgot its layer fails closed.
+#[derive(Debug, Clone)]
+pub struct Claims(Arc<AccessTokenClaims>);
+
+impl Claims {
+    pub(crate) fn new(claims: AccessTokenClaims) -> Self {
+        Claims(Arc::new(claims))
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.0.scope.split(' ').filter(|s| !s.is_empty())
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|s| s == scope)
+    }
+
+    /// `Ok` when the token holds `scope`, else the 403 `insufficient_scope` answer: for
+    /// checks inside a handler.
+    pub fn require(&self, scope: &str) -> Result<(), GuardError> {
+        if self.has_scope(scope) { Ok(()) } else { Err(GuardError::InsufficientScope(scope.to_owned())) }
+    }
+}
+
+impl std::ops::Deref for Claims {
+    type Target = AccessTokenClaims;
+
+    fn deref(&self) -> &AccessTokenClaims {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Claims {
+    type Rejection = GuardError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Claims>().cloned().ok_or(GuardError::Missing)
+    }
+}
+
+/// Why the guard refused a request; its response is the RFC 6750 §3 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// No bearer token: 401 with a bare `WWW-Authenticate: Bearer` challenge.
+    #[error("a bearer token is required")]
+    Missing,
+    /// The token was sent wrongly (two `Authorization` headers, or also in the URL): 400.
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    /// Not a valid, current token of the issuer: 401 `invalid_token`. The reason is not told
+    /// to the caller.
+    #[error("invalid token ({})", .0.as_str())]
+    InvalidToken(Reason),
+    /// Valid, but without a scope the route needs: 403 `insufficient_scope`.
+    #[error("the token lacks the scope {0}")]
+    InsufficientScope(String),
+    /// The guard has not heard from the issuer for longer than its `max_staleness`: 503.
+    #[error("the token issuer's revocation feed is unreachable")]
+    Unavailable,
+}
+
+impl IntoResponse for GuardError {
+    fn into_response(self) -> Response {
+        let (status, code, description, challenge) = match &self {
+            GuardError::Missing => (StatusCode::UNAUTHORIZED, "invalid_token", "a bearer token is required", "Bearer".to_owned()),
+            GuardError::InvalidRequest(why) => {
+                (StatusCode::BAD_REQUEST, "invalid_request", *why, "Bearer error=\"invalid_request\"".to_owned())
+            }
+            GuardError::InvalidToken(_) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is invalid, expired or revoked",
+                "Bearer error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\"".to_owned(),
+            ),
+            GuardError::InsufficientScope(scope) => (
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the access token lacks a scope this resource needs",
+                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            ),
+            GuardError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "tokens cannot be checked right now; retry later",
+                String::new(),
+            ),
+        };
+        let body = ErrorResponse { error: code.to_owned(), error_description: Some(description.to_owned()) };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        if !challenge.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if self == GuardError::Unavailable {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// The bearer token of a request (RFC 6750 §2.1: the `Authorization` header only).
+pub(crate) fn bearer_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> Result<&'h str, GuardError> {
+    if query.is_some_and(|q| q.split('&').any(|pair| pair.split('=').next() == Some("access_token"))) {
+        return Err(GuardError::InvalidRequest("send the access token in the Authorization header, not the URL"));
+    }
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Err(GuardError::Missing),
+        (Some(_), Some(_)) => return Err(GuardError::InvalidRequest("more than one Authorization header")),
+        (Some(value), None) => value,
+    };
+    let text = value.to_str().map_err(|_| GuardError::InvalidRequest("the Authorization header is not text"))?;
+    match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            let token = token.trim();
+            if token.is_empty() { Err(GuardError::InvalidToken(Reason::Malformed)) } else { Ok(token) }
+        }
+        // Another scheme (Basic, ...): this resource wants a bearer token.
+        _ => Err(GuardError::Missing),
+    }
+}
+
+/// A tower layer that admits requests with a valid bearer token holding its scopes, and puts
+/// the token's [`Claims`] into the request's extensions. Made by [`Guard::layer`] and
+/// [`Guard::require`].
+#[derive(Clone, Debug)]
+pub struct GuardLayer {
+    guard: Guard,
+    scopes: Arc<[String]>,
+}
+
+impl GuardLayer {
+    pub(crate) fn new(guard: Guard, scopes: Vec<String>) -> Self {
+        Self { guard, scopes: scopes.into() }
+    }
+}
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = GuardService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GuardService { inner, guard: self.guard.clone(), scopes: self.scopes.clone() }
+    }
+}
+
+/// The service [`GuardLayer`] wraps around a handler or router.
+#[derive(Clone, Debug)]
+pub struct GuardService<S> {
+    inner: S,
+    guard: Guard,
+    scopes: Arc<[String]>,
+}
+
+impl Guard {
+    /// Decides on one request: its token's claims, or the refusal.
+    pub async fn admit(&self, headers: &HeaderMap, query: Option<&str>, scopes: &[String]) -> Result<Claims, GuardError> {
+        let token = match bearer_token(headers, query) {
+            Ok(token) => token,
+            Err(e) => {
+                match &e {
+                    GuardError::InvalidToken(reason) => bump(&self.inner.metrics.rejected[reason.index()]),
+                    _ => bump(&self.inner.metrics.missing),
+                }
+                return Err(e);
+            }
+        };
+        let claims = self.authenticate(token).await?;
+        if let Some(missing) = scopes.iter().find(|s| !claims.has_scope(s)) {
+            bump(&self.inner.metrics.insufficient_scope);
+            return Err(GuardError::InsufficientScope(missing.clone()));
+        }
+        Ok(claims)
+    }
+}
+
+impl<S> tower::Service<Request<Body>> for GuardService<S>
+where
+    S: tower::Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // The clone is ready only after poll_ready; call the instance that was polled.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let guard = self.guard.clone();
+        let scopes = self.scopes.clone();
+        Box::pin(async move {
+            match guard.admit(request.headers(), request.uri().query(), &scopes).await {
+                Ok(claims) => {
+                    request.extensions_mut().insert(claims);
+                    inner.call(request).await
+                }
+                Err(refusal) => Ok(refusal.into_response()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_from_one_authorization_header_only() {
+        let headers = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        assert_eq!(bearer_token(&headers(&["Bearer abc"]), None), Ok("abc"));
+        assert_eq!(bearer_token(&headers(&["bearer  abc "]), None), Ok("abc"));
+        assert_eq!(bearer_token(&headers(&[]), None), Err(GuardError::Missing));
+        assert_eq!(bearer_token(&headers(&["Basic abc"]), None), Err(GuardError::Missing));
+        assert_eq!(bearer_token(&headers(&["Bearer "]), None), Err(GuardError::InvalidToken(Reason::Malformed)));
+        assert!(matches!(bearer_token(&headers(&["Bearer a", "Bearer b"]), None), Err(GuardError::InvalidRequest(_))));
+        assert!(matches!(bearer_token(&headers(&["Bearer a"]), Some("x=1&access_token=a")), Err(GuardError::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn refusals_are_rfc6750_answers() {
+        let check = |e: GuardError, status: u16, challenge: Option<&str>| {
+            let response = e.into_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()), challenge);
+        };
+        check(GuardError::Missing, 401, Some("Bearer"));
+        check(
+            GuardError::InvalidToken(Reason::Expired),
+            401,
+            Some("Bearer error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\""),
+        );
+        check(
+            GuardError::InsufficientScope("projects:write".into()),
+            403,
+            Some("Bearer error=\"insufficient_scope\", scope=\"projects:write\""),
+        );
+        check(GuardError::InvalidRequest("two headers"), 400, Some("Bearer error=\"invalid_request\""));
+        check(GuardError::Unavailable, 503, None);
+    }
+}

@@ -1,0 +1,500 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! End to end with real processes: `tessera serve` (started by the testkit), the example API
+//! (its binary, guarding with `tessera-guard`), and the example clients (the Rust one, in
+//! process and as its binary, and the Node SDK under `node --test`).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use serde_json::Value;
+use tessera_client::Client;
+use tessera_example_client::{CheckInput, ExampleClient, PutCheck};
+use tessera_testkit::{Cli, Server, TempDir, workspace_bin};
+
+const SCOPES: [&str; 4] = ["projects:read", "projects:write", "deployments:read", "deployments:write"];
+/// The guard's poll interval in these tests: the bound on how late a revocation is seen.
+const POLL_MS: u64 = 100;
+
+/// Credentials of one client.
+#[derive(Debug, Clone)]
+struct Creds {
+    id: String,
+    secret: String,
+}
+
+/// Tessera with an organization, an owner, a client for the guard and one for a customer,
+/// and the example API guarding with a short poll interval.
+struct World {
+    server: Server,
+    api: Api,
+    org: String,
+    owner: String,
+    feed: Creds,
+    customer: Creds,
+    _dir: TempDir,
+}
+
+struct Api {
+    base: String,
+    child: Child,
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tessera() -> PathBuf {
+    workspace_bin("tessera", "tessera").expect("the tessera binary builds")
+}
+
+fn create_client(cli: &Cli, org: &str, owner: &str, name: &str, flags: &[&str]) -> Creds {
+    let mut args = vec!["client", "create", "--org", org, "--owner", owner, "--name", name, "--grant", "client_credentials"];
+    args.extend_from_slice(flags);
+    let created = cli.json(&args).expect("client create");
+    Creds { id: created["client_id"].as_str().unwrap().to_owned(), secret: created["client_secret"].as_str().unwrap().to_owned() }
+}
+
+impl World {
+    fn start() -> World {
+        World::start_with(&[])
+    }
+
+    /// `api_env`: extra environment of the example API (e.g. a quota).
+    fn start_with(api_env: &[(&str, &str)]) -> World {
+        let dir = TempDir::new("guard").unwrap();
+        let cli = Cli { bin: tessera(), data_dir: dir.path().join("data"), global: vec!["--leeway".into(), "0".into()], env: vec![] };
+        std::fs::create_dir_all(&cli.data_dir).unwrap();
+        let org = "acme".to_owned();
+        cli.json(&["org", "create", "--name", &org]).unwrap();
+        for scope in SCOPES {
+            cli.json(&["scope", "create", "--org", &org, scope]).unwrap();
+        }
+        let owner = "owner@acme.test".to_owned();
+        cli.json_with_stdin(
+            &["user", "create", "--org", &org, "--email", &owner, "--role", "owner", "--password-stdin"],
+            "owner password 1\n",
+        )
+        .unwrap();
+        let feed = create_client(&cli, &org, &owner, "api-guard", &["--scope", "projects:read"]);
+        let scope_flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).collect();
+        let customer = create_client(&cli, &org, &owner, "ci-script", &scope_flags);
+        let server = Server::start_in(cli, &["--revocation-feed-client".into(), feed.id.clone()]).unwrap();
+        let api = start_api(&server.base, &feed, api_env);
+        World { server, api, org, owner, feed, customer, _dir: dir }
+    }
+
+    fn client(&self, creds: &Creds) -> Client {
+        Client::builder(&self.api.base).issuer(&self.server.base).client_credentials(&creds.id, &creds.secret).build().unwrap()
+    }
+
+    fn example(&self) -> ExampleClient {
+        ExampleClient::new(self.client(&self.customer))
+    }
+
+    async fn token(&self, creds: &Creds) -> String {
+        let response = reqwest::Client::new()
+            .post(self.server.url("/oauth2/token"))
+            .basic_auth(&creds.id, Some(&creds.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET /projects` with `token`: the status and the `WWW-Authenticate` header.
+    async fn projects_with(&self, token: &str) -> (u16, Option<String>) {
+        let response = reqwest::Client::new().get(format!("{}/projects", self.api.base)).bearer_auth(token).send().await.unwrap();
+        let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), challenge)
+    }
+
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.api.base)).await.unwrap().text().await.unwrap()
+    }
+}
+
+fn start_api(issuer: &str, feed: &Creds, extra: &[(&str, &str)]) -> Api {
+    let poll = POLL_MS.to_string();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera-example-api"));
+    command
+        .env("EXAMPLE_ISSUER", issuer)
+        .env("EXAMPLE_FEED_CLIENT_ID", &feed.id)
+        .env("EXAMPLE_FEED_CLIENT_SECRET", &feed.secret)
+        .env("EXAMPLE_POLL_INTERVAL_MS", &poll)
+        .env("EXAMPLE_LEEWAY_SECONDS", "0")
+        .env("EXAMPLE_LISTEN", "127.0.0.1:0")
+        .envs(extra.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("the example API starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a line from the example API").unwrap();
+    let base = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {first:?}")).to_owned();
+    // Keep draining stdout so the API never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Api { base, child }
+}
+
+/// Polls `check` until it holds or `timeout` passes; never asserts on timing.
+async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Generous: the guard polls every `POLL_MS`; this only bounds a broken implementation.
+const WITHIN: Duration = Duration::from_secs(15);
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_client_puts_checks_and_lists_them() {
+    let world = World::start();
+    let client = world.example();
+    let check = client
+        .deployments()
+        .put_check(&PutCheck {
+            deployment_number: 293,
+            name: "wall-e".into(),
+            check: CheckInput {
+                state: "DONE".into(),
+                result: Some("SUCCESS".into()),
+                description: Some("The results are in, everything looks spiffy.".into()),
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!((check.deployment_number, check.state.as_str(), check.result.as_deref()), (293, "DONE", Some("SUCCESS")));
+    assert_eq!(check.updated_by, world.customer.id, "the guard handed the token's client id to the handler");
+    let checks = client.deployments().list_checks(293).await.unwrap();
+    assert_eq!(checks, vec![check]);
+    let refused = client
+        .deployments()
+        .put_check(&PutCheck {
+            deployment_number: 1,
+            name: "x".into(),
+            check: CheckInput { state: "DONE".into(), result: None, description: None },
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(&refused, tessera_client::Error::Api { status: 400, error: Some(e), .. } if e == "invalid_request"), "{refused}");
+    assert_eq!(client.http().stats().tokens_fetched, 1, "one cached token served every call");
+
+    // The same through the example client's binary, a separate process.
+    let output = Command::new(workspace_bin("tessera-example-client", "tessera-example-client").unwrap())
+        .args(["put-check", "294", "lint", "IN_PROGRESS"])
+        .env("EXAMPLE_API_URL", &world.api.base)
+        .env("TESSERA_ISSUER", &world.server.base)
+        .env("TESSERA_CLIENT_ID", &world.customer.id)
+        .env("TESSERA_CLIENT_SECRET", &world.customer.secret)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((printed["deploymentNumber"].as_u64(), printed["state"].as_str()), (Some(294), Some("IN_PROGRESS")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_returns_every_item_exactly_once() {
+    let world = World::start();
+    let client = world.example();
+    let mut created = Vec::new();
+    for n in 0..23 {
+        created.push(client.projects().create(&format!("project {n}")).await.unwrap().id);
+    }
+    let listed: Vec<String> = client.projects().list_paged(5).map_ok(|p| p.id).try_collect().await.unwrap();
+    assert_eq!(listed, created, "every project once, in order, over five pages");
+    let by_link: Vec<Value> = world.client(&world.customer).all("/projects?limit=7").await.unwrap();
+    assert_eq!(by_link.len(), 23);
+    // Checks are paginated by next_cursor only, in pages of ten.
+    let mut names = Vec::new();
+    for n in 0..23 {
+        let name = format!("check-{n:02}");
+        let check = CheckInput { state: "PENDING".into(), result: None, description: None };
+        client.deployments().put_check(&PutCheck { deployment_number: 5, name: name.clone(), check }).await.unwrap();
+        names.push(name);
+    }
+    let listed: Vec<String> = client.deployments().list_checks(5).await.unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(listed, names, "every check once, over three pages followed by cursor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_rfc6750_answers() {
+    let world = World::start();
+    let response = reqwest::get(format!("{}/projects", world.api.base)).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let (status, challenge) = world.projects_with("not.a.jwt").await;
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().starts_with("Bearer error=\"invalid_token\""));
+    // A token of the feed client holds projects:read only.
+    let narrow = world.token(&world.feed).await;
+    assert_eq!(world.projects_with(&narrow).await.0, 200);
+    let response = reqwest::Client::new()
+        .post(format!("{}/projects", world.api.base))
+        .bearer_auth(&narrow)
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"insufficient_scope\", scope=\"projects:write\"");
+    // A token forged with a key of our own is refused: the guard trusts the issuer's JWKS only.
+    let (key, _) = tessera_jose::SigningKey::generate(tessera_jose::Algorithm::ES256).unwrap();
+    let forged = key.sign("at+jwt", &claims_of(&narrow)).unwrap();
+    assert_eq!(world.projects_with(&forged).await.0, 401);
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_within_the_poll_interval_and_the_client_renews() {
+    let world = World::start();
+    let client = world.client(&world.customer);
+    let token = client.access_token().await.unwrap();
+    assert_eq!(world.projects_with(&token).await.0, 200);
+    let revoked = reqwest::Client::new()
+        .post(world.server.url("/oauth2/revoke"))
+        .basic_auth(&world.customer.id, Some(&world.customer.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 401 }).await, "the guard never refused the revoked token");
+    // The client still holds the revoked token: it gets a 401, renews once, and succeeds.
+    let projects: Value = client.get_json("/projects").await.unwrap();
+    assert!(projects["items"].is_array());
+    let stats = client.stats();
+    assert_eq!((stats.renewals_after_401, stats.tokens_fetched), (1, 2), "{stats:?}");
+    assert!(metric(&world.metrics().await, "tessera_guard_requests_total{outcome=\"invalid_token\",reason=\"revoked\"}").unwrap() >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_client_is_refused_and_works_again_once_enabled() {
+    let world = World::start();
+    let token = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&token).await.0, 200);
+    world.server.cli.json(&["client", "disable", &world.customer.id]).unwrap();
+    assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 401 }).await, "the disabled client's token still passes");
+    // Renewal cannot help: the token endpoint refuses the client too, and the SDK says so.
+    let error = world.example().projects().create("x").await.unwrap_err();
+    assert!(matches!(&error, tessera_client::Error::Auth { status: 401, error, .. } if error == "invalid_client"), "{error}");
+    world.server.cli.json(&["client", "enable", &world.customer.id]).unwrap();
+    assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 200 }).await, "the enabled client's token stays refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_user_is_refused() {
+    let world = World::start();
+    let token = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&token).await.0, 200);
+    world.server.cli.json(&["user", "disable", &world.owner]).unwrap();
+    assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 401 }).await, "the disabled user's token still passes");
+    let metrics = world.metrics().await;
+    assert!(metric(&metrics, "tessera_guard_denylist_entries{kind=\"user\"}").unwrap() >= 1.0, "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_renewed_transparently() {
+    let world = World::start();
+    let short = {
+        let cli = &world.server.cli;
+        let flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).chain(["--access-token-ttl", "1"]).collect();
+        create_client(cli, &world.org, &world.owner, "short-lived", &flags)
+    };
+    let client = ExampleClient::new(
+        Client::builder(&world.api.base).issuer(&world.server.base).client_credentials(&short.id, &short.secret).build().unwrap(),
+    );
+    let first = client.http().access_token().await.unwrap();
+    // Keep calling until the token has been replaced twice; every call must succeed.
+    let mut calls = 0;
+    assert!(
+        eventually(WITHIN, || {
+            calls += 1;
+            let client = client.clone();
+            async move {
+                client.projects().create("p").await.unwrap();
+                client.http().stats().tokens_fetched >= 3
+            }
+        })
+        .await
+    );
+    assert!(calls > 2);
+    // The first token expires (a second after it was issued) and the guard then refuses it.
+    assert!(eventually(WITHIN, || async { world.projects_with(&first).await.0 == 401 }).await, "the expired token still passes");
+    assert!(metric(&world.metrics().await, "tessera_guard_requests_total{outcome=\"invalid_token\",reason=\"expired\"}").unwrap() >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_retried_after_the_retry_after_wait() {
+    let world = World::start_with(&[("EXAMPLE_QUOTA", "2/1")]);
+    let client = world.example();
+    for n in 0..6 {
+        client
+            .deployments()
+            .put_check(&PutCheck {
+                deployment_number: 7,
+                name: format!("check-{n}"),
+                check: CheckInput { state: "PENDING".into(), result: None, description: None },
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(client.deployments().list_checks(7).await.unwrap().len(), 6);
+    let metrics = world.metrics().await;
+    assert!(metric(&metrics, "example_throttled_total").unwrap() >= 1.0, "the quota was never hit: {metrics}");
+    assert_eq!(metric(&metrics, "example_early_retries_total"), Some(0.0), "a retry came back before Retry-After: {metrics}");
+    assert!(client.http().stats().retries >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_works_on_its_cache_while_the_issuer_is_down() {
+    let mut world = World::start();
+    let token = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&token).await.0, 200);
+    assert_eq!(metric(&world.metrics().await, "tessera_guard_feed_up"), Some(1.0));
+    world.server.terminate(Duration::from_secs(10)).unwrap();
+    assert!(
+        eventually(WITHIN, || async { metric(&world.metrics().await, "tessera_guard_feed_up") == Some(0.0) }).await,
+        "the metrics never said the feed was down"
+    );
+    assert_eq!(world.projects_with(&token).await.0, 200, "a valid token still passes on the cached keys and denylist");
+    assert!(metric(&world.metrics().await, "tessera_guard_feed_failures_total").unwrap() >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revocation_feed_is_for_listed_clients_and_incremental() {
+    let world = World::start();
+    let http = reqwest::Client::new();
+    let read = |creds: &Creds, after: Option<&str>| {
+        let mut request = http.get(world.server.url("/oauth2/revocations")).basic_auth(&creds.id, Some(&creds.secret));
+        if let Some(after) = after {
+            request = request.query(&[("after", after)]);
+        }
+        request.send()
+    };
+    let refused = read(&world.customer, None).await.unwrap();
+    assert_eq!(refused.status(), 403, "only clients named in --revocation-feed-client read the feed");
+    let anonymous = http.get(world.server.url("/oauth2/revocations")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let full: Value = read(&world.feed, None).await.unwrap().json().await.unwrap();
+    assert_eq!(full["full"], true);
+    let cursor = full["cursor"].as_str().unwrap().to_owned();
+    let idle = read(&world.feed, Some(&cursor)).await.unwrap().text().await.unwrap();
+    assert_eq!(idle, format!("{{\"cursor\":\"{cursor}\"}}"), "an idle feed answers with its cursor alone");
+    world.server.cli.json(&["client", "disable", &world.customer.id]).unwrap();
+    let delta: Value = read(&world.feed, Some(&cursor)).await.unwrap().json().await.unwrap();
+    assert_eq!(delta["clients_off"], serde_json::json!([world.customer.id]), "{delta}");
+    assert_eq!(delta.get("full"), None);
+    let cursor = delta["cursor"].as_str().unwrap().to_owned();
+    // A revoked token comes with its exp; a disabled user with every client it owns.
+    let token = world.token(&world.feed).await;
+    let revoked = http
+        .post(world.server.url("/oauth2/revoke"))
+        .basic_auth(&world.feed.id, Some(&world.feed.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    world.server.cli.json(&["user", "disable", &world.owner]).unwrap();
+    let delta: Value = read(&world.feed, Some(&cursor)).await.unwrap().json().await.unwrap();
+    let claims = claims_of(&token);
+    assert_eq!(delta["tokens"], serde_json::json!([[claims["jti"], claims["exp"]]]), "{delta}");
+    let owner_id = claims["sub"].clone();
+    assert_eq!(delta["users_off"], serde_json::json!([owner_id]), "{delta}");
+    let mut off: Vec<&str> = delta["clients_off"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    off.sort_unstable();
+    let mut owned = vec![world.feed.id.as_str(), world.customer.id.as_str()];
+    owned.sort_unstable();
+    assert_eq!(off, owned, "{delta}");
+    // A full answer (no cursor) holds the same refusals.
+    let full: Value = read(&world.feed, None).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (full["full"].clone(), full["tokens"].clone(), full["users_off"].clone()),
+        (Value::Bool(true), delta["tokens"].clone(), delta["users_off"].clone())
+    );
+    let bad = read(&world.feed, Some("not-a-cursor")).await.unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_sdk_passes_its_tests_against_the_real_servers() {
+    let world = World::start_with(&[("EXAMPLE_QUOTA", "3/1")]);
+    let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk/node");
+    assert!(
+        sdk.join("node_modules").is_dir() && sdk.join("dist").is_dir(),
+        "run `npm ci && npm run build` in sdk/node first (.ci/run does)"
+    );
+    let short = {
+        let flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).chain(["--access-token-ttl", "1"]).collect();
+        create_client(&world.server.cli, &world.org, &world.owner, "node-short", &flags)
+    };
+    let output = Command::new("node")
+        .args(["--test", "--test-reporter=spec", "dist/test/"])
+        .current_dir(&sdk)
+        .env("TESSERA_E2E_ISSUER", &world.server.base)
+        .env("TESSERA_E2E_API", &world.api.base)
+        .env("TESSERA_E2E_SHORT_CLIENT_ID", &short.id)
+        .env("TESSERA_E2E_SHORT_CLIENT_SECRET", &short.secret)
+        .env("TESSERA_CLIENT_ID", &world.customer.id)
+        .env("TESSERA_CLIENT_SECRET", &world.customer.secret)
+        .output()
+        .expect("node runs");
+    let report = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "node --test failed:\n{report}");
+    assert!(report.contains("fail 0") && !report.contains("skipped 1"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_signed_with_a_key_rotated_in_later_pass() {
+    let world = World::start();
+    let jwks: Value = reqwest::get(world.server.url("/oauth2/jwks")).await.unwrap().json().await.unwrap();
+    let known: Vec<String> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+    // Twice: the first promotes the already published `next` key; the second signs with a key
+    // the guard has never seen.
+    world.server.cli.json(&["keys", "rotate"]).unwrap();
+    world.server.cli.json(&["keys", "rotate"]).unwrap();
+    let kid_of = |t: &str| {
+        use base64::Engine;
+        let header = t.split('.').next().unwrap();
+        let header: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    assert!(
+        eventually(WITHIN, || async {
+            let fresh = world.token(&world.customer).await;
+            !known.contains(&kid_of(&fresh)) && world.projects_with(&fresh).await.0 == 200
+        })
+        .await,
+        "a token signed with the new key never passed the guard"
+    );
+    assert!(metric(&world.metrics().await, "tessera_guard_jwks_fetches_total").unwrap() >= 2.0);
+}
