@@ -56,13 +56,32 @@ pub fn access_token_claims(
     }
 }
 
-/// Whether claims are within their validity window at `now`, allowing `leeway` seconds of skew:
-/// refused once `exp + leeway` has passed, or when `iat`/`nbf` lie further ahead than `leeway`.
-pub fn within_lifetime(claims: &AccessTokenClaims, now: i64, leeway: u32) -> bool {
+/// Why a token is outside its validity window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// `exp + leeway` has passed.
+    Expired,
+    /// `iat` or `nbf` lies further ahead than the leeway.
+    NotYetValid,
+}
+
+/// The one lifetime rule, for the server and the guard alike: refused once `exp + leeway` has
+/// passed, or when `iat`/`nbf` lie further ahead than `leeway`.
+pub fn check_lifetime(claims: &AccessTokenClaims, now: i64, leeway: u32) -> Result<(), Lifetime> {
     let leeway = i64::from(leeway);
-    let not_expired = now <= claims.exp.saturating_add(leeway);
-    let not_early = claims.iat <= now.saturating_add(leeway) && claims.nbf.is_none_or(|nbf| nbf <= now.saturating_add(leeway));
-    not_expired && not_early
+    if now > claims.exp.saturating_add(leeway) {
+        return Err(Lifetime::Expired);
+    }
+    let horizon = now.saturating_add(leeway);
+    if claims.iat > horizon || claims.nbf.is_some_and(|nbf| nbf > horizon) {
+        return Err(Lifetime::NotYetValid);
+    }
+    Ok(())
+}
+
+/// Whether claims are within their validity window at `now` ([`check_lifetime`]).
+pub fn within_lifetime(claims: &AccessTokenClaims, now: i64, leeway: u32) -> bool {
+    check_lifetime(claims, now, leeway).is_ok()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use tessera_jose::{JoseError, VerifyingKey};
 use tessera_proto::AccessTokenClaims;
+use tessera_core::token::{self, Lifetime};
 
 /// RFC 9068 §2.1: access tokens carry `typ: at+jwt`.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -122,14 +123,12 @@ pub fn check_claims(claims: &AccessTokenClaims, expect: &Expectations, now: i64)
     if claims.aud != expect.audience {
         return Err(Reason::Audience);
     }
-    if now > claims.exp.saturating_add(expect.leeway) {
-        return Err(Reason::Expired);
-    }
-    let horizon = now.saturating_add(expect.leeway);
-    if claims.iat > horizon || claims.nbf.is_some_and(|nbf| nbf > horizon) {
-        return Err(Reason::NotYetValid);
-    }
-    Ok(())
+    // The server's own lifetime rule, so the guard and introspection never disagree.
+    let leeway = u32::try_from(expect.leeway.max(0)).unwrap_or(u32::MAX);
+    token::check_lifetime(claims, now, leeway).map_err(|problem| match problem {
+        Lifetime::Expired => Reason::Expired,
+        Lifetime::NotYetValid => Reason::NotYetValid,
+    })
 }
 
 #[cfg(test)]
