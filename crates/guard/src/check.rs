@@ -1,9 +1,9 @@
 //! The checks on a token, sans-IO: signature and header (through `tessera-jose`), then the
 //! claims against the issuer, the audience and the clock. `now` is given, never read here.
 
+use tessera_core::token::{self, Lifetime};
 use tessera_jose::{JoseError, VerifyingKey};
 use tessera_proto::AccessTokenClaims;
-use tessera_core::token::{self, Lifetime};
 
 /// RFC 9068 §2.1: access tokens carry `typ: at+jwt`.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";

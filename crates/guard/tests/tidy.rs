@@ -5,7 +5,9 @@
 #[test]
 fn guard_and_client_depend_on_no_server_crate() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for (manifest, allowed) in [("guard/Cargo.toml", &["tessera-proto", "tessera-jose", "tessera-core"][..]), ("client/Cargo.toml", &[][..])] {
+    for (manifest, allowed) in
+        [("guard/Cargo.toml", &["tessera-proto", "tessera-jose", "tessera-core"][..]), ("client/Cargo.toml", &[][..])]
+    {
         let text = std::fs::read_to_string(root.join(manifest)).expect("manifest");
         let dependencies = text.split("[dependencies]").nth(1).and_then(|rest| rest.split("\n[").next()).expect("a [dependencies] table");
         for line in dependencies.lines() {

@@ -193,7 +193,7 @@ impl Profile {
             bail!("name: must not be empty");
         }
         let mut seen: Vec<&str> = Vec::new();
-        for (key, path) in self.named_aliases() {
+        for (key, _, path) in self.named_aliases() {
             check_alias(path).with_context(|| format!("paths.{key}: {path:?}"))?;
             if seen.contains(&path) {
                 bail!("paths.{key}: {path:?} is given for more than one endpoint");
@@ -225,38 +225,26 @@ impl Profile {
         Ok(())
     }
 
-    /// Every alias with the key it was given under.
-    fn named_aliases(&self) -> Vec<(&'static str, &str)> {
+    /// Every alias with the key it was given under and its endpoint.
+    fn named_aliases(&self) -> Vec<(&'static str, Endpoint, &str)> {
         let p = &self.paths;
         let keys = [
-            ("authorize", &p.authorize),
-            ("token", &p.token),
-            ("revoke", &p.revoke),
-            ("introspect", &p.introspect),
-            ("userinfo", &p.userinfo),
-            ("jwks", &p.jwks),
-            ("logout", &p.logout),
+            ("authorize", Endpoint::Authorize, &p.authorize),
+            ("token", Endpoint::Token, &p.token),
+            ("revoke", Endpoint::Revoke, &p.revoke),
+            ("introspect", Endpoint::Introspect, &p.introspect),
+            ("userinfo", Endpoint::Userinfo, &p.userinfo),
+            ("jwks", Endpoint::Jwks, &p.jwks),
+            ("logout", Endpoint::Logout, &p.logout),
         ];
-        keys.into_iter().flat_map(|(key, paths)| paths.iter().flat_map(OneOrMany::paths).map(move |path| (key, path))).collect()
+        keys.into_iter()
+            .flat_map(|(key, endpoint, paths)| paths.iter().flat_map(OneOrMany::paths).map(move |path| (key, endpoint, path)))
+            .collect()
     }
 
     /// Every alias with its endpoint, for the router.
     pub fn aliases(&self) -> Vec<(Endpoint, String)> {
-        self.named_aliases()
-            .into_iter()
-            .map(|(key, path)| {
-                let endpoint = match key {
-                    "authorize" => Endpoint::Authorize,
-                    "token" => Endpoint::Token,
-                    "revoke" => Endpoint::Revoke,
-                    "introspect" => Endpoint::Introspect,
-                    "userinfo" => Endpoint::Userinfo,
-                    "jwks" => Endpoint::Jwks,
-                    _ => Endpoint::Logout,
-                };
-                (endpoint, path.to_owned())
-            })
-            .collect()
+        self.named_aliases().into_iter().map(|(_, endpoint, path)| (endpoint, path.to_owned())).collect()
     }
 
     /// What discovery publishes: each endpoint's first alias, else its canonical path.

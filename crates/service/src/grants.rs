@@ -152,8 +152,20 @@ impl Tessera {
         requested: Option<&ScopeSet>,
         now: i64,
     ) -> Result<TokenResponse> {
-        grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
         let found = self.find_refresh_token(token).await?;
+        self.refresh_found(caller, token, found, requested, now).await
+    }
+
+    /// The `refresh_token` grant for a token already looked up (`found`: its stored record).
+    pub(crate) async fn refresh_found(
+        &self,
+        caller: &CachedClient,
+        token: &str,
+        found: Option<tessera_store::RefreshLookup>,
+        requested: Option<&ScopeSet>,
+        now: i64,
+    ) -> Result<TokenResponse> {
+        grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
         let user = match &found {
             Some(found) => self.cache.user(&*self.store, &found.grant.user_id).await?,
             None => None,
