@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use tessera_core::model::{ClientStatus, Role};
 use tessera_server::config::{Config, ConfigLayer};
-use tessera_service::admin::{Actor, NewClient, NewUser};
+use tessera_service::admin::{Actor, AuditFilter, NewClient, NewUser};
 
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "An OAuth 2.1 / OpenID Connect authorization server for companies that sell an API")]
@@ -153,9 +153,24 @@ struct ServeArgs {
     /// X-Forwarded-For from --trusted-proxy addresses only.
     #[arg(long, env = "TESSERA_BEHIND_PROXY")]
     behind_proxy: bool,
-    /// An address or CIDR range of a proxy whose X-Forwarded-For is believed (repeatable).
+    /// An address or CIDR range of a proxy whose X-Forwarded-For and X-Forwarded-Proto are
+    /// believed (repeatable).
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key). Reloaded on SIGHUP and when
+    /// the file changes; TLS 1.2 and 1.3 only; every response carries HSTS.
+    #[arg(long, env = "TESSERA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "TESSERA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Seconds a client has to complete a TLS handshake or send a request's headers; also how
+    /// long an idle keep-alive connection stays open (default 10).
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
+    /// Seconds a request may take, body included, before it is answered 408 (default 30).
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT")]
+    request_timeout: Option<u64>,
     /// Answer like one of the seed systems: bluecanvas, bluescape, blueconic, bluedot, or the
     /// path of a profile file (path aliases, lifetimes, response fields).
     #[arg(long, env = "TESSERA_PROFILE")]
@@ -192,6 +207,15 @@ enum ScopeCommand {
         #[arg(long)]
         org: String,
     },
+    /// Make a catalogue scope restricted (owners and admins only) or not.
+    Update {
+        #[arg(long)]
+        org: String,
+        name: String,
+        /// true: only owners and admins can grant it; false: everyone.
+        #[arg(long, action = clap::ArgAction::Set)]
+        restricted: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +238,21 @@ enum UserCommand {
         /// A permission to grant: authorize_applications.
         #[arg(long = "permission")]
         permissions: Vec<String>,
+    },
+    /// Change a user's role or `authorize_applications` permission.
+    Update {
+        email: String,
+        /// owner, admin or member.
+        #[arg(long)]
+        role: Option<String>,
+        /// Grant (true) or take away (false) the authorize_applications permission.
+        #[arg(long)]
+        authorize_applications: Option<bool>,
+    },
+    /// List an organization's users.
+    List {
+        #[arg(long)]
+        org: String,
     },
     /// Disable a user: their tokens stop working at once.
     Disable { email: String },
@@ -243,6 +282,11 @@ enum ClientCommand {
     /// Approve a client for an organization's users (needed with --requires-org-approval).
     Approve {
         id: String,
+        #[arg(long)]
+        org: String,
+    },
+    /// List the clients approved for an organization.
+    Approvals {
         #[arg(long)]
         org: String,
     },
@@ -333,6 +377,10 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         audience: cli.global.audience.clone(),
         behind_proxy: serve_args.and_then(|a| a.behind_proxy.then_some(true)),
         trusted_proxies: serve_args.and_then(|a| (!a.trusted_proxies.is_empty()).then(|| a.trusted_proxies.clone())),
+        tls_cert: serve_args.and_then(|a| a.tls_cert.clone()),
+        tls_key: serve_args.and_then(|a| a.tls_key.clone()),
+        header_read_timeout: serve_args.and_then(|a| a.header_read_timeout),
+        request_timeout: serve_args.and_then(|a| a.request_timeout),
         signing_alg: cli.global.signing_alg.clone(),
         access_token_ttl: cli.global.access_token_ttl,
         max_access_token_ttl: cli.global.max_access_token_ttl,
@@ -389,7 +437,10 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
             service.create_scope(&actor, &org, &name, restricted).await?;
             json!({})
         }
-        Command::Scope(ScopeCommand::List { org }) => serde_json::to_value(service.scopes(&org).await?)?,
+        Command::Scope(ScopeCommand::Update { org, name, restricted }) => {
+            serde_json::to_value(service.set_scope_restricted(&actor, &org, &name, restricted).await?)?
+        }
+        Command::Scope(ScopeCommand::List { org }) => serde_json::to_value(service.scopes(&actor, &org).await?)?,
         Command::User(UserCommand::Create { org, email, role, service: is_service, password_stdin, permissions }) => {
             let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not one of owner, admin, member"))?;
             let mut authorize_applications = false;
@@ -404,6 +455,12 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 service.create_user(&actor, NewUser { org, email, role, service: is_service, authorize_applications, password }).await?;
             json!({ "id": user.id, "email": user.email, "org_id": user.org_id, "role": user.role, "service": user.service, "authorize_applications": user.authorize_applications })
         }
+        Command::User(UserCommand::Update { email, role, authorize_applications }) => {
+            let role =
+                role.map(|r| Role::parse(&r).with_context(|| format!("--role {r:?} is not one of owner, admin, member"))).transpose()?;
+            serde_json::to_value(service.update_member(&actor, &email, role, authorize_applications).await?)?
+        }
+        Command::User(UserCommand::List { org }) => serde_json::to_value(service.members(&actor, &org).await?)?,
         Command::User(UserCommand::Disable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, true).await?)?,
         Command::User(UserCommand::Enable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, false).await?)?,
         Command::Client(ClientCommand::Create(args)) => {
@@ -424,8 +481,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
             };
             serde_json::to_value(service.create_client(&actor, new).await?)?
         }
-        Command::Client(ClientCommand::List { org }) => serde_json::to_value(service.list_clients(org.as_deref()).await?)?,
-        Command::Client(ClientCommand::Show { id }) => serde_json::to_value(service.show_client(&id).await?)?,
+        Command::Client(ClientCommand::List { org }) => serde_json::to_value(service.list_clients(&actor, org.as_deref()).await?)?,
+        Command::Client(ClientCommand::Show { id }) => serde_json::to_value(service.show_client(&actor, &id).await?)?,
         Command::Client(ClientCommand::Disable { id }) => {
             serde_json::to_value(service.set_client_status(&actor, &id, ClientStatus::Off).await?)?
         }
@@ -444,12 +501,13 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
             service.set_org_approval(&actor, &id, &org, true).await?;
             json!({})
         }
+        Command::Client(ClientCommand::Approvals { org }) => serde_json::to_value(service.org_approvals(&actor, &org).await?)?,
         Command::Client(ClientCommand::Unapprove { id, org }) => {
             service.set_org_approval(&actor, &id, &org, false).await?;
             json!({})
         }
         Command::Audit(AuditCommand::List { org, before, limit }) => {
-            serde_json::to_value(service.audit_log(org.as_deref(), before, limit).await?)?
+            serde_json::to_value(service.audit_log(&actor, AuditFilter { org, before, limit, ..AuditFilter::default() }).await?)?
         }
         Command::Keys(KeysCommand::List) => serde_json::to_value(service.list_keys().await?)?,
         Command::Keys(KeysCommand::Rotate) => serde_json::to_value(service.rotate_keys(&actor).await?)?,

@@ -31,6 +31,10 @@ pub enum AuditAction {
     RefreshTokenMisused,
     SessionCreated,
     SessionEnded,
+    ClientUpdated,
+    ClientSecretRevealed,
+    UserUpdated,
+    ScopeUpdated,
 }
 
 impl AuditAction {
@@ -60,6 +64,10 @@ impl AuditAction {
             AuditAction::RefreshTokenMisused => "refresh_token_misused",
             AuditAction::SessionCreated => "session_created",
             AuditAction::SessionEnded => "session_ended",
+            AuditAction::ClientUpdated => "client_updated",
+            AuditAction::ClientSecretRevealed => "client_secret_revealed",
+            AuditAction::UserUpdated => "user_updated",
+            AuditAction::ScopeUpdated => "scope_updated",
         }
     }
 }

@@ -166,12 +166,13 @@ pub fn validate(
         _ => None,
     };
     let requested = params.get("scope").map(ScopeSet::parse).transpose().map_err(|e| redirect(mode, e))?;
-    // The built-in OpenID scopes are open to every client of the browser flows.
+    // The built-in OpenID scopes are open to every client of the browser flows (the admin-API
+    // scopes are not: a client must have registered them).
     let scope = match requested {
         _ if org_approval.is_some() => ScopeSet::default(),
-        Some(requested) => {
-            ScopeSet::from_names(requested.iter().filter(|s| client.scopes.contains(s) || scope::is_built_in(s)).map(str::to_owned))
-        }
+        Some(requested) => ScopeSet::from_names(
+            requested.iter().filter(|s| client.scopes.contains(s) || scope::is_open_to_every_client(s)).map(str::to_owned),
+        ),
         None => client.scopes.clone(),
     };
     if scope.is_empty() && org_approval.is_none() {

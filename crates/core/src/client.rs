@@ -94,44 +94,59 @@ pub struct Registration<'a> {
 
 /// Validates a registration: the run-as user must be the owner or hold `authorize_applications`
 /// in the same organization (A18); every scope must exist and be grantable by the owner; redirect
-/// URIs must be safe (R06); a public client cannot use client credentials.
+/// URIs must be safe (R06); a public client cannot use client credentials. The first problem.
 pub fn validate_registration(r: &Registration<'_>) -> Result<(), OAuthError> {
-    let invalid = |msg: String| Err(OAuthError::new(crate::ErrorCode::InvalidRequest, msg));
+    match registration_problems(r).into_iter().next() {
+        Some(problem) => Err(OAuthError::new(crate::ErrorCode::InvalidRequest, problem.message)),
+        None => Ok(()),
+    }
+}
+
+/// One problem of a registration, with the field it is about (for a form's inline messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Every problem of a registration, in form order; empty when it may be registered.
+pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut add = |field: &'static str, message: String| problems.push(Problem { field, message });
     if r.run_as.org_id != r.owner.org_id {
-        return invalid("the run-as user must belong to the owner's organization".into());
-    }
-    if !run_as_allowed(r.owner, r.run_as) {
-        return invalid("the run-as user lacks the authorize_applications permission".into());
-    }
-    if !parties_active(r.owner, r.run_as) {
-        return invalid("the owner or run-as user is disabled".into());
+        add("run_as", "the run-as user must belong to the owner's organization".into());
+    } else if !run_as_allowed(r.owner, r.run_as) {
+        add("run_as", "the run-as user lacks the authorize_applications permission".into());
+    } else if !parties_active(r.owner, r.run_as) {
+        add("run_as", "the owner or run-as user is disabled".into());
     }
     if r.grants.is_empty() {
-        return invalid("at least one grant is required".into());
+        add("grants", "at least one grant is required".into());
     }
     if r.public && r.grants.contains(&GrantType::ClientCredentials) {
-        return invalid("a public client cannot use the client_credentials grant".into());
+        add("grants", "a public client cannot use the client_credentials grant".into());
     }
     for name in r.scopes.iter() {
         let known = scope::is_built_in(name) || r.catalogue.iter().any(|s| s.name == name);
         if !known {
-            return invalid(format!("scope '{name}' is not in the organization's catalogue"));
-        }
-        if !scope::role_allows(r.owner.role, name, r.catalogue) {
-            return invalid(format!("the owner's role may not grant the restricted scope '{name}'"));
+            add("scopes", format!("scope '{name}' is not in the organization's catalogue"));
+        } else if !scope::role_allows(r.owner.role, name, r.catalogue) {
+            add("scopes", format!("the owner's role may not grant the restricted scope '{name}'"));
         }
     }
     if r.access_token_ttl == Some(0) {
-        return invalid("the access-token lifetime must be at least 1 second".into());
+        add("access_token_ttl", "the access-token lifetime must be at least 1 second".into());
     }
     for uri in r.redirect_uris {
-        validate_redirect_uri(uri).map_err(|msg| OAuthError::invalid_request(format!("redirect URI {uri:?}: {msg}")))?;
+        if let Err(msg) = validate_redirect_uri(uri) {
+            add("redirect_uris", format!("redirect URI {uri:?}: {msg}"));
+        }
     }
     let needs_redirect = r.grants.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
     if needs_redirect && r.redirect_uris.is_empty() {
-        return invalid("the authorization_code and implicit grants need a redirect URI".into());
+        add("redirect_uris", "the authorization_code and implicit grants need a redirect URI".into());
     }
-    Ok(())
+    problems
 }
 
 /// A redirect URI may be registered when it is absolute, has no fragment, no `javascript:` or
@@ -171,8 +186,12 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
             }
             Ok(())
         }
-        // Private-use schemes of native apps (RFC 8252 §7.1), e.g. com.example.app:/cb
-        _ => Ok(()),
+        // Private-use schemes of native apps (RFC 8252 §7.1), e.g. com.example.app:/cb. They are
+        // reverse domain names, so they hold a dot: that leaves out every scheme a browser or
+        // the system handles itself (about:, blob:, mailto:, …), which fuzzing showed were
+        // accepted as "private-use" before.
+        _ if scheme.contains('.') && !scheme.starts_with('.') && !scheme.ends_with('.') => Ok(()),
+        _ => Err("a private-use scheme must be a reverse domain name, such as com.example.app"),
     }
 }
 
@@ -197,6 +216,12 @@ mod tests {
             "javascript:alert(1)",
             "data:text/html,x",
             "http://app.example/cb",
+            // Found by fuzz/authorize_request: schemes without a domain were private-use.
+            "jacrasvipt:alert(1)",
+            "about:blank",
+            "blob:https://app.example/x",
+            "mailto:a@b.example",
+            ".app:/cb",
             "/relative",
             "https://user@evil/cb",
             "http://127.0.0.1.evil/cb",

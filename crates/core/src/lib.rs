@@ -6,6 +6,7 @@
 //! reads a clock, touches a socket, a database or a random number generator; a test in
 //! `tests/tidy.rs` keeps it that way.
 
+pub mod access;
 pub mod audit;
 pub mod authorize;
 pub mod client;

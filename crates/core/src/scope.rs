@@ -10,8 +10,35 @@ use crate::model::{Role, ScopeDef};
 /// Scopes every organization has without creating them.
 pub const BUILT_IN: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
+/// The admin API's scope for managing the caller's own clients (and, for owners and admins,
+/// every client of the organization, as `access` allows); every role may hold it.
+pub const ADMIN_CLIENTS: &str = "tessera:clients";
+
+/// The admin API's scope for running the organization: members, the scope catalogue,
+/// approvals, the audit log. Only owners and admins may hold it (Q07 role rule); it includes
+/// [`ADMIN_CLIENTS`].
+pub const ADMIN_ORG: &str = "tessera:admin";
+
+/// The admin API's scopes, built into every organization like [`BUILT_IN`], but granted only
+/// to clients that registered them (they are not open to every client of the browser flows).
+pub const ADMIN_API: [&str; 2] = [ADMIN_CLIENTS, ADMIN_ORG];
+
+/// Whether `name` is built in: an OpenID scope or an admin-API scope. Creating one is a
+/// no-op, and registering one needs no catalogue entry.
 pub fn is_built_in(name: &str) -> bool {
+    BUILT_IN.contains(&name) || ADMIN_API.contains(&name)
+}
+
+/// Whether every client of the browser flows may ask for `name` without registering it: the
+/// OpenID scopes only.
+pub fn is_open_to_every_client(name: &str) -> bool {
     BUILT_IN.contains(&name)
+}
+
+/// Whether a token with `granted` may use an admin-API resource that needs `needed`:
+/// [`ADMIN_ORG`] includes [`ADMIN_CLIENTS`].
+pub fn admin_api_allows(granted: &ScopeSet, needed: &str) -> bool {
+    granted.contains(needed) || (needed == ADMIN_CLIENTS && granted.contains(ADMIN_ORG))
 }
 
 /// A set of scope tokens: order and repetition in the request do not matter (Q08).
@@ -81,8 +108,12 @@ pub fn is_scope_token(token: &str) -> bool {
 }
 
 /// Whether `role` may hold `name` given the organization's catalogue. Built-in scopes are
-/// unrestricted; a name missing from the catalogue is granted to nobody.
+/// unrestricted, except [`ADMIN_ORG`], which is restricted; a name missing from the catalogue
+/// is granted to nobody.
 pub fn role_allows(role: Role, name: &str, catalogue: &[ScopeDef]) -> bool {
+    if name == ADMIN_ORG {
+        return role.may_grant_restricted();
+    }
     if is_built_in(name) {
         return true;
     }
@@ -158,6 +189,20 @@ mod tests {
         check(None, "", Role::Owner, Err(()));
         check(Some("ghost"), "ghost", Role::Owner, Err(()));
         check(Some("openid"), "openid read", Role::Member, Ok("openid"));
+    }
+
+    #[test]
+    fn admin_api_scopes_follow_the_role_rule() {
+        check(None, "read tessera:admin tessera:clients", Role::Owner, Ok("read tessera:admin tessera:clients"));
+        check(None, "read tessera:admin tessera:clients", Role::Admin, Ok("read tessera:admin tessera:clients"));
+        check(None, "read tessera:admin tessera:clients", Role::Member, Ok("read tessera:clients"));
+        check(Some("tessera:admin"), "tessera:admin", Role::Member, Err(()));
+        assert!(is_built_in("tessera:admin") && !is_open_to_every_client("tessera:admin"));
+        let token = |s: &str| ScopeSet::parse(s).unwrap();
+        assert!(admin_api_allows(&token("tessera:admin"), ADMIN_CLIENTS));
+        assert!(admin_api_allows(&token("tessera:clients"), ADMIN_CLIENTS));
+        assert!(!admin_api_allows(&token("tessera:clients"), ADMIN_ORG));
+        assert!(!admin_api_allows(&token("read"), ADMIN_CLIENTS));
     }
 
     #[test]

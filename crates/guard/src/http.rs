@@ -85,21 +85,26 @@ pub enum GuardError {
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
         let (status, code, description, challenge) = match &self {
-            GuardError::Missing => (StatusCode::UNAUTHORIZED, "invalid_token", "a bearer token is required", "Bearer".to_owned()),
+            // No credentials (or another scheme): a plain challenge without an error (RFC 6750 §3.1).
+            GuardError::Missing => {
+                (StatusCode::UNAUTHORIZED, "invalid_token", "a bearer token is required", format!("Bearer realm=\"{REALM}\""))
+            }
             GuardError::InvalidRequest(why) => {
-                (StatusCode::BAD_REQUEST, "invalid_request", *why, "Bearer error=\"invalid_request\"".to_owned())
+                (StatusCode::BAD_REQUEST, "invalid_request", *why, format!("Bearer realm=\"{REALM}\", error=\"invalid_request\""))
             }
             GuardError::InvalidToken(_) => (
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the access token is invalid, expired or revoked",
-                "Bearer error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\"".to_owned(),
+                format!(
+                    "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\""
+                ),
             ),
             GuardError::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
                 "insufficient_scope",
                 "the access token lacks a scope this resource needs",
-                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+                format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""),
             ),
             GuardError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -125,6 +130,12 @@ impl IntoResponse for GuardError {
 }
 
 /// The bearer token of a request (RFC 6750 §2.1: the `Authorization` header only).
+/// The realm of every `WWW-Authenticate: Bearer` challenge the guard sends (V09).
+pub const REALM: &str = "api";
+
+/// The token of the one `Authorization: Bearer` header. A Bearer credential that is empty, holds
+/// a space or a character outside RFC 6750's b64token is malformed (400, V10); another scheme
+/// counts as no token (401 with a plain challenge).
 pub(crate) fn bearer_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> Result<&'h str, GuardError> {
     if query.is_some_and(|q| q.split('&').any(|pair| pair.split('=').next() == Some("access_token"))) {
         return Err(GuardError::InvalidRequest("send the access token in the Authorization header, not the URL"));
@@ -139,11 +150,18 @@ pub(crate) fn bearer_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> R
     match text.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
             let token = token.trim();
-            if token.is_empty() { Err(GuardError::InvalidToken(Reason::Malformed)) } else { Ok(token) }
+            if is_b64token(token) { Ok(token) } else { Err(GuardError::InvalidRequest("malformed Bearer credentials")) }
         }
+        None if text.eq_ignore_ascii_case("bearer") => Err(GuardError::InvalidRequest("malformed Bearer credentials")),
         // Another scheme (Basic, ...): this resource wants a bearer token.
         _ => Err(GuardError::Missing),
     }
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
 /// A tower layer that admits requests with a valid bearer token holding its scopes, and puts
@@ -247,7 +265,12 @@ mod tests {
         assert_eq!(bearer_token(&headers(&["bearer  abc "]), None), Ok("abc"));
         assert_eq!(bearer_token(&headers(&[]), None), Err(GuardError::Missing));
         assert_eq!(bearer_token(&headers(&["Basic abc"]), None), Err(GuardError::Missing));
-        assert_eq!(bearer_token(&headers(&["Bearer "]), None), Err(GuardError::InvalidToken(Reason::Malformed)));
+        // V10: malformed Bearer credentials are a 400; another scheme is no token at all.
+        for malformed in ["Bearer ", "Bearer", "Bearer a b", "Bearer a\tb", "Bearer a,b", "Bearer =x"] {
+            assert!(matches!(bearer_token(&headers(&[malformed]), None), Err(GuardError::InvalidRequest(_))), "{malformed:?}");
+        }
+        assert_eq!(bearer_token(&headers(&["Bearer a.b-c_d~e+f/g=="]), None), Ok("a.b-c_d~e+f/g=="));
+        assert_eq!(bearer_token(&headers(&["Digest x"]), None), Err(GuardError::Missing));
         assert!(matches!(bearer_token(&headers(&["Bearer a", "Bearer b"]), None), Err(GuardError::InvalidRequest(_))));
         assert!(matches!(bearer_token(&headers(&["Bearer a"]), Some("x=1&access_token=a")), Err(GuardError::InvalidRequest(_))));
     }
@@ -259,18 +282,18 @@ mod tests {
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()), challenge);
         };
-        check(GuardError::Missing, 401, Some("Bearer"));
+        check(GuardError::Missing, 401, Some("Bearer realm=\"api\""));
         check(
             GuardError::InvalidToken(Reason::Expired),
             401,
-            Some("Bearer error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\""),
+            Some("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\""),
         );
         check(
             GuardError::InsufficientScope("projects:write".into()),
             403,
-            Some("Bearer error=\"insufficient_scope\", scope=\"projects:write\""),
+            Some("Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"projects:write\""),
         );
-        check(GuardError::InvalidRequest("two headers"), 400, Some("Bearer error=\"invalid_request\""));
+        check(GuardError::InvalidRequest("two headers"), 400, Some("Bearer realm=\"api\", error=\"invalid_request\""));
         check(GuardError::Unavailable, 503, None);
     }
 }

@@ -227,6 +227,7 @@ pub struct ServerMetadata {
 /// A client as the CLI and the admin API show it (never with its secret, except right after
 /// creation or regeneration, in `client_secret`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientView {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,6 +256,7 @@ pub struct ClientView {
 
 /// An organization.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgView {
     pub id: String,
     pub name: String,
@@ -262,6 +264,7 @@ pub struct OrgView {
 
 /// A user, without any credential.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: String,
     pub email: String,
@@ -286,8 +289,21 @@ pub struct KeyView {
     pub retired_at: Option<i64>,
 }
 
+/// An organization's approval of a client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApprovalView {
+    pub client_id: String,
+    pub client_name: String,
+    pub org_id: String,
+    /// Who approved: a user id, or an operator label such as `cli`.
+    pub approved_by: String,
+    pub approved_at: i64,
+}
+
 /// An audit-log entry.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditView {
     pub id: i64,
     pub at: i64,
@@ -299,5 +315,187 @@ pub struct AuditView {
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: Value,
+}
+
+/// An entry of an organization's scope catalogue (admin API).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScopeView {
+    pub name: String,
+    /// Only owners and admins may be granted it.
+    pub restricted: bool,
+    /// Built into every organization (`openid`, `profile`, `email`, `offline_access`, the
+    /// admin API's `tessera:*` scopes); not stored in the catalogue and not changeable.
+    pub built_in: bool,
+}
+
+/// The caller of the admin API: the user the access token speaks for (admin API).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallerView {
+    pub user: UserView,
+    pub org: OrgView,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The token's scopes.
+    pub scopes: Vec<String>,
+}
+
+/// A client's secret, shown right after regeneration or to its owner on request (admin API).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClientSecretView {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// An RFC 7807 problem: every error of the admin API, as `application/problem+json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    /// `about:blank`: the status says what went wrong, `error` says it in RFC 6749/6750 terms.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong with this request, for a person.
+    pub detail: String,
+    /// The RFC 6749/6750 error code (`invalid_request`, `invalid_token`, `insufficient_scope`, …).
+    pub error: String,
+}
+
+/// A new client (admin API, `POST /admin/v1/clients`). The caller is its owner.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewClientRequest {
+    pub name: String,
+    /// `client_credentials` (the default), `authorization_code`, `refresh_token`, `implicit`.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Empty: every catalogue scope the caller may grant.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// CIDR ranges or addresses.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    /// The run-as user's email; by default the caller.
+    #[serde(default)]
+    pub run_as: Option<String>,
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default)]
+    pub access_token_ttl: Option<u32>,
+    #[serde(default)]
+    pub requires_org_approval: bool,
+}
+
+/// A change to a client (admin API, `PATCH /admin/v1/clients/{client_id}`); absent members stay
+/// as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClientPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_ips: Option<Vec<String>>,
+    /// The run-as user's email or id.
+    #[serde(default)]
+    pub run_as: Option<String>,
+    /// Seconds; `null` clears the client's own lifetime (the server's default applies).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub access_token_ttl: Option<Option<u32>>,
+    #[serde(default)]
+    pub requires_org_approval: Option<bool>,
+}
+
+/// A member present in a JSON object, possibly `null`: `Some(None)` (absent is `None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A new member or service user (admin API, `POST /admin/v1/members`).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMemberRequest {
+    pub email: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    /// A service user has no password and cannot log in; it exists to be a run-as user.
+    #[serde(default)]
+    pub service: bool,
+    #[serde(default)]
+    pub authorize_applications: bool,
+    /// The password to sign in with; none: the account cannot sign in until one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for NewMemberRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMemberRequest").field("email", &self.email).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+/// A change to a member (admin API, `PATCH /admin/v1/members/{user}`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberPatch {
+    /// `owner`, `admin` or `member`.
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub authorize_applications: Option<bool>,
+}
+
+/// A new catalogue scope (admin API, `POST /admin/v1/scopes`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewScopeRequest {
+    pub name: String,
+    #[serde(default)]
+    pub restricted: bool,
+}
+
+/// A change to a catalogue scope (admin API, `PATCH /admin/v1/scopes/{name}`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScopePatch {
+    pub restricted: bool,
+}
+
+/// A token to revoke (admin API, `POST /admin/v1/tokens/revoke`).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokeTokenRequest {
+    /// An access token issued by this server to a client the caller may see.
+    pub token: String,
+}
+
+impl std::fmt::Debug for RevokeTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokeTokenRequest").finish_non_exhaustive()
+    }
 }

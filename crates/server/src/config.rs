@@ -30,6 +30,15 @@ pub struct ConfigLayer {
     pub audience: Option<String>,
     pub behind_proxy: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
+    /// PEM certificate chain for native HTTPS (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for native HTTPS (with `tls_cert`).
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client has for a TLS handshake or a request head (and an idle keep-alive
+    /// connection lives); default 10.
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a request may take from its head to its answer, body included; default 30.
+    pub request_timeout: Option<u64>,
     pub signing_alg: Option<String>,
     pub access_token_ttl: Option<u32>,
     pub max_access_token_ttl: Option<u32>,
@@ -79,6 +88,10 @@ impl ConfigLayer {
             audience,
             behind_proxy,
             trusted_proxies,
+            tls_cert,
+            tls_key,
+            header_read_timeout,
+            request_timeout,
             signing_alg,
             access_token_ttl,
             max_access_token_ttl,
@@ -118,6 +131,10 @@ pub struct Config {
     pub audience_from_issuer: bool,
     pub behind_proxy: bool,
     pub trusted_proxies: Vec<IpNet>,
+    /// Native HTTPS: the certificate chain and key files.
+    pub tls: Option<TlsFiles>,
+    pub header_read_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
     pub signing_alg: Algorithm,
     pub access_token_ttl: u32,
     pub max_access_token_ttl: u32,
@@ -143,6 +160,13 @@ pub struct Config {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// The PEM files of native HTTPS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 impl Config {
     /// Resolves the merged layers; a profile they name fills in below them, above the defaults.
     pub fn resolve(layer: ConfigLayer) -> anyhow::Result<Self> {
@@ -156,13 +180,21 @@ impl Config {
         let master_key_file = layer.master_key_file.unwrap_or_else(|| data_dir.join("master.key"));
         let listen_text = layer.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen: SocketAddr = listen_text.parse().with_context(|| format!("--listen {listen_text:?} is not an IP:PORT address"))?;
+        let tls = match (layer.tls_cert, layer.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => bail!("--tls-cert and --tls-key go together: give both or neither"),
+        };
         let issuer_from_listen = layer.issuer.is_none();
         // A defaulted issuer on a non-loopback address is refused later, by check_transport, with
         // the clearer message about TLS.
         let issuer = match layer.issuer {
             Some(issuer) => validate_issuer(&issuer)?,
-            None => default_issuer(listen),
+            None => default_issuer(listen, tls.is_some()),
         };
+        if tls.is_some() && !issuer.starts_with("https://") {
+            bail!("with --tls-cert the issuer must be an https:// URL, not {issuer:?}");
+        }
         let audience_from_issuer = layer.audience.is_none();
         let audience = layer.audience.unwrap_or_else(|| issuer.clone());
         let trusted_proxies = layer
@@ -200,6 +232,9 @@ impl Config {
             audience_from_issuer,
             behind_proxy: layer.behind_proxy.unwrap_or(false),
             trusted_proxies,
+            tls,
+            header_read_timeout: std::time::Duration::from_secs(layer.header_read_timeout.unwrap_or(10).clamp(1, 3600)),
+            request_timeout: std::time::Duration::from_secs(layer.request_timeout.unwrap_or(30).clamp(1, 3600)),
             signing_alg,
             access_token_ttl,
             max_access_token_ttl,
@@ -227,7 +262,7 @@ impl Config {
     /// Fixes the issuer (and audience) to the address actually bound, when they were defaulted.
     pub fn bind_to(&mut self, bound: SocketAddr) {
         if self.issuer_from_listen {
-            self.issuer = default_issuer(bound);
+            self.issuer = default_issuer(bound, self.tls.is_some());
             if self.audience_from_issuer {
                 self.audience = self.issuer.clone();
             }
@@ -236,10 +271,10 @@ impl Config {
 
     /// Plain HTTP is allowed only on loopback, or behind a TLS-terminating proxy.
     pub fn check_transport(&self) -> anyhow::Result<()> {
-        if !self.listen.ip().is_loopback() && !self.behind_proxy {
+        if !self.listen.ip().is_loopback() && !self.behind_proxy && self.tls.is_none() {
             bail!(
-                "refusing plain HTTP on the non-loopback address {}: TLS is required. Listen on 127.0.0.1 or ::1, \
-                 or run behind a TLS-terminating proxy with --behind-proxy",
+                "refusing plain HTTP on the non-loopback address {}: TLS is required. Give --tls-cert and --tls-key, \
+                 listen on 127.0.0.1 or ::1, or run behind a TLS-terminating proxy with --behind-proxy",
                 self.listen
             );
         }
@@ -250,9 +285,11 @@ impl Config {
     }
 }
 
-/// `http://ADDRESS` of the listening socket (loopback when listening on every address).
-pub fn default_issuer(listen: SocketAddr) -> String {
-    if listen.ip().is_unspecified() { format!("http://127.0.0.1:{}", listen.port()) } else { format!("http://{listen}") }
+/// `http://ADDRESS` (`https://` with native TLS) of the listening socket (loopback when listening
+/// on every address).
+pub fn default_issuer(listen: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    if listen.ip().is_unspecified() { format!("{scheme}://127.0.0.1:{}", listen.port()) } else { format!("{scheme}://{listen}") }
 }
 
 /// The issuer is an absolute `https` URL (or `http` on loopback) without query, fragment or
@@ -260,14 +297,18 @@ pub fn default_issuer(listen: SocketAddr) -> String {
 fn validate_issuer(issuer: &str) -> anyhow::Result<String> {
     let issuer = issuer.trim_end_matches('/');
     let Some((scheme, rest)) = issuer.split_once("://") else { bail!("the issuer {issuer:?} must be an absolute URL") };
-    if rest.is_empty() || issuer.contains(['?', '#', ' ']) {
-        bail!("the issuer {issuer:?} must be a URL without query or fragment");
+    if rest.is_empty() || issuer.contains(['?', '#', ' ', '@', '\\']) {
+        bail!("the issuer {issuer:?} must be a URL without user, query or fragment");
     }
-    let host = rest.split('/').next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let authority = rest.split('/').next().unwrap_or_default();
+    // `[::1]:8080`, `[::1]`, `127.0.0.1:8080`, `localhost`: the host without the port.
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(authority, |(h, _)| h),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
     match scheme {
         "https" => Ok(issuer.to_owned()),
-        "http" if matches!(host, "127.0.0.1" | "localhost" | "[::1]") => Ok(issuer.to_owned()),
+        "http" if matches!(host, "127.0.0.1" | "localhost" | "::1") => Ok(issuer.to_owned()),
         _ => bail!("the issuer {issuer:?} must use https (http only on loopback)"),
     }
 }
@@ -302,11 +343,36 @@ mod tests {
         assert!(toml::from_str::<ConfigLayer>("lisen = \"x\"").is_err());
         assert!(Config::resolve(ConfigLayer { issuer: Some("http://example.com".into()), ..Default::default() }).is_err());
         assert!(Config::resolve(ConfigLayer { signing_alg: Some("HS256".into()), ..Default::default() }).is_err());
+        for issuer in ["http://[::1]", "http://[::1]:8080", "http://localhost:80", "https://id.example:8443/tenant"] {
+            assert!(Config::resolve(ConfigLayer { issuer: Some(issuer.into()), ..Default::default() }).is_ok(), "{issuer}");
+        }
+        for issuer in ["http://127.0.0.1@evil.example", "http://evil.example:80@127.0.0.1", "http://[::2]:80", "ftp://x", "https://"] {
+            assert!(Config::resolve(ConfigLayer { issuer: Some(issuer.into()), ..Default::default() }).is_err(), "{issuer}");
+        }
         let public = Config::resolve(ConfigLayer { listen: Some("0.0.0.0:8080".into()), ..Default::default() }).unwrap();
         assert!(public.check_transport().is_err());
         assert_eq!(
             Config::resolve(ConfigLayer { issuer: Some("https://id.example/".into()), ..Default::default() }).unwrap().issuer,
             "https://id.example"
         );
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_an_https_issuer() {
+        let files = |cert: bool, key: bool| ConfigLayer {
+            tls_cert: cert.then(|| "c.pem".into()),
+            tls_key: key.then(|| "k.pem".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(files(true, false)).is_err());
+        assert!(Config::resolve(files(false, true)).is_err());
+        let config = Config::resolve(files(true, true)).unwrap();
+        assert!(config.issuer.starts_with("https://127.0.0.1:"), "{}", config.issuer);
+        let http_issuer = ConfigLayer { issuer: Some("http://127.0.0.1:8080".into()), ..files(true, true) };
+        assert!(Config::resolve(http_issuer).is_err());
+        let public = ConfigLayer { listen: Some("192.0.2.10:8443".into()), issuer: Some("https://id.example".into()), ..files(true, true) };
+        assert!(Config::resolve(public).unwrap().check_transport().is_ok(), "TLS allows a public address");
+        let no_issuer = ConfigLayer { listen: Some("0.0.0.0:8443".into()), ..files(true, true) };
+        assert!(Config::resolve(no_issuer).unwrap().check_transport().is_err(), "a public address needs --issuer");
     }
 }

@@ -1,5 +1,7 @@
 //! The one place that turns errors into HTTP responses: status, `WWW-Authenticate`,
-//! `Retry-After`, and the RFC 6749 §5.2 JSON body. A 500 body is generic; details go to the log.
+//! `Retry-After`, and the body: RFC 6749 §5.2 JSON for the OAuth endpoints, the seed's shape for
+//! the session API, RFC 7807 `application/problem+json` for the admin API. A 500 body is
+//! generic; details go to the log.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -109,6 +111,7 @@ pub fn describe(error: ServiceError) -> Described {
         ServiceError::BadCredentials => Described::new(StatusCode::UNAUTHORIZED, ErrorCode::AccessDenied, "wrong email or password"),
         ServiceError::Bearer(error) => describe_bearer(&error),
         ServiceError::Invalid(message) => Described::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message),
+        ServiceError::Forbidden(why) => Described::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, why),
         ServiceError::NotFound(what) => Described::new(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, format!("{what} not found")),
         ServiceError::Conflict(what) => Described::new(StatusCode::CONFLICT, ErrorCode::InvalidRequest, what),
         ServiceError::Unavailable(detail) => {
@@ -134,6 +137,52 @@ impl IntoResponse for ApiError {
         let body = ErrorResponse { error: described.code.as_str().to_owned(), error_description: Some(described.description.clone()) };
         described.render(body)
     }
+}
+
+/// An error of the admin API (`/admin/v1`), rendered as an RFC 7807 problem from the same table.
+#[derive(Debug)]
+pub struct ProblemError(pub ServiceError);
+
+impl From<ServiceError> for ProblemError {
+    fn from(e: ServiceError) -> Self {
+        ProblemError(e)
+    }
+}
+
+impl IntoResponse for ProblemError {
+    fn into_response(self) -> Response {
+        let described = describe(self.0);
+        let body = problem_body(described.status, described.code, &described.description);
+        let mut response = described.render(body);
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// The media type of RFC 7807 problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+fn problem_body(status: StatusCode, code: ErrorCode, detail: &str) -> tessera_proto::Problem {
+    tessera_proto::Problem {
+        kind: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: detail.to_owned(),
+        error: code.as_str().to_owned(),
+    }
+}
+
+/// An admin-API problem that arises before the service is reached: a malformed, oversize or
+/// mistyped body or query, an unknown path or method.
+pub fn problem(status: StatusCode, detail: &str) -> Response {
+    let code = match status {
+        StatusCode::INTERNAL_SERVER_ERROR => ErrorCode::ServerError,
+        _ => ErrorCode::InvalidRequest,
+    };
+    let mut response = (status, axum::Json(problem_body(status, code, detail))).into_response();
+    no_store(&mut response);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
 }
 
 /// An error of the first-party session API, in its own shape (the Bluedot seed):

@@ -8,6 +8,7 @@ pub mod listener;
 pub mod metrics;
 pub mod profile;
 pub mod startup;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -32,11 +33,13 @@ pub struct AppState {
     pub proxy: Arc<ProxyPolicy>,
     /// A profile's extra paths for the endpoints (SPEC §7).
     pub aliases: Arc<Vec<(Endpoint, String)>>,
+    /// How long a request may take, body included (slow clients get 408).
+    pub request_timeout: std::time::Duration,
 }
 
 /// The router over a ready service; tests drive it with `oneshot` or on a real socket.
 pub fn build_app(state: AppState) -> Router {
-    let metrics = state.metrics.clone();
+    let edge = Edge { metrics: state.metrics.clone(), proxy: state.proxy.clone(), request_timeout: state.request_timeout };
     let mut router = Router::new()
         .route("/.well-known/openid-configuration", get(http::discovery::metadata))
         .route("/.well-known/oauth-authorization-server", get(http::discovery::metadata))
@@ -48,7 +51,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/oauth2/authorize", get(http::pages::authorize))
         .route("/oauth2/authorize/decision", post(http::pages::consent_decision))
         .route("/oauth2/authorize/approve", post(http::pages::approve))
-        .route("/oauth2/userinfo", get(http::resource::userinfo).post(http::resource::userinfo))
+        .route("/oauth2/userinfo", get(http::resource::userinfo).post(http::resource::userinfo).options(http::cors::preflight))
         .route("/session/user", get(http::resource::session_user))
         .route("/oauth2/logout", get(http::pages::logout_form))
         .route("/logout", get(http::pages::logout_form).post(http::pages::logout))
@@ -57,10 +60,33 @@ pub fn build_app(state: AppState) -> Router {
         .route("/settings/connected-apps", get(http::pages::connected_apps))
         .route("/settings/connected-apps/revoke", post(http::pages::revoke_app))
         .route("/assets/tessera.css", get(http::pages::stylesheet))
+        .route("/assets/generator.js", get(http::portal::generator_script))
+        .route("/settings/api-clients", get(http::portal::clients))
+        .route("/settings/api-clients/new", get(http::portal::new_client_form).post(http::portal::create_client))
+        .route("/settings/api-clients/{id}", get(http::portal::client))
+        .route("/settings/api-clients/{id}/secret", post(http::portal::reveal_secret))
+        .route("/settings/api-clients/{id}/regenerate", get(http::portal::regenerate_form).post(http::portal::regenerate))
+        .route("/settings/api-clients/{id}/delete", get(http::portal::delete_form).post(http::portal::delete))
+        .route("/settings/api-clients/{id}/status", post(http::portal::set_status))
+        .route("/settings/api-clients/{id}/edit", get(http::portal::edit_form).post(http::portal::edit))
+        .route("/tools/access-token", get(http::portal::generator).post(http::portal::generate))
+        .route("/tools/access-token/callback-uri", post(http::portal::add_callback))
+        .route("/tools/access-token/callback", get(http::portal::callback))
+        .route("/admin", get(http::portal::admin_home))
+        .route("/admin/members", get(http::portal::members).post(http::portal::add_member))
+        .route("/admin/members/{id}", post(http::portal::update_member))
+        .route("/admin/members/{id}/disable", post(http::portal::disable_member))
+        .route("/admin/members/{id}/enable", post(http::portal::enable_member))
+        .route("/admin/scopes", get(http::portal::scopes).post(http::portal::add_scope))
+        .route("/admin/scopes/restriction", post(http::portal::restrict_scope))
+        .route("/admin/approvals", get(http::portal::approvals).post(http::portal::approve))
+        .route("/admin/approvals/withdraw", post(http::portal::withdraw))
+        .route("/admin/audit", get(http::portal::audit))
         .route("/", get(http::pages::home))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
-        .route("/metrics", get(http::health::metrics));
+        .route("/metrics", get(http::health::metrics))
+        .merge(http::admin_api::router());
     if state.service.settings().session_api {
         router = router
             .route("/sessions", post(http::sessions::create).delete(http::sessions::end))
@@ -73,7 +99,9 @@ pub fn build_app(state: AppState) -> Router {
             Endpoint::Token => router.route(path, post(http::oauth::token).options(http::cors::preflight)),
             Endpoint::Revoke => router.route(path, post(http::oauth::revoke).options(http::cors::preflight)),
             Endpoint::Introspect => router.route(path, post(http::oauth::introspect)),
-            Endpoint::Userinfo => router.route(path, get(http::resource::userinfo).post(http::resource::userinfo)),
+            Endpoint::Userinfo => {
+                router.route(path, get(http::resource::userinfo).post(http::resource::userinfo).options(http::cors::preflight))
+            }
             Endpoint::Jwks => router.route(path, get(http::discovery::jwks)),
             Endpoint::Logout => router.route(path, get(http::pages::logout_form)),
         };
@@ -82,7 +110,7 @@ pub fn build_app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(metrics, around_every_request))
+        .layer(middleware::from_fn_with_state(edge, around_every_request))
         .with_state(state)
 }
 
@@ -94,24 +122,95 @@ async fn method_not_allowed() -> Response {
     error::json_error(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest, "method not allowed on this endpoint")
 }
 
-/// No scripts, no inline styles, our own stylesheet only, never framed (B07).
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// Scripts and styles from our own origin only (the stylesheet and the token generator's one script),
+/// nothing inline, never framed (B07).
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The one middleware (each layer costs a boxed future per request): records the metrics and
-/// adds the headers every response carries: no sniffing, no framing, no referrer to other
-/// origins (a page's own forms keep theirs: with `no-referrer` Chrome posts `Origin: null`,
-/// which the CSRF origin check must refuse), no banner.
-async fn around_every_request(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+/// HSTS for a year, on every response that went over HTTPS (B13).
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
+
+/// What the one middleware needs.
+#[derive(Clone)]
+struct Edge {
+    metrics: Arc<Metrics>,
+    proxy: Arc<ProxyPolicy>,
+    request_timeout: std::time::Duration,
+}
+
+/// The one middleware (each layer costs a boxed future per request): refuses bodies that are
+/// neither a form nor JSON, bounds the time a request may take (a client trickling its body
+/// gets 408), records the metrics and adds the headers every response carries: no sniffing,
+/// no framing, HSTS over HTTPS, no banner, and a referrer policy. The policy is `no-referrer`
+/// on redirects (an authorization response carries a code or token in its `Location`) and on
+/// API answers (L02); pages keep `same-origin` for their own forms (with `no-referrer` Chrome
+/// posts `Origin: null`, which the CSRF origin check must refuse), unless a page sets its own.
+async fn around_every_request(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     // MatchedPath is an Arc inside: cloning it allocates nothing.
     let route = request.extensions().get::<MatchedPath>().cloned();
+    let https = request.extensions().get::<listener::Tls>().is_some_and(|tls| tls.0) || forwarded_https(&edge.proxy, &request);
     let started = std::time::Instant::now();
-    let mut response = next.run(request).await;
-    metrics.observe(route.as_ref().map_or("unmatched", MatchedPath::as_str), response.status().as_u16(), started.elapsed());
+    let mut response = if let Some(refusal) = refuse_content_type(&request) {
+        refusal
+    } else {
+        match tokio::time::timeout(edge.request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                let mut response = error::json_error(StatusCode::REQUEST_TIMEOUT, ErrorCode::InvalidRequest, "the request took too long");
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+        }
+    };
+    edge.metrics.observe(route.as_ref().map_or("unmatched", MatchedPath::as_str), response.status().as_u16(), started.elapsed());
+    let referrer = if response.status().is_redirection() || !is_html(&response) { "no-referrer" } else { "same-origin" };
     let headers = response.headers_mut();
-    headers.reserve(4);
+    headers.reserve(5);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !headers.contains_key(header::REFERRER_POLICY) {
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
+    }
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    }
     response
+}
+
+fn is_html(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"))
+}
+
+/// A request that came over HTTPS to a trusted proxy (`X-Forwarded-Proto: https` from a
+/// `trusted_proxies` address; anyone else's claim is ignored).
+fn forwarded_https(proxy: &ProxyPolicy, request: &Request) -> bool {
+    let Some(peer) = request.extensions().get::<axum::extract::ConnectInfo<listener::PeerAddr>>() else { return false };
+    let proto = request.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok());
+    proxy.forwarded_proto(peer.0.0.ip(), proto) == Some("https")
+}
+
+/// Every body Tessera reads is a form or JSON (strict `Content-Type`): anything else is refused
+/// before a handler sees it, with the JSON error (400 `invalid_request`).
+fn refuse_content_type(request: &Request) -> Option<Response> {
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
+    if !has_body {
+        return None;
+    }
+    // The admin API takes JSON only and answers a wrong media type itself: 415 problem+json.
+    if request.uri().path().starts_with(http::admin_api::PREFIX) {
+        return None;
+    }
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = media.split(';').next().unwrap_or("").trim();
+    if media.eq_ignore_ascii_case("application/x-www-form-urlencoded") || media.eq_ignore_ascii_case("application/json") {
+        return None;
+    }
+    Some(error::json_error(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidRequest,
+        "the body must be application/x-www-form-urlencoded or application/json",
+    ))
 }

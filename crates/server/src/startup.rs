@@ -12,10 +12,10 @@ use tessera_service::{Settings, SystemClock, Tessera};
 
 use crate::config::Config;
 use crate::http::extract::ProxyPolicy;
-use crate::listener;
 use crate::metrics::Metrics;
 use crate::profile::Profile;
 use crate::{AppState, build_app};
+use crate::{listener, tls};
 
 /// The environment variable that carries the master key when it does not come from a file.
 pub const MASTER_KEY_ENV: &str = "TESSERA_MASTER_KEY";
@@ -126,6 +126,9 @@ fn write_new_file(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()>
 /// signals stay on the main runtime.
 pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     config.check_transport()?;
+    // Read before binding, so a bad certificate fails the start with a clear message.
+    let certificates = config.tls.as_ref().map(|files| tls::Certificates::load(&files.cert, &files.key)).transpose()?;
+    let tls_config = certificates.as_ref().map(tls::Certificates::server_config).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     config.bind_to(address);
@@ -138,40 +141,42 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         metrics: Arc::new(Metrics::default()),
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
         aliases: Arc::new(config.profile.as_ref().map(Profile::aliases).unwrap_or_default()),
+        request_timeout: config.request_timeout,
     };
     if let Some(profile) = &config.profile {
         tracing::info!(profile = %profile.name, "answering with a profile's paths, lifetimes and fields");
     }
     let app = build_app(state);
+    let policy = listener::ConnectionPolicy {
+        tls: tls_config,
+        header_read_timeout: config.header_read_timeout,
+        max_header_bytes: MAX_HEADER_BYTES,
+        max_headers: MAX_HEADERS,
+    };
     let workers = config.http_workers.max(1);
-    let (listeners, acceptor) = listener::dispatch(listener, workers)?;
+    let (receivers, acceptor) = listener::dispatch(listener, workers);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut threads = Vec::with_capacity(workers);
-    for (index, listener) in listeners.into_iter().enumerate() {
-        let app = app.clone();
-        let mut stop = stop_rx.clone();
+    for (index, connections) in receivers.into_iter().enumerate() {
+        let (app, policy, stop) = (app.clone(), policy.clone(), stop_rx.clone());
         let thread = std::thread::Builder::new().name(format!("http-{index}")).spawn(move || -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                axum::serve(listener, app.into_make_service_with_connect_info::<listener::PeerAddr>())
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|stopped| *stopped).await;
-                    })
-                    .await
-                    .context("server error")
-            })
+            runtime.block_on(listener::serve_worker(connections, app, policy, stop));
+            Ok(())
         })?;
         threads.push(thread);
     }
-    tracing::info!(address = %address, issuer = %config.issuer, workers, "tessera is listening");
+    let scheme = if certificates.is_some() { "https" } else { "http" };
+    tracing::info!(address = %address, issuer = %config.issuer, workers, tls = certificates.is_some(), "tessera is listening");
     // A line on stdout that scripts and tests wait for.
-    println!("listening on http://{address}");
+    println!("listening on {scheme}://{address}");
     if let Some(token) = service.prepare_setup().await? {
         // Printed, never logged: the link is a credential until used.
         println!("no users yet: create the first owner at {}/setup/{token}", config.issuer);
     }
     let acceptor = tokio::spawn(acceptor);
     let housekeeping = tokio::spawn(housekeeping(service.clone()));
+    let reloader = certificates.map(|certificates| tokio::spawn(tls::watch(certificates)));
     shutdown_signal().await;
     acceptor.abort();
     let _ = stop_tx.send(true);
@@ -184,14 +189,24 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         }
     }
     housekeeping.abort();
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     tracing::info!("stopped");
     result
 }
 
+/// Largest request head (request line and headers): larger gets 431. Generous for cookies and
+/// a Bearer token, far below what would let one connection hold much memory.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Most header fields in one request: more gets 431.
+pub const MAX_HEADERS: usize = 64;
+
 /// An empty store gets a default organization so that `serve` works with no configuration.
 async fn ensure_default_org(service: &Tessera) -> anyhow::Result<()> {
     if service.orgs().await?.is_empty() {
-        let org = service.create_org(&tessera_service::admin::Actor("system".into()), "default").await?;
+        let org = service.create_org(&tessera_service::admin::Actor::system("system"), "default").await?;
         tracing::info!(org_id = %org.id, "created the default organization");
     }
     Ok(())

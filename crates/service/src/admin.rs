@@ -1,28 +1,100 @@
-//! Administrative use cases shared by the CLI (and later the portal and admin API):
-//! organizations, scopes, users, clients, keys and operator revocation. Every change is
-//! validated here and audited by the store in the same transaction.
+//! Administrative use cases shared by the CLI, the portal, the organization admin pages and the
+//! admin API: organizations, scopes, users, clients, approvals, keys, the audit log and operator
+//! revocation. Every call names its [`Actor`]; who may do what is `tessera_core::access`, applied
+//! here once for every front end. Every change is validated here and audited by the store in the
+//! same transaction.
 
 use std::collections::BTreeSet;
 
 use ipnet::IpNet;
+use tessera_core::access::{self, Caller, Denial};
 use tessera_core::audit::{AuditAction, AuditEvent};
-use tessera_core::client::{self as client_rules, Registration};
+use tessera_core::client::{self as client_rules, Problem, Registration};
 use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
 use tessera_core::scope::{self, ScopeSet};
-use tessera_proto::{AuditView, ClientView, KeyView, OrgView, UserView};
-use tessera_store::{ClientRecord, SecretMaterial};
+use tessera_proto::{ApprovalView, AuditView, CallerView, ClientView, KeyView, OrgView, ScopeView, UserView};
+use tessera_store::{AuditQuery, ClientRecord, SecretMaterial};
 
 use crate::error::{Result, ServiceError};
 use crate::{Tessera, keys, password};
 
-/// Who performs an administrative action, for the audit log.
+/// Who performs an administrative action: the operator (CLI, start-up, setup link), or a
+/// signed-in user, whose powers `tessera_core::access` limits. The label goes to the audit log.
 #[derive(Debug, Clone)]
-pub struct Actor(pub String);
+pub struct Actor {
+    label: String,
+    user: Option<User>,
+}
 
 impl Actor {
     pub fn cli() -> Self {
-        Actor("cli".into())
+        Actor::system("cli")
     }
+
+    /// The operator, or the server itself on the operator's behalf.
+    pub fn system(label: impl Into<String>) -> Self {
+        Actor { label: label.into(), user: None }
+    }
+
+    /// A signed-in user (portal, admin pages) or the user an admin-API token speaks for.
+    pub fn user(user: User) -> Self {
+        Actor { label: user.id.to_string(), user: Some(user) }
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn as_user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
+    pub(crate) fn caller(&self) -> Caller<'_> {
+        self.user.as_ref().map_or(Caller::Operator, Caller::User)
+    }
+}
+
+/// An access denial as the service reports it: a hidden record is simply not found.
+fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
+    move |denial| match denial {
+        Denial::Hidden => ServiceError::NotFound(what),
+        Denial::Forbidden(why) => ServiceError::Forbidden(why.into()),
+    }
+}
+
+fn operator_only(actor: &Actor) -> Result<()> {
+    match actor.caller() {
+        Caller::Operator => Ok(()),
+        Caller::User(_) => Err(ServiceError::Forbidden("only the operator may do this, with the tessera command".into())),
+    }
+}
+
+/// What an edit of a client may change. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientEdit {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub allowed_ips: Option<Vec<String>>,
+    /// The run-as user's email or id.
+    pub run_as: Option<String>,
+    /// `Some(None)` clears a per-client lifetime.
+    pub access_token_ttl: Option<Option<u32>>,
+    pub requires_org_approval: Option<bool>,
+}
+
+/// Which audit entries to list. Dates are Unix seconds; `actor` is a user's id or email, or
+/// an operator label such as `cli`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub org: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: u32,
 }
 
 /// What a new client asks for, as given by an operator or a portal user.
@@ -127,7 +199,7 @@ impl Tessera {
         target: Option<String>,
         detail: serde_json::Value,
     ) -> AuditEvent {
-        AuditEvent { at: self.now(), org_id: org.map(ToString::to_string), actor: actor.0.clone(), action, target, ip: None, detail }
+        AuditEvent { at: self.now(), org_id: org.map(ToString::to_string), actor: actor.label.clone(), action, target, ip: None, detail }
     }
 
     /// Finds an organization by id or name.
@@ -136,6 +208,7 @@ impl Tessera {
     }
 
     pub async fn create_org(&self, actor: &Actor, name: &str) -> Result<OrgView> {
+        operator_only(actor)?;
         let name = validate_name("an organization name", name)?;
         let org = Org { id: OrgId::new(format!("org_{}", self.secrets.random_id(12)?)), name, created_at: self.now() };
         let audit =
@@ -158,6 +231,7 @@ impl Tessera {
             return Err(invalid(format!("{name:?} is not a valid scope name (RFC 6749 §3.3)")));
         }
         let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
         if scope::is_built_in(name) {
             return Ok(false);
         }
@@ -172,14 +246,39 @@ impl Tessera {
         Ok(self.store().insert_scope(&org.id, &def, self.now(), &audit).await?)
     }
 
-    pub async fn scopes(&self, org: &str) -> Result<Vec<ScopeDef>> {
+    /// An organization's scope catalogue; every user of the organization may read it.
+    pub async fn scopes(&self, actor: &Actor, org: &str) -> Result<Vec<ScopeDef>> {
         let org = self.org(org).await?;
+        if let Some(user) = actor.as_user()
+            && user.org_id != org.id
+        {
+            return Err(ServiceError::NotFound("organization"));
+        }
         Ok(self.store().scopes(&org.id).await?)
+    }
+
+    /// Marks a catalogue scope restricted (only owners and admins may grant it) or not. Tokens
+    /// already issued keep their scope until they expire; new grants follow the new rule.
+    pub async fn set_scope_restricted(&self, actor: &Actor, org: &str, name: &str, restricted: bool) -> Result<ScopeDef> {
+        let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        let audit = self.audit(
+            actor,
+            AuditAction::ScopeUpdated,
+            Some(&org.id),
+            Some(name.to_owned()),
+            serde_json::json!({ "restricted": restricted }),
+        );
+        if !self.store().set_scope_restricted(&org.id, name, restricted, &audit).await? {
+            return Err(ServiceError::NotFound("scope"));
+        }
+        Ok(ScopeDef { name: name.to_owned(), restricted })
     }
 
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<UserView> {
         let email = validate_email(&new.email)?;
         let org = self.org(&new.org).await?;
+        access::add_member(actor.caller(), &org.id, new.role).map_err(denied("organization"))?;
         if new.service && new.password.is_some() {
             return Err(invalid("a service user has no password and cannot log in"));
         }
@@ -207,10 +306,70 @@ impl Tessera {
         self.store().user_by_email(email.trim()).await?.ok_or(ServiceError::NotFound("user"))
     }
 
-    /// Disables or enables a user. A disabled user's tokens, and those of the clients they own,
-    /// stop working at once.
-    pub async fn set_user_disabled(&self, actor: &Actor, email: &str, disabled: bool) -> Result<UserView> {
-        let mut user = self.user_by_email(email).await?;
+    /// A user by id or email, as the actor may see them: users of their own organization, and
+    /// for a member only themselves.
+    pub async fn member(&self, actor: &Actor, id_or_email: &str) -> Result<User> {
+        let found = match self.store().user(&UserId::new(id_or_email)).await? {
+            Some(user) => user,
+            None => self.user_by_email(id_or_email).await?,
+        };
+        if let Some(me) = actor.as_user()
+            && me.id != found.id
+        {
+            access::administer_org(actor.caller(), &found.org_id).map_err(denied("user"))?;
+        }
+        Ok(found)
+    }
+
+    /// Whether the actor runs organization `org` (the gate of the admin pages that show what
+    /// members may also read, such as the catalogue).
+    pub fn require_runs_org(&self, actor: &Actor, org: &OrgId) -> Result<()> {
+        access::administer_org(actor.caller(), org).map_err(denied("organization"))
+    }
+
+    /// The users of an organization.
+    pub async fn members(&self, actor: &Actor, org: &str) -> Result<Vec<UserView>> {
+        let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        Ok(self.store().users(&org.id).await?.iter().map(user_view).collect())
+    }
+
+    /// The users of the actor's organization who may be a client's run-as user: those holding
+    /// `authorize_applications`, and the actor.
+    pub async fn run_as_candidates(&self, actor: &Actor) -> Result<Vec<UserView>> {
+        let Some(me) = actor.as_user() else { return Ok(Vec::new()) };
+        let users = self.store().users(&me.org_id).await?;
+        Ok(users.iter().filter(|u| !u.disabled && (u.id == me.id || u.authorize_applications)).map(user_view).collect())
+    }
+
+    /// Sets a member's role and `authorize_applications` permission. A lower role takes effect
+    /// at once: tokens issued on it lose the restricted scopes at introspection.
+    pub async fn update_member(
+        &self,
+        actor: &Actor,
+        id_or_email: &str,
+        role: Option<Role>,
+        authorize_applications: Option<bool>,
+    ) -> Result<UserView> {
+        let mut user = self.member(actor, id_or_email).await?;
+        access::change_member(actor.caller(), &user, role).map_err(denied("user"))?;
+        let role = role.unwrap_or(user.role);
+        let authorize_applications = authorize_applications.unwrap_or(user.authorize_applications);
+        let detail = serde_json::json!({ "email": user.email, "role": role.as_str(), "authorize_applications": authorize_applications });
+        let audit = self.audit(actor, AuditAction::UserUpdated, Some(&user.org_id), Some(user.id.to_string()), detail);
+        if !self.store().update_user(&user.id, role, authorize_applications, &audit).await? {
+            return Err(ServiceError::NotFound("user"));
+        }
+        user.role = role;
+        user.authorize_applications = authorize_applications;
+        Ok(user_view(&user))
+    }
+
+    /// Disables or enables a user (by id or email). A disabled user's tokens, and those of the
+    /// clients they own, stop working at once.
+    pub async fn set_user_disabled(&self, actor: &Actor, id_or_email: &str, disabled: bool) -> Result<UserView> {
+        let mut user = self.member(actor, id_or_email).await?;
+        access::change_member(actor.caller(), &user, None).map_err(denied("user"))?;
         let action = if disabled { AuditAction::UserDisabled } else { AuditAction::UserEnabled };
         let audit = self.audit(actor, action, Some(&user.org_id), Some(user.id.to_string()), serde_json::json!({ "email": user.email }));
         self.store().set_user_disabled(&user.id, disabled, &audit).await?;
@@ -218,14 +377,83 @@ impl Tessera {
         Ok(user_view(&user))
     }
 
+    /// Every problem of a client registration by field, for a form's inline messages: the same
+    /// rules [`Tessera::create_client`] applies (it stops at the first).
+    pub async fn client_problems(&self, actor: &Actor, new: &NewClient) -> Result<Vec<Problem>> {
+        let org = self.org(&new.org).await?;
+        let owner = self.user_by_email(&new.owner_email).await?;
+        access::register_for(actor.caller(), &owner).map_err(denied("user"))?;
+        let mut problems = Vec::new();
+        let mut add = |field: &'static str, e: ServiceError| problems.push(Problem { field, message: e.to_string() });
+        if let Err(e) = validate_name("a client name", &new.name) {
+            add("name", e);
+        }
+        let mut grants = Vec::new();
+        for g in &new.grants {
+            match GrantType::parse(g) {
+                Some(grant) => grants.push(grant),
+                None => add("grants", invalid(format!("unknown grant {g:?}"))),
+            }
+        }
+        if new.grants.is_empty() {
+            grants.push(GrantType::ClientCredentials);
+        }
+        for origin in &new.allowed_origins {
+            if let Err(e) = validate_origin(origin) {
+                add("allowed_origins", e);
+            }
+        }
+        for ip in &new.allowed_ips {
+            if let Err(e) = parse_network(ip) {
+                add("allowed_ips", e);
+            }
+        }
+        let scopes = match ScopeSet::parse(&new.scopes.join(" ")) {
+            Ok(scopes) => scopes,
+            Err(e) if !new.scopes.is_empty() => {
+                add("scopes", invalid(e.description.to_string()));
+                ScopeSet::default()
+            }
+            Err(_) => ScopeSet::default(),
+        };
+        let run_as = match &new.run_as_email {
+            Some(email) => match self.store().user_by_email(email.trim()).await? {
+                Some(user) => Some(user),
+                None => {
+                    add("run_as", invalid(format!("no run-as user {email:?} in this organization")));
+                    None
+                }
+            },
+            None => Some(owner.clone()),
+        };
+        if owner.org_id != org.id {
+            add("owner", invalid("the owner does not belong to this organization"));
+        }
+        let catalogue = self.store().scopes(&org.id).await?;
+        if let Some(run_as) = run_as {
+            problems.extend(client_rules::registration_problems(&Registration {
+                owner: &owner,
+                run_as: &run_as,
+                grants: &grants,
+                scopes: &scopes,
+                redirect_uris: &new.redirect_uris,
+                public: new.public,
+                access_token_ttl: new.access_token_ttl,
+                catalogue: &catalogue,
+            }));
+        }
+        Ok(problems)
+    }
+
     /// Registers a client and returns it with its secret, shown this once (and later only to
     /// its owner, through the portal).
     pub async fn create_client(&self, actor: &Actor, new: NewClient) -> Result<ClientView> {
+        // Every rule of a registration, in one place; the parsing below cannot fail after it.
+        if let Some(problem) = self.client_problems(actor, &new).await?.into_iter().next() {
+            return Err(invalid(problem.message));
+        }
         let org = self.org(&new.org).await?;
         let owner = self.user_by_email(&new.owner_email).await?;
-        if owner.org_id != org.id {
-            return Err(invalid("the owner does not belong to this organization"));
-        }
         let run_as = match &new.run_as_email {
             Some(email) => self.user_by_email(email).await?,
             None => owner.clone(),
@@ -244,17 +472,6 @@ impl Tessera {
         };
         let allowed_origins = new.allowed_origins.iter().map(|o| validate_origin(o)).collect::<Result<Vec<_>>>()?;
         let allowed_ips = new.allowed_ips.iter().map(|ip| parse_network(ip)).collect::<Result<Vec<_>>>()?;
-        client_rules::validate_registration(&Registration {
-            owner: &owner,
-            run_as: &run_as,
-            grants: &grants,
-            scopes: &scopes,
-            redirect_uris: &new.redirect_uris,
-            public: new.public,
-            access_token_ttl: new.access_token_ttl,
-            catalogue: &catalogue,
-        })
-        .map_err(|e| invalid(e.description.to_string()))?;
         let client = Client {
             id: ClientId::new(self.secrets.random_id(24)?),
             org_id: org.id.clone(),
@@ -317,30 +534,94 @@ impl Tessera {
         })
     }
 
-    async fn client_record(&self, id: &str) -> Result<ClientRecord> {
-        self.store().client(&ClientId::new(id)).await?.ok_or(ServiceError::NotFound("client"))
+    /// A client the actor may see; any other is "not found", whether it exists or not.
+    async fn client_record(&self, actor: &Actor, id: &str) -> Result<ClientRecord> {
+        let record = self.store().client(&ClientId::new(id)).await?.ok_or(ServiceError::NotFound("client"))?;
+        access::see_client(actor.caller(), &record.client).map_err(denied("client"))?;
+        Ok(record)
     }
 
-    pub async fn show_client(&self, id: &str) -> Result<ClientView> {
-        let record = self.client_record(id).await?;
+    pub async fn show_client(&self, actor: &Actor, id: &str) -> Result<ClientView> {
+        let record = self.client_record(actor, id).await?;
         self.client_view(&record.client).await
     }
 
-    pub async fn list_clients(&self, org: Option<&str>) -> Result<Vec<ClientView>> {
-        let org = match org {
-            Some(org) => Some(self.org(org).await?.id),
-            None => None,
+    /// The clients the actor may see: for the operator those of `org` (or all), for a user
+    /// their own, and for an owner or admin every client of their organization.
+    pub async fn list_clients(&self, actor: &Actor, org: Option<&str>) -> Result<Vec<ClientView>> {
+        let org = match (org, actor.as_user()) {
+            (Some(org), _) => Some(self.org(org).await?.id),
+            (None, Some(user)) => Some(user.org_id.clone()),
+            (None, None) => None,
         };
         let mut views = Vec::new();
         for record in self.store().clients(org.as_ref()).await? {
-            views.push(self.client_view(&record.client).await?);
+            if access::see_client(actor.caller(), &record.client).is_ok() {
+                views.push(self.client_view(&record.client).await?);
+            }
         }
         Ok(views)
     }
 
+    /// Applies an edit to a client; the result must pass the same rules as a registration.
+    pub async fn update_client(&self, actor: &Actor, id: &str, edit: ClientEdit) -> Result<ClientView> {
+        let mut client = self.client_record(actor, id).await?.client;
+        let owner = self.store().user(&client.owner).await?.ok_or(ServiceError::NotFound("user"))?;
+        if let Some(name) = &edit.name {
+            client.name = validate_name("a client name", name)?;
+        }
+        if let Some(uris) = edit.redirect_uris {
+            client.redirect_uris = uris;
+        }
+        if let Some(origins) = &edit.allowed_origins {
+            client.allowed_origins = origins.iter().map(|o| validate_origin(o)).collect::<Result<_>>()?;
+        }
+        if let Some(ips) = &edit.allowed_ips {
+            client.allowed_ips = ips.iter().map(|ip| parse_network(ip)).collect::<Result<_>>()?;
+        }
+        let run_as = match &edit.run_as {
+            Some(who) => {
+                let found = match self.store().user(&UserId::new(who)).await? {
+                    Some(user) => Some(user),
+                    None => self.store().user_by_email(who.trim()).await?,
+                };
+                found
+                    .filter(|u| u.org_id == client.org_id)
+                    .ok_or_else(|| invalid(format!("no run-as user {who:?} in this organization")))?
+            }
+            None => self.store().user(&client.run_as).await?.ok_or(ServiceError::NotFound("user"))?,
+        };
+        client.run_as = run_as.id.clone();
+        if let Some(ttl) = edit.access_token_ttl {
+            client.access_token_ttl = ttl;
+        }
+        if let Some(requires) = edit.requires_org_approval {
+            client.requires_org_approval = requires;
+        }
+        let catalogue = self.store().scopes(&client.org_id).await?;
+        let grants: Vec<GrantType> = client.grants.iter().copied().collect();
+        client_rules::validate_registration(&Registration {
+            owner: &owner,
+            run_as: &run_as,
+            grants: &grants,
+            scopes: &client.scopes,
+            redirect_uris: &client.redirect_uris,
+            public: client.public,
+            access_token_ttl: client.access_token_ttl,
+            catalogue: &catalogue,
+        })
+        .map_err(|e| invalid(e.description.to_string()))?;
+        let detail = serde_json::json!({ "name": client.name, "run_as": client.run_as.as_str(), "redirect_uris": client.redirect_uris, "allowed_origins": client.allowed_origins });
+        let audit = self.audit(actor, AuditAction::ClientUpdated, Some(&client.org_id), Some(client.id.to_string()), detail);
+        if !self.store().update_client(&client, &audit).await? {
+            return Err(ServiceError::NotFound("client"));
+        }
+        self.client_view(&client).await
+    }
+
     /// Turns a client ON or OFF. OFF: authentication fails and its live tokens stop working.
     pub async fn set_client_status(&self, actor: &Actor, id: &str, status: ClientStatus) -> Result<ClientView> {
-        let mut record = self.client_record(id).await?;
+        let mut record = self.client_record(actor, id).await?;
         let action = if status == ClientStatus::On { AuditAction::ClientEnabled } else { AuditAction::ClientDisabled };
         let audit = self.audit(actor, action, Some(&record.client.org_id), Some(id.to_owned()), serde_json::json!({}));
         if !self.store().set_client_status(&record.client.id, status, &audit).await? {
@@ -351,7 +632,7 @@ impl Tessera {
     }
 
     pub async fn delete_client(&self, actor: &Actor, id: &str) -> Result<()> {
-        let record = self.client_record(id).await?;
+        let record = self.client_record(actor, id).await?;
         let audit = self.audit(
             actor,
             AuditAction::ClientDeleted,
@@ -368,8 +649,10 @@ impl Tessera {
     /// Approves a client for an organization's users (the Bluescape seed's whitelisting), or
     /// withdraws the approval, which ends the refresh families of that org's users.
     pub async fn set_org_approval(&self, actor: &Actor, client_id: &str, org: &str, approve: bool) -> Result<()> {
-        let record = self.client_record(client_id).await?;
         let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        // The client is usually another organization's: approving needs only its id.
+        let record = self.store().client(&ClientId::new(client_id)).await?.ok_or(ServiceError::NotFound("client"))?;
         let action = if approve { AuditAction::OrgApproved } else { AuditAction::OrgApprovalWithdrawn };
         let audit = self.audit(
             actor,
@@ -378,13 +661,31 @@ impl Tessera {
             Some(client_id.to_owned()),
             serde_json::json!({ "client_org_id": record.client.org_id.as_str() }),
         );
-        self.store().set_org_approval(&record.client.id, &org.id, &actor.0, approve, &audit).await?;
+        self.store().set_org_approval(&record.client.id, &org.id, &actor.label, approve, &audit).await?;
         Ok(())
+    }
+
+    /// The clients approved for an organization.
+    pub async fn org_approvals(&self, actor: &Actor, org: &str) -> Result<Vec<ApprovalView>> {
+        let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        let mut views = Vec::new();
+        for approval in self.store().org_approvals(&org.id).await? {
+            let client = self.store().client(&approval.client_id).await?;
+            views.push(ApprovalView {
+                client_id: approval.client_id.to_string(),
+                client_name: client.map(|c| c.client.name).unwrap_or_default(),
+                org_id: approval.org_id.to_string(),
+                approved_by: approval.approved_by,
+                approved_at: approval.approved_at,
+            });
+        }
+        Ok(views)
     }
 
     /// Replaces a client's secret; the old one is void from the commit on. Returns the new one.
     pub async fn regenerate_secret(&self, actor: &Actor, id: &str) -> Result<(String, String)> {
-        let record = self.client_record(id).await?;
+        let record = self.client_record(actor, id).await?;
         if record.client.public {
             return Err(invalid("a public client has no secret"));
         }
@@ -402,11 +703,22 @@ impl Tessera {
         Ok((record.client.id.to_string(), secret))
     }
 
-    /// The stored secret in clear, for its owner's Show button.
-    pub async fn reveal_secret(&self, id: &str) -> Result<String> {
-        let record = self.client_record(id).await?;
+    /// The stored secret in clear, for its owner's Show button (audited, A11).
+    pub async fn reveal_secret(&self, actor: &Actor, id: &str) -> Result<String> {
+        let record = self.client_record(actor, id).await?;
+        access::reveal_secret(actor.caller(), &record.client).map_err(denied("client"))?;
         let material = record.secret.ok_or_else(|| invalid("a public client has no secret"))?;
-        let plain = self.secrets.open(&secret_context(&record.client.id), &material.sealed)?;
+        let secret = self.open_client_secret(&record.client.id, &material)?;
+        // Audited only when something was revealed.
+        let audit =
+            self.audit(actor, AuditAction::ClientSecretRevealed, Some(&record.client.org_id), Some(id.to_owned()), serde_json::json!({}));
+        self.store().append_audit(&audit).await?;
+        Ok(secret)
+    }
+
+    /// Unseals a client's stored secret.
+    pub(crate) fn open_client_secret(&self, id: &ClientId, material: &SecretMaterial) -> Result<String> {
+        let plain = self.secrets.open(&secret_context(id), &material.sealed)?;
         String::from_utf8(plain).map_err(|_| ServiceError::Internal("sealed secret is not text".into()))
     }
 
@@ -418,6 +730,7 @@ impl Tessera {
     /// Rotates the signing keys now: the published next key starts signing, the current one
     /// retires (still published until its tokens have expired), a new next key is published.
     pub async fn rotate_keys(&self, actor: &Actor) -> Result<Vec<KeyView>> {
+        operator_only(actor)?;
         let now = self.now();
         let audit = self.audit(actor, AuditAction::KeysRotated, None, None, serde_json::json!({ "reason": "on demand" }));
         if !keys::rotate(&**self.store(), &self.secrets, self.settings.signing_alg, self.settings.key_retention, now, &audit).await? {
@@ -426,13 +739,35 @@ impl Tessera {
         self.list_keys().await
     }
 
-    /// The audit log, newest first.
-    pub async fn audit_log(&self, org: Option<&str>, before: Option<i64>, limit: u32) -> Result<Vec<AuditView>> {
-        let org = match org {
-            Some(org) => Some(self.org(org).await?.id),
-            None => None,
+    /// The audit log, newest first. Users read their own organization's log, if they run it.
+    pub async fn audit_log(&self, actor: &Actor, filter: AuditFilter) -> Result<Vec<AuditView>> {
+        let org = match (filter.org.as_deref(), actor.as_user()) {
+            (Some(org), _) => Some(self.org(org).await?.id),
+            (None, Some(user)) => Some(user.org_id.clone()),
+            (None, None) => None,
         };
-        let records = self.store().audit_log(org.as_ref(), before, limit.clamp(1, 1000)).await?;
+        if let Some(org) = &org {
+            access::administer_org(actor.caller(), org).map_err(denied("organization"))?;
+        }
+        // An actor given by email is recorded by user id.
+        let actor_label = match filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(who) if who.contains('@') => {
+                Some(self.store().user_by_email(who).await?.map_or_else(|| who.to_owned(), |u| u.id.to_string()))
+            }
+            other => other.map(str::to_owned),
+        };
+        let nonempty = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let query = AuditQuery {
+            org,
+            actor: actor_label,
+            action: nonempty(filter.action),
+            target: nonempty(filter.target),
+            since: filter.since,
+            until: filter.until,
+            before: filter.before,
+            limit: filter.limit.clamp(1, 1000),
+        };
+        let records = self.store().audit_log(&query).await?;
         Ok(records
             .into_iter()
             .map(|r| AuditView {
@@ -448,10 +783,43 @@ impl Tessera {
             .collect())
     }
 
-    /// Revokes a token by operator order (no client authentication).
+    /// Revokes a token by operator order (no client authentication), or by a user who may see
+    /// the token's client.
     pub async fn revoke_as_operator(&self, actor: &Actor, token: &str) -> Result<()> {
         let claims = self.verified_claims(token.trim()).ok_or_else(|| invalid("this is not a token issued by this server"))?;
-        self.revoke_claims(&claims, &actor.0, None, self.now()).await
+        if actor.as_user().is_some() {
+            self.client_record(actor, &claims.client_id).await.map_err(|_| invalid("this is not a token issued by this server"))?;
+        }
+        self.revoke_claims(&claims, &actor.label, None, self.now()).await
+    }
+}
+
+/// Operations the admin API needs beyond those the portal and the CLI share.
+impl Tessera {
+    /// The admin API's caller: who the token speaks for, their organization and the token's
+    /// scopes (`GET /admin/v1/me`).
+    pub async fn caller_view(&self, caller: &crate::AdminCaller) -> Result<CallerView> {
+        let user = caller.actor.as_user().ok_or(ServiceError::NotFound("user"))?;
+        let org = self.org(user.org_id.as_str()).await?;
+        Ok(CallerView {
+            user: user_view(user),
+            org: org_view(&org),
+            client_id: caller.client_id.clone(),
+            scopes: caller.scope.iter().map(str::to_owned).collect(),
+        })
+    }
+
+    /// An organization's scopes as the admin API lists them: the built-in ones, then the
+    /// catalogue. Every user of the organization may read them.
+    pub async fn scope_views(&self, actor: &Actor, org: &str) -> Result<Vec<ScopeView>> {
+        let catalogue = self.scopes(actor, org).await?;
+        let built_in = scope::BUILT_IN.iter().chain(scope::ADMIN_API.iter()).map(|name| ScopeView {
+            name: (*name).to_owned(),
+            restricted: *name == scope::ADMIN_ORG,
+            built_in: true,
+        });
+        let stored = catalogue.into_iter().map(|def| ScopeView { name: def.name, restricted: def.restricted, built_in: false });
+        Ok(built_in.chain(stored).collect())
     }
 }
 

@@ -150,7 +150,7 @@ impl Tessera {
             Ok(org) => org,
             Err(refused) => return Ok(refused),
         };
-        self.set_org_approval(&crate::admin::Actor(session.user.id.to_string()), client.client.id.as_str(), org.id.as_str(), true).await?;
+        self.set_org_approval(&crate::admin::Actor::user(session.user.clone()), client.client.id.as_str(), org.id.as_str(), true).await?;
         // The admin also authorized the application for themselves (the Bluescape seed: "you
         // will get back an Access Code"): the answer is the usual one for the client's
         // registered scopes the admin may grant, which the approval page listed.

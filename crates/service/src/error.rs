@@ -25,6 +25,9 @@ pub enum ServiceError {
     /// Bad input to an administrative use case (CLI, admin API); the text is for the operator.
     #[error("{0}")]
     Invalid(String),
+    /// The actor sees the record but may not do this; the text says why.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("conflict: {0}")]

@@ -108,6 +108,8 @@ impl Tessera {
             }
             CodeRedemption::Fresh(record) => record,
         };
+        // The code is consumed (committed); the tokens are not stored yet.
+        crate::failpoint("code-consumed");
         let redemption = Redemption { client_id: &caller.client.id, redirect_uri, code_verifier, now };
         code::redeem(&record.code, &redemption, s256)?;
         let user = self.grant_user(&record.grant).await?;
@@ -116,7 +118,10 @@ impl Tessera {
         let scope = scope::allowed_for(&record.grant.scope, user.role, &caller.catalogue)?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
         let issue = GrantIssue { grant: &record.grant, scope: &scope, nonce: record.code.nonce.as_deref(), with_refresh };
-        self.issue_for_grant(&caller.client, &user, &issue, now).await
+        let response = self.issue_for_grant(&caller.client, &user, &issue, now).await?;
+        // The tokens are stored; the answer has not been sent.
+        crate::failpoint("code-tokens-stored");
+        Ok(response)
     }
 
     /// The first tokens of a grant: an access token, a refresh token (which starts the family)

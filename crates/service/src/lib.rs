@@ -11,6 +11,7 @@ mod grants;
 pub mod keys;
 pub mod limiter;
 pub mod password;
+pub mod portal;
 mod resource;
 pub mod secrets;
 pub mod session;
@@ -37,6 +38,20 @@ use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ServerMetadata, To
 use tessera_store::Store;
 
 pub use error::{Result, ServiceError};
+pub use resource::AdminCaller;
+
+/// A crash point between two writes, for the fault tests (X02): with the `failpoints` feature
+/// (test builds only) the process aborts here when `TESSERA_FAILPOINT` names this point.
+/// Without the feature it compiles to nothing.
+#[inline]
+pub(crate) fn failpoint(name: &str) {
+    #[cfg(feature = "failpoints")]
+    if std::env::var("TESSERA_FAILPOINT").is_ok_and(|point| point == name) {
+        std::process::abort();
+    }
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}
 
 use crate::cache::{Cache, CachedClient};
 use crate::keys::KeySet;
@@ -475,6 +490,17 @@ impl Tessera {
         };
         self.sync().await?;
         let client = self.cache.client(&*self.store, &presented.id).await?;
+        Ok(client.is_some_and(|c| {
+            c.client.status == tessera_core::model::ClientStatus::On && c.client.allowed_origins.iter().any(|o| o == origin)
+        }))
+    }
+
+    /// Whether a browser app at `origin` may read the answer to a request bearing `token`
+    /// (userinfo): the token's client is ON and registered that origin.
+    pub async fn cors_allowed_for_token(&self, token: &str, origin: &str) -> Result<bool> {
+        self.sync().await?;
+        let Some(claims) = self.verified_claims(token) else { return Ok(false) };
+        let client = self.cache.client(&*self.store, &ClientId::new(claims.client_id)).await?;
         Ok(client.is_some_and(|c| {
             c.client.status == tessera_core::model::ClientStatus::On && c.client.allowed_origins.iter().any(|o| o == origin)
         }))

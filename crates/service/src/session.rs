@@ -253,7 +253,7 @@ impl Tessera {
             authorize_applications: true,
             password: Some(password.to_owned()),
         };
-        let created = self.create_user(&Actor(format!("setup@{peer}")), new).await;
+        let created = self.create_user(&Actor::system(format!("setup@{peer}")), new).await;
         let view = match created {
             Ok(view) => view,
             Err(e) => {

@@ -10,7 +10,7 @@ mod sqlite;
 use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::code::IssuedCode;
-use tessera_core::model::{Client, ClientId, ClientStatus, Org, OrgId, ScopeDef, User, UserId};
+use tessera_core::model::{Client, ClientId, ClientStatus, Org, OrgId, Role, ScopeDef, User, UserId};
 use tessera_core::refresh::RefreshRecord;
 use tessera_core::scope::ScopeSet;
 
@@ -177,6 +177,32 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
+/// Which audit entries to read: all filters are optional and combine with AND; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub org: Option<OrgId>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// The entry's target: a client id, user id or scope name.
+    pub target: Option<String>,
+    /// Entries at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Entries before this time (Unix seconds).
+    pub until: Option<i64>,
+    /// Entries older than this id (the cursor of the next page).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// An organization's approval of a client (the Bluescape seed's whitelisting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRecord {
+    pub client_id: ClientId,
+    pub org_id: OrgId,
+    pub approved_by: String,
+    pub approved_at: i64,
+}
+
 /// A signed-in browser session (looked up by the keyed hash of its cookie value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -274,12 +300,18 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a scope to the catalogue; an existing one is left as it is (returns false).
     async fn insert_scope(&self, org: &OrgId, scope: &ScopeDef, at: i64, audit: &AuditEvent) -> Result<bool>;
     async fn scopes(&self, org: &OrgId) -> Result<Vec<ScopeDef>>;
+    /// Marks a catalogue scope restricted (owners and admins only) or not; false if unknown.
+    async fn set_scope_restricted(&self, org: &OrgId, name: &str, restricted: bool, audit: &AuditEvent) -> Result<bool>;
 
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()>;
     async fn user(&self, id: &UserId) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn user_count(&self) -> Result<i64>;
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool>;
+    /// The users of an organization, by email.
+    async fn users(&self, org: &OrgId) -> Result<Vec<User>>;
+    /// Sets a user's role and `authorize_applications` permission.
+    async fn update_user(&self, id: &UserId, role: Role, authorize_applications: bool, audit: &AuditEvent) -> Result<bool>;
 
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()>;
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>>;
@@ -287,6 +319,9 @@ pub trait Store: Send + Sync + 'static {
     /// Whether some client that is ON lists `origin` among its allowed origins (CORS preflight).
     async fn origin_registered(&self, origin: &str) -> Result<bool>;
     async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool>;
+    /// Stores an edited client: name, run-as user, redirect URIs, allowed origins and IPs,
+    /// access-token lifetime and `requires_org_approval` (grants and scopes are fixed at registration).
+    async fn update_client(&self, client: &Client, audit: &AuditEvent) -> Result<bool>;
     async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool>;
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool>;
 
@@ -317,6 +352,8 @@ pub trait Store: Send + Sync + 'static {
     async fn consents(&self, user: &UserId) -> Result<Vec<(ClientId, ScopeSet)>>;
 
     async fn org_approved(&self, client: &ClientId, org: &OrgId) -> Result<bool>;
+    /// The clients approved for an organization, newest approval first.
+    async fn org_approvals(&self, org: &OrgId) -> Result<Vec<ApprovalRecord>>;
     /// Approves (or withdraws the approval of) `client` for `org`; withdrawing revokes the
     /// grants of that org's users for the client.
     async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool>;
@@ -347,8 +384,8 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_failures(&self, key: &str) -> Result<()>;
 
     async fn append_audit(&self, audit: &AuditEvent) -> Result<()>;
-    /// Newest first, entries older than `before` (an id) when given.
-    async fn audit_log(&self, org: Option<&OrgId>, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// The entries `query` selects, newest first.
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
 
     /// The cheap fingerprint of committed state, or `None` when this backend has none (then
     /// callers read the change feed on every check).

@@ -28,8 +28,8 @@ use tessera_core::code::IssuedCode;
 use tessera_core::refresh::{RefreshRecord, RefreshState};
 
 use crate::{
-    AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState,
-    RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
+    ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
+    KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
 };
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -190,9 +190,13 @@ impl PgStore {
     /// Connects to the database at `url` (`postgres://…`). Fails when it cannot be reached;
     /// afterwards the pool reconnects by itself (a database restart needs no node restart).
     pub async fn open(url: &str) -> Result<Self> {
+        // A statement that waits for a lock gives up after 5 s (503) instead of holding its pool
+        // connection until the client gives up: long transactions elsewhere must not exhaust
+        // the pool for everyone (X18).
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
-            .application_name("tessera");
+            .application_name("tessera")
+            .options([("lock_timeout", "5s")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
@@ -581,6 +585,20 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn set_scope_restricted(&self, org: &OrgId, name: &str, restricted: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE scopes SET restricted = $1 WHERE org_id = $2 AND name = $3")
+            .bind(restricted)
+            .bind(org.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Scope, org.as_str(), audit).await
+    }
+
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -638,6 +656,29 @@ impl Store for PgStore {
             // A disabled user's browser sessions end with it (F08).
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(map_err)?;
         }
+        self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
+    }
+
+    async fn users(&self, org: &OrgId) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email"))
+            .bind(org.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn update_user(&self, id: &UserId, role: Role, authorize_applications: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE users SET role = $1, authorize_applications = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(authorize_applications)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+            == 1;
         self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
     }
 
@@ -716,6 +757,29 @@ impl Store for PgStore {
             .rows_affected()
             == 1;
         self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn update_client(&self, c: &Client, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(
+            "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
+             access_token_ttl = $6, requires_org_approval = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(&c.name)
+        .bind(c.run_as.as_str())
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.allowed_origins))
+        .bind(to_json(&c.allowed_ips))
+        .bind(c.access_token_ttl.map(i64::from))
+        .bind(c.requires_org_approval)
+        .bind(audit.at)
+        .bind(c.id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Client, c.id.as_str(), audit).await
     }
 
     async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool> {
@@ -994,6 +1058,26 @@ impl Store for PgStore {
         Ok(found.is_some())
     }
 
+    async fn org_approvals(&self, org: &OrgId) -> Result<Vec<ApprovalRecord>> {
+        let rows = sqlx::query(
+            "SELECT client_id, org_id, approved_by, approved_at FROM org_approvals WHERE org_id = $1 ORDER BY approved_at DESC, client_id",
+        )
+        .bind(org.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApprovalRecord {
+                    client_id: ClientId::new(row.try_get::<String, _>("client_id").map_err(map_err)?),
+                    org_id: OrgId::new(row.try_get::<String, _>("org_id").map_err(map_err)?),
+                    approved_by: row.try_get("approved_by").map_err(map_err)?,
+                    approved_at: row.try_get("approved_at").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
     async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let changed = if approve {
@@ -1213,14 +1297,21 @@ impl Store for PgStore {
         insert_audit(&self.pool, audit).await
     }
 
-    async fn audit_log(&self, org: Option<&OrgId>, before: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>> {
+    async fn audit_log(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query(
             "SELECT id, at, org_id, actor, action, target, ip, detail FROM audit_log \
-             WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+             WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR actor = $3) \
+             AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR target = $5) AND ($6 IS NULL OR at >= $6) \
+             AND ($7 IS NULL OR at < $7) ORDER BY id DESC LIMIT $8",
         )
-        .bind(org.map(OrgId::as_str))
-        .bind(before)
-        .bind(i64::from(limit))
+        .bind(q.org.as_ref().map(OrgId::as_str))
+        .bind(q.before)
+        .bind(q.actor.as_deref())
+        .bind(q.action.as_deref())
+        .bind(q.target.as_deref())
+        .bind(q.since)
+        .bind(q.until)
+        .bind(i64::from(q.limit))
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;

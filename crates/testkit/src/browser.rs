@@ -28,8 +28,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+pub use fantoccini::Locator;
 use fantoccini::wd::TimeoutConfiguration;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
@@ -182,6 +183,39 @@ impl Browser {
     /// The rendered text of the element matching `css_selector`.
     pub async fn text(&self, css_selector: &str) -> anyhow::Result<String> {
         self.find(css_selector).await?.text().await.with_context(|| format!("cannot read the text of {css_selector:?}"))
+    }
+
+    /// The current `value` of the form field matching `css_selector` (what a script or the
+    /// user put there, which the page source does not show).
+    pub async fn value(&self, css_selector: &str) -> anyhow::Result<String> {
+        let value =
+            self.find(css_selector).await?.prop("value").await.with_context(|| format!("cannot read the value of {css_selector:?}"))?;
+        Ok(value.unwrap_or_default())
+    }
+
+    /// Polls until the form field matching `css_selector` holds a value `accepted` takes; reads
+    /// that fail meanwhile (no such element yet, or one from the page being replaced) are
+    /// retried. Use it after a click that reloads a page which already has the field.
+    pub async fn wait_for_value(
+        &self,
+        css_selector: &str,
+        mut accepted: impl FnMut(&str) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = self.value(css_selector).await;
+            if let Ok(value) = &last
+                && accepted(value)
+            {
+                return last;
+            }
+            if Instant::now() >= deadline {
+                let seen = last.map_or_else(|error| format!("an error: {error:#}"), |value| format!("{value:?}"));
+                bail!("{css_selector:?} did not get an expected value within {timeout:?}; last read: {seen}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// The current DOM, serialised.

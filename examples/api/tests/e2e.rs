@@ -245,10 +245,10 @@ async fn refusals_are_rfc6750_answers() {
     let world = World::start();
     let response = reqwest::get(format!("{}/projects", world.api.base)).await.unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"", "V09: a plain challenge, no error");
     let (status, challenge) = world.projects_with("not.a.jwt").await;
     assert_eq!(status, 401);
-    assert!(challenge.unwrap().starts_with("Bearer error=\"invalid_token\""));
+    assert!(challenge.unwrap().starts_with("Bearer realm=\"api\", error=\"invalid_token\""));
     // A token of the feed client holds projects:read only.
     let narrow = world.token(&world.feed).await;
     assert_eq!(world.projects_with(&narrow).await.0, 200);
@@ -260,7 +260,11 @@ async fn refusals_are_rfc6750_answers() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"insufficient_scope\", scope=\"projects:write\"");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"projects:write\"",
+        "V15"
+    );
     // A token forged with a key of our own is refused: the guard trusts the issuer's JWKS only.
     let (key, _) = tessera_jose::SigningKey::generate(tessera_jose::Algorithm::ES256).unwrap();
     let forged = key.sign("at+jwt", &claims_of(&narrow)).unwrap();

@@ -144,6 +144,6 @@ async fn a_wrong_password_shows_the_form_again_with_an_error() {
     browser.wait_for_element("[role=alert]", WAIT).await.unwrap();
     assert_eq!(browser.text("[role=alert]").await.unwrap(), "Wrong email or password.");
     sign_in(&browser, &fixture.owner_email, OWNER_PASSWORD).await;
-    browser.wait_for_element("h1", WAIT).await.unwrap();
-    assert!(browser.text("h1").await.unwrap().contains(&fixture.owner_email));
+    browser.wait_for_element(".who", WAIT).await.unwrap();
+    assert!(browser.text(".who").await.unwrap().contains(&fixture.owner_email), "signed in, in the portal");
 }

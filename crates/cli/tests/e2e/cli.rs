@@ -244,3 +244,40 @@ fn migrate_applies_the_schema_and_no_migrate_refuses_a_store_behind_the_binary()
     assert_eq!(cli.json(&["--no-migrate", "org", "list"]).unwrap(), json!([]));
     assert_eq!(cli.json(&["migrate"]).unwrap(), json!({}), "migrating twice is a no-op");
 }
+
+#[test]
+fn members_scopes_and_approvals_are_managed_from_the_cli_too() {
+    let dir = TempDir::new("cli-admin").unwrap();
+    let cli = fresh_cli(&dir);
+    cli.json(&["org", "create", "--name", "acme"]).unwrap();
+    cli.json(&["scope", "create", "--org", "acme", "reports"]).unwrap();
+    let user = cli.json(&["user", "create", "--org", "acme", "--email", "m@acme.test", "--role", "member"]).unwrap();
+    let updated = cli.json(&["user", "update", "m@acme.test", "--role", "admin", "--authorize-applications", "true"]).unwrap();
+    assert_eq!(updated["role"], "admin");
+    assert_eq!(updated["authorize_applications"], true);
+    let users = cli.json(&["user", "list", "--org", "acme"]).unwrap();
+    assert_eq!(users[0]["id"], user["id"]);
+    assert_eq!(users[0]["role"], "admin");
+    assert!(cli.json(&["user", "update", "m@acme.test", "--role", "king"]).is_err(), "an unknown role is refused");
+
+    let scope = cli.json(&["scope", "update", "--org", "acme", "reports", "--restricted", "true"]).unwrap();
+    assert_eq!(scope, json!({ "name": "reports", "restricted": true }));
+    assert!(cli.json(&["scope", "update", "--org", "acme", "missing", "--restricted", "true"]).is_err(), "an unknown scope");
+
+    let client = cli.json(&["client", "create", "--org", "acme", "--owner", "m@acme.test", "--name", "app"]).unwrap();
+    let id = client["client_id"].as_str().unwrap();
+    assert_eq!(cli.json(&["client", "approvals", "--org", "acme"]).unwrap(), json!([]));
+    cli.json(&["client", "approve", id, "--org", "acme"]).unwrap();
+    let approvals = cli.json(&["client", "approvals", "--org", "acme"]).unwrap();
+    assert_eq!(approvals[0]["client_id"], id);
+    assert_eq!(approvals[0]["approved_by"], "cli");
+    let actions: Vec<String> = cli
+        .json(&["audit", "list", "--org", "acme"])
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(actions.contains(&"user_updated".to_owned()) && actions.contains(&"scope_updated".to_owned()), "{actions:?}");
+}

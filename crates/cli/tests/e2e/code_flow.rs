@@ -84,7 +84,7 @@ async fn r01_r02_r09_bad_client_or_redirect_uri_shows_a_page_and_never_redirects
 }
 
 #[tokio::test]
-async fn r08_c08_p01_p02_errors_after_validation_are_redirected_with_state_and_iss() {
+async fn r08_c08_p01_p02_p03_p04_p05_errors_after_validation_are_redirected_with_state_and_iss() {
     let (server, fixture) = start();
     let web = web_client(&server, &fixture, &[]);
     let (_, spa) = add_client(&server, &fixture, "spa", PUBLIC_SPA);
@@ -108,11 +108,94 @@ async fn r08_c08_p01_p02_errors_after_validation_are_redirected_with_state_and_i
     check(agent.authorize(&spa_query(""), "allow").await, "invalid_request");
     let c = challenge(VERIFIER);
     check(agent.authorize(&spa_query(&format!("&code_challenge={c}&code_challenge_method=plain")), "allow").await, "invalid_request");
+    // P03: a challenge without a method means plain.
     check(agent.authorize(&spa_query(&format!("&code_challenge={c}")), "allow").await, "invalid_request");
+    // P04: an unknown method.
     check(agent.authorize(&spa_query(&format!("&code_challenge={c}&code_challenge_method=S512")), "allow").await, "invalid_request");
+    // P05: the right method, but not 43 base64url characters.
     check(agent.authorize(&spa_query("&code_challenge=abc&code_challenge_method=S256"), "allow").await, "invalid_request");
+    let not_base64url = format!("{}+/", &c[..41]);
+    let query = spa_query(&format!(
+        "&{}",
+        serde_urlencoded::to_string([("code_challenge", not_base64url.as_str()), ("code_challenge_method", "S256")]).unwrap()
+    ));
+    check(agent.authorize(&query, "allow").await, "invalid_request");
     // prompt=none without a session (S05 on a login error, too).
     check(agent.authorize(&code_query(&web, "&prompt=none"), "allow").await, "login_required");
+}
+
+#[tokio::test]
+async fn r03_r04_query_mismatches_and_near_copies_of_the_redirect_uri_are_refused() {
+    let (server, fixture) = start();
+    let registered = "https://app.example/cb?a=1";
+    let (_, client) =
+        add_client(&server, &fixture, "Exact", &["--grant", "authorization_code", "--redirect-uri", registered, "--scope", "read"]);
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let query = |redirect_uri: &str| {
+        format!(
+            "response_type=code&client_id={}&state=s&scope=read&{}",
+            client.client_id,
+            serde_urlencoded::to_string([("redirect_uri", redirect_uri)]).unwrap()
+        )
+    };
+    for near in [
+        "https://app.example/cb?a=2", // R03
+        "https://app.example/cb?a=1&b=2",
+        "https://app.example/cb?",
+        "https://app.example/cb",
+        "https://app.example/cb/?a=1", // R04: trailing /
+        "https://APP.example/cb?a=1",  // changed case
+        "https://app.example/CB?a=1",
+        "https://app.example:443/cb?a=1", // added default port
+        "https://app.example/x/../cb?a=1",
+        "https://app.example%2Fcb?a=1",
+        "https://app.example/cb%3Fa=1",
+        "https://app.example//cb?a=1",
+        "https://app.example/cb?a=1#frag",
+        "https://app.example/cb?a=%31",
+        "http://app.example/cb?a=1",
+    ] {
+        let response = agent.get(&format!("/oauth2/authorize?{}", query(near))).await;
+        assert_eq!(response.status(), 400, "{near}");
+        assert!(response.headers().get("location").is_none(), "{near}: no redirect");
+    }
+    // The exact string works, and its own query is kept beside the code.
+    let url = agent.authorize(&query(registered), "allow").await;
+    assert!(url.starts_with("https://app.example/cb?a=1&"), "{url}");
+    assert!(response_params(&url).contains_key("code"));
+}
+
+#[tokio::test]
+async fn l02_authorization_responses_and_api_answers_send_no_referrer() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let response = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=read"))).await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    // No third-party subresources on our pages: the CSP allows our origin only.
+    for attribute in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
+        assert!(!page.contains(attribute), "{attribute} in the consent page");
+    }
+    let response = agent.submit("/oauth2/authorize/decision", &page, &["csrf_token", "request"], &[("decision", "allow")]).await;
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).contains("code="));
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer", "the redirect carrying the code");
+    // The remembered-consent path: a 302 straight to the client with the code.
+    let response = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=read"))).await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    let code = response_params(&location(&response))["code"].clone();
+    // Token answers too; and no URL Tessera builds carries a token or code except the
+    // authorization response itself (the token endpoint answers in the body).
+    let response = redeem(&server, &client, &code, &[]).await;
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    assert!(response.headers().get("location").is_none());
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 }
 
 #[tokio::test]
@@ -314,7 +397,7 @@ async fn r12_cors_echoes_only_the_clients_registered_origin() {
     let mut agent = Agent::new(&server);
     agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
     let query = format!(
-        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&scope=read&code_challenge={}&code_challenge_method=S256",
+        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&scope=openid%20read&code_challenge={}&code_challenge_method=S256",
         spa.client_id,
         challenge(VERIFIER)
     );
@@ -333,6 +416,18 @@ async fn r12_cors_echoes_only_the_clients_registered_origin() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["access-control-allow-origin"], "https://spa.example");
     assert!(response.headers().get("access-control-allow-credentials").is_none());
+    let spa_token = response.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    // Userinfo: readable by the origin the token's client registered, and by no other.
+    let userinfo =
+        |origin: &'static str, token: String| http().get(server.url("/oauth2/userinfo")).bearer_auth(token).header("origin", origin).send();
+    let response = userinfo("https://spa.example", spa_token.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://spa.example");
+    let response = userinfo("https://evil.example", spa_token).await.unwrap();
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+    let script_token = access_token(&server, &fixture).await;
+    let response = userinfo("https://spa.example", script_token).await.unwrap();
+    assert!(response.headers().get("access-control-allow-origin").is_none(), "another client's token");
     // Another origin: no CORS header at all, and never `*`.
     let response = exchange("https://evil.example", "whatever".into()).await.unwrap();
     assert!(response.headers().get("access-control-allow-origin").is_none());
@@ -360,4 +455,12 @@ async fn r12_cors_echoes_only_the_clients_registered_origin() {
     assert_eq!(allowed.headers()["access-control-allow-origin"], "https://spa.example");
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
+    let userinfo_preflight = http()
+        .request(reqwest::Method::OPTIONS, server.url("/oauth2/userinfo"))
+        .header("origin", "https://spa.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo_preflight.headers()["access-control-allow-origin"], "https://spa.example");
 }

@@ -20,8 +20,14 @@ pub fn start_with(options: ServerOptions) -> (Server, Fixture) {
     (server, fixture)
 }
 
+/// A client that follows no redirect. Once a TLS test has made the test CA
+/// (`transport::test_ca`), it trusts that CA too, so the helpers work on https servers.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(ca) = crate::transport::TEST_CA.get() {
+        builder = builder.add_root_certificate(ca.certificate());
+    }
+    builder.build().expect("client")
 }
 
 /// `POST path` with HTTP Basic credentials and a form body.

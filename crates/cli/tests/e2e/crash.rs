@@ -1,9 +1,10 @@
 //! Crashes and shutdowns (SECURITY.md §14: X01, X06): a write the server or the CLI acknowledged
 //! survives a `kill -9` of the server, and SIGTERM drains in-flight requests and keeps the keys.
 //!
-//! X03 (a crash between retiring RT1 and storing RT2) is not here: a crash between two writes of
-//! one operation can only be reached through failpoints compiled into test builds, and there are
-//! none yet.
+//! X02 (a crash between consuming a code and storing its tokens) is reached through crash points
+//! compiled into the test builds of the binary only (`tessera-service`'s `failpoints` feature,
+//! `TESSERA_FAILPOINT`). X03 needs none: retiring RT1 and storing RT2 are one transaction
+//! (`Store::rotate_refresh_token`), so no crash can fall between them.
 //!
 //! Every server here runs with one fixed issuer, so that a token issued before a restart (which
 //! binds a new port) still names the issuer of the restarted server. The issuer is only a string
@@ -379,6 +380,7 @@ async fn x01_kill_9_loses_no_acknowledged_write() {
     assert!(counts.0 > 0 && counts.1 > 0 && counts.2 > 0 && counts.3 > 0, "(revocations, creates, disables, regenerations): {counts:?}");
     // The dead servers first, the one owning the data directory last.
     while let Some(server) = servers.pop() {
+        // The crashed server's directory (the store) lives until here.
         drop(server);
     }
 }
@@ -549,4 +551,34 @@ async fn x06_sigterm_under_load_drains_and_keeps_keys() {
     }
     let after = access_token(&restarted, &fixture).await;
     assert_eq!(jwt_parts(&after).0["kid"], kid, "the same key still signs");
+}
+
+#[tokio::test]
+async fn x02_a_crash_between_consuming_a_code_and_storing_its_tokens_leaves_no_redeemable_code() {
+    for point in ["code-consumed", "code-tokens-stored"] {
+        let options = ServerOptions { env: vec![("TESSERA_FAILPOINT".into(), point.into())], ..fixed_issuer() };
+        let (server, fixture) = start_with(options);
+        let client = crate::agent::web_client(&server, &fixture, &["--grant", "refresh_token"]);
+        let mut agent = crate::agent::Agent::new(&server);
+        // The pages check a form's Origin against the (fixed) issuer.
+        agent.origin = Some(ISSUER.into());
+        let code = crate::agent::owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "https://app.example/cb")];
+        let crashed =
+            http().post(server.url("/oauth2/token")).basic_auth(&client.client_id, Some(&client.client_secret)).form(&form).send().await;
+        assert!(crashed.is_err(), "{point}: the server must have crashed instead of answering {:?}", crashed.map(|r| r.status()));
+        let restarted = Server::start_in(Cli { env: Vec::new(), ..server.cli.clone() }, &serve_args()).expect("restart");
+        // The code is used: a second redemption is a reuse, refused, and it revokes whatever the
+        // first one stored (the refresh token the client never received).
+        let again = post_basic(&restarted, "/oauth2/token", &client.client_id, &client.client_secret, &form).await;
+        assert_oauth_error(again, 400, "invalid_grant").await;
+        // A fresh authorization works as usual on the restarted server.
+        let mut agent = crate::agent::Agent::new(&restarted);
+        agent.origin = Some(ISSUER.into());
+        let code = crate::agent::owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+        let tokens = crate::agent::redeem_ok(&restarted, &client, &code).await;
+        assert!(is_active(&restarted, &client, tokens["access_token"].as_str().unwrap()).await, "{point}");
+        // The crashed server's directory (the store) lives until here.
+        drop(server);
+    }
 }

@@ -196,7 +196,7 @@ async fn l01_no_secret_code_token_or_password_reaches_the_log() {
     assert_eq!(Agent::new(&server).login(forged, wrong_password).await.status(), 401);
     assert_eq!(Agent::new(&server).login("nobody@l01.test", wrong_password).await.status(), 401);
     // The failed login left the session alone.
-    assert_eq!(agent.get("/").await.status(), 200);
+    assert_eq!(agent.get("/settings/api-clients").await.status(), 200);
 
     // RP-initiated logout with the ID token in the query, as a relying party sends it.
     let session_cookie = agent.cookies.get("tessera_session").expect("a session cookie").clone();
@@ -219,7 +219,7 @@ async fn l01_no_secret_code_token_or_password_reaches_the_log() {
     // token.
     let mut replay = Agent::new(&server);
     replay.cookies.insert("tessera_session".into(), session_cookie);
-    assert_eq!(replay.get("/").await.status(), 302);
+    assert_eq!(replay.get("/settings/api-clients").await.status(), 302);
     assert_oauth_error(redeem(&server, &client, &code, &[]).await, 400, "invalid_grant").await;
     assert_oauth_error(refresh(&server, &client, &refresh_tokens[0], &[]).await, 400, "invalid_grant").await;
 

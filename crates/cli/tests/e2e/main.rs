@@ -9,6 +9,7 @@
 mod agent;
 mod common;
 
+mod admin_api;
 mod browser_flows;
 mod browser_smoke;
 mod cli;
@@ -24,11 +25,18 @@ mod leakage;
 mod login_security;
 mod malformed;
 mod multi_node;
+mod portal;
+mod portal_browser;
 mod profiles;
+mod races;
 mod refresh_flow;
+mod resource_server;
 mod revocation;
+mod scopes_roles;
 mod seed_bluecanvas;
 mod seed_blueconic;
 mod seed_bluedot;
 mod seed_bluescape;
 mod sessions;
+mod store_faults;
+mod transport;

@@ -94,10 +94,10 @@ async fn f08_disabled_user_cannot_refresh_and_loses_sessions() {
     let (client, first) = first_tokens(&server, &fixture, &[], "read").await;
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
-    assert_eq!(agent.get("/").await.status(), 200);
+    assert_eq!(agent.get("/settings/api-clients").await.status(), 200);
     server.cli.json(&["user", "disable", &fixture.owner_email]).unwrap();
     assert_oauth_error(refresh(&server, &client, field(&first, "refresh_token"), &[]).await, 400, "invalid_grant").await;
-    assert_eq!(agent.get("/").await.status(), 302, "the browser session ended too");
+    assert_eq!(agent.get("/settings/api-clients").await.status(), 302, "the browser session ended too");
 }
 
 #[tokio::test]
@@ -158,4 +158,27 @@ async fn revoking_a_refresh_token_ends_its_authorization() {
     assert_eq!(response.status(), 200);
     assert_oauth_error(refresh(&server, &client, field(&first, "refresh_token"), &[]).await, 400, "invalid_grant").await;
     assert!(!is_active(&server, &client, field(&first, "access_token")).await);
+}
+
+#[tokio::test]
+async fn q07_a_demoted_owner_loses_the_restricted_scope_at_once_and_in_every_new_token() {
+    let (server, fixture) = start();
+    let (client, first) = first_tokens(&server, &fixture, &["--scope", "admin"], "read+admin").await;
+    let user_token = field(&first, "access_token").to_owned();
+    assert_eq!(jwt_parts(&user_token).1["scope"], "admin read");
+    let script_token = access_token(&server, &fixture).await;
+    assert!(jwt_parts(&script_token).1["scope"].as_str().unwrap().contains("admin"), "the script client runs as the owner");
+    assert!(is_active(&server, &fixture, &user_token).await && is_active(&server, &fixture, &script_token).await);
+
+    // The CLI demotes the owner to member (the admin pages and API do the same through one rule).
+    let demoted = server.cli.json(&["user", "update", &fixture.owner_email, "--role", "member"]).unwrap();
+    assert_eq!(demoted["role"], "member");
+
+    assert!(!is_active(&server, &fixture, &user_token).await, "a token with a now-forbidden scope stops working");
+    assert!(!is_active(&server, &fixture, &script_token).await, "the run-as user's client token too");
+    let refreshed: Value = refresh(&server, &client, field(&first, "refresh_token"), &[]).await.json().await.unwrap();
+    assert_eq!(field(&refreshed, "scope"), "read", "the refresh carries only what a member may hold: {refreshed}");
+    assert!(is_active(&server, &fixture, field(&refreshed, "access_token")).await);
+    let fresh = token(&server, &fixture, None).await;
+    assert_eq!(fresh["scope"], "read write", "a new client-credentials token: unrestricted scopes only");
 }

@@ -29,7 +29,7 @@ async fn r13_b08_login_redirects_with_303_and_always_makes_a_new_session_id() {
     assert_ne!(first, second);
     let mut old = Agent::new(&server);
     old.cookies.insert("tessera_session".into(), first);
-    assert_eq!(old.get("/").await.status(), 302, "the pre-login id is dead");
+    assert_eq!(old.get("/settings/api-clients").await.status(), 302, "the pre-login id is dead");
 }
 
 #[tokio::test]
@@ -119,8 +119,8 @@ async fn b07_pages_refuse_to_be_framed() {
     agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
     let consent = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=read"))).await;
     assert_eq!(consent.status(), 200);
-    let home = agent.get("/").await;
-    for response in [login, consent, home] {
+    let portal = agent.get("/settings/api-clients").await;
+    for response in [login, consent, portal] {
         let headers = response.headers();
         assert_eq!(headers["x-frame-options"], "DENY");
         assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
@@ -248,8 +248,8 @@ async fn setup_link_creates_the_first_owner_once() {
     assert_eq!(short.status(), 400, "a bad form keeps the link usable");
     let done = agent.post(path, &[("csrf_token", &csrf), ("email", "first@owner.test"), ("password", "a long password")]).await;
     assert_eq!(done.status(), 303);
-    let home = agent.get("/").await.text().await.unwrap();
-    assert!(home.contains("first@owner.test") && home.contains("owner"), "{home}");
+    let home = agent.get("/settings/api-clients").await.text().await.unwrap();
+    assert!(home.contains("first@owner.test") && home.contains("href=\"/admin/members\""), "signed in as the owner: {home}");
     assert_eq!(agent.get(path).await.status(), 404, "one-time");
     let users: Value = server.cli.json(&["user", "disable", "first@owner.test"]).unwrap();
     assert_eq!(users["role"], "owner");
@@ -288,5 +288,5 @@ async fn b09_behind_https_the_session_cookie_is_host_prefixed_and_secure() {
         assert!(cookie.contains(attribute), "{attribute} in {cookie}");
     }
     assert!(!cookie.contains("Domain="), "__Host- cookies carry no Domain");
-    assert_eq!(agent.get("/").await.status(), 200, "the __Host- cookie signs the browser in");
+    assert_eq!(agent.get("/settings/api-clients").await.status(), 200, "the __Host- cookie signs the browser in");
 }

@@ -50,6 +50,23 @@ impl ProxyPolicy {
         client
     }
 
+    /// The scheme the client used, as a trusted proxy reports it in `X-Forwarded-Proto`
+    /// (`http` or `https`); `None` when the peer is not a trusted proxy or says nothing usable.
+    /// With several proxies the left-most value is the one the client's own connection used.
+    pub fn forwarded_proto<'a>(&self, peer: IpAddr, header: Option<&'a str>) -> Option<&'a str> {
+        if !self.behind_proxy || !self.is_trusted(peer) {
+            return None;
+        }
+        let first = header?.split(',').next()?.trim();
+        if first.eq_ignore_ascii_case("https") {
+            Some("https")
+        } else if first.eq_ignore_ascii_case("http") {
+            Some("http")
+        } else {
+            None
+        }
+    }
+
     fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted.iter().any(|net| net.contains(&ip))
     }
@@ -161,6 +178,17 @@ mod tests {
         assert_eq!(proxy.client_ip(ip("127.0.0.1"), Some("6.6.6.6, 10.1.2.3, 192.0.2.7")), ip("10.1.2.3"));
         assert_eq!(proxy.client_ip(ip("198.51.100.1"), Some("10.1.2.3")), ip("198.51.100.1"));
         assert_eq!(proxy.client_ip(ip("127.0.0.1"), Some("garbage")), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn forwarded_proto_is_believed_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = ProxyPolicy { behind_proxy: true, trusted: vec!["127.0.0.1/32".parse().unwrap()] };
+        assert_eq!(proxy.forwarded_proto(ip("127.0.0.1"), Some("https")), Some("https"));
+        assert_eq!(proxy.forwarded_proto(ip("127.0.0.1"), Some("HTTPS, http")), Some("https"));
+        assert_eq!(proxy.forwarded_proto(ip("127.0.0.1"), Some("gopher")), None);
+        assert_eq!(proxy.forwarded_proto(ip("198.51.100.1"), Some("https")), None, "not a trusted proxy");
+        assert_eq!(ProxyPolicy::default().forwarded_proto(ip("127.0.0.1"), Some("https")), None, "not behind a proxy");
     }
 
     #[test]

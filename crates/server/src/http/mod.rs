@@ -1,12 +1,15 @@
 //! HTTP routes, one module per group of endpoints.
 
+pub mod admin_api;
 pub mod cors;
+pub mod dates;
 pub mod discovery;
 pub mod extract;
 pub mod feed;
 pub mod health;
 pub mod oauth;
 pub mod pages;
+pub mod portal;
 pub mod resource;
 pub mod sessions;
 pub mod views;

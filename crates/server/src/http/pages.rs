@@ -24,25 +24,23 @@ use tessera_service::session::{NewSession, SignedIn};
 use crate::AppState;
 use crate::error::no_store;
 use crate::http::extract::client_ip;
-use crate::http::views::{
-    ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, HomePage, LoginPage, LogoutPage, SetupPage, html, message,
-};
+use crate::http::views::{ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginPage, LogoutPage, SetupPage, html, message};
 
 /// What a page handler knows about the browser: its address, its cookies, and whether the
 /// request came from one of our own pages.
 pub struct Browser {
-    peer: IpAddr,
-    cookies: HashMap<String, String>,
-    same_origin: bool,
-    names: CookieNames,
+    pub(crate) peer: IpAddr,
+    pub(crate) cookies: HashMap<String, String>,
+    pub(crate) same_origin: bool,
+    pub(crate) names: CookieNames,
 }
 
 /// Cookie names and flags: over HTTPS the `__Host-` prefix and `Secure` (B09).
 #[derive(Clone, Copy)]
-struct CookieNames {
+pub(crate) struct CookieNames {
     session: &'static str,
     pre_login: &'static str,
-    secure: bool,
+    pub(crate) secure: bool,
 }
 
 impl CookieNames {
@@ -56,7 +54,7 @@ impl CookieNames {
 }
 
 impl Browser {
-    fn session_cookie(&self) -> Option<&str> {
+    pub(crate) fn session_cookie(&self) -> Option<&str> {
         self.cookies.get(self.names.session).map(String::as_str)
     }
 
@@ -64,7 +62,7 @@ impl Browser {
         self.cookies.get(self.names.pre_login).map(String::as_str).filter(|v| plausible_token(v))
     }
 
-    fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    pub(crate) fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
         let secure = if self.names.secure { "; Secure" } else { "" };
         let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("tessera_invalid=; Max-Age=0"))
@@ -87,12 +85,17 @@ impl FromRequestParts<AppState> for Browser {
             }
         }
         let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let origin_ok = header_text(header::ORIGIN).is_none_or(|origin| origin == origin_of(issuer));
         // Browsers that send Fetch metadata say where a request comes from; only our own pages
-        // (or the user typing the address) may post our forms.
-        let fetch_ok =
-            parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|site| matches!(site, "same-origin" | "none"));
-        Ok(Browser { peer: client_ip(parts, state), cookies, same_origin: origin_ok && fetch_ok, names: CookieNames::for_issuer(issuer) })
+        // (or the user typing the address) may post our forms. Such a browser sends `Origin: null`
+        // from a page under `Referrer-Policy: no-referrer` (the token generator's), which its
+        // `Sec-Fetch-Site: same-origin` vouches for; without Fetch metadata the origin must be ours.
+        let fetch_site = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let origin = header_text(header::ORIGIN);
+        let same_origin = match fetch_site {
+            Some(site) => matches!(site, "same-origin" | "none") && origin.is_none_or(|o| o == origin_of(issuer) || o == "null"),
+            None => origin.is_none_or(|o| o == origin_of(issuer)),
+        };
+        Ok(Browser { peer: client_ip(parts, state), cookies, same_origin, names: CookieNames::for_issuer(issuer) })
     }
 }
 
@@ -105,7 +108,7 @@ fn origin_of(url: &str) -> &str {
     }
 }
 
-fn redirect(status: StatusCode, location: &str) -> Response {
+pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {
     let mut response = status.into_response();
     match HeaderValue::from_str(location) {
         Ok(value) => {
@@ -117,12 +120,12 @@ fn redirect(status: StatusCode, location: &str) -> Response {
     response
 }
 
-fn forbidden() -> Response {
+pub(crate) fn forbidden() -> Response {
     message(StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and try again.")
 }
 
 /// A page for errors of the store or of the server itself.
-fn unavailable(error: &ServiceError) -> Response {
+pub(crate) fn unavailable(error: &ServiceError) -> Response {
     match error {
         ServiceError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
         other => tracing::error!(error = %other, "a page failed"),
@@ -159,12 +162,12 @@ fn return_after_login(query: &str) -> String {
     format!("/oauth2/authorize?{}", serde_urlencoded::to_string(kept).unwrap_or_default())
 }
 
-fn login_redirect(return_to: &str) -> Response {
+pub(crate) fn login_redirect(return_to: &str) -> Response {
     let query = serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default();
     redirect(StatusCode::FOUND, &format!("/login?{query}"))
 }
 
-async fn session_of(state: &AppState, browser: &Browser) -> Result<Option<SignedIn>, Response> {
+pub(crate) async fn session_of(state: &AppState, browser: &Browser) -> Result<Option<SignedIn>, Response> {
     state.service.current_session(browser.session_cookie()).await.map_err(|e| unavailable(&e))
 }
 
@@ -230,7 +233,7 @@ pub async fn authorize(State(state): State<AppState>, browser: Browser, uri: Uri
 
 /// A POST from one of our forms by a signed-in browser: the session and the form, after the
 /// origin and CSRF checks.
-async fn signed_in_post(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, Params), Response> {
+pub(crate) async fn signed_in_post(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, Params), Response> {
     if !browser.same_origin {
         return Err(forbidden());
     }
@@ -293,7 +296,7 @@ fn pre_login_csrf_ok(state: &AppState, browser: &Browser, form: &Params) -> bool
         && browser.pre_login_cookie().is_some_and(|v| state.service.csrf_matches(&format!("pre:{v}"), form.get("csrf_token").unwrap_or("")))
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -420,10 +423,10 @@ pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes
     with_cookie(response, Some(clear))
 }
 
-/// `GET /`: the signed-in home, or the login page.
+/// `GET /`: the portal for a signed-in user, the login page for anyone else (SPEC §6).
 pub async fn home(State(state): State<AppState>, browser: Browser) -> Response {
     match session_of(&state, &browser).await {
-        Ok(Some(session)) => html(StatusCode::OK, &HomePage { user_email: &session.user.email, role: session.user.role.as_str() }),
+        Ok(Some(_)) => redirect(StatusCode::FOUND, "/settings/api-clients"),
         Ok(None) => redirect(StatusCode::FOUND, "/login"),
         Err(page) => page,
     }

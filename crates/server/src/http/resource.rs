@@ -25,10 +25,18 @@ pub(crate) fn bearer_token(headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Resul
         (Some(_), Some(_)) => return Err(BearerError::InvalidRequest("more than one Authorization header")),
         (Some(value), None) => {
             let text = value.to_str().map_err(|_| BearerError::InvalidRequest("the Authorization header is not text"))?;
-            // The scheme is case-insensitive (V13).
+            // The scheme is case-insensitive (V13). Malformed Bearer credentials are a 400;
+            // another scheme (Basic, ...) counts as no token: a plain challenge (V10).
             match text.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Some(token.trim().to_owned()),
-                _ => return Err(BearerError::InvalidToken),
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                    let token = token.trim();
+                    if !is_b64token(token) {
+                        return Err(BearerError::InvalidRequest("malformed Bearer credentials"));
+                    }
+                    Some(token.to_owned())
+                }
+                None if text.eq_ignore_ascii_case("bearer") => return Err(BearerError::InvalidRequest("malformed Bearer credentials")),
+                _ => None,
             }
         }
     };
@@ -36,6 +44,12 @@ pub(crate) fn bearer_token(headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Resul
         return Err(BearerError::InvalidRequest("send the access token in one way only"));
     }
     Ok(header_token)
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
 fn answer(result: Result<tessera_proto::UserInfo, ServiceError>) -> Response {
@@ -51,10 +65,14 @@ fn answer(result: Result<tessera_proto::UserInfo, ServiceError>) -> Response {
 
 /// `GET` and `POST /oauth2/userinfo`.
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
-    match bearer_token(&headers, &uri, &body) {
+    let token = bearer_token(&headers, &uri, &body);
+    let mut response = match &token {
         Ok(token) => answer(state.service.userinfo(token.as_deref()).await),
-        Err(e) => answer(Err(ServiceError::Bearer(e))),
-    }
+        Err(e) => answer(Err(ServiceError::Bearer(e.clone()))),
+    };
+    let token = token.ok().flatten();
+    crate::http::cors::apply_for_token(&state, headers.get(header::ORIGIN), token.as_deref(), &mut response).await;
+    response
 }
 
 /// `GET /session/user`.

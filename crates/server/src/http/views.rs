@@ -71,13 +71,6 @@ pub struct SetupPage<'a> {
     pub error: Option<&'a str>,
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-pub struct HomePage<'a> {
-    pub user_email: &'a str,
-    pub role: &'a str,
-}
-
 /// One row of the connected-applications page.
 pub struct ConnectedApp {
     pub client_id: String,
@@ -115,4 +108,205 @@ pub fn html(status: StatusCode, page: &impl Template) -> Response {
 /// A page that only says something.
 pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
     html(status, &MessagePage { title, message, is_error: status.is_client_error() || status.is_server_error(), link: None })
+}
+
+/// The signed-in user's navigation bar, with a flash line for the page.
+pub struct Nav {
+    pub email: String,
+    /// Shows the Organization link (owners and admins).
+    pub admin: bool,
+    pub active: &'static str,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "clients.html")]
+pub struct ClientsPage {
+    pub nav: Nav,
+    pub clients: Vec<tessera_proto::ClientView>,
+}
+
+/// What the client form shows: the values as typed (textareas one entry per line).
+#[derive(Default)]
+pub struct ClientFormValues {
+    pub name: String,
+    pub grants: Vec<String>,
+    pub scopes: Vec<String>,
+    pub public: bool,
+    pub redirect_uris: String,
+    pub allowed_origins: String,
+    pub allowed_ips: String,
+    pub run_as: String,
+    pub access_token_ttl: String,
+    pub requires_org_approval: bool,
+}
+
+/// A catalogue scope on the form: a member's role may not grant a restricted one.
+pub struct ScopeChoice {
+    pub name: String,
+    pub restricted: bool,
+    pub allowed: bool,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "client_form.html")]
+pub struct ClientFormPage {
+    pub nav: Nav,
+    pub csrf: String,
+    /// The client id when editing; `None` for a new client.
+    pub editing: Option<String>,
+    pub form: ClientFormValues,
+    pub grant_choices: Vec<(&'static str, &'static str)>,
+    pub scope_choices: Vec<ScopeChoice>,
+    pub run_as_choices: Vec<tessera_proto::UserView>,
+    pub problems: Vec<tessera_core::client::Problem>,
+}
+
+impl ClientFormPage {
+    fn has(&self, field: &str) -> bool {
+        self.problems.iter().any(|p| p.field == field)
+    }
+
+    fn err(&self, field: &str) -> String {
+        self.problems.iter().filter(|p| p.field == field).map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ")
+    }
+
+    fn grant_checked(&self, grant: &str) -> bool {
+        self.form.grants.iter().any(|g| g == grant)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "client.html")]
+pub struct ClientPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub client: tessera_proto::ClientView,
+    /// The secret in clear: just created, regenerated, or revealed by its owner.
+    pub secret: Option<String>,
+    pub can_reveal: bool,
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub title: String,
+    pub text: String,
+    pub action: String,
+    pub back: String,
+    pub button: &'static str,
+    pub danger: bool,
+}
+
+/// A client the generator offers.
+pub struct GeneratorClient {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+}
+
+/// A token the generator got.
+pub struct GeneratorResult {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub expires_at: String,
+    pub scope: String,
+    pub curl_api: String,
+    pub curl_token: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "generator.html")]
+pub struct GeneratorPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub clients: Vec<GeneratorClient>,
+    pub selected: String,
+    pub scope: String,
+    pub callback: String,
+    /// A browser client that has not registered the generator's callback yet.
+    pub needs_callback: Option<String>,
+    pub result: Option<GeneratorResult>,
+    /// The implicit flow's callback: the page's script reads the token from the fragment.
+    pub implicit: bool,
+    pub expected_state: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_members.html")]
+pub struct MembersPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub tab: &'static str,
+    pub members: Vec<tessera_proto::UserView>,
+    pub me: String,
+    pub is_owner: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_scopes.html")]
+pub struct ScopesPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub tab: &'static str,
+    pub scopes: Vec<tessera_core::model::ScopeDef>,
+}
+
+/// An approval as the page shows it.
+pub struct ApprovalRow {
+    pub client_id: String,
+    pub client_name: String,
+    pub approved_by: String,
+    pub approved_at_text: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_approvals.html")]
+pub struct ApprovalsPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub tab: &'static str,
+    pub approvals: Vec<ApprovalRow>,
+}
+
+/// The audit page's filter, as typed.
+#[derive(Default, serde::Deserialize)]
+pub struct AuditFilterForm {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub client: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+/// An audit entry as the page shows it.
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub ip: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+pub struct AuditPage {
+    pub nav: Nav,
+    pub tab: &'static str,
+    pub filter: AuditFilterForm,
+    pub actions: Vec<&'static str>,
+    pub entries: Vec<AuditRow>,
+    pub next: Option<String>,
 }

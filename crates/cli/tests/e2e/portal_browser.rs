@@ -1,0 +1,205 @@
+//! The portal and admin pages in real headless Chromium: a member creates a client, reveals its
+//! secret, gets a token with the generator and regenerates the secret (the old one is refused);
+//! an admin disables a member and the member's client tokens stop at once; a member is offered
+//! no restricted scope and no run-as user without the permission; the implicit walk-through's
+//! script shows the token from the fragment.
+//!
+//! With `TESSERA_UPDATE_SCREENSHOTS=1` the pages are saved under `docs/screenshots/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tessera_testkit::browser::Browser;
+
+use crate::agent::OWNER_PASSWORD;
+use crate::common::*;
+use crate::portal::{MEMBER_PASSWORD, client_of, member_email};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn screenshot(browser: &Browser, name: &str) {
+    if std::env::var_os("TESSERA_UPDATE_SCREENSHOTS").is_none() {
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), browser.screenshot_png().await.unwrap()).unwrap();
+}
+
+async fn sign_in(browser: &Browser, server: &Server, path: &str, email: &str, password: &str) {
+    browser.goto(&server.url(path)).await.unwrap();
+    browser.wait_for_element("#email", WAIT).await.unwrap();
+    browser.fill("#email", email).await.unwrap();
+    browser.fill("#password", password).await.unwrap();
+    browser.click("form button[type=submit]").await.unwrap();
+    browser.wait_for_url(|url| url.ends_with(path), WAIT).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_member_creates_a_client_reveals_its_secret_gets_a_token_and_regenerates_the_secret() {
+    let (server, fixture) = start();
+    let dev = member_email(&fixture, "dev");
+    add_user(&server, &fixture, &dev, "member", MEMBER_PASSWORD, &[]);
+    let browser = Browser::start().await.unwrap();
+    sign_in(&browser, &server, "/settings/api-clients", &dev, MEMBER_PASSWORD).await;
+
+    browser.click("a.button.primary").await.unwrap();
+    browser.wait_for_element("#name", WAIT).await.unwrap();
+    browser.fill("#name", "Deploy bot").await.unwrap();
+    browser.click("input[name=scopes][value=read]").await.unwrap();
+    browser.click("input[name=scopes][value=write]").await.unwrap();
+    screenshot(&browser, "portal-new-client.png").await;
+    browser.click("button.primary[type=submit]").await.unwrap();
+    browser.wait_for_element("#client-id", WAIT).await.unwrap();
+    let client_id = browser.text("#client-id").await.unwrap();
+    let first_secret = browser.text("#client-secret").await.unwrap();
+    assert_eq!(first_secret.len(), 43, "the new secret is shown once at creation: {first_secret}");
+
+    // Later, on the client's page, the secret is masked until Show.
+    browser.goto(&server.url(&format!("/settings/api-clients/{client_id}"))).await.unwrap();
+    browser.wait_for_element("#show-secret", WAIT).await.unwrap();
+    assert!(!browser.page_source().await.unwrap().contains(&first_secret), "masked");
+    screenshot(&browser, "portal-client.png").await;
+    browser.click("#show-secret").await.unwrap();
+    browser.wait_for_element("#client-secret:not(.masked)", WAIT).await.unwrap();
+    assert_eq!(browser.text("#client-secret").await.unwrap(), first_secret);
+
+    // The generator gets a token for it.
+    browser.goto(&server.url(&format!("/tools/access-token?client_id={client_id}"))).await.unwrap();
+    browser.wait_for_element("#get-token", WAIT).await.unwrap();
+    browser.click("#get-token").await.unwrap();
+    browser.wait_for_element("#access-token", WAIT).await.unwrap();
+    let token = browser.value("#access-token").await.unwrap();
+    let claims = jwt_parts(&token).1;
+    assert_eq!(claims["client_id"], client_id.as_str());
+    assert_eq!(browser.text("#token-scope").await.unwrap(), "read write");
+    assert!(browser.text("#curl-api").await.unwrap().contains(&token), "a copy-ready curl line");
+    screenshot(&browser, "portal-generator.png").await;
+    // The page holding a token sends no Referer, and its own form still works (Origin: null
+    // from a same-origin page).
+    // (The page being replaced has the field too: wait for the new token, not just the field.)
+    browser.click("#get-token").await.unwrap();
+    let again = browser.wait_for_value("#access-token", |value| !value.is_empty() && value != token, WAIT).await;
+    assert!(again.is_ok(), "a second token from the page that shows the first: {again:?}");
+
+    // Regenerate, confirmed: the old secret is refused from then on, the new one works.
+    browser.goto(&server.url(&format!("/settings/api-clients/{client_id}"))).await.unwrap();
+    browser.wait_for_element("#regenerate", WAIT).await.unwrap();
+    browser.click("#regenerate").await.unwrap();
+    browser.wait_for_element("#confirm", WAIT).await.unwrap();
+    browser.click("#confirm").await.unwrap();
+    browser.wait_for_element("#client-secret:not(.masked)", WAIT).await.unwrap();
+    let second_secret = browser.text("#client-secret").await.unwrap();
+    assert_ne!(second_secret, first_secret);
+    let grant = [("grant_type", "client_credentials")];
+    let old = post_basic(&server, "/oauth2/token", &client_id, &first_secret, &grant).await;
+    assert_eq!(old.status(), 401, "the old secret is void at once");
+    let new = post_basic(&server, "/oauth2/token", &client_id, &second_secret, &grant).await;
+    assert_eq!(new.status(), 200);
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_disables_a_member_and_the_members_client_tokens_stop_working() {
+    let (server, fixture) = start();
+    let dev = member_email(&fixture, "dev");
+    add_user(&server, &fixture, &dev, "member", MEMBER_PASSWORD, &[]);
+    let client = client_of(&server, &fixture, &dev, "dev script", &["--scope", "read"]);
+    let live = access_token(&server, &client).await;
+    assert!(is_active(&server, &fixture, &live).await);
+
+    let browser = Browser::start().await.unwrap();
+    sign_in(&browser, &server, "/admin/members", &fixture.owner_email, OWNER_PASSWORD).await;
+    screenshot(&browser, "admin-members.png").await;
+    browser.click(&format!("button[aria-label='Disable {dev}']")).await.unwrap();
+    browser.wait_for_url(|url| url.contains("done=disabled"), WAIT).await.unwrap();
+    assert!(browser.text("main").await.unwrap().contains("Disabled"));
+    assert!(!is_active(&server, &fixture, &live).await, "the member's client token is inactive at once");
+    let refused =
+        post_basic(&server, "/oauth2/token", &client.client_id, &client.client_secret, &[("grant_type", "client_credentials")]).await;
+    assert!(refused.status().is_client_error(), "and the client gets no new one: {}", refused.status());
+
+    for (path, name) in
+        [("/admin/scopes", "admin-scopes.png"), ("/admin/approvals", "admin-approvals.png"), ("/admin/audit", "admin-audit.png")]
+    {
+        browser.goto(&server.url(path)).await.unwrap();
+        browser.wait_for_element("nav.tabs", WAIT).await.unwrap();
+        screenshot(&browser, name).await;
+    }
+    browser.goto(&server.url("/admin/audit")).await.unwrap();
+    assert!(browser.text("main").await.unwrap().contains("user_disabled"), "the audit log shows it");
+    browser.goto(&server.url("/settings/api-clients")).await.unwrap();
+    browser.wait_for_element("table.list", WAIT).await.unwrap();
+    screenshot(&browser, "portal-clients.png").await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn q04_a_member_is_offered_no_restricted_scope_and_no_run_as_user_without_the_permission() {
+    let (server, fixture) = start();
+    let dev = member_email(&fixture, "dev");
+    let plain = member_email(&fixture, "plain");
+    let robot = member_email(&fixture, "robot");
+    add_user(&server, &fixture, &dev, "member", MEMBER_PASSWORD, &[]);
+    add_user(&server, &fixture, &plain, "member", MEMBER_PASSWORD, &[]);
+    add_user(&server, &fixture, &robot, "member", MEMBER_PASSWORD, &["--permission", "authorize_applications"]);
+    let browser = Browser::start().await.unwrap();
+    sign_in(&browser, &server, "/settings/api-clients/new", &dev, MEMBER_PASSWORD).await;
+
+    let restricted = browser.client().find(fantoccini_locator("input[name=scopes][value=admin]")).await.unwrap();
+    assert_eq!(restricted.prop("disabled").await.unwrap().as_deref(), Some("true"), "the restricted scope cannot be ticked");
+    restricted.click().await.ok();
+    assert_eq!(restricted.prop("checked").await.unwrap().as_deref(), Some("false"));
+    let options = browser.text("#run_as").await.unwrap();
+    assert!(options.contains(&dev) && options.contains(&robot), "{options}");
+    assert!(!options.contains(&plain), "a user without the permission is not offered: {options}");
+
+    // A bad field comes back marked, with the other values kept.
+    browser.fill("#name", "Reporting").await.unwrap();
+    browser.click("input[name=scopes][value=read]").await.unwrap();
+    browser.fill("#allowed_ips", "10.0.0.0/33").await.unwrap();
+    browser.click("button.primary[type=submit]").await.unwrap();
+    browser.wait_for_element("#allowed_ips[aria-invalid=true]", WAIT).await.unwrap();
+    assert!(browser.text("main").await.unwrap().contains("is not an address or CIDR range"));
+    assert_eq!(browser.value("#name").await.unwrap(), "Reporting");
+    let read = browser.client().find(fantoccini_locator("input[name=scopes][value=read]")).await.unwrap();
+    assert_eq!(read.prop("checked").await.unwrap().as_deref(), Some("true"), "ticked boxes stay ticked");
+    screenshot(&browser, "portal-form-errors.png").await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_implicit_walk_through_shows_the_token_from_the_fragment() {
+    let (server, fixture) = start();
+    let callback = server.url("/tools/access-token/callback");
+    let app = client_of(
+        &server,
+        &fixture,
+        &fixture.owner_email,
+        "legacy spa",
+        &["--grant", "implicit", "--redirect-uri", &callback, "--scope", "read"],
+    );
+    let browser = Browser::start().await.unwrap();
+    sign_in(&browser, &server, "/tools/access-token", &fixture.owner_email, OWNER_PASSWORD).await;
+    browser.goto(&server.url(&format!("/tools/access-token?client_id={}", app.client_id))).await.unwrap();
+    browser.wait_for_element("#get-token", WAIT).await.unwrap();
+    browser.click("#get-token").await.unwrap();
+    // The consent page, unless the user consented before; then back to our callback page.
+    browser.wait_for_element("button[value=allow], #implicit-result", WAIT).await.unwrap();
+    if browser.current_url().await.unwrap().contains("/oauth2/authorize") {
+        browser.click("button[value=allow]").await.unwrap();
+    }
+    if let Err(e) = browser.wait_for_element("#implicit-result:not([hidden])", WAIT).await {
+        panic!("{e}: {}", browser.text("#implicit-error").await.unwrap_or_default());
+    }
+    let token = browser.value("#access-token").await.unwrap();
+    assert_eq!(jwt_parts(&token).1["client_id"], app.client_id.as_str());
+    assert!(is_active(&server, &fixture, &token).await);
+    let url = browser.current_url().await.unwrap();
+    assert!(!url.contains('#') && !url.contains(&token), "the fragment is dropped from the address bar: {url}");
+    browser.close().await.unwrap();
+}
+
+fn fantoccini_locator(css: &str) -> tessera_testkit::browser::Locator<'_> {
+    tessera_testkit::browser::Locator::Css(css)
+}

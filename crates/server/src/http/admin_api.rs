@@ -1,0 +1,772 @@
+//! The admin REST API under `/admin/v1`: what the portal and the organization admin pages do,
+//! for scripts. Authenticated by Tessera's own bearer access tokens carrying `tessera:clients`
+//! or `tessera:admin` (checked like userinfo: revoked tokens, disabled users and clients turned
+//! OFF are refused at once). Handlers parse, call `tessera_service::admin` with the token's user
+//! as the [`Actor`](tessera_service::admin::Actor), and render; who may do what is decided there
+//! (`tessera_core::access`). Every error is RFC 7807 `application/problem+json` from the one
+//! table in `error.rs`; every list is cursor-paginated with an RFC 8288 `Link: rel="next"`.
+//!
+//! The routes are one table ([`ROUTES`] and [`router`]); the OpenAPI 3.1 document at
+//! `/admin/v1/openapi.json` is derived by `utoipa` from the `#[utoipa::path]` attributes and the
+//! wire types, and an end-to-end test checks that both name the same routes.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, any, delete, get, patch, post, put};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tessera_core::model::{ClientStatus, Role};
+use tessera_core::scope::{ADMIN_CLIENTS, ADMIN_ORG};
+use tessera_proto::{
+    ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, MemberPatch, NewClientRequest, NewMemberRequest,
+    NewScopeRequest, Problem, RevokeTokenRequest, ScopePatch, ScopeView, UserView,
+};
+use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser};
+use tessera_service::{AdminCaller, ServiceError};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::error::{ProblemError, no_store, problem};
+use crate::http::extract::MAX_BODY;
+use crate::http::resource::bearer_token;
+
+/// Where the admin API lives.
+pub const PREFIX: &str = "/admin/v1";
+
+type Answer = Result<Response, ProblemError>;
+
+// ---------------------------------------------------------------------------------------------
+// Authentication and input
+
+/// The caller of a route that needs `tessera:clients` (or `tessera:admin`, which includes it).
+pub struct ClientsCaller(AdminCaller);
+
+/// The caller of a route that needs `tessera:admin`.
+pub struct OrgCaller(AdminCaller);
+
+async fn authenticate(parts: &Parts, state: &AppState, needs: &'static str) -> Result<AdminCaller, Response> {
+    let token = bearer_token(&parts.headers, &parts.uri, &[]).map_err(|e| ProblemError(ServiceError::Bearer(e)).into_response())?;
+    state.service.admin_api_caller(token.as_deref(), needs).await.map_err(|e| ProblemError(e).into_response())
+}
+
+impl FromRequestParts<AppState> for ClientsCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, ADMIN_CLIENTS).await.map(ClientsCaller)
+    }
+}
+
+impl FromRequestParts<AppState> for OrgCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, ADMIN_ORG).await.map(OrgCaller)
+    }
+}
+
+/// A JSON request body: `application/json`, at most 64 KiB, exactly the documented members
+/// with the documented types; anything else is a 4xx problem.
+pub struct Body<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let media = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let media = media.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if media != "application/json" {
+            return Err(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be application/json"));
+        }
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+            return Err(problem(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB"));
+        };
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| problem(StatusCode::BAD_REQUEST, &format!("the JSON body is not valid: {e}")))
+    }
+}
+
+/// The query string, strictly typed: unknown or mistyped parameters are a 400 problem.
+pub struct Query<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(Query)
+            .map_err(|e| problem(StatusCode::BAD_REQUEST, &format!("the query is not valid: {e}")))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pagination
+
+/// The largest page.
+const MAX_LIMIT: u32 = 200;
+const DEFAULT_LIMIT: u32 = 50;
+
+/// Which page of a list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Where the page starts: the `cursor` of the previous page's next link. Opaque.
+    cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+fn limit_of(limit: Option<u32>) -> Result<u32, ProblemError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        _ => Err(ProblemError(ServiceError::Invalid(format!("limit must be between 1 and {MAX_LIMIT}")))),
+    }
+}
+
+/// A cursor is the hex of the last key of the previous page; its meaning is ours alone.
+fn encode_cursor(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ProblemError> {
+    let bad = || ProblemError(ServiceError::Invalid("cursor is not one this server handed out".into()));
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 1024 {
+        return Err(bad());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| cursor.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(bad)?;
+    String::from_utf8(bytes).map_err(|_| bad())
+}
+
+macro_rules! page_type {
+    ($(#[$doc:meta])* $name:ident, $item:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// The next page's cursor (also in the `Link: rel="next"` header); absent on the last page.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
+page_type!(/// A page of clients.
+    ClientPage, ClientView);
+page_type!(/// A page of members.
+    MemberPage, UserView);
+page_type!(/// A page of scopes.
+    ScopePage, ScopeView);
+page_type!(/// A page of approvals.
+    ApprovalPage, ApprovalView);
+page_type!(/// A page of audit entries, newest first.
+    AuditPage, AuditView);
+
+/// Renders a page with its `Link: <…>; rel="next"` header, which repeats the request's other
+/// query parameters.
+fn page_response<P: Serialize>(uri: &Uri, body: &P, next_cursor: Option<&str>) -> Response {
+    let mut response = axum::Json(body).into_response();
+    no_store(&mut response);
+    if let Some(cursor) = next_cursor {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or(""))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k != "cursor")
+            .collect();
+        pairs.push(("cursor".into(), cursor.to_owned()));
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if let Ok(value) = HeaderValue::from_str(&format!("<{}?{query}>; rel=\"next\"", uri.path())) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    response
+}
+
+/// One page of an in-memory list, ordered by a unique `key`: the items after the cursor's key.
+fn paginate<T>(mut items: Vec<T>, query: &PageQuery, key: impl Fn(&T) -> String) -> Result<(Vec<T>, Option<String>), ProblemError> {
+    let limit = limit_of(query.limit)? as usize;
+    items.sort_by_key(|item| key(item));
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut rest: Vec<T> = items.into_iter().filter(|item| after.as_ref().is_none_or(|after| key(item) > *after)).collect();
+    let next = (rest.len() > limit).then(|| encode_cursor(&key(&rest[limit - 1])));
+    rest.truncate(limit);
+    Ok((rest, next))
+}
+
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    no_store(&mut response);
+    response
+}
+
+fn no_content() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    no_store(&mut response);
+    response
+}
+
+fn invalid(message: impl Into<String>) -> ProblemError {
+    ProblemError(ServiceError::Invalid(message.into()))
+}
+
+fn role(value: &str) -> Result<Role, ProblemError> {
+    Role::parse(value).ok_or_else(|| invalid(format!("role must be owner, admin or member, not {value:?}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The caller
+
+/// Who the token speaks for, their organization, and the token's scopes.
+#[utoipa::path(get, path = "/admin/v1/me", tag = "caller",
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = CallerView), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn me(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller) -> Answer {
+    Ok(json(StatusCode::OK, &state.service.caller_view(&caller).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+/// The clients the caller may see: their own, or for owners and admins every client of the organization.
+#[utoipa::path(get, path = "/admin/v1/clients", tag = "clients", params(PageQuery),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ClientPage, headers(("link" = String, description = "RFC 8288 `<…>; rel=\"next\"` while more pages follow"))),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_clients(
+    State(state): State<AppState>,
+    uri: Uri,
+    ClientsCaller(caller): ClientsCaller,
+    Query(query): Query<PageQuery>,
+) -> Answer {
+    let views = state.service.list_clients(&caller.actor, None).await?;
+    let (items, next_cursor) = paginate(views, &query, |c| format!("{:020}:{}", c.created_at.max(0), c.client_id))?;
+    let next = next_cursor.clone();
+    Ok(page_response(&uri, &ClientPage { items, next_cursor }, next.as_deref()))
+}
+
+/// Registers a client owned by the caller; the answer carries its secret, shown this once.
+#[utoipa::path(post, path = "/admin/v1/clients", tag = "clients", request_body = NewClientRequest,
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 201, body = ClientView, headers(("location" = String))),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem)))]
+async fn create_client(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Body(body): Body<NewClientRequest>) -> Answer {
+    let me = caller.actor.as_user().ok_or(ServiceError::NotFound("user"))?;
+    let new = NewClient {
+        org: me.org_id.to_string(),
+        owner_email: me.email.clone(),
+        name: body.name,
+        grants: body.grants,
+        scopes: body.scopes,
+        redirect_uris: body.redirect_uris,
+        allowed_origins: body.allowed_origins,
+        allowed_ips: body.allowed_ips,
+        run_as_email: body.run_as,
+        public: body.public,
+        access_token_ttl: body.access_token_ttl,
+        requires_org_approval: body.requires_org_approval,
+    };
+    let view = state.service.create_client(&caller.actor, new).await?;
+    let mut response = json(StatusCode::CREATED, &view);
+    if let Ok(location) = HeaderValue::from_str(&format!("{PREFIX}/clients/{}", view.client_id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// One client (never with its secret).
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ClientView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn show_client(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
+    Ok(json(StatusCode::OK, &state.service.show_client(&caller.actor, &id).await?))
+}
+
+/// Changes a client's settings; members left out stay as they are.
+#[utoipa::path(patch, path = "/admin/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
+    request_body = ClientPatch, security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ClientView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
+async fn update_client(
+    State(state): State<AppState>,
+    ClientsCaller(caller): ClientsCaller,
+    Path(id): Path<String>,
+    Body(patch): Body<ClientPatch>,
+) -> Answer {
+    let edit = ClientEdit {
+        name: patch.name,
+        redirect_uris: patch.redirect_uris,
+        allowed_origins: patch.allowed_origins,
+        allowed_ips: patch.allowed_ips,
+        run_as: patch.run_as,
+        access_token_ttl: patch.access_token_ttl,
+        requires_org_approval: patch.requires_org_approval,
+    };
+    Ok(json(StatusCode::OK, &state.service.update_client(&caller.actor, &id, edit).await?))
+}
+
+/// Deletes a client; its tokens stop working at once.
+#[utoipa::path(delete, path = "/admin/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_client(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
+    state.service.delete_client(&caller.actor, &id).await?;
+    Ok(no_content())
+}
+
+/// Turns a client ON.
+#[utoipa::path(post, path = "/admin/v1/clients/{client_id}/enable", tag = "clients", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ClientView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn enable_client(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
+    Ok(json(StatusCode::OK, &state.service.set_client_status(&caller.actor, &id, ClientStatus::On).await?))
+}
+
+/// Turns a client OFF: its authentication fails and its live tokens stop working at once.
+#[utoipa::path(post, path = "/admin/v1/clients/{client_id}/disable", tag = "clients", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ClientView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn disable_client(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
+    Ok(json(StatusCode::OK, &state.service.set_client_status(&caller.actor, &id, ClientStatus::Off).await?))
+}
+
+/// Replaces a client's secret; the old one stops working on the very next request.
+#[utoipa::path(post, path = "/admin/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ClientSecretView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn regenerate_secret(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
+    let (client_id, client_secret) = state.service.regenerate_secret(&caller.actor, &id).await?;
+    Ok(json(StatusCode::OK, &ClientSecretView { client_id, client_secret }))
+}
+
+/// Shows a client's current secret: to its owner only, not even to an org admin (audited).
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ClientSecretView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn reveal_secret(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
+    let client_secret = state.service.reveal_secret(&caller.actor, &id).await?;
+    Ok(json(StatusCode::OK, &ClientSecretView { client_id: id, client_secret }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Members
+
+/// The organization's users, service users included.
+#[utoipa::path(get, path = "/admin/v1/members", tag = "members", params(PageQuery),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = MemberPage, headers(("link" = String))), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_members(State(state): State<AppState>, uri: Uri, OrgCaller(caller): OrgCaller, Query(query): Query<PageQuery>) -> Answer {
+    let views = state.service.members(&caller.actor, &caller.org_id()).await?;
+    let (items, next_cursor) = paginate(views, &query, |u| u.email.clone())?;
+    let next = next_cursor.clone();
+    Ok(page_response(&uri, &MemberPage { items, next_cursor }, next.as_deref()))
+}
+
+/// Adds a member (with a password to sign in with) or a service user (none).
+#[utoipa::path(post, path = "/admin/v1/members", tag = "members", request_body = NewMemberRequest,
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
+async fn add_member(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(body): Body<NewMemberRequest>) -> Answer {
+    let new = NewUser {
+        org: caller.org_id(),
+        email: body.email,
+        role: role(&body.role)?,
+        service: body.service,
+        authorize_applications: body.authorize_applications,
+        password: body.password,
+    };
+    let view = state.service.create_user(&caller.actor, new).await?;
+    let mut response = json(StatusCode::CREATED, &view);
+    if let Ok(location) = HeaderValue::from_str(&format!("{PREFIX}/members/{}", view.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// One member, by id or email.
+#[utoipa::path(get, path = "/admin/v1/members/{user}", tag = "members", params(("user" = String, Path, description = "a user id or email")),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = UserView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn show_member(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(user): Path<String>) -> Answer {
+    let found = state.service.member(&caller.actor, &user).await?;
+    Ok(json(StatusCode::OK, &tessera_service::admin::user_view(&found)))
+}
+
+/// Changes a member's role or `authorize_applications` permission. A lower role takes effect at
+/// once: their tokens with now-forbidden scopes stop working.
+#[utoipa::path(patch, path = "/admin/v1/members/{user}", tag = "members", params(("user" = String, Path, description = "a user id or email")),
+    request_body = MemberPatch, security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn update_member(
+    State(state): State<AppState>,
+    OrgCaller(caller): OrgCaller,
+    Path(user): Path<String>,
+    Body(patch): Body<MemberPatch>,
+) -> Answer {
+    let new_role = patch.role.as_deref().map(role).transpose()?;
+    Ok(json(StatusCode::OK, &state.service.update_member(&caller.actor, &user, new_role, patch.authorize_applications).await?))
+}
+
+/// Disables a member: their tokens, and those of the clients they own, stop working at once.
+#[utoipa::path(post, path = "/admin/v1/members/{user}/disable", tag = "members", params(("user" = String, Path, description = "a user id or email")),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = UserView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn disable_member(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(user): Path<String>) -> Answer {
+    Ok(json(StatusCode::OK, &state.service.set_user_disabled(&caller.actor, &user, true).await?))
+}
+
+/// Enables a member again.
+#[utoipa::path(post, path = "/admin/v1/members/{user}/enable", tag = "members", params(("user" = String, Path, description = "a user id or email")),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = UserView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn enable_member(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(user): Path<String>) -> Answer {
+    Ok(json(StatusCode::OK, &state.service.set_user_disabled(&caller.actor, &user, false).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scopes
+
+/// The organization's scopes: the built-in ones, then its catalogue. Every member may read them.
+#[utoipa::path(get, path = "/admin/v1/scopes", tag = "scopes", params(PageQuery),
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 200, body = ScopePage, headers(("link" = String))), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_scopes(
+    State(state): State<AppState>,
+    uri: Uri,
+    ClientsCaller(caller): ClientsCaller,
+    Query(query): Query<PageQuery>,
+) -> Answer {
+    let views = state.service.scope_views(&caller.actor, &caller.org_id()).await?;
+    let (items, next_cursor) = paginate(views, &query, |s| s.name.clone())?;
+    let next = next_cursor.clone();
+    Ok(page_response(&uri, &ScopePage { items, next_cursor }, next.as_deref()))
+}
+
+/// Adds a scope to the catalogue; 409 if it exists already or is built in.
+#[utoipa::path(post, path = "/admin/v1/scopes", tag = "scopes", request_body = NewScopeRequest,
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 201, body = ScopeView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn add_scope(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(body): Body<NewScopeRequest>) -> Answer {
+    if !state.service.create_scope(&caller.actor, &caller.org_id(), &body.name, body.restricted).await? {
+        return Err(ProblemError(ServiceError::Conflict(format!("the scope {:?} exists already or is built in", body.name))));
+    }
+    Ok(json(StatusCode::CREATED, &ScopeView { name: body.name, restricted: body.restricted, built_in: false }))
+}
+
+/// Marks a catalogue scope restricted (only owners and admins may be granted it) or not.
+#[utoipa::path(patch, path = "/admin/v1/scopes/{name}", tag = "scopes", params(("name" = String, Path)),
+    request_body = ScopePatch, security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = ScopeView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn update_scope(
+    State(state): State<AppState>,
+    OrgCaller(caller): OrgCaller,
+    Path(name): Path<String>,
+    Body(patch): Body<ScopePatch>,
+) -> Answer {
+    let def = state.service.set_scope_restricted(&caller.actor, &caller.org_id(), &name, patch.restricted).await?;
+    Ok(json(StatusCode::OK, &ScopeView { name: def.name, restricted: def.restricted, built_in: false }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Approvals
+
+/// The applications approved for the organization's users.
+#[utoipa::path(get, path = "/admin/v1/approvals", tag = "approvals", params(PageQuery),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = ApprovalPage, headers(("link" = String))), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_approvals(State(state): State<AppState>, uri: Uri, OrgCaller(caller): OrgCaller, Query(query): Query<PageQuery>) -> Answer {
+    let views = state.service.org_approvals(&caller.actor, &caller.org_id()).await?;
+    let (items, next_cursor) = paginate(views, &query, |a| a.client_id.clone())?;
+    let next = next_cursor.clone();
+    Ok(page_response(&uri, &ApprovalPage { items, next_cursor }, next.as_deref()))
+}
+
+/// Approves an application (of any organization) for this organization's users.
+#[utoipa::path(put, path = "/admin/v1/approvals/{client_id}", tag = "approvals", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn approve(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(client_id): Path<String>) -> Answer {
+    state.service.set_org_approval(&caller.actor, &client_id, &caller.org_id(), true).await?;
+    Ok(no_content())
+}
+
+/// Withdraws an approval: the refresh tokens of this organization's users for it stop working.
+#[utoipa::path(delete, path = "/admin/v1/approvals/{client_id}", tag = "approvals", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn withdraw_approval(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(client_id): Path<String>) -> Answer {
+    state.service.set_org_approval(&caller.actor, &client_id, &caller.org_id(), false).await?;
+    Ok(no_content())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log
+
+/// Which audit entries, newest first. Dates are Unix seconds, `YYYY-MM-DD` or
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Who acted: a user id or email, or an operator label such as `cli`.
+    actor: Option<String>,
+    /// What happened, e.g. `client.created`.
+    action: Option<String>,
+    /// What it happened to: a client id, user id or scope name.
+    target: Option<String>,
+    /// The same as `target`, for a client id.
+    client: Option<String>,
+    /// Entries at or after this time.
+    since: Option<String>,
+    /// Entries before this time; a bare date includes that whole day.
+    until: Option<String>,
+    cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// The organization's audit log, newest first, filtered.
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "audit", params(AuditQuery),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = AuditPage, headers(("link" = String))), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn audit_log(State(state): State<AppState>, uri: Uri, OrgCaller(caller): OrgCaller, Query(query): Query<AuditQuery>) -> Answer {
+    let limit = limit_of(query.limit)?;
+    let target = match (query.target, query.client) {
+        (Some(target), Some(client)) if target != client => return Err(invalid("give target or client, not both")),
+        (target, client) => target.or(client),
+    };
+    let before = match query.cursor.as_deref() {
+        Some(cursor) => Some(decode_cursor(cursor)?.parse::<i64>().map_err(|_| invalid("cursor is not one this server handed out"))?),
+        None => None,
+    };
+    let filter = AuditFilter {
+        org: Some(caller.org_id()),
+        actor: query.actor,
+        action: query.action,
+        target,
+        since: query.since.as_deref().map(|v| instant("since", v, false)).transpose()?,
+        until: query.until.as_deref().map(|v| instant("until", v, true)).transpose()?,
+        before,
+        limit: limit + 1,
+    };
+    let mut items = state.service.audit_log(&caller.actor, filter).await?;
+    let next_cursor = (items.len() > limit as usize).then(|| encode_cursor(&items[limit as usize - 1].id.to_string()));
+    items.truncate(limit as usize);
+    let next = next_cursor.clone();
+    Ok(page_response(&uri, &AuditPage { items, next_cursor }, next.as_deref()))
+}
+
+/// A point in time of the audit filter (`http::dates::instant`), or a 400 that says what is accepted.
+fn instant(name: &str, value: &str, end_of_day: bool) -> Result<i64, ProblemError> {
+    crate::http::dates::instant(value, end_of_day)
+        .ok_or_else(|| invalid(format!("{name} must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+/// Revokes an access token of a client the caller may see; it stops working at once.
+#[utoipa::path(post, path = "/admin/v1/tokens/revoke", tag = "tokens", request_body = RevokeTokenRequest,
+    security(("bearer" = ["tessera:clients"])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn revoke_token(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Body(body): Body<RevokeTokenRequest>) -> Answer {
+    state.service.revoke_as_operator(&caller.actor, &body.token).await?;
+    Ok(no_content())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The document and the routes
+
+/// This document: the admin API in OpenAPI 3.1, generated from the code.
+#[utoipa::path(get, path = "/admin/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_document() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document().to_owned()).into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tessera admin API", version = "1", description = "Manage an organization's clients, members, scopes, approvals and audit log. \
+        Authenticate with an access token from this server holding `tessera:clients` or `tessera:admin`. \
+        Organizations and signing keys are the operator's, with the `tessera` command, and not part of this API."),
+    paths(me, list_clients, create_client, show_client, update_client, delete_client, enable_client, disable_client,
+        regenerate_secret, reveal_secret, list_members, add_member, show_member, update_member, disable_member, enable_member,
+        list_scopes, add_scope, update_scope, list_approvals, approve, withdraw_approval, audit_log, revoke_token, openapi_document),
+    components(schemas(Problem)),
+    modifiers(&BearerScheme),
+)]
+struct AdminApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The OpenAPI document as JSON, built once.
+pub fn document() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| AdminApiDoc::openapi().to_json().unwrap_or_default())
+}
+
+/// Every route of the admin API: the router is built from this table, and an end-to-end test
+/// checks the OpenAPI document against it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/admin/v1/me"),
+    ("GET", "/admin/v1/clients"),
+    ("POST", "/admin/v1/clients"),
+    ("GET", "/admin/v1/clients/{client_id}"),
+    ("PATCH", "/admin/v1/clients/{client_id}"),
+    ("DELETE", "/admin/v1/clients/{client_id}"),
+    ("POST", "/admin/v1/clients/{client_id}/enable"),
+    ("POST", "/admin/v1/clients/{client_id}/disable"),
+    ("POST", "/admin/v1/clients/{client_id}/secret"),
+    ("GET", "/admin/v1/clients/{client_id}/secret"),
+    ("GET", "/admin/v1/members"),
+    ("POST", "/admin/v1/members"),
+    ("GET", "/admin/v1/members/{user}"),
+    ("PATCH", "/admin/v1/members/{user}"),
+    ("POST", "/admin/v1/members/{user}/disable"),
+    ("POST", "/admin/v1/members/{user}/enable"),
+    ("GET", "/admin/v1/scopes"),
+    ("POST", "/admin/v1/scopes"),
+    ("PATCH", "/admin/v1/scopes/{name}"),
+    ("GET", "/admin/v1/approvals"),
+    ("PUT", "/admin/v1/approvals/{client_id}"),
+    ("DELETE", "/admin/v1/approvals/{client_id}"),
+    ("GET", "/admin/v1/audit"),
+    ("POST", "/admin/v1/tokens/revoke"),
+    ("GET", "/admin/v1/openapi.json"),
+];
+
+/// The handler of a route of [`ROUTES`].
+fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
+    let route = match (method, path.trim_start_matches(PREFIX)) {
+        ("GET", "/me") => get(me),
+        ("GET", "/clients") => get(list_clients),
+        ("POST", "/clients") => post(create_client),
+        ("GET", "/clients/{client_id}") => get(show_client),
+        ("PATCH", "/clients/{client_id}") => patch(update_client),
+        ("DELETE", "/clients/{client_id}") => delete(delete_client),
+        ("POST", "/clients/{client_id}/enable") => post(enable_client),
+        ("POST", "/clients/{client_id}/disable") => post(disable_client),
+        ("POST", "/clients/{client_id}/secret") => post(regenerate_secret),
+        ("GET", "/clients/{client_id}/secret") => get(reveal_secret),
+        ("GET", "/members") => get(list_members),
+        ("POST", "/members") => post(add_member),
+        ("GET", "/members/{user}") => get(show_member),
+        ("PATCH", "/members/{user}") => patch(update_member),
+        ("POST", "/members/{user}/disable") => post(disable_member),
+        ("POST", "/members/{user}/enable") => post(enable_member),
+        ("GET", "/scopes") => get(list_scopes),
+        ("POST", "/scopes") => post(add_scope),
+        ("PATCH", "/scopes/{name}") => patch(update_scope),
+        ("GET", "/approvals") => get(list_approvals),
+        ("PUT", "/approvals/{client_id}") => put(approve),
+        ("DELETE", "/approvals/{client_id}") => delete(withdraw_approval),
+        ("GET", "/audit") => get(audit_log),
+        ("POST", "/tokens/revoke") => post(revoke_token),
+        ("GET", "/openapi.json") => get(openapi_document),
+        _ => return None,
+    };
+    Some(route)
+}
+
+/// The admin API's routes, from [`ROUTES`]: a wrong method on a known path is a 405 problem,
+/// an unknown path under `/admin/v1` a 404 problem.
+pub fn router() -> Router<AppState> {
+    let mut paths: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
+    for (method, path) in ROUTES {
+        let Some(route) = handler(method, path) else {
+            // A route in the table without a handler is a programming error; leave it out
+            // (the OpenAPI test names it) rather than panic at start-up.
+            tracing::error!(method, path, "admin API route without a handler");
+            continue;
+        };
+        match paths.iter_mut().find(|(p, _)| p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(route),
+            None => paths.push((path, route)),
+        }
+    }
+    let mut router = Router::new();
+    for (path, route) in paths {
+        router = router.route(path, route.fallback(method_not_allowed));
+    }
+    router.route("/admin/v1", any(not_found)).route("/admin/v1/{*rest}", any(not_found))
+}
+
+async fn not_found() -> Response {
+    problem(StatusCode::NOT_FOUND, "no such endpoint in the admin API")
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+    problem(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on this endpoint"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_handler() {
+        for (method, path) in ROUTES {
+            assert!(handler(method, path).is_some(), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        for key in ["", "abc", "00000000000000000012:client id/é"] {
+            assert_eq!(decode_cursor(&encode_cursor(key)).ok().as_deref(), Some(key));
+        }
+        for bad in ["abc", "zz", "ff"] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn audit_dates() {
+        let check = |value: &str, end: bool, expected: Option<i64>| {
+            assert_eq!(instant("since", value, end).ok(), expected, "{value}");
+        };
+        check("1700000000", false, Some(1_700_000_000));
+        check("1970-01-01", false, Some(0));
+        check("1970-01-01", true, Some(86_400));
+        check("2024-02-29", false, Some(1_709_164_800));
+        check("2024-02-29T12:30:05Z", false, Some(1_709_164_800 + 45_005));
+        check("2000-03-01", false, Some(951_868_800));
+        check("2023-02-29", false, None);
+        check("2024-13-01", false, None);
+        check("2024-01-01T10:00:00", false, None);
+        check("2024-1", false, None);
+        check("yesterday", false, None);
+    }
+}
