@@ -105,7 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn redemption_rules() {
+    fn c03_c04_r10_p06_p07_p08_p09_redemption_rules() {
         let uri = "https://app.example/cb";
         let plain = issued(false, Some(uri));
         check(&plain, "app", Some(uri), None, 1030, true);

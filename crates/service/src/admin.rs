@@ -16,7 +16,7 @@ use tessera_proto::{ApprovalView, AuditView, CallerView, ClientView, KeyView, Or
 use tessera_store::{AuditQuery, ClientRecord, SecretMaterial};
 
 use crate::error::{Result, ServiceError};
-use crate::{Tessera, keys, password};
+use crate::{Tessera, keys};
 
 /// Who performs an administrative action: the operator (CLI, start-up, setup link), or a
 /// signed-in user, whose powers `tessera_core::access` limits. The label goes to the audit log.
@@ -282,7 +282,10 @@ impl Tessera {
         if new.service && new.password.is_some() {
             return Err(invalid("a service user has no password and cannot log in"));
         }
-        let password_hash = new.password.as_deref().map(password::hash).transpose()?;
+        let password_hash = match new.password.as_deref() {
+            Some(password) => Some(self.hashers.hash(password).await?),
+            None => None,
+        };
         let user = User {
             id: UserId::new(format!("usr_{}", self.secrets.random_id(16)?)),
             org_id: org.id.clone(),

@@ -191,8 +191,8 @@ pub struct Tessera {
     /// that every node on it enforces one limit.
     login_limiter: SharedLimiter,
     login_address_limiter: SharedLimiter,
-    /// Bounds concurrent Argon2 checks (one fewer than the cores, at least one).
-    password_pool: tokio::sync::Semaphore,
+    /// The Argon2 threads (one fewer than the cores, at least one).
+    hashers: password::Hashers,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -219,7 +219,7 @@ impl Tessera {
         let login_address_limiter =
             SharedLimiter::new(store.clone(), "login-address", settings.login_address_limit, settings.login_lock_seconds);
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let password_pool = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
+        let hashers = password::Hashers::start(cores.saturating_sub(1))?;
         let service = Self {
             store,
             settings,
@@ -231,7 +231,7 @@ impl Tessera {
             dummy_tag,
             login_limiter,
             login_address_limiter,
-            password_pool,
+            hashers,
         };
         service.sync().await?;
         Ok(service)

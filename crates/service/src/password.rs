@@ -1,38 +1,219 @@
-//! User passwords: Argon2id with the crate's default (OWASP-recommended) parameters.
+//! User passwords: Argon2id with the crate's default (OWASP-recommended) parameters, computed
+//! on a fixed set of dedicated threads.
+//!
+//! Why dedicated threads with working memory of their own: one Argon2id computation needs
+//! 19 MiB. Allocated per call on tokio's blocking pool, whose threads come and go, glibc kept a
+//! freed block in the malloc arena of each thread that ever hashed, and a long run of logins
+//! grew the resident memory in 19 MiB steps (bench/README.md, soak). Here each thread
+//! allocates its blocks once, on its first job, and reuses them, so memory is bounded by the
+//! number of threads; the threads also bound how many checks run at once, so a burst of logins
+//! queues instead of taking every core from the token endpoint.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use tokio::sync::oneshot;
 
 use crate::error::{Result, ServiceError};
 
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 1024;
 
-/// Hashes a password; refuses ones too short or too long to be sensible.
-pub fn hash(password: &str) -> Result<String> {
+/// Refuses passwords too short or too long to be sensible (before any hashing).
+fn check_length(password: &str) -> Result<()> {
     if password.chars().count() < MIN_LEN || password.len() > MAX_LEN {
         return Err(ServiceError::Invalid(format!("a password must have {MIN_LEN} to {MAX_LEN} characters")));
     }
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| ServiceError::Internal("password hashing failed".into()))
+    Ok(())
 }
 
-/// Checks a password against a stored hash.
-pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+enum Job {
+    Hash {
+        password: String,
+        reply: oneshot::Sender<Result<String>>,
+    },
+    /// `stored: None`: no such account; the dummy hash is checked instead, so unknown
+    /// accounts cost the same as known ones.
+    Verify {
+        password: String,
+        stored: Option<String>,
+        reply: oneshot::Sender<bool>,
+    },
+}
+
+/// The hashing threads. Dropping the last handle ends them once the queue is empty.
+pub struct Hashers {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Hashers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hashers").finish_non_exhaustive()
+    }
+}
+
+impl Hashers {
+    /// Starts `threads` hashing threads (at least one).
+    pub fn start(threads: usize) -> Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("tessera-argon2-{index}"))
+                .spawn(move || Worker::default().run(&queue))
+                .map_err(|e| ServiceError::Internal(format!("cannot start a password hashing thread: {e}")))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// A new PHC-format Argon2id hash of `password`.
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        check_length(password)?;
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password: password.to_owned(), reply })?;
+        answer.await.map_err(|_| lost())?
+    }
+
+    /// Whether `password` matches `stored`; `None` checks against a dummy hash and answers false.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Verify { password, stored, reply })?;
+        answer.await.map_err(|_| lost())
+    }
+
+    fn submit(&self, job: Job) -> Result<()> {
+        self.jobs.send(job).map_err(|_| lost())
+    }
+}
+
+fn lost() -> ServiceError {
+    ServiceError::Internal("the password hashing threads are gone".into())
+}
+
+#[derive(Default)]
+struct Worker {
+    /// Argon2 working memory, allocated on the first job and kept.
+    blocks: Vec<Block>,
+    /// This thread's hash of a password nobody has (see [`Job::Verify`]).
+    dummy: Option<String>,
+}
+
+impl Worker {
+    fn run(mut self, queue: &Mutex<mpsc::Receiver<Job>>) {
+        loop {
+            // The lock is held only while waiting for the next job, not while hashing.
+            let job = match queue.lock() {
+                Ok(queue) => queue.recv(),
+                Err(_) => return,
+            };
+            match job {
+                Ok(Job::Hash { password, reply }) => {
+                    let _ = reply.send(self.hash(&password));
+                }
+                Ok(Job::Verify { password, stored, reply }) => {
+                    let matches = match stored {
+                        Some(stored) => self.verify(&password, &stored),
+                        None => {
+                            let dummy = self.dummy_hash();
+                            self.verify(&password, &dummy);
+                            false
+                        }
+                    };
+                    let _ = reply.send(matches);
+                }
+                Err(mpsc::RecvError) => return,
+            }
+        }
+    }
+
+    fn hash(&mut self, password: &str) -> Result<String> {
+        let failed = |_| ServiceError::Internal("password hashing failed".into());
+        let params = Params::default();
+        let salt = SaltString::generate(&mut OsRng);
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(failed)?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        argon2
+            .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, self.memory(&params))
+            .map_err(|_| ServiceError::Internal("password hashing failed".into()))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: (&params).try_into().map_err(failed)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(failed)?),
+        };
+        Ok(hash.to_string())
+    }
+
+    /// Recomputes the hash with the stored parameters and salt; the comparison of the outputs
+    /// is constant-time (`Output`'s equality).
+    fn verify(&mut self, password: &str, stored: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(stored) else { return false };
+        let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) =
+            (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed), parsed.salt, parsed.hash)
+        else {
+            return false;
+        };
+        let version = parsed.version.map_or(Ok(Version::default()), Version::try_from);
+        let Ok(version) = version else { return false };
+        let mut salt_bytes = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
+        let mut out = vec![0u8; expected.len()];
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, self.memory(&params)).is_ok()
+            && Output::new(&out).is_ok_and(|computed| computed == expected)
+    }
+
+    /// Working memory for `params`: this thread's kept blocks, grown if a stored hash asks for
+    /// more than the defaults (then kept at that size too).
+    fn memory(&mut self, params: &Params) -> &mut [Block] {
+        let needed = params.block_count();
+        if self.blocks.len() < needed {
+            self.blocks = vec![Block::default(); needed];
+        }
+        &mut self.blocks[..needed]
+    }
+
+    fn dummy_hash(&mut self) -> String {
+        if let Some(dummy) = &self.dummy {
+            return dummy.clone();
+        }
+        let dummy = self.hash("not a password anyone has").unwrap_or_default();
+        self.dummy = Some(dummy.clone());
+        dummy
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn hash_and_verify() {
-        let stored = super::hash("correct horse").unwrap();
-        assert!(stored.starts_with("$argon2id$"));
-        assert!(super::verify("correct horse", &stored));
-        assert!(!super::verify("wrong horse", &stored));
-        assert!(super::hash("short").is_err());
+    use super::Hashers;
+
+    #[tokio::test]
+    async fn hash_and_verify_on_the_hashing_threads() {
+        let hashers = Hashers::start(2).unwrap();
+        let stored = hashers.hash("correct horse").await.unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(hashers.verify("correct horse".into(), Some(stored.clone())).await.unwrap());
+        assert!(!hashers.verify("wrong horse".into(), Some(stored.clone())).await.unwrap());
+        assert!(!hashers.verify("correct horse".into(), None).await.unwrap(), "no account: the dummy hash, false");
+        assert!(!hashers.verify("correct horse".into(), Some("not a hash".into())).await.unwrap());
+        assert!(hashers.hash("short").await.is_err());
+    }
+
+    /// Hashes made elsewhere (other parameters, the crate's own hasher) still verify.
+    #[tokio::test]
+    async fn verifies_hashes_made_with_other_parameters() {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        let params = argon2::Params::new(32 * 1024, 3, 2, None).unwrap();
+        let other = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let stored = other.hash_password(b"correct horse", &SaltString::generate(&mut OsRng)).unwrap().to_string();
+        let hashers = Hashers::start(1).unwrap();
+        assert!(hashers.verify("correct horse".into(), Some(stored.clone())).await.unwrap());
+        assert!(!hashers.verify("correct horsf".into(), Some(stored)).await.unwrap());
     }
 }

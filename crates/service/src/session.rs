@@ -6,16 +6,15 @@
 //! one (no session fixation, B08). Sessions end after an idle timeout and an absolute lifetime.
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::model::{Role, User};
 use tessera_store::SessionRecord;
 
+use crate::Tessera;
 use crate::admin::{Actor, NewUser};
 use crate::error::{Result, ServiceError};
 use crate::secrets::plausible_token;
-use crate::{Tessera, password};
 
 /// A browser that is signed in.
 #[derive(Clone)]
@@ -52,12 +51,6 @@ const TOUCH_EVERY: i64 = 60;
 
 const SETUP_TOKEN_META: &str = "setup_token_hash";
 const SETUP_USED_META: &str = "setup_used";
-
-/// A hash checked when the email is unknown, so unknown and known emails cost the same (B03).
-fn dummy_password_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| password::hash("not a password anyone has").unwrap_or_default())
-}
 
 impl Tessera {
     /// The CSRF token for forms shown to the browser holding `binding` (a session cookie or the
@@ -132,7 +125,9 @@ impl Tessera {
             Some((user, Some(hash))) => (Some(user), Some(hash)),
             _ => (None, None),
         };
-        let verified = self.verify_password_bounded(password.to_owned(), stored).await?;
+        // Argon2 on the hashing threads; with no such account a dummy hash is checked, so unknown
+        // and known emails cost the same (B03).
+        let verified = self.hashers.verify(password.to_owned(), stored).await?;
         match user {
             Some(user) if verified && user.is_active() && !user.service => {
                 self.login_limiter.clear(&account).await?;
@@ -148,16 +143,6 @@ impl Tessera {
                 Err(ServiceError::BadCredentials)
             }
         }
-    }
-
-    /// Argon2 runs on the blocking pool, at most `password_pool` at a time, so a burst of logins
-    /// queues instead of taking every core from the token endpoint. `None`: no such account;
-    /// the dummy hash is checked instead (and made there, on first use, off the async threads).
-    async fn verify_password_bounded(&self, password: String, stored: Option<String>) -> Result<bool> {
-        let _permit = self.password_pool.acquire().await.map_err(|_| ServiceError::Internal("password pool closed".into()))?;
-        tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref().unwrap_or_else(|| dummy_password_hash())))
-            .await
-            .map_err(|_| ServiceError::Internal("password check failed".into()))
     }
 
     async fn record_login_failure(&self, account: &str, user: Option<&User>, reason: &str, peer: IpAddr, now: i64) {

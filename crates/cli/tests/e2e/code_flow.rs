@@ -167,6 +167,97 @@ async fn r03_r04_query_mismatches_and_near_copies_of_the_redirect_uri_are_refuse
 }
 
 #[tokio::test]
+async fn r05_userinfo_tricks_and_lookalike_hosts_are_refused_and_echoed_escaped() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    // The registered URI is https://app.example/cb; each of these names another host or hides one.
+    for lookalike in [
+        "https://app.example@evil.example/cb",
+        "https://app.example.evil.example/cb",
+        "https://evil.example/app.example/cb",
+        "https://app.example\\@evil.example/cb",
+        "https://evil.example#@app.example/cb",
+        "https://app.example@evil.example/cb<script>alert(1)</script>",
+    ] {
+        let query = serde_urlencoded::to_string([
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", lookalike),
+            ("state", "s"),
+        ])
+        .unwrap();
+        let response = agent.get(&format!("/oauth2/authorize?{query}")).await;
+        assert_eq!(response.status(), 400, "{lookalike}");
+        assert!(response.headers().get("location").is_none(), "{lookalike}: no redirect");
+        let page = response.text().await.unwrap();
+        assert!(!page.contains("<script>"), "{lookalike}: any echo is HTML-escaped");
+        assert!(!page.contains("href=\"https://evil.example"), "{lookalike}: no link to the attacker");
+    }
+}
+
+#[tokio::test]
+async fn r07_without_redirect_uri_two_registered_uris_give_a_page_and_one_is_used() {
+    let (server, fixture) = start();
+    let (_, two) = add_client(
+        &server,
+        &fixture,
+        "Two URIs",
+        &[
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--redirect-uri",
+            "https://app.example/other",
+            "--scope",
+            "read",
+        ],
+    );
+    let one = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let without_uri = |client: &Fixture, scope: &str| format!("response_type=code&client_id={}&state=s&scope={scope}", client.client_id);
+
+    let response = agent.get(&format!("/oauth2/authorize?{}", without_uri(&two, "read"))).await;
+    assert_eq!(response.status(), 400, "two registered URIs and none named: which one is unknowable");
+    assert!(response.headers().get("location").is_none());
+
+    // One registered URI: a plain OAuth request may omit it and is answered there; the token
+    // request then need not repeat it.
+    let url = agent.authorize(&without_uri(&one, "read"), "allow").await;
+    assert!(url.starts_with("https://app.example/cb?"), "{url}");
+    let code = response_params(&url)["code"].clone();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str())];
+    let response = post_basic(&server, "/oauth2/token", &one.client_id, &one.client_secret, &form).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+
+    // OpenID Connect requires redirect_uri on every request.
+    let response = agent.get(&format!("/oauth2/authorize?{}", without_uri(&one, "openid+read"))).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn q02_unregistered_scopes_are_dropped_and_when_none_is_left_the_answer_is_invalid_scope() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &[]);
+    let mut agent = Agent::new(&server);
+    let code = owner_code(&mut agent, &fixture, &client, "&scope=read+payroll").await;
+    let tokens = redeem_ok(&server, &client, &code).await;
+    assert_eq!(tokens["scope"], "read", "the unregistered scope is dropped and the response says what was granted");
+    assert_eq!(jwt_parts(tokens["access_token"].as_str().unwrap()).1["scope"], "read");
+
+    let url = agent.authorize(&code_query(&client, "&scope=payroll+billing"), "allow").await;
+    let params = response_params(&url);
+    assert!(url.starts_with("https://app.example/cb?"), "{url}");
+    assert_eq!(params.get("error").map(String::as_str), Some("invalid_scope"), "{url}");
+    assert_eq!(params.get("state").map(String::as_str), Some("xyz"));
+    assert!(!params.contains_key("code"));
+}
+
+#[tokio::test]
 async fn l02_authorization_responses_and_api_answers_send_no_referrer() {
     let (server, fixture) = start();
     let client = web_client(&server, &fixture, &[]);

@@ -151,7 +151,7 @@ async fn f09_org_approval_gates_user_tokens_until_an_admin_approves() {
 }
 
 #[tokio::test]
-async fn revoking_a_refresh_token_ends_its_authorization() {
+async fn v02_revoking_a_refresh_token_ends_its_authorization() {
     let (server, fixture) = start();
     let (client, first) = first_tokens(&server, &fixture, &[], "read").await;
     let response = revoke(&server, &client, field(&first, "refresh_token"), &[("token_type_hint", "refresh_token")]).await;
