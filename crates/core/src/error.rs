@@ -21,6 +21,8 @@ pub enum ErrorCode {
     ServerError,
     TemporarilyUnavailable,
     SlowDown,
+    /// RFC 9101 §6.2: the `request_uri` is unknown, used, expired or another client's.
+    InvalidRequestUri,
 }
 
 impl ErrorCode {
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::SlowDown => "slow_down",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod grant;
 pub mod introspection;
 pub mod model;
 pub mod oidc;
+pub mod par;
 pub mod params;
 pub mod refresh;
 pub mod scope;

@@ -200,6 +200,8 @@ pub struct Client {
     pub public: bool,
     pub access_token_ttl: Option<u32>,
     pub requires_org_approval: bool,
+    /// RFC 9126 §6: this client's authorization requests must be pushed (`/oauth2/par`).
+    pub require_pushed_authorization_requests: bool,
     pub status: ClientStatus,
     pub created_at: i64,
 }

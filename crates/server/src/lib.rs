@@ -47,6 +47,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/oauth2/token", post(http::oauth::token).options(http::cors::preflight))
         .route("/oauth2/revoke", post(http::oauth::revoke).options(http::cors::preflight))
         .route("/oauth2/introspect", post(http::oauth::introspect))
+        .route("/oauth2/par", post(http::oauth::par).options(http::cors::preflight))
         .route("/oauth2/revocations", get(http::feed::revocations))
         .route("/oauth2/authorize", get(http::pages::authorize))
         .route("/oauth2/authorize/decision", post(http::pages::consent_decision))

@@ -262,6 +262,7 @@ impl Profile {
             userinfo: first(&p.userinfo, canonical.userinfo),
             jwks: first(&p.jwks, canonical.jwks),
             logout: first(&p.logout, canonical.logout),
+            par: canonical.par,
         }
     }
 

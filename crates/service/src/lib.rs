@@ -10,6 +10,7 @@ mod feed;
 mod grants;
 pub mod keys;
 pub mod limiter;
+pub mod par;
 pub mod password;
 pub mod portal;
 mod resource;
@@ -114,6 +115,11 @@ pub struct Settings {
     pub login_lock_seconds: i64,
     /// The client ids that may read the revocation feed (the guards of the protected APIs).
     pub revocation_feed_clients: Vec<String>,
+    /// Every client must push its authorization requests (RFC 9126 §5), not only those
+    /// registered so.
+    pub require_pushed_authorization_requests: bool,
+    /// Seconds a pushed authorization request may wait for its first use (`expires_in`).
+    pub pushed_request_lifetime: i64,
 }
 
 /// Members a profile adds to token responses.
@@ -137,6 +143,7 @@ pub struct EndpointPaths {
     pub userinfo: String,
     pub jwks: String,
     pub logout: String,
+    pub par: String,
 }
 
 impl Default for EndpointPaths {
@@ -150,6 +157,7 @@ impl Default for EndpointPaths {
             userinfo: "/oauth2/userinfo".into(),
             jwks: "/oauth2/jwks".into(),
             logout: "/oauth2/logout".into(),
+            par: "/oauth2/par".into(),
         }
     }
 }
@@ -538,6 +546,8 @@ impl Tessera {
             revocation_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
             introspection_endpoint_auth_methods_supported: auth_methods,
             code_challenge_methods_supported: strings(&["S256"]),
+            pushed_authorization_request_endpoint: Some(at(&paths.par)),
+            require_pushed_authorization_requests: self.settings.require_pushed_authorization_requests,
             id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
             access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],
             claims_supported: strings(&[

@@ -31,12 +31,14 @@ use crate::{
     ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
     KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
 };
+use tessera_core::par::PushedRequest;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "browser flows", include_str!("../migrations/postgres/0002_browser_flows.sql")),
     (3, "failure counts", include_str!("../migrations/postgres/0003_failure_counts.sql")),
     (4, "nodes", include_str!("../migrations/postgres/0004_nodes.sql")),
+    (6, "pushed authorization requests", include_str!("../migrations/postgres/0006_par_device.sql")),
 ];
 
 /// The channel change-feed commits are announced on.
@@ -335,7 +337,8 @@ fn user_from_row(row: &PgRow) -> Result<User> {
 }
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
-     allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at";
+     allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
+     require_pushed_authorization_requests";
 
 fn json_list<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<Vec<T>> {
     let text: String = row.try_get(column).map_err(map_err)?;
@@ -368,6 +371,7 @@ fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
         public: row.try_get("public").map_err(map_err)?,
         access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
         requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
+        require_pushed_authorization_requests: row.try_get("require_pushed_authorization_requests").map_err(map_err)?,
         status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
         created_at: row.try_get("created_at").map_err(map_err)?,
     };
@@ -687,7 +691,7 @@ impl Store for PgStore {
         let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
+            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $17)"
         ))
         .bind(c.id.as_str())
         .bind(c.org_id.as_str())
@@ -706,6 +710,7 @@ impl Store for PgStore {
         .bind(record.secret.as_ref().map(|s| s.tag.clone()))
         .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
         .bind(c.created_at)
+        .bind(c.require_pushed_authorization_requests)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -763,7 +768,7 @@ impl Store for PgStore {
         let mut tx = self.begin().await?;
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
-             access_token_ttl = $6, requires_org_approval = $7, updated_at = $8 WHERE id = $9",
+             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -774,6 +779,7 @@ impl Store for PgStore {
         .bind(c.requires_org_approval)
         .bind(audit.at)
         .bind(c.id.as_str())
+        .bind(c.require_pushed_authorization_requests)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?
@@ -892,6 +898,63 @@ impl Store for PgStore {
         }
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn insert_pushed_request(&self, reference_hash: &[u8], pushed: &PushedRequest, created_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pushed_requests (reference_hash, client_id, params, created_at, expires_at, opened_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, NULL)",
+        )
+        .bind(reference_hash)
+        .bind(&pushed.client_id)
+        .bind(&pushed.params)
+        .bind(created_at)
+        .bind(pushed.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn open_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<Option<(PushedRequest, bool)>> {
+        let opened_now =
+            sqlx::query("UPDATE pushed_requests SET opened_at = $1 WHERE reference_hash = $2 AND opened_at IS NULL AND expires_at > $1")
+                .bind(now)
+                .bind(reference_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected()
+                == 1;
+        let row =
+            sqlx::query("SELECT client_id, params, expires_at, opened_at, consumed_at FROM pushed_requests WHERE reference_hash = $1")
+                .bind(reference_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.map(|row| {
+            let consumed_at: Option<i64> = row.try_get("consumed_at").map_err(map_err)?;
+            let pushed = PushedRequest {
+                client_id: row.try_get("client_id").map_err(map_err)?,
+                params: row.try_get("params").map_err(map_err)?,
+                expires_at: row.try_get("expires_at").map_err(map_err)?,
+                opened_at: row.try_get("opened_at").map_err(map_err)?,
+                consumed: consumed_at.is_some(),
+            };
+            Ok((pushed, opened_now))
+        })
+        .transpose()
+    }
+
+    async fn consume_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<bool> {
+        let consumed = sqlx::query("UPDATE pushed_requests SET consumed_at = $1 WHERE reference_hash = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(reference_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(consumed == 1)
     }
 
     async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
@@ -1491,6 +1554,13 @@ impl Store for PgStore {
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM nodes WHERE alive_at < now() - interval '1 day'").execute(&mut *tx).await.map_err(map_err)?;
+        // A pushed request is dead once unopened past its expiry or opened past the login window.
+        sqlx::query("DELETE FROM pushed_requests WHERE expires_at < $1 AND (opened_at IS NULL OR opened_at < $1 - $2)")
+            .bind(revoked_before)
+            .bind(tessera_core::par::INTERACTION_WINDOW)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         sqlx::query("DELETE FROM authorization_codes WHERE issued_at < $1")
             .bind(changes_before)
             .execute(&mut *tx)

@@ -25,6 +25,7 @@ mod leakage;
 mod login_security;
 mod malformed;
 mod multi_node;
+mod par;
 mod portal;
 mod portal_browser;
 mod profiles;

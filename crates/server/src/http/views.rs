@@ -140,6 +140,7 @@ pub struct ClientFormValues {
     pub run_as: String,
     pub access_token_ttl: String,
     pub requires_org_approval: bool,
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A catalogue scope on the form: a member's role may not grant a restricted one.
