@@ -185,6 +185,12 @@ struct ServeArgs {
     /// Seconds a pushed authorization request waits for its use (1 to 600; default 90).
     #[arg(long, env = "TESSERA_PUSHED_REQUEST_LIFETIME")]
     pushed_request_lifetime: Option<i64>,
+    /// Seconds a device code of the device authorization grant lives (default 600).
+    #[arg(long, env = "TESSERA_DEVICE_CODE_LIFETIME")]
+    device_code_lifetime: Option<i64>,
+    /// Seconds a device waits between polls of the token endpoint (default 5).
+    #[arg(long, env = "TESSERA_DEVICE_POLL_INTERVAL")]
+    device_poll_interval: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -314,7 +320,8 @@ struct ClientCreateArgs {
     owner: String,
     #[arg(long)]
     name: String,
-    /// client_credentials (default), authorization_code, refresh_token, implicit (repeatable).
+    /// client_credentials (default), authorization_code, refresh_token, implicit, device_code
+    /// (repeatable).
     #[arg(long = "grant")]
     grants: Vec<String>,
     /// A registered scope (repeatable; default: every catalogue scope the owner may grant).
@@ -412,6 +419,8 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         session_api: serve_args.and_then(|a| a.session_api),
         require_pushed_authorization_requests: serve_args.and_then(|a| a.require_pushed_authorization_requests),
         pushed_request_lifetime: serve_args.and_then(|a| a.pushed_request_lifetime),
+        device_code_lifetime: serve_args.and_then(|a| a.device_code_lifetime),
+        device_poll_interval: serve_args.and_then(|a| a.device_poll_interval),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,

@@ -23,6 +23,10 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 9101 §6.2: the `request_uri` is unknown, used, expired or another client's.
     InvalidRequestUri,
+    /// RFC 8628 §3.5: the user has not decided yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -45,6 +49,8 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod client;
 pub mod code;
 pub mod credentials;
+pub mod device;
 pub mod error;
 pub mod grant;
 pub mod introspection;

@@ -225,9 +225,26 @@ pub struct ServerMetadata {
     /// RFC 9126 §5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 8628 §4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// RFC 9126 §5: every authorization request must be pushed.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+}
+
+/// RFC 8628 §3.2: the answer to a device authorization request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceAuthorizationResponse {
+    pub device_code: String,
+    /// What the user types on the verification page (`BCDF-GHJK`).
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The verification page with the user code filled in (for a QR code).
+    pub verification_uri_complete: String,
+    pub expires_in: u64,
+    /// Seconds to wait between polls of the token endpoint.
+    pub interval: u64,
 }
 
 /// RFC 9126 §2.2: the answer to a pushed authorization request (status 201).

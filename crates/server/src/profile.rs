@@ -263,6 +263,7 @@ impl Profile {
             jwks: first(&p.jwks, canonical.jwks),
             logout: first(&p.logout, canonical.logout),
             par: canonical.par,
+            device_authorization: canonical.device_authorization,
         }
     }
 

@@ -91,7 +91,7 @@ fn describe(name: &str) -> String {
     }
 }
 
-fn scope_lines(scope: &ScopeSet) -> Vec<ScopeLine> {
+pub(crate) fn scope_lines(scope: &ScopeSet) -> Vec<ScopeLine> {
     scope.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(name) }).collect()
 }
 
@@ -192,7 +192,7 @@ impl Tessera {
     }
 
     /// Records the user's consent to `scope` for `client`, with its audit entry.
-    async fn save_consent_audited(&self, user: &User, client: &tessera_core::model::ClientId, scope: &ScopeSet) -> Result<()> {
+    pub(crate) async fn save_consent_audited(&self, user: &User, client: &tessera_core::model::ClientId, scope: &ScopeSet) -> Result<()> {
         let now = self.clock.now();
         self.store.save_consent(&user.id, client, scope, now).await?;
         let audit = AuditEvent {

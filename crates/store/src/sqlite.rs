@@ -25,13 +25,14 @@ use crate::{
     ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
     KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
 };
+use tessera_core::device::{DeviceAuthorization, DeviceStatus};
 use tessera_core::par::PushedRequest;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "browser flows", include_str!("../migrations/sqlite/0002_browser_flows.sql")),
     (3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
-    (5, "pushed authorization requests", include_str!("../migrations/sqlite/0005_par_device.sql")),
+    (5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
 ];
 
 /// The SQLite store.
@@ -291,6 +292,25 @@ fn code_from_row(row: &SqliteRow) -> Result<CodeRecord> {
         issued_at: row.try_get("issued_at").map_err(map_err)?,
     };
     Ok(CodeRecord { grant, code })
+}
+
+const DEVICE_COLUMNS: &str = "client_id, scope, created_at, expires_at, poll_interval, last_polled_at, status, user_id, auth_time";
+
+fn device_from_row(row: &SqliteRow) -> Result<DeviceAuthorization> {
+    let scope: String = row.try_get("scope").map_err(map_err)?;
+    let status: String = row.try_get("status").map_err(map_err)?;
+    let user_id: Option<String> = row.try_get("user_id").map_err(map_err)?;
+    Ok(DeviceAuthorization {
+        client_id: ClientId::new(row.try_get::<String, _>("client_id").map_err(map_err)?),
+        scope: ScopeSet::parse(&scope).map_err(|_| corrupt("device scope"))?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+        interval: row.try_get("poll_interval").map_err(map_err)?,
+        last_polled_at: row.try_get("last_polled_at").map_err(map_err)?,
+        status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("device status"))?,
+        user_id: user_id.map(UserId::new),
+        auth_time: row.try_get("auth_time").map_err(map_err)?,
+    })
 }
 
 async fn insert_grant_row(tx: &mut Transaction<'_, Sqlite>, grant: &GrantRecord) -> Result<()> {
@@ -816,6 +836,94 @@ impl Store for SqliteStore {
             .await
             .map_err(map_err)?
             .rows_affected();
+        Ok(consumed == 1)
+    }
+
+    async fn insert_device_authorization(&self, device_hash: &[u8], user_hash: &[u8], device: &DeviceAuthorization) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO device_authorizations (device_code_hash, user_code_hash, client_id, scope, created_at, expires_at, \
+             poll_interval, last_polled_at, status, user_id, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL, NULL)",
+        )
+        .bind(device_hash)
+        .bind(user_hash)
+        .bind(device.client_id.as_str())
+        .bind(device.scope.to_string())
+        .bind(device.created_at)
+        .bind(device.expires_at)
+        .bind(device.interval)
+        .bind(device.status.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn device_authorization(&self, device_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1"))
+            .bind(device_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn device_authorization_by_user_code(&self, user_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE user_code_hash = $1"))
+            .bind(user_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn record_device_poll(&self, device_hash: &[u8], previous: Option<i64>, now: i64, interval: i64) -> Result<bool> {
+        let recorded = sqlx::query(
+            "UPDATE device_authorizations SET last_polled_at = $1, poll_interval = $2 \
+             WHERE device_code_hash = $3 AND COALESCE(last_polled_at, -1) = $4 AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(interval)
+        .bind(device_hash)
+        .bind(previous.unwrap_or(-1))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(recorded == 1)
+    }
+
+    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<(&UserId, i64, &ScopeSet)>, now: i64) -> Result<bool> {
+        let decided = match approval {
+            Some((user, auth_time, scope)) => sqlx::query(
+                "UPDATE device_authorizations SET status = 'approved', user_id = $1, auth_time = $2, scope = $3 \
+                 WHERE user_code_hash = $4 AND status = 'pending' AND expires_at > $5",
+            )
+            .bind(user.as_str())
+            .bind(auth_time)
+            .bind(scope.to_string())
+            .bind(user_hash)
+            .bind(now),
+            None => sqlx::query(
+                "UPDATE device_authorizations SET status = 'denied' WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2",
+            )
+            .bind(user_hash)
+            .bind(now),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(decided == 1)
+    }
+
+    async fn consume_device_authorization(&self, device_hash: &[u8]) -> Result<bool> {
+        let consumed =
+            sqlx::query("UPDATE device_authorizations SET status = 'consumed' WHERE device_code_hash = $1 AND status = 'approved'")
+                .bind(device_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
         Ok(consumed == 1)
     }
 
@@ -1395,6 +1503,11 @@ impl Store for SqliteStore {
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM device_authorizations WHERE expires_at < $1")
+            .bind(revoked_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         // A pushed request is dead once unopened past its expiry or opened past the login window.
         sqlx::query("DELETE FROM pushed_requests WHERE expires_at < $1 AND (opened_at IS NULL OR opened_at < $1 - $2)")
             .bind(revoked_before)

@@ -18,6 +18,7 @@ mod client_credentials;
 mod code_flow;
 mod concurrency;
 mod crash;
+mod device;
 mod discovery;
 mod interop;
 mod jwt_validation;

@@ -28,11 +28,12 @@ use crate::http::views::{
 };
 
 /// The grants a new client may pick, with a word on each.
-const GRANT_CHOICES: [(&str, &str); 4] = [
+const GRANT_CHOICES: [(&str, &str); 5] = [
     ("client_credentials", "a server calling the API as itself"),
     ("authorization_code", "an app acting for its users, through sign-in and consent"),
     ("refresh_token", "keeps users signed in (with authorization_code)"),
     ("implicit", "legacy browser apps: the token comes back in the URL fragment"),
+    ("device_code", "TVs, consoles and command-line tools: the user approves a code on another device"),
 ];
 
 /// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).

@@ -22,3 +22,22 @@ CREATE TABLE pushed_requests (
 );
 CREATE INDEX pushed_requests_client ON pushed_requests(client_id);
 CREATE INDEX pushed_requests_expiry ON pushed_requests(expires_at);
+
+-- The device authorization grant (RFC 8628). The device code and the user code are stored only
+-- as keyed hashes; every change of state is one conditional UPDATE (a poll only if no other
+-- poll came in between, an approval only while pending, tokens only once), so nodes agree.
+CREATE TABLE device_authorizations (
+    device_code_hash BYTEA PRIMARY KEY,
+    user_code_hash   BYTEA NOT NULL UNIQUE,
+    client_id        TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    scope            TEXT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    expires_at       BIGINT NOT NULL,
+    -- Seconds between polls; slow_down raises it.
+    poll_interval    BIGINT NOT NULL,
+    last_polled_at   BIGINT,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'consumed')),
+    user_id          TEXT REFERENCES users(id) ON DELETE CASCADE,
+    auth_time        BIGINT
+);
+CREATE INDEX device_authorizations_expiry ON device_authorizations(expires_at);
