@@ -388,3 +388,29 @@ async fn interop_openid_client_par_and_code_flow() {
     assert_eq!(result["scope"], "openid read");
     assert!(is_active(&server, &client, result["access_token"].as_str().unwrap()).await);
 }
+
+#[tokio::test]
+async fn par_required_client_in_the_token_generator_pushes_its_request() {
+    let (server, fixture) = start();
+    let callback = server.url("/tools/access-token/callback");
+    let (_, client) = add_client(
+        &server,
+        &fixture,
+        "strict web app",
+        &["--grant", "authorization_code", "--redirect-uri", &callback, "--scope", "read", "--require-par"],
+    );
+    let mut agent = Agent::new(&server);
+    assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
+    let html = agent.get(&format!("/tools/access-token?client_id={}", client.client_id)).await.text().await.unwrap();
+    let response =
+        agent.submit("/tools/access-token", &html, &["csrf_token"], &[("client_id", &client.client_id), ("scope", "read")]).await;
+    assert_eq!(response.status(), 303);
+    let authorize = location(&response);
+    let query = authorize.split_once('?').unwrap().1.to_owned();
+    assert!(response_params(&authorize)["request_uri"].starts_with(PREFIX), "the generator pushed: {authorize}");
+    let landed = agent.authorize(&query, "allow").await;
+    assert!(landed.starts_with(&callback), "{landed}");
+    let response = agent.get(&landed).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("aria-label=\"Access token\""));
+}

@@ -658,7 +658,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
                 return generator_page(&state, input).await;
             }
             let implicit = browser_kind == "browser, implicit";
-            let start = match state.service.generator_start(&actor, &client_id, implicit, &scope).await {
+            let start = match state.service.generator_start(&actor, &client_id, implicit, &scope, browser.peer).await {
                 Ok(start) => start,
                 Err(e) => return failure(&e),
             };
