@@ -25,6 +25,7 @@ fn client(redirect_uri: &str, public: bool) -> Client {
         public,
         access_token_ttl: None,
         requires_org_approval: false,
+        require_pushed_authorization_requests: false,
         status: ClientStatus::On,
         created_at: 0,
     }

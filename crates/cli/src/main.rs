@@ -178,6 +178,19 @@ struct ServeArgs {
     /// Serve the first-party session API at /sessions (default: true).
     #[arg(long, env = "TESSERA_SESSION_API")]
     session_api: Option<bool>,
+    /// Every client must push its authorization requests to /oauth2/par (RFC 9126); without
+    /// it, only clients created with --require-par must.
+    #[arg(long, env = "TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")]
+    require_pushed_authorization_requests: Option<bool>,
+    /// Seconds a pushed authorization request waits for its use (1 to 600; default 90).
+    #[arg(long, env = "TESSERA_PUSHED_REQUEST_LIFETIME")]
+    pushed_request_lifetime: Option<i64>,
+    /// Seconds a device code of the device authorization grant lives (default 600).
+    #[arg(long, env = "TESSERA_DEVICE_CODE_LIFETIME")]
+    device_code_lifetime: Option<i64>,
+    /// Seconds a device waits between polls of the token endpoint (default 5).
+    #[arg(long, env = "TESSERA_DEVICE_POLL_INTERVAL")]
+    device_poll_interval: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,7 +320,8 @@ struct ClientCreateArgs {
     owner: String,
     #[arg(long)]
     name: String,
-    /// client_credentials (default), authorization_code, refresh_token, implicit (repeatable).
+    /// client_credentials (default), authorization_code, refresh_token, implicit, device_code
+    /// (repeatable).
     #[arg(long = "grant")]
     grants: Vec<String>,
     /// A registered scope (repeatable; default: every catalogue scope the owner may grant).
@@ -331,6 +345,9 @@ struct ClientCreateArgs {
     access_token_ttl: Option<u32>,
     #[arg(long)]
     requires_org_approval: bool,
+    /// Authorization requests must be pushed to /oauth2/par first (RFC 9126).
+    #[arg(long = "require-par")]
+    require_pushed_authorization_requests: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,6 +417,10 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
             .and_then(|a| (!a.revocation_feed_clients.is_empty()).then(|| a.revocation_feed_clients.clone())),
         profile: serve_args.and_then(|a| a.profile.clone()),
         session_api: serve_args.and_then(|a| a.session_api),
+        require_pushed_authorization_requests: serve_args.and_then(|a| a.require_pushed_authorization_requests),
+        pushed_request_lifetime: serve_args.and_then(|a| a.pushed_request_lifetime),
+        device_code_lifetime: serve_args.and_then(|a| a.device_code_lifetime),
+        device_poll_interval: serve_args.and_then(|a| a.device_poll_interval),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,
@@ -478,6 +499,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 public: args.public,
                 access_token_ttl: args.access_token_ttl,
                 requires_org_approval: args.requires_org_approval,
+                require_pushed_authorization_requests: args.require_pushed_authorization_requests,
             };
             serde_json::to_value(service.create_client(&actor, new).await?)?
         }

@@ -248,6 +248,7 @@ mod tests {
             public: false,
             access_token_ttl: None,
             requires_org_approval: false,
+            require_pushed_authorization_requests: false,
             status: ClientStatus::On,
             created_at: 0,
         };

@@ -21,6 +21,12 @@ pub enum ErrorCode {
     ServerError,
     TemporarilyUnavailable,
     SlowDown,
+    /// RFC 9101 §6.2: the `request_uri` is unknown, used, expired or another client's.
+    InvalidRequestUri,
+    /// RFC 8628 §3.5: the user has not decided yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -42,6 +48,9 @@ impl ErrorCode {
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::SlowDown => "slow_down",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 }

@@ -10,9 +10,22 @@ use crate::{ErrorCode, OAuthError};
 /// A token request after parsing, before any lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
-    ClientCredentials { scope: Option<ScopeSet> },
-    AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
-    RefreshToken { refresh_token: String, scope: Option<ScopeSet> },
+    ClientCredentials {
+        scope: Option<ScopeSet>,
+    },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<ScopeSet>,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        device_code: String,
+    },
 }
 
 /// Parses the grant-specific parameters. Unknown or unoffered grants are
@@ -21,6 +34,10 @@ pub enum TokenRequest {
 /// Blue Canvas seed's token request is a bare POST with HTTP Basic); `None`: it is required.
 pub fn parse_token_request(params: &Params, default_grant_type: Option<GrantType>) -> Result<TokenRequest, OAuthError> {
     let grant_type = match params.get("grant_type") {
+        // The device grant is named by its URN on the wire; its short registration name is not
+        // a grant type.
+        Some(crate::device::GRANT_TYPE) => Some(GrantType::DeviceCode),
+        Some("device_code") => None,
         Some(value) => GrantType::parse(value),
         None => Some(default_grant_type.ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?),
     };
@@ -38,6 +55,7 @@ pub fn parse_token_request(params: &Params, default_grant_type: Option<GrantType
             refresh_token: required(params, "refresh_token")?,
             scope: params.get("scope").map(ScopeSet::parse).transpose()?,
         }),
+        Some(GrantType::DeviceCode) => Ok(TokenRequest::DeviceCode { device_code: required(params, "device_code")? }),
         _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
     }
 }

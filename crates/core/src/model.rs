@@ -97,6 +97,9 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     Implicit,
+    /// The device authorization grant (RFC 8628); at the token endpoint its `grant_type` is
+    /// [`crate::device::GRANT_TYPE`].
+    DeviceCode,
 }
 
 impl GrantType {
@@ -106,6 +109,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::Implicit => "implicit",
+            GrantType::DeviceCode => "device_code",
         }
     }
 
@@ -115,6 +119,7 @@ impl GrantType {
             "authorization_code" => Some(GrantType::AuthorizationCode),
             "refresh_token" => Some(GrantType::RefreshToken),
             "implicit" => Some(GrantType::Implicit),
+            "device_code" => Some(GrantType::DeviceCode),
             _ => None,
         }
     }
@@ -200,6 +205,8 @@ pub struct Client {
     pub public: bool,
     pub access_token_ttl: Option<u32>,
     pub requires_org_approval: bool,
+    /// RFC 9126 §6: this client's authorization requests must be pushed (`/oauth2/par`).
+    pub require_pushed_authorization_requests: bool,
     pub status: ClientStatus,
     pub created_at: i64,
 }

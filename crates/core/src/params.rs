@@ -64,6 +64,18 @@ impl Params {
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|(n, _)| n == name)
     }
+
+    /// The parameters form-encoded, in their order (a pushed authorization request is stored so).
+    pub fn to_form(&self) -> String {
+        serde_urlencoded::to_string(&self.0).unwrap_or_default()
+    }
+
+    /// These parameters with `name` set to `value` (replacing any value it had).
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.retain(|(n, _)| n != name);
+        self.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
 }
 
 /// A JSON object read member by member, so repeated names survive to be refused.

@@ -21,6 +21,7 @@ pub fn client(grants: &[GrantType], scopes: &str) -> Client {
         public: false,
         access_token_ttl: None,
         requires_org_approval: false,
+        require_pushed_authorization_requests: false,
         status: ClientStatus::On,
         created_at: 0,
     }

@@ -222,6 +222,38 @@ pub struct ServerMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prompt_values_supported: Vec<String>,
+    /// RFC 9126 §5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 8628 §4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// RFC 9126 §5: every authorization request must be pushed.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+}
+
+/// RFC 8628 §3.2: the answer to a device authorization request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceAuthorizationResponse {
+    pub device_code: String,
+    /// What the user types on the verification page (`BCDF-GHJK`).
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The verification page with the user code filled in (for a QR code).
+    pub verification_uri_complete: String,
+    pub expires_in: u64,
+    /// Seconds to wait between polls of the token endpoint.
+    pub interval: u64,
+}
+
+/// RFC 9126 §2.2: the answer to a pushed authorization request (status 201).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PushedAuthorizationResponse {
+    /// `urn:ietf:params:oauth:request_uri:…`, for one authorization request by this client.
+    pub request_uri: String,
+    /// Seconds the request URI may wait for its use at the authorization endpoint.
+    pub expires_in: u64,
 }
 
 /// A client as the CLI and the admin API show it (never with its secret, except right after
@@ -249,6 +281,9 @@ pub struct ClientView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<u32>,
     pub requires_org_approval: bool,
+    /// RFC 9126 §6: authorization requests must be pushed (`/oauth2/par`).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// `on` or `off`.
     pub status: String,
     pub created_at: i64,
@@ -395,6 +430,9 @@ pub struct NewClientRequest {
     pub access_token_ttl: Option<u32>,
     #[serde(default)]
     pub requires_org_approval: bool,
+    /// RFC 9126 §6: the client must push its authorization requests (`/oauth2/par`).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A change to a client (admin API, `PATCH /admin/v1/clients/{client_id}`); absent members stay
@@ -420,6 +458,8 @@ pub struct ClientPatch {
     pub access_token_ttl: Option<Option<u32>>,
     #[serde(default)]
     pub requires_org_approval: Option<bool>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// A member present in a JSON object, possibly `null`: `Some(None)` (absent is `None`).

@@ -59,6 +59,15 @@ pub struct ConfigLayer {
     pub profile: Option<String>,
     /// Whether the first-party session API (`/sessions`) is on (default: on).
     pub session_api: Option<bool>,
+    /// Every client must push its authorization requests (RFC 9126 §5; default: only clients
+    /// registered so).
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// Seconds a pushed authorization request waits for its use (default 90).
+    pub pushed_request_lifetime: Option<i64>,
+    /// Seconds a device code lives (RFC 8628; default 600).
+    pub device_code_lifetime: Option<i64>,
+    /// Seconds a device waits between polls, before any `slow_down` (default 5).
+    pub device_poll_interval: Option<i64>,
 }
 
 macro_rules! merge_fields {
@@ -109,7 +118,11 @@ impl ConfigLayer {
             http_workers,
             revocation_feed_clients,
             profile,
-            session_api
+            session_api,
+            require_pushed_authorization_requests,
+            pushed_request_lifetime,
+            device_code_lifetime,
+            device_poll_interval
         )
     }
 }
@@ -156,6 +169,10 @@ pub struct Config {
     /// The profile in force, if any.
     pub profile: Option<Profile>,
     pub session_api: bool,
+    pub require_pushed_authorization_requests: bool,
+    pub pushed_request_lifetime: i64,
+    pub device_code_lifetime: i64,
+    pub device_poll_interval: i64,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -216,6 +233,15 @@ impl Config {
         if access_token_ttl == 0 || max_access_token_ttl == 0 {
             bail!("token lifetimes must be at least 1 second");
         }
+        let pushed_request_lifetime = layer.pushed_request_lifetime.unwrap_or(tessera_core::par::DEFAULT_LIFETIME);
+        if !(1..=600).contains(&pushed_request_lifetime) {
+            bail!("pushed_request_lifetime must be between 1 and 600 seconds");
+        }
+        let device_code_lifetime = layer.device_code_lifetime.unwrap_or(tessera_core::device::DEFAULT_LIFETIME);
+        let device_poll_interval = layer.device_poll_interval.unwrap_or(tessera_core::device::DEFAULT_INTERVAL);
+        if !(1..=3600).contains(&device_code_lifetime) || !(1..=60).contains(&device_poll_interval) {
+            bail!("device_code_lifetime must be 1 to 3600 seconds and device_poll_interval 1 to 60 seconds");
+        }
         let key_rotation_interval = layer.key_rotation_interval.unwrap_or(30 * 86_400);
         if key_rotation_interval < 60 {
             bail!("key_rotation_interval must be at least 60 seconds");
@@ -256,6 +282,10 @@ impl Config {
             revocation_feed_clients: layer.revocation_feed_clients.unwrap_or_default(),
             profile,
             session_api: layer.session_api.unwrap_or(true),
+            require_pushed_authorization_requests: layer.require_pushed_authorization_requests.unwrap_or(false),
+            pushed_request_lifetime,
+            device_code_lifetime,
+            device_poll_interval,
         })
     }
 

@@ -104,6 +104,7 @@ pub fn describe(error: ServiceError) -> Described {
                 described
             }
         }
+        ServiceError::DevicePoll(error) => Described::new(StatusCode::BAD_REQUEST, error.code, error.description),
         ServiceError::TooManyAttempts { retry_after } => {
             Described::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidClient, "too many failed attempts; retry later")
                 .with(header::RETRY_AFTER, HeaderValue::from(retry_after))

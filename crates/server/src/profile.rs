@@ -262,6 +262,8 @@ impl Profile {
             userinfo: first(&p.userinfo, canonical.userinfo),
             jwks: first(&p.jwks, canonical.jwks),
             logout: first(&p.logout, canonical.logout),
+            par: canonical.par,
+            device_authorization: canonical.device_authorization,
         }
     }
 

@@ -56,6 +56,10 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         login_address_limit: config.login_address_limit,
         login_lock_seconds: config.login_lock_seconds,
         revocation_feed_clients: config.revocation_feed_clients.clone(),
+        require_pushed_authorization_requests: config.require_pushed_authorization_requests,
+        pushed_request_lifetime: config.pushed_request_lifetime,
+        device_code_lifetime: config.device_code_lifetime,
+        device_poll_interval: config.device_poll_interval,
     };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))

@@ -81,6 +81,7 @@ pub struct ClientEdit {
     /// `Some(None)` clears a per-client lifetime.
     pub access_token_ttl: Option<Option<u32>>,
     pub requires_org_approval: Option<bool>,
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// Which audit entries to list. Dates are Unix seconds; `actor` is a user's id or email, or
@@ -113,6 +114,8 @@ pub struct NewClient {
     pub public: bool,
     pub access_token_ttl: Option<u32>,
     pub requires_org_approval: bool,
+    /// RFC 9126 §6: authorization requests must be pushed.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// What a new user is.
@@ -489,6 +492,7 @@ impl Tessera {
             public: new.public,
             access_token_ttl: new.access_token_ttl,
             requires_org_approval: new.requires_org_approval,
+            require_pushed_authorization_requests: new.require_pushed_authorization_requests,
             status: ClientStatus::On,
             created_at: self.now(),
         };
@@ -532,6 +536,7 @@ impl Tessera {
             public: client.public,
             access_token_ttl: client.access_token_ttl,
             requires_org_approval: client.requires_org_approval,
+            require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             status: client.status.as_str().into(),
             created_at: client.created_at,
         })
@@ -600,6 +605,9 @@ impl Tessera {
         }
         if let Some(requires) = edit.requires_org_approval {
             client.requires_org_approval = requires;
+        }
+        if let Some(requires) = edit.require_pushed_authorization_requests {
+            client.require_pushed_authorization_requests = requires;
         }
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();

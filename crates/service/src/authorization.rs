@@ -11,6 +11,7 @@ use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::authorize::{self, AuthorizationRequest, AuthorizeError, Interaction, ResponseMode, ResponseType, SessionFacts};
 use tessera_core::code::IssuedCode;
 use tessera_core::model::{ClientStatus, Role, User};
+use tessera_core::par;
 use tessera_core::params::Params;
 use tessera_core::scope::ScopeSet;
 use tessera_core::{ErrorCode, OAuthError};
@@ -19,7 +20,11 @@ use tessera_store::{CodeRecord, GrantRecord};
 use crate::Tessera;
 use crate::cache::CachedClient;
 use crate::error::Result;
+use crate::par::Pushed;
 use crate::session::SignedIn;
+
+/// A valid authorization request, its client, and the pushed request it came from, if any.
+type Validated = (AuthorizationRequest, Arc<CachedClient>, Option<Pushed>);
 
 /// What the browser should see next.
 #[derive(Debug)]
@@ -86,7 +91,7 @@ fn describe(name: &str) -> String {
     }
 }
 
-fn scope_lines(scope: &ScopeSet) -> Vec<ScopeLine> {
+pub(crate) fn scope_lines(scope: &ScopeSet) -> Vec<ScopeLine> {
     scope.iter().map(|name| ScopeLine { name: name.to_owned(), description: describe(name) }).collect()
 }
 
@@ -100,56 +105,79 @@ fn approval_scope(request: &AuthorizationRequest, client: &CachedClient, admin: 
 impl Tessera {
     /// `GET /oauth2/authorize`.
     pub async fn authorize(&self, params: &Params, session: Option<&SignedIn>) -> Result<AuthorizeOutcome> {
-        let (request, client) = match self.validate_authorization(params).await? {
+        let (mut request, client, pushed) = match self.validate_authorization(params).await? {
             Ok(valid) => valid,
             Err(outcome) => return Ok(outcome),
         };
+        let pushed = pushed.as_ref();
         let Some(session) = session else {
-            return Ok(self.when_signed_out(&request));
+            return self.finish_pushed(pushed, self.when_signed_out(&request)).await;
         };
         if request.org_approval.is_some() {
-            return self.approval_prompt(&request, &client, session).await;
+            let outcome = self.approval_prompt(&request, &client, session).await?;
+            return self.finish_pushed(pushed, outcome).await;
+        }
+        // The login page cannot strip `prompt=login` from a pushed request: a login after the
+        // request was first used satisfies it.
+        if pushed.is_some_and(|p| par::login_satisfied(p.opened_at, p.opened_now, session.auth_time)) {
+            request.prompt.login = false;
         }
         let now = self.clock.now();
         let consented = self.store.consent(&session.user.id, &client.client.id).await?;
         let facts = SessionFacts { auth_time: session.auth_time };
         match authorize::interaction(&request, Some(facts), consented.as_ref(), now) {
-            Err(error) => Ok(self.error_redirect(&request, &error)),
+            Err(error) => self.finish_pushed(pushed, self.error_redirect(&request, &error)).await,
             Ok(Interaction::Login) => Ok(AuthorizeOutcome::Login),
-            Ok(Interaction::Consent) => self.consent_prompt(&request, &client, &session.user).await,
-            Ok(Interaction::Proceed) => self.respond(&request, &client, session).await,
+            Ok(Interaction::Consent) => {
+                let outcome = self.consent_prompt(&request, &client, &session.user).await?;
+                self.finish_pushed(pushed, outcome).await
+            }
+            Ok(Interaction::Proceed) => {
+                if let Some(used) = self.consume_pushed(pushed).await? {
+                    return Ok(used);
+                }
+                self.respond(&request, &client, session).await
+            }
         }
     }
 
     /// The consent form's Allow or Deny. The HTTP layer has checked the CSRF token and origin.
     pub async fn decide_consent(&self, params: &Params, session: &SignedIn, decision: ConsentDecision) -> Result<AuthorizeOutcome> {
-        let (request, client) = match self.validate_authorization(params).await? {
+        let (request, client, pushed) = match self.validate_authorization(params).await? {
             Ok(valid) => valid,
             Err(outcome) => return Ok(outcome),
         };
+        let pushed = pushed.as_ref();
         if decision == ConsentDecision::Deny {
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-            return Ok(self.error_redirect(&request, &error));
+            return self.finish_pushed(pushed, self.error_redirect(&request, &error)).await;
         }
         let catalogue = client.catalogue.clone();
         let scope = match authorize::scope_for_user(&request, &session.user, &catalogue) {
             Ok(scope) => scope,
-            Err(error) => return Ok(self.error_redirect(&request, &error)),
+            Err(error) => return self.finish_pushed(pushed, self.error_redirect(&request, &error)).await,
         };
+        if let Some(used) = self.consume_pushed(pushed).await? {
+            return Ok(used);
+        }
         self.save_consent_audited(&session.user, &client.client.id, &scope).await?;
         self.respond(&request, &client, session).await
     }
 
     /// The approval form's Approve: an admin or owner approves the client for their org.
     pub async fn approve_from_browser(&self, params: &Params, session: &SignedIn) -> Result<AuthorizeOutcome> {
-        let (request, client) = match self.validate_authorization(params).await? {
+        let (request, client, pushed) = match self.validate_authorization(params).await? {
             Ok(valid) => valid,
             Err(outcome) => return Ok(outcome),
         };
+        let pushed = pushed.as_ref();
         let org = match self.org_to_approve(&request, &session.user).await? {
             Ok(org) => org,
-            Err(refused) => return Ok(refused),
+            Err(refused) => return self.finish_pushed(pushed, refused).await,
         };
+        if let Some(used) = self.consume_pushed(pushed).await? {
+            return Ok(used);
+        }
         self.set_org_approval(&crate::admin::Actor::user(session.user.clone()), client.client.id.as_str(), org.id.as_str(), true).await?;
         // The admin also authorized the application for themselves (the Bluescape seed: "you
         // will get back an Access Code"): the answer is the usual one for the client's
@@ -164,7 +192,7 @@ impl Tessera {
     }
 
     /// Records the user's consent to `scope` for `client`, with its audit entry.
-    async fn save_consent_audited(&self, user: &User, client: &tessera_core::model::ClientId, scope: &ScopeSet) -> Result<()> {
+    pub(crate) async fn save_consent_audited(&self, user: &User, client: &tessera_core::model::ClientId, scope: &ScopeSet) -> Result<()> {
         let now = self.clock.now();
         self.store.save_consent(&user.id, client, scope, now).await?;
         let audit = AuditEvent {
@@ -186,12 +214,16 @@ impl Tessera {
     }
 
     /// Validates the request against the client; the outer error is the store's, the inner one
-    /// the answer to show when the request is bad.
-    async fn validate_authorization(
-        &self,
-        params: &Params,
-    ) -> Result<std::result::Result<(AuthorizationRequest, Arc<CachedClient>), AuthorizeOutcome>> {
+    /// the answer to show when the request is bad. A request with `request_uri` stands for the
+    /// pushed request it names (RFC 9126 §4), which is returned to be consumed by the answer.
+    async fn validate_authorization(&self, params: &Params) -> Result<std::result::Result<Validated, AuthorizeOutcome>> {
         self.sync().await?;
+        let (pushed_params, pushed) = match self.resolve_pushed(params).await? {
+            Ok(Some((pushed_params, pushed))) => (Some(pushed_params), Some(pushed)),
+            Ok(None) => (None, None),
+            Err(error) => return Ok(Err(AuthorizeOutcome::ErrorPage(error))),
+        };
+        let params = pushed_params.as_ref().unwrap_or(params);
         let client = match params.get("client_id") {
             Some(id) if tessera_core::model::ClientId::is_well_formed(id) => {
                 self.cache.client(&*self.store, &tessera_core::model::ClientId::new(id)).await?
@@ -217,7 +249,10 @@ impl Tessera {
         if client.client.status == ClientStatus::Off {
             return Ok(Err(AuthorizeOutcome::ErrorPage(OAuthError::invalid_request("this application is turned off"))));
         }
-        Ok(Ok((request, client)))
+        if pushed.is_none() && par::required(&client.client, self.settings.require_pushed_authorization_requests) {
+            return Ok(Err(self.error_redirect(&request, &par::not_pushed())));
+        }
+        Ok(Ok((request, client, pushed)))
     }
 
     fn when_signed_out(&self, request: &AuthorizationRequest) -> AuthorizeOutcome {

@@ -13,6 +13,10 @@ pub enum ServiceError {
     /// (`unauthorized_client`); `status` is 400, or what the profile says (405 for Bluescape).
     #[error("the application has not been approved for this organization")]
     NotApproved { status: u16 },
+    /// A token-endpoint answer to a device's poll (RFC 8628 §3.5): status 400 whatever the
+    /// code, `access_denied` included.
+    #[error("{0}")]
+    DevicePoll(OAuthError),
     /// Too many failed attempts: answer 429 with `Retry-After`.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: u64 },

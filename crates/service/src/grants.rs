@@ -224,13 +224,13 @@ impl Tessera {
     }
 
     /// The user a grant acts for, who must still be enabled (C07, F08).
-    async fn grant_user(&self, grant: &GrantRecord) -> Result<User> {
+    pub(crate) async fn grant_user(&self, grant: &GrantRecord) -> Result<User> {
         let user = self.cache.user(&*self.store, &grant.user_id).await?;
         user.filter(User::is_active).ok_or_else(|| invalid_grant("the user of this grant is disabled or gone"))
     }
 
     /// A client with `requires_org_approval` gets user tokens only for orgs that approved it.
-    async fn check_org_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
+    pub(crate) async fn check_org_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
         if caller.client.requires_org_approval && !self.store.org_approved(&caller.client.id, &user.org_id).await? {
             return Err(ServiceError::NotApproved { status: self.settings.unapproved_status });
         }

@@ -5,11 +5,13 @@
 pub mod admin;
 pub mod authorization;
 pub mod cache;
+pub mod device;
 pub mod error;
 mod feed;
 mod grants;
 pub mod keys;
 pub mod limiter;
+pub mod par;
 pub mod password;
 pub mod portal;
 mod resource;
@@ -114,6 +116,14 @@ pub struct Settings {
     pub login_lock_seconds: i64,
     /// The client ids that may read the revocation feed (the guards of the protected APIs).
     pub revocation_feed_clients: Vec<String>,
+    /// Every client must push its authorization requests (RFC 9126 §5), not only those
+    /// registered so.
+    pub require_pushed_authorization_requests: bool,
+    /// Seconds a pushed authorization request may wait for its first use (`expires_in`).
+    pub pushed_request_lifetime: i64,
+    /// Seconds a device code lives, and the polling interval a device starts with (RFC 8628).
+    pub device_code_lifetime: i64,
+    pub device_poll_interval: i64,
 }
 
 /// Members a profile adds to token responses.
@@ -137,6 +147,8 @@ pub struct EndpointPaths {
     pub userinfo: String,
     pub jwks: String,
     pub logout: String,
+    pub par: String,
+    pub device_authorization: String,
 }
 
 impl Default for EndpointPaths {
@@ -150,6 +162,8 @@ impl Default for EndpointPaths {
             userinfo: "/oauth2/userinfo".into(),
             jwks: "/oauth2/jwks".into(),
             logout: "/oauth2/logout".into(),
+            par: "/oauth2/par".into(),
+            device_authorization: "/oauth2/device_authorization".into(),
         }
     }
 }
@@ -191,6 +205,9 @@ pub struct Tessera {
     /// that every node on it enforces one limit.
     login_limiter: SharedLimiter,
     login_address_limiter: SharedLimiter,
+    /// Wrong user codes on the device verification page, per user and per address.
+    device_user_limiter: SharedLimiter,
+    device_address_limiter: SharedLimiter,
     /// The Argon2 threads (one fewer than the cores, at least one).
     hashers: password::Hashers,
 }
@@ -218,6 +235,18 @@ impl Tessera {
         let login_limiter = SharedLimiter::new(store.clone(), "login-account", settings.login_failure_limit, settings.login_lock_seconds);
         let login_address_limiter =
             SharedLimiter::new(store.clone(), "login-address", settings.login_address_limit, settings.login_lock_seconds);
+        let device_user_limiter = SharedLimiter::new(
+            store.clone(),
+            "device-user-code",
+            tessera_core::device::USER_CODE_FAILURE_LIMIT,
+            tessera_core::device::USER_CODE_FAILURE_WINDOW,
+        );
+        let device_address_limiter = SharedLimiter::new(
+            store.clone(),
+            "device-user-code-address",
+            tessera_core::device::USER_CODE_ADDRESS_LIMIT,
+            tessera_core::device::USER_CODE_FAILURE_WINDOW,
+        );
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let hashers = password::Hashers::start(cores.saturating_sub(1))?;
         let service = Self {
@@ -231,6 +260,8 @@ impl Tessera {
             dummy_tag,
             login_limiter,
             login_address_limiter,
+            device_user_limiter,
+            device_address_limiter,
             hashers,
         };
         service.sync().await?;
@@ -291,6 +322,7 @@ impl Tessera {
                 self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), now).await
             }
             TokenRequest::RefreshToken { refresh_token, scope } => self.refresh(&caller, &refresh_token, scope.as_ref(), now).await,
+            TokenRequest::DeviceCode { device_code } => self.redeem_device_code(&caller, &device_code, now).await,
         }
     }
 
@@ -529,7 +561,14 @@ impl Tessera {
             jwks_uri: at(&paths.jwks),
             revocation_endpoint: at(&paths.revoke),
             introspection_endpoint: at(&paths.introspect),
-            grant_types_supported: strings(&["authorization_code", "refresh_token", "client_credentials", "implicit"]),
+            grant_types_supported: strings(&[
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "implicit",
+                tessera_core::device::GRANT_TYPE,
+            ]),
+            device_authorization_endpoint: Some(at(&paths.device_authorization)),
             response_types_supported: strings(&["code", "token", "id_token token"]),
             response_modes_supported: strings(&["query", "fragment"]),
             scopes_supported: strings(&tessera_core::scope::BUILT_IN),
@@ -538,6 +577,8 @@ impl Tessera {
             revocation_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
             introspection_endpoint_auth_methods_supported: auth_methods,
             code_challenge_methods_supported: strings(&["S256"]),
+            pushed_authorization_request_endpoint: Some(at(&paths.par)),
+            require_pushed_authorization_requests: self.settings.require_pushed_authorization_requests,
             id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
             access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],
             claims_supported: strings(&[

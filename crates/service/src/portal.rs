@@ -78,9 +78,17 @@ impl Tessera {
     }
 
     /// Starts the browser walk-through for one of the actor's own clients: the authorization
-    /// request (code flow with PKCE S256, or implicit), bound to a fresh `state`.
-    pub async fn generator_start(&self, actor: &Actor, client_id: &str, implicit: bool, scope: &str) -> Result<GeneratorStart> {
-        self.owned_client(actor, client_id).await?;
+    /// request (code flow with PKCE S256, or implicit), bound to a fresh `state`. A client that
+    /// must push its requests (RFC 9126) pushes it first, with its own credentials.
+    pub async fn generator_start(
+        &self,
+        actor: &Actor,
+        client_id: &str,
+        implicit: bool,
+        scope: &str,
+        peer: IpAddr,
+    ) -> Result<GeneratorStart> {
+        let record = self.owned_client(actor, client_id).await?;
         let state = self.secrets.random_token(16)?;
         let code_verifier = self.secrets.random_token(32)?;
         let challenge = B64.encode(ring::digest::digest(&ring::digest::SHA256, code_verifier.as_bytes()));
@@ -97,6 +105,16 @@ impl Tessera {
         if !implicit {
             query.push(("code_challenge", &challenge));
             query.push(("code_challenge_method", "S256"));
+        }
+        let pushed;
+        if tessera_core::par::required(&record.client, self.settings().require_pushed_authorization_requests) {
+            let mut pairs: Vec<(String, String)> = query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            if let Some(secret) = self.owned_client_secret(actor, client_id).await? {
+                pairs.push(("client_secret".into(), secret));
+            }
+            let request = EndpointRequest { authorization: None, params: Params::from_pairs(pairs)?, peer };
+            pushed = self.push_authorization_request(&request).await?.request_uri;
+            query = vec![("client_id", client_id), ("request_uri", &pushed)];
         }
         let encoded: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
         let authorize_url = format!("{}/oauth2/authorize?{}", self.issuer().trim_end_matches('/'), encoded.join("&"));

@@ -168,6 +168,13 @@ impl SecretKeys {
         B64.encode(&tag.as_ref()[..16])
     }
 
+    /// `n` random bytes.
+    pub fn random_bytes(&self, n: usize) -> Result<Vec<u8>> {
+        let mut bytes = vec![0u8; n];
+        self.rng.fill(&mut bytes).map_err(|_| ServiceError::Internal("no randomness".into()))?;
+        Ok(bytes)
+    }
+
     /// `n` random bytes as base64url.
     pub fn random_token(&self, n: usize) -> Result<String> {
         let mut bytes = vec![0u8; n];

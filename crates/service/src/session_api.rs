@@ -164,6 +164,7 @@ impl Tessera {
             public: true,
             access_token_ttl: None,
             requires_org_approval: false,
+            require_pushed_authorization_requests: false,
             status: ClientStatus::On,
             created_at: now,
         };

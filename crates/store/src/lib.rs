@@ -10,7 +10,9 @@ mod sqlite;
 use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::code::IssuedCode;
+use tessera_core::device::DeviceAuthorization;
 use tessera_core::model::{Client, ClientId, ClientStatus, Org, OrgId, Role, ScopeDef, User, UserId};
+use tessera_core::par::PushedRequest;
 use tessera_core::refresh::RefreshRecord;
 use tessera_core::scope::ScopeSet;
 
@@ -372,6 +374,27 @@ pub trait Store: Send + Sync + 'static {
     /// Rotates `old` (which must still be active) to `new`; false when it was not active any
     /// more (a concurrent rotation won).
     async fn rotate_refresh_token(&self, old: &[u8], new: &[u8], now: i64) -> Result<bool>;
+    /// Stores a pushed authorization request (RFC 9126) under the keyed hash of its reference.
+    async fn insert_pushed_request(&self, reference_hash: &[u8], pushed: &PushedRequest, created_at: i64) -> Result<()>;
+    /// A pushed request, whatever its state, and whether this call opened it: it is first
+    /// marked opened at `now` when it was never opened and has not expired (one atomic update,
+    /// so every node sees one opening time).
+    async fn open_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<Option<(PushedRequest, bool)>>;
+    /// Consumes a pushed request atomically: true for exactly one caller.
+    async fn consume_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<bool>;
+    /// Stores a new device authorization under the keyed hashes of its device and user codes;
+    /// `Conflict` when the user code is taken (the caller draws another).
+    async fn insert_device_authorization(&self, device_hash: &[u8], user_hash: &[u8], device: &DeviceAuthorization) -> Result<()>;
+    async fn device_authorization(&self, device_hash: &[u8]) -> Result<Option<DeviceAuthorization>>;
+    async fn device_authorization_by_user_code(&self, user_hash: &[u8]) -> Result<Option<DeviceAuthorization>>;
+    /// Records a poll at `now` with `interval`, only if no other poll was recorded since the
+    /// one the caller saw (`previous`) and the user has not decided; false otherwise.
+    async fn record_device_poll(&self, device_hash: &[u8], previous: Option<i64>, now: i64, interval: i64) -> Result<bool>;
+    /// The user's decision, only while the authorization is pending and unexpired: approved
+    /// (with the user, their `auth_time` and the scope they may grant) or denied (`None`).
+    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<(&UserId, i64, &ScopeSet)>, now: i64) -> Result<bool>;
+    /// Spends an approved device code: true for exactly one caller.
+    async fn consume_device_authorization(&self, device_hash: &[u8]) -> Result<bool>;
     /// Whether an access token is revoked, by its own id or through its grant.
     async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool>;
 
@@ -413,7 +436,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes revocations of tokens that expired before `revoked_before` (they can never be
     /// active again), sessions and failure windows that ended before it, and change-feed rows
-    /// and authorization codes older than `changes_before`.
+    /// and authorization codes older than `changes_before`, and pushed authorization requests
+    /// that can no longer be used.
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()>;
 }
 

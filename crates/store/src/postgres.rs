@@ -31,12 +31,15 @@ use crate::{
     ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
     KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
 };
+use tessera_core::device::{DeviceAuthorization, DeviceStatus};
+use tessera_core::par::PushedRequest;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "browser flows", include_str!("../migrations/postgres/0002_browser_flows.sql")),
     (3, "failure counts", include_str!("../migrations/postgres/0003_failure_counts.sql")),
     (4, "nodes", include_str!("../migrations/postgres/0004_nodes.sql")),
+    (6, "pushed authorization requests and device authorizations", include_str!("../migrations/postgres/0006_par_device.sql")),
 ];
 
 /// The channel change-feed commits are announced on.
@@ -335,7 +338,8 @@ fn user_from_row(row: &PgRow) -> Result<User> {
 }
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
-     allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at";
+     allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
+     require_pushed_authorization_requests";
 
 fn json_list<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<Vec<T>> {
     let text: String = row.try_get(column).map_err(map_err)?;
@@ -368,6 +372,7 @@ fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
         public: row.try_get("public").map_err(map_err)?,
         access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
         requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
+        require_pushed_authorization_requests: row.try_get("require_pushed_authorization_requests").map_err(map_err)?,
         status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
         created_at: row.try_get("created_at").map_err(map_err)?,
     };
@@ -422,6 +427,25 @@ fn code_from_row(row: &PgRow) -> Result<CodeRecord> {
         issued_at: row.try_get("issued_at").map_err(map_err)?,
     };
     Ok(CodeRecord { grant, code })
+}
+
+const DEVICE_COLUMNS: &str = "client_id, scope, created_at, expires_at, poll_interval, last_polled_at, status, user_id, auth_time";
+
+fn device_from_row(row: &PgRow) -> Result<DeviceAuthorization> {
+    let scope: String = row.try_get("scope").map_err(map_err)?;
+    let status: String = row.try_get("status").map_err(map_err)?;
+    let user_id: Option<String> = row.try_get("user_id").map_err(map_err)?;
+    Ok(DeviceAuthorization {
+        client_id: ClientId::new(row.try_get::<String, _>("client_id").map_err(map_err)?),
+        scope: ScopeSet::parse(&scope).map_err(|_| corrupt("device scope"))?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+        interval: row.try_get("poll_interval").map_err(map_err)?,
+        last_polled_at: row.try_get("last_polled_at").map_err(map_err)?,
+        status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("device status"))?,
+        user_id: user_id.map(UserId::new),
+        auth_time: row.try_get("auth_time").map_err(map_err)?,
+    })
 }
 
 async fn insert_grant_row(tx: &mut Transaction<'_, Postgres>, grant: &GrantRecord) -> Result<()> {
@@ -687,7 +711,7 @@ impl Store for PgStore {
         let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
+            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $17)"
         ))
         .bind(c.id.as_str())
         .bind(c.org_id.as_str())
@@ -706,6 +730,7 @@ impl Store for PgStore {
         .bind(record.secret.as_ref().map(|s| s.tag.clone()))
         .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
         .bind(c.created_at)
+        .bind(c.require_pushed_authorization_requests)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -763,7 +788,7 @@ impl Store for PgStore {
         let mut tx = self.begin().await?;
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
-             access_token_ttl = $6, requires_org_approval = $7, updated_at = $8 WHERE id = $9",
+             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -774,6 +799,7 @@ impl Store for PgStore {
         .bind(c.requires_org_approval)
         .bind(audit.at)
         .bind(c.id.as_str())
+        .bind(c.require_pushed_authorization_requests)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?
@@ -892,6 +918,151 @@ impl Store for PgStore {
         }
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn insert_pushed_request(&self, reference_hash: &[u8], pushed: &PushedRequest, created_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pushed_requests (reference_hash, client_id, params, created_at, expires_at, opened_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, NULL)",
+        )
+        .bind(reference_hash)
+        .bind(&pushed.client_id)
+        .bind(&pushed.params)
+        .bind(created_at)
+        .bind(pushed.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn open_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<Option<(PushedRequest, bool)>> {
+        let opened_now =
+            sqlx::query("UPDATE pushed_requests SET opened_at = $1 WHERE reference_hash = $2 AND opened_at IS NULL AND expires_at > $1")
+                .bind(now)
+                .bind(reference_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected()
+                == 1;
+        let row =
+            sqlx::query("SELECT client_id, params, expires_at, opened_at, consumed_at FROM pushed_requests WHERE reference_hash = $1")
+                .bind(reference_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.map(|row| {
+            let consumed_at: Option<i64> = row.try_get("consumed_at").map_err(map_err)?;
+            let pushed = PushedRequest {
+                client_id: row.try_get("client_id").map_err(map_err)?,
+                params: row.try_get("params").map_err(map_err)?,
+                expires_at: row.try_get("expires_at").map_err(map_err)?,
+                opened_at: row.try_get("opened_at").map_err(map_err)?,
+                consumed: consumed_at.is_some(),
+            };
+            Ok((pushed, opened_now))
+        })
+        .transpose()
+    }
+
+    async fn consume_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<bool> {
+        let consumed = sqlx::query("UPDATE pushed_requests SET consumed_at = $1 WHERE reference_hash = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(reference_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(consumed == 1)
+    }
+
+    async fn insert_device_authorization(&self, device_hash: &[u8], user_hash: &[u8], device: &DeviceAuthorization) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO device_authorizations (device_code_hash, user_code_hash, client_id, scope, created_at, expires_at, \
+             poll_interval, last_polled_at, status, user_id, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL, NULL)",
+        )
+        .bind(device_hash)
+        .bind(user_hash)
+        .bind(device.client_id.as_str())
+        .bind(device.scope.to_string())
+        .bind(device.created_at)
+        .bind(device.expires_at)
+        .bind(device.interval)
+        .bind(device.status.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn device_authorization(&self, device_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1"))
+            .bind(device_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn device_authorization_by_user_code(&self, user_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE user_code_hash = $1"))
+            .bind(user_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(device_from_row).transpose()
+    }
+
+    async fn record_device_poll(&self, device_hash: &[u8], previous: Option<i64>, now: i64, interval: i64) -> Result<bool> {
+        let recorded = sqlx::query(
+            "UPDATE device_authorizations SET last_polled_at = $1, poll_interval = $2 \
+             WHERE device_code_hash = $3 AND COALESCE(last_polled_at, -1) = $4 AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(interval)
+        .bind(device_hash)
+        .bind(previous.unwrap_or(-1))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(recorded == 1)
+    }
+
+    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<(&UserId, i64, &ScopeSet)>, now: i64) -> Result<bool> {
+        let decided = match approval {
+            Some((user, auth_time, scope)) => sqlx::query(
+                "UPDATE device_authorizations SET status = 'approved', user_id = $1, auth_time = $2, scope = $3 \
+                 WHERE user_code_hash = $4 AND status = 'pending' AND expires_at > $5",
+            )
+            .bind(user.as_str())
+            .bind(auth_time)
+            .bind(scope.to_string())
+            .bind(user_hash)
+            .bind(now),
+            None => sqlx::query(
+                "UPDATE device_authorizations SET status = 'denied' WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2",
+            )
+            .bind(user_hash)
+            .bind(now),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(decided == 1)
+    }
+
+    async fn consume_device_authorization(&self, device_hash: &[u8]) -> Result<bool> {
+        let consumed =
+            sqlx::query("UPDATE device_authorizations SET status = 'consumed' WHERE device_code_hash = $1 AND status = 'approved'")
+                .bind(device_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+        Ok(consumed == 1)
     }
 
     async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
@@ -1491,6 +1662,18 @@ impl Store for PgStore {
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM nodes WHERE alive_at < now() - interval '1 day'").execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM device_authorizations WHERE expires_at < $1")
+            .bind(revoked_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        // A pushed request is dead once unopened past its expiry or opened past the login window.
+        sqlx::query("DELETE FROM pushed_requests WHERE expires_at < $1 AND (opened_at IS NULL OR opened_at < $1 - $2)")
+            .bind(revoked_before)
+            .bind(tessera_core::par::INTERACTION_WINDOW)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         sqlx::query("DELETE FROM authorization_codes WHERE issued_at < $1")
             .bind(changes_before)
             .execute(&mut *tx)

@@ -36,7 +36,13 @@ async fn l05_only_public_key_members_and_supported_values() {
     let metadata: Value = http().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
     assert_eq!(
         metadata["grant_types_supported"],
-        serde_json::json!(["authorization_code", "refresh_token", "client_credentials", "implicit"])
+        serde_json::json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "implicit",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
     );
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],

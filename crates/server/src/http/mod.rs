@@ -3,6 +3,7 @@
 pub mod admin_api;
 pub mod cors;
 pub mod dates;
+pub mod device;
 pub mod discovery;
 pub mod extract;
 pub mod feed;

@@ -1,4 +1,4 @@
-//! `POST /oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`.
+//! `POST /oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`, `/oauth2/par`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,6 +28,20 @@ pub async fn revoke(State(state): State<AppState>, OAuthRequest(request, origin)
     let mut response = match state.service.revoke(&request).await {
         Ok(()) => {
             let mut response = StatusCode::OK.into_response();
+            no_store(&mut response);
+            response
+        }
+        Err(e) => ApiError(e).into_response(),
+    };
+    cors::apply(&state, origin.as_ref(), &request, &mut response).await;
+    response
+}
+
+/// RFC 9126 §2.2: 201 with `request_uri` and `expires_in`; errors as at the token endpoint.
+pub async fn par(State(state): State<AppState>, OAuthRequest(request, origin): OAuthRequest) -> Response {
+    let mut response = match state.service.push_authorization_request(&request).await {
+        Ok(pushed) => {
+            let mut response = (StatusCode::CREATED, axum::Json(pushed)).into_response();
             no_store(&mut response);
             response
         }

@@ -28,11 +28,12 @@ use crate::http::views::{
 };
 
 /// The grants a new client may pick, with a word on each.
-const GRANT_CHOICES: [(&str, &str); 4] = [
+const GRANT_CHOICES: [(&str, &str); 5] = [
     ("client_credentials", "a server calling the API as itself"),
     ("authorization_code", "an app acting for its users, through sign-in and consent"),
     ("refresh_token", "keeps users signed in (with authorization_code)"),
     ("implicit", "legacy browser apps: the token comes back in the URL fragment"),
+    ("device_code", "TVs, consoles and command-line tools: the user approves a code on another device"),
 ];
 
 /// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
@@ -231,6 +232,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         run_as: form.get("run_as").trim().to_owned(),
         access_token_ttl: form.get("access_token_ttl").to_owned(),
         requires_org_approval: form.flag("requires_org_approval"),
+        require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
     };
     let mut problems = Vec::new();
     let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
@@ -250,6 +252,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         public: values.public,
         access_token_ttl: ttl,
         requires_org_approval: values.requires_org_approval,
+        require_pushed_authorization_requests: values.require_pushed_authorization_requests,
     };
     if new.grants.is_empty() {
         problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
@@ -426,6 +429,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         run_as: view.run_as.clone(),
         access_token_ttl: view.access_token_ttl.map(|t| t.to_string()).unwrap_or_default(),
         requires_org_approval: view.requires_org_approval,
+        require_pushed_authorization_requests: view.require_pushed_authorization_requests,
     }
 }
 
@@ -456,6 +460,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     values.run_as = form.get("run_as").trim().to_owned();
     values.access_token_ttl = form.get("access_token_ttl").to_owned();
     values.requires_org_approval = form.flag("requires_org_approval");
+    values.require_pushed_authorization_requests = form.flag("require_pushed_authorization_requests");
     let ttl = match parse_ttl(&values.access_token_ttl) {
         Ok(ttl) => ttl,
         Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
@@ -468,6 +473,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         run_as: (!values.run_as.is_empty()).then(|| values.run_as.clone()),
         access_token_ttl: Some(ttl),
         requires_org_approval: Some(values.requires_org_approval),
+        require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
@@ -652,7 +658,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
                 return generator_page(&state, input).await;
             }
             let implicit = browser_kind == "browser, implicit";
-            let start = match state.service.generator_start(&actor, &client_id, implicit, &scope).await {
+            let start = match state.service.generator_start(&actor, &client_id, implicit, &scope, browser.peer).await {
                 Ok(start) => start,
                 Err(e) => return failure(&e),
             };

@@ -43,6 +43,18 @@ pub struct ApprovalPage<'a> {
     pub scopes: &'a [ScopeLine],
 }
 
+/// The device verification page (RFC 8628 §3.3): the code form, or the approval prompt.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    pub csrf: &'a str,
+    pub user_email: &'a str,
+    /// What the code field holds (a `verification_uri_complete` fills it in).
+    pub typed: &'a str,
+    pub error: Option<&'a str>,
+    pub prompt: Option<&'a tessera_service::device::DevicePrompt>,
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
@@ -140,6 +152,7 @@ pub struct ClientFormValues {
     pub run_as: String,
     pub access_token_ttl: String,
     pub requires_org_approval: bool,
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A catalogue scope on the form: a member's role may not grant a restricted one.
