@@ -65,7 +65,8 @@ impl Tessera {
             pairs.push(("client_secret".into(), secret));
         }
         let params = Params::from_pairs(pairs)?;
-        self.token(&EndpointRequest { authorization: None, params, peer }).await
+        let path = self.settings.endpoint_paths.token.clone();
+        self.token(&EndpointRequest { authorization: None, params, peer, path }).await
     }
 
     /// A client-credentials token for one of the actor's own confidential clients.

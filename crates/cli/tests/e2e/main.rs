@@ -27,6 +27,7 @@ mod malformed;
 mod multi_node;
 mod portal;
 mod portal_browser;
+mod private_key_jwt;
 mod profiles;
 mod races;
 mod refresh_flow;

@@ -231,6 +231,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         run_as: form.get("run_as").trim().to_owned(),
         access_token_ttl: form.get("access_token_ttl").to_owned(),
         requires_org_approval: form.flag("requires_org_approval"),
+        public_key: form.get("public_key").to_owned(),
     };
     let mut problems = Vec::new();
     let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
@@ -250,6 +251,9 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         public: values.public,
         access_token_ttl: ttl,
         requires_org_approval: values.requires_org_approval,
+        token_endpoint_auth_method: None,
+        jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
+        jwks_uri: None,
     };
     if new.grants.is_empty() {
         problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
@@ -426,6 +430,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         run_as: view.run_as.clone(),
         access_token_ttl: view.access_token_ttl.map(|t| t.to_string()).unwrap_or_default(),
         requires_org_approval: view.requires_org_approval,
+        public_key: String::new(),
     }
 }
 
@@ -468,6 +473,8 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         run_as: (!values.run_as.is_empty()).then(|| values.run_as.clone()),
         access_token_ttl: Some(ttl),
         requires_org_approval: Some(values.requires_org_approval),
+        jwks: None,
+        jwks_uri: None,
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
