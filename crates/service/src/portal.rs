@@ -46,6 +46,11 @@ impl Tessera {
     /// token request it is used for is audited when it fails).
     async fn owned_client_secret(&self, actor: &Actor, client_id: &str) -> Result<Option<String>> {
         let record = self.owned_client(actor, client_id).await?;
+        if record.client.auth_method == tessera_core::model::TokenEndpointAuthMethod::PrivateKeyJwt {
+            return Err(ServiceError::Invalid(
+                "this client authenticates with private_key_jwt: only the holder of its private key can get its tokens".into(),
+            ));
+        }
         match record.secret {
             Some(material) => Ok(Some(self.open_client_secret(&record.client.id, &material)?)),
             None => Ok(None),

@@ -525,6 +525,13 @@ async fn the_portal_registers_a_pasted_public_key_and_shows_no_secret() {
     assert!(page_html.contains("id=\"public-keys\"") && !page_html.contains("id=\"regenerate\""), "{page_html}");
     assert_token(&server, &sign(&key, &claims(client, &server.url("/oauth2/token"))), "portal-registered key").await;
 
+    // The token generator cannot act for it: the server never holds the private key.
+    let generator = agent.get(&format!("/tools/access-token?client_id={client}")).await.text().await.unwrap();
+    let response = agent.submit("/tools/access-token", &generator, &["csrf_token"], &[("client_id", client)]).await;
+    let answer = response.text().await.unwrap();
+    assert!(answer.contains("only the holder of its private key can get its tokens"), "{answer}");
+    assert!(failure_reasons(&server, &fixture, client).is_empty(), "no failed authentication was even tried");
+
     // The admin API takes the same fields.
     let admin_token = {
         let (_, admin) = add_client(&server, &fixture, "admin tool", &["--scope", "tessera:clients"]);
