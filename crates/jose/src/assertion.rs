@@ -264,7 +264,10 @@ pub fn jwks_from_pasted(text: &str) -> Result<String, KeySetError> {
             Some(keys) => keys.clone(),
             None => Value::Array(vec![value]),
         };
-        return Ok(serde_json::json!({ "keys": keys }).to_string());
+        // What is stored is what was checked: re-serialising may change the text (numbers, escapes).
+        let document = serde_json::json!({ "keys": keys }).to_string();
+        ClientKeySet::parse(&document)?;
+        return Ok(document);
     }
     let label = text.lines().next().unwrap_or("");
     if label.contains("PRIVATE") {
