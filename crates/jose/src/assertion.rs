@@ -389,6 +389,26 @@ mod tests {
     }
 
     #[test]
+    fn ps256_verifies_against_an_rsa_key() {
+        let (key, der) = SigningKey::generate(Algorithm::RS256).unwrap();
+        let set = ClientKeySet::parse(
+            &serde_json::json!({ "keys": [{"kty": "RSA", "n": key.public_jwk().n, "e": key.public_jwk().e, "kid": "r"}] }).to_string(),
+        )
+        .unwrap();
+        let pair = signature::RsaKeyPair::from_pkcs8(&der.0).unwrap();
+        let sign = |alg: &str, padding: &'static dyn signature::RsaEncoding| {
+            let input = format!("{}.{}", B64.encode(format!(r#"{{"alg":"{alg}","kid":"r"}}"#)), B64.encode(br#"{"iss":"c"}"#));
+            let mut sig = vec![0; pair.public().modulus_len()];
+            pair.sign(padding, &ring::rand::SystemRandom::new(), input.as_bytes(), &mut sig).unwrap();
+            format!("{input}.{}", B64.encode(sig))
+        };
+        assert!(verify_assertion(&sign("PS256", &signature::RSA_PSS_SHA256), &set).is_ok());
+        assert!(verify_assertion(&sign("RS256", &signature::RSA_PKCS1_SHA256), &set).is_ok());
+        // The header's alg must be the padding actually used.
+        assert_eq!(verify_assertion(&sign("PS256", &signature::RSA_PKCS1_SHA256), &set).unwrap_err(), JoseError::BadSignature);
+    }
+
+    #[test]
     fn private_and_unfit_keys_are_refused() {
         let check = |text: &str, expected: KeySetError| assert_eq!(ClientKeySet::parse(text).unwrap_err(), expected, "{text}");
         check(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}]}"#, KeySetError::PrivateKey);
