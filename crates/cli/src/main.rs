@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use tessera_core::model::{ClientStatus, Role};
 use tessera_server::config::{Config, ConfigLayer};
-use tessera_service::admin::{Actor, AuditFilter, NewClient, NewUser};
+use tessera_service::admin::{Actor, AuditFilter, ClientEdit, NewClient, NewUser};
 
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "An OAuth 2.1 / OpenID Connect authorization server for companies that sell an API")]
@@ -284,6 +284,8 @@ enum ClientCommand {
     },
     /// Show a client (without its secret).
     Show { id: String },
+    /// Change a client's name or the public keys of a private_key_jwt client.
+    Update(Box<ClientUpdateArgs>),
     /// Turn a client OFF: authentication fails, its tokens stop working.
     Disable { id: String },
     /// Turn a client ON again.
@@ -348,6 +350,34 @@ struct ClientCreateArgs {
     /// Authorization requests must be pushed to /oauth2/par first (RFC 9126).
     #[arg(long = "require-par")]
     require_pushed_authorization_requests: bool,
+    /// How the client authenticates: client_secret_basic (default), client_secret_post,
+    /// private_key_jwt (implied by --jwks or --jwks-uri) or none (implied by --public).
+    #[arg(long)]
+    token_endpoint_auth_method: Option<String>,
+    /// private_key_jwt: a file holding the client's public key(s): a JWKS, a JWK or a PEM
+    /// public key. Private keys are refused.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// private_key_jwt: an https URL serving the client's JWKS (http only on a loopback host).
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ClientUpdateArgs {
+    id: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// New public keys of a private_key_jwt client (JWKS, JWK or PEM file), replacing the old.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// A new jwks_uri of a private_key_jwt client.
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
+}
+
+fn read_key_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read --jwks {}", p.display()))).transpose()
 }
 
 #[derive(Debug, Subcommand)]
@@ -500,8 +530,20 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 access_token_ttl: args.access_token_ttl,
                 requires_org_approval: args.requires_org_approval,
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+                token_endpoint_auth_method: args.token_endpoint_auth_method,
+                jwks: read_key_file(args.jwks.as_deref())?,
+                jwks_uri: args.jwks_uri,
             };
             serde_json::to_value(service.create_client(&actor, new).await?)?
+        }
+        Command::Client(ClientCommand::Update(args)) => {
+            let edit = ClientEdit {
+                name: args.name,
+                jwks: read_key_file(args.jwks.as_deref())?,
+                jwks_uri: args.jwks_uri,
+                ..ClientEdit::default()
+            };
+            serde_json::to_value(service.update_client(&actor, &args.id, edit).await?)?
         }
         Command::Client(ClientCommand::List { org }) => serde_json::to_value(service.list_clients(&actor, org.as_deref()).await?)?,
         Command::Client(ClientCommand::Show { id }) => serde_json::to_value(service.show_client(&actor, &id).await?)?,

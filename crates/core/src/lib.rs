@@ -7,6 +7,7 @@
 //! `tests/tidy.rs` keeps it that way.
 
 pub mod access;
+pub mod assertion;
 pub mod audit;
 pub mod authorize;
 pub mod client;

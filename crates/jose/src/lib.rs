@@ -12,6 +12,8 @@ use ring::signature::{self, KeyPair as _};
 use serde::{Deserialize, Serialize};
 use tessera_proto::Jwk;
 
+pub mod assertion;
+
 /// Tokens longer than this are refused before any decoding (RFC 8725 §3.7: bounded work).
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
@@ -321,6 +323,17 @@ pub struct TokenHeader {
     x5c: Option<serde_json::Value>,
 }
 
+impl TokenHeader {
+    /// Headers that would make us fetch or trust keys named by the token itself, or demand
+    /// extensions we do not know, are refused (RFC 8725 §3.10, RFC 7515 §4.1.11).
+    fn check_policy(&self) -> Result<(), JoseError> {
+        if self.crit.is_some() || self.jku.is_some() || self.x5u.is_some() || self.jwk.is_some() || self.x5c.is_some() {
+            return Err(JoseError::UnsupportedHeader);
+        }
+        Ok(())
+    }
+}
+
 /// A token whose signature checked out: its header and raw payload (claims not yet validated).
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -340,9 +353,7 @@ pub fn verify<'k>(token: &str, expected_typ: &str, find_key: impl Fn(&str) -> Op
     };
     let header_bytes = B64.decode(h).map_err(|_| JoseError::Malformed)?;
     let header: TokenHeader = serde_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?;
-    if header.crit.is_some() || header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
-        return Err(JoseError::UnsupportedHeader);
-    }
+    header.check_policy()?;
     if !typ_matches(header.typ.as_deref(), expected_typ) {
         return Err(JoseError::WrongType);
     }
@@ -361,7 +372,7 @@ pub fn verify<'k>(token: &str, expected_typ: &str, find_key: impl Fn(&str) -> Op
 }
 
 /// RFC 7515 §4.1.9: `typ` is compared case-insensitively and may carry an `application/` prefix.
-fn typ_matches(typ: Option<&str>, expected: &str) -> bool {
+pub(crate) fn typ_matches(typ: Option<&str>, expected: &str) -> bool {
     let Some(typ) = typ else { return false };
     let typ = typ.get(..12).filter(|p| p.eq_ignore_ascii_case("application/")).map_or(typ, |_| &typ[12..]);
     typ.eq_ignore_ascii_case(expected)

@@ -213,6 +213,13 @@ pub struct ServerMetadata {
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// The JWS algorithms of `private_key_jwt` client assertions (RFC 8414 §2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code_challenge_methods_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -278,6 +285,15 @@ pub struct ClientView {
     pub allowed_origins: Vec<String>,
     pub allowed_ips: Vec<String>,
     pub public: bool,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// The public keys of a `private_key_jwt` client (a JWKS), when registered inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the public keys of a `private_key_jwt` client are fetched from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<u32>,
     pub requires_org_approval: bool,
@@ -433,6 +449,18 @@ pub struct NewClientRequest {
     /// RFC 9126 §6: the client must push its authorization requests (`/oauth2/par`).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// `client_secret_basic` (the default), `client_secret_post`, `private_key_jwt` (implied
+    /// when `jwks` or `jwks_uri` is given) or `none` (implied by `public`).
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// For `private_key_jwt`: the client's public keys, as a JWKS or a single JWK object, or a
+    /// PEM public key as a string. Private keys are refused.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// For `private_key_jwt`: an `https` URL serving the client's JWKS.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 /// A change to a client (admin API, `PATCH /admin/v1/clients/{client_id}`); absent members stay
@@ -460,6 +488,13 @@ pub struct ClientPatch {
     pub requires_org_approval: Option<bool>,
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// New public keys of a `private_key_jwt` client (JWKS, JWK or PEM string).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// A new `jwks_uri` of a `private_key_jwt` client.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 /// A member present in a JSON object, possibly `null`: `Some(None)` (absent is `None`).

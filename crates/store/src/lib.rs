@@ -439,6 +439,10 @@ pub trait Store: Send + Sync + 'static {
     /// and authorization codes older than `changes_before`, and pushed authorization requests
     /// that can no longer be used.
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()>;
+    /// Records that `client` used the assertion `jti`, remembered until `expires_at`; `false`
+    /// when it was used before. One atomic unique insert, so of two nodes racing with one
+    /// assertion exactly one succeeds (RFC 7523 §3 item 7).
+    async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool>;
 }
 
 /// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.

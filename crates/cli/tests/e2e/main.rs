@@ -29,6 +29,7 @@ mod multi_node;
 mod par;
 mod portal;
 mod portal_browser;
+mod private_key_jwt;
 mod profiles;
 mod races;
 mod refresh_flow;

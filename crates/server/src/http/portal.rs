@@ -233,6 +233,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: form.get("access_token_ttl").to_owned(),
         requires_org_approval: form.flag("requires_org_approval"),
         require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
+        public_key: form.get("public_key").to_owned(),
     };
     let mut problems = Vec::new();
     let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
@@ -253,6 +254,9 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: ttl,
         requires_org_approval: values.requires_org_approval,
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
+        token_endpoint_auth_method: None,
+        jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
+        jwks_uri: None,
     };
     if new.grants.is_empty() {
         problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
@@ -430,6 +434,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         access_token_ttl: view.access_token_ttl.map(|t| t.to_string()).unwrap_or_default(),
         requires_org_approval: view.requires_org_approval,
         require_pushed_authorization_requests: view.require_pushed_authorization_requests,
+        public_key: String::new(),
     }
 }
 
@@ -474,6 +479,8 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         access_token_ttl: Some(ttl),
         requires_org_approval: Some(values.requires_org_approval),
         require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
+        jwks: None,
+        jwks_uri: None,
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),

@@ -153,6 +153,8 @@ pub struct ClientFormValues {
     pub access_token_ttl: String,
     pub requires_org_approval: bool,
     pub require_pushed_authorization_requests: bool,
+    /// A pasted public key (JWK, JWKS or PEM) for `private_key_jwt`; empty: a secret.
+    pub public_key: String,
 }
 
 /// A catalogue scope on the form: a member's role may not grant a restricted one.
