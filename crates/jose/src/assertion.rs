@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
 use ring::signature;
 use serde_json::{Map, Value};
 
-use crate::{JoseError, MAX_TOKEN_LEN, TokenHeader, Verified};
+use crate::{JoseError, Verified};
 
 /// The algorithms a client may sign its assertions with. Never `none`, never an HMAC (whose
 /// key would be the client's *public* key, RFC 8725 §2.1).
@@ -327,16 +327,8 @@ fn jwk_thumbprint(jwk: &Value) -> String {
 /// `kid`; without a `kid`, the only key the algorithm fits. Claims are not looked at here
 /// (`tessera_core::assertion` does that).
 pub fn verify_assertion(token: &str, keys: &ClientKeySet) -> Result<Verified, JoseError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(JoseError::Malformed);
-    }
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(JoseError::Malformed);
-    };
-    let header_bytes = B64.decode(h).map_err(|_| JoseError::Malformed)?;
-    let header: TokenHeader = serde_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?;
-    header.check_policy()?;
+    let compact = crate::Compact::parse(token)?;
+    let header = &compact.header;
     if let Some(typ) = header.typ.as_deref()
         && !crate::typ_matches(Some(typ), "JWT")
         && !crate::typ_matches(Some(typ), "client-authentication+jwt")
@@ -357,13 +349,7 @@ pub fn verify_assertion(token: &str, keys: &ClientKeySet) -> Result<Verified, Jo
     if !key.material.fits(alg) || key.alg.is_some_and(|a| a != alg) {
         return Err(JoseError::AlgorithmMismatch);
     }
-    let sig = B64.decode(s).map_err(|_| JoseError::Malformed)?;
-    let signed_len = h.len() + 1 + p.len();
-    if !key.material.verify(alg, &token.as_bytes()[..signed_len], &sig) {
-        return Err(JoseError::BadSignature);
-    }
-    let payload = B64.decode(p).map_err(|_| JoseError::Malformed)?;
-    Ok(Verified { header, payload })
+    compact.verified(|input, signature| key.material.verify(alg, input, signature))
 }
 
 #[cfg(test)]

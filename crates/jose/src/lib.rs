@@ -341,19 +341,49 @@ pub struct Verified {
     pub payload: Vec<u8>,
 }
 
+/// A compact JWS taken apart: the header decoded and its policy checked; the signature and
+/// the payload still encoded until the signature is checked ([`Compact::verified`]).
+pub(crate) struct Compact<'t> {
+    pub header: TokenHeader,
+    signing_input: &'t [u8],
+    signature: &'t str,
+    payload: &'t str,
+}
+
+impl<'t> Compact<'t> {
+    /// Framing (three parts, a size limit) and the header policy (no `jku`/`x5u`/`jwk`/…).
+    pub(crate) fn parse(token: &'t str) -> Result<Self, JoseError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(JoseError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(JoseError::Malformed);
+        };
+        let header_bytes = B64.decode(h).map_err(|_| JoseError::Malformed)?;
+        let header: TokenHeader = serde_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?;
+        header.check_policy()?;
+        let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
+        Ok(Self { header, signing_input, signature: s, payload: p })
+    }
+
+    /// Checks the signature with `verify(signing_input, signature)`, and only then decodes the
+    /// payload.
+    pub(crate) fn verified(self, verify: impl FnOnce(&[u8], &[u8]) -> bool) -> Result<Verified, JoseError> {
+        let signature = B64.decode(self.signature).map_err(|_| JoseError::Malformed)?;
+        if !verify(self.signing_input, &signature) {
+            return Err(JoseError::BadSignature);
+        }
+        let payload = B64.decode(self.payload).map_err(|_| JoseError::Malformed)?;
+        Ok(Verified { header: self.header, payload })
+    }
+}
+
 /// Verifies a compact JWS: framing, header policy, `typ`, key by `kid`, algorithm pinned by the
 /// key, signature. `find_key` looks a `kid` up in the trusted key set only.
 pub fn verify<'k>(token: &str, expected_typ: &str, find_key: impl Fn(&str) -> Option<&'k VerifyingKey>) -> Result<Verified, JoseError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(JoseError::Malformed);
-    }
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(JoseError::Malformed);
-    };
-    let header_bytes = B64.decode(h).map_err(|_| JoseError::Malformed)?;
-    let header: TokenHeader = serde_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?;
-    header.check_policy()?;
+    let compact = Compact::parse(token)?;
+    let header = &compact.header;
     if !typ_matches(header.typ.as_deref(), expected_typ) {
         return Err(JoseError::WrongType);
     }
@@ -362,13 +392,7 @@ pub fn verify<'k>(token: &str, expected_typ: &str, find_key: impl Fn(&str) -> Op
     if Algorithm::parse(&header.alg) != Some(key.alg) {
         return Err(JoseError::AlgorithmMismatch);
     }
-    let sig = B64.decode(s).map_err(|_| JoseError::Malformed)?;
-    let signed_len = h.len() + 1 + p.len();
-    if !key.verify_signature(&token.as_bytes()[..signed_len], &sig) {
-        return Err(JoseError::BadSignature);
-    }
-    let payload = B64.decode(p).map_err(|_| JoseError::Malformed)?;
-    Ok(Verified { header, payload })
+    compact.verified(|input, signature| key.verify_signature(input, signature))
 }
 
 /// RFC 7515 §4.1.9: `typ` is compared case-insensitively and may carry an `application/` prefix.
