@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "nodes", include_str!("../migrations/postgres/0004_nodes.sql")),
     (5, "client keys", include_str!("../migrations/postgres/0005_client_keys.sql")),
     (6, "pushed authorization requests and device authorizations", include_str!("../migrations/postgres/0006_par_device.sql")),
+    (8, "dynamic client registration", include_str!("../migrations/postgres/0008_dynamic_registration.sql")),
 ];
 
 /// The channel change-feed commits are announced on.

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
     (4, "client keys", include_str!("../migrations/sqlite/0004_client_keys.sql")),
     (5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
+    (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
 ];
 
 /// The SQLite store.
