@@ -182,23 +182,24 @@ impl Tessera {
             return Err(oauth(ErrorCode::InvalidRequest, "client_id must be given and match the registration"));
         }
         let secret = self.current_secret(&client).await?;
-        if let Some(sent) = body.get("client_secret").filter(|v| !v.is_null()) {
-            if sent.as_str() != secret.as_deref() {
-                return Err(oauth(ErrorCode::InvalidRequest, "client_secret does not match the client's secret"));
-            }
+        if let Some(sent) = body.get("client_secret").filter(|v| !v.is_null())
+            && sent.as_str() != secret.as_deref()
+        {
+            return Err(oauth(ErrorCode::InvalidRequest, "client_secret does not match the client's secret"));
         }
         let metadata: ClientMetadata = registration::parse_metadata(body).map_err(ServiceError::oauth)?;
-        let fixed = |what: &str| oauth(ErrorCode::InvalidClientMetadata, format!("{what} cannot change after registration; register a new client"));
+        let fixed =
+            |what: &str| oauth(ErrorCode::InvalidClientMetadata, format!("{what} cannot change after registration; register a new client"));
         if metadata.grant_types_given && metadata.grant_types.iter().copied().collect::<std::collections::BTreeSet<_>>() != client.grants {
             return Err(fixed("grant_types"));
         }
         if metadata.token_endpoint_auth_method_given && metadata.token_endpoint_auth_method != client.auth_method {
             return Err(fixed("token_endpoint_auth_method"));
         }
-        if let Some(scope) = &metadata.scope {
-            if scope.split_whitespace().collect::<std::collections::BTreeSet<_>>() != client.scopes.iter().collect() {
-                return Err(fixed("scope"));
-            }
+        if let Some(scope) = &metadata.scope
+            && scope.split_whitespace().collect::<std::collections::BTreeSet<_>>() != client.scopes.iter().collect()
+        {
+            return Err(fixed("scope"));
         }
         for uri in &metadata.redirect_uris {
             if let Err(msg) = validate_redirect_uri(uri) {

@@ -64,7 +64,17 @@ async fn initial_access_token_is_required_and_spent() {
     // Spent after its one use.
     assert_oauth_error(register(&server, Some(&token), &cc_client()).await, 401, "invalid_token").await;
     // A token that would be born expired is refused.
-    let made = server.cli.json(&["client", "registration-token", "create", "--org", &fixture.org_name, "--owner", &fixture.owner_email, "--expires-in", "0"]);
+    let made = server.cli.json(&[
+        "client",
+        "registration-token",
+        "create",
+        "--org",
+        &fixture.org_name,
+        "--owner",
+        &fixture.owner_email,
+        "--expires-in",
+        "0",
+    ]);
     assert!(made.is_err(), "--expires-in 0 is refused");
 
     // The registered client gets a token and belongs to the token's owner and organization.
@@ -147,7 +157,10 @@ async fn manage_with_the_registration_access_token() {
         (json!({"client_name": "x"}), "invalid_request"),
         (json!({"client_id": b["client_id"]}), "invalid_request"),
         (json!({"client_id": a["client_id"], "client_secret": "wrong"}), "invalid_request"),
-        (json!({"client_id": a["client_id"], "grant_types": ["authorization_code"], "redirect_uris": ["https://a.example/cb"]}), "invalid_client_metadata"),
+        (
+            json!({"client_id": a["client_id"], "grant_types": ["authorization_code"], "redirect_uris": ["https://a.example/cb"]}),
+            "invalid_client_metadata",
+        ),
         (json!({"client_id": a["client_id"], "redirect_uris": ["javascript:alert(1)"]}), "invalid_redirect_uri"),
     ];
     for (body, code) in bad {
