@@ -191,6 +191,10 @@ struct ServeArgs {
     /// Seconds a device waits between polls of the token endpoint (default 5).
     #[arg(long, env = "TESSERA_DEVICE_POLL_INTERVAL")]
     device_poll_interval: Option<i64>,
+    /// Serve dynamic client registration (RFC 7591/7592) at /oauth2/register (default: false).
+    /// Every registration needs an initial access token (`tessera client registration-token create`).
+    #[arg(long, env = "TESSERA_REGISTRATION_ENDPOINT")]
+    registration_endpoint: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,6 +278,24 @@ enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RegistrationTokenCommand {
+    /// Issue an initial access token: clients registered with it at /oauth2/register belong to
+    /// OWNER in ORG. Printed once, stored hashed.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        owner: String,
+        /// Seconds it stays valid (default: no expiry).
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// Registrations it allows (default: any number).
+        #[arg(long)]
+        uses: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// Register a client; prints its id and secret.
     Create(Box<ClientCreateArgs>),
@@ -294,6 +316,9 @@ enum ClientCommand {
     Delete { id: String },
     /// Replace a client's secret; the old one stops working at once.
     RegenerateSecret { id: String },
+    /// Initial access tokens for dynamic client registration (RFC 7591).
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
     /// Approve a client for an organization's users (needed with --requires-org-approval).
     Approve {
         id: String,
@@ -451,6 +476,7 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         pushed_request_lifetime: serve_args.and_then(|a| a.pushed_request_lifetime),
         device_code_lifetime: serve_args.and_then(|a| a.device_code_lifetime),
         device_poll_interval: serve_args.and_then(|a| a.device_poll_interval),
+        registration_endpoint: serve_args.and_then(|a| a.registration_endpoint),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,
@@ -560,6 +586,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
         Command::Client(ClientCommand::RegenerateSecret { id }) => {
             let (client_id, client_secret) = service.regenerate_secret(&actor, &id).await?;
             json!({ "client_id": client_id, "client_secret": client_secret })
+        }
+        Command::Client(ClientCommand::RegistrationToken(RegistrationTokenCommand::Create { org, owner, expires_in, uses })) => {
+            serde_json::to_value(service.create_registration_token(&actor, &org, &owner, expires_in, uses).await?)?
         }
         Command::Client(ClientCommand::Approve { id, org }) => {
             service.set_org_approval(&actor, &id, &org, true).await?;

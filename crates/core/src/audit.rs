@@ -35,6 +35,8 @@ pub enum AuditAction {
     ClientSecretRevealed,
     UserUpdated,
     ScopeUpdated,
+    /// An initial access token for dynamic client registration (RFC 7591 §3) was issued.
+    RegistrationTokenCreated,
 }
 
 impl AuditAction {
@@ -68,6 +70,7 @@ impl AuditAction {
             AuditAction::ClientSecretRevealed => "client_secret_revealed",
             AuditAction::UserUpdated => "user_updated",
             AuditAction::ScopeUpdated => "scope_updated",
+            AuditAction::RegistrationTokenCreated => "registration_token_created",
         }
     }
 }

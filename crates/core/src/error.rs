@@ -27,6 +27,10 @@ pub enum ErrorCode {
     AuthorizationPending,
     /// RFC 8628 §3.5: the device code expired.
     ExpiredToken,
+    /// RFC 7591 §3.2.2: a redirect URI of a registration request is not acceptable.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: some other client metadata is not acceptable.
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -51,6 +55,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod par;
 pub mod params;
 pub mod refresh;
+pub mod registration;
 pub mod scope;
 pub mod token;
 

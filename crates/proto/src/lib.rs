@@ -232,6 +232,9 @@ pub struct ServerMetadata {
     /// RFC 9126 §5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 7591 §3, when dynamic registration is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     /// RFC 8628 §4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
@@ -573,4 +576,44 @@ impl std::fmt::Debug for RevokeTokenRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RevokeTokenRequest").finish_non_exhaustive()
     }
+}
+
+/// A dynamically registered client as RFC 7591 §3.2.1 and RFC 7592 §3 answer it: its id and
+/// secret, the registration access token and where to manage the registration, and its
+/// metadata as registered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientRegistrationResponse {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub client_id_issued_at: i64,
+    /// 0: the secret does not expire (present whenever `client_secret` is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    pub registration_access_token: String,
+    pub registration_client_uri: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+}
+
+/// A new initial access token for dynamic client registration, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationTokenView {
+    pub initial_access_token: String,
+    pub org_id: String,
+    /// The email of the user who owns the clients registered with it.
+    pub owner: String,
+    /// Unix seconds; absent: it does not expire.
+    pub expires_at: Option<i64>,
+    /// Registrations it allows; absent: any number.
+    pub uses: Option<u32>,
 }

@@ -57,7 +57,7 @@ impl Actor {
 }
 
 /// An access denial as the service reports it: a hidden record is simply not found.
-fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
+pub(crate) fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
     move |denial| match denial {
         Denial::Hidden => ServiceError::NotFound(what),
         Denial::Forbidden(why) => ServiceError::Forbidden(why.into()),
@@ -237,7 +237,7 @@ fn parse_network(value: &str) -> Result<IpNet> {
 }
 
 impl Tessera {
-    fn audit(
+    pub(crate) fn audit(
         &self,
         actor: &Actor,
         action: AuditAction,
@@ -506,8 +506,18 @@ impl Tessera {
     /// Registers a client and returns it with its secret, shown this once (and later only to
     /// its owner, through the portal).
     pub async fn create_client(&self, actor: &Actor, new: NewClient) -> Result<ClientView> {
+        let (record, secret, audit) = self.prepare_client(actor, &new).await?;
+        self.store().insert_client(&record, &audit).await?;
+        let mut view = self.client_view(&record.client).await?;
+        view.client_secret = secret;
+        Ok(view)
+    }
+
+    /// A new client checked against every registration rule, with its secret (shown once) and
+    /// the audit entry of its creation; not yet stored.
+    pub(crate) async fn prepare_client(&self, actor: &Actor, new: &NewClient) -> Result<(ClientRecord, Option<String>, AuditEvent)> {
         // Every rule of a registration, in one place; the parsing below cannot fail after it.
-        if let Some(problem) = self.client_problems(actor, &new).await?.into_iter().next() {
+        if let Some(problem) = self.client_problems(actor, new).await?.into_iter().next() {
             return Err(invalid(problem.message));
         }
         let org = self.org(&new.org).await?;
@@ -565,10 +575,7 @@ impl Tessera {
             "token_endpoint_auth_method": client.auth_method.as_str(),
         });
         let audit = self.audit(actor, AuditAction::ClientCreated, Some(&org.id), Some(client.id.to_string()), detail);
-        self.store().insert_client(&ClientRecord { client: client.clone(), secret: material }, &audit).await?;
-        let mut view = self.client_view(&client).await?;
-        view.client_secret = secret;
-        Ok(view)
+        Ok((ClientRecord { client, secret: material }, secret, audit))
     }
 
     fn new_secret(&self, id: &ClientId) -> Result<(String, SecretMaterial)> {
@@ -578,7 +585,7 @@ impl Tessera {
         Ok((secret, material))
     }
 
-    async fn client_view(&self, client: &Client) -> Result<ClientView> {
+    pub(crate) async fn client_view(&self, client: &Client) -> Result<ClientView> {
         let email = |user: Option<User>| user.map(|u| u.email).unwrap_or_default();
         Ok(ClientView {
             client_id: client.id.to_string(),

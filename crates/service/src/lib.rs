@@ -15,6 +15,7 @@ pub mod limiter;
 pub mod par;
 pub mod password;
 pub mod portal;
+pub mod registration;
 mod resource;
 pub mod secrets;
 pub mod session;
@@ -126,6 +127,8 @@ pub struct Settings {
     /// Seconds a device code lives, and the polling interval a device starts with (RFC 8628).
     pub device_code_lifetime: i64,
     pub device_poll_interval: i64,
+    /// Whether dynamic client registration (RFC 7591/7592) is served at `/oauth2/register`.
+    pub registration_endpoint: bool,
 }
 
 /// Members a profile adds to token responses.
@@ -657,6 +660,7 @@ impl Tessera {
             introspection_endpoint_auth_signing_alg_values_supported: assertion_algs,
             code_challenge_methods_supported: strings(&["S256"]),
             pushed_authorization_request_endpoint: Some(at(&paths.par)),
+            registration_endpoint: self.settings.registration_endpoint.then(|| format!("{issuer}/oauth2/register")),
             require_pushed_authorization_requests: self.settings.require_pushed_authorization_requests,
             id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
             access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
     (4, "client keys", include_str!("../migrations/sqlite/0004_client_keys.sql")),
     (5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
+    (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
 ];
 
 /// The SQLite store.
@@ -138,6 +139,46 @@ fn map_err(e: sqlx::Error) -> StoreError {
         }
         _ => StoreError::Unavailable(e.to_string()),
     }
+}
+
+/// The row of a new client, inside the caller's transaction.
+async fn insert_client_row(tx: &mut Transaction<'_, Sqlite>, record: &ClientRecord) -> Result<()> {
+    let c = &record.client;
+    let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
+    sqlx::query(&format!(
+        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $17)"
+    ))
+    .bind(c.id.as_str())
+    .bind(c.org_id.as_str())
+    .bind(&c.name)
+    .bind(c.owner.as_str())
+    .bind(c.run_as.as_str())
+    .bind(c.public)
+    .bind(grants.join(" "))
+    .bind(c.scopes.to_string())
+    .bind(to_json(&c.redirect_uris))
+    .bind(to_json(&c.allowed_origins))
+    .bind(to_json(&c.allowed_ips))
+    .bind(c.access_token_ttl.map(i64::from))
+    .bind(c.requires_org_approval)
+    .bind(c.status.as_str())
+    .bind(record.secret.as_ref().map(|s| s.tag.clone()))
+    .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
+    .bind(c.created_at)
+    .bind(c.require_pushed_authorization_requests)
+    .bind(c.auth_method.as_str())
+    .bind(match &c.keys {
+        Some(ClientKeys::Jwks(jwks)) => Some(jwks.as_str()),
+        _ => None,
+    })
+    .bind(match &c.keys {
+        Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
+        _ => None,
+    })
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }
 
 async fn record_change(tx: &mut Transaction<'_, Sqlite>, entity: Entity, id: &str, at: i64) -> Result<()> {
@@ -581,43 +622,90 @@ impl Store for SqliteStore {
     }
 
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()> {
-        let c = &record.client;
-        let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
         let mut tx = self.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $17)"
-        ))
-        .bind(c.id.as_str())
-        .bind(c.org_id.as_str())
-        .bind(&c.name)
-        .bind(c.owner.as_str())
-        .bind(c.run_as.as_str())
-        .bind(c.public)
-        .bind(grants.join(" "))
-        .bind(c.scopes.to_string())
-        .bind(to_json(&c.redirect_uris))
-        .bind(to_json(&c.allowed_origins))
-        .bind(to_json(&c.allowed_ips))
-        .bind(c.access_token_ttl.map(i64::from))
-        .bind(c.requires_org_approval)
-        .bind(c.status.as_str())
-        .bind(record.secret.as_ref().map(|s| s.tag.clone()))
-        .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
-        .bind(c.created_at)
-        .bind(c.require_pushed_authorization_requests)
-        .bind(c.auth_method.as_str())
-        .bind(match &c.keys {
-            Some(ClientKeys::Jwks(jwks)) => Some(jwks.as_str()),
-            _ => None,
-        })
-        .bind(match &c.keys {
-            Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
-            _ => None,
-        })
+        insert_client_row(&mut tx, record).await?;
+        commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn insert_registered_client(
+        &self,
+        record: &ClientRecord,
+        initial_token_hash: Option<&[u8]>,
+        registration_token_hash: &[u8],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if let Some(hash) = initial_token_hash {
+            let spent = sqlx::query(
+                "UPDATE initial_access_tokens SET uses_left = uses_left - 1 \
+                 WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) AND (uses_left IS NULL OR uses_left > 0)",
+            )
+            .bind(hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+            if spent != 1 {
+                return Ok(false);
+            }
+        }
+        insert_client_row(&mut tx, record).await?;
+        sqlx::query("INSERT INTO client_registrations (client_id, token_hash) VALUES ($1, $2)")
+            .bind(record.client.id.as_str())
+            .bind(registration_token_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await
+    }
+
+    async fn registration_token_hash(&self, client: &ClientId) -> Result<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT token_hash FROM client_registrations WHERE client_id = $1")
+            .bind(client.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn insert_initial_access_token(
+        &self,
+        token_hash: &[u8],
+        org: &OrgId,
+        owner: &UserId,
+        expires_at: Option<i64>,
+        uses: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO initial_access_tokens (token_hash, org_id, owner_id, created_at, expires_at, uses_left) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash)
+        .bind(org.as_str())
+        .bind(owner.as_str())
+        .bind(audit.at)
+        .bind(expires_at)
+        .bind(uses)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        commit_change(tx, true, Entity::Client, c.id.as_str(), audit).await.map(drop)
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn initial_access_token(&self, token_hash: &[u8], now: i64) -> Result<Option<(OrgId, UserId)>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT org_id, owner_id FROM initial_access_tokens \
+             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) AND (uses_left IS NULL OR uses_left > 0)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(|(org, owner)| (OrgId::new(org), UserId::new(owner))))
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {

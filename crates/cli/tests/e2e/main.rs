@@ -33,6 +33,7 @@ mod private_key_jwt;
 mod profiles;
 mod races;
 mod refresh_flow;
+mod registration;
 mod resource_server;
 mod revocation;
 mod scopes_roles;

@@ -986,7 +986,7 @@ pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Byt
 }
 
 /// The actions the audit filter suggests.
-const AUDIT_ACTIONS: [&str; 20] = [
+const AUDIT_ACTIONS: [&str; 21] = [
     "client_created",
     "client_updated",
     "client_deleted",
@@ -1001,6 +1001,7 @@ const AUDIT_ACTIONS: [&str; 20] = [
     "user_enabled",
     "scope_created",
     "scope_updated",
+    "registration_token_created",
     "login_failed",
     "token_revoked",
     "grant_revoked",
