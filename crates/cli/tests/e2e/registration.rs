@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::agent::*;
 use crate::common::*;
 
 fn start_registration() -> (Server, Fixture) {
@@ -178,4 +179,50 @@ async fn manage_with_the_registration_access_token() {
     assert!(!is_active(&server, &fixture, access).await);
     assert_oauth_error(http().get(&uri).bearer_auth(a_token).send().await.unwrap(), 401, "invalid_token").await;
     assert_eq!(post_basic(&server, "/oauth2/token", id, secret, &[("grant_type", "client_credentials")]).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_registered_client_is_in_its_owners_portal() {
+    let (server, fixture) = start_registration();
+    let token = initial_token(&server, &fixture, &[]);
+    let response = register(
+        &server,
+        Some(&token),
+        &json!({"client_name": "Registered Robot", "grant_types": ["client_credentials"], "scope": "read"}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let registered: Value = response.json().await.unwrap();
+    let id = registered["client_id"].as_str().unwrap();
+    let mut agent = Agent::new(&server);
+    assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
+    let list = agent.get("/settings/api-clients").await;
+    assert_eq!(list.status(), 200);
+    let page = list.text().await.unwrap();
+    assert!(page.contains("Registered Robot") && page.contains(id), "the owner's portal lists it");
+    let detail = agent.get(&format!("/settings/api-clients/{id}")).await;
+    assert_eq!(detail.status(), 200, "and its page opens for the owner");
+}
+
+#[tokio::test]
+async fn interop_openid_client_registers_and_gets_a_token() {
+    let (server, fixture) = start_registration();
+    let token = initial_token(&server, &fixture, &[]);
+    let issuer = server.url("").trim_end_matches('/').to_owned();
+    let output = std::process::Command::new("node")
+        .current_dir(interop_dir())
+        .args(["registration.mjs", &issuer, &token])
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "openid-client failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let id = result["client_id"].as_str().unwrap();
+    assert_eq!(result["scope"], "read");
+    assert_eq!(result["registration_client_uri"], json!(server.url(&format!("/oauth2/register/{id}"))));
+    let claims = jwt_parts(result["access_token"].as_str().unwrap()).1;
+    assert_eq!(claims["client_id"], id);
+    assert_eq!(claims["sub"], fixture.owner_id.as_str(), "the client runs as the initial access token's owner");
+    let shown = server.cli.json(&["client", "show", id]).expect("client show");
+    assert_eq!(shown["token_endpoint_auth_method"], "client_secret_post");
 }
