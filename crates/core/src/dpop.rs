@@ -19,6 +19,10 @@ pub const MAX_SKEW: i64 = 60;
 /// A `jti` longer than this is refused: it is stored for the whole window.
 pub const MAX_JTI_LEN: usize = 256;
 
+/// Seconds a server nonce is issued for; one is accepted in its slot and the next, so it
+/// lives between one and two slots.
+pub const NONCE_SLOT: i64 = 300;
+
 /// The name of the proof header and of the nonce response header.
 pub const DPOP_HEADER: &str = "DPoP";
 pub const NONCE_HEADER: &str = "DPoP-Nonce";

@@ -148,6 +148,7 @@ mod tests {
             scope: "read".into(),
             org_id: "o".into(),
             grant_id: None,
+            cnf: None,
         }
     }
 

@@ -43,6 +43,8 @@ pub(crate) struct GrantIssue<'a> {
     pub scope: &'a ScopeSet,
     pub nonce: Option<&'a str>,
     pub with_refresh: bool,
+    /// The DPoP key the access token is bound to (RFC 9449 §5).
+    pub jkt: Option<&'a str>,
 }
 
 impl Tessera {
@@ -57,11 +59,13 @@ impl Tessera {
         scope: &ScopeSet,
         ttl: u32,
         grant_id: Option<&str>,
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<String> {
         let jti = self.secrets.token_id();
         let mut claims = token::access_token_claims(&self.settings.policy, subject, client, org, scope, ttl, jti, now);
         claims.grant_id = grant_id.map(str::to_owned);
+        claims.cnf = jkt.map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.to_owned()) });
         self.sign(ACCESS_TOKEN_TYP, &claims)
     }
 
@@ -96,6 +100,7 @@ impl Tessera {
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::AuthorizationCode)?;
@@ -117,7 +122,7 @@ impl Tessera {
         // A demoted user's code carries only what the role still allows (Q07).
         let scope = scope::allowed_for(&record.grant.scope, user.role, &caller.catalogue)?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue { grant: &record.grant, scope: &scope, nonce: record.code.nonce.as_deref(), with_refresh };
+        let issue = GrantIssue { grant: &record.grant, scope: &scope, nonce: record.code.nonce.as_deref(), with_refresh, jkt };
         let response = self.issue_for_grant(&caller.client, &user, &issue, now).await?;
         // The tokens are stored; the answer has not been sent.
         crate::failpoint("code-tokens-stored");
@@ -129,7 +134,7 @@ impl Tessera {
     pub(crate) async fn issue_for_grant(&self, client: &Client, user: &User, issue: &GrantIssue<'_>, now: i64) -> Result<TokenResponse> {
         let ttl = self.settings.policy.access_token_ttl(client);
         let grant_id = issue.grant.id.as_str();
-        let access_token = self.sign_access_token(&user.id, client, &user.org_id, issue.scope, ttl, Some(grant_id), now)?;
+        let access_token = self.sign_access_token(&user.id, client, &user.org_id, issue.scope, ttl, Some(grant_id), issue.jkt, now)?;
         let refresh_token = if issue.with_refresh {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
@@ -143,7 +148,7 @@ impl Tessera {
         } else {
             None
         };
-        let mut response = self.token_response(access_token, issue.scope, ttl, &user.org_id, now);
+        let mut response = self.token_response(access_token, issue.scope, ttl, &user.org_id, issue.jkt.is_some(), now);
         response.refresh_token = refresh_token;
         response.id_token = id_token;
         Ok(response)
@@ -155,10 +160,11 @@ impl Tessera {
         caller: &CachedClient,
         token: &str,
         requested: Option<&ScopeSet>,
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         let found = self.find_refresh_token(token).await?;
-        self.refresh_found(caller, token, found, requested, now).await
+        self.refresh_found(caller, token, found, requested, jkt, now).await
     }
 
     /// The `refresh_token` grant for a token already looked up (`found`: its stored record).
@@ -168,6 +174,7 @@ impl Tessera {
         token: &str,
         found: Option<tessera_store::RefreshLookup>,
         requested: Option<&ScopeSet>,
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
@@ -211,13 +218,13 @@ impl Tessera {
         }
         let ttl = self.settings.policy.access_token_ttl(&caller.client);
         let grant_id = found.grant.id.as_str();
-        let access_token = self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, ttl, Some(grant_id), now)?;
+        let access_token = self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, ttl, Some(grant_id), jkt, now)?;
         let id_token = if access_scope.contains("openid") {
             Some(self.sign_id_token(&user, &caller.client, &access_scope, found.grant.auth_time, None, Some(&access_token), now)?)
         } else {
             None
         };
-        let mut response = self.token_response(access_token, &access_scope, ttl, &user.org_id, now);
+        let mut response = self.token_response(access_token, &access_scope, ttl, &user.org_id, jkt.is_some(), now);
         response.refresh_token = Some(new_token);
         response.id_token = id_token;
         Ok(response)
