@@ -31,7 +31,7 @@ impl Tessera {
 
     /// Checks one proof completely and spends its `jti`; returns the key's thumbprint.
     #[allow(clippy::too_many_arguments)]
-    async fn check_proof(
+    pub(crate) async fn check_proof(
         &self,
         proof: &str,
         method: &str,

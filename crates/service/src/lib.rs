@@ -44,7 +44,7 @@ use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ServerMetadata, To
 use tessera_store::Store;
 
 pub use error::{Result, ServiceError};
-pub use resource::AdminCaller;
+pub use resource::{AdminCaller, Presented};
 
 /// A crash point between two writes, for the fault tests (X02): with the `failpoints` feature
 /// (test builds only) the process aborts here when `TESSERA_FAILPOINT` names this point.

@@ -1,4 +1,5 @@
-//! DPoP (RFC 9449) at the token endpoint: binding, every refusal the RFC names, nonces.
+//! DPoP (RFC 9449) at the token endpoint (binding, every refusal the RFC names, nonces) and at
+//! Tessera's own protected resources (userinfo, `/session/user`, the admin API; §7).
 
 use serde_json::{Value, json};
 use tessera_jose::dpop::{sign_proof, sign_with_header};
@@ -147,4 +148,163 @@ async fn nonces_when_the_server_demands_them() {
     assert_eq!(response.json::<Value>().await.unwrap()["token_type"], "DPoP");
     // Bearer requests are not affected by the nonce requirement.
     assert_eq!(token(&server, &fixture, None).await["token_type"], "Bearer");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tessera's own protected resources (RFC 9449 §7)
+
+/// The resources that take our access tokens, with the method each is called with here.
+const RESOURCES: [(&str, &str); 4] =
+    [("GET", "/oauth2/userinfo"), ("POST", "/oauth2/userinfo"), ("GET", "/session/user"), ("GET", "/admin/v1/me")];
+
+/// A client-credentials client of the fixture's owner holding `openid` and `tessera:clients`,
+/// and a token for it: DPoP-bound to `key` when given.
+async fn resource_token(server: &Server, fixture: &Fixture, key: Option<&SigningKey>) -> String {
+    let flags = ["--grant", "client_credentials", "--scope", "openid", "--scope", "tessera:clients"];
+    let (_, client) = add_client(server, fixture, "resource script", &flags);
+    let proofs = key.map(|k| sign_proof(k, &claims(server, "POST", "/oauth2/token")).unwrap());
+    let response = token_with(server, &client, proofs.as_slice().iter().map(String::as_str).collect::<Vec<_>>().as_slice()).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], if key.is_some() { "DPoP" } else { "Bearer" });
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A proof for `method path` carrying the `ath` of `token`.
+fn resource_proof(server: &Server, key: &SigningKey, method: &str, path: &str, token: &str) -> String {
+    let mut c = claims(server, method, path);
+    c["ath"] = json!(tessera_jose::dpop::access_token_hash(token));
+    sign_proof(key, &c).unwrap()
+}
+
+async fn call(server: &Server, method: &str, path: &str, authorization: &str, proofs: &[&str]) -> reqwest::Response {
+    let mut request = http().request(method.parse().unwrap(), server.url(path)).header("authorization", authorization);
+    for proof in proofs {
+        request = request.header("DPoP", *proof);
+    }
+    request.send().await.unwrap()
+}
+
+/// A 401 with `error` in the body and a `DPoP` challenge naming it (RFC 9449 §7.1).
+async fn assert_dpop_refusal(response: reqwest::Response, error: &str, what: &str) -> reqwest::header::HeaderMap {
+    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert!(challenge.starts_with("DPoP ") && challenge.contains(&format!("error=\"{error}\"")), "{what}: {challenge}");
+    assert!(challenge.contains("algs=\"ES256"), "{what}: {challenge}");
+    assert_oauth_error(response, 401, error).await
+}
+
+#[tokio::test]
+async fn a_bound_token_works_at_every_resource_with_a_proof_of_the_request() {
+    let (server, fixture) = start();
+    let key = key();
+    let token = resource_token(&server, &fixture, Some(&key)).await;
+    let auth = format!("DPoP {token}");
+    for (method, path) in RESOURCES {
+        let proof = resource_proof(&server, &key, method, path, &token);
+        let response = call(&server, method, path, &auth, &[&proof]).await;
+        assert_eq!(response.status(), 200, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["sub"].is_string() || body["user"].is_object() || body["client_id"].is_string(), "{method} {path}: {body}");
+        // The scheme is case-insensitive, like Bearer.
+        let proof = resource_proof(&server, &key, method, path, &token);
+        assert_eq!(call(&server, method, path, &format!("dpop {token}"), &[&proof]).await.status(), 200, "{method} {path}");
+    }
+    // A plain token without cnf keeps working as Bearer, and only as Bearer.
+    let plain = resource_token(&server, &fixture, None).await;
+    for (method, path) in RESOURCES {
+        assert_eq!(call(&server, method, path, &format!("Bearer {plain}"), &[]).await.status(), 200, "{method} {path}");
+        let proof = resource_proof(&server, &key, method, path, &plain);
+        assert_dpop_refusal(call(&server, method, path, &format!("DPoP {plain}"), &[&proof]).await, "invalid_token", path).await;
+    }
+}
+
+#[tokio::test]
+async fn a_bound_token_presented_as_bearer_is_invalid_token() {
+    let (server, fixture) = start();
+    let key = key();
+    let token = resource_token(&server, &fixture, Some(&key)).await;
+    for (method, path) in RESOURCES {
+        let what = format!("{method} {path}");
+        assert_dpop_refusal(call(&server, method, path, &format!("Bearer {token}"), &[]).await, "invalid_token", &what).await;
+        // A proof does not help: the scheme must be DPoP.
+        let proof = resource_proof(&server, &key, method, path, &token);
+        assert_dpop_refusal(call(&server, method, path, &format!("Bearer {token}"), &[&proof]).await, "invalid_token", &what).await;
+    }
+}
+
+#[tokio::test]
+async fn every_bad_proof_at_a_resource_is_invalid_dpop_proof() {
+    let (server, fixture) = start();
+    let key = key();
+    let other = self::key();
+    let token = resource_token(&server, &fixture, Some(&key)).await;
+    let auth = format!("DPoP {token}");
+    let ath = tessera_jose::dpop::access_token_hash(&token);
+    for (method, path) in RESOURCES {
+        let good = || {
+            let mut c = claims(&server, method, path);
+            c["ath"] = json!(ath);
+            c
+        };
+        let with = |name: &str, value: Value| {
+            let mut c = good();
+            c[name] = value;
+            c
+        };
+        let no_ath = {
+            let mut c = good();
+            c.as_object_mut().unwrap().remove("ath");
+            c
+        };
+        let wrong_method = if method == "GET" { "POST" } else { "GET" };
+        let cases: Vec<(&str, String)> = vec![
+            ("wrong ath", sign_proof(&key, &with("ath", json!(tessera_jose::dpop::access_token_hash("another token")))).unwrap()),
+            ("no ath", sign_proof(&key, &no_ath).unwrap()),
+            ("another key", sign_proof(&other, &good()).unwrap()),
+            ("wrong htu", sign_proof(&key, &with("htu", json!(server.url("/oauth2/token")))).unwrap()),
+            ("wrong htm", sign_proof(&key, &with("htm", json!(wrong_method))).unwrap()),
+            ("stale iat", sign_proof(&key, &with("iat", json!(now() - 3600))).unwrap()),
+            ("not a jwt", "not.a.proof".to_owned()),
+        ];
+        for (what, proof) in cases {
+            let what = format!("{method} {path}: {what}");
+            assert_dpop_refusal(call(&server, method, path, &auth, &[&proof]).await, "invalid_dpop_proof", &what).await;
+        }
+        // No proof, or two.
+        assert_dpop_refusal(call(&server, method, path, &auth, &[]).await, "invalid_dpop_proof", path).await;
+        let (a, b) = (sign_proof(&key, &good()).unwrap(), sign_proof(&key, &good()).unwrap());
+        assert_dpop_refusal(call(&server, method, path, &auth, &[&a, &b]).await, "invalid_dpop_proof", path).await;
+        // A replayed jti.
+        let proof = sign_proof(&key, &good()).unwrap();
+        assert_eq!(call(&server, method, path, &auth, &[&proof]).await.status(), 200, "{method} {path}");
+        assert_dpop_refusal(call(&server, method, path, &auth, &[&proof]).await, "invalid_dpop_proof", path).await;
+    }
+    // A proof made for the token endpoint does not open a resource, nor the reverse.
+    let token_proof = sign_proof(&key, &claims(&server, "POST", "/oauth2/token")).unwrap();
+    assert_dpop_refusal(call(&server, "GET", "/oauth2/userinfo", &auth, &[&token_proof]).await, "invalid_dpop_proof", "token proof").await;
+}
+
+#[tokio::test]
+async fn a_resource_demands_the_nonce_when_the_server_does() {
+    let (server, fixture) = start_with(ServerOptions { serve: vec!["--dpop-require-nonce".into(), "true".into()], ..Default::default() });
+    let key = key();
+    // The token request itself needs a nonce first.
+    let proof = sign_proof(&key, &claims(&server, "POST", "/oauth2/token")).unwrap();
+    let flags = ["--grant", "client_credentials", "--scope", "openid"];
+    let (_, client) = add_client(&server, &fixture, "nonce script", &flags);
+    let headers = assert_oauth_error(token_with(&server, &client, &[&proof]).await, 400, "use_dpop_nonce").await;
+    let nonce = headers["dpop-nonce"].to_str().unwrap().to_owned();
+    let mut c = claims(&server, "POST", "/oauth2/token");
+    c["nonce"] = json!(nonce);
+    let body: Value = token_with(&server, &client, &[&sign_proof(&key, &c).unwrap()]).await.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let auth = format!("DPoP {token}");
+    // At userinfo: without a nonce, 401 use_dpop_nonce with the nonce to use.
+    let proof = resource_proof(&server, &key, "GET", "/oauth2/userinfo", &token);
+    let headers = assert_dpop_refusal(call(&server, "GET", "/oauth2/userinfo", &auth, &[&proof]).await, "use_dpop_nonce", "no nonce").await;
+    let mut c = claims(&server, "GET", "/oauth2/userinfo");
+    c["ath"] = json!(tessera_jose::dpop::access_token_hash(&token));
+    c["nonce"] = json!(headers["dpop-nonce"].to_str().unwrap());
+    let response = call(&server, "GET", "/oauth2/userinfo", &auth, &[&sign_proof(&key, &c).unwrap()]).await;
+    assert_eq!(response.status(), 200);
 }
