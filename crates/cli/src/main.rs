@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use tessera_core::model::{ClientStatus, Role};
 use tessera_server::config::{Config, ConfigLayer};
-use tessera_service::admin::{Actor, AuditFilter, NewClient, NewUser};
+use tessera_service::admin::{Actor, AuditFilter, ClientEdit, NewClient, NewUser};
 
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "An OAuth 2.1 / OpenID Connect authorization server for companies that sell an API")]
@@ -284,6 +284,8 @@ enum ClientCommand {
     },
     /// Show a client (without its secret).
     Show { id: String },
+    /// Change a client's settings; what is not given stays as it is.
+    Update(Box<ClientUpdateArgs>),
     /// Turn a client OFF: authentication fails, its tokens stop working.
     Disable { id: String },
     /// Turn a client ON again.
@@ -348,6 +350,32 @@ struct ClientCreateArgs {
     /// Authorization requests must be pushed to /oauth2/par first (RFC 9126).
     #[arg(long = "require-par")]
     require_pushed_authorization_requests: bool,
+    /// A resource (absolute URI, no fragment) the client may ask tokens for with `resource`
+    /// (RFC 8707; repeatable; default: none, tokens carry the default audience).
+    #[arg(long = "resource")]
+    resources: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct ClientUpdateArgs {
+    id: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Replaces the redirect URIs (repeatable).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Replaces the resources the client may ask tokens for (RFC 8707; repeatable).
+    #[arg(long = "resource", conflicts_with = "clear_resources")]
+    resources: Vec<String>,
+    /// Removes every resource: the client's tokens carry the default audience only.
+    #[arg(long)]
+    clear_resources: bool,
+    /// Access-token lifetime in seconds for this client.
+    #[arg(long)]
+    access_token_ttl: Option<u32>,
+    /// Whether authorization requests must be pushed to /oauth2/par first (RFC 9126).
+    #[arg(long = "require-par")]
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -500,8 +528,26 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 access_token_ttl: args.access_token_ttl,
                 requires_org_approval: args.requires_org_approval,
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+                resources: args.resources,
             };
             serde_json::to_value(service.create_client(&actor, new).await?)?
+        }
+        Command::Client(ClientCommand::Update(args)) => {
+            let args = *args;
+            let resources = match (args.clear_resources, args.resources.is_empty()) {
+                (true, _) => Some(Vec::new()),
+                (false, true) => None,
+                (false, false) => Some(args.resources),
+            };
+            let edit = ClientEdit {
+                name: args.name,
+                redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
+                access_token_ttl: args.access_token_ttl.map(Some),
+                require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+                resources,
+                ..ClientEdit::default()
+            };
+            serde_json::to_value(service.update_client(&actor, &args.id, edit).await?)?
         }
         Command::Client(ClientCommand::List { org }) => serde_json::to_value(service.list_clients(&actor, org.as_deref()).await?)?,
         Command::Client(ClientCommand::Show { id }) => serde_json::to_value(service.show_client(&actor, &id).await?)?,

@@ -21,6 +21,7 @@ pub mod oidc;
 pub mod par;
 pub mod params;
 pub mod refresh;
+pub mod resource;
 pub mod scope;
 pub mod token;
 

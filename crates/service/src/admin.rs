@@ -82,6 +82,8 @@ pub struct ClientEdit {
     pub access_token_ttl: Option<Option<u32>>,
     pub requires_org_approval: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 8707: replaces the resources the client may ask tokens for.
+    pub resources: Option<Vec<String>>,
 }
 
 /// Which audit entries to list. Dates are Unix seconds; `actor` is a user's id or email, or
@@ -116,6 +118,8 @@ pub struct NewClient {
     pub requires_org_approval: bool,
     /// RFC 9126 §6: authorization requests must be pushed.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707: the resources (absolute URIs) the client may ask tokens for.
+    pub resources: Vec<String>,
 }
 
 /// What a new user is.
@@ -446,6 +450,7 @@ impl Tessera {
                 public: new.public,
                 access_token_ttl: new.access_token_ttl,
                 catalogue: &catalogue,
+                resources: &new.resources,
             }));
         }
         Ok(problems)
@@ -493,6 +498,7 @@ impl Tessera {
             access_token_ttl: new.access_token_ttl,
             requires_org_approval: new.requires_org_approval,
             require_pushed_authorization_requests: new.require_pushed_authorization_requests,
+            resources: new.resources.clone(),
             status: ClientStatus::On,
             created_at: self.now(),
         };
@@ -537,6 +543,7 @@ impl Tessera {
             access_token_ttl: client.access_token_ttl,
             requires_org_approval: client.requires_org_approval,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            resources: client.resources.clone(),
             status: client.status.as_str().into(),
             created_at: client.created_at,
         })
@@ -609,6 +616,9 @@ impl Tessera {
         if let Some(requires) = edit.require_pushed_authorization_requests {
             client.require_pushed_authorization_requests = requires;
         }
+        if let Some(resources) = edit.resources {
+            client.resources = resources;
+        }
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();
         client_rules::validate_registration(&Registration {
@@ -620,9 +630,10 @@ impl Tessera {
             public: client.public,
             access_token_ttl: client.access_token_ttl,
             catalogue: &catalogue,
+            resources: &client.resources,
         })
         .map_err(|e| invalid(e.description.to_string()))?;
-        let detail = serde_json::json!({ "name": client.name, "run_as": client.run_as.as_str(), "redirect_uris": client.redirect_uris, "allowed_origins": client.allowed_origins });
+        let detail = serde_json::json!({ "name": client.name, "run_as": client.run_as.as_str(), "redirect_uris": client.redirect_uris, "allowed_origins": client.allowed_origins, "resources": client.resources });
         let audit = self.audit(actor, AuditAction::ClientUpdated, Some(&client.org_id), Some(client.id.to_string()), detail);
         if !self.store().update_client(&client, &audit).await? {
             return Err(ServiceError::NotFound("client"));

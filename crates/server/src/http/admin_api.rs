@@ -276,6 +276,7 @@ async fn create_client(State(state): State<AppState>, ClientsCaller(caller): Cli
         access_token_ttl: body.access_token_ttl,
         requires_org_approval: body.requires_org_approval,
         require_pushed_authorization_requests: body.require_pushed_authorization_requests,
+        resources: body.resources,
     };
     let view = state.service.create_client(&caller.actor, new).await?;
     let mut response = json(StatusCode::CREATED, &view);
@@ -313,6 +314,7 @@ async fn update_client(
         access_token_ttl: patch.access_token_ttl,
         requires_org_approval: patch.requires_org_approval,
         require_pushed_authorization_requests: patch.require_pushed_authorization_requests,
+        resources: patch.resources,
     };
     Ok(json(StatusCode::OK, &state.service.update_client(&caller.actor, &id, edit).await?))
 }

@@ -233,6 +233,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: form.get("access_token_ttl").to_owned(),
         requires_org_approval: form.flag("requires_org_approval"),
         require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
+        resources: form.get("resources").to_owned(),
     };
     let mut problems = Vec::new();
     let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
@@ -253,6 +254,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: ttl,
         requires_org_approval: values.requires_org_approval,
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
+        resources: form.lines("resources"),
     };
     if new.grants.is_empty() {
         problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
@@ -430,6 +432,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         access_token_ttl: view.access_token_ttl.map(|t| t.to_string()).unwrap_or_default(),
         requires_org_approval: view.requires_org_approval,
         require_pushed_authorization_requests: view.require_pushed_authorization_requests,
+        resources: view.resources.join("\n"),
     }
 }
 
@@ -461,6 +464,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     values.access_token_ttl = form.get("access_token_ttl").to_owned();
     values.requires_org_approval = form.flag("requires_org_approval");
     values.require_pushed_authorization_requests = form.flag("require_pushed_authorization_requests");
+    values.resources = form.get("resources").to_owned();
     let ttl = match parse_ttl(&values.access_token_ttl) {
         Ok(ttl) => ttl,
         Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
@@ -474,6 +478,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         access_token_ttl: Some(ttl),
         requires_org_approval: Some(values.requires_org_approval),
         require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
+        resources: Some(form.lines("resources")),
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
@@ -495,6 +500,7 @@ fn edit_field_of(message: &str) -> &'static str {
         ("run-as", "run_as"),
         ("owner", "run_as"),
         ("lifetime", "access_token_ttl"),
+        ("resource", "resources"),
     ];
     fields.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |(_, field)| field)
 }

@@ -153,6 +153,8 @@ pub struct ClientFormValues {
     pub access_token_ttl: String,
     pub requires_org_approval: bool,
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707 resources, one per line.
+    pub resources: String,
 }
 
 /// A catalogue scope on the form: a member's role may not grant a restricted one.
