@@ -502,3 +502,36 @@ async fn tokens_signed_with_a_key_rotated_in_later_pass() {
     );
     assert!(metric(&world.metrics().await, "tessera_guard_jwks_fetches_total").unwrap() >= 2.0);
 }
+
+/// RFC 8707 / RFC 9068 §4: an API guarding with its own resource URI as the audience accepts
+/// tokens whose `aud` names it (alone or among others) and refuses tokens for another resource
+/// or for the default audience.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_refuses_a_token_for_another_resource() {
+    const PROJECTS: &str = "https://projects.example.com";
+    const BILLING: &str = "https://billing.example.com";
+    let world = World::start_with(&[("EXAMPLE_AUDIENCE", PROJECTS)]);
+    let scope_flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).collect();
+    let mut flags = vec!["--resource", PROJECTS, "--resource", BILLING];
+    flags.extend_from_slice(&scope_flags);
+    let creds = create_client(&world.server.cli, &world.org, &world.owner, "resource-script", &flags);
+    let token_for = |resources: &'static [&'static str]| {
+        let creds = creds.clone();
+        let url = world.server.url("/oauth2/token");
+        async move {
+            let mut form = vec![("grant_type", "client_credentials")];
+            form.extend(resources.iter().map(|r| ("resource", *r)));
+            let response = reqwest::Client::new().post(url).basic_auth(&creds.id, Some(&creds.secret)).form(&form).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(world.projects_with(&token_for(&[PROJECTS]).await).await.0, 200);
+    assert_eq!(world.projects_with(&token_for(&[BILLING, PROJECTS]).await).await.0, 200);
+    for token in [token_for(&[BILLING]).await, token_for(&[]).await] {
+        let (status, challenge) = world.projects_with(&token).await;
+        assert_eq!(status, 401, "{:?}", claims_of(&token)["aud"]);
+        assert!(challenge.unwrap().starts_with("Bearer realm=\"api\", error=\"invalid_token\""));
+    }
+    assert!(metric(&world.metrics().await, "tessera_guard_requests_total{outcome=\"invalid_token\",reason=\"audience\"}").unwrap() >= 2.0);
+}

@@ -32,6 +32,7 @@ mod portal_browser;
 mod profiles;
 mod races;
 mod refresh_flow;
+mod resource_indicators;
 mod resource_server;
 mod revocation;
 mod scopes_roles;
