@@ -44,7 +44,8 @@ struct GlobalArgs {
     /// The master key file (default: DATA_DIR/master.key; TESSERA_MASTER_KEY overrides it).
     #[arg(long, global = true, env = "TESSERA_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
-    /// The `aud` of access tokens (default: the issuer).
+    /// The default `aud` of access tokens, for requests that name no `resource` (RFC 8707;
+    /// default: the issuer).
     #[arg(long, global = true, env = "TESSERA_AUDIENCE")]
     audience: Option<String>,
     /// ES256 (default), EdDSA or RS256.
