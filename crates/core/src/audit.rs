@@ -35,11 +35,14 @@ pub enum AuditAction {
     ClientSecretRevealed,
     UserUpdated,
     ScopeUpdated,
+    /// RFC 8693: a client exchanged a subject token for a new access token.
+    TokenExchanged,
 }
 
 impl AuditAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            AuditAction::TokenExchanged => "token_exchanged",
             AuditAction::OrgCreated => "org_created",
             AuditAction::ScopeCreated => "scope_created",
             AuditAction::UserCreated => "user_created",

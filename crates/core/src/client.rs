@@ -128,6 +128,9 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
     if r.public && r.grants.contains(&GrantType::ClientCredentials) {
         add("grants", "a public client cannot use the client_credentials grant".into());
     }
+    if r.public && r.grants.contains(&GrantType::TokenExchange) {
+        add("grants", "a public client cannot use the token_exchange grant".into());
+    }
     for name in r.scopes.iter() {
         let known = scope::is_built_in(name) || r.catalogue.iter().any(|s| s.name == name);
         if !known {

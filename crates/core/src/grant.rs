@@ -30,6 +30,8 @@ pub enum TokenRequest {
         device_code: String,
         resources: Vec<String>,
     },
+    /// RFC 8693 §2.1.
+    TokenExchange(crate::exchange::ExchangeRequest),
 }
 
 /// Parses the grant-specific parameters. Unknown or unoffered grants are
@@ -42,6 +44,8 @@ pub fn parse_token_request(params: &Params, default_grant_type: Option<GrantType
         // a grant type.
         Some(crate::device::GRANT_TYPE) => Some(GrantType::DeviceCode),
         Some("device_code") => None,
+        Some(crate::exchange::GRANT_TYPE) => Some(GrantType::TokenExchange),
+        Some("token_exchange") => None,
         Some(value) => GrantType::parse(value),
         None => Some(default_grant_type.ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?),
     };
@@ -67,6 +71,7 @@ pub fn parse_token_request(params: &Params, default_grant_type: Option<GrantType
             resources: resources?,
         }),
         GrantType::DeviceCode => Ok(TokenRequest::DeviceCode { device_code: required(params, "device_code")?, resources: resources? }),
+        GrantType::TokenExchange => Ok(TokenRequest::TokenExchange(crate::exchange::parse(params)?)),
         GrantType::Implicit => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
     }
 }
@@ -172,7 +177,7 @@ mod tests {
         };
         check("grant_type=client_credentials", Ok(()));
         check("", Err(ErrorCode::InvalidRequest));
-        for g in ["foo", "password", "urn:ietf:params:oauth:grant-type:jwt-bearer"] {
+        for g in ["foo", "password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "token_exchange"] {
             check(&format!("grant_type={g}"), Err(ErrorCode::UnsupportedGrantType));
         }
         check("grant_type=client_credentials&scope=a%22b", Err(ErrorCode::InvalidScope));

@@ -68,6 +68,7 @@ pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResp
         jti: Some(claims.jti.clone()),
         token_type: Some("Bearer".into()),
         org_id: Some(claims.org_id.clone()),
+        act: claims.act.clone(),
     }
 }
 
@@ -134,6 +135,7 @@ mod tests {
             scope: "admin read".into(),
             org_id: "o".into(),
             grant_id: None,
+            act: None,
         }
     }
 

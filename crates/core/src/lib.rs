@@ -14,6 +14,7 @@ pub mod code;
 pub mod credentials;
 pub mod device;
 pub mod error;
+pub mod exchange;
 pub mod grant;
 pub mod introspection;
 pub mod model;

@@ -100,6 +100,9 @@ pub enum GrantType {
     /// The device authorization grant (RFC 8628); at the token endpoint its `grant_type` is
     /// [`crate::device::GRANT_TYPE`].
     DeviceCode,
+    /// Token exchange (RFC 8693), off unless registered; at the token endpoint its `grant_type`
+    /// is [`crate::exchange::GRANT_TYPE`].
+    TokenExchange,
 }
 
 impl GrantType {
@@ -110,6 +113,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::Implicit => "implicit",
             GrantType::DeviceCode => "device_code",
+            GrantType::TokenExchange => "token_exchange",
         }
     }
 
@@ -120,6 +124,7 @@ impl GrantType {
             "refresh_token" => Some(GrantType::RefreshToken),
             "implicit" => Some(GrantType::Implicit),
             "device_code" => Some(GrantType::DeviceCode),
+            "token_exchange" => Some(GrantType::TokenExchange),
             _ => None,
         }
     }

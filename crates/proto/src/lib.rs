@@ -102,6 +102,24 @@ impl<'de> Deserialize<'de> for Audience {
     }
 }
 
+/// RFC 8693 §4.1: the party acting for the token's subject (a client that exchanged the
+/// subject's token); `act` inside names the party that acted before it, when the exchanged
+/// token was itself the result of an exchange.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Actor {
+    /// The acting client's id.
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
+}
+
+impl Actor {
+    /// How many parties the chain names (this one included).
+    pub fn depth(&self) -> usize {
+        1 + self.act.as_ref().map_or(0, |inner| inner.depth())
+    }
+}
+
 /// The claims of a Tessera access token (RFC 9068 plus `client_id`, `scope`, `org_id`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessTokenClaims {
@@ -121,6 +139,9 @@ pub struct AccessTokenClaims {
     /// authorization stops the token too. Absent on client-credentials tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// RFC 8693 §4.1: on a token issued by token exchange, the client acting for `sub`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
 }
 
 /// The claims of an OpenID Connect ID token (OIDC Core §2, §3.1.3.6).
@@ -195,6 +216,9 @@ pub struct IntrospectionResponse {
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
+    /// RFC 8693 §4.1: the acting party of an exchanged token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
 }
 
 impl IntrospectionResponse {

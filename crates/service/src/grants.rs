@@ -71,7 +71,7 @@ impl Tessera {
     }
 
     /// Signs `claims` with the current key.
-    fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
+    pub(crate) fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
         let keys = self.keyset();
         let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
         key.sign(typ, claims).map_err(|e| ServiceError::Internal(e.to_string()))

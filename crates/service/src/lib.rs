@@ -8,6 +8,7 @@ pub mod cache;
 pub mod device;
 pub mod error;
 mod feed;
+mod exchange;
 mod grants;
 pub mod keys;
 pub mod limiter;
@@ -326,6 +327,7 @@ impl Tessera {
                 self.refresh(&caller, &refresh_token, scope.as_ref(), &resources, now).await
             }
             TokenRequest::DeviceCode { device_code, resources } => self.redeem_device_code(&caller, &device_code, &resources, now).await,
+            TokenRequest::TokenExchange(exchange) => self.exchange(&caller, &exchange, request.peer, now).await,
         }
     }
 
@@ -570,6 +572,7 @@ impl Tessera {
                 "client_credentials",
                 "implicit",
                 tessera_core::device::GRANT_TYPE,
+                tessera_core::exchange::GRANT_TYPE,
             ]),
             device_authorization_endpoint: Some(at(&paths.device_authorization)),
             response_types_supported: strings(&["code", "token", "id_token token"]),

@@ -42,4 +42,5 @@ mod seed_bluedot;
 mod seed_bluescape;
 mod sessions;
 mod store_faults;
+mod token_exchange;
 mod transport;

@@ -28,12 +28,13 @@ use crate::http::views::{
 };
 
 /// The grants a new client may pick, with a word on each.
-const GRANT_CHOICES: [(&str, &str); 5] = [
+const GRANT_CHOICES: [(&str, &str); 6] = [
     ("client_credentials", "a server calling the API as itself"),
     ("authorization_code", "an app acting for its users, through sign-in and consent"),
     ("refresh_token", "keeps users signed in (with authorization_code)"),
     ("implicit", "legacy browser apps: the token comes back in the URL fragment"),
     ("device_code", "TVs, consoles and command-line tools: the user approves a code on another device"),
+    ("token_exchange", "a service exchanging a user's token for a narrower one for a downstream API (RFC 8693)"),
 ];
 
 /// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
@@ -985,7 +986,7 @@ pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Byt
 }
 
 /// The actions the audit filter suggests.
-const AUDIT_ACTIONS: [&str; 20] = [
+const AUDIT_ACTIONS: [&str; 21] = [
     "client_created",
     "client_updated",
     "client_deleted",
@@ -1002,6 +1003,7 @@ const AUDIT_ACTIONS: [&str; 20] = [
     "scope_updated",
     "login_failed",
     "token_revoked",
+    "token_exchanged",
     "grant_revoked",
     "org_approved",
     "org_approval_withdrawn",
