@@ -323,8 +323,8 @@ struct ClientCreateArgs {
     owner: String,
     #[arg(long)]
     name: String,
-    /// client_credentials (default), authorization_code, refresh_token, implicit, device_code
-    /// (repeatable).
+    /// client_credentials (default), authorization_code, refresh_token, implicit, device_code,
+    /// token_exchange (repeatable).
     #[arg(long = "grant")]
     grants: Vec<String>,
     /// A registered scope (repeatable; default: every catalogue scope the owner may grant).

@@ -11,11 +11,11 @@
 
 use tessera_proto::{AccessTokenClaims, Actor};
 
+use crate::OAuthError;
 use crate::model::{Client, GrantType};
 use crate::params::Params;
 use crate::scope::{self, ScopeSet};
 use crate::token::TokenPolicy;
-use crate::OAuthError;
 
 /// The token-exchange `grant_type` (RFC 8693 §2.1).
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -128,8 +128,9 @@ pub fn decide(input: &ExchangeInput<'_>) -> Result<Exchange, OAuthError> {
     let client = input.client;
     let resources = crate::resource::select(input.requested_resources, client, &[])?;
     let subject_scope = ScopeSet::parse(&input.subject.scope).map_err(|_| unusable_token("subject"))?;
-    let available =
-        ScopeSet::from_names(subject_scope.iter().filter(|s| client.scopes.contains(s) || scope::is_open_to_every_client(s)).map(str::to_owned));
+    let available = ScopeSet::from_names(
+        subject_scope.iter().filter(|s| client.scopes.contains(s) || scope::is_open_to_every_client(s)).map(str::to_owned),
+    );
     let scope = match input.requested_scope {
         Some(requested) if requested.is_subset(&available) => requested.clone(),
         Some(_) => return Err(OAuthError::invalid_scope("the requested scope exceeds the subject token's or this client's")),
@@ -177,7 +178,13 @@ mod tests {
     }
 
     fn policy() -> TokenPolicy {
-        TokenPolicy { issuer: "i".into(), audience: "https://id.test".into(), access_token_ttl: 3600, max_access_token_ttl: 7200, leeway: 60 }
+        TokenPolicy {
+            issuer: "i".into(),
+            audience: "https://id.test".into(),
+            access_token_ttl: 3600,
+            max_access_token_ttl: 7200,
+            leeway: 60,
+        }
     }
 
     #[test]
@@ -233,7 +240,10 @@ mod tests {
         };
         let user = subject("read write admin", 4600, None);
         let me = Actor { sub: "app".into(), act: None };
-        assert_eq!(run(&user, None, &["https://orders.test"]), Ok(("read write".into(), vec!["https://orders.test".into()], 3600, me.clone())));
+        assert_eq!(
+            run(&user, None, &["https://orders.test"]),
+            Ok(("read write".into(), vec!["https://orders.test".into()], 3600, me.clone()))
+        );
         assert_eq!(run(&user, Some("read"), &[]).map(|r| r.0), Ok("read".into()));
         assert_eq!(run(&user, Some("admin"), &[]), Err(ErrorCode::InvalidScope), "not the client's");
         assert_eq!(run(&subject("read", 4600, None), Some("write"), &[]), Err(ErrorCode::InvalidScope), "not the subject's");

@@ -28,7 +28,8 @@ pub fn validate_resource_uri(uri: &str) -> Result<(), &'static str> {
         return Err("must be an absolute URI");
     };
     let mut bytes = scheme.bytes();
-    let scheme_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic()) && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let scheme_ok =
+        bytes.next().is_some_and(|b| b.is_ascii_alphabetic()) && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
     if !scheme_ok || rest.is_empty() {
         return Err("must be an absolute URI");
     }
@@ -100,7 +101,10 @@ mod tests {
     use crate::model::GrantType;
 
     fn client(resources: &[&str]) -> Client {
-        Client { resources: resources.iter().map(|r| (*r).to_owned()).collect(), ..crate::testing::client(&[GrantType::ClientCredentials], "read") }
+        Client {
+            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+            ..crate::testing::client(&[GrantType::ClientCredentials], "read")
+        }
     }
 
     fn strings(values: &[&str]) -> Vec<String> {

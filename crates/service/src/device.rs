@@ -144,7 +144,13 @@ impl Tessera {
         }
     }
 
-    async fn issue_for_device(&self, caller: &CachedClient, found: &DeviceAuthorization, resources: Vec<String>, now: i64) -> Result<TokenResponse> {
+    async fn issue_for_device(
+        &self,
+        caller: &CachedClient,
+        found: &DeviceAuthorization,
+        resources: Vec<String>,
+        now: i64,
+    ) -> Result<TokenResponse> {
         let gone = || ServiceError::oauth(OAuthError::new(tessera_core::ErrorCode::InvalidGrant, "the approving user is disabled or gone"));
         let user_id = found.user_id.clone().ok_or_else(gone)?;
         let grant = GrantRecord {

@@ -125,7 +125,8 @@ impl Tessera {
         // RFC 8707: the redemption may narrow the resources of the authorization, not widen them.
         let resources = resource::select(requested_resources, &caller.client, &record.grant.resources)?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue { grant: &record.grant, scope: &scope, resources: &resources, nonce: record.code.nonce.as_deref(), with_refresh };
+        let issue =
+            GrantIssue { grant: &record.grant, scope: &scope, resources: &resources, nonce: record.code.nonce.as_deref(), with_refresh };
         let response = self.issue_for_grant(&caller.client, &user, &issue, now).await?;
         // The tokens are stored; the answer has not been sent.
         crate::failpoint("code-tokens-stored");
@@ -137,7 +138,8 @@ impl Tessera {
     pub(crate) async fn issue_for_grant(&self, client: &Client, user: &User, issue: &GrantIssue<'_>, now: i64) -> Result<TokenResponse> {
         let ttl = self.settings.policy.access_token_ttl(client);
         let grant_id = issue.grant.id.as_str();
-        let access_token = self.sign_access_token(&user.id, client, &user.org_id, issue.scope, issue.resources, ttl, Some(grant_id), now)?;
+        let access_token =
+            self.sign_access_token(&user.id, client, &user.org_id, issue.scope, issue.resources, ttl, Some(grant_id), now)?;
         let refresh_token = if issue.with_refresh {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);

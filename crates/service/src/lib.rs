@@ -7,8 +7,8 @@ pub mod authorization;
 pub mod cache;
 pub mod device;
 pub mod error;
-mod feed;
 mod exchange;
+mod feed;
 mod grants;
 pub mod keys;
 pub mod limiter;
@@ -317,7 +317,8 @@ impl Tessera {
                     policy: &self.settings.policy,
                 })?;
                 let client = &caller.client;
-                let access_token = self.sign_access_token(&client.run_as, client, &client.org_id, &issue.scope, &issue.resources, issue.ttl, None, now)?;
+                let access_token =
+                    self.sign_access_token(&client.run_as, client, &client.org_id, &issue.scope, &issue.resources, issue.ttl, None, now)?;
                 Ok(self.token_response(access_token, &issue.scope, issue.ttl, &client.org_id, now))
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier, resources } => {

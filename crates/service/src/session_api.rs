@@ -98,7 +98,8 @@ impl Tessera {
             return Err(unknown());
         }
         let client = self.cache.client(&*self.store, &found.grant.client_id).await?.ok_or_else(unknown)?;
-        let issued = self.refresh_found(&client, refresh_token, Some(found), None, &[], self.clock.now()).await.map_err(must_sign_in_again)?;
+        let issued =
+            self.refresh_found(&client, refresh_token, Some(found), None, &[], self.clock.now()).await.map_err(must_sign_in_again)?;
         session_tokens(issued)
     }
 

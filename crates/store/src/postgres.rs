@@ -399,8 +399,7 @@ fn key_from_row(row: &PgRow) -> Result<KeyRecord> {
     })
 }
 
-const GRANT_COLUMNS: &str =
-    "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources";
+const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources";
 
 fn grant_from_row(row: &PgRow) -> Result<GrantRecord> {
     let scope: String = row.try_get("scope").map_err(map_err)?;

@@ -535,3 +535,51 @@ async fn the_guard_refuses_a_token_for_another_resource() {
     }
     assert!(metric(&world.metrics().await, "tessera_guard_requests_total{outcome=\"invalid_token\",reason=\"audience\"}").unwrap() >= 2.0);
 }
+
+/// RFC 8693: a service exchanges a customer's token for one for this API (its audience); the
+/// API's guard accepts it, and refuses it once the exchanging service is turned OFF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_accepts_an_exchanged_token_for_its_audience() {
+    const PROJECTS: &str = "https://projects.example.com";
+    let world = World::start_with(&[("EXAMPLE_AUDIENCE", PROJECTS)]);
+    let service = {
+        let args = [
+            "client",
+            "create",
+            "--org",
+            &world.org,
+            "--owner",
+            &world.owner,
+            "--name",
+            "gateway",
+            "--grant",
+            "token_exchange",
+            "--scope",
+            "projects:read",
+            "--resource",
+            PROJECTS,
+        ];
+        let created = world.server.cli.json(&args).expect("client create");
+        Creds { id: created["client_id"].as_str().unwrap().to_owned(), secret: created["client_secret"].as_str().unwrap().to_owned() }
+    };
+    let subject = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&subject).await.0, 401, "the customer's token is for the default audience, not this API");
+    let response = reqwest::Client::new()
+        .post(world.server.url("/oauth2/token"))
+        .basic_auth(&service.id, Some(&service.secret))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("subject_token", subject.as_str()),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("audience", PROJECTS),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let exchanged = response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&exchanged)["act"]["sub"], service.id.as_str());
+    assert_eq!(world.projects_with(&exchanged).await.0, 200);
+    world.server.cli.json(&["client", "disable", &service.id]).unwrap();
+    assert!(eventually(WITHIN, || async { world.projects_with(&exchanged).await.0 == 401 }).await, "the OFF service's token still passes");
+}

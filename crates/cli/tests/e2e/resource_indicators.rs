@@ -188,8 +188,11 @@ async fn authorize_with_a_bad_resource_redirects_invalid_target_with_state_and_i
     let client = resource_web_client(&server, &fixture);
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
-    for resources in [vec!["https://other.example.com"], vec![API, "https://other.example.com"], vec!["/v1"], vec!["https://api.example.com/v1#f"]] {
-        let response = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, &format!("&scope=read{}", encoded(&resources))))).await;
+    for resources in
+        [vec!["https://other.example.com"], vec![API, "https://other.example.com"], vec!["/v1"], vec!["https://api.example.com/v1#f"]]
+    {
+        let response =
+            agent.get(&format!("/oauth2/authorize?{}", code_query(&client, &format!("&scope=read{}", encoded(&resources))))).await;
         assert_eq!(response.status(), 302, "{resources:?}");
         let url = location(&response);
         assert!(url.starts_with("https://app.example/cb?"), "{url}");
@@ -245,7 +248,8 @@ async fn device_code_token_request_chooses_resources_and_refresh_keeps_within_th
     assert_eq!(jwt_parts(tokens["access_token"].as_str().unwrap()).1["aud"], json!([API, BILLING]));
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
     let refresh_with = |resource: &'static str| {
-        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", &client.client_id), ("resource", resource)];
+        let form =
+            [("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", &client.client_id), ("resource", resource)];
         let server = &server;
         async move { post_form(server, "/oauth2/token", &form).await }
     };

@@ -98,7 +98,19 @@ async fn exchange_is_denied_by_default_and_errors_are_the_rfcs() {
     // A public client cannot even be registered for it.
     let output = server
         .cli
-        .run(&["client", "create", "--org", &fixture.org_name, "--owner", &fixture.owner_email, "--name", "p", "--public", "--grant", "token_exchange"])
+        .run(&[
+            "client",
+            "create",
+            "--org",
+            &fixture.org_name,
+            "--owner",
+            &fixture.owner_email,
+            "--name",
+            "p",
+            "--public",
+            "--grant",
+            "token_exchange",
+        ])
         .unwrap();
     assert!(!output.success && output.stderr.contains("token_exchange"), "{}", output.stderr);
     // The short registration name is not a grant type on the wire.
@@ -134,7 +146,9 @@ async fn exchange_is_denied_by_default_and_errors_are_the_rfcs() {
     assert_oauth_error(exchange(&server, &service, &other_token, &[]).await, 400, "invalid_request").await;
 
     // invalid_target: a resource or audience the service has not registered, or malformed.
-    for target in [("resource", SHIPPING), ("audience", SHIPPING), ("resource", "inventory"), ("resource", "https://inventory.example.com#x")] {
+    for target in
+        [("resource", SHIPPING), ("audience", SHIPPING), ("resource", "inventory"), ("resource", "https://inventory.example.com#x")]
+    {
         assert_oauth_error(exchange(&server, &service, subject, &[target]).await, 400, "invalid_target").await;
     }
     // invalid_scope: beyond the subject token's scope, or beyond what the service registered.
@@ -184,7 +198,9 @@ async fn revoking_the_users_authorization_or_disabling_the_user_stops_exchanged_
     let body = exchanged(&server, &service, subject, &[("resource", INVENTORY)]).await;
     let token = body["access_token"].as_str().unwrap();
     assert!(is_active(&server, &service, token).await);
-    let response = post_basic(&server, "/oauth2/revoke", &app.client_id, &app.client_secret, &[("token", tokens["refresh_token"].as_str().unwrap())]).await;
+    let response =
+        post_basic(&server, "/oauth2/revoke", &app.client_id, &app.client_secret, &[("token", tokens["refresh_token"].as_str().unwrap())])
+            .await;
     assert_eq!(response.status(), 200);
     assert!(!is_active(&server, &service, token).await, "the exchanged token outlived the revoked authorization");
     assert_oauth_error(exchange(&server, &service, subject, &[]).await, 400, "invalid_request").await;
@@ -240,7 +256,11 @@ async fn interop_authlib_makes_the_exchange() {
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "Authlib failed (pip install authlib==1.9.6; .ci/run does): {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "Authlib failed (pip install authlib==1.9.6; .ci/run does): {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut lines = stdout.lines().map(|line| serde_json::from_str::<Value>(line).unwrap());
     let token = lines.next().unwrap();
     assert_eq!(token["issued_token_type"], ACCESS_TOKEN, "{token}");
