@@ -80,12 +80,6 @@ impl Params {
         serde_urlencoded::to_string(&self.0).unwrap_or_default()
     }
 
-    /// The parameters without `name`.
-    pub fn without(mut self, name: &str) -> Self {
-        self.0.retain(|(n, _)| n != name);
-        self
-    }
-
     /// These parameters with `name` set to `value` (replacing any value it had).
     pub fn with(mut self, name: &str, value: &str) -> Self {
         self.0.retain(|(n, _)| n != name);

@@ -279,3 +279,44 @@ async fn interop_openid_client_sends_resources() {
     let refused = lines.next().unwrap();
     assert_eq!((refused["error"].as_str(), refused["status"].as_u64()), (Some("invalid_target"), Some(400)), "{refused}");
 }
+
+/// The admin API's `resources` field (create and `PATCH`), and the admin API refusing a token
+/// for another resource: it is this server's own resource.
+#[tokio::test]
+async fn admin_api_sets_resources_and_refuses_tokens_for_other_resources() {
+    let (server, fixture) = start();
+    let flags = ["--scope", "tessera:clients", "--resource", API];
+    let (_, admin) = add_client(&server, &fixture, "Admin script", &flags);
+    let token_for = |resource: Option<&'static str>| {
+        let admin = admin.clone();
+        let server = &server;
+        async move {
+            let form: Vec<(&str, &str)> = resource.map(|r| ("resource", r)).into_iter().collect();
+            ok_json(client_token(server, &admin, &form).await).await["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let me = |token: String| {
+        let url = server.url("/admin/v1/me");
+        async move { http().get(url).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(me(token_for(Some(API)).await).await, 401, "a token for another resource");
+    let token = token_for(None).await;
+    assert_eq!(me(token.clone()).await, 200);
+
+    let body = json!({"name": "Reports job", "grants": ["client_credentials"], "scopes": ["read"], "resources": [REPORTS]});
+    let response = http().post(server.url("/admin/v1/clients")).bearer_auth(&token).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["resources"], json!([REPORTS]));
+    let path = server.url(&format!("/admin/v1/clients/{}", created["client_id"].as_str().unwrap()));
+    let response = http().patch(&path).bearer_auth(&token).json(&json!({"resources": [API, BILLING]})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["resources"], json!([API, BILLING]));
+    for bad in [json!({"resources": ["relative"]}), json!({"resources": ["https://a.example#f"]}), json!({"resources": [API, API]})] {
+        let response = http().patch(&path).bearer_auth(&token).json(&bad).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    let bad = json!({"name": "x", "grants": ["client_credentials"], "resources": ["/relative"]});
+    let response = http().post(server.url("/admin/v1/clients")).bearer_auth(&token).json(&bad).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+}
