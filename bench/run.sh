@@ -8,6 +8,10 @@
 # Env:   DUR=20s            measured duration per server (after a fixed 5 s warm-up in bench-one.sh)
 #        CONNS=32 THREADS=2 wrk shape (read by bench-one.sh)
 #        SKIP_TESSERA=1     run the peers only (no cargo build, no Tessera row)
+#        SKIP_PEERS=1       run Tessera only (both rows: secret and private_key_jwt), no peers; the
+#                           table goes to its own block in README.md (no targets are evaluated)
+#        PKJWT_COUNT=N      pre-signed private_key_jwt assertions for the measured run of that row
+#                           (default 200000; a quarter as many more for its warm-up)
 #        TESSERA_BIN=PATH   measure this tessera binary as it is (no cargo build)
 #        PEERS=/tmp/peers   where node-oidc-provider and Glewlwyd live
 #        HELLO_DIR=/tmp/hello  where the hello ceiling server is built
@@ -26,11 +30,15 @@ HELLO_BIN=$HELLO_DIR/target/release/hello
 TESSERA_PREBUILT=${TESSERA_BIN:+1}
 TESSERA_BIN=${TESSERA_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/tessera}
 SKIP_TESSERA=${SKIP_TESSERA:-0}
+SKIP_PEERS=${SKIP_PEERS:-0}
+PKJWT_COUNT=${PKJWT_COUNT:-200000}
 export DUR=${DUR:-20s} CONNS=${CONNS:-32} THREADS=${THREADS:-2}
 
 RESULTS_DIR=$HERE/results
 RAW=$RESULTS_DIR/last-run.txt
 README=$HERE/README.md
+MARKER=results # the README block the table goes to
+if [ "$SKIP_PEERS" = 1 ]; then RAW=$RESULTS_DIR/last-tessera-only-run.txt; MARKER=tessera-only-results; fi
 
 # Peers share these credentials (see shared/bench); Tessera's are created per run.
 PEER_ID=bench-client
@@ -115,8 +123,9 @@ wait_http() { # URL PID SECONDS LOG: until URL answers 2xx, failing early if PID
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 ensure_tools() {
-  local t missing=0
-  for t in wrk glewlwyd sqlite3 jq curl node; do command -v "$t" >/dev/null || missing=1; done
+  local t missing=0 tools=(wrk glewlwyd sqlite3 jq curl node)
+  [ "$SKIP_PEERS" = 1 ] && tools=(wrk sqlite3 jq curl node)
+  for t in "${tools[@]}"; do command -v "$t" >/dev/null || missing=1; done
   [ "$missing" = 0 ] && return 0
   say "installing wrk glewlwyd sqlite3 jq (apt)"
   as_root apt-get update
@@ -231,6 +240,49 @@ bench_hello() {
 
 tessera() { "$TESSERA_BIN" --data-dir "$TESSERA_DATA" --json "$@"; }
 
+# private_key_jwt: a P-256 key pair made by node; the public JWK registered with the client, the
+# private key signing assertions (ES256, no kid: the client's only key) for the token endpoint.
+pkjwt_keygen() { # DIR -> DIR/client.jwk (public, registered) and DIR/client.pem (private)
+  DIR=$1 node -e '
+    const crypto = require("node:crypto"), fs = require("node:fs");
+    const { publicKey, privateKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+    fs.writeFileSync(process.env.DIR + "/client.jwk", JSON.stringify(publicKey.export({ format: "jwk" })));
+    fs.writeFileSync(process.env.DIR + "/client.pem", privateKey.export({ format: "pem", type: "pkcs8" }));'
+}
+
+pkjwt_sign() { # DIR CLIENT_ID AUD COUNT -> COUNT assertions on stdout, one per line, each its own jti
+  DIR=$1 CLIENT=$2 AUD=$3 COUNT=$4 node -e '
+    const crypto = require("node:crypto"), fs = require("node:fs");
+    const key = crypto.createPrivateKey(fs.readFileSync(process.env.DIR + "/client.pem"));
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const head = b64({ alg: "ES256", typ: "JWT" });
+    const now = Math.floor(Date.now() / 1000), run = crypto.randomBytes(6).toString("hex");
+    const out = [];
+    for (let i = 0; i < Number(process.env.COUNT); i++) {
+      const input = head + "." + b64({ iss: process.env.CLIENT, sub: process.env.CLIENT, aud: process.env.AUD,
+        iat: now, exp: now + 3300, jti: run + "-" + i });
+      const sig = crypto.sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+      out.push(input + "." + sig.toString("base64url"));
+      if (out.length === 10000) { process.stdout.write(out.join("\n") + "\n"); out.length = 0; }
+    }
+    if (out.length) process.stdout.write(out.join("\n") + "\n");'
+}
+
+check_pkjwt_token() { # URL JWKS_URL ASSERTION: a real token for it, and the same assertion refused again
+  local url=$1 jwks_url=$2 assertion=$3 resp code body at
+  local form=(-d grant_type=client_credentials -d scope=api
+    -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer -d "client_assertion=$assertion")
+  resp=$(curl -sS --max-time 10 "${form[@]}" -w '\n%{http_code}' "$url") || die "token request to $url failed"
+  code=${resp##*$'\n'}; body=${resp%$'\n'*}
+  echo "private_key_jwt token check: HTTP $code ${body:0:100}..."
+  [ "$code" = 200 ] || die "token endpoint answered $code to a private_key_jwt assertion"
+  at=$(jq -r '.access_token // empty' <<<"$body" 2>/dev/null || true)
+  verify_jwt "$at" "$(curl -sf --max-time 10 "$jwks_url")" || die "the access token is not a valid ES256 JWT"
+  code=$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' "${form[@]}" "$url")
+  echo "replayed-assertion check: HTTP $code (expected 401)"
+  [ "$code" = 401 ] || die "a replayed assertion got HTTP $code"
+}
+
 bench_tessera() {
   say "Tessera: fresh SQLite data dir, ES256"
   TESSERA_DATA=$TMP/tessera-data; mkdir -p "$TESSERA_DATA"
@@ -246,6 +298,13 @@ bench_tessera() {
   client_id=$(jq -er .client_id <<<"$out") || die "client create printed: $out"
   client_secret=$(jq -er .client_secret <<<"$out") || die "client create printed no client_secret"
   echo "client: $client_id"
+  local pk_dir=$TMP/pkjwt pk_id
+  mkdir -p "$pk_dir"; pkjwt_keygen "$pk_dir"
+  out=$(tessera client create --org bench --owner owner@bench.test --name bench-pkjwt --grant client_credentials --scope api \
+    --jwks "$pk_dir/client.jwk")
+  pk_id=$(jq -er 'select(.token_endpoint_auth_method == "private_key_jwt") | .client_id' <<<"$out") \
+    || die "client create (private_key_jwt) printed: $out"
+  echo "private_key_jwt client: $pk_id"
 
   port_free $TESSERA_PORT
   "$TESSERA_BIN" --data-dir "$TESSERA_DATA" serve --listen 127.0.0.1:$TESSERA_PORT >"$TMP/tessera.log" 2>&1 &
@@ -253,6 +312,16 @@ bench_tessera() {
   wait_http "$base/healthz" "$tp" 30 "$TMP/tessera.log"
   check_token "$base/oauth2/token" "$base/oauth2/jwks" "$client_id" "$client_secret" api 401
   CLIENT_ID=$client_id CLIENT_SECRET=$client_secret run_bench "Tessera (SQLite, ES256)" "$base/oauth2/token" "$tp" api
+
+  # The same server, next: private_key_jwt, every request a fresh ES256 assertion (verify + jti insert).
+  check_pkjwt_token "$base/oauth2/token" "$base/oauth2/jwks" "$(pkjwt_sign "$pk_dir" "$pk_id" "$base/oauth2/token" 1)"
+  echo "signing $PKJWT_COUNT single-use assertions for the measured run, a quarter as many for the warm-up ..."
+  pkjwt_sign "$pk_dir" "$pk_id" "$base/oauth2/token" "$((PKJWT_COUNT / 4))" >"$pk_dir/assertions.warm"
+  pkjwt_sign "$pk_dir" "$pk_id" "$base/oauth2/token" "$PKJWT_COUNT" >"$pk_dir/assertions.run"
+  rm -f "$pk_dir/assertions.warmed"
+  PKJWT_ASSERTIONS=$pk_dir/assertions run_bench "Tessera private_key_jwt (SQLite, ES256 assertions)" "$base/oauth2/token" "$tp" api \
+    "$HERE/pkjwt.lua"
+  echo "private_key_jwt assertions remembered (jti rows): $(sqlite3 "$TESSERA_DATA/tessera.db" 'select count(*) from client_assertion_jtis' 2>&1)"
   stop_all
 }
 
@@ -325,6 +394,10 @@ results_block() { # CONTEXT-LINE
     echo "Tessera was not measured in this run (SKIP_TESSERA=1), so the targets are not evaluated."
     return 0
   fi
+  if [ "$SKIP_PEERS" = 1 ]; then
+    echo "Peers were not measured in this run (SKIP_PEERS=1), so the targets are not evaluated."
+    return 0
+  fi
   local o1 hl tp99 trss terrs
   o1=$(row_for "node-oidc-provider, 1 process" | cut -d'|' -f2)
   hl=$(row_for "hello ceiling" | cut -d'|' -f2)
@@ -346,15 +419,16 @@ results_block() { # CONTEXT-LINE
 write_readme() { # CONTEXT-LINE: replace what is between the markers (create the README if needed)
   local block; block=$(mktemp)
   results_block "$1" >"$block"
+  local start="<!-- $MARKER:start -->" end="<!-- $MARKER:end -->"
   if [ ! -f "$README" ]; then
-    printf '# Benchmarks\n\nRun `bench/run.sh`.\n\n<!-- results:start -->\n<!-- results:end -->\n' >"$README"
+    printf '# Benchmarks\n\nRun `bench/run.sh`.\n' >"$README"
   fi
-  if ! grep -q '<!-- results:start -->' "$README"; then
-    printf '\n<!-- results:start -->\n<!-- results:end -->\n' >>"$README"
+  if ! grep -qF "$start" "$README"; then
+    printf '\n%s\n%s\n' "$start" "$end" >>"$README"
   fi
-  awk -v f="$block" '
-    /<!-- results:start -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
-    /<!-- results:end -->/   { skip = 0 }
+  awk -v f="$block" -v start="$start" -v end="$end" '
+    $0 == start { print; while ((getline l < f) > 0) print l; skip = 1; next }
+    $0 == end   { skip = 0 }
     !skip' "$README" >"$README.new"
   mv "$README.new" "$README"
   echo; cat "$block"
@@ -369,8 +443,10 @@ main() {
   TMP=$(mktemp -d /tmp/tessera-bench.XXXXXX)
 
   ensure_tools
-  ensure_oidc_provider
-  ensure_hello
+  if [ "$SKIP_PEERS" != 1 ]; then
+    ensure_oidc_provider
+    ensure_hello
+  fi
   if [ "$SKIP_TESSERA" != 1 ]; then
     if [ -n "$TESSERA_PREBUILT" ]; then [ -x "$TESSERA_BIN" ] || die "TESSERA_BIN=$TESSERA_BIN is not executable"
     else build_tessera; fi
@@ -387,21 +463,27 @@ main() {
   awk -v l="${load%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }' \
     && echo "WARNING: the machine is busy (load $load on $(nproc) cores); figures will be noisy"
 
-  bench_hello
+  [ "$SKIP_PEERS" = 1 ] || bench_hello
   [ "$SKIP_TESSERA" = 1 ] || bench_tessera
-  bench_oidc_provider 1
-  bench_oidc_provider 2
-  bench_glewlwyd
+  if [ "$SKIP_PEERS" != 1 ]; then
+    bench_oidc_provider 1
+    bench_oidc_provider 2
+    bench_glewlwyd
+  fi
 
   local ctx
   ctx="Run of $started · commit \`$commit\` · \`nproc\` $(nproc) ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1))"
   ctx+=" · load average at start $load, at end $(cut -d' ' -f1-3 /proc/loadavg)"
   ctx+=" · wrk $THREADS threads × $CONNS connections, keep-alive, 5 s warm-up + $DUR measured, on the same cores"
-  ctx+=" · oidc-provider $(jq -r .version "$PEERS/oidc/node_modules/oidc-provider/package.json"), node $(node -v)"
-  ctx+=", Glewlwyd $(glewlwyd --version 2>/dev/null | head -1)"
+  if [ "$SKIP_PEERS" = 1 ]; then
+    ctx+=" · **peers skipped** (SKIP_PEERS=1)"
+  else
+    ctx+=" · oidc-provider $(jq -r .version "$PEERS/oidc/node_modules/oidc-provider/package.json"), node $(node -v)"
+    ctx+=", Glewlwyd $(glewlwyd --version 2>/dev/null | head -1)"
+  fi
   [ "$SKIP_TESSERA" = 1 ] && ctx+=" · **Tessera skipped** (SKIP_TESSERA=1)"
   write_readme "$ctx"
-  say "done: table in bench/README.md, raw output in bench/results/last-run.txt"
+  say "done: table in bench/README.md, raw output in ${RAW#"$REPO"/}"
 }
 
 mkdir -p "$RESULTS_DIR"

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use tessera_core::authorize::{self, AuthorizeError, ResponseMode};
 use tessera_core::client::validate_redirect_uri;
-use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, UserId};
+use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, TokenEndpointAuthMethod, UserId};
 use tessera_core::params::Params;
 use tessera_core::scope::ScopeSet;
 
@@ -23,6 +23,8 @@ fn client(redirect_uri: &str, public: bool) -> Client {
         allowed_origins: vec![],
         allowed_ips: vec![],
         public,
+        auth_method: if public { TokenEndpointAuthMethod::None } else { TokenEndpointAuthMethod::ClientSecretBasic },
+        keys: None,
         access_token_ttl: None,
         requires_org_approval: false,
         require_pushed_authorization_requests: false,

@@ -192,6 +192,10 @@ struct ServeArgs {
     /// Seconds a device waits between polls of the token endpoint (default 5).
     #[arg(long, env = "TESSERA_DEVICE_POLL_INTERVAL")]
     device_poll_interval: Option<i64>,
+    /// Serve dynamic client registration (RFC 7591/7592) at /oauth2/register (default: false).
+    /// Every registration needs an initial access token (`tessera client registration-token create`).
+    #[arg(long, env = "TESSERA_REGISTRATION_ENDPOINT")]
+    registration_endpoint: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +279,24 @@ enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RegistrationTokenCommand {
+    /// Issue an initial access token: clients registered with it at /oauth2/register belong to
+    /// OWNER in ORG. Printed once, stored hashed.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        owner: String,
+        /// Seconds it stays valid (default: no expiry).
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// Registrations it allows (default: any number).
+        #[arg(long)]
+        uses: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// Register a client; prints its id and secret.
     Create(Box<ClientCreateArgs>),
@@ -295,6 +317,9 @@ enum ClientCommand {
     Delete { id: String },
     /// Replace a client's secret; the old one stops working at once.
     RegenerateSecret { id: String },
+    /// Initial access tokens for dynamic client registration (RFC 7591).
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
     /// Approve a client for an organization's users (needed with --requires-org-approval).
     Approve {
         id: String,
@@ -355,6 +380,17 @@ struct ClientCreateArgs {
     /// (RFC 8707; repeatable; default: none, tokens carry the default audience).
     #[arg(long = "resource")]
     resources: Vec<String>,
+    /// How the client authenticates: client_secret_basic (default), client_secret_post,
+    /// private_key_jwt (implied by --jwks or --jwks-uri) or none (implied by --public).
+    #[arg(long)]
+    token_endpoint_auth_method: Option<String>,
+    /// private_key_jwt: a file holding the client's public key(s): a JWKS, a JWK or a PEM
+    /// public key. Private keys are refused.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// private_key_jwt: an https URL serving the client's JWKS (http only on a loopback host).
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +398,12 @@ struct ClientUpdateArgs {
     id: String,
     #[arg(long)]
     name: Option<String>,
+    /// New public keys of a private_key_jwt client (JWKS, JWK or PEM file), replacing the old.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// A new jwks_uri of a private_key_jwt client.
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
     /// Replaces the redirect URIs (repeatable).
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
@@ -377,6 +419,10 @@ struct ClientUpdateArgs {
     /// Whether authorization requests must be pushed to /oauth2/par first (RFC 9126).
     #[arg(long = "require-par")]
     require_pushed_authorization_requests: Option<bool>,
+}
+
+fn read_key_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read --jwks {}", p.display()))).transpose()
 }
 
 #[derive(Debug, Subcommand)]
@@ -450,6 +496,7 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         pushed_request_lifetime: serve_args.and_then(|a| a.pushed_request_lifetime),
         device_code_lifetime: serve_args.and_then(|a| a.device_code_lifetime),
         device_poll_interval: serve_args.and_then(|a| a.device_poll_interval),
+        registration_endpoint: serve_args.and_then(|a| a.registration_endpoint),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,
@@ -530,6 +577,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 requires_org_approval: args.requires_org_approval,
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
                 resources: args.resources,
+                token_endpoint_auth_method: args.token_endpoint_auth_method,
+                jwks: read_key_file(args.jwks.as_deref())?,
+                jwks_uri: args.jwks_uri,
             };
             serde_json::to_value(service.create_client(&actor, new).await?)?
         }
@@ -546,6 +596,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 access_token_ttl: args.access_token_ttl.map(Some),
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
                 resources,
+                jwks: read_key_file(args.jwks.as_deref())?,
+                jwks_uri: args.jwks_uri,
                 ..ClientEdit::default()
             };
             serde_json::to_value(service.update_client(&actor, &args.id, edit).await?)?
@@ -565,6 +617,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
         Command::Client(ClientCommand::RegenerateSecret { id }) => {
             let (client_id, client_secret) = service.regenerate_secret(&actor, &id).await?;
             json!({ "client_id": client_id, "client_secret": client_secret })
+        }
+        Command::Client(ClientCommand::RegistrationToken(RegistrationTokenCommand::Create { org, owner, expires_in, uses })) => {
+            serde_json::to_value(service.create_registration_token(&actor, &org, &owner, expires_in, uses).await?)?
         }
         Command::Client(ClientCommand::Approve { id, org }) => {
             service.set_org_approval(&actor, &id, &org, true).await?;

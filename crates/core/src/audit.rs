@@ -37,6 +37,8 @@ pub enum AuditAction {
     ScopeUpdated,
     /// RFC 8693: a client exchanged a subject token for a new access token.
     TokenExchanged,
+    /// An initial access token for dynamic client registration (RFC 7591 §3) was issued.
+    RegistrationTokenCreated,
 }
 
 impl AuditAction {
@@ -71,6 +73,7 @@ impl AuditAction {
             AuditAction::ClientSecretRevealed => "client_secret_revealed",
             AuditAction::UserUpdated => "user_updated",
             AuditAction::ScopeUpdated => "scope_updated",
+            AuditAction::RegistrationTokenCreated => "registration_token_created",
         }
     }
 }

@@ -3,9 +3,10 @@
 use std::net::IpAddr;
 
 use crate::OAuthError;
+use crate::assertion::AssertionFailure;
 use crate::credentials::{AuthMethod, PresentedClient};
 use crate::model::ScopeDef;
-use crate::model::{Client, ClientStatus, GrantType, User};
+use crate::model::{Client, ClientKeys, ClientStatus, GrantType, TokenEndpointAuthMethod, User};
 use crate::scope::{self, ScopeSet};
 
 /// Why a client failed to authenticate. Only audit logs see this; the client always gets the
@@ -18,6 +19,10 @@ pub enum AuthFailure {
     SecretFromPublicClient,
     ClientOff,
     AddressNotAllowed,
+    /// A secret from a `private_key_jwt` client, or an assertion from any other.
+    WrongMethod,
+    /// The client's assertion did not pass (why, in the audit log).
+    Assertion(AssertionFailure),
 }
 
 impl AuthFailure {
@@ -29,21 +34,41 @@ impl AuthFailure {
             AuthFailure::SecretFromPublicClient => "secret_from_public_client",
             AuthFailure::ClientOff => "client_off",
             AuthFailure::AddressNotAllowed => "address_not_allowed",
+            AuthFailure::WrongMethod => "wrong_auth_method",
+            AuthFailure::Assertion(failure) => failure.as_str(),
         }
     }
 }
 
-/// Decides whether `presented` authenticates as `client`. `secret_matches` is the result of the
-/// keyed, constant-time comparison the caller ran (against a dummy digest for unknown clients,
-/// so both cases cost the same).
-pub fn authenticate(presented: &PresentedClient, client: Option<&Client>, secret_matches: bool, peer: IpAddr) -> Result<(), AuthFailure> {
+/// What the caller proved about the presented credentials before asking [`authenticate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The result of the keyed, constant-time comparison of the secret (against a dummy digest
+    /// for unknown clients, so both cases cost the same); `false` when none was sent.
+    Secret(bool),
+    /// The client assertion's signature and claims checked against the client's keys.
+    Assertion(Result<(), AssertionFailure>),
+}
+
+/// Decides whether `presented` authenticates as `client`. A client authenticates only the way
+/// it registered: a secret (Basic or body), an assertion (`private_key_jwt`), or nothing
+/// (public); any other way is refused, whatever it proves.
+pub fn authenticate(presented: &PresentedClient, client: Option<&Client>, proof: Proof, peer: IpAddr) -> Result<(), AuthFailure> {
     let client = client.ok_or(AuthFailure::UnknownClient)?;
-    match (client.public, presented.method) {
-        (true, AuthMethod::None) => {}
-        (true, _) => return Err(AuthFailure::SecretFromPublicClient),
-        (false, AuthMethod::None) => return Err(AuthFailure::MissingSecret),
-        (false, _) if !secret_matches => return Err(AuthFailure::WrongSecret),
-        (false, _) => {}
+    use TokenEndpointAuthMethod as Registered;
+    match (client.auth_method, presented.method, proof) {
+        (Registered::None, AuthMethod::None, _) => {}
+        (Registered::None, AuthMethod::Basic | AuthMethod::Post, _) => return Err(AuthFailure::SecretFromPublicClient),
+        (Registered::PrivateKeyJwt, AuthMethod::PrivateKeyJwt, Proof::Assertion(Ok(()))) => {}
+        (Registered::PrivateKeyJwt, AuthMethod::PrivateKeyJwt, Proof::Assertion(Err(failure))) => {
+            return Err(AuthFailure::Assertion(failure));
+        }
+        (Registered::ClientSecretBasic | Registered::ClientSecretPost, AuthMethod::None, _) => return Err(AuthFailure::MissingSecret),
+        (Registered::ClientSecretBasic | Registered::ClientSecretPost, AuthMethod::Basic | AuthMethod::Post, Proof::Secret(true)) => {}
+        (Registered::ClientSecretBasic | Registered::ClientSecretPost, AuthMethod::Basic | AuthMethod::Post, _) => {
+            return Err(AuthFailure::WrongSecret);
+        }
+        _ => return Err(AuthFailure::WrongMethod),
     }
     if client.status == ClientStatus::Off {
         return Err(AuthFailure::ClientOff);
@@ -88,6 +113,8 @@ pub struct Registration<'a> {
     pub scopes: &'a ScopeSet,
     pub redirect_uris: &'a [String],
     pub public: bool,
+    pub auth_method: TokenEndpointAuthMethod,
+    pub keys: Option<&'a ClientKeys>,
     pub access_token_ttl: Option<u32>,
     pub catalogue: &'a [ScopeDef],
     /// RFC 8707: the resources the client may ask tokens for.
@@ -139,6 +166,22 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
             add("scopes", format!("the owner's role may not grant the restricted scope '{name}'"));
         }
     }
+    if r.public != (r.auth_method == TokenEndpointAuthMethod::None) {
+        add("token_endpoint_auth_method", "a public client, and only a public client, uses the method none".into());
+    }
+    match (r.auth_method, r.keys) {
+        (TokenEndpointAuthMethod::PrivateKeyJwt, None) => {
+            add("jwks", "private_key_jwt needs the client's public keys: a JWKS or a jwks_uri".into());
+        }
+        (TokenEndpointAuthMethod::PrivateKeyJwt, Some(ClientKeys::Uri(uri))) => {
+            if let Err(msg) = validate_jwks_uri(uri) {
+                add("jwks_uri", format!("jwks_uri {uri:?}: {msg}"));
+            }
+        }
+        (TokenEndpointAuthMethod::PrivateKeyJwt, Some(ClientKeys::Jwks(_))) => {}
+        (_, Some(_)) => add("jwks", "public keys are registered only for private_key_jwt".into()),
+        (_, None) => {}
+    }
     if r.access_token_ttl == Some(0) {
         add("access_token_ttl", "the access-token lifetime must be at least 1 second".into());
     }
@@ -155,6 +198,18 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
         add("redirect_uris", "the authorization_code and implicit grants need a redirect URI".into());
     }
     problems
+}
+
+/// A `jwks_uri` is `https:`, or `http:` on a loopback host (for local development and tests),
+/// without credentials or a fragment: the server fetches it, so it must not be a way to make
+/// the server call plain-HTTP hosts elsewhere.
+pub fn validate_jwks_uri(uri: &str) -> Result<(), &'static str> {
+    validate_redirect_uri(uri)?;
+    let scheme = uri.split(':').next().unwrap_or("").to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err("must be an https URL");
+    }
+    Ok(())
 }
 
 /// A redirect URI may be registered when it is absolute, has no fragment, no `javascript:` or
@@ -241,6 +296,42 @@ mod tests {
     }
 
     #[test]
+    fn jwks_uri_rules() {
+        assert_eq!(validate_jwks_uri("https://keys.example/jwks.json"), Ok(()));
+        assert_eq!(validate_jwks_uri("http://127.0.0.1:9/jwks"), Ok(()));
+        assert!(validate_jwks_uri("http://keys.example/jwks").is_err());
+        assert!(validate_jwks_uri("com.example.app:/jwks").is_err());
+        assert!(validate_jwks_uri("https://user@keys.example/jwks").is_err());
+    }
+
+    fn check_auth(registered: TokenEndpointAuthMethod, method: AuthMethod, proof: Proof, expected: Result<(), AuthFailure>) {
+        let mut client = crate::testing::client(&[GrantType::ClientCredentials], "");
+        client.auth_method = registered;
+        client.public = registered == TokenEndpointAuthMethod::None;
+        let presented = PresentedClient { id: client.id.clone(), secret: None, method, assertion: None };
+        let actual = authenticate(&presented, Some(&client), proof, "127.0.0.1".parse().unwrap());
+        assert_eq!(actual, expected, "{registered:?} {method:?} {proof:?}");
+    }
+
+    #[test]
+    fn a_client_authenticates_only_the_way_it_registered() {
+        use AuthMethod as M;
+        use TokenEndpointAuthMethod as R;
+        let bad = Proof::Assertion(Err(AssertionFailure::Replayed));
+        check_auth(R::ClientSecretBasic, M::Post, Proof::Secret(true), Ok(()));
+        check_auth(R::ClientSecretPost, M::Basic, Proof::Secret(false), Err(AuthFailure::WrongSecret));
+        check_auth(R::ClientSecretBasic, M::None, Proof::Secret(false), Err(AuthFailure::MissingSecret));
+        check_auth(R::ClientSecretBasic, M::PrivateKeyJwt, Proof::Assertion(Ok(())), Err(AuthFailure::WrongMethod));
+        check_auth(R::PrivateKeyJwt, M::PrivateKeyJwt, Proof::Assertion(Ok(())), Ok(()));
+        check_auth(R::PrivateKeyJwt, M::PrivateKeyJwt, bad, Err(AuthFailure::Assertion(AssertionFailure::Replayed)));
+        check_auth(R::PrivateKeyJwt, M::Basic, Proof::Secret(true), Err(AuthFailure::WrongMethod));
+        check_auth(R::PrivateKeyJwt, M::None, Proof::Secret(false), Err(AuthFailure::WrongMethod));
+        check_auth(R::None, M::None, Proof::Secret(false), Ok(()));
+        check_auth(R::None, M::PrivateKeyJwt, Proof::Assertion(Ok(())), Err(AuthFailure::WrongMethod));
+        check_auth(R::None, M::Post, Proof::Secret(true), Err(AuthFailure::SecretFromPublicClient));
+    }
+
+    #[test]
     fn ipv4_allow_list_matches_mapped_addresses() {
         let client = Client {
             id: crate::model::ClientId::new("c"),
@@ -254,6 +345,8 @@ mod tests {
             allowed_origins: vec![],
             allowed_ips: vec!["10.0.0.0/8".parse().unwrap()],
             public: false,
+            auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            keys: None,
             access_token_ttl: None,
             requires_org_approval: false,
             require_pushed_authorization_requests: false,

@@ -16,6 +16,28 @@ pub enum AuthMethod {
     Post,
     /// `none`: a public client naming itself.
     None,
+    /// `private_key_jwt` (RFC 7523 §2.2): a signed JWT in `client_assertion`.
+    PrivateKeyJwt,
+}
+
+/// `client_assertion` values longer than this are refused before any decoding.
+pub const MAX_ASSERTION_LEN: usize = 16 * 1024;
+
+/// A client assertion as presented: a bearer credential until its `jti` is consumed, so it is
+/// redacted in `Debug` and has no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PresentedAssertion(String);
+
+impl PresentedAssertion {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PresentedAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PresentedAssertion(<redacted>)")
+    }
 }
 
 /// A client secret as presented: redacted in `Debug`, no `Display`.
@@ -44,6 +66,8 @@ pub struct PresentedClient {
     pub id: ClientId,
     pub secret: Option<PresentedSecret>,
     pub method: AuthMethod,
+    /// The `client_assertion`, for [`AuthMethod::PrivateKeyJwt`].
+    pub assertion: Option<PresentedAssertion>,
 }
 
 /// A failure to read credentials, with whether the client tried Basic (the 401 then carries a
@@ -78,12 +102,16 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Presented
         if !ClientId::is_well_formed(&id) || secret.is_empty() {
             return Err(fail(OAuthError::invalid_client()));
         }
-        return Ok(PresentedClient { id: ClientId::new(id), secret: Some(PresentedSecret(secret)), method: AuthMethod::Basic });
+        return Ok(PresentedClient {
+            id: ClientId::new(id),
+            secret: Some(PresentedSecret(secret)),
+            method: AuthMethod::Basic,
+            assertion: None,
+        });
     }
     let plain = |error| CredentialsError { error, tried_basic: false };
     if params.contains("client_assertion") || params.contains("client_assertion_type") {
-        // private_key_jwt is not offered: every assertion is refused (J13).
-        return Err(plain(OAuthError::invalid_client()));
+        return assertion(params).map_err(plain);
     }
     let Some(id) = body_id else {
         return Err(plain(OAuthError::new(ErrorCode::InvalidClient, "client authentication is required")));
@@ -92,10 +120,44 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Presented
         return Err(plain(OAuthError::invalid_client()));
     }
     Ok(match body_secret {
-        Some(secret) => {
-            PresentedClient { id: ClientId::new(id), secret: Some(PresentedSecret(secret.to_owned())), method: AuthMethod::Post }
-        }
-        None => PresentedClient { id: ClientId::new(id), secret: None, method: AuthMethod::None },
+        Some(secret) => PresentedClient {
+            id: ClientId::new(id),
+            secret: Some(PresentedSecret(secret.to_owned())),
+            method: AuthMethod::Post,
+            assertion: None,
+        },
+        None => PresentedClient { id: ClientId::new(id), secret: None, method: AuthMethod::None, assertion: None },
+    })
+}
+
+/// `client_assertion` + `client_assertion_type` (RFC 7521 §4.2): with a secret too, or one
+/// without the other, the request is malformed (`invalid_request`); an unknown assertion type
+/// or an assertion naming no client is `invalid_client` (RFC 7521 §4.2.1). The client is the
+/// body's `client_id`, which must then be the assertion's `sub`, or else that `sub`.
+fn assertion(params: &Params) -> Result<PresentedClient, OAuthError> {
+    if params.contains("client_secret") {
+        return Err(OAuthError::invalid_request("client credentials were sent in more than one way"));
+    }
+    let (Some(kind), Some(jwt)) = (params.get("client_assertion_type"), params.get("client_assertion")) else {
+        return Err(OAuthError::invalid_request("client_assertion and client_assertion_type go together"));
+    };
+    if kind != crate::assertion::ASSERTION_TYPE || jwt.is_empty() || jwt.len() > MAX_ASSERTION_LEN {
+        return Err(OAuthError::invalid_client());
+    }
+    let subject = crate::assertion::unverified_subject(jwt);
+    let id = match (params.get("client_id"), subject.as_deref()) {
+        (Some(id), Some(sub)) if id == sub => id,
+        (None, Some(sub)) => sub,
+        _ => return Err(OAuthError::invalid_client()),
+    };
+    if !ClientId::is_well_formed(id) {
+        return Err(OAuthError::invalid_client());
+    }
+    Ok(PresentedClient {
+        id: ClientId::new(id),
+        secret: None,
+        method: AuthMethod::PrivateKeyJwt,
+        assertion: Some(PresentedAssertion(jwt.to_owned())),
     })
 }
 
@@ -154,5 +216,15 @@ mod tests {
         check(Some(&basic("abc", "")), "", Err((ErrorCode::InvalidClient, true)));
         check(Some(&basic("%61bc", "s3+cret")), "", Ok(("abc", Some("s3 cret"), AuthMethod::Basic)));
         check(None, "client_assertion=x&client_assertion_type=y", Err((ErrorCode::InvalidClient, false)));
+        let urn = crate::assertion::ASSERTION_TYPE;
+        let jwt = format!("e30.{}.sig", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"abc"}"#));
+        let with_jwt = |extra: &str| format!("client_assertion_type={urn}&client_assertion={jwt}{extra}");
+        check(None, &with_jwt(""), Ok(("abc", None, AuthMethod::PrivateKeyJwt)));
+        check(None, &with_jwt("&client_id=abc"), Ok(("abc", None, AuthMethod::PrivateKeyJwt)));
+        check(None, &with_jwt("&client_id=other"), Err((ErrorCode::InvalidClient, false)));
+        check(None, &with_jwt("&client_secret=s"), Err((ErrorCode::InvalidRequest, false)));
+        check(Some(&b), &with_jwt(""), Err((ErrorCode::InvalidRequest, true)));
+        check(None, &format!("client_assertion={jwt}"), Err((ErrorCode::InvalidRequest, false)));
+        check(None, &format!("client_assertion_type={urn}"), Err((ErrorCode::InvalidRequest, false)));
     }
 }

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     ExpiredToken,
     /// RFC 8707 §2: a `resource` is malformed, not allowed for the client, or wider than granted.
     InvalidTarget,
+    /// RFC 7591 §3.2.2: a redirect URI of a registration request is not acceptable.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: some other client metadata is not acceptable.
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -54,6 +58,8 @@ impl ErrorCode {
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 }

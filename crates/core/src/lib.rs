@@ -7,6 +7,7 @@
 //! `tests/tidy.rs` keeps it that way.
 
 pub mod access;
+pub mod assertion;
 pub mod audit;
 pub mod authorize;
 pub mod client;
@@ -22,6 +23,7 @@ pub mod oidc;
 pub mod par;
 pub mod params;
 pub mod refresh;
+pub mod registration;
 pub mod resource;
 pub mod scope;
 pub mod token;

@@ -155,6 +155,57 @@ impl ClientStatus {
     }
 }
 
+/// How a client authenticates at the token, introspection and revocation endpoints
+/// (OIDC Registration §2 `token_endpoint_auth_method`). A secret client may send its secret
+/// either way, Basic or in the body, whichever of the two it registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// RFC 7523 §2.2: a JWT signed with a key the client registered.
+    PrivateKeyJwt,
+    /// A public client: no credentials, PKCE instead.
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    pub const ALL: [TokenEndpointAuthMethod; 4] = [
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        TokenEndpointAuthMethod::ClientSecretPost,
+        TokenEndpointAuthMethod::PrivateKeyJwt,
+        TokenEndpointAuthMethod::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenEndpointAuthMethod::PrivateKeyJwt => "private_key_jwt",
+            TokenEndpointAuthMethod::None => "none",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == value)
+    }
+
+    /// Whether the client holds a secret (shown, regenerated) at all.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost)
+    }
+}
+
+/// Where a `private_key_jwt` client's public keys are: a JWKS registered with the client, or a
+/// URL the server fetches it from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientKeys {
+    /// A JWKS document (public keys only, checked at registration).
+    Jwks(String),
+    /// `https:` (or `http:` on a loopback host) URL of the client's JWKS.
+    Uri(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
     pub id: OrgId,
@@ -208,6 +259,10 @@ pub struct Client {
     pub allowed_ips: Vec<IpNet>,
     /// A public client has no secret and must use PKCE.
     pub public: bool,
+    /// `None` exactly when `public`.
+    pub auth_method: TokenEndpointAuthMethod,
+    /// The public keys of a `private_key_jwt` client; `None` for every other method.
+    pub keys: Option<ClientKeys>,
     pub access_token_ttl: Option<u32>,
     pub requires_org_approval: bool,
     /// RFC 9126 §6: this client's authorization requests must be pushed (`/oauth2/par`).

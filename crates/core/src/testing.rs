@@ -1,6 +1,6 @@
 //! Fixtures for the unit tests of this crate: a healthy client and user to change one field of.
 
-use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Role, User, UserId};
+use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Role, TokenEndpointAuthMethod, User, UserId};
 use crate::scope::ScopeSet;
 use crate::token::TokenPolicy;
 
@@ -19,6 +19,8 @@ pub fn client(grants: &[GrantType], scopes: &str) -> Client {
         allowed_origins: vec![],
         allowed_ips: vec![],
         public: false,
+        auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        keys: None,
         access_token_ttl: None,
         requires_org_approval: false,
         require_pushed_authorization_requests: false,

@@ -12,6 +12,8 @@ use ring::signature::{self, KeyPair as _};
 use serde::{Deserialize, Serialize};
 use tessera_proto::Jwk;
 
+pub mod assertion;
+
 /// Tokens longer than this are refused before any decoding (RFC 8725 §3.7: bounded work).
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
@@ -321,6 +323,17 @@ pub struct TokenHeader {
     x5c: Option<serde_json::Value>,
 }
 
+impl TokenHeader {
+    /// Headers that would make us fetch or trust keys named by the token itself, or demand
+    /// extensions we do not know, are refused (RFC 8725 §3.10, RFC 7515 §4.1.11).
+    fn check_policy(&self) -> Result<(), JoseError> {
+        if self.crit.is_some() || self.jku.is_some() || self.x5u.is_some() || self.jwk.is_some() || self.x5c.is_some() {
+            return Err(JoseError::UnsupportedHeader);
+        }
+        Ok(())
+    }
+}
+
 /// A token whose signature checked out: its header and raw payload (claims not yet validated).
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -328,21 +341,49 @@ pub struct Verified {
     pub payload: Vec<u8>,
 }
 
+/// A compact JWS taken apart: the header decoded and its policy checked; the signature and
+/// the payload still encoded until the signature is checked ([`Compact::verified`]).
+pub(crate) struct Compact<'t> {
+    pub header: TokenHeader,
+    signing_input: &'t [u8],
+    signature: &'t str,
+    payload: &'t str,
+}
+
+impl<'t> Compact<'t> {
+    /// Framing (three parts, a size limit) and the header policy (no `jku`/`x5u`/`jwk`/…).
+    pub(crate) fn parse(token: &'t str) -> Result<Self, JoseError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(JoseError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(JoseError::Malformed);
+        };
+        let header_bytes = B64.decode(h).map_err(|_| JoseError::Malformed)?;
+        let header: TokenHeader = serde_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?;
+        header.check_policy()?;
+        let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
+        Ok(Self { header, signing_input, signature: s, payload: p })
+    }
+
+    /// Checks the signature with `verify(signing_input, signature)`, and only then decodes the
+    /// payload.
+    pub(crate) fn verified(self, verify: impl FnOnce(&[u8], &[u8]) -> bool) -> Result<Verified, JoseError> {
+        let signature = B64.decode(self.signature).map_err(|_| JoseError::Malformed)?;
+        if !verify(self.signing_input, &signature) {
+            return Err(JoseError::BadSignature);
+        }
+        let payload = B64.decode(self.payload).map_err(|_| JoseError::Malformed)?;
+        Ok(Verified { header: self.header, payload })
+    }
+}
+
 /// Verifies a compact JWS: framing, header policy, `typ`, key by `kid`, algorithm pinned by the
 /// key, signature. `find_key` looks a `kid` up in the trusted key set only.
 pub fn verify<'k>(token: &str, expected_typ: &str, find_key: impl Fn(&str) -> Option<&'k VerifyingKey>) -> Result<Verified, JoseError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(JoseError::Malformed);
-    }
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(JoseError::Malformed);
-    };
-    let header_bytes = B64.decode(h).map_err(|_| JoseError::Malformed)?;
-    let header: TokenHeader = serde_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?;
-    if header.crit.is_some() || header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
-        return Err(JoseError::UnsupportedHeader);
-    }
+    let compact = Compact::parse(token)?;
+    let header = &compact.header;
     if !typ_matches(header.typ.as_deref(), expected_typ) {
         return Err(JoseError::WrongType);
     }
@@ -351,17 +392,11 @@ pub fn verify<'k>(token: &str, expected_typ: &str, find_key: impl Fn(&str) -> Op
     if Algorithm::parse(&header.alg) != Some(key.alg) {
         return Err(JoseError::AlgorithmMismatch);
     }
-    let sig = B64.decode(s).map_err(|_| JoseError::Malformed)?;
-    let signed_len = h.len() + 1 + p.len();
-    if !key.verify_signature(&token.as_bytes()[..signed_len], &sig) {
-        return Err(JoseError::BadSignature);
-    }
-    let payload = B64.decode(p).map_err(|_| JoseError::Malformed)?;
-    Ok(Verified { header, payload })
+    compact.verified(|input, signature| key.verify_signature(input, signature))
 }
 
 /// RFC 7515 §4.1.9: `typ` is compared case-insensitively and may carry an `application/` prefix.
-fn typ_matches(typ: Option<&str>, expected: &str) -> bool {
+pub(crate) fn typ_matches(typ: Option<&str>, expected: &str) -> bool {
     let Some(typ) = typ else { return false };
     let typ = typ.get(..12).filter(|p| p.eq_ignore_ascii_case("application/")).map_or(typ, |_| &typ[12..]);
     typ.eq_ignore_ascii_case(expected)

@@ -311,6 +311,13 @@ pub struct ServerMetadata {
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// The JWS algorithms of `private_key_jwt` client assertions (RFC 8414 §2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code_challenge_methods_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -323,6 +330,9 @@ pub struct ServerMetadata {
     /// RFC 9126 §5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 7591 §3, when dynamic registration is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     /// RFC 8628 §4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
@@ -376,6 +386,15 @@ pub struct ClientView {
     pub allowed_origins: Vec<String>,
     pub allowed_ips: Vec<String>,
     pub public: bool,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// The public keys of a `private_key_jwt` client (a JWKS), when registered inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the public keys of a `private_key_jwt` client are fetched from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<u32>,
     pub requires_org_approval: bool,
@@ -537,6 +556,18 @@ pub struct NewClientRequest {
     /// RFC 8707: the resources (absolute URIs, no fragment) the client may ask tokens for.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// `client_secret_basic` (the default), `client_secret_post`, `private_key_jwt` (implied
+    /// when `jwks` or `jwks_uri` is given) or `none` (implied by `public`).
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// For `private_key_jwt`: the client's public keys, as a JWKS or a single JWK object, or a
+    /// PEM public key as a string. Private keys are refused.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// For `private_key_jwt`: an `https` URL serving the client's JWKS.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 /// A change to a client (admin API, `PATCH /admin/v1/clients/{client_id}`); absent members stay
@@ -567,6 +598,13 @@ pub struct ClientPatch {
     /// RFC 8707: replaces the resources the client may ask tokens for.
     #[serde(default)]
     pub resources: Option<Vec<String>>,
+    /// New public keys of a `private_key_jwt` client (JWKS, JWK or PEM string).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    /// A new `jwks_uri` of a `private_key_jwt` client.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 /// A member present in a JSON object, possibly `null`: `Some(None)` (absent is `None`).
@@ -645,4 +683,44 @@ impl std::fmt::Debug for RevokeTokenRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RevokeTokenRequest").finish_non_exhaustive()
     }
+}
+
+/// A dynamically registered client as RFC 7591 §3.2.1 and RFC 7592 §3 answer it: its id and
+/// secret, the registration access token and where to manage the registration, and its
+/// metadata as registered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientRegistrationResponse {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub client_id_issued_at: i64,
+    /// 0: the secret does not expire (present whenever `client_secret` is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    pub registration_access_token: String,
+    pub registration_client_uri: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+}
+
+/// A new initial access token for dynamic client registration, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationTokenView {
+    pub initial_access_token: String,
+    pub org_id: String,
+    /// The email of the user who owns the clients registered with it.
+    pub owner: String,
+    /// Unix seconds; absent: it does not expire.
+    pub expires_at: Option<i64>,
+    /// Registrations it allows; absent: any number.
+    pub uses: Option<u32>,
 }

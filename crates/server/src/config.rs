@@ -68,6 +68,9 @@ pub struct ConfigLayer {
     pub device_code_lifetime: Option<i64>,
     /// Seconds a device waits between polls, before any `slow_down` (default 5).
     pub device_poll_interval: Option<i64>,
+    /// Serve dynamic client registration at /oauth2/register (RFC 7591/7592; default off).
+    /// Registrations always need an initial access token.
+    pub registration_endpoint: Option<bool>,
 }
 
 macro_rules! merge_fields {
@@ -122,7 +125,8 @@ impl ConfigLayer {
             require_pushed_authorization_requests,
             pushed_request_lifetime,
             device_code_lifetime,
-            device_poll_interval
+            device_poll_interval,
+            registration_endpoint
         )
     }
 }
@@ -173,6 +177,7 @@ pub struct Config {
     pub pushed_request_lifetime: i64,
     pub device_code_lifetime: i64,
     pub device_poll_interval: i64,
+    pub registration_endpoint: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -286,6 +291,7 @@ impl Config {
             pushed_request_lifetime,
             device_code_lifetime,
             device_poll_interval,
+            registration_endpoint: layer.registration_endpoint.unwrap_or(false),
         })
     }
 

@@ -91,6 +91,12 @@ pub fn build_app(state: AppState) -> Router {
         .route("/readyz", get(http::health::readyz))
         .route("/metrics", get(http::health::metrics))
         .merge(http::admin_api::router());
+    if state.service.settings().registration_endpoint {
+        router = router.route("/oauth2/register", post(http::registration::register)).route(
+            "/oauth2/register/{client_id}",
+            get(http::registration::read).put(http::registration::update).delete(http::registration::delete),
+        );
+    }
     if state.service.settings().session_api {
         router = router
             .route("/sessions", post(http::sessions::create).delete(http::sessions::end))

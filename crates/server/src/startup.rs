@@ -60,6 +60,7 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         pushed_request_lifetime: config.pushed_request_lifetime,
         device_code_lifetime: config.device_code_lifetime,
         device_poll_interval: config.device_poll_interval,
+        registration_endpoint: config.registration_endpoint,
     };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))

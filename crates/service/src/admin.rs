@@ -10,7 +10,9 @@ use ipnet::IpNet;
 use tessera_core::access::{self, Caller, Denial};
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::client::{self as client_rules, Problem, Registration};
-use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
+use tessera_core::model::{
+    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+};
 use tessera_core::scope::{self, ScopeSet};
 use tessera_proto::{ApprovalView, AuditView, CallerView, ClientView, KeyView, OrgView, ScopeView, UserView};
 use tessera_store::{AuditQuery, ClientRecord, SecretMaterial};
@@ -55,7 +57,7 @@ impl Actor {
 }
 
 /// An access denial as the service reports it: a hidden record is simply not found.
-fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
+pub(crate) fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
     move |denial| match denial {
         Denial::Hidden => ServiceError::NotFound(what),
         Denial::Forbidden(why) => ServiceError::Forbidden(why.into()),
@@ -84,6 +86,11 @@ pub struct ClientEdit {
     pub require_pushed_authorization_requests: Option<bool>,
     /// RFC 8707: replaces the resources the client may ask tokens for.
     pub resources: Option<Vec<String>>,
+    /// New public keys of a `private_key_jwt` client (a JWK, a JWKS or a PEM public key), in
+    /// place of its `jwks_uri` or earlier keys.
+    pub jwks: Option<String>,
+    /// A new `jwks_uri` of a `private_key_jwt` client, in place of its inline keys.
+    pub jwks_uri: Option<String>,
 }
 
 /// Which audit entries to list. Dates are Unix seconds; `actor` is a user's id or email, or
@@ -120,6 +127,42 @@ pub struct NewClient {
     pub require_pushed_authorization_requests: bool,
     /// RFC 8707: the resources (absolute URIs) the client may ask tokens for.
     pub resources: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`. Unset: `none`
+    /// for a public client, `private_key_jwt` when keys are given, else `client_secret_basic`.
+    pub token_endpoint_auth_method: Option<String>,
+    /// The public keys of a `private_key_jwt` client: a JWK, a JWKS or a PEM public key.
+    pub jwks: Option<String>,
+    /// Or where to fetch them from.
+    pub jwks_uri: Option<String>,
+}
+
+impl NewClient {
+    /// The registered method, and the keys as stored (a pasted key turned into a JWKS).
+    fn auth(&self) -> std::result::Result<(TokenEndpointAuthMethod, Option<ClientKeys>), (&'static str, ServiceError)> {
+        let keys = client_keys(self.jwks.as_deref(), self.jwks_uri.as_deref())?;
+        let method = match self.token_endpoint_auth_method.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            Some(name) => TokenEndpointAuthMethod::parse(name)
+                .ok_or_else(|| ("token_endpoint_auth_method", invalid(format!("unknown token_endpoint_auth_method {name:?}"))))?,
+            None if self.public => TokenEndpointAuthMethod::None,
+            None if keys.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
+            None => TokenEndpointAuthMethod::ClientSecretBasic,
+        };
+        Ok((method, keys))
+    }
+}
+
+/// Keys as given (pasted JWK, JWKS or PEM, or a URL) → as stored: a checked public JWKS, or the URL.
+fn client_keys(jwks: Option<&str>, jwks_uri: Option<&str>) -> std::result::Result<Option<ClientKeys>, (&'static str, ServiceError)> {
+    let jwks = jwks.map(str::trim).filter(|j| !j.is_empty());
+    let jwks_uri = jwks_uri.map(str::trim).filter(|u| !u.is_empty());
+    match (jwks, jwks_uri) {
+        (Some(_), Some(_)) => Err(("jwks", invalid("give either public keys (jwks) or a jwks_uri, not both"))),
+        (Some(text), None) => tessera_jose::assertion::jwks_from_pasted(text)
+            .map(|jwks| Some(ClientKeys::Jwks(jwks)))
+            .map_err(|e| ("jwks", invalid(format!("public key: {e}")))),
+        (None, Some(uri)) => Ok(Some(ClientKeys::Uri(uri.to_owned()))),
+        (None, None) => Ok(None),
+    }
 }
 
 /// What a new user is.
@@ -198,7 +241,7 @@ fn parse_network(value: &str) -> Result<IpNet> {
 }
 
 impl Tessera {
-    fn audit(
+    pub(crate) fn audit(
         &self,
         actor: &Actor,
         action: AuditAction,
@@ -440,7 +483,14 @@ impl Tessera {
             add("owner", invalid("the owner does not belong to this organization"));
         }
         let catalogue = self.store().scopes(&org.id).await?;
-        if let Some(run_as) = run_as {
+        let auth = match new.auth() {
+            Ok(auth) => Some(auth),
+            Err((field, e)) => {
+                add(field, e);
+                None
+            }
+        };
+        if let (Some(run_as), Some((auth_method, keys))) = (run_as, auth) {
             problems.extend(client_rules::registration_problems(&Registration {
                 owner: &owner,
                 run_as: &run_as,
@@ -448,6 +498,8 @@ impl Tessera {
                 scopes: &scopes,
                 redirect_uris: &new.redirect_uris,
                 public: new.public,
+                auth_method,
+                keys: keys.as_ref(),
                 access_token_ttl: new.access_token_ttl,
                 catalogue: &catalogue,
                 resources: &new.resources,
@@ -459,8 +511,18 @@ impl Tessera {
     /// Registers a client and returns it with its secret, shown this once (and later only to
     /// its owner, through the portal).
     pub async fn create_client(&self, actor: &Actor, new: NewClient) -> Result<ClientView> {
+        let (record, secret, audit) = self.prepare_client(actor, &new).await?;
+        self.store().insert_client(&record, &audit).await?;
+        let mut view = self.client_view(&record.client).await?;
+        view.client_secret = secret;
+        Ok(view)
+    }
+
+    /// A new client checked against every registration rule, with its secret (shown once) and
+    /// the audit entry of its creation; not yet stored.
+    pub(crate) async fn prepare_client(&self, actor: &Actor, new: &NewClient) -> Result<(ClientRecord, Option<String>, AuditEvent)> {
         // Every rule of a registration, in one place; the parsing below cannot fail after it.
-        if let Some(problem) = self.client_problems(actor, &new).await?.into_iter().next() {
+        if let Some(problem) = self.client_problems(actor, new).await?.into_iter().next() {
             return Err(invalid(problem.message));
         }
         let org = self.org(&new.org).await?;
@@ -483,6 +545,7 @@ impl Tessera {
         };
         let allowed_origins = new.allowed_origins.iter().map(|o| validate_origin(o)).collect::<Result<Vec<_>>>()?;
         let allowed_ips = new.allowed_ips.iter().map(|ip| parse_network(ip)).collect::<Result<Vec<_>>>()?;
+        let (auth_method, keys) = new.auth().map_err(|(_, e)| e)?;
         let client = Client {
             id: ClientId::new(self.secrets.random_id(24)?),
             org_id: org.id.clone(),
@@ -495,6 +558,8 @@ impl Tessera {
             allowed_origins,
             allowed_ips,
             public: new.public,
+            auth_method,
+            keys,
             access_token_ttl: new.access_token_ttl,
             requires_org_approval: new.requires_org_approval,
             require_pushed_authorization_requests: new.require_pushed_authorization_requests,
@@ -502,18 +567,21 @@ impl Tessera {
             status: ClientStatus::On,
             created_at: self.now(),
         };
-        let (secret, material) = if client.public {
+        let (secret, material) = if !client.auth_method.uses_secret() {
             (None, None)
         } else {
             let (secret, material) = self.new_secret(&client.id)?;
             (Some(secret), Some(material))
         };
-        let detail = serde_json::json!({ "name": client.name, "grants": client.grants, "scopes": client.scopes.to_string(), "run_as": run_as.id.as_str() });
+        let detail = serde_json::json!({
+            "name": client.name,
+            "grants": client.grants,
+            "scopes": client.scopes.to_string(),
+            "run_as": run_as.id.as_str(),
+            "token_endpoint_auth_method": client.auth_method.as_str(),
+        });
         let audit = self.audit(actor, AuditAction::ClientCreated, Some(&org.id), Some(client.id.to_string()), detail);
-        self.store().insert_client(&ClientRecord { client: client.clone(), secret: material }, &audit).await?;
-        let mut view = self.client_view(&client).await?;
-        view.client_secret = secret;
-        Ok(view)
+        Ok((ClientRecord { client, secret: material }, secret, audit))
     }
 
     fn new_secret(&self, id: &ClientId) -> Result<(String, SecretMaterial)> {
@@ -523,7 +591,7 @@ impl Tessera {
         Ok((secret, material))
     }
 
-    async fn client_view(&self, client: &Client) -> Result<ClientView> {
+    pub(crate) async fn client_view(&self, client: &Client) -> Result<ClientView> {
         let email = |user: Option<User>| user.map(|u| u.email).unwrap_or_default();
         Ok(ClientView {
             client_id: client.id.to_string(),
@@ -540,6 +608,15 @@ impl Tessera {
             allowed_origins: client.allowed_origins.clone(),
             allowed_ips: client.allowed_ips.iter().map(ToString::to_string).collect(),
             public: client.public,
+            token_endpoint_auth_method: client.auth_method.as_str().into(),
+            jwks: match &client.keys {
+                Some(ClientKeys::Jwks(jwks)) => serde_json::from_str(jwks).ok(),
+                _ => None,
+            },
+            jwks_uri: match &client.keys {
+                Some(ClientKeys::Uri(uri)) => Some(uri.clone()),
+                _ => None,
+            },
             access_token_ttl: client.access_token_ttl,
             requires_org_approval: client.requires_org_approval,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
@@ -619,6 +696,12 @@ impl Tessera {
         if let Some(resources) = edit.resources {
             client.resources = resources;
         }
+        if edit.jwks.is_some() || edit.jwks_uri.is_some() {
+            if client.auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+                return Err(invalid("public keys are registered only for private_key_jwt clients"));
+            }
+            client.keys = client_keys(edit.jwks.as_deref(), edit.jwks_uri.as_deref()).map_err(|(_, e)| e)?;
+        }
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();
         client_rules::validate_registration(&Registration {
@@ -628,6 +711,8 @@ impl Tessera {
             scopes: &client.scopes,
             redirect_uris: &client.redirect_uris,
             public: client.public,
+            auth_method: client.auth_method,
+            keys: client.keys.as_ref(),
             access_token_ttl: client.access_token_ttl,
             catalogue: &catalogue,
             resources: &client.resources,
@@ -708,8 +793,8 @@ impl Tessera {
     /// Replaces a client's secret; the old one is void from the commit on. Returns the new one.
     pub async fn regenerate_secret(&self, actor: &Actor, id: &str) -> Result<(String, String)> {
         let record = self.client_record(actor, id).await?;
-        if record.client.public {
-            return Err(invalid("a public client has no secret"));
+        if !record.client.auth_method.uses_secret() {
+            return Err(invalid(format!("a client authenticating with {} has no secret", record.client.auth_method.as_str())));
         }
         let (secret, material) = self.new_secret(&record.client.id)?;
         let audit = self.audit(
@@ -729,7 +814,7 @@ impl Tessera {
     pub async fn reveal_secret(&self, actor: &Actor, id: &str) -> Result<String> {
         let record = self.client_record(actor, id).await?;
         access::reveal_secret(actor.caller(), &record.client).map_err(denied("client"))?;
-        let material = record.secret.ok_or_else(|| invalid("a public client has no secret"))?;
+        let material = record.secret.ok_or_else(|| invalid("this client has no secret"))?;
         let secret = self.open_client_secret(&record.client.id, &material)?;
         // Audited only when something was revealed.
         let audit =

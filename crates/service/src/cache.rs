@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tessera_core::model::{Client, ClientId, OrgId, ScopeDef, User, UserId};
+use tessera_core::model::{Client, ClientId, ClientKeys, OrgId, ScopeDef, User, UserId};
+use tessera_jose::assertion::ClientKeySet;
 use tessera_store::{ChangeStamp, Entity, Store};
 
 use crate::error::Result;
@@ -27,6 +28,9 @@ pub struct CachedClient {
     pub owner: Option<User>,
     pub run_as: Option<User>,
     pub catalogue: Arc<Vec<ScopeDef>>,
+    /// The parsed inline JWKS of a `private_key_jwt` client (checked at registration; `None`
+    /// if it no longer parses, which fails every assertion).
+    pub keys: Option<Arc<ClientKeySet>>,
 }
 
 /// What the last sync saw.
@@ -170,7 +174,18 @@ impl Cache {
                 let owner = self.user(store, &record.client.owner).await?;
                 let run_as = self.user(store, &record.client.run_as).await?;
                 let catalogue = self.catalogue(store, &record.client.org_id).await?;
-                Some(Arc::new(CachedClient { secret_tag: record.secret.map(|s| s.tag), client: record.client, owner, run_as, catalogue }))
+                let keys = match &record.client.keys {
+                    Some(ClientKeys::Jwks(jwks)) => ClientKeySet::parse(jwks).ok().map(Arc::new),
+                    _ => None,
+                };
+                Some(Arc::new(CachedClient {
+                    secret_tag: record.secret.map(|s| s.tag),
+                    client: record.client,
+                    owner,
+                    run_as,
+                    catalogue,
+                    keys,
+                }))
             }
         };
         self.insert_if_current(&self.clients, epoch, id.clone(), loaded.clone());

@@ -50,7 +50,7 @@ impl Tessera {
     pub async fn device_authorization(&self, request: &EndpointRequest) -> Result<DeviceAuthorizationResponse> {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
-        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let caller = self.authenticate(&presented, request, now).await?;
         let scope = device::validate_request(&request.params, &caller.client)?;
         let device_code = self.secrets.random_token(32)?;
         let lifetime = self.settings.device_code_lifetime.max(1);

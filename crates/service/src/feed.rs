@@ -16,7 +16,7 @@ impl Tessera {
     pub async fn revocation_feed(&self, request: &EndpointRequest, after: Option<&str>) -> Result<RevocationFeed> {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
-        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let caller = self.authenticate(&presented, request, now).await?;
         if caller.client.public || !self.settings.revocation_feed_clients.iter().any(|id| id == caller.client.id.as_str()) {
             return Err(ServiceError::oauth(OAuthError::new(ErrorCode::AccessDenied, "this client may not read the revocation feed")));
         }

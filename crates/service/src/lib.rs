@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod authorization;
 pub mod cache;
+pub mod client_keys;
 pub mod device;
 pub mod error;
 mod exchange;
@@ -15,6 +16,7 @@ pub mod limiter;
 pub mod par;
 pub mod password;
 pub mod portal;
+pub mod registration;
 mod resource;
 pub mod secrets;
 pub mod session;
@@ -27,13 +29,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use tessera_core::assertion::{self, AssertionFailure};
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::authorize::ResponseType;
-use tessera_core::client::{self as client_rules, AuthFailure};
+use tessera_core::client::{self as client_rules, AuthFailure, Proof};
 use tessera_core::credentials::{self, AuthMethod, PresentedClient};
 use tessera_core::grant::{self, ClientCredentialsInput, TokenRequest};
 use tessera_core::introspection::{self, TokenState};
-use tessera_core::model::{ClientId, GrantType, OrgId, UserId};
+use tessera_core::model::{ClientId, ClientKeys, GrantType, OrgId, TokenEndpointAuthMethod, UserId};
 use tessera_core::params::Params;
 use tessera_core::token::{ACCESS_TOKEN_TYP, TokenPolicy};
 use tessera_core::{OAuthError, scope::ScopeSet};
@@ -125,6 +128,8 @@ pub struct Settings {
     /// Seconds a device code lives, and the polling interval a device starts with (RFC 8628).
     pub device_code_lifetime: i64,
     pub device_poll_interval: i64,
+    /// Whether dynamic client registration (RFC 7591/7592) is served at `/oauth2/register`.
+    pub registration_endpoint: bool,
 }
 
 /// Members a profile adds to token responses.
@@ -175,6 +180,9 @@ pub struct EndpointRequest {
     pub authorization: Option<String>,
     pub params: Params,
     pub peer: IpAddr,
+    /// The path the request came to (a canonical path or a profile's alias): a client
+    /// assertion's `aud` may name this endpoint's URL.
+    pub path: String,
 }
 
 impl std::fmt::Debug for EndpointRequest {
@@ -183,6 +191,7 @@ impl std::fmt::Debug for EndpointRequest {
             .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
             .field("params", &self.params)
             .field("peer", &self.peer)
+            .field("path", &self.path)
             .finish()
     }
 }
@@ -211,6 +220,8 @@ pub struct Tessera {
     device_address_limiter: SharedLimiter,
     /// The Argon2 threads (one fewer than the cores, at least one).
     hashers: password::Hashers,
+    /// Key sets of `private_key_jwt` clients fetched from their `jwks_uri`.
+    remote_keys: client_keys::RemoteKeys,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -264,6 +275,7 @@ impl Tessera {
             device_user_limiter,
             device_address_limiter,
             hashers,
+            remote_keys: client_keys::RemoteKeys::new(),
         };
         service.sync().await?;
         Ok(service)
@@ -304,7 +316,7 @@ impl Tessera {
     pub async fn token(&self, request: &EndpointRequest) -> Result<TokenResponse> {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
-        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let caller = self.authenticate(&presented, request, now).await?;
         match grant::parse_token_request(&request.params, self.settings.default_grant_type)? {
             TokenRequest::ClientCredentials { scope, resources } => {
                 let issue = grant::client_credentials(&ClientCredentialsInput {
@@ -358,15 +370,33 @@ impl Tessera {
     }
 
     /// Authenticates the calling client, or explains (to the audit log only) why not.
-    async fn authenticate(&self, presented: &PresentedClient, peer: IpAddr, now: i64) -> Result<Arc<CachedClient>> {
+    async fn authenticate(&self, presented: &PresentedClient, request: &EndpointRequest, now: i64) -> Result<Arc<CachedClient>> {
+        let peer = request.peer;
         self.sync().await?;
         if let Some(retry_after) = self.limiter.locked_for(&presented.id, now).or_else(|| self.address_limiter.locked_for(&peer, now)) {
             return Err(ServiceError::TooManyAttempts { retry_after });
         }
         let cached = self.cache.client(&*self.store, &presented.id).await?;
-        let tag = cached.as_ref().and_then(|c| c.secret_tag.as_deref()).unwrap_or(&self.dummy_tag);
-        let secret_ok = presented.secret.as_ref().is_some_and(|s| self.secrets.secret_matches(s.expose(), tag));
-        let outcome = client_rules::authenticate(presented, cached.as_ref().map(|c| &c.client), secret_ok, peer);
+        let mut accepted = None;
+        let proof = match (&presented.assertion, cached.as_deref()) {
+            (Some(assertion), Some(cached)) if cached.client.auth_method == TokenEndpointAuthMethod::PrivateKeyJwt => {
+                let checked = self.check_assertion(cached, assertion.expose(), &request.path, now).await;
+                Proof::Assertion(checked.map(|a| accepted = Some(a)))
+            }
+            (Some(_), _) => Proof::Assertion(Err(AssertionFailure::UnknownKey)),
+            (None, _) => {
+                let tag = cached.as_ref().and_then(|c| c.secret_tag.as_deref()).unwrap_or(&self.dummy_tag);
+                Proof::Secret(presented.secret.as_ref().is_some_and(|s| self.secrets.secret_matches(s.expose(), tag)))
+            }
+        };
+        let mut outcome = client_rules::authenticate(presented, cached.as_ref().map(|c| &c.client), proof, peer);
+        // The jti is spent only by an assertion that passed every other check, so a refused
+        // request never burns the id of a later good one.
+        if let (Ok(()), Some(accepted)) = (&outcome, &accepted)
+            && !self.store.consume_assertion_jti(&presented.id, &accepted.jti, accepted.exp).await?
+        {
+            outcome = Err(AuthFailure::Assertion(AssertionFailure::Replayed));
+        }
         match (outcome, cached) {
             (Ok(()), Some(cached)) => Ok(cached),
             (Err(failure), cached) => {
@@ -375,6 +405,54 @@ impl Tessera {
             }
             (Ok(()), None) => Err(ServiceError::Internal("authenticated an unknown client".into())),
         }
+    }
+
+    /// Verifies a client assertion against the client's keys (fetching its `jwks_uri` again
+    /// once when the `kid` is unknown) and checks its claims; the `jti` is not consumed here.
+    async fn check_assertion(
+        &self,
+        cached: &CachedClient,
+        assertion: &str,
+        path: &str,
+        now: i64,
+    ) -> std::result::Result<assertion::Accepted, AssertionFailure> {
+        use tessera_jose::JoseError;
+        let verify = |keys: &tessera_jose::assertion::ClientKeySet| {
+            tessera_jose::assertion::verify_assertion(assertion, keys).map_err(|e| match e {
+                JoseError::UnknownKey => AssertionFailure::UnknownKey,
+                JoseError::AlgorithmMismatch => AssertionFailure::Algorithm,
+                JoseError::UnsupportedHeader | JoseError::WrongType => AssertionFailure::Header,
+                JoseError::BadSignature => AssertionFailure::BadSignature,
+                _ => AssertionFailure::Malformed,
+            })
+        };
+        let verified = match &cached.client.keys {
+            Some(ClientKeys::Jwks(_)) => verify(cached.keys.as_deref().ok_or(AssertionFailure::KeysUnavailable)?)?,
+            Some(ClientKeys::Uri(uri)) => {
+                let keys = self.remote_keys.keys(uri, now, false).await.ok_or(AssertionFailure::KeysUnavailable)?;
+                match verify(&keys) {
+                    Err(AssertionFailure::UnknownKey) => {
+                        // The client may have rotated its key: look again (rate-limited).
+                        let keys = self.remote_keys.keys(uri, now, true).await.ok_or(AssertionFailure::KeysUnavailable)?;
+                        verify(&keys)?
+                    }
+                    other => other?,
+                }
+            }
+            None => return Err(AssertionFailure::KeysUnavailable),
+        };
+        let issuer = self.issuer();
+        let mut audiences = vec![issuer.to_owned(), format!("{issuer}{path}"), format!("{issuer}{}", self.settings.endpoint_paths.token)];
+        if path != "/oauth2/token" {
+            audiences.push(format!("{issuer}/oauth2/token"));
+        }
+        let expected = assertion::Expected {
+            client_id: cached.client.id.as_str(),
+            audiences: &audiences,
+            now,
+            leeway: i64::from(self.settings.policy.leeway).min(assertion::MAX_LEEWAY),
+        };
+        assertion::check(&verified.payload, &expected)
     }
 
     async fn record_auth_failure(
@@ -421,7 +499,7 @@ impl Tessera {
     pub async fn introspect(&self, request: &EndpointRequest) -> Result<IntrospectionResponse> {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
-        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let caller = self.authenticate(&presented, request, now).await?;
         if caller.client.public {
             return Err(ServiceError::oauth(OAuthError::invalid_client()));
         }
@@ -488,7 +566,7 @@ impl Tessera {
     pub async fn revoke(&self, request: &EndpointRequest) -> Result<()> {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
-        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let caller = self.authenticate(&presented, request, now).await?;
         let token = request.params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         // token_type_hint only speeds up lookups elsewhere; a wrong or unknown hint must not
         // stop the revocation (V04), so it is not consulted.
@@ -558,7 +636,8 @@ impl Tessera {
         let at = |path: &str| format!("{issuer}{path}");
         let paths = &self.settings.endpoint_paths;
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let auth_methods = strings(&["client_secret_basic", "client_secret_post"]);
+        let auth_methods = strings(&["client_secret_basic", "client_secret_post", "private_key_jwt"]);
+        let assertion_algs = strings(&tessera_jose::assertion::ASSERTION_ALGORITHMS);
         ServerMetadata {
             authorization_endpoint: Some(at(&paths.authorize)),
             userinfo_endpoint: Some(at(&paths.userinfo)),
@@ -580,11 +659,15 @@ impl Tessera {
             response_modes_supported: strings(&["query", "fragment"]),
             scopes_supported: strings(&tessera_core::scope::BUILT_IN),
             subject_types_supported: strings(&["public"]),
-            token_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
-            revocation_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "none"]),
+            token_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]),
+            revocation_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]),
             introspection_endpoint_auth_methods_supported: auth_methods,
+            token_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
+            revocation_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
+            introspection_endpoint_auth_signing_alg_values_supported: assertion_algs,
             code_challenge_methods_supported: strings(&["S256"]),
             pushed_authorization_request_endpoint: Some(at(&paths.par)),
+            registration_endpoint: self.settings.registration_endpoint.then(|| format!("{issuer}/oauth2/register")),
             require_pushed_authorization_requests: self.settings.require_pushed_authorization_requests,
             id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
             access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],

@@ -29,7 +29,7 @@ impl Tessera {
     pub async fn push_authorization_request(&self, request: &EndpointRequest) -> Result<PushedAuthorizationResponse> {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
-        let caller = self.authenticate(&presented, request.peer, now).await?;
+        let caller = self.authenticate(&presented, request, now).await?;
         let params = par::validate_push(&request.params, &caller.client, self.settings.default_response_type)?;
         let reference = self.secrets.random_token(32)?;
         let lifetime = self.settings.pushed_request_lifetime.max(1);

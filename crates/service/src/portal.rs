@@ -46,6 +46,11 @@ impl Tessera {
     /// token request it is used for is audited when it fails).
     async fn owned_client_secret(&self, actor: &Actor, client_id: &str) -> Result<Option<String>> {
         let record = self.owned_client(actor, client_id).await?;
+        if record.client.auth_method == tessera_core::model::TokenEndpointAuthMethod::PrivateKeyJwt {
+            return Err(ServiceError::Invalid(
+                "this client authenticates with private_key_jwt: only the holder of its private key can get its tokens".into(),
+            ));
+        }
         match record.secret {
             Some(material) => Ok(Some(self.open_client_secret(&record.client.id, &material)?)),
             None => Ok(None),
@@ -65,7 +70,8 @@ impl Tessera {
             pairs.push(("client_secret".into(), secret));
         }
         let params = Params::from_pairs(pairs)?;
-        self.token(&EndpointRequest { authorization: None, params, peer }).await
+        let path = self.settings.endpoint_paths.token.clone();
+        self.token(&EndpointRequest { authorization: None, params, peer, path }).await
     }
 
     /// A client-credentials token for one of the actor's own confidential clients.
@@ -112,7 +118,7 @@ impl Tessera {
             if let Some(secret) = self.owned_client_secret(actor, client_id).await? {
                 pairs.push(("client_secret".into(), secret));
             }
-            let request = EndpointRequest { authorization: None, params: Params::from_pairs(pairs)?, peer };
+            let request = EndpointRequest { authorization: None, params: Params::from_pairs(pairs)?, peer, path: "/oauth2/par".to_owned() };
             pushed = self.push_authorization_request(&request).await?.request_uri;
             query = vec![("client_id", client_id), ("request_uri", &pushed)];
         }

@@ -442,6 +442,38 @@ pub trait Store: Send + Sync + 'static {
     /// and authorization codes older than `changes_before`, and pushed authorization requests
     /// that can no longer be used.
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()>;
+    /// Records that `client` used the assertion `jti`, remembered until `expires_at`; `false`
+    /// when it was used before. One atomic unique insert, so of two nodes racing with one
+    /// assertion exactly one succeeds (RFC 7523 §3 item 7).
+    async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool>;
+    /// Stores an initial access token for dynamic registration (RFC 7591 §3) by its keyed
+    /// hash: registrations with it make clients of `owner` in `org`. `uses`: `None` unlimited.
+    async fn insert_initial_access_token(
+        &self,
+        token_hash: &[u8],
+        org: &OrgId,
+        owner: &UserId,
+        expires_at: Option<i64>,
+        uses: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<()>;
+    /// The organization and owner of an initial access token that is unexpired and has a use left.
+    async fn initial_access_token(&self, token_hash: &[u8], now: i64) -> Result<Option<(OrgId, UserId)>>;
+    /// Inserts a dynamically registered client with the keyed hash of its registration access
+    /// token (RFC 7592), spending one use of the initial access token, if any, in the same
+    /// transaction (one conditional UPDATE: of registrations racing for the last use, one
+    /// wins). `false`, and nothing inserted, when that token is spent or expired by then.
+    async fn insert_registered_client(
+        &self,
+        record: &ClientRecord,
+        initial_token_hash: Option<&[u8]>,
+        registration_token_hash: &[u8],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+    /// The keyed hash of a client's registration access token; `None` for a client that was
+    /// not registered dynamically (or does not exist).
+    async fn registration_token_hash(&self, client: &ClientId) -> Result<Option<Vec<u8>>>;
 }
 
 /// Opens the store named by `url` (`sqlite://…` or `postgres://…`) and applies migrations.

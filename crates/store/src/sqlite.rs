@@ -14,7 +14,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tessera_core::audit::AuditEvent;
-use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, User, UserId};
+use tessera_core::model::{
+    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+};
 use tessera_core::scope::ScopeSet;
 
 use tessera_core::authorize::CodeChallenge;
@@ -32,8 +34,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "browser flows", include_str!("../migrations/sqlite/0002_browser_flows.sql")),
     (3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
+    (4, "client keys", include_str!("../migrations/sqlite/0004_client_keys.sql")),
     (5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
     (6, "resource indicators", include_str!("../migrations/sqlite/0006_audiences.sql")),
+    (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
 ];
 
 /// The SQLite store.
@@ -138,6 +142,47 @@ fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// The row of a new client, inside the caller's transaction.
+async fn insert_client_row(tx: &mut Transaction<'_, Sqlite>, record: &ClientRecord) -> Result<()> {
+    let c = &record.client;
+    let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
+    sqlx::query(&format!(
+        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $17)"
+    ))
+    .bind(c.id.as_str())
+    .bind(c.org_id.as_str())
+    .bind(&c.name)
+    .bind(c.owner.as_str())
+    .bind(c.run_as.as_str())
+    .bind(c.public)
+    .bind(grants.join(" "))
+    .bind(c.scopes.to_string())
+    .bind(to_json(&c.redirect_uris))
+    .bind(to_json(&c.allowed_origins))
+    .bind(to_json(&c.allowed_ips))
+    .bind(c.access_token_ttl.map(i64::from))
+    .bind(c.requires_org_approval)
+    .bind(c.status.as_str())
+    .bind(record.secret.as_ref().map(|s| s.tag.clone()))
+    .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
+    .bind(c.created_at)
+    .bind(c.require_pushed_authorization_requests)
+    .bind(c.auth_method.as_str())
+    .bind(match &c.keys {
+        Some(ClientKeys::Jwks(jwks)) => Some(jwks.as_str()),
+        _ => None,
+    })
+    .bind(match &c.keys {
+        Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
+        _ => None,
+    })
+    .bind(to_json(&c.resources))
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
 async fn record_change(tx: &mut Transaction<'_, Sqlite>, entity: Entity, id: &str, at: i64) -> Result<()> {
     sqlx::query("INSERT INTO changes (entity, entity_id, at) VALUES ($1, $2, $3)")
         .bind(entity.as_str())
@@ -205,11 +250,15 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
-     require_pushed_authorization_requests, resources";
+     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources";
 
 fn json_list<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<Vec<T>> {
     let text: String = row.try_get(column).map_err(map_err)?;
     serde_json::from_str(&text).map_err(|_| corrupt(column))
+}
+
+fn client_keys(jwks: Option<String>, jwks_uri: Option<String>) -> Option<ClientKeys> {
+    jwks.map(ClientKeys::Jwks).or(jwks_uri.map(ClientKeys::Uri))
 }
 
 fn client_from_row(row: &SqliteRow) -> Result<ClientRecord> {
@@ -224,6 +273,9 @@ fn client_from_row(row: &SqliteRow) -> Result<ClientRecord> {
     let ttl: Option<i64> = row.try_get("access_token_ttl").map_err(map_err)?;
     let tag: Option<Vec<u8>> = row.try_get("secret_tag").map_err(map_err)?;
     let sealed: Option<Vec<u8>> = row.try_get("secret_sealed").map_err(map_err)?;
+    let method: String = row.try_get("token_endpoint_auth_method").map_err(map_err)?;
+    let jwks: Option<String> = row.try_get("jwks").map_err(map_err)?;
+    let jwks_uri: Option<String> = row.try_get("jwks_uri").map_err(map_err)?;
     let client = Client {
         id: ClientId::new(row.try_get::<String, _>("id").map_err(map_err)?),
         org_id: OrgId::new(row.try_get::<String, _>("org_id").map_err(map_err)?),
@@ -236,6 +288,8 @@ fn client_from_row(row: &SqliteRow) -> Result<ClientRecord> {
         allowed_origins: json_list(row, "allowed_origins")?,
         allowed_ips: json_list(row, "allowed_ips")?,
         public: row.try_get("public").map_err(map_err)?,
+        auth_method: TokenEndpointAuthMethod::parse(&method).ok_or_else(|| corrupt("client auth method"))?,
+        keys: client_keys(jwks, jwks_uri),
         access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
         requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
         require_pushed_authorization_requests: row.try_get("require_pushed_authorization_requests").map_err(map_err)?,
@@ -572,35 +626,90 @@ impl Store for SqliteStore {
     }
 
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()> {
-        let c = &record.client;
-        let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
         let mut tx = self.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $17)"
-        ))
-        .bind(c.id.as_str())
-        .bind(c.org_id.as_str())
-        .bind(&c.name)
-        .bind(c.owner.as_str())
-        .bind(c.run_as.as_str())
-        .bind(c.public)
-        .bind(grants.join(" "))
-        .bind(c.scopes.to_string())
-        .bind(to_json(&c.redirect_uris))
-        .bind(to_json(&c.allowed_origins))
-        .bind(to_json(&c.allowed_ips))
-        .bind(c.access_token_ttl.map(i64::from))
-        .bind(c.requires_org_approval)
-        .bind(c.status.as_str())
-        .bind(record.secret.as_ref().map(|s| s.tag.clone()))
-        .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
-        .bind(c.created_at)
-        .bind(c.require_pushed_authorization_requests)
-        .bind(to_json(&c.resources))
+        insert_client_row(&mut tx, record).await?;
+        commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn insert_registered_client(
+        &self,
+        record: &ClientRecord,
+        initial_token_hash: Option<&[u8]>,
+        registration_token_hash: &[u8],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if let Some(hash) = initial_token_hash {
+            let spent = sqlx::query(
+                "UPDATE initial_access_tokens SET uses_left = uses_left - 1 \
+                 WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) AND (uses_left IS NULL OR uses_left > 0)",
+            )
+            .bind(hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+            if spent != 1 {
+                return Ok(false);
+            }
+        }
+        insert_client_row(&mut tx, record).await?;
+        sqlx::query("INSERT INTO client_registrations (client_id, token_hash) VALUES ($1, $2)")
+            .bind(record.client.id.as_str())
+            .bind(registration_token_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await
+    }
+
+    async fn registration_token_hash(&self, client: &ClientId) -> Result<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT token_hash FROM client_registrations WHERE client_id = $1")
+            .bind(client.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn insert_initial_access_token(
+        &self,
+        token_hash: &[u8],
+        org: &OrgId,
+        owner: &UserId,
+        expires_at: Option<i64>,
+        uses: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO initial_access_tokens (token_hash, org_id, owner_id, created_at, expires_at, uses_left) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash)
+        .bind(org.as_str())
+        .bind(owner.as_str())
+        .bind(audit.at)
+        .bind(expires_at)
+        .bind(uses)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        commit_change(tx, true, Entity::Client, c.id.as_str(), audit).await.map(drop)
+        insert_audit(&mut *tx, audit).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn initial_access_token(&self, token_hash: &[u8], now: i64) -> Result<Option<(OrgId, UserId)>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT org_id, owner_id FROM initial_access_tokens \
+             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) AND (uses_left IS NULL OR uses_left > 0)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(|(org, owner)| (OrgId::new(org), UserId::new(owner))))
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
@@ -655,7 +764,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin().await?;
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
-             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, resources = $11, updated_at = $8 WHERE id = $9",
+             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -667,6 +776,14 @@ impl Store for SqliteStore {
         .bind(audit.at)
         .bind(c.id.as_str())
         .bind(c.require_pushed_authorization_requests)
+        .bind(match &c.keys {
+            Some(ClientKeys::Jwks(jwks)) => Some(jwks.as_str()),
+            _ => None,
+        })
+        .bind(match &c.keys {
+            Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
+            _ => None,
+        })
         .bind(to_json(&c.resources))
         .execute(&mut *tx)
         .await
@@ -678,7 +795,7 @@ impl Store for SqliteStore {
 
     async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query("UPDATE clients SET secret_tag = $1, secret_sealed = $2, updated_at = $3 WHERE id = $4 AND public = 0")
+        let found = sqlx::query("UPDATE clients SET secret_tag = $1, secret_sealed = $2, updated_at = $3 WHERE id = $4 AND token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post')")
             .bind(&secret.tag)
             .bind(&secret.sealed)
             .bind(audit.at)
@@ -1503,12 +1620,31 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (client_id, jti) DO NOTHING",
+        )
+        .bind(client.as_str())
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM device_authorizations WHERE expires_at < $1")
+            .bind(revoked_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at < $1")
             .bind(revoked_before)
             .execute(&mut *tx)
             .await

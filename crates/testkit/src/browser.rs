@@ -199,20 +199,39 @@ impl Browser {
     pub async fn wait_for_value(
         &self,
         css_selector: &str,
+        accepted: impl FnMut(&str) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
+        self.wait_for_read(css_selector, Reading::Value, accepted, timeout).await
+    }
+
+    /// Like [`Browser::wait_for_value`], for the rendered text of an element (e.g. the `h1` of
+    /// the page a click leads to, when the page clicked on has an `h1` too).
+    pub async fn wait_for_text(&self, css_selector: &str, accepted: impl FnMut(&str) -> bool, timeout: Duration) -> anyhow::Result<String> {
+        self.wait_for_read(css_selector, Reading::Text, accepted, timeout).await
+    }
+
+    async fn wait_for_read(
+        &self,
+        css_selector: &str,
+        what: Reading,
         mut accepted: impl FnMut(&str) -> bool,
         timeout: Duration,
     ) -> anyhow::Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let last = self.value(css_selector).await;
-            if let Ok(value) = &last
-                && accepted(value)
+            let last = match what {
+                Reading::Value => self.value(css_selector).await,
+                Reading::Text => self.text(css_selector).await,
+            };
+            if let Ok(read) = &last
+                && accepted(read)
             {
                 return last;
             }
             if Instant::now() >= deadline {
-                let seen = last.map_or_else(|error| format!("an error: {error:#}"), |value| format!("{value:?}"));
-                bail!("{css_selector:?} did not get an expected value within {timeout:?}; last read: {seen}");
+                let seen = last.map_or_else(|error| format!("an error: {error:#}"), |read| format!("{read:?}"));
+                bail!("the {what:?} of {css_selector:?} was not as expected within {timeout:?}; last read: {seen}");
             }
             tokio::time::sleep(POLL).await;
         }
@@ -516,4 +535,11 @@ mod tests {
         assert!(processes_using(&dir).into_iter().all(|pid| !alive(pid)), "Chromium is gone");
         assert!(!dir.exists());
     }
+}
+
+/// What [`Browser::wait_for_read`] reads from an element.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    Value,
+    Text,
 }

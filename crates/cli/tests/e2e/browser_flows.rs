@@ -113,8 +113,9 @@ async fn a_user_signs_in_allows_and_the_client_gets_tokens_and_userinfo() {
     browser.wait_for_element("form button[type=submit]", WAIT).await.unwrap();
     assert_eq!(browser.text("form button[type=submit]").await.unwrap(), "Log out");
     browser.click("form button[type=submit]").await.unwrap();
-    browser.wait_for_element("h1", WAIT).await.unwrap();
-    assert!(browser.text("h1").await.unwrap().contains("signed out"));
+    // (The logout page has an h1 too: wait for the next page's, not just for an h1.)
+    let signed_out = browser.wait_for_text("h1", |h1| h1.contains("signed out"), WAIT).await;
+    assert!(signed_out.is_ok(), "{signed_out:?}");
     browser.goto(&authorize_url(&server, &client, &callback, "")).await.unwrap();
     browser.wait_for_url(|url| url.contains("/login"), WAIT).await.unwrap();
 }

@@ -285,11 +285,9 @@ async fn device_verification_page_in_chromium() {
 async fn interop_openid_client_device_flow() {
     let (server, fixture) = start_with(options(&["--device-poll-interval", "1"]));
     let client = device_client(&server, &fixture);
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/node");
-    assert!(dir.join("node_modules/openid-client").is_dir(), "run `npm ci` in interop/node first (.ci/run does)");
     let issuer = server.url("").trim_end_matches('/').to_owned();
     let mut node = Command::new("node")
-        .current_dir(dir)
+        .current_dir(interop_dir())
         .args(["device_flow.mjs", &issuer, &client.client_id])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

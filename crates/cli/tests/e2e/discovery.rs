@@ -47,7 +47,7 @@ async fn l05_only_public_key_members_and_supported_values() {
     );
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
+        serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]),
         "'none' here is the public-client authentication method, not an algorithm"
     );
     assert!(metadata["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&Value::from("RS256")));

@@ -135,3 +135,33 @@ async fn openidconnect_crate_runs_the_code_flow_with_pkce_and_validates_the_id_t
     assert_ne!(second.secret(), first.secret(), "rotated");
     assert_ne!(refreshed.access_token().secret(), tokens.access_token().secret());
 }
+
+/// private_key_jwt with Python's authlib: its `PrivateKeyJWT` client authentication signs the
+/// assertions (its own claims, `jti` and lifetime), and joserfc verifies the token it gets
+/// against the published JWKS (`authlib_private_key_jwt.py`; `.ci/run` installs both, pinned).
+#[tokio::test]
+async fn authlib_private_key_jwt_gets_a_token_that_verifies_with_the_jwks() {
+    use base64::engine::general_purpose::STANDARD;
+    let (server, fixture) = start();
+    let (key, pkcs8) = tessera_jose::SigningKey::generate(tessera_jose::Algorithm::ES256).unwrap();
+    let client = crate::private_key_jwt::register_inline(&server, &fixture, &key);
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(&pkcs8.0));
+    let key_file = std::env::temp_dir().join(format!("tessera-authlib-{}-{client}.pem", std::process::id()));
+    std::fs::write(&key_file, pem).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/authlib_private_key_jwt.py");
+    let issuer = server.url("");
+    let output = tokio::process::Command::new("python3")
+        .args([script, &issuer, &client, key_file.to_str().unwrap(), key.kid()])
+        .output()
+        .await
+        .expect("python3 runs (the CI installs authlib)");
+    std::fs::remove_file(&key_file).unwrap();
+    assert!(output.status.success(), "authlib: {}", String::from_utf8_lossy(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["claims"]["client_id"], client.as_str(), "{result}");
+    assert_eq!(result["claims"]["iss"], issuer.as_str());
+    assert_eq!(result["claims"]["scope"], "read");
+    assert_eq!(result["token"]["token_type"], "Bearer");
+    assert_eq!(result["second_differs"], true, "a second assertion (fresh jti) gets a second token");
+    assert!(is_active(&server, &fixture, result["token"]["access_token"].as_str().unwrap()).await);
+}

@@ -464,7 +464,10 @@ async fn j12_purged_keys_stop_working_and_the_published_previous_key_still_works
 }
 
 #[tokio::test]
-async fn j13_client_assertions_are_refused_and_private_key_jwt_is_not_offered() {
+async fn j13_assertions_from_a_secret_client_are_refused_whatever_they_claim() {
+    // private_key_jwt is offered (its own cases: `private_key_jwt.rs`), but only to clients
+    // registered for it: the fixture's client has a secret, so no assertion authenticates it,
+    // not even one signed with a key the server trusts (its own).
     let s = setup().await;
     let metadata: Value = http().get(s.server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
     for member in [
@@ -473,16 +476,16 @@ async fn j13_client_assertions_are_refused_and_private_key_jwt_is_not_offered() 
         "revocation_endpoint_auth_methods_supported",
     ] {
         let methods = metadata[member].as_array().unwrap_or_else(|| panic!("{member} missing: {metadata}"));
-        assert!(!methods.is_empty());
-        assert!(!methods.iter().any(|m| m == "private_key_jwt" || m == "client_secret_jwt"), "{member}: {methods:?}");
+        assert!(methods.iter().any(|m| m == "private_key_jwt"), "{member}: {methods:?}");
+        assert!(!methods.iter().any(|m| m == "client_secret_jwt"), "{member}: {methods:?}");
     }
-    assert!(metadata.get("token_endpoint_auth_signing_alg_values_supported").is_none(), "{metadata}");
+    let algs = metadata["token_endpoint_auth_signing_alg_values_supported"].as_array().unwrap();
+    assert!(!algs.iter().any(|a| a == "none" || a.as_str().is_some_and(|a| a.starts_with("HS"))), "{algs:?}");
 
     const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     let id = s.fixture.client_id.clone();
     let token_endpoint = s.server.url("/oauth2/token");
     let now = unix_now();
-    // Assertions signed with a key the server trusts (its own), so only the method is refused.
     let assertion = |claims: Value| s.forge.sign(&s.forge.header("JWT"), &claims).unwrap();
     let good = json!({ "iss": id, "sub": id, "aud": token_endpoint, "exp": now + 60, "iat": now, "jti": "assertion-1" });
     let cases = [
@@ -513,18 +516,31 @@ async fn j13_client_assertions_are_refused_and_private_key_jwt_is_not_offered() 
         let response = http().post(s.server.url("/oauth2/token")).json(&body).send().await.unwrap();
         assert_oauth_error(response, 401, "invalid_client").await;
     }
-    // client_assertion_type alone, and an assertion of another type, are refused the same way.
-    for form in [
-        vec![("grant_type", "client_credentials"), ("client_id", id.as_str()), ("client_assertion_type", JWT_BEARER)],
-        vec![("grant_type", "client_credentials"), ("client_id", id.as_str()), ("client_assertion", cases[0].1.as_str())],
-        vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", id.as_str()),
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
-            ("client_assertion", cases[0].1.as_str()),
-        ],
+    // client_assertion_type without client_assertion, or the reverse, is a malformed request;
+    // an assertion of another type is not one we can authenticate.
+    for (form, status, code) in [
+        (
+            vec![("grant_type", "client_credentials"), ("client_id", id.as_str()), ("client_assertion_type", JWT_BEARER)],
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![("grant_type", "client_credentials"), ("client_id", id.as_str()), ("client_assertion", cases[0].1.as_str())],
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
+                ("client_assertion", cases[0].1.as_str()),
+            ],
+            401,
+            "invalid_client",
+        ),
     ] {
-        assert_oauth_error(post_form(&s.server, "/oauth2/token", &form).await, 401, "invalid_client").await;
+        assert_oauth_error(post_form(&s.server, "/oauth2/token", &form).await, status, code).await;
     }
     // The access token was neither revoked nor exposed by any of that, and the secret still works.
     s.assert_active(&access, "the token the assertions tried to revoke").await;

@@ -299,3 +299,30 @@ async fn a_database_restart_fails_readyz_and_the_node_recovers_by_itself() {
     server.cli.json(&["client", "disable", &fixture.client_id]).unwrap();
     assert!(eventually_async(STALENESS, || async { token_status(&server, &fixture).await == 401 }).await);
 }
+
+/// A private_key_jwt assertion is single-use across nodes (RFC 7523 §3): its `jti` is consumed
+/// by one atomic insert in the shared store, so a replay on the other node fails, and of two
+/// nodes racing with one assertion exactly one issues a token.
+#[tokio::test]
+async fn a_client_assertion_used_on_one_node_is_refused_on_the_other_and_a_race_has_one_winner() {
+    use crate::private_key_jwt::{claims, post_assertion, register_inline, sign};
+    let nodes = two_nodes();
+    let (key, _) = tessera_jose::SigningKey::generate(tessera_jose::Algorithm::ES256).unwrap();
+    let client = register_inline(&nodes.a, &nodes.fixture, &key);
+    let audience = format!("{ISSUER}/oauth2/token");
+    let form = [("grant_type", "client_credentials")];
+    let assertion = sign(&key, &claims(&client, &audience));
+    assert_eq!(post_assertion(&nodes.a, "/oauth2/token", &assertion, &form).await.status(), 200);
+    let replay = post_assertion(&nodes.b, "/oauth2/token", &assertion, &form).await;
+    assert_oauth_error(replay, 401, "invalid_client").await;
+    for round in 0..5 {
+        let assertion = sign(&key, &claims(&client, &audience));
+        let (on_a, on_b) = tokio::join!(
+            post_assertion(&nodes.a, "/oauth2/token", &assertion, &form),
+            post_assertion(&nodes.b, "/oauth2/token", &assertion, &form)
+        );
+        let mut statuses = [on_a.status().as_u16(), on_b.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 401], "round {round}: exactly one node accepts the assertion");
+    }
+}

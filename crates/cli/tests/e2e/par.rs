@@ -342,12 +342,6 @@ async fn par_required_is_a_portal_and_admin_api_setting() {
 }
 
 /// The interop scripts' directory, installed by `.ci/run` (`npm ci`).
-fn interop_dir() -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/node");
-    assert!(dir.join("node_modules/openid-client").is_dir(), "run `npm ci` in interop/node first (.ci/run does)");
-    dir
-}
-
 #[tokio::test]
 async fn interop_openid_client_par_and_code_flow() {
     let (server, fixture) = start();

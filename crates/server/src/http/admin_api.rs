@@ -277,6 +277,9 @@ async fn create_client(State(state): State<AppState>, ClientsCaller(caller): Cli
         requires_org_approval: body.requires_org_approval,
         require_pushed_authorization_requests: body.require_pushed_authorization_requests,
         resources: body.resources,
+        token_endpoint_auth_method: body.token_endpoint_auth_method,
+        jwks: body.jwks.map(key_text),
+        jwks_uri: body.jwks_uri,
     };
     let view = state.service.create_client(&caller.actor, new).await?;
     let mut response = json(StatusCode::CREATED, &view);
@@ -284,6 +287,14 @@ async fn create_client(State(state): State<AppState>, ClientsCaller(caller): Cli
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// Public keys as sent: a JWKS or JWK object, or a PEM text in a string.
+fn key_text(value: serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text,
+        other => other.to_string(),
+    }
 }
 
 /// One client (never with its secret).
@@ -315,6 +326,8 @@ async fn update_client(
         requires_org_approval: patch.requires_org_approval,
         require_pushed_authorization_requests: patch.require_pushed_authorization_requests,
         resources: patch.resources,
+        jwks: patch.jwks.map(key_text),
+        jwks_uri: patch.jwks_uri,
     };
     Ok(json(StatusCode::OK, &state.service.update_client(&caller.actor, &id, edit).await?))
 }

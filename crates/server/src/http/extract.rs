@@ -155,7 +155,7 @@ pub async fn read_endpoint_request(
     };
     let peer = client_ip(&parts, state);
     let origin = parts.headers.get(header::ORIGIN).cloned();
-    Ok((EndpointRequest { authorization, params, peer }, origin))
+    Ok((EndpointRequest { authorization, params, peer, path: parts.uri.path().to_owned() }, origin))
 }
 
 /// The client's address of a request: the socket peer, or what a trusted proxy says.

@@ -11,6 +11,7 @@ pub mod health;
 pub mod oauth;
 pub mod pages;
 pub mod portal;
+pub mod registration;
 pub mod resource;
 pub mod sessions;
 pub mod views;

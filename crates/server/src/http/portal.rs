@@ -235,6 +235,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         requires_org_approval: form.flag("requires_org_approval"),
         require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
         resources: form.get("resources").to_owned(),
+        public_key: form.get("public_key").to_owned(),
     };
     let mut problems = Vec::new();
     let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
@@ -256,6 +257,9 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         requires_org_approval: values.requires_org_approval,
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
         resources: form.lines("resources"),
+        token_endpoint_auth_method: None,
+        jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
+        jwks_uri: None,
     };
     if new.grants.is_empty() {
         problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
@@ -434,6 +438,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         requires_org_approval: view.requires_org_approval,
         require_pushed_authorization_requests: view.require_pushed_authorization_requests,
         resources: view.resources.join("\n"),
+        public_key: String::new(),
     }
 }
 
@@ -480,6 +485,8 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         requires_org_approval: Some(values.requires_org_approval),
         require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
         resources: Some(form.lines("resources")),
+        jwks: None,
+        jwks_uri: None,
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
@@ -986,7 +993,7 @@ pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Byt
 }
 
 /// The actions the audit filter suggests.
-const AUDIT_ACTIONS: [&str; 21] = [
+const AUDIT_ACTIONS: [&str; 22] = [
     "client_created",
     "client_updated",
     "client_deleted",
@@ -1001,6 +1008,7 @@ const AUDIT_ACTIONS: [&str; 21] = [
     "user_enabled",
     "scope_created",
     "scope_updated",
+    "registration_token_created",
     "login_failed",
     "token_revoked",
     "token_exchanged",

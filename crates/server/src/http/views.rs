@@ -155,6 +155,8 @@ pub struct ClientFormValues {
     pub require_pushed_authorization_requests: bool,
     /// RFC 8707 resources, one per line.
     pub resources: String,
+    /// A pasted public key (JWK, JWKS or PEM) for `private_key_jwt`; empty: a secret.
+    pub public_key: String,
 }
 
 /// A catalogue scope on the form: a member's role may not grant a restricted one.

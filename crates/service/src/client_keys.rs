@@ -1,0 +1,112 @@
+//! The public keys of `private_key_jwt` clients that registered a `jwks_uri`: fetched with a
+//! timeout and a size limit, never following redirects, cached, and fetched again when they
+//! are older than [`FRESH_FOR`] or when an assertion names a `kid` the cached set lacks (the
+//! client rotated its key), at most once per [`REFETCH_INTERVAL`] per URI so that assertions
+//! with made-up `kid`s cannot make the server hammer the client's host.
+//!
+//! Inline JWKS are parsed once, when the client is loaded into the cache (`cache.rs`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tessera_jose::assertion::{ClientKeySet, MAX_JWKS_LEN};
+
+/// Seconds a fetched key set is used without asking again.
+pub const FRESH_FOR: i64 = 300;
+/// Seconds between two fetches of one URI, whatever asks for them.
+pub const REFETCH_INTERVAL: i64 = 5;
+/// The whole fetch, connection included.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// At most this many URIs are remembered; past it the cache starts over.
+const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Default)]
+struct Entry {
+    keys: Option<Arc<ClientKeySet>>,
+    fetched_at: i64,
+    attempted_at: Option<i64>,
+}
+
+/// Key sets fetched from clients' `jwks_uri`s, shared by every request of a node.
+pub struct RemoteKeys {
+    http: reqwest::Client,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for RemoteKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteKeys").finish_non_exhaustive()
+    }
+}
+
+impl RemoteKeys {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .connect_timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            // Requests run on the per-connection worker runtimes; a pooled connection would
+            // belong to the runtime that opened it, so none is kept.
+            .pool_max_idle_per_host(0)
+            .user_agent("tessera")
+            .build()
+            .unwrap_or_default();
+        Self { http, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// The key set at `uri`: the cached one while fresh (and `refresh` is false), else fetched
+    /// if the last attempt is at least [`REFETCH_INTERVAL`] old. A failed fetch keeps what was
+    /// cached before.
+    pub async fn keys(&self, uri: &str, now: i64, refresh: bool) -> Option<Arc<ClientKeySet>> {
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if entries.len() >= MAX_ENTRIES && !entries.contains_key(uri) {
+                entries.clear();
+            }
+            let entry = entries.entry(uri.to_owned()).or_default();
+            let fresh = entry.keys.is_some() && now - entry.fetched_at < FRESH_FOR;
+            let may_fetch = entry.attempted_at.is_none_or(|at| now - at >= REFETCH_INTERVAL);
+            if (fresh && !refresh) || !may_fetch {
+                return entry.keys.clone();
+            }
+            entry.attempted_at = Some(now);
+        }
+        let fetched = self.fetch(uri).await;
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = entries.entry(uri.to_owned()).or_default();
+        match fetched {
+            Ok(keys) => {
+                entry.keys = Some(Arc::new(keys));
+                entry.fetched_at = now;
+            }
+            Err(reason) => tracing::warn!(%uri, reason, "could not fetch a client's jwks_uri"),
+        }
+        entry.keys.clone()
+    }
+
+    async fn fetch(&self, uri: &str) -> Result<ClientKeySet, &'static str> {
+        let mut response = self.http.get(uri).header("accept", "application/json").send().await.map_err(|_| "unreachable")?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err("status other than 200");
+        }
+        if response.content_length().is_some_and(|len| len > MAX_JWKS_LEN as u64) {
+            return Err("larger than 64 KiB");
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|_| "read failed")? {
+            if body.len() + chunk.len() > MAX_JWKS_LEN {
+                return Err("larger than 64 KiB");
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(body).map_err(|_| "not UTF-8")?;
+        ClientKeySet::parse(&text).map_err(|_| "not a usable public JWKS")
+    }
+}
+
+impl Default for RemoteKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,23 @@
+-- Tessera store, version 5 (PostgreSQL): private_key_jwt client authentication (RFC 7523 §2.2).
+-- How each client authenticates, the public keys of private_key_jwt clients (an inline JWKS or
+-- a jwks_uri), and the assertion ids already used, each kept until its assertion has expired.
+-- ADD COLUMN with a constant default rewrites nothing, but it takes a brief exclusive lock on
+-- clients: do not wait behind a long transaction of a running node.
+
+SET LOCAL lock_timeout = '5s';
+
+ALTER TABLE clients ADD COLUMN token_endpoint_auth_method TEXT NOT NULL DEFAULT 'client_secret_basic'
+    CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'));
+ALTER TABLE clients ADD COLUMN jwks TEXT;
+ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+UPDATE clients SET token_endpoint_auth_method = 'none' WHERE public;
+
+-- One row per assertion accepted: a second use of the (client, jti) pair fails the unique
+-- insert, on every node of the store.
+CREATE TABLE client_assertion_jtis (
+    client_id  TEXT NOT NULL,
+    jti        TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX client_assertion_jtis_expiry ON client_assertion_jtis(expires_at);

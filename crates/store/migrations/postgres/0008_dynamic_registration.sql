@@ -1,0 +1,21 @@
+-- Tessera store, version 8: dynamic client registration (RFC 7591) and management (RFC 7592).
+-- Initial access tokens are made by an org owner/admin or the operator for one owner; each
+-- registration spends one use in the same transaction that inserts the client (one conditional
+-- UPDATE, so several nodes on one store agree). A registered client's registration access
+-- token is kept as a keyed hash and goes with the client when it is deleted.
+
+CREATE TABLE initial_access_tokens (
+    token_hash BYTEA PRIMARY KEY,
+    org_id     TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    owner_id   TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    -- NULL: never expires.
+    expires_at BIGINT,
+    -- NULL: any number of registrations.
+    uses_left  BIGINT CHECK (uses_left IS NULL OR uses_left >= 0)
+);
+
+CREATE TABLE client_registrations (
+    client_id  TEXT PRIMARY KEY REFERENCES clients(id) ON DELETE CASCADE,
+    token_hash BYTEA NOT NULL
+);
