@@ -141,6 +141,9 @@ mod tests {
         check(json!({"response_types": ["code"]}), Ok((&[G::AuthorizationCode], M::ClientSecretBasic)));
         check(json!([]), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"grant_types": ["password"]}), Err(ErrorCode::InvalidClientMetadata));
+        // Token exchange is never self-registered, by its URN or its registration name.
+        check(json!({"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"]}), Err(ErrorCode::InvalidClientMetadata));
+        check(json!({"grant_types": ["token_exchange"]}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"grant_types": "client_credentials"}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"response_types": ["token"]}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"response_types": ["id_token"]}), Err(ErrorCode::InvalidClientMetadata));
