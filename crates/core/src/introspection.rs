@@ -23,7 +23,7 @@ pub struct TokenState<'a> {
 }
 
 /// Whether a token with valid signature and `claims` still works at `now`: issued by us, for
-/// our audience (J07, J08), within its lifetime give or take the leeway, and every party to it
+/// our audience or resources still registered for its client (J07, J08, RFC 8707), within its lifetime give or take the leeway, and every party to it
 /// still in good standing.
 pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &TokenPolicy, now: i64) -> bool {
     let (Some(client), Some(subject), Some(owner)) = (state.client, state.subject, state.owner) else {
@@ -33,7 +33,7 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &To
         return false;
     };
     claims.iss == policy.issuer
-        && claims.aud == policy.audience
+        && crate::resource::audience_allowed(&claims.aud, client, &policy.audience)
         && !state.revoked
         && token::within_lifetime(claims, now, policy.leeway)
         && client.status == ClientStatus::On
@@ -68,6 +68,7 @@ pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResp
         jti: Some(claims.jti.clone()),
         token_type: Some("Bearer".into()),
         org_id: Some(claims.org_id.clone()),
+        act: claims.act.clone(),
     }
 }
 
@@ -134,6 +135,7 @@ mod tests {
             scope: "admin read".into(),
             org_id: "o".into(),
             grant_id: None,
+            act: None,
         }
     }
 

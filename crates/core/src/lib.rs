@@ -15,6 +15,7 @@ pub mod code;
 pub mod credentials;
 pub mod device;
 pub mod error;
+pub mod exchange;
 pub mod grant;
 pub mod introspection;
 pub mod model;
@@ -23,6 +24,7 @@ pub mod par;
 pub mod params;
 pub mod refresh;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod token;
 

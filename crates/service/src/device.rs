@@ -104,8 +104,17 @@ impl Tessera {
     }
 
     /// The token endpoint's device grant (RFC 8628 §3.4, §3.5).
-    pub(crate) async fn redeem_device_code(&self, caller: &CachedClient, device_code: &str, now: i64) -> Result<TokenResponse> {
+    pub(crate) async fn redeem_device_code(
+        &self,
+        caller: &CachedClient,
+        device_code: &str,
+        requested_resources: &[String],
+        now: i64,
+    ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::DeviceCode)?;
+        // RFC 8707: the device authorization names no resources, so the token request chooses
+        // among the client's registered ones; the grant records them for its refreshes.
+        let resources = tessera_core::resource::select(requested_resources, &caller.client, &[])?;
         let invalid_grant = |text: &'static str| ServiceError::oauth(OAuthError::new(tessera_core::ErrorCode::InvalidGrant, text));
         if !crate::secrets::plausible_token(device_code) {
             return Err(invalid_grant("unknown device code"));
@@ -130,12 +139,18 @@ impl Tessera {
                 if !self.store.consume_device_authorization(&hash).await? {
                     return Err(invalid_grant("this device code has been used already"));
                 }
-                self.issue_for_device(caller, &found, now).await
+                self.issue_for_device(caller, &found, resources, now).await
             }
         }
     }
 
-    async fn issue_for_device(&self, caller: &CachedClient, found: &DeviceAuthorization, now: i64) -> Result<TokenResponse> {
+    async fn issue_for_device(
+        &self,
+        caller: &CachedClient,
+        found: &DeviceAuthorization,
+        resources: Vec<String>,
+        now: i64,
+    ) -> Result<TokenResponse> {
         let gone = || ServiceError::oauth(OAuthError::new(tessera_core::ErrorCode::InvalidGrant, "the approving user is disabled or gone"));
         let user_id = found.user_id.clone().ok_or_else(gone)?;
         let grant = GrantRecord {
@@ -147,6 +162,7 @@ impl Tessera {
             created_at: now,
             expires_at: None,
             revoked: false,
+            resources,
         };
         let user = self.grant_user(&grant).await?;
         self.check_org_approval(caller, &user).await?;
@@ -154,7 +170,7 @@ impl Tessera {
         let scope = scope::allowed_for(&grant.scope, user.role, &caller.catalogue)?;
         self.store.insert_grant(&grant).await?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue { grant: &grant, scope: &scope, nonce: None, with_refresh };
+        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &grant.resources, nonce: None, with_refresh };
         self.issue_for_grant(&caller.client, &user, &issue, now).await
     }
 

@@ -46,7 +46,13 @@ impl Tessera {
         let token = token.ok_or(ServiceError::Bearer(BearerError::Missing))?;
         self.sync().await?;
         let now = self.clock.now();
-        let claims = self.active_claims(token, now).await?.ok_or(ServiceError::Bearer(BearerError::InvalidToken))?;
+        // The admin API is this server's own resource: a token for another resource (RFC 8707)
+        // is not for it.
+        let claims = self
+            .active_claims(token, now)
+            .await?
+            .filter(|claims| claims.aud.single() == Some(self.settings.policy.audience.as_str()))
+            .ok_or(ServiceError::Bearer(BearerError::InvalidToken))?;
         let scope = ScopeSet::parse(&claims.scope).map_err(|_| ServiceError::Bearer(BearerError::InvalidToken))?;
         if !tessera_core::scope::admin_api_allows(&scope, needs) {
             return Err(ServiceError::Bearer(BearerError::InsufficientScope(needs)));
