@@ -44,7 +44,8 @@ struct GlobalArgs {
     /// The master key file (default: DATA_DIR/master.key; TESSERA_MASTER_KEY overrides it).
     #[arg(long, global = true, env = "TESSERA_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
-    /// The `aud` of access tokens (default: the issuer).
+    /// The default `aud` of access tokens, for requests that name no `resource` (RFC 8707;
+    /// default: the issuer).
     #[arg(long, global = true, env = "TESSERA_AUDIENCE")]
     audience: Option<String>,
     /// ES256 (default), EdDSA or RS256.
@@ -309,7 +310,7 @@ enum ClientCommand {
     },
     /// Show a client (without its secret).
     Show { id: String },
-    /// Change a client's name or the public keys of a private_key_jwt client.
+    /// Change a client's settings; what is not given stays as it is.
     Update(Box<ClientUpdateArgs>),
     /// Turn a client OFF: authentication fails, its tokens stop working.
     Disable { id: String },
@@ -350,8 +351,8 @@ struct ClientCreateArgs {
     owner: String,
     #[arg(long)]
     name: String,
-    /// client_credentials (default), authorization_code, refresh_token, implicit, device_code
-    /// (repeatable).
+    /// client_credentials (default), authorization_code, refresh_token, implicit, device_code,
+    /// token_exchange (repeatable).
     #[arg(long = "grant")]
     grants: Vec<String>,
     /// A registered scope (repeatable; default: every catalogue scope the owner may grant).
@@ -378,6 +379,10 @@ struct ClientCreateArgs {
     /// Authorization requests must be pushed to /oauth2/par first (RFC 9126).
     #[arg(long = "require-par")]
     require_pushed_authorization_requests: bool,
+    /// A resource (absolute URI, no fragment) the client may ask tokens for with `resource`
+    /// (RFC 8707; repeatable; default: none, tokens carry the default audience).
+    #[arg(long = "resource")]
+    resources: Vec<String>,
     /// How the client authenticates: client_secret_basic (default), client_secret_post,
     /// private_key_jwt (implied by --jwks or --jwks-uri) or none (implied by --public).
     #[arg(long)]
@@ -402,6 +407,21 @@ struct ClientUpdateArgs {
     /// A new jwks_uri of a private_key_jwt client.
     #[arg(long, value_name = "URL")]
     jwks_uri: Option<String>,
+    /// Replaces the redirect URIs (repeatable).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Replaces the resources the client may ask tokens for (RFC 8707; repeatable).
+    #[arg(long = "resource", conflicts_with = "clear_resources")]
+    resources: Vec<String>,
+    /// Removes every resource: the client's tokens carry the default audience only.
+    #[arg(long)]
+    clear_resources: bool,
+    /// Access-token lifetime in seconds for this client.
+    #[arg(long)]
+    access_token_ttl: Option<u32>,
+    /// Whether authorization requests must be pushed to /oauth2/par first (RFC 9126).
+    #[arg(long = "require-par")]
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 fn read_key_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
@@ -560,6 +580,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 access_token_ttl: args.access_token_ttl,
                 requires_org_approval: args.requires_org_approval,
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+                resources: args.resources,
                 token_endpoint_auth_method: args.token_endpoint_auth_method,
                 jwks: read_key_file(args.jwks.as_deref())?,
                 jwks_uri: args.jwks_uri,
@@ -567,8 +588,18 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
             serde_json::to_value(service.create_client(&actor, new).await?)?
         }
         Command::Client(ClientCommand::Update(args)) => {
+            let args = *args;
+            let resources = match (args.clear_resources, args.resources.is_empty()) {
+                (true, _) => Some(Vec::new()),
+                (false, true) => None,
+                (false, false) => Some(args.resources),
+            };
             let edit = ClientEdit {
                 name: args.name,
+                redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
+                access_token_ttl: args.access_token_ttl.map(Some),
+                require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+                resources,
                 jwks: read_key_file(args.jwks.as_deref())?,
                 jwks_uri: args.jwks_uri,
                 ..ClientEdit::default()

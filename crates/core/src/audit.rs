@@ -35,6 +35,8 @@ pub enum AuditAction {
     ClientSecretRevealed,
     UserUpdated,
     ScopeUpdated,
+    /// RFC 8693: a client exchanged a subject token for a new access token.
+    TokenExchanged,
     /// An initial access token for dynamic client registration (RFC 7591 §3) was issued.
     RegistrationTokenCreated,
 }
@@ -42,6 +44,7 @@ pub enum AuditAction {
 impl AuditAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            AuditAction::TokenExchanged => "token_exchanged",
             AuditAction::OrgCreated => "org_created",
             AuditAction::ScopeCreated => "scope_created",
             AuditAction::UserCreated => "user_created",

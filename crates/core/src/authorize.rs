@@ -101,6 +101,8 @@ pub struct AuthorizationRequest {
     /// `scope=org&org_id=N`: an org admin approving the client for the org (the Bluescape
     /// seed's whitelisting) instead of an authorization.
     pub org_approval: Option<String>,
+    /// RFC 8707: the resources asked for, all registered for the client (recorded in the grant).
+    pub resources: Vec<String>,
 }
 
 /// Why an authorization request failed, and how the user learns of it.
@@ -178,6 +180,9 @@ pub fn validate(
     if scope.is_empty() && org_approval.is_none() {
         return Err(redirect(mode, OAuthError::invalid_scope("none of the requested scopes is registered for this client")));
     }
+    let resources = crate::resource::requested(params)
+        .and_then(|requested| crate::resource::select(&requested, client, &[]))
+        .map_err(|e| redirect(mode, e))?;
     let prompt = parse_prompt(params.get("prompt")).map_err(|e| redirect(mode, e))?;
     let max_age = params
         .get("max_age")
@@ -196,6 +201,7 @@ pub fn validate(
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
         org_approval,
+        resources,
     })
 }
 

@@ -117,6 +117,8 @@ pub struct Registration<'a> {
     pub keys: Option<&'a ClientKeys>,
     pub access_token_ttl: Option<u32>,
     pub catalogue: &'a [ScopeDef],
+    /// RFC 8707: the resources the client may ask tokens for.
+    pub resources: &'a [String],
 }
 
 /// Validates a registration: the run-as user must be the owner or hold `authorize_applications`
@@ -153,6 +155,9 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
     if r.public && r.grants.contains(&GrantType::ClientCredentials) {
         add("grants", "a public client cannot use the client_credentials grant".into());
     }
+    if r.public && r.grants.contains(&GrantType::TokenExchange) {
+        add("grants", "a public client cannot use the token_exchange grant".into());
+    }
     for name in r.scopes.iter() {
         let known = scope::is_built_in(name) || r.catalogue.iter().any(|s| s.name == name);
         if !known {
@@ -184,6 +189,9 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
         if let Err(msg) = validate_redirect_uri(uri) {
             add("redirect_uris", format!("redirect URI {uri:?}: {msg}"));
         }
+    }
+    for message in crate::resource::registration_problems(r.resources) {
+        add("resources", message);
     }
     let needs_redirect = r.grants.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
     if needs_redirect && r.redirect_uris.is_empty() {
@@ -342,6 +350,7 @@ mod tests {
             access_token_ttl: None,
             requires_org_approval: false,
             require_pushed_authorization_requests: false,
+            resources: vec![],
             status: ClientStatus::On,
             created_at: 0,
         };

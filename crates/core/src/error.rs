@@ -27,6 +27,8 @@ pub enum ErrorCode {
     AuthorizationPending,
     /// RFC 8628 §3.5: the device code expired.
     ExpiredToken,
+    /// RFC 8707 §2: a `resource` is malformed, not allowed for the client, or wider than granted.
+    InvalidTarget,
     /// RFC 7591 §3.2.2: a redirect URI of a registration request is not acceptable.
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2: some other client metadata is not acceptable.
@@ -59,6 +61,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
@@ -96,5 +99,9 @@ impl OAuthError {
 
     pub fn unauthorized_client(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, description)
+    }
+
+    pub fn invalid_target(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidTarget, description)
     }
 }

@@ -12,20 +12,26 @@ use crate::{ErrorCode, OAuthError};
 pub enum TokenRequest {
     ClientCredentials {
         scope: Option<ScopeSet>,
+        resources: Vec<String>,
     },
     AuthorizationCode {
         code: String,
         redirect_uri: Option<String>,
         code_verifier: Option<String>,
+        resources: Vec<String>,
     },
     RefreshToken {
         refresh_token: String,
         scope: Option<ScopeSet>,
+        resources: Vec<String>,
     },
     /// RFC 8628 §3.4.
     DeviceCode {
         device_code: String,
+        resources: Vec<String>,
     },
+    /// RFC 8693 §2.1.
+    TokenExchange(crate::exchange::ExchangeRequest),
 }
 
 /// Parses the grant-specific parameters. Unknown or unoffered grants are
@@ -38,25 +44,35 @@ pub fn parse_token_request(params: &Params, default_grant_type: Option<GrantType
         // a grant type.
         Some(crate::device::GRANT_TYPE) => Some(GrantType::DeviceCode),
         Some("device_code") => None,
+        Some(crate::exchange::GRANT_TYPE) => Some(GrantType::TokenExchange),
+        Some("token_exchange") => None,
         Some(value) => GrantType::parse(value),
         None => Some(default_grant_type.ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?),
     };
+    let Some(grant_type) = grant_type.filter(|g| *g != GrantType::Implicit) else {
+        return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported"));
+    };
+    // RFC 8707 §2: `resource` may accompany every grant's token request.
+    let resources = crate::resource::requested(params);
     match grant_type {
-        Some(GrantType::ClientCredentials) => {
+        GrantType::ClientCredentials => {
             let scope = params.get("scope").map(ScopeSet::parse).transpose()?;
-            Ok(TokenRequest::ClientCredentials { scope })
+            Ok(TokenRequest::ClientCredentials { scope, resources: resources? })
         }
-        Some(GrantType::AuthorizationCode) => Ok(TokenRequest::AuthorizationCode {
+        GrantType::AuthorizationCode => Ok(TokenRequest::AuthorizationCode {
             code: required(params, "code")?,
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
+            resources: resources?,
         }),
-        Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken {
+        GrantType::RefreshToken => Ok(TokenRequest::RefreshToken {
             refresh_token: required(params, "refresh_token")?,
             scope: params.get("scope").map(ScopeSet::parse).transpose()?,
+            resources: resources?,
         }),
-        Some(GrantType::DeviceCode) => Ok(TokenRequest::DeviceCode { device_code: required(params, "device_code")? }),
-        _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
+        GrantType::DeviceCode => Ok(TokenRequest::DeviceCode { device_code: required(params, "device_code")?, resources: resources? }),
+        GrantType::TokenExchange => Ok(TokenRequest::TokenExchange(crate::exchange::parse(params)?)),
+        GrantType::Implicit => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
     }
 }
 
@@ -88,6 +104,8 @@ pub fn issues_refresh_token(client: &Client, scope: &ScopeSet) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     pub scope: ScopeSet,
+    /// RFC 8707: the resources the token is for (its `aud`); empty: the default audience.
+    pub resources: Vec<String>,
     pub ttl: u32,
 }
 
@@ -99,6 +117,8 @@ pub struct ClientCredentialsInput<'a> {
     pub run_as: Option<&'a User>,
     pub catalogue: &'a [ScopeDef],
     pub requested: Option<&'a ScopeSet>,
+    /// RFC 8707: the `resource` values of the request.
+    pub resources: &'a [String],
     pub policy: &'a TokenPolicy,
 }
 
@@ -123,7 +143,8 @@ pub fn client_credentials(input: &ClientCredentialsInput<'_>) -> Result<Issue, O
         return Err(OAuthError::unauthorized_client("the client's run-as user may not authorize applications"));
     }
     let scope = scope::grant(input.requested, &client.scopes, run_as.role, input.catalogue)?;
-    Ok(Issue { scope, ttl: input.policy.access_token_ttl(client) })
+    let resources = crate::resource::select(input.resources, client, &[])?;
+    Ok(Issue { scope, resources, ttl: input.policy.access_token_ttl(client) })
 }
 
 #[cfg(test)]
@@ -156,14 +177,16 @@ mod tests {
         };
         check("grant_type=client_credentials", Ok(()));
         check("", Err(ErrorCode::InvalidRequest));
-        for g in ["foo", "password", "urn:ietf:params:oauth:grant-type:jwt-bearer"] {
+        for g in ["foo", "password", "urn:ietf:params:oauth:grant-type:jwt-bearer", "token_exchange"] {
             check(&format!("grant_type={g}"), Err(ErrorCode::UnsupportedGrantType));
         }
         check("grant_type=client_credentials&scope=a%22b", Err(ErrorCode::InvalidScope));
         // A profile's default applies only when grant_type is absent.
         let bare = Params::from_form(b"").unwrap();
         let defaulted = parse_token_request(&bare, Some(GrantType::ClientCredentials));
-        assert_eq!(defaulted, Ok(TokenRequest::ClientCredentials { scope: None }));
+        assert_eq!(defaulted, Ok(TokenRequest::ClientCredentials { scope: None, resources: vec![] }));
+        check("grant_type=client_credentials&resource=%2Frelative", Err(ErrorCode::InvalidTarget));
+        check("grant_type=client_credentials&resource=https%3A%2F%2Fa.test&resource=https%3A%2F%2Fb.test", Ok(()));
         let other = Params::from_form(b"grant_type=foo").unwrap();
         assert!(parse_token_request(&other, Some(GrantType::ClientCredentials)).is_err());
     }
@@ -185,6 +208,7 @@ mod tests {
                 run_as: Some(run_as),
                 catalogue: &catalogue,
                 requested: None,
+                resources: &[],
                 policy: &policy,
             })
             .map(|i| (i.scope.to_string(), i.ttl))

@@ -23,7 +23,7 @@ pub struct TokenState<'a> {
 }
 
 /// Whether a token with valid signature and `claims` still works at `now`: issued by us, for
-/// our audience (J07, J08), within its lifetime give or take the leeway, and every party to it
+/// our audience or resources still registered for its client (J07, J08, RFC 8707), within its lifetime give or take the leeway, and every party to it
 /// still in good standing.
 pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &TokenPolicy, now: i64) -> bool {
     let (Some(client), Some(subject), Some(owner)) = (state.client, state.subject, state.owner) else {
@@ -33,7 +33,7 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &To
         return false;
     };
     claims.iss == policy.issuer
-        && claims.aud == policy.audience
+        && crate::resource::audience_allowed(&claims.aud, client, &policy.audience)
         && !state.revoked
         && token::within_lifetime(claims, now, policy.leeway)
         && client.status == ClientStatus::On
@@ -70,6 +70,7 @@ pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResp
         token_type: Some(if claims.cnf.is_some() { "DPoP" } else { "Bearer" }.into()),
         org_id: Some(claims.org_id.clone()),
         cnf: claims.cnf.clone(),
+        act: claims.act.clone(),
     }
 }
 
@@ -137,6 +138,7 @@ mod tests {
             org_id: "o".into(),
             grant_id: None,
             cnf: None,
+            act: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod device;
 pub mod dpop;
 pub mod error;
+pub mod exchange;
 pub mod grant;
 pub mod introspection;
 pub mod model;
@@ -24,6 +25,7 @@ pub mod par;
 pub mod params;
 pub mod refresh;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod token;
 

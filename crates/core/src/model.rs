@@ -100,6 +100,9 @@ pub enum GrantType {
     /// The device authorization grant (RFC 8628); at the token endpoint its `grant_type` is
     /// [`crate::device::GRANT_TYPE`].
     DeviceCode,
+    /// Token exchange (RFC 8693), off unless registered; at the token endpoint its `grant_type`
+    /// is [`crate::exchange::GRANT_TYPE`].
+    TokenExchange,
 }
 
 impl GrantType {
@@ -110,6 +113,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::Implicit => "implicit",
             GrantType::DeviceCode => "device_code",
+            GrantType::TokenExchange => "token_exchange",
         }
     }
 
@@ -120,6 +124,7 @@ impl GrantType {
             "refresh_token" => Some(GrantType::RefreshToken),
             "implicit" => Some(GrantType::Implicit),
             "device_code" => Some(GrantType::DeviceCode),
+            "token_exchange" => Some(GrantType::TokenExchange),
             _ => None,
         }
     }
@@ -262,6 +267,9 @@ pub struct Client {
     pub requires_org_approval: bool,
     /// RFC 9126 §6: this client's authorization requests must be pushed (`/oauth2/par`).
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707: the resources (absolute URIs) the client may ask tokens for; empty: none, so
+    /// its tokens carry the default audience only.
+    pub resources: Vec<String>,
     pub status: ClientStatus,
     pub created_at: i64,
 }

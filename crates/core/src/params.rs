@@ -12,7 +12,11 @@ pub const MAX_PARAMS: usize = 64;
 /// verifier caps tokens at 16 KiB) and a 1 KB `state`; a megabyte must not pass.
 pub const MAX_VALUE_LEN: usize = 16 * 1024;
 
-/// The parameters of one request, unique by name.
+/// The parameters that may be given more than once (RFC 8707 §2: `resource`; RFC 8693 §2.1:
+/// `audience`). Every other parameter is unique by name.
+pub const MULTI_VALUED: &[&str] = &["resource", "audience"];
+
+/// The parameters of one request, unique by name (except [`MULTI_VALUED`] ones).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(Vec<(String, String)>);
 
@@ -33,7 +37,7 @@ impl Params {
             if value.len() > MAX_VALUE_LEN || name.len() > 128 {
                 return Err(OAuthError::invalid_request("parameter too long"));
             }
-            if pairs[..i].iter().any(|(other, _)| other == name) {
+            if !MULTI_VALUED.contains(&name.as_str()) && pairs[..i].iter().any(|(other, _)| other == name) {
                 return Err(OAuthError::invalid_request(format!("parameter '{}' is repeated", printable(name))));
             }
         }
@@ -47,8 +51,9 @@ impl Params {
         Self::from_pairs(pairs)
     }
 
-    /// `application/json`: one object whose values are all strings (`null` counts as empty).
-    /// A name given twice is refused here too, not silently resolved to the last value.
+    /// `application/json`: one object whose values are all strings (`null` counts as empty), or
+    /// for a [`MULTI_VALUED`] parameter an array of strings. A name given twice is refused here
+    /// too, not silently resolved to the last value.
     pub fn from_json(body: &[u8]) -> Result<Self, OAuthError> {
         let object: JsonObject = serde_json::from_slice(body)
             .map_err(|_| OAuthError::invalid_request("the JSON body must be one object whose values are strings"))?;
@@ -58,6 +63,11 @@ impl Params {
     /// The value of `name`, `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    }
+
+    /// Every non-empty value of `name`, in order (for [`MULTI_VALUED`] parameters).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
     /// Whether `name` was sent at all, even empty.
@@ -94,8 +104,16 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonObject, A::Error> {
                 let mut pairs = Vec::new();
                 while let Some(name) = map.next_key::<String>()? {
-                    let value: Option<String> = map.next_value()?;
-                    pairs.push((name, value.unwrap_or_default()));
+                    match map.next_value::<Member>()? {
+                        Member::One(value) => pairs.push((name, value.unwrap_or_default())),
+                        Member::Many(values) if MULTI_VALUED.contains(&name.as_str()) => {
+                            if values.len() > MAX_PARAMS {
+                                return Err(serde::de::Error::custom("too many parameters"));
+                            }
+                            pairs.extend(values.into_iter().map(|value| (name.clone(), value)));
+                        }
+                        Member::Many(_) => return Err(serde::de::Error::custom("only resource and audience may be arrays")),
+                    }
                     if pairs.len() > MAX_PARAMS {
                         return Err(serde::de::Error::custom("too many parameters"));
                     }
@@ -105,6 +123,14 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
         }
         deserializer.deserialize_map(Members)
     }
+}
+
+/// One member of a JSON body: a string (or `null`), or an array of strings.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Member {
+    One(Option<String>),
+    Many(Vec<String>),
 }
 
 /// A parameter name made safe to echo in an error description.
@@ -135,6 +161,18 @@ mod tests {
         assert_eq!(Params::from_json(br#"{"scope":null,"a":"b"}"#).unwrap().get("scope"), None);
         let err = Params::from_form(b"grant_type=a&grant_type=b").unwrap_err();
         assert_eq!(err.code, crate::ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn resource_may_repeat_in_both_encodings() {
+        let form = Params::from_form(b"resource=https%3A%2F%2Fa.test&resource=https%3A%2F%2Fb.test&scope=x").unwrap();
+        let json = Params::from_json(br#"{"resource":["https://a.test","https://b.test"],"scope":"x"}"#).unwrap();
+        assert_eq!(form, json);
+        assert_eq!(form.all("resource").collect::<Vec<_>>(), ["https://a.test", "https://b.test"]);
+        let one = Params::from_json(br#"{"resource":"https://a.test"}"#).unwrap();
+        assert_eq!(one.all("resource").collect::<Vec<_>>(), ["https://a.test"]);
+        assert!(Params::from_json(br#"{"scope":["a","b"]}"#).is_err());
+        assert!(Params::from_json(br#"{"resource":[1]}"#).is_err());
     }
 
     #[test]

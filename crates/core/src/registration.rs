@@ -63,6 +63,8 @@ pub fn parse_metadata(body: &serde_json::Value) -> Result<ClientMetadata, OAuthE
         let grant = match name.as_str() {
             crate::device::GRANT_TYPE => Some(GrantType::DeviceCode),
             "device_code" => None,
+            // Token exchange is granted by an operator or an org's people, never self-registered.
+            crate::exchange::GRANT_TYPE | "token_exchange" => None,
             other => GrantType::parse(other),
         };
         match grant {
@@ -139,6 +141,9 @@ mod tests {
         check(json!({"response_types": ["code"]}), Ok((&[G::AuthorizationCode], M::ClientSecretBasic)));
         check(json!([]), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"grant_types": ["password"]}), Err(ErrorCode::InvalidClientMetadata));
+        // Token exchange is never self-registered, by its URN or its registration name.
+        check(json!({"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"]}), Err(ErrorCode::InvalidClientMetadata));
+        check(json!({"grant_types": ["token_exchange"]}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"grant_types": "client_credentials"}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"response_types": ["token"]}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"response_types": ["id_token"]}), Err(ErrorCode::InvalidClientMetadata));

@@ -13,7 +13,8 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub struct TokenPolicy {
     /// The issuer, exactly as discovery publishes it (S06).
     pub issuer: String,
-    /// The `aud` of access tokens: the API the tokens are for.
+    /// The default `aud` of access tokens: the API the tokens are for when a request names no
+    /// `resource` (RFC 8707).
     pub audience: String,
     pub access_token_ttl: u32,
     /// Per-client lifetimes are capped at this.
@@ -29,7 +30,7 @@ impl TokenPolicy {
     }
 }
 
-/// The claims of one access token.
+/// The claims of one access token; `resources` (RFC 8707) become its `aud`, else the default.
 #[allow(clippy::too_many_arguments)]
 pub fn access_token_claims(
     policy: &TokenPolicy,
@@ -37,6 +38,7 @@ pub fn access_token_claims(
     client: &Client,
     org: &OrgId,
     scope: &ScopeSet,
+    resources: &[String],
     ttl: u32,
     jti: String,
     now: i64,
@@ -44,7 +46,7 @@ pub fn access_token_claims(
     AccessTokenClaims {
         iss: policy.issuer.clone(),
         sub: subject.to_string(),
-        aud: policy.audience.clone(),
+        aud: crate::resource::audience(resources, &policy.audience),
         exp: now + i64::from(ttl),
         iat: now,
         nbf: None,
@@ -54,6 +56,7 @@ pub fn access_token_claims(
         org_id: org.to_string(),
         grant_id: None,
         cnf: None,
+        act: None,
     }
 }
 
@@ -103,6 +106,7 @@ mod tests {
             org_id: "o".into(),
             grant_id: None,
             cnf: None,
+            act: None,
         }
     }
 

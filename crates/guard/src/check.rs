@@ -120,7 +120,8 @@ pub fn check_claims(claims: &AccessTokenClaims, expect: &Expectations, now: i64)
     if claims.iss != expect.issuer {
         return Err(Reason::Issuer);
     }
-    if claims.aud != expect.audience {
+    // RFC 9068 §4, RFC 8707: `aud` may name several resources; this API must be one of them.
+    if !claims.aud.contains(&expect.audience) {
         return Err(Reason::Audience);
     }
     // The server's own lifetime rule, so the guard and introspection never disagree.
@@ -149,6 +150,7 @@ mod tests {
             org_id: "o".into(),
             grant_id: None,
             cnf: None,
+            act: None,
         }
     }
 
@@ -164,6 +166,8 @@ mod tests {
         check(|_| {}, 1500, Ok(()));
         check(|c| c.iss = "https://evil.test".into(), 1500, Err(Reason::Issuer));
         check(|c| c.aud = "https://other.test".into(), 1500, Err(Reason::Audience));
+        let both = tessera_proto::Audience::new(["https://other.test".to_owned(), "https://api.test".to_owned()]);
+        check(move |c| c.aud = both, 1500, Ok(()));
         check(|_| {}, 2030, Ok(()));
         check(|_| {}, 2031, Err(Reason::Expired));
         check(|_| {}, 970, Ok(()));

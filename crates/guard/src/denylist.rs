@@ -81,6 +81,7 @@ mod tests {
             org_id: "o".into(),
             grant_id: grant.map(str::to_owned),
             cnf: None,
+            act: None,
         }
     }
 

@@ -29,12 +29,104 @@ pub struct ErrorResponse {
     pub error_description: Option<String>,
 }
 
+/// The `aud` of an access token (RFC 7519 §4.1.3): one string when it names one audience, an
+/// array when it names several (RFC 8707 §2: one per requested `resource`). Reads both forms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Audience(Vec<String>);
+
+impl Audience {
+    /// An audience of the given values, in order; duplicates are dropped.
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut unique: Vec<String> = Vec::new();
+        for value in values {
+            if !unique.contains(&value) {
+                unique.push(value);
+            }
+        }
+        Self(unique)
+    }
+
+    /// Whether `value` is one of the audiences.
+    pub fn contains(&self, value: &str) -> bool {
+        self.0.iter().any(|v| v == value)
+    }
+
+    /// The audiences, in order.
+    pub fn values(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The one audience, when there is exactly one.
+    pub fn single(&self) -> Option<&str> {
+        match self.0.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(value: &str) -> Self {
+        Self(vec![value.to_owned()])
+    }
+}
+
+impl From<String> for Audience {
+    fn from(value: String) -> Self {
+        Self(vec![value])
+    }
+}
+
+impl Serialize for Audience {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            One(String),
+            Many(Vec<String>),
+        }
+        match Form::deserialize(deserializer)? {
+            Form::One(one) => Ok(Self(vec![one])),
+            Form::Many(many) if many.is_empty() => Err(serde::de::Error::custom("an empty aud")),
+            Form::Many(many) => Ok(Self(many)),
+        }
+    }
+}
+
+/// RFC 8693 §4.1: the party acting for the token's subject (a client that exchanged the
+/// subject's token); `act` inside names the party that acted before it, when the exchanged
+/// token was itself the result of an exchange.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Actor {
+    /// The acting client's id.
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
+}
+
+impl Actor {
+    /// How many parties the chain names (this one included).
+    pub fn depth(&self) -> usize {
+        1 + self.act.as_ref().map_or(0, |inner| inner.depth())
+    }
+}
+
 /// The claims of a Tessera access token (RFC 9068 plus `client_id`, `scope`, `org_id`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    /// The default audience, or the resources asked for (RFC 8707).
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +139,9 @@ pub struct AccessTokenClaims {
     /// authorization stops the token too. Absent on client-credentials tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// RFC 8693 §4.1: on a token issued by token exchange, the client acting for `sub`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
     /// The key the token is bound to (RFC 9449 §6.1, RFC 7800): a resource server accepts it
     /// only with a DPoP proof signed by that key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,7 +228,7 @@ pub struct IntrospectionResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +238,9 @@ pub struct IntrospectionResponse {
     /// The DPoP key a bound token is bound to (RFC 9449 §6.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// RFC 8693 §4.1: the acting party of an exchanged token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
 }
 
 impl IntrospectionResponse {
@@ -328,6 +426,9 @@ pub struct ClientView {
     /// RFC 9126 §6: authorization requests must be pushed (`/oauth2/par`).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707: the resources (absolute URIs) this client may ask tokens for with `resource`.
+    #[serde(default)]
+    pub resources: Vec<String>,
     /// `on` or `off`.
     pub status: String,
     pub created_at: i64,
@@ -477,6 +578,9 @@ pub struct NewClientRequest {
     /// RFC 9126 §6: the client must push its authorization requests (`/oauth2/par`).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707: the resources (absolute URIs, no fragment) the client may ask tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
     /// `client_secret_basic` (the default), `client_secret_post`, `private_key_jwt` (implied
     /// when `jwks` or `jwks_uri` is given) or `none` (implied by `public`).
     #[serde(default)]
@@ -516,6 +620,9 @@ pub struct ClientPatch {
     pub requires_org_approval: Option<bool>,
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 8707: replaces the resources the client may ask tokens for.
+    #[serde(default)]
+    pub resources: Option<Vec<String>>,
     /// New public keys of a `private_key_jwt` client (JWKS, JWK or PEM string).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]

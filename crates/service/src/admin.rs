@@ -84,6 +84,8 @@ pub struct ClientEdit {
     pub access_token_ttl: Option<Option<u32>>,
     pub requires_org_approval: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 8707: replaces the resources the client may ask tokens for.
+    pub resources: Option<Vec<String>>,
     /// New public keys of a `private_key_jwt` client (a JWK, a JWKS or a PEM public key), in
     /// place of its `jwks_uri` or earlier keys.
     pub jwks: Option<String>,
@@ -123,6 +125,8 @@ pub struct NewClient {
     pub requires_org_approval: bool,
     /// RFC 9126 §6: authorization requests must be pushed.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707: the resources (absolute URIs) the client may ask tokens for.
+    pub resources: Vec<String>,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`. Unset: `none`
     /// for a public client, `private_key_jwt` when keys are given, else `client_secret_basic`.
     pub token_endpoint_auth_method: Option<String>,
@@ -498,6 +502,7 @@ impl Tessera {
                 keys: keys.as_ref(),
                 access_token_ttl: new.access_token_ttl,
                 catalogue: &catalogue,
+                resources: &new.resources,
             }));
         }
         Ok(problems)
@@ -558,6 +563,7 @@ impl Tessera {
             access_token_ttl: new.access_token_ttl,
             requires_org_approval: new.requires_org_approval,
             require_pushed_authorization_requests: new.require_pushed_authorization_requests,
+            resources: new.resources.clone(),
             status: ClientStatus::On,
             created_at: self.now(),
         };
@@ -614,6 +620,7 @@ impl Tessera {
             access_token_ttl: client.access_token_ttl,
             requires_org_approval: client.requires_org_approval,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            resources: client.resources.clone(),
             status: client.status.as_str().into(),
             created_at: client.created_at,
         })
@@ -686,6 +693,9 @@ impl Tessera {
         if let Some(requires) = edit.require_pushed_authorization_requests {
             client.require_pushed_authorization_requests = requires;
         }
+        if let Some(resources) = edit.resources {
+            client.resources = resources;
+        }
         if edit.jwks.is_some() || edit.jwks_uri.is_some() {
             if client.auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
                 return Err(invalid("public keys are registered only for private_key_jwt clients"));
@@ -705,9 +715,10 @@ impl Tessera {
             keys: client.keys.as_ref(),
             access_token_ttl: client.access_token_ttl,
             catalogue: &catalogue,
+            resources: &client.resources,
         })
         .map_err(|e| invalid(e.description.to_string()))?;
-        let detail = serde_json::json!({ "name": client.name, "run_as": client.run_as.as_str(), "redirect_uris": client.redirect_uris, "allowed_origins": client.allowed_origins });
+        let detail = serde_json::json!({ "name": client.name, "run_as": client.run_as.as_str(), "redirect_uris": client.redirect_uris, "allowed_origins": client.allowed_origins, "resources": client.resources });
         let audit = self.audit(actor, AuditAction::ClientUpdated, Some(&client.org_id), Some(client.id.to_string()), detail);
         if !self.store().update_client(&client, &audit).await? {
             return Err(ServiceError::NotFound("client"));

@@ -339,6 +339,7 @@ impl Tessera {
                         created_at: now,
                         expires_at: None,
                         revoked: false,
+                        resources: request.resources.clone(),
                     },
                     code: IssuedCode {
                         client_id: client.client.id.clone(),
@@ -356,7 +357,8 @@ impl Tessera {
                 // The implicit flow: an access token (and an ID token when asked), never a
                 // refresh token (A17).
                 let ttl = self.settings.policy.access_token_ttl(&client.client);
-                let access_token = self.sign_access_token(&user.id, &client.client, &user.org_id, &scope, ttl, None, None, now)?;
+                let access_token =
+                    self.sign_access_token(&user.id, &client.client, &user.org_id, &scope, &request.resources, ttl, None, None, now)?;
                 if request.response_type == ResponseType::IdTokenToken {
                     let id_token = self.sign_id_token(
                         user,

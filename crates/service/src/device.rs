@@ -108,10 +108,14 @@ impl Tessera {
         &self,
         caller: &CachedClient,
         device_code: &str,
+        requested_resources: &[String],
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::DeviceCode)?;
+        // RFC 8707: the device authorization names no resources, so the token request chooses
+        // among the client's registered ones; the grant records them for its refreshes.
+        let resources = tessera_core::resource::select(requested_resources, &caller.client, &[])?;
         let invalid_grant = |text: &'static str| ServiceError::oauth(OAuthError::new(tessera_core::ErrorCode::InvalidGrant, text));
         if !crate::secrets::plausible_token(device_code) {
             return Err(invalid_grant("unknown device code"));
@@ -136,7 +140,7 @@ impl Tessera {
                 if !self.store.consume_device_authorization(&hash).await? {
                     return Err(invalid_grant("this device code has been used already"));
                 }
-                self.issue_for_device(caller, &found, jkt, now).await
+                self.issue_for_device(caller, &found, resources, jkt, now).await
             }
         }
     }
@@ -145,6 +149,7 @@ impl Tessera {
         &self,
         caller: &CachedClient,
         found: &DeviceAuthorization,
+        resources: Vec<String>,
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
@@ -159,6 +164,7 @@ impl Tessera {
             created_at: now,
             expires_at: None,
             revoked: false,
+            resources,
         };
         let user = self.grant_user(&grant).await?;
         self.check_org_approval(caller, &user).await?;
@@ -166,7 +172,7 @@ impl Tessera {
         let scope = scope::allowed_for(&grant.scope, user.role, &caller.catalogue)?;
         self.store.insert_grant(&grant).await?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue { grant: &grant, scope: &scope, nonce: None, with_refresh, jkt };
+        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &grant.resources, nonce: None, with_refresh, jkt };
         self.issue_for_grant(&caller.client, &user, &issue, now).await
     }
 

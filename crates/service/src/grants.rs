@@ -9,6 +9,7 @@ use tessera_core::grant;
 use tessera_core::model::{Client, GrantType, OrgId, User, UserId};
 use tessera_core::oidc::{self, IdTokenFacts};
 use tessera_core::refresh::{self, RefreshDecision, RefreshInput};
+use tessera_core::resource;
 use tessera_core::scope::{self, ScopeSet};
 use tessera_core::token::{self, ACCESS_TOKEN_TYP};
 use tessera_core::{ErrorCode, OAuthError};
@@ -41,6 +42,8 @@ fn at_hash(access_token: &str) -> String {
 pub(crate) struct GrantIssue<'a> {
     pub grant: &'a GrantRecord,
     pub scope: &'a ScopeSet,
+    /// RFC 8707: the resources of the access token (a subset of the grant's, or the grant's).
+    pub resources: &'a [String],
     pub nonce: Option<&'a str>,
     pub with_refresh: bool,
     /// The DPoP key the access token is bound to (RFC 9449 §5).
@@ -48,8 +51,9 @@ pub(crate) struct GrantIssue<'a> {
 }
 
 impl Tessera {
-    /// Signs an access token for `subject` acting through `client`. `grant_id` ties it to the
-    /// authorization it descends from, so that revoking that stops it too.
+    /// Signs an access token for `subject` acting through `client`, for `resources` (its `aud`;
+    /// none: the default audience). `grant_id` ties it to the authorization it descends from, so
+    /// that revoking that stops it too.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sign_access_token(
         &self,
@@ -57,20 +61,21 @@ impl Tessera {
         client: &Client,
         org: &OrgId,
         scope: &ScopeSet,
+        resources: &[String],
         ttl: u32,
         grant_id: Option<&str>,
         jkt: Option<&str>,
         now: i64,
     ) -> Result<String> {
         let jti = self.secrets.token_id();
-        let mut claims = token::access_token_claims(&self.settings.policy, subject, client, org, scope, ttl, jti, now);
+        let mut claims = token::access_token_claims(&self.settings.policy, subject, client, org, scope, resources, ttl, jti, now);
         claims.grant_id = grant_id.map(str::to_owned);
         claims.cnf = jkt.map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.to_owned()) });
         self.sign(ACCESS_TOKEN_TYP, &claims)
     }
 
     /// Signs `claims` with the current key.
-    fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
+    pub(crate) fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
         let keys = self.keyset();
         let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
         key.sign(typ, claims).map_err(|e| ServiceError::Internal(e.to_string()))
@@ -94,12 +99,14 @@ impl Tessera {
     }
 
     /// The `authorization_code` grant.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn redeem_code(
         &self,
         caller: &CachedClient,
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
+        requested_resources: &[String],
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
@@ -121,8 +128,17 @@ impl Tessera {
         self.check_org_approval(caller, &user).await?;
         // A demoted user's code carries only what the role still allows (Q07).
         let scope = scope::allowed_for(&record.grant.scope, user.role, &caller.catalogue)?;
+        // RFC 8707: the redemption may narrow the resources of the authorization, not widen them.
+        let resources = resource::select(requested_resources, &caller.client, &record.grant.resources)?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue { grant: &record.grant, scope: &scope, nonce: record.code.nonce.as_deref(), with_refresh, jkt };
+        let issue = GrantIssue {
+            grant: &record.grant,
+            scope: &scope,
+            resources: &resources,
+            nonce: record.code.nonce.as_deref(),
+            with_refresh,
+            jkt,
+        };
         let response = self.issue_for_grant(&caller.client, &user, &issue, now).await?;
         // The tokens are stored; the answer has not been sent.
         crate::failpoint("code-tokens-stored");
@@ -134,7 +150,8 @@ impl Tessera {
     pub(crate) async fn issue_for_grant(&self, client: &Client, user: &User, issue: &GrantIssue<'_>, now: i64) -> Result<TokenResponse> {
         let ttl = self.settings.policy.access_token_ttl(client);
         let grant_id = issue.grant.id.as_str();
-        let access_token = self.sign_access_token(&user.id, client, &user.org_id, issue.scope, ttl, Some(grant_id), issue.jkt, now)?;
+        let access_token =
+            self.sign_access_token(&user.id, client, &user.org_id, issue.scope, issue.resources, ttl, Some(grant_id), issue.jkt, now)?;
         let refresh_token = if issue.with_refresh {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
@@ -160,20 +177,23 @@ impl Tessera {
         caller: &CachedClient,
         token: &str,
         requested: Option<&ScopeSet>,
+        requested_resources: &[String],
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         let found = self.find_refresh_token(token).await?;
-        self.refresh_found(caller, token, found, requested, jkt, now).await
+        self.refresh_found(caller, token, found, requested, requested_resources, jkt, now).await
     }
 
     /// The `refresh_token` grant for a token already looked up (`found`: its stored record).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn refresh_found(
         &self,
         caller: &CachedClient,
         token: &str,
         found: Option<tessera_store::RefreshLookup>,
         requested: Option<&ScopeSet>,
+        requested_resources: &[String],
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
@@ -209,6 +229,8 @@ impl Tessera {
             return Err(ServiceError::Internal("refresh decided without its record".into()));
         };
         self.check_org_approval(caller, &user).await?;
+        // RFC 8707: narrowing only; refused before rotating, so the refresh token stays usable.
+        let resources = resource::select(requested_resources, &caller.client, &found.grant.resources)?;
         let new_token = self.secrets.random_token(32)?;
         let (old_hash, new_hash) = (self.secrets.lookup_hash(token), self.secrets.lookup_hash(&new_token));
         if !self.store.rotate_refresh_token(&old_hash, &new_hash, now).await? {
@@ -218,7 +240,8 @@ impl Tessera {
         }
         let ttl = self.settings.policy.access_token_ttl(&caller.client);
         let grant_id = found.grant.id.as_str();
-        let access_token = self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, ttl, Some(grant_id), jkt, now)?;
+        let access_token =
+            self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, &resources, ttl, Some(grant_id), jkt, now)?;
         let id_token = if access_scope.contains("openid") {
             Some(self.sign_id_token(&user, &caller.client, &access_scope, found.grant.auth_time, None, Some(&access_token), now)?)
         } else {

@@ -9,6 +9,7 @@ pub mod client_keys;
 pub mod device;
 pub mod dpop;
 pub mod error;
+mod exchange;
 mod feed;
 mod grants;
 pub mod keys;
@@ -325,25 +326,40 @@ impl Tessera {
         let jkt = self.token_request_proof(request, now).await?;
         let jkt = jkt.as_deref();
         match grant::parse_token_request(&request.params, self.settings.default_grant_type)? {
-            TokenRequest::ClientCredentials { scope } => {
+            TokenRequest::ClientCredentials { scope, resources } => {
                 let issue = grant::client_credentials(&ClientCredentialsInput {
                     client: &caller.client,
                     owner: caller.owner.as_ref(),
                     run_as: caller.run_as.as_ref(),
                     catalogue: &caller.catalogue,
                     requested: scope.as_ref(),
+                    resources: &resources,
                     policy: &self.settings.policy,
                 })?;
                 let client = &caller.client;
-                let access_token =
-                    self.sign_access_token(&client.run_as, client, &client.org_id, &issue.scope, issue.ttl, None, jkt, now)?;
+                let access_token = self.sign_access_token(
+                    &client.run_as,
+                    client,
+                    &client.org_id,
+                    &issue.scope,
+                    &issue.resources,
+                    issue.ttl,
+                    None,
+                    jkt,
+                    now,
+                )?;
                 Ok(self.token_response(access_token, &issue.scope, issue.ttl, &client.org_id, jkt.is_some(), now))
             }
-            TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-                self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), jkt, now).await
+            TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier, resources } => {
+                self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), &resources, jkt, now).await
             }
-            TokenRequest::RefreshToken { refresh_token, scope } => self.refresh(&caller, &refresh_token, scope.as_ref(), jkt, now).await,
-            TokenRequest::DeviceCode { device_code } => self.redeem_device_code(&caller, &device_code, jkt, now).await,
+            TokenRequest::RefreshToken { refresh_token, scope, resources } => {
+                self.refresh(&caller, &refresh_token, scope.as_ref(), &resources, jkt, now).await
+            }
+            TokenRequest::DeviceCode { device_code, resources } => {
+                self.redeem_device_code(&caller, &device_code, &resources, jkt, now).await
+            }
+            TokenRequest::TokenExchange(exchange) => self.exchange(&caller, &exchange, request.peer, jkt, now).await,
         }
     }
 
@@ -656,6 +672,7 @@ impl Tessera {
                 "client_credentials",
                 "implicit",
                 tessera_core::device::GRANT_TYPE,
+                tessera_core::exchange::GRANT_TYPE,
             ]),
             device_authorization_endpoint: Some(at(&paths.device_authorization)),
             response_types_supported: strings(&["code", "token", "id_token token"]),

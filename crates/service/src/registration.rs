@@ -26,6 +26,7 @@ fn oauth(code: ErrorCode, description: impl Into<std::borrow::Cow<'static, str>>
 fn grant_name(grant: GrantType) -> &'static str {
     match grant {
         GrantType::DeviceCode => tessera_core::device::GRANT_TYPE,
+        GrantType::TokenExchange => tessera_core::exchange::GRANT_TYPE,
         other => other.as_str(),
     }
 }

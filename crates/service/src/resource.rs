@@ -107,6 +107,15 @@ impl Tessera {
         self.sync().await?;
         let now = self.clock.now();
         let claims = self.presented_claims(presented, now).await?;
+        // The admin API is this server's own resource: a token for another resource (RFC 8707)
+        // is not for it.
+        if claims.aud.single() != Some(self.settings.policy.audience.as_str()) {
+            return Err(if presented.dpop {
+                self.dpop_invalid_token("the access token is for another resource", now)
+            } else {
+                ServiceError::Bearer(BearerError::InvalidToken)
+            });
+        }
         let scope = ScopeSet::parse(&claims.scope).map_err(|_| ServiceError::Bearer(BearerError::InvalidToken))?;
         if !tessera_core::scope::admin_api_allows(&scope, needs) {
             return Err(ServiceError::Bearer(BearerError::InsufficientScope(needs)));

@@ -78,9 +78,10 @@ impl Tessera {
             created_at: now,
             expires_at: None,
             revoked: false,
+            resources: vec![],
         };
         self.store.insert_grant(&grant).await?;
-        let issue = GrantIssue { grant: &grant, scope: &scope, nonce: None, with_refresh: true, jkt: None };
+        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &[], nonce: None, with_refresh: true, jkt: None };
         let issued = self.issue_for_grant(&client.client, &user, &issue, now).await?;
         self.audit_session(&user, AuditAction::SessionCreated, &grant.id, peer, now).await?;
         session_tokens(issued)
@@ -98,7 +99,7 @@ impl Tessera {
         }
         let client = self.cache.client(&*self.store, &found.grant.client_id).await?.ok_or_else(unknown)?;
         let issued =
-            self.refresh_found(&client, refresh_token, Some(found), None, None, self.clock.now()).await.map_err(must_sign_in_again)?;
+            self.refresh_found(&client, refresh_token, Some(found), None, &[], None, self.clock.now()).await.map_err(must_sign_in_again)?;
         session_tokens(issued)
     }
 
@@ -168,6 +169,7 @@ impl Tessera {
             access_token_ttl: None,
             requires_org_approval: false,
             require_pushed_authorization_requests: false,
+            resources: vec![],
             status: ClientStatus::On,
             created_at: now,
         };

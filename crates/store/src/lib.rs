@@ -226,6 +226,9 @@ pub struct GrantRecord {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked: bool,
+    /// RFC 8707: the resources named at authorization; later token requests of this grant may
+    /// only narrow them. Empty: none were named.
+    pub resources: Vec<String>,
 }
 
 /// An authorization code as stored, with the grant it belongs to.

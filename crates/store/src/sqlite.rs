@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
     (4, "client keys", include_str!("../migrations/sqlite/0004_client_keys.sql")),
     (5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
+    (6, "resource indicators", include_str!("../migrations/sqlite/0006_audiences.sql")),
     (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
     (8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
 ];
@@ -147,7 +148,7 @@ async fn insert_client_row(tx: &mut Transaction<'_, Sqlite>, record: &ClientReco
     let c = &record.client;
     let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
     sqlx::query(&format!(
-        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $17)"
+        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $17)"
     ))
     .bind(c.id.as_str())
     .bind(c.org_id.as_str())
@@ -176,6 +177,7 @@ async fn insert_client_row(tx: &mut Transaction<'_, Sqlite>, record: &ClientReco
         Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
         _ => None,
     })
+    .bind(to_json(&c.resources))
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
@@ -249,7 +251,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
-     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri";
+     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources";
 
 fn json_list<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<Vec<T>> {
     let text: String = row.try_get(column).map_err(map_err)?;
@@ -292,6 +294,7 @@ fn client_from_row(row: &SqliteRow) -> Result<ClientRecord> {
         access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
         requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
         require_pushed_authorization_requests: row.try_get("require_pushed_authorization_requests").map_err(map_err)?,
+        resources: json_list(row, "resources")?,
         status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
         created_at: row.try_get("created_at").map_err(map_err)?,
     };
@@ -316,8 +319,7 @@ fn key_from_row(row: &SqliteRow) -> Result<KeyRecord> {
     })
 }
 
-const GRANT_COLUMNS: &str =
-    "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at";
+const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources";
 
 fn grant_from_row(row: &SqliteRow) -> Result<GrantRecord> {
     let scope: String = row.try_get("scope").map_err(map_err)?;
@@ -331,6 +333,7 @@ fn grant_from_row(row: &SqliteRow) -> Result<GrantRecord> {
         created_at: row.try_get("grant_created_at").map_err(map_err)?,
         expires_at: row.try_get("expires_at").map_err(map_err)?,
         revoked: revoked_at.is_some(),
+        resources: json_list(row, "grant_resources")?,
     })
 }
 
@@ -369,8 +372,8 @@ fn device_from_row(row: &SqliteRow) -> Result<DeviceAuthorization> {
 
 async fn insert_grant_row(tx: &mut Transaction<'_, Sqlite>, grant: &GrantRecord) -> Result<()> {
     sqlx::query(
-        "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at, resources) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
     )
     .bind(&grant.id)
     .bind(grant.client_id.as_str())
@@ -379,6 +382,7 @@ async fn insert_grant_row(tx: &mut Transaction<'_, Sqlite>, grant: &GrantRecord)
     .bind(grant.auth_time)
     .bind(grant.created_at)
     .bind(grant.expires_at)
+    .bind(to_json(&grant.resources))
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
@@ -761,7 +765,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin().await?;
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
-             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, updated_at = $8 WHERE id = $9",
+             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -781,6 +785,7 @@ impl Store for SqliteStore {
             Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
             _ => None,
         })
+        .bind(to_json(&c.resources))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?

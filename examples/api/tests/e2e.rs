@@ -571,3 +571,84 @@ async fn dpop_bound_tokens_need_a_proof_of_the_api_request() {
     let response = reqwest::Client::new().get(&url).header("authorization", format!("DPoP {plain}")).send().await.unwrap();
     refused(response, "invalid_token", "unbound token as DPoP");
 }
+
+/// RFC 8707 / RFC 9068 §4: an API guarding with its own resource URI as the audience accepts
+/// tokens whose `aud` names it (alone or among others) and refuses tokens for another resource
+/// or for the default audience.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_refuses_a_token_for_another_resource() {
+    const PROJECTS: &str = "https://projects.example.com";
+    const BILLING: &str = "https://billing.example.com";
+    let world = World::start_with(&[("EXAMPLE_AUDIENCE", PROJECTS)]);
+    let scope_flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).collect();
+    let mut flags = vec!["--resource", PROJECTS, "--resource", BILLING];
+    flags.extend_from_slice(&scope_flags);
+    let creds = create_client(&world.server.cli, &world.org, &world.owner, "resource-script", &flags);
+    let token_for = |resources: &'static [&'static str]| {
+        let creds = creds.clone();
+        let url = world.server.url("/oauth2/token");
+        async move {
+            let mut form = vec![("grant_type", "client_credentials")];
+            form.extend(resources.iter().map(|r| ("resource", *r)));
+            let response = reqwest::Client::new().post(url).basic_auth(&creds.id, Some(&creds.secret)).form(&form).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(world.projects_with(&token_for(&[PROJECTS]).await).await.0, 200);
+    assert_eq!(world.projects_with(&token_for(&[BILLING, PROJECTS]).await).await.0, 200);
+    for token in [token_for(&[BILLING]).await, token_for(&[]).await] {
+        let (status, challenge) = world.projects_with(&token).await;
+        assert_eq!(status, 401, "{:?}", claims_of(&token)["aud"]);
+        assert!(challenge.unwrap().starts_with("Bearer realm=\"api\", error=\"invalid_token\""));
+    }
+    assert!(metric(&world.metrics().await, "tessera_guard_requests_total{outcome=\"invalid_token\",reason=\"audience\"}").unwrap() >= 2.0);
+}
+
+/// RFC 8693: a service exchanges a customer's token for one for this API (its audience); the
+/// API's guard accepts it, and refuses it once the exchanging service is turned OFF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_accepts_an_exchanged_token_for_its_audience() {
+    const PROJECTS: &str = "https://projects.example.com";
+    let world = World::start_with(&[("EXAMPLE_AUDIENCE", PROJECTS)]);
+    let service = {
+        let args = [
+            "client",
+            "create",
+            "--org",
+            &world.org,
+            "--owner",
+            &world.owner,
+            "--name",
+            "gateway",
+            "--grant",
+            "token_exchange",
+            "--scope",
+            "projects:read",
+            "--resource",
+            PROJECTS,
+        ];
+        let created = world.server.cli.json(&args).expect("client create");
+        Creds { id: created["client_id"].as_str().unwrap().to_owned(), secret: created["client_secret"].as_str().unwrap().to_owned() }
+    };
+    let subject = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&subject).await.0, 401, "the customer's token is for the default audience, not this API");
+    let response = reqwest::Client::new()
+        .post(world.server.url("/oauth2/token"))
+        .basic_auth(&service.id, Some(&service.secret))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("subject_token", subject.as_str()),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("audience", PROJECTS),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let exchanged = response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&exchanged)["act"]["sub"], service.id.as_str());
+    assert_eq!(world.projects_with(&exchanged).await.0, 200);
+    world.server.cli.json(&["client", "disable", &service.id]).unwrap();
+    assert!(eventually(WITHIN, || async { world.projects_with(&exchanged).await.0 == 401 }).await, "the OFF service's token still passes");
+}

@@ -14,11 +14,11 @@ use tessera_testkit::browser::Browser;
 use crate::agent::*;
 use crate::common::*;
 
-const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const ALPHABET: &str = "BCDFGHJKLMNPQRSTVWXZ";
 
 /// A public device client (a TV app): device_code and refresh_token grants, scopes read, write.
-fn device_client(server: &Server, fixture: &Fixture) -> Fixture {
+pub(crate) fn device_client(server: &Server, fixture: &Fixture) -> Fixture {
     add_client(
         server,
         fixture,
@@ -32,7 +32,7 @@ fn options(serve: &[&str]) -> ServerOptions {
     ServerOptions { serve: serve.iter().map(|s| (*s).to_owned()).collect(), ..ServerOptions::default() }
 }
 
-async fn start_device(server: &Server, client: &Fixture, scope: &str) -> Value {
+pub(crate) async fn start_device(server: &Server, client: &Fixture, scope: &str) -> Value {
     let response = post_form(server, "/oauth2/device_authorization", &[("client_id", &client.client_id), ("scope", scope)]).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -44,20 +44,20 @@ async fn poll(server: &Server, client: &Fixture, device_code: &str) -> reqwest::
 }
 
 /// A signed-in user on the verification page: enters `typed`, gets the page back.
-async fn enter_code(agent: &mut Agent<'_>, typed: &str) -> reqwest::Response {
+pub(crate) async fn enter_code(agent: &mut Agent<'_>, typed: &str) -> reqwest::Response {
     let page = agent.get("/device").await.text().await.unwrap();
     agent.submit("/device", &page, &["csrf_token"], &[("user_code", typed)]).await
 }
 
 /// Enters `typed` and presses `decision` on the prompt; returns the final page's response.
-async fn decide(agent: &mut Agent<'_>, typed: &str, decision: &str) -> reqwest::Response {
+pub(crate) async fn decide(agent: &mut Agent<'_>, typed: &str, decision: &str) -> reqwest::Response {
     let response = enter_code(agent, typed).await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
     agent.submit("/device/decision", &page, &["csrf_token", "user_code"], &[("decision", decision)]).await
 }
 
-async fn signed_in<'a>(server: &'a Server, fixture: &Fixture) -> Agent<'a> {
+pub(crate) async fn signed_in<'a>(server: &'a Server, fixture: &Fixture) -> Agent<'a> {
     let mut agent = Agent::new(server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     agent

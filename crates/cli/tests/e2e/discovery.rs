@@ -41,7 +41,8 @@ async fn l05_only_public_key_members_and_supported_values() {
             "refresh_token",
             "client_credentials",
             "implicit",
-            "urn:ietf:params:oauth:grant-type:device_code"
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     assert_eq!(

@@ -14,7 +14,7 @@ use crate::common::*;
 const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
 /// The form of a code request by the web client, with PKCE.
-fn push_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn push_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut form = vec![
         ("response_type", "code"),
         ("redirect_uri", "https://app.example/cb"),
@@ -27,12 +27,12 @@ fn push_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     form
 }
 
-async fn push(server: &Server, client: &Fixture, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn push(server: &Server, client: &Fixture, form: &[(&str, &str)]) -> reqwest::Response {
     post_basic(server, "/oauth2/par", &client.client_id, &client.client_secret, form).await
 }
 
 /// Pushes a valid code request for `client`; returns the `request_uri`.
-async fn pushed_uri(server: &Server, client: &Fixture, extra: &[(&str, &str)]) -> String {
+pub(crate) async fn pushed_uri(server: &Server, client: &Fixture, extra: &[(&str, &str)]) -> String {
     let challenge = challenge(VERIFIER);
     let mut form = push_form(extra);
     form.push(("code_challenge", &challenge));
@@ -42,7 +42,7 @@ async fn pushed_uri(server: &Server, client: &Fixture, extra: &[(&str, &str)]) -
     body["request_uri"].as_str().unwrap().to_owned()
 }
 
-fn authorize_path(client_id: &str, request_uri: &str, extra: &str) -> String {
+pub(crate) fn authorize_path(client_id: &str, request_uri: &str, extra: &str) -> String {
     let query = serde_urlencoded::to_string([("client_id", client_id), ("request_uri", request_uri)]).unwrap();
     format!("/oauth2/authorize?{query}{extra}")
 }

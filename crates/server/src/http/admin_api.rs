@@ -277,6 +277,7 @@ async fn create_client(State(state): State<AppState>, ClientsCaller(caller): Cli
         access_token_ttl: body.access_token_ttl,
         requires_org_approval: body.requires_org_approval,
         require_pushed_authorization_requests: body.require_pushed_authorization_requests,
+        resources: body.resources,
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         jwks: body.jwks.map(key_text),
         jwks_uri: body.jwks_uri,
@@ -325,6 +326,7 @@ async fn update_client(
         access_token_ttl: patch.access_token_ttl,
         requires_org_approval: patch.requires_org_approval,
         require_pushed_authorization_requests: patch.require_pushed_authorization_requests,
+        resources: patch.resources,
         jwks: patch.jwks.map(key_text),
         jwks_uri: patch.jwks_uri,
     };

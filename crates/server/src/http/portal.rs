@@ -28,12 +28,13 @@ use crate::http::views::{
 };
 
 /// The grants a new client may pick, with a word on each.
-const GRANT_CHOICES: [(&str, &str); 5] = [
+const GRANT_CHOICES: [(&str, &str); 6] = [
     ("client_credentials", "a server calling the API as itself"),
     ("authorization_code", "an app acting for its users, through sign-in and consent"),
     ("refresh_token", "keeps users signed in (with authorization_code)"),
     ("implicit", "legacy browser apps: the token comes back in the URL fragment"),
     ("device_code", "TVs, consoles and command-line tools: the user approves a code on another device"),
+    ("token_exchange", "a service exchanging a user's token for a narrower one for a downstream API (RFC 8693)"),
 ];
 
 /// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
@@ -233,6 +234,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: form.get("access_token_ttl").to_owned(),
         requires_org_approval: form.flag("requires_org_approval"),
         require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
+        resources: form.get("resources").to_owned(),
         public_key: form.get("public_key").to_owned(),
     };
     let mut problems = Vec::new();
@@ -254,6 +256,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: ttl,
         requires_org_approval: values.requires_org_approval,
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
+        resources: form.lines("resources"),
         token_endpoint_auth_method: None,
         jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
         jwks_uri: None,
@@ -434,6 +437,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         access_token_ttl: view.access_token_ttl.map(|t| t.to_string()).unwrap_or_default(),
         requires_org_approval: view.requires_org_approval,
         require_pushed_authorization_requests: view.require_pushed_authorization_requests,
+        resources: view.resources.join("\n"),
         public_key: String::new(),
     }
 }
@@ -466,6 +470,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     values.access_token_ttl = form.get("access_token_ttl").to_owned();
     values.requires_org_approval = form.flag("requires_org_approval");
     values.require_pushed_authorization_requests = form.flag("require_pushed_authorization_requests");
+    values.resources = form.get("resources").to_owned();
     let ttl = match parse_ttl(&values.access_token_ttl) {
         Ok(ttl) => ttl,
         Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
@@ -479,6 +484,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         access_token_ttl: Some(ttl),
         requires_org_approval: Some(values.requires_org_approval),
         require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
+        resources: Some(form.lines("resources")),
         jwks: None,
         jwks_uri: None,
     };
@@ -502,6 +508,7 @@ fn edit_field_of(message: &str) -> &'static str {
         ("run-as", "run_as"),
         ("owner", "run_as"),
         ("lifetime", "access_token_ttl"),
+        ("resource", "resources"),
     ];
     fields.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |(_, field)| field)
 }
@@ -986,7 +993,7 @@ pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Byt
 }
 
 /// The actions the audit filter suggests.
-const AUDIT_ACTIONS: [&str; 21] = [
+const AUDIT_ACTIONS: [&str; 22] = [
     "client_created",
     "client_updated",
     "client_deleted",
@@ -1004,6 +1011,7 @@ const AUDIT_ACTIONS: [&str; 21] = [
     "registration_token_created",
     "login_failed",
     "token_revoked",
+    "token_exchanged",
     "grant_revoked",
     "org_approved",
     "org_approval_withdrawn",

@@ -153,6 +153,8 @@ pub struct ClientFormValues {
     pub access_token_ttl: String,
     pub requires_org_approval: bool,
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707 resources, one per line.
+    pub resources: String,
     /// A pasted public key (JWK, JWKS or PEM) for `private_key_jwt`; empty: a secret.
     pub public_key: String,
 }
