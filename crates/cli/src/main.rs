@@ -196,6 +196,9 @@ struct ServeArgs {
     /// Every registration needs an initial access token (`tessera client registration-token create`).
     #[arg(long, env = "TESSERA_REGISTRATION_ENDPOINT")]
     registration_endpoint: Option<bool>,
+    /// Demand a server nonce (`DPoP-Nonce`) in every DPoP proof (RFC 9449 §8; default: false).
+    #[arg(long, env = "TESSERA_DPOP_REQUIRE_NONCE")]
+    dpop_require_nonce: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -497,6 +500,7 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         device_code_lifetime: serve_args.and_then(|a| a.device_code_lifetime),
         device_poll_interval: serve_args.and_then(|a| a.device_poll_interval),
         registration_endpoint: serve_args.and_then(|a| a.registration_endpoint),
+        dpop_require_nonce: serve_args.and_then(|a| a.dpop_require_nonce),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,

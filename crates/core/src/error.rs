@@ -33,6 +33,10 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2: some other client metadata is not acceptable.
     InvalidClientMetadata,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing where required, malformed or invalid.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the server demands a nonce in the proof (`DPoP-Nonce` has it).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -60,6 +64,8 @@ impl ErrorCode {
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

@@ -66,8 +66,10 @@ pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResp
         iss: Some(claims.iss.clone()),
         aud: Some(claims.aud.clone()),
         jti: Some(claims.jti.clone()),
-        token_type: Some("Bearer".into()),
+        // RFC 9449 §6.2: a bound token is reported with its key and as a DPoP token.
+        token_type: Some(if claims.cnf.is_some() { "DPoP" } else { "Bearer" }.into()),
         org_id: Some(claims.org_id.clone()),
+        cnf: claims.cnf.clone(),
         act: claims.act.clone(),
     }
 }
@@ -135,6 +137,7 @@ mod tests {
             scope: "admin read".into(),
             org_id: "o".into(),
             grant_id: None,
+            cnf: None,
             act: None,
         }
     }

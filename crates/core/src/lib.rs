@@ -14,6 +14,7 @@ pub mod client;
 pub mod code;
 pub mod credentials;
 pub mod device;
+pub mod dpop;
 pub mod error;
 pub mod exchange;
 pub mod grant;

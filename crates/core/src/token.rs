@@ -55,6 +55,7 @@ pub fn access_token_claims(
         scope: scope.to_string(),
         org_id: org.to_string(),
         grant_id: None,
+        cnf: None,
         act: None,
     }
 }
@@ -104,6 +105,7 @@ mod tests {
             scope: "x".into(),
             org_id: "o".into(),
             grant_id: None,
+            cnf: None,
             act: None,
         }
     }

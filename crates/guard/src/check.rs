@@ -149,6 +149,7 @@ mod tests {
             scope: "read".into(),
             org_id: "o".into(),
             grant_id: None,
+            cnf: None,
             act: None,
         }
     }

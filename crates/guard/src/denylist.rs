@@ -80,6 +80,7 @@ mod tests {
             scope: String::new(),
             org_id: "o".into(),
             grant_id: grant.map(str::to_owned),
+            cnf: None,
             act: None,
         }
     }

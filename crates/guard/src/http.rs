@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use tessera_proto::{AccessTokenClaims, ErrorResponse};
 
@@ -77,6 +77,15 @@ pub enum GuardError {
     /// Valid, but without a scope the route needs: 403 `insufficient_scope`.
     #[error("the token lacks the scope {0}")]
     InsufficientScope(String),
+    /// A DPoP-bound token presented as `Bearer`, an unbound one as `DPoP`, or a DPoP token
+    /// where no [`GuardConfig::api_base_url`](crate::GuardConfig::api_base_url) is set: 401
+    /// `invalid_token` with a `DPoP` challenge (RFC 9449 §7.1).
+    #[error("DPoP: {0}")]
+    DpopInvalidToken(&'static str),
+    /// The DPoP proof is missing, invalid, for another request or key, or replayed: 401
+    /// `invalid_dpop_proof` with a `DPoP` challenge.
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(&'static str),
     /// The guard has not heard from the issuer for longer than its `max_staleness`: 503.
     #[error("the token issuer's revocation feed is unreachable")]
     Unavailable,
@@ -106,6 +115,10 @@ impl IntoResponse for GuardError {
                 "the access token lacks a scope this resource needs",
                 format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""),
             ),
+            GuardError::DpopInvalidToken(why) => (StatusCode::UNAUTHORIZED, "invalid_token", *why, dpop_challenge("invalid_token")),
+            GuardError::InvalidDpopProof(why) => {
+                (StatusCode::UNAUTHORIZED, "invalid_dpop_proof", *why, dpop_challenge("invalid_dpop_proof"))
+            }
             GuardError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -129,14 +142,27 @@ impl IntoResponse for GuardError {
     }
 }
 
-/// The bearer token of a request (RFC 6750 §2.1: the `Authorization` header only).
+/// The `WWW-Authenticate: DPoP` challenge for `error` (RFC 9449 §7.1).
+fn dpop_challenge(error: &str) -> String {
+    format!("DPoP algs=\"{}\", error=\"{error}\"", tessera_jose::dpop::DPOP_ALGORITHMS.join(" "))
+}
+
 /// The realm of every `WWW-Authenticate: Bearer` challenge the guard sends (V09).
 pub const REALM: &str = "api";
 
 /// The token of the one `Authorization: Bearer` header. A Bearer credential that is empty, holds
 /// a space or a character outside RFC 6750's b64token is malformed (400, V10); another scheme
 /// counts as no token (401 with a plain challenge).
+#[cfg(test)]
 pub(crate) fn bearer_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> Result<&'h str, GuardError> {
+    match access_token(headers, query)? {
+        (token, false) => Ok(token),
+        (_, true) => Err(GuardError::Missing),
+    }
+}
+
+/// The token of the one `Authorization` header, `Bearer` or `DPoP` (true), with the same rules.
+pub(crate) fn access_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> Result<(&'h str, bool), GuardError> {
     if query.is_some_and(|q| q.split('&').any(|pair| pair.split('=').next() == Some("access_token"))) {
         return Err(GuardError::InvalidRequest("send the access token in the Authorization header, not the URL"));
     }
@@ -148,11 +174,17 @@ pub(crate) fn bearer_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> R
     };
     let text = value.to_str().map_err(|_| GuardError::InvalidRequest("the Authorization header is not text"))?;
     match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop") => {
             let token = token.trim();
-            if is_b64token(token) { Ok(token) } else { Err(GuardError::InvalidRequest("malformed Bearer credentials")) }
+            if is_b64token(token) {
+                Ok((token, scheme.eq_ignore_ascii_case("dpop")))
+            } else {
+                Err(GuardError::InvalidRequest("malformed Bearer credentials"))
+            }
         }
-        None if text.eq_ignore_ascii_case("bearer") => Err(GuardError::InvalidRequest("malformed Bearer credentials")),
+        None if text.eq_ignore_ascii_case("bearer") || text.eq_ignore_ascii_case("dpop") => {
+            Err(GuardError::InvalidRequest("malformed Bearer credentials"))
+        }
         // Another scheme (Basic, ...): this resource wants a bearer token.
         _ => Err(GuardError::Missing),
     }
@@ -196,9 +228,27 @@ pub struct GuardService<S> {
 }
 
 impl Guard {
-    /// Decides on one request: its token's claims, or the refusal.
+    /// Decides on one request without knowing its method and path: its token's claims, or the
+    /// refusal. A DPoP-bound token cannot be checked this way and is refused; use
+    /// [`Guard::admit_request`].
     pub async fn admit(&self, headers: &HeaderMap, query: Option<&str>, scopes: &[String]) -> Result<Claims, GuardError> {
-        let token = match bearer_token(headers, query) {
+        self.admit_inner(headers, query, None, scopes).await
+    }
+
+    /// Decides on one request: its token's claims, or the refusal. A DPoP-bound token must come
+    /// as `DPoP` with a proof of this `method` and URL (RFC 9449 §7).
+    pub async fn admit_request(&self, method: &Method, uri: &Uri, headers: &HeaderMap, scopes: &[String]) -> Result<Claims, GuardError> {
+        self.admit_inner(headers, uri.query(), Some((method, uri.path())), scopes).await
+    }
+
+    async fn admit_inner(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        request: Option<(&Method, &str)>,
+        scopes: &[String],
+    ) -> Result<Claims, GuardError> {
+        let (token, dpop) = match access_token(headers, query) {
             Ok(token) => token,
             Err(e) => {
                 match &e {
@@ -209,6 +259,25 @@ impl Guard {
             }
         };
         let claims = self.authenticate(token).await?;
+        match (claims.dpop_jkt(), dpop) {
+            (None, false) => {}
+            (None, true) => return Err(GuardError::DpopInvalidToken("the access token is not DPoP-bound; present it as Bearer")),
+            (Some(_), false) => {
+                return Err(GuardError::DpopInvalidToken("the access token is DPoP-bound; present it as DPoP with a proof"));
+            }
+            (Some(jkt), true) => {
+                let (Some(base), Some((method, path))) = (self.config().api_base_url.as_deref(), request) else {
+                    return Err(GuardError::DpopInvalidToken("this API does not accept DPoP-bound tokens"));
+                };
+                let proofs: Vec<&str> = headers.get_all("dpop").iter().map(|v| v.to_str().unwrap_or_default()).collect();
+                let url = format!("{}{path}", base.trim_end_matches('/'));
+                let now = crate::unix_now();
+                let (jkt, jti, until) = crate::dpop::check_proof(&proofs, method.as_str(), &url, token, jkt, now)?;
+                if !crate::lock(&self.inner.dpop_jtis).consume(&jkt, &jti, until, now) {
+                    return Err(GuardError::InvalidDpopProof("the DPoP proof has been used before"));
+                }
+            }
+        }
         if let Some(missing) = scopes.iter().find(|s| !claims.has_scope(s)) {
             bump(&self.inner.metrics.insufficient_scope);
             return Err(GuardError::InsufficientScope(missing.clone()));
@@ -237,7 +306,7 @@ where
         let guard = self.guard.clone();
         let scopes = self.scopes.clone();
         Box::pin(async move {
-            match guard.admit(request.headers(), request.uri().query(), &scopes).await {
+            match guard.admit_request(request.method(), request.uri(), request.headers(), &scopes).await {
                 Ok(claims) => {
                     request.extensions_mut().insert(claims);
                     inner.call(request).await

@@ -32,6 +32,7 @@
 
 mod check;
 mod denylist;
+mod dpop;
 mod http;
 mod metrics;
 
@@ -97,6 +98,15 @@ pub struct GuardConfig {
     pub jwks_min_interval: Duration,
     /// Timeout of each request to the issuer. Default 5 s.
     pub http_timeout: Duration,
+    /// The API's external base URL (scheme, host, port, any path prefix), as its clients address
+    /// it: a DPoP proof's `htu` must be this plus the request's path (RFC 9449 §7). Without it,
+    /// DPoP-bound tokens are refused (`invalid_token`). The path is the one the layer sees: under
+    /// an axum `nest("/v1", …)` include `/v1` here. Default none.
+    pub api_base_url: Option<String>,
+    /// How many spent DPoP proof ids the guard remembers (in memory, each for as long as its
+    /// proof could pass: about 6 minutes). When full of live ids it refuses further proofs
+    /// rather than forget one. Default 100 000.
+    pub dpop_replay_capacity: usize,
 }
 
 impl GuardConfig {
@@ -115,6 +125,8 @@ impl GuardConfig {
             jwks_refresh_interval: Duration::from_secs(600),
             jwks_min_interval: Duration::from_secs(10),
             http_timeout: Duration::from_secs(5),
+            api_base_url: None,
+            dpop_replay_capacity: 100_000,
         }
     }
 }
@@ -172,6 +184,8 @@ struct Inner {
     /// When the feed was last read successfully.
     feed_synced: Mutex<Instant>,
     metrics: Metrics,
+    /// Spent DPoP proof ids.
+    dpop_jtis: Mutex<dpop::ReplayCache>,
 }
 
 /// Verifies tokens for one API; cheap to clone (shared state).
@@ -240,6 +254,7 @@ impl Guard {
             denylist: RwLock::default(),
             feed_synced: Mutex::new(now),
             metrics: Metrics::default(),
+            dpop_jtis: Mutex::new(dpop::ReplayCache::new(config.dpop_replay_capacity)),
             config,
         });
         let guard = Guard { inner };

@@ -24,7 +24,7 @@ pub const MAX_JWKS_LEN: usize = 64 * 1024;
 
 /// Members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1;
 /// RFC 8037 §2).
-const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+pub(crate) const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// Why a client's key set was refused. The messages are for the person registering it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +46,7 @@ pub enum KeySetError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alg {
+pub(crate) enum Alg {
     ES256,
     EdDSA,
     RS256,
@@ -54,7 +54,7 @@ enum Alg {
 }
 
 impl Alg {
-    fn parse(name: &str) -> Option<Self> {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
         match name {
             "ES256" => Some(Alg::ES256),
             "EdDSA" => Some(Alg::EdDSA),
@@ -66,7 +66,7 @@ impl Alg {
 }
 
 #[derive(Debug, Clone)]
-enum Material {
+pub(crate) enum Material {
     P256(Vec<u8>),
     Ed25519(Vec<u8>),
     Rsa { n: Vec<u8>, e: Vec<u8> },
@@ -74,14 +74,14 @@ enum Material {
 
 impl Material {
     /// The algorithm fits the key: the key type decides, never the token.
-    fn fits(&self, alg: Alg) -> bool {
+    pub(crate) fn fits(&self, alg: Alg) -> bool {
         matches!(
             (self, alg),
             (Material::P256(_), Alg::ES256) | (Material::Ed25519(_), Alg::EdDSA) | (Material::Rsa { .. }, Alg::RS256 | Alg::PS256)
         )
     }
 
-    fn verify(&self, alg: Alg, message: &[u8], sig: &[u8]) -> bool {
+    pub(crate) fn verify(&self, alg: Alg, message: &[u8], sig: &[u8]) -> bool {
         match (self, alg) {
             (Material::P256(point), Alg::ES256) => {
                 signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(message, sig).is_ok()
@@ -100,11 +100,11 @@ impl Material {
 
 /// One public key of a client.
 #[derive(Debug, Clone)]
-struct ClientKey {
+pub(crate) struct ClientKey {
     kid: Option<String>,
     /// The JWK's own `alg`, when it names one: then only that algorithm.
-    alg: Option<Alg>,
-    material: Material,
+    pub(crate) alg: Option<Alg>,
+    pub(crate) material: Material,
 }
 
 /// The public keys a client registered (inline or at its `jwks_uri`), parsed and checked.
@@ -166,7 +166,7 @@ impl ClientKeySet {
     }
 }
 
-fn parse_jwk(jwk: &Map<String, Value>) -> Result<ClientKey, KeySetError> {
+pub(crate) fn parse_jwk(jwk: &Map<String, Value>) -> Result<ClientKey, KeySetError> {
     let text = |name: &str| -> Result<Option<&str>, KeySetError> {
         match jwk.get(name) {
             None => Ok(None),
@@ -311,7 +311,7 @@ fn rsa_jwk(key: &rsa::RsaPublicKey) -> Value {
 }
 
 /// RFC 7638 thumbprint of a public JWK given as JSON.
-fn jwk_thumbprint(jwk: &Value) -> String {
+pub(crate) fn jwk_thumbprint(jwk: &Value) -> String {
     let s = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
     let canonical = match s("kty").as_str() {
         "EC" => format!(r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#, s("crv"), s("x"), s("y")),

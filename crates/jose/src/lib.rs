@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tessera_proto::Jwk;
 
 pub mod assertion;
+pub mod dpop;
 
 /// Tokens longer than this are refused before any decoding (RFC 8725 §3.7: bounded work).
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -353,6 +354,14 @@ pub(crate) struct Compact<'t> {
 impl<'t> Compact<'t> {
     /// Framing (three parts, a size limit) and the header policy (no `jku`/`x5u`/`jwk`/…).
     pub(crate) fn parse(token: &'t str) -> Result<Self, JoseError> {
+        let compact = Self::parse_framing(token)?;
+        compact.header.check_policy()?;
+        Ok(compact)
+    }
+
+    /// Framing only; the caller applies its own header policy (a DPoP proof carries its key
+    /// in `jwk`, RFC 9449 §4.2).
+    pub(crate) fn parse_framing(token: &'t str) -> Result<Self, JoseError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JoseError::Malformed);
         }
@@ -362,7 +371,6 @@ impl<'t> Compact<'t> {
         };
         let header_bytes = B64.decode(h).map_err(|_| JoseError::Malformed)?;
         let header: TokenHeader = serde_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?;
-        header.check_policy()?;
         let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
         Ok(Self { header, signing_input, signature: s, payload: p })
     }

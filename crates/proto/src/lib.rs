@@ -142,6 +142,25 @@ pub struct AccessTokenClaims {
     /// RFC 8693 §4.1: on a token issued by token exchange, the client acting for `sub`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Actor>,
+    /// The key the token is bound to (RFC 9449 §6.1, RFC 7800): a resource server accepts it
+    /// only with a DPoP proof signed by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` (confirmation) claim of a sender-constrained token (RFC 7800 §3.1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the DPoP key (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+}
+
+impl AccessTokenClaims {
+    /// The thumbprint of the DPoP key the token is bound to, if it is bound.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().and_then(|c| c.jkt.as_deref())
+    }
 }
 
 /// The claims of an OpenID Connect ID token (OIDC Core §2, §3.1.3.6).
@@ -216,6 +235,9 @@ pub struct IntrospectionResponse {
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
+    /// The DPoP key a bound token is bound to (RFC 9449 §6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     /// RFC 8693 §4.1: the acting party of an exchanged token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Actor>,
@@ -333,6 +355,9 @@ pub struct ServerMetadata {
     /// RFC 7591 §3, when dynamic registration is enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,
+    /// The algorithms DPoP proofs may be signed with (RFC 9449 §5.1).
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// RFC 8628 §4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,

@@ -71,6 +71,8 @@ pub struct ConfigLayer {
     /// Serve dynamic client registration at /oauth2/register (RFC 7591/7592; default off).
     /// Registrations always need an initial access token.
     pub registration_endpoint: Option<bool>,
+    /// Demand a server nonce in every DPoP proof (RFC 9449 §8; default off).
+    pub dpop_require_nonce: Option<bool>,
 }
 
 macro_rules! merge_fields {
@@ -126,7 +128,8 @@ impl ConfigLayer {
             pushed_request_lifetime,
             device_code_lifetime,
             device_poll_interval,
-            registration_endpoint
+            registration_endpoint,
+            dpop_require_nonce
         )
     }
 }
@@ -178,6 +181,7 @@ pub struct Config {
     pub device_code_lifetime: i64,
     pub device_poll_interval: i64,
     pub registration_endpoint: bool,
+    pub dpop_require_nonce: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -292,6 +296,7 @@ impl Config {
             device_code_lifetime,
             device_poll_interval,
             registration_endpoint: layer.registration_endpoint.unwrap_or(false),
+            dpop_require_nonce: layer.dpop_require_nonce.unwrap_or(false),
         })
     }
 

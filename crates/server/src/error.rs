@@ -104,6 +104,23 @@ pub fn describe(error: ServiceError) -> Described {
                 described
             }
         }
+        ServiceError::Dpop { error, nonce, resource } => {
+            // RFC 9449 §7.1: a protected resource answers 401 with a DPoP challenge; the token
+            // endpoint answers 400 (§5).
+            let status = if resource { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+            let mut described = Described::new(status, error.code, error.description);
+            if resource {
+                let challenge =
+                    format!(r#"DPoP algs="{}", error="{}""#, tessera_service::dpop::DPOP_ALGORITHMS.join(" "), error.code.as_str());
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    described = described.with(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            match nonce.map(HeaderValue::try_from) {
+                Some(Ok(value)) => described.with(header::HeaderName::from_static("dpop-nonce"), value),
+                _ => described,
+            }
+        }
         ServiceError::DevicePoll(error) => Described::new(StatusCode::BAD_REQUEST, error.code, error.description),
         ServiceError::TooManyAttempts { retry_after } => {
             Described::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidClient, "too many failed attempts; retry later")

@@ -358,7 +358,7 @@ impl Tessera {
                 // refresh token (A17).
                 let ttl = self.settings.policy.access_token_ttl(&client.client);
                 let access_token =
-                    self.sign_access_token(&user.id, &client.client, &user.org_id, &scope, &request.resources, ttl, None, now)?;
+                    self.sign_access_token(&user.id, &client.client, &user.org_id, &scope, &request.resources, ttl, None, None, now)?;
                 if request.response_type == ResponseType::IdTokenToken {
                     let id_token = self.sign_id_token(
                         user,

@@ -109,6 +109,7 @@ impl Tessera {
         caller: &CachedClient,
         device_code: &str,
         requested_resources: &[String],
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::DeviceCode)?;
@@ -139,7 +140,7 @@ impl Tessera {
                 if !self.store.consume_device_authorization(&hash).await? {
                     return Err(invalid_grant("this device code has been used already"));
                 }
-                self.issue_for_device(caller, &found, resources, now).await
+                self.issue_for_device(caller, &found, resources, jkt, now).await
             }
         }
     }
@@ -149,6 +150,7 @@ impl Tessera {
         caller: &CachedClient,
         found: &DeviceAuthorization,
         resources: Vec<String>,
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         let gone = || ServiceError::oauth(OAuthError::new(tessera_core::ErrorCode::InvalidGrant, "the approving user is disabled or gone"));
@@ -170,7 +172,7 @@ impl Tessera {
         let scope = scope::allowed_for(&grant.scope, user.role, &caller.catalogue)?;
         self.store.insert_grant(&grant).await?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &grant.resources, nonce: None, with_refresh };
+        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &grant.resources, nonce: None, with_refresh, jkt };
         self.issue_for_grant(&caller.client, &user, &issue, now).await
     }
 

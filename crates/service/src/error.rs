@@ -26,6 +26,11 @@ pub enum ServiceError {
     /// An RFC 6750 error at a protected resource (userinfo, `/session/user`).
     #[error("bearer token error")]
     Bearer(BearerError),
+    /// A DPoP proof refused (RFC 9449): `invalid_dpop_proof` or `use_dpop_nonce`, with the
+    /// nonce to use next when the server demands one; `resource` for a protected resource
+    /// (401 and a `WWW-Authenticate: DPoP` challenge) rather than the token endpoint (400).
+    #[error("{error}")]
+    Dpop { error: OAuthError, nonce: Option<String>, resource: bool },
     /// Bad input to an administrative use case (CLI, admin API); the text is for the operator.
     #[error("{0}")]
     Invalid(String),

@@ -16,7 +16,16 @@ use crate::error::{Result, ServiceError};
 
 impl Tessera {
     /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`.
-    pub(crate) async fn exchange(&self, caller: &CachedClient, request: &ExchangeRequest, peer: IpAddr, now: i64) -> Result<TokenResponse> {
+    /// `jkt`: the key of the request's valid DPoP proof, which the issued token is bound to
+    /// (RFC 9449 §5), as for every other grant.
+    pub(crate) async fn exchange(
+        &self,
+        caller: &CachedClient,
+        request: &ExchangeRequest,
+        peer: IpAddr,
+        jkt: Option<&str>,
+        now: i64,
+    ) -> Result<TokenResponse> {
         let client = &caller.client;
         exchange::check_client_may_exchange(client)?;
         // Active now: signature, lifetime, revocation (its own and its grant's), its client ON,
@@ -55,6 +64,7 @@ impl Tessera {
         // Tied to the subject's authorization: revoking it stops this token too.
         claims.grant_id = subject.grant_id.clone();
         claims.act = Some(decided.act);
+        claims.cnf = jkt.map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.to_owned()) });
         let access_token = self.sign(ACCESS_TOKEN_TYP, &claims)?;
         let audit = AuditEvent {
             at: now,
@@ -74,7 +84,7 @@ impl Tessera {
             }),
         };
         self.store.append_audit(&audit).await?;
-        let mut response = self.token_response(access_token, &decided.scope, decided.ttl, &org, now);
+        let mut response = self.token_response(access_token, &decided.scope, decided.ttl, &org, jkt.is_some(), now);
         response.extra.insert("issued_token_type".into(), Value::from(exchange::ACCESS_TOKEN_TYPE));
         Ok(response)
     }

@@ -46,6 +46,8 @@ pub(crate) struct GrantIssue<'a> {
     pub resources: &'a [String],
     pub nonce: Option<&'a str>,
     pub with_refresh: bool,
+    /// The DPoP key the access token is bound to (RFC 9449 §5).
+    pub jkt: Option<&'a str>,
 }
 
 impl Tessera {
@@ -62,11 +64,13 @@ impl Tessera {
         resources: &[String],
         ttl: u32,
         grant_id: Option<&str>,
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<String> {
         let jti = self.secrets.token_id();
         let mut claims = token::access_token_claims(&self.settings.policy, subject, client, org, scope, resources, ttl, jti, now);
         claims.grant_id = grant_id.map(str::to_owned);
+        claims.cnf = jkt.map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.to_owned()) });
         self.sign(ACCESS_TOKEN_TYP, &claims)
     }
 
@@ -95,6 +99,7 @@ impl Tessera {
     }
 
     /// The `authorization_code` grant.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn redeem_code(
         &self,
         caller: &CachedClient,
@@ -102,6 +107,7 @@ impl Tessera {
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
         requested_resources: &[String],
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::AuthorizationCode)?;
@@ -125,8 +131,14 @@ impl Tessera {
         // RFC 8707: the redemption may narrow the resources of the authorization, not widen them.
         let resources = resource::select(requested_resources, &caller.client, &record.grant.resources)?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue =
-            GrantIssue { grant: &record.grant, scope: &scope, resources: &resources, nonce: record.code.nonce.as_deref(), with_refresh };
+        let issue = GrantIssue {
+            grant: &record.grant,
+            scope: &scope,
+            resources: &resources,
+            nonce: record.code.nonce.as_deref(),
+            with_refresh,
+            jkt,
+        };
         let response = self.issue_for_grant(&caller.client, &user, &issue, now).await?;
         // The tokens are stored; the answer has not been sent.
         crate::failpoint("code-tokens-stored");
@@ -139,7 +151,7 @@ impl Tessera {
         let ttl = self.settings.policy.access_token_ttl(client);
         let grant_id = issue.grant.id.as_str();
         let access_token =
-            self.sign_access_token(&user.id, client, &user.org_id, issue.scope, issue.resources, ttl, Some(grant_id), now)?;
+            self.sign_access_token(&user.id, client, &user.org_id, issue.scope, issue.resources, ttl, Some(grant_id), issue.jkt, now)?;
         let refresh_token = if issue.with_refresh {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
@@ -153,7 +165,7 @@ impl Tessera {
         } else {
             None
         };
-        let mut response = self.token_response(access_token, issue.scope, ttl, &user.org_id, now);
+        let mut response = self.token_response(access_token, issue.scope, ttl, &user.org_id, issue.jkt.is_some(), now);
         response.refresh_token = refresh_token;
         response.id_token = id_token;
         Ok(response)
@@ -166,13 +178,15 @@ impl Tessera {
         token: &str,
         requested: Option<&ScopeSet>,
         requested_resources: &[String],
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         let found = self.find_refresh_token(token).await?;
-        self.refresh_found(caller, token, found, requested, requested_resources, now).await
+        self.refresh_found(caller, token, found, requested, requested_resources, jkt, now).await
     }
 
     /// The `refresh_token` grant for a token already looked up (`found`: its stored record).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn refresh_found(
         &self,
         caller: &CachedClient,
@@ -180,6 +194,7 @@ impl Tessera {
         found: Option<tessera_store::RefreshLookup>,
         requested: Option<&ScopeSet>,
         requested_resources: &[String],
+        jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
         grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
@@ -226,13 +241,13 @@ impl Tessera {
         let ttl = self.settings.policy.access_token_ttl(&caller.client);
         let grant_id = found.grant.id.as_str();
         let access_token =
-            self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, &resources, ttl, Some(grant_id), now)?;
+            self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, &resources, ttl, Some(grant_id), jkt, now)?;
         let id_token = if access_scope.contains("openid") {
             Some(self.sign_id_token(&user, &caller.client, &access_scope, found.grant.auth_time, None, Some(&access_token), now)?)
         } else {
             None
         };
-        let mut response = self.token_response(access_token, &access_scope, ttl, &user.org_id, now);
+        let mut response = self.token_response(access_token, &access_scope, ttl, &user.org_id, jkt.is_some(), now);
         response.refresh_token = Some(new_token);
         response.id_token = id_token;
         Ok(response)

@@ -7,6 +7,7 @@ pub mod authorization;
 pub mod cache;
 pub mod client_keys;
 pub mod device;
+pub mod dpop;
 pub mod error;
 mod exchange;
 mod feed;
@@ -44,7 +45,7 @@ use tessera_proto::{AccessTokenClaims, IntrospectionResponse, ServerMetadata, To
 use tessera_store::Store;
 
 pub use error::{Result, ServiceError};
-pub use resource::AdminCaller;
+pub use resource::{AdminCaller, Presented};
 
 /// A crash point between two writes, for the fault tests (X02): with the `failpoints` feature
 /// (test builds only) the process aborts here when `TESSERA_FAILPOINT` names this point.
@@ -130,6 +131,8 @@ pub struct Settings {
     pub device_poll_interval: i64,
     /// Whether dynamic client registration (RFC 7591/7592) is served at `/oauth2/register`.
     pub registration_endpoint: bool,
+    /// Whether every DPoP proof must carry a server nonce (RFC 9449 §8).
+    pub dpop_nonce_required: bool,
 }
 
 /// Members a profile adds to token responses.
@@ -183,6 +186,8 @@ pub struct EndpointRequest {
     /// The path the request came to (a canonical path or a profile's alias): a client
     /// assertion's `aud` may name this endpoint's URL.
     pub path: String,
+    /// The values of the request's `DPoP` headers (RFC 9449 §4.1); more than one is refused.
+    pub dpop: Vec<String>,
 }
 
 impl std::fmt::Debug for EndpointRequest {
@@ -192,6 +197,7 @@ impl std::fmt::Debug for EndpointRequest {
             .field("params", &self.params)
             .field("peer", &self.peer)
             .field("path", &self.path)
+            .field("dpop", &self.dpop.len())
             .finish()
     }
 }
@@ -317,6 +323,8 @@ impl Tessera {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
         let caller = self.authenticate(&presented, request, now).await?;
+        let jkt = self.token_request_proof(request, now).await?;
+        let jkt = jkt.as_deref();
         match grant::parse_token_request(&request.params, self.settings.default_grant_type)? {
             TokenRequest::ClientCredentials { scope, resources } => {
                 let issue = grant::client_credentials(&ClientCredentialsInput {
@@ -329,24 +337,36 @@ impl Tessera {
                     policy: &self.settings.policy,
                 })?;
                 let client = &caller.client;
-                let access_token =
-                    self.sign_access_token(&client.run_as, client, &client.org_id, &issue.scope, &issue.resources, issue.ttl, None, now)?;
-                Ok(self.token_response(access_token, &issue.scope, issue.ttl, &client.org_id, now))
+                let access_token = self.sign_access_token(
+                    &client.run_as,
+                    client,
+                    &client.org_id,
+                    &issue.scope,
+                    &issue.resources,
+                    issue.ttl,
+                    None,
+                    jkt,
+                    now,
+                )?;
+                Ok(self.token_response(access_token, &issue.scope, issue.ttl, &client.org_id, jkt.is_some(), now))
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier, resources } => {
-                self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), &resources, now).await
+                self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), &resources, jkt, now).await
             }
             TokenRequest::RefreshToken { refresh_token, scope, resources } => {
-                self.refresh(&caller, &refresh_token, scope.as_ref(), &resources, now).await
+                self.refresh(&caller, &refresh_token, scope.as_ref(), &resources, jkt, now).await
             }
-            TokenRequest::DeviceCode { device_code, resources } => self.redeem_device_code(&caller, &device_code, &resources, now).await,
-            TokenRequest::TokenExchange(exchange) => self.exchange(&caller, &exchange, request.peer, now).await,
+            TokenRequest::DeviceCode { device_code, resources } => {
+                self.redeem_device_code(&caller, &device_code, &resources, jkt, now).await
+            }
+            TokenRequest::TokenExchange(exchange) => self.exchange(&caller, &exchange, request.peer, jkt, now).await,
         }
     }
 
     /// A token response for an access token of `org` that lives `ttl` seconds from `now`, with
     /// the members the profile adds.
-    fn token_response(&self, access_token: String, scope: &ScopeSet, ttl: u32, org: &OrgId, now: i64) -> TokenResponse {
+    /// `dpop`: the token is DPoP-bound (`token_type` DPoP, RFC 9449 §5).
+    fn token_response(&self, access_token: String, scope: &ScopeSet, ttl: u32, org: &OrgId, dpop: bool, now: i64) -> TokenResponse {
         let shape = &self.settings.token_response;
         let mut extra = Map::new();
         if shape.expires_at {
@@ -360,7 +380,7 @@ impl Tessera {
         }
         TokenResponse {
             access_token,
-            token_type: "Bearer".into(),
+            token_type: if dpop { "DPoP" } else { "Bearer" }.into(),
             expires_in: u64::from(ttl),
             scope: Some(scope.to_string()),
             refresh_token: None,
@@ -669,6 +689,7 @@ impl Tessera {
             pushed_authorization_request_endpoint: Some(at(&paths.par)),
             registration_endpoint: self.settings.registration_endpoint.then(|| format!("{issuer}/oauth2/register")),
             require_pushed_authorization_requests: self.settings.require_pushed_authorization_requests,
+            dpop_signing_alg_values_supported: strings(&tessera_jose::dpop::DPOP_ALGORITHMS),
             id_token_signing_alg_values_supported: strings(&["ES256", "RS256"]),
             access_token_signing_alg_values_supported: vec![self.settings.signing_alg.name().to_owned()],
             claims_supported: strings(&[

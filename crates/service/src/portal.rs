@@ -71,7 +71,7 @@ impl Tessera {
         }
         let params = Params::from_pairs(pairs)?;
         let path = self.settings.endpoint_paths.token.clone();
-        self.token(&EndpointRequest { authorization: None, params, peer, path }).await
+        self.token(&EndpointRequest { authorization: None, params, peer, path, dpop: Vec::new() }).await
     }
 
     /// A client-credentials token for one of the actor's own confidential clients.
@@ -118,7 +118,13 @@ impl Tessera {
             if let Some(secret) = self.owned_client_secret(actor, client_id).await? {
                 pairs.push(("client_secret".into(), secret));
             }
-            let request = EndpointRequest { authorization: None, params: Params::from_pairs(pairs)?, peer, path: "/oauth2/par".to_owned() };
+            let request = EndpointRequest {
+                authorization: None,
+                params: Params::from_pairs(pairs)?,
+                peer,
+                path: "/oauth2/par".to_owned(),
+                dpop: Vec::new(),
+            };
             pushed = self.push_authorization_request(&request).await?.request_uri;
             query = vec![("client_id", client_id), ("request_uri", &pushed)];
         }

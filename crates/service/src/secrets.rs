@@ -66,6 +66,9 @@ pub struct SecretKeys {
     lookup_mac: hmac::Key,
     /// Keys CSRF tokens, which bind a form to the browser (its session or pre-login cookie).
     csrf_mac: hmac::Key,
+    /// Keys the DPoP nonces (RFC 9449 §8): a nonce is the MAC of a time slot, so every node
+    /// with the master key issues and accepts the same ones without shared state.
+    dpop_nonce_mac: hmac::Key,
     seal: LessSafeKey,
     check: String,
     rng: SystemRandom,
@@ -96,6 +99,7 @@ impl SecretKeys {
             token_counter: AtomicU64::new(0),
             lookup_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/lookup/v1")),
             csrf_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/csrf/v1")),
+            dpop_nonce_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/dpop-nonce/v1")),
             seal: LessSafeKey::new(seal),
             check: B64.encode(master.derive("tessera/master-key-check/v1")),
             rng,
@@ -126,6 +130,19 @@ impl SecretKeys {
     /// The CSRF token of the forms shown to a browser whose cookie is `binding`.
     pub fn csrf_token(&self, binding: &str) -> String {
         B64.encode(hmac::sign(&self.csrf_mac, binding.as_bytes()).as_ref())
+    }
+
+    /// The DPoP nonce of the time slot holding `now` (slots of
+    /// [`tessera_core::dpop::NONCE_SLOT`] seconds).
+    pub fn dpop_nonce(&self, now: i64) -> String {
+        let slot = now.div_euclid(tessera_core::dpop::NONCE_SLOT);
+        B64.encode(&hmac::sign(&self.dpop_nonce_mac, &slot.to_be_bytes()).as_ref()[..16])
+    }
+
+    /// The nonces accepted at `now`: the current slot's and the previous one's, so a nonce
+    /// handed out just before a slot ends still works.
+    pub fn dpop_nonces(&self, now: i64) -> [String; 2] {
+        [self.dpop_nonce(now), self.dpop_nonce(now - tessera_core::dpop::NONCE_SLOT)]
     }
 
     /// Constant-time check of a submitted CSRF token.

@@ -81,7 +81,7 @@ impl Tessera {
             resources: vec![],
         };
         self.store.insert_grant(&grant).await?;
-        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &[], nonce: None, with_refresh: true };
+        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &[], nonce: None, with_refresh: true, jkt: None };
         let issued = self.issue_for_grant(&client.client, &user, &issue, now).await?;
         self.audit_session(&user, AuditAction::SessionCreated, &grant.id, peer, now).await?;
         session_tokens(issued)
@@ -99,7 +99,7 @@ impl Tessera {
         }
         let client = self.cache.client(&*self.store, &found.grant.client_id).await?.ok_or_else(unknown)?;
         let issued =
-            self.refresh_found(&client, refresh_token, Some(found), None, &[], self.clock.now()).await.map_err(must_sign_in_again)?;
+            self.refresh_found(&client, refresh_token, Some(found), None, &[], None, self.clock.now()).await.map_err(must_sign_in_again)?;
         session_tokens(issued)
     }
 

@@ -446,6 +446,10 @@ pub trait Store: Send + Sync + 'static {
     /// when it was used before. One atomic unique insert, so of two nodes racing with one
     /// assertion exactly one succeeds (RFC 7523 §3 item 7).
     async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool>;
+    /// Records that the DPoP proof `jti` of the key with thumbprint `jkt` was used, remembered
+    /// until `expires_at`; `false` when it was used before. One atomic unique insert, so of two
+    /// nodes racing with one proof exactly one succeeds (RFC 9449 §11.1). Purged by [`Store::purge`].
+    async fn consume_dpop_jti(&self, jkt: &str, jti: &str, expires_at: i64) -> Result<bool>;
     /// Stores an initial access token for dynamic registration (RFC 7591 §3) by its keyed
     /// hash: registrations with it make clients of `owner` in `org`. `uses`: `None` unlimited.
     async fn insert_initial_access_token(

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "pushed authorization requests and device authorizations", include_str!("../migrations/postgres/0006_par_device.sql")),
     (7, "resource indicators", include_str!("../migrations/postgres/0007_audiences.sql")),
     (8, "dynamic client registration", include_str!("../migrations/postgres/0008_dynamic_registration.sql")),
+    (9, "dpop", include_str!("../migrations/postgres/0009_dpop.sql")),
 ];
 
 /// The channel change-feed commits are announced on.
@@ -1778,6 +1779,18 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    async fn consume_dpop_jti(&self, jkt: &str, jti: &str, expires_at: i64) -> Result<bool> {
+        let inserted = sqlx::query("INSERT INTO dpop_jtis (jkt, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jkt, jti) DO NOTHING")
+            .bind(jkt)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
     async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool> {
         let inserted = sqlx::query(
             "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (client_id, jti) DO NOTHING",
@@ -1797,6 +1810,7 @@ impl Store for PgStore {
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("DELETE FROM dpop_jtis WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at < $1")
             .bind(revoked_before)
             .execute(&mut *tx)

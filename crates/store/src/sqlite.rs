@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
     (6, "resource indicators", include_str!("../migrations/sqlite/0006_audiences.sql")),
     (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
+    (8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
 ];
 
 /// The SQLite store.
@@ -1620,6 +1621,18 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn consume_dpop_jti(&self, jkt: &str, jti: &str, expires_at: i64) -> Result<bool> {
+        let inserted = sqlx::query("INSERT INTO dpop_jtis (jkt, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jkt, jti) DO NOTHING")
+            .bind(jkt)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
     async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool> {
         let inserted = sqlx::query(
             "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (client_id, jti) DO NOTHING",
@@ -1644,6 +1657,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        sqlx::query("DELETE FROM dpop_jtis WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at < $1")
             .bind(revoked_before)
             .execute(&mut *tx)

@@ -45,9 +45,14 @@ async fn main() -> anyhow::Result<()> {
             Some(Quota { requests: requests.parse()?, window: Duration::from_secs(seconds.parse()?) })
         }
     };
-    let guard = Guard::start(config).await.context("cannot start the guard")?;
     let listen = env("EXAMPLE_LISTEN").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    // The URL clients address this API by: DPoP proofs name it (htu).
+    config.api_base_url = Some(
+        env("EXAMPLE_BASE_URL")
+            .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()))),
+    );
+    let guard = Guard::start(config).await.context("cannot start the guard")?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app(Api::new(guard, quota))).await?;
     Ok(())

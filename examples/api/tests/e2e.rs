@@ -503,6 +503,75 @@ async fn tokens_signed_with_a_key_rotated_in_later_pass() {
     assert!(metric(&world.metrics().await, "tessera_guard_jwks_fetches_total").unwrap() >= 2.0);
 }
 
+/// DPoP (RFC 9449 §7) at the guard: a bound token passes only as `DPoP` with a proof of the API
+/// request; bound-as-Bearer, wrong `ath`, another key, wrong `htm`/`htu` and a replayed `jti`
+/// are refused with a `DPoP` challenge; an unbound token keeps working as Bearer.
+#[tokio::test]
+async fn dpop_bound_tokens_need_a_proof_of_the_api_request() {
+    use tessera_jose::dpop::{access_token_hash, sign_proof};
+    use tessera_jose::{Algorithm, SigningKey};
+    let world = World::start();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let counter = std::sync::atomic::AtomicU32::new(0);
+    let jti = || format!("{}-{}", now(), counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let key = SigningKey::generate(Algorithm::ES256).unwrap().0;
+    let other = SigningKey::generate(Algorithm::ES256).unwrap().0;
+    let token_proof =
+        sign_proof(&key, &serde_json::json!({"htm": "POST", "htu": world.server.url("/oauth2/token"), "iat": now(), "jti": jti()}))
+            .unwrap();
+    let response = reqwest::Client::new()
+        .post(world.server.url("/oauth2/token"))
+        .basic_auth(&world.customer.id, Some(&world.customer.secret))
+        .header("DPoP", token_proof)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let url = format!("{}/projects", world.api.base);
+    let proof = |key: &SigningKey, edit: &dyn Fn(&mut Value)| {
+        let mut c = serde_json::json!({"htm": "GET", "htu": url, "iat": now(), "jti": jti(), "ath": access_token_hash(&token)});
+        edit(&mut c);
+        sign_proof(key, &c).unwrap()
+    };
+    let call = |scheme: &str, proofs: Vec<String>| {
+        let mut request = reqwest::Client::new().get(&url).header("authorization", format!("{scheme} {token}"));
+        for p in proofs {
+            request = request.header("DPoP", p);
+        }
+        request.send()
+    };
+    let refused = |response: reqwest::Response, error: &str, what: &str| {
+        assert_eq!(response.status(), 401, "{what}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.starts_with("DPoP algs=") && challenge.contains(&format!("error=\"{error}\"")), "{what}: {challenge}");
+    };
+    let good = proof(&key, &|_| {});
+    assert_eq!(call("DPoP", vec![good.clone()]).await.unwrap().status(), 200);
+    refused(call("DPoP", vec![good]).await.unwrap(), "invalid_dpop_proof", "replayed jti");
+    refused(call("Bearer", vec![]).await.unwrap(), "invalid_token", "bound token as Bearer");
+    refused(call("Bearer", vec![proof(&key, &|_| {})]).await.unwrap(), "invalid_token", "bound token as Bearer with a proof");
+    refused(call("DPoP", vec![]).await.unwrap(), "invalid_dpop_proof", "no proof");
+    let cases: Vec<(&str, String)> = vec![
+        ("wrong ath", proof(&key, &|c| c["ath"] = access_token_hash("another").into())),
+        ("another key", proof(&other, &|_| {})),
+        ("wrong htm", proof(&key, &|c| c["htm"] = "POST".into())),
+        ("wrong htu", proof(&key, &|c| c["htu"] = format!("{}/projects/1/checks", world.api.base).into())),
+        ("stale iat", proof(&key, &|c| c["iat"] = (now() - 3600).into())),
+    ];
+    for (what, p) in cases {
+        refused(call("DPoP", vec![p]).await.unwrap(), "invalid_dpop_proof", what);
+    }
+    // An unbound token: Bearer as before, DPoP refused.
+    let plain = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&plain).await.0, 200);
+    let response = reqwest::Client::new().get(&url).header("authorization", format!("DPoP {plain}")).send().await.unwrap();
+    refused(response, "invalid_token", "unbound token as DPoP");
+}
+
 /// RFC 8707 / RFC 9068 §4: an API guarding with its own resource URI as the audience accepts
 /// tokens whose `aud` names it (alone or among others) and refuses tokens for another resource
 /// or for the default audience.

@@ -20,6 +20,7 @@ mod concurrency;
 mod crash;
 mod device;
 mod discovery;
+mod dpop;
 mod interop;
 mod jwt_validation;
 mod leakage;

@@ -1,8 +1,8 @@
 //! Token exchange (RFC 8693): a service exchanges a user's code-flow token for a narrower one for
 //! a downstream API (`resource`/`audience`, `act`, nested `act`), deny by default, every error
-//! the RFC names, revocation reaching the exchanged tokens, the audit entry, and Python's Authlib
-//! making the request. The downstream API's guard accepting such a token is tested in
-//! `examples/api/tests/e2e.rs`.
+//! the RFC names, revocation reaching the exchanged tokens, the audit entry, a DPoP proof binding
+//! the exchanged token (RFC 9449), and Python's Authlib making the request. The downstream API's
+//! guard accepting such a token is tested in `examples/api/tests/e2e.rs`.
 
 use std::time::Duration;
 
@@ -269,4 +269,49 @@ async fn interop_authlib_makes_the_exchange() {
     assert_eq!((claims["aud"].as_str(), claims["sub"].as_str()), (Some(INVENTORY), Some(fixture.owner_id.as_str())));
     assert_eq!(claims["act"]["sub"], service.client_id.as_str());
     assert_eq!(lines.next().unwrap()["error"], "invalid_request");
+}
+
+/// RFC 9449 §5 for this grant as for every other: a valid DPoP proof binds the exchanged token
+/// (`cnf.jkt`, `token_type` DPoP, introspection reports the key); an invalid one is refused
+/// before the exchange.
+#[tokio::test]
+async fn a_dpop_proof_binds_the_exchanged_token() {
+    use tessera_jose::dpop::sign_proof;
+    use tessera_jose::{Algorithm, SigningKey};
+    let (server, fixture) = start();
+    let service = orders_service(&server, &fixture);
+    let mut agent = Agent::new(&server);
+    let (_, tokens) = user_tokens(&server, &fixture, &mut agent).await;
+    let subject = tokens["access_token"].as_str().unwrap();
+    let key = SigningKey::generate(Algorithm::ES256).unwrap().0;
+    let iat = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let proof =
+        |htm: &str, jti: &str| sign_proof(&key, &json!({"htm": htm, "htu": server.url("/oauth2/token"), "iat": iat, "jti": jti})).unwrap();
+    let form = [("grant_type", GRANT), ("subject_token", subject), ("subject_token_type", ACCESS_TOKEN), ("resource", INVENTORY)];
+    let send = |proof: String| {
+        http()
+            .post(server.url("/oauth2/token"))
+            .basic_auth(&service.client_id, Some(&service.client_secret))
+            .header("DPoP", proof)
+            .form(&form)
+            .send()
+    };
+    let response = send(proof("POST", "exchange-1")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!((body["token_type"].as_str(), body["issued_token_type"].as_str()), (Some("DPoP"), Some(ACCESS_TOKEN)));
+    let token = body["access_token"].as_str().unwrap();
+    let (_, claims) = jwt_parts(token);
+    assert_eq!(claims["cnf"]["jkt"], key.kid());
+    assert_eq!(claims["act"], json!({"sub": service.client_id}));
+    assert_eq!(claims["aud"], INVENTORY);
+    let introspected = introspect(&server, &service, token).await;
+    assert_eq!((introspected["token_type"].as_str(), introspected["cnf"]["jkt"].as_str()), (Some("DPoP"), Some(key.kid())));
+    // A proof of another method, or a replayed one: invalid_dpop_proof, nothing issued.
+    assert_oauth_error(send(proof("GET", "exchange-2")).await.unwrap(), 400, "invalid_dpop_proof").await;
+    assert_oauth_error(send(proof("POST", "exchange-1")).await.unwrap(), 400, "invalid_dpop_proof").await;
+    // Without a proof the exchanged token stays Bearer.
+    let body = exchanged(&server, &service, subject, &[("resource", INVENTORY)]).await;
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(jwt_parts(body["access_token"].as_str().unwrap()).1.get("cnf").is_none());
 }

@@ -33,7 +33,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::error::{ProblemError, no_store, problem};
 use crate::http::extract::MAX_BODY;
-use crate::http::resource::bearer_token;
+use crate::http::resource::presented;
 
 /// Where the admin API lives.
 pub const PREFIX: &str = "/admin/v1";
@@ -50,8 +50,9 @@ pub struct ClientsCaller(AdminCaller);
 pub struct OrgCaller(AdminCaller);
 
 async fn authenticate(parts: &Parts, state: &AppState, needs: &'static str) -> Result<AdminCaller, Response> {
-    let token = bearer_token(&parts.headers, &parts.uri, &[]).map_err(|e| ProblemError(ServiceError::Bearer(e)).into_response())?;
-    state.service.admin_api_caller(token.as_deref(), needs).await.map_err(|e| ProblemError(e).into_response())
+    let presented =
+        presented(&parts.headers, &parts.method, &parts.uri, &[]).map_err(|e| ProblemError(ServiceError::Bearer(e)).into_response())?;
+    state.service.admin_api_caller(&presented, needs).await.map_err(|e| ProblemError(e).into_response())
 }
 
 impl FromRequestParts<AppState> for ClientsCaller {

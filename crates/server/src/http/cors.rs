@@ -50,7 +50,7 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
         let response_headers = response.headers_mut();
         response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         response_headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
-        response_headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+        response_headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type, dpop"));
         response_headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     }
     response

@@ -155,7 +155,9 @@ pub async fn read_endpoint_request(
     };
     let peer = client_ip(&parts, state);
     let origin = parts.headers.get(header::ORIGIN).cloned();
-    Ok((EndpointRequest { authorization, params, peer, path: parts.uri.path().to_owned() }, origin))
+    // Every DPoP header is passed on: more than one is the service's to refuse (RFC 9449 §4.3).
+    let dpop = parts.headers.get_all("dpop").iter().map(|v| v.to_str().unwrap_or_default().to_owned()).collect();
+    Ok((EndpointRequest { authorization, params, peer, path: parts.uri.path().to_owned(), dpop }, origin))
 }
 
 /// The client's address of a request: the socket peer, or what a trusted proxy says.

@@ -28,8 +28,13 @@ pub async fn revocations(State(state): State<AppState>, request: axum::extract::
         (Some(one), None) => one.to_str().ok().map(str::to_owned),
         _ => None,
     };
-    let request =
-        EndpointRequest { authorization, params: Params::default(), peer: client_ip(&parts, &state), path: parts.uri.path().to_owned() };
+    let request = EndpointRequest {
+        authorization,
+        params: Params::default(),
+        peer: client_ip(&parts, &state),
+        path: parts.uri.path().to_owned(),
+        dpop: Vec::new(),
+    };
     match state.service.revocation_feed(&request, query.after.as_deref()).await {
         Ok(feed) => {
             let mut response = axum::Json(feed).into_response();
