@@ -206,6 +206,30 @@ pub enum ClientKeys {
     Uri(String),
 }
 
+impl ClientKeys {
+    /// From the two places keys are kept (the store's columns, the registration fields): an
+    /// inline JWKS wins over a URL.
+    pub fn from_parts(jwks: Option<String>, jwks_uri: Option<String>) -> Option<Self> {
+        jwks.map(Self::Jwks).or(jwks_uri.map(Self::Uri))
+    }
+
+    /// The inline JWKS, if the keys are one.
+    pub fn jwks(keys: Option<&Self>) -> Option<&str> {
+        match keys {
+            Some(Self::Jwks(jwks)) => Some(jwks),
+            _ => None,
+        }
+    }
+
+    /// The URL, if the keys are fetched.
+    pub fn jwks_uri(keys: Option<&Self>) -> Option<&str> {
+        match keys {
+            Some(Self::Uri(uri)) => Some(uri),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
     pub id: OrgId,

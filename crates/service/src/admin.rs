@@ -609,14 +609,8 @@ impl Tessera {
             allowed_ips: client.allowed_ips.iter().map(ToString::to_string).collect(),
             public: client.public,
             token_endpoint_auth_method: client.auth_method.as_str().into(),
-            jwks: match &client.keys {
-                Some(ClientKeys::Jwks(jwks)) => serde_json::from_str(jwks).ok(),
-                _ => None,
-            },
-            jwks_uri: match &client.keys {
-                Some(ClientKeys::Uri(uri)) => Some(uri.clone()),
-                _ => None,
-            },
+            jwks: ClientKeys::jwks(client.keys.as_ref()).and_then(|jwks| serde_json::from_str(jwks).ok()),
+            jwks_uri: ClientKeys::jwks_uri(client.keys.as_ref()).map(str::to_owned),
             access_token_ttl: client.access_token_ttl,
             requires_org_approval: client.requires_org_approval,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,

@@ -160,12 +160,15 @@ pub struct EndpointPaths {
     pub device_authorization: String,
 }
 
+/// The token endpoint's own path (a profile may add an alias, never remove it).
+const CANONICAL_TOKEN_PATH: &str = "/oauth2/token";
+
 impl Default for EndpointPaths {
     /// The canonical paths (SPEC §3).
     fn default() -> Self {
         Self {
             authorize: "/oauth2/authorize".into(),
-            token: "/oauth2/token".into(),
+            token: CANONICAL_TOKEN_PATH.into(),
             revoke: "/oauth2/revoke".into(),
             introspect: "/oauth2/introspect".into(),
             userinfo: "/oauth2/userinfo".into(),
@@ -462,10 +465,15 @@ impl Tessera {
             None => return Err(AssertionFailure::KeysUnavailable),
         };
         let issuer = self.issuer();
-        let mut audiences = vec![issuer.to_owned(), format!("{issuer}{path}"), format!("{issuer}{}", self.settings.endpoint_paths.token)];
-        if path != "/oauth2/token" {
-            audiences.push(format!("{issuer}/oauth2/token"));
-        }
+        // The issuer, the endpoint called, or the token endpoint (a profile's alias or ours).
+        let mut audiences = vec![
+            issuer.to_owned(),
+            format!("{issuer}{path}"),
+            format!("{issuer}{}", self.settings.endpoint_paths.token),
+            format!("{issuer}{CANONICAL_TOKEN_PATH}"),
+        ];
+        audiences.sort_unstable();
+        audiences.dedup();
         let expected = assertion::Expected {
             client_id: cached.client.id.as_str(),
             audiences: &audiences,

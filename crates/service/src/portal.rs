@@ -122,7 +122,7 @@ impl Tessera {
                 authorization: None,
                 params: Params::from_pairs(pairs)?,
                 peer,
-                path: "/oauth2/par".to_owned(),
+                path: self.settings().endpoint_paths.par.clone(),
                 dpop: Vec::new(),
             };
             pushed = self.push_authorization_request(&request).await?.request_uri;

@@ -130,14 +130,8 @@ impl Tessera {
             response_types,
             token_endpoint_auth_method: client.auth_method.as_str().to_owned(),
             scope: client.scopes.to_string(),
-            jwks: match &client.keys {
-                Some(ClientKeys::Jwks(jwks)) => serde_json::from_str(jwks).ok(),
-                _ => None,
-            },
-            jwks_uri: match &client.keys {
-                Some(ClientKeys::Uri(uri)) => Some(uri.clone()),
-                _ => None,
-            },
+            jwks: ClientKeys::jwks(client.keys.as_ref()).and_then(|jwks| serde_json::from_str(jwks).ok()),
+            jwks_uri: ClientKeys::jwks_uri(client.keys.as_ref()).map(str::to_owned),
         }
     }
 

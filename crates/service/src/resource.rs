@@ -71,11 +71,7 @@ impl Tessera {
     async fn presented_claims(&self, presented: &Presented, now: i64) -> Result<AccessTokenClaims> {
         let token = presented.token.as_deref().ok_or(ServiceError::Bearer(BearerError::Missing))?;
         let Some(claims) = self.active_claims(token, now).await? else {
-            return Err(if presented.dpop {
-                self.dpop_invalid_token("the access token is not active", now)
-            } else {
-                ServiceError::Bearer(BearerError::InvalidToken)
-            });
+            return Err(self.invalid_token(presented, "the access token is not active", now));
         };
         match (claims.dpop_jkt(), presented.dpop) {
             (None, false) => Ok(claims),
@@ -93,6 +89,11 @@ impl Tessera {
         }
     }
 
+    /// 401 `invalid_token`, with the challenge of the scheme the token came in.
+    fn invalid_token(&self, presented: &Presented, description: &'static str, now: i64) -> ServiceError {
+        if presented.dpop { self.dpop_invalid_token(description, now) } else { ServiceError::Bearer(BearerError::InvalidToken) }
+    }
+
     /// 401 `invalid_token` with a `DPoP` challenge (RFC 9449 §7.1).
     fn dpop_invalid_token(&self, description: &'static str, now: i64) -> ServiceError {
         let nonce = self.settings.dpop_nonce_required.then(|| self.secrets.dpop_nonce(now));
@@ -103,18 +104,13 @@ impl Tessera {
     /// client ON, its user and the client's owner enabled, its scopes still allowed for the
     /// user's role) and hold `needs` (`tessera:admin` includes `tessera:clients`).
     pub async fn admin_api_caller(&self, presented: &Presented, needs: &'static str) -> Result<AdminCaller> {
-        presented.token.as_ref().ok_or(ServiceError::Bearer(BearerError::Missing))?;
         self.sync().await?;
         let now = self.clock.now();
         let claims = self.presented_claims(presented, now).await?;
         // The admin API is this server's own resource: a token for another resource (RFC 8707)
         // is not for it.
         if claims.aud.single() != Some(self.settings.policy.audience.as_str()) {
-            return Err(if presented.dpop {
-                self.dpop_invalid_token("the access token is for another resource", now)
-            } else {
-                ServiceError::Bearer(BearerError::InvalidToken)
-            });
+            return Err(self.invalid_token(presented, "the access token is for another resource", now));
         }
         let scope = ScopeSet::parse(&claims.scope).map_err(|_| ServiceError::Bearer(BearerError::InvalidToken))?;
         if !tessera_core::scope::admin_api_allows(&scope, needs) {
@@ -127,7 +123,6 @@ impl Tessera {
     }
 
     async fn who(&self, presented: &Presented, needs: Option<&'static str>) -> Result<UserInfo> {
-        presented.token.as_ref().ok_or(ServiceError::Bearer(BearerError::Missing))?;
         self.sync().await?;
         let now = self.clock.now();
         let claims = self.presented_claims(presented, now).await?;

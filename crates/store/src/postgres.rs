@@ -313,14 +313,8 @@ async fn insert_client_row(tx: &mut Transaction<'_, Postgres>, record: &ClientRe
     .bind(c.created_at)
     .bind(c.require_pushed_authorization_requests)
     .bind(c.auth_method.as_str())
-    .bind(match &c.keys {
-        Some(ClientKeys::Jwks(jwks)) => Some(jwks.as_str()),
-        _ => None,
-    })
-    .bind(match &c.keys {
-        Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
-        _ => None,
-    })
+    .bind(ClientKeys::jwks(c.keys.as_ref()))
+    .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
     .bind(to_json(&c.resources))
     .execute(&mut **tx)
     .await
@@ -393,10 +387,6 @@ fn json_list<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Resul
     serde_json::from_str(&text).map_err(|_| corrupt(column))
 }
 
-fn client_keys(jwks: Option<String>, jwks_uri: Option<String>) -> Option<ClientKeys> {
-    jwks.map(ClientKeys::Jwks).or(jwks_uri.map(ClientKeys::Uri))
-}
-
 fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
     let grants: String = row.try_get("grants").map_err(map_err)?;
     let grants = grants
@@ -425,7 +415,7 @@ fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
         allowed_ips: json_list(row, "allowed_ips")?,
         public: row.try_get("public").map_err(map_err)?,
         auth_method: TokenEndpointAuthMethod::parse(&method).ok_or_else(|| corrupt("client auth method"))?,
-        keys: client_keys(jwks, jwks_uri),
+        keys: ClientKeys::from_parts(jwks, jwks_uri),
         access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
         requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
         require_pushed_authorization_requests: row.try_get("require_pushed_authorization_requests").map_err(map_err)?,
@@ -914,14 +904,8 @@ impl Store for PgStore {
         .bind(audit.at)
         .bind(c.id.as_str())
         .bind(c.require_pushed_authorization_requests)
-        .bind(match &c.keys {
-            Some(ClientKeys::Jwks(jwks)) => Some(jwks.as_str()),
-            _ => None,
-        })
-        .bind(match &c.keys {
-            Some(ClientKeys::Uri(uri)) => Some(uri.as_str()),
-            _ => None,
-        })
+        .bind(ClientKeys::jwks(c.keys.as_ref()))
+        .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
         .bind(to_json(&c.resources))
         .execute(&mut *tx)
         .await
