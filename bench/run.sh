@@ -8,10 +8,10 @@
 # Env:   DUR=20s            measured duration per server (after a fixed 5 s warm-up in bench-one.sh)
 #        CONNS=32 THREADS=2 wrk shape (read by bench-one.sh)
 #        SKIP_TESSERA=1     run the peers only (no cargo build, no Tessera row)
-#        SKIP_PEERS=1       run Tessera only (both rows: secret and private_key_jwt), no peers; the
+#        SKIP_PEERS=1       run Tessera only (secret, private_key_jwt and DPoP rows), no peers; the
 #                           table goes to its own block in README.md (no targets are evaluated)
-#        PKJWT_COUNT=N      pre-signed private_key_jwt assertions for the measured run of that row
-#                           (default 200000; a quarter as many more for its warm-up)
+#        PRESIGNED_COUNT=N  pre-signed private_key_jwt assertions, and DPoP proofs, for the measured
+#                           run of those rows (default 200000 each; a quarter as many more for the warm-up)
 #        TESSERA_BIN=PATH   measure this tessera binary as it is (no cargo build)
 #        PEERS=/tmp/peers   where node-oidc-provider and Glewlwyd live
 #        HELLO_DIR=/tmp/hello  where the hello ceiling server is built
@@ -31,7 +31,7 @@ TESSERA_PREBUILT=${TESSERA_BIN:+1}
 TESSERA_BIN=${TESSERA_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/tessera}
 SKIP_TESSERA=${SKIP_TESSERA:-0}
 SKIP_PEERS=${SKIP_PEERS:-0}
-PKJWT_COUNT=${PKJWT_COUNT:-200000}
+PRESIGNED_COUNT=${PRESIGNED_COUNT:-${PKJWT_COUNT:-200000}}
 export DUR=${DUR:-20s} CONNS=${CONNS:-32} THREADS=${THREADS:-2}
 
 RESULTS_DIR=$HERE/results
@@ -250,17 +250,25 @@ pkjwt_keygen() { # DIR -> DIR/client.jwk (public, registered) and DIR/client.pem
     fs.writeFileSync(process.env.DIR + "/client.pem", privateKey.export({ format: "pem", type: "pkcs8" }));'
 }
 
-pkjwt_sign() { # DIR CLIENT_ID AUD COUNT -> COUNT assertions on stdout, one per line, each its own jti
-  DIR=$1 CLIENT=$2 AUD=$3 COUNT=$4 node -e '
+# Pre-signed single-use JWTs, one per line, each with its own jti, signed by the key in DIR:
+#   assertion  client assertions of CLIENT for AUD (private_key_jwt; valid 55 minutes)
+#   dpop       DPoP proofs of a POST to AUD (RFC 9449; the proof's own public key in its header; iat
+#              now, so the proofs must be sent within the server's 300 s window)
+presign() { # KIND DIR CLIENT_ID AUD COUNT -> COUNT JWTs on stdout
+  KIND=$1 DIR=$2 CLIENT=$3 AUD=$4 COUNT=$5 node -e '
     const crypto = require("node:crypto"), fs = require("node:fs");
     const key = crypto.createPrivateKey(fs.readFileSync(process.env.DIR + "/client.pem"));
     const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
-    const head = b64({ alg: "ES256", typ: "JWT" });
+    const dpop = process.env.KIND === "dpop";
+    const { kty, crv, x, y } = crypto.createPublicKey(key).export({ format: "jwk" });
+    const head = b64(dpop ? { typ: "dpop+jwt", alg: "ES256", jwk: { kty, crv, x, y } } : { alg: "ES256", typ: "JWT" });
     const now = Math.floor(Date.now() / 1000), run = crypto.randomBytes(6).toString("hex");
     const out = [];
     for (let i = 0; i < Number(process.env.COUNT); i++) {
-      const input = head + "." + b64({ iss: process.env.CLIENT, sub: process.env.CLIENT, aud: process.env.AUD,
-        iat: now, exp: now + 3300, jti: run + "-" + i });
+      const claims = dpop
+        ? { jti: run + "-" + i, htm: "POST", htu: process.env.AUD, iat: now }
+        : { iss: process.env.CLIENT, sub: process.env.CLIENT, aud: process.env.AUD, iat: now, exp: now + 3300, jti: run + "-" + i };
+      const input = head + "." + b64(claims);
       const sig = crypto.sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
       out.push(input + "." + sig.toString("base64url"));
       if (out.length === 10000) { process.stdout.write(out.join("\n") + "\n"); out.length = 0; }
@@ -281,6 +289,36 @@ check_pkjwt_token() { # URL JWKS_URL ASSERTION: a real token for it, and the sam
   code=$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' "${form[@]}" "$url")
   echo "replayed-assertion check: HTTP $code (expected 401)"
   [ "$code" = 401 ] || die "a replayed assertion got HTTP $code"
+}
+
+check_dpop_token() { # URL JWKS_URL ID SECRET PROOF: a DPoP-bound token for it, and the same proof refused again
+  local url=$1 jwks_url=$2 id=$3 secret=$4 proof=$5 resp code body at
+  resp=$(curl -sS --max-time 10 -u "$id:$secret" -H "DPoP: $proof" -d grant_type=client_credentials -d scope=api \
+    -w '\n%{http_code}' "$url") || die "token request to $url failed"
+  code=${resp##*$'\n'}; body=${resp%$'\n'*}
+  echo "DPoP token check: HTTP $code ${body:0:100}..."
+  [ "$code" = 200 ] || die "token endpoint answered $code to a DPoP proof"
+  jq -e '.token_type == "DPoP"' <<<"$body" >/dev/null || die "token_type is not DPoP"
+  at=$(jq -r '.access_token // empty' <<<"$body" 2>/dev/null || true)
+  verify_jwt "$at" "$(curl -sf --max-time 10 "$jwks_url")" || die "the access token is not a valid ES256 JWT"
+  AT=$at node -e '
+    const c = JSON.parse(Buffer.from(process.env.AT.split(".")[1], "base64url"));
+    if (!c.cnf || typeof c.cnf.jkt !== "string") { console.error("no cnf.jkt in the token"); process.exit(1); }
+    console.log("bound to cnf.jkt " + c.cnf.jkt);' || die "the DPoP token is not bound"
+  code=$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' -u "$id:$secret" -H "DPoP: $proof" \
+    -d grant_type=client_credentials -d scope=api "$url")
+  echo "replayed-proof check: HTTP $code (expected 400)"
+  [ "$code" = 400 ] || die "a replayed DPoP proof got HTTP $code"
+}
+
+# One row measured on the running server with pre-signed single-use JWTs (presigned.lua).
+run_presigned() { # LABEL KIND DIR CLIENT_ID URL PID
+  local label=$1 kind=$2 dir=$3 client=$4 url=$5 pid=$6
+  echo "signing $PRESIGNED_COUNT single-use $kind JWTs for the measured run, a quarter as many for the warm-up ..."
+  presign "$kind" "$dir" "$client" "$url" "$((PRESIGNED_COUNT / 4))" >"$dir/$kind.warm"
+  presign "$kind" "$dir" "$client" "$url" "$PRESIGNED_COUNT" >"$dir/$kind.run"
+  rm -f "$dir/$kind.warmed"
+  PRESIGNED=$dir/$kind PRESIGNED_KIND=$kind run_bench "$label" "$url" "$pid" api "$HERE/presigned.lua"
 }
 
 bench_tessera() {
@@ -313,15 +351,17 @@ bench_tessera() {
   check_token "$base/oauth2/token" "$base/oauth2/jwks" "$client_id" "$client_secret" api 401
   CLIENT_ID=$client_id CLIENT_SECRET=$client_secret run_bench "Tessera (SQLite, ES256)" "$base/oauth2/token" "$tp" api
 
-  # The same server, next: private_key_jwt, every request a fresh ES256 assertion (verify + jti insert).
-  check_pkjwt_token "$base/oauth2/token" "$base/oauth2/jwks" "$(pkjwt_sign "$pk_dir" "$pk_id" "$base/oauth2/token" 1)"
-  echo "signing $PKJWT_COUNT single-use assertions for the measured run, a quarter as many for the warm-up ..."
-  pkjwt_sign "$pk_dir" "$pk_id" "$base/oauth2/token" "$((PKJWT_COUNT / 4))" >"$pk_dir/assertions.warm"
-  pkjwt_sign "$pk_dir" "$pk_id" "$base/oauth2/token" "$PKJWT_COUNT" >"$pk_dir/assertions.run"
-  rm -f "$pk_dir/assertions.warmed"
-  PKJWT_ASSERTIONS=$pk_dir/assertions run_bench "Tessera private_key_jwt (SQLite, ES256 assertions)" "$base/oauth2/token" "$tp" api \
-    "$HERE/pkjwt.lua"
-  echo "private_key_jwt assertions remembered (jti rows): $(sqlite3 "$TESSERA_DATA/tessera.db" 'select count(*) from client_assertion_jtis' 2>&1)"
+  # The same server, next: private_key_jwt, every request a fresh ES256 assertion (verify + jti spent).
+  check_pkjwt_token "$base/oauth2/token" "$base/oauth2/jwks" "$(presign assertion "$pk_dir" "$pk_id" "$base/oauth2/token" 1)"
+  run_presigned "Tessera private_key_jwt (SQLite, ES256 assertions)" assertion "$pk_dir" "$pk_id" "$base/oauth2/token" "$tp"
+
+  # Then DPoP: the first client (secret in Basic) with a fresh ES256 proof per request (verify + jti
+  # spent), each token bound to the proof's key.
+  check_dpop_token "$base/oauth2/token" "$base/oauth2/jwks" "$client_id" "$client_secret" \
+    "$(presign dpop "$pk_dir" "" "$base/oauth2/token" 1)"
+  CLIENT_ID=$client_id CLIENT_SECRET=$client_secret \
+    run_presigned "Tessera DPoP-bound (SQLite, ES256 proofs)" dpop "$pk_dir" "$client_id" "$base/oauth2/token" "$tp"
+  echo "single-use ids remembered (assertion and proof jtis): $(sqlite3 "$TESSERA_DATA/tessera-replay.db" 'select count(*) from spent_ids' 2>&1)"
   stop_all
 }
 

@@ -6,6 +6,7 @@
 
 mod postgres;
 mod sqlite;
+mod sqlite_replay;
 
 use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;

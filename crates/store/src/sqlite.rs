@@ -23,6 +23,7 @@ use tessera_core::authorize::CodeChallenge;
 use tessera_core::code::IssuedCode;
 use tessera_core::refresh::{RefreshRecord, RefreshState};
 
+use crate::sqlite_replay::{IdKind, ReplayLog};
 use crate::{
     ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
     KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
@@ -39,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "resource indicators", include_str!("../migrations/sqlite/0006_audiences.sql")),
     (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
     (8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
+    (9, "replay ids in a file of their own", include_str!("../migrations/sqlite/0009_replay_file.sql")),
 ];
 
 /// The SQLite store.
@@ -50,6 +52,8 @@ pub struct SqliteStore {
     /// process can delete and recreate the `-shm` file under the handle `shm` reads (which
     /// would freeze the change stamp). Pool connections can be recycled; this one is not.
     _keep_wal_index: std::sync::Mutex<sqlx::SqliteConnection>,
+    /// Spent assertion and proof ids, in a file of their own (`sqlite_replay`).
+    replay: ReplayLog,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -69,6 +73,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let path = options.get_filename().to_path_buf();
+        let in_memory = path.as_os_str() == ":memory:";
+        let replay = ReplayLog::open((!in_memory).then_some(path.as_path())).await?;
         let keep = sqlx::ConnectOptions::connect(&options).await.map_err(map_err)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -79,12 +85,12 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        let shm = (path.as_os_str() != ":memory:").then(|| {
+        let shm = (!in_memory).then(|| {
             let mut shm = path.into_os_string();
             shm.push("-shm");
             ShmWatcher { path: PathBuf::from(shm), file: RwLock::new(None) }
         });
-        Ok(Self { pool, shm, _keep_wal_index: std::sync::Mutex::new(keep) })
+        Ok(Self { pool, shm, _keep_wal_index: std::sync::Mutex::new(keep), replay })
     }
 
     /// Whether every migration this binary knows has been applied to the store.
@@ -125,7 +131,7 @@ impl ShmWatcher {
     }
 }
 
-fn map_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) => {
@@ -1606,43 +1612,20 @@ impl Store for SqliteStore {
     }
 
     async fn consume_dpop_jti(&self, jkt: &str, jti: &str, expires_at: i64) -> Result<bool> {
-        let inserted = sqlx::query("INSERT INTO dpop_jtis (jkt, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jkt, jti) DO NOTHING")
-            .bind(jkt)
-            .bind(jti)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
-        Ok(inserted == 1)
+        self.replay.spend(IdKind::DpopProof, jkt, jti, expires_at).await
     }
 
     async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (client_id, jti) DO NOTHING",
-        )
-        .bind(client.as_str())
-        .bind(jti)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        Ok(inserted == 1)
+        self.replay.spend(IdKind::ClientAssertion, client.as_str(), jti, expires_at).await
     }
 
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {
+        self.replay.purge(revoked_before).await?;
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("DELETE FROM device_authorizations WHERE expires_at < $1")
-            .bind(revoked_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query("DELETE FROM dpop_jtis WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await.map_err(map_err)?;
-        sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at < $1")
             .bind(revoked_before)
             .execute(&mut *tx)
             .await

@@ -326,3 +326,48 @@ async fn a_client_assertion_used_on_one_node_is_refused_on_the_other_and_a_race_
         assert_eq!(statuses, [200, 401], "round {round}: exactly one node accepts the assertion");
     }
 }
+
+/// Two processes on one SQLite data directory (the embedded store's way to run a second process,
+/// e.g. during a rolling restart): the spent ids of assertions and DPoP proofs live in the replay
+/// file beside the store, and both processes must agree on them, races included.
+#[tokio::test]
+async fn two_processes_on_one_sqlite_file_accept_each_assertion_and_each_dpop_proof_once() {
+    use crate::private_key_jwt::{claims, post_assertion, register_inline, sign, unique};
+    use tessera_jose::dpop::sign_proof;
+    if std::env::var("TESSERA_TEST_DATABASE").as_deref() == Ok("postgres") {
+        return; // the PostgreSQL case is the test above
+    }
+    let (a, fixture) = start_with(ServerOptions { serve: serve_args(), ..Default::default() });
+    let mut shared = a.cli.clone();
+    shared.global.extend(["--database-url".to_owned(), format!("sqlite://{}", a.cli.data_dir.join("tessera.db").display())]);
+    let b = Server::start_node(&shared, &serve_args()).expect("a second process on the same SQLite file");
+    let audience = format!("{ISSUER}/oauth2/token");
+
+    let (key, _) = tessera_jose::SigningKey::generate(tessera_jose::Algorithm::ES256).unwrap();
+    let client = register_inline(&a, &fixture, &key);
+    let form = [("grant_type", "client_credentials")];
+    let dpop_token = |server: &Server, proof: String| {
+        http()
+            .post(server.url("/oauth2/token"))
+            .basic_auth(&fixture.client_id, Some(&fixture.client_secret))
+            .header("DPoP", proof)
+            .form(&form)
+            .send()
+    };
+    for round in 0..5 {
+        let assertion = sign(&key, &claims(&client, &audience));
+        let (on_a, on_b) =
+            tokio::join!(post_assertion(&a, "/oauth2/token", &assertion, &form), post_assertion(&b, "/oauth2/token", &assertion, &form));
+        let mut statuses = [on_a.status().as_u16(), on_b.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 401], "round {round}: exactly one process accepts the assertion");
+
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let proof = sign_proof(&key, &serde_json::json!({"htm": "POST", "htu": audience, "iat": now, "jti": unique("proof")})).unwrap();
+        let (on_a, on_b) = tokio::join!(dpop_token(&a, proof.clone()), dpop_token(&b, proof));
+        let mut statuses = [on_a.unwrap().status().as_u16(), on_b.unwrap().status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400], "round {round}: exactly one process accepts the proof");
+    }
+    assert!(a.cli.data_dir.join("tessera-replay.db").exists(), "the spent ids are in the replay file beside the store");
+}
