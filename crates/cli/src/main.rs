@@ -199,6 +199,11 @@ struct ServeArgs {
     /// Demand a server nonce (`DPoP-Nonce`) in every DPoP proof (RFC 9449 §8; default: false).
     #[arg(long, env = "TESSERA_DPOP_REQUIRE_NONCE")]
     dpop_require_nonce: Option<bool>,
+    /// Let `private_key_jwt` clients' `jwks_uri`s name hosts on loopback, private or link-local
+    /// addresses (default: false, refused when fetched: the server would be making requests into
+    /// its own network for whoever registers clients).
+    #[arg(long, env = "TESSERA_ALLOW_INTERNAL_JWKS_URI")]
+    allow_internal_jwks_uri: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -501,6 +506,7 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
         device_poll_interval: serve_args.and_then(|a| a.device_poll_interval),
         registration_endpoint: serve_args.and_then(|a| a.registration_endpoint),
         dpop_require_nonce: serve_args.and_then(|a| a.dpop_require_nonce),
+        allow_internal_jwks_uri: serve_args.and_then(|a| a.allow_internal_jwks_uri),
     };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,

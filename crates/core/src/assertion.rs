@@ -213,3 +213,89 @@ mod tests {
         assert_eq!(unverified_subject("e30.!!!.x"), None);
     }
 }
+
+/// Whether `ip` is an address inside a private network or this host: loopback, RFC 1918 and
+/// RFC 4193 ranges, link-local (169.254/16 holds the cloud metadata services), shared
+/// address space (100.64/10), unspecified, multicast, broadcast and reserved ranges, and
+/// IPv4 addresses embedded in IPv6 (mapped, NAT64) that are any of these. A client's
+/// `jwks_uri` is fetched by the server, from inside the company's network: a client that may
+/// register one must not be able to make the server send requests to internal hosts (blind
+/// server-side request forgery), unless the operator allows it.
+pub fn is_internal_address(ip: std::net::IpAddr) -> bool {
+    use std::net::{IpAddr, Ipv4Addr};
+    let v4_internal = |v4: Ipv4Addr| {
+        let [a, b, ..] = v4.octets();
+        v4.is_loopback()
+            || v4.is_private()
+            || v4.is_link_local()
+            || v4.is_unspecified()
+            || v4.is_broadcast()
+            || v4.is_multicast()
+            || a == 0
+            || (a == 100 && (64..128).contains(&b))
+            || (a == 198 && (b == 18 || b == 19))
+            || a >= 240
+    };
+    match ip {
+        IpAddr::V4(v4) => v4_internal(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4_internal(v4);
+            }
+            let segments = v6.segments();
+            // NAT64 (RFC 6052 well-known prefix 64:ff9b::/96) reaches the IPv4 address it embeds.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [.., hi, lo] = segments;
+                return v4_internal(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (segments[0] & 0xfe00) == 0xfc00 // unique local, fc00::/7
+                || (segments[0] & 0xffc0) == 0xfe80 // link-local, fe80::/10
+                || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated), fec0::/10
+        }
+    }
+}
+
+#[cfg(test)]
+mod internal_address_tests {
+    use super::is_internal_address;
+
+    #[test]
+    fn internal_and_public_addresses() {
+        for internal in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fc12::3",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "fec0::1",
+        ] {
+            assert!(is_internal_address(internal.parse().unwrap()), "{internal} is internal");
+        }
+        for public in
+            ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "192.169.0.1", "2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::808:808"]
+        {
+            assert!(!is_internal_address(public.parse().unwrap()), "{public} is public");
+        }
+    }
+}

@@ -73,6 +73,8 @@ pub struct ConfigLayer {
     pub registration_endpoint: Option<bool>,
     /// Demand a server nonce in every DPoP proof (RFC 9449 §8; default off).
     pub dpop_require_nonce: Option<bool>,
+    /// Let clients' `jwks_uri`s name hosts on internal addresses (default off).
+    pub allow_internal_jwks_uri: Option<bool>,
 }
 
 macro_rules! merge_fields {
@@ -129,7 +131,8 @@ impl ConfigLayer {
             device_code_lifetime,
             device_poll_interval,
             registration_endpoint,
-            dpop_require_nonce
+            dpop_require_nonce,
+            allow_internal_jwks_uri
         )
     }
 }
@@ -182,6 +185,7 @@ pub struct Config {
     pub device_poll_interval: i64,
     pub registration_endpoint: bool,
     pub dpop_require_nonce: bool,
+    pub allow_internal_jwks_uri: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -297,6 +301,7 @@ impl Config {
             device_poll_interval,
             registration_endpoint: layer.registration_endpoint.unwrap_or(false),
             dpop_require_nonce: layer.dpop_require_nonce.unwrap_or(false),
+            allow_internal_jwks_uri: layer.allow_internal_jwks_uri.unwrap_or(false),
         })
     }
 

@@ -62,6 +62,7 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         device_poll_interval: config.device_poll_interval,
         registration_endpoint: config.registration_endpoint,
         dpop_nonce_required: config.dpop_require_nonce,
+        allow_internal_jwks_uri: config.allow_internal_jwks_uri,
     };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))

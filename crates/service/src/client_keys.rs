@@ -4,12 +4,21 @@
 //! client rotated its key), at most once per [`REFETCH_INTERVAL`] per URI so that assertions
 //! with made-up `kid`s cannot make the server hammer the client's host.
 //!
+//! Unless the operator allows it (`serve --allow-internal-jwks-uri`), a `jwks_uri` whose host is,
+//! or resolves to, an internal address is not fetched (`is_internal_address`): whoever may
+//! register a client (dynamic registration included) must not be able to make the server send
+//! requests into its own network. The check is made on the addresses the connection uses (a
+//! resolver that drops internal ones), so a name that resolves differently at registration and
+//! at fetch time (DNS rebinding) gains nothing.
+//!
 //! Inline JWKS are parsed once, when the client is loaded into the cache (`cache.rs`).
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tessera_core::assertion::is_internal_address;
 use tessera_jose::assertion::{ClientKeySet, MAX_JWKS_LEN};
 
 /// Seconds a fetched key set is used without asking again.
@@ -31,6 +40,7 @@ struct Entry {
 /// Key sets fetched from clients' `jwks_uri`s, shared by every request of a node.
 pub struct RemoteKeys {
     http: reqwest::Client,
+    allow_internal: bool,
     entries: Mutex<HashMap<String, Entry>>,
 }
 
@@ -41,8 +51,13 @@ impl std::fmt::Debug for RemoteKeys {
 }
 
 impl RemoteKeys {
-    pub fn new() -> Self {
-        let http = reqwest::Client::builder()
+    /// `allow_internal`: whether hosts on internal addresses may be fetched.
+    pub fn new(allow_internal: bool) -> Self {
+        let mut builder = reqwest::Client::builder();
+        if !allow_internal {
+            builder = builder.dns_resolver(Arc::new(ExternalOnly));
+        }
+        let http = builder
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -52,7 +67,7 @@ impl RemoteKeys {
             .user_agent("tessera")
             .build()
             .unwrap_or_default();
-        Self { http, entries: Mutex::new(HashMap::new()) }
+        Self { http, allow_internal, entries: Mutex::new(HashMap::new()) }
     }
 
     /// The key set at `uri`: the cached one while fresh (and `refresh` is false), else fetched
@@ -86,7 +101,19 @@ impl RemoteKeys {
     }
 
     async fn fetch(&self, uri: &str) -> Result<ClientKeySet, &'static str> {
-        let mut response = self.http.get(uri).header("accept", "application/json").send().await.map_err(|_| "unreachable")?;
+        // An address literal never reaches the resolver: check it here.
+        let url = reqwest::Url::parse(uri).map_err(|_| "not a URL")?;
+        let literal = url.host_str().and_then(|host| host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok());
+        if !self.allow_internal && literal.is_some_and(is_internal_address) {
+            return Err("internal address (serve --allow-internal-jwks-uri)");
+        }
+        let mut response = self
+            .http
+            .get(uri)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|_| "unreachable, or its host has only internal addresses")?;
         if response.status() != reqwest::StatusCode::OK {
             return Err("status other than 200");
         }
@@ -105,8 +132,20 @@ impl RemoteKeys {
     }
 }
 
-impl Default for RemoteKeys {
-    fn default() -> Self {
-        Self::new()
+/// A resolver that keeps only the public addresses of a name, so that no connection for a
+/// `jwks_uri` goes to an internal one, whatever the name resolves to at that moment.
+struct ExternalOnly;
+
+impl reqwest::dns::Resolve for ExternalOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.filter(|address| !is_internal_address(address.ip())).collect();
+            if addresses.is_empty() {
+                return Err("the host has no public address".into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }

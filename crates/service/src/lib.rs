@@ -133,6 +133,9 @@ pub struct Settings {
     pub registration_endpoint: bool,
     /// Whether every DPoP proof must carry a server nonce (RFC 9449 §8).
     pub dpop_nonce_required: bool,
+    /// Whether clients' `jwks_uri`s may name hosts on internal addresses
+    /// (`tessera_core::assertion::is_internal_address`).
+    pub allow_internal_jwks_uri: bool,
 }
 
 /// Members a profile adds to token responses.
@@ -270,6 +273,7 @@ impl Tessera {
         );
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let hashers = password::Hashers::start(cores.saturating_sub(1))?;
+        let remote_keys = client_keys::RemoteKeys::new(settings.allow_internal_jwks_uri);
         let service = Self {
             store,
             settings,
@@ -284,7 +288,7 @@ impl Tessera {
             device_user_limiter,
             device_address_limiter,
             hashers,
-            remote_keys: client_keys::RemoteKeys::new(),
+            remote_keys,
         };
         service.sync().await?;
         Ok(service)

@@ -438,7 +438,9 @@ impl Drop for JwksHost {
 
 #[tokio::test]
 async fn jwks_uri_keys_are_fetched_cached_and_a_rotated_key_is_picked_up_on_its_unknown_kid() {
-    let (server, fixture) = start();
+    // The key host is on 127.0.0.1: the operator allows internal hosts.
+    let (server, fixture) =
+        start_with(ServerOptions { serve: vec!["--allow-internal-jwks-uri".into(), "true".into()], ..Default::default() });
     let (first, _) = SigningKey::generate(Algorithm::ES256).unwrap();
     let host = JwksHost::start(jwks_of(&[&first])).await;
     let client = register(&server, &fixture, &["--jwks-uri", &host.url]);
@@ -482,6 +484,29 @@ async fn jwks_uri_keys_are_fetched_cached_and_a_rotated_key_is_picked_up_on_its_
     .await;
     assert_eq!(host.hits.load(Ordering::SeqCst), hits, "no fetch per unknown kid within the interval");
     assert_token(&server, &sign(&second, &claims(&client, &token_url)), "second key").await;
+}
+
+/// By default a `jwks_uri` on an internal address is never fetched: not by its address literal,
+/// and not by a name that resolves to one (`localhost`); the assertions of such a client are
+/// refused like any other bad assertion. Allowing internal hosts is the operator's choice.
+#[tokio::test]
+async fn a_jwks_uri_on_an_internal_address_is_not_fetched_unless_the_operator_allows_it() {
+    let (server, fixture) = start();
+    let (key, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+    let host = JwksHost::start(jwks_of(&[&key])).await;
+    let by_name = host.url.replace("127.0.0.1", "localhost");
+    let token_url = server.url("/oauth2/token");
+    for uri in [host.url.as_str(), by_name.as_str()] {
+        let client = register(&server, &fixture, &["--jwks-uri", uri]);
+        assert_refused(&server, &sign(&key, &claims(&client, &token_url)), uri).await;
+    }
+    assert_eq!(host.hits.load(Ordering::SeqCst), 0, "no request reached the internal host");
+
+    let (allowed, fixture) =
+        start_with(ServerOptions { serve: vec!["--allow-internal-jwks-uri".into(), "true".into()], ..Default::default() });
+    let client = register(&allowed, &fixture, &["--jwks-uri", &by_name]);
+    assert_token(&allowed, &sign(&key, &claims(&client, &allowed.url("/oauth2/token"))), "allowed by the operator").await;
+    assert_eq!(host.hits.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
