@@ -473,6 +473,13 @@ async fn dpop_required_is_set_in_the_admin_api_the_portal_and_dynamic_registrati
         .await;
     assert_eq!(response.status(), 303);
     assert_eq!(server.cli.json(&["client", "show", &client.client_id]).unwrap()["dpop_bound_access_tokens"], true);
+    // The portal's token generator sends no proof: it shows the token endpoint's refusal.
+    let html = agent.get(&format!("/tools/access-token?client_id={}", client.client_id)).await.text().await.unwrap();
+    let response =
+        agent.submit("/tools/access-token", &html, &["csrf_token"], &[("client_id", &client.client_id), ("scope", "read")]).await;
+    assert_eq!(response.status(), 400);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("invalid_dpop_proof") && page.contains("a DPoP proof is required"), "{page}");
     // The new-client form has the checkbox too.
     let new_form = agent.get("/settings/api-clients/new").await.text().await.unwrap();
     assert!(new_form.contains("name=\"dpop_bound_access_tokens\""), "{new_form}");

@@ -631,7 +631,10 @@ pub async fn generator(State(state): State<AppState>, browser: Browser, Query(qu
 /// The generator's answer when the token endpoint refused: its words, never a secret.
 fn token_failure(error: &ServiceError) -> Option<String> {
     match error {
-        ServiceError::OAuth { error, .. } => Some(format!("The token endpoint answered {}: {}", error.code.as_str(), error.description)),
+        // The generator sends no DPoP proof: a client that requires DPoP is told so here.
+        ServiceError::OAuth { error, .. } | ServiceError::Dpop { error, .. } => {
+            Some(format!("The token endpoint answered {}: {}", error.code.as_str(), error.description))
+        }
         ServiceError::NotApproved { .. } => Some("This application is not approved for your organization yet.".into()),
         ServiceError::TooManyAttempts { .. } => Some("Too many failed attempts for this client; try again later.".into()),
         _ => None,
