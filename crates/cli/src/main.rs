@@ -384,6 +384,10 @@ struct ClientCreateArgs {
     /// Authorization requests must be pushed to /oauth2/par first (RFC 9126).
     #[arg(long = "require-par")]
     require_pushed_authorization_requests: bool,
+    /// Every token request must carry a DPoP proof, so every access token is DPoP-bound
+    /// (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    #[arg(long = "require-dpop")]
+    dpop_bound_access_tokens: bool,
     /// A resource (absolute URI, no fragment) the client may ask tokens for with `resource`
     /// (RFC 8707; repeatable; default: none, tokens carry the default audience).
     #[arg(long = "resource")]
@@ -427,6 +431,9 @@ struct ClientUpdateArgs {
     /// Whether authorization requests must be pushed to /oauth2/par first (RFC 9126).
     #[arg(long = "require-par")]
     require_pushed_authorization_requests: Option<bool>,
+    /// Whether every token request must carry a DPoP proof (RFC 9449 §5.2).
+    #[arg(long = "require-dpop")]
+    dpop_bound_access_tokens: Option<bool>,
 }
 
 fn read_key_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
@@ -586,6 +593,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 access_token_ttl: args.access_token_ttl,
                 requires_org_approval: args.requires_org_approval,
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+                dpop_bound_access_tokens: args.dpop_bound_access_tokens,
                 resources: args.resources,
                 token_endpoint_auth_method: args.token_endpoint_auth_method,
                 jwks: read_key_file(args.jwks.as_deref())?,
@@ -605,6 +613,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
                 redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
                 access_token_ttl: args.access_token_ttl.map(Some),
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
+                dpop_bound_access_tokens: args.dpop_bound_access_tokens,
                 resources,
                 jwks: read_key_file(args.jwks.as_deref())?,
                 jwks_uri: args.jwks_uri,

@@ -350,6 +350,7 @@ mod tests {
             access_token_ttl: None,
             requires_org_approval: false,
             require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
             resources: vec![],
             status: ClientStatus::On,
             created_at: 0,

@@ -10,6 +10,8 @@
 
 use serde::Deserialize;
 
+use crate::model::Client;
+
 /// How old a proof may be (seconds since its `iat`). A proof is made for one request.
 pub const MAX_AGE: i64 = 300;
 
@@ -49,6 +51,9 @@ pub enum ProofFailure {
     WrongAth,
     /// The proof's key is not the one the token or refresh token is bound to.
     WrongKey,
+    /// No proof, where one is required: the client registered `dpop_bound_access_tokens`
+    /// (§5.2), or the refresh token is bound to a key (§5).
+    Missing,
     /// The server demands a nonce and the proof carries none, or a stale one.
     UseNonce,
 }
@@ -67,6 +72,7 @@ impl ProofFailure {
             ProofFailure::Replayed => "dpop_replayed_jti",
             ProofFailure::WrongAth => "dpop_wrong_ath",
             ProofFailure::WrongKey => "dpop_wrong_key",
+            ProofFailure::Missing => "dpop_missing",
             ProofFailure::UseNonce => "dpop_nonce",
         }
     }
@@ -152,6 +158,38 @@ pub fn check(payload: &[u8], expected: &Expected<'_>) -> Result<Accepted, ProofF
     }
     // Past this instant the proof fails the iat check, so its jti need not be remembered.
     Ok(Accepted { jti, remember_until: iat.saturating_add(MAX_AGE).saturating_add(1) })
+}
+
+/// RFC 9449 §5.2: a client that registered `dpop_bound_access_tokens` must send a proof with
+/// every token request. `proof_jkt` is the key of the request's valid proof, if it had one.
+///
+/// The RFC names no error code for a missing proof. `invalid_dpop_proof` says exactly what the
+/// client must fix, and fits every grant (`invalid_grant`, which node-oidc-provider answers,
+/// blames a code or refresh token that is fine, and client credentials have none); `use_dpop_nonce`
+/// would suggest a retry with a nonce would do.
+pub fn check_required(client: &Client, proof_jkt: Option<&str>) -> Result<(), ProofFailure> {
+    match (client.dpop_bound_access_tokens, proof_jkt) {
+        (true, None) => Err(ProofFailure::Missing),
+        _ => Ok(()),
+    }
+}
+
+/// RFC 9449 §5: a refresh token bound to a key (`bound_jkt`) is used only with a proof by that
+/// key; an unbound one with any proof or none.
+pub fn check_binding(bound_jkt: Option<&str>, proof_jkt: Option<&str>) -> Result<(), ProofFailure> {
+    match (bound_jkt, proof_jkt) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(ProofFailure::Missing),
+        (Some(bound), Some(key)) if bound == key => Ok(()),
+        (Some(_), Some(_)) => Err(ProofFailure::WrongKey),
+    }
+}
+
+/// RFC 9449 §5: the key a grant's refresh-token family is bound to when it starts. Only a
+/// public client's: a confidential client authenticates every refresh, so its refresh tokens
+/// stay unbound (the RFC leaves that to the server) and only its access tokens are bound.
+pub fn refresh_binding<'a>(client: &Client, proof_jkt: Option<&'a str>) -> Option<&'a str> {
+    proof_jkt.filter(|_| client.public)
 }
 
 /// The `htu` comparison form (RFC 9449 §4.3 check 9, RFC 3986 §6.2.2–6.2.3): scheme and host
@@ -272,6 +310,28 @@ mod tests {
         check_claims(ok(), demand, Err(UseNonce));
         check_claims(with("nonce", json!("old")), demand, Err(UseNonce));
         check_claims(with("nonce", json!("n0")), demand, Ok(()));
+    }
+
+    #[test]
+    fn required_proofs_and_bound_refresh_tokens() {
+        use ProofFailure::*;
+        let mut client = crate::testing::client(&[], "read");
+        assert_eq!(check_required(&client, None), Ok(()));
+        client.dpop_bound_access_tokens = true;
+        assert_eq!(check_required(&client, None), Err(Missing));
+        assert_eq!(check_required(&client, Some("k")), Ok(()));
+
+        assert_eq!(check_binding(None, None), Ok(()));
+        assert_eq!(check_binding(None, Some("k")), Ok(()));
+        assert_eq!(check_binding(Some("k"), None), Err(Missing));
+        assert_eq!(check_binding(Some("k"), Some("other")), Err(WrongKey));
+        assert_eq!(check_binding(Some("k"), Some("k")), Ok(()));
+
+        client.public = false;
+        assert_eq!(refresh_binding(&client, Some("k")), None);
+        client.public = true;
+        assert_eq!(refresh_binding(&client, Some("k")), Some("k"));
+        assert_eq!(refresh_binding(&client, None), None);
     }
 
     #[test]

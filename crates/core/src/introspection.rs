@@ -107,6 +107,8 @@ pub fn respond_refresh(
         iss: Some(issuer.to_owned()),
         token_type: Some("refresh_token".into()),
         org_id: Some(user.org_id.to_string()),
+        // RFC 9449 §6.2 speaks of access tokens; a bound refresh token reports its key the same way.
+        cnf: record.dpop_jkt.as_ref().map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.clone()) }),
         ..IntrospectionResponse::default()
     }
 }
@@ -184,6 +186,7 @@ mod tests {
             state: RefreshState::Active,
             scope: crate::scope::ScopeSet::parse("read").unwrap(),
             family_expires_at: Some(2000),
+            dpop_jkt: None,
         };
         let answer = |record: &RefreshRecord, client: &Client, user: &User, caller: &Client, now| {
             respond_refresh(record, client, user, 900, "https://id.test", caller, now).active
@@ -199,5 +202,9 @@ mod tests {
         assert!(!answer(&record, &client, &owner, &stranger, 1000), "another org's client learns nothing (V07)");
         let full = respond_refresh(&record, &client, &owner, 900, "https://id.test", &client, 1000);
         assert_eq!((full.exp, full.iat, full.token_type.as_deref()), (Some(2000), Some(900), Some("refresh_token")));
+        assert_eq!(full.cnf, None);
+        let bound = RefreshRecord { dpop_jkt: Some("k".into()), ..record.clone() };
+        let full = respond_refresh(&bound, &client, &owner, 900, "https://id.test", &client, 1000);
+        assert_eq!(full.cnf.and_then(|c| c.jkt).as_deref(), Some("k"));
     }
 }

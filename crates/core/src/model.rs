@@ -291,6 +291,9 @@ pub struct Client {
     pub requires_org_approval: bool,
     /// RFC 9126 §6: this client's authorization requests must be pushed (`/oauth2/par`).
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must carry
+    /// a DPoP proof, so all its access tokens are bound.
+    pub dpop_bound_access_tokens: bool,
     /// RFC 8707: the resources (absolute URIs) the client may ask tokens for; empty: none, so
     /// its tokens carry the default audience only.
     pub resources: Vec<String>,

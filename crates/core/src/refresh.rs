@@ -2,6 +2,7 @@
 //! rotated-out token presented again revokes its whole family, and the family's lifetime counts
 //! from the original grant, never extended by rotation.
 
+use crate::dpop::{self, ProofFailure};
 use crate::model::{Client, ClientId, ScopeDef, User};
 use crate::scope::{self, ScopeSet};
 use crate::{ErrorCode, OAuthError};
@@ -26,6 +27,9 @@ pub struct RefreshRecord {
     pub scope: ScopeSet,
     /// When the family dies (counted from the grant); `None`: never (lifetime 0).
     pub family_expires_at: Option<i64>,
+    /// RFC 9449 §5: the key (RFC 7638 thumbprint) the family is bound to, for a public client
+    /// that started it with a DPoP proof.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What to do with a refresh request.
@@ -38,6 +42,9 @@ pub enum RefreshDecision {
     RevokeFamily,
     /// Refuse without touching the family.
     Refuse(OAuthError),
+    /// A bound token without a proof by its key (RFC 9449 §5): refuse as a proof failure
+    /// (`invalid_dpop_proof`), without touching the family, so its holder keeps it.
+    RefuseProof(ProofFailure),
 }
 
 /// Everything a refresh decision needs, already loaded.
@@ -50,6 +57,8 @@ pub struct RefreshInput<'a> {
     pub user: Option<&'a User>,
     pub catalogue: &'a [ScopeDef],
     pub requested: Option<&'a ScopeSet>,
+    /// The key of the request's valid DPoP proof, if it carried one.
+    pub proof_jkt: Option<&'a str>,
     pub now: i64,
 }
 
@@ -68,6 +77,10 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
         RefreshState::RotatedOut => return RefreshDecision::RevokeFamily,
         RefreshState::Revoked => return invalid_grant("the refresh token has been revoked"),
         RefreshState::Active => {}
+    }
+    // Before anything else about the family: a holder without the key learns nothing more.
+    if let Err(failure) = dpop::check_binding(record.dpop_jkt.as_deref(), input.proof_jkt) {
+        return RefreshDecision::RefuseProof(failure);
     }
     if record.family_expires_at.is_some_and(|at| input.now >= at) {
         return invalid_grant("the refresh token has expired");
@@ -101,18 +114,55 @@ mod tests {
     }
 
     fn record(state: RefreshState, expires: Option<i64>) -> RefreshRecord {
-        RefreshRecord { client_id: ClientId::new("app"), state, scope: ScopeSet::parse("read admin").unwrap(), family_expires_at: expires }
+        RefreshRecord {
+            client_id: ClientId::new("app"),
+            state,
+            scope: ScopeSet::parse("read admin").unwrap(),
+            family_expires_at: expires,
+            dpop_jkt: None,
+        }
     }
 
     fn outcome(record: Option<&RefreshRecord>, client_id: &str, user: Option<&User>, requested: Option<&str>, now: i64) -> String {
+        outcome_with_proof(record, client_id, user, requested, None, now)
+    }
+
+    fn outcome_with_proof(
+        record: Option<&RefreshRecord>,
+        client_id: &str,
+        user: Option<&User>,
+        requested: Option<&str>,
+        proof_jkt: Option<&str>,
+        now: i64,
+    ) -> String {
         let catalogue = vec![ScopeDef { name: "read".into(), restricted: false }, ScopeDef { name: "admin".into(), restricted: true }];
         let requested = requested.map(|r| ScopeSet::parse(r).unwrap());
         let client = client(client_id);
-        match decide(&RefreshInput { record, client: &client, user, catalogue: &catalogue, requested: requested.as_ref(), now }) {
+        match decide(&RefreshInput { record, client: &client, user, catalogue: &catalogue, requested: requested.as_ref(), proof_jkt, now })
+        {
             RefreshDecision::Rotate { access_scope } => format!("rotate:{access_scope}"),
             RefreshDecision::RevokeFamily => "revoke-family".into(),
             RefreshDecision::Refuse(e) => format!("refuse:{}", e.code.as_str()),
+            RefreshDecision::RefuseProof(failure) => format!("refuse:{}", failure.as_str()),
         }
+    }
+
+    #[test]
+    fn a_bound_family_needs_a_proof_by_its_key() {
+        let owner = user(Role::Owner, false);
+        let bound = RefreshRecord { dpop_jkt: Some("key-a".into()), ..record(RefreshState::Active, Some(2000)) };
+        let check = |proof: Option<&str>, expected: &str| {
+            assert_eq!(outcome_with_proof(Some(&bound), "app", Some(&owner), None, proof, 1000), expected, "{proof:?}")
+        };
+        check(Some("key-a"), "rotate:admin read");
+        check(None, "refuse:dpop_missing");
+        check(Some("key-b"), "refuse:dpop_wrong_key");
+        // Reuse of a rotated-out token still revokes the family, whoever presents it.
+        let rotated = RefreshRecord { state: RefreshState::RotatedOut, ..bound.clone() };
+        assert_eq!(outcome_with_proof(Some(&rotated), "app", Some(&owner), None, None, 1000), "revoke-family");
+        // An unbound family takes any proof or none (a confidential client's).
+        let unbound = record(RefreshState::Active, Some(2000));
+        assert_eq!(outcome_with_proof(Some(&unbound), "app", Some(&owner), None, Some("key-b"), 1000), "rotate:admin read");
     }
 
     #[test]

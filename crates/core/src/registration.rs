@@ -19,6 +19,9 @@ pub struct ClientMetadata {
     /// A JWK Set (as JSON text) or where to fetch one, for `private_key_jwt`.
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof; `None`: not given (false
+    /// at registration, unchanged on update).
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Whether `grant_types` was given (RFC 7592 §2.2: an omitted value may be left as it is).
     pub grant_types_given: bool,
     pub token_endpoint_auth_method_given: bool,
@@ -45,6 +48,14 @@ fn string(body: &serde_json::Value, name: &'static str) -> Result<Option<String>
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(metadata_error(format!("{name} must be a string"))),
+    }
+}
+
+fn boolean(body: &serde_json::Value, name: &'static str) -> Result<Option<bool>, OAuthError> {
+    match body.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(metadata_error(format!("{name} must be true or false"))),
     }
 }
 
@@ -105,6 +116,7 @@ pub fn parse_metadata(body: &serde_json::Value) -> Result<ClientMetadata, OAuthE
         scope: string(body, "scope")?,
         jwks,
         jwks_uri: string(body, "jwks_uri")?,
+        dpop_bound_access_tokens: boolean(body, "dpop_bound_access_tokens")?,
         grant_types_given,
         token_endpoint_auth_method_given,
     })
@@ -150,6 +162,16 @@ mod tests {
         check(json!({"token_endpoint_auth_method": "tls_client_auth"}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"redirect_uris": [1]}), Err(ErrorCode::InvalidClientMetadata));
         check(json!({"jwks": "x"}), Err(ErrorCode::InvalidClientMetadata));
+        check(json!({"dpop_bound_access_tokens": "yes"}), Err(ErrorCode::InvalidClientMetadata));
+    }
+
+    #[test]
+    fn dpop_bound_access_tokens_is_read() {
+        let read = |body| parse_metadata(&body).map(|m| m.dpop_bound_access_tokens).ok();
+        assert_eq!(read(json!({})), Some(None));
+        assert_eq!(read(json!({"dpop_bound_access_tokens": null})), Some(None));
+        assert_eq!(read(json!({"dpop_bound_access_tokens": true})), Some(Some(true)));
+        assert_eq!(read(json!({"dpop_bound_access_tokens": false})), Some(Some(false)));
     }
 
     #[test]

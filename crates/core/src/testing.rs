@@ -24,6 +24,7 @@ pub fn client(grants: &[GrantType], scopes: &str) -> Client {
         access_token_ttl: None,
         requires_org_approval: false,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
         resources: vec![],
         status: ClientStatus::On,
         created_at: 0,

@@ -57,16 +57,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
     type Rejection = GuardError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Claims>().cloned().ok_or(GuardError::Missing)
+        parts.extensions.get::<Claims>().cloned().ok_or(GuardError::Missing { dpop: false })
     }
 }
 
 /// Why the guard refused a request; its response is the RFC 6750 §3 answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
-    /// No bearer token: 401 with a bare `WWW-Authenticate: Bearer` challenge.
-    #[error("a bearer token is required")]
-    Missing,
+    /// No token: 401 with a bare `WWW-Authenticate: Bearer` challenge and, when `dpop` (the
+    /// guard checks DPoP proofs: an `api_base_url` is set), a bare `DPoP` challenge next to it
+    /// (RFC 9449 §7.1).
+    #[error("an access token is required")]
+    Missing { dpop: bool },
     /// The token was sent wrongly (two `Authorization` headers, or also in the URL): 400.
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
@@ -94,9 +96,15 @@ pub enum GuardError {
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
         let (status, code, description, challenge) = match &self {
-            // No credentials (or another scheme): a plain challenge without an error (RFC 6750 §3.1).
-            GuardError::Missing => {
-                (StatusCode::UNAUTHORIZED, "invalid_token", "a bearer token is required", format!("Bearer realm=\"{REALM}\""))
+            // No credentials (or another scheme): plain challenges without an error (RFC 6750
+            // §3.1), one per scheme the API takes.
+            GuardError::Missing { dpop } => {
+                let mut challenge = format!("Bearer realm=\"{REALM}\"");
+                if *dpop {
+                    challenge.push('\n');
+                    challenge.push_str(&format!("DPoP algs=\"{}\"", tessera_jose::dpop::DPOP_ALGORITHMS.join(" ")));
+                }
+                (StatusCode::UNAUTHORIZED, "invalid_token", "an access token is required", challenge)
             }
             GuardError::InvalidRequest(why) => {
                 (StatusCode::BAD_REQUEST, "invalid_request", *why, format!("Bearer realm=\"{REALM}\", error=\"invalid_request\""))
@@ -129,10 +137,9 @@ impl IntoResponse for GuardError {
         let body = ErrorResponse { error: code.to_owned(), error_description: Some(description.to_owned()) };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        if !challenge.is_empty()
-            && let Ok(value) = HeaderValue::from_str(&challenge)
-        {
-            headers.insert(header::WWW_AUTHENTICATE, value);
+        // One header per challenge (the lines of `challenge`).
+        for value in challenge.lines().filter_map(|c| HeaderValue::from_str(c).ok()) {
+            headers.append(header::WWW_AUTHENTICATE, value);
         }
         if self == GuardError::Unavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -157,7 +164,7 @@ pub const REALM: &str = "api";
 pub(crate) fn bearer_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> Result<&'h str, GuardError> {
     match access_token(headers, query)? {
         (token, false) => Ok(token),
-        (_, true) => Err(GuardError::Missing),
+        (_, true) => Err(GuardError::Missing { dpop: false }),
     }
 }
 
@@ -168,7 +175,7 @@ pub(crate) fn access_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> R
     }
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
-        (None, _) => return Err(GuardError::Missing),
+        (None, _) => return Err(GuardError::Missing { dpop: false }),
         (Some(_), Some(_)) => return Err(GuardError::InvalidRequest("more than one Authorization header")),
         (Some(value), None) => value,
     };
@@ -186,7 +193,7 @@ pub(crate) fn access_token<'h>(headers: &'h HeaderMap, query: Option<&str>) -> R
             Err(GuardError::InvalidRequest("malformed Bearer credentials"))
         }
         // Another scheme (Basic, ...): this resource wants a bearer token.
-        _ => Err(GuardError::Missing),
+        _ => Err(GuardError::Missing { dpop: false }),
     }
 }
 
@@ -250,6 +257,11 @@ impl Guard {
     ) -> Result<Claims, GuardError> {
         let (token, dpop) = match access_token(headers, query) {
             Ok(token) => token,
+            Err(GuardError::Missing { .. }) => {
+                bump(&self.inner.metrics.missing);
+                // DPoP is on offer only where proofs can be checked (RFC 9449 §7.1).
+                return Err(GuardError::Missing { dpop: self.config().api_base_url.is_some() && request.is_some() });
+            }
             Err(e) => {
                 match &e {
                     GuardError::InvalidToken(reason) => bump(&self.inner.metrics.rejected[reason.index()]),
@@ -332,14 +344,14 @@ mod tests {
         };
         assert_eq!(bearer_token(&headers(&["Bearer abc"]), None), Ok("abc"));
         assert_eq!(bearer_token(&headers(&["bearer  abc "]), None), Ok("abc"));
-        assert_eq!(bearer_token(&headers(&[]), None), Err(GuardError::Missing));
-        assert_eq!(bearer_token(&headers(&["Basic abc"]), None), Err(GuardError::Missing));
+        assert_eq!(bearer_token(&headers(&[]), None), Err(GuardError::Missing { dpop: false }));
+        assert_eq!(bearer_token(&headers(&["Basic abc"]), None), Err(GuardError::Missing { dpop: false }));
         // V10: malformed Bearer credentials are a 400; another scheme is no token at all.
         for malformed in ["Bearer ", "Bearer", "Bearer a b", "Bearer a\tb", "Bearer a,b", "Bearer =x"] {
             assert!(matches!(bearer_token(&headers(&[malformed]), None), Err(GuardError::InvalidRequest(_))), "{malformed:?}");
         }
         assert_eq!(bearer_token(&headers(&["Bearer a.b-c_d~e+f/g=="]), None), Ok("a.b-c_d~e+f/g=="));
-        assert_eq!(bearer_token(&headers(&["Digest x"]), None), Err(GuardError::Missing));
+        assert_eq!(bearer_token(&headers(&["Digest x"]), None), Err(GuardError::Missing { dpop: false }));
         assert!(matches!(bearer_token(&headers(&["Bearer a", "Bearer b"]), None), Err(GuardError::InvalidRequest(_))));
         assert!(matches!(bearer_token(&headers(&["Bearer a"]), Some("x=1&access_token=a")), Err(GuardError::InvalidRequest(_))));
     }
@@ -351,7 +363,10 @@ mod tests {
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()), challenge);
         };
-        check(GuardError::Missing, 401, Some("Bearer realm=\"api\""));
+        check(GuardError::Missing { dpop: false }, 401, Some("Bearer realm=\"api\""));
+        let both = GuardError::Missing { dpop: true }.into_response();
+        let challenges: Vec<_> = both.headers().get_all(header::WWW_AUTHENTICATE).iter().map(|v| v.to_str().unwrap()).collect();
+        assert_eq!(challenges, ["Bearer realm=\"api\"", "DPoP algs=\"ES256 EdDSA RS256 PS256\""]);
         check(
             GuardError::InvalidToken(Reason::Expired),
             401,

@@ -426,6 +426,9 @@ pub struct ClientView {
     /// RFC 9126 §6: authorization requests must be pushed (`/oauth2/par`).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof (all tokens are DPoP-bound).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// RFC 8707: the resources (absolute URIs) this client may ask tokens for with `resource`.
     #[serde(default)]
     pub resources: Vec<String>,
@@ -578,6 +581,9 @@ pub struct NewClientRequest {
     /// RFC 9126 §6: the client must push its authorization requests (`/oauth2/par`).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof (all tokens are DPoP-bound).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// RFC 8707: the resources (absolute URIs, no fragment) the client may ask tokens for.
     #[serde(default)]
     pub resources: Vec<String>,
@@ -620,6 +626,9 @@ pub struct ClientPatch {
     pub requires_org_approval: Option<bool>,
     #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// RFC 8707: replaces the resources the client may ask tokens for.
     #[serde(default)]
     pub resources: Option<Vec<String>>,
@@ -734,6 +743,9 @@ pub struct ClientRegistrationResponse {
     pub jwks: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A new initial access token for dynamic client registration, shown once.

@@ -245,7 +245,7 @@ pub fn bearer_error(error: &BearerError) -> Response {
 
 fn describe_bearer(error: &BearerError) -> Described {
     let (status, code, challenge) = match error {
-        BearerError::Missing => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, "Bearer realm=\"tessera\"".to_owned()),
+        BearerError::Missing { .. } => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, "Bearer realm=\"tessera\"".to_owned()),
         BearerError::InvalidRequest(_) => {
             (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "Bearer realm=\"tessera\", error=\"invalid_request\"".to_owned())
         }
@@ -259,16 +259,23 @@ fn describe_bearer(error: &BearerError) -> Described {
         ),
     };
     let description = match error {
-        BearerError::Missing => "a bearer token is required",
+        BearerError::Missing { dpop: false } => "a bearer token is required",
+        BearerError::Missing { dpop: true } => "an access token is required (Bearer, or DPoP with a proof)",
         BearerError::InvalidRequest(why) => why,
         BearerError::InvalidToken => "the access token is invalid, expired or revoked",
         BearerError::InsufficientScope(_) => "the access token lacks the scope this resource needs",
     };
-    let described = Described::new(status, code, description);
-    match HeaderValue::from_str(&challenge) {
-        Ok(value) => described.with(header::WWW_AUTHENTICATE, value),
-        Err(_) => described,
+    let mut described = Described::new(status, code, description);
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        described = described.with(header::WWW_AUTHENTICATE, value);
     }
+    // RFC 9449 §7.1: a resource that takes both schemes offers both, each in its own header.
+    if let BearerError::Missing { dpop: true } = error
+        && let Ok(value) = HeaderValue::from_str(&format!(r#"DPoP algs="{}""#, tessera_service::dpop::DPOP_ALGORITHMS.join(" ")))
+    {
+        described = described.with(header::WWW_AUTHENTICATE, value);
+    }
+    described
 }
 
 /// A short id that ties a generic 500 to its log line.

@@ -84,6 +84,8 @@ pub struct ClientEdit {
     pub access_token_ttl: Option<Option<u32>>,
     pub requires_org_approval: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof.
+    pub dpop_bound_access_tokens: Option<bool>,
     /// RFC 8707: replaces the resources the client may ask tokens for.
     pub resources: Option<Vec<String>>,
     /// New public keys of a `private_key_jwt` client (a JWK, a JWKS or a PEM public key), in
@@ -125,6 +127,8 @@ pub struct NewClient {
     pub requires_org_approval: bool,
     /// RFC 9126 §6: authorization requests must be pushed.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// RFC 8707: the resources (absolute URIs) the client may ask tokens for.
     pub resources: Vec<String>,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`. Unset: `none`
@@ -563,6 +567,7 @@ impl Tessera {
             access_token_ttl: new.access_token_ttl,
             requires_org_approval: new.requires_org_approval,
             require_pushed_authorization_requests: new.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: new.dpop_bound_access_tokens,
             resources: new.resources.clone(),
             status: ClientStatus::On,
             created_at: self.now(),
@@ -614,6 +619,7 @@ impl Tessera {
             access_token_ttl: client.access_token_ttl,
             requires_org_approval: client.requires_org_approval,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
             resources: client.resources.clone(),
             status: client.status.as_str().into(),
             created_at: client.created_at,
@@ -686,6 +692,9 @@ impl Tessera {
         }
         if let Some(requires) = edit.require_pushed_authorization_requests {
             client.require_pushed_authorization_requests = requires;
+        }
+        if let Some(requires) = edit.dpop_bound_access_tokens {
+            client.dpop_bound_access_tokens = requires;
         }
         if let Some(resources) = edit.resources {
             client.resources = resources;

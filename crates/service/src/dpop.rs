@@ -77,6 +77,10 @@ impl Tessera {
                 OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is not signed by the key the token is bound to")
             }
             ProofFailure::PrivateKey => OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof's jwk must be a public key"),
+            ProofFailure::Missing => OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "a DPoP proof is required: the client requires DPoP-bound tokens, or the refresh token is bound to a DPoP key",
+            ),
             _ => OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is malformed or its signature does not verify"),
         };
         let nonce = self.settings.dpop_nonce_required.then(|| self.secrets.dpop_nonce(now));

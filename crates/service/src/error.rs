@@ -52,8 +52,9 @@ pub enum ServiceError {
 /// Why a protected resource refuses a request (RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BearerError {
-    /// No token at all: a bare challenge.
-    Missing,
+    /// No token at all: a bare challenge; with `dpop` (the resource takes DPoP-bound tokens
+    /// too) a bare `DPoP` challenge next to the `Bearer` one (RFC 9449 §7.1).
+    Missing { dpop: bool },
     /// The token was sent in more than one way, or malformed.
     InvalidRequest(&'static str),
     /// Unknown, expired, revoked or otherwise inactive.

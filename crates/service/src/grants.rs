@@ -5,6 +5,7 @@
 use ring::digest;
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::code::{self, Redemption};
+use tessera_core::dpop;
 use tessera_core::grant;
 use tessera_core::model::{Client, GrantType, OrgId, User, UserId};
 use tessera_core::oidc::{self, IdTokenFacts};
@@ -155,7 +156,8 @@ impl Tessera {
         let refresh_token = if issue.with_refresh {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
-            self.store.insert_refresh_token(&self.secrets.lookup_hash(&token), grant_id, expires_at, now).await?;
+            let bound = dpop::refresh_binding(client, issue.jkt);
+            self.store.insert_refresh_token(&self.secrets.lookup_hash(&token), grant_id, expires_at, bound, now).await?;
             Some(token)
         } else {
             None
@@ -213,10 +215,15 @@ impl Tessera {
             user: user.as_ref(),
             catalogue: &caller.catalogue,
             requested,
+            proof_jkt: jkt,
             now,
         };
         let access_scope = match refresh::decide(&input) {
             RefreshDecision::Refuse(error) => return Err(error.into()),
+            RefreshDecision::RefuseProof(failure) => {
+                tracing::info!(failure = failure.as_str(), "DPoP proof refused for a bound refresh token");
+                return Err(self.refusal(failure, false, now));
+            }
             RefreshDecision::RevokeFamily => {
                 if let Some(found) = &found {
                     self.revoke_family(&found.grant, "refresh token reused", now).await?;

@@ -332,6 +332,11 @@ impl Tessera {
         let caller = self.authenticate(&presented, request, now).await?;
         let jkt = self.token_request_proof(request, now).await?;
         let jkt = jkt.as_deref();
+        // Before the grant is looked at, so a refused request spends no code or device code.
+        tessera_core::dpop::check_required(&caller.client, jkt).map_err(|failure| {
+            tracing::info!(failure = failure.as_str(), "DPoP proof required by the client");
+            self.refusal(failure, false, now)
+        })?;
         match grant::parse_token_request(&request.params, self.settings.default_grant_type)? {
             TokenRequest::ClientCredentials { scope, resources } => {
                 let issue = grant::client_credentials(&ClientCredentialsInput {

@@ -72,7 +72,7 @@ impl Tessera {
     /// `POST /oauth2/register` (RFC 7591 §3): registers a client with the initial access token
     /// `initial_token` (the bearer token of the request).
     pub async fn register_client(&self, initial_token: Option<&str>, body: &serde_json::Value) -> Result<ClientRegistrationResponse> {
-        let token = initial_token.ok_or(ServiceError::Bearer(BearerError::Missing))?;
+        let token = initial_token.ok_or(ServiceError::Bearer(BearerError::Missing { dpop: false }))?;
         let token_hash = self.initial_token_hash(token);
         let now = self.now();
         let (org_id, owner_id) =
@@ -90,6 +90,7 @@ impl Tessera {
             token_endpoint_auth_method: Some(metadata.token_endpoint_auth_method.as_str().to_owned()),
             jwks: metadata.jwks.clone(),
             jwks_uri: metadata.jwks_uri.clone(),
+            dpop_bound_access_tokens: metadata.dpop_bound_access_tokens.unwrap_or(false),
             ..NewClient::default()
         };
         let actor = Actor::system(ACTOR);
@@ -132,6 +133,7 @@ impl Tessera {
             scope: client.scopes.to_string(),
             jwks: ClientKeys::jwks(client.keys.as_ref()).and_then(|jwks| serde_json::from_str(jwks).ok()),
             jwks_uri: ClientKeys::jwks_uri(client.keys.as_ref()).map(str::to_owned),
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
         }
     }
 
@@ -139,7 +141,7 @@ impl Tessera {
     /// issued for `client_id`. An unknown client, a client registered otherwise, or any other
     /// token (another client's included) is the same 401 `invalid_token`, so nothing leaks.
     async fn managed_client(&self, client_id: &str, token: Option<&str>) -> Result<Client> {
-        let token = token.ok_or(ServiceError::Bearer(BearerError::Missing))?;
+        let token = token.ok_or(ServiceError::Bearer(BearerError::Missing { dpop: false }))?;
         let id = ClientId::new(client_id);
         let stored = self.store().registration_token_hash(&id).await?;
         if stored.is_none_or(|hash| hash != self.registration_token_hash(token)) {
@@ -210,6 +212,7 @@ impl Tessera {
             redirect_uris: Some(metadata.redirect_uris.clone()),
             jwks: metadata.jwks.clone(),
             jwks_uri: metadata.jwks_uri.clone(),
+            dpop_bound_access_tokens: metadata.dpop_bound_access_tokens,
             ..ClientEdit::default()
         };
         self.update_client(&Actor::system(ACTOR), client.id.as_str(), edit).await.map_err(|e| match e {

@@ -69,7 +69,7 @@ impl Tessera {
     /// `ath`, the bound key, a fresh `jti`, the nonce when demanded); an unbound one only as
     /// `Bearer`.
     async fn presented_claims(&self, presented: &Presented, now: i64) -> Result<AccessTokenClaims> {
-        let token = presented.token.as_deref().ok_or(ServiceError::Bearer(BearerError::Missing))?;
+        let token = presented.token.as_deref().ok_or(ServiceError::Bearer(BearerError::Missing { dpop: true }))?;
         let Some(claims) = self.active_claims(token, now).await? else {
             return Err(self.invalid_token(presented, "the access token is not active", now));
         };

@@ -169,6 +169,7 @@ impl Tessera {
             access_token_ttl: None,
             requires_org_approval: false,
             require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
             resources: vec![],
             status: ClientStatus::On,
             created_at: now,

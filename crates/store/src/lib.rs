@@ -372,8 +372,16 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_grant(&self, grant: &GrantRecord) -> Result<()>;
     /// Revokes a grant and with it every token of its family.
     async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()>;
-    /// Issues the first refresh token of a grant, setting the family's expiry.
-    async fn insert_refresh_token(&self, token_hash: &[u8], grant_id: &str, family_expires_at: Option<i64>, now: i64) -> Result<()>;
+    /// Issues the first refresh token of a grant, setting the family's expiry and the DPoP key
+    /// it is bound to (RFC 9449 §5; `None`: unbound).
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &[u8],
+        grant_id: &str,
+        family_expires_at: Option<i64>,
+        dpop_jkt: Option<&str>,
+        now: i64,
+    ) -> Result<()>;
     async fn refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshLookup>>;
     /// Rotates `old` (which must still be active) to `new`; false when it was not active any
     /// more (a concurrent rotation won).

@@ -292,7 +292,7 @@ async fn insert_client_row(tx: &mut Transaction<'_, Postgres>, record: &ClientRe
     let c = &record.client;
     let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
     sqlx::query(&format!(
-        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $17)"
+        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $17)"
     ))
     .bind(c.id.as_str())
     .bind(c.org_id.as_str())
@@ -316,6 +316,7 @@ async fn insert_client_row(tx: &mut Transaction<'_, Postgres>, record: &ClientRe
     .bind(ClientKeys::jwks(c.keys.as_ref()))
     .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
     .bind(to_json(&c.resources))
+    .bind(c.dpop_bound_access_tokens)
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
@@ -380,7 +381,7 @@ fn user_from_row(row: &PgRow) -> Result<User> {
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
-     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources";
+     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens";
 
 fn json_list<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<Vec<T>> {
     let text: String = row.try_get(column).map_err(map_err)?;
@@ -419,6 +420,7 @@ fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
         access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
         requires_org_approval: row.try_get("requires_org_approval").map_err(map_err)?,
         require_pushed_authorization_requests: row.try_get("require_pushed_authorization_requests").map_err(map_err)?,
+        dpop_bound_access_tokens: row.try_get("dpop_bound_access_tokens").map_err(map_err)?,
         resources: json_list(row, "resources")?,
         status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
         created_at: row.try_get("created_at").map_err(map_err)?,
@@ -892,7 +894,8 @@ impl Store for PgStore {
         let mut tx = self.begin().await?;
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
-             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, updated_at = $8 WHERE id = $9",
+             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, \
+             dpop_bound_access_tokens = $14, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -907,6 +910,7 @@ impl Store for PgStore {
         .bind(ClientKeys::jwks(c.keys.as_ref()))
         .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
         .bind(to_json(&c.resources))
+        .bind(c.dpop_bound_access_tokens)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?
@@ -1467,11 +1471,19 @@ impl Store for PgStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn insert_refresh_token(&self, token_hash: &[u8], grant_id: &str, family_expires_at: Option<i64>, now: i64) -> Result<()> {
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &[u8],
+        grant_id: &str,
+        family_expires_at: Option<i64>,
+        dpop_jkt: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE grants SET expires_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE grants SET expires_at = $1, dpop_jkt = $3 WHERE id = $2")
             .bind(family_expires_at)
             .bind(grant_id)
+            .bind(dpop_jkt)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -1487,7 +1499,7 @@ impl Store for PgStore {
 
     async fn refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshLookup>> {
         let row = sqlx::query(&format!(
-            "SELECT {GRANT_COLUMNS}, r.state FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
+            "SELECT {GRANT_COLUMNS}, g.dpop_jkt, r.state FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -1507,6 +1519,7 @@ impl Store for PgStore {
                 state,
                 scope: grant.scope.clone(),
                 family_expires_at: grant.expires_at,
+                dpop_jkt: row.try_get("dpop_jkt").map_err(map_err)?,
             };
             Ok(RefreshLookup { record, grant })
         })

@@ -245,7 +245,9 @@ async fn refusals_are_rfc6750_answers() {
     let world = World::start();
     let response = reqwest::get(format!("{}/projects", world.api.base)).await.unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"", "V09: a plain challenge, no error");
+    // V09: plain challenges, no error; the API takes DPoP-bound tokens too (RFC 9449 §7.1).
+    let challenges: Vec<_> = response.headers().get_all("www-authenticate").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert_eq!(challenges, ["Bearer realm=\"api\"", "DPoP algs=\"ES256 EdDSA RS256 PS256\""]);
     let (status, challenge) = world.projects_with("not.a.jwt").await;
     assert_eq!(status, 401);
     assert!(challenge.unwrap().starts_with("Bearer realm=\"api\", error=\"invalid_token\""));

@@ -234,6 +234,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: form.get("access_token_ttl").to_owned(),
         requires_org_approval: form.flag("requires_org_approval"),
         require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
+        dpop_bound_access_tokens: form.flag("dpop_bound_access_tokens"),
         resources: form.get("resources").to_owned(),
         public_key: form.get("public_key").to_owned(),
     };
@@ -256,6 +257,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         access_token_ttl: ttl,
         requires_org_approval: values.requires_org_approval,
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: values.dpop_bound_access_tokens,
         resources: form.lines("resources"),
         token_endpoint_auth_method: None,
         jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
@@ -437,6 +439,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         access_token_ttl: view.access_token_ttl.map(|t| t.to_string()).unwrap_or_default(),
         requires_org_approval: view.requires_org_approval,
         require_pushed_authorization_requests: view.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: view.dpop_bound_access_tokens,
         resources: view.resources.join("\n"),
         public_key: String::new(),
     }
@@ -470,6 +473,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     values.access_token_ttl = form.get("access_token_ttl").to_owned();
     values.requires_org_approval = form.flag("requires_org_approval");
     values.require_pushed_authorization_requests = form.flag("require_pushed_authorization_requests");
+    values.dpop_bound_access_tokens = form.flag("dpop_bound_access_tokens");
     values.resources = form.get("resources").to_owned();
     let ttl = match parse_ttl(&values.access_token_ttl) {
         Ok(ttl) => ttl,
@@ -484,6 +488,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         access_token_ttl: Some(ttl),
         requires_org_approval: Some(values.requires_org_approval),
         require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
+        dpop_bound_access_tokens: Some(values.dpop_bound_access_tokens),
         resources: Some(form.lines("resources")),
         jwks: None,
         jwks_uri: None,
@@ -626,7 +631,10 @@ pub async fn generator(State(state): State<AppState>, browser: Browser, Query(qu
 /// The generator's answer when the token endpoint refused: its words, never a secret.
 fn token_failure(error: &ServiceError) -> Option<String> {
     match error {
-        ServiceError::OAuth { error, .. } => Some(format!("The token endpoint answered {}: {}", error.code.as_str(), error.description)),
+        // The generator sends no DPoP proof: a client that requires DPoP is told so here.
+        ServiceError::OAuth { error, .. } | ServiceError::Dpop { error, .. } => {
+            Some(format!("The token endpoint answered {}: {}", error.code.as_str(), error.description))
+        }
         ServiceError::NotApproved { .. } => Some("This application is not approved for your organization yet.".into()),
         ServiceError::TooManyAttempts { .. } => Some("Too many failed attempts for this client; try again later.".into()),
         _ => None,

@@ -76,7 +76,7 @@ pub async fn refresh(State(state): State<AppState>, SessionRequest(request): Ses
 pub async fn end(State(state): State<AppState>, request: Request) -> Result<Response, SessionApiError> {
     let (parts, _body) = request.into_parts();
     let token = bearer_token(&parts.headers, &parts.uri, &[]).map_err(ServiceError::Bearer)?;
-    let token = token.ok_or(ServiceError::Bearer(tessera_service::error::BearerError::Missing))?;
+    let token = token.ok_or(ServiceError::Bearer(tessera_service::error::BearerError::Missing { dpop: false }))?;
     state.service.end_api_session(&token, client_ip(&parts, &state)).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     no_store(&mut response);
