@@ -127,3 +127,55 @@ pub fn interop_dir() -> std::path::PathBuf {
     assert!(dir.join("node_modules/openid-client").is_dir(), "run `npm ci` in interop/node first (.ci/run does)");
     dir
 }
+
+/// A script of `interop/node` run by node. It talks in lines: one JSON object on stdout per
+/// step, and, where a user must act, it reads the answer (a callback URL) from stdin.
+pub struct InteropScript {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl InteropScript {
+    pub fn start(script: &str, args: &[&str]) -> Self {
+        use std::process::Stdio;
+        let mut child = std::process::Command::new("node")
+            .current_dir(interop_dir())
+            .arg(script)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("node runs");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        Self { child, stdout }
+    }
+
+    /// The script's next line, as JSON. A script that fails prints none: the panic shows its
+    /// error output instead.
+    pub fn read_json(&mut self, step: &str) -> Value {
+        use std::io::{BufRead as _, Read as _};
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("the script's stdout");
+        if let Ok(value) = serde_json::from_str(&line) {
+            return value;
+        }
+        let _ = self.child.kill();
+        let mut stderr = String::new();
+        let _ = self.child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+        panic!("the interop script failed at {step}: {line}{stderr}");
+    }
+
+    /// Sends the script one line on stdin.
+    pub fn answer(&mut self, line: &str) {
+        use std::io::Write as _;
+        writeln!(self.child.stdin.as_mut().expect("stdin"), "{line}").expect("the script reads stdin");
+    }
+
+    /// Closes stdin and waits for the script to end; panics unless it succeeded.
+    pub fn finish(mut self) {
+        drop(self.child.stdin.take());
+        let output = self.child.wait_with_output().expect("the script ends");
+        assert!(output.status.success(), "the interop script failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}

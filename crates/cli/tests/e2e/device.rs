@@ -4,8 +4,6 @@
 //! and in headless Chromium, user-code guessing limits, discovery, and Node's `openid-client`
 //! doing the whole flow.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -286,20 +284,8 @@ async fn interop_openid_client_device_flow() {
     let (server, fixture) = start_with(options(&["--device-poll-interval", "1"]));
     let client = device_client(&server, &fixture);
     let issuer = server.url("").trim_end_matches('/').to_owned();
-    let mut node = Command::new("node")
-        .current_dir(interop_dir())
-        .args(["device_flow.mjs", &issuer, &client.client_id])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let mut stdout = BufReader::new(node.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let Ok(started) = serde_json::from_str::<Value>(&line) else {
-        let output = node.wait_with_output().unwrap();
-        panic!("openid-client failed to start: {line}{}", String::from_utf8_lossy(&output.stderr));
-    };
+    let mut script = InteropScript::start("device_flow.mjs", &[&issuer, &client.client_id]);
+    let started = script.read_json("the device authorization");
     // The user approves on another device (our browser stand-in) while the library polls.
     let mut agent = signed_in(&server, &fixture).await;
     let complete = started["verification_uri_complete"].as_str().unwrap();
@@ -310,11 +296,8 @@ async fn interop_openid_client_device_flow() {
     let page = response.text().await.unwrap();
     let response = agent.submit("/device/decision", &page, &["csrf_token", "user_code"], &[("decision", "allow")]).await;
     assert_eq!(response.status(), 200);
-    line.clear();
-    stdout.read_line(&mut line).unwrap();
-    let output = node.wait_with_output().unwrap();
-    assert!(output.status.success(), "openid-client failed: {line}{}", String::from_utf8_lossy(&output.stderr));
-    let result: Value = serde_json::from_str(&line).unwrap();
+    let result = script.read_json("polling");
+    script.finish();
     assert_eq!(result["sub"], fixture.owner_id.as_str(), "{result}");
     assert_eq!(result["scope"], "openid read");
     assert!(result["refresh_token"].is_string());

@@ -657,8 +657,6 @@ async fn a_request_without_a_token_is_offered_bearer_and_dpop() {
 
 async fn openid_client_does_dpop(nonces: bool) {
     use crate::agent::*;
-    use std::io::{BufRead as _, BufReader, Write as _};
-    use std::process::{Command, Stdio};
     let serve = if nonces { vec!["--dpop-require-nonce".into(), "true".into()] } else { Vec::new() };
     let (server, fixture) = start_with(ServerOptions { serve, ..Default::default() });
     let (_, cc) = add_client(&server, &fixture, "dpop robot", &["--grant", "client_credentials", "--scope", "read", "--require-dpop"]);
@@ -666,34 +664,16 @@ async fn openid_client_does_dpop(nonces: bool) {
     flags.extend_from_slice(&["--grant", "refresh_token", "--scope", "read"]);
     let (_, spa) = add_client(&server, &fixture, "dpop spa", &flags);
     let issuer = server.url("").trim_end_matches('/').to_owned();
-    let mut node = Command::new("node")
-        .current_dir(interop_dir())
-        .args(["dpop.mjs", &issuer, &cc.client_id, &cc.client_secret, &spa.client_id, "http://127.0.0.1/cb"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let mut stdout = BufReader::new(node.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let Ok(first) = serde_json::from_str::<Value>(&line) else {
-        let output = node.wait_with_output().unwrap();
-        panic!("openid-client failed before authorizing: {line}{}", String::from_utf8_lossy(&output.stderr));
-    };
+    let mut script = InteropScript::start("dpop.mjs", &[&issuer, &cc.client_id, &cc.client_secret, &spa.client_id, "http://127.0.0.1/cb"]);
+    let first = script.read_json("authorizing");
     let authorization_url = first["authorization_url"].as_str().unwrap();
     // The user's part, in our browser stand-in: sign in, Allow, and the callback goes back.
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     let callback = agent.authorize(authorization_url.split_once('?').unwrap().1, "allow").await;
-    let mut stdin = node.stdin.take().unwrap();
-    writeln!(stdin, "{callback}").unwrap();
-    drop(stdin);
-    line.clear();
-    stdout.read_line(&mut line).unwrap();
-    let output = node.wait_with_output().unwrap();
-    assert!(output.status.success(), "openid-client failed: {line}{}", String::from_utf8_lossy(&output.stderr));
-    let result: Value = serde_json::from_str(&line).unwrap();
+    script.answer(&callback);
+    let result = script.read_json("the code flow");
+    script.finish();
 
     // Every token is DPoP-bound, to the key the script made for it.
     let bound_to = |token: &Value| jwt_parts(token.as_str().unwrap()).1["cnf"]["jkt"].clone();

@@ -3,9 +3,6 @@
 //! (§4: single-use, bound to its client, expiring), "PAR required" per client and server-wide
 //! (§5, §6), discovery, and Node's `openid-client` doing a PAR + code flow.
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
 
 use crate::agent::*;
@@ -347,21 +344,9 @@ async fn interop_openid_client_par_and_code_flow() {
     let (server, fixture) = start();
     let client = web_client(&server, &fixture, &[]);
     let issuer = server.url("").trim_end_matches('/').to_owned();
-    let mut node = Command::new("node")
-        .current_dir(interop_dir())
-        .args(["par_code_flow.mjs", &issuer, &client.client_id, &client.client_secret, "https://app.example/cb"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let mut stdout = BufReader::new(node.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let Ok(first) = serde_json::from_str::<Value>(&line) else {
-        let output = node.wait_with_output().unwrap();
-        panic!("openid-client failed before authorizing: {line}{}", String::from_utf8_lossy(&output.stderr));
-    };
+    let mut script =
+        InteropScript::start("par_code_flow.mjs", &[&issuer, &client.client_id, &client.client_secret, "https://app.example/cb"]);
+    let first = script.read_json("pushing the request");
     let authorization_url = first["authorization_url"].as_str().unwrap();
     let query = authorization_url.split_once('?').unwrap().1;
     let params = response_params(authorization_url);
@@ -370,14 +355,9 @@ async fn interop_openid_client_par_and_code_flow() {
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     let callback = agent.authorize(query, "allow").await;
-    let mut stdin = node.stdin.take().unwrap();
-    writeln!(stdin, "{callback}").unwrap();
-    drop(stdin);
-    line.clear();
-    stdout.read_line(&mut line).unwrap();
-    let output = node.wait_with_output().unwrap();
-    assert!(output.status.success(), "openid-client failed: {line}{}", String::from_utf8_lossy(&output.stderr));
-    let result: Value = serde_json::from_str(&line).unwrap();
+    script.answer(&callback);
+    let result = script.read_json("the code flow");
+    script.finish();
     assert_eq!(result["sub"], fixture.owner_id.as_str());
     assert_eq!(result["scope"], "openid read");
     assert!(is_active(&server, &client, result["access_token"].as_str().unwrap()).await);

@@ -209,14 +209,9 @@ async fn interop_openid_client_registers_and_gets_a_token() {
     let (server, fixture) = start_registration();
     let token = initial_token(&server, &fixture, &[]);
     let issuer = server.url("").trim_end_matches('/').to_owned();
-    let output = std::process::Command::new("node")
-        .current_dir(interop_dir())
-        .args(["registration.mjs", &issuer, &token])
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "openid-client failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let mut script = InteropScript::start("registration.mjs", &[&issuer, &token]);
+    let result = script.read_json("registering");
+    script.finish();
     let id = result["client_id"].as_str().unwrap();
     assert_eq!(result["scope"], "read");
     assert_eq!(result["registration_client_uri"], json!(server.url(&format!("/oauth2/register/{id}"))));

@@ -263,20 +263,13 @@ async fn device_code_token_request_chooses_resources_and_refresh_keeps_within_th
 async fn interop_openid_client_sends_resources() {
     let (server, fixture) = start();
     let client = service_client(&server, &fixture);
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/node");
-    assert!(dir.join("node_modules/openid-client").is_dir(), "run `npm ci` in interop/node first (.ci/run does)");
-    let output = std::process::Command::new("node")
-        .current_dir(dir)
-        .args(["resource_indicators.mjs", &issuer(&server), &client.client_id, &client.client_secret, API, REPORTS])
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "openid-client failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
-    let mut lines = stdout.lines().map(|line| serde_json::from_str::<Value>(line).unwrap());
-    let issued = lines.next().unwrap();
+    let mut script =
+        InteropScript::start("resource_indicators.mjs", &[&issuer(&server), &client.client_id, &client.client_secret, API, REPORTS]);
+    let issued = script.read_json("the token with two resources");
     assert_eq!(jwt_parts(issued["access_token"].as_str().unwrap()).1["aud"], json!([API, REPORTS]), "{issued}");
     assert_eq!(issued["scope"], "read");
-    let refused = lines.next().unwrap();
+    let refused = script.read_json("the refused resource");
+    script.finish();
     assert_eq!((refused["error"].as_str(), refused["status"].as_u64()), (Some("invalid_target"), Some(400)), "{refused}");
 }
 
