@@ -169,7 +169,7 @@ async fn client_form(
         Ok(c) => c,
         Err(e) => return failure(&e),
     };
-    let scope_choices = catalogue
+    let mut scope_choices: Vec<ScopeChoice> = catalogue
         .iter()
         .map(|s| ScopeChoice {
             name: s.name.clone(),
@@ -178,6 +178,15 @@ async fn client_form(
             checked: form.scopes.contains(&s.name),
         })
         .collect();
+    // A client's built-in scopes (openid, tessera:clients, …) are not in the catalogue: offered
+    // too when editing, so saving the form keeps them.
+    let built_in = form.scopes.iter().filter(|name| scope::is_built_in(name) && !catalogue.iter().any(|s| &s.name == *name));
+    scope_choices.extend(built_in.map(|name| ScopeChoice {
+        name: name.clone(),
+        restricted: false,
+        allowed: scope::role_allows(user.role, name, &catalogue),
+        checked: true,
+    }));
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let mut page = ClientFormPage {
         nav: nav(user, "clients", None),
@@ -466,6 +475,8 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     let mut values = edit_values(&current);
     values.name = form.get("name").to_owned();
+    values.grants = form.all("grants");
+    values.scopes = form.all("scopes");
     values.redirect_uris = form.get("redirect_uris").to_owned();
     values.allowed_origins = form.get("allowed_origins").to_owned();
     values.allowed_ips = form.get("allowed_ips").to_owned();
@@ -481,6 +492,8 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     let edit = ClientEdit {
         name: Some(values.name.clone()),
+        grants: Some(values.grants.clone()),
+        scopes: Some(values.scopes.clone()),
         redirect_uris: Some(form.lines("redirect_uris")),
         allowed_origins: Some(form.lines("allowed_origins")),
         allowed_ips: Some(form.lines("allowed_ips")),
@@ -510,10 +523,12 @@ fn edit_field_of(message: &str) -> &'static str {
         ("redirect URI", "redirect_uris"),
         ("allowed origin", "allowed_origins"),
         ("allowed IP", "allowed_ips"),
+        ("resource", "resources"),
+        ("scope", "scopes"),
+        ("grant", "grants"),
         ("run-as", "run_as"),
         ("owner", "run_as"),
         ("lifetime", "access_token_ttl"),
-        ("resource", "resources"),
     ];
     fields.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |(_, field)| field)
 }
