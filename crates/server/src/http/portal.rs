@@ -72,6 +72,13 @@ impl Form {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
     }
 
+    /// A checkbox group whose form carries an empty hidden field of the same name (so that a
+    /// group with nothing checked is still sent): the checked values, `None` when the group was
+    /// not on the form at all.
+    fn group(&self, name: &str) -> Option<Vec<String>> {
+        self.0.iter().any(|(k, _)| k == name).then(|| self.all(name))
+    }
+
     fn flag(&self, name: &str) -> bool {
         matches!(self.get(name), "true" | "on" | "1")
     }
@@ -475,8 +482,10 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     let mut values = edit_values(&current);
     values.name = form.get("name").to_owned();
-    values.grants = form.all("grants");
-    values.scopes = form.all("scopes");
+    let grants = form.group("grants");
+    let scopes = form.group("scopes");
+    values.grants = grants.clone().unwrap_or(values.grants);
+    values.scopes = scopes.clone().unwrap_or(values.scopes);
     values.redirect_uris = form.get("redirect_uris").to_owned();
     values.allowed_origins = form.get("allowed_origins").to_owned();
     values.allowed_ips = form.get("allowed_ips").to_owned();
@@ -492,8 +501,8 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     let edit = ClientEdit {
         name: Some(values.name.clone()),
-        grants: Some(values.grants.clone()),
-        scopes: Some(values.scopes.clone()),
+        grants,
+        scopes,
         redirect_uris: Some(form.lines("redirect_uris")),
         allowed_origins: Some(form.lines("allowed_origins")),
         allowed_ips: Some(form.lines("allowed_ips")),
