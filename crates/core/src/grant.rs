@@ -99,8 +99,7 @@ pub fn check_client_may_use(client: &Client, grant: GrantType) -> Result<(), OAu
 /// with `offline_access` (the exception [`check_client_may_use`] lets through). So removing
 /// `refresh_token` from a client stops its other families at their next refresh.
 pub fn may_refresh(client: &Client, family_scope: &ScopeSet) -> bool {
-    client.has_grant(GrantType::RefreshToken)
-        || (client.has_grant(GrantType::AuthorizationCode) && family_scope.contains("offline_access"))
+    client.has_grant(GrantType::RefreshToken) || (client.has_grant(GrantType::AuthorizationCode) && family_scope.contains("offline_access"))
 }
 
 /// Whether a code-flow authorization also yields a refresh token: with `offline_access`, or

@@ -165,8 +165,16 @@ mod tests {
     ) -> String {
         let catalogue = vec![ScopeDef { name: "read".into(), restricted: false }, ScopeDef { name: "admin".into(), restricted: true }];
         let requested = requested.map(|r| ScopeSet::parse(r).unwrap());
-        let input =
-            RefreshInput { record, client, user, catalogue: &catalogue, registration_bound: true, requested: requested.as_ref(), proof_jkt, now };
+        let input = RefreshInput {
+            record,
+            client,
+            user,
+            catalogue: &catalogue,
+            registration_bound: true,
+            requested: requested.as_ref(),
+            proof_jkt,
+            now,
+        };
         match decide(&input) {
             RefreshDecision::Rotate { access_scope } => format!("rotate:{access_scope}"),
             RefreshDecision::RevokeFamily => "revoke-family".into(),

@@ -558,11 +558,7 @@ impl Tessera {
             None => owner.clone(),
         };
         let name = validate_name("a client name", &new.name)?;
-        let grants: Vec<GrantType> = if new.grants.is_empty() {
-            vec![GrantType::ClientCredentials]
-        } else {
-            parse_grants(&new.grants)?
-        };
+        let grants: Vec<GrantType> = if new.grants.is_empty() { vec![GrantType::ClientCredentials] } else { parse_grants(&new.grants)? };
         let catalogue = self.store().scopes(&org.id).await?;
         let scopes = if new.scopes.is_empty() {
             ScopeSet::from_names(catalogue.iter().filter(|s| scope::role_allows(owner.role, &s.name, &catalogue)).map(|s| s.name.clone()))

@@ -105,6 +105,7 @@ async fn the_rules_of_creation_hold_for_edits_public_clients_and_restricted_scop
     assert_eq!(show(&server, &spa.client_id), before);
     let edited = update(&server, &spa.client_id, &["--grant", "authorization_code", "--grant", "refresh_token"]);
     assert_eq!(edited["grants"], json!(["authorization_code", "refresh_token"]));
+    assert_eq!(show(&server, &spa.client_id)["grants"], edited["grants"], "stored");
 
     // A member's client may not take the restricted scope, by any path.
     let dev = format!("dev@{}.test", fixture.org_name);
