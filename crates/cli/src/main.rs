@@ -410,6 +410,12 @@ struct ClientUpdateArgs {
     id: String,
     #[arg(long)]
     name: Option<String>,
+    /// Replaces the grant types, as on `client create` (repeatable; given: the whole new list).
+    #[arg(long = "grant")]
+    grants: Vec<String>,
+    /// Replaces the registered scopes (repeatable; given: the whole new list).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
     /// New public keys of a private_key_jwt client (JWKS, JWK or PEM file), replacing the old.
     #[arg(long, value_name = "FILE")]
     jwks: Option<PathBuf>,
@@ -610,6 +616,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
             };
             let edit = ClientEdit {
                 name: args.name,
+                grants: (!args.grants.is_empty()).then_some(args.grants),
+                scopes: (!args.scopes.is_empty()).then_some(args.scopes),
                 redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
                 access_token_ttl: args.access_token_ttl.map(Some),
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,

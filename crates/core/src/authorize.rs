@@ -172,9 +172,7 @@ pub fn validate(
     // scopes are not: a client must have registered them).
     let scope = match requested {
         _ if org_approval.is_some() => ScopeSet::default(),
-        Some(requested) => ScopeSet::from_names(
-            requested.iter().filter(|s| client.scopes.contains(s) || scope::is_open_to_every_client(s)).map(str::to_owned),
-        ),
+        Some(requested) => scope::registered_part(&requested, &client.scopes),
         None => client.scopes.clone(),
     };
     if scope.is_empty() && org_approval.is_none() {

@@ -65,9 +65,7 @@ pub fn validate_request(params: &Params, client: &Client) -> Result<ScopeSet, OA
         return Err(OAuthError::unauthorized_client("this client may not use the device authorization grant"));
     }
     let scope = match params.get("scope").map(ScopeSet::parse).transpose()? {
-        Some(requested) => ScopeSet::from_names(
-            requested.iter().filter(|s| client.scopes.contains(s) || scope::is_open_to_every_client(s)).map(str::to_owned),
-        ),
+        Some(requested) => scope::registered_part(&requested, &client.scopes),
         None => client.scopes.clone(),
     };
     if scope.is_empty() {

@@ -128,9 +128,7 @@ pub fn decide(input: &ExchangeInput<'_>) -> Result<Exchange, OAuthError> {
     let client = input.client;
     let resources = crate::resource::select(input.requested_resources, client, &[])?;
     let subject_scope = ScopeSet::parse(&input.subject.scope).map_err(|_| unusable_token("subject"))?;
-    let available = ScopeSet::from_names(
-        subject_scope.iter().filter(|s| client.scopes.contains(s) || scope::is_open_to_every_client(s)).map(str::to_owned),
-    );
+    let available = scope::registered_part(&subject_scope, &client.scopes);
     let scope = match input.requested_scope {
         Some(requested) if requested.is_subset(&available) => requested.clone(),
         Some(_) => return Err(OAuthError::invalid_scope("the requested scope exceeds the subject token's or this client's")),

@@ -94,6 +94,14 @@ pub fn check_client_may_use(client: &Client, grant: GrantType) -> Result<(), OAu
     if allowed { Ok(()) } else { Err(OAuthError::unauthorized_client("this client may not use this grant type")) }
 }
 
+/// Whether the client may still refresh a family granted `family_scope`, by its registration as
+/// it is now: with the `refresh_token` grant, or with `authorization_code` for a family begun
+/// with `offline_access` (the exception [`check_client_may_use`] lets through). So removing
+/// `refresh_token` from a client stops its other families at their next refresh.
+pub fn may_refresh(client: &Client, family_scope: &ScopeSet) -> bool {
+    client.has_grant(GrantType::RefreshToken) || (client.has_grant(GrantType::AuthorizationCode) && family_scope.contains("offline_access"))
+}
+
 /// Whether a code-flow authorization also yields a refresh token: with `offline_access`, or
 /// for a client registered with the `refresh_token` grant (SPEC §10).
 pub fn issues_refresh_token(client: &Client, scope: &ScopeSet) -> bool {

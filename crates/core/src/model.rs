@@ -275,7 +275,7 @@ pub struct Client {
     /// The user the client acts as for client-credentials tokens (BlueConic "run as user").
     pub run_as: UserId,
     pub grants: BTreeSet<GrantType>,
-    /// Registered scopes, fixed at registration.
+    /// Registered scopes (an operator or the owner may change them; RFC 7592 updates may not).
     pub scopes: ScopeSet,
     pub redirect_uris: Vec<String>,
     pub allowed_origins: Vec<String>,

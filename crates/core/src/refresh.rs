@@ -3,6 +3,7 @@
 //! from the original grant, never extended by rotation.
 
 use crate::dpop::{self, ProofFailure};
+use crate::grant;
 use crate::model::{Client, ClientId, ScopeDef, User};
 use crate::scope::{self, ScopeSet};
 use crate::{ErrorCode, OAuthError};
@@ -56,6 +57,9 @@ pub struct RefreshInput<'a> {
     /// The user the family acts for; `None` when deleted.
     pub user: Option<&'a User>,
     pub catalogue: &'a [ScopeDef],
+    /// Whether the access scope is bounded by the client's registered scopes: `false` only for
+    /// the built-in session client, which registers none and whose grants follow the user's role.
+    pub registration_bound: bool,
     pub requested: Option<&'a ScopeSet>,
     /// The key of the request's valid DPoP proof, if it carried one.
     pub proof_jkt: Option<&'a str>,
@@ -82,6 +86,12 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
     if let Err(failure) = dpop::check_binding(record.dpop_jkt.as_deref(), input.proof_jkt) {
         return RefreshDecision::RefuseProof(failure);
     }
+    // The client's registration as it is now, not as it was at the grant: a refresh grant
+    // removed since is refused as RFC 6749 §5.2 says, `unauthorized_client` (the client may no
+    // longer use this grant type; the token itself is fine and works again if the grant returns).
+    if !grant::may_refresh(input.client, &record.scope) {
+        return RefreshDecision::Refuse(OAuthError::unauthorized_client("this client may no longer use the refresh_token grant"));
+    }
     if record.family_expires_at.is_some_and(|at| input.now >= at) {
         return invalid_grant("the refresh token has expired");
     }
@@ -93,6 +103,12 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
         Some(requested) if requested.is_subset(&record.scope) => requested.clone(),
         Some(_) => return RefreshDecision::Refuse(OAuthError::invalid_scope("the requested scope exceeds the original grant")),
     };
+    // The grant rule again (requested ∩ registered ∩ role): a scope removed from the client
+    // since the grant is no longer in its access tokens.
+    let access_scope = if input.registration_bound { scope::registered_part(&access_scope, &input.client.scopes) } else { access_scope };
+    if access_scope.is_empty() {
+        return RefreshDecision::Refuse(OAuthError::invalid_scope("none of these scopes is registered for this client any more"));
+    }
     match scope::allowed_for(&access_scope, user.role, input.catalogue) {
         Ok(access_scope) => RefreshDecision::Rotate { access_scope },
         Err(error) => RefreshDecision::Refuse(error),
@@ -135,11 +151,31 @@ mod tests {
         proof_jkt: Option<&str>,
         now: i64,
     ) -> String {
+        let client = client(client_id);
+        decision(record, &client, user, requested, proof_jkt, now)
+    }
+
+    fn decision(
+        record: Option<&RefreshRecord>,
+        client: &Client,
+        user: Option<&User>,
+        requested: Option<&str>,
+        proof_jkt: Option<&str>,
+        now: i64,
+    ) -> String {
         let catalogue = vec![ScopeDef { name: "read".into(), restricted: false }, ScopeDef { name: "admin".into(), restricted: true }];
         let requested = requested.map(|r| ScopeSet::parse(r).unwrap());
-        let client = client(client_id);
-        match decide(&RefreshInput { record, client: &client, user, catalogue: &catalogue, requested: requested.as_ref(), proof_jkt, now })
-        {
+        let input = RefreshInput {
+            record,
+            client,
+            user,
+            catalogue: &catalogue,
+            registration_bound: true,
+            requested: requested.as_ref(),
+            proof_jkt,
+            now,
+        };
+        match decide(&input) {
             RefreshDecision::Rotate { access_scope } => format!("rotate:{access_scope}"),
             RefreshDecision::RevokeFamily => "revoke-family".into(),
             RefreshDecision::Refuse(e) => format!("refuse:{}", e.code.as_str()),
@@ -182,5 +218,25 @@ mod tests {
         check(outcome(Some(&active), "app", Some(&user(Role::Owner, true)), None, 1000), "refuse:invalid_grant"); // F08
         check(outcome(Some(&active), "app", None, None, 1000), "refuse:invalid_grant"); // F08
         check(outcome(Some(&active), "app", Some(&user(Role::Member, false)), None, 1000), "rotate:read"); // Q07
+    }
+
+    #[test]
+    fn the_registration_as_it_is_now_decides() {
+        let owner = user(Role::Owner, false);
+        let active = record(RefreshState::Active, Some(2000));
+        let edited = |grants: &[GrantType], scopes: &str| Client { id: ClientId::new("app"), ..testing::client(grants, scopes) };
+        let check = |client: Client, record: &RefreshRecord, requested: Option<&str>, expected: &str| {
+            assert_eq!(decision(Some(record), &client, Some(&owner), requested, None, 1000), expected, "{:?}", client.grants)
+        };
+        // refresh_token removed: the client may no longer use the grant (RFC 6749 §5.2).
+        check(edited(&[GrantType::AuthorizationCode], "read admin"), &active, None, "refuse:unauthorized_client");
+        // ... unless the family began with offline_access, which the code flow allows.
+        let offline = RefreshRecord { scope: ScopeSet::parse("read offline_access").unwrap(), ..active.clone() };
+        check(edited(&[GrantType::AuthorizationCode], "read"), &offline, None, "rotate:offline_access read");
+        check(edited(&[GrantType::ClientCredentials], "read"), &offline, None, "refuse:unauthorized_client");
+        // A scope removed is no longer granted; asking for it narrows, nothing left is invalid_scope.
+        check(edited(&[GrantType::RefreshToken], "read"), &active, None, "rotate:read");
+        check(edited(&[GrantType::RefreshToken], "read"), &active, Some("admin read"), "rotate:read");
+        check(edited(&[GrantType::RefreshToken], "write"), &active, None, "refuse:invalid_scope");
     }
 }

@@ -35,6 +35,14 @@ pub fn is_open_to_every_client(name: &str) -> bool {
     BUILT_IN.contains(&name)
 }
 
+/// The part of `scopes` a client registered for `registered` may be granted in a flow a user
+/// authorizes (code, device, exchange, refresh): its registered scopes and those open to every
+/// client. Checked against the registration as it is now, so a scope removed from a client is
+/// no longer granted, not even on refresh.
+pub fn registered_part(scopes: &ScopeSet, registered: &ScopeSet) -> ScopeSet {
+    ScopeSet(scopes.0.iter().filter(|s| registered.contains(s) || is_open_to_every_client(s)).cloned().collect())
+}
+
 /// Whether a token with `granted` may use an admin-API resource that needs `needed`:
 /// [`ADMIN_ORG`] includes [`ADMIN_CLIENTS`].
 pub fn admin_api_allows(granted: &ScopeSet, needed: &str) -> bool {

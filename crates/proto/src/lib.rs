@@ -609,6 +609,14 @@ pub struct NewClientRequest {
 pub struct ClientPatch {
     #[serde(default)]
     pub name: Option<String>,
+    /// Replaces the grant types (at least one; the same rules as at creation). A grant removed
+    /// stops working at the client's next token request.
+    #[serde(default)]
+    pub grants: Option<Vec<String>>,
+    /// Replaces the registered scopes (each in the organization's catalogue or built in; `[]`:
+    /// none, unlike at creation). A scope removed is no longer granted, also not on refresh.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
     #[serde(default)]
     pub redirect_uris: Option<Vec<String>>,
     #[serde(default)]

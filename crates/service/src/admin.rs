@@ -75,6 +75,12 @@ fn operator_only(actor: &Actor) -> Result<()> {
 #[derive(Debug, Clone, Default)]
 pub struct ClientEdit {
     pub name: Option<String>,
+    /// Replaces the grant types (at least one). A grant removed stops working at the next token
+    /// request; access tokens already issued live out their lifetime.
+    pub grants: Option<Vec<String>>,
+    /// Replaces the registered scopes (each in the catalogue, or built in; empty: none). A scope
+    /// removed is no longer granted, also not on refresh.
+    pub scopes: Option<Vec<String>>,
     pub redirect_uris: Option<Vec<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub allowed_ips: Option<Vec<String>>,
@@ -184,6 +190,22 @@ impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewUser").field("org", &self.org).field("email", &self.email).field("role", &self.role).finish_non_exhaustive()
     }
+}
+
+/// The grant types an edit gives, by name; an unknown one is refused.
+fn parse_grants(names: &[String]) -> Result<Vec<GrantType>> {
+    names.iter().map(|g| GrantType::parse(g).ok_or_else(|| invalid(format!("unknown grant {g:?}")))).collect()
+}
+
+/// The scopes an edit gives. Unlike at creation, where an empty list means "every scope the
+/// owner may grant", an edit names exactly the scopes the client keeps: empty is none (the
+/// client then gets only the OpenID scopes open to every client).
+fn parse_scopes(names: &[String]) -> Result<ScopeSet> {
+    let names: Vec<&str> = names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
+    if names.is_empty() {
+        return Ok(ScopeSet::default());
+    }
+    ScopeSet::parse(&names.join(" ")).map_err(|e| invalid(e.description.to_string()))
 }
 
 fn invalid(msg: impl Into<String>) -> ServiceError {
@@ -536,11 +558,7 @@ impl Tessera {
             None => owner.clone(),
         };
         let name = validate_name("a client name", &new.name)?;
-        let grants: Vec<GrantType> = if new.grants.is_empty() {
-            vec![GrantType::ClientCredentials]
-        } else {
-            new.grants.iter().map(|g| GrantType::parse(g).ok_or_else(|| invalid(format!("unknown grant {g:?}")))).collect::<Result<_>>()?
-        };
+        let grants: Vec<GrantType> = if new.grants.is_empty() { vec![GrantType::ClientCredentials] } else { parse_grants(&new.grants)? };
         let catalogue = self.store().scopes(&org.id).await?;
         let scopes = if new.scopes.is_empty() {
             ScopeSet::from_names(catalogue.iter().filter(|s| scope::role_allows(owner.role, &s.name, &catalogue)).map(|s| s.name.clone()))
@@ -665,6 +683,12 @@ impl Tessera {
         if let Some(uris) = edit.redirect_uris {
             client.redirect_uris = uris;
         }
+        if let Some(grants) = &edit.grants {
+            client.grants = parse_grants(grants)?.into_iter().collect();
+        }
+        if let Some(scopes) = &edit.scopes {
+            client.scopes = parse_scopes(scopes)?;
+        }
         if let Some(origins) = &edit.allowed_origins {
             client.allowed_origins = origins.iter().map(|o| validate_origin(o)).collect::<Result<_>>()?;
         }
@@ -721,7 +745,15 @@ impl Tessera {
             resources: &client.resources,
         })
         .map_err(|e| invalid(e.description.to_string()))?;
-        let detail = serde_json::json!({ "name": client.name, "run_as": client.run_as.as_str(), "redirect_uris": client.redirect_uris, "allowed_origins": client.allowed_origins, "resources": client.resources });
+        let detail = serde_json::json!({
+            "name": client.name,
+            "run_as": client.run_as.as_str(),
+            "grants": client.grants,
+            "scopes": client.scopes.to_string(),
+            "redirect_uris": client.redirect_uris,
+            "allowed_origins": client.allowed_origins,
+            "resources": client.resources,
+        });
         let audit = self.audit(actor, AuditAction::ClientUpdated, Some(&client.org_id), Some(client.id.to_string()), detail);
         if !self.store().update_client(&client, &audit).await? {
             return Err(ServiceError::NotFound("client"));

@@ -214,6 +214,7 @@ impl Tessera {
             client: &caller.client,
             user: user.as_ref(),
             catalogue: &caller.catalogue,
+            registration_bound: caller.client.id != crate::session_api::session_client_id(&caller.client.org_id),
             requested,
             proof_jkt: jkt,
             now,

@@ -325,8 +325,9 @@ pub trait Store: Send + Sync + 'static {
     /// Whether some client that is ON lists `origin` among its allowed origins (CORS preflight).
     async fn origin_registered(&self, origin: &str) -> Result<bool>;
     async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool>;
-    /// Stores an edited client: name, run-as user, redirect URIs, allowed origins and IPs,
-    /// access-token lifetime and `requires_org_approval` (grants and scopes are fixed at registration).
+    /// Stores an edited client: name, run-as user, grants, scopes, redirect URIs, allowed origins
+    /// and IPs, access-token lifetime, approval, PAR, DPoP, resources and keys (not its owner,
+    /// kind, authentication method or secret).
     async fn update_client(&self, client: &Client, audit: &AuditEvent) -> Result<bool>;
     async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool>;
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool>;

@@ -764,7 +764,7 @@ impl Store for SqliteStore {
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
              access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, \
-             dpop_bound_access_tokens = $14, updated_at = $8 WHERE id = $9",
+             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -780,6 +780,8 @@ impl Store for SqliteStore {
         .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
         .bind(to_json(&c.resources))
         .bind(c.dpop_bound_access_tokens)
+        .bind(c.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "))
+        .bind(c.scopes.to_string())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?

@@ -15,6 +15,7 @@ mod browser_smoke;
 mod cli;
 mod client_auth;
 mod client_credentials;
+mod client_edit;
 mod code_flow;
 mod concurrency;
 mod crash;

@@ -320,6 +320,8 @@ async fn update_client(
 ) -> Answer {
     let edit = ClientEdit {
         name: patch.name,
+        grants: patch.grants,
+        scopes: patch.scopes,
         redirect_uris: patch.redirect_uris,
         allowed_origins: patch.allowed_origins,
         allowed_ips: patch.allowed_ips,

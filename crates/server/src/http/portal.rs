@@ -72,6 +72,13 @@ impl Form {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
     }
 
+    /// A checkbox group whose form carries an empty hidden field of the same name (so that a
+    /// group with nothing checked is still sent): the checked values, `None` when the group was
+    /// not on the form at all.
+    fn group(&self, name: &str) -> Option<Vec<String>> {
+        self.0.iter().any(|(k, _)| k == name).then(|| self.all(name))
+    }
+
     fn flag(&self, name: &str) -> bool {
         matches!(self.get(name), "true" | "on" | "1")
     }
@@ -169,7 +176,7 @@ async fn client_form(
         Ok(c) => c,
         Err(e) => return failure(&e),
     };
-    let scope_choices = catalogue
+    let mut scope_choices: Vec<ScopeChoice> = catalogue
         .iter()
         .map(|s| ScopeChoice {
             name: s.name.clone(),
@@ -178,6 +185,15 @@ async fn client_form(
             checked: form.scopes.contains(&s.name),
         })
         .collect();
+    // A client's built-in scopes (openid, tessera:clients, …) are not in the catalogue: offered
+    // too when editing, so saving the form keeps them.
+    let built_in = form.scopes.iter().filter(|name| scope::is_built_in(name) && !catalogue.iter().any(|s| &s.name == *name));
+    scope_choices.extend(built_in.map(|name| ScopeChoice {
+        name: name.clone(),
+        restricted: false,
+        allowed: scope::role_allows(user.role, name, &catalogue),
+        checked: true,
+    }));
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let mut page = ClientFormPage {
         nav: nav(user, "clients", None),
@@ -466,6 +482,10 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     let mut values = edit_values(&current);
     values.name = form.get("name").to_owned();
+    let grants = form.group("grants");
+    let scopes = form.group("scopes");
+    values.grants = grants.clone().unwrap_or(values.grants);
+    values.scopes = scopes.clone().unwrap_or(values.scopes);
     values.redirect_uris = form.get("redirect_uris").to_owned();
     values.allowed_origins = form.get("allowed_origins").to_owned();
     values.allowed_ips = form.get("allowed_ips").to_owned();
@@ -481,6 +501,8 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     let edit = ClientEdit {
         name: Some(values.name.clone()),
+        grants,
+        scopes,
         redirect_uris: Some(form.lines("redirect_uris")),
         allowed_origins: Some(form.lines("allowed_origins")),
         allowed_ips: Some(form.lines("allowed_ips")),
@@ -510,10 +532,12 @@ fn edit_field_of(message: &str) -> &'static str {
         ("redirect URI", "redirect_uris"),
         ("allowed origin", "allowed_origins"),
         ("allowed IP", "allowed_ips"),
+        ("resource", "resources"),
+        ("scope", "scopes"),
+        ("grant", "grants"),
         ("run-as", "run_as"),
         ("owner", "run_as"),
         ("lifetime", "access_token_ttl"),
-        ("resource", "resources"),
     ];
     fields.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |(_, field)| field)
 }
