@@ -28,6 +28,7 @@ fn client(redirect_uri: &str, public: bool) -> Client {
         access_token_ttl: None,
         requires_org_approval: false,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
         resources: vec!["https://api.example/v1".into(), "urn:example:api".into()],
         status: ClientStatus::On,
         created_at: 0,
