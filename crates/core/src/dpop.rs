@@ -192,6 +192,19 @@ pub fn refresh_binding<'a>(client: &Client, proof_jkt: Option<&'a str>) -> Optio
     proof_jkt.filter(|_| client.public)
 }
 
+/// RFC 9449 §7.1 at a resource: how a token must be presented. A DPoP-bound token (`bound_jkt`)
+/// only under the `DPoP` scheme, and then `Ok(Some(jkt))`: a proof by that key must be checked;
+/// an unbound one only as `Bearer` (`Ok(None)`). A mismatch is `invalid_token`, described by the
+/// `Err`. One rule for Tessera's own resources and for `tessera-guard`.
+pub fn presentation(bound_jkt: Option<&str>, as_dpop: bool) -> Result<Option<&str>, &'static str> {
+    match (bound_jkt, as_dpop) {
+        (None, false) => Ok(None),
+        (None, true) => Err("the access token is not DPoP-bound; present it as Bearer"),
+        (Some(_), false) => Err("the access token is DPoP-bound; present it as DPoP with a proof"),
+        (Some(jkt), true) => Ok(Some(jkt)),
+    }
+}
+
 /// The `htu` comparison form (RFC 9449 §4.3 check 9, RFC 3986 §6.2.2–6.2.3): scheme and host
 /// lowercased, the default port dropped, an empty path made `/`, percent-encodings uppercased
 /// and unreserved ones decoded, query and fragment removed. `None` if it is not an absolute
@@ -310,6 +323,14 @@ mod tests {
         check_claims(ok(), demand, Err(UseNonce));
         check_claims(with("nonce", json!("old")), demand, Err(UseNonce));
         check_claims(with("nonce", json!("n0")), demand, Ok(()));
+    }
+
+    #[test]
+    fn a_bound_token_only_as_dpop_an_unbound_one_only_as_bearer() {
+        assert_eq!(presentation(None, false), Ok(None));
+        assert_eq!(presentation(Some("k"), true), Ok(Some("k")));
+        assert!(presentation(None, true).is_err());
+        assert!(presentation(Some("k"), false).is_err());
     }
 
     #[test]

@@ -271,23 +271,16 @@ impl Guard {
             }
         };
         let claims = self.authenticate(token).await?;
-        match (claims.dpop_jkt(), dpop) {
-            (None, false) => {}
-            (None, true) => return Err(GuardError::DpopInvalidToken("the access token is not DPoP-bound; present it as Bearer")),
-            (Some(_), false) => {
-                return Err(GuardError::DpopInvalidToken("the access token is DPoP-bound; present it as DPoP with a proof"));
-            }
-            (Some(jkt), true) => {
-                let (Some(base), Some((method, path))) = (self.config().api_base_url.as_deref(), request) else {
-                    return Err(GuardError::DpopInvalidToken("this API does not accept DPoP-bound tokens"));
-                };
-                let proofs: Vec<&str> = headers.get_all("dpop").iter().map(|v| v.to_str().unwrap_or_default()).collect();
-                let url = format!("{}{path}", base.trim_end_matches('/'));
-                let now = crate::unix_now();
-                let (jkt, jti, until) = crate::dpop::check_proof(&proofs, method.as_str(), &url, token, jkt, now)?;
-                if !crate::lock(&self.inner.dpop_jtis).consume(&jkt, &jti, until, now) {
-                    return Err(GuardError::InvalidDpopProof("the DPoP proof has been used before"));
-                }
+        if let Some(jkt) = tessera_core::dpop::presentation(claims.dpop_jkt(), dpop).map_err(GuardError::DpopInvalidToken)? {
+            let (Some(base), Some((method, path))) = (self.config().api_base_url.as_deref(), request) else {
+                return Err(GuardError::DpopInvalidToken("this API does not accept DPoP-bound tokens"));
+            };
+            let proofs: Vec<&str> = headers.get_all("dpop").iter().map(|v| v.to_str().unwrap_or_default()).collect();
+            let url = format!("{}{path}", base.trim_end_matches('/'));
+            let now = crate::unix_now();
+            let (jkt, jti, until) = crate::dpop::check_proof(&proofs, method.as_str(), &url, token, jkt, now)?;
+            if !crate::lock(&self.inner.dpop_jtis).consume(&jkt, &jti, until, now) {
+                return Err(GuardError::InvalidDpopProof("the DPoP proof has been used before"));
             }
         }
         if let Some(missing) = scopes.iter().find(|s| !claims.has_scope(s)) {

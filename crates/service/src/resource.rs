@@ -3,7 +3,7 @@
 //! `Bearer` (RFC 6750) or, when it is DPoP-bound (`cnf.jkt`), as `DPoP` with a proof of this
 //! very request (RFC 9449 §7).
 
-use tessera_core::dpop::ProofFailure;
+use tessera_core::dpop::{self, ProofFailure};
 use tessera_core::model::UserId;
 use tessera_core::scope::ScopeSet;
 use tessera_core::{ErrorCode, OAuthError, oidc};
@@ -73,20 +73,16 @@ impl Tessera {
         let Some(claims) = self.active_claims(token, now).await? else {
             return Err(self.invalid_token(presented, "the access token is not active", now));
         };
-        match (claims.dpop_jkt(), presented.dpop) {
-            (None, false) => Ok(claims),
-            (None, true) => Err(self.dpop_invalid_token("the access token is not DPoP-bound; present it as Bearer", now)),
-            (Some(_), false) => Err(self.dpop_invalid_token("the access token is DPoP-bound; present it as DPoP with a proof", now)),
-            (Some(jkt), true) => {
-                let [proof] = presented.proofs.as_slice() else {
-                    return Err(self.refusal(ProofFailure::Malformed, true, now));
-                };
-                let url = format!("{}{}", self.issuer(), presented.path);
-                let ath = tessera_jose::dpop::access_token_hash(token);
-                self.check_proof(proof, &presented.method, &url, Some(&ath), Some(jkt), true, now).await?;
-                Ok(claims)
-            }
-        }
+        let Some(jkt) = dpop::presentation(claims.dpop_jkt(), presented.dpop).map_err(|why| self.dpop_invalid_token(why, now))? else {
+            return Ok(claims);
+        };
+        let [proof] = presented.proofs.as_slice() else {
+            return Err(self.refusal(ProofFailure::Malformed, true, now));
+        };
+        let url = format!("{}{}", self.issuer(), presented.path);
+        let ath = tessera_jose::dpop::access_token_hash(token);
+        self.check_proof(proof, &presented.method, &url, Some(&ath), Some(jkt), true, now).await?;
+        Ok(claims)
     }
 
     /// 401 `invalid_token`, with the challenge of the scheme the token came in.
