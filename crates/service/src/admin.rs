@@ -563,7 +563,7 @@ impl Tessera {
         let scopes = if new.scopes.is_empty() {
             ScopeSet::from_names(catalogue.iter().filter(|s| scope::role_allows(owner.role, &s.name, &catalogue)).map(|s| s.name.clone()))
         } else {
-            ScopeSet::parse(&new.scopes.join(" ")).map_err(|e| invalid(e.description.to_string()))?
+            parse_scopes(&new.scopes)?
         };
         let allowed_origins = new.allowed_origins.iter().map(|o| validate_origin(o)).collect::<Result<Vec<_>>>()?;
         let allowed_ips = new.allowed_ips.iter().map(|ip| parse_network(ip)).collect::<Result<Vec<_>>>()?;

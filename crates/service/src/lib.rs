@@ -474,15 +474,14 @@ impl Tessera {
             None => return Err(AssertionFailure::KeysUnavailable),
         };
         let issuer = self.issuer();
-        // The issuer, the endpoint called, or the token endpoint (a profile's alias or ours).
-        let mut audiences = vec![
+        // The issuer, the endpoint called, or the token endpoint (a profile's alias or ours);
+        // a repeated entry is harmless to the membership test.
+        let audiences = [
             issuer.to_owned(),
             format!("{issuer}{path}"),
             format!("{issuer}{}", self.settings.endpoint_paths.token),
             format!("{issuer}{CANONICAL_TOKEN_PATH}"),
         ];
-        audiences.sort_unstable();
-        audiences.dedup();
         let expected = assertion::Expected {
             client_id: cached.client.id.as_str(),
             audiences: &audiences,
