@@ -7,7 +7,7 @@
 //! process still running from this browser's temporary directory are killed by PID, and the
 //! directory (profile, home, log) is removed.
 //!
-//! Needs Debian's `chromium` and `chromium-driver` packages (`.ci/run` installs them). The paths
+//! Needs Debian's `chromium` and `chromium-driver` packages (`scripts/test` installs them). The paths
 //! default to `/usr/bin/chromedriver` and `/usr/bin/chromium` and can be overridden with
 //! `TESSERA_CHROMEDRIVER` and `TESSERA_CHROMIUM`.
 //!
@@ -384,7 +384,7 @@ impl Drop for Driver {
 fn binary(env: &str, default: &str, package: &str) -> anyhow::Result<PathBuf> {
     let path = std::env::var_os(env).map_or_else(|| PathBuf::from(default), PathBuf::from);
     if !path.exists() {
-        bail!("{} not found: install Debian's {package} package (.ci/run does) or set {env}", path.display());
+        bail!("{} not found: install Debian's {package} package (scripts/test does) or set {env}", path.display());
     }
     Ok(path)
 }

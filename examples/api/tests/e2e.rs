@@ -457,7 +457,7 @@ async fn the_node_sdk_passes_its_tests_against_the_real_servers() {
     let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk/node");
     assert!(
         sdk.join("node_modules").is_dir() && sdk.join("dist").is_dir(),
-        "run `npm ci && npm run build` in sdk/node first (.ci/run does)"
+        "run `npm ci && npm run build` in sdk/node first (scripts/test does)"
     );
     let short = {
         let flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).chain(["--access-token-ttl", "1"]).collect();

@@ -516,7 +516,7 @@ async fn admin_api_openapi_document_is_valid_and_names_every_route() {
     let document: Value = serde_json::from_str(&text).unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1."), "{}", document["openapi"]);
 
-    // An independent validator (Python's openapi-spec-validator, installed by .ci/run).
+    // An independent validator (Python's openapi-spec-validator, installed by scripts/test).
     let dir = tempdir();
     let file = dir.join("openapi.json");
     std::fs::write(&file, &text).unwrap();

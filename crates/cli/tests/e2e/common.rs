@@ -121,10 +121,10 @@ pub fn add_user(server: &Server, fixture: &Fixture, email: &str, role: &str, pas
 }
 
 /// `interop/node`, where the third-party Node libraries of the interoperability tests are
-/// installed (`npm ci`, which `.ci/run` does).
+/// installed (`npm ci`, which `scripts/test` does).
 pub fn interop_dir() -> std::path::PathBuf {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/node");
-    assert!(dir.join("node_modules/openid-client").is_dir(), "run `npm ci` in interop/node first (.ci/run does)");
+    assert!(dir.join("node_modules/openid-client").is_dir(), "run `npm ci` in interop/node first (scripts/test does)");
     dir
 }
 

@@ -138,7 +138,7 @@ async fn openidconnect_crate_runs_the_code_flow_with_pkce_and_validates_the_id_t
 
 /// private_key_jwt with Python's authlib: its `PrivateKeyJWT` client authentication signs the
 /// assertions (its own claims, `jti` and lifetime), and joserfc verifies the token it gets
-/// against the published JWKS (`authlib_private_key_jwt.py`; `.ci/run` installs both, pinned).
+/// against the published JWKS (`authlib_private_key_jwt.py`; `scripts/test` installs both, pinned).
 #[tokio::test]
 async fn authlib_private_key_jwt_gets_a_token_that_verifies_with_the_jwks() {
     use base64::engine::general_purpose::STANDARD;

@@ -338,7 +338,7 @@ async fn par_required_is_a_portal_and_admin_api_setting() {
     assert_eq!(params["error"], "invalid_request");
 }
 
-/// The interop scripts' directory, installed by `.ci/run` (`npm ci`).
+/// The interop scripts' directory, installed by `scripts/test` (`npm ci`).
 #[tokio::test]
 async fn interop_openid_client_par_and_code_flow() {
     let (server, fixture) = start();

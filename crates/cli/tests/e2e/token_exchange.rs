@@ -258,7 +258,7 @@ async fn interop_authlib_makes_the_exchange() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "Authlib failed (pip install authlib==1.9.6; .ci/run does): {stdout}{}",
+        "Authlib failed (pip install authlib==1.9.6; scripts/test does): {stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let mut lines = stdout.lines().map(|line| serde_json::from_str::<Value>(line).unwrap());
