@@ -39,6 +39,9 @@ pub enum AuditAction {
     TokenExchanged,
     /// An initial access token for dynamic client registration (RFC 7591 §3) was issued.
     RegistrationTokenCreated,
+    /// An administrative action refused because the caller may not do it (SPEC §12): the detail
+    /// names the action and the reason.
+    AccessDenied,
 }
 
 impl AuditAction {
@@ -74,6 +77,7 @@ impl AuditAction {
             AuditAction::UserUpdated => "user_updated",
             AuditAction::ScopeUpdated => "scope_updated",
             AuditAction::RegistrationTokenCreated => "registration_token_created",
+            AuditAction::AccessDenied => "access_denied",
         }
     }
 }

@@ -6,9 +6,9 @@
 //! user and never redirected (open-redirect defence, RFC 6749 §4.1.2.1); after that, errors
 //! go back to the redirect URI with `state` and `iss` (RFC 9207).
 
-use crate::model::{Client, GrantType, ScopeDef, User};
+use crate::model::{Client, GrantType, ScopeDef};
 use crate::params::Params;
-use crate::scope::{self, ScopeSet};
+use crate::scope::{self, Holder, ScopeSet};
 use crate::{ErrorCode, OAuthError};
 
 /// What the client asked to receive.
@@ -250,9 +250,11 @@ pub fn interaction(
 }
 
 /// The part of the requested scope this user may grant: built-in scopes, and catalogue scopes
-/// their role allows (member: unrestricted only).
-pub fn scope_for_user(request: &AuthorizationRequest, user: &User, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
-    scope::allowed_for(&request.scope, user.role, catalogue)
+/// their role allows (member: unrestricted only); Tessera's own scopes only to a client of the
+/// user's organization (`holder`, from `access::token_holder`), so a consent page never offers
+/// them to another organization's app.
+pub fn scope_for_user(request: &AuthorizationRequest, holder: Holder, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
+    scope::allowed_for(&request.scope, holder, catalogue)
 }
 
 /// PKCE: S256 only (P02–P05); required of public clients (P01), optional for confidential

@@ -12,9 +12,9 @@
 use tessera_proto::{AccessTokenClaims, Actor};
 
 use crate::OAuthError;
-use crate::model::{Client, GrantType};
+use crate::model::{Client, GrantType, ScopeDef};
 use crate::params::Params;
-use crate::scope::{self, ScopeSet};
+use crate::scope::{self, Holder, ScopeSet};
 use crate::token::TokenPolicy;
 
 /// The token-exchange `grant_type` (RFC 8693 §2.1).
@@ -106,6 +106,10 @@ pub struct ExchangeInput<'a> {
     pub client: &'a Client,
     /// The subject token's claims; the caller has checked it is active and visible.
     pub subject: &'a AccessTokenClaims,
+    /// Who the new token is for (`access::token_holder` of this client and the subject's user):
+    /// Tessera's own scopes pass only to a client of the subject's organization.
+    pub holder: Holder,
+    pub catalogue: &'a [ScopeDef],
     pub requested_scope: Option<&'a ScopeSet>,
     pub requested_resources: &'a [String],
     pub policy: &'a TokenPolicy,
@@ -128,7 +132,8 @@ pub fn decide(input: &ExchangeInput<'_>) -> Result<Exchange, OAuthError> {
     let client = input.client;
     let resources = crate::resource::select(input.requested_resources, client, &[])?;
     let subject_scope = ScopeSet::parse(&input.subject.scope).map_err(|_| unusable_token("subject"))?;
-    let available = scope::registered_part(&subject_scope, &client.scopes);
+    let registered = scope::registered_part(&subject_scope, &client.scopes);
+    let available = ScopeSet::from_names(registered.iter().filter(|name| scope::holder_allows(input.holder, name, input.catalogue)));
     let scope = match input.requested_scope {
         Some(requested) if requested.is_subset(&available) => requested.clone(),
         Some(_) => return Err(OAuthError::invalid_scope("the requested scope exceeds the subject token's or this client's")),
@@ -222,12 +227,16 @@ mod tests {
     fn decisions() {
         let client = exchanger();
         let policy = policy();
+        let catalogue: Vec<ScopeDef> =
+            ["read", "write", "admin"].iter().map(|name| ScopeDef { name: (*name).into(), restricted: false }).collect();
         let run = |subject: &AccessTokenClaims, scope: Option<&str>, resources: &[&str]| {
             let scope = scope.map(|s| ScopeSet::parse(s).unwrap());
             let resources: Vec<String> = resources.iter().map(|r| (*r).to_owned()).collect();
             decide(&ExchangeInput {
                 client: &client,
                 subject,
+                holder: Holder { role: crate::model::Role::Member, first_party_owner: Some(crate::model::Role::Member) },
+                catalogue: &catalogue,
                 requested_scope: scope.as_ref(),
                 requested_resources: &resources,
                 policy: &policy,

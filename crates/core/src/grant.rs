@@ -150,7 +150,8 @@ pub fn client_credentials(input: &ClientCredentialsInput<'_>) -> Result<Issue, O
     if !client_rules::run_as_allowed(owner, run_as) {
         return Err(OAuthError::unauthorized_client("the client's run-as user may not authorize applications"));
     }
-    let scope = scope::grant(input.requested, &client.scopes, run_as.role, input.catalogue)?;
+    let holder = crate::access::token_holder(client, Some(owner), run_as);
+    let scope = scope::grant(input.requested, &client.scopes, holder, input.catalogue)?;
     let resources = crate::resource::select(input.resources, client, &[])?;
     Ok(Issue { scope, resources, ttl: input.policy.access_token_ttl(client) })
 }

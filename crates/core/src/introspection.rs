@@ -40,7 +40,7 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &To
         && client.id.as_str() == claims.client_id
         && client_rules::parties_active(owner, subject)
         && subject.org_id.as_str() == claims.org_id
-        && scope::still_allowed(&scopes, subject.role, state.catalogue)
+        && scope::still_allowed(&scopes, crate::access::token_holder(client, Some(owner), subject), state.catalogue)
 }
 
 /// Whether `caller` may learn about a token of `org` issued to `client`: tokens of other

@@ -56,6 +56,9 @@ pub struct RefreshInput<'a> {
     pub client: &'a Client,
     /// The user the family acts for; `None` when deleted.
     pub user: Option<&'a User>,
+    /// The client's owner, who decides with the user whether Tessera's own scopes may be held
+    /// (`access::token_holder`); `None` when gone.
+    pub owner: Option<&'a User>,
     pub catalogue: &'a [ScopeDef],
     /// Whether the access scope is bounded by the client's registered scopes: `false` only for
     /// the built-in session client, which registers none and whose grants follow the user's role.
@@ -109,7 +112,8 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
     if access_scope.is_empty() {
         return RefreshDecision::Refuse(OAuthError::invalid_scope("none of these scopes is registered for this client any more"));
     }
-    match scope::allowed_for(&access_scope, user.role, input.catalogue) {
+    let holder = crate::access::token_holder(input.client, input.owner, user);
+    match scope::allowed_for(&access_scope, holder, input.catalogue) {
         Ok(access_scope) => RefreshDecision::Rotate { access_scope },
         Err(error) => RefreshDecision::Refuse(error),
     }
@@ -169,6 +173,7 @@ mod tests {
             record,
             client,
             user,
+            owner: user,
             catalogue: &catalogue,
             registration_bound: true,
             requested: requested.as_ref(),

@@ -131,21 +131,50 @@ pub fn role_allows(role: Role, name: &str, catalogue: &[ScopeDef]) -> bool {
     }
 }
 
+/// Who a token's scopes are for (SPEC §12): the role of the user the token acts for, and the
+/// role of the client's owner when the client is first-party to that user (same organization,
+/// owner enabled), else `None`. Made by `access::token_holder`, the one place that decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    pub role: Role,
+    pub first_party_owner: Option<Role>,
+}
+
+impl Holder {
+    /// A holder to whom Tessera's own scopes are never granted (a third-party client's token).
+    pub fn third_party(role: Role) -> Self {
+        Holder { role, first_party_owner: None }
+    }
+}
+
+/// Whether a token for `holder` may carry `name`. Tessera's own scopes are first-party only:
+/// [`ADMIN_CLIENTS`] when the client belongs to the user's organization, [`ADMIN_ORG`] when,
+/// besides, both the user and the client's owner may hold restricted scopes. Every other scope
+/// follows [`role_allows`].
+pub fn holder_allows(holder: Holder, name: &str, catalogue: &[ScopeDef]) -> bool {
+    match name {
+        ADMIN_ORG => holder.first_party_owner.is_some_and(Role::may_grant_restricted) && holder.role.may_grant_restricted(),
+        ADMIN_CLIENTS => holder.first_party_owner.is_some(),
+        _ => role_allows(holder.role, name, catalogue),
+    }
+}
+
 /// The grant rule. `requested` is `None` when the request named no scope.
-pub fn grant(requested: Option<&ScopeSet>, registered: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
+pub fn grant(requested: Option<&ScopeSet>, registered: &ScopeSet, holder: Holder, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
     let base = requested.unwrap_or(registered);
     let granted: BTreeSet<String> =
-        base.0.iter().filter(|name| registered.contains(name) && role_allows(role, name, catalogue)).cloned().collect();
+        base.0.iter().filter(|name| registered.contains(name) && holder_allows(holder, name, catalogue)).cloned().collect();
     if granted.is_empty() {
         return Err(OAuthError::invalid_scope("none of the requested scopes can be granted to this client"));
     }
     Ok(ScopeSet(granted))
 }
 
-/// The part of `scopes` that `role` may hold (Q07: a demoted user's grants narrow);
-/// `invalid_scope` when nothing is left.
-pub fn allowed_for(scopes: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
-    let allowed: BTreeSet<String> = scopes.0.iter().filter(|name| role_allows(role, name, catalogue)).cloned().collect();
+/// The part of `scopes` that `holder` may hold (Q07: a demoted user's grants narrow; SPEC §12:
+/// another organization's client never gets Tessera's own scopes); `invalid_scope` when
+/// nothing is left.
+pub fn allowed_for(scopes: &ScopeSet, holder: Holder, catalogue: &[ScopeDef]) -> Result<ScopeSet, OAuthError> {
+    let allowed: BTreeSet<String> = scopes.0.iter().filter(|name| holder_allows(holder, name, catalogue)).cloned().collect();
     if allowed.is_empty() {
         return Err(OAuthError::invalid_scope("none of these scopes is allowed for this user"));
     }
@@ -160,9 +189,9 @@ pub fn first_party_session(role: Role, catalogue: &[ScopeDef]) -> ScopeSet {
     ScopeSet(own.chain(["openid", "profile", "email"].map(str::to_owned)).collect())
 }
 
-/// Whether every scope of an issued token is still allowed for the user's current role (Q07).
-pub fn still_allowed(scopes: &ScopeSet, role: Role, catalogue: &[ScopeDef]) -> bool {
-    scopes.iter().all(|name| role_allows(role, name, catalogue))
+/// Whether every scope of an issued token is still allowed for its holder as they are now (Q07).
+pub fn still_allowed(scopes: &ScopeSet, holder: Holder, catalogue: &[ScopeDef]) -> bool {
+    scopes.iter().all(|name| holder_allows(holder, name, catalogue))
 }
 
 #[cfg(test)]
@@ -180,7 +209,8 @@ mod tests {
     fn check(requested: Option<&str>, registered: &str, role: Role, expected: Result<&str, ()>) {
         let requested = requested.map(|r| ScopeSet::parse(r).unwrap());
         let registered = ScopeSet::parse(registered).unwrap();
-        let actual = grant(requested.as_ref(), &registered, role, &catalogue()).map(|s| s.to_string()).map_err(|_| ());
+        let holder = Holder { role, first_party_owner: Some(Role::Owner) };
+        let actual = grant(requested.as_ref(), &registered, holder, &catalogue()).map(|s| s.to_string()).map_err(|_| ());
         assert_eq!(actual, expected.map(str::to_owned), "requested {requested:?} registered {registered:?} as {role:?}");
     }
 
@@ -232,7 +262,30 @@ mod tests {
     #[test]
     fn demoted_user_loses_restricted_scopes() {
         let scopes = ScopeSet::parse("read admin").unwrap();
-        assert!(still_allowed(&scopes, Role::Owner, &catalogue()));
-        assert!(!still_allowed(&scopes, Role::Member, &catalogue()));
+        assert!(still_allowed(&scopes, Holder::third_party(Role::Owner), &catalogue()));
+        assert!(!still_allowed(&scopes, Holder::third_party(Role::Member), &catalogue()));
+    }
+
+    #[test]
+    fn tessera_scopes_are_first_party_only() {
+        // (holder, scope, allowed)
+        let cases = [
+            (Holder { role: Role::Owner, first_party_owner: Some(Role::Owner) }, ADMIN_ORG, true),
+            (Holder { role: Role::Admin, first_party_owner: Some(Role::Member) }, ADMIN_ORG, false),
+            (Holder { role: Role::Admin, first_party_owner: Some(Role::Member) }, ADMIN_CLIENTS, true),
+            (Holder { role: Role::Member, first_party_owner: Some(Role::Owner) }, ADMIN_ORG, false),
+            (Holder { role: Role::Member, first_party_owner: Some(Role::Owner) }, ADMIN_CLIENTS, true),
+            (Holder::third_party(Role::Owner), ADMIN_ORG, false),
+            (Holder::third_party(Role::Owner), ADMIN_CLIENTS, false),
+            (Holder::third_party(Role::Owner), "admin", true),
+            (Holder::third_party(Role::Member), "read", true),
+        ];
+        for (holder, name, allowed) in cases {
+            assert_eq!(holder_allows(holder, name, &catalogue()), allowed, "{holder:?} {name}");
+        }
+        let requested = ScopeSet::parse("openid tessera:admin tessera:clients").unwrap();
+        assert_eq!(allowed_for(&requested, Holder::third_party(Role::Owner), &catalogue()).unwrap().to_string(), "openid");
+        let only_admin = ScopeSet::parse("tessera:admin").unwrap();
+        assert!(allowed_for(&only_admin, Holder::third_party(Role::Owner), &catalogue()).is_err());
     }
 }

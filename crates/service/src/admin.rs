@@ -26,6 +26,9 @@ use crate::{Tessera, keys};
 pub struct Actor {
     label: String,
     user: Option<User>,
+    /// The client whose access token the user acts through (the admin API), named in every
+    /// audit entry so the log shows the real actor, not only the user the token speaks for.
+    via_client: Option<String>,
 }
 
 impl Actor {
@@ -35,12 +38,17 @@ impl Actor {
 
     /// The operator, or the server itself on the operator's behalf.
     pub fn system(label: impl Into<String>) -> Self {
-        Actor { label: label.into(), user: None }
+        Actor { label: label.into(), user: None, via_client: None }
     }
 
     /// A signed-in user (portal, admin pages) or the user an admin-API token speaks for.
     pub fn user(user: User) -> Self {
-        Actor { label: user.id.to_string(), user: Some(user) }
+        Actor { label: user.id.to_string(), user: Some(user), via_client: None }
+    }
+
+    /// The user an admin-API access token of `client_id` speaks for.
+    pub fn user_via_client(user: User, client_id: impl Into<String>) -> Self {
+        Actor { via_client: Some(client_id.into()), ..Actor::user(user) }
     }
 
     pub fn label(&self) -> &str {
@@ -61,6 +69,36 @@ pub(crate) fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
     move |denial| match denial {
         Denial::Hidden => ServiceError::NotFound(what),
         Denial::Forbidden(why) => ServiceError::Forbidden(why.into()),
+    }
+}
+
+impl Tessera {
+    /// Applies an access decision: a hidden record is "not found"; a refusal is audited under
+    /// `org` with the action the caller tried (SPEC §12), then reported as forbidden.
+    pub(crate) async fn check_access(
+        &self,
+        actor: &Actor,
+        decision: std::result::Result<(), Denial>,
+        what: &'static str,
+        attempted: &'static str,
+        org: &OrgId,
+        target: &str,
+    ) -> Result<()> {
+        match decision {
+            Ok(()) => Ok(()),
+            Err(Denial::Hidden) => Err(ServiceError::NotFound(what)),
+            Err(Denial::Forbidden(why)) => {
+                let detail = serde_json::json!({ "attempted": attempted, "reason": why });
+                let audit = self.audit(actor, AuditAction::AccessDenied, Some(org), Some(target.to_owned()), detail);
+                self.store().append_audit(&audit).await?;
+                Err(ServiceError::Forbidden(why.into()))
+            }
+        }
+    }
+
+    /// The organization's enabled owners, for the last-owner rule.
+    async fn enabled_owners(&self, org: &OrgId) -> Result<usize> {
+        Ok(self.store().users(org).await?.iter().filter(|u| u.role == Role::Owner && !u.disabled).count())
     }
 }
 
@@ -275,6 +313,10 @@ impl Tessera {
         target: Option<String>,
         detail: serde_json::Value,
     ) -> AuditEvent {
+        let mut detail = detail;
+        if let (Some(client), serde_json::Value::Object(fields)) = (&actor.via_client, &mut detail) {
+            fields.insert("via_client".into(), client.clone().into());
+        }
         AuditEvent { at: self.now(), org_id: org.map(ToString::to_string), actor: actor.label.clone(), action, target, ip: None, detail }
     }
 
@@ -354,7 +396,8 @@ impl Tessera {
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<UserView> {
         let email = validate_email(&new.email)?;
         let org = self.org(&new.org).await?;
-        access::add_member(actor.caller(), &org.id, new.role).map_err(denied("organization"))?;
+        let decision = access::add_member(actor.caller(), &org.id, new.role);
+        self.check_access(actor, decision, "organization", "user_create", &org.id, &email).await?;
         if new.service && new.password.is_some() {
             return Err(invalid("a service user has no password and cannot log in"));
         }
@@ -431,7 +474,10 @@ impl Tessera {
         authorize_applications: Option<bool>,
     ) -> Result<UserView> {
         let mut user = self.member(actor, id_or_email).await?;
-        access::change_member(actor.caller(), &user, role).map_err(denied("user"))?;
+        let target = user.id.to_string();
+        self.check_access(actor, access::change_member(actor.caller(), &user, role), "user", "user_update", &user.org_id, &target).await?;
+        let owners = self.enabled_owners(&user.org_id).await?;
+        self.check_access(actor, access::keeps_an_owner(&user, role, false, owners), "user", "user_update", &user.org_id, &target).await?;
         let role = role.unwrap_or(user.role);
         let authorize_applications = authorize_applications.unwrap_or(user.authorize_applications);
         let detail = serde_json::json!({ "email": user.email, "role": role.as_str(), "authorize_applications": authorize_applications });
@@ -448,7 +494,13 @@ impl Tessera {
     /// clients they own, stop working at once.
     pub async fn set_user_disabled(&self, actor: &Actor, id_or_email: &str, disabled: bool) -> Result<UserView> {
         let mut user = self.member(actor, id_or_email).await?;
-        access::change_member(actor.caller(), &user, None).map_err(denied("user"))?;
+        let target = user.id.to_string();
+        self.check_access(actor, access::change_member(actor.caller(), &user, None), "user", "user_disable", &user.org_id, &target).await?;
+        if disabled {
+            let owners = self.enabled_owners(&user.org_id).await?;
+            self.check_access(actor, access::keeps_an_owner(&user, None, true, owners), "user", "user_disable", &user.org_id, &target)
+                .await?;
+        }
         let action = if disabled { AuditAction::UserDisabled } else { AuditAction::UserEnabled };
         let audit = self.audit(actor, action, Some(&user.org_id), Some(user.id.to_string()), serde_json::json!({ "email": user.email }));
         self.store().set_user_disabled(&user.id, disabled, &audit).await?;
@@ -497,7 +549,13 @@ impl Tessera {
         };
         let run_as = match &new.run_as_email {
             Some(email) => match self.store().user_by_email(email.trim()).await? {
-                Some(user) => Some(user),
+                Some(user) => {
+                    let decision = access::choose_run_as(actor.caller(), &user);
+                    if matches!(decision, Err(Denial::Forbidden(_))) {
+                        self.check_access(actor, decision, "user", "client_create", &org.id, user.id.as_str()).await?;
+                    }
+                    Some(user)
+                }
                 None => {
                     add("run_as", invalid(format!("no run-as user {email:?} in this organization")));
                     None
@@ -644,6 +702,11 @@ impl Tessera {
         })
     }
 
+    /// The user a client's tokens act as, as stored now.
+    pub(crate) async fn client_run_as(&self, client: &Client) -> Result<User> {
+        self.store().user(&client.run_as).await?.ok_or(ServiceError::NotFound("user"))
+    }
+
     /// A client the actor may see; any other is "not found", whether it exists or not.
     async fn client_record(&self, actor: &Actor, id: &str) -> Result<ClientRecord> {
         let record = self.store().client(&ClientId::new(id)).await?.ok_or(ServiceError::NotFound("client"))?;
@@ -677,6 +740,7 @@ impl Tessera {
     pub async fn update_client(&self, actor: &Actor, id: &str, edit: ClientEdit) -> Result<ClientView> {
         let mut client = self.client_record(actor, id).await?.client;
         let owner = self.store().user(&client.owner).await?.ok_or(ServiceError::NotFound("user"))?;
+        let before = client.clone();
         if let Some(name) = &edit.name {
             client.name = validate_name("a client name", name)?;
         }
@@ -701,9 +765,14 @@ impl Tessera {
                     Some(user) => Some(user),
                     None => self.store().user_by_email(who.trim()).await?,
                 };
-                found
+                let found = found
                     .filter(|u| u.org_id == client.org_id)
-                    .ok_or_else(|| invalid(format!("no run-as user {who:?} in this organization")))?
+                    .ok_or_else(|| invalid(format!("no run-as user {who:?} in this organization")))?;
+                if found.id != client.run_as {
+                    let decision = access::choose_run_as(actor.caller(), &found);
+                    self.check_access(actor, decision, "user", "client_update", &client.org_id, client.id.as_str()).await?;
+                }
+                found
             }
             None => self.store().user(&client.run_as).await?.ok_or(ServiceError::NotFound("user"))?,
         };
@@ -728,6 +797,17 @@ impl Tessera {
                 return Err(invalid("public keys are registered only for private_key_jwt clients"));
             }
             client.keys = client_keys(edit.jwks.as_deref(), edit.jwks_uri.as_deref()).map_err(|(_, e)| e)?;
+        }
+        // What a token of this client acts with changes only by callers its run-as user does not
+        // outrank (SPEC §12); its name, URIs, lists and switches stay editable by who sees it.
+        let credentials_changed = client.run_as != before.run_as
+            || client.grants != before.grants
+            || client.scopes != before.scopes
+            || client.keys != before.keys;
+        if credentials_changed {
+            let current_run_as = self.client_run_as(&before).await?;
+            let decision = access::use_credentials(actor.caller(), &before, &current_run_as);
+            self.check_access(actor, decision, "client", "client_update", &before.org_id, before.id.as_str()).await?;
         }
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();
@@ -828,6 +908,9 @@ impl Tessera {
     /// Replaces a client's secret; the old one is void from the commit on. Returns the new one.
     pub async fn regenerate_secret(&self, actor: &Actor, id: &str) -> Result<(String, String)> {
         let record = self.client_record(actor, id).await?;
+        let run_as = self.client_run_as(&record.client).await?;
+        let decision = access::use_credentials(actor.caller(), &record.client, &run_as);
+        self.check_access(actor, decision, "client", "client_secret_regenerate", &record.client.org_id, id).await?;
         if !record.client.auth_method.uses_secret() {
             return Err(invalid(format!("a client authenticating with {} has no secret", record.client.auth_method.as_str())));
         }
@@ -848,7 +931,9 @@ impl Tessera {
     /// The stored secret in clear, for its owner's Show button (audited, A11).
     pub async fn reveal_secret(&self, actor: &Actor, id: &str) -> Result<String> {
         let record = self.client_record(actor, id).await?;
-        access::reveal_secret(actor.caller(), &record.client).map_err(denied("client"))?;
+        let run_as = self.client_run_as(&record.client).await?;
+        let decision = access::reveal_secret(actor.caller(), &record.client, &run_as);
+        self.check_access(actor, decision, "client", "client_secret_reveal", &record.client.org_id, id).await?;
         let material = record.secret.ok_or_else(|| invalid("this client has no secret"))?;
         let secret = self.open_client_secret(&record.client.id, &material)?;
         // Audited only when something was revealed.

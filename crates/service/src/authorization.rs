@@ -99,7 +99,7 @@ pub(crate) fn scope_lines(scope: &ScopeSet) -> Vec<ScopeLine> {
 /// their role may grant (empty when none).
 fn approval_scope(request: &AuthorizationRequest, client: &CachedClient, admin: &User) -> ScopeSet {
     let authorization = AuthorizationRequest { scope: client.client.scopes.clone(), org_approval: None, ..request.clone() };
-    authorize::scope_for_user(&authorization, admin, &client.catalogue).unwrap_or_default()
+    authorize::scope_for_user(&authorization, client.holder(admin), &client.catalogue).unwrap_or_default()
 }
 
 impl Tessera {
@@ -153,7 +153,7 @@ impl Tessera {
             return self.finish_pushed(pushed, self.error_redirect(&request, &error)).await;
         }
         let catalogue = client.catalogue.clone();
-        let scope = match authorize::scope_for_user(&request, &session.user, &catalogue) {
+        let scope = match authorize::scope_for_user(&request, client.holder(&session.user), &catalogue) {
             Ok(scope) => scope,
             Err(error) => return self.finish_pushed(pushed, self.error_redirect(&request, &error)).await,
         };
@@ -269,7 +269,7 @@ impl Tessera {
     }
 
     async fn consent_prompt(&self, request: &AuthorizationRequest, client: &CachedClient, user: &User) -> Result<AuthorizeOutcome> {
-        let scope = match authorize::scope_for_user(request, user, &client.catalogue) {
+        let scope = match authorize::scope_for_user(request, client.holder(user), &client.catalogue) {
             Ok(scope) => scope,
             Err(error) => return Ok(self.error_redirect(request, &error)),
         };
@@ -320,7 +320,7 @@ impl Tessera {
     /// Answers the client: a code, or (implicit) tokens in the fragment.
     async fn respond(&self, request: &AuthorizationRequest, client: &CachedClient, session: &SignedIn) -> Result<AuthorizeOutcome> {
         let user = &session.user;
-        let scope = match authorize::scope_for_user(request, user, &client.catalogue) {
+        let scope = match authorize::scope_for_user(request, client.holder(user), &client.catalogue) {
             Ok(scope) => scope,
             Err(error) => return Ok(self.error_redirect(request, &error)),
         };

@@ -33,6 +33,14 @@ pub struct CachedClient {
     pub keys: Option<Arc<ClientKeySet>>,
 }
 
+impl CachedClient {
+    /// Who a token of this client acting for `subject` is for (`access::token_holder`: Tessera's
+    /// own scopes only when the client is first-party to the subject).
+    pub fn holder(&self, subject: &User) -> tessera_core::scope::Holder {
+        tessera_core::access::token_holder(&self.client, self.owner.as_ref(), subject)
+    }
+}
+
 /// What the last sync saw.
 #[derive(Debug, Default)]
 struct Cursor {

@@ -169,7 +169,7 @@ impl Tessera {
         let user = self.grant_user(&grant).await?;
         self.check_org_approval(caller, &user).await?;
         // A user demoted since approving gets only what the role still allows (Q07).
-        let scope = scope::allowed_for(&grant.scope, user.role, &caller.catalogue)?;
+        let scope = scope::allowed_for(&grant.scope, caller.holder(&user), &caller.catalogue)?;
         self.store.insert_grant(&grant).await?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
         let issue = GrantIssue { grant: &grant, scope: &scope, resources: &grant.resources, nonce: None, with_refresh, jkt };
@@ -192,7 +192,7 @@ impl Tessera {
         let Some(client) = self.cache.client(&*self.store, &found.client_id).await? else {
             return Ok(Err(UserCodeRefusal::NotValid));
         };
-        let scope = scope::allowed_for(&found.scope, user.role, &client.catalogue).unwrap_or_default();
+        let scope = scope::allowed_for(&found.scope, client.holder(user), &client.catalogue).unwrap_or_default();
         Ok(Ok(DevicePrompt {
             user_code: device::display_user_code(&canonical),
             client_name: client.client.name.clone(),
@@ -224,7 +224,7 @@ impl Tessera {
         let Some(client) = self.cache.client(&*self.store, &found.client_id).await? else {
             return Ok(Err(UserCodeRefusal::NotValid));
         };
-        let Ok(scope) = scope::allowed_for(&found.scope, user.role, &client.catalogue) else {
+        let Ok(scope) = scope::allowed_for(&found.scope, client.holder(user), &client.catalogue) else {
             // Nothing this user may grant: the approval is a denial.
             return Ok(Ok(self.store.decide_device_authorization(&hash, None, now).await?));
         };

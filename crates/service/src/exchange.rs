@@ -41,9 +41,18 @@ impl Tessera {
                 return Err(ServiceError::oauth(exchange::unusable_token("actor")));
             }
         }
+        // The user the subject token acts for, as they are now: their role and organization decide
+        // what the new token may carry (SPEC §12: Tessera's own scopes to first-party clients only).
+        let subject_user = self
+            .cache
+            .user(&*self.store, &UserId::new(subject.sub.clone()))
+            .await?
+            .ok_or_else(|| ServiceError::oauth(exchange::unusable_token("subject")))?;
         let decided = exchange::decide(&ExchangeInput {
             client,
             subject: &subject,
+            holder: caller.holder(&subject_user),
+            catalogue: &caller.catalogue,
             requested_scope: request.scope.as_ref(),
             requested_resources: &request.resources,
             policy: &self.settings.policy,

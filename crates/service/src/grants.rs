@@ -128,7 +128,7 @@ impl Tessera {
         let user = self.grant_user(&record.grant).await?;
         self.check_org_approval(caller, &user).await?;
         // A demoted user's code carries only what the role still allows (Q07).
-        let scope = scope::allowed_for(&record.grant.scope, user.role, &caller.catalogue)?;
+        let scope = scope::allowed_for(&record.grant.scope, caller.holder(&user), &caller.catalogue)?;
         // RFC 8707: the redemption may narrow the resources of the authorization, not widen them.
         let resources = resource::select(requested_resources, &caller.client, &record.grant.resources)?;
         let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
@@ -213,6 +213,7 @@ impl Tessera {
             record: found.as_ref().map(|f| &f.record),
             client: &caller.client,
             user: user.as_ref(),
+            owner: caller.owner.as_ref(),
             catalogue: &caller.catalogue,
             registration_bound: caller.client.id != crate::session_api::session_client_id(&caller.client.org_id),
             requested,

@@ -38,7 +38,8 @@ impl Tessera {
     /// owner may use (the Show button's rule).
     async fn owned_client(&self, actor: &Actor, client_id: &str) -> Result<ClientRecord> {
         let record = self.store().client(&ClientId::new(client_id)).await?.ok_or(ServiceError::NotFound("client"))?;
-        access::reveal_secret(actor.caller(), &record.client).map_err(|_| ServiceError::NotFound("client"))?;
+        let run_as = self.client_run_as(&record.client).await?;
+        access::reveal_secret(actor.caller(), &record.client, &run_as).map_err(|_| ServiceError::NotFound("client"))?;
         Ok(record)
     }
 

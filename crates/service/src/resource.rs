@@ -115,7 +115,7 @@ impl Tessera {
         // Read from the store, not the cache: the actor's role decides what it may do.
         let user = self.store.user(&UserId::new(claims.sub.clone())).await?;
         let user = user.filter(|u| !u.disabled).ok_or(ServiceError::Bearer(BearerError::InvalidToken))?;
-        Ok(AdminCaller { actor: Actor::user(user), client_id: claims.client_id, scope })
+        Ok(AdminCaller { actor: Actor::user_via_client(user, claims.client_id.clone()), client_id: claims.client_id, scope })
     }
 
     async fn who(&self, presented: &Presented, needs: Option<&'static str>) -> Result<UserInfo> {

@@ -484,6 +484,16 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// Adds a second owner (no password) to the fixture's organization, so that the first may be
+    /// demoted or disabled: an organization always keeps an enabled owner (SPEC §12).
+    pub fn add_co_owner(&self, cli: &Cli) -> anyhow::Result<()> {
+        let email = format!("co-owner@{}.test", self.org_name);
+        cli.json(&["user", "create", "--org", &self.org_name, "--email", &email, "--role", "owner"])?;
+        Ok(())
+    }
+}
+
 /// Polls `check` until it returns true or `timeout` passes (no fixed sleeps in tests).
 pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

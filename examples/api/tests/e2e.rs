@@ -82,6 +82,8 @@ impl World {
             "owner password 1\n",
         )
         .unwrap();
+        // A second owner, so that the tests may disable the first (an organization keeps one).
+        cli.json(&["user", "create", "--org", &org, "--email", "co-owner@acme.test", "--role", "owner"]).unwrap();
         let feed = create_client(&cli, &org, &owner, "api-guard", &["--scope", "projects:read"]);
         let scope_flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).collect();
         let customer = create_client(&cli, &org, &owner, "ci-script", &scope_flags);

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use crate::agent::{Agent, code_query, response_params, web_client};
 use crate::common::*;
 
-const ADMIN_SCOPES: &[&str] = &["--scope", "tessera:admin", "--scope", "tessera:clients"];
+pub(crate) const ADMIN_SCOPES: &[&str] = &["--scope", "tessera:admin", "--scope", "tessera:clients"];
 
 /// A client-credentials client owned by (and running as) `owner`, registered for the admin
 /// API's scopes in `flags`; returns its token.
-async fn admin_token(server: &Server, fixture: &Fixture, owner: &str, flags: &[&str]) -> String {
+pub(crate) async fn admin_token(server: &Server, fixture: &Fixture, owner: &str, flags: &[&str]) -> String {
     let mut args = vec!["client", "create", "--org", &fixture.org_name, "--owner", owner, "--name", "admin script"];
     args.extend_from_slice(flags);
     let created = server.cli.json(&args).expect("client create");
@@ -26,7 +26,7 @@ async fn admin_token(server: &Server, fixture: &Fixture, owner: &str, flags: &[&
 }
 
 /// The owner's token with both admin scopes.
-async fn owner_token(server: &Server, fixture: &Fixture) -> String {
+pub(crate) async fn owner_token(server: &Server, fixture: &Fixture) -> String {
     admin_token(server, fixture, &fixture.owner_email, ADMIN_SCOPES).await
 }
 
@@ -36,21 +36,21 @@ async fn member_token(server: &Server, fixture: &Fixture, email: &str) -> String
     admin_token(server, fixture, email, &["--scope", "tessera:clients"]).await
 }
 
-struct Api<'a> {
-    server: &'a Server,
-    token: String,
+pub(crate) struct Api<'a> {
+    pub server: &'a Server,
+    pub token: String,
 }
 
 impl Api<'_> {
-    fn new<'a>(server: &'a Server, token: &str) -> Api<'a> {
+    pub(crate) fn new<'a>(server: &'a Server, token: &str) -> Api<'a> {
         Api { server, token: token.to_owned() }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.server.url(&format!("/admin/v1{path}"))
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> reqwest::Response {
+    pub(crate) async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> reqwest::Response {
         let mut request = http().request(method, self.url(path)).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(body);
@@ -58,34 +58,34 @@ impl Api<'_> {
         request.send().await.unwrap()
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn patch(&self, path: &str, body: &Value) -> reqwest::Response {
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> reqwest::Response {
         self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
 
-    async fn put(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn put(&self, path: &str) -> reqwest::Response {
         self.send(reqwest::Method::PUT, path, None).await
     }
 
-    async fn delete(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn delete(&self, path: &str) -> reqwest::Response {
         self.send(reqwest::Method::DELETE, path, None).await
     }
 
     /// `GET path`, expecting 200 and JSON.
-    async fn ok(&self, path: &str) -> Value {
+    pub(crate) async fn ok(&self, path: &str) -> Value {
         expect(self.get(path).await, 200).await
     }
 }
 
 /// Asserts the status and returns the JSON body.
-async fn expect(response: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn expect(response: reqwest::Response, status: u16) -> Value {
     let actual = response.status().as_u16();
     let text = response.text().await.unwrap();
     assert_eq!(actual, status, "body: {text}");
@@ -94,7 +94,7 @@ async fn expect(response: reqwest::Response, status: u16) -> Value {
 
 /// Asserts an RFC 7807 problem: status, media type, the members, and the RFC 6749/6750 code.
 /// Returns the headers and the body.
-async fn problem(response: reqwest::Response, status: u16, error: &str) -> (reqwest::header::HeaderMap, Value) {
+pub(crate) async fn problem(response: reqwest::Response, status: u16, error: &str) -> (reqwest::header::HeaderMap, Value) {
     let headers = response.headers().clone();
     let actual = response.status().as_u16();
     let text = response.text().await.unwrap();

@@ -447,6 +447,7 @@ async fn c03_c05_c07_r10_codes_bound_to_client_redirect_and_user() {
     assert_oauth_error(response, 400, "invalid_grant").await;
     // C07: the user is disabled between consent and redemption.
     let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
+    fixture.add_co_owner(&server.cli).unwrap();
     server.cli.json(&["user", "disable", &fixture.owner_email]).unwrap();
     assert_oauth_error(redeem(&server, &client, &code, &[]).await, 400, "invalid_grant").await;
 }

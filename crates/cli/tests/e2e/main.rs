@@ -10,6 +10,8 @@ mod agent;
 mod common;
 
 mod admin_api;
+mod admin_takeover;
+mod authorization_matrix;
 mod browser_flows;
 mod browser_smoke;
 mod cli;

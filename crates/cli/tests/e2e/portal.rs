@@ -312,7 +312,7 @@ async fn admin_pages_are_for_owners_and_admins_and_change_members_scopes_and_app
     assert!(!between(&html, "<select id=\"role\"", "</select>").contains("owner"), "admins are not offered to add owners");
     let dev_id = dev_user["id"].as_str().unwrap();
     let response = admin.submit(&format!("/admin/members/{dev_id}"), &html, &["csrf_token"], &[("role", "owner")]).await;
-    assert_eq!(response.status(), 400, "only an owner makes an owner");
+    assert_eq!(response.status(), 403, "only an owner makes an owner");
     let response = admin
         .submit(&format!("/admin/members/{dev_id}"), &html, &["csrf_token"], &[("role", "admin"), ("authorize_applications", "true")])
         .await;

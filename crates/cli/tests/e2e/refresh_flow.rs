@@ -95,6 +95,7 @@ async fn f08_disabled_user_cannot_refresh_and_loses_sessions() {
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     assert_eq!(agent.get("/settings/api-clients").await.status(), 200);
+    fixture.add_co_owner(&server.cli).unwrap();
     server.cli.json(&["user", "disable", &fixture.owner_email]).unwrap();
     assert_oauth_error(refresh(&server, &client, field(&first, "refresh_token"), &[]).await, 400, "invalid_grant").await;
     assert_eq!(agent.get("/settings/api-clients").await.status(), 302, "the browser session ended too");
@@ -171,6 +172,7 @@ async fn q07_a_demoted_owner_loses_the_restricted_scope_at_once_and_in_every_new
     assert!(is_active(&server, &fixture, &user_token).await && is_active(&server, &fixture, &script_token).await);
 
     // The CLI demotes the owner to member (the admin pages and API do the same through one rule).
+    fixture.add_co_owner(&server.cli).unwrap();
     let demoted = server.cli.json(&["user", "update", &fixture.owner_email, "--role", "member"]).unwrap();
     assert_eq!(demoted["role"], "member");
 

@@ -161,6 +161,7 @@ async fn disabling_a_user_stops_their_tokens_at_once_and_enabling_restores_them(
     let (server, fixture) = start();
     let token = access_token(&server, &fixture).await;
     let observer = second_client(&server, &fixture, None);
+    fixture.add_co_owner(&server.cli).unwrap();
     server.cli.json(&["user", "disable", &fixture.owner_email]).unwrap();
     assert!(!is_active(&server, &observer, &token).await);
     let refused =

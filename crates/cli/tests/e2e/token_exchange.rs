@@ -214,6 +214,7 @@ async fn revoking_the_users_authorization_or_disabling_the_user_stops_exchanged_
     assert!(!is_active(&server, &fixture, &token).await);
     server.cli.json(&["client", "enable", &service.client_id]).unwrap();
     assert!(is_active(&server, &fixture, &token).await);
+    fixture.add_co_owner(&server.cli).unwrap();
     server.cli.json(&["user", "disable", &fixture.owner_email]).unwrap();
     assert!(!is_active(&server, &fixture, &token).await, "a disabled user's exchanged token stays active");
 }

@@ -820,13 +820,29 @@ pub async fn members(State(state): State<AppState>, browser: Browser, Query(done
 }
 
 async fn members_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> Response {
+    members_page_with(state, session, notice, error, StatusCode::BAD_REQUEST).await
+}
+
+/// The members page after a refused change: the reason on the page, with 403.
+async fn members_refused(state: &AppState, session: &SignedIn, why: &str) -> Response {
+    members_page_with(state, session, None, Some(capitalize(why)), StatusCode::FORBIDDEN).await
+}
+
+/// The members page; `error_status` is the status when it shows an error.
+async fn members_page_with(
+    state: &AppState,
+    session: &SignedIn,
+    notice: Option<String>,
+    error: Option<String>,
+    error_status: StatusCode,
+) -> Response {
     let user = &session.user;
     let members = match state.service.members(&Actor::user(user.clone()), user.org_id.as_str()).await {
         Ok(m) => m,
         Err(e) => return failure(&e),
     };
     let mut page_nav = nav(user, "admin", notice);
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() { error_status } else { StatusCode::OK };
     page_nav.error = error;
     let page = MembersPage {
         nav: page_nav,
@@ -864,9 +880,8 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
     };
     match state.service.create_user(&Actor::user(session.user.clone()), new).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=added"),
-        Err(ServiceError::Invalid(why) | ServiceError::Forbidden(why)) => {
-            members_page(&state, &session, None, Some(capitalize(&why))).await
-        }
+        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(capitalize(&why))).await,
+        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
         Err(e) => failure(&e),
     }
 }
@@ -883,7 +898,7 @@ pub async fn update_member(State(state): State<AppState>, browser: Browser, Path
     let actor = Actor::user(session.user.clone());
     match state.service.update_member(&actor, &id, Some(role), Some(form.flag("authorize_applications"))).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved"),
-        Err(ServiceError::Forbidden(why)) => members_page(&state, &session, None, Some(capitalize(&why))).await,
+        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
         Err(e) => failure(&e),
     }
 }
@@ -895,7 +910,7 @@ async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body
     };
     match state.service.set_user_disabled(&Actor::user(session.user.clone()), id, disabled).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" }),
-        Err(ServiceError::Forbidden(why)) => members_page(state, &session, None, Some(capitalize(&why))).await,
+        Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &why).await,
         Err(e) => failure(&e),
     }
 }
