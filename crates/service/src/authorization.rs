@@ -347,7 +347,8 @@ impl Tessera {
                         scope,
                         code_challenge: request.code_challenge.clone(),
                         nonce: request.nonce.clone(),
-                        issued_at: now,
+                        // Its ten minutes run on the lifetime clock (SPEC §12).
+                        issued_at: self.lifetime_now(),
                     },
                 };
                 self.store.insert_code(&self.secrets.lookup_hash(&code), &record).await?;

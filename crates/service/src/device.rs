@@ -55,11 +55,12 @@ impl Tessera {
         let device_code = self.secrets.random_token(32)?;
         let lifetime = self.settings.device_code_lifetime.max(1);
         let interval = self.settings.device_poll_interval.max(1);
+        let started = self.lifetime_now();
         let record = DeviceAuthorization {
             client_id: caller.client.id.clone(),
             scope,
-            created_at: now,
-            expires_at: now.saturating_add(lifetime),
+            created_at: started,
+            expires_at: started.saturating_add(lifetime),
             interval,
             last_polled_at: None,
             status: DeviceStatus::Pending,
@@ -124,16 +125,18 @@ impl Tessera {
         let Some(found) = self.store.device_authorization(&hash).await? else {
             return Err(invalid_grant("unknown device code"));
         };
-        match device::poll(&found, &caller.client.id, now) {
+        // The code's lifetime and the polling interval run on the lifetime clock (SPEC §12).
+        let polled_at = self.lifetime_now();
+        match device::poll(&found, &caller.client.id, polled_at) {
             Err(error) if error.code == tessera_core::ErrorCode::InvalidGrant => Err(ServiceError::oauth(error)),
             Err(error) => Err(ServiceError::DevicePoll(error)),
             Ok(Poll::Pending) => {
                 // Another poll recorded in between means this one came too soon.
-                let recorded = self.store.record_device_poll(&hash, found.last_polled_at, now, found.interval).await?;
+                let recorded = self.store.record_device_poll(&hash, found.last_polled_at, polled_at, found.interval).await?;
                 Err(ServiceError::DevicePoll(if recorded { device::pending() } else { device::slow_down() }))
             }
             Ok(Poll::SlowDown { interval }) => {
-                self.store.record_device_poll(&hash, found.last_polled_at, now, interval).await?;
+                self.store.record_device_poll(&hash, found.last_polled_at, polled_at, interval).await?;
                 Err(ServiceError::DevicePoll(device::slow_down()))
             }
             Ok(Poll::Issue) => {
@@ -215,7 +218,7 @@ impl Tessera {
             Ok(found) => found,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        let now = self.clock.now();
+        let now = self.lifetime_now();
         let hash = self.user_code_hash(&canonical);
         if !approve {
             return Ok(Ok(self.store.decide_device_authorization(&hash, None, now).await?));
@@ -242,7 +245,7 @@ impl Tessera {
         typed: &str,
         peer: IpAddr,
     ) -> Result<std::result::Result<(String, DeviceAuthorization), UserCodeRefusal>> {
-        let now = self.clock.now();
+        let now = self.lifetime_now();
         let locked = match self.device_user_limiter.locked_for(&user.id, now).await? {
             Some(wait) => Some(wait),
             None => self.device_address_limiter.locked_for(&peer, now).await?,

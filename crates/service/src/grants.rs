@@ -123,7 +123,7 @@ impl Tessera {
         };
         // The code is consumed (committed); the tokens are not stored yet.
         crate::failpoint("code-consumed");
-        let redemption = Redemption { client_id: &caller.client.id, redirect_uri, code_verifier, now };
+        let redemption = Redemption { client_id: &caller.client.id, redirect_uri, code_verifier, now: self.lifetime_now() };
         code::redeem(&record.code, &redemption, s256)?;
         let user = self.grant_user(&record.grant).await?;
         self.check_org_approval(caller, &user).await?;

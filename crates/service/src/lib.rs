@@ -65,9 +65,14 @@ use crate::keys::KeySet;
 use crate::limiter::{FailureLimiter, SharedLimiter};
 use crate::secrets::SecretKeys;
 
-/// The source of time: Unix seconds. Injected so that nothing below reads the clock itself.
+/// The source of time. Injected so that nothing below reads the clock itself.
 pub trait Clock: Send + Sync + 'static {
+    /// Wall time, Unix seconds: for values that leave the process (`iat`, `exp`, `auth_time`)
+    /// and the audit log.
     fn now(&self) -> i64;
+    /// Seconds from an arbitrary origin on a clock that is never stepped (the system's
+    /// monotonic clock): what the lifetimes kept by this process are measured on.
+    fn monotonic(&self) -> i64;
 }
 
 /// The system clock.
@@ -77,6 +82,35 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    fn monotonic(&self) -> i64 {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        i64::try_from(ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs()).unwrap_or(i64::MAX)
+    }
+}
+
+/// The time lifetimes are measured on (SPEC §12): the wall time when the service opened plus
+/// the monotonic time since. Codes, device codes, pushed requests, sessions and lock-outs are
+/// stored in these seconds, so a wall-clock step backwards extends none of them and a step
+/// forwards ends none early; the values stay close to wall time, so other processes on the
+/// same store read them right up to the size of a step made since this one started.
+#[derive(Clone)]
+pub(crate) struct Timeline {
+    clock: Arc<dyn Clock>,
+    wall_at_open: i64,
+    monotonic_at_open: i64,
+}
+
+impl Timeline {
+    fn new(clock: Arc<dyn Clock>) -> Self {
+        let (wall_at_open, monotonic_at_open) = (clock.now(), clock.monotonic());
+        Timeline { clock, wall_at_open, monotonic_at_open }
+    }
+
+    /// Lifetime seconds now.
+    pub(crate) fn now(&self) -> i64 {
+        self.wall_at_open.saturating_add(self.clock.monotonic().saturating_sub(self.monotonic_at_open))
     }
 }
 
@@ -214,6 +248,8 @@ pub struct Tessera {
     settings: Settings,
     secrets: SecretKeys,
     clock: Arc<dyn Clock>,
+    /// Lifetimes kept by the process are measured on this ([`Timeline`]).
+    timeline: Timeline,
     cache: Cache,
     /// Failed authentications per client id.
     limiter: FailureLimiter<ClientId>,
@@ -278,6 +314,7 @@ impl Tessera {
             store,
             settings,
             secrets,
+            timeline: Timeline::new(clock.clone()),
             clock,
             cache: Cache::default(),
             limiter,
@@ -304,6 +341,11 @@ impl Tessera {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Now on the [`Timeline`] lifetimes are measured on (SPEC §12).
+    pub fn lifetime_now(&self) -> i64 {
+        self.timeline.now()
     }
 
     pub fn issuer(&self) -> &str {
@@ -405,7 +447,10 @@ impl Tessera {
     async fn authenticate(&self, presented: &PresentedClient, request: &EndpointRequest, now: i64) -> Result<Arc<CachedClient>> {
         let peer = request.peer;
         self.sync().await?;
-        if let Some(retry_after) = self.limiter.locked_for(&presented.id, now).or_else(|| self.address_limiter.locked_for(&peer, now)) {
+        let lifetime_now = self.lifetime_now();
+        if let Some(retry_after) =
+            self.limiter.locked_for(&presented.id, lifetime_now).or_else(|| self.address_limiter.locked_for(&peer, lifetime_now))
+        {
             return Err(ServiceError::TooManyAttempts { retry_after });
         }
         let cached = self.cache.client(&*self.store, &presented.id).await?;
@@ -500,13 +545,15 @@ impl Tessera {
         now: i64,
     ) {
         let window = self.settings.client_auth_failure_window;
-        let locked = match self.store.record_failure(&format!("client-auth:{}", presented.id), now, window).await {
-            Ok(shared) => self.limiter.record_shared_failure(&presented.id, now, shared),
-            Err(_) => self.limiter.record_failure(&presented.id, now),
+        // Lock-outs run on the lifetime clock: a wall-clock step forwards lifts none early.
+        let at = self.lifetime_now();
+        let locked = match self.store.record_failure(&format!("client-auth:{}", presented.id), at, window).await {
+            Ok(shared) => self.limiter.record_shared_failure(&presented.id, at, shared),
+            Err(_) => self.limiter.record_failure(&presented.id, at),
         };
-        let address_locked = match self.store.record_failure(&format!("client-auth-address:{peer}"), now, window).await {
-            Ok(shared) => self.address_limiter.record_shared_failure(&peer, now, shared),
-            Err(_) => self.address_limiter.record_failure(&peer, now),
+        let address_locked = match self.store.record_failure(&format!("client-auth-address:{peer}"), at, window).await {
+            Ok(shared) => self.address_limiter.record_shared_failure(&peer, at, shared),
+            Err(_) => self.address_limiter.record_failure(&peer, at),
         };
         let mut event = AuditEvent {
             at: now,

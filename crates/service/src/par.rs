@@ -33,14 +33,16 @@ impl Tessera {
         let params = par::validate_push(&request.params, &caller.client, self.settings.default_response_type)?;
         let reference = self.secrets.random_token(32)?;
         let lifetime = self.settings.pushed_request_lifetime.max(1);
+        // Its lifetime and its window for login and consent run on the lifetime clock (SPEC §12).
+        let started = self.lifetime_now();
         let pushed = PushedRequest {
             client_id: caller.client.id.to_string(),
             params: params.to_form(),
-            expires_at: now.saturating_add(lifetime),
+            expires_at: started.saturating_add(lifetime),
             opened_at: None,
             consumed: false,
         };
-        self.store.insert_pushed_request(&self.reference_hash(&reference), &pushed, now).await?;
+        self.store.insert_pushed_request(&self.reference_hash(&reference), &pushed, started).await?;
         Ok(PushedAuthorizationResponse {
             request_uri: format!("{REQUEST_URI_PREFIX}{reference}"),
             expires_in: u64::try_from(lifetime).unwrap_or(1),
@@ -64,7 +66,7 @@ impl Tessera {
         if !crate::secrets::plausible_token(reference) {
             return Ok(Err(unknown()));
         }
-        let now = self.clock.now();
+        let now = self.lifetime_now();
         let hash = self.reference_hash(reference);
         let Some((stored, opened_now)) = self.store.open_pushed_request(&hash, now).await? else {
             return Ok(Err(unknown()));
@@ -78,7 +80,7 @@ impl Tessera {
     /// already (another tab or a replay won), and this page is the answer instead.
     pub(crate) async fn consume_pushed(&self, pushed: Option<&Pushed>) -> Result<Option<AuthorizeOutcome>> {
         let Some(pushed) = pushed else { return Ok(None) };
-        if self.store.consume_pushed_request(&pushed.hash, self.clock.now()).await? {
+        if self.store.consume_pushed_request(&pushed.hash, self.lifetime_now()).await? {
             return Ok(None);
         }
         Ok(Some(AuthorizeOutcome::ErrorPage(OAuthError::new(ErrorCode::InvalidRequestUri, "request_uri has been used already"))))

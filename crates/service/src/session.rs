@@ -78,7 +78,8 @@ impl Tessera {
         let Some(session) = self.store.session(&hash).await? else {
             return Ok(None);
         };
-        let now = self.clock.now();
+        // Sessions live on the lifetime clock (SPEC §12).
+        let now = self.lifetime_now();
         let alive = now < session.expires_at && now < session.last_seen_at + self.settings.session_idle_timeout;
         self.sync().await?;
         let user = self.cache.user(&*self.store, &session.user_id).await?.filter(|u| u.is_active() && !u.service);
@@ -111,7 +112,8 @@ impl Tessera {
 
     /// The password check behind the login form and `POST /sessions`.
     pub async fn check_password(&self, email: &str, password: &str, peer: IpAddr) -> Result<User> {
-        let now = self.clock.now();
+        // Lock-outs run on the lifetime clock: a wall-clock step forwards lifts none early.
+        let now = self.lifetime_now();
         let account = email.trim().to_lowercase();
         let locked = match self.login_limiter.locked_for(&account, now).await? {
             Some(retry_after) => Some(retry_after),
@@ -155,7 +157,7 @@ impl Tessera {
         let locked = counted(self.login_limiter.record_failure(&account, now).await);
         let address_locked = counted(self.login_address_limiter.record_failure(&peer, now).await);
         let mut event = AuditEvent {
-            at: now,
+            at: self.clock.now(),
             org_id: user.map(|u| u.org_id.to_string()),
             actor: user.map_or_else(|| "anonymous".to_owned(), |u| u.id.to_string()),
             action: AuditAction::LoginFailed,
@@ -180,11 +182,17 @@ impl Tessera {
     }
 
     async fn open_session(&self, user: User, previous: Option<&str>) -> Result<NewSession> {
-        let now = self.clock.now();
+        let now = self.lifetime_now();
         let cookie = self.secrets.random_token(32)?;
         let max_age = self.settings.session_max_lifetime;
-        let record =
-            SessionRecord { user_id: user.id.clone(), auth_time: now, created_at: now, last_seen_at: now, expires_at: now + max_age };
+        // `auth_time` leaves the process (ID tokens): wall time. The rest is the session's lifetime.
+        let record = SessionRecord {
+            user_id: user.id.clone(),
+            auth_time: self.clock.now(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + max_age,
+        };
         let replaces = previous.map(|p| self.secrets.lookup_hash(p));
         self.store.insert_session(&self.secrets.lookup_hash(&cookie), &record, replaces.as_deref()).await?;
         Ok(NewSession { cookie, user, max_age })

@@ -394,7 +394,7 @@ async fn admin_pages_are_for_owners_and_admins_and_change_members_scopes_and_app
         .unwrap()
         .to_owned();
     let response = admin.submit(&format!("/admin/members/{admin_id}/disable"), &html, &["csrf_token"], &[]).await;
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("cannot change your own account"));
 }
 
