@@ -356,7 +356,12 @@ impl Tessera {
             }
             ResponseType::Token | ResponseType::IdTokenToken => {
                 // The implicit flow: an access token (and an ID token when asked), never a
-                // refresh token (A17).
+                // refresh token (A17). The token leaves here, so the organization's approval is
+                // checked here, as the code flow checks it at redemption.
+                if !self.org_approves(client, user).await? {
+                    let refused = OAuthError::unauthorized_client("the application has not been approved for this organization");
+                    return Ok(self.error_redirect(request, &refused));
+                }
                 let ttl = self.settings.policy.access_token_ttl(&client.client);
                 let access_token =
                     self.sign_access_token(&user.id, &client.client, &user.org_id, &scope, &request.resources, ttl, None, None, now)?;

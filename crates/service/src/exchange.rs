@@ -48,6 +48,8 @@ impl Tessera {
             .user(&*self.store, &UserId::new(subject.sub.clone()))
             .await?
             .ok_or_else(|| ServiceError::oauth(exchange::unusable_token("subject")))?;
+        // The new token acts for the subject's user: their organization must approve this client.
+        self.check_org_approval(caller, &subject_user).await?;
         let decided = exchange::decide(&ExchangeInput {
             client,
             subject: &subject,

@@ -269,11 +269,20 @@ impl Tessera {
     }
 
     /// A client with `requires_org_approval` gets user tokens only for orgs that approved it.
+    /// Refuses a token acting for `user` by a client that needs their organization's approval
+    /// and has none. Every path that issues such a token asks it: code redemption, refresh, the
+    /// device grant, the implicit answer and token exchange.
     pub(crate) async fn check_org_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
-        if caller.client.requires_org_approval && !self.store.org_approved(&caller.client.id, &user.org_id).await? {
+        if !self.org_approves(caller, user).await? {
             return Err(ServiceError::NotApproved { status: self.settings.unapproved_status });
         }
         Ok(())
+    }
+
+    /// Whether `user`'s organization lets `caller` act for its users (always, unless the client
+    /// was registered as needing an approval).
+    pub(crate) async fn org_approves(&self, caller: &CachedClient, user: &User) -> Result<bool> {
+        Ok(!caller.client.requires_org_approval || self.store.org_approved(&caller.client.id, &user.org_id).await?)
     }
 
     pub(crate) async fn revoke_family(&self, grant: &GrantRecord, reason: &str, now: i64) -> Result<()> {

@@ -7,10 +7,11 @@
 
 use tessera_core::audit::AuditAction;
 use tessera_core::client::validate_redirect_uri;
-use tessera_core::model::{Client, ClientId, ClientKeys, GrantType};
+use tessera_core::model::{Client, ClientId, ClientKeys, ClientStatus, GrantType};
 use tessera_core::registration::{self, ClientMetadata};
 use tessera_core::{ErrorCode, OAuthError, access};
 use tessera_proto::{ClientRegistrationResponse, RegistrationTokenView};
+use tessera_store::SecretMaterial;
 
 use crate::Tessera;
 use crate::admin::{Actor, ClientEdit, NewClient, denied};
@@ -36,8 +37,13 @@ impl Tessera {
         self.secrets.lookup_hash(&format!("initial-access-token:{token}"))
     }
 
-    fn registration_token_hash(&self, token: &str) -> Vec<u8> {
-        self.secrets.lookup_hash(&format!("registration-access-token:{token}"))
+    /// The stored form of a registration access token, bound to the client's secret as it is
+    /// (its tag; none for a client without a secret): regenerating the secret retires every
+    /// registration access token issued before (RFC 7592 §3 lets the server rotate them), so a
+    /// leaked registration response stops giving the client away once its owner rotated.
+    fn registration_token_hash(&self, token: &str, secret: Option<&SecretMaterial>) -> Vec<u8> {
+        let bound_to: String = secret.map(|m| m.tag.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default();
+        self.secrets.lookup_hash(&format!("registration-access-token:{token}:{bound_to}"))
     }
 
     /// Issues an initial access token for registrations owned by `owner_email` in `org`; the
@@ -101,7 +107,13 @@ impl Tessera {
         let access_token = self.secrets.random_token(32)?;
         let inserted = self
             .store()
-            .insert_registered_client(&record, Some(&token_hash), &self.registration_token_hash(&access_token), now, &audit)
+            .insert_registered_client(
+                &record,
+                Some(&token_hash),
+                &self.registration_token_hash(&access_token, record.secret.as_ref()),
+                now,
+                &audit,
+            )
             .await?;
         if !inserted {
             // Spent or expired between the check and the insert.
@@ -143,11 +155,17 @@ impl Tessera {
     async fn managed_client(&self, client_id: &str, token: Option<&str>) -> Result<Client> {
         let token = token.ok_or(ServiceError::Bearer(BearerError::Missing { dpop: false }))?;
         let id = ClientId::new(client_id);
+        let record = self.store().client(&id).await?.ok_or(ServiceError::Bearer(BearerError::InvalidToken))?;
         let stored = self.store().registration_token_hash(&id).await?;
-        if stored.is_none_or(|hash| hash != self.registration_token_hash(token)) {
+        if stored.is_none_or(|hash| hash != self.registration_token_hash(token, record.secret.as_ref())) {
             return Err(ServiceError::Bearer(BearerError::InvalidToken));
         }
-        Ok(self.store().client(&id).await?.ok_or(ServiceError::Bearer(BearerError::InvalidToken))?.client)
+        // A client turned OFF is managed by its owner or the operator only, not by whoever holds
+        // its registration response.
+        if record.client.status != ClientStatus::On {
+            return Err(ServiceError::Bearer(BearerError::InvalidToken));
+        }
+        Ok(record.client)
     }
 
     async fn current_secret(&self, client: &Client) -> Result<Option<String>> {

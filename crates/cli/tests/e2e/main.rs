@@ -49,4 +49,5 @@ mod seed_bluescape;
 mod sessions;
 mod store_faults;
 mod token_exchange;
+mod token_rules;
 mod transport;
