@@ -19,10 +19,7 @@ pub(crate) async fn admin_token(server: &Server, fixture: &Fixture, owner: &str,
     let mut args = vec!["client", "create", "--org", &fixture.org_name, "--owner", owner, "--name", "admin script"];
     args.extend_from_slice(flags);
     let created = server.cli.json(&args).expect("client create");
-    let (id, secret) = (created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
-    let response = post_basic(server, "/oauth2/token", id, secret, &[("grant_type", "client_credentials")]).await;
-    assert_eq!(response.status(), 200);
-    response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    client_credentials_token(server, created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap()).await
 }
 
 /// The owner's token with both admin scopes.

@@ -625,14 +625,7 @@ async fn admin_api_with_a_token_of_a_client_running_as_a_higher_role() {
         ])
         .unwrap();
     let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
-    let token = post_basic(&world.server, "/oauth2/token", &id, &secret, &[("grant_type", "client_credentials")])
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = client_credentials_token(&world.server, &id, &secret).await;
     let elevated = Api::new(&world.server, &token);
     let me = elevated.send(reqwest::Method::GET, "/me", None).await.json::<Value>().await.unwrap();
     assert_eq!(me["user"]["email"], SECOND_OWNER, "the token acts as its run-as user");

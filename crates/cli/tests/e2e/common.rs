@@ -51,6 +51,13 @@ pub async fn token(server: &Server, fixture: &Fixture, scope: Option<&str>) -> V
     response.json().await.expect("json")
 }
 
+/// A client-credentials access token of the client `id` with `secret`.
+pub async fn client_credentials_token(server: &Server, id: &str, secret: &str) -> String {
+    let response = post_basic(server, "/oauth2/token", id, secret, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(response.status(), 200, "token request failed");
+    response.json::<Value>().await.expect("json")["access_token"].as_str().expect("access_token").to_owned()
+}
+
 pub async fn access_token(server: &Server, fixture: &Fixture) -> String {
     token(server, fixture, None).await["access_token"].as_str().expect("access_token").to_owned()
 }

@@ -311,14 +311,7 @@ async fn par_required_is_a_portal_and_admin_api_setting() {
     let (server, fixture) = start();
     let client = web_client(&server, &fixture, &[]);
     let (_, admin) = add_client(&server, &fixture, "admin-script", &["--scope", "tessera:clients"]);
-    let token = post_basic(&server, "/oauth2/token", &admin.client_id, &admin.client_secret, &[("grant_type", "client_credentials")])
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = client_credentials_token(&server, &admin.client_id, &admin.client_secret).await;
     let path = server.url(&format!("/admin/v1/clients/{}", client.client_id));
     let response = http()
         .patch(&path)
