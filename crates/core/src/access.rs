@@ -74,6 +74,11 @@ pub fn outranks(user: &User, caller: &User) -> bool {
     rank(user.role) > rank(caller.role)
 }
 
+/// Whether a change from `from` to `to` lowers a role (which ends the user's tokens issued before).
+pub fn lowers_role(from: Role, to: Role) -> bool {
+    rank(to) < rank(from)
+}
+
 /// Who a token of `client`, owned by `owner`, acting for `subject`, is for: Tessera's own scopes
 /// only when the client is first-party to the subject (SPEC §12). Every path that issues or
 /// honours a token asks this.

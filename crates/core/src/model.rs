@@ -249,6 +249,10 @@ pub struct User {
     pub authorize_applications: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// Access tokens of this user issued before this time (Unix seconds) no longer work: set
+    /// when the user's role is lowered (SPEC §12), so every token issued under the higher role
+    /// ends at once, at introspection and at every guard alike.
+    pub tokens_not_before: Option<i64>,
 }
 
 impl User {

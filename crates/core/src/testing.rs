@@ -42,6 +42,7 @@ pub fn user(id: &str, role: Role) -> User {
         authorize_applications: false,
         disabled: false,
         created_at: 0,
+        tokens_not_before: None,
     }
 }
 

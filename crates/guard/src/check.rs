@@ -38,10 +38,12 @@ pub enum Reason {
     ClientDisabled,
     /// Its user is disabled.
     UserDisabled,
+    /// Issued before its user's role was lowered.
+    UserChanged,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::Malformed,
         Reason::UnknownKey,
         Reason::Algorithm,
@@ -55,6 +57,7 @@ impl Reason {
         Reason::Revoked,
         Reason::ClientDisabled,
         Reason::UserDisabled,
+        Reason::UserChanged,
     ];
 
     /// The label used in metrics.
@@ -73,6 +76,7 @@ impl Reason {
             Reason::Revoked => "revoked",
             Reason::ClientDisabled => "client_disabled",
             Reason::UserDisabled => "user_disabled",
+            Reason::UserChanged => "user_changed",
         }
     }
 

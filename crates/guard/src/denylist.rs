@@ -14,6 +14,8 @@ pub(crate) struct Denylist {
     grants: HashMap<String, i64>,
     clients: HashSet<String>,
     users: HashSet<String>,
+    /// Users whose tokens issued before the time given are refused (a lowered role).
+    users_not_before: HashMap<String, i64>,
     /// The feed position this state is complete up to.
     pub(crate) cursor: Option<String>,
 }
@@ -34,6 +36,10 @@ impl Denylist {
             self.users.remove(&id);
         }
         self.users.extend(feed.users_off);
+        for (id, cutoff) in feed.users_not_before {
+            let held = self.users_not_before.entry(id).or_insert(cutoff);
+            *held = (*held).max(cutoff);
+        }
         self.cursor = Some(feed.cursor);
     }
 
@@ -54,12 +60,15 @@ impl Denylist {
         if self.users.contains(&claims.sub) {
             return Some(Reason::UserDisabled);
         }
+        if self.users_not_before.get(&claims.sub).is_some_and(|cutoff| claims.iat < *cutoff) {
+            return Some(Reason::UserChanged);
+        }
         None
     }
 
     /// Entries held, by kind: tokens, grants, clients, users.
     pub(crate) fn sizes(&self) -> [usize; 4] {
-        [self.tokens.len(), self.grants.len(), self.clients.len(), self.users.len()]
+        [self.tokens.len(), self.grants.len(), self.clients.len(), self.users.len() + self.users_not_before.len()]
     }
 }
 
@@ -116,5 +125,20 @@ mod tests {
         assert_eq!(list.sizes(), [0, 1, 1, 0], "the token revocation outlived its token");
         list.apply(RevocationFeed { cursor: "9".into(), full: true, ..RevocationFeed::default() });
         assert_eq!(list.sizes(), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_lowered_role_refuses_the_tokens_issued_before_it() {
+        let mut list = Denylist::default();
+        list.apply(RevocationFeed { cursor: "1".into(), users_not_before: vec![("u".into(), 50)], ..RevocationFeed::default() });
+        let at = |iat: i64| AccessTokenClaims { iat, ..claims("j", "c", "u", None) };
+        assert_eq!(list.refusal(&at(49)), Some(Reason::UserChanged));
+        assert_eq!(list.refusal(&at(50)), None, "issued at or after the cutoff");
+        assert_eq!(list.refusal(&AccessTokenClaims { iat: 0, ..claims("j", "c", "other", None) }), None);
+        // A later cutoff moves it on; an older one never moves it back.
+        list.apply(RevocationFeed { cursor: "2".into(), users_not_before: vec![("u".into(), 80)], ..RevocationFeed::default() });
+        list.apply(RevocationFeed { cursor: "3".into(), users_not_before: vec![("u".into(), 60)], ..RevocationFeed::default() });
+        assert_eq!(list.refusal(&at(70)), Some(Reason::UserChanged));
+        assert_eq!(list.refusal(&at(80)), None);
     }
 }

@@ -278,6 +278,10 @@ pub struct RevocationFeed {
     /// Users whose tokens work again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users_on: Vec<String>,
+    /// Users whose access tokens issued before the time given no longer work (their role was
+    /// lowered): `[sub, not_before]`; a token of `sub` with an `iat` before it is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users_not_before: Vec<(String, i64)>,
     /// The signing keys changed: fetch the JWKS again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keys_changed: bool,

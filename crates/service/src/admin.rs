@@ -414,6 +414,7 @@ impl Tessera {
             authorize_applications: new.authorize_applications,
             disabled: false,
             created_at: self.now(),
+            tokens_not_before: None,
         };
         let detail = serde_json::json!({ "email": user.email, "role": user.role.as_str(), "service": user.service, "authorize_applications": user.authorize_applications });
         let audit = self.audit(actor, AuditAction::UserCreated, Some(&org.id), Some(user.id.to_string()), detail);
@@ -478,14 +479,20 @@ impl Tessera {
         self.check_access(actor, access::change_member(actor.caller(), &user, role), "user", "user_update", &user.org_id, &target).await?;
         let owners = self.enabled_owners(&user.org_id).await?;
         self.check_access(actor, access::keeps_an_owner(&user, role, false, owners), "user", "user_update", &user.org_id, &target).await?;
-        let role = role.unwrap_or(user.role);
+        let new_role = role.unwrap_or(user.role);
         let authorize_applications = authorize_applications.unwrap_or(user.authorize_applications);
-        let detail = serde_json::json!({ "email": user.email, "role": role.as_str(), "authorize_applications": authorize_applications });
+        // A lowered role ends every token issued under the higher one, here and at every guard
+        // (the revocation feed carries the cutoff); the user signs in or refreshes again. `iat`
+        // counts whole seconds, so the cutoff is the next second: a token signed earlier in this
+        // second must not pass, and one signed later in it waits for that second to end.
+        let tokens_not_before = access::lowers_role(user.role, new_role).then(|| self.now() + 1);
+        let detail =
+            serde_json::json!({ "email": user.email, "role": new_role.as_str(), "authorize_applications": authorize_applications });
         let audit = self.audit(actor, AuditAction::UserUpdated, Some(&user.org_id), Some(user.id.to_string()), detail);
-        if !self.store().update_user(&user.id, role, authorize_applications, &audit).await? {
+        if !self.store().update_user(&user.id, new_role, authorize_applications, tokens_not_before, &audit).await? {
             return Err(ServiceError::NotFound("user"));
         }
-        user.role = role;
+        user.role = new_role;
         user.authorize_applications = authorize_applications;
         Ok(user_view(&user))
     }

@@ -39,6 +39,7 @@ impl Tessera {
             clients_on,
             users_off,
             users_on,
+            users_not_before: refusals.users_not_before,
             keys_changed: refusals.keys_changed,
         })
     }

@@ -141,6 +141,7 @@ impl Tessera {
             authorize_applications: false,
             disabled: false,
             created_at: now,
+            tokens_not_before: None,
         };
         let audit = |action, target: &str| AuditEvent {
             at: now,

@@ -275,6 +275,9 @@ pub struct Refusals {
     /// Users and whether their tokens still work (disabled or gone: false). A full answer lists
     /// only the false ones.
     pub users: Vec<(String, bool)>,
+    /// Users whose access tokens issued before the time given no longer work (a lowered role),
+    /// where that time is past `since`.
+    pub users_not_before: Vec<(String, i64)>,
     /// Whether the signing keys changed after the cursor.
     pub keys_changed: bool,
 }
@@ -317,7 +320,16 @@ pub trait Store: Send + Sync + 'static {
     /// The users of an organization, by email.
     async fn users(&self, org: &OrgId) -> Result<Vec<User>>;
     /// Sets a user's role and `authorize_applications` permission.
-    async fn update_user(&self, id: &UserId, role: Role, authorize_applications: bool, audit: &AuditEvent) -> Result<bool>;
+    /// Sets a user's role and permission; `tokens_not_before` (when given) ends every access
+    /// token of the user issued before it (a lowered role).
+    async fn update_user(
+        &self,
+        id: &UserId,
+        role: Role,
+        authorize_applications: bool,
+        tokens_not_before: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
 
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()>;
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>>;

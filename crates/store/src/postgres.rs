@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "resource indicators", include_str!("../migrations/postgres/0007_audiences.sql")),
     (8, "dynamic client registration", include_str!("../migrations/postgres/0008_dynamic_registration.sql")),
     (9, "dpop", include_str!("../migrations/postgres/0009_dpop.sql")),
+    (11, "user token cutoff", include_str!("../migrations/postgres/0011_user_token_cutoff.sql")),
 ];
 
 /// The channel change-feed commits are announced on.
@@ -363,7 +364,7 @@ fn org_from_row(row: &PgRow) -> Result<Org> {
     })
 }
 
-const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at";
+const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before";
 
 fn user_from_row(row: &PgRow) -> Result<User> {
     let role: String = row.try_get("role").map_err(map_err)?;
@@ -376,6 +377,7 @@ fn user_from_row(row: &PgRow) -> Result<User> {
         authorize_applications: row.try_get("authorize_applications").map_err(map_err)?,
         disabled: row.try_get("disabled").map_err(map_err)?,
         created_at: row.try_get("created_at").map_err(map_err)?,
+        tokens_not_before: row.try_get("tokens_not_before").map_err(map_err)?,
     })
 }
 
@@ -742,16 +744,26 @@ impl Store for PgStore {
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn update_user(&self, id: &UserId, role: Role, authorize_applications: bool, audit: &AuditEvent) -> Result<bool> {
+    async fn update_user(
+        &self,
+        id: &UserId,
+        role: Role,
+        authorize_applications: bool,
+        tokens_not_before: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query("UPDATE users SET role = $1, authorize_applications = $2 WHERE id = $3")
-            .bind(role.as_str())
-            .bind(authorize_applications)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected()
+        let found = sqlx::query(
+            "UPDATE users SET role = $1, authorize_applications = $2, tokens_not_before = COALESCE($4, tokens_not_before) WHERE id = $3",
+        )
+        .bind(role.as_str())
+        .bind(authorize_applications)
+        .bind(id.as_str())
+        .bind(tokens_not_before)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
             == 1;
         self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
     }
@@ -1741,6 +1753,16 @@ impl Store for PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
+                out.users_not_before = sqlx::query_as(&format!(
+                    "SELECT DISTINCT u.id, u.tokens_not_before FROM changes c JOIN users u ON u.id = c.entity_id \
+                     WHERE c.entity = 'user' AND {range} AND u.tokens_not_before >= $3"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
                 out.keys_changed =
                     sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range})"))
                         .bind(after)
@@ -1771,6 +1793,11 @@ impl Store for PgStore {
                 .await
                 .map_err(map_err)?;
                 out.users = sqlx::query_as("SELECT id, false FROM users WHERE disabled").fetch_all(&mut *tx).await.map_err(map_err)?;
+                out.users_not_before = sqlx::query_as("SELECT id, tokens_not_before FROM users WHERE tokens_not_before >= $1")
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                 out.keys_changed = true;
             }
         }

@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
     (8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
     (9, "replay ids in a file of their own", include_str!("../migrations/sqlite/0009_replay_file.sql")),
+    (11, "user token cutoff", include_str!("../migrations/sqlite/0011_user_token_cutoff.sql")),
 ];
 
 /// The SQLite store.
@@ -234,7 +235,7 @@ fn org_from_row(row: &SqliteRow) -> Result<Org> {
     })
 }
 
-const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at";
+const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before";
 
 fn user_from_row(row: &SqliteRow) -> Result<User> {
     let role: String = row.try_get("role").map_err(map_err)?;
@@ -247,6 +248,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
         authorize_applications: row.try_get("authorize_applications").map_err(map_err)?,
         disabled: row.try_get("disabled").map_err(map_err)?,
         created_at: row.try_get("created_at").map_err(map_err)?,
+        tokens_not_before: row.try_get("tokens_not_before").map_err(map_err)?,
     })
 }
 
@@ -610,16 +612,26 @@ impl Store for SqliteStore {
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn update_user(&self, id: &UserId, role: Role, authorize_applications: bool, audit: &AuditEvent) -> Result<bool> {
+    async fn update_user(
+        &self,
+        id: &UserId,
+        role: Role,
+        authorize_applications: bool,
+        tokens_not_before: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query("UPDATE users SET role = $1, authorize_applications = $2 WHERE id = $3")
-            .bind(role.as_str())
-            .bind(authorize_applications)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected()
+        let found = sqlx::query(
+            "UPDATE users SET role = $1, authorize_applications = $2, tokens_not_before = COALESCE($4, tokens_not_before) WHERE id = $3",
+        )
+        .bind(role.as_str())
+        .bind(authorize_applications)
+        .bind(id.as_str())
+        .bind(tokens_not_before)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
             == 1;
         commit_change(tx, found, Entity::User, id.as_str(), audit).await
     }
@@ -1581,6 +1593,20 @@ impl Store for SqliteStore {
                     .await
                     .map_err(map_err)?,
                 )?;
+                out.users_not_before = pairs(
+                    ranged(
+                        &format!(
+                            "SELECT DISTINCT u.id, u.tokens_not_before FROM changes c JOIN users u ON u.id = c.entity_id \
+                             WHERE c.entity = 'user' AND {range} AND u.tokens_not_before >= $3"
+                        ),
+                        after,
+                        cursor,
+                    )
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?,
+                )?;
                 let keys: Option<i64> =
                     ranged(&format!("SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range} LIMIT 1"), after, cursor)
                         .fetch_optional(&mut *tx)
@@ -1619,6 +1645,13 @@ impl Store for SqliteStore {
                     .map_err(map_err)?,
                 )?;
                 out.users = flags(sqlx::query("SELECT id, 0 FROM users WHERE disabled = 1").fetch_all(&mut *tx).await.map_err(map_err)?)?;
+                out.users_not_before = pairs(
+                    sqlx::query("SELECT id, tokens_not_before FROM users WHERE tokens_not_before >= $1")
+                        .bind(since)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(map_err)?,
+                )?;
                 out.keys_changed = true;
             }
         }

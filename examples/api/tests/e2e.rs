@@ -329,6 +329,33 @@ async fn a_disabled_user_is_refused() {
     assert!(metric(&metrics, "tessera_guard_denylist_entries{kind=\"user\"}").unwrap() >= 1.0, "{metrics}");
 }
 
+/// A lowered role ends the user's earlier tokens at the guard as at introspection: the feed
+/// carries the cutoff (the second review's finding 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lowered_role_is_refused_by_the_guard_as_at_introspection() {
+    let world = World::start();
+    let token = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&token).await.0, 200);
+    world.server.cli.json(&["user", "update", &world.owner, "--role", "member"]).unwrap();
+    assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 401 }).await, "the demoted user's token still passes");
+    let introspected: Value = reqwest::Client::new()
+        .post(world.server.url("/oauth2/introspect"))
+        .basic_auth(&world.feed.id, Some(&world.feed.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], false, "{introspected}");
+    // A token issued after the change works (from the next whole second on: `iat` counts seconds).
+    assert!(
+        eventually(WITHIN, || async { world.projects_with(&world.token(&world.customer).await).await.0 == 200 }).await,
+        "a token issued after the change is refused"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_is_renewed_transparently() {
     let world = World::start();

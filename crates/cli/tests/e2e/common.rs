@@ -80,6 +80,14 @@ pub async fn is_active(server: &Server, fixture: &Fixture, token: &str) -> bool 
     introspect(server, fixture, token).await["active"] == Value::Bool(true)
 }
 
+/// Returns once the wall clock's whole second has moved on: a token signed after that has a later
+/// `iat` than anything signed before the call (a lowered role's cutoff is the second after it).
+pub fn wait_for_the_next_second() {
+    let seconds = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let start = seconds();
+    assert!(eventually(std::time::Duration::from_secs(3), || seconds() > start), "the clock did not move");
+}
+
 /// The decoded header and claims of a JWT (no verification).
 pub fn jwt_parts(token: &str) -> (Value, Value) {
     let mut parts = token.split('.');
