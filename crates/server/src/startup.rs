@@ -68,6 +68,20 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
     Ok(Arc::new(service))
 }
 
+pub use tessera_store::{BackupFiles, MigrationReport};
+
+/// `tessera migrate --status`: the store's migrations, applied and pending. Changes nothing,
+/// creates nothing and needs no master key.
+pub async fn migration_status(config: &Config) -> anyhow::Result<MigrationReport> {
+    tessera_store::migration_status(&config.database_url).await.context("cannot read the store's migrations")
+}
+
+/// `tessera backup --to FILE`: a consistent copy of the SQLite store and its replay file, also
+/// while servers write to it. The master key is not copied.
+pub async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<BackupFiles> {
+    Ok(tessera_store::backup(&config.database_url, to).await?)
+}
+
 /// `tessera migrate`: applies pending migrations to the store and nothing else.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;

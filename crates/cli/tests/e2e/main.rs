@@ -10,6 +10,7 @@ mod agent;
 mod common;
 
 mod admin_api;
+mod backup;
 mod browser_flows;
 mod browser_smoke;
 mod cli;
@@ -27,6 +28,7 @@ mod jwt_validation;
 mod leakage;
 mod login_security;
 mod malformed;
+mod migrate;
 mod multi_node;
 mod par;
 mod portal;
