@@ -237,7 +237,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     println!("listening on {scheme}://{address}");
     if let Some(token) = service.prepare_setup().await? {
         // Printed, never logged: the link is a credential until used.
-        println!("no users yet: create the first owner at {}/setup/{token}", config.issuer);
+        // A fresh link at every start while no user exists; the link stays at the line's end.
+        println!("no users yet (this link works for 24 hours): create the first owner at {}/setup/{token}", config.issuer);
     }
     let acceptor = tokio::spawn(acceptor);
     let housekeeping = tokio::spawn(housekeeping(service.clone()));

@@ -47,6 +47,7 @@ mod seed_blueconic;
 mod seed_bluedot;
 mod seed_bluescape;
 mod sessions;
+mod setup;
 mod store_faults;
 mod token_exchange;
 mod transport;
