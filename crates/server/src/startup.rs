@@ -112,7 +112,7 @@ async fn load_master_key(config: &Config, store: &dyn tessera_store::Store) -> a
                 bail!(
                     "the store is empty, but the data directory holds a master key ({key}): the store this key belongs to is \
                      missing (deleted, replaced, or copied without its -wal file), and starting would begin a new, empty one. \
-                     Restore the store from a backup (docs/deployment.md, \"Backups\"), or, to start afresh with an empty \
+                     Restore the store from a backup (docs/deployment.md, \"Backups and restores\"), or, to start afresh with an empty \
                      store, move {key} away",
                     key = path.display()
                 );

@@ -29,7 +29,7 @@ pub enum BackupError {
     NoStore(PathBuf),
     #[error(
         "the store is PostgreSQL: back it up with PostgreSQL's own tools, pg_dump (or pg_basebackup with WAL archiving), \
-         and keep the master key apart from it (docs/deployment.md, \"Backups\")"
+         and keep the master key apart from it (docs/deployment.md, \"Backups and restores\")"
     )]
     Postgres,
     #[error("cannot write {}: {source}", path.display())]
