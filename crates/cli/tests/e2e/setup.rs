@@ -56,7 +56,7 @@ async fn setup_link_creates_the_first_owner_once() {
     let home = agent.get("/settings/api-clients").await.text().await.unwrap();
     assert!(home.contains("first@owner.test") && home.contains("href=\"/admin/members\""), "signed in as the owner: {home}");
     assert_not_found_page(agent.get(&path).await, "one-time").await;
-    let users: Value = server.cli.json(&["user", "disable", "first@owner.test"]).unwrap();
+    let users: Value = server.cli.json(&["user", "update", "first@owner.test"]).unwrap();
     assert_eq!(users["role"], "owner");
 }
 
