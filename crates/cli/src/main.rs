@@ -96,8 +96,10 @@ struct GlobalArgs {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
-    /// Apply store migrations and exit.
-    Migrate,
+    /// Apply pending store migrations and exit; with --status, list them and apply nothing.
+    Migrate(MigrateArgs),
+    /// Copy the SQLite store and its replay file, consistently, while servers keep running.
+    Backup(BackupArgs),
     /// Organizations (tenants).
     #[command(subcommand)]
     Org(OrgCommand),
@@ -119,6 +121,22 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// List the applied and pending migrations (when each was applied, whether and how it can
+    /// be rolled back) and change nothing.
+    #[arg(long)]
+    status: bool,
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The file to write; it must not exist. The replay file is copied beside it, named as a
+    /// store's replay file is (backup.db: backup-replay.db). The master key is not copied.
+    #[arg(long, value_name = "FILE")]
+    to: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -460,12 +478,28 @@ enum TokenCommand {
     Revoke { token: String },
 }
 
+/// What a command prints: its JSON value, and for some commands a text of their own for people
+/// (otherwise the value is printed as `key: value` lines).
+struct Output {
+    value: Value,
+    text: Option<String>,
+}
+
+impl From<Value> for Output {
+    fn from(value: Value) -> Self {
+        Self { value, text: None }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.global.json;
     match run(cli) {
-        Ok(value) => {
-            print_result(&value, json);
+        Ok(output) => {
+            match output.text {
+                Some(text) if !json => print!("{text}"),
+                _ => print_result(&output.value, json),
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -475,7 +509,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<Value> {
+fn run(cli: Cli) -> anyhow::Result<Output> {
     let serve_args = match &cli.command {
         Command::Serve(args) => Some(args),
         _ => None,
@@ -536,21 +570,28 @@ fn run(cli: Cli) -> anyhow::Result<Value> {
     runtime.block_on(execute(cli.command, config))
 }
 
-async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
-    if let Command::Migrate = command {
+async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
+    match &command {
         // Only the schema: no master key is needed to migrate (an operator's release step).
-        tessera_server::startup::migrate(&config).await?;
-        return Ok(json!({}));
-    }
-    if let Command::Serve(_) = command {
-        tessera_server::startup::serve(config).await?;
-        return Ok(json!({}));
+        Command::Migrate(MigrateArgs { status: true }) => {
+            let report = tessera_server::startup::migration_status(&config).await?;
+            return Ok(migration_output(&report));
+        }
+        Command::Migrate(MigrateArgs { status: false }) => {
+            tessera_server::startup::migrate(&config).await?;
+            return Ok(json!({}).into());
+        }
+        Command::Backup(BackupArgs { to }) => return backup(&config, to).await,
+        Command::Serve(_) => {
+            tessera_server::startup::serve(config).await?;
+            return Ok(json!({}).into());
+        }
+        _ => {}
     }
     let service = tessera_server::startup::open_service(&config, false).await?;
     let actor = Actor::cli();
     let value = match command {
-        Command::Serve(_) => json!({}),
-        Command::Migrate => json!({}),
+        Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) => json!({}),
         Command::Org(OrgCommand::Create { name }) => serde_json::to_value(service.create_org(&actor, &name).await?)?,
         Command::Org(OrgCommand::List) => serde_json::to_value(service.orgs().await?)?,
         Command::Scope(ScopeCommand::Create { org, name, restricted }) => {
@@ -671,7 +712,69 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Value> {
     // Running nodes apply the change on their very next request (PostgreSQL: once each has
     // confirmed it; SQLite: at once).
     service.store().settle().await?;
-    Ok(value)
+    Ok(value.into())
+}
+
+/// `tessera migrate --status`: a table for people, every field for scripts.
+fn migration_output(report: &tessera_server::startup::MigrationReport) -> Output {
+    let migrations: Vec<Value> = report
+        .migrations
+        .iter()
+        .map(|m| {
+            json!({
+                "version": m.version,
+                "description": m.description,
+                "state": m.state.as_str(),
+                "applied_at": m.applied_at,
+                "rollback": m.rollback,
+            })
+        })
+        .collect();
+    let pending = report.pending();
+    let value = json!({
+        "backend": report.backend,
+        "store_exists": report.store_exists,
+        "pending": pending,
+        "migrations": migrations,
+    });
+    let mut text = String::new();
+    if !report.store_exists {
+        text.push_str("no store yet: every migration is pending\n");
+    }
+    text.push_str(&format!("{:>7}  {:<8} {:<21} {}\n", "version", "state", "applied at", "description"));
+    for m in &report.migrations {
+        let applied_at = m.applied_at.as_deref().unwrap_or("-");
+        text.push_str(&format!("{:>7}  {:<8} {:<21} {}\n", m.version, m.state.as_str(), applied_at, m.description));
+        if !m.rollback.is_empty() {
+            text.push_str(&format!("{:>7}  {}\n", "", m.rollback_summary()));
+        }
+    }
+    let applied = report.migrations.len() - pending;
+    text.push_str(&format!("{} migrations ({}): {applied} applied, {pending} pending\n", report.migrations.len(), report.backend));
+    Output { value, text: Some(text) }
+}
+
+/// `tessera backup --to FILE`.
+async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<Output> {
+    let files = tessera_server::startup::backup(config, to).await?;
+    let from_env = std::env::var_os(tessera_server::startup::MASTER_KEY_ENV).is_some();
+    let master_key =
+        if from_env { tessera_server::startup::MASTER_KEY_ENV.to_owned() } else { config.master_key_file.display().to_string() };
+    let value = json!({
+        "store": files.store.display().to_string(),
+        "replay": files.replay.as_ref().map(|p| p.display().to_string()),
+        "master_key_included": false,
+        "master_key": master_key,
+    });
+    let mut text = format!("copied the store to {}\n", files.store.display());
+    match &files.replay {
+        Some(replay) => text.push_str(&format!("copied the replay file to {}\n", replay.display())),
+        None => text.push_str("the store has no replay file: nothing else to copy\n"),
+    }
+    text.push_str(&format!(
+        "the master key is not in the backup: keep a copy of {master_key} too, stored apart from the backup (a backup without its master key cannot be read)\n"
+    ));
+    Ok(Output { value, text: Some(text) })
 }
 
 /// One line of standard input, without its line ending.

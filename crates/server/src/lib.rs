@@ -60,7 +60,8 @@ pub fn build_app(state: AppState) -> Router {
         .route("/oauth2/logout", get(http::pages::logout_form))
         .route("/logout", get(http::pages::logout_form).post(http::pages::logout))
         .route("/login", get(http::pages::login_form).post(http::pages::login))
-        .route("/setup/{token}", get(http::pages::setup_form).post(http::pages::setup))
+        // Every path under /setup/ (a token may be cut or padded): its pages, or their 404.
+        .route("/setup/{*token}", get(http::pages::setup_form).post(http::pages::setup))
         .route("/settings/connected-apps", get(http::pages::connected_apps))
         .route("/settings/connected-apps/revoke", post(http::pages::revoke_app))
         .route("/assets/tessera.css", get(http::pages::stylesheet))

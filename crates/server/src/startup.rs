@@ -27,7 +27,7 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
     let store = tessera_store::open_with(&config.database_url, config.migrate).await.context("cannot open the store")?;
-    let master = load_master_key(config, tessera_service::store_is_sealed(&*store).await?)?;
+    let master = load_master_key(config, &*store).await?;
     let secrets = SecretKeys::new(&master)?;
     let settings = Settings {
         policy: TokenPolicy {
@@ -68,6 +68,20 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
     Ok(Arc::new(service))
 }
 
+pub use tessera_store::{BackupFiles, MigrationReport};
+
+/// `tessera migrate --status`: the store's migrations, applied and pending. Changes nothing,
+/// creates nothing and needs no master key.
+pub async fn migration_status(config: &Config) -> anyhow::Result<MigrationReport> {
+    tessera_store::migration_status(&config.database_url).await.context("cannot read the store's migrations")
+}
+
+/// `tessera backup --to FILE`: a consistent copy of the SQLite store and its replay file, also
+/// while servers write to it. The master key is not copied.
+pub async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<BackupFiles> {
+    Ok(tessera_store::backup(&config.database_url, to).await?)
+}
+
 /// `tessera migrate`: applies pending migrations to the store and nothing else.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
@@ -75,17 +89,38 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The master key from `TESSERA_MASTER_KEY`, else from the key file. Only a store that was
-/// never sealed gets a newly generated key file; otherwise a missing key is an error (X17).
-fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<MasterKey> {
+/// The master key from `TESSERA_MASTER_KEY`, else from the key file. Only a store with nothing
+/// sealed in it gets a newly generated key file; otherwise a missing key is an error (X17).
+///
+/// A key file in the data directory beside a blank store means the store this key belongs to
+/// is gone (deleted, or copied without its `-wal` file): starting would make a new, empty store
+/// and carry on as if nothing had happened, so that is refused. A new key claims the store
+/// (its check value is stored) *before* the key file is written, so that a first start that
+/// crashes in between never leaves that picture behind: the next start finds a claim no key
+/// file holds and nothing sealed under it, and claims the store again.
+async fn load_master_key(config: &Config, store: &dyn tessera_store::Store) -> anyhow::Result<MasterKey> {
     if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+        // A key supplied by the operator may be meant for a new store (a new PostgreSQL cluster).
         return MasterKey::parse(&text).context("TESSERA_MASTER_KEY is invalid");
     }
+    let seal = tessera_service::seal(store).await?;
     let path = &config.master_key_file;
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok(MasterKey::parse(&text).with_context(|| format!("the master key file {} is invalid", path.display()))?),
+        Ok(text) => {
+            let key = MasterKey::parse(&text).with_context(|| format!("the master key file {} is invalid", path.display()))?;
+            if seal.is_blank() && in_data_directory(config) {
+                bail!(
+                    "the store is empty, but the data directory holds a master key ({key}): the store this key belongs to is \
+                     missing (deleted, replaced, or copied without its -wal file), and starting would begin a new, empty one. \
+                     Restore the store from a backup (docs/deployment.md, \"Backups and restores\"), or, to start afresh with an empty \
+                     store, move {key} away",
+                    key = path.display()
+                );
+            }
+            Ok(key)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if store_sealed {
+            if seal.sealed_data {
                 bail!(
                     "the master key is missing: {} does not exist and TESSERA_MASTER_KEY is not set, \
                      but the store was sealed with a master key. Restore the key; a new one would make the stored keys and secrets unreadable",
@@ -93,12 +128,35 @@ fn load_master_key(config: &Config, store_sealed: bool) -> anyhow::Result<Master
                 );
             }
             let key = MasterKey::generate()?;
-            write_new_file(path, key.to_text().as_bytes())?;
+            if !tessera_service::claim_store(store, &SecretKeys::new(&key)?, &seal).await? {
+                bail!("another process is setting up this store at the same moment; start again");
+            }
+            tessera_service::failpoint("master-key-claimed");
+            if let Err(e) = write_new_file(path, key.to_text().as_bytes()) {
+                // Another process wrote its key file between our claim and ours: leave the
+                // store claimed by the key that is on disk, so that its next start agrees.
+                if let Ok(text) = std::fs::read_to_string(path)
+                    && let Ok(theirs) = MasterKey::parse(&text)
+                {
+                    let seal = tessera_service::seal(store).await?;
+                    if !seal.sealed_data {
+                        tessera_service::claim_store(store, &SecretKeys::new(&theirs)?, &seal).await?;
+                    }
+                }
+                return Err(e);
+            }
             tracing::info!(path = %path.display(), "generated a new master key; back it up: without it the store cannot be read");
             Ok(key)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read the master key file {}", path.display())),
     }
+}
+
+/// Whether the master key file is the data directory's own (its default place): a key given
+/// elsewhere (`--master-key-file`, like `TESSERA_MASTER_KEY`) may be one made for a new store.
+fn in_data_directory(config: &Config) -> bool {
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    config.master_key_file.parent().is_some_and(|dir| canonical(dir) == canonical(&config.data_dir))
 }
 
 /// Creates `path` with `contents`, mode 0600, crash-safely: a temporary file is written and
@@ -179,7 +237,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     println!("listening on {scheme}://{address}");
     if let Some(token) = service.prepare_setup().await? {
         // Printed, never logged: the link is a credential until used.
-        println!("no users yet: create the first owner at {}/setup/{token}", config.issuer);
+        // A fresh link at every start while no user exists; the link stays at the line's end.
+        println!("no users yet (this link works for 24 hours): create the first owner at {}/setup/{token}", config.issuer);
     }
     let acceptor = tokio::spawn(acceptor);
     let housekeeping = tokio::spawn(housekeeping(service.clone()));

@@ -49,9 +49,10 @@ pub use resource::{AdminCaller, Presented};
 
 /// A crash point between two writes, for the fault tests (X02): with the `failpoints` feature
 /// (test builds only) the process aborts here when `TESSERA_FAILPOINT` names this point.
-/// Without the feature it compiles to nothing.
+/// Without the feature it compiles to nothing. Public for the server's start-up.
 #[inline]
-pub(crate) fn failpoint(name: &str) {
+#[doc(hidden)]
+pub fn failpoint(name: &str) {
     #[cfg(feature = "failpoints")]
     if std::env::var("TESSERA_FAILPOINT").is_ok_and(|point| point == name) {
         std::process::abort();
@@ -287,6 +288,7 @@ impl Tessera {
         verify_master_key(&*store, &secrets).await?;
         let settings = settle_key_policy(&*store, settings).await?;
         let now = clock.now();
+        failpoint("before-signing-keys");
         keys::ensure_keys(&*store, &secrets, settings.signing_alg, now).await?;
         let dummy_tag = secrets.secret_tag(&secrets.random_token(32)?);
         let limiter = FailureLimiter::new(settings.client_auth_failure_limit, settings.client_auth_failure_window);
@@ -853,8 +855,45 @@ async fn settle_key_policy(store: &dyn Store, mut settings: Settings) -> Result<
     Ok(settings)
 }
 
-/// Whether a store has been claimed by a master key already (so a missing key is an error,
-/// not a reason to make a new one).
-pub async fn store_is_sealed(store: &dyn Store) -> Result<bool> {
-    Ok(store.meta(MASTER_KEY_CHECK).await?.is_some())
+/// What a store says about its master key, read before the key is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    /// The check value of the master key that claimed the store, if one did.
+    pub check: Option<String>,
+    /// Whether anything is sealed under that key: signing keys (written at the first start)
+    /// or client secrets. Until then the claim is provisional.
+    pub sealed_data: bool,
+}
+
+impl Seal {
+    /// A store no master key ever claimed and nothing was ever written to: a fresh store, or
+    /// one that was lost (deleted, or copied without its `-wal` file).
+    pub fn is_blank(&self) -> bool {
+        self.check.is_none() && !self.sealed_data
+    }
+}
+
+/// Reads what the store says about its master key.
+pub async fn seal(store: &dyn Store) -> Result<Seal> {
+    let check = store.meta(MASTER_KEY_CHECK).await?;
+    let sealed_data = !store.signing_keys().await?.is_empty() || !store.clients(None).await?.is_empty();
+    Ok(Seal { check, sealed_data })
+}
+
+/// Claims a store that holds nothing sealed for the master key of `secrets`, before that key
+/// is written anywhere: records its check value, replacing a provisional one (left by a start
+/// that crashed before it wrote its key file). False when another process claimed the fresh
+/// store first.
+pub async fn claim_store(store: &dyn Store, secrets: &SecretKeys, seal: &Seal) -> Result<bool> {
+    if seal.sealed_data {
+        return Err(ServiceError::Invalid("the store holds data sealed under another master key".into()));
+    }
+    let ours = secrets.check_value();
+    match seal.check {
+        None => Ok(store.init_meta(MASTER_KEY_CHECK, ours).await? == ours),
+        Some(_) => {
+            store.set_meta(MASTER_KEY_CHECK, ours).await?;
+            Ok(true)
+        }
+    }
 }

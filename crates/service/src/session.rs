@@ -49,8 +49,21 @@ impl std::fmt::Debug for NewSession {
 /// coarse, and a page view should not always be a write.
 const TOUCH_EVERY: i64 = 60;
 
-const SETUP_TOKEN_META: &str = "setup_token_hash";
+/// The live setup link: the keyed hash of its token and when it was made, `HASH:UNIX_SECONDS`.
+const SETUP_TOKEN_META: &str = "setup_token";
+/// Where earlier versions kept the hash alone (with no time, such a link counts as expired).
+const LEGACY_SETUP_TOKEN_META: &str = "setup_token_hash";
+/// Claimed by the submission that creates the first owner, so that of two concurrent ones, one
+/// does.
 const SETUP_USED_META: &str = "setup_used";
+
+/// Seconds a setup link works after it was made (SPEC §11).
+pub const SETUP_LINK_LIFETIME: i64 = 24 * 60 * 60;
+
+/// Whether a setup link made at `created_at` still works at `now`.
+fn setup_link_alive(created_at: i64, now: i64) -> bool {
+    now < created_at.saturating_add(SETUP_LINK_LIFETIME)
+}
 
 impl Tessera {
     /// The CSRF token for forms shown to the browser holding `binding` (a session cookie or the
@@ -207,23 +220,42 @@ impl Tessera {
     }
 
     /// On a store with no user yet, makes a new one-time setup token (replacing any earlier
-    /// one) and returns it; `serve` prints the link. `None` once a user exists.
+    /// one), valid for [`SETUP_LINK_LIFETIME`], and returns it; `serve` prints the link at
+    /// every start. `None` once a user exists.
     pub async fn prepare_setup(&self) -> Result<Option<String>> {
-        if self.store.user_count().await? > 0 || self.store.meta(SETUP_USED_META).await?.is_some() {
+        if !self.setup_open().await? {
             return Ok(None);
         }
         let token = self.secrets.random_token(32)?;
-        self.store.set_meta(SETUP_TOKEN_META, &hex(&self.secrets.lookup_hash(&token))).await?;
+        let record = format!("{}:{}", hex(&self.secrets.lookup_hash(&token)), self.lifetime_now());
+        self.store.set_meta(SETUP_TOKEN_META, &record).await?;
+        // A claim left by a setup that never made its user (a crash in between) must not
+        // block the new link: with no user, nobody has completed the setup.
+        self.store.delete_meta(SETUP_USED_META).await?;
+        self.store.delete_meta(LEGACY_SETUP_TOKEN_META).await?;
         Ok(Some(token))
     }
 
-    /// Whether `token` is the live setup token.
+    /// Whether the setup pages exist at all: only while no user does (afterwards every
+    /// `/setup/…` is a 404, whatever the token).
+    pub async fn setup_open(&self) -> Result<bool> {
+        Ok(self.store.user_count().await? == 0)
+    }
+
+    /// Whether `token` is the live setup token: the newest one made, unused, made less than
+    /// [`SETUP_LINK_LIFETIME`] ago, while no user exists.
     pub async fn setup_token_valid(&self, token: &str) -> Result<bool> {
-        if !plausible_token(token) || self.store.meta(SETUP_USED_META).await?.is_some() {
+        if !plausible_token(token) || !self.setup_open().await? || self.store.meta(SETUP_USED_META).await?.is_some() {
             return Ok(false);
         }
-        let stored = self.store.meta(SETUP_TOKEN_META).await?;
-        Ok(stored.is_some_and(|s| constant_time_eq(s.as_bytes(), hex(&self.secrets.lookup_hash(token)).as_bytes())))
+        let Some(stored) = self.store.meta(SETUP_TOKEN_META).await? else {
+            return Ok(false);
+        };
+        let Some((hash, created_at)) = stored.split_once(':') else {
+            return Ok(false);
+        };
+        let alive = created_at.parse().is_ok_and(|created_at| setup_link_alive(created_at, self.lifetime_now()));
+        Ok(alive && constant_time_eq(hash.as_bytes(), hex(&self.secrets.lookup_hash(token)).as_bytes()))
     }
 
     /// Uses the setup token once: creates the first owner in the default organization and
@@ -237,6 +269,7 @@ impl Tessera {
         if self.store.init_meta(SETUP_USED_META, &claim).await? != claim || self.store.user_count().await? > 0 {
             return Err(ServiceError::NotFound("setup link"));
         }
+        crate::failpoint("setup-claimed");
         let org = self.store.orgs().await?.into_iter().next().ok_or(ServiceError::NotFound("organization"))?;
         let new = NewUser {
             org: org.id.to_string(),
@@ -309,5 +342,19 @@ impl Tessera {
         } else {
             tessera_core::authorize::response_url(uri, tessera_core::authorize::ResponseMode::Query, &response)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_link_works_for_24_hours_after_it_was_made() {
+        let made = 1_700_000_000;
+        for (now, alive) in [(made, true), (made + SETUP_LINK_LIFETIME - 1, true), (made + SETUP_LINK_LIFETIME, false), (made - 5, true)] {
+            assert_eq!(setup_link_alive(made, now), alive, "{} s after it was made", now - made);
+        }
+        assert!(!setup_link_alive(i64::MAX - 1, i64::MAX), "no overflow");
     }
 }

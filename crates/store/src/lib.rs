@@ -4,6 +4,8 @@
 //! Every mutation takes the [`AuditEvent`] that describes it and commits the change, its audit
 //! entry and its change-feed row in one transaction: nothing is half-written.
 
+mod backup;
+mod migration;
 mod postgres;
 mod sqlite;
 mod sqlite_replay;
@@ -17,6 +19,8 @@ use tessera_core::par::PushedRequest;
 use tessera_core::refresh::RefreshRecord;
 use tessera_core::scope::ScopeSet;
 
+pub use backup::{BackupError, BackupFiles, backup, replay_file};
+pub use migration::{MigrationReport, MigrationState, MigrationStatus, migration_status};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

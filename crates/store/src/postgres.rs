@@ -9,14 +9,12 @@
 //! listening connection is down, the stamp is `None`, so the service reads the feed on every
 //! request instead of trusting a cache it cannot vouch for.
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use tessera_core::audit::AuditEvent;
@@ -35,19 +33,6 @@ use crate::{
 };
 use tessera_core::device::{DeviceAuthorization, DeviceStatus};
 use tessera_core::par::PushedRequest;
-
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
-    (2, "browser flows", include_str!("../migrations/postgres/0002_browser_flows.sql")),
-    (3, "failure counts", include_str!("../migrations/postgres/0003_failure_counts.sql")),
-    (4, "nodes", include_str!("../migrations/postgres/0004_nodes.sql")),
-    (5, "client keys", include_str!("../migrations/postgres/0005_client_keys.sql")),
-    (6, "pushed authorization requests and device authorizations", include_str!("../migrations/postgres/0006_par_device.sql")),
-    (7, "resource indicators", include_str!("../migrations/postgres/0007_audiences.sql")),
-    (8, "dynamic client registration", include_str!("../migrations/postgres/0008_dynamic_registration.sql")),
-    (9, "dpop", include_str!("../migrations/postgres/0009_dpop.sql")),
-    (11, "user token cutoff", include_str!("../migrations/postgres/0011_user_token_cutoff.sql")),
-];
 
 /// The channel change-feed commits are announced on.
 const CHANNEL: &str = "tessera_changes";
@@ -226,7 +211,7 @@ impl PgStore {
     pub async fn schema_current(&self) -> Result<bool> {
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await.unwrap_or(None);
-        Ok(applied >= MIGRATIONS.last().map(|m| m.0))
+        Ok(applied >= crate::migration::newest(crate::migration::POSTGRES))
     }
 
     async fn begin(&self) -> Result<Transaction<'_, Postgres>> {
@@ -269,7 +254,7 @@ async fn bounded<T>(query: impl std::future::Future<Output = std::result::Result
     tokio::time::timeout(HEARTBEAT_TIMEOUT, query).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
-fn map_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) => {
@@ -548,14 +533,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> Result<()> {
-        let migrations: Vec<Migration> = MIGRATIONS
-            .iter()
-            .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false))
-            .collect();
-        // `locking`: sqlx holds an advisory lock while migrating, so nodes starting together
-        // migrate once.
-        let migrator = Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false };
-        migrator.run(&self.pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+        // `locking`: sqlx holds the backend's migration lock while migrating, so processes
+        // starting together migrate once.
+        crate::migration::migrator(crate::migration::POSTGRES)
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
     }
 
     async fn ping(&self) -> Result<()> {

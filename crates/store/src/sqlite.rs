@@ -1,7 +1,6 @@
 //! The embedded SQLite backend: WAL mode, foreign keys on, `synchronous=FULL` so that a commit
 //! survives `kill -9`, versioned migrations embedded in the binary.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -10,7 +9,6 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use tessera_core::audit::AuditEvent;
@@ -30,19 +28,6 @@ use crate::{
 };
 use tessera_core::device::{DeviceAuthorization, DeviceStatus};
 use tessera_core::par::PushedRequest;
-
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
-    (2, "browser flows", include_str!("../migrations/sqlite/0002_browser_flows.sql")),
-    (3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
-    (4, "client keys", include_str!("../migrations/sqlite/0004_client_keys.sql")),
-    (5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
-    (6, "resource indicators", include_str!("../migrations/sqlite/0006_audiences.sql")),
-    (7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
-    (8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
-    (9, "replay ids in a file of their own", include_str!("../migrations/sqlite/0009_replay_file.sql")),
-    (11, "user token cutoff", include_str!("../migrations/sqlite/0011_user_token_cutoff.sql")),
-];
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -98,7 +83,7 @@ impl SqliteStore {
     pub async fn schema_current(&self) -> Result<bool> {
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await.unwrap_or(None);
-        Ok(applied >= MIGRATIONS.last().map(|m| m.0))
+        Ok(applied >= crate::migration::newest(crate::migration::SQLITE))
     }
 
     async fn begin(&self) -> Result<Transaction<'_, Sqlite>> {
@@ -423,12 +408,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<()> {
-        let migrations: Vec<Migration> = MIGRATIONS
-            .iter()
-            .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, Cow::Borrowed(*sql), false))
-            .collect();
-        let migrator = Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false };
-        migrator.run(&self.pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+        // `locking`: sqlx holds the backend's migration lock while migrating, so processes
+        // starting together migrate once.
+        crate::migration::migrator(crate::migration::SQLITE)
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -102,7 +102,7 @@ impl ReplayLog {
 }
 
 /// `tessera.db` → `tessera-replay.db`, in the same directory.
-fn replay_path(store_path: &Path) -> std::path::PathBuf {
+pub(crate) fn replay_path(store_path: &Path) -> std::path::PathBuf {
     let stem = store_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = match store_path.extension() {
         Some(ext) => format!("{stem}-replay.{}", ext.to_string_lossy()),

@@ -281,3 +281,58 @@ fn members_scopes_and_approvals_are_managed_from_the_cli_too() {
         .collect();
     assert!(actions.contains(&"user_updated".to_owned()) && actions.contains(&"scope_updated".to_owned()), "{actions:?}");
 }
+
+/// Empties the store of `cli` from outside, as a lost store looks: SQLite's files deleted, or
+/// PostgreSQL's schema dropped and made again.
+async fn lose_the_store(cli: &Cli) {
+    if database_url(cli).is_some() {
+        store_sql(cli, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;").await;
+    } else {
+        for file in ["tessera.db", "tessera.db-wal", "tessera.db-shm"] {
+            let _ = std::fs::remove_file(cli.data_dir.join(file));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_master_key_beside_an_empty_store_refuses_to_start_and_says_why() {
+    let (mut server, fixture) = start();
+    assert!(server.terminate(Duration::from_secs(10)).unwrap());
+    let cli = server.cli.clone();
+    lose_the_store(&cli).await;
+    let refused = Server::start_in(cli.clone(), &[]).map(|_| ()).expect_err("a server on an empty store beside a master key");
+    let message = format!("{refused:#}");
+    for words in ["the store is empty", "master.key", "Restore the store", "move"] {
+        assert!(message.contains(words), "{words:?} in {message}");
+    }
+    // The CLI opens the store the same way, and refuses too, before anything is written.
+    let output = cli.run(&["org", "create", "--name", "fresh"]).unwrap();
+    assert!(!output.success && output.stderr.contains("the store is empty"), "{}", output.stderr);
+    let status = cli.json(&["migrate", "--status"]).unwrap();
+    assert!(status["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "applied"), "only the schema: {status}");
+    assert!(cli.json(&["org", "list"]).is_err());
+
+    // Moving the key away is the way to start afresh, deliberately.
+    std::fs::rename(cli.data_dir.join("master.key"), cli.data_dir.join("master.key.old")).unwrap();
+    let fresh = Server::start_in(cli.clone(), &[]).unwrap();
+    let orgs = fresh.cli.json(&["org", "list"]).unwrap();
+    assert!(orgs.as_array().unwrap().iter().all(|o| o["name"] != fixture.org_name.as_str()), "a new, empty store: {orgs}");
+    assert!(cli.data_dir.join("master.key").exists(), "with a new key");
+}
+
+#[test]
+fn a_first_start_that_crashes_between_key_and_keys_starts_again() {
+    for point in ["master-key-claimed", "before-signing-keys"] {
+        let dir = TempDir::new("cli").unwrap();
+        let cli = fresh_cli(&dir);
+        let crashing = Cli { env: vec![("TESSERA_FAILPOINT".into(), point.into())], ..cli.clone() };
+        let output = crashing.run(&["org", "list"]).unwrap();
+        assert!(!output.success, "{point}: the crash point is reached on a first start");
+        let key_file = cli.data_dir.join("master.key");
+        assert_eq!(key_file.exists(), point == "before-signing-keys", "{point}");
+        let server = Server::start_in(cli.clone(), &[]).unwrap_or_else(|e| panic!("{point}: the next start works: {e:#}"));
+        let keys = server.cli.json(&["keys", "list"]).unwrap();
+        assert_eq!(keys.as_array().unwrap().len(), 2, "{point}: a current and a next key: {keys}");
+        assert!(key_file.exists());
+    }
+}

@@ -194,3 +194,23 @@ impl InteropScript {
         assert!(output.status.success(), "the interop script failed: {}", String::from_utf8_lossy(&output.stderr));
     }
 }
+
+/// The `--database-url` a CLI names, if any (PostgreSQL runs); `None`: SQLite in its data dir.
+pub fn database_url(cli: &tessera_testkit::Cli) -> Option<String> {
+    cli.global.iter().position(|a| a == "--database-url").map(|i| cli.global[i + 1].clone())
+}
+
+/// Runs `sql` (any number of statements) on the store `cli` works on, from outside Tessera.
+pub async fn store_sql(cli: &tessera_testkit::Cli, sql: &str) {
+    use sqlx::Connection as _;
+    let url = database_url(cli).unwrap_or_else(|| format!("sqlite://{}", cli.data_dir.join("tessera.db").display()));
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("connect to the store");
+        sqlx::raw_sql(sql).execute(&mut connection).await.expect("SQL on the store");
+        connection.close().await.expect("close");
+    } else {
+        let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect to the store");
+        sqlx::raw_sql(sql).execute(&mut connection).await.expect("SQL on the store");
+        connection.close().await.expect("close");
+    }
+}

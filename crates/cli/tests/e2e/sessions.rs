@@ -1,9 +1,7 @@
-//! Browser sessions, login, logout, CSRF, framing, the setup link and the implicit flow
+//! Browser sessions, login, logout, CSRF, framing and the implicit flow
 //! (SECURITY.md §10–§11, R11, R13, A17, S04).
 
 use std::time::Duration;
-
-use serde_json::Value;
 
 use crate::agent::*;
 use crate::common::*;
@@ -232,37 +230,6 @@ async fn consent_can_be_withdrawn_and_its_tokens_stop() {
     assert!(!is_active(&server, &client, tokens["access_token"].as_str().unwrap()).await);
     assert_oauth_error(refresh(&server, &client, tokens["refresh_token"].as_str().unwrap(), &[]).await, 400, "invalid_grant").await;
     assert_eq!(agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=read"))).await.status(), 200, "asked again");
-}
-
-#[tokio::test]
-async fn setup_link_creates_the_first_owner_once() {
-    let server = Server::start(bin()).unwrap();
-    let link = eventually_line(&server, "create the first owner at ");
-    let path = link.trim_start_matches(server.url("").trim_end_matches('/'));
-    let mut agent = Agent::new(&server);
-    let page = agent.get(path).await;
-    assert_eq!(page.status(), 200);
-    let page = page.text().await.unwrap();
-    let csrf = hidden(&page, "csrf_token");
-    let short = agent.post(path, &[("csrf_token", &csrf), ("email", "first@owner.test"), ("password", "short")]).await;
-    assert_eq!(short.status(), 400, "a bad form keeps the link usable");
-    let done = agent.post(path, &[("csrf_token", &csrf), ("email", "first@owner.test"), ("password", "a long password")]).await;
-    assert_eq!(done.status(), 303);
-    let home = agent.get("/settings/api-clients").await.text().await.unwrap();
-    assert!(home.contains("first@owner.test") && home.contains("href=\"/admin/members\""), "signed in as the owner: {home}");
-    assert_eq!(agent.get(path).await.status(), 404, "one-time");
-    let users: Value = server.cli.json(&["user", "update", "first@owner.test"]).unwrap();
-    assert_eq!(users["role"], "owner");
-}
-
-/// The rest of the stdout line of `server` that contains `marker`.
-fn eventually_line(server: &Server, marker: &str) -> String {
-    let mut found = None;
-    eventually(Duration::from_secs(5), || {
-        found = server.stdout().lines().find_map(|l| l.split_once(marker).map(|(_, rest)| rest.trim().to_owned()));
-        found.is_some()
-    });
-    found.unwrap_or_else(|| panic!("no line with {marker:?} in {:?}", server.stdout()))
 }
 
 #[tokio::test]

@@ -436,13 +436,35 @@ async fn default_org_name(state: &AppState) -> String {
     state.service.orgs().await.ok().and_then(|orgs| orgs.into_iter().next()).map_or_else(|| "default".into(), |o| o.name)
 }
 
+/// The answer to every `/setup/…` request once a user exists, and to a link that is not (or
+/// no longer) the live one.
+fn setup_not_found() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "This setup link is not valid",
+        "It was used already, has expired (a link works for 24 hours), or was replaced by a newer one. Once the first owner \
+         exists, sign in instead.",
+    )
+}
+
+/// Whether the setup pages exist (no user yet): once one does, every `/setup/…` is a 404,
+/// before any other check.
+async fn setup_open(state: &AppState) -> Result<(), Response> {
+    match state.service.setup_open().await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(setup_not_found()),
+        Err(e) => Err(unavailable(&e)),
+    }
+}
+
 /// `GET /setup/{token}`.
 pub async fn setup_form(State(state): State<AppState>, browser: Browser, Path(token): Path<String>) -> Response {
+    if let Err(page) = setup_open(&state).await {
+        return page;
+    }
     match state.service.setup_token_valid(&token).await {
         Ok(true) => {}
-        Ok(false) => {
-            return message(StatusCode::NOT_FOUND, "This setup link is not valid", "It was used already, or replaced by a newer one.");
-        }
+        Ok(false) => return setup_not_found(),
         Err(e) => return unavailable(&e),
     }
     let (csrf, cookie) = match pre_login_csrf(&state, &browser) {
@@ -455,6 +477,9 @@ pub async fn setup_form(State(state): State<AppState>, browser: Browser, Path(to
 
 /// `POST /setup/{token}`.
 pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token): Path<String>, body: Bytes) -> Response {
+    if let Err(page) = setup_open(&state).await {
+        return page;
+    }
     let Some(form) = form(&body) else { return forbidden() };
     if !pre_login_csrf_ok(&state, &browser, &form) {
         return forbidden();
@@ -467,9 +492,7 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
             let csrf = form.get("csrf_token").unwrap_or("");
             html(StatusCode::BAD_REQUEST, &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&reason) })
         }
-        Err(ServiceError::NotFound(_)) => {
-            message(StatusCode::NOT_FOUND, "This setup link is not valid", "It was used already, or replaced by a newer one.")
-        }
+        Err(ServiceError::NotFound(_)) => setup_not_found(),
         Err(e) => unavailable(&e),
     }
 }

@@ -1,3 +1,14 @@
+--! rollback: yes. The previous release runs on it (--no-migrate); undo SQL below.
+--! Adds tables only. Start the previous release with --no-migrate: it does not know this migration
+--! and would refuse to migrate. To undo it (loses browser sessions, grants with their codes and
+--! refresh tokens, consents and organization approvals; undo newer migrations first):
+--!     DROP TABLE org_approvals;
+--!     DROP TABLE consents;
+--!     DROP TABLE refresh_tokens;
+--!     DROP TABLE authorization_codes;
+--!     DROP TABLE grants;
+--!     DROP TABLE sessions;
+--!     DELETE FROM _sqlx_migrations WHERE version = 2;
 -- Tessera store, version 2 (PostgreSQL): the browser flows. Browser sessions, authorization
 -- codes, grants (the family of tokens that descend from one authorization), refresh tokens,
 -- remembered consent and org approvals. Codes, refresh tokens and session ids are stored only

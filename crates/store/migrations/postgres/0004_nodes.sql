@@ -1,3 +1,9 @@
+--! rollback: yes. The previous release runs on it (--no-migrate); undo SQL below.
+--! Adds a table only. Start the previous release with --no-migrate: it does not know this migration
+--! and would refuse to migrate. To undo it (loses only the nodes' progress through the change feed,
+--! which they write again; undo newer migrations first):
+--!     DROP TABLE nodes;
+--!     DELETE FROM _sqlx_migrations WHERE version = 4;
 -- Tessera store, version 4 (PostgreSQL only): the running nodes and how far each has followed
 -- the change feed. A node writes its row from its listening connection; a process that changed
 -- something (the CLI) waits until every live node has seen its change, so a running node applies

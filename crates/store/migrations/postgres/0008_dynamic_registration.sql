@@ -1,3 +1,10 @@
+--! rollback: yes. The previous release runs on it (--no-migrate); undo SQL below.
+--! Adds tables only. Start the previous release with --no-migrate: it does not know this migration
+--! and would refuse to migrate. To undo it (loses initial access tokens and registration access
+--! tokens; registered clients stay as ordinary clients; undo newer migrations first):
+--!     DROP TABLE client_registrations;
+--!     DROP TABLE initial_access_tokens;
+--!     DELETE FROM _sqlx_migrations WHERE version = 8;
 -- Tessera store, version 8: dynamic client registration (RFC 7591) and management (RFC 7592).
 -- Initial access tokens are made by an org owner/admin or the operator for one owner; each
 -- registration spends one use in the same transaction that inserts the client (one conditional

@@ -1,3 +1,12 @@
+--! rollback: yes. The previous release runs on it (--no-migrate); undo SQL below.
+--! Adds columns with defaults and a table. Start the previous release with --no-migrate: it does
+--! not know this migration and would refuse to migrate. It ignores the columns: clients registered
+--! with --require-dpop get bearer tokens, and DPoP-bound refresh tokens are refreshed without a
+--! proof. To undo it (DPoP-bound refresh tokens become unbound; undo newer migrations first):
+--!     DROP TABLE dpop_jtis;
+--!     ALTER TABLE grants DROP COLUMN dpop_jkt;
+--!     ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens;
+--!     DELETE FROM _sqlx_migrations WHERE version = 9;
 -- Tessera store, version 9 (PostgreSQL): DPoP (RFC 9449).
 -- The proof ids already used, each kept while its proof could still pass the iat window
 -- (tessera_core::dpop::MAX_AGE); whether a client must present proofs (RFC 9449 §5.2

@@ -1,3 +1,5 @@
+--! rollback: no. The first schema: nothing earlier to go back to.
+--! To start over, restore a backup or begin with an empty store.
 -- Tessera store, version 1: organizations, users, scopes, clients, signing keys,
 -- revoked tokens, the audit log and the change feed that keeps node caches fresh.
 

@@ -1,3 +1,12 @@
+--! rollback: yes. The previous release runs on it (--no-migrate); undo SQL below.
+--! Adds a column with a default and tables. Start the previous release with --no-migrate: it does
+--! not know this migration and would refuse to migrate. It ignores the column: clients registered
+--! with --require-par are served without PAR. To undo it (loses pending pushed requests and device
+--! authorizations; undo newer migrations first):
+--!     DROP TABLE device_authorizations;
+--!     DROP TABLE pushed_requests;
+--!     ALTER TABLE clients DROP COLUMN require_pushed_authorization_requests;
+--!     DELETE FROM _sqlx_migrations WHERE version = 5;
 -- Tessera store, version 5: pushed authorization requests (RFC 9126) and device authorizations
 -- (RFC 8628, below). A client may be registered
 -- as having to push its authorization requests; a pushed request is stored under the keyed

@@ -1,0 +1,364 @@
+//! The versioned migrations of both backends, and what an operator needs to know about them
+//! before an upgrade: which are applied (and when), which are pending, and whether and how each
+//! can be rolled back.
+//!
+//! Every migration file opens with a header of `--!` lines that says whether and how it can be
+//! rolled back. The header is cut off before sqlx sees the SQL: sqlx keeps the SHA-384 of each
+//! applied migration's SQL and refuses, at every start, a store whose applied migrations differ
+//! from the binary's, so the SQL of a released migration must never change by a byte.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Connection, Row};
+
+use crate::{Result, StoreError};
+
+/// One migration as embedded in the binary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Embedded {
+    pub version: i64,
+    pub description: &'static str,
+    /// The file as written: the `--!` rollback header, then the SQL.
+    pub file: &'static str,
+}
+
+const fn embedded(version: i64, description: &'static str, file: &'static str) -> Embedded {
+    Embedded { version, description, file }
+}
+
+pub(crate) const SQLITE: &[Embedded] = &[
+    embedded(1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    embedded(2, "browser flows", include_str!("../migrations/sqlite/0002_browser_flows.sql")),
+    embedded(3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
+    embedded(4, "client keys", include_str!("../migrations/sqlite/0004_client_keys.sql")),
+    embedded(5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
+    embedded(6, "resource indicators", include_str!("../migrations/sqlite/0006_audiences.sql")),
+    embedded(7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
+    embedded(8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
+    embedded(9, "replay ids in a file of their own", include_str!("../migrations/sqlite/0009_replay_file.sql")),
+    embedded(11, "user token cutoff", include_str!("../migrations/sqlite/0011_user_token_cutoff.sql")),
+];
+
+pub(crate) const POSTGRES: &[Embedded] = &[
+    embedded(1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    embedded(2, "browser flows", include_str!("../migrations/postgres/0002_browser_flows.sql")),
+    embedded(3, "failure counts", include_str!("../migrations/postgres/0003_failure_counts.sql")),
+    embedded(4, "nodes", include_str!("../migrations/postgres/0004_nodes.sql")),
+    embedded(5, "client keys", include_str!("../migrations/postgres/0005_client_keys.sql")),
+    embedded(6, "pushed authorization requests and device authorizations", include_str!("../migrations/postgres/0006_par_device.sql")),
+    embedded(7, "resource indicators", include_str!("../migrations/postgres/0007_audiences.sql")),
+    embedded(8, "dynamic client registration", include_str!("../migrations/postgres/0008_dynamic_registration.sql")),
+    embedded(9, "dpop", include_str!("../migrations/postgres/0009_dpop.sql")),
+    embedded(11, "user token cutoff", include_str!("../migrations/postgres/0011_user_token_cutoff.sql")),
+];
+
+const HEADER: &str = "--!";
+
+impl Embedded {
+    /// The SQL sqlx runs and checksums: the file without its rollback header.
+    pub(crate) fn sql(&self) -> &'static str {
+        let mut rest = self.file;
+        while rest.starts_with(HEADER) {
+            rest = rest.split_once('\n').map_or("", |(_, after)| after);
+        }
+        rest
+    }
+
+    /// What sqlx records of the migration: the SHA-384 of its SQL.
+    fn checksum(&self) -> Vec<u8> {
+        self.migration().checksum.into_owned()
+    }
+
+    fn migration(&self) -> Migration {
+        Migration::new(self.version, Cow::Borrowed(self.description), MigrationType::Simple, Cow::Borrowed(self.sql()), false)
+    }
+
+    /// The rollback header as text, without its comment markers.
+    pub(crate) fn rollback(&self) -> String {
+        let header = self.file.len() - self.sql().len();
+        self.file[..header]
+            .lines()
+            .map(|line| line.strip_prefix(HEADER).map_or(line, |l| l.strip_prefix(' ').unwrap_or(l)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The newest version a list knows.
+pub(crate) fn newest(list: &[Embedded]) -> Option<i64> {
+    list.last().map(|m| m.version)
+}
+
+/// A sqlx migrator over `list`, taking the backend's migration lock (so that nodes starting
+/// together migrate once), one transaction per migration.
+pub(crate) fn migrator(list: &[Embedded]) -> Migrator {
+    let migrations: Vec<Migration> = list.iter().map(Embedded::migration).collect();
+    Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+}
+
+/// Where a migration stands in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// Started and failed: the store is refused until it is repaired (sqlx's "dirty" version).
+    Failed,
+    /// Applied, but from a different text than this binary's: the store is refused.
+    Changed,
+    /// Applied by a newer release, which this binary does not know (a rollback of the binary).
+    Unknown,
+}
+
+impl MigrationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+            MigrationState::Failed => "failed",
+            MigrationState::Changed => "changed",
+            MigrationState::Unknown => "unknown",
+        }
+    }
+}
+
+/// One migration: what this binary knows of it and what the store records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub description: String,
+    pub state: MigrationState,
+    /// When the store recorded it (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+    pub applied_at: Option<String>,
+    /// Whether and how it can be rolled back (its file's header); empty for an unknown one.
+    pub rollback: String,
+}
+
+impl MigrationStatus {
+    /// The first line of the rollback note, e.g. `rollback: yes. Adds tables only.`
+    pub fn rollback_summary(&self) -> &str {
+        self.rollback.lines().next().unwrap_or("")
+    }
+}
+
+/// The migrations of one store, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// False when there is no store at all yet (a SQLite file that does not exist).
+    pub store_exists: bool,
+    pub migrations: Vec<MigrationStatus>,
+}
+
+impl MigrationReport {
+    pub fn pending(&self) -> usize {
+        self.migrations.iter().filter(|m| m.state == MigrationState::Pending).count()
+    }
+}
+
+/// A row of sqlx's `_sqlx_migrations`.
+struct Recorded {
+    version: i64,
+    description: String,
+    applied_at: Option<String>,
+    success: bool,
+    checksum: Vec<u8>,
+}
+
+/// Reads which migrations the store named by `url` has applied, and compares them with this
+/// binary's. Changes nothing, needs no master key, and creates no SQLite file that is not there.
+pub async fn migration_status(url: &str) -> Result<MigrationReport> {
+    if url.starts_with("sqlite:") {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(false);
+        let path = options.get_filename();
+        if path != Path::new(":memory:") && !path.exists() {
+            return Ok(report("sqlite", false, SQLITE, Vec::new()));
+        }
+        let mut connection = sqlx::SqliteConnection::connect_with(&options).await.map_err(crate::sqlite::map_err)?;
+        let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_one(&mut connection)
+            .await
+            .map_err(crate::sqlite::map_err)?;
+        let recorded = if exists == 0 {
+            Vec::new()
+        } else {
+            sqlx::query(
+                "SELECT version, description, strftime('%Y-%m-%dT%H:%M:%SZ', installed_on) AS applied_at, success, checksum \
+                 FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .map_err(crate::sqlite::map_err)?
+            .iter()
+            .map(|row| {
+                Ok(Recorded {
+                    version: row.try_get("version")?,
+                    description: row.try_get("description")?,
+                    applied_at: row.try_get("applied_at")?,
+                    success: row.try_get("success")?,
+                    checksum: row.try_get("checksum")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+            .map_err(crate::sqlite::map_err)?
+        };
+        let _ = connection.close().await;
+        Ok(report("sqlite", true, SQLITE, recorded))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("tessera");
+        let mut connection = sqlx::PgConnection::connect_with(&options).await.map_err(crate::postgres::map_err)?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut connection)
+            .await
+            .map_err(crate::postgres::map_err)?;
+        let recorded = if exists {
+            sqlx::query(
+                "SELECT version, description, \
+                 to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS applied_at, success, checksum \
+                 FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .map_err(crate::postgres::map_err)?
+            .iter()
+            .map(|row| {
+                Ok(Recorded {
+                    version: row.try_get("version")?,
+                    description: row.try_get("description")?,
+                    applied_at: row.try_get("applied_at")?,
+                    success: row.try_get("success")?,
+                    checksum: row.try_get("checksum")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+            .map_err(crate::postgres::map_err)?
+        } else {
+            Vec::new()
+        };
+        let _ = connection.close().await;
+        Ok(report("postgres", true, POSTGRES, recorded))
+    } else {
+        Err(StoreError::Unavailable("unsupported database URL: use sqlite://PATH or postgres://…".into()))
+    }
+}
+
+/// This binary's migrations against what the store recorded, oldest first; migrations the
+/// store has and this binary does not come last.
+fn report(backend: &'static str, store_exists: bool, list: &[Embedded], recorded: Vec<Recorded>) -> MigrationReport {
+    let mut migrations: Vec<MigrationStatus> = list
+        .iter()
+        .map(|m| {
+            let row = recorded.iter().find(|r| r.version == m.version);
+            let state = match row {
+                None => MigrationState::Pending,
+                Some(r) if !r.success => MigrationState::Failed,
+                Some(r) if r.checksum != *m.checksum() => MigrationState::Changed,
+                Some(_) => MigrationState::Applied,
+            };
+            MigrationStatus {
+                version: m.version,
+                description: m.description.to_owned(),
+                state,
+                applied_at: row.and_then(|r| r.applied_at.clone()),
+                rollback: m.rollback(),
+            }
+        })
+        .collect();
+    for row in recorded {
+        if !list.iter().any(|m| m.version == row.version) {
+            migrations.push(MigrationStatus {
+                version: row.version,
+                description: row.description,
+                state: if row.success { MigrationState::Unknown } else { MigrationState::Failed },
+                applied_at: row.applied_at,
+                rollback: String::new(),
+            });
+        }
+    }
+    migrations.sort_by_key(|m| m.version);
+    MigrationReport { backend, store_exists, migrations }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn checksum(m: &Embedded) -> String {
+        hex(&m.checksum())
+    }
+
+    /// Every store records these (SHA-384 of each migration's SQL) and refuses a binary whose
+    /// migrations differ: a released migration never changes, headers included.
+    #[test]
+    fn released_migrations_keep_their_checksums() {
+        let expected: &[(&[Embedded], &[&str])] = &[
+            (
+                SQLITE,
+                &[
+                    "ab5264920efdbb6025171cd0d47b26ad605441557b342c4a5436a107636df92a8f73195a789c775b17b50431fda96b83",
+                    "aeb0b73eb23dbd64e6dc095dd160c2b88b5c04dfb4bfcd1dc379e60d0f39fd97b40c505d02888d2829d01cbfb64e4c13",
+                    "35f248abc9e919a122368d99a8fbeca44c6481cd40138e054ee2901415fe6b3acc2a69f5bda7ccee19030d9739d9d9a8",
+                    "f3dd58e7f90356d571ab011303e1f88cb30823b33b4f8a3c0dde6de9765d5445c464b46c44cb85f3f3dbb4e59a9e956f",
+                    "26cc0b52536382b41d4809bae244399a0233aba8eb42e53a9bec724eaf4a847b434c870e852e1e28ec7dee47ff726ac8",
+                    "490a3c1a64c520e29c5857e44ad2f1f858e069394a625f76e8ba2f59f84affbf1fce65738331b56f63595b4c282add2c",
+                    "9d1f3e5206a60c353e26856ff030fad85f918af39c6b275475bc316e81ee5f67818db8ba8aa5bc90f7da8b64301da032",
+                    "19a45793f6154ce8433ed42151fc1b6c24693f189ce9206a2a6b12c6b4b06b712bac9991e74a52dd5bfef917e999ba30",
+                    "30231d1cce3bea39932e1b09b5f2b4296dc111e50365f5567077a333e7a4a64067490447134e8b8f373e3a93e11ee0fe",
+                    "9de3f74068a0d52b9238b16802faaf3d487b4d0605174e22a2b71dda174a70a936304ef40fbcf3d85d38b6a5e985f873",
+                ],
+            ),
+            (
+                POSTGRES,
+                &[
+                    "22058b252ce88b30c7cb6723921457b76b6b856bcd40271423113340fc6b568ccf68a7ac790cd17123a37b61ffb18565",
+                    "6223b68175b8950902639b07490adb8378c67929115f4cb172266dcabf540a4f4fc557ea2fd144204bd153734dbd77e9",
+                    "b5118ba1afd7f436b183759dcb97d257925a7fb43c04e1ddb701f31ecf0cb8ce9e491d85dc6f810cdd0d877d9194cd8a",
+                    "841790fd388eef54744709f0b1b2901d9a524235b58a51320cc9518aa399ec7a4bac01bd3d8757bea92ef32bf4cfdc27",
+                    "595bdfe762601c119cfb3473c3c5c2d5fc78ec723eb79984544a21f892a74a6f90f5cc3a9fc8a0fac5c2f4236928d04d",
+                    "eccc7f2d596b2e9efd321817bdee5911f02f8a230e2f0c84f5cf7a5c02e5887ffaa1c9d290bb0213d80e2bfd2ddc25de",
+                    "7a0fd7893da2e923c61bd546922b759b992416eef5aa0a72f43226d839d2eb8e911f9a423b38292f7ea39c4106be2f7d",
+                    "ee11a6f7aaa1cd83768b1fb90c5381dca6f7332f0f16d92a3f4938fe585db8d187b83f5bd1caad0ccbb415858e2e524e",
+                    "04e5f7c1837df4d9acb4de9578ff7f3131e08914a0a8a18ece16843f3a6ac10d72b403b9aa9c2d11b6cf98f917bc1aa6",
+                    "f557a62e6ea0baecf34737b48330164590716a779ff5c425370251d42294e31cbd69d21efe6fd822d89735c5528d7a60",
+                ],
+            ),
+        ];
+        for (list, checksums) in expected {
+            let actual: Vec<String> = list.iter().map(checksum).collect();
+            assert_eq!(&actual, checksums, "a released migration's SQL changed");
+        }
+    }
+
+    #[test]
+    fn every_migration_says_whether_and_how_it_rolls_back() {
+        for m in SQLITE.iter().chain(POSTGRES) {
+            let rollback = m.rollback();
+            let summary = rollback.lines().next().unwrap_or("");
+            assert!(summary.starts_with("rollback: yes") || summary.starts_with("rollback: no"), "{}: {summary:?}", m.version);
+            assert!(!m.sql().starts_with(HEADER) && m.sql().starts_with("-- Tessera store, version"), "{}", m.version);
+            if summary.starts_with("rollback: yes") {
+                assert!(rollback.contains(&format!("DELETE FROM _sqlx_migrations WHERE version = {};", m.version)), "{}", m.version);
+            }
+        }
+    }
+
+    #[test]
+    fn the_header_is_cut_off_exactly() {
+        let m = embedded(1, "t", "--! rollback: no. Why.\n--!     SQL;\n-- Tessera store, version 1\nCREATE TABLE t (a);\n");
+        assert_eq!(m.sql(), "-- Tessera store, version 1\nCREATE TABLE t (a);\n");
+        assert_eq!(m.rollback(), "rollback: no. Why.\n    SQL;");
+        let bare = embedded(1, "t", "CREATE TABLE t (a);");
+        assert_eq!((bare.sql(), bare.rollback().as_str()), ("CREATE TABLE t (a);", ""));
+    }
+}
