@@ -6,7 +6,7 @@ use crate::OAuthError;
 use crate::assertion::AssertionFailure;
 use crate::credentials::{AuthMethod, PresentedClient};
 use crate::model::ScopeDef;
-use crate::model::{Client, ClientKeys, ClientStatus, GrantType, TokenEndpointAuthMethod, User};
+use crate::model::{Client, ClientKeys, ClientStatus, GrantType, Pkce, TokenEndpointAuthMethod, User};
 use crate::scope::{self, ScopeSet};
 
 /// Why a client failed to authenticate. Only audit logs see this; the client always gets the
@@ -113,6 +113,7 @@ pub struct Registration<'a> {
     pub scopes: &'a ScopeSet,
     pub redirect_uris: &'a [String],
     pub public: bool,
+    pub pkce: Pkce,
     pub auth_method: TokenEndpointAuthMethod,
     pub keys: Option<&'a ClientKeys>,
     pub access_token_ttl: Option<u32>,
@@ -123,7 +124,8 @@ pub struct Registration<'a> {
 
 /// Validates a registration: the run-as user must be the owner or hold `authorize_applications`
 /// in the same organization (A18); every scope must exist and be grantable by the owner; redirect
-/// URIs must be safe (R06); a public client cannot use client credentials. The first problem.
+/// URIs must be safe (R06); a public client cannot use client credentials and always needs PKCE.
+/// The first problem.
 pub fn validate_registration(r: &Registration<'_>) -> Result<(), OAuthError> {
     match registration_problems(r).into_iter().next() {
         Some(problem) => Err(OAuthError::new(crate::ErrorCode::InvalidRequest, problem.message)),
@@ -165,6 +167,9 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
         } else if !scope::role_allows(r.owner.role, name, r.catalogue) {
             add("scopes", format!("the owner's role may not grant the restricted scope '{name}'"));
         }
+    }
+    if r.public && r.pkce == Pkce::Optional {
+        add("pkce", "a public client always uses PKCE: pkce optional is only for confidential clients".into());
     }
     if r.public != (r.auth_method == TokenEndpointAuthMethod::None) {
         add("token_endpoint_auth_method", "a public client, and only a public client, uses the method none".into());
@@ -295,6 +300,42 @@ mod tests {
         }
     }
 
+    /// A registration without problems: a confidential code-flow client with a secret.
+    fn registration<'a>(owner: &'a User, scopes: &'a ScopeSet, redirect_uris: &'a [String]) -> Registration<'a> {
+        Registration {
+            owner,
+            run_as: owner,
+            grants: &[GrantType::AuthorizationCode],
+            scopes,
+            redirect_uris,
+            public: false,
+            pkce: Pkce::Required,
+            auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            keys: None,
+            access_token_ttl: None,
+            catalogue: &[],
+            resources: &[],
+        }
+    }
+
+    /// The fields of the problems of `registration`, in order.
+    fn check_problems(registration: Registration<'_>, expected: &[&str]) {
+        let fields: Vec<&str> = registration_problems(&registration).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, expected, "{registration:?}");
+    }
+
+    #[test]
+    fn pkce_optional_is_for_confidential_clients_only() {
+        let owner = crate::testing::user("u", crate::model::Role::Owner);
+        let (scopes, uris) = (ScopeSet::default(), ["https://app.example/cb".to_owned()]);
+        let confidential = registration(&owner, &scopes, &uris);
+        let public = Registration { public: true, auth_method: TokenEndpointAuthMethod::None, ..confidential.clone() };
+        check_problems(confidential.clone(), &[]);
+        check_problems(Registration { pkce: Pkce::Optional, ..confidential }, &[]);
+        check_problems(public.clone(), &[]);
+        check_problems(Registration { pkce: Pkce::Optional, ..public }, &["pkce"]);
+    }
+
     #[test]
     fn jwks_uri_rules() {
         assert_eq!(validate_jwks_uri("https://keys.example/jwks.json"), Ok(()));
@@ -345,6 +386,7 @@ mod tests {
             allowed_origins: vec![],
             allowed_ips: vec!["10.0.0.0/8".parse().unwrap()],
             public: false,
+            pkce: Pkce::Required,
             auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
             keys: None,
             access_token_ttl: None,

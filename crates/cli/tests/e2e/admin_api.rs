@@ -26,7 +26,7 @@ async fn admin_token(server: &Server, fixture: &Fixture, owner: &str, flags: &[&
 }
 
 /// The owner's token with both admin scopes.
-async fn owner_token(server: &Server, fixture: &Fixture) -> String {
+pub(crate) async fn owner_token(server: &Server, fixture: &Fixture) -> String {
     admin_token(server, fixture, &fixture.owner_email, ADMIN_SCOPES).await
 }
 
@@ -36,13 +36,13 @@ async fn member_token(server: &Server, fixture: &Fixture, email: &str) -> String
     admin_token(server, fixture, email, &["--scope", "tessera:clients"]).await
 }
 
-struct Api<'a> {
+pub(crate) struct Api<'a> {
     server: &'a Server,
     token: String,
 }
 
 impl Api<'_> {
-    fn new<'a>(server: &'a Server, token: &str) -> Api<'a> {
+    pub(crate) fn new<'a>(server: &'a Server, token: &str) -> Api<'a> {
         Api { server, token: token.to_owned() }
     }
 
@@ -58,15 +58,15 @@ impl Api<'_> {
         request.send().await.unwrap()
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn patch(&self, path: &str, body: &Value) -> reqwest::Response {
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> reqwest::Response {
         self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
 
@@ -85,7 +85,7 @@ impl Api<'_> {
 }
 
 /// Asserts the status and returns the JSON body.
-async fn expect(response: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn expect(response: reqwest::Response, status: u16) -> Value {
     let actual = response.status().as_u16();
     let text = response.text().await.unwrap();
     assert_eq!(actual, status, "body: {text}");
@@ -94,7 +94,7 @@ async fn expect(response: reqwest::Response, status: u16) -> Value {
 
 /// Asserts an RFC 7807 problem: status, media type, the members, and the RFC 6749/6750 code.
 /// Returns the headers and the body.
-async fn problem(response: reqwest::Response, status: u16, error: &str) -> (reqwest::header::HeaderMap, Value) {
+pub(crate) async fn problem(response: reqwest::Response, status: u16, error: &str) -> (reqwest::header::HeaderMap, Value) {
     let headers = response.headers().clone();
     let actual = response.status().as_u16();
     let text = response.text().await.unwrap();
@@ -553,6 +553,12 @@ async fn admin_api_openapi_document_is_valid_and_names_every_route() {
     }
     let security = &document["components"]["securitySchemes"]["bearer"];
     assert_eq!((security["type"].as_str(), security["scheme"].as_str()), (Some("http"), Some("bearer")));
+    // The clients' PKCE setting is a closed vocabulary in the schema too.
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["Pkce"]["enum"], json!(["required", "optional"]), "{}", schemas["Pkce"]);
+    assert!(schemas["ClientView"]["properties"]["pkce"].is_object(), "{}", schemas["ClientView"]);
+    assert!(schemas["NewClientRequest"]["properties"]["pkce"].is_object(), "{}", schemas["NewClientRequest"]);
+    assert!(schemas["ClientPatch"]["properties"]["pkce"].is_object(), "{}", schemas["ClientPatch"]);
 }
 
 fn tempdir() -> std::path::PathBuf {

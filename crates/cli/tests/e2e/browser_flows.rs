@@ -38,7 +38,9 @@ fn browser_client(server: &Server, fixture: &Fixture, name: &str) -> (Fixture, S
     (client, callback)
 }
 
+/// A code request with PKCE (the S256 challenge of `VERIFIER`).
 fn authorize_url(server: &Server, client: &Fixture, callback: &str, extra: &str) -> String {
+    let challenge = challenge(VERIFIER);
     let query = serde_urlencoded::to_string([
         ("response_type", "code"),
         ("client_id", client.client_id.as_str()),
@@ -46,6 +48,8 @@ fn authorize_url(server: &Server, client: &Fixture, callback: &str, extra: &str)
         ("scope", "openid email read"),
         ("state", "browser-state"),
         ("nonce", "browser-nonce"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
     ])
     .unwrap();
     server.url(&format!("/oauth2/authorize?{query}{extra}"))
@@ -88,7 +92,7 @@ async fn a_user_signs_in_allows_and_the_client_gets_tokens_and_userinfo() {
         "/oauth2/token",
         &client.client_id,
         &client.client_secret,
-        &[("grant_type", "authorization_code"), ("code", &params["code"]), ("redirect_uri", &callback)],
+        &[("grant_type", "authorization_code"), ("code", &params["code"]), ("redirect_uri", &callback), ("code_verifier", VERIFIER)],
     )
     .await;
     assert_eq!(response.status(), 200);

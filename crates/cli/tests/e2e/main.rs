@@ -29,6 +29,7 @@ mod login_security;
 mod malformed;
 mod multi_node;
 mod par;
+mod pkce;
 mod portal;
 mod portal_browser;
 mod private_key_jwt;
