@@ -10,6 +10,7 @@ mod agent;
 mod common;
 
 mod admin_api;
+mod authorize_post;
 mod browser_flows;
 mod browser_smoke;
 mod cli;
