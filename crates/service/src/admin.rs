@@ -529,6 +529,8 @@ impl Tessera {
                 grants: &grants,
                 scopes: &scopes,
                 redirect_uris: &new.redirect_uris,
+                allowed_origins: &new.allowed_origins,
+                allowed_ips: &new.allowed_ips,
                 public: new.public,
                 pkce: self.pkce_of(new),
                 auth_method,
@@ -754,12 +756,15 @@ impl Tessera {
         }
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();
+        let allowed_ips: Vec<String> = client.allowed_ips.iter().map(ToString::to_string).collect();
         client_rules::validate_registration(&Registration {
             owner: &owner,
             run_as: &run_as,
             grants: &grants,
             scopes: &client.scopes,
             redirect_uris: &client.redirect_uris,
+            allowed_origins: &client.allowed_origins,
+            allowed_ips: &allowed_ips,
             public: client.public,
             pkce: client.pkce,
             auth_method: client.auth_method,

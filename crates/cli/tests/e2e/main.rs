@@ -17,6 +17,7 @@ mod cli;
 mod client_auth;
 mod client_credentials;
 mod client_edit;
+mod client_lists;
 mod code_flow;
 mod concurrency;
 mod crash;
