@@ -34,9 +34,14 @@ async fn post_authorize_with_a_form_body_runs_the_whole_code_flow_like_get() {
     let client = web_client(&server, &fixture, &[]);
     let request = code_request(&client);
     let mut agent = Agent::new(&server);
-    // Signed out: to the login page (303 after a POST), which returns to the same request.
+    // Without a session cookie (a browser leaves the SameSite=Lax cookie out of a cross-site
+    // POST): on as the same GET, which then sends the signed-out user to the login page.
     let response = agent.post("/oauth2/authorize", &borrowed(&request)).await;
     assert_eq!(response.status(), 303);
+    let as_get = location(&response);
+    assert_eq!(as_get, format!("/oauth2/authorize?{}", serde_urlencoded::to_string(&request).unwrap()));
+    let response = agent.get(&as_get).await;
+    assert_eq!(response.status(), 302);
     let login = location(&response);
     assert!(login.starts_with("/login?"), "{login}");
     let page = agent.get(&login).await.text().await.unwrap();
@@ -108,6 +113,9 @@ async fn post_authorize_works_on_a_profile_alias() {
     let (server, fixture) = start_with(ServerOptions { serve: vec!["--profile".into(), "bluecanvas".into()], ..ServerOptions::default() });
     let client = web_client(&server, &fixture, &[]);
     let mut agent = Agent::new(&server);
+    let response = agent.post("/apis/oauth2/v1/authorize", &borrowed(&code_request(&client))).await;
+    assert_eq!(response.status(), 303, "without a cookie: on as a GET of the same path");
+    assert!(location(&response).starts_with("/apis/oauth2/v1/authorize?response_type=code&"), "{}", location(&response));
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     let response = agent.post("/apis/oauth2/v1/authorize", &borrowed(&code_request(&client))).await;
     assert_eq!(response.status(), 200);
@@ -156,6 +164,16 @@ async fn authorize_parameters_that_are_not_utf8_are_invalid_request_never_replac
             assert!(page.contains("UTF-8") && !page.contains('\u{fffd}'), "{page}");
         }
     }
+    // Also without a session cookie: refused before it could go on as a GET.
+    let response = http()
+        .post(server.url("/oauth2/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("{good}&state=%FF"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
     // The same request in UTF-8 goes through (consented once, it answers at once), with a
     // non-ASCII state returned as sent.
     agent.authorize(&good, "allow").await;

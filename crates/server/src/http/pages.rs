@@ -226,7 +226,7 @@ pub async fn authorize(State(state): State<AppState>, browser: Browser, uri: Uri
 /// `POST /oauth2/authorize`: the same request as a form body (OIDC Core §3.1.2.1), answered
 /// exactly as the `GET`, except that redirects are 303 (RFC 9700 §4.12: a 307 would re-post the
 /// body to the client). The body alone is the request; a query string beside it is not read.
-pub async fn authorize_form(State(state): State<AppState>, browser: Browser, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = media.split(';').next().unwrap_or("").trim();
     if !body.is_empty() && !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
@@ -235,6 +235,17 @@ pub async fn authorize_form(State(state): State<AppState>, browser: Browser, hea
             "This request cannot be completed",
             "An authorization request is sent in the query or as a form (application/x-www-form-urlencoded).",
         );
+    }
+    // The session cookie is SameSite=Lax, so a browser leaves it out of the cross-site POST a
+    // client's page makes, and every user would look signed out (`prompt=none` could never
+    // succeed). Without the cookie, the request goes on as the same GET, which the browser
+    // sends with it.
+    if browser.session_cookie().is_none() {
+        return match (Params::from_form(&body), std::str::from_utf8(&body)) {
+            (Ok(_), Ok(query)) => redirect(StatusCode::SEE_OTHER, &format!("{}?{query}", uri.path())),
+            (Err(e), _) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
+            (Ok(_), Err(_)) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", "The request is not UTF-8 text."),
+        };
     }
     authorization_request(&state, &browser, &body, true).await
 }
