@@ -143,13 +143,15 @@ pub fn web_client(server: &Server, fixture: &Fixture, extra: &[&str]) -> Fixture
 }
 
 /// The authorize query of a code request by `client` (with `extra` appended), with PKCE: the
-/// S256 challenge of [`VERIFIER`], which [`redeem`] sends.
+/// S256 challenge of [`VERIFIER`], which [`redeem`] sends, unless `extra` brings a challenge of
+/// its own.
 pub fn code_query(client: &Fixture, extra: &str) -> String {
-    format!(
-        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz&code_challenge={}&code_challenge_method=S256{extra}",
-        client.client_id,
-        challenge(VERIFIER)
-    )
+    let pkce = if extra.contains("code_challenge") {
+        String::new()
+    } else {
+        format!("&code_challenge={}&code_challenge_method=S256", challenge(VERIFIER))
+    };
+    format!("response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz{pkce}{extra}", client.client_id)
 }
 
 /// Signs the owner in, authorizes `client` (Allow) and returns the code.

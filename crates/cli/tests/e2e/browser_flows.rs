@@ -149,10 +149,7 @@ async fn a_signed_in_user_posted_from_another_site_goes_through_without_signing_
         ("code_challenge_method", "S256"),
     ];
     let inputs: String = fields.iter().map(|(name, value)| format!(r#"<input type="hidden" name="{name}" value="{value}">"#)).collect();
-    let page = format!(
-        r#"<form method="post" action="{}">{inputs}<button id="go">Go</button></form>"#,
-        server.url("/oauth2/authorize")
-    );
+    let page = format!(r#"<form method="post" action="{}">{inputs}<button id="go">Go</button></form>"#, server.url("/oauth2/authorize"));
     let encoded: String = serde_urlencoded::to_string([("x", page.as_str())]).unwrap().trim_start_matches("x=").replace('+', "%20");
     browser.goto(&format!("data:text/html,{encoded}")).await.unwrap();
     browser.wait_for_element("#go", WAIT).await.unwrap();
