@@ -120,7 +120,8 @@ browser_session() {
   csrf=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' <<<"$page" | head -1)
   curl -s -o /dev/null -c "$jar" -b "$jar" -H "Origin: $BASE" --data-urlencode "email=owner@soak.test" \
     --data-urlencode "password=$PASSWORD" --data-urlencode "csrf_token=$csrf" --data-urlencode "return_to=/" "$BASE/login"
-  AUTHORIZE_PATH="/oauth2/authorize?response_type=code&client_id=$WEB_ID&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=api&state=s"
+  # PKCE is required in the code flow: the challenge of RFC 7636 Appendix B (the codes are never redeemed).
+  AUTHORIZE_PATH="/oauth2/authorize?response_type=code&client_id=$WEB_ID&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=api&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
   page=$(curl -s -c "$jar" -b "$jar" "$BASE$AUTHORIZE_PATH")
   csrf=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' <<<"$page" | head -1)
   request=$(sed -n 's/.*name="request" value="\([^"]*\)".*/\1/p' <<<"$page" | head -1 | sed 's/&#38;/\&/g; s/&amp;/\&/g; s/&#x27;/'"'"'/g; s/&#39;/'"'"'/g; s/&quot;/"/g')

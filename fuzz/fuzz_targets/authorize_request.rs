@@ -1,16 +1,17 @@
 //! Redirect URIs and authorization requests: registration rules for a redirect URI (R06), the
 //! authorization request's parameters against a registered client (exact matching, R01–R05;
-//! PKCE, P01–P05), and the response URL built from what the request sent (state, S01).
+//! PKCE, P01–P05, P10), and the response URL built from what the request sent (state, S01).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tessera_core::authorize::{self, AuthorizeError, ResponseMode};
 use tessera_core::client::validate_redirect_uri;
-use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, TokenEndpointAuthMethod, UserId};
+use tessera_core::authorize::ResponseType;
+use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Pkce, TokenEndpointAuthMethod, UserId};
 use tessera_core::params::Params;
 use tessera_core::scope::ScopeSet;
 
-fn client(redirect_uri: &str, public: bool) -> Client {
+fn client(redirect_uri: &str, public: bool, pkce: Pkce) -> Client {
     Client {
         id: ClientId::new("app"),
         org_id: OrgId::new("o"),
@@ -23,6 +24,7 @@ fn client(redirect_uri: &str, public: bool) -> Client {
         allowed_origins: vec![],
         allowed_ips: vec![],
         public,
+        pkce,
         auth_method: if public { TokenEndpointAuthMethod::None } else { TokenEndpointAuthMethod::ClientSecretBasic },
         keys: None,
         access_token_ttl: None,
@@ -54,10 +56,14 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let Ok(params) = Params::from_form(query) else { return };
-    for public in [false, true] {
-        let client = client(uri, public);
+    for (public, pkce) in [(false, Pkce::Optional), (false, Pkce::Required), (true, Pkce::Required)] {
+        let client = client(uri, public, pkce);
         match authorize::validate(&params, Some(&client), None) {
             Ok(request) => {
+                // PKCE required (public, or registered so): no code without a challenge (P01, P10).
+                if pkce == Pkce::Required && request.response_type == ResponseType::Code {
+                    assert!(request.code_challenge.is_some(), "a code flow without PKCE passed: {request:?}");
+                }
                 // Exact string match only: the URI used is one that is registered, byte for byte.
                 assert!(client.redirect_uris.iter().any(|r| *r == request.redirect_uri), "{request:?}");
                 let url = authorize::answer_url(&request.redirect_uri, ResponseMode::Query, &[("code", "c")], request.state.as_deref(), "https://id.example");

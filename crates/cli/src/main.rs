@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
-use tessera_core::model::{ClientStatus, Role};
+use tessera_core::model::{ClientStatus, Pkce, Role};
 use tessera_server::config::{Config, ConfigLayer};
 use tessera_service::admin::{Actor, AuditFilter, ClientEdit, NewClient, NewUser};
 
@@ -391,7 +391,7 @@ struct ClientCreateArgs {
     /// The email of the user the client acts as (default: the owner).
     #[arg(long)]
     run_as: Option<String>,
-    /// A public client: no secret, PKCE required.
+    /// A public client: no secret, PKCE always required.
     #[arg(long)]
     public: bool,
     /// Access-token lifetime in seconds for this client (capped by configuration).
@@ -406,6 +406,11 @@ struct ClientCreateArgs {
     /// (RFC 9449 §5.2 `dpop_bound_access_tokens`).
     #[arg(long = "require-dpop")]
     dpop_bound_access_tokens: bool,
+    /// Whether the code flow needs PKCE: required (the default; always for --public) or
+    /// optional, for a legacy confidential client that sends no code_challenge. The default
+    /// is optional while the server runs the bluescape profile.
+    #[arg(long, value_name = "required|optional", value_parser = parse_pkce)]
+    pkce: Option<Pkce>,
     /// A resource (absolute URI, no fragment) the client may ask tokens for with `resource`
     /// (RFC 8707; repeatable; default: none, tokens carry the default audience).
     #[arg(long = "resource")]
@@ -458,6 +463,13 @@ struct ClientUpdateArgs {
     /// Whether every token request must carry a DPoP proof (RFC 9449 §5.2).
     #[arg(long = "require-dpop")]
     dpop_bound_access_tokens: Option<bool>,
+    /// Whether the code flow needs PKCE: required or optional (confidential clients only).
+    #[arg(long, value_name = "required|optional", value_parser = parse_pkce)]
+    pkce: Option<Pkce>,
+}
+
+fn parse_pkce(value: &str) -> Result<Pkce, String> {
+    Pkce::parse(value).ok_or_else(|| format!("{value:?} is not required or optional"))
 }
 
 fn read_key_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
@@ -641,6 +653,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
                 requires_org_approval: args.requires_org_approval,
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
                 dpop_bound_access_tokens: args.dpop_bound_access_tokens,
+                pkce: args.pkce,
                 resources: args.resources,
                 token_endpoint_auth_method: args.token_endpoint_auth_method,
                 jwks: read_key_file(args.jwks.as_deref())?,
@@ -663,6 +676,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
                 access_token_ttl: args.access_token_ttl.map(Some),
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
                 dpop_bound_access_tokens: args.dpop_bound_access_tokens,
+                pkce: args.pkce,
                 resources,
                 jwks: read_key_file(args.jwks.as_deref())?,
                 jwks_uri: args.jwks_uri,

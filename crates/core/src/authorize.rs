@@ -6,7 +6,7 @@
 //! user and never redirected (open-redirect defence, RFC 6749 §4.1.2.1); after that, errors
 //! go back to the redirect URI with `state` and `iss` (RFC 9207).
 
-use crate::model::{Client, GrantType, ScopeDef};
+use crate::model::{Client, GrantType, Pkce, ScopeDef};
 use crate::params::Params;
 use crate::scope::{self, Holder, ScopeSet};
 use crate::{ErrorCode, OAuthError};
@@ -161,7 +161,7 @@ pub fn validate(
     if response_type == ResponseType::IdTokenToken && nonce.is_none() {
         return Err(redirect(mode, OAuthError::invalid_request("nonce is required for id_token responses")));
     }
-    let code_challenge = pkce_challenge(params, client).map_err(|e| redirect(mode, e))?;
+    let code_challenge = pkce_challenge(params, client, response_type).map_err(|e| redirect(mode, e))?;
     let org_approval = match (params.get("scope"), params.get("org_id")) {
         (Some("org"), Some(org)) if !org.is_empty() => Some(org.to_owned()),
         (Some("org"), _) => return Err(redirect(mode, OAuthError::invalid_request("org_id is required with scope=org"))),
@@ -257,13 +257,17 @@ pub fn scope_for_user(request: &AuthorizationRequest, holder: Holder, catalogue:
     scope::allowed_for(&request.scope, holder, catalogue)
 }
 
-/// PKCE: S256 only (P02–P05); required of public clients (P01), optional for confidential
-/// ones, whose seeds' code flows carry none (P10).
-fn pkce_challenge(params: &Params, client: &Client) -> Result<Option<CodeChallenge>, OAuthError> {
+/// PKCE: S256 only (P02–P05); required of public clients (P01) and, in the code flow, of every
+/// client not registered with `pkce` optional (OAuth 2.1 §4.1.1, P10). A challenge that is
+/// sent is checked whatever the client's setting.
+fn pkce_challenge(params: &Params, client: &Client, response_type: ResponseType) -> Result<Option<CodeChallenge>, OAuthError> {
     let challenge = params.get("code_challenge");
     let method = params.get("code_challenge_method");
     match (challenge, method) {
         (None, None) if client.public => Err(OAuthError::invalid_request("public clients must use PKCE (code_challenge with S256)")),
+        (None, None) if response_type == ResponseType::Code && client.pkce == Pkce::Required => {
+            Err(OAuthError::invalid_request("this client must use PKCE (code_challenge with S256)"))
+        }
         (None, None) => Ok(None),
         (None, Some(_)) => Err(OAuthError::invalid_request("code_challenge_method without code_challenge")),
         (Some(_), None) => Err(OAuthError::invalid_request("code_challenge_method is required and must be S256")),
@@ -330,9 +334,12 @@ pub fn error_url(redirect_uri: &str, mode: ResponseMode, error: &OAuthError, sta
 mod tests {
     use super::*;
 
+    /// A client with the given grants and redirect URIs; a confidential one has `pkce` optional
+    /// unless a test says otherwise, so that the other rules can be tested without PKCE.
     fn client(public: bool, grants: &[GrantType], uris: &[&str]) -> Client {
         Client {
             public,
+            pkce: if public { Pkce::Required } else { Pkce::Optional },
             redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
             ..crate::testing::client(grants, "openid read write")
         }
@@ -395,6 +402,36 @@ mod tests {
         check("response_type=token&client_id=app", Some(&spa), "ok");
         check("response_type=token+id_token&client_id=app", Some(&spa), "redirect:invalid_request:Fragment");
         check("response_type=id_token+token&client_id=app&nonce=n", Some(&spa), "ok");
+    }
+
+    #[test]
+    fn pkce_is_required_in_the_code_flow_unless_a_confidential_client_is_registered_optional() {
+        let grants = [GrantType::AuthorizationCode, GrantType::Implicit];
+        let public = client(true, &grants, &["http://127.0.0.1/cb"]);
+        let required = Client { pkce: Pkce::Required, ..client(false, &grants, &["http://127.0.0.1/cb"]) };
+        let optional = Client { pkce: Pkce::Optional, ..required.clone() };
+        let code = "response_type=code&client_id=app";
+        let with_challenge = format!("{code}&code_challenge={CHALLENGE}&code_challenge_method=S256");
+        let plain = format!("{code}&code_challenge={CHALLENGE}&code_challenge_method=plain");
+        for (query, client, expected) in [
+            (code, &public, "redirect:invalid_request:Query"),
+            (code, &required, "redirect:invalid_request:Query"),
+            (code, &optional, "ok"),
+            (&with_challenge, &public, "ok"),
+            (&with_challenge, &required, "ok"),
+            (&with_challenge, &optional, "ok"),
+            // A challenge sent is checked, whatever the setting.
+            (&plain, &optional, "redirect:invalid_request:Query"),
+            (&plain, &required, "redirect:invalid_request:Query"),
+            // The implicit flow redeems no code: the setting is about the code flow.
+            ("response_type=token&client_id=app", &required, "ok"),
+            // A public client sends one in every flow, as it always did (P01).
+            ("response_type=token&client_id=app", &public, "redirect:invalid_request:Fragment"),
+        ] {
+            check(query, Some(client), expected);
+        }
+        let params = Params::from_form(with_challenge.as_bytes()).unwrap();
+        assert_eq!(validate(&params, Some(&required), None).unwrap().code_challenge, Some(CodeChallenge(CHALLENGE.into())));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::OAuthError;
 use crate::assertion::AssertionFailure;
 use crate::credentials::{AuthMethod, PresentedClient};
 use crate::model::ScopeDef;
-use crate::model::{Client, ClientKeys, ClientStatus, GrantType, TokenEndpointAuthMethod, User};
+use crate::model::{Client, ClientKeys, ClientStatus, GrantType, Pkce, TokenEndpointAuthMethod, User};
 use crate::scope::{self, ScopeSet};
 
 /// Why a client failed to authenticate. Only audit logs see this; the client always gets the
@@ -104,6 +104,11 @@ pub fn parties_active(owner: &User, acting: &User) -> bool {
     owner.is_active() && acting.is_active()
 }
 
+/// The most entries a client holds in each of its lists: redirect URIs, allowed origins and IP
+/// ranges (SPEC §12); requests search them. Resources are fewer still
+/// ([`crate::resource::MAX_RESOURCES`]): each may end up in a token's `aud`.
+pub const MAX_LIST_ENTRIES: usize = 100;
+
 /// What a new client asks for, checked against its owner, run-as user and the catalogue.
 #[derive(Debug, Clone)]
 pub struct Registration<'a> {
@@ -112,7 +117,12 @@ pub struct Registration<'a> {
     pub grants: &'a [GrantType],
     pub scopes: &'a ScopeSet,
     pub redirect_uris: &'a [String],
+    /// As given: each is checked by the caller (`admin::validate_origin`), only their number here.
+    pub allowed_origins: &'a [String],
+    /// As given: each is parsed by the caller, only their number is checked here.
+    pub allowed_ips: &'a [String],
     pub public: bool,
+    pub pkce: Pkce,
     pub auth_method: TokenEndpointAuthMethod,
     pub keys: Option<&'a ClientKeys>,
     pub access_token_ttl: Option<u32>,
@@ -123,7 +133,8 @@ pub struct Registration<'a> {
 
 /// Validates a registration: the run-as user must be the owner or hold `authorize_applications`
 /// in the same organization (A18); every scope must exist and be grantable by the owner; redirect
-/// URIs must be safe (R06); a public client cannot use client credentials. The first problem.
+/// URIs must be safe (R06); a public client cannot use client credentials and always needs PKCE;
+/// no list holds more than [`MAX_LIST_ENTRIES`] entries. The first problem.
 pub fn validate_registration(r: &Registration<'_>) -> Result<(), OAuthError> {
     match registration_problems(r).into_iter().next() {
         Some(problem) => Err(OAuthError::new(crate::ErrorCode::InvalidRequest, problem.message)),
@@ -166,6 +177,9 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
             add("scopes", format!("the owner's role may not grant the restricted scope '{name}'"));
         }
     }
+    if r.public && r.pkce == Pkce::Optional {
+        add("pkce", "a public client always uses PKCE: pkce optional is only for confidential clients".into());
+    }
     if r.public != (r.auth_method == TokenEndpointAuthMethod::None) {
         add("token_endpoint_auth_method", "a public client, and only a public client, uses the method none".into());
     }
@@ -184,6 +198,16 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
     }
     if r.access_token_ttl == Some(0) {
         add("access_token_ttl", "the access-token lifetime must be at least 1 second".into());
+    }
+    let lists = [
+        ("redirect_uris", "redirect URIs", r.redirect_uris.len()),
+        ("allowed_origins", "allowed origins", r.allowed_origins.len()),
+        ("allowed_ips", "allowed IP ranges", r.allowed_ips.len()),
+    ];
+    for (field, what, count) in lists {
+        if count > MAX_LIST_ENTRIES {
+            add(field, format!("a client holds at most {MAX_LIST_ENTRIES} {what}, not {count}"));
+        }
     }
     for uri in r.redirect_uris {
         if let Err(msg) = validate_redirect_uri(uri) {
@@ -295,6 +319,67 @@ mod tests {
         }
     }
 
+    /// A registration without problems: a confidential code-flow client with a secret.
+    fn registration<'a>(owner: &'a User, scopes: &'a ScopeSet, redirect_uris: &'a [String]) -> Registration<'a> {
+        Registration {
+            owner,
+            run_as: owner,
+            grants: &[GrantType::AuthorizationCode],
+            scopes,
+            redirect_uris,
+            allowed_origins: &[],
+            allowed_ips: &[],
+            public: false,
+            pkce: Pkce::Required,
+            auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            keys: None,
+            access_token_ttl: None,
+            catalogue: &[],
+            resources: &[],
+        }
+    }
+
+    /// The fields of the problems of `registration`, in order.
+    fn check_problems(registration: Registration<'_>, expected: &[&str]) {
+        let fields: Vec<&str> = registration_problems(&registration).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, expected, "{registration:?}");
+    }
+
+    #[test]
+    fn pkce_optional_is_for_confidential_clients_only() {
+        let owner = crate::testing::user("u", crate::model::Role::Owner);
+        let (scopes, uris) = (ScopeSet::default(), ["https://app.example/cb".to_owned()]);
+        let confidential = registration(&owner, &scopes, &uris);
+        let public = Registration { public: true, auth_method: TokenEndpointAuthMethod::None, ..confidential.clone() };
+        check_problems(confidential.clone(), &[]);
+        check_problems(Registration { pkce: Pkce::Optional, ..confidential }, &[]);
+        check_problems(public.clone(), &[]);
+        check_problems(Registration { pkce: Pkce::Optional, ..public }, &["pkce"]);
+    }
+
+    #[test]
+    fn a_client_holds_at_most_100_entries_per_list() {
+        let owner = crate::testing::user("u", crate::model::Role::Owner);
+        let scopes = ScopeSet::default();
+        let list = |entry: &dyn Fn(usize) -> String| (0..=MAX_LIST_ENTRIES).map(entry).collect::<Vec<_>>();
+        let uris = list(&|i| format!("https://app.example/cb/{i}"));
+        let origins = list(&|i| format!("https://app{i}.example"));
+        let ips = list(&|i| format!("10.0.0.{i}/32"));
+        let resources = list(&|i| format!("https://api.example/{i}"));
+        let base = registration(&owner, &scopes, &uris[..1]);
+        check_problems(Registration { redirect_uris: &uris[..100], ..base.clone() }, &[]);
+        check_problems(Registration { redirect_uris: &uris, ..base.clone() }, &["redirect_uris"]);
+        check_problems(Registration { allowed_origins: &origins[..100], ..base.clone() }, &[]);
+        check_problems(Registration { allowed_origins: &origins, ..base.clone() }, &["allowed_origins"]);
+        check_problems(Registration { allowed_ips: &ips[..100], ..base.clone() }, &[]);
+        check_problems(Registration { allowed_ips: &ips, ..base.clone() }, &["allowed_ips"]);
+        let most = crate::resource::MAX_RESOURCES;
+        check_problems(Registration { resources: &resources[..most], ..base.clone() }, &[]);
+        check_problems(Registration { resources: &resources[..=most], ..base.clone() }, &["resources"]);
+        let error = validate_registration(&Registration { redirect_uris: &uris, ..base }).unwrap_err();
+        assert_eq!(error.description, "a client holds at most 100 redirect URIs, not 101");
+    }
+
     #[test]
     fn jwks_uri_rules() {
         assert_eq!(validate_jwks_uri("https://keys.example/jwks.json"), Ok(()));
@@ -345,6 +430,7 @@ mod tests {
             allowed_origins: vec![],
             allowed_ips: vec!["10.0.0.0/8".parse().unwrap()],
             public: false,
+            pkce: Pkce::Required,
             auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
             keys: None,
             access_token_ttl: None,

@@ -64,7 +64,7 @@ pub fn redeem(code: &IssuedCode, redemption: &Redemption<'_>, s256: impl Fn(&str
 mod tests {
     use super::*;
     use crate::authorize::{AuthorizeError, validate};
-    use crate::model::GrantType;
+    use crate::model::{Client, GrantType, Pkce};
     use crate::params::Params;
 
     const VERIFIER: &str = "the-verifier-the-verifier-the-verifier-1234";
@@ -76,8 +76,10 @@ mod tests {
         if input == VERIFIER { CHALLENGE.into() } else { format!("hash-of-{input}") }
     }
 
+    /// A code issued to a client registered with `pkce` optional, so that codes without a
+    /// challenge exist (P08).
     fn issued(challenge: bool, redirect_uri: Option<&str>) -> IssuedCode {
-        let client = crate::testing::client(&[GrantType::AuthorizationCode], "read");
+        let client = Client { pkce: Pkce::Optional, ..crate::testing::client(&[GrantType::AuthorizationCode], "read") };
         let mut query = "response_type=code&client_id=app".to_owned();
         if let Some(uri) = redirect_uri {
             query.push_str(&format!("&redirect_uri={}", uri.replace(':', "%3A").replace('/', "%2F")));

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::scope::ScopeSet;
 
+/// Whether a client must use PKCE in the code flow: the wire type is the model's.
+pub use tessera_proto::Pkce;
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -287,6 +290,8 @@ pub struct Client {
     pub allowed_ips: Vec<IpNet>,
     /// A public client has no secret and must use PKCE.
     pub public: bool,
+    /// Whether the code flow needs PKCE; never [`Pkce::Optional`] for a public client.
+    pub pkce: Pkce,
     /// `None` exactly when `public`.
     pub auth_method: TokenEndpointAuthMethod,
     /// The public keys of a `private_key_jwt` client; `None` for every other method.

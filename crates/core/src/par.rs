@@ -119,8 +119,19 @@ mod tests {
         crate::testing::client(&[GrantType::AuthorizationCode], "read")
     }
 
+    /// A push by a client registered with `pkce` optional, so that the pushes below need no
+    /// challenge; PKCE is the rules of `authorize::validate`, which a push follows.
     fn push(body: &str) -> Result<String, &'static str> {
-        validate_push(&Params::from_form(body.as_bytes()).unwrap(), &client(), None).map(|p| p.to_form()).map_err(|e| e.code.as_str())
+        let legacy = Client { pkce: crate::model::Pkce::Optional, ..client() };
+        validate_push(&Params::from_form(body.as_bytes()).unwrap(), &legacy, None).map(|p| p.to_form()).map_err(|e| e.code.as_str())
+    }
+
+    #[test]
+    fn a_push_needs_pkce_like_the_authorization_request() {
+        let push = |body: &str| validate_push(&Params::from_form(body.as_bytes()).unwrap(), &client(), None).map_err(|e| e.code.as_str());
+        assert_eq!(push("response_type=code").map(|_| ()), Err("invalid_request"));
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert_eq!(push(&format!("response_type=code&code_challenge={challenge}&code_challenge_method=S256")).map(|_| ()), Ok(()));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Both encodings become the same flat list of name/value strings. A parameter given twice is
 //! refused (RFC 6749 §3.1, §3.2), a JSON body must be one object of strings, and an empty value
-//! counts as absent (RFC 6749 §3.1).
+//! counts as absent (RFC 6749 §3.1). Names and values must be UTF-8 (RFC 6749 Appendix B), also
+//! once percent-decoded: `%FF` is refused, never rewritten to U+FFFD.
 
 use crate::OAuthError;
 
@@ -44,10 +45,21 @@ impl Params {
         Ok(Self(pairs))
     }
 
-    /// `application/x-www-form-urlencoded`.
+    /// `application/x-www-form-urlencoded` (a body, or the query of an authorization request):
+    /// the WHATWG URL Standard's parsing, except that a name or value that is not UTF-8 once
+    /// decoded is `invalid_request` where that standard would put U+FFFD in its place.
     pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the form body is malformed"))?;
+        let pairs = body
+            .split(|&b| b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                    Some(at) => (&pair[..at], &pair[at + 1..]),
+                    None => (pair, &pair[pair.len()..]),
+                };
+                Ok((form_decode(name)?, form_decode(value)?))
+            })
+            .collect::<Result<Vec<_>, OAuthError>>()?;
         Self::from_pairs(pairs)
     }
 
@@ -133,6 +145,30 @@ enum Member {
     Many(Vec<String>),
 }
 
+/// One name or value of a form: `+` is a space, `%XX` a byte (a `%` not followed by two hex
+/// digits stays as it is), and the bytes must be UTF-8.
+fn form_decode(raw: &[u8]) -> Result<String, OAuthError> {
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some((&first, tail)) = rest.split_first() {
+        rest = tail;
+        match first {
+            b'+' => bytes.push(b' '),
+            b'%' => match (hex(tail.first()), hex(tail.get(1))) {
+                (Some(high), Some(low)) => {
+                    // Two hex digits: at most 0xFF.
+                    bytes.push((high * 16 + low) as u8);
+                    rest = &tail[2..];
+                }
+                _ => bytes.push(b'%'),
+            },
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| OAuthError::invalid_request("parameters must be UTF-8 text (also where percent-encoded)"))
+}
+
 /// A parameter name made safe to echo in an error description.
 fn printable(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').take(40).collect()
@@ -173,6 +209,42 @@ mod tests {
         assert_eq!(one.all("resource").collect::<Vec<_>>(), ["https://a.test"]);
         assert!(Params::from_json(br#"{"scope":["a","b"]}"#).is_err());
         assert!(Params::from_json(br#"{"resource":[1]}"#).is_err());
+    }
+
+    /// `expected`: the pairs, or `None` for `invalid_request` because the input is not UTF-8.
+    fn check_form(body: &[u8], expected: Option<&[(&str, &str)]>) {
+        let actual = Params::from_form(body).map(|p| p.0);
+        match expected {
+            Some(pairs) => {
+                let pairs: Vec<(String, String)> = pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+                assert_eq!(actual, Ok(pairs), "{body:?}");
+            }
+            None => {
+                let error = actual.unwrap_err();
+                assert!(error.code == crate::ErrorCode::InvalidRequest && error.description.contains("UTF-8"), "{body:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn form_decoding_follows_the_url_standard_but_refuses_what_is_not_utf8() {
+        check_form(b"", Some(&[]));
+        check_form(b"a=1&&b=2&", Some(&[("a", "1"), ("b", "2")]));
+        check_form(b"a&b=", Some(&[("a", ""), ("b", "")]));
+        check_form(b"a=x=y", Some(&[("a", "x=y")]));
+        check_form(b"s=a+b%2Bc%20d", Some(&[("s", "a b+c d")]));
+        check_form(b"s=%C3%A9t%C3%A9", Some(&[("s", "\u{e9}t\u{e9}")]));
+        check_form("s=\u{e9}".as_bytes(), Some(&[("s", "\u{e9}")]));
+        check_form(b"s=100%&t=%zz%4&u=%%41", Some(&[("s", "100%"), ("t", "%zz%4"), ("u", "%A")]));
+        check_form(b"s=%e2%82%ac", Some(&[("s", "\u{20ac}")]));
+        // Not UTF-8 once decoded, in a value or a name, percent-encoded or raw: refused, never U+FFFD.
+        check_form(b"state=%FF", None);
+        check_form(b"state=ok&scope=read%C3", None);
+        check_form(b"%FF=x", None);
+        check_form(b"s=%C3%28", None);
+        check_form(b"s=%ED%A0%80", None);
+        check_form(b"s=\xff", None);
+        check_form(b"s=\xc3", None);
     }
 
     #[test]

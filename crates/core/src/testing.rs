@@ -1,6 +1,6 @@
 //! Fixtures for the unit tests of this crate: a healthy client and user to change one field of.
 
-use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Role, TokenEndpointAuthMethod, User, UserId};
+use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
 use crate::scope::ScopeSet;
 use crate::token::TokenPolicy;
 
@@ -19,6 +19,7 @@ pub fn client(grants: &[GrantType], scopes: &str) -> Client {
         allowed_origins: vec![],
         allowed_ips: vec![],
         public: false,
+        pkce: Pkce::Required,
         auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
         keys: None,
         access_token_ttl: None,

@@ -393,6 +393,37 @@ pub struct PushedAuthorizationResponse {
     pub expires_in: u64,
 }
 
+/// Whether a client must use PKCE in the code flow (OAuth 2.1 §4.1.1, SPEC §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Pkce {
+    /// Every code-flow authorization request carries an S256 `code_challenge`: the default, and
+    /// always so for a public client.
+    #[default]
+    Required,
+    /// A legacy confidential client may leave the challenge out; one that is sent is enforced
+    /// all the same.
+    Optional,
+}
+
+impl Pkce {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pkce::Required => "required",
+            Pkce::Optional => "optional",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "required" => Some(Pkce::Required),
+            "optional" => Some(Pkce::Optional),
+            _ => None,
+        }
+    }
+}
+
 /// A client as the CLI and the admin API show it (never with its secret, except right after
 /// creation or regeneration, in `client_secret`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -415,6 +446,9 @@ pub struct ClientView {
     pub allowed_origins: Vec<String>,
     pub allowed_ips: Vec<String>,
     pub public: bool,
+    /// Whether the code flow needs PKCE (`required` for every public client).
+    #[serde(default)]
+    pub pkce: Pkce,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
     pub token_endpoint_auth_method: String,
     /// The public keys of a `private_key_jwt` client (a JWKS), when registered inline.
@@ -588,6 +622,11 @@ pub struct NewClientRequest {
     /// RFC 9449 §5.2: every token request must carry a DPoP proof (all tokens are DPoP-bound).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Whether the code flow needs PKCE. Absent: `required` (the server's default for
+    /// confidential clients, `optional` under the Bluescape profile); a public client cannot be
+    /// `optional`.
+    #[serde(default)]
+    pub pkce: Option<Pkce>,
     /// RFC 8707: the resources (absolute URIs, no fragment) the client may ask tokens for.
     #[serde(default)]
     pub resources: Vec<String>,
@@ -641,6 +680,9 @@ pub struct ClientPatch {
     /// RFC 9449 §5.2: every token request must carry a DPoP proof.
     #[serde(default)]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// Whether the code flow needs PKCE (a public client cannot be `optional`).
+    #[serde(default)]
+    pub pkce: Option<Pkce>,
     /// RFC 8707: replaces the resources the client may ask tokens for.
     #[serde(default)]
     pub resources: Option<Vec<String>>,

@@ -52,7 +52,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/device", get(http::device::form).post(http::device::lookup))
         .route("/device/decision", post(http::device::decision))
         .route("/oauth2/revocations", get(http::feed::revocations))
-        .route("/oauth2/authorize", get(http::pages::authorize))
+        .route("/oauth2/authorize", get(http::pages::authorize).post(http::pages::authorize_form))
         .route("/oauth2/authorize/decision", post(http::pages::consent_decision))
         .route("/oauth2/authorize/approve", post(http::pages::approve))
         .route("/oauth2/userinfo", get(http::resource::userinfo).post(http::resource::userinfo).options(http::cors::preflight))
@@ -106,7 +106,7 @@ pub fn build_app(state: AppState) -> Router {
     // A profile's aliases answer exactly like the canonical paths (validated not to clash).
     for (endpoint, path) in state.aliases.iter() {
         router = match endpoint {
-            Endpoint::Authorize => router.route(path, get(http::pages::authorize)),
+            Endpoint::Authorize => router.route(path, get(http::pages::authorize).post(http::pages::authorize_form)),
             Endpoint::Token => router.route(path, post(http::oauth::token).options(http::cors::preflight)),
             Endpoint::Revoke => router.route(path, post(http::oauth::revoke).options(http::cors::preflight)),
             Endpoint::Introspect => router.route(path, post(http::oauth::introspect)),

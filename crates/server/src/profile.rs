@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tessera_core::authorize::ResponseType;
-use tessera_core::model::GrantType;
+use tessera_core::model::{GrantType, Pkce};
 use tessera_service::{EndpointPaths, TokenResponseShape};
 
 use crate::config::ConfigLayer;
@@ -46,6 +46,8 @@ pub struct Profile {
     pub authorize: AuthorizeDefaults,
     #[serde(default)]
     pub token: TokenDefaults,
+    #[serde(default)]
+    pub clients: ClientDefaults,
     /// Whether the first-party session API (`/sessions`) is on (default: on).
     pub session_api: Option<bool>,
 }
@@ -121,6 +123,15 @@ pub struct AuthorizeDefaults {
 pub struct TokenDefaults {
     /// How a token request without `grant_type` is read: `client_credentials`.
     pub default_grant_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDefaults {
+    /// The PKCE setting of a confidential client created without one while the profile is in
+    /// force: `required` (the default) or `optional` (a seed whose code flow sends no
+    /// `code_challenge`). Public clients always require PKCE.
+    pub default_pkce: Option<String>,
 }
 
 /// The endpoints a profile can alias.
@@ -216,6 +227,7 @@ impl Profile {
         }
         self.default_response_type()?;
         self.default_grant_type()?;
+        self.default_pkce()?;
         for (name, template) in self.token_response.endpoints.iter().flatten() {
             let rest = template.replace("{issuer}", "").replace("{audience}", "");
             if rest.contains(['{', '}']) {
@@ -301,6 +313,13 @@ impl Profile {
         }
     }
 
+    pub fn default_pkce(&self) -> anyhow::Result<Pkce> {
+        match self.clients.default_pkce.as_deref() {
+            None => Ok(Pkce::Required),
+            Some(value) => Pkce::parse(value).with_context(|| format!("clients.default_pkce: {value:?} is not required or optional")),
+        }
+    }
+
     pub fn default_response_type(&self) -> anyhow::Result<Option<ResponseType>> {
         match self.authorize.default_response_type.as_deref() {
             None => Ok(None),
@@ -350,8 +369,17 @@ mod tests {
         assert!(error("name = \"x\"\n[statuses]\nunapproved_application = 302\n").contains("statuses.unapproved_application"));
         assert!(error("name = \"x\"\n[authorize]\ndefault_response_type = \"id_token\"\n").contains("default_response_type"));
         assert!(error("name = \"x\"\n[token]\ndefault_grant_type = \"password\"\n").contains("token.default_grant_type"));
+        assert!(error("name = \"x\"\n[clients]\ndefault_pkce = \"never\"\n").contains("clients.default_pkce"));
         assert!(error("name = \"x\"\n[token_response.endpoints]\napi = \"{api}\"\n").contains("token_response.endpoints.api"));
         assert!(format!("{:#}", Profile::load("bluesky").unwrap_err()).contains("bluescape"), "the known names are listed");
+    }
+
+    #[test]
+    fn only_bluescape_makes_pkce_optional_by_default() {
+        for (name, _) in BUILT_IN {
+            let expected = if name == "bluescape" { Pkce::Optional } else { Pkce::Required };
+            assert_eq!(Profile::load(name).unwrap().default_pkce().unwrap(), expected, "{name}");
+        }
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         unapproved_status: config.profile.as_ref().map_or(400, Profile::unapproved_status),
         default_grant_type: config.profile.as_ref().map(Profile::default_grant_type).transpose()?.flatten(),
         default_response_type: config.profile.as_ref().map(Profile::default_response_type).transpose()?.flatten(),
+        default_pkce: config.profile.as_ref().map(Profile::default_pkce).transpose()?.unwrap_or_default(),
         session_api: config.session_api,
         refresh_token_ttl: config.refresh_token_ttl,
         session_idle_timeout: config.session_idle_timeout,

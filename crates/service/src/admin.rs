@@ -11,7 +11,7 @@ use tessera_core::access::{self, Caller, Denial};
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::client::{self as client_rules, Problem, Registration};
 use tessera_core::model::{
-    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
 };
 use tessera_core::scope::{self, ScopeSet};
 use tessera_proto::{ApprovalView, AuditView, CallerView, ClientView, KeyView, OrgView, ScopeView, UserView};
@@ -130,6 +130,8 @@ pub struct ClientEdit {
     pub require_pushed_authorization_requests: Option<bool>,
     /// RFC 9449 §5.2: every token request must carry a DPoP proof.
     pub dpop_bound_access_tokens: Option<bool>,
+    /// Whether the code flow needs PKCE (never optional for a public client).
+    pub pkce: Option<Pkce>,
     /// RFC 8707: replaces the resources the client may ask tokens for.
     pub resources: Option<Vec<String>>,
     /// New public keys of a `private_key_jwt` client (a JWK, a JWKS or a PEM public key), in
@@ -173,6 +175,10 @@ pub struct NewClient {
     pub require_pushed_authorization_requests: bool,
     /// RFC 9449 §5.2: every token request must carry a DPoP proof.
     pub dpop_bound_access_tokens: bool,
+    /// Whether the code flow needs PKCE. Unset: required for a public client, else the
+    /// server's default (`Settings::default_pkce`: required, optional under the Bluescape
+    /// profile).
+    pub pkce: Option<Pkce>,
     /// RFC 8707: the resources (absolute URIs) the client may ask tokens for.
     pub resources: Vec<String>,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`. Unset: `none`
@@ -588,7 +594,10 @@ impl Tessera {
                 grants: &grants,
                 scopes: &scopes,
                 redirect_uris: &new.redirect_uris,
+                allowed_origins: &new.allowed_origins,
+                allowed_ips: &new.allowed_ips,
                 public: new.public,
+                pkce: self.pkce_of(new),
                 auth_method,
                 keys: keys.as_ref(),
                 access_token_ttl: new.access_token_ttl,
@@ -597,6 +606,16 @@ impl Tessera {
             }));
         }
         Ok(problems)
+    }
+
+    /// The PKCE setting of a new client: as given, else required for a public client and the
+    /// server's default for a confidential one.
+    fn pkce_of(&self, new: &NewClient) -> Pkce {
+        match new.pkce {
+            Some(pkce) => pkce,
+            None if new.public => Pkce::Required,
+            None => self.settings.default_pkce,
+        }
     }
 
     /// Registers a client and returns it with its secret, shown this once (and later only to
@@ -645,6 +664,7 @@ impl Tessera {
             allowed_origins,
             allowed_ips,
             public: new.public,
+            pkce: self.pkce_of(new),
             auth_method,
             keys,
             access_token_ttl: new.access_token_ttl,
@@ -667,6 +687,7 @@ impl Tessera {
             "scopes": client.scopes.to_string(),
             "run_as": run_as.id.as_str(),
             "token_endpoint_auth_method": client.auth_method.as_str(),
+            "pkce": client.pkce.as_str(),
         });
         let audit = self.audit(actor, AuditAction::ClientCreated, Some(&org.id), Some(client.id.to_string()), detail);
         Ok((ClientRecord { client, secret: material }, secret, audit))
@@ -696,6 +717,7 @@ impl Tessera {
             allowed_origins: client.allowed_origins.clone(),
             allowed_ips: client.allowed_ips.iter().map(ToString::to_string).collect(),
             public: client.public,
+            pkce: client.pkce,
             token_endpoint_auth_method: client.auth_method.as_str().into(),
             jwks: ClientKeys::jwks(client.keys.as_ref()).and_then(|jwks| serde_json::from_str(jwks).ok()),
             jwks_uri: ClientKeys::jwks_uri(client.keys.as_ref()).map(str::to_owned),
@@ -796,6 +818,9 @@ impl Tessera {
         if let Some(requires) = edit.dpop_bound_access_tokens {
             client.dpop_bound_access_tokens = requires;
         }
+        if let Some(pkce) = edit.pkce {
+            client.pkce = pkce;
+        }
         if let Some(resources) = edit.resources {
             client.resources = resources;
         }
@@ -818,13 +843,17 @@ impl Tessera {
         }
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();
+        let allowed_ips: Vec<String> = client.allowed_ips.iter().map(ToString::to_string).collect();
         client_rules::validate_registration(&Registration {
             owner: &owner,
             run_as: &run_as,
             grants: &grants,
             scopes: &client.scopes,
             redirect_uris: &client.redirect_uris,
+            allowed_origins: &client.allowed_origins,
+            allowed_ips: &allowed_ips,
             public: client.public,
+            pkce: client.pkce,
             auth_method: client.auth_method,
             keys: client.keys.as_ref(),
             access_token_ttl: client.access_token_ttl,
@@ -840,6 +869,7 @@ impl Tessera {
             "redirect_uris": client.redirect_uris,
             "allowed_origins": client.allowed_origins,
             "resources": client.resources,
+            "pkce": client.pkce.as_str(),
         });
         let audit = self.audit(actor, AuditAction::ClientUpdated, Some(&client.org_id), Some(client.id.to_string()), detail);
         if !self.store().update_client(&client, &audit).await? {

@@ -37,7 +37,7 @@ use tessera_core::client::{self as client_rules, AuthFailure, Proof};
 use tessera_core::credentials::{self, AuthMethod, PresentedClient};
 use tessera_core::grant::{self, ClientCredentialsInput, TokenRequest};
 use tessera_core::introspection::{self, TokenState};
-use tessera_core::model::{ClientId, ClientKeys, GrantType, OrgId, TokenEndpointAuthMethod, UserId};
+use tessera_core::model::{ClientId, ClientKeys, GrantType, OrgId, Pkce, TokenEndpointAuthMethod, UserId};
 use tessera_core::params::Params;
 use tessera_core::token::{ACCESS_TOKEN_TYP, TokenPolicy};
 use tessera_core::{OAuthError, scope::ScopeSet};
@@ -124,9 +124,10 @@ pub struct Settings {
     pub key_rotation_interval: i64,
     /// Seconds a retired key stays published: the longest token lifetime plus the leeway.
     pub key_retention: i64,
-    /// Whether this process sets the store's key policy (algorithm, retention): `serve` does;
-    /// a CLI command follows what the store says, so that `tessera keys rotate` without flags
-    /// never switches the algorithm or purges keys early.
+    /// Whether this process sets the store's key policy (algorithm, retention) and the default
+    /// of new clients (`default_pkce`): `serve` does; a CLI command follows what the store says,
+    /// so that `tessera keys rotate` without flags never switches the algorithm or purges keys
+    /// early, and `tessera client create` makes the clients the running server's profile would.
     pub owns_key_policy: bool,
     /// Failed client authentications per client id and window before 429.
     pub client_auth_failure_limit: u32,
@@ -142,6 +143,10 @@ pub struct Settings {
     pub default_grant_type: Option<GrantType>,
     /// How an authorization request without `response_type` is read; `None`: it is required.
     pub default_response_type: Option<ResponseType>,
+    /// The PKCE setting of a new confidential client that names none (a public client always
+    /// requires PKCE): `Required`, or `Optional` under the Bluescape profile, whose seed sends
+    /// no `code_challenge`.
+    pub default_pkce: Pkce,
     /// Whether the first-party session API (`/sessions`) is on.
     pub session_api: bool,
     /// Seconds a refresh-token family lives from its grant; 0: no expiry.
@@ -286,7 +291,7 @@ impl Tessera {
     /// makes sure signing keys exist, and loads them.
     pub async fn open(store: Arc<dyn Store>, secrets: SecretKeys, settings: Settings, clock: Arc<dyn Clock>) -> Result<Self> {
         verify_master_key(&*store, &secrets).await?;
-        let settings = settle_key_policy(&*store, settings).await?;
+        let settings = settle_store_policy(&*store, settings).await?;
         let now = clock.now();
         failpoint("before-signing-keys");
         keys::ensure_keys(&*store, &secrets, settings.signing_alg, now).await?;
@@ -837,19 +842,24 @@ async fn verify_master_key(store: &dyn Store, secrets: &SecretKeys) -> Result<()
 
 const SIGNING_ALG_META: &str = "signing_alg";
 const KEY_RETENTION_META: &str = "key_retention_seconds";
+const DEFAULT_PKCE_META: &str = "default_pkce";
 
-/// The key policy lives in the store: `serve` writes its configuration there, every other
-/// process reads it.
-async fn settle_key_policy(store: &dyn Store, mut settings: Settings) -> Result<Settings> {
+/// The key policy and the default of new clients live in the store: `serve` writes its
+/// configuration there, every other process reads it.
+async fn settle_store_policy(store: &dyn Store, mut settings: Settings) -> Result<Settings> {
     if settings.owns_key_policy {
         store.set_meta(SIGNING_ALG_META, settings.signing_alg.name()).await?;
         store.set_meta(KEY_RETENTION_META, &settings.key_retention.to_string()).await?;
+        store.set_meta(DEFAULT_PKCE_META, settings.default_pkce.as_str()).await?;
     } else {
         if let Some(alg) = store.meta(SIGNING_ALG_META).await?.as_deref().and_then(Algorithm::parse) {
             settings.signing_alg = alg;
         }
         if let Some(retention) = store.meta(KEY_RETENTION_META).await?.and_then(|r| r.parse().ok()) {
             settings.key_retention = retention;
+        }
+        if let Some(pkce) = store.meta(DEFAULT_PKCE_META).await?.as_deref().and_then(Pkce::parse) {
+            settings.default_pkce = pkce;
         }
     }
     Ok(settings)

@@ -7,7 +7,7 @@
 
 use tessera_core::audit::AuditAction;
 use tessera_core::client::validate_redirect_uri;
-use tessera_core::model::{Client, ClientId, ClientKeys, ClientStatus, GrantType};
+use tessera_core::model::{Client, ClientId, ClientKeys, ClientStatus, GrantType, Pkce};
 use tessera_core::registration::{self, ClientMetadata};
 use tessera_core::{ErrorCode, OAuthError, access};
 use tessera_proto::{ClientRegistrationResponse, RegistrationTokenView};
@@ -97,6 +97,9 @@ impl Tessera {
             jwks: metadata.jwks.clone(),
             jwks_uri: metadata.jwks_uri.clone(),
             dpop_bound_access_tokens: metadata.dpop_bound_access_tokens.unwrap_or(false),
+            // RFC 7591 has no PKCE metadata: a registered client always requires it, whatever
+            // the profile's default for clients made by people.
+            pkce: Some(Pkce::Required),
             ..NewClient::default()
         };
         let actor = Actor::system(ACTOR);

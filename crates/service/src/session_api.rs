@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
-use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Role, TokenEndpointAuthMethod, User, UserId};
+use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
 use tessera_core::scope::{self, ScopeSet};
 use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::{ClientRecord, GrantRecord, StoreError};
@@ -165,6 +165,7 @@ impl Tessera {
             allowed_origins: Vec::new(),
             allowed_ips: Vec::new(),
             public: true,
+            pkce: Pkce::Required,
             auth_method: TokenEndpointAuthMethod::None,
             keys: None,
             access_token_ttl: None,

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use base64::Engine;
 use tessera_core::ErrorCode;
-use tessera_core::model::Role;
+use tessera_core::model::{Pkce, Role};
 use tessera_core::params::Params;
 use tessera_core::token::TokenPolicy;
 use tessera_service::admin::{Actor, NewClient, NewUser};
@@ -90,6 +90,7 @@ fn settings() -> Settings {
         registration_endpoint: false,
         dpop_nonce_required: false,
         allow_internal_jwks_uri: false,
+        default_pkce: Pkce::Required,
     }
 }
 

@@ -39,6 +39,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     embedded(7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
     embedded(8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
     embedded(9, "replay ids in a file of their own", include_str!("../migrations/sqlite/0009_replay_file.sql")),
+    embedded(10, "pkce", include_str!("../migrations/sqlite/0010_pkce.sql")),
     embedded(11, "user token cutoff", include_str!("../migrations/sqlite/0011_user_token_cutoff.sql")),
 ];
 
@@ -52,6 +53,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     embedded(7, "resource indicators", include_str!("../migrations/postgres/0007_audiences.sql")),
     embedded(8, "dynamic client registration", include_str!("../migrations/postgres/0008_dynamic_registration.sql")),
     embedded(9, "dpop", include_str!("../migrations/postgres/0009_dpop.sql")),
+    embedded(10, "pkce", include_str!("../migrations/postgres/0010_pkce.sql")),
     embedded(11, "user token cutoff", include_str!("../migrations/postgres/0011_user_token_cutoff.sql")),
 ];
 
@@ -315,6 +317,7 @@ mod tests {
                     "9d1f3e5206a60c353e26856ff030fad85f918af39c6b275475bc316e81ee5f67818db8ba8aa5bc90f7da8b64301da032",
                     "19a45793f6154ce8433ed42151fc1b6c24693f189ce9206a2a6b12c6b4b06b712bac9991e74a52dd5bfef917e999ba30",
                     "30231d1cce3bea39932e1b09b5f2b4296dc111e50365f5567077a333e7a4a64067490447134e8b8f373e3a93e11ee0fe",
+                    "2e367c463774627be35bfcebfbd6d8186eee8be142c708fdd167fdf6d1b6efa64e195abb2b09510f47d94ae88cf952b8",
                     "9de3f74068a0d52b9238b16802faaf3d487b4d0605174e22a2b71dda174a70a936304ef40fbcf3d85d38b6a5e985f873",
                 ],
             ),
@@ -330,6 +333,7 @@ mod tests {
                     "7a0fd7893da2e923c61bd546922b759b992416eef5aa0a72f43226d839d2eb8e911f9a423b38292f7ea39c4106be2f7d",
                     "ee11a6f7aaa1cd83768b1fb90c5381dca6f7332f0f16d92a3f4938fe585db8d187b83f5bd1caad0ccbb415858e2e524e",
                     "04e5f7c1837df4d9acb4de9578ff7f3131e08914a0a8a18ece16843f3a6ac10d72b403b9aa9c2d11b6cf98f917bc1aa6",
+                    "5a294301638a2980e2050cc9df0d8948b25ea3b31754f683c6a3139133e4049885f6b79a0f74ab34452af46da7e7aa5b",
                     "f557a62e6ea0baecf34737b48330164590716a779ff5c425370251d42294e31cbd69d21efe6fd822d89735c5528d7a60",
                 ],
             ),

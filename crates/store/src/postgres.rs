@@ -19,7 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use tessera_core::audit::AuditEvent;
 use tessera_core::model::{
-    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
 };
 use tessera_core::scope::ScopeSet;
 
@@ -278,7 +278,7 @@ async fn insert_client_row(tx: &mut Transaction<'_, Postgres>, record: &ClientRe
     let c = &record.client;
     let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
     sqlx::query(&format!(
-        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $17)"
+        "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $17)"
     ))
     .bind(c.id.as_str())
     .bind(c.org_id.as_str())
@@ -303,6 +303,7 @@ async fn insert_client_row(tx: &mut Transaction<'_, Postgres>, record: &ClientRe
     .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
     .bind(to_json(&c.resources))
     .bind(c.dpop_bound_access_tokens)
+    .bind(c.pkce.as_str())
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
@@ -368,7 +369,7 @@ fn user_from_row(row: &PgRow) -> Result<User> {
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
-     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens";
+     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens, pkce";
 
 fn json_list<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<Vec<T>> {
     let text: String = row.try_get(column).map_err(map_err)?;
@@ -390,6 +391,7 @@ fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
     let method: String = row.try_get("token_endpoint_auth_method").map_err(map_err)?;
     let jwks: Option<String> = row.try_get("jwks").map_err(map_err)?;
     let jwks_uri: Option<String> = row.try_get("jwks_uri").map_err(map_err)?;
+    let pkce: String = row.try_get("pkce").map_err(map_err)?;
     let client = Client {
         id: ClientId::new(row.try_get::<String, _>("id").map_err(map_err)?),
         org_id: OrgId::new(row.try_get::<String, _>("org_id").map_err(map_err)?),
@@ -402,6 +404,7 @@ fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
         allowed_origins: json_list(row, "allowed_origins")?,
         allowed_ips: json_list(row, "allowed_ips")?,
         public: row.try_get("public").map_err(map_err)?,
+        pkce: Pkce::parse(&pkce).ok_or_else(|| corrupt("client pkce"))?,
         auth_method: TokenEndpointAuthMethod::parse(&method).ok_or_else(|| corrupt("client auth method"))?,
         keys: ClientKeys::from_parts(jwks, jwks_uri),
         access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
@@ -890,7 +893,7 @@ impl Store for PgStore {
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
              access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, \
-             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, updated_at = $8 WHERE id = $9",
+             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, pkce = $17, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -908,6 +911,7 @@ impl Store for PgStore {
         .bind(c.dpop_bound_access_tokens)
         .bind(c.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "))
         .bind(c.scopes.to_string())
+        .bind(c.pkce.as_str())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?

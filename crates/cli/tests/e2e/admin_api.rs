@@ -550,6 +550,12 @@ async fn admin_api_openapi_document_is_valid_and_names_every_route() {
     }
     let security = &document["components"]["securitySchemes"]["bearer"];
     assert_eq!((security["type"].as_str(), security["scheme"].as_str()), (Some("http"), Some("bearer")));
+    // The clients' PKCE setting is a closed vocabulary in the schema too.
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["Pkce"]["enum"], json!(["required", "optional"]), "{}", schemas["Pkce"]);
+    assert!(schemas["ClientView"]["properties"]["pkce"].is_object(), "{}", schemas["ClientView"]);
+    assert!(schemas["NewClientRequest"]["properties"]["pkce"].is_object(), "{}", schemas["NewClientRequest"]);
+    assert!(schemas["ClientPatch"]["properties"]["pkce"].is_object(), "{}", schemas["ClientPatch"]);
 }
 
 fn tempdir() -> std::path::PathBuf {

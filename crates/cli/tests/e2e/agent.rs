@@ -142,9 +142,16 @@ pub fn web_client(server: &Server, fixture: &Fixture, extra: &[&str]) -> Fixture
     add_client(server, fixture, "Web App", &flags).1
 }
 
-/// The authorize query of a code request by `client` (with `extra` appended).
+/// The authorize query of a code request by `client` (with `extra` appended), with PKCE: the
+/// S256 challenge of [`VERIFIER`], which [`redeem`] sends, unless `extra` brings a challenge of
+/// its own.
 pub fn code_query(client: &Fixture, extra: &str) -> String {
-    format!("response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz{extra}", client.client_id)
+    let pkce = if extra.contains("code_challenge") {
+        String::new()
+    } else {
+        format!("&code_challenge={}&code_challenge_method=S256", challenge(VERIFIER))
+    };
+    format!("response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz{pkce}{extra}", client.client_id)
 }
 
 /// Signs the owner in, authorizes `client` (Allow) and returns the code.
@@ -159,9 +166,13 @@ pub async fn owner_code(agent: &mut Agent<'_>, fixture: &Fixture, client: &Fixtu
     params.get("code").unwrap_or_else(|| panic!("no code in {url}")).clone()
 }
 
-/// Redeems a code as `client` with Basic credentials (and `extra` fields).
+/// Redeems a code of [`code_query`] as `client` with Basic credentials and the PKCE verifier
+/// (and `extra` fields; a `code_verifier` among them replaces it).
 pub async fn redeem(server: &Server, client: &Fixture, code: &str, extra: &[(&str, &str)]) -> reqwest::Response {
     let mut form = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", "https://app.example/cb")];
+    if !extra.iter().any(|(name, _)| *name == "code_verifier") {
+        form.push(("code_verifier", VERIFIER));
+    }
     form.extend_from_slice(extra);
     post_basic(server, "/oauth2/token", &client.client_id, &client.client_secret, &form).await
 }

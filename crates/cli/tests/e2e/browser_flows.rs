@@ -38,7 +38,9 @@ fn browser_client(server: &Server, fixture: &Fixture, name: &str) -> (Fixture, S
     (client, callback)
 }
 
+/// A code request with PKCE (the S256 challenge of `VERIFIER`).
 fn authorize_url(server: &Server, client: &Fixture, callback: &str, extra: &str) -> String {
+    let challenge = challenge(VERIFIER);
     let query = serde_urlencoded::to_string([
         ("response_type", "code"),
         ("client_id", client.client_id.as_str()),
@@ -46,6 +48,8 @@ fn authorize_url(server: &Server, client: &Fixture, callback: &str, extra: &str)
         ("scope", "openid email read"),
         ("state", "browser-state"),
         ("nonce", "browser-nonce"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
     ])
     .unwrap();
     server.url(&format!("/oauth2/authorize?{query}{extra}"))
@@ -88,7 +92,7 @@ async fn a_user_signs_in_allows_and_the_client_gets_tokens_and_userinfo() {
         "/oauth2/token",
         &client.client_id,
         &client.client_secret,
-        &[("grant_type", "authorization_code"), ("code", &params["code"]), ("redirect_uri", &callback)],
+        &[("grant_type", "authorization_code"), ("code", &params["code"]), ("redirect_uri", &callback), ("code_verifier", VERIFIER)],
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -118,6 +122,43 @@ async fn a_user_signs_in_allows_and_the_client_gets_tokens_and_userinfo() {
     assert!(signed_out.is_ok(), "{signed_out:?}");
     browser.goto(&authorize_url(&server, &client, &callback, "")).await.unwrap();
     browser.wait_for_url(|url| url.contains("/login"), WAIT).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_signed_in_user_posted_from_another_site_goes_through_without_signing_in_again() {
+    let (server, fixture) = start();
+    let (client, callback) = browser_client(&server, &fixture, "Form Poster");
+    let browser = Browser::start().await.unwrap();
+    browser.goto(&authorize_url(&server, &client, &callback, "")).await.unwrap();
+    sign_in(&browser, &fixture.owner_email, OWNER_PASSWORD).await;
+    browser.wait_for_element("button[value=allow]", WAIT).await.unwrap();
+    browser.click("button[value=allow]").await.unwrap();
+    browser.wait_for_url(|url| url.starts_with(&callback), WAIT).await.unwrap();
+
+    // Another site's page posts the request (OIDC Core §3.1.2.1), with prompt=none: the browser
+    // leaves the SameSite=Lax session cookie out of that POST, yet the user is recognised.
+    let challenge = challenge(VERIFIER);
+    let fields = [
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", callback.as_str()),
+        ("scope", "openid email read"),
+        ("state", "posted-state"),
+        ("prompt", "none"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let inputs: String = fields.iter().map(|(name, value)| format!(r#"<input type="hidden" name="{name}" value="{value}">"#)).collect();
+    let page = format!(r#"<form method="post" action="{}">{inputs}<button id="go">Go</button></form>"#, server.url("/oauth2/authorize"));
+    let encoded: String = serde_urlencoded::to_string([("x", page.as_str())]).unwrap().trim_start_matches("x=").replace('+', "%20");
+    browser.goto(&format!("data:text/html,{encoded}")).await.unwrap();
+    browser.wait_for_element("#go", WAIT).await.unwrap();
+    browser.click("#go").await.unwrap();
+    let landed = browser.wait_for_url(|url| url.starts_with(&callback), WAIT).await.unwrap();
+    let params = response_params(&landed);
+    assert_eq!(params.get("state").map(String::as_str), Some("posted-state"), "{landed}");
+    assert!(params.contains_key("code"), "signed in, no login_required: {landed}");
+    browser.close().await.unwrap();
 }
 
 #[tokio::test]

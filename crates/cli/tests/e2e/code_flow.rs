@@ -134,8 +134,9 @@ async fn r03_r04_query_mismatches_and_near_copies_of_the_redirect_uri_are_refuse
     agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
     let query = |redirect_uri: &str| {
         format!(
-            "response_type=code&client_id={}&state=s&scope=read&{}",
+            "response_type=code&client_id={}&state=s&scope=read&code_challenge={}&code_challenge_method=S256&{}",
             client.client_id,
+            challenge(VERIFIER),
             serde_urlencoded::to_string([("redirect_uri", redirect_uri)]).unwrap()
         )
     };
@@ -218,7 +219,13 @@ async fn r07_without_redirect_uri_two_registered_uris_give_a_page_and_one_is_use
     let one = web_client(&server, &fixture, &[]);
     let mut agent = Agent::new(&server);
     agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
-    let without_uri = |client: &Fixture, scope: &str| format!("response_type=code&client_id={}&state=s&scope={scope}", client.client_id);
+    let without_uri = |client: &Fixture, scope: &str| {
+        format!(
+            "response_type=code&client_id={}&state=s&scope={scope}&code_challenge={}&code_challenge_method=S256",
+            client.client_id,
+            challenge(VERIFIER)
+        )
+    };
 
     let response = agent.get(&format!("/oauth2/authorize?{}", without_uri(&two, "read"))).await;
     assert_eq!(response.status(), 400, "two registered URIs and none named: which one is unknowable");
@@ -229,7 +236,7 @@ async fn r07_without_redirect_uri_two_registered_uris_give_a_page_and_one_is_use
     let url = agent.authorize(&without_uri(&one, "read"), "allow").await;
     assert!(url.starts_with("https://app.example/cb?"), "{url}");
     let code = response_params(&url)["code"].clone();
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str())];
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("code_verifier", VERIFIER)];
     let response = post_basic(&server, "/oauth2/token", &one.client_id, &one.client_secret, &form).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
 
@@ -310,7 +317,13 @@ async fn s01_state_comes_back_byte_for_byte() {
 async fn public_client_pkce_flow_and_p06_p07_p08_p09() {
     let (server, fixture) = start();
     let (_, spa) = add_client(&server, &fixture, "spa", PUBLIC_SPA);
-    let (_, web) = add_client(&server, &fixture, "web", &["--grant", "authorization_code", "--redirect-uri", "http://127.0.0.1/cb"]);
+    // A legacy confidential client, registered to leave PKCE out (P10).
+    let (_, web) = add_client(
+        &server,
+        &fixture,
+        "web",
+        &["--grant", "authorization_code", "--redirect-uri", "http://127.0.0.1/cb", "--pkce", "optional"],
+    );
     let mut agent = Agent::new(&server);
     agent.login(&fixture.owner_email, OWNER_PASSWORD).await;
     let code_for = |client: &Fixture, pkce: bool| {
@@ -356,7 +369,8 @@ async fn public_client_pkce_flow_and_p06_p07_p08_p09() {
         let response = http().post(server.url("/oauth2/token")).form(&token_form(&spa, c, Some(&bad))).send().await.unwrap();
         assert_oauth_error(response, 400, "invalid_grant").await;
     }
-    // P08/P10: a confidential client may skip PKCE, but a verifier without a challenge is refused.
+    // P08/P10: a confidential client registered with --pkce optional may skip PKCE, but a
+    // verifier without a challenge is refused.
     let c = code(&mut agent, &web, false).await;
     let response = post_basic(
         &server,

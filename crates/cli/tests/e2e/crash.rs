@@ -563,7 +563,12 @@ async fn x02_a_crash_between_consuming_a_code_and_storing_its_tokens_leaves_no_r
         // The pages check a form's Origin against the (fixed) issuer.
         agent.origin = Some(ISSUER.into());
         let code = crate::agent::owner_code(&mut agent, &fixture, &client, "&scope=read").await;
-        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "https://app.example/cb")];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "https://app.example/cb"),
+            ("code_verifier", crate::agent::VERIFIER),
+        ];
         let crashed =
             http().post(server.url("/oauth2/token")).basic_auth(&client.client_id, Some(&client.client_secret)).form(&form).send().await;
         assert!(crashed.is_err(), "{point}: the server must have crashed instead of answering {:?}", crashed.map(|r| r.status()));

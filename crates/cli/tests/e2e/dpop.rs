@@ -382,7 +382,8 @@ async fn dpop_required_refuses_a_proofless_request_for_every_grant() {
     // authorization_code: the refused redemption does not consume the code.
     let mut agent = Agent::new(&server);
     let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://app.example/cb")];
+    let form =
+        [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://app.example/cb"), ("code_verifier", VERIFIER)];
     let tokens = refused_without_proof_then_bound(&server, &client, &key, &form, "authorization_code").await;
     // refresh_token: refused without a proof, the refresh token stays usable.
     let form = [("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())];
@@ -612,7 +613,8 @@ async fn a_confidential_clients_refresh_token_is_not_bound() {
     let key = key();
     let mut agent = Agent::new(&server);
     let code = owner_code(&mut agent, &fixture, &client, "&scope=read").await;
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://app.example/cb")];
+    let form =
+        [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://app.example/cb"), ("code_verifier", VERIFIER)];
     let response = token_request(&server, &client, &form, &[&token_proof(&server, &key)]).await;
     assert_eq!(response.status(), 200);
     let first: Value = response.json().await.unwrap();

@@ -17,7 +17,7 @@ fn states(status: &Value) -> Vec<(i64, String)> {
 }
 
 /// The versions of the binary's migrations, in order (a new migration adds its number here).
-const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 11];
+const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
 /// `state` for every migration whose version is in `range`.
 fn all(state: &str, range: std::ops::RangeInclusive<i64>) -> Vec<(i64, String)> {
@@ -67,7 +67,10 @@ fn migrate_status_shows_when_each_migration_was_applied() {
         .unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(output.status.success(), "{text}");
-    assert!(text.contains("applied") && text.contains("rollback: yes") && text.contains(&format!("{} applied, 0 pending", VERSIONS.len())), "{text}");
+    assert!(
+        text.contains("applied") && text.contains("rollback: yes") && text.contains(&format!("{} applied, 0 pending", VERSIONS.len())),
+        "{text}"
+    );
 }
 
 /// The undo SQL of a migration's rollback note: the first indented block after "To undo it".
@@ -90,7 +93,8 @@ async fn the_rollback_sql_of_every_migration_undoes_it_and_migrate_applies_it_ag
             None => assert_eq!(version, 1, "only the first schema cannot be rolled back"),
         }
         let after = cli.json(&["migrate", "--status"]).unwrap();
-        let expected: Vec<(i64, String)> = all("applied", 1..=version - 1).into_iter().chain(all("pending", version.max(2)..=i64::MAX)).collect();
+        let expected: Vec<(i64, String)> =
+            all("applied", 1..=version - 1).into_iter().chain(all("pending", version.max(2)..=i64::MAX)).collect();
         if version > 1 {
             assert_eq!(states(&after), expected, "after undoing {version}");
         }

@@ -116,7 +116,9 @@ async fn par_code_needs_the_pushed_pkce_verifier() {
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     let url = agent.authorize(&authorize_path(&client.client_id, &request_uri, "")["/oauth2/authorize?".len()..], "allow").await;
     let code = response_params(&url)["code"].clone();
-    assert_oauth_error(redeem(&server, &client, &code, &[]).await, 400, "invalid_grant").await;
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "https://app.example/cb")];
+    let response = post_basic(&server, "/oauth2/token", &client.client_id, &client.client_secret, &form).await;
+    assert_oauth_error(response, 400, "invalid_grant").await;
 }
 
 #[tokio::test]

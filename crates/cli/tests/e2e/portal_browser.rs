@@ -2,7 +2,7 @@
 //! secret, gets a token with the generator and regenerates the secret (the old one is refused);
 //! an admin disables a member and the member's client tokens stop at once; a member is offered
 //! no restricted scope and no run-as user without the permission; the implicit walk-through's
-//! script shows the token from the fragment.
+//! script shows the token from the fragment; the PKCE choice under "Advanced" at 390px.
 //!
 //! With `TESSERA_UPDATE_SCREENSHOTS=1` the pages are saved under `docs/screenshots/`.
 
@@ -197,6 +197,40 @@ async fn the_implicit_walk_through_shows_the_token_from_the_fragment() {
     assert!(is_active(&server, &fixture, &token).await);
     let url = browser.current_url().await.unwrap();
     assert!(!url.contains('#') && !url.contains(&token), "the fragment is dropped from the address bar: {url}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_pkce_choice_sits_under_advanced_with_a_real_label_and_fits_a_390px_phone() {
+    let (server, fixture) = start();
+    let browser = Browser::start().await.unwrap();
+    browser.client().set_window_size(390, 844).await.unwrap();
+    sign_in(&browser, &server, "/settings/api-clients/new", &fixture.owner_email, OWNER_PASSWORD).await;
+    let client = browser.client();
+    let page = client.find(fantoccini_locator("html")).await.unwrap().rectangle().await.unwrap();
+    assert!(page.2 <= 390.0, "the viewport of a 390px phone: {page:?}");
+    // Nothing sticks out sideways: the form, the Advanced fieldset, the PKCE label and select.
+    for css in ["form.wide", "fieldset:has(#pkce)", "label[for=pkce]", "#pkce", "button.primary[type=submit]"] {
+        let element = client.find(fantoccini_locator(css)).await.unwrap();
+        assert!(element.is_displayed().await.unwrap(), "{css} is shown");
+        let (x, _, width, _) = element.rectangle().await.unwrap();
+        assert!(x >= 0.0 && x + width <= page.2 + 0.5, "{css} fits: x {x} + width {width} > {}", page.2);
+    }
+    assert_eq!(browser.text("fieldset:has(#pkce) > legend").await.unwrap(), "Advanced");
+    assert!(browser.text("label[for=pkce]").await.unwrap().starts_with("PKCE in the code flow"));
+
+    // A legacy confidential client, made from the phone.
+    browser.fill("#name", "Legacy web app").await.unwrap();
+    browser.click("input[name=grants][value=client_credentials]").await.unwrap();
+    browser.click("input[name=grants][value=authorization_code]").await.unwrap();
+    browser.fill("#redirect_uris", "https://legacy.example/cb").await.unwrap();
+    client.find(fantoccini_locator("#pkce")).await.unwrap().select_by_value("optional").await.unwrap();
+    screenshot(&browser, "portal-advanced-phone.png").await;
+    browser.click("button.primary[type=submit]").await.unwrap();
+    browser.wait_for_element("#client-id", WAIT).await.unwrap();
+    assert!(browser.text("#pkce").await.unwrap().starts_with("optional"), "{}", browser.text("main").await.unwrap());
+    let id = browser.text("#client-id").await.unwrap();
+    assert_eq!(server.cli.json(&["client", "show", &id]).unwrap()["pkce"], "optional");
     browser.close().await.unwrap();
 }
 

@@ -49,7 +49,12 @@ async fn x08_fifty_parallel_redemptions_of_one_code_have_one_winner_whose_tokens
     let client = web_client(&server, &fixture, &["--grant", "refresh_token"]);
     let mut agent = Agent::new(&server);
     let code = owner_code(&mut agent, &fixture, &client, "&scope=openid+read").await;
-    let form = vec![("grant_type", "authorization_code".to_owned()), ("code", code), ("redirect_uri", "https://app.example/cb".to_owned())];
+    let form = vec![
+        ("grant_type", "authorization_code".to_owned()),
+        ("code", code),
+        ("redirect_uri", "https://app.example/cb".to_owned()),
+        ("code_verifier", VERIFIER.to_owned()),
+    ];
     let winner = one_winner(&race(&server, &client, form).await);
     let access = winner["access_token"].as_str().unwrap();
     assert!(!is_active(&server, &client, access).await, "the losers' reuse revoked the winner's access token");

@@ -122,8 +122,10 @@ async fn f09_org_approval_gates_user_tokens_until_an_admin_approves() {
 
     // The owner approves through the browser: scope=org&org_id=N, Approve.
     let query = format!(
-        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=org&org_id={}&state=s",
-        client.client_id, fixture.org_id
+        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=org&org_id={}&state=s&code_challenge={}&code_challenge_method=S256",
+        client.client_id,
+        fixture.org_id,
+        challenge(VERIFIER)
     );
     let page = agent.get(&format!("/oauth2/authorize?{query}")).await;
     assert_eq!(page.status(), 200);

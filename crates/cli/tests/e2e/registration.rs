@@ -12,14 +12,14 @@ fn start_registration() -> (Server, Fixture) {
     start_with(ServerOptions { serve: vec!["--registration-endpoint".into(), "true".into()], ..ServerOptions::default() })
 }
 
-fn initial_token(server: &Server, fixture: &Fixture, extra: &[&str]) -> String {
+pub(crate) fn initial_token(server: &Server, fixture: &Fixture, extra: &[&str]) -> String {
     let mut args = vec!["client", "registration-token", "create", "--org", &fixture.org_name, "--owner", &fixture.owner_email];
     args.extend_from_slice(extra);
     let made = server.cli.json(&args).expect("registration-token create");
     made["initial_access_token"].as_str().expect("token").to_owned()
 }
 
-async fn register(server: &Server, token: Option<&str>, body: &Value) -> reqwest::Response {
+pub(crate) async fn register(server: &Server, token: Option<&str>, body: &Value) -> reqwest::Response {
     let mut request = http().post(server.url("/oauth2/register")).json(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);

@@ -32,8 +32,9 @@ async fn q04_a_member_never_gets_a_restricted_scope_through_authorization() {
 
 fn approval_query(client: &Fixture, org_id: &str) -> String {
     format!(
-        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=org&org_id={org_id}&state=s",
-        client.client_id
+        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=org&org_id={org_id}&state=s&code_challenge={}&code_challenge_method=S256",
+        client.client_id,
+        challenge(VERIFIER)
     )
 }
 

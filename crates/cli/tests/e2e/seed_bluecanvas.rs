@@ -113,7 +113,12 @@ async fn the_authorization_code_flow_at_apis_oauth2_v1_authorize() {
     let page = page.text().await.unwrap();
     let response = agent.submit("/oauth2/authorize/decision", &page, &["csrf_token", "request"], &[("decision", "allow")]).await;
     let code = response_params(&location(&response))["code"].clone();
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "https://app.example/cb")];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://app.example/cb"),
+        ("code_verifier", VERIFIER),
+    ];
     let response = post_basic(&server, "/apis/oauth2/v1/token", &client.client_id, &client.client_secret, &form).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();

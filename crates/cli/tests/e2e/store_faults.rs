@@ -163,7 +163,12 @@ async fn x18_a_long_transaction_elsewhere_yields_bounded_503s_and_no_deadlock() 
             let response = http()
                 .post(format!("{base}/oauth2/token"))
                 .basic_auth(&client.client_id, Some(&client.client_secret))
-                .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "https://app.example/cb")])
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", "https://app.example/cb"),
+                    ("code_verifier", crate::agent::VERIFIER),
+                ])
                 .send()
                 .await
                 .unwrap();

@@ -163,8 +163,12 @@ fn return_after_login(query: &str) -> String {
 }
 
 pub(crate) fn login_redirect(return_to: &str) -> Response {
+    login_redirect_with(StatusCode::FOUND, return_to)
+}
+
+fn login_redirect_with(status: StatusCode, return_to: &str) -> Response {
     let query = serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default();
-    redirect(StatusCode::FOUND, &format!("/login?{query}"))
+    redirect(status, &format!("/login?{query}"))
 }
 
 pub(crate) async fn session_of(state: &AppState, browser: &Browser) -> Result<Option<SignedIn>, Response> {
@@ -178,9 +182,9 @@ fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, out
     match outcome {
         AuthorizeOutcome::ErrorPage(error) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &error.description),
         AuthorizeOutcome::Redirect(url) => redirect(found, &url),
-        AuthorizeOutcome::Login => login_redirect(&return_after_login(query)),
+        AuthorizeOutcome::Login => login_redirect_with(found, &return_after_login(query)),
         AuthorizeOutcome::Consent(prompt) => {
-            let Some(session) = session else { return login_redirect(&return_after_login(query)) };
+            let Some(session) = session else { return login_redirect_with(found, &return_after_login(query)) };
             let csrf = state.service.session_csrf(session);
             html(
                 StatusCode::OK,
@@ -195,7 +199,7 @@ fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, out
             )
         }
         AuthorizeOutcome::Approval(prompt) => {
-            let Some(session) = session else { return login_redirect(&return_after_login(query)) };
+            let Some(session) = session else { return login_redirect_with(found, &return_after_login(query)) };
             let csrf = state.service.session_csrf(session);
             html(
                 StatusCode::OK,
@@ -216,17 +220,51 @@ fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, out
 
 /// `GET /oauth2/authorize`.
 pub async fn authorize(State(state): State<AppState>, browser: Browser, uri: Uri) -> Response {
-    let query = uri.query().unwrap_or("");
-    let params = match Params::from_form(query.as_bytes()) {
+    authorization_request(&state, &browser, uri.query().unwrap_or("").as_bytes(), false).await
+}
+
+/// `POST /oauth2/authorize`: the same request as a form body (OIDC Core §3.1.2.1), answered
+/// exactly as the `GET`, except that redirects are 303 (RFC 9700 §4.12: a 307 would re-post the
+/// body to the client). The body alone is the request; a query string beside it is not read.
+pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = media.split(';').next().unwrap_or("").trim();
+    if !body.is_empty() && !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "This request cannot be completed",
+            "An authorization request is sent in the query or as a form (application/x-www-form-urlencoded).",
+        );
+    }
+    // The session cookie is SameSite=Lax, so a browser leaves it out of the cross-site POST a
+    // client's page makes, and every user would look signed out (`prompt=none` could never
+    // succeed). Without the cookie, the request goes on as the same GET, which the browser
+    // sends with it.
+    if browser.session_cookie().is_none() {
+        return match (Params::from_form(&body), std::str::from_utf8(&body)) {
+            (Ok(_), Ok(query)) => redirect(StatusCode::SEE_OTHER, &format!("{}?{query}", uri.path())),
+            (Err(e), _) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
+            (Ok(_), Err(_)) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", "The request is not UTF-8 text."),
+        };
+    }
+    authorization_request(&state, &browser, &body, true).await
+}
+
+/// An authorization request, form-encoded (a query or a form body). One that cannot be read
+/// (not UTF-8, a parameter repeated) is an error page: its redirect URI cannot be trusted.
+async fn authorization_request(state: &AppState, browser: &Browser, request: &[u8], after_post: bool) -> Response {
+    let params = match Params::from_form(request) {
         Ok(params) => params,
         Err(e) => return message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
     };
-    let session = match session_of(&state, &browser).await {
+    // `Params::from_form` accepts only UTF-8, so this is the whole request.
+    let query = std::str::from_utf8(request).unwrap_or_default();
+    let session = match session_of(state, browser).await {
         Ok(session) => session,
         Err(page) => return page,
     };
     match state.service.authorize(&params, session.as_ref()).await {
-        Ok(outcome) => render_outcome(&state, session.as_ref(), query, outcome, false),
+        Ok(outcome) => render_outcome(state, session.as_ref(), query, outcome, after_post),
         Err(e) => unavailable(&e),
     }
 }

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::client::Problem;
-use tessera_core::model::{ClientStatus, GrantType, Role};
+use tessera_core::model::{ClientStatus, GrantType, Pkce, Role};
 use tessera_core::scope;
 use tessera_proto::{ClientView, TokenResponse};
 use tessera_service::ServiceError;
@@ -215,8 +215,12 @@ pub async fn new_client_form(State(state): State<AppState>, browser: Browser) ->
         Ok(s) => s,
         Err(page) => return page,
     };
-    let form =
-        ClientFormValues { grants: vec!["client_credentials".into()], run_as: session.user.email.clone(), ..ClientFormValues::default() };
+    let form = ClientFormValues {
+        grants: vec!["client_credentials".into()],
+        run_as: session.user.email.clone(),
+        pkce: state.service.settings().default_pkce.as_str().to_owned(),
+        ..ClientFormValues::default()
+    };
     client_form(&state, &session, None, form, Vec::new()).await
 }
 
@@ -228,6 +232,16 @@ fn parse_ttl(text: &str) -> Result<Option<u32>, Problem> {
     text.parse::<u32>()
         .map(Some)
         .map_err(|_| Problem { field: "access_token_ttl", message: "the access-token lifetime must be a whole number of seconds".into() })
+}
+
+/// The PKCE choice of the form; empty (a form without the field): the server's default.
+fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
+    match text.trim() {
+        "" => Ok(None),
+        value => Pkce::parse(value)
+            .map(Some)
+            .ok_or_else(|| Problem { field: "pkce", message: "choose whether PKCE is required or optional".into() }),
+    }
 }
 
 /// `POST /settings/api-clients/new`.
@@ -251,11 +265,16 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         requires_org_approval: form.flag("requires_org_approval"),
         require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
         dpop_bound_access_tokens: form.flag("dpop_bound_access_tokens"),
+        pkce: form.get("pkce").to_owned(),
         resources: form.get("resources").to_owned(),
         public_key: form.get("public_key").to_owned(),
     };
     let mut problems = Vec::new();
     let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
+        problems.push(p);
+        None
+    });
+    let pkce = parse_pkce(&values.pkce).unwrap_or_else(|p| {
         problems.push(p);
         None
     });
@@ -274,6 +293,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         requires_org_approval: values.requires_org_approval,
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
         dpop_bound_access_tokens: values.dpop_bound_access_tokens,
+        pkce,
         resources: form.lines("resources"),
         token_endpoint_auth_method: None,
         jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
@@ -456,6 +476,7 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
         requires_org_approval: view.requires_org_approval,
         require_pushed_authorization_requests: view.require_pushed_authorization_requests,
         dpop_bound_access_tokens: view.dpop_bound_access_tokens,
+        pkce: view.pkce.as_str().to_owned(),
         resources: view.resources.join("\n"),
         public_key: String::new(),
     }
@@ -494,9 +515,18 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     values.requires_org_approval = form.flag("requires_org_approval");
     values.require_pushed_authorization_requests = form.flag("require_pushed_authorization_requests");
     values.dpop_bound_access_tokens = form.flag("dpop_bound_access_tokens");
+    // A form without the field (an older page, a script) leaves the setting as it is.
+    let pkce_sent = form.get("pkce").trim().to_owned();
+    if !pkce_sent.is_empty() {
+        values.pkce = pkce_sent.clone();
+    }
     values.resources = form.get("resources").to_owned();
     let ttl = match parse_ttl(&values.access_token_ttl) {
         Ok(ttl) => ttl,
+        Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
+    };
+    let pkce = match parse_pkce(&pkce_sent) {
+        Ok(pkce) => pkce,
         Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
     };
     let edit = ClientEdit {
@@ -511,6 +541,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         requires_org_approval: Some(values.requires_org_approval),
         require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
         dpop_bound_access_tokens: Some(values.dpop_bound_access_tokens),
+        pkce,
         resources: Some(form.lines("resources")),
         jwks: None,
         jwks_uri: None,
@@ -538,6 +569,7 @@ fn edit_field_of(message: &str) -> &'static str {
         ("run-as", "run_as"),
         ("owner", "run_as"),
         ("lifetime", "access_token_ttl"),
+        ("PKCE", "pkce"),
     ];
     fields.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |(_, field)| field)
 }

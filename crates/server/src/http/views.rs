@@ -155,6 +155,8 @@ pub struct ClientFormValues {
     pub require_pushed_authorization_requests: bool,
     /// RFC 9449 §5.2: every token request must carry a DPoP proof.
     pub dpop_bound_access_tokens: bool,
+    /// `required` or `optional` (PKCE in the code flow).
+    pub pkce: String,
     /// RFC 8707 resources, one per line.
     pub resources: String,
     /// A pasted public key (JWK, JWKS or PEM) for `private_key_jwt`; empty: a secret.
