@@ -148,24 +148,9 @@ enum Member {
 /// One name or value of a form: `+` is a space, `%XX` a byte (a `%` not followed by two hex
 /// digits stays as it is), and the bytes must be UTF-8.
 fn form_decode(raw: &[u8]) -> Result<String, OAuthError> {
-    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some((&first, tail)) = rest.split_first() {
-        rest = tail;
-        match first {
-            b'+' => bytes.push(b' '),
-            b'%' => match (hex(tail.first()), hex(tail.get(1))) {
-                (Some(high), Some(low)) => {
-                    // Two hex digits: at most 0xFF.
-                    bytes.push((high * 16 + low) as u8);
-                    rest = &tail[2..];
-                }
-                _ => bytes.push(b'%'),
-            },
-            other => bytes.push(other),
-        }
-    }
+    // `+` is a space; a `%` without two hex digits after it stays as it is (WHATWG).
+    let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
     String::from_utf8(bytes).map_err(|_| OAuthError::invalid_request("parameters must be UTF-8 text (also where percent-encoded)"))
 }
 
