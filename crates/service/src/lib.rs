@@ -870,8 +870,9 @@ async fn settle_store_policy(store: &dyn Store, mut settings: Settings) -> Resul
 pub struct Seal {
     /// The check value of the master key that claimed the store, if one did.
     pub check: Option<String>,
-    /// Whether anything is sealed under that key: signing keys (written at the first start)
-    /// or client secrets. Until then the claim is provisional.
+    /// Whether anything is sealed under that key: signing keys, which the first start of any
+    /// process writes before anything else can be (a client secret needs an opened service).
+    /// Until then the claim is provisional.
     pub sealed_data: bool,
 }
 
@@ -886,7 +887,9 @@ impl Seal {
 /// Reads what the store says about its master key.
 pub async fn seal(store: &dyn Store) -> Result<Seal> {
     let check = store.meta(MASTER_KEY_CHECK).await?;
-    let sealed_data = !store.signing_keys().await?.is_empty() || !store.clients(None).await?.is_empty();
+    // Signing keys only, not the clients: every start and every CLI command reads this, and a
+    // store may hold a great many clients.
+    let sealed_data = !store.signing_keys().await?.is_empty();
     Ok(Seal { check, sealed_data })
 }
 
