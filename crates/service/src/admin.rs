@@ -96,9 +96,16 @@ impl Tessera {
         }
     }
 
-    /// The organization's enabled owners, for the last-owner rule.
-    async fn enabled_owners(&self, org: &OrgId) -> Result<usize> {
-        Ok(self.store().users(org).await?.iter().filter(|u| u.role == Role::Owner && !u.disabled).count())
+    /// Applies the last-owner rule to a change of `target` (SPEC §12). The organization's
+    /// members are read only when the target is an enabled owner, the one case it can refuse.
+    async fn check_keeps_an_owner(&self, actor: &Actor, target: &User, new_role: Option<Role>, disabling: bool) -> Result<()> {
+        if target.role != Role::Owner || target.disabled {
+            return Ok(());
+        }
+        let owners = self.store().users(&target.org_id).await?.iter().filter(|u| u.role == Role::Owner && !u.disabled).count();
+        let attempted = if disabling { "user_disable" } else { "user_update" };
+        let decision = access::keeps_an_owner(target, new_role, disabling, owners);
+        self.check_access(actor, decision, "user", attempted, &target.org_id, target.id.as_str()).await
     }
 }
 
@@ -483,8 +490,7 @@ impl Tessera {
         let mut user = self.member(actor, id_or_email).await?;
         let target = user.id.to_string();
         self.check_access(actor, access::change_member(actor.caller(), &user, role), "user", "user_update", &user.org_id, &target).await?;
-        let owners = self.enabled_owners(&user.org_id).await?;
-        self.check_access(actor, access::keeps_an_owner(&user, role, false, owners), "user", "user_update", &user.org_id, &target).await?;
+        self.check_keeps_an_owner(actor, &user, role, false).await?;
         let new_role = role.unwrap_or(user.role);
         let authorize_applications = authorize_applications.unwrap_or(user.authorize_applications);
         // A lowered role ends every token issued under the higher one, here and at every guard
@@ -510,9 +516,7 @@ impl Tessera {
         let target = user.id.to_string();
         self.check_access(actor, access::change_member(actor.caller(), &user, None), "user", "user_disable", &user.org_id, &target).await?;
         if disabled {
-            let owners = self.enabled_owners(&user.org_id).await?;
-            self.check_access(actor, access::keeps_an_owner(&user, None, true, owners), "user", "user_disable", &user.org_id, &target)
-                .await?;
+            self.check_keeps_an_owner(actor, &user, None, true).await?;
         }
         let action = if disabled { AuditAction::UserDisabled } else { AuditAction::UserEnabled };
         let audit = self.audit(actor, action, Some(&user.org_id), Some(user.id.to_string()), serde_json::json!({ "email": user.email }));
@@ -769,6 +773,7 @@ impl Tessera {
     pub async fn update_client(&self, actor: &Actor, id: &str, edit: ClientEdit) -> Result<ClientView> {
         let mut client = self.client_record(actor, id).await?.client;
         let owner = self.store().user(&client.owner).await?.ok_or(ServiceError::NotFound("user"))?;
+        let current_run_as = self.client_run_as(&client).await?;
         let before = client.clone();
         if let Some(name) = &edit.name {
             client.name = validate_name("a client name", name)?;
@@ -803,7 +808,7 @@ impl Tessera {
                 }
                 found
             }
-            None => self.store().user(&client.run_as).await?.ok_or(ServiceError::NotFound("user"))?,
+            None => current_run_as.clone(),
         };
         client.run_as = run_as.id.clone();
         if let Some(ttl) = edit.access_token_ttl {
@@ -837,7 +842,6 @@ impl Tessera {
             || client.scopes != before.scopes
             || client.keys != before.keys;
         if credentials_changed {
-            let current_run_as = self.client_run_as(&before).await?;
             let decision = access::use_credentials(actor.caller(), &before, &current_run_as);
             self.check_access(actor, decision, "client", "client_update", &before.org_id, before.id.as_str()).await?;
         }

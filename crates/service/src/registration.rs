@@ -42,7 +42,7 @@ impl Tessera {
     /// registration access token issued before (RFC 7592 §3 lets the server rotate them), so a
     /// leaked registration response stops giving the client away once its owner rotated.
     fn registration_token_hash(&self, token: &str, secret: Option<&SecretMaterial>) -> Vec<u8> {
-        let bound_to: String = secret.map(|m| m.tag.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default();
+        let bound_to = secret.map(|m| crate::secrets::hex(&m.tag)).unwrap_or_default();
         self.secrets.lookup_hash(&format!("registration-access-token:{token}:{bound_to}"))
     }
 

@@ -219,6 +219,11 @@ impl SecretKeys {
     }
 }
 
+/// Lower-case hex of `bytes`, for keyed hashes kept as text.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

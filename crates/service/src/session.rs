@@ -14,7 +14,7 @@ use tessera_store::SessionRecord;
 use crate::Tessera;
 use crate::admin::{Actor, NewUser};
 use crate::error::{Result, ServiceError};
-use crate::secrets::plausible_token;
+use crate::secrets::{hex, plausible_token};
 
 /// A browser that is signed in.
 #[derive(Clone)]
@@ -292,10 +292,6 @@ impl Tessera {
         let user = self.user_by_email(&view.email).await?;
         self.open_session(user, None).await
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -11,8 +11,8 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
 
+use sqlx::Connection;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Connection, Row};
 
 use crate::{Result, StoreError};
 
@@ -170,6 +170,16 @@ struct Recorded {
     checksum: Vec<u8>,
 }
 
+/// `_sqlx_migrations`' columns as both backends read them: version, description, applied at
+/// (UTC text), success, checksum.
+type RecordedRow = (i64, String, Option<String>, bool, Vec<u8>);
+
+impl From<RecordedRow> for Recorded {
+    fn from((version, description, applied_at, success, checksum): RecordedRow) -> Self {
+        Recorded { version, description, applied_at, success, checksum }
+    }
+}
+
 /// Reads which migrations the store named by `url` has applied, and compares them with this
 /// binary's. Changes nothing, needs no master key, and creates no SQLite file that is not there.
 pub async fn migration_status(url: &str) -> Result<MigrationReport> {
@@ -189,25 +199,16 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
         let recorded = if exists == 0 {
             Vec::new()
         } else {
-            sqlx::query(
+            sqlx::query_as::<_, RecordedRow>(
                 "SELECT version, description, strftime('%Y-%m-%dT%H:%M:%SZ', installed_on) AS applied_at, success, checksum \
                  FROM _sqlx_migrations ORDER BY version",
             )
             .fetch_all(&mut connection)
             .await
             .map_err(crate::sqlite::map_err)?
-            .iter()
-            .map(|row| {
-                Ok(Recorded {
-                    version: row.try_get("version")?,
-                    description: row.try_get("description")?,
-                    applied_at: row.try_get("applied_at")?,
-                    success: row.try_get("success")?,
-                    checksum: row.try_get("checksum")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-            .map_err(crate::sqlite::map_err)?
+            .into_iter()
+            .map(Recorded::from)
+            .collect()
         };
         let _ = connection.close().await;
         Ok(report("sqlite", true, SQLITE, recorded))
@@ -221,7 +222,7 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
             .await
             .map_err(crate::postgres::map_err)?;
         let recorded = if exists {
-            sqlx::query(
+            sqlx::query_as::<_, RecordedRow>(
                 "SELECT version, description, \
                  to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS applied_at, success, checksum \
                  FROM _sqlx_migrations ORDER BY version",
@@ -229,18 +230,9 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
             .fetch_all(&mut connection)
             .await
             .map_err(crate::postgres::map_err)?
-            .iter()
-            .map(|row| {
-                Ok(Recorded {
-                    version: row.try_get("version")?,
-                    description: row.try_get("description")?,
-                    applied_at: row.try_get("applied_at")?,
-                    success: row.try_get("success")?,
-                    checksum: row.try_get("checksum")?,
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-            .map_err(crate::postgres::map_err)?
+            .into_iter()
+            .map(Recorded::from)
+            .collect()
         } else {
             Vec::new()
         };

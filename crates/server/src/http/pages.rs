@@ -241,10 +241,10 @@ pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri
     // succeed). Without the cookie, the request goes on as the same GET, which the browser
     // sends with it.
     if browser.session_cookie().is_none() {
-        return match (Params::from_form(&body), std::str::from_utf8(&body)) {
-            (Ok(_), Ok(query)) => redirect(StatusCode::SEE_OTHER, &format!("{}?{query}", uri.path())),
-            (Err(e), _) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
-            (Ok(_), Err(_)) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", "The request is not UTF-8 text."),
+        return match Params::from_form(&body) {
+            // `Params::from_form` accepts only UTF-8, so the body is the query as it is.
+            Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?{}", uri.path(), String::from_utf8_lossy(&body))),
+            Err(e) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
         };
     }
     authorization_request(&state, &browser, &body, true).await
