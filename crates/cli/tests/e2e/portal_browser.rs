@@ -204,9 +204,21 @@ async fn the_implicit_walk_through_shows_the_token_from_the_fragment() {
 async fn the_pkce_choice_sits_under_advanced_with_a_real_label_and_fits_a_390px_phone() {
     let (server, fixture) = start();
     let browser = Browser::start().await.unwrap();
-    browser.client().set_window_size(390, 844).await.unwrap();
+    browser.client().set_window_size(1280, 800).await.unwrap();
     sign_in(&browser, &server, "/settings/api-clients/new", &fixture.owner_email, OWNER_PASSWORD).await;
     let client = browser.client();
+    client.execute("document.querySelector('#pkce').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&browser, "portal-advanced.png").await;
+    for width in [1280, 390] {
+        client.set_window_size(width, 844).await.unwrap();
+        // Cancel and the submit button stand on one line, the same height (not a tall box beside a button).
+        let cancel = client.find(fantoccini_locator(".actions a.button")).await.unwrap().rectangle().await.unwrap();
+        let submit = client.find(fantoccini_locator(".actions button.primary")).await.unwrap().rectangle().await.unwrap();
+        assert!(
+            (cancel.3 - submit.3).abs() <= 4.0 && (cancel.1 + cancel.3 - submit.1 - submit.3).abs() <= 1.0,
+            "{width}px: {cancel:?} {submit:?}"
+        );
+    }
     let page = client.find(fantoccini_locator("html")).await.unwrap().rectangle().await.unwrap();
     assert!(page.2 <= 390.0, "the viewport of a 390px phone: {page:?}");
     // Nothing sticks out sideways: the form, the Advanced fieldset, the PKCE label and select.
