@@ -46,8 +46,8 @@ impl Clock for Handle {
         self.0.wall.load(Ordering::SeqCst)
     }
 
-    fn monotonic(&self) -> i64 {
-        self.0.monotonic.load(Ordering::SeqCst)
+    fn monotonic_millis(&self) -> i64 {
+        self.0.monotonic.load(Ordering::SeqCst) * 1000
     }
 }
 
