@@ -121,8 +121,8 @@ async fn vacuum_into(source: &SqliteConnectOptions, to: &Path) -> Result<(), Bac
         path: to.to_path_buf(),
         source: std::io::Error::new(ErrorKind::InvalidInput, "the path is not UTF-8"),
     })?;
-    let mut connection = sqlx::SqliteConnection::connect_with(source).await.map_err(crate::sqlite::map_err)?;
-    let done = sqlx::query("VACUUM INTO $1").bind(target).execute(&mut connection).await.map_err(crate::sqlite::map_err);
+    let mut connection = sqlx::SqliteConnection::connect_with(source).await.map_err(StoreError::from)?;
+    let done = sqlx::query("VACUUM INTO $1").bind(target).execute(&mut connection).await.map_err(StoreError::from);
     let _ = connection.close().await;
     done?;
     Ok(())

@@ -7,6 +7,7 @@
 mod backup;
 mod migration;
 mod postgres;
+mod sql;
 mod sqlite;
 mod sqlite_replay;
 
@@ -21,8 +22,9 @@ use tessera_core::scope::ScopeSet;
 
 pub use backup::{BackupError, BackupFiles, backup, replay_file};
 pub use migration::{MigrationReport, MigrationState, MigrationStatus, migration_status};
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use postgres::{PgBackend, PgStore};
+pub use sql::SqlStore;
+pub use sqlite::{SqliteBackend, SqliteStore};
 
 /// What went wrong in the store, in terms the service can act on.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,28 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A database error in the store's terms: broken rules become conflicts (naming the rule, not
+/// the data), everything else is unavailability.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) => {
+                if db.is_unique_violation() {
+                    StoreError::Conflict("already exists")
+                } else if db.is_foreign_key_violation() {
+                    StoreError::Conflict("refers to something that does not exist or is still in use")
+                } else if db.is_check_violation() {
+                    StoreError::Conflict("value out of range")
+                } else {
+                    StoreError::Unavailable(db.message().to_owned())
+                }
+            }
+            _ => StoreError::Unavailable(e.to_string()),
+        }
+    }
+}
 
 /// A client's secret as stored: a keyed digest to check it and a sealed copy to show it.
 #[derive(Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use crate::{Result, StoreError};
 
 /// One migration as embedded in the binary.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Embedded {
+pub struct Embedded {
     pub version: i64,
     pub description: &'static str,
     /// The file as written: the `--!` rollback header, then the SQL.
@@ -191,11 +191,11 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
         if path != Path::new(":memory:") && !path.exists() {
             return Ok(report("sqlite", false, SQLITE, Vec::new()));
         }
-        let mut connection = sqlx::SqliteConnection::connect_with(&options).await.map_err(crate::sqlite::map_err)?;
+        let mut connection = sqlx::SqliteConnection::connect_with(&options).await.map_err(StoreError::from)?;
         let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
             .fetch_one(&mut connection)
             .await
-            .map_err(crate::sqlite::map_err)?;
+            .map_err(StoreError::from)?;
         let recorded = if exists == 0 {
             Vec::new()
         } else {
@@ -205,7 +205,7 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
             )
             .fetch_all(&mut connection)
             .await
-            .map_err(crate::sqlite::map_err)?
+            .map_err(StoreError::from)?
             .into_iter()
             .map(Recorded::from)
             .collect()
@@ -216,11 +216,11 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
         let options = sqlx::postgres::PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
             .application_name("tessera");
-        let mut connection = sqlx::PgConnection::connect_with(&options).await.map_err(crate::postgres::map_err)?;
+        let mut connection = sqlx::PgConnection::connect_with(&options).await.map_err(StoreError::from)?;
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
             .fetch_one(&mut connection)
             .await
-            .map_err(crate::postgres::map_err)?;
+            .map_err(StoreError::from)?;
         let recorded = if exists {
             sqlx::query_as::<_, RecordedRow>(
                 "SELECT version, description, \
@@ -229,7 +229,7 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
             )
             .fetch_all(&mut connection)
             .await
-            .map_err(crate::postgres::map_err)?
+            .map_err(StoreError::from)?
             .into_iter()
             .map(Recorded::from)
             .collect()

@@ -69,8 +69,8 @@ impl ReplayLog {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        let mut conn = sqlx::ConnectOptions::connect(&options).await.map_err(crate::sqlite::map_err)?;
-        sqlx::raw_sql(SCHEMA).execute(&mut conn).await.map_err(crate::sqlite::map_err)?;
+        let mut conn = sqlx::ConnectOptions::connect(&options).await.map_err(StoreError::from)?;
+        sqlx::raw_sql(SCHEMA).execute(&mut conn).await.map_err(StoreError::from)?;
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         // A thread with a runtime of its own: the writer must outlive whichever runtime opened
         // the store, and must not take turns with request handlers on theirs.
@@ -124,7 +124,7 @@ async fn write_loop(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>) 
                 Job::Spend { kind, scope, jti, expires_at, done } => spends.push((kind, scope, jti, expires_at, done)),
                 Job::Purge { before, done } => {
                     let purged = sqlx::query("DELETE FROM spent_ids WHERE expires_at < $1").bind(before).execute(&mut conn).await;
-                    let _ = done.send(purged.map(drop).map_err(crate::sqlite::map_err));
+                    let _ = done.send(purged.map(drop).map_err(StoreError::from));
                 }
             }
         }
@@ -153,7 +153,7 @@ type Spend = (IdKind, String, String, i64, oneshot::Sender<Result<bool>>);
 /// One transaction for the whole group; for each id, whether it was new. An id twice in one
 /// group is new only the first time (the second insert sees the first).
 async fn spend_all(conn: &mut SqliteConnection, spends: &[Spend]) -> std::result::Result<Vec<bool>, StoreError> {
-    let mut tx = conn.begin().await.map_err(crate::sqlite::map_err)?;
+    let mut tx = conn.begin().await.map_err(StoreError::from)?;
     let mut fresh = Vec::with_capacity(spends.len());
     for (kind, scope, jti, expires_at, _) in spends {
         let inserted = sqlx::query("INSERT INTO spent_ids (kind, scope, jti, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
@@ -163,11 +163,11 @@ async fn spend_all(conn: &mut SqliteConnection, spends: &[Spend]) -> std::result
             .bind(*expires_at)
             .execute(&mut *tx)
             .await
-            .map_err(crate::sqlite::map_err)?
+            .map_err(StoreError::from)?
             .rows_affected();
         fresh.push(inserted == 1);
     }
-    tx.commit().await.map_err(crate::sqlite::map_err)?;
+    tx.commit().await.map_err(StoreError::from)?;
     Ok(fresh)
 }
 

@@ -1,0 +1,1603 @@
+//! The store's SQL, written once for both backends: [`SqlStore`] runs every statement over
+//! sqlx, generic over a [`Backend`], the small seam where SQLite and PostgreSQL really differ
+//! (how a transaction that reads then writes is serialised, how change-feed rows are announced
+//! and noticed, where spent `jti`s go, and a few statements in each one's dialect). The
+//! statements use `$N` parameters, which both databases accept.
+//!
+//! Every mutation takes the audit event that describes it and commits the change, its audit
+//! entry and its change-feed row in one transaction.
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Transaction, Type};
+use tessera_core::audit::AuditEvent;
+use tessera_core::authorize::CodeChallenge;
+use tessera_core::code::IssuedCode;
+use tessera_core::device::{DeviceAuthorization, DeviceStatus};
+use tessera_core::model::{
+    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+};
+use tessera_core::par::PushedRequest;
+use tessera_core::refresh::{RefreshRecord, RefreshState};
+use tessera_core::scope::ScopeSet;
+
+use crate::migration::Embedded;
+use crate::{
+    ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
+    KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
+};
+
+/// A transaction that reads and then writes, run one at a time with every other of its kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Serialised<'a> {
+    /// A signing-key rotation.
+    Keys,
+    /// Merging a user's consent to a client.
+    Consent { user: &'a str, client: &'a str },
+}
+
+/// What kind of one-time id is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    /// A DPoP proof's `jti`, per key thumbprint.
+    DpopProof,
+    /// A client assertion's `jti`, per client.
+    ClientAssertion,
+}
+
+/// The number of rows a statement touched (sqlx has no trait for it).
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+/// Where SQLite and PostgreSQL differ. Everything else is in [`SqlStore`]. Public only in name
+/// (this module is private): no other crate implements it.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    type Db: Database<QueryResult: RowsAffected>;
+    /// The migrations, oldest first.
+    const MIGRATIONS: &'static [Embedded];
+    /// The condition that a user's email is `$1`, whatever its case.
+    const EMAIL_IS: &'static str;
+    /// One row (`1`) when an ON client lists `$1` among its allowed origins.
+    const ORIGIN_REGISTERED: &'static str;
+
+    /// Begins a transaction that waits for every other one of the same `kind` (it reads, then
+    /// writes what it read).
+    async fn begin_serialised<'p>(&self, pool: &'p Pool<Self::Db>, kind: Serialised<'_>) -> Result<Transaction<'p, Self::Db>>;
+    /// Begins a read-only transaction whose statements all see one snapshot.
+    async fn begin_snapshot<'p>(&self, pool: &'p Pool<Self::Db>) -> Result<Transaction<'p, Self::Db>>;
+    /// Runs in a transaction right before it appends change-feed rows.
+    async fn before_feed_rows(&self, tx: &mut Transaction<'_, Self::Db>) -> Result<()>;
+    /// Runs after a commit; `fed` says whether it appended change-feed rows.
+    fn committed(&self, fed: bool);
+    /// See [`Store::change_stamp`].
+    fn change_stamp(&self) -> Option<ChangeStamp>;
+    /// See [`Store::follow_changes`].
+    fn follow_changes(&self) {}
+    /// See [`Store::settle`].
+    async fn settle(&self, _pool: &Pool<Self::Db>) -> Result<()> {
+        Ok(())
+    }
+    /// Records a one-time id as spent until `expires_at`: false when it was already.
+    async fn spend(&self, pool: &Pool<Self::Db>, kind: Spent, key: &str, jti: &str, expires_at: i64) -> Result<bool>;
+    /// Purges spent ids that expired before `before` (and the backend's own leftovers), inside
+    /// the purge's transaction.
+    async fn purge_spent(&self, tx: &mut Transaction<'_, Self::Db>, before: i64) -> Result<()>;
+}
+
+/// A row of the backend's database.
+type Row<B> = <<B as Backend>::Db as Database>::Row;
+
+/// How long `/readyz` waits for the database.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before";
+
+const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
+     allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
+     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens, pkce";
+
+const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources";
+
+const DEVICE_COLUMNS: &str = "client_id, scope, created_at, expires_at, poll_interval, last_polled_at, status, user_id, auth_time";
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
+/// The store over one backend.
+pub struct SqlStore<B: Backend> {
+    pub(crate) pool: Pool<B::Db>,
+    pub(crate) backend: B,
+}
+
+impl<B: Backend> std::fmt::Debug for SqlStore<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore").field("backend", &std::any::type_name::<B>()).finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> SqlStore<B>
+where
+    for<'c> &'c mut <B::Db as Database>::Connection: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    for<'q> &'q str: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> &'q [u8]: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> String: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> Vec<u8>: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> i64: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> i32: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> bool: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> Option<&'q str>: Encode<'q, B::Db>,
+    for<'q> Option<String>: Encode<'q, B::Db>,
+    for<'q> Option<Vec<u8>>: Encode<'q, B::Db>,
+    for<'q> Option<i64>: Encode<'q, B::Db>,
+    for<'a> &'a str: ColumnIndex<Row<B>>,
+    usize: ColumnIndex<Row<B>>,
+    <B::Db as Database>::Connection: sqlx::migrate::Migrate,
+{
+    /// Whether every migration this binary knows has been applied to the store.
+    pub async fn schema_current(&self) -> Result<bool> {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await.unwrap_or(None);
+        Ok(applied >= crate::migration::newest(B::MIGRATIONS))
+    }
+
+    async fn begin(&self) -> Result<Transaction<'_, B::Db>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Commits; `fed` says whether the transaction appended change-feed rows.
+    async fn commit(&self, tx: Transaction<'_, B::Db>, fed: bool) -> Result<()> {
+        tx.commit().await?;
+        self.backend.committed(fed);
+        Ok(())
+    }
+
+    /// Ends a transaction that changed one row of a cached entity: when the row was there, its
+    /// audit entry and change-feed row join the same commit; when not, nothing is written.
+    async fn commit_change(
+        &self,
+        mut tx: Transaction<'_, B::Db>,
+        found: bool,
+        entity: Entity,
+        id: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        if found {
+            Self::insert_audit(&mut *tx, audit).await?;
+            self.record_change(&mut tx, entity, id, audit.at).await?;
+        }
+        self.commit(tx, found).await?;
+        Ok(found)
+    }
+
+    /// Appends a change-feed row.
+    async fn record_change(&self, tx: &mut Transaction<'_, B::Db>, entity: Entity, id: &str, at: i64) -> Result<()> {
+        self.backend.before_feed_rows(tx).await?;
+        sqlx::query("INSERT INTO changes (entity, entity_id, at) VALUES ($1, $2, $3)")
+            .bind(entity.as_str())
+            .bind(id)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The row of a new client, inside the caller's transaction.
+    async fn insert_client_row(tx: &mut Transaction<'_, B::Db>, record: &ClientRecord) -> Result<()> {
+        let c = &record.client;
+        let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
+        sqlx::query(&format!(
+            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $17)"
+        ))
+        .bind(c.id.as_str())
+        .bind(c.org_id.as_str())
+        .bind(&c.name)
+        .bind(c.owner.as_str())
+        .bind(c.run_as.as_str())
+        .bind(c.public)
+        .bind(grants.join(" "))
+        .bind(c.scopes.to_string())
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.allowed_origins))
+        .bind(to_json(&c.allowed_ips))
+        .bind(c.access_token_ttl.map(i64::from))
+        .bind(c.requires_org_approval)
+        .bind(c.status.as_str())
+        .bind(record.secret.as_ref().map(|s| s.tag.clone()))
+        .bind(record.secret.as_ref().map(|s| s.sealed.clone()))
+        .bind(c.created_at)
+        .bind(c.require_pushed_authorization_requests)
+        .bind(c.auth_method.as_str())
+        .bind(ClientKeys::jwks(c.keys.as_ref()))
+        .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
+        .bind(to_json(&c.resources))
+        .bind(c.dpop_bound_access_tokens)
+        .bind(c.pkce.as_str())
+        .execute(&mut **tx)
+        .await
+        ?;
+        Ok(())
+    }
+
+    async fn insert_audit<'e, E: sqlx::Executor<'e, Database = B::Db>>(executor: E, audit: &AuditEvent) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (at, org_id, actor, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(audit.at)
+            .bind(&audit.org_id)
+            .bind(&audit.actor)
+            .bind(audit.action.as_str())
+            .bind(&audit.target)
+            .bind(&audit.ip)
+            .bind(audit.detail.to_string())
+            .execute(executor)
+            .await?;
+        Ok(())
+    }
+
+    fn org_from_row(row: &Row<B>) -> Result<Org> {
+        Ok(Org { id: OrgId::new(row.try_get::<String, _>("id")?), name: row.try_get("name")?, created_at: row.try_get("created_at")? })
+    }
+
+    fn user_from_row(row: &Row<B>) -> Result<User> {
+        let role: String = row.try_get("role")?;
+        Ok(User {
+            id: UserId::new(row.try_get::<String, _>("id")?),
+            org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
+            email: row.try_get("email")?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("user role"))?,
+            service: row.try_get("service")?,
+            authorize_applications: row.try_get("authorize_applications")?,
+            disabled: row.try_get("disabled")?,
+            created_at: row.try_get("created_at")?,
+            tokens_not_before: row.try_get("tokens_not_before")?,
+        })
+    }
+
+    fn json_list<T: serde::de::DeserializeOwned>(row: &Row<B>, column: &str) -> Result<Vec<T>> {
+        let text: String = row.try_get(column)?;
+        serde_json::from_str(&text).map_err(|_| corrupt(column))
+    }
+
+    fn client_from_row(row: &Row<B>) -> Result<ClientRecord> {
+        let grants: String = row.try_get("grants")?;
+        let grants = grants
+            .split(' ')
+            .filter(|g| !g.is_empty())
+            .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("client grants")))
+            .collect::<Result<_>>()?;
+        let scopes: String = row.try_get("scopes")?;
+        let status: String = row.try_get("status")?;
+        let ttl: Option<i64> = row.try_get("access_token_ttl")?;
+        let tag: Option<Vec<u8>> = row.try_get("secret_tag")?;
+        let sealed: Option<Vec<u8>> = row.try_get("secret_sealed")?;
+        let method: String = row.try_get("token_endpoint_auth_method")?;
+        let jwks: Option<String> = row.try_get("jwks")?;
+        let jwks_uri: Option<String> = row.try_get("jwks_uri")?;
+        let pkce: String = row.try_get("pkce")?;
+        let client = Client {
+            id: ClientId::new(row.try_get::<String, _>("id")?),
+            org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
+            name: row.try_get("name")?,
+            owner: UserId::new(row.try_get::<String, _>("owner_id")?),
+            run_as: UserId::new(row.try_get::<String, _>("run_as_id")?),
+            grants,
+            scopes: ScopeSet::parse(&scopes).map_err(|_| corrupt("client scopes"))?,
+            redirect_uris: Self::json_list(row, "redirect_uris")?,
+            allowed_origins: Self::json_list(row, "allowed_origins")?,
+            allowed_ips: Self::json_list(row, "allowed_ips")?,
+            public: row.try_get("public")?,
+            pkce: Pkce::parse(&pkce).ok_or_else(|| corrupt("client pkce"))?,
+            auth_method: TokenEndpointAuthMethod::parse(&method).ok_or_else(|| corrupt("client auth method"))?,
+            keys: ClientKeys::from_parts(jwks, jwks_uri),
+            access_token_ttl: ttl.map(|t| u32::try_from(t).map_err(|_| corrupt("client ttl"))).transpose()?,
+            requires_org_approval: row.try_get("requires_org_approval")?,
+            require_pushed_authorization_requests: row.try_get("require_pushed_authorization_requests")?,
+            dpop_bound_access_tokens: row.try_get("dpop_bound_access_tokens")?,
+            resources: Self::json_list(row, "resources")?,
+            status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
+            created_at: row.try_get("created_at")?,
+        };
+        let secret = match (tag, sealed) {
+            (Some(tag), Some(sealed)) => Some(SecretMaterial { tag, sealed }),
+            _ => None,
+        };
+        Ok(ClientRecord { client, secret })
+    }
+
+    fn key_from_row(row: &Row<B>) -> Result<KeyRecord> {
+        let state: String = row.try_get("state")?;
+        Ok(KeyRecord {
+            kid: row.try_get("kid")?,
+            alg: row.try_get("alg")?,
+            state: KeyState::parse(&state).ok_or_else(|| corrupt("key state"))?,
+            private_sealed: row.try_get("private_sealed")?,
+            public_jwk: row.try_get("public_jwk")?,
+            created_at: row.try_get("created_at")?,
+            activated_at: row.try_get("activated_at")?,
+            retired_at: row.try_get("retired_at")?,
+        })
+    }
+
+    fn grant_from_row(row: &Row<B>) -> Result<GrantRecord> {
+        let scope: String = row.try_get("scope")?;
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        Ok(GrantRecord {
+            id: row.try_get("grant_id")?,
+            client_id: ClientId::new(row.try_get::<String, _>("client_id")?),
+            user_id: UserId::new(row.try_get::<String, _>("user_id")?),
+            scope: ScopeSet::parse(&scope).map_err(|_| corrupt("grant scope"))?,
+            auth_time: row.try_get("auth_time")?,
+            created_at: row.try_get("grant_created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            revoked: revoked_at.is_some(),
+            resources: Self::json_list(row, "grant_resources")?,
+        })
+    }
+
+    fn code_from_row(row: &Row<B>) -> Result<CodeRecord> {
+        let grant = Self::grant_from_row(row)?;
+        let challenge: Option<String> = row.try_get("code_challenge")?;
+        let code = IssuedCode {
+            client_id: grant.client_id.clone(),
+            redirect_uri: row.try_get("redirect_uri")?,
+            scope: grant.scope.clone(),
+            code_challenge: challenge.map(CodeChallenge::from_stored),
+            nonce: row.try_get("nonce")?,
+            issued_at: row.try_get("issued_at")?,
+        };
+        Ok(CodeRecord { grant, code })
+    }
+
+    fn device_from_row(row: &Row<B>) -> Result<DeviceAuthorization> {
+        let scope: String = row.try_get("scope")?;
+        let status: String = row.try_get("status")?;
+        let user_id: Option<String> = row.try_get("user_id")?;
+        Ok(DeviceAuthorization {
+            client_id: ClientId::new(row.try_get::<String, _>("client_id")?),
+            scope: ScopeSet::parse(&scope).map_err(|_| corrupt("device scope"))?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            interval: row.try_get("poll_interval")?,
+            last_polled_at: row.try_get("last_polled_at")?,
+            status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("device status"))?,
+            user_id: user_id.map(UserId::new),
+            auth_time: row.try_get("auth_time")?,
+        })
+    }
+
+    async fn insert_grant_row(tx: &mut Transaction<'_, B::Db>, grant: &GrantRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at, resources) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+        )
+        .bind(&grant.id)
+        .bind(grant.client_id.as_str())
+        .bind(grant.user_id.as_str())
+        .bind(grant.scope.to_string())
+        .bind(grant.auth_time)
+        .bind(grant.created_at)
+        .bind(grant.expires_at)
+        .bind(to_json(&grant.resources))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`.
+    /// Each grant revoked gets a change-feed row, for the revocation feed.
+    async fn revoke_grants_where(&self, tx: &mut Transaction<'_, B::Db>, condition: &str, now: i64, a: &str, b: &str) -> Result<u64> {
+        self.backend.before_feed_rows(tx).await?;
+        sqlx::query(&format!(
+            "INSERT INTO changes (entity, entity_id, at) SELECT 'grant', id, $1 FROM grants WHERE revoked_at IS NULL AND {condition}"
+        ))
+        .bind(now)
+        .bind(a)
+        .bind(b)
+        .execute(&mut **tx)
+        .await?;
+        Ok(sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
+            .bind(now)
+            .bind(a)
+            .bind(b)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B>
+where
+    for<'c> &'c mut <B::Db as Database>::Connection: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    for<'q> &'q str: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> &'q [u8]: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> String: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> Vec<u8>: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> i64: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> i32: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> bool: Encode<'q, B::Db> + Decode<'q, B::Db> + Type<B::Db>,
+    for<'q> Option<&'q str>: Encode<'q, B::Db>,
+    for<'q> Option<String>: Encode<'q, B::Db>,
+    for<'q> Option<Vec<u8>>: Encode<'q, B::Db>,
+    for<'q> Option<i64>: Encode<'q, B::Db>,
+    for<'a> &'a str: ColumnIndex<Row<B>>,
+    usize: ColumnIndex<Row<B>>,
+    <B::Db as Database>::Connection: sqlx::migrate::Migrate,
+{
+    async fn migrate(&self) -> Result<()> {
+        // `locking`: sqlx holds the backend's migration lock while migrating, so processes
+        // starting together migrate once.
+        // `locking`: sqlx holds the backend's migration lock while migrating, so processes
+        // starting together migrate once.
+        crate::migration::migrator(B::MIGRATIONS)
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        // Bounded well below the pool's acquire timeout: a load balancer's health check gets
+        // its answer while it still waits for one.
+        match tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await {
+            Ok(done) => done.map(drop).map_err(StoreError::from),
+            Err(_) => Err(StoreError::Unavailable("the database did not answer in time".into())),
+        }
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await.map_err(StoreError::from)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_meta(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM meta WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn init_meta(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        self.meta(key).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(org.id.as_str())
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_change(tx, true, Entity::Org, org.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
+        let row = sqlx::query(
+            "SELECT id, name, created_at FROM (SELECT id, name, created_at, 0 AS preference FROM orgs WHERE id = $1 \
+             UNION ALL SELECT id, name, created_at, 1 AS preference FROM orgs WHERE name = $1) found ORDER BY preference LIMIT 1",
+        )
+        .bind(id_or_name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Self::org_from_row).transpose()
+    }
+
+    async fn orgs(&self) -> Result<Vec<Org>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await?;
+        rows.iter().map(Self::org_from_row).collect()
+    }
+
+    async fn insert_scope(&self, org: &OrgId, scope: &ScopeDef, at: i64, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO scopes (org_id, name, restricted, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, name) DO NOTHING",
+        )
+        .bind(org.as_str())
+        .bind(&scope.name)
+        .bind(scope.restricted)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            Self::insert_audit(&mut *tx, audit).await?;
+            self.record_change(&mut tx, Entity::Scope, org.as_str(), at).await?;
+        }
+        self.commit(tx, inserted).await?;
+        Ok(inserted)
+    }
+
+    async fn scopes(&self, org: &OrgId) -> Result<Vec<ScopeDef>> {
+        let rows = sqlx::query("SELECT name, restricted FROM scopes WHERE org_id = $1 ORDER BY name")
+            .bind(org.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(ScopeDef { name: row.try_get("name")?, restricted: row.try_get("restricted")? })).collect()
+    }
+
+    async fn set_scope_restricted(&self, org: &OrgId, name: &str, restricted: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE scopes SET restricted = $1 WHERE org_id = $2 AND name = $3")
+            .bind(restricted)
+            .bind(org.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Scope, org.as_str(), audit).await
+    }
+
+    async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, role, service, authorize_applications, disabled, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(user.id.as_str())
+        .bind(user.org_id.as_str())
+        .bind(&user.email)
+        .bind(user.role.as_str())
+        .bind(user.service)
+        .bind(user.authorize_applications)
+        .bind(user.disabled)
+        .bind(password_hash)
+        .bind(user.created_at)
+        .execute(&mut *tx)
+        .await?;
+        self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        let row =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::user_from_row).transpose()
+    }
+
+    async fn user_count(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await.map_err(StoreError::from)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE {}", B::EMAIL_IS)).bind(email).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::user_from_row).transpose()
+    }
+
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(disabled)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if disabled {
+            // A disabled user's browser sessions end with it (F08).
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        }
+        self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
+    }
+
+    async fn users(&self, org: &OrgId) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email"))
+            .bind(org.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::user_from_row).collect()
+    }
+
+    async fn update_user(
+        &self,
+        id: &UserId,
+        role: Role,
+        authorize_applications: bool,
+        tokens_not_before: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(
+            "UPDATE users SET role = $1, authorize_applications = $2, tokens_not_before = COALESCE($4, tokens_not_before) WHERE id = $3",
+        )
+        .bind(role.as_str())
+        .bind(authorize_applications)
+        .bind(id.as_str())
+        .bind(tokens_not_before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
+    }
+
+    async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::insert_client_row(&mut tx, record).await?;
+        self.commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn insert_registered_client(
+        &self,
+        record: &ClientRecord,
+        initial_token_hash: Option<&[u8]>,
+        registration_token_hash: &[u8],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if let Some(hash) = initial_token_hash {
+            let spent = sqlx::query(
+                "UPDATE initial_access_tokens SET uses_left = uses_left - 1 \
+                 WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) AND (uses_left IS NULL OR uses_left > 0)",
+            )
+            .bind(hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if spent != 1 {
+                return Ok(false);
+            }
+        }
+        Self::insert_client_row(&mut tx, record).await?;
+        sqlx::query("INSERT INTO client_registrations (client_id, token_hash) VALUES ($1, $2)")
+            .bind(record.client.id.as_str())
+            .bind(registration_token_hash)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await
+    }
+
+    async fn registration_token_hash(&self, client: &ClientId) -> Result<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT token_hash FROM client_registrations WHERE client_id = $1")
+            .bind(client.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn insert_initial_access_token(
+        &self,
+        token_hash: &[u8],
+        org: &OrgId,
+        owner: &UserId,
+        expires_at: Option<i64>,
+        uses: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO initial_access_tokens (token_hash, org_id, owner_id, created_at, expires_at, uses_left) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash)
+        .bind(org.as_str())
+        .bind(owner.as_str())
+        .bind(audit.at)
+        .bind(expires_at)
+        .bind(uses)
+        .execute(&mut *tx)
+        .await
+        ?;
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, false).await
+    }
+
+    async fn initial_access_token(&self, token_hash: &[u8], now: i64) -> Result<Option<(OrgId, UserId)>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT org_id, owner_id FROM initial_access_tokens \
+             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) AND (uses_left IS NULL OR uses_left > 0)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(org, owner)| (OrgId::new(org), UserId::new(owner))))
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::client_from_row).transpose()
+    }
+
+    async fn clients(&self, org: Option<&OrgId>) -> Result<Vec<ClientRecord>> {
+        let rows = match org {
+            Some(org) => {
+                sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 ORDER BY created_at, id"))
+                    .bind(org.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, id")).fetch_all(&self.pool).await,
+        }?;
+        rows.iter().map(Self::client_from_row).collect()
+    }
+
+    async fn origin_registered(&self, origin: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(B::ORIGIN_REGISTERED).bind(origin).fetch_optional(&self.pool).await?;
+        Ok(found.is_some())
+    }
+
+    async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE clients SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(audit.at)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn update_client(&self, c: &Client, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(
+            "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
+             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, \
+             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, pkce = $17, updated_at = $8 WHERE id = $9",
+        )
+        .bind(&c.name)
+        .bind(c.run_as.as_str())
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.allowed_origins))
+        .bind(to_json(&c.allowed_ips))
+        .bind(c.access_token_ttl.map(i64::from))
+        .bind(c.requires_org_approval)
+        .bind(audit.at)
+        .bind(c.id.as_str())
+        .bind(c.require_pushed_authorization_requests)
+        .bind(ClientKeys::jwks(c.keys.as_ref()))
+        .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
+        .bind(to_json(&c.resources))
+        .bind(c.dpop_bound_access_tokens)
+        .bind(c.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "))
+        .bind(c.scopes.to_string())
+        .bind(c.pkce.as_str())
+        .execute(&mut *tx)
+        .await
+        ?
+        .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Client, c.id.as_str(), audit).await
+    }
+
+    async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE clients SET secret_tag = $1, secret_sealed = $2, updated_at = $3 WHERE id = $4 AND token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post')")
+            .bind(&secret.tag)
+            .bind(&secret.sealed)
+            .bind(audit.at)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            ?
+            .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected() == 1;
+        self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<KeyRecord>> {
+        let rows = sqlx::query("SELECT kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            ?;
+        rows.iter().map(Self::key_from_row).collect()
+    }
+
+    async fn rotate_keys(&self, rotation: &KeyRotation, audit: Option<&AuditEvent>) -> Result<bool> {
+        // A concurrent rotation waits for this one, then reads the current key it left.
+        let mut tx = self.backend.begin_serialised(&self.pool, Serialised::Keys).await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT kid FROM signing_keys WHERE state = 'current'").fetch_optional(&mut *tx).await?;
+        if current != rotation.expected_current {
+            return Ok(false);
+        }
+        if let Some(kid) = &rotation.retire {
+            sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE kid = $2 AND state = 'current'")
+                .bind(rotation.now)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(kid) = &rotation.promote {
+            let promoted = sqlx::query("UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE kid = $2 AND state = 'next'")
+                .bind(rotation.now)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if promoted != 1 {
+                return Ok(false);
+            }
+        }
+        for key in &rotation.insert {
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(key.state.as_str())
+            .bind(&key.private_sealed)
+            .bind(&key.public_jwk)
+            .bind(key.created_at)
+            .bind(key.activated_at)
+            .bind(key.retired_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for kid in &rotation.purge {
+            sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND state <> 'current'").bind(kid).execute(&mut *tx).await?;
+        }
+        if let Some(audit) = audit {
+            Self::insert_audit(&mut *tx, audit).await?;
+        }
+        self.record_change(&mut tx, Entity::Key, "*", rotation.now).await?;
+        self.commit(tx, true).await?;
+        Ok(true)
+    }
+
+    async fn revoke_token(&self, jti: &str, expires_at: i64, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let inserted =
+            sqlx::query("INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING")
+                .bind(jti)
+                .bind(expires_at)
+                .bind(audit.at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+        if inserted {
+            self.record_change(&mut tx, Entity::Token, jti, audit.at).await?;
+        }
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, inserted).await
+    }
+
+    async fn insert_pushed_request(&self, reference_hash: &[u8], pushed: &PushedRequest, created_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pushed_requests (reference_hash, client_id, params, created_at, expires_at, opened_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, NULL)",
+        )
+        .bind(reference_hash)
+        .bind(&pushed.client_id)
+        .bind(&pushed.params)
+        .bind(created_at)
+        .bind(pushed.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn open_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<Option<(PushedRequest, bool)>> {
+        let opened_now =
+            sqlx::query("UPDATE pushed_requests SET opened_at = $1 WHERE reference_hash = $2 AND opened_at IS NULL AND expires_at > $1")
+                .bind(now)
+                .bind(reference_hash)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                == 1;
+        let row =
+            sqlx::query("SELECT client_id, params, expires_at, opened_at, consumed_at FROM pushed_requests WHERE reference_hash = $1")
+                .bind(reference_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| {
+            let consumed_at: Option<i64> = row.try_get("consumed_at")?;
+            let pushed = PushedRequest {
+                client_id: row.try_get("client_id")?,
+                params: row.try_get("params")?,
+                expires_at: row.try_get("expires_at")?,
+                opened_at: row.try_get("opened_at")?,
+                consumed: consumed_at.is_some(),
+            };
+            Ok((pushed, opened_now))
+        })
+        .transpose()
+    }
+
+    async fn consume_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<bool> {
+        let consumed = sqlx::query("UPDATE pushed_requests SET consumed_at = $1 WHERE reference_hash = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(reference_hash)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(consumed == 1)
+    }
+
+    async fn insert_device_authorization(&self, device_hash: &[u8], user_hash: &[u8], device: &DeviceAuthorization) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO device_authorizations (device_code_hash, user_code_hash, client_id, scope, created_at, expires_at, \
+             poll_interval, last_polled_at, status, user_id, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL, NULL)",
+        )
+        .bind(device_hash)
+        .bind(user_hash)
+        .bind(device.client_id.as_str())
+        .bind(device.scope.to_string())
+        .bind(device.created_at)
+        .bind(device.expires_at)
+        .bind(device.interval)
+        .bind(device.status.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn device_authorization(&self, device_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1"))
+            .bind(device_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::device_from_row).transpose()
+    }
+
+    async fn device_authorization_by_user_code(&self, user_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
+        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE user_code_hash = $1"))
+            .bind(user_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::device_from_row).transpose()
+    }
+
+    async fn record_device_poll(&self, device_hash: &[u8], previous: Option<i64>, now: i64, interval: i64) -> Result<bool> {
+        let recorded = sqlx::query(
+            "UPDATE device_authorizations SET last_polled_at = $1, poll_interval = $2 \
+             WHERE device_code_hash = $3 AND COALESCE(last_polled_at, -1) = $4 AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(interval)
+        .bind(device_hash)
+        .bind(previous.unwrap_or(-1))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(recorded == 1)
+    }
+
+    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<(&UserId, i64, &ScopeSet)>, now: i64) -> Result<bool> {
+        let decided = match approval {
+            Some((user, auth_time, scope)) => sqlx::query(
+                "UPDATE device_authorizations SET status = 'approved', user_id = $1, auth_time = $2, scope = $3 \
+                 WHERE user_code_hash = $4 AND status = 'pending' AND expires_at > $5",
+            )
+            .bind(user.as_str())
+            .bind(auth_time)
+            .bind(scope.to_string())
+            .bind(user_hash)
+            .bind(now),
+            None => sqlx::query(
+                "UPDATE device_authorizations SET status = 'denied' WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2",
+            )
+            .bind(user_hash)
+            .bind(now),
+        }
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(decided == 1)
+    }
+
+    async fn consume_device_authorization(&self, device_hash: &[u8]) -> Result<bool> {
+        let consumed =
+            sqlx::query("UPDATE device_authorizations SET status = 'consumed' WHERE device_code_hash = $1 AND status = 'approved'")
+                .bind(device_hash)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(consumed == 1)
+    }
+
+    async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
+        let revoked: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) \
+             OR ($2 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM grants WHERE id = $2 AND revoked_at IS NULL))",
+        )
+        .bind(jti)
+        .bind(grant_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(revoked)
+    }
+
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {}", B::EMAIL_IS))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((Self::user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
+    }
+
+    async fn insert_session(&self, id_hash: &[u8], session: &SessionRecord, replaces: Option<&[u8]>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if let Some(old) = replaces {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id_hash)
+        .bind(session.user_id.as_str())
+        .bind(session.auth_time)
+        .bind(session.created_at)
+        .bind(session.last_seen_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx, false).await
+    }
+
+    async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT user_id, auth_time, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(SessionRecord {
+                user_id: UserId::new(row.try_get::<String, _>("user_id")?),
+                auth_time: row.try_get("auth_time")?,
+                created_at: row.try_get("created_at")?,
+                last_seen_at: row.try_get("last_seen_at")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>> {
+        let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        scope.map(|s| ScopeSet::parse(&s).map_err(|_| corrupt("consent scope"))).transpose()
+    }
+
+    async fn save_consent(&self, user: &UserId, client: &ClientId, scope: &ScopeSet, at: i64) -> Result<()> {
+        // One merge per user and client at a time: the second reads what the first wrote.
+        let kind = Serialised::Consent { user: user.as_str(), client: client.as_str() };
+        let mut tx = self.backend.begin_serialised(&self.pool, kind).await?;
+        let before: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let merged = match before {
+            Some(before) => ScopeSet::from_names(before.split(' ').chain(scope.iter()).filter(|s| !s.is_empty()).map(str::to_owned)),
+            None => scope.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(user.as_str())
+        .bind(client.as_str())
+        .bind(merged.to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx, false).await
+    }
+
+    async fn revoke_consent(&self, user: &UserId, client: &ClientId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_str())
+            .bind(client.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        let revoked =
+            self.revoke_grants_where(&mut tx, "user_id = $2 AND client_id = $3", audit.at, user.as_str(), client.as_str()).await?;
+        if found {
+            Self::insert_audit(&mut *tx, audit).await?;
+        }
+        self.commit(tx, revoked > 0).await?;
+        Ok(found)
+    }
+
+    async fn consents(&self, user: &UserId) -> Result<Vec<(ClientId, ScopeSet)>> {
+        let rows = sqlx::query("SELECT client_id, scope FROM consents WHERE user_id = $1 ORDER BY granted_at DESC")
+            .bind(user.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let scope: String = row.try_get("scope")?;
+                Ok((ClientId::new(row.try_get::<String, _>("client_id")?), ScopeSet::parse(&scope).map_err(|_| corrupt("consent scope"))?))
+            })
+            .collect()
+    }
+
+    async fn org_approved(&self, client: &ClientId, org: &OrgId) -> Result<bool> {
+        let found: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_approvals WHERE client_id = $1 AND org_id = $2)")
+            .bind(client.as_str())
+            .bind(org.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(found)
+    }
+
+    async fn org_approvals(&self, org: &OrgId) -> Result<Vec<ApprovalRecord>> {
+        let rows = sqlx::query(
+            "SELECT client_id, org_id, approved_by, approved_at FROM org_approvals WHERE org_id = $1 ORDER BY approved_at DESC, client_id",
+        )
+        .bind(org.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApprovalRecord {
+                    client_id: ClientId::new(row.try_get::<String, _>("client_id")?),
+                    org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
+                    approved_by: row.try_get("approved_by")?,
+                    approved_at: row.try_get("approved_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let mut revoked = 0;
+        let changed = if approve {
+            sqlx::query(
+                "INSERT INTO org_approvals (client_id, org_id, approved_by, approved_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (client_id, org_id) DO NOTHING",
+            )
+            .bind(client.as_str())
+            .bind(org.as_str())
+            .bind(approved_by)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        } else {
+            let removed = sqlx::query("DELETE FROM org_approvals WHERE client_id = $1 AND org_id = $2")
+                .bind(client.as_str())
+                .bind(org.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            // Withdrawing an approval ends the refresh families of that org's users.
+            revoked = self
+                .revoke_grants_where(
+                    &mut tx,
+                    "client_id = $2 AND user_id IN (SELECT id FROM users WHERE org_id = $3)",
+                    audit.at,
+                    client.as_str(),
+                    org.as_str(),
+                )
+                .await?;
+            removed
+        };
+        if changed == 1 {
+            Self::insert_audit(&mut *tx, audit).await?;
+        }
+        self.commit(tx, revoked > 0).await?;
+        Ok(changed == 1)
+    }
+
+    async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::insert_grant_row(&mut tx, &record.grant).await?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, issued_at, consumed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(code_hash)
+        .bind(&record.grant.id)
+        .bind(&record.code.redirect_uri)
+        .bind(record.code.code_challenge.as_ref().map(CodeChallenge::as_str))
+        .bind(&record.code.nonce)
+        .bind(record.code.issued_at)
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx, false).await
+    }
+
+    async fn redeem_code(&self, code_hash: &[u8], now: i64) -> Result<CodeRedemption> {
+        let mut tx = self.begin().await?;
+        // The UPDATE is the transaction's first statement: it takes the write lock, so of two
+        // concurrent redemptions the second sees the code consumed.
+        let consumed = sqlx::query("UPDATE authorization_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        let row = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS}, c.redirect_uri, c.code_challenge, c.nonce, c.issued_at \
+             FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1"
+        ))
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        self.commit(tx, false).await?;
+        Ok(match row {
+            None => CodeRedemption::Unknown,
+            Some(row) if consumed => CodeRedemption::Fresh(Self::code_from_row(&row)?),
+            Some(row) => CodeRedemption::Reused(Self::code_from_row(&row)?),
+        })
+    }
+
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::insert_grant_row(&mut tx, grant).await?;
+        self.commit(tx, false).await
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let revoked = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(audit.at)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if revoked {
+            self.record_change(&mut tx, Entity::Grant, grant_id, audit.at).await?;
+        }
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, revoked).await
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &[u8],
+        grant_id: &str,
+        family_expires_at: Option<i64>,
+        dpop_jkt: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE grants SET expires_at = $1, dpop_jkt = $3 WHERE id = $2")
+            .bind(family_expires_at)
+            .bind(grant_id)
+            .bind(dpop_jkt)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, state, issued_at) VALUES ($1, $2, 'active', $3)")
+            .bind(token_hash)
+            .bind(grant_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx, false).await
+    }
+
+    async fn refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshLookup>> {
+        let row = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS}, g.dpop_jkt, r.state FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let grant = Self::grant_from_row(&row)?;
+            let state: String = row.try_get("state")?;
+            let state = match (grant.revoked, state.as_str()) {
+                (true, _) => RefreshState::Revoked,
+                (false, "active") => RefreshState::Active,
+                (false, "rotated") => RefreshState::RotatedOut,
+                _ => return Err(corrupt("refresh token state")),
+            };
+            let record = RefreshRecord {
+                client_id: grant.client_id.clone(),
+                state,
+                scope: grant.scope.clone(),
+                family_expires_at: grant.expires_at,
+                dpop_jkt: row.try_get("dpop_jkt")?,
+            };
+            Ok(RefreshLookup { record, grant })
+        })
+        .transpose()
+    }
+
+    async fn rotate_refresh_token(&self, old: &[u8], new: &[u8], now: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let rotated = sqlx::query("UPDATE refresh_tokens SET state = 'rotated' WHERE token_hash = $1 AND state = 'active'")
+            .bind(old)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !rotated {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, state, issued_at) \
+             SELECT $1, grant_id, 'active', $2 FROM refresh_tokens WHERE token_hash = $3",
+        )
+        .bind(new)
+        .bind(now)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> Result<u32> {
+        let count: i32 = sqlx::query_scalar(
+            "INSERT INTO failure_counts (key, window_end, count) VALUES ($1, $2 + $3, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             count = CASE WHEN failure_counts.window_end <= $2 THEN 1 ELSE failure_counts.count + 1 END, \
+             window_end = CASE WHEN failure_counts.window_end <= $2 THEN $2 + $3 ELSE failure_counts.window_end END \
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window.max(1))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(count).unwrap_or(0))
+    }
+
+    async fn failures(&self, key: &str, now: i64) -> Result<Option<(u32, i64)>> {
+        let row: Option<(i32, i64)> = sqlx::query_as("SELECT count, window_end FROM failure_counts WHERE key = $1 AND window_end > $2")
+            .bind(key)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(count, end)| (u32::try_from(count).unwrap_or(0), end)))
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM failure_counts WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn append_audit(&self, audit: &AuditEvent) -> Result<()> {
+        Self::insert_audit(&self.pool, audit).await
+    }
+
+    async fn audit_log(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, at, org_id, actor, action, target, ip, detail FROM audit_log \
+             WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR actor = $3) \
+             AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR target = $5) AND ($6 IS NULL OR at >= $6) \
+             AND ($7 IS NULL OR at < $7) ORDER BY id DESC LIMIT $8",
+        )
+        .bind(q.org.as_ref().map(OrgId::as_str))
+        .bind(q.before)
+        .bind(q.actor.as_deref())
+        .bind(q.action.as_deref())
+        .bind(q.target.as_deref())
+        .bind(q.since)
+        .bind(q.until)
+        .bind(i64::from(q.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get("id")?,
+                    at: row.try_get("at")?,
+                    org_id: row.try_get("org_id")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    ip: row.try_get("ip")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    fn change_stamp(&self) -> Option<ChangeStamp> {
+        self.backend.change_stamp()
+    }
+
+    fn follow_changes(&self) {
+        self.backend.follow_changes();
+    }
+
+    async fn settle(&self) -> Result<()> {
+        self.backend.settle(&self.pool).await
+    }
+
+    async fn changes_since(&self, seq: i64) -> Result<Vec<Change>> {
+        let rows =
+            sqlx::query("SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq").bind(seq).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let entity: String = row.try_get("entity")?;
+                Ok(Change {
+                    seq: row.try_get("seq")?,
+                    entity: Entity::parse(&entity).ok_or_else(|| corrupt("change entity"))?,
+                    id: row.try_get("entity_id")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn latest_change(&self) -> Result<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn refusals(&self, after: Option<i64>, since: i64) -> Result<Refusals> {
+        // One snapshot for every statement: the cursor and the rows agree. Feed rows commit in
+        // seq order (`Backend::before_feed_rows`), so nothing below the cursor can still appear.
+        let mut tx = self.backend.begin_snapshot(&self.pool).await?;
+        let (cursor, oldest): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT max(seq), min(seq) FROM changes").fetch_one(&mut *tx).await?;
+        let cursor = cursor.unwrap_or(0);
+        // Rows after `after` are all still there when the oldest retained row follows it
+        // directly (gaps from rolled-back inserts only cost a needless full answer).
+        let after = after.filter(|&a| a <= cursor && oldest.is_none_or(|o| o <= a + 1));
+        let mut out = Refusals { cursor, full: after.is_none(), ..Refusals::default() };
+        // Whether a client's tokens work: ON, and its owner and run-as user enabled.
+        const CLIENT_OK: &str = "COALESCE(cl.status = 'on' AND NOT o.disabled AND NOT r.disabled, false)";
+        const CLIENT_JOIN: &str = "LEFT JOIN users o ON o.id = cl.owner_id LEFT JOIN users r ON r.id = cl.run_as_id";
+        match after {
+            Some(after) => {
+                let range = "c.seq > $1 AND c.seq <= $2";
+                out.tokens = sqlx::query_as(&format!(
+                    "SELECT t.jti, t.expires_at FROM changes c JOIN revoked_tokens t ON t.jti = c.entity_id WHERE c.entity = 'token' AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await
+                ?;
+                out.grants = sqlx::query_as(&format!(
+                    "SELECT g.id, g.revoked_at FROM changes c JOIN grants g ON g.id = c.entity_id \
+                     WHERE c.entity = 'grant' AND g.revoked_at IS NOT NULL AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await?;
+                // Clients that changed, and the clients of users that changed (a disabled owner
+                // stops the client's tokens).
+                out.clients = sqlx::query_as(&format!(
+                    "SELECT c.entity_id, {CLIENT_OK} FROM changes c LEFT JOIN clients cl ON cl.id = c.entity_id {CLIENT_JOIN} \
+                     WHERE c.entity = 'client' AND {range} \
+                     UNION SELECT cl.id, {CLIENT_OK} FROM changes c JOIN clients cl ON cl.owner_id = c.entity_id OR cl.run_as_id = c.entity_id {CLIENT_JOIN} \
+                     WHERE c.entity = 'user' AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await
+                ?;
+                out.users = sqlx::query_as(&format!(
+                    "SELECT DISTINCT c.entity_id, COALESCE(NOT u.disabled, false) FROM changes c LEFT JOIN users u ON u.id = c.entity_id \
+                     WHERE c.entity = 'user' AND {range}"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await?;
+                out.users_not_before = sqlx::query_as(&format!(
+                    "SELECT DISTINCT u.id, u.tokens_not_before FROM changes c JOIN users u ON u.id = c.entity_id \
+                     WHERE c.entity = 'user' AND {range} AND u.tokens_not_before >= $3"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await?;
+                out.keys_changed =
+                    sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range})"))
+                        .bind(after)
+                        .bind(cursor)
+                        .fetch_one(&mut *tx)
+                        .await?;
+            }
+            None => {
+                out.tokens = sqlx::query_as("SELECT jti, expires_at FROM revoked_tokens WHERE expires_at >= $1")
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                out.grants =
+                    sqlx::query_as("SELECT id, revoked_at FROM grants WHERE revoked_at >= $1").bind(since).fetch_all(&mut *tx).await?;
+                // Deleted clients leave no row but their audit entry, which is kept.
+                out.clients = sqlx::query_as(&format!(
+                    "SELECT cl.id, false FROM clients cl {CLIENT_JOIN} WHERE NOT {CLIENT_OK} \
+                     UNION SELECT a.target, false FROM audit_log a WHERE a.action = 'client_deleted' AND a.at >= $1 AND a.target IS NOT NULL \
+                     AND NOT EXISTS (SELECT 1 FROM clients cl WHERE cl.id = a.target)"
+                ))
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await
+                ?;
+                out.users = sqlx::query_as("SELECT id, false FROM users WHERE disabled").fetch_all(&mut *tx).await?;
+                out.users_not_before = sqlx::query_as("SELECT id, tokens_not_before FROM users WHERE tokens_not_before >= $1")
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                out.keys_changed = true;
+            }
+        }
+        self.commit(tx, false).await?;
+        Ok(out)
+    }
+
+    async fn consume_dpop_jti(&self, jkt: &str, jti: &str, expires_at: i64) -> Result<bool> {
+        self.backend.spend(&self.pool, Spent::DpopProof, jkt, jti, expires_at).await
+    }
+
+    async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool> {
+        self.backend.spend(&self.pool, Spent::ClientAssertion, client.as_str(), jti, expires_at).await
+    }
+
+    async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.backend.purge_spent(&mut tx, revoked_before).await?;
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM failure_counts WHERE window_end < $1").bind(revoked_before).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM device_authorizations WHERE expires_at < $1").bind(revoked_before).execute(&mut *tx).await?;
+        // A pushed request is dead once unopened past its expiry or opened past the login window.
+        sqlx::query("DELETE FROM pushed_requests WHERE expires_at < $1 AND (opened_at IS NULL OR opened_at < $1 - $2)")
+            .bind(revoked_before)
+            .bind(tessera_core::par::INTERACTION_WINDOW)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM authorization_codes WHERE issued_at < $1").bind(changes_before).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)")
+            .bind(changes_before)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx, false).await
+    }
+}

@@ -1,0 +1,492 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! The store conformance suite: the same cases, in-process, against both backends (a fresh
+//! SQLite file and a fresh PostgreSQL database each), through the `Store` trait the service
+//! uses. The backends share their statements (`sql.rs`); these cases pin down the rules where
+//! they may still differ: dialect statements, locks, the change feed, spent ids, and the schema
+//! that each migration history builds.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::code::IssuedCode;
+use tessera_core::model::{
+    Client, ClientId, ClientStatus, GrantType, Org, OrgId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+};
+use tessera_core::refresh::RefreshState;
+use tessera_core::scope::ScopeSet;
+use tessera_store::{
+    AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState, SecretMaterial, Store,
+    StoreError,
+};
+use tessera_testkit::TestDatabase;
+
+/// One store of one backend, with what must outlive it.
+struct Opened {
+    backend: &'static str,
+    store: Arc<dyn Store>,
+    url: String,
+    _database: Option<TestDatabase>,
+    directory: Option<std::path::PathBuf>,
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        if let Some(directory) = &self.directory {
+            let _ = std::fs::remove_dir_all(directory);
+        }
+    }
+}
+
+async fn sqlite() -> Opened {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let directory = std::env::temp_dir().join(format!("tessera-conformance-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let url = format!("sqlite://{}", directory.join("tessera.db").display());
+    let store = tessera_store::open(&url).await.unwrap();
+    Opened { backend: "sqlite", store, url, _database: None, directory: Some(directory) }
+}
+
+async fn postgres() -> Opened {
+    let database = TestDatabase::create().expect("PostgreSQL at TESSERA_TEST_POSTGRES (default 127.0.0.1:5432)");
+    let store = tessera_store::open(&database.url).await.unwrap();
+    let url = database.url.clone();
+    Opened { backend: "postgres", store, url, _database: Some(database), directory: None }
+}
+
+/// Each case runs on SQLite, then on PostgreSQL; a failure names the backend.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                for opened in [sqlite().await, postgres().await] {
+                    eprintln!("{} on {}", stringify!($case), opened.backend);
+                    cases::$case(&opened).await;
+                }
+            }
+        )*
+    };
+}
+
+conformance!(
+    meta_values,
+    organisations_by_id_or_name,
+    emails_are_unique_and_found_whatever_their_case,
+    client_rows_round_trip_and_feed_the_cache,
+    origins_count_only_for_clients_that_are_on,
+    scopes_insert_once_and_restrict,
+    a_code_is_redeemed_once,
+    refresh_tokens_rotate_and_die_with_their_grant,
+    consents_merge_and_their_withdrawal_ends_the_grants,
+    revocations_reach_the_feed_in_full_and_by_increment,
+    one_time_ids_are_spent_once,
+    failures_count_within_their_window,
+    key_rotations_check_the_current_key,
+    the_audit_log_filters_and_pages,
+    the_schema_has_the_same_tables_and_columns,
+);
+
+fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
+    AuditEvent {
+        at,
+        org_id: Some("org-1".into()),
+        actor: "cli".into(),
+        action,
+        target: Some(target.into()),
+        ip: None,
+        detail: serde_json::json!({}),
+    }
+}
+
+fn user(id: &str, email: &str) -> User {
+    User {
+        id: UserId::new(id),
+        org_id: OrgId::new("org-1"),
+        email: email.into(),
+        role: Role::Member,
+        service: false,
+        authorize_applications: true,
+        disabled: false,
+        created_at: 100,
+        tokens_not_before: None,
+    }
+}
+
+fn client(id: &str, origins: &[&str]) -> ClientRecord {
+    ClientRecord {
+        client: Client {
+            id: ClientId::new(id),
+            org_id: OrgId::new("org-1"),
+            name: format!("client {id}"),
+            owner: UserId::new("user-1"),
+            run_as: UserId::new("user-1"),
+            grants: BTreeSet::from([GrantType::ClientCredentials, GrantType::AuthorizationCode]),
+            scopes: ScopeSet::parse("read write").unwrap(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+            allowed_ips: vec!["10.0.0.0/8".parse().unwrap()],
+            public: false,
+            pkce: Pkce::Required,
+            auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            keys: None,
+            access_token_ttl: Some(600),
+            requires_org_approval: true,
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: true,
+            resources: vec!["https://api.example".into()],
+            status: ClientStatus::On,
+            created_at: 100,
+        },
+        secret: Some(SecretMaterial { tag: vec![1, 2, 3], sealed: vec![4, 5, 6] }),
+    }
+}
+
+fn grant(id: &str, client: &str, user: &str) -> GrantRecord {
+    GrantRecord {
+        id: id.into(),
+        client_id: ClientId::new(client),
+        user_id: UserId::new(user),
+        scope: ScopeSet::parse("openid read").unwrap(),
+        auth_time: 90,
+        created_at: 100,
+        expires_at: None,
+        revoked: false,
+        resources: vec![],
+    }
+}
+
+/// An organisation, its first user and a client of theirs: what most cases start from.
+async fn seed(store: &dyn Store) {
+    let org = Org { id: OrgId::new("org-1"), name: "Acme".into(), created_at: 100 };
+    store.insert_org(&org, &audit(AuditAction::OrgCreated, "org-1", 100)).await.unwrap();
+    store.insert_user(&user("user-1", "Owner@Acme.test"), Some("hash"), &audit(AuditAction::UserCreated, "user-1", 100)).await.unwrap();
+    store.insert_client(&client("client-1", &[]), &audit(AuditAction::ClientCreated, "client-1", 100)).await.unwrap();
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn meta_values(o: &Opened) {
+        let store = &*o.store;
+        assert_eq!(store.meta("k").await.unwrap(), None);
+        store.set_meta("k", "one").await.unwrap();
+        store.set_meta("k", "two").await.unwrap();
+        assert_eq!(store.meta("k").await.unwrap().as_deref(), Some("two"));
+        assert_eq!(store.init_meta("k", "three").await.unwrap(), "two", "init keeps what is there");
+        assert_eq!(store.init_meta("fresh", "first").await.unwrap(), "first");
+        store.delete_meta("k").await.unwrap();
+        assert_eq!(store.meta("k").await.unwrap(), None);
+    }
+
+    pub async fn organisations_by_id_or_name(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        // An organisation named like another's id: the id wins.
+        let tricky = Org { id: OrgId::new("org-2"), name: "org-1".into(), created_at: 101 };
+        store.insert_org(&tricky, &audit(AuditAction::OrgCreated, "org-2", 101)).await.unwrap();
+        assert_eq!(store.find_org("org-1").await.unwrap().unwrap().name, "Acme");
+        assert_eq!(store.find_org("Acme").await.unwrap().unwrap().id.as_str(), "org-1");
+        assert_eq!(store.find_org("nobody").await.unwrap(), None);
+        let names: Vec<String> = store.orgs().await.unwrap().into_iter().map(|o| o.name).collect();
+        assert_eq!(names, ["Acme", "org-1"]);
+        let again = Org { id: OrgId::new("org-1"), name: "Again".into(), created_at: 102 };
+        assert!(matches!(store.insert_org(&again, &audit(AuditAction::OrgCreated, "org-1", 102)).await, Err(StoreError::Conflict(_))));
+    }
+
+    pub async fn emails_are_unique_and_found_whatever_their_case(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let found = store.user_by_email("owner@acme.TEST").await.unwrap().expect("found whatever the case");
+        assert_eq!(found.id.as_str(), "user-1");
+        let (user_found, hash) = store.user_credentials("OWNER@ACME.TEST").await.unwrap().unwrap();
+        assert_eq!((user_found.id.as_str(), hash.as_deref()), ("user-1", Some("hash")));
+        let twin = user("user-2", "owner@acme.test");
+        let refused = store.insert_user(&twin, None, &audit(AuditAction::UserCreated, "user-2", 101)).await;
+        assert!(matches!(refused, Err(StoreError::Conflict("already exists"))), "{refused:?}");
+        assert_eq!(store.user_count().await.unwrap(), 1, "nothing half-written");
+        assert!(
+            store
+                .update_user(&UserId::new("user-1"), Role::Admin, false, Some(150), &audit(AuditAction::UserUpdated, "user-1", 150))
+                .await
+                .unwrap()
+        );
+        let updated = store.user(&UserId::new("user-1")).await.unwrap().unwrap();
+        assert_eq!((updated.role, updated.authorize_applications, updated.tokens_not_before), (Role::Admin, false, Some(150)));
+        assert!(!store.set_user_disabled(&UserId::new("nobody"), true, &audit(AuditAction::UserDisabled, "nobody", 151)).await.unwrap());
+    }
+
+    pub async fn client_rows_round_trip_and_feed_the_cache(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let before = store.latest_change().await.unwrap();
+        let stored = store.client(&ClientId::new("client-1")).await.unwrap().unwrap();
+        assert_eq!(stored, client("client-1", &[]), "every field comes back as written");
+        let mut changed = stored.client.clone();
+        changed.name = "renamed".into();
+        changed.pkce = Pkce::Optional;
+        changed.access_token_ttl = None;
+        assert!(store.update_client(&changed, &audit(AuditAction::ClientUpdated, "client-1", 200)).await.unwrap());
+        let secret = SecretMaterial { tag: vec![9], sealed: vec![8] };
+        assert!(
+            store.replace_client_secret(&changed.id, &secret, &audit(AuditAction::ClientSecretRegenerated, "client-1", 201)).await.unwrap()
+        );
+        let stored = store.client(&changed.id).await.unwrap().unwrap();
+        assert_eq!((stored.client.clone(), stored.secret), (changed.clone(), Some(secret)));
+        assert!(
+            store.set_client_status(&changed.id, ClientStatus::Off, &audit(AuditAction::ClientDisabled, "client-1", 202)).await.unwrap()
+        );
+        assert!(store.delete_client(&changed.id, &audit(AuditAction::ClientDeleted, "client-1", 203)).await.unwrap());
+        assert!(!store.delete_client(&changed.id, &audit(AuditAction::ClientDeleted, "client-1", 204)).await.unwrap(), "gone already");
+        let feed = store.changes_since(before).await.unwrap();
+        let entities: Vec<(Entity, &str)> = feed.iter().map(|c| (c.entity, c.id.as_str())).collect();
+        assert_eq!(entities, vec![(Entity::Client, "client-1"); 4], "one feed row per change that happened");
+        assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert_eq!(store.latest_change().await.unwrap(), feed.last().unwrap().seq);
+        assert!(store.clients(Some(&OrgId::new("org-1"))).await.unwrap().is_empty());
+    }
+
+    pub async fn origins_count_only_for_clients_that_are_on(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let web = client("client-web", &["https://app.example", "https://other.example"]);
+        store.insert_client(&web, &audit(AuditAction::ClientCreated, "client-web", 101)).await.unwrap();
+        assert!(store.origin_registered("https://other.example").await.unwrap());
+        assert!(!store.origin_registered("https://app.example.evil").await.unwrap());
+        assert!(!store.origin_registered("https://APP.example").await.unwrap(), "origins compare exactly");
+        store.set_client_status(&web.client.id, ClientStatus::Off, &audit(AuditAction::ClientDisabled, "client-web", 102)).await.unwrap();
+        assert!(!store.origin_registered("https://app.example").await.unwrap());
+    }
+
+    pub async fn scopes_insert_once_and_restrict(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let org = OrgId::new("org-1");
+        let read = ScopeDef { name: "read".into(), restricted: false };
+        assert!(store.insert_scope(&org, &read, 100, &audit(AuditAction::ScopeCreated, "read", 100)).await.unwrap());
+        assert!(!store.insert_scope(&org, &read, 101, &audit(AuditAction::ScopeCreated, "read", 101)).await.unwrap());
+        assert!(store.set_scope_restricted(&org, "read", true, &audit(AuditAction::ScopeUpdated, "read", 102)).await.unwrap());
+        assert!(!store.set_scope_restricted(&org, "none", true, &audit(AuditAction::ScopeUpdated, "none", 103)).await.unwrap());
+        assert_eq!(store.scopes(&org).await.unwrap(), vec![ScopeDef { name: "read".into(), restricted: true }]);
+        let feed = store.changes_since(0).await.unwrap();
+        assert_eq!(feed.iter().filter(|c| c.entity == Entity::Scope).count(), 2, "the refused insert left no feed row");
+    }
+
+    pub async fn a_code_is_redeemed_once(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let g = grant("grant-1", "client-1", "user-1");
+        let code = IssuedCode {
+            client_id: g.client_id.clone(),
+            redirect_uri: Some("https://app.example/cb".into()),
+            scope: g.scope.clone(),
+            code_challenge: None,
+            nonce: Some("n-0".into()),
+            issued_at: 100,
+        };
+        store.insert_code(b"code-hash", &CodeRecord { grant: g.clone(), code: code.clone() }).await.unwrap();
+        match store.redeem_code(b"code-hash", 101).await.unwrap() {
+            CodeRedemption::Fresh(record) => assert_eq!((record.grant, record.code), (g.clone(), code.clone())),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(store.redeem_code(b"code-hash", 102).await.unwrap(), CodeRedemption::Reused(_)));
+        assert!(matches!(store.redeem_code(b"other", 102).await.unwrap(), CodeRedemption::Unknown));
+    }
+
+    pub async fn refresh_tokens_rotate_and_die_with_their_grant(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        store.insert_grant(&grant("grant-1", "client-1", "user-1")).await.unwrap();
+        store.insert_refresh_token(b"r1", "grant-1", Some(10_000), Some("jkt"), 100).await.unwrap();
+        assert!(store.rotate_refresh_token(b"r1", b"r2", 110).await.unwrap());
+        assert!(!store.rotate_refresh_token(b"r1", b"r3", 111).await.unwrap(), "rotated out once");
+        let old = store.refresh_token(b"r1").await.unwrap().unwrap();
+        let new = store.refresh_token(b"r2").await.unwrap().unwrap();
+        assert_eq!((old.record.state, new.record.state), (RefreshState::RotatedOut, RefreshState::Active));
+        assert_eq!((new.record.family_expires_at, new.record.dpop_jkt.as_deref()), (Some(10_000), Some("jkt")));
+        assert!(!store.token_revoked("jti-1", Some("grant-1")).await.unwrap());
+        store.revoke_grant("grant-1", &audit(AuditAction::TokenRevoked, "grant-1", 120)).await.unwrap();
+        assert_eq!(store.refresh_token(b"r2").await.unwrap().unwrap().record.state, RefreshState::Revoked);
+        assert!(store.token_revoked("jti-1", Some("grant-1")).await.unwrap(), "a token of a revoked grant");
+        assert!(store.token_revoked("jti-1", Some("no-such-grant")).await.unwrap(), "a token of an unknown grant");
+        assert!(!store.token_revoked("jti-1", None).await.unwrap());
+    }
+
+    pub async fn consents_merge_and_their_withdrawal_ends_the_grants(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let (u, c) = (UserId::new("user-1"), ClientId::new("client-1"));
+        // Concurrent merges: every scope survives.
+        let merges = ["a", "b", "c", "d", "e", "f"].map(|s| {
+            let store = o.store.clone();
+            let (u, c) = (u.clone(), c.clone());
+            tokio::spawn(async move { store.save_consent(&u, &c, &ScopeSet::parse(s).unwrap(), 100).await })
+        });
+        for merge in merges {
+            merge.await.unwrap().unwrap();
+        }
+        assert_eq!(store.consent(&u, &c).await.unwrap().unwrap().to_string(), "a b c d e f");
+        store.insert_grant(&grant("grant-1", "client-1", "user-1")).await.unwrap();
+        let cursor = store.latest_change().await.unwrap();
+        assert!(store.revoke_consent(&u, &c, &audit(AuditAction::ConsentRevoked, "client-1", 130)).await.unwrap());
+        assert_eq!(store.consent(&u, &c).await.unwrap(), None);
+        let feed = store.changes_since(cursor).await.unwrap();
+        assert_eq!(feed.iter().map(|c| (c.entity, c.id.as_str())).collect::<Vec<_>>(), vec![(Entity::Grant, "grant-1")]);
+        assert!(store.token_revoked("any", Some("grant-1")).await.unwrap());
+    }
+
+    pub async fn revocations_reach_the_feed_in_full_and_by_increment(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let full = store.refusals(None, 0).await.unwrap();
+        assert!(full.full && full.tokens.is_empty() && full.keys_changed);
+        store.revoke_token("jti-1", 5_000, &audit(AuditAction::TokenRevoked, "jti-1", 200)).await.unwrap();
+        store.revoke_token("jti-1", 5_000, &audit(AuditAction::TokenRevoked, "jti-1", 201)).await.unwrap();
+        store.set_user_disabled(&UserId::new("user-1"), true, &audit(AuditAction::UserDisabled, "user-1", 202)).await.unwrap();
+        let step = store.refusals(Some(full.cursor), 0).await.unwrap();
+        assert!(!step.full);
+        assert_eq!(step.tokens, vec![("jti-1".to_owned(), 5_000)], "revoked twice, fed once");
+        assert_eq!(step.users, vec![("user-1".to_owned(), false)]);
+        assert_eq!(step.clients, vec![("client-1".to_owned(), false)], "a disabled owner stops the client");
+        assert!(!step.keys_changed);
+        let again = store.refusals(None, 0).await.unwrap();
+        assert_eq!((again.tokens, again.users, again.clients), (step.tokens, step.users, step.clients));
+        assert!(store.token_revoked("jti-1", None).await.unwrap());
+        // Purged once expired: the feed row goes with its row.
+        store.purge(6_000, 0).await.unwrap();
+        assert!(!store.token_revoked("jti-1", None).await.unwrap());
+    }
+
+    pub async fn one_time_ids_are_spent_once(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let c = ClientId::new("client-1");
+        assert!(store.consume_dpop_jti("key-a", "j1", 500).await.unwrap());
+        assert!(!store.consume_dpop_jti("key-a", "j1", 500).await.unwrap());
+        assert!(store.consume_dpop_jti("key-b", "j1", 500).await.unwrap(), "per key");
+        assert!(store.consume_assertion_jti(&c, "j1", 500).await.unwrap(), "per kind");
+        assert!(!store.consume_assertion_jti(&c, "j1", 500).await.unwrap());
+        // Concurrent spends of one id: exactly one wins.
+        let racers: Vec<_> = (0..16)
+            .map(|_| {
+                let store = o.store.clone();
+                tokio::spawn(async move { store.consume_dpop_jti("key-c", "raced", 500).await.unwrap() })
+            })
+            .collect();
+        let mut wins = 0;
+        for racer in racers {
+            wins += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(wins, 1);
+        store.purge(600, 0).await.unwrap();
+        assert!(store.consume_dpop_jti("key-a", "j1", 900).await.unwrap(), "forgotten once expired");
+    }
+
+    pub async fn failures_count_within_their_window(o: &Opened) {
+        let store = &*o.store;
+        assert_eq!(store.record_failure("login:x", 100, 60).await.unwrap(), 1);
+        assert_eq!(store.record_failure("login:x", 110, 60).await.unwrap(), 2);
+        assert_eq!(store.failures("login:x", 120).await.unwrap(), Some((2, 160)));
+        assert_eq!(store.record_failure("login:x", 160, 60).await.unwrap(), 1, "a new window");
+        store.clear_failures("login:x").await.unwrap();
+        assert_eq!(store.failures("login:x", 161).await.unwrap(), None);
+    }
+
+    pub async fn key_rotations_check_the_current_key(o: &Opened) {
+        let store = &*o.store;
+        let key = |kid: &str, state: KeyState| KeyRecord {
+            kid: kid.into(),
+            alg: "ES256".into(),
+            state,
+            private_sealed: vec![1],
+            public_jwk: "{}".into(),
+            created_at: 100,
+            activated_at: None,
+            retired_at: None,
+        };
+        let first = KeyRotation {
+            expected_current: None,
+            promote: None,
+            retire: None,
+            insert: vec![key("k1", KeyState::Current), key("k2", KeyState::Next)],
+            purge: vec![],
+            now: 100,
+        };
+        assert!(store.rotate_keys(&first, None).await.unwrap());
+        assert!(!store.rotate_keys(&first, None).await.unwrap(), "k1 is current now, not none");
+        let second = KeyRotation {
+            expected_current: Some("k1".into()),
+            promote: Some("k2".into()),
+            retire: Some("k1".into()),
+            insert: vec![],
+            purge: vec![],
+            now: 200,
+        };
+        assert!(store.rotate_keys(&second, None).await.unwrap());
+        let states: Vec<(String, KeyState)> = store.signing_keys().await.unwrap().into_iter().map(|k| (k.kid, k.state)).collect();
+        assert_eq!(states, vec![("k1".into(), KeyState::Retired), ("k2".into(), KeyState::Current)]);
+        assert!(store.changes_since(0).await.unwrap().iter().filter(|c| c.entity == Entity::Key).count() == 2);
+    }
+
+    pub async fn the_audit_log_filters_and_pages(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let all = store.audit_log(&AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap();
+        assert_eq!(all.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["client_created", "user_created", "org_created"]);
+        let page = AuditQuery { limit: 1, before: Some(all[0].id), ..AuditQuery::default() };
+        assert_eq!(store.audit_log(&page).await.unwrap()[0].id, all[1].id);
+        let by_target = AuditQuery { target: Some("user-1".into()), limit: 10, ..AuditQuery::default() };
+        assert_eq!(store.audit_log(&by_target).await.unwrap().len(), 1);
+        let other_org = AuditQuery { org: Some(OrgId::new("org-2")), limit: 10, ..AuditQuery::default() };
+        assert!(store.audit_log(&other_org).await.unwrap().is_empty());
+    }
+
+    /// Each backend's migration history ends in the same tables with the same columns, but for
+    /// the tables only one backend has (PostgreSQL keeps spent ids and its nodes in tables,
+    /// SQLite keeps spent ids in a file of their own).
+    pub async fn the_schema_has_the_same_tables_and_columns(o: &Opened) {
+        let columns = schema(o).await;
+        let only_postgres = ["client_assertion_jtis", "dpop_jtis", "nodes"];
+        let shared: BTreeSet<(String, String)> =
+            columns.into_iter().filter(|(table, _)| !only_postgres.contains(&table.as_str())).collect();
+        let expected = include_str!("schema.txt");
+        let expected: BTreeSet<(String, String)> = expected
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let (t, c) = l.split_once('.').unwrap();
+                (t.to_owned(), c.to_owned())
+            })
+            .collect();
+        let missing: Vec<_> = expected.difference(&shared).collect();
+        let extra: Vec<_> = shared.difference(&expected).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, not in schema.txt {extra:?}", o.backend);
+    }
+
+    /// Every (table, column) of the store, without the migration bookkeeping.
+    async fn schema(o: &Opened) -> BTreeSet<(String, String)> {
+        use sqlx::Connection as _;
+        let rows: Vec<(String, String)> = if o.backend == "sqlite" {
+            let mut db = sqlx::SqliteConnection::connect(&o.url).await.unwrap();
+            sqlx::query_as(
+                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+            )
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+        } else {
+            let mut db = sqlx::PgConnection::connect(&o.url).await.unwrap();
+            sqlx::query_as(
+                "SELECT table_name::TEXT, column_name::TEXT FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+            )
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+        };
+        rows.into_iter().collect()
+    }
+}
