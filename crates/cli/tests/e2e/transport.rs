@@ -302,7 +302,11 @@ fn raw_exchange(server: &Server, bytes: &[u8], limit: Duration) -> (String, bool
     let address = server.base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(limit)).unwrap();
-    stream.write_all(bytes).unwrap();
+    // A server that refuses a large head may answer and close before the last byte is sent:
+    // the write then fails with a broken pipe or a reset, and the answer is read all the same.
+    if let Err(e) = stream.write_all(bytes) {
+        assert!(matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset), "{e}");
+    }
     let mut received = Vec::new();
     let mut buffer = [0u8; 4096];
     let closed = loop {
