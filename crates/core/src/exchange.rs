@@ -164,17 +164,15 @@ mod tests {
     }
 
     fn subject(scope: &str, exp: i64, act: Option<Actor>) -> AccessTokenClaims {
-        let mut claims = crate::token::access_token_claims(
-            &policy(),
-            &crate::model::UserId::new("u"),
-            &crate::testing::client(&[], "read"),
-            &crate::model::OrgId::new("o"),
-            &ScopeSet::parse(scope).unwrap(),
-            &[],
-            3600,
-            "j".into(),
-            0,
-        );
+        let grant = crate::token::AccessGrant {
+            subject: &crate::model::UserId::new("u"),
+            client: &crate::testing::client(&[], "read"),
+            org: &crate::model::OrgId::new("o"),
+            scope: &ScopeSet::parse(scope).unwrap(),
+            resources: &[],
+            ttl: 3600,
+        };
+        let mut claims = crate::token::access_token_claims(&policy(), &grant, "j".into(), 0);
         claims.exp = exp;
         claims.act = act;
         claims

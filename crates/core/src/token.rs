@@ -30,30 +30,32 @@ impl TokenPolicy {
     }
 }
 
-/// The claims of one access token; `resources` (RFC 8707) become its `aud`, else the default.
-#[allow(clippy::too_many_arguments)]
-pub fn access_token_claims(
-    policy: &TokenPolicy,
-    subject: &UserId,
-    client: &Client,
-    org: &OrgId,
-    scope: &ScopeSet,
-    resources: &[String],
-    ttl: u32,
-    jti: String,
-    now: i64,
-) -> AccessTokenClaims {
+/// What an access token states: who it acts for, through which client, in which organization,
+/// with which scope, for which resources and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessGrant<'a> {
+    pub subject: &'a UserId,
+    pub client: &'a Client,
+    pub org: &'a OrgId,
+    pub scope: &'a ScopeSet,
+    /// RFC 8707: they become the token's `aud`; none: the default audience.
+    pub resources: &'a [String],
+    pub ttl: u32,
+}
+
+/// The claims of one access token.
+pub fn access_token_claims(policy: &TokenPolicy, grant: &AccessGrant<'_>, jti: String, now: i64) -> AccessTokenClaims {
     AccessTokenClaims {
         iss: policy.issuer.clone(),
-        sub: subject.to_string(),
-        aud: crate::resource::audience(resources, &policy.audience),
-        exp: now + i64::from(ttl),
+        sub: grant.subject.to_string(),
+        aud: crate::resource::audience(grant.resources, &policy.audience),
+        exp: now + i64::from(grant.ttl),
         iat: now,
         nbf: None,
         jti,
-        client_id: client.id.to_string(),
-        scope: scope.to_string(),
-        org_id: org.to_string(),
+        client_id: grant.client.id.to_string(),
+        scope: grant.scope.to_string(),
+        org_id: grant.org.to_string(),
         grant_id: None,
         cnf: None,
         act: None,

@@ -14,12 +14,14 @@ use tessera_core::model::{ClientStatus, Role, User};
 use tessera_core::par;
 use tessera_core::params::Params;
 use tessera_core::scope::ScopeSet;
+use tessera_core::token::AccessGrant;
 use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::{CodeRecord, GrantRecord};
 
 use crate::Tessera;
 use crate::cache::CachedClient;
 use crate::error::Result;
+use crate::grants::IdTokenAbout;
 use crate::par::Pushed;
 use crate::session::SignedIn;
 
@@ -363,18 +365,23 @@ impl Tessera {
                     return Ok(self.error_redirect(request, &refused));
                 }
                 let ttl = self.settings.policy.access_token_ttl(&client.client);
-                let access_token =
-                    self.sign_access_token(&user.id, &client.client, &user.org_id, &scope, &request.resources, ttl, None, None, now)?;
+                let states = AccessGrant {
+                    subject: &user.id,
+                    client: &client.client,
+                    org: &user.org_id,
+                    scope: &scope,
+                    resources: &request.resources,
+                    ttl,
+                };
+                let access_token = self.sign_access_token(&states, None, None, now)?;
                 if request.response_type == ResponseType::IdTokenToken {
-                    let id_token = self.sign_id_token(
-                        user,
-                        &client.client,
-                        &scope,
-                        session.auth_time,
-                        request.nonce.as_deref(),
-                        Some(&access_token),
-                        now,
-                    )?;
+                    let about = IdTokenAbout {
+                        scope: &scope,
+                        auth_time: session.auth_time,
+                        nonce: request.nonce.as_deref(),
+                        access_token: Some(&access_token),
+                    };
+                    let id_token = self.sign_id_token(user, &client.client, &about, now)?;
                     response.push(("id_token", id_token));
                 }
                 response.push(("access_token", access_token));

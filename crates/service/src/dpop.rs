@@ -11,6 +11,20 @@ use crate::{EndpointRequest, Tessera};
 
 pub use tessera_jose::dpop::DPOP_ALGORITHMS;
 
+/// Where a DPoP proof is presented and what it must match.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProofSite<'a> {
+    /// The request's method and URL (`htm`, `htu`).
+    pub method: &'a str,
+    pub url: &'a str,
+    /// At a resource: the hash of the access token (`ath`) and the key it is bound to.
+    pub ath: Option<&'a str>,
+    pub bound_jkt: Option<&'a str>,
+    /// Whether the proof comes to a resource (its refusals are `WWW-Authenticate: DPoP`
+    /// challenges) rather than to the token endpoint.
+    pub at_resource: bool,
+}
+
 impl Tessera {
     /// The nonce a client should put in its next proof, when the server demands nonces.
     pub fn dpop_nonce(&self) -> Option<String> {
@@ -26,21 +40,13 @@ impl Tessera {
             _ => return Err(self.refusal(ProofFailure::Malformed, false, now)),
         };
         let url = format!("{}{}", self.issuer(), request.path);
-        self.check_proof(proof, "POST", &url, None, None, false, now).await.map(Some)
+        let site = ProofSite { method: "POST", url: &url, ath: None, bound_jkt: None, at_resource: false };
+        self.check_proof(proof, &site, now).await.map(Some)
     }
 
     /// Checks one proof completely and spends its `jti`; returns the key's thumbprint.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn check_proof(
-        &self,
-        proof: &str,
-        method: &str,
-        url: &str,
-        ath: Option<&str>,
-        bound_jkt: Option<&str>,
-        resource: bool,
-        now: i64,
-    ) -> Result<String> {
+    pub(crate) async fn check_proof(&self, proof: &str, site: &ProofSite<'_>, now: i64) -> Result<String> {
+        let ProofSite { method, url, ath, bound_jkt, at_resource: resource } = *site;
         let verified = verify_proof(proof).map_err(|e| {
             let failure = if e == ProofError::PrivateKey { ProofFailure::PrivateKey } else { ProofFailure::Signature };
             tracing::info!(failure = failure.as_str(), detail = %e, "DPoP proof refused");

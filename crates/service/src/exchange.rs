@@ -61,17 +61,16 @@ impl Tessera {
             now,
         })?;
         let org = OrgId::new(subject.org_id.clone());
-        let mut claims = token::access_token_claims(
-            &self.settings.policy,
-            &UserId::new(subject.sub.clone()),
+        let acts_for = UserId::new(subject.sub.clone());
+        let grant = token::AccessGrant {
+            subject: &acts_for,
             client,
-            &org,
-            &decided.scope,
-            &decided.resources,
-            decided.ttl,
-            self.secrets.token_id(),
-            now,
-        );
+            org: &org,
+            scope: &decided.scope,
+            resources: &decided.resources,
+            ttl: decided.ttl,
+        };
+        let mut claims = token::access_token_claims(&self.settings.policy, &grant, self.secrets.token_id(), now);
         // Tied to the subject's authorization: revoking it stops this token too.
         claims.grant_id = subject.grant_id.clone();
         claims.act = Some(decided.act);

@@ -7,12 +7,12 @@ use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::code::{self, Redemption};
 use tessera_core::dpop;
 use tessera_core::grant;
-use tessera_core::model::{Client, GrantType, OrgId, User, UserId};
+use tessera_core::model::{Client, GrantType, User};
 use tessera_core::oidc::{self, IdTokenFacts};
 use tessera_core::refresh::{self, RefreshDecision, RefreshInput};
 use tessera_core::resource;
 use tessera_core::scope::{self, ScopeSet};
-use tessera_core::token::{self, ACCESS_TOKEN_TYP};
+use tessera_core::token::{self, ACCESS_TOKEN_TYP, AccessGrant};
 use tessera_core::{ErrorCode, OAuthError};
 use tessera_proto::TokenResponse;
 use tessera_store::{CodeRedemption, GrantRecord};
@@ -51,25 +51,42 @@ pub(crate) struct GrantIssue<'a> {
     pub jkt: Option<&'a str>,
 }
 
+/// An authorization code as the token request presents it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CodePresented<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    /// RFC 8707: the resources asked for at redemption.
+    pub resources: &'a [String],
+}
+
+/// A refresh token as the token request presents it, with what it asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshPresented<'a> {
+    pub token: &'a str,
+    /// A narrower scope, if asked for.
+    pub requested: Option<&'a ScopeSet>,
+    /// RFC 8707: the resources asked for.
+    pub resources: &'a [String],
+}
+
+/// What an ID token says beyond its user and client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdTokenAbout<'a> {
+    pub scope: &'a ScopeSet,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+    /// The access token issued with it, for `at_hash`.
+    pub access_token: Option<&'a str>,
+}
+
 impl Tessera {
-    /// Signs an access token for `subject` acting through `client`, for `resources` (its `aud`;
-    /// none: the default audience). `grant_id` ties it to the authorization it descends from, so
-    /// that revoking that stops it too.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn sign_access_token(
-        &self,
-        subject: &UserId,
-        client: &Client,
-        org: &OrgId,
-        scope: &ScopeSet,
-        resources: &[String],
-        ttl: u32,
-        grant_id: Option<&str>,
-        jkt: Option<&str>,
-        now: i64,
-    ) -> Result<String> {
+    /// Signs an access token stating `grant`. `grant_id` ties it to the authorization it descends
+    /// from, so that revoking that stops it too; `jkt` binds it to a DPoP key.
+    pub(crate) fn sign_access_token(&self, grant: &AccessGrant<'_>, grant_id: Option<&str>, jkt: Option<&str>, now: i64) -> Result<String> {
         let jti = self.secrets.token_id();
-        let mut claims = token::access_token_claims(&self.settings.policy, subject, client, org, scope, resources, ttl, jti, now);
+        let mut claims = token::access_token_claims(&self.settings.policy, grant, jti, now);
         claims.grant_id = grant_id.map(str::to_owned);
         claims.cnf = jkt.map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.to_owned()) });
         self.sign(ACCESS_TOKEN_TYP, &claims)
@@ -83,34 +100,22 @@ impl Tessera {
     }
 
     /// Signs an ID token for `user` at `client`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn sign_id_token(
-        &self,
-        user: &User,
-        client: &Client,
-        scope: &ScopeSet,
-        auth_time: i64,
-        nonce: Option<&str>,
-        access_token: Option<&str>,
-        now: i64,
-    ) -> Result<String> {
+    pub(crate) fn sign_id_token(&self, user: &User, client: &Client, about: &IdTokenAbout<'_>, now: i64) -> Result<String> {
+        let IdTokenAbout { scope, auth_time, nonce, access_token } = *about;
         let facts =
             IdTokenFacts { scope, auth_time, nonce, at_hash: access_token.map(at_hash), ttl: self.settings.policy.access_token_ttl, now };
         self.sign(oidc::ID_TOKEN_TYP, &oidc::id_token_claims(&self.settings.policy, user, client, facts))
     }
 
     /// The `authorization_code` grant.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn redeem_code(
         &self,
         caller: &CachedClient,
-        code: &str,
-        redirect_uri: Option<&str>,
-        code_verifier: Option<&str>,
-        requested_resources: &[String],
+        presented: &CodePresented<'_>,
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
+        let CodePresented { code, redirect_uri, code_verifier, resources: requested_resources } = *presented;
         grant::check_client_may_use(&caller.client, GrantType::AuthorizationCode)?;
         let record = match self.store.redeem_code(&self.secrets.lookup_hash(code), now).await? {
             CodeRedemption::Unknown => return Err(invalid_grant("unknown authorization code")),
@@ -151,8 +156,8 @@ impl Tessera {
     pub(crate) async fn issue_for_grant(&self, client: &Client, user: &User, issue: &GrantIssue<'_>, now: i64) -> Result<TokenResponse> {
         let ttl = self.settings.policy.access_token_ttl(client);
         let grant_id = issue.grant.id.as_str();
-        let access_token =
-            self.sign_access_token(&user.id, client, &user.org_id, issue.scope, issue.resources, ttl, Some(grant_id), issue.jkt, now)?;
+        let states = AccessGrant { subject: &user.id, client, org: &user.org_id, scope: issue.scope, resources: issue.resources, ttl };
+        let access_token = self.sign_access_token(&states, Some(grant_id), issue.jkt, now)?;
         let refresh_token = if issue.with_refresh {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
@@ -163,7 +168,13 @@ impl Tessera {
             None
         };
         let id_token = if issue.scope.contains("openid") {
-            Some(self.sign_id_token(user, client, issue.scope, issue.grant.auth_time, issue.nonce, Some(&access_token), now)?)
+            let about = IdTokenAbout {
+                scope: issue.scope,
+                auth_time: issue.grant.auth_time,
+                nonce: issue.nonce,
+                access_token: Some(&access_token),
+            };
+            Some(self.sign_id_token(user, client, &about, now)?)
         } else {
             None
         };
@@ -177,28 +188,24 @@ impl Tessera {
     pub(crate) async fn refresh(
         &self,
         caller: &CachedClient,
-        token: &str,
-        requested: Option<&ScopeSet>,
-        requested_resources: &[String],
+        presented: &RefreshPresented<'_>,
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
-        let found = self.find_refresh_token(token).await?;
-        self.refresh_found(caller, token, found, requested, requested_resources, jkt, now).await
+        let found = self.find_refresh_token(presented.token).await?;
+        self.refresh_found(caller, presented, found, jkt, now).await
     }
 
     /// The `refresh_token` grant for a token already looked up (`found`: its stored record).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn refresh_found(
         &self,
         caller: &CachedClient,
-        token: &str,
+        presented: &RefreshPresented<'_>,
         found: Option<tessera_store::RefreshLookup>,
-        requested: Option<&ScopeSet>,
-        requested_resources: &[String],
         jkt: Option<&str>,
         now: i64,
     ) -> Result<TokenResponse> {
+        let RefreshPresented { token, requested, resources: requested_resources } = *presented;
         grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
         let user = match &found {
             Some(found) => self.cache.user(&*self.store, &found.grant.user_id).await?,
@@ -249,10 +256,16 @@ impl Tessera {
         }
         let ttl = self.settings.policy.access_token_ttl(&caller.client);
         let grant_id = found.grant.id.as_str();
-        let access_token =
-            self.sign_access_token(&user.id, &caller.client, &user.org_id, &access_scope, &resources, ttl, Some(grant_id), jkt, now)?;
+        let access_token = self.sign_access_token(
+            &AccessGrant { subject: &user.id, client: &caller.client, org: &user.org_id, scope: &access_scope, resources: &resources, ttl },
+            Some(grant_id),
+            jkt,
+            now,
+        )?;
         let id_token = if access_scope.contains("openid") {
-            Some(self.sign_id_token(&user, &caller.client, &access_scope, found.grant.auth_time, None, Some(&access_token), now)?)
+            let about =
+                IdTokenAbout { scope: &access_scope, auth_time: found.grant.auth_time, nonce: None, access_token: Some(&access_token) };
+            Some(self.sign_id_token(&user, &caller.client, &about, now)?)
         } else {
             None
         };

@@ -411,24 +411,29 @@ impl Tessera {
                     policy: &self.settings.policy,
                 })?;
                 let client = &caller.client;
-                let access_token = self.sign_access_token(
-                    &client.run_as,
+                let states = tessera_core::token::AccessGrant {
+                    subject: &client.run_as,
                     client,
-                    &client.org_id,
-                    &issue.scope,
-                    &issue.resources,
-                    issue.ttl,
-                    None,
-                    jkt,
-                    now,
-                )?;
+                    org: &client.org_id,
+                    scope: &issue.scope,
+                    resources: &issue.resources,
+                    ttl: issue.ttl,
+                };
+                let access_token = self.sign_access_token(&states, None, jkt, now)?;
                 Ok(self.token_response(access_token, &issue.scope, issue.ttl, &client.org_id, jkt.is_some(), now))
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier, resources } => {
-                self.redeem_code(&caller, &code, redirect_uri.as_deref(), code_verifier.as_deref(), &resources, jkt, now).await
+                let presented = grants::CodePresented {
+                    code: &code,
+                    redirect_uri: redirect_uri.as_deref(),
+                    code_verifier: code_verifier.as_deref(),
+                    resources: &resources,
+                };
+                self.redeem_code(&caller, &presented, jkt, now).await
             }
             TokenRequest::RefreshToken { refresh_token, scope, resources } => {
-                self.refresh(&caller, &refresh_token, scope.as_ref(), &resources, jkt, now).await
+                let presented = grants::RefreshPresented { token: &refresh_token, requested: scope.as_ref(), resources: &resources };
+                self.refresh(&caller, &presented, jkt, now).await
             }
             TokenRequest::DeviceCode { device_code, resources } => {
                 self.redeem_device_code(&caller, &device_code, &resources, jkt, now).await

@@ -11,6 +11,7 @@ use tessera_proto::{AccessTokenClaims, UserInfo};
 
 use crate::Tessera;
 use crate::admin::Actor;
+use crate::dpop::ProofSite;
 use crate::error::{BearerError, Result, ServiceError};
 
 /// The caller of an admin-API request: the user its access token speaks for (the code flow's
@@ -81,7 +82,8 @@ impl Tessera {
         };
         let url = format!("{}{}", self.issuer(), presented.path);
         let ath = tessera_jose::dpop::access_token_hash(token);
-        self.check_proof(proof, &presented.method, &url, Some(&ath), Some(jkt), true, now).await?;
+        let site = ProofSite { method: &presented.method, url: &url, ath: Some(&ath), bound_jkt: Some(jkt), at_resource: true };
+        self.check_proof(proof, &site, now).await?;
         Ok(claims)
     }
 

@@ -20,7 +20,7 @@ use tessera_store::{ClientRecord, GrantRecord, StoreError};
 use crate::Tessera;
 use crate::cache::CachedClient;
 use crate::error::{BearerError, Result, ServiceError};
-use crate::grants::GrantIssue;
+use crate::grants::{GrantIssue, RefreshPresented};
 
 /// The tokens of a session, as `POST /sessions` returns them.
 pub struct SessionTokens {
@@ -98,8 +98,16 @@ impl Tessera {
             return Err(unknown());
         }
         let client = self.cache.client(&*self.store, &found.grant.client_id).await?.ok_or_else(unknown)?;
-        let issued =
-            self.refresh_found(&client, refresh_token, Some(found), None, &[], None, self.clock.now()).await.map_err(must_sign_in_again)?;
+        let issued = self
+            .refresh_found(
+                &client,
+                &RefreshPresented { token: refresh_token, requested: None, resources: &[] },
+                Some(found),
+                None,
+                self.clock.now(),
+            )
+            .await
+            .map_err(must_sign_in_again)?;
         session_tokens(issued)
     }
 
