@@ -29,33 +29,115 @@ const fn embedded(version: i64, description: &'static str, file: &'static str) -
     Embedded { version, description, file }
 }
 
-pub(crate) const SQLITE: &[Embedded] = &[
-    embedded(1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
-    embedded(2, "browser flows", include_str!("../migrations/sqlite/0002_browser_flows.sql")),
-    embedded(3, "failure counts", include_str!("../migrations/sqlite/0003_failure_counts.sql")),
-    embedded(4, "client keys", include_str!("../migrations/sqlite/0004_client_keys.sql")),
-    embedded(5, "pushed authorization requests and device authorizations", include_str!("../migrations/sqlite/0005_par_device.sql")),
-    embedded(6, "resource indicators", include_str!("../migrations/sqlite/0006_audiences.sql")),
-    embedded(7, "dynamic client registration", include_str!("../migrations/sqlite/0007_dynamic_registration.sql")),
-    embedded(8, "dpop", include_str!("../migrations/sqlite/0008_dpop.sql")),
-    embedded(9, "replay ids in a file of their own", include_str!("../migrations/sqlite/0009_replay_file.sql")),
-    embedded(10, "pkce", include_str!("../migrations/sqlite/0010_pkce.sql")),
-    embedded(11, "user token cutoff", include_str!("../migrations/sqlite/0011_user_token_cutoff.sql")),
+/// Which backend a migration file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One step of the store's history: one number and one change for both backends, in
+/// `migrations/NNNN_name.sqlite.sql` and `migrations/NNNN_name.postgres.sql`. A change that
+/// concerns one backend only has no file for the other, which skips the number.
+struct Step {
+    version: i64,
+    description: &'static str,
+    sqlite: Option<&'static str>,
+    postgres: Option<&'static str>,
+}
+
+macro_rules! migration_file {
+    ($name:literal) => {
+        Some(include_str!(concat!("../migrations/", $name)))
+    };
+}
+
+/// The history, oldest first. A new migration appends one step.
+const HISTORY: &[Step] = &[
+    Step {
+        version: 1,
+        description: "init",
+        sqlite: migration_file!("0001_init.sqlite.sql"),
+        postgres: migration_file!("0001_init.postgres.sql"),
+    },
+    Step {
+        version: 2,
+        description: "browser flows",
+        sqlite: migration_file!("0002_browser_flows.sqlite.sql"),
+        postgres: migration_file!("0002_browser_flows.postgres.sql"),
+    },
+    Step {
+        version: 3,
+        description: "failure counts",
+        sqlite: migration_file!("0003_failure_counts.sqlite.sql"),
+        postgres: migration_file!("0003_failure_counts.postgres.sql"),
+    },
+    // Many nodes on one database report their progress through the change feed.
+    Step { version: 4, description: "nodes", sqlite: None, postgres: migration_file!("0004_nodes.postgres.sql") },
+    Step {
+        version: 5,
+        description: "client keys",
+        sqlite: migration_file!("0005_client_keys.sqlite.sql"),
+        postgres: migration_file!("0005_client_keys.postgres.sql"),
+    },
+    Step {
+        version: 6,
+        description: "pushed authorization requests and device authorizations",
+        sqlite: migration_file!("0006_par_device.sqlite.sql"),
+        postgres: migration_file!("0006_par_device.postgres.sql"),
+    },
+    Step {
+        version: 7,
+        description: "resource indicators",
+        sqlite: migration_file!("0007_audiences.sqlite.sql"),
+        postgres: migration_file!("0007_audiences.postgres.sql"),
+    },
+    Step {
+        version: 8,
+        description: "dynamic client registration",
+        sqlite: migration_file!("0008_dynamic_registration.sqlite.sql"),
+        postgres: migration_file!("0008_dynamic_registration.postgres.sql"),
+    },
+    Step {
+        version: 9,
+        description: "dpop",
+        sqlite: migration_file!("0009_dpop.sqlite.sql"),
+        postgres: migration_file!("0009_dpop.postgres.sql"),
+    },
+    // SQLite keeps spent ids in a file of its own; PostgreSQL keeps its tables.
+    Step {
+        version: 10,
+        description: "replay ids in a file of their own",
+        sqlite: migration_file!("0010_replay_file.sqlite.sql"),
+        postgres: None,
+    },
+    Step {
+        version: 11,
+        description: "pkce",
+        sqlite: migration_file!("0011_pkce.sqlite.sql"),
+        postgres: migration_file!("0011_pkce.postgres.sql"),
+    },
+    Step {
+        version: 12,
+        description: "user token cutoff",
+        sqlite: migration_file!("0012_user_token_cutoff.sqlite.sql"),
+        postgres: migration_file!("0012_user_token_cutoff.postgres.sql"),
+    },
 ];
 
-pub(crate) const POSTGRES: &[Embedded] = &[
-    embedded(1, "init", include_str!("../migrations/postgres/0001_init.sql")),
-    embedded(2, "browser flows", include_str!("../migrations/postgres/0002_browser_flows.sql")),
-    embedded(3, "failure counts", include_str!("../migrations/postgres/0003_failure_counts.sql")),
-    embedded(4, "nodes", include_str!("../migrations/postgres/0004_nodes.sql")),
-    embedded(5, "client keys", include_str!("../migrations/postgres/0005_client_keys.sql")),
-    embedded(6, "pushed authorization requests and device authorizations", include_str!("../migrations/postgres/0006_par_device.sql")),
-    embedded(7, "resource indicators", include_str!("../migrations/postgres/0007_audiences.sql")),
-    embedded(8, "dynamic client registration", include_str!("../migrations/postgres/0008_dynamic_registration.sql")),
-    embedded(9, "dpop", include_str!("../migrations/postgres/0009_dpop.sql")),
-    embedded(10, "pkce", include_str!("../migrations/postgres/0010_pkce.sql")),
-    embedded(11, "user token cutoff", include_str!("../migrations/postgres/0011_user_token_cutoff.sql")),
-];
+/// The migrations `dialect` runs, oldest first.
+pub(crate) fn migrations(dialect: Dialect) -> Vec<Embedded> {
+    HISTORY
+        .iter()
+        .filter_map(|step| {
+            let file = match dialect {
+                Dialect::Sqlite => step.sqlite,
+                Dialect::Postgres => step.postgres,
+            }?;
+            Some(embedded(step.version, step.description, file))
+        })
+        .collect()
+}
 
 const HEADER: &str = "--!";
 
@@ -70,7 +152,7 @@ impl Embedded {
     }
 
     /// What sqlx records of the migration: the SHA-384 of its SQL.
-    fn checksum(&self) -> Vec<u8> {
+    pub(crate) fn checksum(&self) -> Vec<u8> {
         self.migration().checksum.into_owned()
     }
 
@@ -92,6 +174,19 @@ impl Embedded {
 /// The newest version a list knows.
 pub(crate) fn newest(list: &[Embedded]) -> Option<i64> {
     list.last().map(|m| m.version)
+}
+
+/// The versions a store recorded under an earlier numbering of the history (before the two
+/// backends shared one, their numbers had drifted apart), as `(recorded, now)`: each applied
+/// migration is known by its checksum, which no renumbering changes.
+pub(crate) fn renumbering(list: &[Embedded], recorded: &[(i64, Vec<u8>)]) -> Vec<(i64, i64)> {
+    recorded
+        .iter()
+        .filter_map(|(version, checksum)| {
+            let known = list.iter().find(|m| m.checksum() == *checksum)?;
+            (known.version != *version).then_some((*version, known.version))
+        })
+        .collect()
 }
 
 /// A sqlx migrator over `list`, taking the backend's migration lock (so that nodes starting
@@ -189,7 +284,7 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
             .create_if_missing(false);
         let path = options.get_filename();
         if path != Path::new(":memory:") && !path.exists() {
-            return Ok(report("sqlite", false, SQLITE, Vec::new()));
+            return Ok(report("sqlite", false, &migrations(Dialect::Sqlite), Vec::new()));
         }
         let mut connection = sqlx::SqliteConnection::connect_with(&options).await.map_err(StoreError::from)?;
         let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
@@ -211,7 +306,7 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
             .collect()
         };
         let _ = connection.close().await;
-        Ok(report("sqlite", true, SQLITE, recorded))
+        Ok(report("sqlite", true, &migrations(Dialect::Sqlite), recorded))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let options = sqlx::postgres::PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?
@@ -237,7 +332,7 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
             Vec::new()
         };
         let _ = connection.close().await;
-        Ok(report("postgres", true, POSTGRES, recorded))
+        Ok(report("postgres", true, &migrations(Dialect::Postgres), recorded))
     } else {
         Err(StoreError::Unavailable("unsupported database URL: use sqlite://PATH or postgres://…".into()))
     }
@@ -245,7 +340,15 @@ pub async fn migration_status(url: &str) -> Result<MigrationReport> {
 
 /// This binary's migrations against what the store recorded, oldest first; migrations the
 /// store has and this binary does not come last.
-fn report(backend: &'static str, store_exists: bool, list: &[Embedded], recorded: Vec<Recorded>) -> MigrationReport {
+fn report(backend: &'static str, store_exists: bool, list: &[Embedded], mut recorded: Vec<Recorded>) -> MigrationReport {
+    // A store not yet opened by this binary may still record an earlier numbering.
+    let known: Vec<(i64, Vec<u8>)> = recorded.iter().map(|r| (r.version, r.checksum.clone())).collect();
+    let moves = renumbering(list, &known);
+    for row in &mut recorded {
+        if let Some((_, to)) = moves.iter().find(|(from, _)| *from == row.version) {
+            row.version = *to;
+        }
+    }
     let mut migrations: Vec<MigrationStatus> = list
         .iter()
         .map(|m| {
@@ -296,9 +399,9 @@ mod tests {
     /// migrations differ: a released migration never changes, headers included.
     #[test]
     fn released_migrations_keep_their_checksums() {
-        let expected: &[(&[Embedded], &[&str])] = &[
+        let expected: &[(Dialect, &[&str])] = &[
             (
-                SQLITE,
+                Dialect::Sqlite,
                 &[
                     "ab5264920efdbb6025171cd0d47b26ad605441557b342c4a5436a107636df92a8f73195a789c775b17b50431fda96b83",
                     "aeb0b73eb23dbd64e6dc095dd160c2b88b5c04dfb4bfcd1dc379e60d0f39fd97b40c505d02888d2829d01cbfb64e4c13",
@@ -314,7 +417,7 @@ mod tests {
                 ],
             ),
             (
-                POSTGRES,
+                Dialect::Postgres,
                 &[
                     "22058b252ce88b30c7cb6723921457b76b6b856bcd40271423113340fc6b568ccf68a7ac790cd17123a37b61ffb18565",
                     "6223b68175b8950902639b07490adb8378c67929115f4cb172266dcabf540a4f4fc557ea2fd144204bd153734dbd77e9",
@@ -330,15 +433,15 @@ mod tests {
                 ],
             ),
         ];
-        for (list, checksums) in expected {
-            let actual: Vec<String> = list.iter().map(checksum).collect();
+        for (dialect, checksums) in expected {
+            let actual: Vec<String> = migrations(*dialect).iter().map(checksum).collect();
             assert_eq!(&actual, checksums, "a released migration's SQL changed");
         }
     }
 
     #[test]
     fn every_migration_says_whether_and_how_it_rolls_back() {
-        for m in SQLITE.iter().chain(POSTGRES) {
+        for m in migrations(Dialect::Sqlite).iter().chain(&migrations(Dialect::Postgres)) {
             let rollback = m.rollback();
             let summary = rollback.lines().next().unwrap_or("");
             assert!(summary.starts_with("rollback: yes") || summary.starts_with("rollback: no"), "{}: {summary:?}", m.version);
@@ -347,6 +450,30 @@ mod tests {
                 assert!(rollback.contains(&format!("DELETE FROM _sqlx_migrations WHERE version = {};", m.version)), "{}", m.version);
             }
         }
+    }
+
+    #[test]
+    fn one_history_numbers_every_step_once_for_both_backends() {
+        assert!(HISTORY.windows(2).all(|w| w[1].version == w[0].version + 1), "numbered 1, 2, 3, … without gaps");
+        assert!(HISTORY.iter().all(|step| step.sqlite.is_some() || step.postgres.is_some()));
+        assert_eq!(HISTORY[0].version, 1);
+    }
+
+    #[test]
+    fn a_store_numbered_before_the_shared_history_is_renumbered_by_checksum() {
+        let sqlite = migrations(Dialect::Sqlite);
+        // SQLite's earlier numbers ran 1..=11 over the same files; PostgreSQL's only differed
+        // from 10 on (its 10 and 11 are now 11 and 12).
+        let earlier: Vec<(i64, Vec<u8>)> = sqlite.iter().zip(1..).map(|(m, old)| (old, m.checksum())).collect();
+        let moves = renumbering(&sqlite, &earlier);
+        assert_eq!(moves, vec![(4, 5), (5, 6), (6, 7), (7, 8), (8, 9), (9, 10), (10, 11), (11, 12)]);
+        let current: Vec<(i64, Vec<u8>)> = sqlite.iter().map(|m| (m.version, m.checksum())).collect();
+        assert!(renumbering(&sqlite, &current).is_empty());
+        let postgres = migrations(Dialect::Postgres);
+        let earlier: Vec<(i64, Vec<u8>)> = postgres.iter().zip(1..).map(|(m, old)| (old, m.checksum())).collect();
+        assert_eq!(renumbering(&postgres, &earlier), vec![(10, 11), (11, 12)]);
+        // A migration of a newer release (unknown checksum) keeps its number.
+        assert!(renumbering(&postgres, &[(13, vec![0; 48])]).is_empty());
     }
 
     #[test]

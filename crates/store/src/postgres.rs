@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Pool, Postgres, Transaction};
 
-use crate::migration::Embedded;
+use crate::migration::Dialect;
 use crate::sql::{Backend, Serialised, Spent, SqlStore};
 use crate::{ChangeStamp, Result, StoreError};
 
@@ -30,6 +30,9 @@ const CHANNEL: &str = "tessera_changes";
 const FEED_LOCK: i64 = 0x7465_7373_6572_6101;
 /// Advisory lock serialising key rotations (SQLite: `BEGIN IMMEDIATE`).
 const KEYS_LOCK: i64 = 0x7465_7373_6572_6102;
+/// Advisory lock serialising the renumbering of recorded migrations (sqlx's own lock is taken
+/// only once the migrator runs).
+const MIGRATIONS_LOCK: i64 = 0x7465_7373_6572_6103;
 /// Advisory lock serialising consent merges.
 const CONSENT_LOCK: i32 = 0x7465_7301;
 /// How often an idle listening connection proves it is alive, and how long it may take: a
@@ -98,7 +101,8 @@ impl SqlStore<PgBackend> {
 #[async_trait]
 impl Backend for PgBackend {
     type Db = Postgres;
-    const MIGRATIONS: &'static [Embedded] = crate::migration::POSTGRES;
+    const DIALECT: Dialect = Dialect::Postgres;
+    const MIGRATIONS_RECORDED: &'static str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
     // The unique index is on lower(email).
     const EMAIL_IS: &'static str = "lower(email) = lower($1)";
     const ORIGIN_REGISTERED: &'static str = "SELECT 1::BIGINT FROM clients WHERE status = 'on' AND allowed_origins::jsonb ? $1 LIMIT 1";
@@ -107,6 +111,7 @@ impl Backend for PgBackend {
         let mut tx = pool.begin().await?;
         match kind {
             Serialised::Keys => sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(KEYS_LOCK),
+            Serialised::Migrations => sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATIONS_LOCK),
             Serialised::Consent { user, client } => {
                 sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2 || ' ' || $3))").bind(CONSENT_LOCK).bind(user).bind(client)
             }

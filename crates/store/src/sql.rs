@@ -20,7 +20,7 @@ use tessera_core::par::PushedRequest;
 use tessera_core::refresh::{RefreshRecord, RefreshState};
 use tessera_core::scope::ScopeSet;
 
-use crate::migration::Embedded;
+use crate::migration::Dialect;
 use crate::{
     ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
     KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
@@ -33,6 +33,8 @@ pub enum Serialised<'a> {
     Keys,
     /// Merging a user's consent to a client.
     Consent { user: &'a str, client: &'a str },
+    /// Renumbering the store's recorded migrations.
+    Migrations,
 }
 
 /// What kind of one-time id is spent.
@@ -66,8 +68,10 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
     type Db: Database<QueryResult: RowsAffected>;
-    /// The migrations, oldest first.
-    const MIGRATIONS: &'static [Embedded];
+    /// Which migration files it runs.
+    const DIALECT: Dialect;
+    /// Whether the store has recorded any migration yet (a boolean row).
+    const MIGRATIONS_RECORDED: &'static str;
     /// The condition that a user's email is `$1`, whatever its case.
     const EMAIL_IS: &'static str;
     /// One row (`1`) when an ON client lists `$1` among its allowed origins.
@@ -156,7 +160,33 @@ where
     pub async fn schema_current(&self) -> Result<bool> {
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await.unwrap_or(None);
-        Ok(applied >= crate::migration::newest(B::MIGRATIONS))
+        Ok(applied >= crate::migration::newest(&crate::migration::migrations(B::DIALECT)))
+    }
+
+    /// Moves the versions a store recorded under the backends' earlier, separate numbering to
+    /// the shared history's, so that sqlx finds every applied migration under its number. One
+    /// transaction, serialised with every other process doing the same.
+    async fn renumber_migrations(&self, migrations: &[crate::migration::Embedded]) -> Result<()> {
+        let mut tx = self.backend.begin_serialised(&self.pool, Serialised::Migrations).await?;
+        let recorded: bool = sqlx::query_scalar(B::MIGRATIONS_RECORDED).fetch_one(&mut *tx).await?;
+        if !recorded {
+            return Ok(());
+        }
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations").fetch_all(&mut *tx).await?;
+        let moves = crate::migration::renumbering(migrations, &rows);
+        if moves.is_empty() {
+            return Ok(());
+        }
+        // Out of each other's way first: the numbers being vacated and taken overlap.
+        for (from, _) in &moves {
+            sqlx::query("UPDATE _sqlx_migrations SET version = $1 WHERE version = $2").bind(-from).bind(from).execute(&mut *tx).await?;
+        }
+        for (from, to) in &moves {
+            sqlx::query("UPDATE _sqlx_migrations SET version = $1 WHERE version = $2").bind(to).bind(-from).execute(&mut *tx).await?;
+        }
+        self.commit(tx, false).await?;
+        tracing::info!(?moves, "the store's migrations now carry the numbers of the shared history");
+        Ok(())
     }
 
     async fn begin(&self) -> Result<Transaction<'_, B::Db>> {
@@ -445,12 +475,11 @@ where
     async fn migrate(&self) -> Result<()> {
         // `locking`: sqlx holds the backend's migration lock while migrating, so processes
         // starting together migrate once.
+        let migrations = crate::migration::migrations(B::DIALECT);
+        self.renumber_migrations(&migrations).await?;
         // `locking`: sqlx holds the backend's migration lock while migrating, so processes
         // starting together migrate once.
-        crate::migration::migrator(B::MIGRATIONS)
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+        crate::migration::migrator(&migrations).run(&self.pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite, Transaction};
 
-use crate::migration::Embedded;
+use crate::migration::Dialect;
 use crate::sql::{Backend, Serialised, Spent, SqlStore};
 use crate::sqlite_replay::{IdKind, ReplayLog};
 use crate::{ChangeStamp, Result, StoreError};
@@ -70,7 +70,9 @@ impl SqlStore<SqliteBackend> {
 #[async_trait]
 impl Backend for SqliteBackend {
     type Db = Sqlite;
-    const MIGRATIONS: &'static [Embedded] = crate::migration::SQLITE;
+    const DIALECT: Dialect = Dialect::Sqlite;
+    const MIGRATIONS_RECORDED: &'static str =
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
     // The column is `COLLATE NOCASE`, so its unique index serves the lookup.
     const EMAIL_IS: &'static str = "email = $1";
     const ORIGIN_REGISTERED: &'static str =

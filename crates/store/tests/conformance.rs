@@ -87,6 +87,7 @@ conformance!(
     key_rotations_check_the_current_key,
     the_audit_log_filters_and_pages,
     the_schema_has_the_same_tables_and_columns,
+    a_store_numbered_before_the_shared_history_opens_renumbered,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -463,6 +464,53 @@ mod cases {
         let missing: Vec<_> = expected.difference(&shared).collect();
         let extra: Vec<_> = shared.difference(&expected).collect();
         assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, not in schema.txt {extra:?}", o.backend);
+    }
+
+    /// Before the backends shared one history, each numbered its own migrations 1, 2, 3, …: a
+    /// store recorded that way opens (and migrates) with its versions moved to the shared
+    /// numbers, and `migrate --status` reads it right even before.
+    pub async fn a_store_numbered_before_the_shared_history_opens_renumbered(o: &Opened) {
+        let versions = |report: &tessera_store::MigrationReport| -> Vec<(i64, tessera_store::MigrationState)> {
+            report.migrations.iter().map(|m| (m.version, m.state)).collect()
+        };
+        let shared = tessera_store::migration_status(&o.url).await.unwrap();
+        assert!(shared.migrations.iter().all(|m| m.state == tessera_store::MigrationState::Applied));
+        let earlier: Vec<(i64, i64)> = shared.migrations.iter().zip(1..).map(|(m, old)| (m.version, old)).collect();
+        let mut statements = vec!["UPDATE _sqlx_migrations SET version = -version".to_owned()];
+        statements.extend(earlier.iter().map(|(now, old)| format!("UPDATE _sqlx_migrations SET version = {old} WHERE version = -{now}")));
+        execute(o, &statements).await;
+        assert_eq!(versions(&tessera_store::migration_status(&o.url).await.unwrap()), versions(&shared), "status reads it right");
+        let reopened = tessera_store::open(&o.url).await.expect("opens and migrates");
+        reopened.ping().await.unwrap();
+        drop(reopened);
+        assert_eq!(versions(&tessera_store::migration_status(&o.url).await.unwrap()), versions(&shared));
+        let recorded = recorded_versions(o).await;
+        assert_eq!(recorded, shared.migrations.iter().map(|m| m.version).collect::<Vec<_>>(), "renumbered in the store");
+    }
+
+    async fn execute(o: &Opened, statements: &[String]) {
+        use sqlx::Connection as _;
+        if o.backend == "sqlite" {
+            let mut db = sqlx::SqliteConnection::connect(&o.url).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut db).await.unwrap();
+            }
+        } else {
+            let mut db = sqlx::PgConnection::connect(&o.url).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut db).await.unwrap();
+            }
+        }
+    }
+
+    async fn recorded_versions(o: &Opened) -> Vec<i64> {
+        use sqlx::Connection as _;
+        let sql = "SELECT version FROM _sqlx_migrations ORDER BY version";
+        if o.backend == "sqlite" {
+            sqlx::query_scalar(sql).fetch_all(&mut sqlx::SqliteConnection::connect(&o.url).await.unwrap()).await.unwrap()
+        } else {
+            sqlx::query_scalar(sql).fetch_all(&mut sqlx::PgConnection::connect(&o.url).await.unwrap()).await.unwrap()
+        }
     }
 
     /// Every (table, column) of the store, without the migration bookkeeping.

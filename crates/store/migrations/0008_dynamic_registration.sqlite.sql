@@ -4,7 +4,7 @@
 --! tokens; registered clients stay as ordinary clients; undo newer migrations first):
 --!     DROP TABLE client_registrations;
 --!     DROP TABLE initial_access_tokens;
---!     DELETE FROM _sqlx_migrations WHERE version = 7;
+--!     DELETE FROM _sqlx_migrations WHERE version = 8;
 -- Tessera store, version 7: dynamic client registration (RFC 7591) and management (RFC 7592).
 -- Initial access tokens are made by an org owner/admin or the operator for one owner; each
 -- registration spends one use in the same transaction that inserts the client (one conditional

@@ -9,7 +9,7 @@
 --!     ALTER TABLE clients DROP COLUMN jwks_uri;
 --!     ALTER TABLE clients DROP COLUMN jwks;
 --!     ALTER TABLE clients DROP COLUMN token_endpoint_auth_method;
---!     DELETE FROM _sqlx_migrations WHERE version = 4;
+--!     DELETE FROM _sqlx_migrations WHERE version = 5;
 -- Tessera store, version 4: private_key_jwt client authentication (RFC 7523 §2.2).
 -- How each client authenticates, the public keys of private_key_jwt clients (an inline JWKS or
 -- a jwks_uri), and the assertion ids already used, each kept until its assertion has expired.

@@ -6,7 +6,7 @@
 --!     DROP TABLE device_authorizations;
 --!     DROP TABLE pushed_requests;
 --!     ALTER TABLE clients DROP COLUMN require_pushed_authorization_requests;
---!     DELETE FROM _sqlx_migrations WHERE version = 5;
+--!     DELETE FROM _sqlx_migrations WHERE version = 6;
 -- Tessera store, version 5: pushed authorization requests (RFC 9126) and device authorizations
 -- (RFC 8628, below). A client may be registered
 -- as having to push its authorization requests; a pushed request is stored under the keyed

@@ -6,7 +6,7 @@
 --!     DROP TABLE IF EXISTS dpop_jtis;
 --!     ALTER TABLE grants DROP COLUMN dpop_jkt;
 --!     ALTER TABLE clients DROP COLUMN dpop_bound_access_tokens;
---!     DELETE FROM _sqlx_migrations WHERE version = 8;
+--!     DELETE FROM _sqlx_migrations WHERE version = 9;
 -- Tessera store, version 8: DPoP (RFC 9449).
 -- The proof ids already used, each kept while its proof could still pass the iat window
 -- (tessera_core::dpop::MAX_AGE); whether a client must present proofs (RFC 9449 §5.2

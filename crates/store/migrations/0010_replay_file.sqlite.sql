@@ -8,7 +8,7 @@
 --!     CREATE TABLE dpop_jtis (jkt TEXT NOT NULL, jti TEXT NOT NULL,
 --!         expires_at INTEGER NOT NULL, PRIMARY KEY (jkt, jti)) WITHOUT ROWID;
 --!     CREATE INDEX dpop_jtis_expiry ON dpop_jtis(expires_at);
---!     DELETE FROM _sqlx_migrations WHERE version = 9;
+--!     DELETE FROM _sqlx_migrations WHERE version = 10;
 --! The replay file (tessera-replay.db beside the store) is then unused and may be deleted.
 -- Tessera store, version 9: the spent ids of client assertions (RFC 7523) and DPoP proofs
 -- (RFC 9449) move to a SQLite file of their own beside this one (`tessera-replay.db`, written by

@@ -4,7 +4,7 @@
 --! only. To undo it (loses the clients' registered resources; undo newer migrations first):
 --!     ALTER TABLE grants DROP COLUMN resources;
 --!     ALTER TABLE clients DROP COLUMN resources;
---!     DELETE FROM _sqlx_migrations WHERE version = 6;
+--!     DELETE FROM _sqlx_migrations WHERE version = 7;
 -- Tessera store, version 6: resource indicators (RFC 8707). A client registers the resources
 -- (absolute URIs, a JSON array) it may ask tokens for; a grant records the resources named at
 -- authorization, which its later token requests may narrow but never widen.
