@@ -586,6 +586,9 @@ pub struct Problem {
     pub detail: String,
     /// The RFC 6749/6750 error code (`invalid_request`, `invalid_token`, `insufficient_scope`, …).
     pub error: String,
+    /// The request member the problem is about, when it is about one (e.g. `redirect_uris`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// A new client (admin API, `POST /admin/v1/clients`). The caller is its owner.

@@ -128,7 +128,7 @@ pub fn describe(error: ServiceError) -> Described {
         }
         ServiceError::BadCredentials => Described::new(StatusCode::UNAUTHORIZED, ErrorCode::AccessDenied, "wrong email or password"),
         ServiceError::Bearer(error) => describe_bearer(&error),
-        ServiceError::Invalid(message) => Described::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message),
+        ServiceError::Invalid(why) => Described::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why.message),
         ServiceError::Forbidden(why) => Described::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, why),
         ServiceError::NotFound(what) => Described::new(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, format!("{what} not found")),
         ServiceError::Conflict(what) => Described::new(StatusCode::CONFLICT, ErrorCode::InvalidRequest, what),
@@ -169,8 +169,13 @@ impl From<ServiceError> for ProblemError {
 
 impl IntoResponse for ProblemError {
     fn into_response(self) -> Response {
+        let field = match &self.0 {
+            ServiceError::Invalid(why) => why.field,
+            _ => None,
+        };
         let described = describe(self.0);
-        let body = problem_body(described.status, described.code, &described.description);
+        let mut body = problem_body(described.status, described.code, &described.description);
+        body.field = field.map(str::to_owned);
         let mut response = described.render(body);
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
@@ -187,6 +192,7 @@ fn problem_body(status: StatusCode, code: ErrorCode, detail: &str) -> tessera_pr
         status: status.as_u16(),
         detail: detail.to_owned(),
         error: code.as_str().to_owned(),
+        field: None,
     }
 }
 

@@ -260,7 +260,15 @@ fn parse_scopes(names: &[String]) -> Result<ScopeSet> {
 }
 
 fn invalid(msg: impl Into<String>) -> ServiceError {
-    ServiceError::Invalid(msg.into())
+    ServiceError::invalid(msg)
+}
+
+/// The same error, about `field`.
+fn in_field(field: &'static str) -> impl Fn(ServiceError) -> ServiceError {
+    move |e| match e {
+        ServiceError::Invalid(why) => ServiceError::Invalid(crate::error::Invalid { field: Some(field), ..why }),
+        other => other,
+    }
 }
 
 fn org_view(org: &Org) -> OrgView {
@@ -637,7 +645,7 @@ impl Tessera {
     pub(crate) async fn prepare_client(&self, actor: &Actor, new: &NewClient) -> Result<(ClientRecord, Option<String>, AuditEvent)> {
         // Every rule of a registration, in one place; the parsing below cannot fail after it.
         if let Some(problem) = self.client_problems(actor, new).await?.into_iter().next() {
-            return Err(invalid(problem.message));
+            return Err(ServiceError::Invalid(problem.into()));
         }
         let org = self.org(&new.org).await?;
         let owner = self.user_by_email(&new.owner_email).await?;
@@ -776,22 +784,23 @@ impl Tessera {
         let current_run_as = self.client_run_as(&client).await?;
         let before = client.clone();
         if let Some(name) = &edit.name {
-            client.name = validate_name("a client name", name)?;
+            client.name = validate_name("a client name", name).map_err(in_field("name"))?;
         }
         if let Some(uris) = edit.redirect_uris {
             client.redirect_uris = uris;
         }
         if let Some(grants) = &edit.grants {
-            client.grants = parse_grants(grants)?.into_iter().collect();
+            client.grants = parse_grants(grants).map_err(in_field("grants"))?.into_iter().collect();
         }
         if let Some(scopes) = &edit.scopes {
-            client.scopes = parse_scopes(scopes)?;
+            client.scopes = parse_scopes(scopes).map_err(in_field("scopes"))?;
         }
         if let Some(origins) = &edit.allowed_origins {
-            client.allowed_origins = origins.iter().map(|o| validate_origin(o)).collect::<Result<_>>()?;
+            client.allowed_origins =
+                origins.iter().map(|o| validate_origin(o)).collect::<Result<_>>().map_err(in_field("allowed_origins"))?;
         }
         if let Some(ips) = &edit.allowed_ips {
-            client.allowed_ips = ips.iter().map(|ip| parse_network(ip)).collect::<Result<_>>()?;
+            client.allowed_ips = ips.iter().map(|ip| parse_network(ip)).collect::<Result<_>>().map_err(in_field("allowed_ips"))?;
         }
         let run_as = match &edit.run_as {
             Some(who) => {
@@ -801,7 +810,7 @@ impl Tessera {
                 };
                 let found = found
                     .filter(|u| u.org_id == client.org_id)
-                    .ok_or_else(|| invalid(format!("no run-as user {who:?} in this organization")))?;
+                    .ok_or_else(|| ServiceError::invalid_field("run_as", format!("no run-as user {who:?} in this organization")))?;
                 if found.id != client.run_as {
                     let decision = access::choose_run_as(actor.caller(), &found);
                     self.check_access(actor, decision, "user", "client_update", &client.org_id, client.id.as_str()).await?;
@@ -831,9 +840,9 @@ impl Tessera {
         }
         if edit.jwks.is_some() || edit.jwks_uri.is_some() {
             if client.auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
-                return Err(invalid("public keys are registered only for private_key_jwt clients"));
+                return Err(ServiceError::invalid_field("jwks", "public keys are registered only for private_key_jwt clients"));
             }
-            client.keys = client_keys(edit.jwks.as_deref(), edit.jwks_uri.as_deref()).map_err(|(_, e)| e)?;
+            client.keys = client_keys(edit.jwks.as_deref(), edit.jwks_uri.as_deref()).map_err(|(field, e)| in_field(field)(e))?;
         }
         // What a token of this client acts with changes only by callers its run-as user does not
         // outrank (SPEC §12); its name, URIs, lists and switches stay editable by who sees it.
@@ -848,7 +857,7 @@ impl Tessera {
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();
         let allowed_ips: Vec<String> = client.allowed_ips.iter().map(ToString::to_string).collect();
-        client_rules::validate_registration(&Registration {
+        let first_problem = client_rules::registration_problems(&Registration {
             owner: &owner,
             run_as: &run_as,
             grants: &grants,
@@ -864,7 +873,11 @@ impl Tessera {
             catalogue: &catalogue,
             resources: &client.resources,
         })
-        .map_err(|e| invalid(e.description.to_string()))?;
+        .into_iter()
+        .next();
+        if let Some(problem) = first_problem {
+            return Err(ServiceError::Invalid(problem.into()));
+        }
         let detail = serde_json::json!({
             "name": client.name,
             "run_as": client.run_as.as_str(),

@@ -31,9 +31,10 @@ pub enum ServiceError {
     /// (401 and a `WWW-Authenticate: DPoP` challenge) rather than the token endpoint (400).
     #[error("{error}")]
     Dpop { error: OAuthError, nonce: Option<String>, resource: bool },
-    /// Bad input to an administrative use case (CLI, admin API); the text is for the operator.
+    /// Bad input to an administrative use case (CLI, admin API, pages): the rule it broke, and
+    /// the field it is about when there is one (a form shows the message there).
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Invalid),
     /// The actor sees the record but may not do this; the text says why.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -47,6 +48,27 @@ pub enum ServiceError {
     /// A bug or corrupt data. The text goes to the log, never to a client.
     #[error("internal error")]
     Internal(String),
+}
+
+/// A rule that input broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The input field it is about (the names of the admin API and the portal's forms).
+    pub field: Option<&'static str>,
+    /// What is wrong, for people: never a secret.
+    pub message: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<tessera_core::client::Problem> for Invalid {
+    fn from(problem: tessera_core::client::Problem) -> Self {
+        Invalid { field: Some(problem.field), message: problem.message }
+    }
 }
 
 /// Why a protected resource refuses a request (RFC 6750 §3.1).
@@ -66,6 +88,16 @@ pub enum BearerError {
 impl ServiceError {
     pub fn oauth(error: OAuthError) -> Self {
         ServiceError::OAuth { error, basic_challenge: false }
+    }
+
+    /// Bad input, about no field in particular.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ServiceError::Invalid(Invalid { field: None, message: message.into() })
+    }
+
+    /// Bad input in `field`.
+    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::Invalid(Invalid { field: Some(field), message: message.into() })
     }
 }
 

@@ -847,13 +847,13 @@ async fn verify_master_key(store: &dyn Store, secrets: &SecretKeys) -> Result<()
         Some(stored) => stored,
         None => {
             if !store.signing_keys().await?.is_empty() || !store.clients(None).await?.is_empty() {
-                return Err(ServiceError::Invalid("the store holds sealed data but no master-key check value".into()));
+                return Err(ServiceError::invalid("the store holds sealed data but no master-key check value"));
             }
             store.init_meta(MASTER_KEY_CHECK, secrets.check_value()).await?
         }
     };
     if stored != secrets.check_value() {
-        return Err(ServiceError::Invalid("the master key does not match this store (wrong TESSERA_MASTER_KEY or master.key file)".into()));
+        return Err(ServiceError::invalid("the master key does not match this store (wrong TESSERA_MASTER_KEY or master.key file)"));
     }
     Ok(())
 }
@@ -917,7 +917,7 @@ pub async fn seal(store: &dyn Store) -> Result<Seal> {
 /// store first.
 pub async fn claim_store(store: &dyn Store, secrets: &SecretKeys, seal: &Seal) -> Result<bool> {
     if seal.sealed_data {
-        return Err(ServiceError::Invalid("the store holds data sealed under another master key".into()));
+        return Err(ServiceError::invalid("the store holds data sealed under another master key"));
     }
     let ours = secrets.check_value();
     match seal.check {

@@ -24,7 +24,7 @@ pub const MAX_LEN: usize = 1024;
 /// Refuses passwords too short or too long to be sensible (before any hashing).
 fn check_length(password: &str) -> Result<()> {
     if password.chars().count() < MIN_LEN || password.len() > MAX_LEN {
-        return Err(ServiceError::Invalid(format!("a password must have {MIN_LEN} to {MAX_LEN} characters")));
+        return Err(ServiceError::invalid(format!("a password must have {MIN_LEN} to {MAX_LEN} characters")));
     }
     Ok(())
 }

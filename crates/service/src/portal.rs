@@ -48,8 +48,8 @@ impl Tessera {
     async fn owned_client_secret(&self, actor: &Actor, client_id: &str) -> Result<Option<String>> {
         let record = self.owned_client(actor, client_id).await?;
         if record.client.auth_method == tessera_core::model::TokenEndpointAuthMethod::PrivateKeyJwt {
-            return Err(ServiceError::Invalid(
-                "this client authenticates with private_key_jwt: only the holder of its private key can get its tokens".into(),
+            return Err(ServiceError::invalid(
+                "this client authenticates with private_key_jwt: only the holder of its private key can get its tokens",
             ));
         }
         match record.secret {

@@ -60,10 +60,10 @@ impl Tessera {
         access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
         let owner = self.user_by_email(owner_email).await?;
         if owner.org_id != org.id {
-            return Err(ServiceError::Invalid("the owner does not belong to this organization".into()));
+            return Err(ServiceError::invalid("the owner does not belong to this organization"));
         }
         if expires_in.is_some_and(|s| s < 1) || uses == Some(0) {
-            return Err(ServiceError::Invalid("--expires-in and --uses must be at least 1".into()));
+            return Err(ServiceError::invalid("--expires-in and --uses must be at least 1"));
         }
         let token = self.secrets.random_token(32)?;
         let expires_at = expires_in.map(|s| self.now().saturating_add(s));
@@ -237,7 +237,7 @@ impl Tessera {
             ..ClientEdit::default()
         };
         self.update_client(&Actor::system(ACTOR), client.id.as_str(), edit).await.map_err(|e| match e {
-            ServiceError::Invalid(message) => oauth(ErrorCode::InvalidClientMetadata, message),
+            ServiceError::Invalid(why) => oauth(ErrorCode::InvalidClientMetadata, why.message),
             other => other,
         })?;
         let client = self.managed_client(client_id, token).await?;

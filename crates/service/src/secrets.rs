@@ -36,8 +36,8 @@ impl MasterKey {
 
     /// Parses the base64url text form (as kept in the key file or `TESSERA_MASTER_KEY`).
     pub fn parse(text: &str) -> Result<Self> {
-        let bytes = B64.decode(text.trim()).map_err(|_| ServiceError::Invalid("the master key is not valid base64url".into()))?;
-        let bytes: [u8; 32] = bytes.try_into().map_err(|_| ServiceError::Invalid("the master key must be 32 bytes".into()))?;
+        let bytes = B64.decode(text.trim()).map_err(|_| ServiceError::invalid("the master key is not valid base64url"))?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| ServiceError::invalid("the master key must be 32 bytes"))?;
         Ok(Self(bytes))
     }
 

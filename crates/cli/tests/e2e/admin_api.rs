@@ -185,6 +185,39 @@ async fn admin_api_clients_every_operation() {
     problem(api.delete(&format!("/clients/{id}")).await, 404, "invalid_request").await;
 }
 
+/// A broken rule names the request member it is about (`field`), from the rule itself: a form
+/// or a script puts the message where it belongs without reading the words.
+#[tokio::test]
+async fn admin_api_problems_name_the_field_they_are_about() {
+    let (server, fixture) = start();
+    let api = Api::new(&server, &owner_token(&server, &fixture).await);
+    let cases = [
+        (json!({ "name": "x", "allowed_origins": ["https://app.example/path"] }), "allowed_origins"),
+        (json!({ "name": "x", "allowed_ips": ["not an address"] }), "allowed_ips"),
+        (json!({ "name": "x", "scopes": ["no-such-scope"] }), "scopes"),
+        (json!({ "name": "x", "grants": ["password"] }), "grants"),
+        (json!({ "name": "" }), "name"),
+    ];
+    for (body, field) in cases {
+        let (_, problem) = problem(api.post("/clients", &body).await, 400, "invalid_request").await;
+        assert_eq!(problem["field"], field, "{body}: {problem}");
+    }
+    let id = expect(api.post("/clients", &json!({ "name": "deployer" })).await, 201).await["client_id"].as_str().unwrap().to_owned();
+    let edits = [
+        (json!({ "redirect_uris": ["http://app.example/cb"] }), "redirect_uris"),
+        (json!({ "allowed_origins": ["ftp://app.example"] }), "allowed_origins"),
+        (json!({ "access_token_ttl": 0 }), "access_token_ttl"),
+        (json!({ "name": "\u{7}" }), "name"),
+    ];
+    for (body, field) in edits {
+        let (_, problem) = problem(api.patch(&format!("/clients/{id}"), &body).await, 400, "invalid_request").await;
+        assert_eq!(problem["field"], field, "{body}: {problem}");
+    }
+    // A problem about no member in particular has no `field`.
+    let (_, problem) = problem(api.post("/tokens/revoke", &json!({ "token": "not-a-token" })).await, 400, "invalid_request").await;
+    assert!(problem.get("field").is_none(), "{problem}");
+}
+
 #[tokio::test]
 async fn admin_api_members_scopes_and_approvals() {
     let (server, fixture) = start();

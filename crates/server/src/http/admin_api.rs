@@ -127,7 +127,7 @@ pub struct PageQuery {
 fn limit_of(limit: Option<u32>) -> Result<u32, ProblemError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
-        _ => Err(ProblemError(ServiceError::Invalid(format!("limit must be between 1 and {MAX_LIMIT}")))),
+        _ => Err(ProblemError(ServiceError::invalid(format!("limit must be between 1 and {MAX_LIMIT}")))),
     }
 }
 
@@ -137,7 +137,7 @@ fn encode_cursor(key: &str) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, ProblemError> {
-    let bad = || ProblemError(ServiceError::Invalid("cursor is not one this server handed out".into()));
+    let bad = || ProblemError(ServiceError::invalid("cursor is not one this server handed out"));
     if !cursor.len().is_multiple_of(2) || cursor.len() > 1024 {
         return Err(bad());
     }
@@ -217,7 +217,7 @@ fn no_content() -> Response {
 }
 
 fn invalid(message: impl Into<String>) -> ProblemError {
-    ProblemError(ServiceError::Invalid(message.into()))
+    ProblemError(ServiceError::invalid(message.into()))
 }
 
 fn role(value: &str) -> Result<Role, ProblemError> {

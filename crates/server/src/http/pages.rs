@@ -528,7 +528,7 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
         Err(ServiceError::Invalid(reason)) => {
             let org_name = default_org_name(&state).await;
             let csrf = form.get("csrf_token").unwrap_or("");
-            html(StatusCode::BAD_REQUEST, &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&reason) })
+            html(StatusCode::BAD_REQUEST, &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&reason.message) })
         }
         Err(ServiceError::NotFound(_)) => setup_not_found(),
         Err(e) => unavailable(&e),

@@ -123,9 +123,8 @@ fn failure(error: &ServiceError) -> Response {
     match error {
         ServiceError::NotFound(what) => message(StatusCode::NOT_FOUND, "Not found", &format!("There is no such {what} here.")),
         ServiceError::Forbidden(why) => message(StatusCode::FORBIDDEN, "Not allowed", &capitalize(why)),
-        ServiceError::Invalid(why) | ServiceError::Conflict(why) => {
-            message(StatusCode::BAD_REQUEST, "This cannot be done", &capitalize(why))
-        }
+        ServiceError::Invalid(why) => message(StatusCode::BAD_REQUEST, "This cannot be done", &capitalize(&why.message)),
+        ServiceError::Conflict(why) => message(StatusCode::BAD_REQUEST, "This cannot be done", &capitalize(why)),
         other => unavailable(other),
     }
 }
@@ -303,7 +302,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
     }
     match state.service.client_problems(&actor, &new).await {
-        Ok(found) => problems.extend(found),
+        Ok(found) => problems.extend(found.into_iter().map(|p| shown(Some(p.field), p.message))),
         Err(e) => return failure(&e),
     }
     if !problems.is_empty() {
@@ -321,9 +320,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
             let csrf = state.service.session_csrf(&session);
             html(StatusCode::CREATED, &ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true })
         }
-        Err(ServiceError::Invalid(why)) => {
-            client_form(&state, &session, None, values, vec![Problem { field: "other", message: why }]).await
-        }
+        Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, values, vec![shown(why.field, why.message)]).await,
         Err(e) => failure(&e),
     }
 }
@@ -548,30 +545,30 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
-        Err(ServiceError::Invalid(why)) => {
-            let field = edit_field_of(&why);
-            client_form(&state, &session, Some(id), values, vec![Problem { field, message: why }]).await
-        }
+        Err(ServiceError::Invalid(why)) => client_form(&state, &session, Some(id), values, vec![shown(why.field, why.message)]).await,
         Err(e) => failure(&e),
     }
 }
 
-/// Which edit field an error is about, from the rule's own words (the edit stops at its first).
-fn edit_field_of(message: &str) -> &'static str {
-    let fields = [
-        ("client name", "name"),
-        ("redirect URI", "redirect_uris"),
-        ("allowed origin", "allowed_origins"),
-        ("allowed IP", "allowed_ips"),
-        ("resource", "resources"),
-        ("scope", "scopes"),
-        ("grant", "grants"),
-        ("run-as", "run_as"),
-        ("owner", "run_as"),
-        ("lifetime", "access_token_ttl"),
-        ("PKCE", "pkce"),
-    ];
-    fields.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |(_, field)| field)
+/// The fields of the client form that show a message of their own (`client_form.html`).
+const FORM_FIELDS: &[&str] = &[
+    "name",
+    "redirect_uris",
+    "allowed_origins",
+    "allowed_ips",
+    "resources",
+    "scopes",
+    "grants",
+    "run_as",
+    "access_token_ttl",
+    "pkce",
+    "jwks",
+];
+
+/// A problem placed on the client form: at the field the rule names, or in the form's general
+/// place for a field it does not show (the owner, the authentication method, a `jwks_uri`).
+fn shown(field: Option<&'static str>, message: String) -> Problem {
+    Problem { field: field.filter(|f| FORM_FIELDS.contains(f)).unwrap_or("other"), message }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -912,7 +909,7 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
     };
     match state.service.create_user(&Actor::user(session.user.clone()), new).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=added"),
-        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(capitalize(&why))).await,
+        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(capitalize(&why.message))).await,
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
         Err(e) => failure(&e),
     }
@@ -992,7 +989,7 @@ pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: By
     let actor = Actor::user(session.user.clone());
     match state.service.create_scope(&actor, session.user.org_id.as_str(), form.get("name").trim(), form.flag("restricted")).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added"),
-        Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(capitalize(&why))).await,
+        Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(capitalize(&why.message))).await,
         Err(e) => failure(&e),
     }
 }

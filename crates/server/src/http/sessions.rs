@@ -54,7 +54,7 @@ fn created(tokens: &SessionTokens) -> Response {
 }
 
 fn required<'a>(request: &'a EndpointRequest, name: &str) -> Result<&'a str, SessionApiError> {
-    request.params.get(name).ok_or_else(|| SessionApiError(ServiceError::Invalid(format!("{name} is required"))))
+    request.params.get(name).ok_or_else(|| SessionApiError(ServiceError::invalid(format!("{name} is required"))))
 }
 
 /// `POST /sessions {email, password}`.
