@@ -518,9 +518,8 @@ mod tests {
         assert!(!alive(child.id()));
     }
 
-    /// Needs Chromium; run with `cargo test -p tessera-testkit -- --ignored`.
+    /// Starts Chromium (`scripts/test` installs it before the suite runs).
     #[tokio::test(flavor = "current_thread")]
-    #[ignore = "starts Chromium"]
     async fn drives_a_page_and_cleans_up() {
         let browser = Browser::start().await.unwrap();
         let (driver, dir) = (browser.driver.child.id(), browser.driver.dir.path().to_owned());
