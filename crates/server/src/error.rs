@@ -74,6 +74,12 @@ impl Described {
         self
     }
 
+    /// As an OAuth endpoint answers: `{error, error_description}` (RFC 6749 §5.2).
+    pub fn into_oauth_response(self) -> Response {
+        let body = ErrorResponse { error: self.code.as_str().to_owned(), error_description: Some(self.description.clone()) };
+        self.render(body)
+    }
+
     /// Renders with the no-store headers every error carries.
     fn render(self, body: impl serde::Serialize) -> Response {
         let mut response = (self.status, axum::Json(body)).into_response();
@@ -83,27 +89,29 @@ impl Described {
     }
 }
 
+/// An application the user's organization has not approved (`unauthorized_client`), answered
+/// with `status`: 400 by RFC 6749, or a profile's client error (the token endpoint passes
+/// [`crate::AppState::unapproved_status`]).
+pub fn not_approved(status: StatusCode) -> Described {
+    let described = Described::new(
+        status,
+        ErrorCode::UnauthorizedClient,
+        "this application has not been approved by an admin of the user's organization",
+    );
+    // RFC 9110 §15.5.6: a 405 names the methods that are allowed.
+    if status == StatusCode::METHOD_NOT_ALLOWED { described.with(header::ALLOW, HeaderValue::from_static("POST")) } else { described }
+}
+
 /// The one table from service errors to what the client is told.
 pub fn describe(error: ServiceError) -> Described {
     match error {
-        ServiceError::OAuth { error, basic_challenge } => {
+        ServiceError::OAuth { error, client_used_basic } => {
             let described = Described::new(status_of(error.code), error.code, error.description);
-            if basic_challenge { described.with(header::WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE)) } else { described }
+            // RFC 6749 §5.2: a client that failed Basic authentication is challenged to retry it.
+            let failed_basic = client_used_basic && error.code == ErrorCode::InvalidClient;
+            if failed_basic { described.with(header::WWW_AUTHENTICATE, HeaderValue::from_static(BASIC_CHALLENGE)) } else { described }
         }
-        ServiceError::NotApproved { status } => {
-            let status = StatusCode::from_u16(status).ok().filter(StatusCode::is_client_error).unwrap_or(StatusCode::BAD_REQUEST);
-            let described = Described::new(
-                status,
-                ErrorCode::UnauthorizedClient,
-                "this application has not been approved by an admin of the user's organization",
-            );
-            // RFC 9110 §15.5.6: a 405 names the methods that are allowed.
-            if status == StatusCode::METHOD_NOT_ALLOWED {
-                described.with(header::ALLOW, HeaderValue::from_static("POST"))
-            } else {
-                described
-            }
-        }
+        ServiceError::NotApproved => not_approved(StatusCode::BAD_REQUEST),
         ServiceError::Dpop { error, nonce, resource } => {
             // RFC 9449 §7.1: a protected resource answers 401 with a DPoP challenge; the token
             // endpoint answers 400 (§5).
@@ -151,9 +159,7 @@ pub fn describe(error: ServiceError) -> Described {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let described = describe(self.0);
-        let body = ErrorResponse { error: described.code.as_str().to_owned(), error_description: Some(described.description.clone()) };
-        described.render(body)
+        describe(self.0).into_oauth_response()
     }
 }
 

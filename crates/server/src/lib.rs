@@ -35,6 +35,9 @@ pub struct AppState {
     pub aliases: Arc<Vec<(Endpoint, String)>>,
     /// How long a request may take, body included (slow clients get 408).
     pub request_timeout: std::time::Duration,
+    /// The token endpoint's status for an application its user's organization has not
+    /// approved: 400, or what the profile says ([`error::not_approved`]).
+    pub unapproved_status: axum::http::StatusCode,
 }
 
 /// The router over a ready service; tests drive it with `oneshot` or on a real socket.

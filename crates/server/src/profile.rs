@@ -301,8 +301,15 @@ impl Profile {
         TokenResponseShape { expires_at: self.token_response.expires_at, tenant_id: self.token_response.tenant_id, endpoints }
     }
 
-    pub fn unapproved_status(&self) -> u16 {
-        self.statuses.unapproved_application.unwrap_or(400)
+    /// The token endpoint's status for a client that needs an org admin's approval it does
+    /// not have: 400 (`unauthorized_client`, RFC 6749 §5.2) unless the profile names a client
+    /// error (405 under Bluescape).
+    pub fn unapproved_status(&self) -> axum::http::StatusCode {
+        self.statuses
+            .unapproved_application
+            .and_then(|status| axum::http::StatusCode::from_u16(status).ok())
+            .filter(axum::http::StatusCode::is_client_error)
+            .unwrap_or(axum::http::StatusCode::BAD_REQUEST)
     }
 
     pub fn default_grant_type(&self) -> anyhow::Result<Option<GrantType>> {

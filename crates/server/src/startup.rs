@@ -45,7 +45,6 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
         client_auth_failure_window: config.client_auth_failure_window,
         token_response: config.profile.as_ref().map(|p| p.token_response(&config.issuer, &config.audience)).unwrap_or_default(),
         endpoint_paths: config.profile.as_ref().map(Profile::endpoint_paths).unwrap_or_default(),
-        unapproved_status: config.profile.as_ref().map_or(400, Profile::unapproved_status),
         default_grant_type: config.profile.as_ref().map(Profile::default_grant_type).transpose()?.flatten(),
         default_response_type: config.profile.as_ref().map(Profile::default_response_type).transpose()?.flatten(),
         default_pkce: config.profile.as_ref().map(Profile::default_pkce).transpose()?.unwrap_or_default(),
@@ -208,6 +207,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
         aliases: Arc::new(config.profile.as_ref().map(Profile::aliases).unwrap_or_default()),
         request_timeout: config.request_timeout,
+        unapproved_status: config.profile.as_ref().map_or(axum::http::StatusCode::BAD_REQUEST, Profile::unapproved_status),
     };
     if let Some(profile) = &config.profile {
         tracing::info!(profile = %profile.name, "answering with a profile's paths, lifetimes and fields");

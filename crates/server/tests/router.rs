@@ -41,6 +41,7 @@ async fn app() -> App {
         proxy: std::sync::Arc::new(ProxyPolicy { behind_proxy: false, trusted: Vec::new() }),
         aliases: std::sync::Arc::new(Vec::new()),
         request_timeout: std::time::Duration::from_secs(30),
+        unapproved_status: StatusCode::BAD_REQUEST,
     };
     App { router: build_app(state), service, directory }
 }

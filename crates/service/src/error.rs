@@ -6,13 +6,14 @@ use tessera_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// An OAuth error for the client; `basic_challenge` when it tried HTTP Basic.
+    /// An OAuth error for the client; `client_used_basic` when the client authenticated, or
+    /// tried to, with `client_secret_basic` (a failed one is asked to retry that way).
     #[error("{error}")]
-    OAuth { error: OAuthError, basic_challenge: bool },
+    OAuth { error: OAuthError, client_used_basic: bool },
     /// The client needs an org admin's approval for the user's organization and has none
-    /// (`unauthorized_client`); `status` is 400, or what the profile says (405 for Bluescape).
+    /// (`unauthorized_client`; how it is answered is the server's and the profile's matter).
     #[error("the application has not been approved for this organization")]
-    NotApproved { status: u16 },
+    NotApproved,
     /// A token-endpoint answer to a device's poll (RFC 8628 §3.5): status 400 whatever the
     /// code, `access_denied` included.
     #[error("{0}")]
@@ -87,7 +88,7 @@ pub enum BearerError {
 
 impl ServiceError {
     pub fn oauth(error: OAuthError) -> Self {
-        ServiceError::OAuth { error, basic_challenge: false }
+        ServiceError::OAuth { error, client_used_basic: false }
     }
 
     /// Bad input, about no field in particular.

@@ -287,7 +287,7 @@ impl Tessera {
     /// device grant, the implicit answer and token exchange.
     pub(crate) async fn check_org_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
         if !self.org_approves(caller, user).await? {
-            return Err(ServiceError::NotApproved { status: self.settings.unapproved_status });
+            return Err(ServiceError::NotApproved);
         }
         Ok(())
     }

@@ -149,9 +149,6 @@ pub struct Settings {
     pub token_response: TokenResponseShape,
     /// Where discovery says the endpoints are (a profile's aliases; the canonical paths work too).
     pub endpoint_paths: EndpointPaths,
-    /// The status of the token endpoint's answer when a client needs an org admin's approval
-    /// it does not have: 400 (`unauthorized_client`, RFC 6749), 405 under the Bluescape profile.
-    pub unapproved_status: u16,
     /// How a token request without `grant_type` is read; `None`: it is required.
     pub default_grant_type: Option<GrantType>,
     /// How an authorization request without `response_type` is read; `None`: it is required.
@@ -503,7 +500,7 @@ impl Tessera {
             (Ok(()), Some(cached)) => Ok(cached),
             (Err(failure), cached) => {
                 self.record_auth_failure(presented, cached.as_deref(), failure, peer, now).await;
-                Err(ServiceError::OAuth { error: OAuthError::invalid_client(), basic_challenge: presented.method == AuthMethod::Basic })
+                Err(ServiceError::OAuth { error: OAuthError::invalid_client(), client_used_basic: presented.method == AuthMethod::Basic })
             }
             (Ok(()), None) => Err(ServiceError::Internal("authenticated an unknown client".into())),
         }
@@ -833,10 +830,8 @@ impl Tessera {
 }
 
 fn read_credentials(request: &EndpointRequest) -> Result<PresentedClient> {
-    credentials::extract(request.authorization.as_deref(), &request.params).map_err(|e| ServiceError::OAuth {
-        basic_challenge: e.tried_basic && e.error.code == tessera_core::ErrorCode::InvalidClient,
-        error: e.error,
-    })
+    credentials::extract(request.authorization.as_deref(), &request.params)
+        .map_err(|e| ServiceError::OAuth { client_used_basic: e.tried_basic, error: e.error })
 }
 
 /// The master key must be the one the store was sealed with. A store that was never sealed is

@@ -72,7 +72,6 @@ fn settings() -> Settings {
         client_auth_failure_window: 60,
         token_response: Default::default(),
         endpoint_paths: Default::default(),
-        unapproved_status: 400,
         default_grant_type: None,
         default_response_type: None,
         session_api: false,

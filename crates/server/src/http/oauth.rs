@@ -3,9 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use tessera_service::ServiceError;
 
 use crate::AppState;
-use crate::error::{ApiError, no_store};
+use crate::error::{self, ApiError, no_store};
 use crate::http::cors;
 use crate::http::extract::OAuthRequest;
 
@@ -17,6 +18,7 @@ pub async fn token(State(state): State<AppState>, OAuthRequest(request, origin):
             no_store(&mut response);
             response
         }
+        Err(ServiceError::NotApproved) => error::not_approved(state.unapproved_status).into_oauth_response(),
         Err(e) => ApiError(e).into_response(),
     };
     cors::apply(&state, origin.as_ref(), &request, &mut response).await;

@@ -688,7 +688,7 @@ fn token_failure(error: &ServiceError) -> Option<String> {
         ServiceError::OAuth { error, .. } | ServiceError::Dpop { error, .. } => {
             Some(format!("The token endpoint answered {}: {}", error.code.as_str(), error.description))
         }
-        ServiceError::NotApproved { .. } => Some("This application is not approved for your organization yet.".into()),
+        ServiceError::NotApproved => Some("This application is not approved for your organization yet.".into()),
         ServiceError::TooManyAttempts { .. } => Some("Too many failed attempts for this client; try again later.".into()),
         _ => None,
     }
