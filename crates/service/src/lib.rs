@@ -360,7 +360,7 @@ impl Tessera {
         self.clock.now()
     }
 
-    /// Now on the [`Timeline`] lifetimes are measured on (SPEC §12).
+    /// Now on the `Timeline` lifetimes are measured on (SPEC §12).
     pub fn lifetime_now(&self) -> i64 {
         self.timeline.now()
     }

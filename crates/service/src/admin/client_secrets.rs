@@ -1,0 +1,67 @@
+//! A client's secret: made, sealed, revealed to those who may see it, and regenerated.
+
+use tessera_core::access;
+use tessera_core::audit::AuditAction;
+use tessera_core::model::ClientId;
+use tessera_store::SecretMaterial;
+
+use super::{Actor, invalid};
+use crate::Tessera;
+use crate::error::{Result, ServiceError};
+
+fn secret_context(id: &ClientId) -> String {
+    format!("client-secret:{id}")
+}
+
+impl Tessera {
+    pub(super) fn new_secret(&self, id: &ClientId) -> Result<(String, SecretMaterial)> {
+        let secret = self.secrets.random_token(32)?;
+        let material =
+            SecretMaterial { tag: self.secrets.secret_tag(&secret), sealed: self.secrets.seal(&secret_context(id), secret.as_bytes())? };
+        Ok((secret, material))
+    }
+
+    /// Replaces a client's secret; the old one is void from the commit on. Returns the new one.
+    pub async fn regenerate_secret(&self, actor: &Actor, id: &str) -> Result<(String, String)> {
+        let record = self.client_record(actor, id).await?;
+        let run_as = self.client_run_as(&record.client).await?;
+        let decision = access::use_credentials(actor.caller(), &record.client, &run_as);
+        self.check_access(actor, decision, "client", "client_secret_regenerate", &record.client.org_id, id).await?;
+        if !record.client.auth_method.uses_secret() {
+            return Err(invalid(format!("a client authenticating with {} has no secret", record.client.auth_method.as_str())));
+        }
+        let (secret, material) = self.new_secret(&record.client.id)?;
+        let audit = self.audit(
+            actor,
+            AuditAction::ClientSecretRegenerated,
+            Some(&record.client.org_id),
+            Some(id.to_owned()),
+            serde_json::json!({}),
+        );
+        if !self.store().replace_client_secret(&record.client.id, &material, &audit).await? {
+            return Err(ServiceError::NotFound("client"));
+        }
+        Ok((record.client.id.to_string(), secret))
+    }
+
+    /// The stored secret in clear, for its owner's Show button (audited, A11).
+    pub async fn reveal_secret(&self, actor: &Actor, id: &str) -> Result<String> {
+        let record = self.client_record(actor, id).await?;
+        let run_as = self.client_run_as(&record.client).await?;
+        let decision = access::reveal_secret(actor.caller(), &record.client, &run_as);
+        self.check_access(actor, decision, "client", "client_secret_reveal", &record.client.org_id, id).await?;
+        let material = record.secret.ok_or_else(|| invalid("this client has no secret"))?;
+        let secret = self.open_client_secret(&record.client.id, &material)?;
+        // Audited only when something was revealed.
+        let audit =
+            self.audit(actor, AuditAction::ClientSecretRevealed, Some(&record.client.org_id), Some(id.to_owned()), serde_json::json!({}));
+        self.store().append_audit(&audit).await?;
+        Ok(secret)
+    }
+
+    /// Unseals a client's stored secret.
+    pub(crate) fn open_client_secret(&self, id: &ClientId, material: &SecretMaterial) -> Result<String> {
+        let plain = self.secrets.open(&secret_context(id), &material.sealed)?;
+        String::from_utf8(plain).map_err(|_| ServiceError::Internal("sealed secret is not text".into()))
+    }
+}

@@ -1,0 +1,176 @@
+//! Administrative use cases shared by the CLI, the portal, the organization admin pages and the
+//! admin API, one module per noun: `orgs` (and their approvals of applications), `members`,
+//! `clients`, `client_secrets`, `scopes`, `signing_keys`, `audit` and operator
+//! revocation in `tokens`. Every call names its [`Actor`]; who may do what is
+//! `tessera_core::access`, applied here once for every front end. Every change is validated here
+//! and audited by the store in the same transaction.
+
+mod audit;
+mod client_secrets;
+mod clients;
+mod members;
+mod orgs;
+mod scopes;
+mod signing_keys;
+mod tokens;
+
+pub use audit::AuditFilter;
+pub use clients::{ClientEdit, NewClient};
+pub use members::NewUser;
+
+use tessera_core::access::{Caller, Denial};
+use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::model::{Org, OrgId, User};
+use tessera_proto::{CallerView, OrgView, UserView};
+
+use crate::Tessera;
+use crate::error::{Result, ServiceError};
+
+/// Who performs an administrative action: the operator (CLI, start-up, setup link), or a
+/// signed-in user, whose powers `tessera_core::access` limits. The label goes to the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    label: String,
+    user: Option<User>,
+    /// The client whose access token the user acts through (the admin API), named in every
+    /// audit entry so the log shows the real actor, not only the user the token speaks for.
+    via_client: Option<String>,
+}
+
+impl Actor {
+    pub fn cli() -> Self {
+        Actor::system("cli")
+    }
+
+    /// The operator, or the server itself on the operator's behalf.
+    pub fn system(label: impl Into<String>) -> Self {
+        Actor { label: label.into(), user: None, via_client: None }
+    }
+
+    /// A signed-in user (portal, admin pages) or the user an admin-API token speaks for.
+    pub fn user(user: User) -> Self {
+        Actor { label: user.id.to_string(), user: Some(user), via_client: None }
+    }
+
+    /// The user an admin-API access token of `client_id` speaks for.
+    pub fn user_via_client(user: User, client_id: impl Into<String>) -> Self {
+        Actor { via_client: Some(client_id.into()), ..Actor::user(user) }
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn as_user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
+    pub(crate) fn caller(&self) -> Caller<'_> {
+        self.user.as_ref().map_or(Caller::Operator, Caller::User)
+    }
+}
+
+/// An access denial as the service reports it: a hidden record is simply not found.
+pub(crate) fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
+    move |denial| match denial {
+        Denial::Hidden => ServiceError::NotFound(what),
+        Denial::Forbidden(why) => ServiceError::Forbidden(why.into()),
+    }
+}
+
+fn operator_only(actor: &Actor) -> Result<()> {
+    match actor.caller() {
+        Caller::Operator => Ok(()),
+        Caller::User(_) => Err(ServiceError::Forbidden("only the operator may do this, with the tessera command".into())),
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> ServiceError {
+    ServiceError::invalid(msg)
+}
+
+/// The same error, about `field`.
+fn in_field(field: &'static str) -> impl Fn(ServiceError) -> ServiceError {
+    move |e| match e {
+        ServiceError::Invalid(why) => ServiceError::Invalid(crate::error::Invalid { field: Some(field), ..why }),
+        other => other,
+    }
+}
+
+fn org_view(org: &Org) -> OrgView {
+    OrgView { id: org.id.to_string(), name: org.name.clone() }
+}
+
+pub fn user_view(user: &User) -> UserView {
+    UserView {
+        id: user.id.to_string(),
+        email: user.email.clone(),
+        org_id: user.org_id.to_string(),
+        role: user.role.as_str().into(),
+        service: user.service,
+        authorize_applications: user.authorize_applications,
+        disabled: user.disabled,
+    }
+}
+
+/// An organization display name: non-empty, at most 100 characters, no control characters.
+fn validate_name(what: &str, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(invalid(format!("{what} must have 1 to 100 characters and no control characters")));
+    }
+    Ok(name.to_owned())
+}
+
+impl Tessera {
+    /// Applies an access decision: a hidden record is "not found"; a refusal is audited under
+    /// `org` with the action the caller tried (SPEC §12), then reported as forbidden.
+    pub(crate) async fn check_access(
+        &self,
+        actor: &Actor,
+        decision: std::result::Result<(), Denial>,
+        what: &'static str,
+        attempted: &'static str,
+        org: &OrgId,
+        target: &str,
+    ) -> Result<()> {
+        match decision {
+            Ok(()) => Ok(()),
+            Err(Denial::Hidden) => Err(ServiceError::NotFound(what)),
+            Err(Denial::Forbidden(why)) => {
+                let detail = serde_json::json!({ "attempted": attempted, "reason": why });
+                let audit = self.audit(actor, AuditAction::AccessDenied, Some(org), Some(target.to_owned()), detail);
+                self.store().append_audit(&audit).await?;
+                Err(ServiceError::Forbidden(why.into()))
+            }
+        }
+    }
+
+    pub(crate) fn audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        org: Option<&OrgId>,
+        target: Option<String>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        let mut detail = detail;
+        if let (Some(client), serde_json::Value::Object(fields)) = (&actor.via_client, &mut detail) {
+            fields.insert("via_client".into(), client.clone().into());
+        }
+        AuditEvent { at: self.now(), org_id: org.map(ToString::to_string), actor: actor.label.clone(), action, target, ip: None, detail }
+    }
+
+    /// The admin API's caller: who the token speaks for, their organization and the token's
+    /// scopes (`GET /admin/v1/me`).
+    pub async fn caller_view(&self, caller: &crate::AdminCaller) -> Result<CallerView> {
+        let user = caller.actor.as_user().ok_or(ServiceError::NotFound("user"))?;
+        let org = self.org(user.org_id.as_str()).await?;
+        Ok(CallerView {
+            user: user_view(user),
+            org: org_view(&org),
+            client_id: caller.client_id.clone(),
+            scopes: caller.scope.iter().map(str::to_owned).collect(),
+        })
+    }
+}
