@@ -14,10 +14,6 @@ mod scopes;
 mod signing_keys;
 mod tokens;
 
-pub use audit::AuditFilter;
-pub use clients::{ClientEdit, NewClient};
-pub use members::NewUser;
-
 use tessera_core::access::{Caller, Denial};
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::model::{Org, OrgId, User};
@@ -25,6 +21,10 @@ use tessera_proto::{CallerView, OrgView, UserView};
 
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
+
+pub use audit::AuditFilter;
+pub use clients::{ClientEdit, NewClient};
+pub use members::NewUser;
 
 /// Who performs an administrative action: the operator (CLI, start-up, setup link), or a
 /// signed-in user, whose powers `tessera_core::access` limits. The label goes to the audit log.
