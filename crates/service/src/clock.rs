@@ -23,17 +23,38 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        self.now_millis().div_euclid(1000)
     }
 
     fn now_millis(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        wall.saturating_add(test_clock_ahead_millis())
     }
 
     fn monotonic_millis(&self) -> i64 {
         static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        i64::try_from(ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_millis()).unwrap_or(i64::MAX)
+        let elapsed = i64::try_from(ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_millis()).unwrap_or(i64::MAX);
+        elapsed.saturating_add(test_clock_ahead_millis())
     }
+}
+
+/// The environment variable naming the test clock's file (the `test-clock` feature).
+pub const TEST_CLOCK_ENV: &str = "TESSERA_TEST_CLOCK_FILE";
+
+/// How far a test has moved this process's clocks forwards: with the `test-clock` feature (test
+/// builds only), the whole seconds written in the file [`TEST_CLOCK_ENV`] names, so end-to-end
+/// tests see codes, sessions and refresh tokens expire without sleeping. Both readings move
+/// alike, so the lifetime clock moves with the wall clock. Without the feature: nothing, and
+/// the environment is not read.
+fn test_clock_ahead_millis() -> i64 {
+    #[cfg(feature = "test-clock")]
+    if let Some(path) = std::env::var_os(TEST_CLOCK_ENV) {
+        let seconds = std::fs::read_to_string(path).ok().and_then(|text| text.trim().parse::<i64>().ok()).unwrap_or(0);
+        return seconds.max(0).saturating_mul(1000);
+    }
+    0
 }
 
 /// The time lifetimes are measured on (SPEC §12): the wall time when the service opened plus

@@ -57,7 +57,7 @@ use crate::secrets::SecretKeys;
 
 pub(crate) use client_auth::read_credentials;
 pub(crate) use clock::Timeline;
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, SystemClock, TEST_CLOCK_ENV};
 pub use error::{Result, ServiceError};
 use master_key::verify_master_key;
 pub use master_key::{Seal, claim_store, seal};

@@ -243,10 +243,17 @@ impl CliOutput {
 }
 
 impl Cli {
+    /// The file whose seconds put the clocks of this data directory's processes ahead.
+    fn test_clock_file(&self) -> PathBuf {
+        self.data_dir.join("test-clock-ahead")
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.bin);
         command.arg("--data-dir").arg(&self.data_dir).arg("--json").args(&self.global).args(args);
         command.env_remove("TESSERA_MASTER_KEY");
+        // The test clock (the `test-clock` feature of test builds): see Server::advance_clock.
+        command.env("TESSERA_TEST_CLOCK_FILE", self.test_clock_file());
         for (key, value) in &self.env {
             command.env(key, value);
         }
@@ -397,6 +404,19 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Moves the clocks of this server (and of CLI commands on its data directory) `seconds`
+    /// forwards, at once: what would otherwise be a sleep until something expires. Needs a
+    /// test build of the binary (its `test-clock` feature); time only ever moves forwards.
+    pub fn advance_clock(&self, seconds: u64) -> anyhow::Result<()> {
+        let file = self.cli.test_clock_file();
+        let ahead: u64 = std::fs::read_to_string(&file).ok().and_then(|text| text.trim().parse().ok()).unwrap_or(0);
+        // Written whole and renamed into place, so the server never reads half a number.
+        let staged = file.with_extension("new");
+        std::fs::write(&staged, (ahead + seconds).to_string())?;
+        std::fs::rename(&staged, &file)?;
+        Ok(())
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the exit; returns whether it exited cleanly.

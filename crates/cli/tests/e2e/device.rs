@@ -130,7 +130,7 @@ async fn device_slow_down_raises_the_interval_by_five_seconds() {
     // At once again: too fast.
     assert_oauth_error(poll(&server, &client, device_code).await, 400, "slow_down").await;
     // After the original 2 s, still too fast: the interval is 7 s now.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.advance_clock(3).unwrap();
     assert_oauth_error(poll(&server, &client, device_code).await, 400, "slow_down").await;
 }
 
@@ -140,8 +140,8 @@ async fn device_code_expires() {
     let client = device_client(&server, &fixture);
     let started = start_device(&server, &client, "read").await;
     assert_eq!(started["expires_in"], 1);
-    // Whole seconds counted from the request's second: past 2 s it has surely ended.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Whole seconds counted from the request's second: 2 s later it has surely ended.
+    server.advance_clock(2).unwrap();
     assert_oauth_error(poll(&server, &client, started["device_code"].as_str().unwrap()).await, 400, "expired_token").await;
     let mut agent = signed_in(&server, &fixture).await;
     let response = enter_code(&mut agent, started["user_code"].as_str().unwrap()).await;

@@ -258,8 +258,8 @@ async fn par_request_uri_expires_unused() {
     let body: Value = push(&server, &client, &form).await.json().await.unwrap();
     assert_eq!(body["expires_in"], 1);
     let request_uri = body["request_uri"].as_str().unwrap();
-    // The lifetime is whole seconds counted from the push's second: past 2 s it has surely ended.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // The lifetime is whole seconds counted from the push's second: 2 s later it has surely ended.
+    server.advance_clock(2).unwrap();
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     assert_error_page(agent.get(&authorize_path(&client.client_id, request_uri, "")).await, "invalid_request_uri").await;

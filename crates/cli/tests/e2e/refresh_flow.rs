@@ -84,7 +84,7 @@ async fn f05_family_lifetime_counts_from_the_grant() {
     let (server, fixture) = start_with(options);
     let (client, first) = first_tokens(&server, &fixture, &[], "read").await;
     let second: Value = refresh(&server, &client, field(&first, "refresh_token"), &[]).await.json().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    server.advance_clock(4).unwrap();
     assert_oauth_error(refresh(&server, &client, field(&second, "refresh_token"), &[]).await, 400, "invalid_grant").await;
 }
 

@@ -1,8 +1,6 @@
 //! Browser sessions, login, logout, CSRF, framing and the implicit flow
 //! (SECURITY.md §10–§11, R11, R13, A17, S04).
 
-use std::time::Duration;
-
 use crate::agent::*;
 use crate::common::*;
 
@@ -65,7 +63,7 @@ async fn b01_lock_ends_after_the_configured_window() {
         agent.login(&fixture.owner_email, "wrong password").await;
     }
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 429);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    server.advance_clock(3).unwrap();
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
 }
 
@@ -185,8 +183,8 @@ async fn prompt_login_max_age_and_consent_required() {
     assert!(login_url.starts_with("/login?return_to="), "{login_url}");
     let return_to = response_params(&login_url)["return_to"].clone();
     assert!(!return_to.contains("prompt"), "{return_to}");
-    // max_age=0 after a second: login again.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // max_age=0 a second later: login again.
+    server.advance_clock(1).unwrap();
     let response = agent.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=read&max_age=0"))).await;
     assert!(location(&response).starts_with("/login"));
 }
