@@ -163,6 +163,51 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A service error on a page, for people: the status of the table above ([`describe`]) with a
+/// sentence instead of an error code. What the user may not see is simply not there; a failure
+/// of the store or of the server itself is one generic page, its details in the log.
+#[derive(Debug)]
+pub struct PageError(pub ServiceError);
+
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> Self {
+        PageError(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        page_for(&self.0)
+    }
+}
+
+/// [`PageError`]'s page for `error`.
+pub fn page_for(error: &ServiceError) -> Response {
+    use crate::http::views::message;
+    match error {
+        ServiceError::NotFound(what) => message(StatusCode::NOT_FOUND, "Not found", &format!("There is no such {what} here.")),
+        ServiceError::Forbidden(why) => message(StatusCode::FORBIDDEN, "Not allowed", &sentence(why)),
+        ServiceError::Invalid(why) => message(StatusCode::BAD_REQUEST, "This cannot be done", &sentence(&why.message)),
+        ServiceError::Conflict(why) => message(StatusCode::CONFLICT, "This cannot be done", &sentence(why)),
+        other => {
+            match other {
+                ServiceError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
+                other => tracing::error!(error = %other, "a page failed"),
+            }
+            message(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong", "Tessera cannot answer right now. Try again in a moment.")
+        }
+    }
+}
+
+/// A message as a sentence: a capital first letter and a full stop.
+pub(crate) fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + if text.ends_with('.') { "" } else { "." },
+        None => String::new(),
+    }
+}
+
 /// An error of the admin API (`/admin/v1`), rendered as an RFC 7807 problem from the same table.
 #[derive(Debug)]
 pub struct ProblemError(pub ServiceError);

@@ -10,10 +10,10 @@ use tessera_service::device::{DevicePrompt, UserCodeRefusal, VERIFICATION_PATH};
 use tessera_service::session::SignedIn;
 
 use crate::AppState;
-use crate::error::{ApiError, no_store};
+use crate::error::{ApiError, no_store, page_for};
 use crate::http::cors;
 use crate::http::extract::OAuthRequest;
-use crate::http::pages::{Browser, login_redirect, session_of, signed_in_post, unavailable};
+use crate::http::pages::{Browser, login_redirect, session_of, signed_in_post};
 use crate::http::views::{DevicePage, html, message};
 
 /// `POST /oauth2/device_authorization` (RFC 8628 §3.1, §3.2).
@@ -93,7 +93,7 @@ pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes
     match state.service.device_prompt(&session.user, typed, browser.peer).await {
         Ok(Ok(prompt)) => page(&state, &session, StatusCode::OK, typed, None, Some(&prompt)),
         Ok(Err(refusal)) => refused(&state, &session, typed, &refusal),
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -116,6 +116,6 @@ pub async fn decision(State(state): State<AppState>, browser: Browser, body: Byt
         Ok(Ok(true)) => message(StatusCode::OK, "Request denied", "The device was not given access. You can close this page."),
         Ok(Ok(false)) => message(StatusCode::BAD_REQUEST, "This code cannot be used", "It has expired or was answered already."),
         Ok(Err(refusal)) => refused(&state, &session, typed, &refusal),
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }

@@ -22,7 +22,7 @@ use tessera_service::secrets::plausible_token;
 use tessera_service::session::{NewSession, SignedIn};
 
 use crate::AppState;
-use crate::error::no_store;
+use crate::error::{no_store, page_for};
 use crate::http::extract::client_ip;
 use crate::http::views::{ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginPage, LogoutPage, SetupPage, html, message};
 
@@ -124,15 +124,6 @@ pub(crate) fn forbidden() -> Response {
     message(StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and try again.")
 }
 
-/// A page for errors of the store or of the server itself.
-pub(crate) fn unavailable(error: &ServiceError) -> Response {
-    match error {
-        ServiceError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
-        other => tracing::error!(error = %other, "a page failed"),
-    }
-    message(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong", "Tessera cannot answer right now. Try again in a moment.")
-}
-
 /// Only paths on this server: never `//host` or `/\host`, which browsers treat as another host.
 fn safe_return_to(value: Option<&str>) -> &str {
     match value {
@@ -172,7 +163,7 @@ fn login_redirect_with(status: StatusCode, return_to: &str) -> Response {
 }
 
 pub(crate) async fn session_of(state: &AppState, browser: &Browser) -> Result<Option<SignedIn>, Response> {
-    state.service.current_session(browser.session_cookie()).await.map_err(|e| unavailable(&e))
+    state.service.current_session(browser.session_cookie()).await.map_err(|e| page_for(&e))
 }
 
 /// Turns the service's answer into a page or a redirect. `query` is the authorization request,
@@ -265,7 +256,7 @@ async fn authorization_request(state: &AppState, browser: &Browser, request: &[u
     };
     match state.service.authorize(&params, session.as_ref()).await {
         Ok(outcome) => render_outcome(state, session.as_ref(), query, outcome, after_post),
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -299,7 +290,7 @@ pub async fn consent_decision(State(state): State<AppState>, browser: Browser, b
     let Ok(params) = Params::from_form(query.as_bytes()) else { return forbidden() };
     match state.service.decide_consent(&params, &session, decision).await {
         Ok(outcome) => render_outcome(&state, Some(&session), query, outcome, true),
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -313,7 +304,7 @@ pub async fn approve(State(state): State<AppState>, browser: Browser, body: Byte
     let Ok(params) = Params::from_form(query.as_bytes()) else { return forbidden() };
     match state.service.approve_from_browser(&params, &session).await {
         Ok(outcome) => render_outcome(&state, Some(&session), query, outcome, true),
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -359,7 +350,7 @@ pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Ur
     let return_to = safe_return_to(return_to);
     let (csrf, cookie) = match pre_login_csrf(&state, &browser) {
         Ok(ok) => ok,
-        Err(e) => return unavailable(&e),
+        Err(e) => return page_for(&e),
     };
     with_cookie(login_page(StatusCode::OK, &csrf, return_to, &login_hint(return_to), None), cookie)
 }
@@ -391,7 +382,7 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             response
         }
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -426,7 +417,7 @@ pub async fn logout_form(State(state): State<AppState>, browser: Browser, uri: U
         return match after_logout(&state, &carried).await {
             Ok(Some(url)) => redirect(StatusCode::FOUND, &url),
             Ok(None) => signed_out_page(),
-            Err(e) => unavailable(&e),
+            Err(e) => page_for(&e),
         };
     };
     let csrf = state.service.session_csrf(&session);
@@ -450,13 +441,13 @@ pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes
         return forbidden();
     }
     if let Err(e) = state.service.logout(browser.session_cookie()).await {
-        return unavailable(&e);
+        return page_for(&e);
     }
     let clear = browser.set_cookie(browser.names.session, "", 0);
     let response = match after_logout(&state, &logout_params(&form)).await {
         Ok(Some(url)) => redirect(StatusCode::SEE_OTHER, &url),
         Ok(None) => signed_out_page(),
-        Err(e) => return unavailable(&e),
+        Err(e) => return page_for(&e),
     };
     with_cookie(response, Some(clear))
 }
@@ -491,7 +482,7 @@ async fn setup_open(state: &AppState) -> Result<(), Response> {
     match state.service.setup_open().await {
         Ok(true) => Ok(()),
         Ok(false) => Err(setup_not_found()),
-        Err(e) => Err(unavailable(&e)),
+        Err(e) => Err(page_for(&e)),
     }
 }
 
@@ -503,11 +494,11 @@ pub async fn setup_form(State(state): State<AppState>, browser: Browser, Path(to
     match state.service.setup_token_valid(&token).await {
         Ok(true) => {}
         Ok(false) => return setup_not_found(),
-        Err(e) => return unavailable(&e),
+        Err(e) => return page_for(&e),
     }
     let (csrf, cookie) = match pre_login_csrf(&state, &browser) {
         Ok(ok) => ok,
-        Err(e) => return unavailable(&e),
+        Err(e) => return page_for(&e),
     };
     let org_name = default_org_name(&state).await;
     with_cookie(html(StatusCode::OK, &SetupPage { csrf: &csrf, token: &token, org_name: &org_name, email: "", error: None }), cookie)
@@ -531,7 +522,7 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
             html(StatusCode::BAD_REQUEST, &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&reason.message) })
         }
         Err(ServiceError::NotFound(_)) => setup_not_found(),
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -544,7 +535,7 @@ pub async fn connected_apps(State(state): State<AppState>, browser: Browser) -> 
     };
     let apps = match state.service.consents(&session.user).await {
         Ok(apps) => apps,
-        Err(e) => return unavailable(&e),
+        Err(e) => return page_for(&e),
     };
     let apps: Vec<ConnectedApp> =
         apps.into_iter().map(|(client_id, name, scope)| ConnectedApp { client_id, name, scope: scope.to_string() }).collect();
@@ -560,7 +551,7 @@ pub async fn revoke_app(State(state): State<AppState>, browser: Browser, body: B
     };
     match state.service.revoke_consent(&session.user, form.get("client_id").unwrap_or("")).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/settings/connected-apps"),
-        Err(e) => unavailable(&e),
+        Err(e) => page_for(&e),
     }
 }
 

@@ -20,8 +20,9 @@ use tessera_service::admin::{Actor, AuditFilter, ClientEdit, NewClient, NewUser}
 use tessera_service::session::SignedIn;
 
 use crate::AppState;
+use crate::error::{page_for, sentence};
 use crate::http::dates;
-use crate::http::pages::{Browser, forbidden, login_redirect, redirect, session_of, unavailable, with_cookie};
+use crate::http::pages::{Browser, forbidden, login_redirect, redirect, session_of, with_cookie};
 use crate::http::views::{
     ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, ClientFormPage, ClientFormValues, ClientPage, ClientsPage,
     ConfirmPage, GeneratorClient, GeneratorPage, GeneratorResult, MembersPage, Nav, ScopeChoice, ScopesPage, html, message,
@@ -118,25 +119,6 @@ fn nav(user: &tessera_core::model::User, active: &'static str, notice: Option<St
     Nav { email: user.email.clone(), admin: tessera_core::access::runs_org(user.role), active, notice, error: None }
 }
 
-/// A service error as a page: what the user may not see is simply not there.
-fn failure(error: &ServiceError) -> Response {
-    match error {
-        ServiceError::NotFound(what) => message(StatusCode::NOT_FOUND, "Not found", &format!("There is no such {what} here.")),
-        ServiceError::Forbidden(why) => message(StatusCode::FORBIDDEN, "Not allowed", &capitalize(why)),
-        ServiceError::Invalid(why) => message(StatusCode::BAD_REQUEST, "This cannot be done", &capitalize(&why.message)),
-        ServiceError::Conflict(why) => message(StatusCode::BAD_REQUEST, "This cannot be done", &capitalize(why)),
-        other => unavailable(other),
-    }
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + if text.ends_with('.') { "" } else { "." },
-        None => String::new(),
-    }
-}
-
 fn client_path(id: &str) -> String {
     format!("/settings/api-clients/{id}")
 }
@@ -153,7 +135,7 @@ pub async fn clients(State(state): State<AppState>, browser: Browser, Query(done
     let actor = Actor::user(session.user.clone());
     match state.service.list_clients(&actor, None).await {
         Ok(clients) => html(StatusCode::OK, &ClientsPage { nav: nav(&session.user, "clients", notice(done.done.as_deref())), clients }),
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -169,11 +151,11 @@ async fn client_form(
     let actor = Actor::user(user.clone());
     let catalogue = match state.service.scopes(&actor, user.org_id.as_str()).await {
         Ok(c) => c,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let run_as_choices = match state.service.run_as_candidates(&actor).await {
         Ok(c) => c,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let mut scope_choices: Vec<ScopeChoice> = catalogue
         .iter()
@@ -303,7 +285,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
     }
     match state.service.client_problems(&actor, &new).await {
         Ok(found) => problems.extend(found.into_iter().map(|p| shown(Some(p.field), p.message))),
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     }
     if !problems.is_empty() {
         return client_form(&state, &session, None, values, problems).await;
@@ -321,7 +303,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
             html(StatusCode::CREATED, &ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true })
         }
         Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, values, vec![shown(why.field, why.message)]).await,
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -330,7 +312,7 @@ async fn visible_client(state: &AppState, browser: &Browser, here: &str, id: &st
     let session = signed_in(state, browser, here).await?;
     match state.service.show_client(&Actor::user(session.user.clone()), id).await {
         Ok(view) => Ok((session, view)),
-        Err(e) => Err(failure(&e)),
+        Err(e) => Err(page_for(&e)),
     }
 }
 
@@ -357,11 +339,11 @@ pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path
     let actor = Actor::user(session.user.clone());
     let secret = match state.service.reveal_secret(&actor, &id).await {
         Ok(secret) => secret,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     match state.service.show_client(&actor, &id).await {
         Ok(view) => client_page(&state, &session, view, Some(secret), None).await,
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -415,11 +397,11 @@ pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id
     let actor = Actor::user(session.user.clone());
     let secret = match state.service.regenerate_secret(&actor, &id).await {
         Ok((_, secret)) => secret,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let view = match state.service.show_client(&actor, &id).await {
         Ok(view) => view,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     // Only the owner sees the new secret here; an admin who regenerated it tells the owner.
     let shown = (view.owner_id == session.user.id.as_str()).then_some(secret);
@@ -440,7 +422,7 @@ pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): P
     };
     match state.service.delete_client(&Actor::user(session.user.clone()), &id).await {
         Ok(()) => redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=deleted"),
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -455,7 +437,7 @@ pub async fn set_status(State(state): State<AppState>, browser: Browser, Path(id
     };
     match state.service.set_client_status(&Actor::user(session.user.clone()), &id, status).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done={}", client_path(&id), status.as_str())),
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -496,7 +478,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     let actor = Actor::user(session.user.clone());
     let current = match state.service.show_client(&actor, &id).await {
         Ok(view) => view,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let mut values = edit_values(&current);
     values.name = form.get("name").to_owned();
@@ -546,7 +528,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
         Err(ServiceError::Invalid(why)) => client_form(&state, &session, Some(id), values, vec![shown(why.field, why.message)]).await,
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -627,7 +609,7 @@ async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> Response
     let user = &input.session.user;
     let owned = match state.service.list_clients(&Actor::user(user.clone()), None).await {
         Ok(all) => all.into_iter().filter(|c| c.owner_id == user.id.as_str()).collect::<Vec<_>>(),
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let clients = owned.iter().map(|c| GeneratorClient { id: c.client_id.clone(), name: c.name.clone(), kind: kind(c) }).collect();
     let mut page_nav = nav(user, "generator", input.notice);
@@ -705,8 +687,8 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
     let scope = form.get("scope").trim().to_owned();
     let view = match state.service.show_client(&actor, &client_id).await {
         Ok(view) if view.owner_id == session.user.id.as_str() => view,
-        Ok(_) => return failure(&ServiceError::NotFound("client")),
-        Err(e) => return failure(&e),
+        Ok(_) => return page_for(&ServiceError::NotFound("client")),
+        Err(e) => return page_for(&e),
     };
     let mut input = GeneratorInput::new(&session, &client_id);
     input.scope = scope.clone();
@@ -718,7 +700,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
                     Some(text) => {
                         input.fail(text);
                     }
-                    None => return failure(&e),
+                    None => return page_for(&e),
                 },
             }
             generator_page(&state, input).await
@@ -735,7 +717,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
             let implicit = browser_kind == "browser, implicit";
             let start = match state.service.generator_start(&actor, &client_id, implicit, &scope, browser.peer).await {
                 Ok(start) => start,
-                Err(e) => return failure(&e),
+                Err(e) => return page_for(&e),
             };
             let value = format!("{client_id}.{}.{}.{}", start.state, start.code_verifier, u8::from(implicit));
             let cookie = browser.set_cookie(GENERATOR_COOKIE, &value, 600);
@@ -754,7 +736,7 @@ pub async fn add_callback(State(state): State<AppState>, browser: Browser, body:
     let client_id = form.get("client_id");
     let view = match state.service.show_client(&actor, client_id).await {
         Ok(view) => view,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let mut uris = view.redirect_uris.clone();
     let callback = state.service.generator_redirect_uri();
@@ -767,7 +749,7 @@ pub async fn add_callback(State(state): State<AppState>, browser: Browser, body:
             let query = serde_urlencoded::to_string([("client_id", client_id), ("done", "callback")]).unwrap_or_default();
             redirect(StatusCode::SEE_OTHER, &format!("/tools/access-token?{query}"))
         }
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -817,7 +799,7 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
             Some(text) => {
                 input.fail(text);
             }
-            None => return failure(&e),
+            None => return page_for(&e),
         },
     }
     with_cookie(generator_page(&state, input).await, Some(clear))
@@ -854,7 +836,7 @@ async fn members_page(state: &AppState, session: &SignedIn, notice: Option<Strin
 
 /// The members page after a refused change: the reason on the page, with 403.
 async fn members_refused(state: &AppState, session: &SignedIn, why: &str) -> Response {
-    members_page_with(state, session, None, Some(capitalize(why)), StatusCode::FORBIDDEN).await
+    members_page_with(state, session, None, Some(sentence(why)), StatusCode::FORBIDDEN).await
 }
 
 /// The members page; `error_status` is the status when it shows an error.
@@ -868,7 +850,7 @@ async fn members_page_with(
     let user = &session.user;
     let members = match state.service.members(&Actor::user(user.clone()), user.org_id.as_str()).await {
         Ok(m) => m,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let mut page_nav = nav(user, "admin", notice);
     let status = if error.is_some() { error_status } else { StatusCode::OK };
@@ -909,9 +891,9 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
     };
     match state.service.create_user(&Actor::user(session.user.clone()), new).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=added"),
-        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(capitalize(&why.message))).await,
+        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(sentence(&why.message))).await,
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -928,7 +910,7 @@ pub async fn update_member(State(state): State<AppState>, browser: Browser, Path
     match state.service.update_member(&actor, &id, Some(role), Some(form.flag("authorize_applications"))).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved"),
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -940,7 +922,7 @@ async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body
     match state.service.set_user_disabled(&Actor::user(session.user.clone()), id, disabled).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" }),
         Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &why).await,
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -959,11 +941,11 @@ async fn scopes_page(state: &AppState, session: &SignedIn, notice: Option<String
     let actor = Actor::user(user.clone());
     // Reading the catalogue is open to members (for the client form); this page is not.
     if let Err(e) = state.service.require_runs_org(&actor, &user.org_id) {
-        return failure(&e);
+        return page_for(&e);
     }
     let scopes = match state.service.scopes(&actor, user.org_id.as_str()).await {
         Ok(s) => s,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let mut page_nav = nav(user, "admin", notice);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
@@ -989,8 +971,8 @@ pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: By
     let actor = Actor::user(session.user.clone());
     match state.service.create_scope(&actor, session.user.org_id.as_str(), form.get("name").trim(), form.flag("restricted")).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added"),
-        Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(capitalize(&why.message))).await,
-        Err(e) => failure(&e),
+        Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(sentence(&why.message))).await,
+        Err(e) => page_for(&e),
     }
 }
 
@@ -1003,7 +985,7 @@ pub async fn restrict_scope(State(state): State<AppState>, browser: Browser, bod
     let actor = Actor::user(session.user.clone());
     match state.service.set_scope_restricted(&actor, session.user.org_id.as_str(), form.get("name"), form.flag("restricted")).await {
         Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=saved"),
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -1011,7 +993,7 @@ async fn approvals_page(state: &AppState, session: &SignedIn, notice: Option<Str
     let user = &session.user;
     let approvals = match state.service.org_approvals(&Actor::user(user.clone()), user.org_id.as_str()).await {
         Ok(a) => a,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let mut rows = Vec::new();
     for a in approvals {
@@ -1054,7 +1036,7 @@ async fn set_approval(state: &AppState, browser: &Browser, body: &Bytes, approve
         Err(ServiceError::NotFound("client")) => {
             approvals_page(state, &session, None, Some("There is no client with this id.".into())).await
         }
-        Err(e) => failure(&e),
+        Err(e) => page_for(&e),
     }
 }
 
@@ -1117,7 +1099,7 @@ pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter
     };
     let mut entries = match state.service.audit_log(&actor, query).await {
         Ok(e) => e,
-        Err(e) => return failure(&e),
+        Err(e) => return page_for(&e),
     };
     let more = entries.len() > AUDIT_PAGE as usize;
     entries.truncate(AUDIT_PAGE as usize);
