@@ -1,0 +1,457 @@
+//! The developer portal: a user's API clients (`/settings/api-clients/…`): list, create, show,
+//! reveal and regenerate the secret, edit, turn off, delete.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tessera_core::client::Problem;
+use tessera_core::model::{ClientStatus, Pkce};
+use tessera_core::scope;
+use tessera_proto::ClientView;
+use tessera_service::ServiceError;
+use tessera_service::admin::{Actor, ClientEdit, NewClient};
+use tessera_service::session::SignedIn;
+
+use super::{Done, client_path, nav, notice, signed_in, signed_in_form};
+use crate::AppState;
+use crate::error::page_for;
+use crate::http::pages::{Browser, redirect};
+use crate::http::views::{ClientFormPage, ClientFormValues, ClientPage, ClientsPage, ConfirmPage, ScopeChoice, html, message};
+
+/// The grants a new client may pick, with a word on each.
+const GRANT_CHOICES: [(&str, &str); 6] = [
+    ("client_credentials", "a server calling the API as itself"),
+    ("authorization_code", "an app acting for its users, through sign-in and consent"),
+    ("refresh_token", "keeps users signed in (with authorization_code)"),
+    ("implicit", "legacy browser apps: the token comes back in the URL fragment"),
+    ("device_code", "TVs, consoles and command-line tools: the user approves a code on another device"),
+    ("token_exchange", "a service exchanging a user's token for a narrower one for a downstream API (RFC 8693)"),
+];
+
+/// `GET /settings/api-clients`.
+pub async fn clients(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
+    let session = match signed_in(&state, &browser, "/settings/api-clients").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    match state.service.list_clients(&actor, None).await {
+        Ok(clients) => html(StatusCode::OK, &ClientsPage { nav: nav(&session.user, "clients", notice(done.done.as_deref())), clients }),
+        Err(e) => page_for(&e),
+    }
+}
+
+/// The create and edit form, with the catalogue and run-as users the user may pick.
+async fn client_form(
+    state: &AppState,
+    session: &SignedIn,
+    editing: Option<String>,
+    form: ClientFormValues,
+    problems: Vec<Problem>,
+) -> Response {
+    let user = &session.user;
+    let actor = Actor::user(user.clone());
+    let catalogue = match state.service.scopes(&actor, user.org_id.as_str()).await {
+        Ok(c) => c,
+        Err(e) => return page_for(&e),
+    };
+    let run_as_choices = match state.service.run_as_candidates(&actor).await {
+        Ok(c) => c,
+        Err(e) => return page_for(&e),
+    };
+    let mut scope_choices: Vec<ScopeChoice> = catalogue
+        .iter()
+        .map(|s| ScopeChoice {
+            name: s.name.clone(),
+            restricted: s.restricted,
+            allowed: scope::role_allows(user.role, &s.name, &catalogue),
+            checked: form.scopes.contains(&s.name),
+        })
+        .collect();
+    // A client's built-in scopes (openid, tessera:clients, …) are not in the catalogue: offered
+    // too when editing, so saving the form keeps them.
+    let built_in = form.scopes.iter().filter(|name| scope::is_built_in(name) && !catalogue.iter().any(|s| &s.name == *name));
+    scope_choices.extend(built_in.map(|name| ScopeChoice {
+        name: name.clone(),
+        restricted: false,
+        allowed: scope::role_allows(user.role, name, &catalogue),
+        checked: true,
+    }));
+    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let mut page = ClientFormPage {
+        nav: nav(user, "clients", None),
+        csrf: state.service.session_csrf(session),
+        editing,
+        form,
+        grant_choices: GRANT_CHOICES.to_vec(),
+        scope_choices,
+        run_as_choices,
+        problems,
+    };
+    page.nav.error = (!page.problems.is_empty()).then(|| "Please correct the fields marked below.".to_owned());
+    html(status, &page)
+}
+
+/// `GET /settings/api-clients/new`.
+pub async fn new_client_form(State(state): State<AppState>, browser: Browser) -> Response {
+    let session = match signed_in(&state, &browser, "/settings/api-clients/new").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let form = ClientFormValues {
+        grants: vec!["client_credentials".into()],
+        run_as: session.user.email.clone(),
+        pkce: state.service.settings().default_pkce.as_str().to_owned(),
+        ..ClientFormValues::default()
+    };
+    client_form(&state, &session, None, form, Vec::new()).await
+}
+
+fn parse_ttl(text: &str) -> Result<Option<u32>, Problem> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<u32>()
+        .map(Some)
+        .map_err(|_| Problem { field: "access_token_ttl", message: "the access-token lifetime must be a whole number of seconds".into() })
+}
+
+/// The PKCE choice of the form; empty (a form without the field): the server's default.
+fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
+    match text.trim() {
+        "" => Ok(None),
+        value => Pkce::parse(value)
+            .map(Some)
+            .ok_or_else(|| Problem { field: "pkce", message: "choose whether PKCE is required or optional".into() }),
+    }
+}
+
+/// `POST /settings/api-clients/new`.
+pub async fn create_client(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let user = &session.user;
+    let actor = Actor::user(user.clone());
+    let values = ClientFormValues {
+        name: form.get("name").to_owned(),
+        grants: form.all("grants"),
+        scopes: form.all("scopes"),
+        public: form.flag("public"),
+        redirect_uris: form.get("redirect_uris").to_owned(),
+        allowed_origins: form.get("allowed_origins").to_owned(),
+        allowed_ips: form.get("allowed_ips").to_owned(),
+        run_as: form.get("run_as").trim().to_owned(),
+        access_token_ttl: form.get("access_token_ttl").to_owned(),
+        requires_org_approval: form.flag("requires_org_approval"),
+        require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
+        dpop_bound_access_tokens: form.flag("dpop_bound_access_tokens"),
+        pkce: form.get("pkce").to_owned(),
+        resources: form.get("resources").to_owned(),
+        public_key: form.get("public_key").to_owned(),
+    };
+    let mut problems = Vec::new();
+    let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
+        problems.push(p);
+        None
+    });
+    let pkce = parse_pkce(&values.pkce).unwrap_or_else(|p| {
+        problems.push(p);
+        None
+    });
+    let new = NewClient {
+        org: user.org_id.to_string(),
+        owner_email: user.email.clone(),
+        name: values.name.clone(),
+        grants: values.grants.clone(),
+        scopes: values.scopes.clone(),
+        redirect_uris: form.lines("redirect_uris"),
+        allowed_origins: form.lines("allowed_origins"),
+        allowed_ips: form.lines("allowed_ips"),
+        run_as_email: (!values.run_as.is_empty() && values.run_as != user.email).then(|| values.run_as.clone()),
+        public: values.public,
+        access_token_ttl: ttl,
+        requires_org_approval: values.requires_org_approval,
+        require_pushed_authorization_requests: values.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: values.dpop_bound_access_tokens,
+        pkce,
+        resources: form.lines("resources"),
+        token_endpoint_auth_method: None,
+        jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
+        jwks_uri: None,
+    };
+    if new.grants.is_empty() {
+        problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
+    }
+    match state.service.client_problems(&actor, &new).await {
+        Ok(found) => problems.extend(found.into_iter().map(|p| shown(Some(p.field), p.message))),
+        Err(e) => return page_for(&e),
+    }
+    if !problems.is_empty() {
+        return client_form(&state, &session, None, values, problems).await;
+    }
+    match state.service.create_client(&actor, new).await {
+        Ok(view) => {
+            let secret = view.client_secret.clone();
+            let mut page_nav = nav(user, "clients", None);
+            page_nav.notice = Some(if secret.is_some() {
+                "The client is created. Its secret is shown below; you can show it again later on this page.".into()
+            } else {
+                "The client is created.".into()
+            });
+            let csrf = state.service.session_csrf(&session);
+            html(StatusCode::CREATED, &ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true })
+        }
+        Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, values, vec![shown(why.field, why.message)]).await,
+        Err(e) => page_for(&e),
+    }
+}
+
+/// A GET page about one client: the signed-in user and the client, if they may see it.
+async fn visible_client(state: &AppState, browser: &Browser, here: &str, id: &str) -> Result<(SignedIn, ClientView), Response> {
+    let session = signed_in(state, browser, here).await?;
+    match state.service.show_client(&Actor::user(session.user.clone()), id).await {
+        Ok(view) => Ok((session, view)),
+        Err(e) => Err(page_for(&e)),
+    }
+}
+
+async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, secret: Option<String>, note: Option<String>) -> Response {
+    let can_reveal = view.owner_id == session.user.id.as_str();
+    let csrf = state.service.session_csrf(session);
+    html(StatusCode::OK, &ClientPage { nav: nav(&session.user, "clients", note), csrf, client: view, secret, can_reveal })
+}
+
+/// `GET /settings/api-clients/{id}`.
+pub async fn client(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, Query(done): Query<Done>) -> Response {
+    match visible_client(&state, &browser, &client_path(&id), &id).await {
+        Ok((session, view)) => client_page(&state, &session, view, None, notice(done.done.as_deref())).await,
+        Err(page) => page,
+    }
+}
+
+/// `POST /settings/api-clients/{id}/secret`: the owner's Show button (audited).
+pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    let (session, _) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    let secret = match state.service.reveal_secret(&actor, &id).await {
+        Ok(secret) => secret,
+        Err(e) => return page_for(&e),
+    };
+    match state.service.show_client(&actor, &id).await {
+        Ok(view) => client_page(&state, &session, view, Some(secret), None).await,
+        Err(e) => page_for(&e),
+    }
+}
+
+/// A confirmation page for a destructive action on a client.
+async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static str) -> Response {
+    let here = format!("{}/{what}", client_path(id));
+    let (session, view) = match visible_client(state, browser, &here, id).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let (title, text, button) = if what == "delete" {
+        (
+            format!("Delete {}?", view.name),
+            "The client and its secret are removed for good; every token it holds stops working.".to_owned(),
+            "Delete client",
+        )
+    } else {
+        (
+            format!("Regenerate the secret of {}?", view.name),
+            "The current secret stops working at once; anything still using it will be refused. The new secret is shown next.".to_owned(),
+            "Regenerate secret",
+        )
+    };
+    let csrf = state.service.session_csrf(&session);
+    html(
+        StatusCode::OK,
+        &ConfirmPage {
+            nav: nav(&session.user, "clients", None),
+            csrf,
+            title,
+            text,
+            action: here,
+            back: client_path(id),
+            button,
+            danger: true,
+        },
+    )
+}
+
+/// `GET /settings/api-clients/{id}/regenerate`.
+pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> Response {
+    confirm(&state, &browser, &id, "regenerate").await
+}
+
+/// `POST /settings/api-clients/{id}/regenerate`.
+pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    let (session, _) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    let secret = match state.service.regenerate_secret(&actor, &id).await {
+        Ok((_, secret)) => secret,
+        Err(e) => return page_for(&e),
+    };
+    let view = match state.service.show_client(&actor, &id).await {
+        Ok(view) => view,
+        Err(e) => return page_for(&e),
+    };
+    // Only the owner sees the new secret here; an admin who regenerated it tells the owner.
+    let shown = (view.owner_id == session.user.id.as_str()).then_some(secret);
+    let note = Some("A new secret is made; the old one no longer works.".to_owned());
+    client_page(&state, &session, view, shown, note).await
+}
+
+/// `GET /settings/api-clients/{id}/delete`.
+pub async fn delete_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> Response {
+    confirm(&state, &browser, &id, "delete").await
+}
+
+/// `POST /settings/api-clients/{id}/delete`.
+pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    let (session, _) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    match state.service.delete_client(&Actor::user(session.user.clone()), &id).await {
+        Ok(()) => redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=deleted"),
+        Err(e) => page_for(&e),
+    }
+}
+
+/// `POST /settings/api-clients/{id}/status`: Turn on / Turn off.
+pub async fn set_status(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let Some(status) = ClientStatus::parse(form.get("status")) else {
+        return message(StatusCode::BAD_REQUEST, "This cannot be done", "The status must be on or off.");
+    };
+    match state.service.set_client_status(&Actor::user(session.user.clone()), &id, status).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done={}", client_path(&id), status.as_str())),
+        Err(e) => page_for(&e),
+    }
+}
+
+fn edit_values(view: &ClientView) -> ClientFormValues {
+    ClientFormValues {
+        name: view.name.clone(),
+        grants: view.grants.clone(),
+        scopes: view.scopes.clone(),
+        public: view.public,
+        redirect_uris: view.redirect_uris.join("\n"),
+        allowed_origins: view.allowed_origins.join("\n"),
+        allowed_ips: view.allowed_ips.join("\n"),
+        run_as: view.run_as.clone(),
+        access_token_ttl: view.access_token_ttl.map(|t| t.to_string()).unwrap_or_default(),
+        requires_org_approval: view.requires_org_approval,
+        require_pushed_authorization_requests: view.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: view.dpop_bound_access_tokens,
+        pkce: view.pkce.as_str().to_owned(),
+        resources: view.resources.join("\n"),
+        public_key: String::new(),
+    }
+}
+
+/// `GET /settings/api-clients/{id}/edit`.
+pub async fn edit_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> Response {
+    match visible_client(&state, &browser, &format!("{}/edit", client_path(&id)), &id).await {
+        Ok((session, view)) => client_form(&state, &session, Some(id), edit_values(&view), Vec::new()).await,
+        Err(page) => page,
+    }
+}
+
+/// `POST /settings/api-clients/{id}/edit`.
+pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    let current = match state.service.show_client(&actor, &id).await {
+        Ok(view) => view,
+        Err(e) => return page_for(&e),
+    };
+    let mut values = edit_values(&current);
+    values.name = form.get("name").to_owned();
+    let grants = form.group("grants");
+    let scopes = form.group("scopes");
+    values.grants = grants.clone().unwrap_or(values.grants);
+    values.scopes = scopes.clone().unwrap_or(values.scopes);
+    values.redirect_uris = form.get("redirect_uris").to_owned();
+    values.allowed_origins = form.get("allowed_origins").to_owned();
+    values.allowed_ips = form.get("allowed_ips").to_owned();
+    values.run_as = form.get("run_as").trim().to_owned();
+    values.access_token_ttl = form.get("access_token_ttl").to_owned();
+    values.requires_org_approval = form.flag("requires_org_approval");
+    values.require_pushed_authorization_requests = form.flag("require_pushed_authorization_requests");
+    values.dpop_bound_access_tokens = form.flag("dpop_bound_access_tokens");
+    // A form without the field (an older page, a script) leaves the setting as it is.
+    let pkce_sent = form.get("pkce").trim().to_owned();
+    if !pkce_sent.is_empty() {
+        values.pkce = pkce_sent.clone();
+    }
+    values.resources = form.get("resources").to_owned();
+    let ttl = match parse_ttl(&values.access_token_ttl) {
+        Ok(ttl) => ttl,
+        Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
+    };
+    let pkce = match parse_pkce(&pkce_sent) {
+        Ok(pkce) => pkce,
+        Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
+    };
+    let edit = ClientEdit {
+        name: Some(values.name.clone()),
+        grants,
+        scopes,
+        redirect_uris: Some(form.lines("redirect_uris")),
+        allowed_origins: Some(form.lines("allowed_origins")),
+        allowed_ips: Some(form.lines("allowed_ips")),
+        run_as: (!values.run_as.is_empty()).then(|| values.run_as.clone()),
+        access_token_ttl: Some(ttl),
+        requires_org_approval: Some(values.requires_org_approval),
+        require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
+        dpop_bound_access_tokens: Some(values.dpop_bound_access_tokens),
+        pkce,
+        resources: Some(form.lines("resources")),
+        jwks: None,
+        jwks_uri: None,
+    };
+    match state.service.update_client(&actor, &id, edit).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
+        Err(ServiceError::Invalid(why)) => client_form(&state, &session, Some(id), values, vec![shown(why.field, why.message)]).await,
+        Err(e) => page_for(&e),
+    }
+}
+
+/// The fields of the client form that show a message of their own (`client_form.html`).
+const FORM_FIELDS: &[&str] = &[
+    "name",
+    "redirect_uris",
+    "allowed_origins",
+    "allowed_ips",
+    "resources",
+    "scopes",
+    "grants",
+    "run_as",
+    "access_token_ttl",
+    "pkce",
+    "jwks",
+];
+
+/// A problem placed on the client form: at the field the rule names, or in the form's general
+/// place for a field it does not show (the owner, the authentication method, a `jwks_uri`).
+fn shown(field: Option<&'static str>, message: String) -> Problem {
+    Problem { field: field.filter(|f| FORM_FIELDS.contains(f)).unwrap_or("other"), message }
+}

@@ -1,0 +1,276 @@
+//! The access-token generator (`/tools/access-token`): a token at once by client credentials, or
+//! the authorization-code walk-through with its callback.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tessera_core::model::GrantType;
+use tessera_proto::{ClientView, TokenResponse};
+use tessera_service::ServiceError;
+use tessera_service::admin::{Actor, ClientEdit};
+use tessera_service::session::SignedIn;
+
+use super::{nav, notice, signed_in, signed_in_form};
+use crate::AppState;
+use crate::error::page_for;
+use crate::http::dates;
+use crate::http::pages::{Browser, redirect, with_cookie};
+use crate::http::views::{GeneratorClient, GeneratorPage, GeneratorResult, html};
+
+const GENERATOR_COOKIE: &str = "tessera_generator";
+
+fn kind(view: &ClientView) -> &'static str {
+    let has = |g: GrantType| view.grants.iter().any(|name| name == g.as_str());
+    if has(GrantType::ClientCredentials) {
+        "client credentials"
+    } else if has(GrantType::AuthorizationCode) {
+        "browser, code flow"
+    } else if has(GrantType::Implicit) {
+        "browser, implicit"
+    } else {
+        "no token grant"
+    }
+}
+
+struct GeneratorInput<'a> {
+    selected: String,
+    scope: String,
+    needs_callback: Option<String>,
+    result: Option<GeneratorResult>,
+    implicit_state: Option<String>,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+    session: &'a SignedIn,
+}
+
+impl<'a> GeneratorInput<'a> {
+    fn new(session: &'a SignedIn, selected: &str) -> Self {
+        GeneratorInput {
+            selected: selected.to_owned(),
+            scope: String::new(),
+            needs_callback: None,
+            result: None,
+            implicit_state: None,
+            error: None,
+            notice: None,
+            status: StatusCode::OK,
+            session,
+        }
+    }
+
+    /// The page says why no token came, with a 400.
+    fn fail(&mut self, text: String) {
+        self.error = Some(text);
+        self.status = StatusCode::BAD_REQUEST;
+    }
+}
+
+async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> Response {
+    let user = &input.session.user;
+    let owned = match state.service.list_clients(&Actor::user(user.clone()), None).await {
+        Ok(all) => all.into_iter().filter(|c| c.owner_id == user.id.as_str()).collect::<Vec<_>>(),
+        Err(e) => return page_for(&e),
+    };
+    let clients = owned.iter().map(|c| GeneratorClient { id: c.client_id.clone(), name: c.name.clone(), kind: kind(c) }).collect();
+    let mut page_nav = nav(user, "generator", input.notice);
+    page_nav.error = input.error;
+    let page = GeneratorPage {
+        nav: page_nav,
+        csrf: state.service.session_csrf(input.session),
+        clients,
+        selected: input.selected,
+        scope: input.scope,
+        callback: state.service.generator_redirect_uri(),
+        needs_callback: input.needs_callback,
+        result: input.result,
+        implicit: input.implicit_state.is_some(),
+        expected_state: input.implicit_state.unwrap_or_default(),
+    };
+    // The page shows a token (L02): no Referer leaves it, whatever link is followed from it.
+    let mut response = html(input.status, &page);
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn result_of(state: &AppState, token: TokenResponse, client: Option<&str>) -> GeneratorResult {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let audience = state.service.settings().policy.audience.clone();
+    let issuer = state.service.issuer().trim_end_matches('/').to_owned();
+    GeneratorResult {
+        curl_api: format!("curl -H \"Authorization: Bearer {}\" {audience}", token.access_token),
+        curl_token: client.map(|id| format!("curl -u \"{id}:$CLIENT_SECRET\" -d grant_type=client_credentials {issuer}/oauth2/token")),
+        expires_at: dates::utc(now + token.expires_in as i64),
+        expires_in: token.expires_in,
+        scope: token.scope.unwrap_or_default(),
+        access_token: token.access_token,
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct GeneratorQuery {
+    client_id: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /tools/access-token`.
+pub async fn generator(State(state): State<AppState>, browser: Browser, Query(query): Query<GeneratorQuery>) -> Response {
+    let session = match signed_in(&state, &browser, "/tools/access-token").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let mut input = GeneratorInput::new(&session, query.client_id.as_deref().unwrap_or_default());
+    input.notice = notice(query.done.as_deref());
+    generator_page(&state, input).await
+}
+
+/// The generator's answer when the token endpoint refused: its words, never a secret.
+fn token_failure(error: &ServiceError) -> Option<String> {
+    match error {
+        // The generator sends no DPoP proof: a client that requires DPoP is told so here.
+        ServiceError::OAuth { error, .. } | ServiceError::Dpop { error, .. } => {
+            Some(format!("The token endpoint answered {}: {}", error.code.as_str(), error.description))
+        }
+        ServiceError::NotApproved => Some("This application is not approved for your organization yet.".into()),
+        ServiceError::TooManyAttempts { .. } => Some("Too many failed attempts for this client; try again later.".into()),
+        _ => None,
+    }
+}
+
+/// `POST /tools/access-token`: a token at once (client credentials), or the walk-through.
+pub async fn generate(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    let client_id = form.get("client_id").to_owned();
+    let scope = form.get("scope").trim().to_owned();
+    let view = match state.service.show_client(&actor, &client_id).await {
+        Ok(view) if view.owner_id == session.user.id.as_str() => view,
+        Ok(_) => return page_for(&ServiceError::NotFound("client")),
+        Err(e) => return page_for(&e),
+    };
+    let mut input = GeneratorInput::new(&session, &client_id);
+    input.scope = scope.clone();
+    match kind(&view) {
+        "client credentials" => {
+            match state.service.generator_client_credentials(&actor, &client_id, &scope, browser.peer).await {
+                Ok(token) => input.result = Some(result_of(&state, token, Some(&client_id))),
+                Err(e) => match token_failure(&e) {
+                    Some(text) => {
+                        input.fail(text);
+                    }
+                    None => return page_for(&e),
+                },
+            }
+            generator_page(&state, input).await
+        }
+        "no token grant" => {
+            input.fail("This client has no grant that gives access tokens.".into());
+            generator_page(&state, input).await
+        }
+        browser_kind => {
+            if !view.redirect_uris.contains(&state.service.generator_redirect_uri()) {
+                input.needs_callback = Some(client_id);
+                return generator_page(&state, input).await;
+            }
+            let implicit = browser_kind == "browser, implicit";
+            let start = match state.service.generator_start(&actor, &client_id, implicit, &scope, browser.peer).await {
+                Ok(start) => start,
+                Err(e) => return page_for(&e),
+            };
+            let value = format!("{client_id}.{}.{}.{}", start.state, start.code_verifier, u8::from(implicit));
+            let cookie = browser.set_cookie(GENERATOR_COOKIE, &value, 600);
+            with_cookie(redirect(StatusCode::SEE_OTHER, &start.authorize_url), Some(cookie))
+        }
+    }
+}
+
+/// `POST /tools/access-token/callback-uri`: registers the generator's callback on a client.
+pub async fn add_callback(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    let client_id = form.get("client_id");
+    let view = match state.service.show_client(&actor, client_id).await {
+        Ok(view) => view,
+        Err(e) => return page_for(&e),
+    };
+    let mut uris = view.redirect_uris.clone();
+    let callback = state.service.generator_redirect_uri();
+    if !uris.contains(&callback) {
+        uris.push(callback);
+    }
+    let edit = ClientEdit { redirect_uris: Some(uris), ..ClientEdit::default() };
+    match state.service.update_client(&actor, client_id, edit).await {
+        Ok(_) => {
+            let query = serde_urlencoded::to_string([("client_id", client_id), ("done", "callback")]).unwrap_or_default();
+            redirect(StatusCode::SEE_OTHER, &format!("/tools/access-token?{query}"))
+        }
+        Err(e) => page_for(&e),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /tools/access-token/callback`: where the walk-through comes back. A code is redeemed
+/// here, as the client would; an implicit token is in the fragment, which the page's script reads.
+pub async fn callback(State(state): State<AppState>, browser: Browser, Query(query): Query<CallbackQuery>) -> Response {
+    let session = match signed_in(&state, &browser, "/tools/access-token").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let clear = browser.set_cookie(GENERATOR_COOKIE, "", 0);
+    let started = browser.cookies.get(GENERATOR_COOKIE).cloned().unwrap_or_default();
+    let mut parts = started.splitn(4, '.');
+    let (client_id, expected_state, verifier, implicit) =
+        (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next() == Some("1"));
+    let mut input = GeneratorInput::new(&session, client_id);
+    if expected_state.is_empty() {
+        input.fail("This walk-through has expired. Start again.".into());
+        return with_cookie(generator_page(&state, input).await, Some(clear));
+    }
+    if let Some(error) = query.error {
+        input.fail(format!("The authorization server answered {error}: {}", query.error_description.unwrap_or_default()));
+        return with_cookie(generator_page(&state, input).await, Some(clear));
+    }
+    if implicit && query.code.is_none() {
+        // The page's script compares the fragment's state with this one.
+        input.implicit_state = Some(expected_state.to_owned());
+        return with_cookie(generator_page(&state, input).await, Some(clear));
+    }
+    if query.state.as_deref() != Some(expected_state) || query.code.is_none() {
+        input.fail("This answer does not belong to the walk-through you started. Start again.".into());
+        return with_cookie(generator_page(&state, input).await, Some(clear));
+    }
+    let actor = Actor::user(session.user.clone());
+    let code = query.code.unwrap_or_default();
+    match state.service.generator_exchange(&actor, client_id, &code, verifier, browser.peer).await {
+        Ok(token) => input.result = Some(result_of(&state, token, None)),
+        Err(e) => match token_failure(&e) {
+            Some(text) => {
+                input.fail(text);
+            }
+            None => return page_for(&e),
+        },
+    }
+    with_cookie(generator_page(&state, input).await, Some(clear))
+}
+
+/// `GET /assets/generator.js`: the implicit callback's script (a file, so the CSP stays `'self'`).
+pub async fn generator_script() -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    (headers, include_str!("../../../assets/generator.js")).into_response()
+}

@@ -1,0 +1,109 @@
+//! The developer portal (`/settings/api-clients`), the access-token generator
+//! (`/tools/access-token`) and the organization admin pages (`/admin/…`).
+//!
+//! Every page acts as the signed-in user through `service::admin` with `Actor::user`, so who may
+//! see or change what is decided once, in `tessera_core::access`, for the pages and the admin API
+//! alike. Forms are the login pages' kind: CSRF token bound to the session cookie, same-origin
+//! POSTs only, 303 after a change (post/redirect/get), except where the answer shows a secret,
+//! which never goes into a URL.
+//!
+//! One module per group of routes: `client_pages`, `generator`, `org_admin`; what they share
+//! (the signed-in checks, the form reader, the navigation bar) is here.
+
+pub mod client_pages;
+pub mod generator;
+pub mod org_admin;
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tessera_service::session::SignedIn;
+
+use crate::AppState;
+use crate::http::pages::{Browser, forbidden, login_redirect, session_of};
+use crate::http::views::{Nav, message};
+
+/// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
+fn notice(done: Option<&str>) -> Option<String> {
+    let text = match done? {
+        "on" => "The client is on: it can get tokens again.",
+        "off" => "The client is off: it cannot authenticate, and its live tokens stopped working.",
+        "saved" => "Saved.",
+        "deleted" => "The client is deleted.",
+        "added" => "Added.",
+        "approved" => "The application is approved for your organization.",
+        "withdrawn" => "The approval is withdrawn; this organization's users' refresh tokens for it stopped working.",
+        "disabled" => "The member is disabled: their sessions ended and their tokens and clients stopped working.",
+        "enabled" => "The member is enabled again.",
+        "callback" => "The callback is registered. Get a token now.",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Done {
+    done: Option<String>,
+}
+
+/// A portal form: repeated names allowed (checkbox groups), bounded by the body limit.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
+    }
+
+    /// A checkbox group whose form carries an empty hidden field of the same name (so that a
+    /// group with nothing checked is still sent): the checked values, `None` when the group was
+    /// not on the form at all.
+    fn group(&self, name: &str) -> Option<Vec<String>> {
+        self.0.iter().any(|(k, _)| k == name).then(|| self.all(name))
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name), "true" | "on" | "1")
+    }
+
+    /// A textarea: one entry per line, blank lines ignored.
+    fn lines(&self, name: &str) -> Vec<String> {
+        self.get(name).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+/// The signed-in user of a page, or the login page (which comes back to `here`).
+async fn signed_in(state: &AppState, browser: &Browser, here: &str) -> Result<SignedIn, Response> {
+    match session_of(state, browser).await? {
+        Some(session) => Ok(session),
+        None => Err(login_redirect(here)),
+    }
+}
+
+/// A POST from one of our portal forms: same origin, signed in, CSRF token of this session.
+async fn signed_in_form(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, Form), Response> {
+    if !browser.same_origin {
+        return Err(forbidden());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| forbidden())?;
+    if pairs.len() > 200 {
+        return Err(message(StatusCode::PAYLOAD_TOO_LARGE, "This form is too large", "Go back and try again with fewer entries."));
+    }
+    let form = Form(pairs);
+    let session = session_of(state, browser).await?.ok_or_else(forbidden)?;
+    if !state.service.session_csrf_matches(&session, form.get("csrf_token")) {
+        return Err(forbidden());
+    }
+    Ok((session, form))
+}
+
+fn nav(user: &tessera_core::model::User, active: &'static str, notice: Option<String>) -> Nav {
+    Nav { email: user.email.clone(), admin: tessera_core::access::runs_org(user.role), active, notice, error: None }
+}
+
+fn client_path(id: &str) -> String {
+    format!("/settings/api-clients/{id}")
+}

@@ -1,0 +1,335 @@
+//! The organization admin pages (`/admin/…`): members, the scope catalogue, approvals of
+//! applications and the audit log.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tessera_core::model::Role;
+use tessera_service::ServiceError;
+use tessera_service::admin::{Actor, AuditFilter, NewUser};
+use tessera_service::session::SignedIn;
+
+use super::{Done, nav, notice, signed_in, signed_in_form};
+use crate::AppState;
+use crate::error::{page_for, sentence};
+use crate::http::dates;
+use crate::http::pages::{Browser, redirect};
+use crate::http::views::{ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MembersPage, ScopesPage, html};
+
+/// `GET /admin`.
+pub async fn admin_home() -> Response {
+    redirect(StatusCode::FOUND, "/admin/members")
+}
+
+/// `GET /admin/members`.
+pub async fn members(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
+    let session = match signed_in(&state, &browser, "/admin/members").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    members_page(&state, &session, notice(done.done.as_deref()), None).await
+}
+
+async fn members_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> Response {
+    members_page_with(state, session, notice, error, StatusCode::BAD_REQUEST).await
+}
+
+/// The members page after a refused change: the reason on the page, with 403.
+async fn members_refused(state: &AppState, session: &SignedIn, why: &str) -> Response {
+    members_page_with(state, session, None, Some(sentence(why)), StatusCode::FORBIDDEN).await
+}
+
+/// The members page; `error_status` is the status when it shows an error.
+async fn members_page_with(
+    state: &AppState,
+    session: &SignedIn,
+    notice: Option<String>,
+    error: Option<String>,
+    error_status: StatusCode,
+) -> Response {
+    let user = &session.user;
+    let members = match state.service.members(&Actor::user(user.clone()), user.org_id.as_str()).await {
+        Ok(m) => m,
+        Err(e) => return page_for(&e),
+    };
+    let mut page_nav = nav(user, "admin", notice);
+    let status = if error.is_some() { error_status } else { StatusCode::OK };
+    page_nav.error = error;
+    let page = MembersPage {
+        nav: page_nav,
+        csrf: state.service.session_csrf(session),
+        tab: "members",
+        members,
+        me: user.id.to_string(),
+        is_owner: user.role == Role::Owner,
+    };
+    html(status, &page)
+}
+
+/// `POST /admin/members`: adds a member.
+pub async fn add_member(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let Some(role) = Role::parse(form.get("role")) else {
+        return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
+    };
+    let service = form.flag("service");
+    let password = form.get("password");
+    if !service && password.chars().count() < 8 {
+        return members_page(&state, &session, None, Some("Give the new member an initial password of at least 8 characters.".into()))
+            .await;
+    }
+    let new = NewUser {
+        org: session.user.org_id.to_string(),
+        email: form.get("email").to_owned(),
+        role,
+        service,
+        authorize_applications: form.flag("authorize_applications"),
+        password: (!service).then(|| password.to_owned()),
+    };
+    match state.service.create_user(&Actor::user(session.user.clone()), new).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=added"),
+        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(sentence(&why.message))).await,
+        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
+        Err(e) => page_for(&e),
+    }
+}
+
+/// `POST /admin/members/{id}`: role and permission.
+pub async fn update_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let Some(role) = Role::parse(form.get("role")) else {
+        return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
+    };
+    let actor = Actor::user(session.user.clone());
+    match state.service.update_member(&actor, &id, Some(role), Some(form.flag("authorize_applications"))).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved"),
+        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
+        Err(e) => page_for(&e),
+    }
+}
+
+async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body: &Bytes, disabled: bool) -> Response {
+    let (session, _) = match signed_in_form(state, browser, body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    match state.service.set_user_disabled(&Actor::user(session.user.clone()), id, disabled).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" }),
+        Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &why).await,
+        Err(e) => page_for(&e),
+    }
+}
+
+/// `POST /admin/members/{id}/disable`.
+pub async fn disable_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    set_member_disabled(&state, &browser, &id, &body, true).await
+}
+
+/// `POST /admin/members/{id}/enable`.
+pub async fn enable_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+    set_member_disabled(&state, &browser, &id, &body, false).await
+}
+
+async fn scopes_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> Response {
+    let user = &session.user;
+    let actor = Actor::user(user.clone());
+    // Reading the catalogue is open to members (for the client form); this page is not.
+    if let Err(e) = state.service.require_runs_org(&actor, &user.org_id) {
+        return page_for(&e);
+    }
+    let scopes = match state.service.scopes(&actor, user.org_id.as_str()).await {
+        Ok(s) => s,
+        Err(e) => return page_for(&e),
+    };
+    let mut page_nav = nav(user, "admin", notice);
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page_nav.error = error;
+    html(status, &ScopesPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "scopes", scopes })
+}
+
+/// `GET /admin/scopes`.
+pub async fn scopes(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
+    let session = match signed_in(&state, &browser, "/admin/scopes").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    scopes_page(&state, &session, notice(done.done.as_deref()), None).await
+}
+
+/// `POST /admin/scopes`: adds a scope to the catalogue.
+pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    match state.service.create_scope(&actor, session.user.org_id.as_str(), form.get("name").trim(), form.flag("restricted")).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added"),
+        Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(sentence(&why.message))).await,
+        Err(e) => page_for(&e),
+    }
+}
+
+/// `POST /admin/scopes/restriction`.
+pub async fn restrict_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let (session, form) = match signed_in_form(&state, &browser, &body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    match state.service.set_scope_restricted(&actor, session.user.org_id.as_str(), form.get("name"), form.flag("restricted")).await {
+        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=saved"),
+        Err(e) => page_for(&e),
+    }
+}
+
+async fn approvals_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> Response {
+    let user = &session.user;
+    let approvals = match state.service.org_approvals(&Actor::user(user.clone()), user.org_id.as_str()).await {
+        Ok(a) => a,
+        Err(e) => return page_for(&e),
+    };
+    let mut rows = Vec::new();
+    for a in approvals {
+        let by = match state.service.member(&Actor::user(user.clone()), &a.approved_by).await {
+            Ok(u) => u.email,
+            Err(_) => a.approved_by.clone(),
+        };
+        rows.push(ApprovalRow {
+            client_id: a.client_id,
+            client_name: a.client_name,
+            approved_by: by,
+            approved_at_text: dates::utc(a.approved_at),
+        });
+    }
+    let mut page_nav = nav(user, "admin", notice);
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page_nav.error = error;
+    html(status, &ApprovalsPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "approvals", approvals: rows })
+}
+
+/// `GET /admin/approvals`.
+pub async fn approvals(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
+    let session = match signed_in(&state, &browser, "/admin/approvals").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    approvals_page(&state, &session, notice(done.done.as_deref()), None).await
+}
+
+async fn set_approval(state: &AppState, browser: &Browser, body: &Bytes, approve: bool) -> Response {
+    let (session, form) = match signed_in_form(state, browser, body).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let actor = Actor::user(session.user.clone());
+    match state.service.set_org_approval(&actor, form.get("client_id").trim(), session.user.org_id.as_str(), approve).await {
+        Ok(()) => {
+            redirect(StatusCode::SEE_OTHER, if approve { "/admin/approvals?done=approved" } else { "/admin/approvals?done=withdrawn" })
+        }
+        Err(ServiceError::NotFound("client")) => {
+            approvals_page(state, &session, None, Some("There is no client with this id.".into())).await
+        }
+        Err(e) => page_for(&e),
+    }
+}
+
+/// `POST /admin/approvals`.
+pub async fn approve(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    set_approval(&state, &browser, &body, true).await
+}
+
+/// `POST /admin/approvals/withdraw`.
+pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    set_approval(&state, &browser, &body, false).await
+}
+
+/// The actions the audit filter suggests.
+const AUDIT_ACTIONS: [&str; 22] = [
+    "client_created",
+    "client_updated",
+    "client_deleted",
+    "client_enabled",
+    "client_disabled",
+    "client_secret_regenerated",
+    "client_secret_revealed",
+    "client_auth_failed",
+    "user_created",
+    "user_updated",
+    "user_disabled",
+    "user_enabled",
+    "scope_created",
+    "scope_updated",
+    "registration_token_created",
+    "login_failed",
+    "token_revoked",
+    "token_exchanged",
+    "grant_revoked",
+    "org_approved",
+    "org_approval_withdrawn",
+    "consent_granted",
+];
+
+const AUDIT_PAGE: u32 = 50;
+
+/// `GET /admin/audit`: the organization's audit log, filtered, newest first, 50 a page.
+pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter): Query<AuditFilterForm>) -> Response {
+    let session = match signed_in(&state, &browser, "/admin/audit").await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let user = &session.user;
+    let actor = Actor::user(user.clone());
+    let query = AuditFilter {
+        org: None,
+        actor: Some(filter.actor.clone()),
+        action: Some(filter.action.clone()),
+        target: Some(filter.client.clone()),
+        since: dates::instant(&filter.from, false),
+        // "To" includes that whole day.
+        until: dates::instant(&filter.to, true),
+        before: filter.before,
+        limit: AUDIT_PAGE + 1,
+    };
+    let mut entries = match state.service.audit_log(&actor, query).await {
+        Ok(e) => e,
+        Err(e) => return page_for(&e),
+    };
+    let more = entries.len() > AUDIT_PAGE as usize;
+    entries.truncate(AUDIT_PAGE as usize);
+    let next = more.then(|| {
+        let last = entries.last().map_or(0, |e| e.id);
+        let pairs = [
+            ("actor", filter.actor.as_str()),
+            ("action", filter.action.as_str()),
+            ("client", filter.client.as_str()),
+            ("from", filter.from.as_str()),
+            ("to", filter.to.as_str()),
+        ];
+        let mut query: Vec<(&str, String)> = pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, (*v).to_owned())).collect();
+        query.push(("before", last.to_string()));
+        format!("/admin/audit?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+    });
+    let rows = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            at: dates::utc(e.at),
+            actor: e.actor,
+            action: e.action,
+            target: e.target.unwrap_or_default(),
+            ip: e.ip.unwrap_or_default(),
+            detail: if e.detail.as_object().is_some_and(serde_json::Map::is_empty) { String::new() } else { e.detail.to_string() },
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &AuditPage { nav: nav(user, "admin", None), tab: "audit", filter, actions: AUDIT_ACTIONS.to_vec(), entries: rows, next },
+    )
+}
