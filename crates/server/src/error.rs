@@ -163,24 +163,42 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A service error on a page, for people: the status of the table above ([`describe`]) with a
-/// sentence instead of an error code. What the user may not see is simply not there; a failure
-/// of the store or of the server itself is one generic page, its details in the log.
+/// What a page handler answers: its page, or a [`PageError`] (so handlers use `?`).
+pub type PageResult = Result<Response, PageError>;
+
+/// A page's refusal on its way out.
 #[derive(Debug)]
-pub struct PageError(pub ServiceError);
+pub enum PageError {
+    /// A service error, as a page for people ([`page_for`]).
+    Service(ServiceError),
+    /// A page a check already made: the sign-in redirect, an expired form.
+    Answer(Response),
+}
 
 impl From<ServiceError> for PageError {
     fn from(e: ServiceError) -> Self {
-        PageError(e)
+        PageError::Service(e)
+    }
+}
+
+impl From<Response> for PageError {
+    fn from(answer: Response) -> Self {
+        PageError::Answer(answer)
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        page_for(&self.0)
+        match self {
+            PageError::Service(e) => page_for(&e),
+            PageError::Answer(answer) => answer,
+        }
     }
 }
 
+/// A service error on a page, for people: the status of the table above ([`describe`]) with a
+/// sentence instead of an error code. What the user may not see is simply not there; a failure
+/// of the store or of the server itself is one generic page, its details in the log.
 /// [`PageError`]'s page for `error`.
 pub fn page_for(error: &ServiceError) -> Response {
     use crate::http::views::message;

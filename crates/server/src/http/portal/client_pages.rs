@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use tessera_core::client::Problem;
 use tessera_core::model::{ClientStatus, Pkce};
 use tessera_core::scope;
@@ -15,7 +14,7 @@ use tessera_service::session::SignedIn;
 
 use super::{Done, client_path, nav, notice, signed_in, signed_in_form};
 use crate::AppState;
-use crate::error::page_for;
+use crate::error::{PageError, PageResult};
 use crate::http::pages::{Browser, redirect};
 use crate::http::views::{ClientFormPage, ClientFormValues, ClientPage, ClientsPage, ConfirmPage, ScopeChoice, html, message};
 
@@ -30,15 +29,12 @@ const GRANT_CHOICES: [(&str, &str); 6] = [
 ];
 
 /// `GET /settings/api-clients`.
-pub async fn clients(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
-    let session = match signed_in(&state, &browser, "/settings/api-clients").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn clients(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
+    let session = signed_in(&state, &browser, "/settings/api-clients").await?;
     let actor = Actor::user(session.user.clone());
     match state.service.list_clients(&actor, None).await {
-        Ok(clients) => html(StatusCode::OK, &ClientsPage { nav: nav(&session.user, "clients", notice(done.done.as_deref())), clients }),
-        Err(e) => page_for(&e),
+        Ok(clients) => Ok(html(StatusCode::OK, &ClientsPage { nav: nav(&session.user, "clients", notice(done.done.as_deref())), clients })),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -49,17 +45,11 @@ async fn client_form(
     editing: Option<String>,
     form: ClientFormValues,
     problems: Vec<Problem>,
-) -> Response {
+) -> PageResult {
     let user = &session.user;
     let actor = Actor::user(user.clone());
-    let catalogue = match state.service.scopes(&actor, user.org_id.as_str()).await {
-        Ok(c) => c,
-        Err(e) => return page_for(&e),
-    };
-    let run_as_choices = match state.service.run_as_candidates(&actor).await {
-        Ok(c) => c,
-        Err(e) => return page_for(&e),
-    };
+    let catalogue = state.service.scopes(&actor, user.org_id.as_str()).await?;
+    let run_as_choices = state.service.run_as_candidates(&actor).await?;
     let mut scope_choices: Vec<ScopeChoice> = catalogue
         .iter()
         .map(|s| ScopeChoice {
@@ -90,15 +80,12 @@ async fn client_form(
         problems,
     };
     page.nav.error = (!page.problems.is_empty()).then(|| "Please correct the fields marked below.".to_owned());
-    html(status, &page)
+    Ok(html(status, &page))
 }
 
 /// `GET /settings/api-clients/new`.
-pub async fn new_client_form(State(state): State<AppState>, browser: Browser) -> Response {
-    let session = match signed_in(&state, &browser, "/settings/api-clients/new").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn new_client_form(State(state): State<AppState>, browser: Browser) -> PageResult {
+    let session = signed_in(&state, &browser, "/settings/api-clients/new").await?;
     let form = ClientFormValues {
         grants: vec!["client_credentials".into()],
         run_as: session.user.email.clone(),
@@ -129,11 +116,8 @@ fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
 }
 
 /// `POST /settings/api-clients/new`.
-pub async fn create_client(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn create_client(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let user = &session.user;
     let actor = Actor::user(user.clone());
     let values = ClientFormValues {
@@ -188,7 +172,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
     }
     match state.service.client_problems(&actor, &new).await {
         Ok(found) => problems.extend(found.into_iter().map(|p| shown(Some(p.field), p.message))),
-        Err(e) => return page_for(&e),
+        Err(e) => return Err(e.into()),
     }
     if !problems.is_empty() {
         return client_form(&state, &session, None, values, problems).await;
@@ -203,60 +187,47 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
                 "The client is created.".into()
             });
             let csrf = state.service.session_csrf(&session);
-            html(StatusCode::CREATED, &ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true })
+            Ok(html(StatusCode::CREATED, &ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true }))
         }
         Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, values, vec![shown(why.field, why.message)]).await,
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// A GET page about one client: the signed-in user and the client, if they may see it.
-async fn visible_client(state: &AppState, browser: &Browser, here: &str, id: &str) -> Result<(SignedIn, ClientView), Response> {
+async fn visible_client(state: &AppState, browser: &Browser, here: &str, id: &str) -> Result<(SignedIn, ClientView), PageError> {
     let session = signed_in(state, browser, here).await?;
-    match state.service.show_client(&Actor::user(session.user.clone()), id).await {
-        Ok(view) => Ok((session, view)),
-        Err(e) => Err(page_for(&e)),
-    }
+    let view = state.service.show_client(&Actor::user(session.user.clone()), id).await?;
+    Ok((session, view))
 }
 
-async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, secret: Option<String>, note: Option<String>) -> Response {
+async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, secret: Option<String>, note: Option<String>) -> PageResult {
     let can_reveal = view.owner_id == session.user.id.as_str();
     let csrf = state.service.session_csrf(session);
-    html(StatusCode::OK, &ClientPage { nav: nav(&session.user, "clients", note), csrf, client: view, secret, can_reveal })
+    Ok(html(StatusCode::OK, &ClientPage { nav: nav(&session.user, "clients", note), csrf, client: view, secret, can_reveal }))
 }
 
 /// `GET /settings/api-clients/{id}`.
-pub async fn client(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, Query(done): Query<Done>) -> Response {
-    match visible_client(&state, &browser, &client_path(&id), &id).await {
-        Ok((session, view)) => client_page(&state, &session, view, None, notice(done.done.as_deref())).await,
-        Err(page) => page,
-    }
+pub async fn client(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, Query(done): Query<Done>) -> PageResult {
+    let (session, view) = visible_client(&state, &browser, &client_path(&id), &id).await?;
+    client_page(&state, &session, view, None, notice(done.done.as_deref())).await
 }
 
 /// `POST /settings/api-clients/{id}/secret`: the owner's Show button (audited).
-pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
-    let (session, _) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let (session, _) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
-    let secret = match state.service.reveal_secret(&actor, &id).await {
-        Ok(secret) => secret,
-        Err(e) => return page_for(&e),
-    };
+    let secret = state.service.reveal_secret(&actor, &id).await?;
     match state.service.show_client(&actor, &id).await {
         Ok(view) => client_page(&state, &session, view, Some(secret), None).await,
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// A confirmation page for a destructive action on a client.
-async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static str) -> Response {
+async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static str) -> PageResult {
     let here = format!("{}/{what}", client_path(id));
-    let (session, view) = match visible_client(state, browser, &here, id).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
+    let (session, view) = visible_client(state, browser, &here, id).await?;
     let (title, text, button) = if what == "delete" {
         (
             format!("Delete {}?", view.name),
@@ -271,7 +242,7 @@ async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static s
         )
     };
     let csrf = state.service.session_csrf(&session);
-    html(
+    Ok(html(
         StatusCode::OK,
         &ConfirmPage {
             nav: nav(&session.user, "clients", None),
@@ -283,29 +254,23 @@ async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static s
             button,
             danger: true,
         },
-    )
+    ))
 }
 
 /// `GET /settings/api-clients/{id}/regenerate`.
-pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> Response {
+pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> PageResult {
     confirm(&state, &browser, &id, "regenerate").await
 }
 
 /// `POST /settings/api-clients/{id}/regenerate`.
-pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
-    let (session, _) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let (session, _) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
     let secret = match state.service.regenerate_secret(&actor, &id).await {
         Ok((_, secret)) => secret,
-        Err(e) => return page_for(&e),
+        Err(e) => return Err(e.into()),
     };
-    let view = match state.service.show_client(&actor, &id).await {
-        Ok(view) => view,
-        Err(e) => return page_for(&e),
-    };
+    let view = state.service.show_client(&actor, &id).await?;
     // Only the owner sees the new secret here; an admin who regenerated it tells the owner.
     let shown = (view.owner_id == session.user.id.as_str()).then_some(secret);
     let note = Some("A new secret is made; the old one no longer works.".to_owned());
@@ -313,34 +278,28 @@ pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id
 }
 
 /// `GET /settings/api-clients/{id}/delete`.
-pub async fn delete_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> Response {
+pub async fn delete_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> PageResult {
     confirm(&state, &browser, &id, "delete").await
 }
 
 /// `POST /settings/api-clients/{id}/delete`.
-pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
-    let (session, _) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let (session, _) = signed_in_form(&state, &browser, &body).await?;
     match state.service.delete_client(&Actor::user(session.user.clone()), &id).await {
-        Ok(()) => redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=deleted"),
-        Err(e) => page_for(&e),
+        Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=deleted")),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /settings/api-clients/{id}/status`: Turn on / Turn off.
-pub async fn set_status(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn set_status(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let Some(status) = ClientStatus::parse(form.get("status")) else {
-        return message(StatusCode::BAD_REQUEST, "This cannot be done", "The status must be on or off.");
+        return Ok(message(StatusCode::BAD_REQUEST, "This cannot be done", "The status must be on or off."));
     };
     match state.service.set_client_status(&Actor::user(session.user.clone()), &id, status).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done={}", client_path(&id), status.as_str())),
-        Err(e) => page_for(&e),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?done={}", client_path(&id), status.as_str()))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -365,24 +324,16 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
 }
 
 /// `GET /settings/api-clients/{id}/edit`.
-pub async fn edit_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> Response {
-    match visible_client(&state, &browser, &format!("{}/edit", client_path(&id)), &id).await {
-        Ok((session, view)) => client_form(&state, &session, Some(id), edit_values(&view), Vec::new()).await,
-        Err(page) => page,
-    }
+pub async fn edit_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> PageResult {
+    let (session, view) = visible_client(&state, &browser, &format!("{}/edit", client_path(&id)), &id).await?;
+    client_form(&state, &session, Some(id), edit_values(&view), Vec::new()).await
 }
 
 /// `POST /settings/api-clients/{id}/edit`.
-pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
-    let current = match state.service.show_client(&actor, &id).await {
-        Ok(view) => view,
-        Err(e) => return page_for(&e),
-    };
+    let current = state.service.show_client(&actor, &id).await?;
     let mut values = edit_values(&current);
     values.name = form.get("name").to_owned();
     let grants = form.group("grants");
@@ -429,9 +380,9 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
         jwks_uri: None,
     };
     match state.service.update_client(&actor, &id, edit).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id))),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id)))),
         Err(ServiceError::Invalid(why)) => client_form(&state, &session, Some(id), values, vec![shown(why.field, why.message)]).await,
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 

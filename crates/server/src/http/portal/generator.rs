@@ -13,7 +13,7 @@ use tessera_service::session::SignedIn;
 
 use super::{nav, notice, signed_in, signed_in_form};
 use crate::AppState;
-use crate::error::page_for;
+use crate::error::PageResult;
 use crate::http::dates;
 use crate::http::pages::{Browser, redirect, with_cookie};
 use crate::http::views::{GeneratorClient, GeneratorPage, GeneratorResult, html};
@@ -67,11 +67,11 @@ impl<'a> GeneratorInput<'a> {
     }
 }
 
-async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> Response {
+async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> PageResult {
     let user = &input.session.user;
     let owned = match state.service.list_clients(&Actor::user(user.clone()), None).await {
         Ok(all) => all.into_iter().filter(|c| c.owner_id == user.id.as_str()).collect::<Vec<_>>(),
-        Err(e) => return page_for(&e),
+        Err(e) => return Err(e.into()),
     };
     let clients = owned.iter().map(|c| GeneratorClient { id: c.client_id.clone(), name: c.name.clone(), kind: kind(c) }).collect();
     let mut page_nav = nav(user, "generator", input.notice);
@@ -91,7 +91,7 @@ async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> Response
     // The page shows a token (L02): no Referer leaves it, whatever link is followed from it.
     let mut response = html(input.status, &page);
     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
+    Ok(response)
 }
 
 fn result_of(state: &AppState, token: TokenResponse, client: Option<&str>) -> GeneratorResult {
@@ -115,11 +115,8 @@ pub struct GeneratorQuery {
 }
 
 /// `GET /tools/access-token`.
-pub async fn generator(State(state): State<AppState>, browser: Browser, Query(query): Query<GeneratorQuery>) -> Response {
-    let session = match signed_in(&state, &browser, "/tools/access-token").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn generator(State(state): State<AppState>, browser: Browser, Query(query): Query<GeneratorQuery>) -> PageResult {
+    let session = signed_in(&state, &browser, "/tools/access-token").await?;
     let mut input = GeneratorInput::new(&session, query.client_id.as_deref().unwrap_or_default());
     input.notice = notice(query.done.as_deref());
     generator_page(&state, input).await
@@ -139,18 +136,15 @@ fn token_failure(error: &ServiceError) -> Option<String> {
 }
 
 /// `POST /tools/access-token`: a token at once (client credentials), or the walk-through.
-pub async fn generate(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn generate(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
     let client_id = form.get("client_id").to_owned();
     let scope = form.get("scope").trim().to_owned();
     let view = match state.service.show_client(&actor, &client_id).await {
         Ok(view) if view.owner_id == session.user.id.as_str() => view,
-        Ok(_) => return page_for(&ServiceError::NotFound("client")),
-        Err(e) => return page_for(&e),
+        Ok(_) => return Err(ServiceError::NotFound("client").into()),
+        Err(e) => return Err(e.into()),
     };
     let mut input = GeneratorInput::new(&session, &client_id);
     input.scope = scope.clone();
@@ -162,7 +156,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
                     Some(text) => {
                         input.fail(text);
                     }
-                    None => return page_for(&e),
+                    None => return Err(e.into()),
                 },
             }
             generator_page(&state, input).await
@@ -177,29 +171,20 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
                 return generator_page(&state, input).await;
             }
             let implicit = browser_kind == "browser, implicit";
-            let start = match state.service.generator_start(&actor, &client_id, implicit, &scope, browser.peer).await {
-                Ok(start) => start,
-                Err(e) => return page_for(&e),
-            };
+            let start = state.service.generator_start(&actor, &client_id, implicit, &scope, browser.peer).await?;
             let value = format!("{client_id}.{}.{}.{}", start.state, start.code_verifier, u8::from(implicit));
             let cookie = browser.set_cookie(GENERATOR_COOKIE, &value, 600);
-            with_cookie(redirect(StatusCode::SEE_OTHER, &start.authorize_url), Some(cookie))
+            Ok(with_cookie(redirect(StatusCode::SEE_OTHER, &start.authorize_url), Some(cookie)))
         }
     }
 }
 
 /// `POST /tools/access-token/callback-uri`: registers the generator's callback on a client.
-pub async fn add_callback(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn add_callback(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
     let client_id = form.get("client_id");
-    let view = match state.service.show_client(&actor, client_id).await {
-        Ok(view) => view,
-        Err(e) => return page_for(&e),
-    };
+    let view = state.service.show_client(&actor, client_id).await?;
     let mut uris = view.redirect_uris.clone();
     let callback = state.service.generator_redirect_uri();
     if !uris.contains(&callback) {
@@ -209,9 +194,9 @@ pub async fn add_callback(State(state): State<AppState>, browser: Browser, body:
     match state.service.update_client(&actor, client_id, edit).await {
         Ok(_) => {
             let query = serde_urlencoded::to_string([("client_id", client_id), ("done", "callback")]).unwrap_or_default();
-            redirect(StatusCode::SEE_OTHER, &format!("/tools/access-token?{query}"))
+            Ok(redirect(StatusCode::SEE_OTHER, &format!("/tools/access-token?{query}")))
         }
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -225,11 +210,8 @@ pub struct CallbackQuery {
 
 /// `GET /tools/access-token/callback`: where the walk-through comes back. A code is redeemed
 /// here, as the client would; an implicit token is in the fragment, which the page's script reads.
-pub async fn callback(State(state): State<AppState>, browser: Browser, Query(query): Query<CallbackQuery>) -> Response {
-    let session = match signed_in(&state, &browser, "/tools/access-token").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn callback(State(state): State<AppState>, browser: Browser, Query(query): Query<CallbackQuery>) -> PageResult {
+    let session = signed_in(&state, &browser, "/tools/access-token").await?;
     let clear = browser.set_cookie(GENERATOR_COOKIE, "", 0);
     let started = browser.cookies.get(GENERATOR_COOKIE).cloned().unwrap_or_default();
     let mut parts = started.splitn(4, '.');
@@ -238,20 +220,20 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
     let mut input = GeneratorInput::new(&session, client_id);
     if expected_state.is_empty() {
         input.fail("This walk-through has expired. Start again.".into());
-        return with_cookie(generator_page(&state, input).await, Some(clear));
+        return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     if let Some(error) = query.error {
         input.fail(format!("The authorization server answered {error}: {}", query.error_description.unwrap_or_default()));
-        return with_cookie(generator_page(&state, input).await, Some(clear));
+        return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     if implicit && query.code.is_none() {
         // The page's script compares the fragment's state with this one.
         input.implicit_state = Some(expected_state.to_owned());
-        return with_cookie(generator_page(&state, input).await, Some(clear));
+        return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     if query.state.as_deref() != Some(expected_state) || query.code.is_none() {
         input.fail("This answer does not belong to the walk-through you started. Start again.".into());
-        return with_cookie(generator_page(&state, input).await, Some(clear));
+        return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     let actor = Actor::user(session.user.clone());
     let code = query.code.unwrap_or_default();
@@ -261,10 +243,10 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
             Some(text) => {
                 input.fail(text);
             }
-            None => return page_for(&e),
+            None => return Err(e.into()),
         },
     }
-    with_cookie(generator_page(&state, input).await, Some(clear))
+    Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)))
 }
 
 /// `GET /assets/generator.js`: the implicit callback's script (a file, so the CSP stays `'self'`).

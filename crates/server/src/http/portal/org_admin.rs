@@ -12,7 +12,7 @@ use tessera_service::session::SignedIn;
 
 use super::{Done, nav, notice, signed_in, signed_in_form};
 use crate::AppState;
-use crate::error::{page_for, sentence};
+use crate::error::{PageResult, sentence};
 use crate::http::dates;
 use crate::http::pages::{Browser, redirect};
 use crate::http::views::{ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MembersPage, ScopesPage, html};
@@ -23,20 +23,17 @@ pub async fn admin_home() -> Response {
 }
 
 /// `GET /admin/members`.
-pub async fn members(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
-    let session = match signed_in(&state, &browser, "/admin/members").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn members(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
+    let session = signed_in(&state, &browser, "/admin/members").await?;
     members_page(&state, &session, notice(done.done.as_deref()), None).await
 }
 
-async fn members_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> Response {
+async fn members_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> PageResult {
     members_page_with(state, session, notice, error, StatusCode::BAD_REQUEST).await
 }
 
 /// The members page after a refused change: the reason on the page, with 403.
-async fn members_refused(state: &AppState, session: &SignedIn, why: &str) -> Response {
+async fn members_refused(state: &AppState, session: &SignedIn, why: &str) -> PageResult {
     members_page_with(state, session, None, Some(sentence(why)), StatusCode::FORBIDDEN).await
 }
 
@@ -47,12 +44,9 @@ async fn members_page_with(
     notice: Option<String>,
     error: Option<String>,
     error_status: StatusCode,
-) -> Response {
+) -> PageResult {
     let user = &session.user;
-    let members = match state.service.members(&Actor::user(user.clone()), user.org_id.as_str()).await {
-        Ok(m) => m,
-        Err(e) => return page_for(&e),
-    };
+    let members = state.service.members(&Actor::user(user.clone()), user.org_id.as_str()).await?;
     let mut page_nav = nav(user, "admin", notice);
     let status = if error.is_some() { error_status } else { StatusCode::OK };
     page_nav.error = error;
@@ -64,15 +58,12 @@ async fn members_page_with(
         me: user.id.to_string(),
         is_owner: user.role == Role::Owner,
     };
-    html(status, &page)
+    Ok(html(status, &page))
 }
 
 /// `POST /admin/members`: adds a member.
-pub async fn add_member(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn add_member(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let Some(role) = Role::parse(form.get("role")) else {
         return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
     };
@@ -91,111 +82,88 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
         password: (!service).then(|| password.to_owned()),
     };
     match state.service.create_user(&Actor::user(session.user.clone()), new).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=added"),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=added")),
         Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(sentence(&why.message))).await,
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /admin/members/{id}`: role and permission.
-pub async fn update_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn update_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let Some(role) = Role::parse(form.get("role")) else {
         return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
     };
     let actor = Actor::user(session.user.clone());
     match state.service.update_member(&actor, &id, Some(role), Some(form.flag("authorize_applications"))).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved"),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved")),
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
-async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body: &Bytes, disabled: bool) -> Response {
-    let (session, _) = match signed_in_form(state, browser, body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body: &Bytes, disabled: bool) -> PageResult {
+    let (session, _) = signed_in_form(state, browser, body).await?;
     match state.service.set_user_disabled(&Actor::user(session.user.clone()), id, disabled).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" }),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" })),
         Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &why).await,
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /admin/members/{id}/disable`.
-pub async fn disable_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn disable_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     set_member_disabled(&state, &browser, &id, &body, true).await
 }
 
 /// `POST /admin/members/{id}/enable`.
-pub async fn enable_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn enable_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     set_member_disabled(&state, &browser, &id, &body, false).await
 }
 
-async fn scopes_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> Response {
+async fn scopes_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> PageResult {
     let user = &session.user;
     let actor = Actor::user(user.clone());
     // Reading the catalogue is open to members (for the client form); this page is not.
-    if let Err(e) = state.service.require_runs_org(&actor, &user.org_id) {
-        return page_for(&e);
-    }
-    let scopes = match state.service.scopes(&actor, user.org_id.as_str()).await {
-        Ok(s) => s,
-        Err(e) => return page_for(&e),
-    };
+    state.service.require_runs_org(&actor, &user.org_id)?;
+    let scopes = state.service.scopes(&actor, user.org_id.as_str()).await?;
     let mut page_nav = nav(user, "admin", notice);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page_nav.error = error;
-    html(status, &ScopesPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "scopes", scopes })
+    Ok(html(status, &ScopesPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "scopes", scopes }))
 }
 
 /// `GET /admin/scopes`.
-pub async fn scopes(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
-    let session = match signed_in(&state, &browser, "/admin/scopes").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn scopes(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
+    let session = signed_in(&state, &browser, "/admin/scopes").await?;
     scopes_page(&state, &session, notice(done.done.as_deref()), None).await
 }
 
 /// `POST /admin/scopes`: adds a scope to the catalogue.
-pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
     match state.service.create_scope(&actor, session.user.org_id.as_str(), form.get("name").trim(), form.flag("restricted")).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added"),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added")),
         Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(sentence(&why.message))).await,
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /admin/scopes/restriction`.
-pub async fn restrict_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_form(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn restrict_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
     match state.service.set_scope_restricted(&actor, session.user.org_id.as_str(), form.get("name"), form.flag("restricted")).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=saved"),
-        Err(e) => page_for(&e),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=saved")),
+        Err(e) => Err(e.into()),
     }
 }
 
-async fn approvals_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> Response {
+async fn approvals_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> PageResult {
     let user = &session.user;
-    let approvals = match state.service.org_approvals(&Actor::user(user.clone()), user.org_id.as_str()).await {
-        Ok(a) => a,
-        Err(e) => return page_for(&e),
-    };
+    let approvals = state.service.org_approvals(&Actor::user(user.clone()), user.org_id.as_str()).await?;
     let mut rows = Vec::new();
     for a in approvals {
         let by = match state.service.member(&Actor::user(user.clone()), &a.approved_by).await {
@@ -212,42 +180,36 @@ async fn approvals_page(state: &AppState, session: &SignedIn, notice: Option<Str
     let mut page_nav = nav(user, "admin", notice);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page_nav.error = error;
-    html(status, &ApprovalsPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "approvals", approvals: rows })
+    Ok(html(status, &ApprovalsPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "approvals", approvals: rows }))
 }
 
 /// `GET /admin/approvals`.
-pub async fn approvals(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> Response {
-    let session = match signed_in(&state, &browser, "/admin/approvals").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn approvals(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
+    let session = signed_in(&state, &browser, "/admin/approvals").await?;
     approvals_page(&state, &session, notice(done.done.as_deref()), None).await
 }
 
-async fn set_approval(state: &AppState, browser: &Browser, body: &Bytes, approve: bool) -> Response {
-    let (session, form) = match signed_in_form(state, browser, body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+async fn set_approval(state: &AppState, browser: &Browser, body: &Bytes, approve: bool) -> PageResult {
+    let (session, form) = signed_in_form(state, browser, body).await?;
     let actor = Actor::user(session.user.clone());
     match state.service.set_org_approval(&actor, form.get("client_id").trim(), session.user.org_id.as_str(), approve).await {
         Ok(()) => {
-            redirect(StatusCode::SEE_OTHER, if approve { "/admin/approvals?done=approved" } else { "/admin/approvals?done=withdrawn" })
+            Ok(redirect(StatusCode::SEE_OTHER, if approve { "/admin/approvals?done=approved" } else { "/admin/approvals?done=withdrawn" }))
         }
         Err(ServiceError::NotFound("client")) => {
             approvals_page(state, &session, None, Some("There is no client with this id.".into())).await
         }
-        Err(e) => page_for(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /admin/approvals`.
-pub async fn approve(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+pub async fn approve(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     set_approval(&state, &browser, &body, true).await
 }
 
 /// `POST /admin/approvals/withdraw`.
-pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     set_approval(&state, &browser, &body, false).await
 }
 
@@ -280,11 +242,8 @@ const AUDIT_ACTIONS: [&str; 22] = [
 const AUDIT_PAGE: u32 = 50;
 
 /// `GET /admin/audit`: the organization's audit log, filtered, newest first, 50 a page.
-pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter): Query<AuditFilterForm>) -> Response {
-    let session = match signed_in(&state, &browser, "/admin/audit").await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter): Query<AuditFilterForm>) -> PageResult {
+    let session = signed_in(&state, &browser, "/admin/audit").await?;
     let user = &session.user;
     let actor = Actor::user(user.clone());
     let query = AuditFilter {
@@ -298,10 +257,7 @@ pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter
         before: filter.before,
         limit: AUDIT_PAGE + 1,
     };
-    let mut entries = match state.service.audit_log(&actor, query).await {
-        Ok(e) => e,
-        Err(e) => return page_for(&e),
-    };
+    let mut entries = state.service.audit_log(&actor, query).await?;
     let more = entries.len() > AUDIT_PAGE as usize;
     entries.truncate(AUDIT_PAGE as usize);
     let next = more.then(|| {
@@ -328,8 +284,8 @@ pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter
             detail: if e.detail.as_object().is_some_and(serde_json::Map::is_empty) { String::new() } else { e.detail.to_string() },
         })
         .collect();
-    html(
+    Ok(html(
         StatusCode::OK,
         &AuditPage { nav: nav(user, "admin", None), tab: "audit", filter, actions: AUDIT_ACTIONS.to_vec(), entries: rows, next },
-    )
+    ))
 }
