@@ -10,7 +10,7 @@ use tessera_service::device::{DevicePrompt, UserCodeRefusal, VERIFICATION_PATH};
 use tessera_service::session::SignedIn;
 
 use crate::AppState;
-use crate::error::{ApiError, no_store, page_for};
+use crate::error::{ApiError, PageResult, no_store};
 use crate::http::cors;
 use crate::http::extract::OAuthRequest;
 use crate::http::pages::{Browser, login_redirect, session_of, signed_in_post};
@@ -84,38 +84,28 @@ pub async fn form(State(state): State<AppState>, browser: Browser, uri: Uri) -> 
 }
 
 /// `POST /device`: the code entered; shows what it asks for, with Allow and Deny.
-pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_post(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_post(&state, &browser, &body).await?;
     let typed = form.get("user_code").unwrap_or("");
-    match state.service.device_prompt(&session.user, typed, browser.peer).await {
-        Ok(Ok(prompt)) => page(&state, &session, StatusCode::OK, typed, None, Some(&prompt)),
-        Ok(Err(refusal)) => refused(&state, &session, typed, &refusal),
-        Err(e) => page_for(&e),
-    }
+    Ok(match state.service.device_prompt(&session.user, typed, browser.peer).await? {
+        Ok(prompt) => page(&state, &session, StatusCode::OK, typed, None, Some(&prompt)),
+        Err(refusal) => refused(&state, &session, typed, &refusal),
+    })
 }
 
 /// `POST /device/decision`: Allow or Deny.
-pub async fn decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_post(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_post(&state, &browser, &body).await?;
     let approve = match form.get("decision") {
         Some("allow") => true,
         Some("deny") => false,
-        _ => return message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny."),
+        _ => return Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny.")),
     };
     let typed = form.get("user_code").unwrap_or("");
-    match state.service.device_decide(&session, typed, approve, browser.peer).await {
-        Ok(Ok(true)) if approve => {
-            message(StatusCode::OK, "Device connected", "You can return to your device; it will continue by itself.")
-        }
-        Ok(Ok(true)) => message(StatusCode::OK, "Request denied", "The device was not given access. You can close this page."),
-        Ok(Ok(false)) => message(StatusCode::BAD_REQUEST, "This code cannot be used", "It has expired or was answered already."),
-        Ok(Err(refusal)) => refused(&state, &session, typed, &refusal),
-        Err(e) => page_for(&e),
-    }
+    Ok(match state.service.device_decide(&session, typed, approve, browser.peer).await? {
+        Ok(true) if approve => message(StatusCode::OK, "Device connected", "You can return to your device; it will continue by itself."),
+        Ok(true) => message(StatusCode::OK, "Request denied", "The device was not given access. You can close this page."),
+        Ok(false) => message(StatusCode::BAD_REQUEST, "This code cannot be used", "It has expired or was answered already."),
+        Err(refusal) => refused(&state, &session, typed, &refusal),
+    })
 }

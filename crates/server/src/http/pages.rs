@@ -22,7 +22,7 @@ use tessera_service::secrets::plausible_token;
 use tessera_service::session::{NewSession, SignedIn};
 
 use crate::AppState;
-use crate::error::{no_store, page_for};
+use crate::error::{PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
 use crate::http::views::{ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginPage, LogoutPage, SetupPage, html, message};
 
@@ -210,22 +210,22 @@ fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, out
 }
 
 /// `GET /oauth2/authorize`.
-pub async fn authorize(State(state): State<AppState>, browser: Browser, uri: Uri) -> Response {
+pub async fn authorize(State(state): State<AppState>, browser: Browser, uri: Uri) -> PageResult {
     authorization_request(&state, &browser, uri.query().unwrap_or("").as_bytes(), false).await
 }
 
 /// `POST /oauth2/authorize`: the same request as a form body (OIDC Core §3.1.2.1), answered
 /// exactly as the `GET`, except that redirects are 303 (RFC 9700 §4.12: a 307 would re-post the
 /// body to the client). The body alone is the request; a query string beside it is not read.
-pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri: Uri, headers: HeaderMap, body: Bytes) -> PageResult {
     let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = media.split(';').next().unwrap_or("").trim();
     if !body.is_empty() && !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return message(
+        return Ok(message(
             StatusCode::BAD_REQUEST,
             "This request cannot be completed",
             "An authorization request is sent in the query or as a form (application/x-www-form-urlencoded).",
-        );
+        ));
     }
     // The session cookie is SameSite=Lax, so a browser leaves it out of the cross-site POST a
     // client's page makes, and every user would look signed out (`prompt=none` could never
@@ -234,8 +234,8 @@ pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri
     if browser.session_cookie().is_none() {
         return match Params::from_form(&body) {
             // `Params::from_form` accepts only UTF-8, so the body is the query as it is.
-            Ok(_) => redirect(StatusCode::SEE_OTHER, &format!("{}?{}", uri.path(), String::from_utf8_lossy(&body))),
-            Err(e) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
+            Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?{}", uri.path(), String::from_utf8_lossy(&body)))),
+            Err(e) => Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description)),
         };
     }
     authorization_request(&state, &browser, &body, true).await
@@ -243,20 +243,17 @@ pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri
 
 /// An authorization request, form-encoded (a query or a form body). One that cannot be read
 /// (not UTF-8, a parameter repeated) is an error page: its redirect URI cannot be trusted.
-async fn authorization_request(state: &AppState, browser: &Browser, request: &[u8], after_post: bool) -> Response {
+async fn authorization_request(state: &AppState, browser: &Browser, request: &[u8], after_post: bool) -> PageResult {
     let params = match Params::from_form(request) {
         Ok(params) => params,
-        Err(e) => return message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description),
+        Err(e) => return Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description)),
     };
     // `Params::from_form` accepts only UTF-8, so this is the whole request.
     let query = std::str::from_utf8(request).unwrap_or_default();
-    let session = match session_of(state, browser).await {
-        Ok(session) => session,
-        Err(page) => return page,
-    };
+    let session = session_of(state, browser).await?;
     match state.service.authorize(&params, session.as_ref()).await {
-        Ok(outcome) => render_outcome(state, session.as_ref(), query, outcome, after_post),
-        Err(e) => page_for(&e),
+        Ok(outcome) => Ok(render_outcome(state, session.as_ref(), query, outcome, after_post)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -276,35 +273,29 @@ pub(crate) async fn signed_in_post(state: &AppState, browser: &Browser, body: &B
 }
 
 /// `POST /oauth2/authorize/decision`: Allow or Deny on the consent page.
-pub async fn consent_decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_post(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn consent_decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_post(&state, &browser, &body).await?;
     let query = form.get("request").unwrap_or("");
     let decision = match form.get("decision") {
         Some("allow") => ConsentDecision::Allow,
         Some("deny") => ConsentDecision::Deny,
-        _ => return message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny."),
+        _ => return Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny.")),
     };
-    let Ok(params) = Params::from_form(query.as_bytes()) else { return forbidden() };
+    let Ok(params) = Params::from_form(query.as_bytes()) else { return Err(forbidden().into()) };
     match state.service.decide_consent(&params, &session, decision).await {
-        Ok(outcome) => render_outcome(&state, Some(&session), query, outcome, true),
-        Err(e) => page_for(&e),
+        Ok(outcome) => Ok(render_outcome(&state, Some(&session), query, outcome, true)),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /oauth2/authorize/approve`: an org admin's Approve.
-pub async fn approve(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_post(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn approve(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_post(&state, &browser, &body).await?;
     let query = form.get("request").unwrap_or("");
-    let Ok(params) = Params::from_form(query.as_bytes()) else { return forbidden() };
+    let Ok(params) = Params::from_form(query.as_bytes()) else { return Err(forbidden().into()) };
     match state.service.approve_from_browser(&params, &session).await {
-        Ok(outcome) => render_outcome(&state, Some(&session), query, outcome, true),
-        Err(e) => page_for(&e),
+        Ok(outcome) => Ok(render_outcome(&state, Some(&session), query, outcome, true)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -344,15 +335,12 @@ fn login_page(status: StatusCode, csrf: &str, return_to: &str, email: &str, erro
 }
 
 /// `GET /login`.
-pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> Response {
+pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> PageResult {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
     let return_to = pairs.iter().find(|(k, _)| k == "return_to").map(|(_, v)| v.as_str());
     let return_to = safe_return_to(return_to);
-    let (csrf, cookie) = match pre_login_csrf(&state, &browser) {
-        Ok(ok) => ok,
-        Err(e) => return page_for(&e),
-    };
-    with_cookie(login_page(StatusCode::OK, &csrf, return_to, &login_hint(return_to), None), cookie)
+    let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
+    Ok(with_cookie(login_page(StatusCode::OK, &csrf, return_to, &login_hint(return_to), None), cookie))
 }
 
 /// Sets the new session's cookie and sends the browser on with a 303.
@@ -403,53 +391,47 @@ fn signed_out_page() -> Response {
 }
 
 /// `GET /logout` and `GET /oauth2/logout`: asks for confirmation while signed in.
-pub async fn logout_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> Response {
+pub async fn logout_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> PageResult {
     let Ok(params) = Params::from_form(uri.query().unwrap_or("").as_bytes()) else {
-        return message(StatusCode::BAD_REQUEST, "Cannot log out", "The logout request is malformed.");
+        return Ok(message(StatusCode::BAD_REQUEST, "Cannot log out", "The logout request is malformed."));
     };
     let carried = logout_params(&params);
-    let session = match session_of(&state, &browser).await {
-        Ok(session) => session,
-        Err(page) => return page,
-    };
+    let session = session_of(&state, &browser).await?;
     let Some(session) = session else {
         // Nobody to sign out: go on to where the client asked, when that is allowed.
         return match after_logout(&state, &carried).await {
-            Ok(Some(url)) => redirect(StatusCode::FOUND, &url),
-            Ok(None) => signed_out_page(),
-            Err(e) => page_for(&e),
+            Ok(Some(url)) => Ok(redirect(StatusCode::FOUND, &url)),
+            Ok(None) => Ok(signed_out_page()),
+            Err(e) => Err(e.into()),
         };
     };
     let csrf = state.service.session_csrf(&session);
     let carry = carried.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    html(StatusCode::OK, &LogoutPage { csrf: &csrf, user_email: Some(&session.user.email), carry })
+    Ok(html(StatusCode::OK, &LogoutPage { csrf: &csrf, user_email: Some(&session.user.email), carry }))
 }
 
 /// `POST /logout`.
-pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let Some(form) = form(&body) else { return forbidden() };
+pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let Some(form) = form(&body) else { return Err(forbidden().into()) };
     if !browser.same_origin {
-        return forbidden();
+        return Err(forbidden().into());
     }
-    let session = match session_of(&state, &browser).await {
-        Ok(session) => session,
-        Err(page) => return page,
-    };
+    let session = session_of(&state, &browser).await?;
     if let Some(session) = &session
         && !state.service.session_csrf_matches(session, form.get("csrf_token").unwrap_or(""))
     {
-        return forbidden();
+        return Err(forbidden().into());
     }
     if let Err(e) = state.service.logout(browser.session_cookie()).await {
-        return page_for(&e);
+        return Err(e.into());
     }
     let clear = browser.set_cookie(browser.names.session, "", 0);
     let response = match after_logout(&state, &logout_params(&form)).await {
         Ok(Some(url)) => redirect(StatusCode::SEE_OTHER, &url),
         Ok(None) => signed_out_page(),
-        Err(e) => return page_for(&e),
+        Err(e) => return Err(e.into()),
     };
-    with_cookie(response, Some(clear))
+    Ok(with_cookie(response, Some(clear)))
 }
 
 /// `GET /`: the portal for a signed-in user, the login page for anyone else (SPEC §6).
@@ -487,21 +469,16 @@ async fn setup_open(state: &AppState) -> Result<(), Response> {
 }
 
 /// `GET /setup/{token}`.
-pub async fn setup_form(State(state): State<AppState>, browser: Browser, Path(token): Path<String>) -> Response {
-    if let Err(page) = setup_open(&state).await {
-        return page;
-    }
+pub async fn setup_form(State(state): State<AppState>, browser: Browser, Path(token): Path<String>) -> PageResult {
+    setup_open(&state).await?;
     match state.service.setup_token_valid(&token).await {
         Ok(true) => {}
-        Ok(false) => return setup_not_found(),
-        Err(e) => return page_for(&e),
+        Ok(false) => return Ok(setup_not_found()),
+        Err(e) => return Err(e.into()),
     }
-    let (csrf, cookie) = match pre_login_csrf(&state, &browser) {
-        Ok(ok) => ok,
-        Err(e) => return page_for(&e),
-    };
+    let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
     let org_name = default_org_name(&state).await;
-    with_cookie(html(StatusCode::OK, &SetupPage { csrf: &csrf, token: &token, org_name: &org_name, email: "", error: None }), cookie)
+    Ok(with_cookie(html(StatusCode::OK, &SetupPage { csrf: &csrf, token: &token, org_name: &org_name, email: "", error: None }), cookie))
 }
 
 /// `POST /setup/{token}`.
@@ -527,31 +504,23 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
 }
 
 /// `GET /settings/connected-apps`: the applications the user allowed, each revocable.
-pub async fn connected_apps(State(state): State<AppState>, browser: Browser) -> Response {
-    let session = match session_of(&state, &browser).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return login_redirect("/settings/connected-apps"),
-        Err(page) => return page,
+pub async fn connected_apps(State(state): State<AppState>, browser: Browser) -> PageResult {
+    let Some(session) = session_of(&state, &browser).await? else {
+        return Err(login_redirect("/settings/connected-apps").into());
     };
-    let apps = match state.service.consents(&session.user).await {
-        Ok(apps) => apps,
-        Err(e) => return page_for(&e),
-    };
+    let apps = state.service.consents(&session.user).await?;
     let apps: Vec<ConnectedApp> =
         apps.into_iter().map(|(client_id, name, scope)| ConnectedApp { client_id, name, scope: scope.to_string() }).collect();
     let csrf = state.service.session_csrf(&session);
-    html(StatusCode::OK, &ConnectedAppsPage { csrf: &csrf, user_email: &session.user.email, apps: &apps })
+    Ok(html(StatusCode::OK, &ConnectedAppsPage { csrf: &csrf, user_email: &session.user.email, apps: &apps }))
 }
 
 /// `POST /settings/connected-apps/revoke`.
-pub async fn revoke_app(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let (session, form) = match signed_in_post(&state, &browser, &body).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
+pub async fn revoke_app(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_post(&state, &browser, &body).await?;
     match state.service.revoke_consent(&session.user, form.get("client_id").unwrap_or("")).await {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, "/settings/connected-apps"),
-        Err(e) => page_for(&e),
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/connected-apps")),
+        Err(e) => Err(e.into()),
     }
 }
 
