@@ -275,3 +275,9 @@ async fn snapshot_of_an_access_tokens_claims() {
     insta::assert_json_snapshot!("access_token_header", header);
     insta::assert_json_snapshot!("access_token_claims", claims);
 }
+
+#[tokio::test]
+async fn snapshot_of_the_admin_api_document() {
+    let app = app().await;
+    insta::assert_json_snapshot!("admin_openapi", send(&app, get("/admin/v1/openapi.json")).await.json());
+}

@@ -563,18 +563,17 @@ async fn admin_api_openapi_document_is_valid_and_names_every_route() {
     );
     std::fs::remove_dir_all(&dir).ok();
 
-    // The document and the router's table name the same routes, so they cannot drift.
+    // The router and the document are made from one list of handlers; what the document names,
+    // the router serves (none answers the "no such endpoint" 404 or a 405).
     let mut documented = BTreeSet::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             documented.insert((method.to_uppercase(), path.clone()));
         }
     }
-    let served: BTreeSet<(String, String)> =
-        tessera_server::http::admin_api::ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
-    assert_eq!(documented, served);
-    // And the router serves each of them (none answers the "no such endpoint" 404 or a 405).
-    for (method, path) in &served {
+    // A new route changes this count, and is unfinished until the authorization matrix has its rows.
+    assert_eq!(documented.len(), 25, "{documented:?}");
+    for (method, path) in &documented {
         let url = server.url(&path.replace("{client_id}", "x").replace("{user}", "x").replace("{name}", "x"));
         let response = http().request(method.parse().unwrap(), url).send().await.unwrap();
         let status = response.status().as_u16();

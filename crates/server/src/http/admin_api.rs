@@ -6,9 +6,9 @@
 //! (`tessera_core::access`). Every error is RFC 7807 `application/problem+json` from the one
 //! table in `error.rs`; every list is cursor-paginated with an RFC 8288 `Link: rel="next"`.
 //!
-//! The routes are one table ([`ROUTES`] and [`router`]); the OpenAPI 3.1 document at
-//! `/admin/v1/openapi.json` is derived by `utoipa` from the `#[utoipa::path]` attributes and the
-//! wire types, and an end-to-end test checks that both name the same routes.
+//! Each route is named once, by its handler's `#[utoipa::path]` attribute: [`api`] lists the
+//! handlers, and the router and the OpenAPI 3.1 document at `/admin/v1/openapi.json` are both
+//! made from that list (`utoipa-axum`), with the wire types' schemas.
 
 use std::sync::OnceLock;
 
@@ -17,7 +17,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, delete, get, patch, post, put};
+use axum::routing::any;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{ClientStatus, Role};
@@ -29,6 +29,8 @@ use tessera_proto::{
 use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser};
 use tessera_service::{AdminCaller, ServiceError};
 use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ProblemError, no_store, problem};
@@ -629,14 +631,12 @@ async fn openapi_document() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], document().to_owned()).into_response()
 }
 
+/// The document's frame: what no route says. The paths come from the routes ([`api`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tessera admin API", version = "1", description = "Manage an organization's clients, members, scopes, approvals and audit log. \
         Authenticate with an access token from this server holding `tessera:clients` or `tessera:admin`. \
         Organizations and signing keys are the operator's, with the `tessera` command, and not part of this API."),
-    paths(me, list_clients, create_client, show_client, update_client, delete_client, enable_client, disable_client,
-        regenerate_secret, reveal_secret, list_members, add_member, show_member, update_member, disable_member, enable_member,
-        list_scopes, add_scope, update_scope, list_approvals, approve, withdraw_approval, audit_log, revoke_token, openapi_document),
     components(schemas(Problem)),
     modifiers(&BearerScheme),
 )]
@@ -655,96 +655,40 @@ impl utoipa::Modify for BearerScheme {
     }
 }
 
+/// Every route of the admin API, once: each handler's `#[utoipa::path]` says its method and
+/// path, and both the router and the OpenAPI document are made from this list.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(AdminApiDoc::openapi())
+        .routes(routes!(me))
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(show_client, update_client, delete_client))
+        .routes(routes!(enable_client))
+        .routes(routes!(disable_client))
+        .routes(routes!(regenerate_secret, reveal_secret))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(show_member, update_member))
+        .routes(routes!(disable_member))
+        .routes(routes!(enable_member))
+        .routes(routes!(list_scopes, add_scope))
+        .routes(routes!(update_scope))
+        .routes(routes!(list_approvals))
+        .routes(routes!(approve, withdraw_approval))
+        .routes(routes!(audit_log))
+        .routes(routes!(revoke_token))
+        .routes(routes!(openapi_document))
+}
+
 /// The OpenAPI document as JSON, built once.
 pub fn document() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
-    DOCUMENT.get_or_init(|| AdminApiDoc::openapi().to_json().unwrap_or_default())
+    DOCUMENT.get_or_init(|| api().into_openapi().to_json().unwrap_or_default())
 }
 
-/// Every route of the admin API: the router is built from this table, and an end-to-end test
-/// checks the OpenAPI document against it.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/admin/v1/me"),
-    ("GET", "/admin/v1/clients"),
-    ("POST", "/admin/v1/clients"),
-    ("GET", "/admin/v1/clients/{client_id}"),
-    ("PATCH", "/admin/v1/clients/{client_id}"),
-    ("DELETE", "/admin/v1/clients/{client_id}"),
-    ("POST", "/admin/v1/clients/{client_id}/enable"),
-    ("POST", "/admin/v1/clients/{client_id}/disable"),
-    ("POST", "/admin/v1/clients/{client_id}/secret"),
-    ("GET", "/admin/v1/clients/{client_id}/secret"),
-    ("GET", "/admin/v1/members"),
-    ("POST", "/admin/v1/members"),
-    ("GET", "/admin/v1/members/{user}"),
-    ("PATCH", "/admin/v1/members/{user}"),
-    ("POST", "/admin/v1/members/{user}/disable"),
-    ("POST", "/admin/v1/members/{user}/enable"),
-    ("GET", "/admin/v1/scopes"),
-    ("POST", "/admin/v1/scopes"),
-    ("PATCH", "/admin/v1/scopes/{name}"),
-    ("GET", "/admin/v1/approvals"),
-    ("PUT", "/admin/v1/approvals/{client_id}"),
-    ("DELETE", "/admin/v1/approvals/{client_id}"),
-    ("GET", "/admin/v1/audit"),
-    ("POST", "/admin/v1/tokens/revoke"),
-    ("GET", "/admin/v1/openapi.json"),
-];
-
-/// The handler of a route of [`ROUTES`].
-fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
-    let route = match (method, path.trim_start_matches(PREFIX)) {
-        ("GET", "/me") => get(me),
-        ("GET", "/clients") => get(list_clients),
-        ("POST", "/clients") => post(create_client),
-        ("GET", "/clients/{client_id}") => get(show_client),
-        ("PATCH", "/clients/{client_id}") => patch(update_client),
-        ("DELETE", "/clients/{client_id}") => delete(delete_client),
-        ("POST", "/clients/{client_id}/enable") => post(enable_client),
-        ("POST", "/clients/{client_id}/disable") => post(disable_client),
-        ("POST", "/clients/{client_id}/secret") => post(regenerate_secret),
-        ("GET", "/clients/{client_id}/secret") => get(reveal_secret),
-        ("GET", "/members") => get(list_members),
-        ("POST", "/members") => post(add_member),
-        ("GET", "/members/{user}") => get(show_member),
-        ("PATCH", "/members/{user}") => patch(update_member),
-        ("POST", "/members/{user}/disable") => post(disable_member),
-        ("POST", "/members/{user}/enable") => post(enable_member),
-        ("GET", "/scopes") => get(list_scopes),
-        ("POST", "/scopes") => post(add_scope),
-        ("PATCH", "/scopes/{name}") => patch(update_scope),
-        ("GET", "/approvals") => get(list_approvals),
-        ("PUT", "/approvals/{client_id}") => put(approve),
-        ("DELETE", "/approvals/{client_id}") => delete(withdraw_approval),
-        ("GET", "/audit") => get(audit_log),
-        ("POST", "/tokens/revoke") => post(revoke_token),
-        ("GET", "/openapi.json") => get(openapi_document),
-        _ => return None,
-    };
-    Some(route)
-}
-
-/// The admin API's routes, from [`ROUTES`]: a wrong method on a known path is a 405 problem,
-/// an unknown path under `/admin/v1` a 404 problem.
+/// The admin API's routes, from [`api`]: a wrong method on a known path is a 405 problem, an
+/// unknown path under `/admin/v1` a 404 problem.
 pub fn router() -> Router<AppState> {
-    let mut paths: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
-    for (method, path) in ROUTES {
-        let Some(route) = handler(method, path) else {
-            // A route in the table without a handler is a programming error; leave it out
-            // (the OpenAPI test names it) rather than panic at start-up.
-            tracing::error!(method, path, "admin API route without a handler");
-            continue;
-        };
-        match paths.iter_mut().find(|(p, _)| p == path) {
-            Some((_, existing)) => *existing = std::mem::take(existing).merge(route),
-            None => paths.push((path, route)),
-        }
-    }
-    let mut router = Router::new();
-    for (path, route) in paths {
-        router = router.route(path, route.fallback(method_not_allowed));
-    }
-    router.route("/admin/v1", any(not_found)).route("/admin/v1/{*rest}", any(not_found))
+    let (router, _) = api().split_for_parts();
+    router.method_not_allowed_fallback(method_not_allowed).route("/admin/v1", any(not_found)).route("/admin/v1/{*rest}", any(not_found))
 }
 
 async fn not_found() -> Response {
@@ -758,13 +702,6 @@ async fn method_not_allowed(method: Method) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_route_has_a_handler() {
-        for (method, path) in ROUTES {
-            assert!(handler(method, path).is_some(), "{method} {path}");
-        }
-    }
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {
