@@ -11,12 +11,17 @@
 //! default to `/usr/bin/chromedriver` and `/usr/bin/chromium` and can be overridden with
 //! `TESSERA_CHROMEDRIVER` and `TESSERA_CHROMIUM`.
 //!
-//! ```ignore
+//! ```no_run
+//! # async fn sign_in(server: &tessera_testkit::Server) -> anyhow::Result<()> {
+//! # use std::time::Duration;
+//! # use tessera_testkit::browser::Browser;
 //! let browser = Browser::start().await?;
 //! browser.goto(&server.url("/login")).await?;
 //! browser.fill("input[name=email]", "owner@acme0.test").await?;
 //! browser.click("button[type=submit]").await?;
 //! let url = browser.wait_for_url(|url| url.contains("code="), Duration::from_secs(10)).await?;
+//! # Ok(())
+//! # }
 //! ```
 
 use std::collections::{HashMap, HashSet};
