@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use tessera_core::model::{ClientStatus, Pkce, Role};
-use tessera_server::config::{Config, ConfigLayer};
+use tessera_server::config::{Config, ConfigLayer, GlobalLayer, ServeLayer};
 use tessera_service::admin::{Actor, AuditFilter, ClientEdit, NewClient, NewUser};
 
 #[derive(Debug, Parser)]
@@ -21,75 +21,18 @@ struct Cli {
     command: Command,
 }
 
-/// Options every command takes. Each also reads `TESSERA_*` from the environment.
+/// Options every command takes: the settings of `GlobalLayer` (each also read from `TESSERA_*`
+/// in the environment), the configuration file and the output format.
 #[derive(Debug, Args)]
 struct GlobalArgs {
-    /// The node's local files (master key, SQLite store by default).
-    #[arg(long, global = true, env = "TESSERA_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// The store: sqlite://PATH (default: SQLite inside the data directory) or
-    /// postgres://USER@HOST/DB (for more than one node).
-    #[arg(long, global = true, env = "TESSERA_DATABASE_URL")]
-    database_url: Option<String>,
-    /// Do not apply pending store migrations at start (run `tessera migrate` instead); a store
-    /// that is behind this binary is then refused.
-    #[arg(long, global = true, env = "TESSERA_NO_MIGRATE")]
-    no_migrate: bool,
-    /// A TOML configuration file (flags and environment take precedence over it).
-    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    /// A TOML configuration file of setting keys (flags and environment take precedence over it).
+    #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Print exactly one JSON value on stdout.
     #[arg(long, global = true)]
     json: bool,
-    /// The master key file (default: DATA_DIR/master.key; TESSERA_MASTER_KEY overrides it).
-    #[arg(long, global = true, env = "TESSERA_MASTER_KEY_FILE")]
-    master_key_file: Option<PathBuf>,
-    /// The default `aud` of access tokens, for requests that name no `resource` (RFC 8707;
-    /// default: the issuer).
-    #[arg(long, global = true, env = "TESSERA_AUDIENCE")]
-    audience: Option<String>,
-    /// ES256 (default), EdDSA or RS256.
-    #[arg(long, global = true, env = "TESSERA_SIGNING_ALG")]
-    signing_alg: Option<String>,
-    /// Default access-token lifetime in seconds (default 3600).
-    #[arg(long, global = true, env = "TESSERA_ACCESS_TOKEN_TTL")]
-    access_token_ttl: Option<u32>,
-    /// The cap on per-client access-token lifetimes, in seconds.
-    #[arg(long, global = true, env = "TESSERA_MAX_ACCESS_TOKEN_TTL")]
-    max_access_token_ttl: Option<u32>,
-    /// Allowed clock skew for exp/nbf/iat in seconds (default 60; 0 allowed).
-    #[arg(long, global = true, env = "TESSERA_LEEWAY")]
-    leeway: Option<u32>,
-    /// Seconds a signing key signs before scheduled rotation (default 30 days).
-    #[arg(long, global = true, env = "TESSERA_KEY_ROTATION_INTERVAL")]
-    key_rotation_interval: Option<i64>,
-    /// Failed client authentications per client id and window before 429 (default 100; 0 = off).
-    #[arg(long, global = true, env = "TESSERA_CLIENT_AUTH_FAILURE_LIMIT")]
-    client_auth_failure_limit: Option<u32>,
-    /// The failure window in seconds (default 60).
-    #[arg(long, global = true, env = "TESSERA_CLIENT_AUTH_FAILURE_WINDOW")]
-    client_auth_failure_window: Option<i64>,
-    /// Refresh-token family lifetime in seconds from the grant (default 60 days; 0 = no expiry).
-    #[arg(long, global = true, env = "TESSERA_REFRESH_TOKEN_TTL")]
-    refresh_token_ttl: Option<i64>,
-    /// Seconds a browser session lives without use (default 8 hours).
-    #[arg(long, global = true, env = "TESSERA_SESSION_IDLE_TIMEOUT")]
-    session_idle_timeout: Option<i64>,
-    /// Seconds a browser session lives at most (default 24 hours).
-    #[arg(long, global = true, env = "TESSERA_SESSION_MAX_LIFETIME")]
-    session_max_lifetime: Option<i64>,
-    /// Consecutive failed logins per account before it is locked (default 5; 0 = off).
-    #[arg(long, global = true, env = "TESSERA_LOGIN_FAILURE_LIMIT")]
-    login_failure_limit: Option<u32>,
-    /// Failed logins per address within the lock window before it is throttled (default 100; 0 = off).
-    #[arg(long, global = true, env = "TESSERA_LOGIN_ADDRESS_LIMIT")]
-    login_address_limit: Option<u32>,
-    /// How long a login lock-out lasts, in seconds (default 900).
-    #[arg(long, global = true, env = "TESSERA_LOGIN_LOCK_SECONDS")]
-    login_lock_seconds: Option<i64>,
-    /// Log filter, e.g. info or tessera=debug (logs go to stderr).
-    #[arg(long, global = true, env = "TESSERA_LOG")]
-    log: Option<String>,
+    #[command(flatten)]
+    settings: GlobalLayer,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,73 +98,8 @@ enum AuditCommand {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// IP:PORT to listen on (default 127.0.0.1:8080). Plain HTTP only on loopback unless --behind-proxy.
-    #[arg(long, env = "TESSERA_LISTEN")]
-    listen: Option<String>,
-    /// Threads serving HTTP (default: one per core).
-    #[arg(long, env = "TESSERA_HTTP_WORKERS")]
-    http_workers: Option<usize>,
-    /// A client id that may read the revocation feed, GET /oauth2/revocations (repeatable; the
-    /// environment variable takes a comma-separated list).
-    #[arg(long = "revocation-feed-client", env = "TESSERA_REVOCATION_FEED_CLIENTS", value_delimiter = ',')]
-    revocation_feed_clients: Vec<String>,
-    /// The issuer URL (default http://LISTEN).
-    #[arg(long, env = "TESSERA_ISSUER")]
-    issuer: Option<String>,
-    /// Run behind a TLS-terminating proxy: allows plain HTTP on any address and believes
-    /// X-Forwarded-For from --trusted-proxy addresses only.
-    #[arg(long, env = "TESSERA_BEHIND_PROXY")]
-    behind_proxy: bool,
-    /// An address or CIDR range of a proxy whose X-Forwarded-For and X-Forwarded-Proto are
-    /// believed (repeatable).
-    #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
-    trusted_proxies: Vec<String>,
-    /// Serve HTTPS with this PEM certificate chain (with --tls-key). Reloaded on SIGHUP and when
-    /// the file changes; TLS 1.2 and 1.3 only; every response carries HSTS.
-    #[arg(long, env = "TESSERA_TLS_CERT", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// The PEM private key of --tls-cert.
-    #[arg(long, env = "TESSERA_TLS_KEY", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// Seconds a client has to complete a TLS handshake or send a request's headers; also how
-    /// long an idle keep-alive connection stays open (default 10).
-    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT")]
-    header_read_timeout: Option<u64>,
-    /// Seconds a request may take, body included, before it is answered 408 (default 30).
-    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT")]
-    request_timeout: Option<u64>,
-    /// Answer like one of the seed systems: bluecanvas, bluescape, blueconic, bluedot, or the
-    /// path of a profile file (path aliases, lifetimes, response fields).
-    #[arg(long, env = "TESSERA_PROFILE")]
-    profile: Option<String>,
-    /// Serve the first-party session API at /sessions (default: true).
-    #[arg(long, env = "TESSERA_SESSION_API")]
-    session_api: Option<bool>,
-    /// Every client must push its authorization requests to /oauth2/par (RFC 9126); without
-    /// it, only clients created with --require-par must.
-    #[arg(long, env = "TESSERA_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")]
-    require_pushed_authorization_requests: Option<bool>,
-    /// Seconds a pushed authorization request waits for its use (1 to 600; default 90).
-    #[arg(long, env = "TESSERA_PUSHED_REQUEST_LIFETIME")]
-    pushed_request_lifetime: Option<i64>,
-    /// Seconds a device code of the device authorization grant lives (default 600).
-    #[arg(long, env = "TESSERA_DEVICE_CODE_LIFETIME")]
-    device_code_lifetime: Option<i64>,
-    /// Seconds a device waits between polls of the token endpoint (default 5).
-    #[arg(long, env = "TESSERA_DEVICE_POLL_INTERVAL")]
-    device_poll_interval: Option<i64>,
-    /// Serve dynamic client registration (RFC 7591/7592) at /oauth2/register (default: false).
-    /// Every registration needs an initial access token (`tessera client registration-token create`).
-    #[arg(long, env = "TESSERA_REGISTRATION_ENDPOINT")]
-    registration_endpoint: Option<bool>,
-    /// Demand a server nonce (`DPoP-Nonce`) in every DPoP proof (RFC 9449 §8; default: false).
-    #[arg(long, env = "TESSERA_DPOP_REQUIRE_NONCE")]
-    dpop_require_nonce: Option<bool>,
-    /// Let `private_key_jwt` clients' `jwks_uri`s name hosts on loopback, private or link-local
-    /// addresses (default: false, refused when fetched: the server would be making requests into
-    /// its own network for whoever registers clients).
-    #[arg(long, env = "TESSERA_ALLOW_INTERNAL_JWKS_URI")]
-    allow_internal_jwks_uri: Option<bool>,
+    #[command(flatten)]
+    settings: ServeLayer,
 }
 
 #[derive(Debug, Subcommand)]
@@ -526,53 +404,14 @@ fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Serve(args) => Some(args),
         _ => None,
     };
-    let flags = ConfigLayer {
-        data_dir: cli.global.data_dir.clone(),
-        database_url: cli.global.database_url.clone(),
-        migrate: cli.global.no_migrate.then_some(false),
-        master_key_file: cli.global.master_key_file.clone(),
-        listen: serve_args.and_then(|a| a.listen.clone()),
-        issuer: serve_args.and_then(|a| a.issuer.clone()),
-        audience: cli.global.audience.clone(),
-        behind_proxy: serve_args.and_then(|a| a.behind_proxy.then_some(true)),
-        trusted_proxies: serve_args.and_then(|a| (!a.trusted_proxies.is_empty()).then(|| a.trusted_proxies.clone())),
-        tls_cert: serve_args.and_then(|a| a.tls_cert.clone()),
-        tls_key: serve_args.and_then(|a| a.tls_key.clone()),
-        header_read_timeout: serve_args.and_then(|a| a.header_read_timeout),
-        request_timeout: serve_args.and_then(|a| a.request_timeout),
-        signing_alg: cli.global.signing_alg.clone(),
-        access_token_ttl: cli.global.access_token_ttl,
-        max_access_token_ttl: cli.global.max_access_token_ttl,
-        leeway: cli.global.leeway,
-        key_rotation_interval: cli.global.key_rotation_interval,
-        client_auth_failure_limit: cli.global.client_auth_failure_limit,
-        client_auth_failure_window: cli.global.client_auth_failure_window,
-        refresh_token_ttl: cli.global.refresh_token_ttl,
-        session_idle_timeout: cli.global.session_idle_timeout,
-        session_max_lifetime: cli.global.session_max_lifetime,
-        login_failure_limit: cli.global.login_failure_limit,
-        login_address_limit: cli.global.login_address_limit,
-        login_lock_seconds: cli.global.login_lock_seconds,
-        log: cli.global.log.clone(),
-        http_workers: serve_args.and_then(|a| a.http_workers),
-        revocation_feed_clients: serve_args
-            .and_then(|a| (!a.revocation_feed_clients.is_empty()).then(|| a.revocation_feed_clients.clone())),
-        profile: serve_args.and_then(|a| a.profile.clone()),
-        session_api: serve_args.and_then(|a| a.session_api),
-        require_pushed_authorization_requests: serve_args.and_then(|a| a.require_pushed_authorization_requests),
-        pushed_request_lifetime: serve_args.and_then(|a| a.pushed_request_lifetime),
-        device_code_lifetime: serve_args.and_then(|a| a.device_code_lifetime),
-        device_poll_interval: serve_args.and_then(|a| a.device_poll_interval),
-        registration_endpoint: serve_args.and_then(|a| a.registration_endpoint),
-        dpop_require_nonce: serve_args.and_then(|a| a.dpop_require_nonce),
-        allow_internal_jwks_uri: serve_args.and_then(|a| a.allow_internal_jwks_uri),
-    };
+    let flags =
+        ConfigLayer { global: cli.global.settings.clone(), serve: serve_args.map(|args| args.settings.clone()).unwrap_or_default() };
     let file = match &cli.global.config {
         Some(path) => ConfigLayer::from_file(path)?,
         None => ConfigLayer::default(),
     };
     let config = Config::resolve(flags.over(file))?;
-    let default_log = if serve_args.is_some() { config.log.clone() } else { cli.global.log.clone().unwrap_or_else(|| "warn".into()) };
+    let default_log = config.log.clone().unwrap_or_else(|| if serve_args.is_some() { "info" } else { "warn" }.into());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -833,5 +672,44 @@ fn print_object(value: &Value) {
             }
         }
         other => println!("{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(args: &[&str]) -> ConfigLayer {
+        let cli = Cli::try_parse_from(args).unwrap();
+        let serve = match cli.command {
+            Command::Serve(args) => args.settings,
+            _ => ServeLayer::default(),
+        };
+        ConfigLayer { global: cli.global.settings, serve }
+    }
+
+    #[test]
+    fn flags_fill_the_layers_and_absent_flags_stay_unset() {
+        let none = layer(&["tessera", "serve"]);
+        assert_eq!((none.global.migrate, none.serve.behind_proxy, none.serve.trusted_proxies), (None, None, None));
+        let set = layer(&[
+            "tessera",
+            "--no-migrate",
+            "serve",
+            "--behind-proxy",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy=192.0.2.1",
+            "--session-api",
+            "false",
+            "--leeway",
+            "5",
+        ]);
+        assert_eq!(set.global.migrate, Some(false), "--no-migrate is migrate = false");
+        assert_eq!(set.serve.behind_proxy, Some(true), "a bare boolean flag is true");
+        assert_eq!(set.serve.session_api, Some(false));
+        assert_eq!(set.serve.trusted_proxies, Some(vec!["10.0.0.0/8".to_owned(), "192.0.2.1".to_owned()]));
+        assert_eq!(set.global.leeway, Some(5), "a global flag after the command's name");
+        assert!(Cli::try_parse_from(["tessera", "org", "list", "--listen", "127.0.0.1:1"]).is_err(), "serve's settings only on serve");
     }
 }

@@ -17,7 +17,7 @@ use tessera_core::authorize::ResponseType;
 use tessera_core::model::{GrantType, Pkce};
 use tessera_service::{EndpointPaths, TokenResponseShape};
 
-use crate::config::ConfigLayer;
+use crate::config::{ConfigLayer, GlobalLayer, ServeLayer};
 
 /// The profiles shipped in `profiles/`, by name.
 const BUILT_IN: [(&str, &str); 4] = [
@@ -282,11 +282,13 @@ impl Profile {
     /// The lifetimes and switches, as the lowest configuration layer above the defaults.
     pub fn config_layer(&self) -> ConfigLayer {
         ConfigLayer {
-            access_token_ttl: self.lifetimes.access_token,
-            max_access_token_ttl: self.lifetimes.max_access_token,
-            refresh_token_ttl: self.lifetimes.refresh_token,
-            session_api: self.session_api,
-            ..ConfigLayer::default()
+            global: GlobalLayer {
+                access_token_ttl: self.lifetimes.access_token,
+                max_access_token_ttl: self.lifetimes.max_access_token,
+                refresh_token_ttl: self.lifetimes.refresh_token,
+                ..GlobalLayer::default()
+            },
+            serve: ServeLayer { session_api: self.session_api, ..ServeLayer::default() },
         }
     }
 

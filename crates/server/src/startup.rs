@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tessera_core::token::TokenPolicy;
 use tessera_service::secrets::{MasterKey, SecretKeys};
 use tessera_service::{Settings, SystemClock, Tessera};
 
@@ -29,41 +28,7 @@ pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Res
     let store = tessera_store::open_with(&config.database_url, config.migrate).await.context("cannot open the store")?;
     let master = load_master_key(config, &*store).await?;
     let secrets = SecretKeys::new(&master)?;
-    let settings = Settings {
-        policy: TokenPolicy {
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-            access_token_ttl: config.access_token_ttl,
-            max_access_token_ttl: config.max_access_token_ttl,
-            leeway: config.leeway,
-        },
-        signing_alg: config.signing_alg,
-        key_rotation_interval: config.key_rotation_interval,
-        key_retention: i64::from(config.max_access_token_ttl.max(config.access_token_ttl)) + i64::from(config.leeway),
-        owns_key_policy,
-        client_auth_failure_limit: config.client_auth_failure_limit,
-        client_auth_failure_window: config.client_auth_failure_window,
-        token_response: config.profile.as_ref().map(|p| p.token_response(&config.issuer, &config.audience)).unwrap_or_default(),
-        endpoint_paths: config.profile.as_ref().map(Profile::endpoint_paths).unwrap_or_default(),
-        default_grant_type: config.profile.as_ref().map(Profile::default_grant_type).transpose()?.flatten(),
-        default_response_type: config.profile.as_ref().map(Profile::default_response_type).transpose()?.flatten(),
-        default_pkce: config.profile.as_ref().map(Profile::default_pkce).transpose()?.unwrap_or_default(),
-        session_api: config.session_api,
-        refresh_token_ttl: config.refresh_token_ttl,
-        session_idle_timeout: config.session_idle_timeout,
-        session_max_lifetime: config.session_max_lifetime,
-        login_failure_limit: config.login_failure_limit,
-        login_address_limit: config.login_address_limit,
-        login_lock_seconds: config.login_lock_seconds,
-        revocation_feed_clients: config.revocation_feed_clients.clone(),
-        require_pushed_authorization_requests: config.require_pushed_authorization_requests,
-        pushed_request_lifetime: config.pushed_request_lifetime,
-        device_code_lifetime: config.device_code_lifetime,
-        device_poll_interval: config.device_poll_interval,
-        registration_endpoint: config.registration_endpoint,
-        dpop_nonce_required: config.dpop_require_nonce,
-        allow_internal_jwks_uri: config.allow_internal_jwks_uri,
-    };
+    let settings = Settings { owns_key_policy, ..config.service.clone() };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))
 }
@@ -233,13 +198,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         threads.push(thread);
     }
     let scheme = if certificates.is_some() { "https" } else { "http" };
-    tracing::info!(address = %address, issuer = %config.issuer, workers, tls = certificates.is_some(), "tessera is listening");
+    tracing::info!(address = %address, issuer = %config.issuer(), workers, tls = certificates.is_some(), "tessera is listening");
     // A line on stdout that scripts and tests wait for.
     println!("listening on {scheme}://{address}");
     if let Some(token) = service.prepare_setup().await? {
         // Printed, never logged: the link is a credential until used.
         // A fresh link at every start while no user exists; the link stays at the line's end.
-        println!("no users yet (this link works for 24 hours): create the first owner at {}/setup/{token}", config.issuer);
+        println!("no users yet (this link works for 24 hours): create the first owner at {}/setup/{token}", config.issuer());
     }
     let acceptor = tokio::spawn(acceptor);
     let housekeeping = tokio::spawn(housekeeping(service.clone()));

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::Value;
-use tessera_server::config::{Config, ConfigLayer};
+use tessera_server::config::{Config, ConfigLayer, GlobalLayer, ServeLayer};
 use tessera_server::http::extract::ProxyPolicy;
 use tessera_server::metrics::Metrics;
 use tessera_server::{AppState, build_app};
@@ -32,7 +32,10 @@ async fn app() -> App {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let directory = std::env::temp_dir().join(format!("tessera-router-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
-    let layer = ConfigLayer { data_dir: Some(directory.clone()), issuer: Some("https://id.example.test".into()), ..ConfigLayer::default() };
+    let layer = ConfigLayer {
+        global: GlobalLayer { data_dir: Some(directory.clone()), ..GlobalLayer::default() },
+        serve: ServeLayer { issuer: Some("https://id.example.test".into()), ..ServeLayer::default() },
+    };
     let config = Config::resolve(layer).unwrap();
     let service = tessera_server::startup::open_service(&config, true).await.unwrap();
     let state = AppState {
