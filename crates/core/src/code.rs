@@ -4,6 +4,7 @@
 
 use crate::OAuthError;
 use crate::authorize::{CodeChallenge, is_valid_verifier};
+use crate::issue::{self, Refusal, UserGrantInput, UserIssue};
 use crate::model::ClientId;
 use crate::scope::ScopeSet;
 
@@ -58,6 +59,18 @@ pub fn redeem(code: &IssuedCode, redemption: &Redemption<'_>, s256: impl Fn(&str
             }
         }
     }
+}
+
+/// Decides a code redemption: the code's own rules ([`redeem`]), then what its grant issues
+/// ([`issue::decide`]). The code is spent either way (the store consumed it first).
+pub fn decide(
+    code: &IssuedCode,
+    redemption: &Redemption<'_>,
+    grant: &UserGrantInput<'_>,
+    s256: impl Fn(&str) -> String,
+) -> Result<UserIssue, Refusal> {
+    redeem(code, redemption, s256)?;
+    issue::decide(grant)
 }
 
 #[cfg(test)]

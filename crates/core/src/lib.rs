@@ -19,6 +19,7 @@ pub mod error;
 pub mod exchange;
 pub mod grant;
 pub mod introspection;
+pub mod issue;
 pub mod model;
 pub mod oidc;
 pub mod par;

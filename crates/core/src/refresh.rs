@@ -3,10 +3,10 @@
 //! from the original grant, never extended by rotation.
 
 use crate::dpop::{self, ProofFailure};
-use crate::grant;
+use crate::issue::{self, Refusal, UserGrantInput, UserIssue};
 use crate::model::{Client, ClientId, ScopeDef, User};
 use crate::scope::{self, ScopeSet};
-use crate::{ErrorCode, OAuthError};
+use crate::{ErrorCode, OAuthError, grant};
 
 /// Where one refresh token stands in its family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +37,15 @@ pub struct RefreshRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshDecision {
     /// Rotate: retire this token, issue a new one with the family's scope, and an access token
-    /// with `access_scope`.
-    Rotate { access_scope: ScopeSet },
+    /// (and an ID token) as the issue says.
+    Rotate(UserIssue),
     /// A rotated-out token came back: revoke the whole family, answer `invalid_grant` (F01, F10).
     RevokeFamily,
     /// Refuse without touching the family.
     Refuse(OAuthError),
+    /// The client needs the user's organization's approval and has none: refuse without
+    /// touching the family (the approval may still come).
+    NotApproved,
     /// A bound token without a proof by its key (RFC 9449 §5): refuse as a proof failure
     /// (`invalid_dpop_proof`), without touching the family, so its holder keeps it.
     RefuseProof(ProofFailure),
@@ -64,6 +67,11 @@ pub struct RefreshInput<'a> {
     /// the built-in session client, which registers none and whose grants follow the user's role.
     pub registration_bound: bool,
     pub requested: Option<&'a ScopeSet>,
+    /// Whether the user's organization lets the client act for its users (`issue::UserGrantInput`).
+    pub org_approves: bool,
+    /// RFC 8707: the resources of the grant, and those the request names.
+    pub granted_resources: &'a [String],
+    pub requested_resources: &'a [String],
     /// The key of the request's valid DPoP proof, if it carried one.
     pub proof_jkt: Option<&'a str>,
     pub now: i64,
@@ -98,9 +106,6 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
     if record.family_expires_at.is_some_and(|at| input.now >= at) {
         return invalid_grant("the refresh token has expired");
     }
-    let Some(user) = input.user.filter(|u| u.is_active()) else {
-        return invalid_grant("the user of this grant is disabled or gone");
-    };
     let access_scope = match input.requested {
         None => record.scope.clone(),
         Some(requested) if requested.is_subset(&record.scope) => requested.clone(),
@@ -112,10 +117,20 @@ pub fn decide(input: &RefreshInput<'_>) -> RefreshDecision {
     if access_scope.is_empty() {
         return RefreshDecision::Refuse(OAuthError::invalid_scope("none of these scopes is registered for this client any more"));
     }
-    let holder = crate::access::token_holder(input.client, input.owner, user);
-    match scope::allowed_for(&access_scope, holder, input.catalogue) {
-        Ok(access_scope) => RefreshDecision::Rotate { access_scope },
-        Err(error) => RefreshDecision::Refuse(error),
+    let issue = UserGrantInput {
+        client: input.client,
+        owner: input.owner,
+        user: input.user,
+        org_approves: input.org_approves,
+        catalogue: input.catalogue,
+        scope: &access_scope,
+        granted_resources: input.granted_resources,
+        requested_resources: input.requested_resources,
+    };
+    match issue::decide(&issue) {
+        Ok(issue) => RefreshDecision::Rotate(issue),
+        Err(Refusal::OAuth(error)) => RefreshDecision::Refuse(error),
+        Err(Refusal::NotApproved) => RefreshDecision::NotApproved,
     }
 }
 
@@ -177,11 +192,15 @@ mod tests {
             catalogue: &catalogue,
             registration_bound: true,
             requested: requested.as_ref(),
+            org_approves: true,
+            granted_resources: &[],
+            requested_resources: &[],
             proof_jkt,
             now,
         };
         match decide(&input) {
-            RefreshDecision::Rotate { access_scope } => format!("rotate:{access_scope}"),
+            RefreshDecision::Rotate(issue) => format!("rotate:{}", issue.scope),
+            RefreshDecision::NotApproved => "not-approved".into(),
             RefreshDecision::RevokeFamily => "revoke-family".into(),
             RefreshDecision::Refuse(e) => format!("refuse:{}", e.code.as_str()),
             RefreshDecision::RefuseProof(failure) => format!("refuse:{}", failure.as_str()),

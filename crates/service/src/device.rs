@@ -21,6 +21,7 @@ use crate::error::{Result, ServiceError};
 use crate::grants::GrantIssue;
 use crate::session::SignedIn;
 use crate::{EndpointRequest, Tessera, read_credentials};
+use tessera_core::issue::UserGrantInput;
 
 /// The path of the verification page.
 pub const VERIFICATION_PATH: &str = "/device";
@@ -169,13 +170,22 @@ impl Tessera {
             revoked: false,
             resources,
         };
-        let user = self.grant_user(&grant).await?;
-        self.check_org_approval(caller, &user).await?;
-        // A user demoted since approving gets only what the role still allows (Q07).
-        let scope = scope::allowed_for(&grant.scope, caller.holder(&user), &caller.catalogue)?;
+        let user = self.cache.user(&*self.store, &grant.user_id).await?;
+        let input = UserGrantInput {
+            client: &caller.client,
+            owner: caller.owner.as_ref(),
+            user: user.as_ref(),
+            org_approves: self.org_approves_any(caller, user.as_ref()).await?,
+            catalogue: &caller.catalogue,
+            scope: &grant.scope,
+            // Selected from the token request already, before the device code was spent.
+            granted_resources: &grant.resources,
+            requested_resources: &[],
+        };
+        let decided = tessera_core::issue::decide(&input)?;
+        let Some(user) = user else { return Err(ServiceError::Internal("a device grant decided without its user".into())) };
         self.store.insert_grant(&grant).await?;
-        let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &grant.resources, nonce: None, with_refresh, jkt };
+        let issue = GrantIssue { grant: &grant, issue: &decided, nonce: None, jkt };
         self.issue_for_grant(&caller.client, &user, &issue, now).await
     }
 

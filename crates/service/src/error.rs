@@ -102,6 +102,15 @@ impl ServiceError {
     }
 }
 
+impl From<tessera_core::issue::Refusal> for ServiceError {
+    fn from(refusal: tessera_core::issue::Refusal) -> Self {
+        match refusal {
+            tessera_core::issue::Refusal::OAuth(error) => error.into(),
+            tessera_core::issue::Refusal::NotApproved => Self::NotApproved,
+        }
+    }
+}
+
 impl From<OAuthError> for ServiceError {
     fn from(error: OAuthError) -> Self {
         ServiceError::oauth(error)

@@ -7,11 +7,11 @@ use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::code::{self, Redemption};
 use tessera_core::dpop;
 use tessera_core::grant;
+use tessera_core::issue::{UserGrantInput, UserIssue};
 use tessera_core::model::{Client, GrantType, User};
 use tessera_core::oidc::{self, IdTokenFacts};
 use tessera_core::refresh::{self, RefreshDecision, RefreshInput};
-use tessera_core::resource;
-use tessera_core::scope::{self, ScopeSet};
+use tessera_core::scope::ScopeSet;
 use tessera_core::token::{self, ACCESS_TOKEN_TYP, AccessGrant};
 use tessera_core::{ErrorCode, OAuthError};
 use tessera_proto::TokenResponse;
@@ -42,11 +42,9 @@ fn at_hash(access_token: &str) -> String {
 /// What a grant's first tokens are issued with.
 pub(crate) struct GrantIssue<'a> {
     pub grant: &'a GrantRecord,
-    pub scope: &'a ScopeSet,
-    /// RFC 8707: the resources of the access token (a subset of the grant's, or the grant's).
-    pub resources: &'a [String],
+    /// What the core decided to issue (`tessera_core::issue`).
+    pub issue: &'a UserIssue,
     pub nonce: Option<&'a str>,
-    pub with_refresh: bool,
     /// The DPoP key the access token is bound to (RFC 9449 §5).
     pub jkt: Option<&'a str>,
 }
@@ -129,22 +127,20 @@ impl Tessera {
         // The code is consumed (committed); the tokens are not stored yet.
         crate::failpoint("code-consumed");
         let redemption = Redemption { client_id: &caller.client.id, redirect_uri, code_verifier, now: self.lifetime_now() };
-        code::redeem(&record.code, &redemption, s256)?;
-        let user = self.grant_user(&record.grant).await?;
-        self.check_org_approval(caller, &user).await?;
-        // A demoted user's code carries only what the role still allows (Q07).
-        let scope = scope::allowed_for(&record.grant.scope, caller.holder(&user), &caller.catalogue)?;
-        // RFC 8707: the redemption may narrow the resources of the authorization, not widen them.
-        let resources = resource::select(requested_resources, &caller.client, &record.grant.resources)?;
-        let with_refresh = grant::issues_refresh_token(&caller.client, &scope);
-        let issue = GrantIssue {
-            grant: &record.grant,
-            scope: &scope,
-            resources: &resources,
-            nonce: record.code.nonce.as_deref(),
-            with_refresh,
-            jkt,
+        let user = self.cache.user(&*self.store, &record.grant.user_id).await?;
+        let input = UserGrantInput {
+            client: &caller.client,
+            owner: caller.owner.as_ref(),
+            user: user.as_ref(),
+            org_approves: self.org_approves_any(caller, user.as_ref()).await?,
+            catalogue: &caller.catalogue,
+            scope: &record.grant.scope,
+            granted_resources: &record.grant.resources,
+            requested_resources,
         };
+        let decided = code::decide(&record.code, &redemption, &input, s256)?;
+        let Some(user) = user else { return Err(ServiceError::Internal("a code decided without its user".into())) };
+        let issue = GrantIssue { grant: &record.grant, issue: &decided, nonce: record.code.nonce.as_deref(), jkt };
         let response = self.issue_for_grant(&caller.client, &user, &issue, now).await?;
         // The tokens are stored; the answer has not been sent.
         crate::failpoint("code-tokens-stored");
@@ -153,32 +149,41 @@ impl Tessera {
 
     /// The first tokens of a grant: an access token, a refresh token (which starts the family)
     /// when asked, and an ID token when `openid` was granted.
-    pub(crate) async fn issue_for_grant(&self, client: &Client, user: &User, issue: &GrantIssue<'_>, now: i64) -> Result<TokenResponse> {
-        let ttl = self.settings.policy.access_token_ttl(client);
-        let grant_id = issue.grant.id.as_str();
-        let states = AccessGrant { subject: &user.id, client, org: &user.org_id, scope: issue.scope, resources: issue.resources, ttl };
-        let access_token = self.sign_access_token(&states, Some(grant_id), issue.jkt, now)?;
-        let refresh_token = if issue.with_refresh {
+    pub(crate) async fn issue_for_grant(&self, client: &Client, user: &User, first: &GrantIssue<'_>, now: i64) -> Result<TokenResponse> {
+        let GrantIssue { grant, issue, jkt, .. } = *first;
+        let refresh_token = if issue.refresh_token {
             let token = self.secrets.random_token(32)?;
             let expires_at = (self.settings.refresh_token_ttl > 0).then(|| now + self.settings.refresh_token_ttl);
-            let bound = dpop::refresh_binding(client, issue.jkt);
-            self.store.insert_refresh_token(&self.secrets.lookup_hash(&token), grant_id, expires_at, bound, now).await?;
+            let bound = dpop::refresh_binding(client, jkt);
+            self.store.insert_refresh_token(&self.secrets.lookup_hash(&token), &grant.id, expires_at, bound, now).await?;
             Some(token)
         } else {
             None
         };
-        let id_token = if issue.scope.contains("openid") {
-            let about = IdTokenAbout {
-                scope: issue.scope,
-                auth_time: issue.grant.auth_time,
-                nonce: issue.nonce,
-                access_token: Some(&access_token),
-            };
+        self.token_answer(client, user, first, refresh_token, now)
+    }
+
+    /// The token response for `tokens`: the access token its issue describes, the ID token it
+    /// asks for, and `refresh_token` (already stored).
+    fn token_answer(
+        &self,
+        client: &Client,
+        user: &User,
+        tokens: &GrantIssue<'_>,
+        refresh_token: Option<String>,
+        now: i64,
+    ) -> Result<TokenResponse> {
+        let GrantIssue { grant, issue, nonce, jkt } = *tokens;
+        let ttl = self.settings.policy.access_token_ttl(client);
+        let states = AccessGrant { subject: &user.id, client, org: &user.org_id, scope: &issue.scope, resources: &issue.resources, ttl };
+        let access_token = self.sign_access_token(&states, Some(&grant.id), jkt, now)?;
+        let id_token = if issue.id_token {
+            let about = IdTokenAbout { scope: &issue.scope, auth_time: grant.auth_time, nonce, access_token: Some(&access_token) };
             Some(self.sign_id_token(user, client, &about, now)?)
         } else {
             None
         };
-        let mut response = self.token_response(access_token, issue.scope, ttl, &user.org_id, issue.jkt.is_some(), now);
+        let mut response = self.token_response(access_token, &issue.scope, ttl, &user.org_id, jkt.is_some(), now);
         response.refresh_token = refresh_token;
         response.id_token = id_token;
         Ok(response)
@@ -224,11 +229,15 @@ impl Tessera {
             catalogue: &caller.catalogue,
             registration_bound: caller.client.id != crate::session_api::session_client_id(&caller.client.org_id),
             requested,
+            org_approves: self.org_approves_any(caller, user.as_ref()).await?,
+            granted_resources: found.as_ref().map_or(&[], |f| &f.grant.resources),
+            requested_resources,
             proof_jkt: jkt,
             now,
         };
-        let access_scope = match refresh::decide(&input) {
+        let issue = match refresh::decide(&input) {
             RefreshDecision::Refuse(error) => return Err(error.into()),
+            RefreshDecision::NotApproved => return Err(ServiceError::NotApproved),
             RefreshDecision::RefuseProof(failure) => {
                 tracing::info!(failure = failure.as_str(), "DPoP proof refused for a bound refresh token");
                 return Err(self.refusal(failure, false, now));
@@ -239,14 +248,11 @@ impl Tessera {
                 }
                 return Err(invalid_grant("the refresh token has already been used"));
             }
-            RefreshDecision::Rotate { access_scope } => access_scope,
+            RefreshDecision::Rotate(issue) => issue,
         };
         let (Some(found), Some(user)) = (found, user) else {
             return Err(ServiceError::Internal("refresh decided without its record".into()));
         };
-        self.check_org_approval(caller, &user).await?;
-        // RFC 8707: narrowing only; refused before rotating, so the refresh token stays usable.
-        let resources = resource::select(requested_resources, &caller.client, &found.grant.resources)?;
         let new_token = self.secrets.random_token(32)?;
         let (old_hash, new_hash) = (self.secrets.lookup_hash(token), self.secrets.lookup_hash(&new_token));
         if !self.store.rotate_refresh_token(&old_hash, &new_hash, now).await? {
@@ -254,31 +260,8 @@ impl Tessera {
             self.revoke_family(&found.grant, "refresh token reused concurrently", now).await?;
             return Err(invalid_grant("the refresh token has already been used"));
         }
-        let ttl = self.settings.policy.access_token_ttl(&caller.client);
-        let grant_id = found.grant.id.as_str();
-        let access_token = self.sign_access_token(
-            &AccessGrant { subject: &user.id, client: &caller.client, org: &user.org_id, scope: &access_scope, resources: &resources, ttl },
-            Some(grant_id),
-            jkt,
-            now,
-        )?;
-        let id_token = if access_scope.contains("openid") {
-            let about =
-                IdTokenAbout { scope: &access_scope, auth_time: found.grant.auth_time, nonce: None, access_token: Some(&access_token) };
-            Some(self.sign_id_token(&user, &caller.client, &about, now)?)
-        } else {
-            None
-        };
-        let mut response = self.token_response(access_token, &access_scope, ttl, &user.org_id, jkt.is_some(), now);
-        response.refresh_token = Some(new_token);
-        response.id_token = id_token;
-        Ok(response)
-    }
-
-    /// The user a grant acts for, who must still be enabled (C07, F08).
-    pub(crate) async fn grant_user(&self, grant: &GrantRecord) -> Result<User> {
-        let user = self.cache.user(&*self.store, &grant.user_id).await?;
-        user.filter(User::is_active).ok_or_else(|| invalid_grant("the user of this grant is disabled or gone"))
+        let tokens = GrantIssue { grant: &found.grant, issue: &issue, nonce: None, jkt };
+        self.token_answer(&caller.client, &user, &tokens, Some(new_token), now)
     }
 
     /// A client with `requires_org_approval` gets user tokens only for orgs that approved it.
@@ -296,6 +279,15 @@ impl Tessera {
     /// was registered as needing an approval).
     pub(crate) async fn org_approves(&self, caller: &CachedClient, user: &User) -> Result<bool> {
         Ok(!caller.client.requires_org_approval || self.store.org_approved(&caller.client.id, &user.org_id).await?)
+    }
+
+    /// [`Self::org_approves`] for a user who may be gone (the decision then refuses the grant
+    /// for the user first).
+    pub(crate) async fn org_approves_any(&self, caller: &CachedClient, user: Option<&User>) -> Result<bool> {
+        match user {
+            Some(user) => self.org_approves(caller, user).await,
+            None => Ok(false),
+        }
     }
 
     pub(crate) async fn revoke_family(&self, grant: &GrantRecord, reason: &str, now: i64) -> Result<()> {

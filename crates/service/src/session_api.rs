@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
-use tessera_core::scope::{self, ScopeSet};
+use tessera_core::scope::ScopeSet;
 use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::{ClientRecord, GrantRecord, StoreError};
 
@@ -68,12 +68,12 @@ impl Tessera {
             )));
         }
         let now = self.clock.now();
-        let scope = scope::first_party_session(user.role, &client.catalogue);
+        let session = tessera_core::issue::first_party_session(user.role, &client.catalogue);
         let grant = GrantRecord {
             id: self.secrets.random_id(24)?,
             client_id: client.client.id.clone(),
             user_id: user.id.clone(),
-            scope: scope.clone(),
+            scope: session.scope.clone(),
             auth_time: now,
             created_at: now,
             expires_at: None,
@@ -81,7 +81,7 @@ impl Tessera {
             resources: vec![],
         };
         self.store.insert_grant(&grant).await?;
-        let issue = GrantIssue { grant: &grant, scope: &scope, resources: &[], nonce: None, with_refresh: true, jkt: None };
+        let issue = GrantIssue { grant: &grant, issue: &session, nonce: None, jkt: None };
         let issued = self.issue_for_grant(&client.client, &user, &issue, now).await?;
         self.audit_session(&user, AuditAction::SessionCreated, &grant.id, peer, now).await?;
         session_tokens(issued)
