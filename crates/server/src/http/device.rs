@@ -96,11 +96,7 @@ pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes
 /// `POST /device/decision`: Allow or Deny.
 pub async fn decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_post(&state, &browser, &body).await?;
-    let approve = match form.get("decision") {
-        Some("allow") => true,
-        Some("deny") => false,
-        _ => return Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny.")),
-    };
+    let approve = super::pages::allowed(&form)?;
     let typed = form.get("user_code").unwrap_or("");
     Ok(match state.service.device_decide(&session, typed, approve, browser.peer).await? {
         Ok(true) if approve => message(StatusCode::OK, "Device connected", "You can return to your device; it will continue by itself."),

@@ -22,7 +22,7 @@ use tessera_service::secrets::plausible_token;
 use tessera_service::session::{NewSession, SignedIn};
 
 use crate::AppState;
-use crate::error::{PageResult, no_store, page_for};
+use crate::error::{PageError, PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
 use crate::http::views::{ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginPage, LogoutPage, SetupPage, html, message};
 
@@ -272,15 +272,21 @@ pub(crate) async fn signed_in_post(state: &AppState, browser: &Browser, body: &B
     Ok((session, form))
 }
 
+/// The Allow or Deny button of a consent form (the consent and the device pages): true for
+/// Allow; a form with neither is answered 400.
+pub(crate) fn allowed(form: &Params) -> Result<bool, PageError> {
+    match form.get("decision") {
+        Some("allow") => Ok(true),
+        Some("deny") => Ok(false),
+        _ => Err(PageError::Answer(message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny."))),
+    }
+}
+
 /// `POST /oauth2/authorize/decision`: Allow or Deny on the consent page.
 pub async fn consent_decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_post(&state, &browser, &body).await?;
     let query = form.get("request").unwrap_or("");
-    let decision = match form.get("decision") {
-        Some("allow") => ConsentDecision::Allow,
-        Some("deny") => ConsentDecision::Deny,
-        _ => return Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny.")),
-    };
+    let decision = if allowed(&form)? { ConsentDecision::Allow } else { ConsentDecision::Deny };
     let Ok(params) = Params::from_form(query.as_bytes()) else { return Err(forbidden().into()) };
     match state.service.decide_consent(&params, &session, decision).await {
         Ok(outcome) => Ok(render_outcome(&state, Some(&session), query, outcome, true)),

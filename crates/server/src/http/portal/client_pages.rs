@@ -12,7 +12,7 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, ClientEdit, NewClient};
 use tessera_service::session::SignedIn;
 
-use super::{Done, client_path, nav, notice, signed_in, signed_in_form};
+use super::{Done, Form, client_path, nav, notice, signed_in, signed_in_form};
 use crate::AppState;
 use crate::error::{PageError, PageResult};
 use crate::http::pages::{Browser, redirect};
@@ -115,34 +115,64 @@ fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
     }
 }
 
+/// The client form as a browser sent it, read in one place for creating and editing: the
+/// values to show again if something is wrong, and the typed ones.
+struct SentClientForm {
+    values: ClientFormValues,
+    /// Whether the checkbox groups were on the form (an edit form without them leaves them).
+    grants_on_form: bool,
+    scopes_on_form: bool,
+    ttl: Result<Option<u32>, Problem>,
+    /// Empty (a form without the field): `None`, the server's default or the current setting.
+    pkce: Result<Option<Pkce>, Problem>,
+}
+
+impl SentClientForm {
+    fn read(form: &Form) -> Self {
+        let values = ClientFormValues {
+            name: form.get("name").to_owned(),
+            grants: form.all("grants"),
+            scopes: form.all("scopes"),
+            public: form.flag("public"),
+            redirect_uris: form.get("redirect_uris").to_owned(),
+            allowed_origins: form.get("allowed_origins").to_owned(),
+            allowed_ips: form.get("allowed_ips").to_owned(),
+            run_as: form.get("run_as").trim().to_owned(),
+            access_token_ttl: form.get("access_token_ttl").to_owned(),
+            requires_org_approval: form.flag("requires_org_approval"),
+            require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
+            dpop_bound_access_tokens: form.flag("dpop_bound_access_tokens"),
+            pkce: form.get("pkce").trim().to_owned(),
+            resources: form.get("resources").to_owned(),
+            public_key: form.get("public_key").to_owned(),
+        };
+        Self {
+            grants_on_form: form.group("grants").is_some(),
+            scopes_on_form: form.group("scopes").is_some(),
+            ttl: parse_ttl(&values.access_token_ttl),
+            pkce: parse_pkce(&values.pkce),
+            values,
+        }
+    }
+}
+
+/// A textarea: one entry per line, blank lines ignored.
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+}
+
 /// `POST /settings/api-clients/new`.
 pub async fn create_client(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let user = &session.user;
     let actor = Actor::user(user.clone());
-    let values = ClientFormValues {
-        name: form.get("name").to_owned(),
-        grants: form.all("grants"),
-        scopes: form.all("scopes"),
-        public: form.flag("public"),
-        redirect_uris: form.get("redirect_uris").to_owned(),
-        allowed_origins: form.get("allowed_origins").to_owned(),
-        allowed_ips: form.get("allowed_ips").to_owned(),
-        run_as: form.get("run_as").trim().to_owned(),
-        access_token_ttl: form.get("access_token_ttl").to_owned(),
-        requires_org_approval: form.flag("requires_org_approval"),
-        require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
-        dpop_bound_access_tokens: form.flag("dpop_bound_access_tokens"),
-        pkce: form.get("pkce").to_owned(),
-        resources: form.get("resources").to_owned(),
-        public_key: form.get("public_key").to_owned(),
-    };
+    let SentClientForm { values, ttl, pkce, .. } = SentClientForm::read(&form);
     let mut problems = Vec::new();
-    let ttl = parse_ttl(&values.access_token_ttl).unwrap_or_else(|p| {
+    let ttl = ttl.unwrap_or_else(|p| {
         problems.push(p);
         None
     });
-    let pkce = parse_pkce(&values.pkce).unwrap_or_else(|p| {
+    let pkce = pkce.unwrap_or_else(|p| {
         problems.push(p);
         None
     });
@@ -152,9 +182,9 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         name: values.name.clone(),
         grants: values.grants.clone(),
         scopes: values.scopes.clone(),
-        redirect_uris: form.lines("redirect_uris"),
-        allowed_origins: form.lines("allowed_origins"),
-        allowed_ips: form.lines("allowed_ips"),
+        redirect_uris: lines(&values.redirect_uris),
+        allowed_origins: lines(&values.allowed_origins),
+        allowed_ips: lines(&values.allowed_ips),
         run_as_email: (!values.run_as.is_empty() && values.run_as != user.email).then(|| values.run_as.clone()),
         public: values.public,
         access_token_ttl: ttl,
@@ -162,7 +192,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         require_pushed_authorization_requests: values.require_pushed_authorization_requests,
         dpop_bound_access_tokens: values.dpop_bound_access_tokens,
         pkce,
-        resources: form.lines("resources"),
+        resources: lines(&values.resources),
         token_endpoint_auth_method: None,
         jwks: Some(values.public_key.clone()).filter(|k| !k.trim().is_empty()),
         jwks_uri: None,
@@ -334,48 +364,40 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
     let current = state.service.show_client(&actor, &id).await?;
-    let mut values = edit_values(&current);
-    values.name = form.get("name").to_owned();
-    let grants = form.group("grants");
-    let scopes = form.group("scopes");
-    values.grants = grants.clone().unwrap_or(values.grants);
-    values.scopes = scopes.clone().unwrap_or(values.scopes);
-    values.redirect_uris = form.get("redirect_uris").to_owned();
-    values.allowed_origins = form.get("allowed_origins").to_owned();
-    values.allowed_ips = form.get("allowed_ips").to_owned();
-    values.run_as = form.get("run_as").trim().to_owned();
-    values.access_token_ttl = form.get("access_token_ttl").to_owned();
-    values.requires_org_approval = form.flag("requires_org_approval");
-    values.require_pushed_authorization_requests = form.flag("require_pushed_authorization_requests");
-    values.dpop_bound_access_tokens = form.flag("dpop_bound_access_tokens");
-    // A form without the field (an older page, a script) leaves the setting as it is.
-    let pkce_sent = form.get("pkce").trim().to_owned();
-    if !pkce_sent.is_empty() {
-        values.pkce = pkce_sent.clone();
-    }
-    values.resources = form.get("resources").to_owned();
-    let ttl = match parse_ttl(&values.access_token_ttl) {
+    let sent = SentClientForm::read(&form);
+    // What the edit form does not send stays as it is: a checkbox group not on the form, PKCE
+    // when not chosen, and what only creation sets (public, the public key).
+    let current = edit_values(&current);
+    let values = ClientFormValues {
+        grants: if sent.grants_on_form { sent.values.grants.clone() } else { current.grants },
+        scopes: if sent.scopes_on_form { sent.values.scopes.clone() } else { current.scopes },
+        pkce: if sent.values.pkce.trim().is_empty() { current.pkce } else { sent.values.pkce.clone() },
+        public: current.public,
+        public_key: current.public_key,
+        ..sent.values
+    };
+    let ttl = match sent.ttl {
         Ok(ttl) => ttl,
         Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
     };
-    let pkce = match parse_pkce(&pkce_sent) {
+    let pkce = match sent.pkce {
         Ok(pkce) => pkce,
         Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
     };
     let edit = ClientEdit {
         name: Some(values.name.clone()),
-        grants,
-        scopes,
-        redirect_uris: Some(form.lines("redirect_uris")),
-        allowed_origins: Some(form.lines("allowed_origins")),
-        allowed_ips: Some(form.lines("allowed_ips")),
+        grants: sent.grants_on_form.then(|| values.grants.clone()),
+        scopes: sent.scopes_on_form.then(|| values.scopes.clone()),
+        redirect_uris: Some(lines(&values.redirect_uris)),
+        allowed_origins: Some(lines(&values.allowed_origins)),
+        allowed_ips: Some(lines(&values.allowed_ips)),
         run_as: (!values.run_as.is_empty()).then(|| values.run_as.clone()),
         access_token_ttl: Some(ttl),
         requires_org_approval: Some(values.requires_org_approval),
         require_pushed_authorization_requests: Some(values.require_pushed_authorization_requests),
         dpop_bound_access_tokens: Some(values.dpop_bound_access_tokens),
         pkce,
-        resources: Some(form.lines("resources")),
+        resources: Some(lines(&values.resources)),
         jwks: None,
         jwks_uri: None,
     };

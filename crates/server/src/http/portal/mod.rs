@@ -68,11 +68,6 @@ impl Form {
     fn flag(&self, name: &str) -> bool {
         matches!(self.get(name), "true" | "on" | "1")
     }
-
-    /// A textarea: one entry per line, blank lines ignored.
-    fn lines(&self, name: &str) -> Vec<String> {
-        self.get(name).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
-    }
 }
 
 /// The signed-in user of a page, or the login page (which comes back to `here`).
