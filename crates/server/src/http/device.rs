@@ -96,7 +96,7 @@ pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes
 /// `POST /device/decision`: Allow or Deny.
 pub async fn decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_post(&state, &browser, &body).await?;
-    let approve = super::pages::allowed(&form)?;
+    let Some(approve) = super::pages::allowed(&form) else { return Ok(super::pages::no_choice()) };
     let typed = form.get("user_code").unwrap_or("");
     Ok(match state.service.device_decide(&session, typed, approve, browser.peer).await? {
         Ok(true) if approve => message(StatusCode::OK, "Device connected", "You can return to your device; it will continue by itself."),

@@ -22,7 +22,7 @@ use tessera_service::secrets::plausible_token;
 use tessera_service::session::{NewSession, SignedIn};
 
 use crate::AppState;
-use crate::error::{PageError, PageResult, no_store, page_for};
+use crate::error::{PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
 use crate::http::views::{ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginPage, LogoutPage, SetupPage, html, message};
 
@@ -273,20 +273,26 @@ pub(crate) async fn signed_in_post(state: &AppState, browser: &Browser, body: &B
 }
 
 /// The Allow or Deny button of a consent form (the consent and the device pages): true for
-/// Allow; a form with neither is answered 400.
-pub(crate) fn allowed(form: &Params) -> Result<bool, PageError> {
+/// Allow, `None` for a form with neither ([`no_choice`]).
+pub(crate) fn allowed(form: &Params) -> Option<bool> {
     match form.get("decision") {
-        Some("allow") => Ok(true),
-        Some("deny") => Ok(false),
-        _ => Err(PageError::Answer(message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny."))),
+        Some("allow") => Some(true),
+        Some("deny") => Some(false),
+        _ => None,
     }
+}
+
+/// The answer to a consent form without Allow or Deny.
+pub(crate) fn no_choice() -> Response {
+    message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny.")
 }
 
 /// `POST /oauth2/authorize/decision`: Allow or Deny on the consent page.
 pub async fn consent_decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_post(&state, &browser, &body).await?;
     let query = form.get("request").unwrap_or("");
-    let decision = if allowed(&form)? { ConsentDecision::Allow } else { ConsentDecision::Deny };
+    let Some(allow) = allowed(&form) else { return Ok(no_choice()) };
+    let decision = if allow { ConsentDecision::Allow } else { ConsentDecision::Deny };
     let Ok(params) = Params::from_form(query.as_bytes()) else { return Err(forbidden().into()) };
     match state.service.decide_consent(&params, &session, decision).await {
         Ok(outcome) => Ok(render_outcome(&state, Some(&session), query, outcome, true)),
