@@ -170,12 +170,12 @@ impl Tessera {
             revoked: false,
             resources,
         };
-        let user = self.cache.user(&*self.store, &grant.user_id).await?;
+        let (user, org_approves) = self.grant_user(caller, &grant.user_id).await?;
         let input = UserGrantInput {
             client: &caller.client,
             owner: caller.owner.as_ref(),
             user: user.as_ref(),
-            org_approves: self.org_approves_any(caller, user.as_ref()).await?,
+            org_approves,
             catalogue: &caller.catalogue,
             scope: &grant.scope,
             // Selected from the token request already, before the device code was spent.

@@ -8,7 +8,7 @@ use tessera_core::code::{self, Redemption};
 use tessera_core::dpop;
 use tessera_core::grant;
 use tessera_core::issue::{UserGrantInput, UserIssue};
-use tessera_core::model::{Client, GrantType, User};
+use tessera_core::model::{Client, GrantType, User, UserId};
 use tessera_core::oidc::{self, IdTokenFacts};
 use tessera_core::refresh::{self, RefreshDecision, RefreshInput};
 use tessera_core::scope::ScopeSet;
@@ -127,12 +127,12 @@ impl Tessera {
         // The code is consumed (committed); the tokens are not stored yet.
         crate::failpoint("code-consumed");
         let redemption = Redemption { client_id: &caller.client.id, redirect_uri, code_verifier, now: self.lifetime_now() };
-        let user = self.cache.user(&*self.store, &record.grant.user_id).await?;
+        let (user, org_approves) = self.grant_user(caller, &record.grant.user_id).await?;
         let input = UserGrantInput {
             client: &caller.client,
             owner: caller.owner.as_ref(),
             user: user.as_ref(),
-            org_approves: self.org_approves_any(caller, user.as_ref()).await?,
+            org_approves,
             catalogue: &caller.catalogue,
             scope: &record.grant.scope,
             granted_resources: &record.grant.resources,
@@ -212,9 +212,9 @@ impl Tessera {
     ) -> Result<TokenResponse> {
         let RefreshPresented { token, requested, resources: requested_resources } = *presented;
         grant::check_client_may_use(&caller.client, GrantType::RefreshToken)?;
-        let user = match &found {
-            Some(found) => self.cache.user(&*self.store, &found.grant.user_id).await?,
-            None => None,
+        let (user, org_approves) = match &found {
+            Some(found) => self.grant_user(caller, &found.grant.user_id).await?,
+            None => (None, false),
         };
         if let Some(found) = found.as_ref().filter(|f| f.record.client_id != caller.client.id) {
             // Another client's token: refused and audited; its owner keeps using it (F02).
@@ -229,7 +229,7 @@ impl Tessera {
             catalogue: &caller.catalogue,
             registration_bound: caller.client.id != crate::session_api::session_client_id(&caller.client.org_id),
             requested,
-            org_approves: self.org_approves_any(caller, user.as_ref()).await?,
+            org_approves,
             granted_resources: found.as_ref().map_or(&[], |f| &f.grant.resources),
             requested_resources,
             proof_jkt: jkt,
@@ -283,11 +283,15 @@ impl Tessera {
 
     /// [`Self::org_approves`] for a user who may be gone (the decision then refuses the grant
     /// for the user first).
-    pub(crate) async fn org_approves_any(&self, caller: &CachedClient, user: Option<&User>) -> Result<bool> {
-        match user {
-            Some(user) => self.org_approves(caller, user).await,
-            None => Ok(false),
-        }
+    /// The user a grant acts for, as stored now (`None` when deleted), and whether their organization
+    /// lets the calling client act for them: what every user grant's decision starts from.
+    pub(crate) async fn grant_user(&self, caller: &CachedClient, user_id: &UserId) -> Result<(Option<User>, bool)> {
+        let user = self.cache.user(&*self.store, user_id).await?;
+        let approves = match &user {
+            Some(user) => self.org_approves(caller, user).await?,
+            None => false,
+        };
+        Ok((user, approves))
     }
 
     pub(crate) async fn revoke_family(&self, grant: &GrantRecord, reason: &str, now: i64) -> Result<()> {
