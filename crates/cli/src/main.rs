@@ -38,7 +38,8 @@ struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    // Boxed: its settings are most of the size of every command.
+    Serve(Box<ServeArgs>),
     /// Apply pending store migrations and exit; with --status, list them and apply nothing.
     Migrate(MigrateArgs),
     /// Copy the SQLite store and its replay file, consistently, while servers keep running.
@@ -180,6 +181,15 @@ enum UserCommand {
     Disable { email: String },
     /// Enable a user again.
     Enable { email: String },
+    /// Set a user's password (the operator's reset): every session of the user ends and their
+    /// sign-in lock-out is lifted. At least 12 characters, not a common password.
+    SetPassword {
+        email: String,
+        /// Read the password from the first line of standard input (required: a password on the
+        /// command line would show in the process list).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -475,6 +485,10 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
         Command::User(UserCommand::List { org }) => serde_json::to_value(service.members(&actor, &org).await?)?,
         Command::User(UserCommand::Disable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, true).await?)?,
         Command::User(UserCommand::Enable { email }) => serde_json::to_value(service.set_user_disabled(&actor, &email, false).await?)?,
+        Command::User(UserCommand::SetPassword { email, password_stdin: _ }) => {
+            let user = service.set_password(&actor, &email, &read_stdin_line()?).await?;
+            json!({ "id": user.id, "email": user.email, "password_set": true, "sessions_ended": true })
+        }
         Command::Client(ClientCommand::Create(args)) => {
             let args = *args;
             let new = NewClient {
@@ -682,7 +696,7 @@ mod tests {
     fn layer(args: &[&str]) -> ConfigLayer {
         let cli = Cli::try_parse_from(args).unwrap();
         let serve = match cli.command {
-            Command::Serve(args) => args.settings,
+            Command::Serve(args) => args.settings.clone(),
             _ => ServeLayer::default(),
         };
         ConfigLayer { global: cli.global.settings, serve }

@@ -42,6 +42,14 @@ pub enum AuditAction {
     /// An administrative action refused because the caller may not do it (SPEC §12): the detail
     /// names the action and the reason.
     AccessDenied,
+    /// SPEC §11: a password-reset link was mailed (`detail.mailed`), or refused by the hourly limit.
+    PasswordResetRequested,
+    /// A password was set: by its user (`detail.how`: `change`, `reset`) or by the operator (`set`).
+    PasswordChanged,
+    /// A verification link was mailed to the user's email.
+    EmailVerificationRequested,
+    /// The user proved they receive mail at their email.
+    EmailVerified,
 }
 
 impl AuditAction {
@@ -78,6 +86,10 @@ impl AuditAction {
             AuditAction::ScopeUpdated => "scope_updated",
             AuditAction::RegistrationTokenCreated => "registration_token_created",
             AuditAction::AccessDenied => "access_denied",
+            AuditAction::PasswordResetRequested => "password_reset_requested",
+            AuditAction::PasswordChanged => "password_changed",
+            AuditAction::EmailVerificationRequested => "email_verification_requested",
+            AuditAction::EmailVerified => "email_verified",
         }
     }
 }

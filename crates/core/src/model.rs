@@ -256,6 +256,9 @@ pub struct User {
     /// when the user's role is lowered (SPEC §12), so every token issued under the higher role
     /// ends at once, at introspection and at every guard alike.
     pub tokens_not_before: Option<i64>,
+    /// When the user proved they receive mail at `email` (an invitation, a password reset or a
+    /// verification link, SPEC §11); `None`: never. ID tokens and userinfo say `email_verified`.
+    pub email_verified_at: Option<i64>,
 }
 
 impl User {

@@ -27,8 +27,8 @@ pub fn profile_claims(user: &User, scope: &ScopeSet) -> ProfileClaims {
     let email = scope.contains("email");
     ProfileClaims {
         email: email.then(|| user.email.clone()),
-        // Tessera does not verify addresses; it says so rather than claiming it did.
-        email_verified: email.then_some(false),
+        // True once the user proved they receive mail there (SPEC §11), never assumed.
+        email_verified: email.then_some(user.email_verified_at.is_some()),
         preferred_username: scope.contains("profile").then(|| user.email.clone()),
     }
 }

@@ -44,6 +44,7 @@ pub fn user(id: &str, role: Role) -> User {
         disabled: false,
         created_at: 0,
         tokens_not_before: None,
+        email_verified_at: None,
     }
 }
 

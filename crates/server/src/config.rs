@@ -199,6 +199,22 @@ settings_layer! {
         /// network for whoever registers clients); true for a key server inside your network.
         #[arg(long, env = "TESSERA_ALLOW_INTERNAL_JWKS_URI", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
         pub allow_internal_jwks_uri: Option<bool>,
+        /// Send mail (password resets, email verification) through this SMTP server:
+        /// `smtp://HOST:PORT` (STARTTLS when offered) or `smtps://HOST:PORT`, a user and password
+        /// may be in the URL. Needs `--mail-from`. Default: email is off (the pages say so).
+        #[arg(long, env = "TESSERA_SMTP_URL", value_name = "URL")]
+        pub smtp_url: Option<String>,
+        /// The SMTP password, when the URL names a user without one. Best given in the
+        /// environment: a flag shows in the process list. Default: none.
+        #[arg(long, env = "TESSERA_SMTP_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+        pub smtp_password: Option<String>,
+        /// A PEM certificate to trust for the SMTP server besides the public roots (a relay
+        /// with a certificate of your own CA). Default: the public roots only.
+        #[arg(long, env = "TESSERA_SMTP_CA_FILE", value_name = "FILE")]
+        pub smtp_ca_file: Option<PathBuf>,
+        /// The `From` address of the mail Tessera sends, e.g. `Tessera <auth@example.com>`.
+        #[arg(long, env = "TESSERA_MAIL_FROM", value_name = "ADDRESS")]
+        pub mail_from: Option<String>,
     }
 }
 
@@ -301,6 +317,30 @@ pub struct Config {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// Outgoing mail from its settings; the transport itself is checked when `serve` starts it.
+fn mail_settings(
+    smtp_url: Option<String>,
+    password: Option<String>,
+    ca_file: Option<PathBuf>,
+    from: Option<String>,
+) -> anyhow::Result<Option<tessera_service::mail::MailSettings>> {
+    let Some(smtp_url) = smtp_url else {
+        if from.is_some() || ca_file.is_some() {
+            bail!("mail_from and smtp_ca_file need smtp_url: the server to send mail through");
+        }
+        return Ok(None);
+    };
+    let Some(from) = from else { bail!("smtp_url needs mail_from: the address mail is sent from") };
+    if !(smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://")) {
+        bail!("smtp_url must start with smtp:// or smtps://");
+    }
+    let extra_root_pem = match ca_file {
+        Some(path) => Some(std::fs::read(&path).with_context(|| format!("cannot read smtp_ca_file {}", path.display()))?),
+        None => None,
+    };
+    Ok(Some(tessera_service::mail::MailSettings { smtp_url, password, from, extra_root_pem }))
+}
+
 /// The PEM files of native HTTPS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -401,6 +441,7 @@ impl Config {
             registration_endpoint: serve.registration_endpoint.unwrap_or(false),
             dpop_nonce_required: serve.dpop_require_nonce.unwrap_or(false),
             allow_internal_jwks_uri: serve.allow_internal_jwks_uri.unwrap_or(false),
+            mail: mail_settings(serve.smtp_url, serve.smtp_password, serve.smtp_ca_file, serve.mail_from)?,
         };
         Ok(Self {
             data_dir,
@@ -579,6 +620,26 @@ mod tests {
             } else {
                 panic!("the README's settings table is out of date: run TESSERA_UPDATE_README=1 cargo test -p tessera-server --lib readme");
             }
+        }
+    }
+
+    #[test]
+    fn mail_needs_a_server_url_of_smtp_or_smtps_and_a_from_address() {
+        let mail = |url: Option<&str>, from: Option<&str>| {
+            Config::resolve(serve(ServeLayer {
+                smtp_url: url.map(str::to_owned),
+                mail_from: from.map(str::to_owned),
+                ..ServeLayer::default()
+            }))
+        };
+        assert!(mail(None, None).unwrap().service.mail.is_none(), "off by default");
+        let on = mail(Some("smtp://tessera:secret@mail.example:587"), Some("auth@example.com")).unwrap();
+        assert!(on.service.mail.is_some());
+        assert!(!format!("{:?}", on.service).contains("secret"), "the URL's password is never shown");
+        for (url, from) in
+            [(Some("smtp://mail.example"), None), (None, Some("auth@example.com")), (Some("http://mail.example"), Some("a@b.c"))]
+        {
+            assert!(mail(url, from).is_err(), "{url:?} {from:?}");
         }
     }
 

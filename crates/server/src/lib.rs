@@ -66,6 +66,12 @@ pub fn build_app(state: AppState) -> Router {
         // Every path under /setup/ (a token may be cut or padded): its pages, or their 404.
         .route("/setup/{*token}", get(http::pages::setup_form).post(http::pages::setup))
         .route("/settings/connected-apps", get(http::pages::connected_apps))
+        .route("/settings/security", get(http::portal::security::security))
+        .route("/settings/security/password", post(http::portal::security::change_password))
+        .route("/settings/security/verify-email", post(http::portal::security::request_verification))
+        .route("/password/forgot", get(http::account::forgot_form).post(http::account::forgot))
+        .route("/password/reset/{token}", get(http::account::reset_form).post(http::account::reset))
+        .route("/email/verify/{token}", get(http::account::verify_email))
         .route("/settings/connected-apps/revoke", post(http::pages::revoke_app))
         .route("/assets/tessera.css", get(http::pages::stylesheet))
         .route("/assets/generator.js", get(http::portal::generator::generator_script))

@@ -22,13 +22,16 @@ pub const MASTER_KEY_ENV: &str = "TESSERA_MASTER_KEY";
 /// Opens the store and the service described by `config`: creates the data directory, applies
 /// migrations, loads (or, for a fresh store only, creates) the master key. `owns_key_policy`:
 /// this process (the server) writes its key algorithm and retention into the store.
-pub async fn open_service(config: &Config, owns_key_policy: bool) -> anyhow::Result<Arc<Tessera>> {
+/// `serving`: this process is `tessera serve`, which sets the store's key policy and sends mail;
+/// a CLI command follows the store's policy and prints links instead of mailing them.
+pub async fn open_service(config: &Config, serving: bool) -> anyhow::Result<Arc<Tessera>> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
     let store = tessera_store::open_with(&config.database_url, config.migrate).await.context("cannot open the store")?;
     let master = load_master_key(config, &*store).await?;
     let secrets = SecretKeys::new(&master)?;
-    let settings = Settings { owns_key_policy, ..config.service.clone() };
+    let mail = if serving { config.service.mail.clone() } else { None };
+    let settings = Settings { owns_key_policy: serving, mail, ..config.service.clone() };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))
 }

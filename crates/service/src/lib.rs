@@ -10,6 +10,7 @@
 //! runs around them (`clock`, `settings`, `master_key`, `keys`, `secrets`, `cache`, `limiter`,
 //! `housekeeping`). Each adds methods to [`Tessera`], the shared context.
 
+pub mod accounts;
 pub mod admin;
 pub mod authorization;
 pub mod cache;
@@ -28,6 +29,7 @@ mod housekeeping;
 mod introspection_endpoint;
 pub mod keys;
 pub mod limiter;
+pub mod mail;
 mod master_key;
 pub mod par;
 pub mod password;
@@ -132,6 +134,8 @@ pub struct Tessera {
     hashers: password::Hashers,
     /// Key sets of `private_key_jwt` clients fetched from their `jwks_uri`.
     remote_keys: client_keys::RemoteKeys,
+    /// Outgoing mail; off without `--smtp-url`, and in CLI commands.
+    outbox: mail::Outbox,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -171,6 +175,7 @@ impl Tessera {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let hashers = password::Hashers::start(cores.saturating_sub(1))?;
         let remote_keys = client_keys::RemoteKeys::new(settings.allow_internal_jwks_uri);
+        let outbox = settings.mail.as_ref().map(mail::Outbox::start).transpose()?.unwrap_or_default();
         let service = Self {
             store,
             settings,
@@ -187,6 +192,7 @@ impl Tessera {
             device_address_limiter,
             hashers,
             remote_keys,
+            outbox,
         };
         service.sync().await?;
         Ok(service)

@@ -9,24 +9,55 @@
 //! number of threads; the threads also bound how many checks run at once, so a burst of logins
 //! queues instead of taking every core from the token endpoint.
 
+use std::collections::HashSet;
+use std::io::Read as _;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
+use unicode_normalization::UnicodeNormalization as _;
 
 use crate::error::{Result, ServiceError};
 
-pub const MIN_LEN: usize = 8;
+/// The length rule of new passwords (SPEC §11), in characters of the NFKC form; no composition
+/// rules and no expiry.
+pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 1024;
 
-/// Refuses passwords too short or too long to be sensible (before any hashing).
-fn check_length(password: &str) -> Result<()> {
-    if password.chars().count() < MIN_LEN || password.len() > MAX_LEN {
-        return Err(ServiceError::invalid(format!("a password must have {MIN_LEN} to {MAX_LEN} characters")));
+/// The 100,000 most common breached passwords (`data/README.md` says where they come from).
+const COMMON_PASSWORDS_GZ: &[u8] = include_bytes!("../data/common-passwords.txt.gz");
+
+/// The entries of the list a password of at least [`MIN_LEN`] characters could equal, lower-cased:
+/// shorter ones are refused by length anyway. Loaded on first use (a few hundred entries).
+static COMMON_PASSWORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let mut text = String::new();
+    if flate2::read::GzDecoder::new(COMMON_PASSWORDS_GZ).read_to_string(&mut text).is_err() {
+        // Compiled in and pinned by a test: unreachable unless the binary is damaged.
+        tracing::error!("the embedded list of common passwords cannot be read");
     }
-    Ok(())
+    text.lines().map(str::to_lowercase).filter(|entry| entry.chars().count() >= MIN_LEN).collect()
+});
+
+/// The form a password is hashed and compared in: Unicode NFKC, so that the same characters
+/// typed on another keyboard or system (composed or not, full-width or not) are one password.
+pub fn normalize(password: &str) -> String {
+    password.nfkc().collect()
+}
+
+/// Why `password` may not become anyone's new password, in words for the person choosing it;
+/// `None` when it may. Checked on the NFKC form.
+pub fn new_password_problem(password: &str) -> Option<String> {
+    let normalized = normalize(password);
+    let length = normalized.chars().count();
+    if length < MIN_LEN || normalized.len() > MAX_LEN {
+        return Some(format!("A password must have {MIN_LEN} to {MAX_LEN} characters."));
+    }
+    if COMMON_PASSWORDS.contains(&normalized.to_lowercase()) {
+        return Some("This password is one of the most common ones in known breaches; choose another.".into());
+    }
+    None
 }
 
 enum Job {
@@ -37,7 +68,8 @@ enum Job {
     /// `stored: None`: no such account; the dummy hash is checked instead, so unknown
     /// accounts cost the same as known ones.
     Verify {
-        password: String,
+        /// The forms of the password to try, in order.
+        candidates: Vec<String>,
         stored: Option<String>,
         reply: oneshot::Sender<bool>,
     },
@@ -69,18 +101,25 @@ impl Hashers {
         Ok(Self { jobs })
     }
 
-    /// A new PHC-format Argon2id hash of `password`.
+    /// A new PHC-format Argon2id hash of `password`'s NFKC form, once it passes
+    /// [`new_password_problem`].
     pub async fn hash(&self, password: &str) -> Result<String> {
-        check_length(password)?;
+        if let Some(problem) = new_password_problem(password) {
+            return Err(ServiceError::invalid_field("password", problem));
+        }
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Hash { password: password.to_owned(), reply })?;
+        self.submit(Job::Hash { password: normalize(password), reply })?;
         answer.await.map_err(|_| lost())?
     }
 
     /// Whether `password` matches `stored`; `None` checks against a dummy hash and answers false.
+    /// The NFKC form is tried first; a password stored before passwords were normalised is
+    /// tried as typed too when that differs (the same number of checks with no account).
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
+        let normalized = normalize(&password);
+        let candidates = if normalized == password { vec![password] } else { vec![normalized, password] };
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Verify { password, stored, reply })?;
+        self.submit(Job::Verify { candidates, stored, reply })?;
         answer.await.map_err(|_| lost())
     }
 
@@ -113,12 +152,14 @@ impl Worker {
                 Ok(Job::Hash { password, reply }) => {
                     let _ = reply.send(self.hash(&password));
                 }
-                Ok(Job::Verify { password, stored, reply }) => {
+                Ok(Job::Verify { candidates, stored, reply }) => {
                     let matches = match stored {
-                        Some(stored) => self.verify(&password, &stored),
+                        Some(stored) => candidates.iter().any(|password| self.verify(password, &stored)),
                         None => {
                             let dummy = self.dummy_hash();
-                            self.verify(&password, &dummy);
+                            for password in &candidates {
+                                self.verify(password, &dummy);
+                            }
                             false
                         }
                     };
@@ -191,7 +232,52 @@ impl Worker {
 
 #[cfg(test)]
 mod tests {
-    use super::Hashers;
+    use super::*;
+
+    #[test]
+    fn the_embedded_list_is_the_one_its_readme_names() {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(COMMON_PASSWORDS_GZ).read_to_end(&mut text).unwrap();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &text);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "84f9f01da3323b41cdc030f89f7fab65bf76a7e0d5265acabb715c2b3795f148");
+        assert_eq!(text.iter().filter(|b| **b == b'\n').count(), 100_000);
+    }
+
+    #[test]
+    fn new_passwords_follow_the_length_rule_on_their_nfkc_form_and_are_not_common() {
+        assert!(new_password_problem("eleven char").is_some(), "11 characters");
+        assert!(new_password_problem("twelve chars").is_none());
+        assert!(new_password_problem(&"x".repeat(MAX_LEN)).is_none());
+        assert!(new_password_problem(&"x".repeat(MAX_LEN + 1)).is_some());
+        // Characters, not bytes: twelve two-byte characters pass.
+        assert!(new_password_problem("éééééééééééé").is_none());
+        // NFKC: the ligature "ﬃ" is three characters once normalised.
+        assert_eq!(normalize("ﬃ"), "ffi");
+        assert!(new_password_problem("ﬃﬃﬃﬃ").is_none(), "4 characters typed, 12 after NFKC");
+        // On the list, in any case and any width.
+        for common in ["qwerty123456", "QWERTY123456", "1qaz2wsx3edc", "ｑｗｅｒｔｙ１２３４５６"] {
+            let problem = new_password_problem(common).unwrap_or_default();
+            assert!(problem.contains("common"), "{common}: {problem}");
+        }
+        // No composition rules: a long phrase of lowercase words is fine.
+        assert!(new_password_problem("correct horse battery staple").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_password_is_stored_in_its_nfkc_form_and_a_legacy_raw_hash_still_verifies() {
+        let hashers = Hashers::start(1).unwrap();
+        // "é" composed and decomposed are one password.
+        let composed = "caf\u{e9} au lait, s'il vous pla\u{ee}t";
+        let decomposed = "cafe\u{301} au lait, s'il vous plai\u{302}t";
+        let stored = hashers.hash(decomposed).await.unwrap();
+        assert!(hashers.verify(composed.into(), Some(stored.clone())).await.unwrap());
+        assert!(hashers.verify(decomposed.into(), Some(stored)).await.unwrap());
+        // A hash of the raw form made before normalisation (the crate's own hasher).
+        use argon2::password_hash::PasswordHasher;
+        let raw = Argon2::default().hash_password(decomposed.as_bytes(), &SaltString::generate(&mut OsRng)).unwrap().to_string();
+        assert!(hashers.verify(decomposed.into(), Some(raw)).await.unwrap());
+    }
 
     #[tokio::test]
     async fn hash_and_verify_on_the_hashing_threads() {

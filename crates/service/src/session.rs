@@ -25,6 +25,13 @@ pub struct SignedIn {
     cookie: String,
 }
 
+impl SignedIn {
+    /// The session cookie's value (never leaves the crate: it is the session's credential).
+    pub(crate) fn cookie(&self) -> &str {
+        &self.cookie
+    }
+}
+
 impl std::fmt::Debug for SignedIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SignedIn").field("user", &self.user.id).field("auth_time", &self.auth_time).finish_non_exhaustive()
@@ -160,7 +167,7 @@ impl Tessera {
         }
     }
 
-    async fn record_login_failure(&self, account: &str, user: Option<&User>, reason: &str, peer: IpAddr, now: i64) {
+    pub(crate) async fn record_login_failure(&self, account: &str, user: Option<&User>, reason: &str, peer: IpAddr, now: i64) {
         let counted = |result: tessera_store::Result<bool>| {
             result.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "could not count a failed login");

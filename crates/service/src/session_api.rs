@@ -150,6 +150,7 @@ impl Tessera {
             disabled: false,
             created_at: now,
             tokens_not_before: None,
+            email_verified_at: None,
         };
         let audit = |action, target: &str| AuditEvent {
             at: now,

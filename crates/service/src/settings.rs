@@ -67,6 +67,8 @@ pub struct Settings {
     /// Whether clients' `jwks_uri`s may name hosts on internal addresses
     /// (`tessera_core::assertion::is_internal_address`).
     pub allow_internal_jwks_uri: bool,
+    /// Outgoing mail (`--smtp-url`, `--mail-from`); `None`: email is off.
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 /// Members a profile adds to token responses.

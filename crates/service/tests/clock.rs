@@ -89,6 +89,7 @@ fn settings() -> Settings {
         registration_endpoint: false,
         dpop_nonce_required: false,
         allow_internal_jwks_uri: false,
+        mail: None,
         default_pkce: Pkce::Required,
     }
 }

@@ -234,6 +234,56 @@ pub struct ApprovalRecord {
     pub approved_at: i64,
 }
 
+/// What a single-use link mailed to a user is for (SPEC §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountTokenPurpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl AccountTokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerification => "email_verification",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "password_reset" => Some(Self::PasswordReset),
+            "email_verification" => Some(Self::EmailVerification),
+            _ => None,
+        }
+    }
+}
+
+/// A single-use link mailed to a user, looked up by the keyed hash of its token. Times are on
+/// the lifetime clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTokenRecord {
+    pub user_id: UserId,
+    pub purpose: AccountTokenPurpose,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// When it was used or replaced by a newer link of its purpose.
+    pub spent_at: Option<i64>,
+}
+
+/// A new password for a user, and what goes with it.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordChange<'a> {
+    pub user: &'a UserId,
+    /// The new Argon2id hash.
+    pub password_hash: &'a str,
+    /// The one session that stays signed in (the browser that changed the password), as the
+    /// keyed hash of its id; every other session of the user ends. `None`: every session ends.
+    pub keep_session: Option<&'a [u8]>,
+    /// Set when the change also proves the email (a reset link was followed): `email_verified_at`
+    /// becomes this unless it was set already.
+    pub email_verified_at: Option<i64>,
+}
+
 /// A signed-in browser session (looked up by the keyed hash of its cookie value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -388,6 +438,19 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>>;
     async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()>;
     async fn delete_session(&self, id_hash: &[u8]) -> Result<()>;
+
+    /// Stores a new single-use link unless `limit` links of its purpose were made for its user
+    /// since `window_start` (then `false`, and nothing is written). The user's earlier unspent
+    /// links of the purpose are spent in the same transaction: only the newest one works.
+    async fn insert_account_token(&self, token_hash: &[u8], record: &AccountTokenRecord, window_start: i64, limit: i64) -> Result<bool>;
+    async fn account_token(&self, token_hash: &[u8]) -> Result<Option<AccountTokenRecord>>;
+    /// Sets a user's password: ends their sessions but `keep_session`, and with `spend` (a
+    /// password-reset link's hash and the time) spends that link in the same transaction, or
+    /// writes nothing when it is no longer usable (`false`). Audited and fed as a user change.
+    async fn change_password(&self, change: &PasswordChange<'_>, spend: Option<(&[u8], i64)>, audit: &AuditEvent) -> Result<bool>;
+    /// Spends an email-verification link of `user` and marks their email proven at `at`;
+    /// `false` when the link is no longer usable at `now` (nothing written).
+    async fn verify_email(&self, token_hash: &[u8], user: &UserId, now: i64, at: i64, audit: &AuditEvent) -> Result<bool>;
 
     /// The scope `user` has consented to for `client`, if any.
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>>;

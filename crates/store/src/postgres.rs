@@ -35,6 +35,8 @@ const KEYS_LOCK: i64 = 0x7465_7373_6572_6102;
 const MIGRATIONS_LOCK: i64 = 0x7465_7373_6572_6103;
 /// Advisory lock serialising consent merges.
 const CONSENT_LOCK: i32 = 0x7465_7301;
+/// With a hash of the user and purpose: making a user's single-use links.
+const ACCOUNT_TOKENS_LOCK: i32 = 0x7465_7302;
 /// How often an idle listening connection proves it is alive, and how long it may take: a
 /// connection that died silently is noticed within their sum, and until it is back the stamp
 /// is `None` (every request reads the feed). The timeout is generous: on a node whose cores are
@@ -115,6 +117,10 @@ impl Backend for PgBackend {
             Serialised::Consent { user, client } => {
                 sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2 || ' ' || $3))").bind(CONSENT_LOCK).bind(user).bind(client)
             }
+            Serialised::AccountTokens { user, purpose } => sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2 || ' ' || $3))")
+                .bind(ACCOUNT_TOKENS_LOCK)
+                .bind(user)
+                .bind(purpose),
         }
         .execute(&mut *tx)
         .await?;

@@ -22,8 +22,9 @@ use tessera_core::scope::ScopeSet;
 
 use crate::migration::Dialect;
 use crate::{
-    ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
-    KeyRotation, KeyState, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
+    AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
+    CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState, PasswordChange, RefreshLookup, Refusals, Result, SecretMaterial,
+    SessionRecord, Store, StoreError,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -35,6 +36,8 @@ pub enum Serialised<'a> {
     Consent { user: &'a str, client: &'a str },
     /// Renumbering the store's recorded migrations.
     Migrations,
+    /// Making a user's single-use links of one purpose (counted against a limit).
+    AccountTokens { user: &'a str, purpose: &'a str },
 }
 
 /// What kind of one-time id is spent.
@@ -107,7 +110,8 @@ type Row<B> = <<B as Backend>::Db as Database>::Row;
 /// How long `/readyz` waits for the database.
 const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-const USER_COLUMNS: &str = "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before";
+const USER_COLUMNS: &str =
+    "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before, email_verified_at";
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
@@ -297,7 +301,30 @@ where
             disabled: row.try_get("disabled")?,
             created_at: row.try_get("created_at")?,
             tokens_not_before: row.try_get("tokens_not_before")?,
+            email_verified_at: row.try_get("email_verified_at")?,
         })
+    }
+
+    /// Spends a single-use link of `user` for `purpose` if it is still usable at `now`.
+    async fn spend_account_token(
+        tx: &mut Transaction<'_, B::Db>,
+        token_hash: &[u8],
+        user: &UserId,
+        purpose: AccountTokenPurpose,
+        now: i64,
+    ) -> Result<bool> {
+        let spent = sqlx::query(
+            "UPDATE account_tokens SET spent_at = $1 \
+             WHERE token_hash = $2 AND user_id = $3 AND purpose = $4 AND spent_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(user.as_str())
+        .bind(purpose.as_str())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(spent == 1)
     }
 
     fn json_list<T: serde::de::DeserializeOwned>(row: &Row<B>, column: &str) -> Result<Vec<T>> {
@@ -1124,6 +1151,106 @@ where
     async fn delete_session(&self, id_hash: &[u8]) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn insert_account_token(&self, token_hash: &[u8], record: &AccountTokenRecord, window_start: i64, limit: i64) -> Result<bool> {
+        // Counting and inserting under one lock per user and purpose: two requests at once cannot
+        // both pass the limit.
+        let kind = Serialised::AccountTokens { user: record.user_id.as_str(), purpose: record.purpose.as_str() };
+        let mut tx = self.backend.begin_serialised(&self.pool, kind).await?;
+        let recent: i64 = sqlx::query_scalar("SELECT count(*) FROM account_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3")
+            .bind(record.user_id.as_str())
+            .bind(record.purpose.as_str())
+            .bind(window_start)
+            .fetch_one(&mut *tx)
+            .await?;
+        if recent >= limit {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE account_tokens SET spent_at = $1 WHERE user_id = $2 AND purpose = $3 AND spent_at IS NULL")
+            .bind(record.created_at)
+            .bind(record.user_id.as_str())
+            .bind(record.purpose.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO account_tokens (token_hash, user_id, purpose, created_at, expires_at, spent_at) VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(token_hash)
+        .bind(record.user_id.as_str())
+        .bind(record.purpose.as_str())
+        .bind(record.created_at)
+        .bind(record.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn account_token(&self, token_hash: &[u8]) -> Result<Option<AccountTokenRecord>> {
+        let row = sqlx::query("SELECT user_id, purpose, created_at, expires_at, spent_at FROM account_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let purpose: String = row.try_get("purpose")?;
+            Ok(AccountTokenRecord {
+                user_id: UserId::new(row.try_get::<String, _>("user_id")?),
+                purpose: AccountTokenPurpose::parse(&purpose).ok_or_else(|| corrupt("account token purpose"))?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                spent_at: row.try_get("spent_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn change_password(&self, change: &PasswordChange<'_>, spend: Option<(&[u8], i64)>, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if let Some((token_hash, now)) = spend
+            && !Self::spend_account_token(&mut tx, token_hash, change.user, AccountTokenPurpose::PasswordReset, now).await?
+        {
+            return Ok(false);
+        }
+        let found = sqlx::query(
+            "UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2)              WHERE id = $3 AND service = $4",
+        )
+        .bind(change.password_hash)
+        .bind(change.email_verified_at)
+        .bind(change.user.as_str())
+        .bind(false)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !found {
+            return Ok(false);
+        }
+        // A new password ends every other browser signed in with the old one.
+        match change.keep_session {
+            Some(keep) => {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+                    .bind(change.user.as_str())
+                    .bind(keep)
+                    .execute(&mut *tx)
+                    .await?
+            }
+            None => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(change.user.as_str()).execute(&mut *tx).await?,
+        };
+        self.commit_change(tx, true, Entity::User, change.user.as_str(), audit).await
+    }
+
+    async fn verify_email(&self, token_hash: &[u8], user: &UserId, now: i64, at: i64, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if !Self::spend_account_token(&mut tx, token_hash, user, AccountTokenPurpose::EmailVerification, now).await? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+            .bind(at)
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
+        self.commit_change(tx, true, Entity::User, user.as_str(), audit).await
     }
 
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>> {

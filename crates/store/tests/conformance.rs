@@ -17,8 +17,8 @@ use tessera_core::model::{
 use tessera_core::refresh::RefreshState;
 use tessera_core::scope::ScopeSet;
 use tessera_store::{
-    AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState, SecretMaterial, Store,
-    StoreError,
+    AccountTokenPurpose, AccountTokenRecord, AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
+    KeyRotation, KeyState, PasswordChange, SecretMaterial, SessionRecord, Store, StoreError,
 };
 use tessera_testkit::TestDatabase;
 
@@ -88,6 +88,7 @@ conformance!(
     the_audit_log_filters_and_pages,
     the_schema_has_the_same_tables_and_columns,
     a_store_numbered_before_the_shared_history_opens_renumbered,
+    account_links_are_limited_replaced_and_spent_once,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -113,6 +114,7 @@ fn user(id: &str, email: &str) -> User {
         disabled: false,
         created_at: 100,
         tokens_not_before: None,
+        email_verified_at: None,
     }
 }
 
@@ -169,6 +171,64 @@ async fn seed(store: &dyn Store) {
 
 mod cases {
     use super::*;
+
+    pub async fn account_links_are_limited_replaced_and_spent_once(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let owner = UserId::new("user-1");
+        let link = |at: i64| AccountTokenRecord {
+            user_id: owner.clone(),
+            purpose: AccountTokenPurpose::PasswordReset,
+            created_at: at,
+            expires_at: at + 1800,
+            spent_at: None,
+        };
+        // Five within the window; the sixth is refused and nothing of it is written.
+        for n in 0..5u8 {
+            assert!(store.insert_account_token(&[n; 32], &link(1000 + i64::from(n)), 1000 - 3600, 5).await.unwrap());
+        }
+        assert!(!store.insert_account_token(&[9; 32], &link(1010), 1010 - 3600, 5).await.unwrap());
+        assert_eq!(store.account_token(&[9; 32]).await.unwrap(), None);
+        // Only the newest works: the earlier ones were spent when it was made.
+        assert_eq!(store.account_token(&[0; 32]).await.unwrap().unwrap().spent_at, Some(1001));
+        assert_eq!(store.account_token(&[4; 32]).await.unwrap().unwrap().spent_at, None);
+        // An hour later the window has room again.
+        assert!(store.insert_account_token(&[5; 32], &link(4700), 4700 - 3600, 5).await.unwrap());
+
+        // Two sessions; a password change keeps the one named and ends the other.
+        let session = SessionRecord { user_id: owner.clone(), auth_time: 4700, created_at: 4700, last_seen_at: 4700, expires_at: 9000 };
+        store.insert_session(&[1; 32], &session, None).await.unwrap();
+        store.insert_session(&[2; 32], &session, None).await.unwrap();
+        let change = PasswordChange { user: &owner, password_hash: "new hash", keep_session: Some(&[1; 32]), email_verified_at: None };
+        assert!(store.change_password(&change, None, &audit(AuditAction::PasswordChanged, "user-1", 4701)).await.unwrap());
+        assert!(store.session(&[1; 32]).await.unwrap().is_some() && store.session(&[2; 32]).await.unwrap().is_none());
+        assert_eq!(store.user_credentials("owner@acme.test").await.unwrap().unwrap().1.as_deref(), Some("new hash"));
+
+        // A reset spends its link in the same transaction, once, and not after it expired.
+        let reset = PasswordChange { keep_session: None, email_verified_at: Some(4702), password_hash: "reset hash", ..change };
+        let stale = store.change_password(&reset, Some((&[0; 32], 4702)), &audit(AuditAction::PasswordChanged, "user-1", 4702)).await;
+        assert!(!stale.unwrap(), "a replaced link");
+        let late = store.change_password(&reset, Some((&[5; 32], 4700 + 1800)), &audit(AuditAction::PasswordChanged, "user-1", 6500)).await;
+        assert!(!late.unwrap(), "an expired link");
+        assert_eq!(store.user_credentials("owner@acme.test").await.unwrap().unwrap().1.as_deref(), Some("new hash"), "nothing written");
+        assert!(store.change_password(&reset, Some((&[5; 32], 4702)), &audit(AuditAction::PasswordChanged, "user-1", 4702)).await.unwrap());
+        assert!(
+            !store.change_password(&reset, Some((&[5; 32], 4703)), &audit(AuditAction::PasswordChanged, "user-1", 4703)).await.unwrap()
+        );
+        assert!(store.session(&[1; 32]).await.unwrap().is_none(), "a reset ends every session");
+        let after = store.user(&owner).await.unwrap().unwrap();
+        assert_eq!(after.email_verified_at, Some(4702));
+
+        // Verification links are their own purpose: a reset link does not verify.
+        let verify = AccountTokenRecord { purpose: AccountTokenPurpose::EmailVerification, ..link(4800) };
+        assert!(store.insert_account_token(&[7; 32], &verify, 4800 - 3600, 5).await.unwrap());
+        assert!(store.insert_account_token(&[8; 32], &link(4800), 4800 - 3600, 5).await.unwrap());
+        assert!(!store.verify_email(&[8; 32], &owner, 4801, 4801, &audit(AuditAction::EmailVerified, "user-1", 4801)).await.unwrap());
+        assert!(store.verify_email(&[7; 32], &owner, 4801, 4801, &audit(AuditAction::EmailVerified, "user-1", 4801)).await.unwrap());
+        assert_eq!(store.user(&owner).await.unwrap().unwrap().email_verified_at, Some(4702), "proven once, the first time kept");
+        let fed = store.changes_since(0).await.unwrap();
+        assert!(fed.iter().filter(|c| c.entity == Entity::User && c.id == "user-1").count() >= 3, "user changes reach the feed");
+    }
 
     pub async fn meta_values(o: &Opened) {
         let store = &*o.store;

@@ -10,6 +10,7 @@
 
 pub mod browser;
 pub mod forge;
+pub mod mail;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -184,6 +184,11 @@ enum Page {
     AddScope,
     Approvals,
     Audit,
+    /// `/settings/security` and its forms act on the signed-in user only: they take no user id,
+    /// so there is no other target to try.
+    Security,
+    ChangePassword,
+    VerifyEmail,
 }
 
 /// Browser sessions (service users cannot sign in: the fourth column is never used).
@@ -226,6 +231,9 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::AddScope,            Org,        [303, 303, 403, 0]),
     (Page::Approvals,       Org,        [200, 200, 403, 0]),
     (Page::Audit,           Org,        [200, 200, 403, 0]),
+    (Page::Security,            Own,        [200, 200, 200, 0]),
+    (Page::ChangePassword,      Own,        [303, 303, 303, 0]),
+    (Page::VerifyEmail,         Own,        [303, 303, 303, 0]),
 ];
 
 /// Two organizations and the people of the matrix.
@@ -718,6 +726,14 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         Page::AddScope => ("/admin/scopes".into(), form(&[("name", &format!("page{}", world.next()))]), Object::None),
         Page::Approvals => ("/admin/approvals".into(), None, Object::None),
         Page::Audit => ("/admin/audit".into(), None, Object::None),
+        Page::Security => ("/settings/security".into(), None, Object::None),
+        Page::ChangePassword => {
+            // To the same password: the cells after this one sign in with it.
+            let password = if role == Role::Owner { OWNER_PASSWORD } else { PASSWORD };
+            let fields = [("current_password", password), ("new_password", password), ("confirm_password", password)];
+            ("/settings/security/password".into(), form(&fields), Object::None)
+        }
+        Page::VerifyEmail => ("/settings/security/verify-email".into(), form(&[]), Object::None),
     }
 }
 

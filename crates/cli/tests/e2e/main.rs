@@ -9,6 +9,8 @@
 mod agent;
 mod common;
 
+mod accounts;
+mod accounts_browser;
 mod admin_api;
 mod admin_takeover;
 mod authorization_matrix;

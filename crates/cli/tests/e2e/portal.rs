@@ -333,7 +333,7 @@ async fn admin_pages_are_for_owners_and_admins_and_change_members_scopes_and_app
             &[("email", &member_email(&fixture, "new")), ("role", "member"), ("password", "short")],
         )
         .await;
-    assert_eq!(response.status(), 400, "a password of fewer than 8 characters");
+    assert_eq!(response.status(), 400, "a password of fewer than 12 characters");
     let response = admin
         .submit(
             "/admin/members",

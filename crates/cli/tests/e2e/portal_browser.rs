@@ -17,7 +17,7 @@ use crate::portal::{MEMBER_PASSWORD, client_of, member_email};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn screenshot(browser: &Browser, name: &str) {
+pub async fn screenshot(browser: &Browser, name: &str) {
     if std::env::var_os("TESSERA_UPDATE_SCREENSHOTS").is_none() {
         return;
     }
@@ -26,7 +26,7 @@ async fn screenshot(browser: &Browser, name: &str) {
     std::fs::write(dir.join(name), browser.screenshot_png().await.unwrap()).unwrap();
 }
 
-async fn sign_in(browser: &Browser, server: &Server, path: &str, email: &str, password: &str) {
+pub async fn sign_in(browser: &Browser, server: &Server, path: &str, email: &str, password: &str) {
     browser.goto(&server.url(path)).await.unwrap();
     browser.wait_for_element("#email", WAIT).await.unwrap();
     browser.fill("#email", email).await.unwrap();

@@ -10,9 +10,9 @@ use crate::common::*;
 async fn q04_a_member_never_gets_a_restricted_scope_through_authorization() {
     let (server, fixture) = start();
     let client = web_client(&server, &fixture, &["--scope", "admin"]);
-    add_user(&server, &fixture, "member@q04.test", "member", "member pw 1", &[]);
+    add_user(&server, &fixture, "member@q04.test", "member", "member pw 1 long", &[]);
     let mut agent = Agent::new(&server);
-    assert_eq!(agent.login("member@q04.test", "member pw 1").await.status(), 303);
+    assert_eq!(agent.login("member@q04.test", "member pw 1 long").await.status(), 303);
     let url = agent.authorize(&code_query(&client, "&scope=read+admin"), "allow").await;
     let code = response_params(&url).get("code").cloned().unwrap_or_else(|| panic!("{url}"));
     let tokens = redeem_ok(&server, &client, &code).await;
@@ -52,9 +52,9 @@ async fn unapproved_for(server: &Server, owner: &Fixture, client: &Fixture) -> b
 async fn q05_a_member_cannot_approve_a_client_for_the_org() {
     let (server, fixture) = start();
     let client = web_client(&server, &fixture, &["--grant", "refresh_token", "--requires-org-approval"]);
-    add_user(&server, &fixture, "member@q05.test", "member", "member pw 1", &[]);
+    add_user(&server, &fixture, "member@q05.test", "member", "member pw 1 long", &[]);
     let mut member = Agent::new(&server);
-    assert_eq!(member.login("member@q05.test", "member pw 1").await.status(), 303);
+    assert_eq!(member.login("member@q05.test", "member pw 1 long").await.status(), 303);
     let response = member.get(&format!("/oauth2/authorize?{}", approval_query(&client, &fixture.org_id))).await;
     assert_eq!(response.status(), 302, "refused with a redirect, not an approval page");
     let params = response_params(&location(&response));
@@ -71,10 +71,10 @@ async fn q06_an_admin_of_one_org_cannot_approve_for_another() {
     let (server, fixture) = start();
     let client = web_client(&server, &fixture, &["--grant", "refresh_token", "--requires-org-approval"]);
     let other = tessera_testkit::Fixture::create(&server.cli).unwrap();
-    add_user(&server, &fixture, "admin@q06.test", "admin", "admin pw 1", &[]);
+    add_user(&server, &fixture, "admin@q06.test", "admin", "admin pw 1 long", &[]);
     assert!(unapproved_for(&server, &other, &client).await, "org B starts unapproved");
     let mut admin = Agent::new(&server);
-    assert_eq!(admin.login("admin@q06.test", "admin pw 1").await.status(), 303);
+    assert_eq!(admin.login("admin@q06.test", "admin pw 1 long").await.status(), 303);
     let response = admin.get(&format!("/oauth2/authorize?{}", approval_query(&client, &other.org_id))).await;
     let params = if response.status() == 302 {
         response_params(&location(&response))

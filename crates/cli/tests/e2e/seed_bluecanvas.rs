@@ -52,7 +52,7 @@ async fn credentials_inherit_the_identity_and_role_of_their_user() {
     assert_eq!(owner_claims["scope"], "admin read write");
     // All Users: limited API access (no restricted scopes).
     let member = "member@acme.test";
-    add_user(&server, &fixture, member, "member", "pw member 1", &[]);
+    add_user(&server, &fixture, member, "member", "pw member 1 long", &[]);
     let created = server
         .cli
         .json(&["client", "create", "--org", &fixture.org_name, "--owner", member, "--name", "mine", "--scope", "read", "--scope", "write"])

@@ -13,7 +13,7 @@ fn blueconic() -> (Server, Fixture) {
 /// the "Authorize applications" permission.
 fn register(server: &Server, fixture: &Fixture, allowed_ip: &str) -> (String, String, String) {
     let run_as = format!("runner{}@acme.test", allowed_ip.len());
-    let user = add_user(server, fixture, &run_as, "member", "runner pw 1", &["--permission", "authorize_applications"]);
+    let user = add_user(server, fixture, &run_as, "member", "runner pw 1 long", &["--permission", "authorize_applications"]);
     let flags = ["--scope", "read", "--run-as", &run_as, "--allowed-ip", allowed_ip];
     let (created, _) = add_client(server, fixture, "My app", &flags);
     (
@@ -94,7 +94,7 @@ async fn only_the_allowed_ip_addresses_may_use_the_application() {
 #[tokio::test]
 async fn only_users_with_authorize_applications_can_be_the_run_as_user() {
     let (server, fixture) = blueconic();
-    add_user(&server, &fixture, "plain@acme.test", "member", "plain pw 1", &[]);
+    add_user(&server, &fixture, "plain@acme.test", "member", "plain pw 1 long", &[]);
     let refused = server
         .cli
         .run(&[

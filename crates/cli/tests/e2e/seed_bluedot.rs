@@ -173,7 +173,7 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
 async fn brute_force_locks_the_account_holds_back_the_right_password_and_expires() {
     let (server, fixture) = start_with(options(&["--login-lock-seconds", "2"]));
     let member = "member@acme.test";
-    add_user(&server, &fixture, member, "member", "member pw 1", &[]);
+    add_user(&server, &fixture, member, "member", "member pw 1 long", &[]);
     for _ in 0..5 {
         assert_session_error(post_sessions(&server, &fixture.owner_email, "wrong").await, 401).await;
     }
@@ -186,7 +186,7 @@ async fn brute_force_locks_the_account_holds_back_the_right_password_and_expires
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 429);
     // Another account is not affected.
-    assert_eq!(post_sessions(&server, member, "member pw 1").await.status(), 201);
+    assert_eq!(post_sessions(&server, member, "member pw 1 long").await.status(), 201);
     // The lock-out ends by itself once its Retry-After has passed.
     server.advance_clock(retry_after + 1).unwrap();
     assert_eq!(post_sessions(&server, &fixture.owner_email, OWNER_PASSWORD).await.status(), 201, "the lock-out expired");

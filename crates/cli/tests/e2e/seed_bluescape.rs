@@ -135,7 +135,7 @@ async fn troubleshooting_405_until_an_org_admin_whitelists_the_application() {
     let (server, fixture) = bluescape();
     let app = my_app(&server, &fixture, &["authorization_code", "refresh_token"], &["--requires-org-approval"]);
     let admin = "admin@acme.test";
-    add_user(&server, &fixture, admin, "admin", "admin pw 1", &[]);
+    add_user(&server, &fixture, admin, "admin", "admin pw 1 long", &[]);
 
     // An ordinary authorization: the code exchange answers 405 Not Allowed.
     let mut agent = Agent::new(&server);
@@ -150,7 +150,7 @@ async fn troubleshooting_405_until_an_org_admin_whitelists_the_application() {
     // /authorize?response_type=code&client_id=…&redirect_uri=…&org_id=N&scope=org, logs in,
     // authorizes the application, and gets back an Access Code.
     let mut admin_agent = Agent::new(&server);
-    assert_eq!(admin_agent.login(admin, "admin pw 1").await.status(), 303);
+    assert_eq!(admin_agent.login(admin, "admin pw 1 long").await.status(), 303);
     let query =
         format!("response_type=code&client_id={}&redirect_uri={CALLBACK_ENCODED}&org_id={}&scope=org", app.client_id, fixture.org_id);
     let page = admin_agent.get(&format!("/authorize?{query}")).await;
@@ -176,9 +176,9 @@ async fn troubleshooting_405_until_an_org_admin_whitelists_the_application() {
     assert_eq!(token_json(&server, body).await.status(), 200);
     // A member may not whitelist.
     let member = "member@acme.test";
-    add_user(&server, &fixture, member, "member", "member pw 1", &[]);
+    add_user(&server, &fixture, member, "member", "member pw 1 long", &[]);
     let mut member_agent = Agent::new(&server);
-    assert_eq!(member_agent.login(member, "member pw 1").await.status(), 303);
+    assert_eq!(member_agent.login(member, "member pw 1 long").await.status(), 303);
     let query =
         format!("response_type=code&client_id={}&redirect_uri={CALLBACK_ENCODED}&org_id={}&scope=org", app.client_id, fixture.org_id);
     let refused = member_agent.get(&format!("/authorize?{query}")).await;

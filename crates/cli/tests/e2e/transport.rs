@@ -52,6 +52,11 @@ impl TestCa {
         Self { key: dir.path().join("ca.key"), cert, pem, _dir: dir }
     }
 
+    /// The CA's certificate as a PEM file (for `--smtp-ca-file`).
+    pub fn pem_file(&self) -> &Path {
+        &self.cert
+    }
+
     pub fn certificate(&self) -> reqwest::Certificate {
         reqwest::Certificate::from_pem(&self.pem).unwrap()
     }

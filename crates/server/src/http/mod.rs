@@ -1,5 +1,6 @@
 //! HTTP routes, one module per group of endpoints.
 
+pub mod account;
 pub mod admin_api;
 pub mod cors;
 pub mod dates;

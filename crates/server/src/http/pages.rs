@@ -312,7 +312,7 @@ pub async fn approve(State(state): State<AppState>, browser: Browser, body: Byte
 }
 
 /// The pre-login cookie (made when missing) and the CSRF token bound to it.
-fn pre_login_csrf(state: &AppState, browser: &Browser) -> Result<(String, Option<HeaderValue>), ServiceError> {
+pub(crate) fn pre_login_csrf(state: &AppState, browser: &Browser) -> Result<(String, Option<HeaderValue>), ServiceError> {
     match browser.pre_login_cookie() {
         Some(value) => Ok((state.service.csrf_token(&format!("pre:{value}")), None)),
         None => {
@@ -326,6 +326,12 @@ fn pre_login_csrf(state: &AppState, browser: &Browser) -> Result<(String, Option
 fn pre_login_csrf_ok(state: &AppState, browser: &Browser, form: &Params) -> bool {
     browser.same_origin
         && browser.pre_login_cookie().is_some_and(|v| state.service.csrf_matches(&format!("pre:{v}"), form.get("csrf_token").unwrap_or("")))
+}
+
+/// A POST from one of our signed-out forms (sign-in, setup, password reset): the form, after
+/// the origin and CSRF checks.
+pub(crate) fn pre_login_form(state: &AppState, browser: &Browser, body: &Bytes) -> Option<Params> {
+    form(body).filter(|form| pre_login_csrf_ok(state, browser, form))
 }
 
 pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
@@ -343,7 +349,7 @@ fn login_hint(return_to: &str) -> String {
 }
 
 fn login_page(status: StatusCode, csrf: &str, return_to: &str, email: &str, error: Option<&str>) -> Response {
-    html(status, &LoginPage { csrf, return_to, email, error })
+    html(status, &LoginPage { csrf, return_to, email, notice: None, error })
 }
 
 /// `GET /login`.
@@ -351,8 +357,14 @@ pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Ur
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
     let return_to = pairs.iter().find(|(k, _)| k == "return_to").map(|(_, v)| v.as_str());
     let return_to = safe_return_to(return_to);
+    // A fixed table: no text from the URL is shown.
+    let notice = match pairs.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str()) {
+        Some("password") => Some("Your new password is set. Sign in with it."),
+        _ => None,
+    };
     let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
-    Ok(with_cookie(login_page(StatusCode::OK, &csrf, return_to, &login_hint(return_to), None), cookie))
+    let page = LoginPage { csrf: &csrf, return_to, email: &login_hint(return_to), notice, error: None };
+    Ok(with_cookie(html(StatusCode::OK, &page), cookie))
 }
 
 /// Sets the new session's cookie and sends the browser on with a 303.
@@ -364,10 +376,7 @@ fn signed_in_redirect(browser: &Browser, session: &NewSession, location: &str) -
 
 /// `POST /login`.
 pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let Some(form) = form(&body) else { return forbidden() };
-    if !pre_login_csrf_ok(&state, &browser, &form) {
-        return forbidden();
-    }
+    let Some(form) = pre_login_form(&state, &browser, &body) else { return forbidden() };
     let return_to = safe_return_to(form.get("return_to"));
     let email = form.get("email").unwrap_or("");
     let password = form.get("password").unwrap_or("");
@@ -498,10 +507,7 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
     if let Err(page) = setup_open(&state).await {
         return page;
     }
-    let Some(form) = form(&body) else { return forbidden() };
-    if !pre_login_csrf_ok(&state, &browser, &form) {
-        return forbidden();
-    }
+    let Some(form) = pre_login_form(&state, &browser, &body) else { return forbidden() };
     let email = form.get("email").unwrap_or("");
     match state.service.complete_setup(&token, email, form.get("password").unwrap_or(""), browser.peer).await {
         Ok(session) => signed_in_redirect(&browser, &session, "/"),

@@ -15,7 +15,35 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub return_to: &'a str,
     pub email: &'a str,
+    pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "password_forgot.html")]
+pub struct PasswordForgotPage<'a> {
+    pub csrf: &'a str,
+    pub mail_enabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "password_reset.html")]
+pub struct PasswordResetPage<'a> {
+    pub csrf: &'a str,
+    pub token: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+pub struct SecurityPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub mail_enabled: bool,
+    pub password_error: Option<String>,
 }
 
 #[derive(Template)]

@@ -73,6 +73,7 @@ impl Tessera {
             disabled: false,
             created_at: self.now(),
             tokens_not_before: None,
+            email_verified_at: None,
         };
         let detail = serde_json::json!({ "email": user.email, "role": user.role.as_str(), "service": user.service, "authorize_applications": user.authorize_applications });
         let audit = self.audit(actor, AuditAction::UserCreated, Some(&org.id), Some(user.id.to_string()), detail);

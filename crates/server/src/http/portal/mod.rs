@@ -13,6 +13,7 @@
 pub mod client_pages;
 pub mod generator;
 pub mod org_admin;
+pub mod security;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -36,6 +37,11 @@ fn notice(done: Option<&str>) -> Option<String> {
         "disabled" => "The member is disabled: their sessions ended and their tokens and clients stopped working.",
         "enabled" => "The member is enabled again.",
         "callback" => "The callback is registered. Get a token now.",
+        "password" => "Your password is changed. Every other browser signed in as you was signed out.",
+        "verification-sent" => "A link to verify your email is on its way. It works for 24 hours.",
+        "verification-not-sent" => {
+            "No link was sent: email is off, the address is verified already, or too many links were sent in the last hour."
+        }
         _ => return None,
     };
     Some(text.to_owned())

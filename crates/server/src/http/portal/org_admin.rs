@@ -214,7 +214,7 @@ pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Byt
 }
 
 /// The actions the audit filter suggests.
-const AUDIT_ACTIONS: [&str; 22] = [
+const AUDIT_ACTIONS: [&str; 25] = [
     "client_created",
     "client_updated",
     "client_deleted",
@@ -231,6 +231,9 @@ const AUDIT_ACTIONS: [&str; 22] = [
     "scope_updated",
     "registration_token_created",
     "login_failed",
+    "password_changed",
+    "password_reset_requested",
+    "email_verified",
     "token_revoked",
     "token_exchanged",
     "grant_revoked",

@@ -1,0 +1,92 @@
+//! The account pages a person uses without being signed in (SPEC §11): "Forgot your password?"
+//! (`/password/forgot`), the link it mails (`/password/reset/{token}`) and the email
+//! verification link (`/email/verify/{token}`). The forms are the login page's kind: a CSRF
+//! token bound to the pre-login cookie, same-origin POSTs, 303 after a change.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tessera_service::ServiceError;
+
+use crate::AppState;
+use crate::error::{PageResult, sentence};
+use crate::http::pages::{Browser, forbidden, pre_login_csrf, pre_login_form, redirect, with_cookie};
+use crate::http::views::{PasswordForgotPage, PasswordResetPage, html, message};
+
+/// `GET /password/forgot`.
+pub async fn forgot_form(State(state): State<AppState>, browser: Browser) -> PageResult {
+    let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
+    Ok(with_cookie(html(StatusCode::OK, &PasswordForgotPage { csrf: &csrf, mail_enabled: state.service.mail_enabled() }), cookie))
+}
+
+/// `POST /password/forgot`: the same answer, as fast, whether or not the email has an account
+/// (the lookup and the mail happen in the background).
+pub async fn forgot(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
+    let Some(form) = pre_login_form(&state, &browser, &body) else { return forbidden() };
+    if !state.service.mail_enabled() {
+        return message(StatusCode::SERVICE_UNAVAILABLE, "Email is off", "No reset link can be mailed from this server.");
+    }
+    state.service.request_password_reset(form.get("email").unwrap_or(""), browser.peer);
+    let mut page = message(
+        StatusCode::OK,
+        "Check your mail",
+        "If the address belongs to an account, a link to choose a new password is on its way. It works for 30 minutes, once; \
+         a newer link replaces it.",
+    );
+    // The page names no email, but is not worth keeping in a shared browser's history either.
+    crate::error::no_store(&mut page);
+    page
+}
+
+fn link_not_valid(what: &str) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "This link is not valid",
+        &format!("It was used already, has expired, or was replaced by a newer one. {what}"),
+    )
+}
+
+fn reset_link_not_valid() -> Response {
+    link_not_valid("Ask for a new one from the sign-in page: \"Forgot your password?\".")
+}
+
+/// `GET /password/reset/{token}`.
+pub async fn reset_form(State(state): State<AppState>, browser: Browser, Path(token): Path<String>) -> PageResult {
+    let Some(user) = state.service.password_reset_user(&token).await? else { return Ok(reset_link_not_valid()) };
+    let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
+    let page = PasswordResetPage { csrf: &csrf, token: &token, email: &user.email, error: None };
+    Ok(with_cookie(html(StatusCode::OK, &page), cookie))
+}
+
+/// `POST /password/reset/{token}`: sets the password, then the sign-in page.
+pub async fn reset(State(state): State<AppState>, browser: Browser, Path(token): Path<String>, body: Bytes) -> PageResult {
+    let Some(form) = pre_login_form(&state, &browser, &body) else { return Ok(forbidden()) };
+    let new_password = form.get("new_password").unwrap_or("");
+    let again = |problem: String, email: &str| {
+        let page = PasswordResetPage { csrf: form.get("csrf_token").unwrap_or(""), token: &token, email, error: Some(&problem) };
+        html(StatusCode::BAD_REQUEST, &page)
+    };
+    if new_password != form.get("confirm_password").unwrap_or("") {
+        let Some(user) = state.service.password_reset_user(&token).await? else { return Ok(reset_link_not_valid()) };
+        return Ok(again("The two passwords are not the same.".into(), &user.email));
+    }
+    match state.service.reset_password(&token, new_password, browser.peer).await {
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/login?done=password")),
+        Err(ServiceError::NotFound(_)) => Ok(reset_link_not_valid()),
+        Err(ServiceError::Invalid(why)) => {
+            let Some(user) = state.service.password_reset_user(&token).await? else { return Ok(reset_link_not_valid()) };
+            Ok(again(sentence(&why.message), &user.email))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /email/verify/{token}`: the link of the verification mail.
+pub async fn verify_email(State(state): State<AppState>, browser: Browser, Path(token): Path<String>) -> PageResult {
+    match state.service.verify_email(&token, browser.peer).await {
+        Ok(user) => Ok(message(StatusCode::OK, "Your email is verified", &format!("{} is confirmed as your address.", user.email))),
+        Err(ServiceError::NotFound(_)) => Ok(link_not_valid("Ask for a new one on the Security page.")),
+        Err(e) => Err(e.into()),
+    }
+}
