@@ -69,6 +69,8 @@ pub fn build_app(state: AppState) -> Router {
         .route("/settings/security", get(http::portal::security::security))
         .route("/settings/security/password", post(http::portal::security::change_password))
         .route("/settings/security/verify-email", post(http::portal::security::request_verification))
+        .route("/settings/security/sessions/end", post(http::portal::security::end_session))
+        .route("/settings/security/sessions/end-others", post(http::portal::security::end_other_sessions))
         .route("/password/forgot", get(http::account::forgot_form).post(http::account::forgot))
         .route("/password/reset/{token}", get(http::account::reset_form).post(http::account::reset))
         .route("/email/verify/{token}", get(http::account::verify_email))

@@ -38,6 +38,30 @@ impl std::fmt::Debug for SignedIn {
     }
 }
 
+/// Where a sign-in comes from, as the user's list of signed-in browsers shows it.
+#[derive(Debug, Clone)]
+pub struct SignInFrom {
+    pub peer: IpAddr,
+    /// The browser's `User-Agent`, cut to [`USER_AGENT_MAX`] characters.
+    pub user_agent: Option<String>,
+}
+
+/// The longest `User-Agent` kept with a session.
+pub const USER_AGENT_MAX: usize = 512;
+
+/// One of a user's signed-in browsers, as `/settings/security` lists it.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    /// Names the session in a form without being its credential (a hash of its stored hash).
+    pub handle: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The browser asking.
+    pub current: bool,
+}
+
 /// A session just created by a login: the cookie value to set.
 pub struct NewSession {
     pub cookie: String,
@@ -125,9 +149,9 @@ impl Tessera {
     /// Checks an email and password and opens a session. `previous` is the browser's current
     /// session cookie, which is ended. Failures are throttled per account and per address and
     /// audited; an unknown email costs the same as a wrong password and gets the same answer.
-    pub async fn login(&self, email: &str, password: &str, previous: Option<&str>, peer: IpAddr) -> Result<NewSession> {
-        let user = self.check_password(email, password, peer).await?;
-        self.open_session(user, previous).await
+    pub async fn login(&self, email: &str, password: &str, previous: Option<&str>, from: &SignInFrom) -> Result<NewSession> {
+        let user = self.check_password(email, password, from.peer).await?;
+        self.open_session(user, previous, from).await
     }
 
     /// The password check behind the login form and `POST /sessions`.
@@ -201,7 +225,7 @@ impl Tessera {
         }
     }
 
-    async fn open_session(&self, user: User, previous: Option<&str>) -> Result<NewSession> {
+    async fn open_session(&self, user: User, previous: Option<&str>, from: &SignInFrom) -> Result<NewSession> {
         let now = self.lifetime_now();
         let cookie = self.secrets.random_token(32)?;
         let max_age = self.settings.session_max_lifetime;
@@ -212,6 +236,8 @@ impl Tessera {
             created_at: now,
             last_seen_at: now,
             expires_at: now + max_age,
+            ip: Some(from.peer.to_string()),
+            user_agent: from.user_agent.as_ref().map(|ua| ua.chars().take(USER_AGENT_MAX).collect()),
         };
         let replaces = previous.map(|p| self.secrets.lookup_hash(p));
         self.store.insert_session(&self.secrets.lookup_hash(&cookie), &record, replaces.as_deref()).await?;
@@ -267,7 +293,8 @@ impl Tessera {
 
     /// Uses the setup token once: creates the first owner in the default organization and
     /// signs them in.
-    pub async fn complete_setup(&self, token: &str, email: &str, password: &str, peer: IpAddr) -> Result<NewSession> {
+    pub async fn complete_setup(&self, token: &str, email: &str, password: &str, from: &SignInFrom) -> Result<NewSession> {
+        let peer = from.peer;
         if !self.setup_token_valid(token).await? {
             return Err(ServiceError::NotFound("setup link"));
         }
@@ -297,8 +324,50 @@ impl Tessera {
         };
         self.store.delete_meta(SETUP_TOKEN_META).await?;
         let user = self.user_by_email(&view.email).await?;
-        self.open_session(user, None).await
+        self.open_session(user, None, from).await
     }
+
+    /// The signed-in browsers of `session`'s user, newest first, this one marked.
+    pub async fn browser_sessions(&self, session: &SignedIn) -> Result<Vec<BrowserSession>> {
+        let current = self.secrets.lookup_hash(&session.cookie);
+        let now = self.lifetime_now();
+        let sessions = self.store.user_sessions(&session.user.id).await?;
+        Ok(sessions
+            .into_iter()
+            .filter(|(_, s)| now < s.expires_at && now < s.last_seen_at + self.settings.session_idle_timeout)
+            .map(|(hash, s)| BrowserSession {
+                handle: session_handle(&hash),
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+                current: hash == current,
+            })
+            .collect())
+    }
+
+    /// Ends one of the user's other browser sessions, named by its handle. `NotFound` when the
+    /// user has no such session (another user's handle names nothing here).
+    pub async fn end_browser_session(&self, session: &SignedIn, handle: &str) -> Result<()> {
+        let current = self.secrets.lookup_hash(&session.cookie);
+        let sessions = self.store.user_sessions(&session.user.id).await?;
+        let found = sessions.into_iter().find(|(hash, _)| *hash != current && session_handle(hash) == handle);
+        let Some((hash, _)) = found else { return Err(ServiceError::NotFound("session")) };
+        self.store.delete_session(&hash).await?;
+        Ok(())
+    }
+
+    /// Signs out every other browser of the user; returns how many.
+    pub async fn end_other_browser_sessions(&self, session: &SignedIn) -> Result<u64> {
+        let current = self.secrets.lookup_hash(&session.cookie);
+        Ok(self.store.delete_user_sessions(&session.user.id, Some(&current)).await?)
+    }
+}
+
+/// A session's name in forms: the first 16 bytes of SHA-256 of its stored keyed hash, hex. It
+/// reveals nothing of the cookie and cannot be turned back into the stored hash.
+fn session_handle(stored_hash: &[u8]) -> String {
+    hex(&ring::digest::digest(&ring::digest::SHA256, stored_hash).as_ref()[..16])
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -292,6 +292,10 @@ pub struct SessionRecord {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// Where the browser signed in from, as the user's list of sessions shows it; `None` for
+    /// sessions older than the columns.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// One authorization by a user for a client: the root of a token family.
@@ -438,6 +442,10 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>>;
     async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()>;
     async fn delete_session(&self, id_hash: &[u8]) -> Result<()>;
+    /// A user's sessions (keyed hash of the id, and the session), newest first.
+    async fn user_sessions(&self, user: &UserId) -> Result<Vec<(Vec<u8>, SessionRecord)>>;
+    /// Ends a user's sessions, all but `keep` when given; returns how many ended.
+    async fn delete_user_sessions(&self, user: &UserId, keep: Option<&[u8]>) -> Result<u64>;
 
     /// Stores a new single-use link unless `limit` links of its purpose were made for its user
     /// since `window_start` (then `false`, and nothing is written). The user's earlier unspent

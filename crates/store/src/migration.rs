@@ -129,6 +129,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0013_account_tokens.sqlite.sql"),
         postgres: migration_file!("0013_account_tokens.postgres.sql"),
     },
+    Step {
+        version: 14,
+        description: "session details",
+        sqlite: migration_file!("0014_session_details.sqlite.sql"),
+        postgres: migration_file!("0014_session_details.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -421,6 +427,7 @@ mod tests {
                     "2e367c463774627be35bfcebfbd6d8186eee8be142c708fdd167fdf6d1b6efa64e195abb2b09510f47d94ae88cf952b8",
                     "9de3f74068a0d52b9238b16802faaf3d487b4d0605174e22a2b71dda174a70a936304ef40fbcf3d85d38b6a5e985f873",
                     "d5dd3bf8c7302d7fb7cf6c1b3ac2f1181227a3ba3be5381299e6b70f49a332ab56dbe16cde7b50438c41b4f91dbab570",
+                    "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
                 ],
             ),
             (
@@ -438,6 +445,7 @@ mod tests {
                     "5a294301638a2980e2050cc9df0d8948b25ea3b31754f683c6a3139133e4049885f6b79a0f74ab34452af46da7e7aa5b",
                     "f557a62e6ea0baecf34737b48330164590716a779ff5c425370251d42294e31cbd69d21efe6fd822d89735c5528d7a60",
                     "852b790739a803ddfc033f6ecd50bd249e60d1787eb4bb987e1a66be2902795dc17bcc80fe734fe7d3f928ff2a1ffc75",
+                    "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
                 ],
             ),
         ];

@@ -110,6 +110,7 @@ type Row<B> = <<B as Backend>::Db as Database>::Row;
 /// How long `/readyz` waits for the database.
 const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+const SESSION_COLUMNS: &str = "user_id, auth_time, created_at, last_seen_at, expires_at, ip, user_agent";
 const USER_COLUMNS: &str =
     "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before, email_verified_at";
 
@@ -303,6 +304,33 @@ where
             tokens_not_before: row.try_get("tokens_not_before")?,
             email_verified_at: row.try_get("email_verified_at")?,
         })
+    }
+
+    fn session_from_row(row: &Row<B>) -> Result<SessionRecord> {
+        Ok(SessionRecord {
+            user_id: UserId::new(row.try_get::<String, _>("user_id")?),
+            auth_time: row.try_get("auth_time")?,
+            created_at: row.try_get("created_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+            ip: row.try_get("ip")?,
+            user_agent: row.try_get("user_agent")?,
+        })
+    }
+
+    /// Ends a user's sessions, all but `keep` when given, inside `tx`.
+    async fn end_sessions(tx: &mut Transaction<'_, B::Db>, user: &UserId, keep: Option<&[u8]>) -> Result<u64> {
+        let ended = match keep {
+            Some(keep) => {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+                    .bind(user.as_str())
+                    .bind(keep)
+                    .execute(&mut **tx)
+                    .await?
+            }
+            None => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.as_str()).execute(&mut **tx).await?,
+        };
+        Ok(ended.rows_affected())
     }
 
     /// Spends a single-use link of `user` for `purpose` if it is still usable at `now`.
@@ -1113,7 +1141,8 @@ where
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await?;
         }
         sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, last_seen_at, expires_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id_hash)
         .bind(session.user_id.as_str())
@@ -1121,26 +1150,34 @@ where
         .bind(session.created_at)
         .bind(session.last_seen_at)
         .bind(session.expires_at)
+        .bind(session.ip.as_deref())
+        .bind(session.user_agent.as_deref())
         .execute(&mut *tx)
         .await?;
         self.commit(tx, false).await
     }
 
     async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT user_id, auth_time, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
+        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1"))
             .bind(id_hash)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            Ok(SessionRecord {
-                user_id: UserId::new(row.try_get::<String, _>("user_id")?),
-                auth_time: row.try_get("auth_time")?,
-                created_at: row.try_get("created_at")?,
-                last_seen_at: row.try_get("last_seen_at")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(Self::session_from_row).transpose()
+    }
+
+    async fn user_sessions(&self, user: &UserId) -> Result<Vec<(Vec<u8>, SessionRecord)>> {
+        let rows = sqlx::query(&format!("SELECT id_hash, {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC"))
+            .bind(user.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("id_hash")?, Self::session_from_row(row)?))).collect()
+    }
+
+    async fn delete_user_sessions(&self, user: &UserId, keep: Option<&[u8]>) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let ended = Self::end_sessions(&mut tx, user, keep).await?;
+        self.commit(tx, false).await?;
+        Ok(ended)
     }
 
     async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()> {
@@ -1227,16 +1264,7 @@ where
             return Ok(false);
         }
         // A new password ends every other browser signed in with the old one.
-        match change.keep_session {
-            Some(keep) => {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-                    .bind(change.user.as_str())
-                    .bind(keep)
-                    .execute(&mut *tx)
-                    .await?
-            }
-            None => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(change.user.as_str()).execute(&mut *tx).await?,
-        };
+        Self::end_sessions(&mut tx, change.user, change.keep_session).await?;
         self.commit_change(tx, true, Entity::User, change.user.as_str(), audit).await
     }
 

@@ -196,12 +196,25 @@ mod cases {
         assert!(store.insert_account_token(&[5; 32], &link(4700), 4700 - 3600, 5).await.unwrap());
 
         // Two sessions; a password change keeps the one named and ends the other.
-        let session = SessionRecord { user_id: owner.clone(), auth_time: 4700, created_at: 4700, last_seen_at: 4700, expires_at: 9000 };
+        let session = SessionRecord {
+            user_id: owner.clone(),
+            auth_time: 4700,
+            created_at: 4700,
+            last_seen_at: 4700,
+            expires_at: 9000,
+            ip: Some("192.0.2.7".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into()),
+        };
         store.insert_session(&[1; 32], &session, None).await.unwrap();
         store.insert_session(&[2; 32], &session, None).await.unwrap();
         let change = PasswordChange { user: &owner, password_hash: "new hash", keep_session: Some(&[1; 32]), email_verified_at: None };
         assert!(store.change_password(&change, None, &audit(AuditAction::PasswordChanged, "user-1", 4701)).await.unwrap());
         assert!(store.session(&[1; 32]).await.unwrap().is_some() && store.session(&[2; 32]).await.unwrap().is_none());
+        let listed = store.user_sessions(&owner).await.unwrap();
+        assert_eq!(listed, vec![([1u8; 32].to_vec(), session.clone())], "where it came from round-trips");
+        store.insert_session(&[3; 32], &session, None).await.unwrap();
+        assert_eq!(store.delete_user_sessions(&owner, Some(&[1; 32])).await.unwrap(), 1, "all others");
+        store.insert_session(&[3; 32], &session, None).await.unwrap();
         assert_eq!(store.user_credentials("owner@acme.test").await.unwrap().unwrap().1.as_deref(), Some("new hash"));
 
         // A reset spends its link in the same transaction, once, and not after it expired.

@@ -285,3 +285,82 @@ async fn mail_goes_over_starttls_and_is_retried_after_a_temporary_failure() {
     assert!(server.log().contains("retrying"), "the first attempt was refused: {}", server.log());
     assert!(!server.log().contains("/password/reset/"), "no link in the log");
 }
+
+/// The form values of every "Sign out" button of a sessions table.
+fn session_handles(page: &str) -> Vec<String> {
+    page.match_indices(r#"name="session" value=""#)
+        .map(|(at, marker)| {
+            let rest = &page[at + marker.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_security_page_lists_signed_in_browsers_and_signs_out_others() {
+    let (server, fixture) = start();
+    let member = "dev@acme-sessions.test";
+    add_user(&server, &fixture, member, "member", "member password 1", &[]);
+    let mut here = signed_in(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    let mut phone = Agent::new(&server);
+    let login = phone.get("/login").await.text().await.unwrap();
+    let ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1";
+    let form = [
+        ("email", fixture.owner_email.as_str()),
+        ("password", OWNER_PASSWORD),
+        ("csrf_token", &hidden(&login, "csrf_token")),
+        ("return_to", "/"),
+    ];
+    let response = http()
+        .post(server.url("/login"))
+        .header("cookie", phone.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+        .header("origin", server.url("").trim_end_matches('/'))
+        .header("user-agent", ua)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    for cookie in response.headers().get_all("set-cookie") {
+        let (pair, _) = cookie.to_str().unwrap().split_once(';').unwrap();
+        let (name, value) = pair.split_once('=').unwrap();
+        phone.cookies.insert(name.to_owned(), value.to_owned());
+    }
+    let mut third = signed_in(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    let mut members_browser = signed_in(&server, member, "member password 1").await;
+
+    let page = here.get("/settings/security").await.text().await.unwrap();
+    assert_eq!(page.matches("<tr").count() - 1, 3, "three browsers of the owner, none of the member: {page}");
+    assert_eq!(page.matches(r#"data-current-session="true""#).count(), 1);
+    assert!(page.contains("Safari on iOS") && page.contains("127.0.0.1"), "{page}");
+    let handles = session_handles(&page);
+    assert_eq!(handles.len(), 2, "a button for each other browser, none for this one");
+    assert!(!page.contains(&here.cookies["tessera_session"]), "no session id on the page");
+
+    // Another user's session cannot be ended from here, whatever its handle.
+    let members_page = members_browser.get("/settings/security").await.text().await.unwrap();
+    assert!(session_handles(&members_page).is_empty(), "the member has one browser");
+    let response =
+        here.submit("/settings/security/sessions/end", &page, &["csrf_token"], &[("session", "0123456789abcdef0123456789abcdef")]).await;
+    assert_eq!(response.status(), 404);
+    assert!(still_signed_in(&mut members_browser).await);
+
+    // Find the phone's row: its button's label names the browser.
+    let phone_handle = handles
+        .iter()
+        .find(|h| {
+            let at = page.find(h.as_str()).unwrap();
+            page[at..].split("</tr>").next().unwrap().contains("Safari on iOS")
+        })
+        .unwrap()
+        .clone();
+    let response = here.submit("/settings/security/sessions/end", &page, &["csrf_token"], &[("session", &phone_handle)]).await;
+    assert_eq!(location(&response), "/settings/security?done=session-ended");
+    assert!(!still_signed_in(&mut phone).await, "the phone is signed out");
+    assert!(still_signed_in(&mut third).await && still_signed_in(&mut here).await);
+    let page = here.get("/settings/security").await.text().await.unwrap();
+    let response = here.submit("/settings/security/sessions/end-others", &page, &["csrf_token"], &[]).await;
+    assert_eq!(location(&response), "/settings/security?done=sessions-ended");
+    assert!(!still_signed_in(&mut third).await, "every other browser is signed out");
+    assert!(still_signed_in(&mut here).await && still_signed_in(&mut members_browser).await, "this one and other users' stay");
+}

@@ -189,6 +189,8 @@ enum Page {
     Security,
     ChangePassword,
     VerifyEmail,
+    /// Names a session by its handle; another user's handle names nothing (`accounts.rs`).
+    EndOtherSessions,
 }
 
 /// Browser sessions (service users cannot sign in: the fourth column is never used).
@@ -234,6 +236,7 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::Security,            Own,        [200, 200, 200, 0]),
     (Page::ChangePassword,      Own,        [303, 303, 303, 0]),
     (Page::VerifyEmail,         Own,        [303, 303, 303, 0]),
+    (Page::EndOtherSessions,    Own,        [303, 303, 303, 0]),
 ];
 
 /// Two organizations and the people of the matrix.
@@ -734,6 +737,7 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
             ("/settings/security/password".into(), form(&fields), Object::None)
         }
         Page::VerifyEmail => ("/settings/security/verify-email".into(), form(&[]), Object::None),
+        Page::EndOtherSessions => ("/settings/security/sessions/end-others".into(), form(&[]), Object::None),
     }
 }
 

@@ -19,7 +19,7 @@ use tessera_core::params::Params;
 use tessera_service::ServiceError;
 use tessera_service::authorization::{AuthorizeOutcome, ConsentDecision};
 use tessera_service::secrets::plausible_token;
-use tessera_service::session::{NewSession, SignedIn};
+use tessera_service::session::{NewSession, SignInFrom, SignedIn};
 
 use crate::AppState;
 use crate::error::{PageResult, no_store, page_for};
@@ -33,6 +33,8 @@ pub struct Browser {
     pub(crate) cookies: HashMap<String, String>,
     pub(crate) same_origin: bool,
     pub(crate) names: CookieNames,
+    /// The `User-Agent`, kept with a session it signs in (the user's list of browsers).
+    pub(crate) user_agent: Option<String>,
 }
 
 /// Cookie names and flags: over HTTPS the `__Host-` prefix and `Secure` (B09).
@@ -54,6 +56,11 @@ impl CookieNames {
 }
 
 impl Browser {
+    /// Where a sign-in from this browser comes from.
+    pub(crate) fn sign_in_from(&self) -> SignInFrom {
+        SignInFrom { peer: self.peer, user_agent: self.user_agent.clone() }
+    }
+
     pub(crate) fn session_cookie(&self) -> Option<&str> {
         self.cookies.get(self.names.session).map(String::as_str)
     }
@@ -95,7 +102,8 @@ impl FromRequestParts<AppState> for Browser {
             Some(site) => matches!(site, "same-origin" | "none") && origin.is_none_or(|o| o == origin_of(issuer) || o == "null"),
             None => origin.is_none_or(|o| o == origin_of(issuer)),
         };
-        Ok(Browser { peer: client_ip(parts, state), cookies, same_origin, names: CookieNames::for_issuer(issuer) })
+        let user_agent = header_text(header::USER_AGENT).map(str::to_owned);
+        Ok(Browser { peer: client_ip(parts, state), cookies, same_origin, names: CookieNames::for_issuer(issuer), user_agent })
     }
 }
 
@@ -381,7 +389,7 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
     let email = form.get("email").unwrap_or("");
     let password = form.get("password").unwrap_or("");
     let csrf = form.get("csrf_token").unwrap_or("");
-    match state.service.login(email, password, browser.session_cookie(), browser.peer).await {
+    match state.service.login(email, password, browser.session_cookie(), &browser.sign_in_from()).await {
         Ok(session) => signed_in_redirect(&browser, &session, return_to),
         Err(ServiceError::BadCredentials) => login_page(StatusCode::UNAUTHORIZED, csrf, return_to, email, Some("Wrong email or password.")),
         Err(ServiceError::TooManyAttempts { retry_after }) => {
@@ -509,7 +517,7 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
     }
     let Some(form) = pre_login_form(&state, &browser, &body) else { return forbidden() };
     let email = form.get("email").unwrap_or("");
-    match state.service.complete_setup(&token, email, form.get("password").unwrap_or(""), browser.peer).await {
+    match state.service.complete_setup(&token, email, form.get("password").unwrap_or(""), &browser.sign_in_from()).await {
         Ok(session) => signed_in_redirect(&browser, &session, "/"),
         Err(ServiceError::Invalid(reason)) => {
             let org_name = default_org_name(&state).await;

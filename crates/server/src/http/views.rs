@@ -44,6 +44,17 @@ pub struct SecurityPage {
     pub email_verified: bool,
     pub mail_enabled: bool,
     pub password_error: Option<String>,
+    pub sessions: Vec<SessionRow>,
+}
+
+/// One signed-in browser on the security page.
+pub struct SessionRow {
+    pub handle: String,
+    pub created: String,
+    pub last_seen: String,
+    pub address: String,
+    pub browser: String,
+    pub current: bool,
 }
 
 #[derive(Template)]

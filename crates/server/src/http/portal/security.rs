@@ -11,13 +11,47 @@ use tessera_service::session::SignedIn;
 use super::{Done, nav, notice, signed_in, signed_in_form};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
+use crate::http::dates::utc;
 use crate::http::pages::{Browser, redirect};
-use crate::http::views::{SecurityPage, html};
+use crate::http::views::{SecurityPage, SessionRow, html};
 
 const HERE: &str = "/settings/security";
 
-fn security_page(state: &AppState, session: &SignedIn, notice: Option<String>, password_error: Option<String>) -> axum::response::Response {
+/// "Firefox on Linux" from a `User-Agent`: enough for a person to tell their browsers apart.
+fn describe_browser(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else { return "unknown".into() };
+    // Order matters: Edge and Opera say Chrome too, Chrome says Safari too.
+    let browser = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+        .iter()
+        .find(|(marker, _)| ua.contains(marker))
+        .map_or("a browser", |(_, name)| name);
+    let system =
+        [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")]
+            .iter()
+            .find(|(marker, _)| ua.contains(marker))
+            .map(|(_, name)| *name);
+    match system {
+        Some(system) => format!("{browser} on {system}"),
+        None => browser.to_owned(),
+    }
+}
+
+async fn security_page(state: &AppState, session: &SignedIn, notice: Option<String>, password_error: Option<String>) -> PageResult {
     let user = &session.user;
+    let sessions = state
+        .service
+        .browser_sessions(session)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            handle: s.handle,
+            created: utc(s.created_at),
+            last_seen: utc(s.last_seen_at),
+            address: s.ip.unwrap_or_else(|| "unknown".into()),
+            browser: describe_browser(s.user_agent.as_deref()),
+            current: s.current,
+        })
+        .collect();
     let status = if password_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let page = SecurityPage {
         nav: nav(user, "security", notice),
@@ -26,14 +60,15 @@ fn security_page(state: &AppState, session: &SignedIn, notice: Option<String>, p
         email_verified: user.email_verified_at.is_some(),
         mail_enabled: state.service.mail_enabled(),
         password_error,
+        sessions,
     };
-    html(status, &page)
+    Ok(html(status, &page))
 }
 
 /// `GET /settings/security`.
 pub async fn security(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
     let session = signed_in(&state, &browser, HERE).await?;
-    Ok(security_page(&state, &session, notice(done.done.as_deref()), None))
+    security_page(&state, &session, notice(done.done.as_deref()), None).await
 }
 
 /// `POST /settings/security/password`: the current password, the new one twice.
@@ -41,11 +76,11 @@ pub async fn change_password(State(state): State<AppState>, browser: Browser, bo
     let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let new_password = form.get("new_password");
     if new_password != form.get("confirm_password") {
-        return Ok(security_page(&state, &session, None, Some("The two new passwords are not the same.".into())));
+        return security_page(&state, &session, None, Some("The two new passwords are not the same.".into())).await;
     }
     match state.service.change_password(&session, form.get("current_password"), new_password, browser.peer).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=password"))),
-        Err(ServiceError::Invalid(why)) => Ok(security_page(&state, &session, None, Some(sentence(&why.message)))),
+        Err(ServiceError::Invalid(why)) => security_page(&state, &session, None, Some(sentence(&why.message))).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -56,4 +91,47 @@ pub async fn request_verification(State(state): State<AppState>, browser: Browse
     let done =
         if state.service.request_email_verification(&session, browser.peer).await? { "verification-sent" } else { "verification-not-sent" };
     Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done={done}")))
+}
+
+/// `POST /settings/security/sessions/end`: signs out one of the user's other browsers.
+pub async fn end_session(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    state.service.end_browser_session(&session, form.get("session")).await?;
+    Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=session-ended")))
+}
+
+/// `POST /settings/security/sessions/end-others`: signs out every other browser of the user.
+pub async fn end_other_sessions(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    state.service.end_other_browser_sessions(&session).await?;
+    Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=sessions-ended")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_browser;
+
+    #[test]
+    fn browsers_are_named_by_their_user_agent() {
+        let cases = [
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0", "Firefox on Linux"),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/139.0.0.0 Safari/537.36 Edg/139.0.0.0",
+                "Edge on Windows",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
+                "Safari on iOS",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 15) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/139.0 Mobile Safari/537.36",
+                "Chrome on Android",
+            ),
+            ("curl/8.5.0", "a browser"),
+        ];
+        for (ua, expected) in cases {
+            assert_eq!(describe_browser(Some(ua)), expected, "{ua}");
+        }
+        assert_eq!(describe_browser(None), "unknown");
+    }
 }
