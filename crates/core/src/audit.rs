@@ -50,6 +50,9 @@ pub enum AuditAction {
     EmailVerificationRequested,
     /// The user proved they receive mail at their email.
     EmailVerified,
+    /// A second factor was added (`detail.factor`: `totp`), or removed.
+    SecondFactorAdded,
+    SecondFactorRemoved,
 }
 
 impl AuditAction {
@@ -90,6 +93,8 @@ impl AuditAction {
             AuditAction::PasswordChanged => "password_changed",
             AuditAction::EmailVerificationRequested => "email_verification_requested",
             AuditAction::EmailVerified => "email_verified",
+            AuditAction::SecondFactorAdded => "second_factor_added",
+            AuditAction::SecondFactorRemoved => "second_factor_removed",
         }
     }
 }

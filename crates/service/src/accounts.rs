@@ -136,6 +136,20 @@ impl Tessera {
     /// wrong current password counts towards the sign-in lock-out. The other sessions end; this
     /// one stays.
     pub async fn change_password(&self, session: &SignedIn, current: &str, new_password: &str, peer: IpAddr) -> Result<()> {
+        self.confirm_current_password(session, current, peer).await?;
+        let hash = self.hashers.hash(new_password).await?;
+        let keep = self.secrets.lookup_hash(session.cookie());
+        let change = PasswordChange { user: &session.user.id, password_hash: &hash, keep_session: Some(&keep), email_verified_at: None };
+        let audit = self.password_audit(&session.user, PasswordSetBy::Change, &Actor::user(session.user.clone()), Some(peer));
+        if !self.store.change_password(&change, None, &audit).await? {
+            return Err(ServiceError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    /// Checks the signed-in user's current password before a change to their credentials; a
+    /// wrong one counts towards the sign-in lock-out.
+    pub(crate) async fn confirm_current_password(&self, session: &SignedIn, current: &str, peer: IpAddr) -> Result<()> {
         let email = session.user.email.to_lowercase();
         let now = self.lifetime_now();
         if let Some(retry_after) = self.login_limiter.locked_for(&email, now).await? {
@@ -145,13 +159,6 @@ impl Tessera {
         if !self.hashers.verify(current.to_owned(), stored).await? {
             self.record_login_failure(&email, Some(&session.user), "wrong_current_password", peer, now).await;
             return Err(ServiceError::invalid_field("current_password", "The current password is not right."));
-        }
-        let hash = self.hashers.hash(new_password).await?;
-        let keep = self.secrets.lookup_hash(session.cookie());
-        let change = PasswordChange { user: &session.user.id, password_hash: &hash, keep_session: Some(&keep), email_verified_at: None };
-        let audit = self.password_audit(&session.user, PasswordSetBy::Change, &Actor::user(session.user.clone()), Some(peer));
-        if !self.store.change_password(&change, None, &audit).await? {
-            return Err(ServiceError::NotFound("user"));
         }
         Ok(())
     }

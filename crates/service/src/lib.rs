@@ -37,6 +37,7 @@ pub mod portal;
 pub mod registration;
 mod resource;
 mod revocation_endpoint;
+pub mod second_factor;
 pub mod secrets;
 pub mod session;
 pub mod session_api;

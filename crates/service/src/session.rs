@@ -14,6 +14,7 @@ use tessera_store::SessionRecord;
 use crate::Tessera;
 use crate::admin::{Actor, NewUser};
 use crate::error::{Result, ServiceError};
+use crate::second_factor::SignIn;
 use crate::secrets::{hex, plausible_token};
 
 /// A browser that is signed in.
@@ -149,9 +150,11 @@ impl Tessera {
     /// Checks an email and password and opens a session. `previous` is the browser's current
     /// session cookie, which is ended. Failures are throttled per account and per address and
     /// audited; an unknown email costs the same as a wrong password and gets the same answer.
-    pub async fn login(&self, email: &str, password: &str, previous: Option<&str>, from: &SignInFrom) -> Result<NewSession> {
+    /// A user with a second factor is not signed in yet: the sign-in waits for it at `/login/mfa`
+    /// and goes on to `return_to` (`second_factor`).
+    pub async fn login(&self, email: &str, password: &str, previous: Option<&str>, from: &SignInFrom, return_to: &str) -> Result<SignIn> {
         let user = self.check_password(email, password, from.peer).await?;
-        self.open_session(user, previous, from).await
+        self.sign_in_after_password(user, previous, from, return_to).await
     }
 
     /// The password check behind the login form and `POST /sessions`.
@@ -225,7 +228,7 @@ impl Tessera {
         }
     }
 
-    async fn open_session(&self, user: User, previous: Option<&str>, from: &SignInFrom) -> Result<NewSession> {
+    pub(crate) async fn open_session(&self, user: User, previous: Option<&str>, from: &SignInFrom) -> Result<NewSession> {
         let now = self.lifetime_now();
         let cookie = self.secrets.random_token(32)?;
         let max_age = self.settings.session_max_lifetime;

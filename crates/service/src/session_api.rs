@@ -60,6 +60,14 @@ impl Tessera {
     /// opens a session: a new grant of the user's first-party session scope.
     pub async fn create_api_session(&self, email: &str, password: &str, peer: IpAddr) -> Result<SessionTokens> {
         let user = self.check_password(email, password, peer).await?;
+        // A password alone is not enough for an account with a second factor, which this API
+        // cannot ask for.
+        if self.has_second_factor(&user.id).await? {
+            return Err(ServiceError::oauth(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this account signs in with a second factor: sign in in a browser",
+            )));
+        }
         let client = self.session_client(&user.org_id).await?;
         if client.client.status != ClientStatus::On {
             return Err(ServiceError::oauth(OAuthError::new(

@@ -284,6 +284,35 @@ pub struct PasswordChange<'a> {
     pub email_verified_at: Option<i64>,
 }
 
+/// A user's authenticator app (RFC 6238), its secret sealed under the master key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub secret_sealed: Vec<u8>,
+    pub created_at: i64,
+    /// When the first correct code confirmed it; unconfirmed factors are not asked for.
+    pub confirmed_at: Option<i64>,
+    /// The last time step accepted: a code of it or an earlier step is refused.
+    pub last_step: i64,
+}
+
+impl std::fmt::Debug for TotpFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpFactor").field("confirmed_at", &self.confirmed_at).field("last_step", &self.last_step).finish_non_exhaustive()
+    }
+}
+
+/// A sign-in whose password was right, waiting for its second factor (by the keyed hash of a
+/// cookie of its own). Times on the lifetime clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginChallenge {
+    pub user_id: UserId,
+    pub return_to: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// A signed-in browser session (looked up by the keyed hash of its cookie value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -456,6 +485,29 @@ pub trait Store: Send + Sync + 'static {
     /// password-reset link's hash and the time) spends that link in the same transaction, or
     /// writes nothing when it is no longer usable (`false`). Audited and fed as a user change.
     async fn change_password(&self, change: &PasswordChange<'_>, spend: Option<(&[u8], i64)>, audit: &AuditEvent) -> Result<bool>;
+    async fn totp_factor(&self, user: &UserId) -> Result<Option<TotpFactor>>;
+    /// Stores a new unconfirmed authenticator for `user`, replacing an unconfirmed one; `false`
+    /// (nothing written) when a confirmed one exists.
+    async fn begin_totp(&self, user: &UserId, secret_sealed: &[u8], at: i64) -> Result<bool>;
+    /// Confirms `user`'s unconfirmed authenticator with the step of its first code, and replaces
+    /// their recovery codes with `recovery_hashes`, audited, in one transaction; `false` when
+    /// there is no unconfirmed authenticator.
+    async fn confirm_totp(&self, user: &UserId, step: i64, recovery_hashes: &[Vec<u8>], audit: &AuditEvent) -> Result<bool>;
+    /// Accepts `step` of `user`'s confirmed authenticator once: `false` when it (or a later step)
+    /// was accepted already.
+    async fn use_totp_step(&self, user: &UserId, step: i64) -> Result<bool>;
+    /// Spends one of `user`'s recovery codes; `false` when it is not theirs or used.
+    async fn use_recovery_code(&self, user: &UserId, code_hash: &[u8], at: i64) -> Result<bool>;
+    /// `user`'s recovery codes not used yet.
+    async fn recovery_codes_left(&self, user: &UserId) -> Result<i64>;
+    /// Removes `user`'s authenticator and recovery codes, audited; `false` when there was none.
+    async fn remove_totp(&self, user: &UserId, audit: &AuditEvent) -> Result<bool>;
+    /// Stores a sign-in waiting for its second factor (and drops those expired before `created_at`).
+    async fn insert_login_challenge(&self, id_hash: &[u8], challenge: &LoginChallenge) -> Result<()>;
+    async fn login_challenge(&self, id_hash: &[u8]) -> Result<Option<LoginChallenge>>;
+    /// Ends a waiting sign-in; `false` when it was gone already (of two submissions, one wins).
+    async fn delete_login_challenge(&self, id_hash: &[u8]) -> Result<bool>;
+
     /// Spends an email-verification link of `user` and marks their email proven at `at`;
     /// `false` when the link is no longer usable at `now` (nothing written).
     async fn verify_email(&self, token_hash: &[u8], user: &UserId, now: i64, at: i64, audit: &AuditEvent) -> Result<bool>;

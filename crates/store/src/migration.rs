@@ -135,6 +135,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0014_session_details.sqlite.sql"),
         postgres: migration_file!("0014_session_details.postgres.sql"),
     },
+    Step {
+        version: 15,
+        description: "second factors",
+        sqlite: migration_file!("0015_second_factors.sqlite.sql"),
+        postgres: migration_file!("0015_second_factors.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -428,6 +434,7 @@ mod tests {
                     "9de3f74068a0d52b9238b16802faaf3d487b4d0605174e22a2b71dda174a70a936304ef40fbcf3d85d38b6a5e985f873",
                     "d5dd3bf8c7302d7fb7cf6c1b3ac2f1181227a3ba3be5381299e6b70f49a332ab56dbe16cde7b50438c41b4f91dbab570",
                     "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
+                    "e4fdc7508ed7ad9aedd000b641086b3a11eaad1cf8c7a8f6e2b31a51d309c87e7c124426b1aa84c2465555369aec8c86",
                 ],
             ),
             (
@@ -446,6 +453,7 @@ mod tests {
                     "f557a62e6ea0baecf34737b48330164590716a779ff5c425370251d42294e31cbd69d21efe6fd822d89735c5528d7a60",
                     "852b790739a803ddfc033f6ecd50bd249e60d1787eb4bb987e1a66be2902795dc17bcc80fe734fe7d3f928ff2a1ffc75",
                     "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
+                    "8dfcf3f99cef8da0cb1b74ea0ab42b01c0dfea9e0d99eff8df04fc0c3e4c3ca55796dffb34f77c71fe598ed79a4c7142",
                 ],
             ),
         ];

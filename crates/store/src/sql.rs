@@ -23,8 +23,8 @@ use tessera_core::scope::ScopeSet;
 use crate::migration::Dialect;
 use crate::{
     AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
-    CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState, PasswordChange, RefreshLookup, Refusals, Result, SecretMaterial,
-    SessionRecord, Store, StoreError,
+    CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasswordChange, RefreshLookup, Refusals, Result,
+    SecretMaterial, SessionRecord, Store, StoreError, TotpFactor,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -1188,6 +1188,151 @@ where
     async fn delete_session(&self, id_hash: &[u8]) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn totp_factor(&self, user: &UserId) -> Result<Option<TotpFactor>> {
+        let row = sqlx::query("SELECT secret_sealed, created_at, confirmed_at, last_step FROM totp_factors WHERE user_id = $1")
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(TotpFactor {
+                secret_sealed: row.try_get("secret_sealed")?,
+                created_at: row.try_get("created_at")?,
+                confirmed_at: row.try_get("confirmed_at")?,
+                last_step: row.try_get("last_step")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn begin_totp(&self, user: &UserId, secret_sealed: &[u8], at: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL").bind(user.as_str()).execute(&mut *tx).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO totp_factors (user_id, secret_sealed, created_at, confirmed_at, last_step) VALUES ($1, $2, $3, NULL, 0) \
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user.as_str())
+        .bind(secret_sealed)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        self.commit(tx, false).await?;
+        Ok(inserted)
+    }
+
+    async fn confirm_totp(&self, user: &UserId, step: i64, recovery_hashes: &[Vec<u8>], audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let confirmed =
+            sqlx::query("UPDATE totp_factors SET confirmed_at = $1, last_step = $2 WHERE user_id = $3 AND confirmed_at IS NULL")
+                .bind(audit.at)
+                .bind(step)
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+        if !confirmed {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?;
+        for hash in recovery_hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+                .bind(user.as_str())
+                .bind(hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn use_totp_step(&self, user: &UserId, step: i64) -> Result<bool> {
+        let used = sqlx::query("UPDATE totp_factors SET last_step = $1 WHERE user_id = $2 AND confirmed_at IS NOT NULL AND last_step < $1")
+            .bind(step)
+            .bind(user.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(used == 1)
+    }
+
+    async fn use_recovery_code(&self, user: &UserId, code_hash: &[u8], at: i64) -> Result<bool> {
+        let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(at)
+            .bind(user.as_str())
+            .bind(code_hash)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(used == 1)
+    }
+
+    async fn recovery_codes_left(&self, user: &UserId) -> Result<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn remove_totp(&self, user: &UserId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let removed =
+            sqlx::query("DELETE FROM totp_factors WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?.rows_affected() == 1;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?;
+        if removed {
+            Self::insert_audit(&mut *tx, audit).await?;
+        }
+        self.commit(tx, false).await?;
+        Ok(removed)
+    }
+
+    async fn insert_login_challenge(&self, id_hash: &[u8], challenge: &LoginChallenge) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM login_challenges WHERE expires_at < $1").bind(challenge.created_at).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO login_challenges (id_hash, user_id, return_to, created_at, expires_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id_hash)
+        .bind(challenge.user_id.as_str())
+        .bind(&challenge.return_to)
+        .bind(challenge.created_at)
+        .bind(challenge.expires_at)
+        .bind(challenge.ip.as_deref())
+        .bind(challenge.user_agent.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx, false).await
+    }
+
+    async fn login_challenge(&self, id_hash: &[u8]) -> Result<Option<LoginChallenge>> {
+        let row = sqlx::query("SELECT user_id, return_to, created_at, expires_at, ip, user_agent FROM login_challenges WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(LoginChallenge {
+                user_id: UserId::new(row.try_get::<String, _>("user_id")?),
+                return_to: row.try_get("return_to")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_login_challenge(&self, id_hash: &[u8]) -> Result<bool> {
+        let deleted =
+            sqlx::query("DELETE FROM login_challenges WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?.rows_affected();
+        Ok(deleted == 1)
     }
 
     async fn insert_account_token(&self, token_hash: &[u8], record: &AccountTokenRecord, window_start: i64, limit: i64) -> Result<bool> {

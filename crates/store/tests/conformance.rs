@@ -17,7 +17,7 @@ use tessera_core::model::{
 use tessera_core::refresh::RefreshState;
 use tessera_core::scope::ScopeSet;
 use tessera_store::{
-    AccountTokenPurpose, AccountTokenRecord, AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
+    AccountTokenPurpose, AccountTokenRecord, AuditQuery, LoginChallenge, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
     KeyRotation, KeyState, PasswordChange, SecretMaterial, SessionRecord, Store, StoreError,
 };
 use tessera_testkit::TestDatabase;
@@ -89,6 +89,7 @@ conformance!(
     the_schema_has_the_same_tables_and_columns,
     a_store_numbered_before_the_shared_history_opens_renumbered,
     account_links_are_limited_replaced_and_spent_once,
+    second_factors_confirm_once_and_accept_each_step_and_code_once,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -171,6 +172,49 @@ async fn seed(store: &dyn Store) {
 
 mod cases {
     use super::*;
+
+    pub async fn second_factors_confirm_once_and_accept_each_step_and_code_once(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let owner = UserId::new("user-1");
+        let added = audit(AuditAction::SecondFactorAdded, "user-1", 200);
+        assert!(!store.confirm_totp(&owner, 10, &[], &added).await.unwrap(), "nothing to confirm");
+        assert!(store.begin_totp(&owner, b"sealed one", 200).await.unwrap());
+        assert!(store.begin_totp(&owner, b"sealed two", 201).await.unwrap(), "an unconfirmed one is replaced");
+        assert!(!store.use_totp_step(&owner, 11).await.unwrap(), "not before it is confirmed");
+        let codes = vec![vec![1u8; 32], vec![2u8; 32]];
+        assert!(store.confirm_totp(&owner, 10, &codes, &added).await.unwrap());
+        assert!(!store.begin_totp(&owner, b"sealed three", 202).await.unwrap(), "a confirmed one stays");
+        let factor = store.totp_factor(&owner).await.unwrap().unwrap();
+        assert_eq!((factor.secret_sealed.as_slice(), factor.confirmed_at, factor.last_step), (&b"sealed two"[..], Some(200), 10));
+        assert!(!store.use_totp_step(&owner, 10).await.unwrap(), "the confirming step is spent");
+        assert!(store.use_totp_step(&owner, 11).await.unwrap());
+        assert!(!store.use_totp_step(&owner, 11).await.unwrap() && !store.use_totp_step(&owner, 9).await.unwrap());
+        assert!(store.use_recovery_code(&owner, &[1; 32], 300).await.unwrap());
+        assert!(!store.use_recovery_code(&owner, &[1; 32], 301).await.unwrap(), "once");
+        assert!(!store.use_recovery_code(&UserId::new("user-2"), &[2; 32], 301).await.unwrap(), "only its user's");
+        assert_eq!(store.recovery_codes_left(&owner).await.unwrap(), 1);
+
+        let challenge = LoginChallenge {
+            user_id: owner.clone(),
+            return_to: "/settings/security".into(),
+            created_at: 400,
+            expires_at: 700,
+            ip: Some("192.0.2.1".into()),
+            user_agent: None,
+        };
+        store.insert_login_challenge(&[5; 32], &challenge).await.unwrap();
+        assert_eq!(store.login_challenge(&[5; 32]).await.unwrap(), Some(challenge.clone()));
+        assert!(store.delete_login_challenge(&[5; 32]).await.unwrap());
+        assert!(!store.delete_login_challenge(&[5; 32]).await.unwrap(), "of two submissions, one wins");
+        store.insert_login_challenge(&[6; 32], &challenge).await.unwrap();
+        store.insert_login_challenge(&[7; 32], &LoginChallenge { created_at: 800, expires_at: 1100, ..challenge }).await.unwrap();
+        assert_eq!(store.login_challenge(&[6; 32]).await.unwrap(), None, "expired ones are dropped");
+
+        assert!(store.remove_totp(&owner, &audit(AuditAction::SecondFactorRemoved, "user-1", 500)).await.unwrap());
+        assert_eq!((store.totp_factor(&owner).await.unwrap(), store.recovery_codes_left(&owner).await.unwrap()), (None, 0));
+        assert!(!store.remove_totp(&owner, &audit(AuditAction::SecondFactorRemoved, "user-1", 501)).await.unwrap());
+    }
 
     pub async fn account_links_are_limited_replaced_and_spent_once(o: &Opened) {
         let store = &*o.store;

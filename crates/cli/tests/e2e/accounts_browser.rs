@@ -93,3 +93,41 @@ async fn a_signed_in_person_changes_their_password_on_the_security_page() {
     let mut agent = crate::agent::Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, NEW_PASSWORD).await.status(), 303);
 }
+
+#[tokio::test]
+async fn a_person_sets_up_an_authenticator_app_and_signs_in_with_it() {
+    let (server, fixture) = start();
+    let browser = Browser::start().await.unwrap();
+    browser.client().set_window_size(1280, 900).await.unwrap();
+    sign_in(&browser, &server, "/settings/security", &fixture.owner_email, OWNER_PASSWORD).await;
+    browser.click("form[action='/settings/security/totp'] button").await.unwrap();
+    browser.wait_for_element("[data-totp-secret]", WAIT).await.unwrap();
+    assert!(browser.page_source().await.unwrap().contains("<svg"), "the QR code is on the page");
+    fits(&browser, 390, &["code"]).await;
+    screenshot(&browser, "totp-setup-phone.png").await;
+    fits(&browser, 1280, &["code"]).await;
+    screenshot(&browser, "totp-setup.png").await;
+    let secret = browser.text("[data-totp-secret]").await.unwrap();
+    browser.fill("#code", &format!("{}\n", crate::second_factor::pyotp_code(&secret, 0, 0))).await.unwrap();
+    browser.wait_for_text("main h1", |t| t == "Your recovery codes", WAIT).await.unwrap();
+    screenshot(&browser, "recovery-codes.png").await;
+    browser.goto(&server.url("/logout")).await.unwrap();
+    browser.wait_for_element("form[action='/logout'] button", WAIT).await.unwrap();
+    browser.click("form[action='/logout'] button").await.unwrap();
+    browser.wait_for_text("main h1", |t| t == "You are signed out", WAIT).await.unwrap();
+
+    // The next step of the app's codes: the one that turned it on was spent.
+    server.advance_clock(30).unwrap();
+    browser.goto(&server.url("/login")).await.unwrap();
+    browser.wait_for_element("#email", WAIT).await.unwrap();
+    browser.fill("#email", &fixture.owner_email).await.unwrap();
+    browser.fill("#password", &format!("{OWNER_PASSWORD}\n")).await.unwrap();
+    browser.wait_for_url(|url| url.ends_with("/login/mfa"), WAIT).await.unwrap();
+    fits(&browser, 390, &["code"]).await;
+    screenshot(&browser, "login-mfa-phone.png").await;
+    fits(&browser, 1280, &["code"]).await;
+    screenshot(&browser, "login-mfa.png").await;
+    browser.fill("#code", &format!("{}\n", crate::second_factor::pyotp_code(&secret, 30, 0))).await.unwrap();
+    browser.wait_for_url(|url| url.ends_with("/settings/api-clients"), WAIT).await.unwrap();
+    browser.close().await.unwrap();
+}

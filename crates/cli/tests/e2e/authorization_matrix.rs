@@ -191,6 +191,11 @@ enum Page {
     VerifyEmail,
     /// Names a session by its handle; another user's handle names nothing (`accounts.rs`).
     EndOtherSessions,
+    SetUpTotp,
+    /// With a wrong code (the matrix must not turn the factor on: its callers sign in again).
+    ConfirmTotp,
+    /// Removes the app the `SetUpTotp` row began setting up.
+    RemoveTotp,
 }
 
 /// Browser sessions (service users cannot sign in: the fourth column is never used).
@@ -237,6 +242,9 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::ChangePassword,      Own,        [303, 303, 303, 0]),
     (Page::VerifyEmail,         Own,        [303, 303, 303, 0]),
     (Page::EndOtherSessions,    Own,        [303, 303, 303, 0]),
+    (Page::SetUpTotp,           Own,        [200, 200, 200, 0]),
+    (Page::ConfirmTotp,         Own,        [400, 400, 400, 0]),
+    (Page::RemoveTotp,          Own,        [303, 303, 303, 0]),
 ];
 
 /// Two organizations and the people of the matrix.
@@ -738,6 +746,12 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         }
         Page::VerifyEmail => ("/settings/security/verify-email".into(), form(&[]), Object::None),
         Page::EndOtherSessions => ("/settings/security/sessions/end-others".into(), form(&[]), Object::None),
+        Page::SetUpTotp => ("/settings/security/totp".into(), form(&[]), Object::None),
+        Page::ConfirmTotp => ("/settings/security/totp/confirm".into(), form(&[("code", "not-a-code")]), Object::None),
+        Page::RemoveTotp => {
+            let password = if role == Role::Owner { OWNER_PASSWORD } else { PASSWORD };
+            ("/settings/security/totp/remove".into(), form(&[("current_password", password)]), Object::None)
+        }
     }
 }
 

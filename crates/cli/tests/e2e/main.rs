@@ -49,6 +49,7 @@ mod resource_indicators;
 mod resource_server;
 mod revocation;
 mod scopes_roles;
+mod second_factor;
 mod seed_bluecanvas;
 mod seed_blueconic;
 mod seed_bluedot;

@@ -18,13 +18,16 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::params::Params;
 use tessera_service::ServiceError;
 use tessera_service::authorization::{AuthorizeOutcome, ConsentDecision};
+use tessera_service::second_factor::SignIn;
 use tessera_service::secrets::plausible_token;
 use tessera_service::session::{NewSession, SignInFrom, SignedIn};
 
 use crate::AppState;
 use crate::error::{PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
-use crate::http::views::{ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginPage, LogoutPage, SetupPage, html, message};
+use crate::http::views::{
+    ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginMfaPage, LoginPage, LogoutPage, SetupPage, html, message,
+};
 
 /// What a page handler knows about the browser: its address, its cookies, and whether the
 /// request came from one of our own pages.
@@ -42,15 +45,22 @@ pub struct Browser {
 pub(crate) struct CookieNames {
     session: &'static str,
     pre_login: &'static str,
+    /// A sign-in waiting for its second factor.
+    second_factor: &'static str,
     pub(crate) secure: bool,
 }
 
 impl CookieNames {
     fn for_issuer(issuer: &str) -> Self {
         if issuer.starts_with("https://") {
-            CookieNames { session: "__Host-tessera_session", pre_login: "__Host-tessera_csrf", secure: true }
+            CookieNames {
+                session: "__Host-tessera_session",
+                pre_login: "__Host-tessera_csrf",
+                second_factor: "__Host-tessera_mfa",
+                secure: true,
+            }
         } else {
-            CookieNames { session: "tessera_session", pre_login: "tessera_csrf", secure: false }
+            CookieNames { session: "tessera_session", pre_login: "tessera_csrf", second_factor: "tessera_mfa", secure: false }
         }
     }
 }
@@ -389,8 +399,15 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
     let email = form.get("email").unwrap_or("");
     let password = form.get("password").unwrap_or("");
     let csrf = form.get("csrf_token").unwrap_or("");
-    match state.service.login(email, password, browser.session_cookie(), &browser.sign_in_from()).await {
-        Ok(session) => signed_in_redirect(&browser, &session, return_to),
+    match state.service.login(email, password, browser.session_cookie(), &browser.sign_in_from(), return_to).await {
+        Ok(SignIn::Done(session)) => signed_in_redirect(&browser, &session, return_to),
+        Ok(SignIn::SecondFactor(pending)) => {
+            let mut response = redirect(StatusCode::SEE_OTHER, "/login/mfa");
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, browser.set_cookie(browser.names.second_factor, &pending.cookie, pending.max_age));
+            response
+        }
         Err(ServiceError::BadCredentials) => login_page(StatusCode::UNAUTHORIZED, csrf, return_to, email, Some("Wrong email or password.")),
         Err(ServiceError::TooManyAttempts { retry_after }) => {
             let minutes = retry_after.div_ceil(60);
@@ -400,6 +417,50 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
             response
         }
         Err(e) => page_for(&e),
+    }
+}
+
+fn sign_in_expired() -> Response {
+    let mut page = message(StatusCode::NOT_FOUND, "This sign-in has expired", "Sign in again: the second step waits 5 minutes.");
+    no_store(&mut page);
+    page
+}
+
+/// `GET /login/mfa`: the second step of a sign-in whose password was right.
+pub async fn login_mfa_form(State(state): State<AppState>, browser: Browser) -> PageResult {
+    let pending = browser.cookies.get(browser.names.second_factor).map(String::as_str);
+    let Some(user) = state.service.pending_sign_in(pending).await? else { return Ok(redirect(StatusCode::FOUND, "/login")) };
+    let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
+    Ok(with_cookie(html(StatusCode::OK, &LoginMfaPage { csrf: &csrf, email: &user.email, error: None }), cookie))
+}
+
+/// `POST /login/mfa`: a code of the authenticator app or a recovery code.
+pub async fn login_mfa(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let Some(form) = pre_login_form(&state, &browser, &body) else { return Ok(forbidden()) };
+    let Some(pending) = browser.cookies.get(browser.names.second_factor).map(String::as_str) else { return Ok(sign_in_expired()) };
+    let code = form.get("code").unwrap_or("");
+    let again = |status: StatusCode, error: &str, email: &str| {
+        html(status, &LoginMfaPage { csrf: form.get("csrf_token").unwrap_or(""), email, error: Some(error) })
+    };
+    match state.service.complete_sign_in(pending, code, browser.session_cookie(), &browser.sign_in_from()).await {
+        Ok((session, return_to)) => {
+            let response = signed_in_redirect(&browser, &session, safe_return_to(Some(&return_to)));
+            Ok(with_cookie(response, Some(browser.set_cookie(browser.names.second_factor, "", 0))))
+        }
+        Err(ServiceError::BadCredentials) => {
+            let Some(user) = state.service.pending_sign_in(Some(pending)).await? else { return Ok(sign_in_expired()) };
+            Ok(again(StatusCode::UNAUTHORIZED, "That code is not right. Codes change every 30 seconds; each works once.", &user.email))
+        }
+        Err(ServiceError::TooManyAttempts { retry_after }) => {
+            let Some(user) = state.service.pending_sign_in(Some(pending)).await? else { return Ok(sign_in_expired()) };
+            let minutes = retry_after.div_ceil(60);
+            let text = format!("Too many failed attempts. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+            let mut response = again(StatusCode::TOO_MANY_REQUESTS, &text, &user.email);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            Ok(response)
+        }
+        Err(ServiceError::NotFound(_)) => Ok(sign_in_expired()),
+        Err(e) => Err(e.into()),
     }
 }
 

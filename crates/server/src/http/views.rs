@@ -45,6 +45,35 @@ pub struct SecurityPage {
     pub mail_enabled: bool,
     pub password_error: Option<String>,
     pub sessions: Vec<SessionRow>,
+    pub totp: bool,
+    pub recovery_codes_left: i64,
+}
+
+#[derive(Template)]
+#[template(path = "login_mfa.html")]
+pub struct LoginMfaPage<'a> {
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "totp_setup.html")]
+pub struct TotpSetupPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub secret: String,
+    pub uri: String,
+    /// Made on the server from the otpauth URI (`qrcode`): no user text in it.
+    pub qr_svg: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub nav: Nav,
+    pub codes: Vec<String>,
 }
 
 /// One signed-in browser on the security page.

@@ -39,6 +39,7 @@ fn notice(done: Option<&str>) -> Option<String> {
         "callback" => "The callback is registered. Get a token now.",
         "password" => "Your password is changed. Every other browser signed in as you was signed out.",
         "verification-sent" => "A link to verify your email is on its way. It works for 24 hours.",
+        "totp-removed" => "The authenticator app is removed: signing in asks for your password only.",
         "session-ended" => "That browser is signed out.",
         "sessions-ended" => "Every other browser is signed out.",
         "verification-not-sent" => {

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates::utc;
 use crate::http::pages::{Browser, redirect};
-use crate::http::views::{SecurityPage, SessionRow, html};
+use crate::http::views::{Nav, RecoveryCodesPage, SecurityPage, SessionRow, TotpSetupPage, html};
 
 const HERE: &str = "/settings/security";
 
@@ -36,7 +36,16 @@ fn describe_browser(user_agent: Option<&str>) -> String {
     }
 }
 
-async fn security_page(state: &AppState, session: &SignedIn, notice: Option<String>, password_error: Option<String>) -> PageResult {
+/// What the page says above its sections, or beside the password form.
+#[derive(Default)]
+struct Messages {
+    notice: Option<String>,
+    error: Option<String>,
+    password_error: Option<String>,
+}
+
+async fn security_page(state: &AppState, session: &SignedIn, messages: Messages) -> PageResult {
+    let Messages { notice, error, password_error } = messages;
     let user = &session.user;
     let sessions = state
         .service
@@ -52,15 +61,18 @@ async fn security_page(state: &AppState, session: &SignedIn, notice: Option<Stri
             current: s.current,
         })
         .collect();
-    let status = if password_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if password_error.is_some() || error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let factors = state.service.second_factors(session).await?;
     let page = SecurityPage {
-        nav: nav(user, "security", notice),
+        nav: Nav { error, ..nav(user, "security", notice) },
         csrf: state.service.session_csrf(session),
         email: user.email.clone(),
         email_verified: user.email_verified_at.is_some(),
         mail_enabled: state.service.mail_enabled(),
         password_error,
         sessions,
+        totp: factors.totp,
+        recovery_codes_left: factors.recovery_codes_left,
     };
     Ok(html(status, &page))
 }
@@ -68,7 +80,7 @@ async fn security_page(state: &AppState, session: &SignedIn, notice: Option<Stri
 /// `GET /settings/security`.
 pub async fn security(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
     let session = signed_in(&state, &browser, HERE).await?;
-    security_page(&state, &session, notice(done.done.as_deref()), None).await
+    security_page(&state, &session, Messages { notice: notice(done.done.as_deref()), ..Messages::default() }).await
 }
 
 /// `POST /settings/security/password`: the current password, the new one twice.
@@ -76,11 +88,14 @@ pub async fn change_password(State(state): State<AppState>, browser: Browser, bo
     let (session, form) = signed_in_form(&state, &browser, &body).await?;
     let new_password = form.get("new_password");
     if new_password != form.get("confirm_password") {
-        return security_page(&state, &session, None, Some("The two new passwords are not the same.".into())).await;
+        let password_error = Some("The two new passwords are not the same.".into());
+        return security_page(&state, &session, Messages { password_error, ..Messages::default() }).await;
     }
     match state.service.change_password(&session, form.get("current_password"), new_password, browser.peer).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=password"))),
-        Err(ServiceError::Invalid(why)) => security_page(&state, &session, None, Some(sentence(&why.message))).await,
+        Err(ServiceError::Invalid(why)) => {
+            security_page(&state, &session, Messages { password_error: Some(sentence(&why.message)), ..Messages::default() }).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -105,6 +120,59 @@ pub async fn end_other_sessions(State(state): State<AppState>, browser: Browser,
     let (session, _) = signed_in_form(&state, &browser, &body).await?;
     state.service.end_other_browser_sessions(&session).await?;
     Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=sessions-ended")))
+}
+
+/// The set-up page of an authenticator app, answered to the POST that made its secret (a secret
+/// never goes into a URL), and again after a wrong first code.
+fn totp_setup_page(
+    state: &AppState,
+    session: &SignedIn,
+    enrollment: tessera_service::second_factor::TotpEnrollment,
+    error: Option<String>,
+) -> axum::response::Response {
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let page = TotpSetupPage {
+        nav: nav(&session.user, "security", None),
+        csrf: state.service.session_csrf(session),
+        secret: enrollment.secret,
+        uri: enrollment.uri,
+        qr_svg: enrollment.qr_svg,
+        error,
+    };
+    html(status, &page)
+}
+
+/// `POST /settings/security/totp`: a new authenticator secret, shown once to scan.
+pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    let enrollment = state.service.begin_totp_enrollment(&session).await?;
+    Ok(totp_setup_page(&state, &session, enrollment, None))
+}
+
+/// `POST /settings/security/totp/confirm`: the first code turns the app on; the recovery codes
+/// are shown once, in the answer.
+pub async fn confirm_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    match state.service.confirm_totp_enrollment(&session, form.get("code")).await {
+        Ok(codes) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session.user, "security", None), codes })),
+        Err(ServiceError::Invalid(why)) => match state.service.totp_enrollment_in_progress(&session).await? {
+            Some(enrollment) => Ok(totp_setup_page(&state, &session, enrollment, Some(sentence(&why.message)))),
+            None => Ok(redirect(StatusCode::SEE_OTHER, HERE)),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /settings/security/totp/remove`: with the current password.
+pub async fn remove_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    match state.service.remove_totp(&session, form.get("current_password"), browser.peer).await {
+        Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=totp-removed"))),
+        Err(ServiceError::Invalid(why)) => {
+            security_page(&state, &session, Messages { error: Some(sentence(&why.message)), ..Messages::default() }).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

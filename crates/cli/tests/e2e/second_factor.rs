@@ -1,0 +1,186 @@
+//! Second factors (SPEC §11): an authenticator app set up on `/settings/security` and asked for
+//! at `/login/mfa`, with codes computed by an implementation nobody here wrote (Python's pyotp,
+//! RFC 6238), its recovery codes, replays and clock skew, the lock-out, and its removal. Time
+//! moves with the test clock, never with sleeps.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::agent::*;
+use crate::common::*;
+
+/// The code pyotp computes for `secret` at the server's time: the real clock plus `ahead` seconds
+/// (how far the test moved the server's clock) plus `shift`.
+pub fn pyotp_code(secret: &str, ahead: i64, shift: i64) -> String {
+    let script = "import pyotp, sys, time; print(pyotp.TOTP(sys.argv[1]).at(int(time.time()) + int(sys.argv[2])))";
+    let output = Command::new("python3").args(["-c", script, secret, &(ahead + shift).to_string()]).output().expect("python3 with pyotp");
+    assert!(output.status.success(), "pyotp: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn attribute(html: &str, name: &str) -> String {
+    let marker = format!("{name}=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn audit(server: &Server, action: &str) -> Vec<Value> {
+    let audit = server.cli.json(&["audit", "list", "--limit", "1000"]).expect("audit list");
+    audit.as_array().expect("an array").iter().filter(|e| e["action"] == action).cloned().collect()
+}
+
+/// Sets up the app for the signed-in `agent`; returns its base32 secret and the recovery codes.
+async fn set_up_app(agent: &mut Agent<'_>, ahead: i64) -> (String, Vec<String>) {
+    let page = agent.get("/settings/security").await.text().await.unwrap();
+    assert!(page.contains("Set up an authenticator app"), "{page}");
+    let setup = agent.submit("/settings/security/totp", &page, &["csrf_token"], &[]).await;
+    assert_eq!(setup.status(), 200);
+    let setup = setup.text().await.unwrap();
+    let secret = attribute(&setup, "data-totp-secret");
+    assert!(setup.contains(r#"<svg role="img" aria-label="QR code of the authenticator secret""#), "a server-rendered QR code");
+    assert!(!setup.contains("<script"), "no script on the page");
+    let start = setup.find("href=\"otpauth:").expect("a link to open the app") + "href=\"".len();
+    let uri = setup[start..start + setup[start..].find('"').unwrap()].replace("&#38;", "&").replace("&amp;", "&");
+    assert!(
+        uri.starts_with("otpauth://totp/Tessera:") && uri.contains(&format!("secret={secret}")) && uri.contains("issuer=Tessera"),
+        "{uri}"
+    );
+
+    // A wrong first code: the same secret is shown again.
+    let wrong = if pyotp_code(&secret, ahead, 0) == "000000" { "111111" } else { "000000" };
+    let response = agent.submit("/settings/security/totp/confirm", &setup, &["csrf_token"], &[("code", wrong)]).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(attribute(&response.text().await.unwrap(), "data-totp-secret"), secret);
+    // The app's code turns it on; the recovery codes are shown once.
+    let code = pyotp_code(&secret, ahead, 0);
+    let response = agent.submit("/settings/security/totp/confirm", &setup, &["csrf_token"], &[("code", &code)]).await;
+    assert_eq!(response.status(), 200);
+    let shown = response.text().await.unwrap();
+    let codes: Vec<String> = shown
+        .match_indices("<code data-recovery-code>")
+        .map(|(at, marker)| shown[at + marker.len()..].split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "{shown}");
+    (secret, codes)
+}
+
+/// Signs in with the password; returns the agent, holding the second-factor cookie.
+async fn password_step<'a>(server: &'a Server, email: &str, password: &str) -> Agent<'a> {
+    let mut agent = Agent::new(server);
+    let response = agent.login(email, password).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/login/mfa", "the second step is asked for");
+    assert!(!agent.cookies.contains_key("tessera_session"), "not signed in yet");
+    agent
+}
+
+async fn second_step(agent: &mut Agent<'_>, code: &str) -> reqwest::Response {
+    let page = agent.get("/login/mfa").await.text().await.unwrap();
+    agent.submit("/login/mfa", &page, &["csrf_token"], &[("code", code)]).await
+}
+
+#[tokio::test]
+async fn an_authenticator_app_is_set_up_and_asked_for_at_sign_in_each_code_once() {
+    let (server, fixture) = start();
+    let mut owner = Agent::new(&server);
+    assert_eq!(owner.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
+    let (secret, recovery) = set_up_app(&mut owner, 0).await;
+    assert_eq!(audit(&server, "second_factor_added").len(), 1);
+    let page = owner.get("/settings/security").await.text().await.unwrap();
+    assert!(page.contains(r#"data-totp="on""#) && page.contains("10 recovery codes left"), "{page}");
+
+    // The code that confirmed the app was of this step; two steps later, a code one step old is
+    // still accepted (±1 step), once.
+    server.advance_clock(60).unwrap();
+    let ahead = 60;
+    let mut browser = password_step(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    let page = browser.get("/login/mfa").await.text().await.unwrap();
+    assert!(page.contains(&fixture.owner_email) && page.contains(r#"autocomplete="one-time-code""#));
+    assert!(browser.get("/settings/api-clients").await.status().is_redirection(), "nothing is open before the second step");
+    // Three steps off either way is refused (±1 step is the window; three, so that a step ending
+    // between pyotp and the server cannot bring it within one).
+    for shift in [-90, 90] {
+        let response = second_step(&mut browser, &pyotp_code(&secret, ahead, shift)).await;
+        assert_eq!(response.status(), 401, "a code {shift} s off");
+    }
+    let code = pyotp_code(&secret, ahead, -30);
+    let response = second_step(&mut browser, &code).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/");
+    assert!(browser.cookies.contains_key("tessera_session") && !browser.cookies.contains_key("tessera_mfa"));
+    assert_eq!(browser.get("/settings/api-clients").await.status(), 200);
+
+    // The same code again, from another browser: refused, though within its window.
+    let mut replay = password_step(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    assert_eq!(second_step(&mut replay, &code).await.status(), 401, "each code once");
+    // The current step's code is later: accepted; then the older one never again.
+    assert_eq!(second_step(&mut replay, &pyotp_code(&secret, ahead, 0)).await.status(), 303);
+    let mut older = password_step(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    assert_eq!(second_step(&mut older, &code).await.status(), 401, "an earlier step after a later one");
+    // A recovery code, once (any case, with or without its dash).
+    let response = second_step(&mut older, &recovery[0].to_uppercase().replace('-', "")).await;
+    assert_eq!(response.status(), 303, "a recovery code signs in");
+    let mut again = password_step(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    assert_eq!(second_step(&mut again, &recovery[0]).await.status(), 401, "a recovery code works once");
+    let page = owner.get("/settings/security").await.text().await.unwrap();
+    assert!(page.contains("9 recovery codes left"));
+
+    // The password-only session API cannot be used by an account with a second factor.
+    let response = http()
+        .post(server.url("/sessions"))
+        .json(&serde_json::json!({ "email": fixture.owner_email, "password": OWNER_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let failures = audit(&server, "login_failed");
+    assert_eq!(failures.iter().filter(|e| e["detail"]["reason"] == "wrong_second_factor").count(), 5, "{failures:?}");
+}
+
+#[tokio::test]
+async fn wrong_codes_count_towards_the_lock_out_and_an_expired_sign_in_starts_again() {
+    let (server, fixture) = start();
+    let mut owner = Agent::new(&server);
+    owner.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let (secret, _) = set_up_app(&mut owner, 0).await;
+    server.advance_clock(30).unwrap();
+    let mut browser = password_step(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    let wrong = if pyotp_code(&secret, 30, 0) == "123456" { "654321" } else { "123456" };
+    for _ in 0..5 {
+        assert_eq!(second_step(&mut browser, wrong).await.status(), 401);
+    }
+    let locked = second_step(&mut browser, &pyotp_code(&secret, 30, 0)).await;
+    assert_eq!(locked.status(), 429, "locked: even the right code waits");
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_eq!(Agent::new(&server).login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 429, "the same lock as passwords");
+
+    // A sign-in waits 5 minutes for its second step (the lock-out is 15).
+    server.advance_clock(16 * 60).unwrap();
+    let mut late = password_step(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    server.advance_clock(5 * 60 + 1).unwrap();
+    assert_eq!(late.get("/login/mfa").await.status(), 302, "back to the sign-in page");
+    let page = late.get("/login").await.text().await.unwrap();
+    let response =
+        late.post("/login/mfa", &[("csrf_token", &hidden(&page, "csrf_token")), ("code", &pyotp_code(&secret, 30 + 21 * 60 + 1, 0))]).await;
+    assert_eq!(response.status(), 404, "the sign-in has expired");
+    assert!(response.text().await.unwrap().contains("Sign in again"));
+}
+
+#[tokio::test]
+async fn removing_the_app_needs_the_current_password() {
+    let (server, fixture) = start();
+    let mut owner = Agent::new(&server);
+    owner.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    set_up_app(&mut owner, 0).await;
+    let page = owner.get("/settings/security").await.text().await.unwrap();
+    let wrong = owner.submit("/settings/security/totp/remove", &page, &["csrf_token"], &[("current_password", "not my password")]).await;
+    assert_eq!(wrong.status(), 400);
+    assert!(wrong.text().await.unwrap().contains("The current password is not right."));
+    let removed = owner.submit("/settings/security/totp/remove", &page, &["csrf_token"], &[("current_password", OWNER_PASSWORD)]).await;
+    assert_eq!(location(&removed), "/settings/security?done=totp-removed");
+    assert_eq!(audit(&server, "second_factor_removed").len(), 1);
+    let mut browser = Agent::new(&server);
+    let response = browser.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    assert_eq!(location(&response), "/", "the password alone signs in again");
+}

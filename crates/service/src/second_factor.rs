@@ -1,0 +1,338 @@
+//! Second factors (SPEC §11): an authenticator app (RFC 6238 TOTP: SHA-1, 6 digits, 30 s,
+//! ±1 step, each code accepted once) with ten single-use recovery codes, and the sign-in that
+//! asks for it at `/login/mfa` after the password.
+//!
+//! The app's secret is sealed under the master key; recovery codes and the cookie of a sign-in
+//! waiting for its second factor are stored as keyed hashes. A wrong code counts towards the same
+//! lock-out as a wrong password.
+
+use tessera_core::audit::AuditAction;
+use tessera_core::model::{User, UserId};
+use tessera_store::LoginChallenge;
+use totp_rs::{Algorithm, Totp};
+
+use crate::Tessera;
+use crate::admin::Actor;
+use crate::error::{Result, ServiceError};
+use crate::secrets::plausible_token;
+use crate::session::{NewSession, SignInFrom, SignedIn};
+
+/// Seconds a sign-in may wait for its second factor.
+pub const CHALLENGE_LIFETIME: i64 = 5 * 60;
+/// Recovery codes made at enrolment.
+pub const RECOVERY_CODES: usize = 10;
+/// RFC 6238's recommended values, which every authenticator app understands.
+const STEP: u64 = 30;
+const DIGITS: u8 = 6;
+const SKEW: u16 = 1;
+/// The issuer the app shows beside the account.
+const APP_ISSUER: &str = "Tessera";
+
+/// What the enrolment page shows: the secret three ways.
+pub struct TotpEnrollment {
+    /// Base32, for typing into the app.
+    pub secret: String,
+    /// `otpauth://totp/…`, for a link on the phone itself.
+    pub uri: String,
+    /// The URI as a QR code, an inline SVG element.
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrollment").finish_non_exhaustive()
+    }
+}
+
+/// A user's second factors, as `/settings/security` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondFactors {
+    pub totp: bool,
+    pub recovery_codes_left: i64,
+}
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in: no second factor to ask for.
+    Done(NewSession),
+    /// The password was right; the second factor is asked for at `/login/mfa`, for the sign-in
+    /// held by this cookie.
+    SecondFactor(PendingSignIn),
+}
+
+/// A sign-in waiting for its second factor: the cookie that names it.
+pub struct PendingSignIn {
+    pub cookie: String,
+    pub max_age: i64,
+}
+
+impl std::fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignIn").finish_non_exhaustive()
+    }
+}
+
+fn totp(secret: Vec<u8>, account: &str) -> Result<Totp> {
+    totp_rs::Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(DIGITS)
+        .with_skew(SKEW)
+        .with_step_duration(STEP)
+        .with_secret(secret)
+        .with_issuer(Some(APP_ISSUER))
+        .with_account_name(account.replace(':', "_"))
+        .build()
+        .map_err(|e| ServiceError::Internal(format!("cannot set up TOTP: {e}")))
+}
+
+/// The QR code of `text` as an inline SVG element (no XML prolog), labelled for screen readers.
+fn qr_svg(text: &str) -> Result<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| ServiceError::Internal(format!("cannot make a QR code: {e}")))?;
+    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
+    let svg = svg.split_once("?>").map_or(svg.as_str(), |(_, rest)| rest);
+    Ok(svg.replacen("<svg ", r#"<svg role="img" aria-label="QR code of the authenticator secret" "#, 1))
+}
+
+fn enrollment(secret: Vec<u8>, account: &str) -> Result<TotpEnrollment> {
+    let base32 = totp_rs::Secret::from(secret.as_slice()).to_base32();
+    let uri = totp(secret, account)?.to_url().map_err(|e| ServiceError::Internal(format!("cannot make the otpauth URI: {e}")))?;
+    Ok(TotpEnrollment { secret: base32, qr_svg: qr_svg(&uri)?, uri })
+}
+
+/// A recovery code: ten characters of an alphabet without look-alikes, shown as `xxxxx-xxxxx`.
+/// What is stored is the keyed hash of the ten characters, lower case, without the dash.
+fn normalize_recovery_code(code: &str) -> String {
+    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+impl Tessera {
+    fn totp_context(user: &UserId) -> String {
+        format!("totp:{user}")
+    }
+
+    async fn user_totp(&self, user: &User) -> Result<Option<(Totp, tessera_store::TotpFactor)>> {
+        let Some(factor) = self.store.totp_factor(&user.id).await? else { return Ok(None) };
+        let secret = self.secrets.open(&Self::totp_context(&user.id), &factor.secret_sealed)?;
+        Ok(Some((totp(secret, &user.email)?, factor)))
+    }
+
+    /// Whether `user` has a confirmed second factor, which sign-in asks for.
+    pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
+        Ok(self.store.totp_factor(user).await?.is_some_and(|f| f.confirmed_at.is_some()))
+    }
+
+    pub async fn second_factors(&self, session: &SignedIn) -> Result<SecondFactors> {
+        Ok(SecondFactors {
+            totp: self.has_second_factor(&session.user.id).await?,
+            recovery_codes_left: self.store.recovery_codes_left(&session.user.id).await?,
+        })
+    }
+
+    /// Starts adding an authenticator app: a new secret (replacing one never confirmed). It is
+    /// asked for at sign-in only once a code from the app confirmed it.
+    pub async fn begin_totp_enrollment(&self, session: &SignedIn) -> Result<TotpEnrollment> {
+        let user = &session.user;
+        let secret = self.secrets.random_bytes(20)?;
+        let sealed = self.secrets.seal(&Self::totp_context(&user.id), &secret)?;
+        if !self.store.begin_totp(&user.id, &sealed, self.now()).await? {
+            return Err(ServiceError::Conflict("an authenticator app is set up already: remove it first".into()));
+        }
+        enrollment(secret, &user.email)
+    }
+
+    /// The app being added (not confirmed yet), to show again after a wrong first code.
+    pub async fn totp_enrollment_in_progress(&self, session: &SignedIn) -> Result<Option<TotpEnrollment>> {
+        let user = &session.user;
+        let Some(factor) = self.store.totp_factor(&user.id).await?.filter(|f| f.confirmed_at.is_none()) else { return Ok(None) };
+        let secret = self.secrets.open(&Self::totp_context(&user.id), &factor.secret_sealed)?;
+        enrollment(secret, &user.email).map(Some)
+    }
+
+    /// Confirms the app with its first code and returns the ten recovery codes, shown once.
+    pub async fn confirm_totp_enrollment(&self, session: &SignedIn, code: &str) -> Result<Vec<String>> {
+        let user = &session.user;
+        let Some((totp, factor)) = self.user_totp(user).await? else {
+            return Err(ServiceError::NotFound("authenticator app being set up"));
+        };
+        if factor.confirmed_at.is_some() {
+            return Err(ServiceError::Conflict("the authenticator app is set up already".into()));
+        }
+        let step = self
+            .totp_step(&totp, code)
+            .ok_or_else(|| ServiceError::invalid_field("code", "That code is not right. Enter the six digits the app shows now."))?;
+        let mut codes = Vec::with_capacity(RECOVERY_CODES);
+        for _ in 0..RECOVERY_CODES {
+            let code = self.recovery_code()?;
+            codes.push(format!("{}-{}", &code[..5], &code[5..]));
+        }
+        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| self.secrets.lookup_hash(&normalize_recovery_code(c))).collect();
+        let audit = self.audit(
+            &Actor::user(user.clone()),
+            AuditAction::SecondFactorAdded,
+            Some(&user.org_id),
+            Some(user.id.to_string()),
+            serde_json::json!({ "factor": "totp" }),
+        );
+        if !self.store.confirm_totp(&user.id, step, &hashes, &audit).await? {
+            return Err(ServiceError::NotFound("authenticator app being set up"));
+        }
+        Ok(codes)
+    }
+
+    /// Removes the authenticator app and the recovery codes, with the current password.
+    pub async fn remove_totp(&self, session: &SignedIn, password: &str, peer: std::net::IpAddr) -> Result<()> {
+        let user = &session.user;
+        self.confirm_current_password(session, password, peer).await?;
+        let audit = self.audit(
+            &Actor::user(user.clone()),
+            AuditAction::SecondFactorRemoved,
+            Some(&user.org_id),
+            Some(user.id.to_string()),
+            serde_json::json!({ "factor": "totp" }),
+        );
+        if !self.store.remove_totp(&user.id, &audit).await? {
+            return Err(ServiceError::NotFound("authenticator app"));
+        }
+        Ok(())
+    }
+
+    /// Ten characters of [`RECOVERY_ALPHABET`], each equally likely (bytes past the largest
+    /// multiple of the alphabet's size are drawn again), about 49 bits.
+    fn recovery_code(&self) -> Result<String> {
+        let limit = 256 - 256 % RECOVERY_ALPHABET.len();
+        let mut code = String::with_capacity(10);
+        while code.len() < 10 {
+            for byte in self.secrets.random_bytes(16)? {
+                if usize::from(byte) < limit && code.len() < 10 {
+                    code.push(char::from(RECOVERY_ALPHABET[usize::from(byte) % RECOVERY_ALPHABET.len()]));
+                }
+            }
+        }
+        Ok(code)
+    }
+
+    /// The time step a code belongs to, if it is right within one step of now.
+    fn totp_step(&self, totp: &Totp, code: &str) -> Option<i64> {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() != usize::from(DIGITS) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let now = u64::try_from(self.now()).ok()?;
+        totp.check(&code, now).and_then(|step| i64::try_from(step).ok())
+    }
+
+    /// After a right password: signs in at once, or, for a user with a second factor, holds the
+    /// sign-in for `/login/mfa`.
+    pub(crate) async fn sign_in_after_password(
+        &self,
+        user: User,
+        previous: Option<&str>,
+        from: &SignInFrom,
+        return_to: &str,
+    ) -> Result<SignIn> {
+        if !self.has_second_factor(&user.id).await? {
+            return Ok(SignIn::Done(self.open_session(user, previous, from).await?));
+        }
+        let cookie = self.secrets.random_token(32)?;
+        let now = self.lifetime_now();
+        let challenge = LoginChallenge {
+            user_id: user.id.clone(),
+            return_to: return_to.to_owned(),
+            created_at: now,
+            expires_at: now + CHALLENGE_LIFETIME,
+            ip: Some(from.peer.to_string()),
+            user_agent: from.user_agent.clone(),
+        };
+        self.store.insert_login_challenge(&self.secrets.lookup_hash(&cookie), &challenge).await?;
+        Ok(SignIn::SecondFactor(PendingSignIn { cookie, max_age: CHALLENGE_LIFETIME }))
+    }
+
+    /// The user whose sign-in `cookie` holds, while it waits for the second factor.
+    pub async fn pending_sign_in(&self, cookie: Option<&str>) -> Result<Option<User>> {
+        let Some(cookie) = cookie.filter(|c| plausible_token(c)) else { return Ok(None) };
+        let Some(challenge) = self.store.login_challenge(&self.secrets.lookup_hash(cookie)).await? else { return Ok(None) };
+        if self.lifetime_now() >= challenge.expires_at {
+            return Ok(None);
+        }
+        Ok(self.store.user(&challenge.user_id).await?.filter(|u| u.is_active() && !u.service))
+    }
+
+    /// `/login/mfa`: a code from the app, or a recovery code, for the sign-in `cookie` holds.
+    /// Opens the session and says where to go on; a wrong code is `BadCredentials` and counts
+    /// towards the account's lock-out.
+    pub async fn complete_sign_in(
+        &self,
+        cookie: &str,
+        code: &str,
+        previous: Option<&str>,
+        from: &SignInFrom,
+    ) -> Result<(NewSession, String)> {
+        let expired = || ServiceError::NotFound("sign-in");
+        let hash = self.secrets.lookup_hash(cookie);
+        let challenge = match plausible_token(cookie) {
+            true => self.store.login_challenge(&hash).await?,
+            false => None,
+        };
+        let Some(challenge) = challenge.filter(|c| self.lifetime_now() < c.expires_at) else { return Err(expired()) };
+        let Some(user) = self.store.user(&challenge.user_id).await?.filter(|u| u.is_active() && !u.service) else { return Err(expired()) };
+        let account = user.email.to_lowercase();
+        let now = self.lifetime_now();
+        if let Some(retry_after) = self.login_limiter.locked_for(&account, now).await? {
+            return Err(ServiceError::TooManyAttempts { retry_after });
+        }
+        let accepted = match self.user_totp(&user).await? {
+            Some((totp, factor)) if factor.confirmed_at.is_some() => match self.totp_step(&totp, code) {
+                // Each step once: a code seen by someone else is no good to them.
+                Some(step) => self.store.use_totp_step(&user.id, step).await?,
+                None => {
+                    let recovery = normalize_recovery_code(code);
+                    recovery.len() == 10 && self.store.use_recovery_code(&user.id, &self.secrets.lookup_hash(&recovery), self.now()).await?
+                }
+            },
+            _ => false,
+        };
+        if !accepted {
+            self.record_login_failure(&account, Some(&user), "wrong_second_factor", from.peer, now).await;
+            return Err(ServiceError::BadCredentials);
+        }
+        if !self.store.delete_login_challenge(&hash).await? {
+            return Err(expired());
+        }
+        self.login_limiter.clear(&account).await?;
+        let session = self.open_session(user, previous, from).await?;
+        Ok((session, challenge.return_to))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6238 Appendix B (SHA-1 seed), cut to six digits as the apps show them.
+    #[test]
+    fn codes_follow_the_rfc_6238_test_vectors_within_one_step() {
+        let totp = totp(b"12345678901234567890".to_vec(), "someone@example.com").unwrap();
+        for (time, code) in [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")] {
+            assert_eq!(totp.generate(time).to_string(), code, "T = {time}");
+            assert_eq!(totp.check(code, time), Some(time / STEP), "T = {time}");
+            assert!(totp.check(code, time + STEP).is_some(), "one step late is still right");
+            assert!(totp.check(code, time + 2 * STEP).is_none(), "two steps late is not");
+        }
+    }
+
+    #[test]
+    fn recovery_codes_are_compared_without_case_or_dash() {
+        assert_eq!(normalize_recovery_code("AB3DE-fg7hj"), "ab3defg7hj");
+        assert_eq!(normalize_recovery_code(" ab3de fg7hj\n"), "ab3defg7hj");
+    }
+
+    #[test]
+    fn the_qr_code_is_an_inline_svg_element_with_a_label() {
+        let svg = qr_svg("otpauth://totp/Tessera:a@b.c?secret=ABC&issuer=Tessera").unwrap();
+        assert!(svg.starts_with(r#"<svg role="img" aria-label="#) && svg.ends_with("</svg>"), "{svg}");
+        assert!(!svg.contains("<?xml") && !svg.contains("<script"));
+    }
+}
