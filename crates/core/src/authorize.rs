@@ -103,6 +103,9 @@ pub struct AuthorizationRequest {
     pub org_approval: Option<String>,
     /// RFC 8707: the resources asked for, all registered for the client (recorded in the grant).
     pub resources: Vec<String>,
+    /// OIDC Core §3.1.2.1 `acr_values`: the client asks for a sign-in with more than one factor
+    /// (`mfa`, [`crate::oidc::ACR_MULTI_FACTOR`]).
+    pub wants_multi_factor: bool,
 }
 
 /// Why an authorization request failed, and how the user learns of it.
@@ -200,6 +203,8 @@ pub fn validate(
         login_hint: params.get("login_hint").map(str::to_owned),
         org_approval,
         resources,
+        // Voluntary (not an essential claim): values Tessera does not know are ignored.
+        wants_multi_factor: params.get("acr_values").is_some_and(|v| v.split(' ').any(|a| a == crate::oidc::ACR_MULTI_FACTOR)),
     })
 }
 
@@ -208,6 +213,10 @@ pub fn validate(
 pub struct SessionFacts {
     /// When the user last entered their password.
     pub auth_time: i64,
+    /// Whether the session signed in with more than one factor.
+    pub multi_factor: bool,
+    /// Whether the user has a second factor to sign in with.
+    pub has_second_factor: bool,
 }
 
 /// What must happen before the authorization server can answer.
@@ -232,7 +241,13 @@ pub fn interaction(
 ) -> Result<Interaction, OAuthError> {
     let needs_login = match session {
         None => true,
-        Some(facts) => request.prompt.login || request.max_age.is_some_and(|max| now.saturating_sub(facts.auth_time) > max as i64),
+        Some(facts) => {
+            request.prompt.login
+                || request.max_age.is_some_and(|max| now.saturating_sub(facts.auth_time) > max as i64)
+                // A stronger sign-in when the client asks for one and the user can give it; a
+                // user without a second factor goes on with `acr` saying `pwd`.
+                || (request.wants_multi_factor && facts.has_second_factor && !facts.multi_factor)
+        }
     };
     if needs_login {
         return if request.prompt.none {
@@ -501,7 +516,7 @@ mod tests {
             )
             .unwrap()
         };
-        let session = Some(SessionFacts { auth_time: 1000 });
+        let session = Some(SessionFacts { auth_time: 1000, multi_factor: false, has_second_factor: false });
         let read = ScopeSet::parse("read").unwrap();
         let step = |extra: &str, session, consented: Option<&ScopeSet>| {
             interaction(&request(extra), session, consented, 1100).map_err(|e| e.code.as_str())
@@ -516,6 +531,15 @@ mod tests {
         assert_eq!(step("&prompt=none", None, None), Err("login_required"));
         assert_eq!(step("&prompt=none", session, None), Err("consent_required"));
         assert_eq!(step("&prompt=none", session, Some(&read)), Ok(Interaction::Proceed));
+        // acr_values=mfa: a stronger sign-in, when the user has a second factor and did not use it.
+        let with_factor = Some(SessionFacts { has_second_factor: true, ..session.unwrap() });
+        let multi = Some(SessionFacts { multi_factor: true, has_second_factor: true, ..session.unwrap() });
+        assert_eq!(step("&acr_values=mfa", with_factor, Some(&read)), Ok(Interaction::Login));
+        assert_eq!(step("&acr_values=pwd+mfa", with_factor, Some(&read)), Ok(Interaction::Login));
+        assert_eq!(step("&acr_values=mfa", multi, Some(&read)), Ok(Interaction::Proceed));
+        assert_eq!(step("&acr_values=mfa", session, Some(&read)), Ok(Interaction::Proceed), "no factor to ask for");
+        assert_eq!(step("&acr_values=pwd", with_factor, Some(&read)), Ok(Interaction::Proceed));
+        assert_eq!(step("&acr_values=mfa&prompt=none", with_factor, Some(&read)), Err("login_required"));
         // Consent to fewer scopes than asked is not consent (SPEC §10).
         let wider = web.clone();
         let both = validate(&Params::from_form(b"response_type=code&client_id=app&scope=read+write").unwrap(), Some(&wider), None).unwrap();

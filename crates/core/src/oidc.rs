@@ -15,6 +15,8 @@ pub const ID_TOKEN_TYP: &str = "JWT";
 pub struct IdTokenFacts<'a> {
     pub scope: &'a ScopeSet,
     pub auth_time: i64,
+    /// How the user signed in (RFC 8176 values); empty when not known.
+    pub amr: &'a [String],
     pub nonce: Option<&'a str>,
     /// Left half of SHA-256 of the access token, base64url (OIDC Core §3.1.3.6), from the caller.
     pub at_hash: Option<String>,
@@ -33,6 +35,17 @@ pub fn profile_claims(user: &User, scope: &ScopeSet) -> ProfileClaims {
     }
 }
 
+/// The authentication context classes Tessera answers with and honours in `acr_values`: a sign-in
+/// with a password alone, and one with more than one factor.
+pub const ACR_PASSWORD: &str = "pwd";
+pub const ACR_MULTI_FACTOR: &str = "mfa";
+pub const ACR_VALUES_SUPPORTED: [&str; 2] = [ACR_PASSWORD, ACR_MULTI_FACTOR];
+
+/// The `acr` of a sign-in with these methods.
+pub fn acr(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == ACR_MULTI_FACTOR) { ACR_MULTI_FACTOR } else { ACR_PASSWORD }
+}
+
 /// The claims of an ID token for `user` at `client`.
 pub fn id_token_claims(policy: &TokenPolicy, user: &User, client: &Client, facts: IdTokenFacts<'_>) -> IdTokenClaims {
     IdTokenClaims {
@@ -43,6 +56,8 @@ pub fn id_token_claims(policy: &TokenPolicy, user: &User, client: &Client, facts
         exp: facts.now + i64::from(facts.ttl),
         iat: facts.now,
         auth_time: facts.auth_time,
+        amr: (!facts.amr.is_empty()).then(|| facts.amr.to_vec()),
+        acr: (!facts.amr.is_empty()).then(|| acr(facts.amr).to_owned()),
         nonce: facts.nonce.map(str::to_owned),
         at_hash: facts.at_hash,
         profile: profile_claims(user, facts.scope),
@@ -74,7 +89,7 @@ mod tests {
         let user = crate::testing::user("u1", Role::Member);
         let client = crate::testing::client(&[GrantType::AuthorizationCode], "read");
         let bare = ScopeSet::parse("openid").unwrap();
-        let facts = IdTokenFacts { scope: &bare, auth_time: 90, nonce: Some("n"), at_hash: Some("h".into()), ttl: 300, now: 100 };
+        let facts = IdTokenFacts { scope: &bare, auth_time: 90, amr: &[], nonce: Some("n"), at_hash: Some("h".into()), ttl: 300, now: 100 };
         let claims = id_token_claims(&policy, &user, &client, facts.clone());
         assert_eq!((claims.sub.as_str(), claims.aud.as_str(), claims.azp.as_str()), ("u1", client.id.as_str(), client.id.as_str()));
         assert_eq!((claims.iat, claims.exp, claims.auth_time), (100, 400, 90));

@@ -126,7 +126,11 @@ impl Tessera {
         }
         let now = self.clock.now();
         let consented = self.store.consent(&session.user.id, &client.client.id).await?;
-        let facts = SessionFacts { auth_time: session.auth_time };
+        let facts = SessionFacts {
+            auth_time: session.auth_time,
+            multi_factor: session.amr.iter().any(|m| m == crate::session::MULTIPLE_FACTORS),
+            has_second_factor: request.wants_multi_factor && self.has_second_factor(&session.user.id).await?,
+        };
         match authorize::interaction(&request, Some(facts), consented.as_ref(), now) {
             Err(error) => self.finish_pushed(pushed, self.error_redirect(&request, &error)).await,
             Ok(Interaction::Login) => Ok(AuthorizeOutcome::Login),
@@ -342,6 +346,7 @@ impl Tessera {
                         expires_at: None,
                         revoked: false,
                         resources: request.resources.clone(),
+                        amr: session.amr.clone(),
                     },
                     code: IssuedCode {
                         client_id: client.client.id.clone(),
@@ -378,6 +383,7 @@ impl Tessera {
                     let about = IdTokenAbout {
                         scope: &scope,
                         auth_time: session.auth_time,
+                        amr: &session.amr,
                         nonce: request.nonce.as_deref(),
                         access_token: Some(&access_token),
                     };

@@ -169,6 +169,8 @@ impl Tessera {
             expires_at: None,
             revoked: false,
             resources,
+            // The approval's sign-in is not recorded with the device authorization.
+            amr: vec![],
         };
         let (user, org_approves) = self.grant_user(caller, &grant.user_id).await?;
         let input = UserGrantInput {

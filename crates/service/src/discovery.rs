@@ -71,6 +71,8 @@ impl Tessera {
                 "scope",
                 "org_id",
                 "auth_time",
+                "amr",
+                "acr",
                 "nonce",
                 "at_hash",
                 "azp",
@@ -80,6 +82,7 @@ impl Tessera {
             ]),
             authorization_response_iss_parameter_supported: true,
             prompt_values_supported: strings(&["none", "login", "consent"]),
+            acr_values_supported: strings(&tessera_core::oidc::ACR_VALUES_SUPPORTED),
             issuer,
         }
     }

@@ -74,6 +74,7 @@ pub(crate) struct RefreshPresented<'a> {
 pub(crate) struct IdTokenAbout<'a> {
     pub scope: &'a ScopeSet,
     pub auth_time: i64,
+    pub amr: &'a [String],
     pub nonce: Option<&'a str>,
     /// The access token issued with it, for `at_hash`.
     pub access_token: Option<&'a str>,
@@ -99,9 +100,9 @@ impl Tessera {
 
     /// Signs an ID token for `user` at `client`.
     pub(crate) fn sign_id_token(&self, user: &User, client: &Client, about: &IdTokenAbout<'_>, now: i64) -> Result<String> {
-        let IdTokenAbout { scope, auth_time, nonce, access_token } = *about;
-        let facts =
-            IdTokenFacts { scope, auth_time, nonce, at_hash: access_token.map(at_hash), ttl: self.settings.policy.access_token_ttl, now };
+        let IdTokenAbout { scope, auth_time, amr, nonce, access_token } = *about;
+        let ttl = self.settings.policy.access_token_ttl;
+        let facts = IdTokenFacts { scope, auth_time, amr, nonce, at_hash: access_token.map(at_hash), ttl, now };
         self.sign(oidc::ID_TOKEN_TYP, &oidc::id_token_claims(&self.settings.policy, user, client, facts))
     }
 
@@ -178,7 +179,8 @@ impl Tessera {
         let states = AccessGrant { subject: &user.id, client, org: &user.org_id, scope: &issue.scope, resources: &issue.resources, ttl };
         let access_token = self.sign_access_token(&states, Some(&grant.id), jkt, now)?;
         let id_token = if issue.id_token {
-            let about = IdTokenAbout { scope: &issue.scope, auth_time: grant.auth_time, nonce, access_token: Some(&access_token) };
+            let about =
+                IdTokenAbout { scope: &issue.scope, auth_time: grant.auth_time, amr: &grant.amr, nonce, access_token: Some(&access_token) };
             Some(self.sign_id_token(user, client, &about, now)?)
         } else {
             None

@@ -15,7 +15,7 @@ use crate::Tessera;
 use crate::admin::Actor;
 use crate::error::{Result, ServiceError};
 use crate::secrets::plausible_token;
-use crate::session::{NewSession, SignInFrom, SignedIn};
+use crate::session::{MULTIPLE_FACTORS, NewSession, ONE_TIME_CODE, PASSWORD, SignInFrom, SignedIn};
 
 /// Seconds a sign-in may wait for its second factor.
 pub const CHALLENGE_LIFETIME: i64 = 5 * 60;
@@ -234,7 +234,7 @@ impl Tessera {
         return_to: &str,
     ) -> Result<SignIn> {
         if !self.has_second_factor(&user.id).await? {
-            return Ok(SignIn::Done(self.open_session(user, previous, from).await?));
+            return Ok(SignIn::Done(self.open_session(user, previous, from, &[PASSWORD]).await?));
         }
         let cookie = self.secrets.random_token(32)?;
         let now = self.lifetime_now();
@@ -302,7 +302,7 @@ impl Tessera {
             return Err(expired());
         }
         self.login_limiter.clear(&account).await?;
-        let session = self.open_session(user, previous, from).await?;
+        let session = self.open_session(user, previous, from, &[PASSWORD, ONE_TIME_CODE, MULTIPLE_FACTORS]).await?;
         Ok((session, challenge.return_to))
     }
 }

@@ -22,6 +22,8 @@ use crate::secrets::{hex, plausible_token};
 pub struct SignedIn {
     pub user: User,
     pub auth_time: i64,
+    /// How the browser signed in (RFC 8176: `pwd`, or `pwd otp mfa`).
+    pub amr: Vec<String>,
     /// The cookie value, which CSRF tokens of this session are bound to.
     cookie: String,
 }
@@ -76,6 +78,12 @@ impl std::fmt::Debug for NewSession {
         f.debug_struct("NewSession").field("user", &self.user.id).finish_non_exhaustive()
     }
 }
+
+/// RFC 8176 authentication method references: a password; a one-time code (an authenticator
+/// app's, or a recovery code); more than one factor.
+pub const PASSWORD: &str = "pwd";
+pub const ONE_TIME_CODE: &str = "otp";
+pub const MULTIPLE_FACTORS: &str = "mfa";
 
 /// A session's last-seen time is written at most this often (seconds): idle timeouts are
 /// coarse, and a page view should not always be a write.
@@ -135,7 +143,9 @@ impl Tessera {
         if now - session.last_seen_at >= TOUCH_EVERY {
             self.store.touch_session(&hash, now).await?;
         }
-        Ok(Some(SignedIn { user, auth_time: session.auth_time, cookie: cookie.to_owned() }))
+        // A session older than the column signed in with a password.
+        let amr = if session.amr.is_empty() { vec![PASSWORD.to_owned()] } else { session.amr };
+        Ok(Some(SignedIn { user, auth_time: session.auth_time, amr, cookie: cookie.to_owned() }))
     }
 
     /// The CSRF token of a signed-in browser's forms.
@@ -228,7 +238,7 @@ impl Tessera {
         }
     }
 
-    pub(crate) async fn open_session(&self, user: User, previous: Option<&str>, from: &SignInFrom) -> Result<NewSession> {
+    pub(crate) async fn open_session(&self, user: User, previous: Option<&str>, from: &SignInFrom, amr: &[&str]) -> Result<NewSession> {
         let now = self.lifetime_now();
         let cookie = self.secrets.random_token(32)?;
         let max_age = self.settings.session_max_lifetime;
@@ -241,6 +251,7 @@ impl Tessera {
             expires_at: now + max_age,
             ip: Some(from.peer.to_string()),
             user_agent: from.user_agent.as_ref().map(|ua| ua.chars().take(USER_AGENT_MAX).collect()),
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
         };
         let replaces = previous.map(|p| self.secrets.lookup_hash(p));
         self.store.insert_session(&self.secrets.lookup_hash(&cookie), &record, replaces.as_deref()).await?;
@@ -327,7 +338,7 @@ impl Tessera {
         };
         self.store.delete_meta(SETUP_TOKEN_META).await?;
         let user = self.user_by_email(&view.email).await?;
-        self.open_session(user, None, from).await
+        self.open_session(user, None, from, &[PASSWORD]).await
     }
 
     /// The signed-in browsers of `session`'s user, newest first, this one marked.

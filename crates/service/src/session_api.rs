@@ -87,6 +87,8 @@ impl Tessera {
             expires_at: None,
             revoked: false,
             resources: vec![],
+            // This API signs in with a password only (accounts with a second factor are refused).
+            amr: vec!["pwd".into()],
         };
         self.store.insert_grant(&grant).await?;
         let issue = GrantIssue { grant: &grant, issue: &session, nonce: None, jkt: None };

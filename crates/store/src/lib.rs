@@ -325,6 +325,9 @@ pub struct SessionRecord {
     /// sessions older than the columns.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How it signed in (RFC 8176 values: `pwd`, `otp`, `mfa`); empty for sessions older than
+    /// the column (a password).
+    pub amr: Vec<String>,
 }
 
 /// One authorization by a user for a client: the root of a token family.
@@ -341,6 +344,9 @@ pub struct GrantRecord {
     /// RFC 8707: the resources named at authorization; later token requests of this grant may
     /// only narrow them. Empty: none were named.
     pub resources: Vec<String>,
+    /// How the user signed in for it (the session's `amr`); empty when not known (grants older
+    /// than the column, the device grant): ID tokens then say nothing of it.
+    pub amr: Vec<String>,
 }
 
 /// An authorization code as stored, with the grant it belongs to.

@@ -141,6 +141,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0015_second_factors.sqlite.sql"),
         postgres: migration_file!("0015_second_factors.postgres.sql"),
     },
+    Step {
+        version: 16,
+        description: "authentication methods",
+        sqlite: migration_file!("0016_authentication_methods.sqlite.sql"),
+        postgres: migration_file!("0016_authentication_methods.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -435,6 +441,7 @@ mod tests {
                     "d5dd3bf8c7302d7fb7cf6c1b3ac2f1181227a3ba3be5381299e6b70f49a332ab56dbe16cde7b50438c41b4f91dbab570",
                     "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
                     "e4fdc7508ed7ad9aedd000b641086b3a11eaad1cf8c7a8f6e2b31a51d309c87e7c124426b1aa84c2465555369aec8c86",
+                    "4f84a9a438e586e7d9f7382c4fbfed8a40c8b52875a341823ac41043167d3cd80a923182f653029b57c1a0c73b9f6d66",
                 ],
             ),
             (
@@ -454,6 +461,7 @@ mod tests {
                     "852b790739a803ddfc033f6ecd50bd249e60d1787eb4bb987e1a66be2902795dc17bcc80fe734fe7d3f928ff2a1ffc75",
                     "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
                     "8dfcf3f99cef8da0cb1b74ea0ab42b01c0dfea9e0d99eff8df04fc0c3e4c3ca55796dffb34f77c71fe598ed79a4c7142",
+                    "4f84a9a438e586e7d9f7382c4fbfed8a40c8b52875a341823ac41043167d3cd80a923182f653029b57c1a0c73b9f6d66",
                 ],
             ),
         ];

@@ -110,7 +110,12 @@ type Row<B> = <<B as Backend>::Db as Database>::Row;
 /// How long `/readyz` waits for the database.
 const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-const SESSION_COLUMNS: &str = "user_id, auth_time, created_at, last_seen_at, expires_at, ip, user_agent";
+const SESSION_COLUMNS: &str = "user_id, auth_time, created_at, last_seen_at, expires_at, ip, user_agent, amr";
+
+/// Authentication method references as stored (space-separated; NULL: none recorded).
+fn methods(stored: Option<String>) -> Vec<String> {
+    stored.map(|s| s.split(' ').filter(|m| !m.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
+}
 const USER_COLUMNS: &str =
     "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before, email_verified_at";
 
@@ -118,7 +123,7 @@ const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, gra
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
      require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens, pkce";
 
-const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources";
+const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources, g.amr AS grant_amr";
 
 const DEVICE_COLUMNS: &str = "client_id, scope, created_at, expires_at, poll_interval, last_polled_at, status, user_id, auth_time";
 
@@ -315,6 +320,7 @@ where
             expires_at: row.try_get("expires_at")?,
             ip: row.try_get("ip")?,
             user_agent: row.try_get("user_agent")?,
+            amr: methods(row.try_get("amr")?),
         })
     }
 
@@ -433,6 +439,7 @@ where
             expires_at: row.try_get("expires_at")?,
             revoked: revoked_at.is_some(),
             resources: Self::json_list(row, "grant_resources")?,
+            amr: methods(row.try_get("grant_amr")?),
         })
     }
 
@@ -469,8 +476,8 @@ where
 
     async fn insert_grant_row(tx: &mut Transaction<'_, B::Db>, grant: &GrantRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at, resources) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+            "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at, resources, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
         )
         .bind(&grant.id)
         .bind(grant.client_id.as_str())
@@ -480,6 +487,7 @@ where
         .bind(grant.created_at)
         .bind(grant.expires_at)
         .bind(to_json(&grant.resources))
+        .bind((!grant.amr.is_empty()).then(|| grant.amr.join(" ")))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -1141,8 +1149,8 @@ where
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await?;
         }
         sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, last_seen_at, expires_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, last_seen_at, expires_at, ip, user_agent, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id_hash)
         .bind(session.user_id.as_str())
@@ -1152,6 +1160,7 @@ where
         .bind(session.expires_at)
         .bind(session.ip.as_deref())
         .bind(session.user_agent.as_deref())
+        .bind((!session.amr.is_empty()).then(|| session.amr.join(" ")))
         .execute(&mut *tx)
         .await?;
         self.commit(tx, false).await

@@ -17,8 +17,8 @@ use tessera_core::model::{
 use tessera_core::refresh::RefreshState;
 use tessera_core::scope::ScopeSet;
 use tessera_store::{
-    AccountTokenPurpose, AccountTokenRecord, AuditQuery, LoginChallenge, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
-    KeyRotation, KeyState, PasswordChange, SecretMaterial, SessionRecord, Store, StoreError,
+    AccountTokenPurpose, AccountTokenRecord, AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
+    KeyRotation, KeyState, LoginChallenge, PasswordChange, SecretMaterial, SessionRecord, Store, StoreError,
 };
 use tessera_testkit::TestDatabase;
 
@@ -159,6 +159,7 @@ fn grant(id: &str, client: &str, user: &str) -> GrantRecord {
         expires_at: None,
         revoked: false,
         resources: vec![],
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
     }
 }
 
@@ -248,6 +249,7 @@ mod cases {
             expires_at: 9000,
             ip: Some("192.0.2.7".into()),
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into()),
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         };
         store.insert_session(&[1; 32], &session, None).await.unwrap();
         store.insert_session(&[2; 32], &session, None).await.unwrap();

@@ -184,3 +184,39 @@ async fn removing_the_app_needs_the_current_password() {
     let response = browser.login(&fixture.owner_email, OWNER_PASSWORD).await;
     assert_eq!(location(&response), "/", "the password alone signs in again");
 }
+
+/// ID tokens say how the user signed in (`amr`, `acr`), also after a refresh, and `acr_values=mfa`
+/// asks a user with a second factor to sign in with it.
+#[tokio::test]
+async fn id_tokens_carry_amr_and_acr_and_acr_values_asks_for_the_second_factor() {
+    let (server, fixture) = start();
+    let client = web_client(&server, &fixture, &["--scope", "openid", "--grant", "refresh_token"]);
+    let mut owner = Agent::new(&server);
+    owner.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let id_token = |tokens: &Value| jwt_parts(tokens["id_token"].as_str().expect("an ID token")).1;
+
+    // Signed in with the password alone.
+    let url = owner.authorize(&code_query(&client, "&scope=openid+read&nonce=n1"), "allow").await;
+    let tokens = redeem_ok(&server, &client, &response_params(&url)["code"]).await;
+    assert_eq!((id_token(&tokens)["amr"].clone(), id_token(&tokens)["acr"].clone()), (serde_json::json!(["pwd"]), "pwd".into()));
+    // A user without a second factor who is asked for one goes on (acr says what it was).
+    let url = owner.authorize(&code_query(&client, "&scope=openid+read&nonce=n2&acr_values=mfa"), "allow").await;
+    assert!(url.starts_with("https://app.example/cb?code="), "{url}");
+
+    // With an app set up, the same request asks for a stronger sign-in first.
+    let (secret, _) = set_up_app(&mut owner, 0).await;
+    let response = owner.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=openid+read&nonce=n3&acr_values=mfa"))).await;
+    assert_eq!(response.status(), 302);
+    assert!(location(&response).starts_with("/login?return_to="), "{}", location(&response));
+    server.advance_clock(30).unwrap();
+    let mut strong = password_step(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    assert_eq!(second_step(&mut strong, &pyotp_code(&secret, 30, 0)).await.status(), 303);
+    let url = strong.authorize(&code_query(&client, "&scope=openid+read&nonce=n4&acr_values=mfa"), "allow").await;
+    let tokens = redeem_ok(&server, &client, &response_params(&url)["code"]).await;
+    let claims = id_token(&tokens);
+    assert_eq!((claims["amr"].clone(), claims["acr"].clone()), (serde_json::json!(["pwd", "otp", "mfa"]), "mfa".into()));
+    let refreshed: Value = refresh(&server, &client, tokens["refresh_token"].as_str().unwrap(), &[]).await.json().await.unwrap();
+    assert_eq!(id_token(&refreshed)["amr"], serde_json::json!(["pwd", "otp", "mfa"]), "the grant keeps how it was signed in");
+    let discovery: Value = http().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(discovery["acr_values_supported"], serde_json::json!(["pwd", "mfa"]));
+}
