@@ -516,7 +516,8 @@ mod tests {
             )
             .unwrap()
         };
-        let session = Some(SessionFacts { auth_time: 1000, multi_factor: false, has_second_factor: false });
+        let signed_in = SessionFacts { auth_time: 1000, multi_factor: false, has_second_factor: false };
+        let session = Some(signed_in);
         let read = ScopeSet::parse("read").unwrap();
         let step = |extra: &str, session, consented: Option<&ScopeSet>| {
             interaction(&request(extra), session, consented, 1100).map_err(|e| e.code.as_str())
@@ -532,8 +533,8 @@ mod tests {
         assert_eq!(step("&prompt=none", session, None), Err("consent_required"));
         assert_eq!(step("&prompt=none", session, Some(&read)), Ok(Interaction::Proceed));
         // acr_values=mfa: a stronger sign-in, when the user has a second factor and did not use it.
-        let with_factor = Some(SessionFacts { has_second_factor: true, ..session.unwrap() });
-        let multi = Some(SessionFacts { multi_factor: true, has_second_factor: true, ..session.unwrap() });
+        let with_factor = Some(SessionFacts { has_second_factor: true, ..signed_in });
+        let multi = Some(SessionFacts { multi_factor: true, has_second_factor: true, ..signed_in });
         assert_eq!(step("&acr_values=mfa", with_factor, Some(&read)), Ok(Interaction::Login));
         assert_eq!(step("&acr_values=pwd+mfa", with_factor, Some(&read)), Ok(Interaction::Login));
         assert_eq!(step("&acr_values=mfa", multi, Some(&read)), Ok(Interaction::Proceed));
