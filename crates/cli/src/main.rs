@@ -112,6 +112,15 @@ enum OrgCommand {
     },
     /// List organizations.
     List,
+    /// Change an organization's settings.
+    Update {
+        /// The organization's id or name.
+        org: String,
+        /// Members must sign in with a second factor: those without one are sent to set one up
+        /// right after signing in, and can do nothing else until they have.
+        #[arg(long, value_name = "BOOL")]
+        require_mfa: Option<bool>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -455,6 +464,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
         Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) => json!({}),
         Command::Org(OrgCommand::Create { name }) => serde_json::to_value(service.create_org(&actor, &name).await?)?,
         Command::Org(OrgCommand::List) => serde_json::to_value(service.orgs().await?)?,
+        Command::Org(OrgCommand::Update { org, require_mfa }) => {
+            serde_json::to_value(service.update_org(&actor, &org, require_mfa).await?)?
+        }
         Command::Scope(ScopeCommand::Create { org, name, restricted }) => {
             service.create_scope(&actor, &org, &name, restricted).await?;
             json!({})

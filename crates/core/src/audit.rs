@@ -53,6 +53,8 @@ pub enum AuditAction {
     /// A second factor was added (`detail.factor`: `totp`), or removed.
     SecondFactorAdded,
     SecondFactorRemoved,
+    /// An organization's settings changed (`detail`: what was set).
+    OrgUpdated,
 }
 
 impl AuditAction {
@@ -95,6 +97,7 @@ impl AuditAction {
             AuditAction::EmailVerified => "email_verified",
             AuditAction::SecondFactorAdded => "second_factor_added",
             AuditAction::SecondFactorRemoved => "second_factor_removed",
+            AuditAction::OrgUpdated => "org_updated",
         }
     }
 }

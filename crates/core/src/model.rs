@@ -238,6 +238,9 @@ pub struct Org {
     pub id: OrgId,
     pub name: String,
     pub created_at: i64,
+    /// Members must sign in with a second factor: those without one are sent to set one up
+    /// right after signing in (SPEC §11).
+    pub require_mfa: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

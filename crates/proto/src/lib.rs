@@ -489,6 +489,10 @@ pub struct ClientView {
 pub struct OrgView {
     pub id: String,
     pub name: String,
+    /// Members must sign in with a second factor (SPEC §11); left out when not (so `org create`
+    /// prints `{"id","name"}` as SPEC §2 says).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_mfa: bool,
 }
 
 /// A user, without any credential.

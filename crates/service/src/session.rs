@@ -24,6 +24,9 @@ pub struct SignedIn {
     pub auth_time: i64,
     /// How the browser signed in (RFC 8176: `pwd`, or `pwd otp mfa`).
     pub amr: Vec<String>,
+    /// The user's organization requires a second factor they have not set up: the pages send
+    /// them to set one up and let them do nothing else (SPEC §11).
+    pub must_enrol: bool,
     /// The cookie value, which CSRF tokens of this session are bound to.
     cookie: String,
 }
@@ -145,7 +148,9 @@ impl Tessera {
         }
         // A session older than the column signed in with a password.
         let amr = if session.amr.is_empty() { vec![PASSWORD.to_owned()] } else { session.amr };
-        Ok(Some(SignedIn { user, auth_time: session.auth_time, amr, cookie: cookie.to_owned() }))
+        let must_enrol = self.store.find_org(user.org_id.as_str()).await?.is_some_and(|org| org.require_mfa)
+            && !self.has_second_factor(&user.id).await?;
+        Ok(Some(SignedIn { user, auth_time: session.auth_time, amr, must_enrol, cookie: cookie.to_owned() }))
     }
 
     /// The CSRF token of a signed-in browser's forms.

@@ -419,6 +419,8 @@ pub trait Store: Send + Sync + 'static {
     async fn init_meta(&self, key: &str, value: &str) -> Result<String>;
 
     async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()>;
+    /// Sets whether an organization requires a second factor; `false` when there is no such org.
+    async fn set_org_require_mfa(&self, org: &OrgId, require: bool, audit: &AuditEvent) -> Result<bool>;
     /// Finds an organization by id or, failing that, by name.
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>>;
     async fn orgs(&self) -> Result<Vec<Org>>;

@@ -147,6 +147,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0016_authentication_methods.sqlite.sql"),
         postgres: migration_file!("0016_authentication_methods.postgres.sql"),
     },
+    Step {
+        version: 17,
+        description: "org require mfa",
+        sqlite: migration_file!("0017_org_require_mfa.sqlite.sql"),
+        postgres: migration_file!("0017_org_require_mfa.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -442,6 +448,7 @@ mod tests {
                     "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
                     "e4fdc7508ed7ad9aedd000b641086b3a11eaad1cf8c7a8f6e2b31a51d309c87e7c124426b1aa84c2465555369aec8c86",
                     "4f84a9a438e586e7d9f7382c4fbfed8a40c8b52875a341823ac41043167d3cd80a923182f653029b57c1a0c73b9f6d66",
+                    "45ce85ce3aab04da776bb267fa34c109ce135b3ddc314d33f61e9fa0acfd4cb153f90fec8d8c6c20e65f3f2a4ba57927",
                 ],
             ),
             (
@@ -462,6 +469,7 @@ mod tests {
                     "c3bc054b1732316d2a396ef95ea833c25260fc38ba9b26eb128b05338274fe0d5ddc693e712857f3e41b6d663e063a4a",
                     "8dfcf3f99cef8da0cb1b74ea0ab42b01c0dfea9e0d99eff8df04fc0c3e4c3ca55796dffb34f77c71fe598ed79a4c7142",
                     "4f84a9a438e586e7d9f7382c4fbfed8a40c8b52875a341823ac41043167d3cd80a923182f653029b57c1a0c73b9f6d66",
+                    "1f34a52f7c090f694f04db0857958c041fa1988ed82293b79fd893b64d270ecbc8f1082d6cc86ae35cd6075258496469",
                 ],
             ),
         ];

@@ -292,7 +292,12 @@ where
     }
 
     fn org_from_row(row: &Row<B>) -> Result<Org> {
-        Ok(Org { id: OrgId::new(row.try_get::<String, _>("id")?), name: row.try_get("name")?, created_at: row.try_get("created_at")? })
+        Ok(Org {
+            id: OrgId::new(row.try_get::<String, _>("id")?),
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+            require_mfa: row.try_get("require_mfa")?,
+        })
     }
 
     fn user_from_row(row: &Row<B>) -> Result<User> {
@@ -583,19 +588,32 @@ where
 
     async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO orgs (id, name, created_at, require_mfa) VALUES ($1, $2, $3, $4)")
             .bind(org.id.as_str())
             .bind(&org.name)
             .bind(org.created_at)
+            .bind(org.require_mfa)
             .execute(&mut *tx)
             .await?;
         self.commit_change(tx, true, Entity::Org, org.id.as_str(), audit).await.map(drop)
     }
 
+    async fn set_org_require_mfa(&self, org: &OrgId, require: bool, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE orgs SET require_mfa = $1 WHERE id = $2")
+            .bind(require)
+            .bind(org.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        self.commit_change(tx, found, Entity::Org, org.as_str(), audit).await
+    }
+
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
         let row = sqlx::query(
-            "SELECT id, name, created_at FROM (SELECT id, name, created_at, 0 AS preference FROM orgs WHERE id = $1 \
-             UNION ALL SELECT id, name, created_at, 1 AS preference FROM orgs WHERE name = $1) found ORDER BY preference LIMIT 1",
+            "SELECT id, name, created_at, require_mfa FROM (SELECT id, name, created_at, require_mfa, 0 AS preference FROM orgs WHERE id = $1 \
+             UNION ALL SELECT id, name, created_at, require_mfa, 1 AS preference FROM orgs WHERE name = $1) found ORDER BY preference LIMIT 1",
         )
         .bind(id_or_name)
         .fetch_optional(&self.pool)
@@ -604,7 +622,7 @@ where
     }
 
     async fn orgs(&self) -> Result<Vec<Org>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, name, created_at, require_mfa FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await?;
         rows.iter().map(Self::org_from_row).collect()
     }
 

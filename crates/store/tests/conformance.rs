@@ -165,7 +165,7 @@ fn grant(id: &str, client: &str, user: &str) -> GrantRecord {
 
 /// An organisation, its first user and a client of theirs: what most cases start from.
 async fn seed(store: &dyn Store) {
-    let org = Org { id: OrgId::new("org-1"), name: "Acme".into(), created_at: 100 };
+    let org = Org { id: OrgId::new("org-1"), name: "Acme".into(), created_at: 100, require_mfa: false };
     store.insert_org(&org, &audit(AuditAction::OrgCreated, "org-1", 100)).await.unwrap();
     store.insert_user(&user("user-1", "Owner@Acme.test"), Some("hash"), &audit(AuditAction::UserCreated, "user-1", 100)).await.unwrap();
     store.insert_client(&client("client-1", &[]), &audit(AuditAction::ClientCreated, "client-1", 100)).await.unwrap();
@@ -305,14 +305,14 @@ mod cases {
         let store = &*o.store;
         seed(store).await;
         // An organisation named like another's id: the id wins.
-        let tricky = Org { id: OrgId::new("org-2"), name: "org-1".into(), created_at: 101 };
+        let tricky = Org { id: OrgId::new("org-2"), name: "org-1".into(), created_at: 101, require_mfa: false };
         store.insert_org(&tricky, &audit(AuditAction::OrgCreated, "org-2", 101)).await.unwrap();
         assert_eq!(store.find_org("org-1").await.unwrap().unwrap().name, "Acme");
         assert_eq!(store.find_org("Acme").await.unwrap().unwrap().id.as_str(), "org-1");
         assert_eq!(store.find_org("nobody").await.unwrap(), None);
         let names: Vec<String> = store.orgs().await.unwrap().into_iter().map(|o| o.name).collect();
         assert_eq!(names, ["Acme", "org-1"]);
-        let again = Org { id: OrgId::new("org-1"), name: "Again".into(), created_at: 102 };
+        let again = Org { id: OrgId::new("org-1"), name: "Again".into(), created_at: 102, require_mfa: false };
         assert!(matches!(store.insert_org(&again, &audit(AuditAction::OrgCreated, "org-1", 102)).await, Err(StoreError::Conflict(_))));
     }
 

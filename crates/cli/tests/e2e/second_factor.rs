@@ -220,3 +220,52 @@ async fn id_tokens_carry_amr_and_acr_and_acr_values_asks_for_the_second_factor()
     let discovery: Value = http().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
     assert_eq!(discovery["acr_values_supported"], serde_json::json!(["pwd", "mfa"]));
 }
+
+/// `tessera org update ORG --require-mfa true`: members without a second factor are sent to set
+/// one up right after signing in and can do nothing else until they have.
+#[tokio::test]
+async fn an_organization_that_requires_a_second_factor_sends_its_members_to_set_one_up() {
+    let (server, fixture) = start();
+    let other = tessera_testkit::Fixture::create(&server.cli).unwrap();
+    let updated = server.cli.json(&["org", "update", &fixture.org_name, "--require-mfa", "true"]).unwrap();
+    assert_eq!((updated["name"].as_str(), updated["require_mfa"].as_bool()), (Some(fixture.org_name.as_str()), Some(true)));
+    assert_eq!(audit(&server, "org_updated").len(), 1);
+    let client = web_client(&server, &fixture, &["--scope", "openid"]);
+
+    let mut owner = Agent::new(&server);
+    let response = owner.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    assert_eq!(response.status(), 303, "the password still signs in");
+    for path in ["/", "/settings/api-clients", "/admin/members", "/settings/connected-apps"] {
+        let response = owner.get(path).await;
+        assert_eq!(location(&response), "/settings/security?done=enrol", "{path}");
+    }
+    let response = owner.get(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=openid+read"))).await;
+    assert_eq!(location(&response), "/settings/security?done=enrol", "no app may be allowed either");
+    let page = owner.get("/settings/security").await.text().await.unwrap();
+    assert!(page.contains("Your organization requires a second factor"), "{page}");
+    // Nothing else on the page works until then.
+    let response = owner
+        .submit(
+            "/settings/security/password",
+            &page,
+            &["csrf_token"],
+            &[
+                ("current_password", OWNER_PASSWORD),
+                ("new_password", "another long password"),
+                ("confirm_password", "another long password"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/settings/security?done=enrol");
+    assert_eq!(owner.get("/logout").await.status(), 200, "signing out works");
+
+    set_up_app(&mut owner, 0).await;
+    assert_eq!(owner.get("/settings/api-clients").await.status(), 200, "set up: the portal opens");
+    // Another organization's members are not concerned.
+    let mut elsewhere = Agent::new(&server);
+    elsewhere.login(&other.owner_email, OWNER_PASSWORD).await;
+    assert_eq!(elsewhere.get("/settings/api-clients").await.status(), 200);
+    // And the requirement can be lifted.
+    let lifted = server.cli.json(&["org", "update", &fixture.org_name, "--require-mfa", "false"]).unwrap();
+    assert_eq!(lifted.get("require_mfa"), None, "left out when off");
+}

@@ -180,7 +180,23 @@ fn login_redirect_with(status: StatusCode, return_to: &str) -> Response {
     redirect(status, &format!("/login?{query}"))
 }
 
+/// The signed-in user of a page. One whose organization requires a second factor they have not
+/// set up yet is sent to set one up (SPEC §11): every page but that one and signing out answers
+/// with the way there.
 pub(crate) async fn session_of(state: &AppState, browser: &Browser) -> Result<Option<SignedIn>, Response> {
+    let session = session_while_enrolling(state, browser).await?;
+    if session.as_ref().is_some_and(|s| s.must_enrol) {
+        return Err(redirect(StatusCode::SEE_OTHER, ENROLMENT_PAGE));
+    }
+    Ok(session)
+}
+
+/// Where a member who must set up a second factor is sent.
+pub(crate) const ENROLMENT_PAGE: &str = "/settings/security?done=enrol";
+
+/// The signed-in user, also while they must still set up a second factor: for the security
+/// page and signing out.
+pub(crate) async fn session_while_enrolling(state: &AppState, browser: &Browser) -> Result<Option<SignedIn>, Response> {
     state.service.current_session(browser.session_cookie()).await.map_err(|e| page_for(&e))
 }
 
@@ -486,7 +502,7 @@ pub async fn logout_form(State(state): State<AppState>, browser: Browser, uri: U
         return Ok(message(StatusCode::BAD_REQUEST, "Cannot log out", "The logout request is malformed."));
     };
     let carried = logout_params(&params);
-    let session = session_of(&state, &browser).await?;
+    let session = session_while_enrolling(&state, &browser).await?;
     let Some(session) = session else {
         // Nobody to sign out: go on to where the client asked, when that is allowed.
         return match after_logout(&state, &carried).await {
@@ -506,7 +522,7 @@ pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes
     if !browser.same_origin {
         return Err(forbidden().into());
     }
-    let session = session_of(&state, &browser).await?;
+    let session = session_while_enrolling(&state, &browser).await?;
     if let Some(session) = &session
         && !state.service.session_csrf_matches(session, form.get("csrf_token").unwrap_or(""))
     {

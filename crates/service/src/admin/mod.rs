@@ -98,7 +98,7 @@ fn in_field(field: &'static str) -> impl Fn(ServiceError) -> ServiceError {
 }
 
 fn org_view(org: &Org) -> OrgView {
-    OrgView { id: org.id.to_string(), name: org.name.clone() }
+    OrgView { id: org.id.to_string(), name: org.name.clone(), require_mfa: org.require_mfa }
 }
 
 pub fn user_view(user: &User) -> UserView {

@@ -19,13 +19,34 @@ impl Tessera {
     pub async fn create_org(&self, actor: &Actor, name: &str) -> Result<OrgView> {
         operator_only(actor)?;
         let name = validate_name("an organization name", name)?;
-        let org = Org { id: OrgId::new(format!("org_{}", self.secrets.random_id(12)?)), name, created_at: self.now() };
+        let org = Org { id: OrgId::new(format!("org_{}", self.secrets.random_id(12)?)), name, created_at: self.now(), require_mfa: false };
         let audit =
             self.audit(actor, AuditAction::OrgCreated, Some(&org.id), Some(org.id.to_string()), serde_json::json!({ "name": org.name }));
         self.store().insert_org(&org, &audit).await.map_err(|e| match e {
             tessera_store::StoreError::Conflict(_) => invalid(format!("an organization named {:?} exists already", org.name)),
             other => other.into(),
         })?;
+        Ok(org_view(&org))
+    }
+
+    /// `tessera org update ORG --require-mfa BOOL`: whether members must sign in with a second
+    /// factor (those without one are sent to set one up right after signing in).
+    pub async fn update_org(&self, actor: &Actor, org: &str, require_mfa: Option<bool>) -> Result<OrgView> {
+        operator_only(actor)?;
+        let mut org = self.org(org).await?;
+        if let Some(require) = require_mfa {
+            let audit = self.audit(
+                actor,
+                AuditAction::OrgUpdated,
+                Some(&org.id),
+                Some(org.id.to_string()),
+                serde_json::json!({ "require_mfa": require }),
+            );
+            if !self.store().set_org_require_mfa(&org.id, require, &audit).await? {
+                return Err(ServiceError::NotFound("organization"));
+            }
+            org.require_mfa = require;
+        }
         Ok(org_view(&org))
     }
 

@@ -21,7 +21,7 @@ use axum::response::Response;
 use tessera_service::session::SignedIn;
 
 use crate::AppState;
-use crate::http::pages::{Browser, forbidden, login_redirect, session_of};
+use crate::http::pages::{Browser, forbidden, login_redirect, session_of, session_while_enrolling};
 use crate::http::views::{Nav, message};
 
 /// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
@@ -39,6 +39,7 @@ fn notice(done: Option<&str>) -> Option<String> {
         "callback" => "The callback is registered. Get a token now.",
         "password" => "Your password is changed. Every other browser signed in as you was signed out.",
         "verification-sent" => "A link to verify your email is on its way. It works for 24 hours.",
+        "enrol" => "Your organization requires a second factor: set up an authenticator app to go on.",
         "totp-removed" => "The authenticator app is removed: signing in asks for your password only.",
         "session-ended" => "That browser is signed out.",
         "sessions-ended" => "Every other browser is signed out.",
@@ -79,9 +80,28 @@ impl Form {
     }
 }
 
+/// Whether a page is open to a member who must still set up a second factor (SPEC §11): only the
+/// security page and the steps of setting one up are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Enrolled,
+    WhileEnrolling,
+}
+
+async fn current_session(state: &AppState, browser: &Browser, gate: Gate) -> Result<Option<SignedIn>, Response> {
+    match gate {
+        Gate::Enrolled => session_of(state, browser).await,
+        Gate::WhileEnrolling => session_while_enrolling(state, browser).await,
+    }
+}
+
 /// The signed-in user of a page, or the login page (which comes back to `here`).
 async fn signed_in(state: &AppState, browser: &Browser, here: &str) -> Result<SignedIn, Response> {
-    match session_of(state, browser).await? {
+    signed_in_at(state, browser, here, Gate::Enrolled).await
+}
+
+async fn signed_in_at(state: &AppState, browser: &Browser, here: &str, gate: Gate) -> Result<SignedIn, Response> {
+    match current_session(state, browser, gate).await? {
         Some(session) => Ok(session),
         None => Err(login_redirect(here)),
     }
@@ -89,6 +109,10 @@ async fn signed_in(state: &AppState, browser: &Browser, here: &str) -> Result<Si
 
 /// A POST from one of our portal forms: same origin, signed in, CSRF token of this session.
 async fn signed_in_form(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, Form), Response> {
+    signed_in_form_at(state, browser, body, Gate::Enrolled).await
+}
+
+async fn signed_in_form_at(state: &AppState, browser: &Browser, body: &Bytes, gate: Gate) -> Result<(SignedIn, Form), Response> {
     if !browser.same_origin {
         return Err(forbidden());
     }
@@ -97,7 +121,7 @@ async fn signed_in_form(state: &AppState, browser: &Browser, body: &Bytes) -> Re
         return Err(message(StatusCode::PAYLOAD_TOO_LARGE, "This form is too large", "Go back and try again with fewer entries."));
     }
     let form = Form(pairs);
-    let session = session_of(state, browser).await?.ok_or_else(forbidden)?;
+    let session = current_session(state, browser, gate).await?.ok_or_else(forbidden)?;
     if !state.service.session_csrf_matches(&session, form.get("csrf_token")) {
         return Err(forbidden());
     }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use tessera_service::ServiceError;
 use tessera_service::session::SignedIn;
 
-use super::{Done, nav, notice, signed_in, signed_in_form};
+use super::{Done, Gate, nav, notice, signed_in_at, signed_in_form, signed_in_form_at};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates::utc;
@@ -46,6 +46,9 @@ struct Messages {
 
 async fn security_page(state: &AppState, session: &SignedIn, messages: Messages) -> PageResult {
     let Messages { notice, error, password_error } = messages;
+    // Until a member whose organization requires a second factor has one, the page says why
+    // they are here.
+    let notice = notice.or_else(|| if session.must_enrol { super::notice(Some("enrol")) } else { None });
     let user = &session.user;
     let sessions = state
         .service
@@ -79,7 +82,7 @@ async fn security_page(state: &AppState, session: &SignedIn, messages: Messages)
 
 /// `GET /settings/security`.
 pub async fn security(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
-    let session = signed_in(&state, &browser, HERE).await?;
+    let session = signed_in_at(&state, &browser, HERE, Gate::WhileEnrolling).await?;
     security_page(&state, &session, Messages { notice: notice(done.done.as_deref()), ..Messages::default() }).await
 }
 
@@ -144,7 +147,7 @@ fn totp_setup_page(
 
 /// `POST /settings/security/totp`: a new authenticator secret, shown once to scan.
 pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    let (session, _) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
     let enrollment = state.service.begin_totp_enrollment(&session).await?;
     Ok(totp_setup_page(&state, &session, enrollment, None))
 }
@@ -152,7 +155,7 @@ pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: B
 /// `POST /settings/security/totp/confirm`: the first code turns the app on; the recovery codes
 /// are shown once, in the answer.
 pub async fn confirm_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
     match state.service.confirm_totp_enrollment(&session, form.get("code")).await {
         Ok(codes) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session.user, "security", None), codes })),
         Err(ServiceError::Invalid(why)) => match state.service.totp_enrollment_in_progress(&session).await? {
