@@ -19,6 +19,9 @@ use crate::session::{MULTIPLE_FACTORS, NewSession, ONE_TIME_CODE, PASSWORD, Sign
 
 /// Seconds a sign-in may wait for its second factor.
 pub const CHALLENGE_LIFETIME: i64 = 5 * 60;
+/// Seconds after signing in that showing or renewing a secret, adding a second factor or
+/// changing a role goes on without asking again (SPEC §11).
+pub const STEP_UP_WINDOW: i64 = 5 * 60;
 /// Recovery codes made at enrolment.
 pub const RECOVERY_CODES: usize = 10;
 /// RFC 6238's recommended values, which every authenticator app understands.
@@ -224,6 +227,52 @@ impl Tessera {
         totp.check(&code, now).and_then(|step| i64::try_from(step).ok())
     }
 
+    /// Whether `code` is a right code of `user`'s authenticator app (spending its time step) or
+    /// one of their recovery codes (spending it).
+    async fn second_factor_accepts(&self, user: &User, code: &str) -> Result<bool> {
+        Ok(match self.user_totp(user).await? {
+            Some((totp, factor)) if factor.confirmed_at.is_some() => match self.totp_step(&totp, code) {
+                // Each step once: a code seen by someone else is no good to them.
+                Some(step) => self.store.use_totp_step(&user.id, step).await?,
+                None => {
+                    let recovery = normalize_recovery_code(code);
+                    recovery.len() == 10 && self.store.use_recovery_code(&user.id, &self.secrets.lookup_hash(&recovery), self.now()).await?
+                }
+            },
+            _ => false,
+        })
+    }
+
+    /// Step-up (SPEC §11): whether `session` must confirm who it is before showing or renewing a
+    /// secret, adding a second factor or changing a role: its sign-in is older than
+    /// [`STEP_UP_WINDOW`], or used the password alone while the user has a second factor.
+    pub async fn needs_step_up(&self, session: &SignedIn) -> Result<bool> {
+        let stale = self.now() - session.auth_time > STEP_UP_WINDOW;
+        let one_factor = !session.amr.iter().any(|m| m == MULTIPLE_FACTORS);
+        Ok(stale || (one_factor && self.has_second_factor(&session.user.id).await?))
+    }
+
+    /// Confirms who the signed-in user is: the current password, and a code when they have a
+    /// second factor. Wrong ones count towards the lock-out. The session counts as signed in now
+    /// (`auth_time`, `amr`).
+    pub async fn step_up(&self, session: &SignedIn, password: &str, code: &str, peer: std::net::IpAddr) -> Result<()> {
+        self.confirm_current_password(session, password, peer).await?;
+        let user = &session.user;
+        let amr: &[&str] = if self.has_second_factor(&user.id).await? {
+            if !self.second_factor_accepts(user, code).await? {
+                let account = user.email.to_lowercase();
+                self.record_login_failure(&account, Some(user), "wrong_second_factor", peer, self.lifetime_now()).await;
+                return Err(ServiceError::invalid_field("code", "That code is not right. Enter the six digits the app shows now."));
+            }
+            &[PASSWORD, ONE_TIME_CODE, MULTIPLE_FACTORS]
+        } else {
+            &[PASSWORD]
+        };
+        let amr: Vec<String> = amr.iter().map(|m| (*m).to_owned()).collect();
+        self.store.renew_session_sign_in(&self.secrets.lookup_hash(session.cookie()), self.now(), &amr).await?;
+        Ok(())
+    }
+
     /// After a right password: signs in at once, or, for a user with a second factor, holds the
     /// sign-in for `/login/mfa`.
     pub(crate) async fn sign_in_after_password(
@@ -283,18 +332,7 @@ impl Tessera {
         if let Some(retry_after) = self.login_limiter.locked_for(&account, now).await? {
             return Err(ServiceError::TooManyAttempts { retry_after });
         }
-        let accepted = match self.user_totp(&user).await? {
-            Some((totp, factor)) if factor.confirmed_at.is_some() => match self.totp_step(&totp, code) {
-                // Each step once: a code seen by someone else is no good to them.
-                Some(step) => self.store.use_totp_step(&user.id, step).await?,
-                None => {
-                    let recovery = normalize_recovery_code(code);
-                    recovery.len() == 10 && self.store.use_recovery_code(&user.id, &self.secrets.lookup_hash(&recovery), self.now()).await?
-                }
-            },
-            _ => false,
-        };
-        if !accepted {
+        if !self.second_factor_accepts(&user, code).await? {
             self.record_login_failure(&account, Some(&user), "wrong_second_factor", from.peer, now).await;
             return Err(ServiceError::BadCredentials);
         }

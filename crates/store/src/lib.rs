@@ -478,6 +478,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, id_hash: &[u8], session: &SessionRecord, replaces: Option<&[u8]>) -> Result<()>;
     async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>>;
     async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()>;
+    /// The session's user confirmed who they are again (step-up): its sign-in time and methods.
+    async fn renew_session_sign_in(&self, id_hash: &[u8], auth_time: i64, amr: &[String]) -> Result<()>;
     async fn delete_session(&self, id_hash: &[u8]) -> Result<()>;
     /// A user's sessions (keyed hash of the id, and the session), newest first.
     async fn user_sessions(&self, user: &UserId) -> Result<Vec<(Vec<u8>, SessionRecord)>>;

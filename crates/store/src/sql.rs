@@ -1212,6 +1212,16 @@ where
         Ok(())
     }
 
+    async fn renew_session_sign_in(&self, id_hash: &[u8], auth_time: i64, amr: &[String]) -> Result<()> {
+        sqlx::query("UPDATE sessions SET auth_time = $1, amr = $2 WHERE id_hash = $3")
+            .bind(auth_time)
+            .bind(amr.join(" "))
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn delete_session(&self, id_hash: &[u8]) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
         Ok(())

@@ -269,3 +269,87 @@ async fn an_organization_that_requires_a_second_factor_sends_its_members_to_set_
     let lifted = server.cli.json(&["org", "update", &fixture.org_name, "--require-mfa", "false"]).unwrap();
     assert_eq!(lifted.get("require_mfa"), None, "left out when off");
 }
+
+/// Step-up (SPEC §11): showing or renewing a secret, adding a second factor and changing a role
+/// ask again for the password (and the code, for a user with a second factor) when the sign-in
+/// is older than 5 minutes or used one factor only; the action then carries on.
+#[tokio::test]
+async fn sensitive_actions_ask_again_after_five_minutes_and_then_carry_on() {
+    let (server, fixture) = start();
+    let (_, client) = add_client(&server, &fixture, "step-up app", &["--grant", "client_credentials", "--scope", "read"]);
+    let path = format!("/settings/api-clients/{}", client.client_id);
+    let mut owner = Agent::new(&server);
+    owner.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let page = owner.get(&path).await.text().await.unwrap();
+    let shown = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await.text().await.unwrap();
+    assert!(shown.contains(&client.client_secret), "within 5 minutes of signing in: shown at once");
+
+    server.advance_clock(5 * 60 + 1).unwrap();
+    let asked = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await;
+    assert_eq!(asked.status(), 200);
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains("Confirm it&#39;s you") || asked.contains("Confirm it's you"), "{asked}");
+    assert!(!asked.contains(&client.client_secret) && !asked.contains("step_up_code"), "no secret; no code without a second factor");
+    assert!(asked.contains(&format!(r#"action="{path}/secret""#)), "posts back to the same action");
+    let wrong = owner.submit(&format!("{path}/secret"), &asked, &["csrf_token"], &[("step_up_password", "not the password")]).await;
+    assert_eq!(wrong.status(), 400);
+    let confirmed = owner.submit(&format!("{path}/secret"), &asked, &["csrf_token"], &[("step_up_password", OWNER_PASSWORD)]).await;
+    assert_eq!(confirmed.status(), 200);
+    assert!(confirmed.text().await.unwrap().contains(&client.client_secret), "the action carried on");
+    let again = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await.text().await.unwrap();
+    assert!(again.contains(&client.client_secret), "confirmed just now: no second ask");
+
+    // A role change, the same way: the form's fields travel with the confirmation.
+    let member = format!("member@{}.test", fixture.org_name);
+    let member_id = add_user(&server, &fixture, &member, "member", "member password 1", &[])["id"].as_str().unwrap().to_owned();
+    server.advance_clock(5 * 60 + 1).unwrap();
+    let members = owner.get("/admin/members").await.text().await.unwrap();
+    let asked = owner.submit(&format!("/admin/members/{member_id}"), &members, &["csrf_token"], &[("role", "admin")]).await;
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains(r#"name="role" value="admin""#), "{asked}");
+    assert_eq!(
+        server
+            .cli
+            .json(&["user", "list", "--org", &fixture.org_name])
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == member.as_str())
+            .unwrap()["role"],
+        "member",
+        "not yet"
+    );
+    let done = owner
+        .submit(&format!("/admin/members/{member_id}"), &asked, &["csrf_token", "role"], &[("step_up_password", OWNER_PASSWORD)])
+        .await;
+    assert_eq!(location(&done), "/admin/members?done=saved");
+    assert_eq!(
+        server
+            .cli
+            .json(&["user", "list", "--org", &fixture.org_name])
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == member.as_str())
+            .unwrap()["role"],
+        "admin"
+    );
+
+    // With an authenticator app, a session that signed in with the password alone is asked for
+    // both, also within 5 minutes; a session that used the app is not.
+    let (secret, _) = set_up_app(&mut owner, 10 * 60 + 2).await;
+    let asked = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await.text().await.unwrap();
+    assert!(asked.contains(r#"name="step_up_code""#), "the code is asked for too: {asked}");
+    let without_code = owner
+        .submit(&format!("{path}/secret"), &asked, &["csrf_token"], &[("step_up_password", OWNER_PASSWORD), ("step_up_code", "000000")])
+        .await;
+    assert_eq!(without_code.status(), 400);
+    server.advance_clock(30).unwrap();
+    let code = pyotp_code(&secret, 10 * 60 + 2 + 30, 0);
+    let confirmed = owner
+        .submit(&format!("{path}/secret"), &asked, &["csrf_token"], &[("step_up_password", OWNER_PASSWORD), ("step_up_code", &code)])
+        .await;
+    assert!(confirmed.text().await.unwrap().contains(&client.client_secret), "password and code: shown");
+}

@@ -50,6 +50,23 @@ pub struct SecurityPage {
 }
 
 #[derive(Template)]
+#[template(path = "step_up.html")]
+pub struct StepUpPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub email: String,
+    /// What the action does, after "To": "show the secret".
+    pub what: &'static str,
+    /// The action's path and its form's fields, posted again with the confirmation.
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+    pub back: String,
+    /// Whether to ask for a code too (the user has a second factor).
+    pub code: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
 #[template(path = "login_mfa.html")]
 pub struct LoginMfaPage<'a> {
     pub csrf: &'a str,

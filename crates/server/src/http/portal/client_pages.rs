@@ -12,7 +12,7 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, ClientEdit, NewClient};
 use tessera_service::session::SignedIn;
 
-use super::{Done, Form, client_path, nav, notice, signed_in, signed_in_form};
+use super::{Done, Form, client_path, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageError, PageResult};
 use crate::http::pages::{Browser, redirect};
@@ -245,7 +245,9 @@ pub async fn client(State(state): State<AppState>, browser: Browser, Path(id): P
 
 /// `POST /settings/api-clients/{id}/secret`: the owner's Show button (audited).
 pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let here = format!("{}/secret", client_path(&id));
+    let session = stepped_up(&state, &browser, session, &form, &here, "show the secret", &client_path(&id)).await?;
     let actor = Actor::user(session.user.clone());
     let secret = state.service.reveal_secret(&actor, &id).await?;
     match state.service.show_client(&actor, &id).await {
@@ -294,7 +296,9 @@ pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Pa
 
 /// `POST /settings/api-clients/{id}/regenerate`.
 pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let here = format!("{}/regenerate", client_path(&id));
+    let session = stepped_up(&state, &browser, session, &form, &here, "make a new secret", &client_path(&id)).await?;
     let actor = Actor::user(session.user.clone());
     let secret = match state.service.regenerate_secret(&actor, &id).await {
         Ok((_, secret)) => secret,

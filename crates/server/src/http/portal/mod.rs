@@ -21,8 +21,9 @@ use axum::response::Response;
 use tessera_service::session::SignedIn;
 
 use crate::AppState;
+use crate::error::{page_for, sentence};
 use crate::http::pages::{Browser, forbidden, login_redirect, session_of, session_while_enrolling};
-use crate::http::views::{Nav, message};
+use crate::http::views::{Nav, StepUpPage, html, message};
 
 /// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
 fn notice(done: Option<&str>) -> Option<String> {
@@ -126,6 +127,50 @@ async fn signed_in_form_at(state: &AppState, browser: &Browser, body: &Bytes, ga
         return Err(forbidden());
     }
     Ok((session, form))
+}
+
+/// Step-up (SPEC §11) before showing or renewing a secret, adding a second factor or changing a
+/// role: a session that signed in more than 5 minutes ago, or without the user's second factor,
+/// confirms who it is first. The confirmation page posts to the same action with the same fields
+/// and the password (and code), so the action carries on as soon as they are right.
+async fn stepped_up(
+    state: &AppState,
+    browser: &Browser,
+    session: SignedIn,
+    form: &Form,
+    action: &str,
+    what: &'static str,
+    back: &str,
+) -> Result<SignedIn, Response> {
+    if !state.service.needs_step_up(&session).await.map_err(|e| page_for(&e))? {
+        return Ok(session);
+    }
+    let password = form.get("step_up_password");
+    let error = if password.is_empty() {
+        None
+    } else {
+        match state.service.step_up(&session, password, form.get("step_up_code"), browser.peer).await {
+            Ok(()) => return Ok(session),
+            Err(tessera_service::ServiceError::Invalid(why)) => Some(sentence(&why.message)),
+            Err(e) => return Err(page_for(&e)),
+        }
+    };
+    let code = state.service.has_second_factor(&session.user.id).await.map_err(|e| page_for(&e))?;
+    let fields =
+        form.0.iter().filter(|(name, _)| !matches!(name.as_str(), "csrf_token" | "step_up_password" | "step_up_code")).cloned().collect();
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let page = StepUpPage {
+        nav: nav(&session.user, "security", None),
+        csrf: state.service.session_csrf(&session),
+        email: session.user.email.clone(),
+        what,
+        action: action.to_owned(),
+        fields,
+        back: back.to_owned(),
+        code,
+        error,
+    };
+    Err(html(status, &page))
 }
 
 fn nav(user: &tessera_core::model::User, active: &'static str, notice: Option<String>) -> Nav {

@@ -10,7 +10,7 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, AuditFilter, NewUser};
 use tessera_service::session::SignedIn;
 
-use super::{Done, nav, notice, signed_in, signed_in_form};
+use super::{Done, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates;
@@ -92,6 +92,8 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
 /// `POST /admin/members/{id}`: role and permission.
 pub async fn update_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let session =
+        stepped_up(&state, &browser, session, &form, &format!("/admin/members/{id}"), "change a member's role", "/admin/members").await?;
     let Some(role) = Role::parse(form.get("role")) else {
         return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
     };

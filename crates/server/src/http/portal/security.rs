@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use tessera_service::ServiceError;
 use tessera_service::session::SignedIn;
 
-use super::{Done, Gate, nav, notice, signed_in_at, signed_in_form, signed_in_form_at};
+use super::{Done, Gate, nav, notice, signed_in_at, signed_in_form, signed_in_form_at, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates::utc;
@@ -147,7 +147,8 @@ fn totp_setup_page(
 
 /// `POST /settings/security/totp`: a new authenticator secret, shown once to scan.
 pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, _) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
+    let (session, form) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
+    let session = stepped_up(&state, &browser, session, &form, "/settings/security/totp", "add a second factor", HERE).await?;
     let enrollment = state.service.begin_totp_enrollment(&session).await?;
     Ok(totp_setup_page(&state, &session, enrollment, None))
 }
