@@ -307,35 +307,16 @@ async fn sensitive_actions_ask_again_after_five_minutes_and_then_carry_on() {
     let asked = owner.submit(&format!("/admin/members/{member_id}"), &members, &["csrf_token"], &[("role", "admin")]).await;
     let asked = asked.text().await.unwrap();
     assert!(asked.contains(r#"name="role" value="admin""#), "{asked}");
-    assert_eq!(
-        server
-            .cli
-            .json(&["user", "list", "--org", &fixture.org_name])
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == member.as_str())
-            .unwrap()["role"],
-        "member",
-        "not yet"
-    );
+    let role_of = |email: &str| {
+        let users = server.cli.json(&["user", "list", "--org", &fixture.org_name]).unwrap();
+        users.as_array().unwrap().iter().find(|u| u["email"] == email).unwrap()["role"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(role_of(&member), "member", "not yet");
     let done = owner
         .submit(&format!("/admin/members/{member_id}"), &asked, &["csrf_token", "role"], &[("step_up_password", OWNER_PASSWORD)])
         .await;
     assert_eq!(location(&done), "/admin/members?done=saved");
-    assert_eq!(
-        server
-            .cli
-            .json(&["user", "list", "--org", &fixture.org_name])
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == member.as_str())
-            .unwrap()["role"],
-        "admin"
-    );
+    assert_eq!(role_of(&member), "admin");
 
     // With an authenticator app, a session that signed in with the password alone is asked for
     // both, also within 5 minutes; a session that used the app is not.
