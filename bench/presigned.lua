@@ -6,8 +6,10 @@
 -- bench-one.sh runs wrk twice (warm-up, then the measured run) with the same arguments, so the
 -- first process takes $PRESIGNED.warm and the second $PRESIGNED.run (a marker file tells them
 -- apart): no JWT is sent twice. wrk's threads take every THREADS-th line each.
--- Should a file run out, a thread starts over: those requests are replays and count as non-2xx
--- (401 or 400), never as successes.
+-- Should the measured run's file run out, a thread starts over: those requests are replays and
+-- count as non-2xx (401 or 400), never as successes. Should the warm-up's run out, its threads ask
+-- for /healthz instead: replays there would be failed client authentications, and a hundred of
+-- them in a minute lock the client (429) for the whole measured run.
 -- Arguments from bench-one.sh: ID SECRET SCOPE.
 local counter = 0
 local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -74,7 +76,10 @@ end
 
 function request()
   pos = pos + 1
-  if pos > #lines then pos = 1 end
+  if pos > #lines then
+    if phase == "warm" then return wrk.format("GET", "/healthz", {}, "") end
+    pos = 1
+  end
   if kind == "dpop" then
     wrk.headers["DPoP"] = lines[pos]
     return wrk.format(nil, nil, nil, prefix)
