@@ -73,8 +73,11 @@ impl Tessera {
         let Some(user) = self.store.user_by_email(email).await?.filter(|u| u.is_active() && !u.service) else {
             return Ok(());
         };
+        // Whoever asked is not known: anyone may type an email into the forgot page.
+        let anonymous = Actor::system("anonymous");
         let Some(token) = self.new_account_token(&user, AccountTokenPurpose::PasswordReset, RESET_LINK_LIFETIME).await? else {
             self.account_audit(
+                &anonymous,
                 &user,
                 AuditAction::PasswordResetRequested,
                 Some(peer),
@@ -85,7 +88,8 @@ impl Tessera {
         };
         let link = format!("{}/password/reset/{token}", self.issuer());
         let mailed = self.outbox.post(Letter::password_reset(user.id.clone(), &user.email, &link, RESET_LINK_LIFETIME / 60)?);
-        self.account_audit(&user, AuditAction::PasswordResetRequested, Some(peer), serde_json::json!({ "mailed": mailed })).await;
+        self.account_audit(&anonymous, &user, AuditAction::PasswordResetRequested, Some(peer), serde_json::json!({ "mailed": mailed }))
+            .await;
         Ok(())
     }
 
@@ -193,7 +197,14 @@ impl Tessera {
         };
         let link = format!("{}/email/verify/{token}", self.issuer());
         let mailed = self.outbox.post(Letter::email_verification(user.id.clone(), &user.email, &link)?);
-        self.account_audit(user, AuditAction::EmailVerificationRequested, Some(peer), serde_json::json!({ "mailed": mailed })).await;
+        self.account_audit(
+            &Actor::user(user.clone()),
+            user,
+            AuditAction::EmailVerificationRequested,
+            Some(peer),
+            serde_json::json!({ "mailed": mailed }),
+        )
+        .await;
         Ok(mailed)
     }
 
@@ -232,8 +243,8 @@ impl Tessera {
     }
 
     /// An audit entry about the user's own account, written on its own (no change goes with it).
-    async fn account_audit(&self, user: &User, action: AuditAction, peer: Option<IpAddr>, detail: serde_json::Value) {
-        let mut audit = self.audit(&Actor::user(user.clone()), action, Some(&user.org_id), Some(user.id.to_string()), detail);
+    async fn account_audit(&self, actor: &Actor, user: &User, action: AuditAction, peer: Option<IpAddr>, detail: serde_json::Value) {
+        let mut audit = self.audit(actor, action, Some(&user.org_id), Some(user.id.to_string()), detail);
         audit.ip = peer.map(|p| p.to_string());
         if let Err(e) = self.store.append_audit(&audit).await {
             tracing::warn!(error = %e, action = action.as_str(), "could not write an audit entry");

@@ -154,6 +154,8 @@ async fn reset_links_are_single_use_replaced_by_newer_ones_expire_and_are_limite
         audit(&server, "password_reset_requested").iter().filter(|e| e["detail"]["reason"] == "hourly_limit").count() == 2
     });
     assert!(limited, "two requests refused by the hourly limit: {:?}", audit(&server, "password_reset_requested"));
+    let requested = audit(&server, "password_reset_requested");
+    assert!(requested.iter().all(|e| e["actor"] == "anonymous" && e["target"] == fixture.owner_id.as_str()), "{requested:?}");
     sent_before += 5;
     let mails = sink.wait_for(sent_before, Duration::from_secs(20)).unwrap();
     assert_eq!(mails.len(), sent_before, "five mails in the hour");
