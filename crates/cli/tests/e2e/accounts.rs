@@ -10,6 +10,7 @@ use tessera_testkit::mail::{MailSink, MailSinkOptions, the_link};
 
 use crate::agent::*;
 use crate::common::*;
+use crate::login_security::audit_entries;
 
 const NEW_PASSWORD: &str = "a new password for 2027";
 
@@ -17,11 +18,6 @@ fn with_mail(sink: &MailSink, extra: &[&str]) -> ServerOptions {
     let mut serve = vec!["--smtp-url".to_owned(), sink.smtp_url(), "--mail-from".to_owned(), "Tessera <auth@tessera.test>".to_owned()];
     serve.extend(extra.iter().map(|s| (*s).to_owned()));
     ServerOptions { serve, ..ServerOptions::default() }
-}
-
-fn audit(server: &Server, action: &str) -> Vec<Value> {
-    let audit = server.cli.json(&["audit", "list", "--limit", "1000"]).expect("audit list");
-    audit.as_array().expect("an array").iter().filter(|e| e["action"] == action).cloned().collect()
 }
 
 /// Asks for a reset link for `email` on the forgot page, as a signed-out browser; returns the
@@ -118,7 +114,7 @@ async fn a_forgotten_password_is_reset_through_the_mailed_link() {
     assert!(security.contains(r#"data-email-verified="true""#), "{security}");
     // Used once: it is gone.
     assert_eq!(Agent::new(&server).get(&link).await.status(), 404);
-    let audited = audit(&server, "password_changed");
+    let audited = audit_entries(&server, "password_changed");
     assert_eq!(audited.len(), 1, "{audited:?}");
     assert_eq!(audited[0]["detail"]["how"], "reset");
     assert_eq!(audited[0]["target"], fixture.owner_id.as_str());
@@ -151,10 +147,10 @@ async fn reset_links_are_single_use_replaced_by_newer_ones_expire_and_are_limite
         forgot(&server, &fixture.owner_email).await;
     }
     let limited = tessera_testkit::eventually(Duration::from_secs(20), || {
-        audit(&server, "password_reset_requested").iter().filter(|e| e["detail"]["reason"] == "hourly_limit").count() == 2
+        audit_entries(&server, "password_reset_requested").iter().filter(|e| e["detail"]["reason"] == "hourly_limit").count() == 2
     });
-    assert!(limited, "two requests refused by the hourly limit: {:?}", audit(&server, "password_reset_requested"));
-    let requested = audit(&server, "password_reset_requested");
+    assert!(limited, "two requests refused by the hourly limit: {:?}", audit_entries(&server, "password_reset_requested"));
+    let requested = audit_entries(&server, "password_reset_requested");
     assert!(requested.iter().all(|e| e["actor"] == "anonymous" && e["target"] == fixture.owner_id.as_str()), "{requested:?}");
     sent_before += 5;
     let mails = sink.wait_for(sent_before, Duration::from_secs(20)).unwrap();
@@ -195,10 +191,10 @@ async fn a_password_is_changed_with_the_current_one_and_other_sessions_end() {
     assert!(!still_signed_in(&mut elsewhere).await, "the other one is signed out");
     assert_eq!(Agent::new(&server).login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 401);
     signed_in(&server, &fixture.owner_email, NEW_PASSWORD).await;
-    let audited = audit(&server, "password_changed");
+    let audited = audit_entries(&server, "password_changed");
     assert_eq!(audited.len(), 1);
     assert_eq!(audited[0]["detail"]["how"], "change");
-    assert_eq!(audit(&server, "login_failed").iter().filter(|e| e["detail"]["reason"] == "wrong_current_password").count(), 1);
+    assert_eq!(audit_entries(&server, "login_failed").iter().filter(|e| e["detail"]["reason"] == "wrong_current_password").count(), 1);
 }
 
 #[tokio::test]
@@ -222,7 +218,7 @@ async fn the_operator_sets_a_password_from_standard_input() {
     assert_eq!(set["id"], fixture.owner_id.as_str());
     assert!(!still_signed_in(&mut browser).await, "every session ended");
     signed_in(&server, &fixture.owner_email, NEW_PASSWORD).await;
-    let audited = audit(&server, "password_changed");
+    let audited = audit_entries(&server, "password_changed");
     assert_eq!((audited[0]["actor"].as_str(), audited[0]["detail"]["how"].as_str()), (Some("cli"), Some("set")));
 }
 
@@ -246,7 +242,7 @@ async fn an_email_is_verified_through_the_mailed_link_and_id_tokens_say_so() {
     assert!(opened.text().await.unwrap().contains("Your email is verified"));
     assert_eq!(Agent::new(&server).get(&link).await.status(), 404, "once");
     assert!(agent.get("/settings/security").await.text().await.unwrap().contains(r#"data-email-verified="true""#));
-    assert_eq!(audit(&server, "email_verified").len(), 1);
+    assert_eq!(audit_entries(&server, "email_verified").len(), 1);
 
     let code = owner_code(&mut agent, &fixture, &client, "&scope=openid+email&nonce=n-2").await;
     let tokens = redeem_ok(&server, &client, &code).await;

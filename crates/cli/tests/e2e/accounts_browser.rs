@@ -84,6 +84,18 @@ async fn a_signed_in_person_changes_their_password_on_the_security_page() {
     screenshot(&browser, "settings-security-phone.png").await;
     fits(&browser, 1280, &fields).await;
     screenshot(&browser, "settings-security.png").await;
+    // After 5 minutes, adding a second factor asks who it is first (step-up), then carries on.
+    server.advance_clock(5 * 60 + 1).unwrap();
+    browser.click("form[action='/settings/security/totp'] button").await.unwrap();
+    browser.wait_for_element("#step_up_password", WAIT).await.unwrap();
+    fits(&browser, 390, &["step_up_password"]).await;
+    screenshot(&browser, "step-up-phone.png").await;
+    fits(&browser, 1280, &["step_up_password"]).await;
+    screenshot(&browser, "step-up.png").await;
+    browser.fill("#step_up_password", &format!("{OWNER_PASSWORD}\n")).await.unwrap();
+    browser.wait_for_element("[data-totp-secret]", WAIT).await.unwrap();
+    browser.goto(&server.url("/settings/security")).await.unwrap();
+    browser.wait_for_element("#current_password", WAIT).await.unwrap();
     browser.fill("#current_password", OWNER_PASSWORD).await.unwrap();
     browser.fill("#new_password", NEW_PASSWORD).await.unwrap();
     browser.fill("#confirm_password", &format!("{NEW_PASSWORD}\n")).await.unwrap();

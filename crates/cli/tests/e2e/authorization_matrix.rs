@@ -189,8 +189,10 @@ enum Page {
     Security,
     ChangePassword,
     VerifyEmail,
-    /// Names a session by its handle; another user's handle names nothing (`accounts.rs`).
     EndOtherSessions,
+    /// Names a session by its handle, which the page shows only to its own user: a handle that is
+    /// not one of the caller's sessions names nothing (`accounts.rs` tries another user's).
+    EndSession,
     SetUpTotp,
     /// With a wrong code (the matrix must not turn the factor on: its callers sign in again).
     ConfirmTotp,
@@ -242,6 +244,7 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::ChangePassword,      Own,        [303, 303, 303, 0]),
     (Page::VerifyEmail,         Own,        [303, 303, 303, 0]),
     (Page::EndOtherSessions,    Own,        [303, 303, 303, 0]),
+    (Page::EndSession,          Other,      [404, 404, 404, 0]),
     (Page::SetUpTotp,           Own,        [200, 200, 200, 0]),
     (Page::ConfirmTotp,         Own,        [400, 400, 400, 0]),
     (Page::RemoveTotp,          Own,        [303, 303, 303, 0]),
@@ -746,6 +749,9 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         }
         Page::VerifyEmail => ("/settings/security/verify-email".into(), form(&[]), Object::None),
         Page::EndOtherSessions => ("/settings/security/sessions/end-others".into(), form(&[]), Object::None),
+        Page::EndSession => {
+            ("/settings/security/sessions/end".into(), form(&[("session", "00112233445566778899aabbccddeeff")]), Object::None)
+        }
         Page::SetUpTotp => ("/settings/security/totp".into(), form(&[]), Object::None),
         Page::ConfirmTotp => ("/settings/security/totp/confirm".into(), form(&[("code", "not-a-code")]), Object::None),
         Page::RemoveTotp => {

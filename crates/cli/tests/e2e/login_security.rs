@@ -15,7 +15,7 @@ fn field(value: &Value, name: &str) -> String {
 }
 
 /// The audit entries (newest first) whose action is `action`.
-fn audit_entries(server: &Server, action: &str) -> Vec<Value> {
+pub fn audit_entries(server: &Server, action: &str) -> Vec<Value> {
     let audit = server.cli.json(&["audit", "list", "--limit", "1000"]).expect("audit list");
     let entries = audit.as_array().unwrap_or_else(|| panic!("audit list is not an array: {audit}"));
     entries.iter().filter(|e| e["action"] == action).cloned().collect()

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::agent::*;
 use crate::common::*;
+use crate::login_security::audit_entries;
 
 /// The code pyotp computes for `secret` at the server's time: the real clock plus `ahead` seconds
 /// (how far the test moved the server's clock) plus `shift`.
@@ -23,11 +24,6 @@ fn attribute(html: &str, name: &str) -> String {
     let marker = format!("{name}=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-fn audit(server: &Server, action: &str) -> Vec<Value> {
-    let audit = server.cli.json(&["audit", "list", "--limit", "1000"]).expect("audit list");
-    audit.as_array().expect("an array").iter().filter(|e| e["action"] == action).cloned().collect()
 }
 
 /// Sets up the app for the signed-in `agent`; returns its base32 secret and the recovery codes.
@@ -86,7 +82,7 @@ async fn an_authenticator_app_is_set_up_and_asked_for_at_sign_in_each_code_once(
     let mut owner = Agent::new(&server);
     assert_eq!(owner.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
     let (secret, recovery) = set_up_app(&mut owner, 0).await;
-    assert_eq!(audit(&server, "second_factor_added").len(), 1);
+    assert_eq!(audit_entries(&server, "second_factor_added").len(), 1);
     let page = owner.get("/settings/security").await.text().await.unwrap();
     assert!(page.contains(r#"data-totp="on""#) && page.contains("10 recovery codes left"), "{page}");
 
@@ -134,7 +130,7 @@ async fn an_authenticator_app_is_set_up_and_asked_for_at_sign_in_each_code_once(
         .await
         .unwrap();
     assert!(response.status().is_client_error(), "{}", response.status());
-    let failures = audit(&server, "login_failed");
+    let failures = audit_entries(&server, "login_failed");
     assert_eq!(failures.iter().filter(|e| e["detail"]["reason"] == "wrong_second_factor").count(), 5, "{failures:?}");
 }
 
@@ -179,7 +175,7 @@ async fn removing_the_app_needs_the_current_password() {
     assert!(wrong.text().await.unwrap().contains("The current password is not right."));
     let removed = owner.submit("/settings/security/totp/remove", &page, &["csrf_token"], &[("current_password", OWNER_PASSWORD)]).await;
     assert_eq!(location(&removed), "/settings/security?done=totp-removed");
-    assert_eq!(audit(&server, "second_factor_removed").len(), 1);
+    assert_eq!(audit_entries(&server, "second_factor_removed").len(), 1);
     let mut browser = Agent::new(&server);
     let response = browser.login(&fixture.owner_email, OWNER_PASSWORD).await;
     assert_eq!(location(&response), "/", "the password alone signs in again");
@@ -229,7 +225,7 @@ async fn an_organization_that_requires_a_second_factor_sends_its_members_to_set_
     let other = tessera_testkit::Fixture::create(&server.cli).unwrap();
     let updated = server.cli.json(&["org", "update", &fixture.org_name, "--require-mfa", "true"]).unwrap();
     assert_eq!((updated["name"].as_str(), updated["require_mfa"].as_bool()), (Some(fixture.org_name.as_str()), Some(true)));
-    assert_eq!(audit(&server, "org_updated").len(), 1);
+    assert_eq!(audit_entries(&server, "org_updated").len(), 1);
     let client = web_client(&server, &fixture, &["--scope", "openid"]);
 
     let mut owner = Agent::new(&server);
