@@ -17,6 +17,22 @@ pub const MAX_VALUE_LEN: usize = 16 * 1024;
 /// `audience`). Every other parameter is unique by name.
 pub const MULTI_VALUED: &[&str] = &["resource", "audience"];
 
+/// The name/value pairs of an `application/x-www-form-urlencoded` body, in order, repeats kept:
+/// the WHATWG URL Standard's parsing, except that a name or value that is not UTF-8 once
+/// decoded is refused where that standard would put U+FFFD in its place.
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    body.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &pair[pair.len()..]),
+            };
+            Ok((form_decode(name)?, form_decode(value)?))
+        })
+        .collect()
+}
+
 /// The parameters of one request, unique by name (except [`MULTI_VALUED`] ones).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(Vec<(String, String)>);
@@ -49,18 +65,7 @@ impl Params {
     /// the WHATWG URL Standard's parsing, except that a name or value that is not UTF-8 once
     /// decoded is `invalid_request` where that standard would put U+FFFD in its place.
     pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
-        let pairs = body
-            .split(|&b| b == b'&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                    Some(at) => (&pair[..at], &pair[at + 1..]),
-                    None => (pair, &pair[pair.len()..]),
-                };
-                Ok((form_decode(name)?, form_decode(value)?))
-            })
-            .collect::<Result<Vec<_>, OAuthError>>()?;
-        Self::from_pairs(pairs)
+        Self::from_pairs(form_pairs(body)?)
     }
 
     /// `application/json`: one object whose values are all strings (`null` counts as empty), or

@@ -11,6 +11,7 @@ use tessera_service::ServiceError;
 
 use crate::AppState;
 use crate::error::{PageResult, sentence};
+use crate::http::forms::{ForgotPasswordForm, NewPasswordForm};
 use crate::http::pages::{Browser, forbidden, pre_login_csrf, pre_login_form, redirect, with_cookie};
 use crate::http::views::{PasswordForgotPage, PasswordResetPage, html, message};
 
@@ -23,11 +24,11 @@ pub async fn forgot_form(State(state): State<AppState>, browser: Browser) -> Pag
 /// `POST /password/forgot`: the same answer, as fast, whether or not the email has an account
 /// (the lookup and the mail happen in the background).
 pub async fn forgot(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let Some(form) = pre_login_form(&state, &browser, &body) else { return forbidden() };
+    let Some(form) = pre_login_form::<ForgotPasswordForm>(&state, &browser, &body) else { return forbidden() };
     if !state.service.mail_enabled() {
         return message(StatusCode::SERVICE_UNAVAILABLE, "Email is off", "No reset link can be mailed from this server.");
     }
-    state.service.request_password_reset(form.get("email").unwrap_or(""), browser.peer);
+    state.service.request_password_reset(&form.email, browser.peer);
     let mut page = message(
         StatusCode::OK,
         "Check your mail",
@@ -61,13 +62,13 @@ pub async fn reset_form(State(state): State<AppState>, browser: Browser, Path(to
 
 /// `POST /password/reset/{token}`: sets the password, then the sign-in page.
 pub async fn reset(State(state): State<AppState>, browser: Browser, Path(token): Path<String>, body: Bytes) -> PageResult {
-    let Some(form) = pre_login_form(&state, &browser, &body) else { return Ok(forbidden()) };
-    let new_password = form.get("new_password").unwrap_or("");
+    let Some(form) = pre_login_form::<NewPasswordForm>(&state, &browser, &body) else { return Ok(forbidden()) };
+    let new_password = form.new_password.as_str();
     let again = |problem: String, email: &str| {
-        let page = PasswordResetPage { csrf: form.get("csrf_token").unwrap_or(""), token: &token, email, error: Some(&problem) };
+        let page = PasswordResetPage { csrf: &form.csrf_token, token: &token, email, error: Some(&problem) };
         html(StatusCode::BAD_REQUEST, &page)
     };
-    if new_password != form.get("confirm_password").unwrap_or("") {
+    if new_password != form.confirm_password {
         let Some(user) = state.service.password_reset_user(&token).await? else { return Ok(reset_link_not_valid()) };
         return Ok(again("The two passwords are not the same.".into(), &user.email));
     }

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::error::{ApiError, PageResult, no_store};
 use crate::http::cors;
 use crate::http::extract::OAuthRequest;
+use crate::http::forms::DecisionForm;
 use crate::http::pages::{Browser, login_redirect, session_of, signed_in_post};
 use crate::http::views::{DevicePage, html, message};
 
@@ -85,8 +86,8 @@ pub async fn form(State(state): State<AppState>, browser: Browser, uri: Uri) -> 
 
 /// `POST /device`: the code entered; shows what it asks for, with Allow and Deny.
 pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_post(&state, &browser, &body).await?;
-    let typed = form.get("user_code").unwrap_or("");
+    let (session, form) = signed_in_post::<DecisionForm>(&state, &browser, &body).await?;
+    let typed = form.user_code.as_str();
     Ok(match state.service.device_prompt(&session.user, typed, browser.peer).await? {
         Ok(prompt) => page(&state, &session, StatusCode::OK, typed, None, Some(&prompt)),
         Err(refusal) => refused(&state, &session, typed, &refusal),
@@ -95,9 +96,9 @@ pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes
 
 /// `POST /device/decision`: Allow or Deny.
 pub async fn decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_post(&state, &browser, &body).await?;
-    let Some(approve) = super::pages::allowed(&form) else { return Ok(super::pages::no_choice()) };
-    let typed = form.get("user_code").unwrap_or("");
+    let (session, form) = signed_in_post::<DecisionForm>(&state, &browser, &body).await?;
+    let Some(approve) = form.allowed() else { return Ok(super::pages::no_choice()) };
+    let typed = form.user_code.as_str();
     Ok(match state.service.device_decide(&session, typed, approve, browser.peer).await? {
         Ok(true) if approve => message(StatusCode::OK, "Device connected", "You can return to your device; it will continue by itself."),
         Ok(true) => message(StatusCode::OK, "Request denied", "The device was not given access. You can close this page."),

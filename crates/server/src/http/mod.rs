@@ -8,6 +8,7 @@ pub mod device;
 pub mod discovery;
 pub mod extract;
 pub mod feed;
+pub(crate) mod forms;
 pub mod health;
 pub mod oauth;
 pub mod pages;

@@ -15,6 +15,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use tessera_core::params::Params;
 use tessera_service::ServiceError;
 use tessera_service::authorization::{AuthorizeOutcome, ConsentDecision};
@@ -25,6 +26,7 @@ use tessera_service::session::{NewSession, SignInFrom, SignedIn};
 use crate::AppState;
 use crate::error::{PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
+use crate::http::forms::{ClientIdForm, CodeForm, DecisionForm, FormBody, LoginForm, LogoutRequest, SetupForm};
 use crate::http::views::{
     ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginMfaPage, LoginPage, LogoutPage, SetupPage, html, message,
 };
@@ -148,10 +150,6 @@ fn safe_return_to(value: Option<&str>) -> &str {
         Some(v) if v.starts_with('/') && !v.starts_with("//") && !v.starts_with("/\\") && !v.chars().any(char::is_control) => v,
         _ => "/",
     }
-}
-
-fn form(body: &Bytes) -> Option<Params> {
-    Params::from_form(body).ok()
 }
 
 /// The authorize query to return to after login: without `prompt=login`, which that login has
@@ -291,29 +289,22 @@ async fn authorization_request(state: &AppState, browser: &Browser, request: &[u
     }
 }
 
-/// A POST from one of our forms by a signed-in browser: the session and the form, after the
-/// origin and CSRF checks.
-pub(crate) async fn signed_in_post(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, Params), Response> {
+/// A POST from one of our forms by a signed-in browser: the session and the form's fields,
+/// after the origin and CSRF checks.
+pub(crate) async fn signed_in_post<T: DeserializeOwned>(
+    state: &AppState,
+    browser: &Browser,
+    body: &Bytes,
+) -> Result<(SignedIn, T), Response> {
     if !browser.same_origin {
         return Err(forbidden());
     }
-    let form = form(body).ok_or_else(forbidden)?;
+    let form = FormBody::parse(body).ok_or_else(forbidden)?;
     let session = session_of(state, browser).await?.ok_or_else(forbidden)?;
-    let token = form.get("csrf_token").unwrap_or("");
-    if !state.service.session_csrf_matches(&session, token) {
+    if !state.service.session_csrf_matches(&session, form.csrf_token()) {
         return Err(forbidden());
     }
-    Ok((session, form))
-}
-
-/// The Allow or Deny button of a consent form (the consent and the device pages): true for
-/// Allow, `None` for a form with neither ([`no_choice`]).
-pub(crate) fn allowed(form: &Params) -> Option<bool> {
-    match form.get("decision") {
-        Some("allow") => Some(true),
-        Some("deny") => Some(false),
-        _ => None,
-    }
+    Ok((session, form.read().ok_or_else(forbidden)?))
 }
 
 /// The answer to a consent form without Allow or Deny.
@@ -323,9 +314,9 @@ pub(crate) fn no_choice() -> Response {
 
 /// `POST /oauth2/authorize/decision`: Allow or Deny on the consent page.
 pub async fn consent_decision(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_post(&state, &browser, &body).await?;
-    let query = form.get("request").unwrap_or("");
-    let Some(allow) = allowed(&form) else { return Ok(no_choice()) };
+    let (session, form) = signed_in_post::<DecisionForm>(&state, &browser, &body).await?;
+    let query = form.request.as_str();
+    let Some(allow) = form.allowed() else { return Ok(no_choice()) };
     let decision = if allow { ConsentDecision::Allow } else { ConsentDecision::Deny };
     let Ok(params) = Params::from_form(query.as_bytes()) else { return Err(forbidden().into()) };
     match state.service.decide_consent(&params, &session, decision).await {
@@ -336,8 +327,8 @@ pub async fn consent_decision(State(state): State<AppState>, browser: Browser, b
 
 /// `POST /oauth2/authorize/approve`: an org admin's Approve.
 pub async fn approve(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_post(&state, &browser, &body).await?;
-    let query = form.get("request").unwrap_or("");
+    let (session, form) = signed_in_post::<DecisionForm>(&state, &browser, &body).await?;
+    let query = form.request.as_str();
     let Ok(params) = Params::from_form(query.as_bytes()) else { return Err(forbidden().into()) };
     match state.service.approve_from_browser(&params, &session).await {
         Ok(outcome) => Ok(render_outcome(&state, Some(&session), query, outcome, true)),
@@ -357,15 +348,14 @@ pub(crate) fn pre_login_csrf(state: &AppState, browser: &Browser) -> Result<(Str
     }
 }
 
-fn pre_login_csrf_ok(state: &AppState, browser: &Browser, form: &Params) -> bool {
-    browser.same_origin
-        && browser.pre_login_cookie().is_some_and(|v| state.service.csrf_matches(&format!("pre:{v}"), form.get("csrf_token").unwrap_or("")))
+fn pre_login_csrf_ok(state: &AppState, browser: &Browser, form: &FormBody) -> bool {
+    browser.same_origin && browser.pre_login_cookie().is_some_and(|v| state.service.csrf_matches(&format!("pre:{v}"), form.csrf_token()))
 }
 
-/// A POST from one of our signed-out forms (sign-in, setup, password reset): the form, after
-/// the origin and CSRF checks.
-pub(crate) fn pre_login_form(state: &AppState, browser: &Browser, body: &Bytes) -> Option<Params> {
-    form(body).filter(|form| pre_login_csrf_ok(state, browser, form))
+/// A POST from one of our signed-out forms (sign-in, setup, password reset): the form's
+/// fields, after the origin and CSRF checks.
+pub(crate) fn pre_login_form<T: DeserializeOwned>(state: &AppState, browser: &Browser, body: &Bytes) -> Option<T> {
+    FormBody::parse(body).filter(|form| pre_login_csrf_ok(state, browser, form)).and_then(|form| form.read())
 }
 
 pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
@@ -410,12 +400,10 @@ fn signed_in_redirect(browser: &Browser, session: &NewSession, location: &str) -
 
 /// `POST /login`.
 pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
-    let Some(form) = pre_login_form(&state, &browser, &body) else { return forbidden() };
-    let return_to = safe_return_to(form.get("return_to"));
-    let email = form.get("email").unwrap_or("");
-    let password = form.get("password").unwrap_or("");
-    let csrf = form.get("csrf_token").unwrap_or("");
-    match state.service.login(email, password, browser.session_cookie(), &browser.sign_in_from(), return_to).await {
+    let Some(form) = pre_login_form::<LoginForm>(&state, &browser, &body) else { return forbidden() };
+    let return_to = safe_return_to(Some(&form.return_to));
+    let (email, csrf) = (form.email.as_str(), form.csrf_token.as_str());
+    match state.service.login(email, &form.password, browser.session_cookie(), &browser.sign_in_from(), return_to).await {
         Ok(SignIn::Done(session)) => signed_in_redirect(&browser, &session, return_to),
         Ok(SignIn::SecondFactor(pending)) => {
             let mut response = redirect(StatusCode::SEE_OTHER, "/login/mfa");
@@ -452,13 +440,11 @@ pub async fn login_mfa_form(State(state): State<AppState>, browser: Browser) -> 
 
 /// `POST /login/mfa`: a code of the authenticator app or a recovery code.
 pub async fn login_mfa(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let Some(form) = pre_login_form(&state, &browser, &body) else { return Ok(forbidden()) };
+    let Some(form) = pre_login_form::<CodeForm>(&state, &browser, &body) else { return Ok(forbidden()) };
     let Some(pending) = browser.cookies.get(browser.names.second_factor).map(String::as_str) else { return Ok(sign_in_expired()) };
-    let code = form.get("code").unwrap_or("");
-    let again = |status: StatusCode, error: &str, email: &str| {
-        html(status, &LoginMfaPage { csrf: form.get("csrf_token").unwrap_or(""), email, error: Some(error) })
-    };
-    match state.service.complete_sign_in(pending, code, browser.session_cookie(), &browser.sign_in_from()).await {
+    let again =
+        |status: StatusCode, error: &str, email: &str| html(status, &LoginMfaPage { csrf: &form.csrf_token, email, error: Some(error) });
+    match state.service.complete_sign_in(pending, &form.code, browser.session_cookie(), &browser.sign_in_from()).await {
         Ok((session, return_to)) => {
             let response = signed_in_redirect(&browser, &session, safe_return_to(Some(&return_to)));
             Ok(with_cookie(response, Some(browser.set_cookie(browser.names.second_factor, "", 0))))
@@ -480,16 +466,11 @@ pub async fn login_mfa(State(state): State<AppState>, browser: Browser, body: By
     }
 }
 
-/// The RP-initiated logout parameters a logout carries from its page to its POST.
-const LOGOUT_PARAMS: [&str; 4] = ["client_id", "id_token_hint", "post_logout_redirect_uri", "state"];
-
-fn logout_params(params: &Params) -> Vec<(&'static str, String)> {
-    LOGOUT_PARAMS.iter().filter_map(|name| params.get(name).map(|v| (*name, v.to_owned()))).collect()
-}
-
-async fn after_logout(state: &AppState, carried: &[(&'static str, String)]) -> Result<Option<String>, ServiceError> {
-    let get = |name: &str| carried.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
-    state.service.post_logout_redirect(get("client_id"), get("id_token_hint"), get("post_logout_redirect_uri"), get("state")).await
+async fn after_logout(state: &AppState, request: &LogoutRequest) -> Result<Option<String>, ServiceError> {
+    let given = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
+    let (client_id, hint) = (given(&request.client_id), given(&request.id_token_hint));
+    let (uri, state_param) = (given(&request.post_logout_redirect_uri), given(&request.state));
+    state.service.post_logout_redirect(client_id.as_deref(), hint.as_deref(), uri.as_deref(), state_param.as_deref()).await
 }
 
 fn signed_out_page() -> Response {
@@ -498,33 +479,32 @@ fn signed_out_page() -> Response {
 
 /// `GET /logout` and `GET /oauth2/logout`: asks for confirmation while signed in.
 pub async fn logout_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> PageResult {
-    let Ok(params) = Params::from_form(uri.query().unwrap_or("").as_bytes()) else {
+    let Some(request) = FormBody::parse(uri.query().unwrap_or("").as_bytes()).and_then(|q| q.read::<LogoutRequest>()) else {
         return Ok(message(StatusCode::BAD_REQUEST, "Cannot log out", "The logout request is malformed."));
     };
-    let carried = logout_params(&params);
     let session = session_while_enrolling(&state, &browser).await?;
     let Some(session) = session else {
         // Nobody to sign out: go on to where the client asked, when that is allowed.
-        return match after_logout(&state, &carried).await {
+        return match after_logout(&state, &request).await {
             Ok(Some(url)) => Ok(redirect(StatusCode::FOUND, &url)),
             Ok(None) => Ok(signed_out_page()),
             Err(e) => Err(e.into()),
         };
     };
     let csrf = state.service.session_csrf(&session);
-    let carry = carried.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    Ok(html(StatusCode::OK, &LogoutPage { csrf: &csrf, user_email: Some(&session.user.email), carry }))
+    Ok(html(StatusCode::OK, &LogoutPage { csrf: &csrf, user_email: Some(&session.user.email), carry: request.carried() }))
 }
 
 /// `POST /logout`.
 pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let Some(form) = form(&body) else { return Err(forbidden().into()) };
+    let Some(form) = FormBody::parse(&body) else { return Err(forbidden().into()) };
+    let Some(request) = form.read::<LogoutRequest>() else { return Err(forbidden().into()) };
     if !browser.same_origin {
         return Err(forbidden().into());
     }
     let session = session_while_enrolling(&state, &browser).await?;
     if let Some(session) = &session
-        && !state.service.session_csrf_matches(session, form.get("csrf_token").unwrap_or(""))
+        && !state.service.session_csrf_matches(session, form.csrf_token())
     {
         return Err(forbidden().into());
     }
@@ -532,7 +512,7 @@ pub async fn logout(State(state): State<AppState>, browser: Browser, body: Bytes
         return Err(e.into());
     }
     let clear = browser.set_cookie(browser.names.session, "", 0);
-    let response = match after_logout(&state, &logout_params(&form)).await {
+    let response = match after_logout(&state, &request).await {
         Ok(Some(url)) => redirect(StatusCode::SEE_OTHER, &url),
         Ok(None) => signed_out_page(),
         Err(e) => return Err(e.into()),
@@ -592,13 +572,13 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
     if let Err(page) = setup_open(&state).await {
         return page;
     }
-    let Some(form) = pre_login_form(&state, &browser, &body) else { return forbidden() };
-    let email = form.get("email").unwrap_or("");
-    match state.service.complete_setup(&token, email, form.get("password").unwrap_or(""), &browser.sign_in_from()).await {
+    let Some(form) = pre_login_form::<SetupForm>(&state, &browser, &body) else { return forbidden() };
+    let email = form.email.as_str();
+    match state.service.complete_setup(&token, email, &form.password, &browser.sign_in_from()).await {
         Ok(session) => signed_in_redirect(&browser, &session, "/"),
         Err(ServiceError::Invalid(reason)) => {
             let org_name = default_org_name(&state).await;
-            let csrf = form.get("csrf_token").unwrap_or("");
+            let csrf = form.csrf_token.as_str();
             html(StatusCode::BAD_REQUEST, &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&reason.message) })
         }
         Err(ServiceError::NotFound(_)) => setup_not_found(),
@@ -620,8 +600,8 @@ pub async fn connected_apps(State(state): State<AppState>, browser: Browser) -> 
 
 /// `POST /settings/connected-apps/revoke`.
 pub async fn revoke_app(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_post(&state, &browser, &body).await?;
-    match state.service.revoke_consent(&session.user, form.get("client_id").unwrap_or("")).await {
+    let (session, form) = signed_in_post::<ClientIdForm>(&state, &browser, &body).await?;
+    match state.service.revoke_consent(&session.user, &form.client_id).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/connected-apps")),
         Err(e) => Err(e.into()),
     }

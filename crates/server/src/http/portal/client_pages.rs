@@ -12,10 +12,13 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, ClientEdit, NewClient};
 use tessera_service::session::SignedIn;
 
-use super::{Done, Form, client_path, nav, notice, signed_in, signed_in_form, stepped_up};
+use serde::Deserialize;
+
+use super::{Done, client_path, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageError, PageResult};
-use crate::http::pages::{Browser, redirect};
+use crate::http::forms::{ClientStatusForm, FormBody, NoFields, checkbox};
+use crate::http::pages::{Browser, forbidden, redirect};
 use crate::http::views::{ClientFormPage, ClientFormValues, ClientPage, ClientsPage, ConfirmPage, ScopeChoice, html, message};
 
 /// The grants a new client may pick, with a word on each.
@@ -128,32 +131,57 @@ struct SentClientForm {
 }
 
 impl SentClientForm {
-    fn read(form: &Form) -> Self {
+    fn read(form: &FormBody) -> Option<Self> {
+        let fields: ClientFields = form.read()?;
         let values = ClientFormValues {
-            name: form.get("name").to_owned(),
+            name: fields.name,
             grants: form.all("grants"),
             scopes: form.all("scopes"),
-            public: form.flag("public"),
-            redirect_uris: form.get("redirect_uris").to_owned(),
-            allowed_origins: form.get("allowed_origins").to_owned(),
-            allowed_ips: form.get("allowed_ips").to_owned(),
-            run_as: form.get("run_as").trim().to_owned(),
-            access_token_ttl: form.get("access_token_ttl").to_owned(),
-            requires_org_approval: form.flag("requires_org_approval"),
-            require_pushed_authorization_requests: form.flag("require_pushed_authorization_requests"),
-            dpop_bound_access_tokens: form.flag("dpop_bound_access_tokens"),
-            pkce: form.get("pkce").trim().to_owned(),
-            resources: form.get("resources").to_owned(),
-            public_key: form.get("public_key").to_owned(),
+            public: fields.public,
+            redirect_uris: fields.redirect_uris,
+            allowed_origins: fields.allowed_origins,
+            allowed_ips: fields.allowed_ips,
+            run_as: fields.run_as.trim().to_owned(),
+            access_token_ttl: fields.access_token_ttl,
+            requires_org_approval: fields.requires_org_approval,
+            require_pushed_authorization_requests: fields.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: fields.dpop_bound_access_tokens,
+            pkce: fields.pkce.trim().to_owned(),
+            resources: fields.resources,
+            public_key: fields.public_key,
         };
-        Self {
-            grants_on_form: form.group("grants").is_some(),
-            scopes_on_form: form.group("scopes").is_some(),
+        Some(Self {
+            grants_on_form: form.has("grants"),
+            scopes_on_form: form.has("scopes"),
             ttl: parse_ttl(&values.access_token_ttl),
             pkce: parse_pkce(&values.pkce),
             values,
-        }
+        })
     }
+}
+
+/// The client form's single-valued fields; its checkbox groups (`grants`, `scopes`) repeat
+/// their name and are read from the whole form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ClientFields {
+    name: String,
+    #[serde(deserialize_with = "checkbox")]
+    public: bool,
+    redirect_uris: String,
+    allowed_origins: String,
+    allowed_ips: String,
+    run_as: String,
+    access_token_ttl: String,
+    #[serde(deserialize_with = "checkbox")]
+    requires_org_approval: bool,
+    #[serde(deserialize_with = "checkbox")]
+    require_pushed_authorization_requests: bool,
+    #[serde(deserialize_with = "checkbox")]
+    dpop_bound_access_tokens: bool,
+    pkce: String,
+    resources: String,
+    public_key: String,
 }
 
 /// A textarea: one entry per line, blank lines ignored.
@@ -163,10 +191,10 @@ fn lines(text: &str) -> Vec<String> {
 
 /// `POST /settings/api-clients/new`.
 pub async fn create_client(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form::<FormBody>(&state, &browser, &body).await?;
     let user = &session.user;
     let actor = Actor::user(user.clone());
-    let SentClientForm { values, ttl, pkce, .. } = SentClientForm::read(&form);
+    let SentClientForm { values, ttl, pkce, .. } = SentClientForm::read(&form).ok_or_else(forbidden)?;
     let mut problems = Vec::new();
     let ttl = ttl.unwrap_or_else(|p| {
         problems.push(p);
@@ -245,9 +273,9 @@ pub async fn client(State(state): State<AppState>, browser: Browser, Path(id): P
 
 /// `POST /settings/api-clients/{id}/secret`: the owner's Show button (audited).
 pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
     let here = format!("{}/secret", client_path(&id));
-    let session = stepped_up(&state, &browser, session, &form, &here, "show the secret", &client_path(&id)).await?;
+    let session = stepped_up(&state, &browser, session, &body, &here, "show the secret", &client_path(&id)).await?;
     let actor = Actor::user(session.user.clone());
     let secret = state.service.reveal_secret(&actor, &id).await?;
     match state.service.show_client(&actor, &id).await {
@@ -296,9 +324,9 @@ pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Pa
 
 /// `POST /settings/api-clients/{id}/regenerate`.
 pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
     let here = format!("{}/regenerate", client_path(&id));
-    let session = stepped_up(&state, &browser, session, &form, &here, "make a new secret", &client_path(&id)).await?;
+    let session = stepped_up(&state, &browser, session, &body, &here, "make a new secret", &client_path(&id)).await?;
     let actor = Actor::user(session.user.clone());
     let secret = match state.service.regenerate_secret(&actor, &id).await {
         Ok((_, secret)) => secret,
@@ -318,7 +346,7 @@ pub async fn delete_form(State(state): State<AppState>, browser: Browser, Path(i
 
 /// `POST /settings/api-clients/{id}/delete`.
 pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
     match state.service.delete_client(&Actor::user(session.user.clone()), &id).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=deleted")),
         Err(e) => Err(e.into()),
@@ -327,8 +355,8 @@ pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): P
 
 /// `POST /settings/api-clients/{id}/status`: Turn on / Turn off.
 pub async fn set_status(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
-    let Some(status) = ClientStatus::parse(form.get("status")) else {
+    let (session, form) = signed_in_form::<ClientStatusForm>(&state, &browser, &body).await?;
+    let Some(status) = ClientStatus::parse(&form.status) else {
         return Ok(message(StatusCode::BAD_REQUEST, "This cannot be done", "The status must be on or off."));
     };
     match state.service.set_client_status(&Actor::user(session.user.clone()), &id, status).await {
@@ -365,10 +393,10 @@ pub async fn edit_form(State(state): State<AppState>, browser: Browser, Path(id)
 
 /// `POST /settings/api-clients/{id}/edit`.
 pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form::<FormBody>(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
     let current = state.service.show_client(&actor, &id).await?;
-    let sent = SentClientForm::read(&form);
+    let sent = SentClientForm::read(&form).ok_or_else(forbidden)?;
     // What the edit form does not send stays as it is: a checkbox group not on the form, PKCE
     // when not chosen, and what only creation sets (public, the public key).
     let current = edit_values(&current);

@@ -11,6 +11,8 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, ClientEdit};
 use tessera_service::session::SignedIn;
 
+use crate::http::forms::{ClientIdForm, GeneratorForm};
+
 use super::{nav, notice, signed_in, signed_in_form};
 use crate::AppState;
 use crate::error::PageResult;
@@ -137,10 +139,10 @@ fn token_failure(error: &ServiceError) -> Option<String> {
 
 /// `POST /tools/access-token`: a token at once (client credentials), or the walk-through.
 pub async fn generate(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form::<GeneratorForm>(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
-    let client_id = form.get("client_id").to_owned();
-    let scope = form.get("scope").trim().to_owned();
+    let client_id = form.client_id;
+    let scope = form.scope.trim().to_owned();
     let view = match state.service.show_client(&actor, &client_id).await {
         Ok(view) if view.owner_id == session.user.id.as_str() => view,
         Ok(_) => return Err(ServiceError::NotFound("client").into()),
@@ -181,9 +183,9 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
 
 /// `POST /tools/access-token/callback-uri`: registers the generator's callback on a client.
 pub async fn add_callback(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form::<ClientIdForm>(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
-    let client_id = form.get("client_id");
+    let client_id = form.client_id.as_str();
     let view = state.service.show_client(&actor, client_id).await?;
     let mut uris = view.redirect_uris.clone();
     let callback = state.service.generator_redirect_uri();

@@ -18,10 +18,12 @@ pub mod security;
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::de::DeserializeOwned;
 use tessera_service::session::SignedIn;
 
 use crate::AppState;
 use crate::error::{page_for, sentence};
+use crate::http::forms::{FormBody, StepUpFields};
 use crate::http::pages::{Browser, forbidden, login_redirect, session_of, session_while_enrolling};
 use crate::http::views::{Nav, StepUpPage, html, message};
 
@@ -57,30 +59,6 @@ pub struct Done {
     done: Option<String>,
 }
 
-/// A portal form: repeated names allowed (checkbox groups), bounded by the body limit.
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
-    }
-
-    /// A checkbox group whose form carries an empty hidden field of the same name (so that a
-    /// group with nothing checked is still sent): the checked values, `None` when the group was
-    /// not on the form at all.
-    fn group(&self, name: &str) -> Option<Vec<String>> {
-        self.0.iter().any(|(k, _)| k == name).then(|| self.all(name))
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        matches!(self.get(name), "true" | "on" | "1")
-    }
-}
-
 /// Whether a page is open to a member who must still set up a second factor (SPEC §11): only the
 /// security page and the steps of setting one up are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,25 +86,29 @@ async fn signed_in_at(state: &AppState, browser: &Browser, here: &str, gate: Gat
     }
 }
 
-/// A POST from one of our portal forms: same origin, signed in, CSRF token of this session.
-async fn signed_in_form(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, Form), Response> {
+/// A POST from one of our portal forms: same origin, signed in, CSRF token of this session;
+/// then the form's fields (`http::forms`).
+async fn signed_in_form<T: DeserializeOwned>(state: &AppState, browser: &Browser, body: &Bytes) -> Result<(SignedIn, T), Response> {
     signed_in_form_at(state, browser, body, Gate::Enrolled).await
 }
 
-async fn signed_in_form_at(state: &AppState, browser: &Browser, body: &Bytes, gate: Gate) -> Result<(SignedIn, Form), Response> {
+async fn signed_in_form_at<T: DeserializeOwned>(
+    state: &AppState,
+    browser: &Browser,
+    body: &Bytes,
+    gate: Gate,
+) -> Result<(SignedIn, T), Response> {
     if !browser.same_origin {
         return Err(forbidden());
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| forbidden())?;
-    if pairs.len() > 200 {
-        return Err(message(StatusCode::PAYLOAD_TOO_LARGE, "This form is too large", "Go back and try again with fewer entries."));
-    }
-    let form = Form(pairs);
+    let Some(form) = FormBody::parse(body) else {
+        return Err(message(StatusCode::BAD_REQUEST, "This form cannot be read", "Go back and try again with fewer entries."));
+    };
     let session = current_session(state, browser, gate).await?.ok_or_else(forbidden)?;
-    if !state.service.session_csrf_matches(&session, form.get("csrf_token")) {
+    if !state.service.session_csrf_matches(&session, form.csrf_token()) {
         return Err(forbidden());
     }
-    Ok((session, form))
+    Ok((session, form.read().ok_or_else(forbidden)?))
 }
 
 /// Step-up (SPEC §11) before showing or renewing a secret, adding a second factor or changing a
@@ -137,7 +119,7 @@ async fn stepped_up(
     state: &AppState,
     browser: &Browser,
     session: SignedIn,
-    form: &Form,
+    body: &Bytes,
     action: &str,
     what: &'static str,
     back: &str,
@@ -145,19 +127,19 @@ async fn stepped_up(
     if !state.service.needs_step_up(&session).await.map_err(|e| page_for(&e))? {
         return Ok(session);
     }
-    let password = form.get("step_up_password");
-    let error = if password.is_empty() {
+    let form = FormBody::parse(body).unwrap_or_default();
+    let confirmation: StepUpFields = form.read().ok_or_else(forbidden)?;
+    let error = if confirmation.step_up_password.is_empty() {
         None
     } else {
-        match state.service.step_up(&session, password, form.get("step_up_code"), browser.peer).await {
+        match state.service.step_up(&session, &confirmation.step_up_password, &confirmation.step_up_code, browser.peer).await {
             Ok(()) => return Ok(session),
             Err(tessera_service::ServiceError::Invalid(why)) => Some(sentence(&why.message)),
             Err(e) => return Err(page_for(&e)),
         }
     };
     let code = state.service.has_second_factor(&session.user.id).await.map_err(|e| page_for(&e))?;
-    let fields =
-        form.0.iter().filter(|(name, _)| !matches!(name.as_str(), "csrf_token" | "step_up_password" | "step_up_code")).cloned().collect();
+    let fields = form.pairs_except(&["csrf_token", "step_up_password", "step_up_code"]);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let page = StepUpPage {
         nav: nav(&session.user, "security", None),

@@ -10,6 +10,8 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, AuditFilter, NewUser};
 use tessera_service::session::SignedIn;
 
+use crate::http::forms::{ClientIdForm, MemberRoleForm, NewMemberForm, NoFields, ScopeForm};
+
 use super::{Done, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
@@ -63,23 +65,22 @@ async fn members_page_with(
 
 /// `POST /admin/members`: adds a member.
 pub async fn add_member(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
-    let Some(role) = Role::parse(form.get("role")) else {
+    let (session, form) = signed_in_form::<NewMemberForm>(&state, &browser, &body).await?;
+    let Some(role) = Role::parse(&form.role) else {
         return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
     };
-    let service = form.flag("service");
-    let password = form.get("password");
+    let NewMemberForm { email, password, service, authorize_applications, .. } = form;
     if !service && password.chars().count() < 8 {
         return members_page(&state, &session, None, Some("Give the new member an initial password of at least 8 characters.".into()))
             .await;
     }
     let new = NewUser {
         org: session.user.org_id.to_string(),
-        email: form.get("email").to_owned(),
+        email,
         role,
         service,
-        authorize_applications: form.flag("authorize_applications"),
-        password: (!service).then(|| password.to_owned()),
+        authorize_applications,
+        password: (!service).then_some(password),
     };
     match state.service.create_user(&Actor::user(session.user.clone()), new).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=added")),
@@ -91,14 +92,14 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
 
 /// `POST /admin/members/{id}`: role and permission.
 pub async fn update_member(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form::<MemberRoleForm>(&state, &browser, &body).await?;
     let session =
-        stepped_up(&state, &browser, session, &form, &format!("/admin/members/{id}"), "change a member's role", "/admin/members").await?;
-    let Some(role) = Role::parse(form.get("role")) else {
+        stepped_up(&state, &browser, session, &body, &format!("/admin/members/{id}"), "change a member's role", "/admin/members").await?;
+    let Some(role) = Role::parse(&form.role) else {
         return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
     };
     let actor = Actor::user(session.user.clone());
-    match state.service.update_member(&actor, &id, Some(role), Some(form.flag("authorize_applications"))).await {
+    match state.service.update_member(&actor, &id, Some(role), Some(form.authorize_applications)).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved")),
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
         Err(e) => Err(e.into()),
@@ -106,7 +107,7 @@ pub async fn update_member(State(state): State<AppState>, browser: Browser, Path
 }
 
 async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body: &Bytes, disabled: bool) -> PageResult {
-    let (session, _) = signed_in_form(state, browser, body).await?;
+    let (session, NoFields {}) = signed_in_form(state, browser, body).await?;
     match state.service.set_user_disabled(&Actor::user(session.user.clone()), id, disabled).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" })),
         Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &why).await,
@@ -144,9 +145,9 @@ pub async fn scopes(State(state): State<AppState>, browser: Browser, Query(done)
 
 /// `POST /admin/scopes`: adds a scope to the catalogue.
 pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form::<ScopeForm>(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
-    match state.service.create_scope(&actor, session.user.org_id.as_str(), form.get("name").trim(), form.flag("restricted")).await {
+    match state.service.create_scope(&actor, session.user.org_id.as_str(), form.name.trim(), form.restricted).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added")),
         Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(sentence(&why.message))).await,
         Err(e) => Err(e.into()),
@@ -155,9 +156,9 @@ pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: By
 
 /// `POST /admin/scopes/restriction`.
 pub async fn restrict_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
+    let (session, form) = signed_in_form::<ScopeForm>(&state, &browser, &body).await?;
     let actor = Actor::user(session.user.clone());
-    match state.service.set_scope_restricted(&actor, session.user.org_id.as_str(), form.get("name"), form.flag("restricted")).await {
+    match state.service.set_scope_restricted(&actor, session.user.org_id.as_str(), &form.name, form.restricted).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=saved")),
         Err(e) => Err(e.into()),
     }
@@ -192,9 +193,9 @@ pub async fn approvals(State(state): State<AppState>, browser: Browser, Query(do
 }
 
 async fn set_approval(state: &AppState, browser: &Browser, body: &Bytes, approve: bool) -> PageResult {
-    let (session, form) = signed_in_form(state, browser, body).await?;
+    let (session, form) = signed_in_form::<ClientIdForm>(state, browser, body).await?;
     let actor = Actor::user(session.user.clone());
-    match state.service.set_org_approval(&actor, form.get("client_id").trim(), session.user.org_id.as_str(), approve).await {
+    match state.service.set_org_approval(&actor, form.client_id.trim(), session.user.org_id.as_str(), approve).await {
         Ok(()) => {
             Ok(redirect(StatusCode::SEE_OTHER, if approve { "/admin/approvals?done=approved" } else { "/admin/approvals?done=withdrawn" }))
         }

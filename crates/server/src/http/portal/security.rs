@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use tessera_service::ServiceError;
 use tessera_service::session::SignedIn;
 
+use crate::http::forms::{ChangePasswordForm, CodeForm, CurrentPasswordForm, NoFields, SessionForm};
+
 use super::{Done, Gate, nav, notice, signed_in_at, signed_in_form, signed_in_form_at, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
@@ -88,13 +90,13 @@ pub async fn security(State(state): State<AppState>, browser: Browser, Query(don
 
 /// `POST /settings/security/password`: the current password, the new one twice.
 pub async fn change_password(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
-    let new_password = form.get("new_password");
-    if new_password != form.get("confirm_password") {
+    let (session, form) = signed_in_form::<ChangePasswordForm>(&state, &browser, &body).await?;
+    let new_password = form.new_password.as_str();
+    if new_password != form.confirm_password {
         let password_error = Some("The two new passwords are not the same.".into());
         return security_page(&state, &session, Messages { password_error, ..Messages::default() }).await;
     }
-    match state.service.change_password(&session, form.get("current_password"), new_password, browser.peer).await {
+    match state.service.change_password(&session, &form.current_password, new_password, browser.peer).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=password"))),
         Err(ServiceError::Invalid(why)) => {
             security_page(&state, &session, Messages { password_error: Some(sentence(&why.message)), ..Messages::default() }).await
@@ -105,7 +107,7 @@ pub async fn change_password(State(state): State<AppState>, browser: Browser, bo
 
 /// `POST /settings/security/verify-email`: mails a verification link.
 pub async fn request_verification(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
     let done =
         if state.service.request_email_verification(&session, browser.peer).await? { "verification-sent" } else { "verification-not-sent" };
     Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done={done}")))
@@ -113,14 +115,14 @@ pub async fn request_verification(State(state): State<AppState>, browser: Browse
 
 /// `POST /settings/security/sessions/end`: signs out one of the user's other browsers.
 pub async fn end_session(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
-    state.service.end_browser_session(&session, form.get("session")).await?;
+    let (session, form) = signed_in_form::<SessionForm>(&state, &browser, &body).await?;
+    state.service.end_browser_session(&session, &form.session).await?;
     Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=session-ended")))
 }
 
 /// `POST /settings/security/sessions/end-others`: signs out every other browser of the user.
 pub async fn end_other_sessions(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, _) = signed_in_form(&state, &browser, &body).await?;
+    let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
     state.service.end_other_browser_sessions(&session).await?;
     Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=sessions-ended")))
 }
@@ -147,8 +149,8 @@ fn totp_setup_page(
 
 /// `POST /settings/security/totp`: a new authenticator secret, shown once to scan.
 pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
-    let session = stepped_up(&state, &browser, session, &form, "/settings/security/totp", "add a second factor", HERE).await?;
+    let (session, NoFields {}) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
+    let session = stepped_up(&state, &browser, session, &body, "/settings/security/totp", "add a second factor", HERE).await?;
     let enrollment = state.service.begin_totp_enrollment(&session).await?;
     Ok(totp_setup_page(&state, &session, enrollment, None))
 }
@@ -156,8 +158,8 @@ pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: B
 /// `POST /settings/security/totp/confirm`: the first code turns the app on; the recovery codes
 /// are shown once, in the answer.
 pub async fn confirm_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
-    match state.service.confirm_totp_enrollment(&session, form.get("code")).await {
+    let (session, form) = signed_in_form_at::<CodeForm>(&state, &browser, &body, Gate::WhileEnrolling).await?;
+    match state.service.confirm_totp_enrollment(&session, &form.code).await {
         Ok(codes) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session.user, "security", None), codes })),
         Err(ServiceError::Invalid(why)) => match state.service.totp_enrollment_in_progress(&session).await? {
             Some(enrollment) => Ok(totp_setup_page(&state, &session, enrollment, Some(sentence(&why.message)))),
@@ -169,8 +171,8 @@ pub async fn confirm_totp(State(state): State<AppState>, browser: Browser, body:
 
 /// `POST /settings/security/totp/remove`: with the current password.
 pub async fn remove_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let (session, form) = signed_in_form(&state, &browser, &body).await?;
-    match state.service.remove_totp(&session, form.get("current_password"), browser.peer).await {
+    let (session, form) = signed_in_form::<CurrentPasswordForm>(&state, &browser, &body).await?;
+    match state.service.remove_totp(&session, &form.current_password, browser.peer).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=totp-removed"))),
         Err(ServiceError::Invalid(why)) => {
             security_page(&state, &session, Messages { error: Some(sentence(&why.message)), ..Messages::default() }).await
