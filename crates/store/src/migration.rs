@@ -153,6 +153,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0017_org_require_mfa.sqlite.sql"),
         postgres: migration_file!("0017_org_require_mfa.postgres.sql"),
     },
+    Step {
+        version: 18,
+        description: "people",
+        sqlite: migration_file!("0018_people.sqlite.sql"),
+        postgres: migration_file!("0018_people.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -449,6 +455,7 @@ mod tests {
                     "e4fdc7508ed7ad9aedd000b641086b3a11eaad1cf8c7a8f6e2b31a51d309c87e7c124426b1aa84c2465555369aec8c86",
                     "4f84a9a438e586e7d9f7382c4fbfed8a40c8b52875a341823ac41043167d3cd80a923182f653029b57c1a0c73b9f6d66",
                     "45ce85ce3aab04da776bb267fa34c109ce135b3ddc314d33f61e9fa0acfd4cb153f90fec8d8c6c20e65f3f2a4ba57927",
+                    "53979180b3e8df7d7d1e4c51252bed99b00f078c2afb588acf37c033469c8a30f3aa79a568d930081f7f9aa18cfc577c",
                 ],
             ),
             (
@@ -470,6 +477,7 @@ mod tests {
                     "8dfcf3f99cef8da0cb1b74ea0ab42b01c0dfea9e0d99eff8df04fc0c3e4c3ca55796dffb34f77c71fe598ed79a4c7142",
                     "4f84a9a438e586e7d9f7382c4fbfed8a40c8b52875a341823ac41043167d3cd80a923182f653029b57c1a0c73b9f6d66",
                     "1f34a52f7c090f694f04db0857958c041fa1988ed82293b79fd893b64d270ecbc8f1082d6cc86ae35cd6075258496469",
+                    "53c49175df9e2d39b847b6630656409676f6ae0580f397e485010d51c8b1df7608de2ea0873747d02dfb5a5c47a0d2e9",
                 ],
             ),
         ];

@@ -79,6 +79,9 @@ pub trait Backend: Send + Sync + 'static {
     const EMAIL_IS: &'static str;
     /// One row (`1`) when an ON client lists `$1` among its allowed origins.
     const ORIGIN_REGISTERED: &'static str;
+    /// A statement that answers a row when the migrations just run broke a rule the store's
+    /// own pool would have enforced (see [`Backend::migration_pool`]).
+    const MIGRATIONS_BROKE_A_RULE: Option<&'static str> = None;
 
     /// Begins a transaction that waits for every other one of the same `kind` (it reads, then
     /// writes what it read).
@@ -94,6 +97,12 @@ pub trait Backend: Send + Sync + 'static {
     /// See [`Store::follow_changes`].
     fn follow_changes(&self) {}
     /// See [`Store::settle`].
+    /// A pool of its own for the migrations, when they need other connection settings than
+    /// the store's pool (SQLite: foreign keys off); closed once they ran. `None`: the store's.
+    async fn migration_pool(&self, _pool: &Pool<Self::Db>) -> Result<Option<Pool<Self::Db>>> {
+        Ok(None)
+    }
+
     async fn settle(&self, _pool: &Pool<Self::Db>) -> Result<()> {
         Ok(())
     }
@@ -116,8 +125,16 @@ const SESSION_COLUMNS: &str = "user_id, auth_time, created_at, last_seen_at, exp
 fn methods(stored: Option<String>) -> Vec<String> {
     stored.map(|s| s.split(' ').filter(|m| !m.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
 }
-const USER_COLUMNS: &str =
-    "id, org_id, email, role, service, authorize_applications, disabled, created_at, tokens_not_before, email_verified_at";
+/// A user is a person's membership of one organization: the membership's columns and the
+/// person's email, read through [`USERS`].
+const USER_COLUMNS: &str = "u.id, u.org_id, p.email, u.role, u.service, u.authorize_applications, u.disabled, u.created_at, \
+     u.tokens_not_before, p.email_verified_at";
+/// Users with their person (`u`, `p`).
+const USERS: &str = "users u JOIN people p ON p.id = u.person_id";
+/// The person of the user `$n` (second factors and passwords are the person's).
+fn person_of(n: u8) -> String {
+    format!("(SELECT person_id FROM users WHERE id = ${n})")
+}
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
@@ -541,13 +558,26 @@ where
     <B::Db as Database>::Connection: sqlx::migrate::Migrate,
 {
     async fn migrate(&self) -> Result<()> {
-        // `locking`: sqlx holds the backend's migration lock while migrating, so processes
-        // starting together migrate once.
         let migrations = crate::migration::migrations(B::DIALECT);
         self.renumber_migrations(&migrations).await?;
+        let own = self.backend.migration_pool(&self.pool).await?;
+        let pool = own.as_ref().unwrap_or(&self.pool);
         // `locking`: sqlx holds the backend's migration lock while migrating, so processes
         // starting together migrate once.
-        crate::migration::migrator(&migrations).run(&self.pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+        let ran =
+            crate::migration::migrator(&migrations).run(pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")));
+        let broken = match B::MIGRATIONS_BROKE_A_RULE {
+            Some(check) if ran.is_ok() => sqlx::query(check).fetch_optional(pool).await?.is_some(),
+            _ => false,
+        };
+        if let Some(own) = own {
+            own.close().await;
+        }
+        ran?;
+        if broken {
+            return Err(StoreError::Unavailable("migration failed: the store breaks a rule after migrating".into()));
+        }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<()> {
@@ -670,18 +700,25 @@ where
 
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
+        // A new person, under the id of their first membership.
+        sqlx::query("INSERT INTO people (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user.id.as_str())
+            .bind(&user.email)
+            .bind(password_hash)
+            .bind(user.email_verified_at)
+            .bind(user.created_at)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
-            "INSERT INTO users (id, org_id, email, role, service, authorize_applications, disabled, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO users (id, org_id, person_id, role, service, authorize_applications, disabled, created_at) \
+             VALUES ($1, $2, $1, $3, $4, $5, $6, $7)",
         )
         .bind(user.id.as_str())
         .bind(user.org_id.as_str())
-        .bind(&user.email)
         .bind(user.role.as_str())
         .bind(user.service)
         .bind(user.authorize_applications)
         .bind(user.disabled)
-        .bind(password_hash)
         .bind(user.created_at)
         .execute(&mut *tx)
         .await?;
@@ -689,8 +726,10 @@ where
     }
 
     async fn user(&self, id: &UserId) -> Result<Option<User>> {
-        let row =
-            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE u.id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(Self::user_from_row).transpose()
     }
 
@@ -699,8 +738,10 @@ where
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row =
-            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE {}", B::EMAIL_IS)).bind(email).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE {}", B::EMAIL_IS))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(Self::user_from_row).transpose()
     }
 
@@ -721,7 +762,7 @@ where
     }
 
     async fn users(&self, org: &OrgId) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email"))
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE u.org_id = $1 ORDER BY p.email"))
             .bind(org.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -1154,7 +1195,7 @@ where
     }
 
     async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {}", B::EMAIL_IS))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, p.password_hash FROM {USERS} WHERE {}", B::EMAIL_IS))
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
@@ -1228,10 +1269,13 @@ where
     }
 
     async fn totp_factor(&self, user: &UserId) -> Result<Option<TotpFactor>> {
-        let row = sqlx::query("SELECT secret_sealed, created_at, confirmed_at, last_step FROM totp_factors WHERE user_id = $1")
-            .bind(user.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT secret_sealed, created_at, confirmed_at, last_step FROM totp_factors WHERE person_id = {}",
+            person_of(1)
+        ))
+        .bind(user.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(TotpFactor {
                 secret_sealed: row.try_get("secret_sealed")?,
@@ -1245,11 +1289,15 @@ where
 
     async fn begin_totp(&self, user: &UserId, secret_sealed: &[u8], at: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL").bind(user.as_str()).execute(&mut *tx).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO totp_factors (user_id, secret_sealed, created_at, confirmed_at, last_step) VALUES ($1, $2, $3, NULL, 0) \
-             ON CONFLICT (user_id) DO NOTHING",
-        )
+        sqlx::query(&format!("DELETE FROM totp_factors WHERE person_id = {} AND confirmed_at IS NULL", person_of(1)))
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO totp_factors (person_id, secret_sealed, created_at, confirmed_at, last_step) VALUES ({}, $2, $3, NULL, 0) \
+             ON CONFLICT (person_id) DO NOTHING",
+            person_of(1)
+        ))
         .bind(user.as_str())
         .bind(secret_sealed)
         .bind(at)
@@ -1263,21 +1311,26 @@ where
 
     async fn confirm_totp(&self, user: &UserId, step: i64, recovery_hashes: &[Vec<u8>], audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let confirmed =
-            sqlx::query("UPDATE totp_factors SET confirmed_at = $1, last_step = $2 WHERE user_id = $3 AND confirmed_at IS NULL")
-                .bind(audit.at)
-                .bind(step)
-                .bind(user.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
+        let confirmed = sqlx::query(&format!(
+            "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 WHERE person_id = {} AND confirmed_at IS NULL",
+            person_of(3)
+        ))
+        .bind(audit.at)
+        .bind(step)
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
         if !confirmed {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?;
+        sqlx::query(&format!("DELETE FROM recovery_codes WHERE person_id = {}", person_of(1)))
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
         for hash in recovery_hashes {
-            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+            sqlx::query(&format!("INSERT INTO recovery_codes (person_id, code_hash, used_at) VALUES ({}, $2, NULL)", person_of(1)))
                 .bind(user.as_str())
                 .bind(hash.as_slice())
                 .execute(&mut *tx)
@@ -1289,28 +1342,34 @@ where
     }
 
     async fn use_totp_step(&self, user: &UserId, step: i64) -> Result<bool> {
-        let used = sqlx::query("UPDATE totp_factors SET last_step = $1 WHERE user_id = $2 AND confirmed_at IS NOT NULL AND last_step < $1")
-            .bind(step)
-            .bind(user.as_str())
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let used = sqlx::query(&format!(
+            "UPDATE totp_factors SET last_step = $1 WHERE person_id = {} AND confirmed_at IS NOT NULL AND last_step < $1",
+            person_of(2)
+        ))
+        .bind(step)
+        .bind(user.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(used == 1)
     }
 
     async fn use_recovery_code(&self, user: &UserId, code_hash: &[u8], at: i64) -> Result<bool> {
-        let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
-            .bind(at)
-            .bind(user.as_str())
-            .bind(code_hash)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let used = sqlx::query(&format!(
+            "UPDATE recovery_codes SET used_at = $1 WHERE person_id = {} AND code_hash = $3 AND used_at IS NULL",
+            person_of(2)
+        ))
+        .bind(at)
+        .bind(user.as_str())
+        .bind(code_hash)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(used == 1)
     }
 
     async fn recovery_codes_left(&self, user: &UserId) -> Result<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        sqlx::query_scalar(&format!("SELECT count(*) FROM recovery_codes WHERE person_id = {} AND used_at IS NULL", person_of(1)))
             .bind(user.as_str())
             .fetch_one(&self.pool)
             .await
@@ -1319,9 +1378,16 @@ where
 
     async fn remove_totp(&self, user: &UserId, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let removed =
-            sqlx::query("DELETE FROM totp_factors WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?.rows_affected() == 1;
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.as_str()).execute(&mut *tx).await?;
+        let removed = sqlx::query(&format!("DELETE FROM totp_factors WHERE person_id = {}", person_of(1)))
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        sqlx::query(&format!("DELETE FROM recovery_codes WHERE person_id = {}", person_of(1)))
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
         if removed {
             Self::insert_audit(&mut *tx, audit).await?;
         }
@@ -1432,7 +1498,8 @@ where
             return Ok(false);
         }
         let found = sqlx::query(
-            "UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2)              WHERE id = $3 AND service = $4",
+            "UPDATE people SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2) \
+             WHERE id = (SELECT person_id FROM users WHERE id = $3 AND service = $4)",
         )
         .bind(change.password_hash)
         .bind(change.email_verified_at)
@@ -1455,7 +1522,7 @@ where
         if !Self::spend_account_token(&mut tx, token_hash, user, AccountTokenPurpose::EmailVerification, now).await? {
             return Ok(false);
         }
-        sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+        sqlx::query(&format!("UPDATE people SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = {}", person_of(2)))
             .bind(at)
             .bind(user.as_str())
             .execute(&mut *tx)

@@ -74,9 +74,20 @@ impl Backend for SqliteBackend {
     const MIGRATIONS_RECORDED: &'static str =
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
     // The column is `COLLATE NOCASE`, so its unique index serves the lookup.
-    const EMAIL_IS: &'static str = "email = $1";
+    const EMAIL_IS: &'static str = "p.email = $1";
     const ORIGIN_REGISTERED: &'static str =
         "SELECT 1 FROM clients WHERE status = 'on' AND EXISTS (SELECT 1 FROM json_each(clients.allowed_origins) WHERE value = $1) LIMIT 1";
+    // Every foreign key, checked once the migrations ran without them (`migration_pool`).
+    const MIGRATIONS_BROKE_A_RULE: Option<&'static str> = Some("PRAGMA foreign_key_check");
+
+    /// A migration that rebuilds a table (the only way SQLite drops a UNIQUE column,
+    /// sqlite.org/lang_altertable.html) needs foreign keys off, which no transaction can switch:
+    /// so migrations run on one connection of their own without them, and every foreign key is
+    /// checked once they are done (`MIGRATIONS_BROKE_A_RULE`).
+    async fn migration_pool(&self, pool: &Pool<Sqlite>) -> Result<Option<Pool<Sqlite>>> {
+        let options = (*pool.connect_options()).clone().foreign_keys(false);
+        Ok(Some(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?))
+    }
 
     async fn begin_serialised<'p>(&self, pool: &'p Pool<Sqlite>, _kind: Serialised<'_>) -> Result<Transaction<'p, Sqlite>> {
         // IMMEDIATE takes the write lock up front: a concurrent writer waits (busy timeout)

@@ -200,17 +200,35 @@ pub fn database_url(cli: &tessera_testkit::Cli) -> Option<String> {
     cli.global.iter().position(|a| a == "--database-url").map(|i| cli.global[i + 1].clone())
 }
 
-/// Runs `sql` (any number of statements) on the store `cli` works on, from outside Tessera.
-pub async fn store_sql(cli: &tessera_testkit::Cli, sql: &str) {
+/// The first column of every row `sql` answers on the store `cli` works on, as text.
+pub async fn store_texts(cli: &tessera_testkit::Cli, sql: &str) -> Vec<String> {
     use sqlx::Connection as _;
     let url = database_url(cli).unwrap_or_else(|| format!("sqlite://{}", cli.data_dir.join("tessera.db").display()));
     if url.starts_with("sqlite:") {
         let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("connect to the store");
-        sqlx::raw_sql(sql).execute(&mut connection).await.expect("SQL on the store");
-        connection.close().await.expect("close");
+        sqlx::query_scalar(sql).fetch_all(&mut connection).await.expect("SQL on the store")
     } else {
         let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect to the store");
-        sqlx::raw_sql(sql).execute(&mut connection).await.expect("SQL on the store");
-        connection.close().await.expect("close");
+        sqlx::query_scalar(sql).fetch_all(&mut connection).await.expect("SQL on the store")
+    }
+}
+
+/// Runs `sql` (any number of statements) on the store `cli` works on, from outside Tessera.
+pub async fn store_sql(cli: &tessera_testkit::Cli, sql: &str) {
+    try_store_sql(cli, sql).await.expect("SQL on the store");
+}
+
+/// [`store_sql`], answering the store's refusal instead of failing the test.
+pub async fn try_store_sql(cli: &tessera_testkit::Cli, sql: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let url = database_url(cli).unwrap_or_else(|| format!("sqlite://{}", cli.data_dir.join("tessera.db").display()));
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(&url).await?;
+        sqlx::raw_sql(sql).execute(&mut connection).await?;
+        connection.close().await
+    } else {
+        let mut connection = sqlx::PgConnection::connect(&url).await?;
+        sqlx::raw_sql(sql).execute(&mut connection).await?;
+        connection.close().await
     }
 }

@@ -20,7 +20,7 @@ fn states(status: &Value) -> Vec<(i64, String)> {
 /// both backends, in which SQLite skips 4 (PostgreSQL's nodes) and PostgreSQL skips 10 (SQLite's
 /// replay file). A new migration raises `NEWEST`.
 fn versions() -> Vec<i64> {
-    const NEWEST: i64 = 17;
+    const NEWEST: i64 = 18;
     let skipped = if tessera_testkit::postgres_selected() { 10 } else { 4 };
     (1..=NEWEST).filter(|v| *v != skipped).collect()
 }
@@ -108,4 +108,50 @@ async fn the_rollback_sql_of_every_migration_undoes_it_and_migrate_applies_it_ag
     assert_eq!(cli.json(&["migrate"]).unwrap(), serde_json::json!({}));
     assert_eq!(states(&cli.json(&["migrate", "--status"]).unwrap()), all("applied", 1..=i64::MAX));
     assert_eq!(cli.json(&["org", "list"]).unwrap()[0]["name"], "acme", "the data of the first schema is still there");
+}
+
+/// Migration 18 splits each user into a person (email, password, second factors) and their
+/// membership: a store of version 17 with an owner, their password, recovery codes and a client
+/// keeps all of it, under the same ids; and the rollback SQL brings version 17's columns back.
+#[tokio::test]
+async fn people_are_split_from_their_memberships_without_losing_a_row() {
+    let dir = TempDir::new("migrate").unwrap();
+    let cli = dir.cli(bin()).unwrap();
+    cli.json(&["org", "create", "--name", "acme"]).unwrap();
+    let owner = cli
+        .json_with_stdin(
+            &["user", "create", "--org", "acme", "--email", "Owner@Acme.test", "--role", "owner", "--password-stdin"],
+            "a long enough pass\n",
+        )
+        .unwrap();
+    let id = owner["id"].as_str().unwrap().to_owned();
+    cli.json(&["client", "create", "--org", "acme", "--owner", "owner@acme.test", "--name", "c1"]).unwrap();
+    let hash = store_texts(&cli, "SELECT password_hash FROM people").await;
+    assert_eq!(hash.len(), 1);
+    let code_hash = if tessera_testkit::postgres_selected() { "'\\x0102'::bytea" } else { "X'0102'" };
+    store_sql(&cli, &format!("INSERT INTO recovery_codes (person_id, code_hash, used_at) VALUES ('{id}', {code_hash}, NULL)")).await;
+
+    // Back to version 17 with the migration's own rollback SQL: the columns of 17, every row.
+    let status = cli.json(&["migrate", "--status"]).unwrap();
+    let people = status["migrations"].as_array().unwrap().iter().find(|m| m["version"] == 18).unwrap();
+    store_sql(&cli, &undo_sql(people["rollback"].as_str().unwrap()).unwrap()).await;
+    assert_eq!(store_texts(&cli, "SELECT email FROM users").await, ["Owner@Acme.test"]);
+    assert_eq!(store_texts(&cli, "SELECT password_hash FROM users").await, hash);
+    assert_eq!(store_texts(&cli, "SELECT user_id FROM recovery_codes").await, [id.clone()]);
+
+    // And forward again: one person under the user's id, the membership naming them.
+    assert_eq!(cli.json(&["migrate"]).unwrap(), serde_json::json!({}));
+    assert_eq!(store_texts(&cli, "SELECT id FROM people").await, [id.clone()]);
+    assert_eq!(store_texts(&cli, "SELECT email FROM people").await, ["Owner@Acme.test"]);
+    assert_eq!(store_texts(&cli, "SELECT password_hash FROM people").await, hash);
+    assert_eq!(store_texts(&cli, "SELECT person_id FROM users").await, [id.clone()]);
+    assert_eq!(store_texts(&cli, "SELECT person_id FROM recovery_codes").await, [id.clone()]);
+    assert_eq!(store_texts(&cli, "SELECT owner_id FROM clients").await, [id.clone()], "the client still names its owner");
+    let users = cli.json(&["user", "list", "--org", "acme"]).unwrap();
+    assert_eq!(users[0]["email"], "Owner@Acme.test");
+    assert_eq!(users[0]["role"], "owner");
+    // The foreign keys hold after the rebuild: a membership of nobody is refused.
+    let orphan = "INSERT INTO users (id, org_id, person_id, role, service, authorize_applications, disabled, created_at) \
+                  SELECT 'u-x', org_id, 'nobody', 'member', false, false, false, 0 FROM users";
+    assert!(try_store_sql(&cli, orphan).await.is_err(), "a membership needs its person");
 }
