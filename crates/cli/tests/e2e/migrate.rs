@@ -137,16 +137,16 @@ async fn people_are_split_from_their_memberships_without_losing_a_row() {
     store_sql(&cli, &undo_sql(people["rollback"].as_str().unwrap()).unwrap()).await;
     assert_eq!(store_texts(&cli, "SELECT email FROM users").await, ["Owner@Acme.test"]);
     assert_eq!(store_texts(&cli, "SELECT password_hash FROM users").await, hash);
-    assert_eq!(store_texts(&cli, "SELECT user_id FROM recovery_codes").await, [id.clone()]);
+    assert_eq!(store_texts(&cli, "SELECT user_id FROM recovery_codes").await, vec![id.clone()]);
 
     // And forward again: one person under the user's id, the membership naming them.
     assert_eq!(cli.json(&["migrate"]).unwrap(), serde_json::json!({}));
-    assert_eq!(store_texts(&cli, "SELECT id FROM people").await, [id.clone()]);
+    assert_eq!(store_texts(&cli, "SELECT id FROM people").await, vec![id.clone()]);
     assert_eq!(store_texts(&cli, "SELECT email FROM people").await, ["Owner@Acme.test"]);
     assert_eq!(store_texts(&cli, "SELECT password_hash FROM people").await, hash);
-    assert_eq!(store_texts(&cli, "SELECT person_id FROM users").await, [id.clone()]);
-    assert_eq!(store_texts(&cli, "SELECT person_id FROM recovery_codes").await, [id.clone()]);
-    assert_eq!(store_texts(&cli, "SELECT owner_id FROM clients").await, [id.clone()], "the client still names its owner");
+    assert_eq!(store_texts(&cli, "SELECT person_id FROM users").await, vec![id.clone()]);
+    assert_eq!(store_texts(&cli, "SELECT person_id FROM recovery_codes").await, vec![id.clone()]);
+    assert_eq!(store_texts(&cli, "SELECT owner_id FROM clients").await, vec![id.clone()], "the client still names its owner");
     let users = cli.json(&["user", "list", "--org", "acme"]).unwrap();
     assert_eq!(users[0]["email"], "Owner@Acme.test");
     assert_eq!(users[0]["role"], "owner");
