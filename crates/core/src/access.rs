@@ -49,6 +49,16 @@ pub fn administer_org(caller: Caller<'_>, org: &OrgId) -> Result<(), Denial> {
     }
 }
 
+/// May the caller change organization `org`'s own settings (whether members need a second
+/// factor)? They are the organization's security policy: its owners may, not its admins.
+pub fn set_org_policy(caller: Caller<'_>, org: &OrgId) -> Result<(), Denial> {
+    administer_org(caller, org)?;
+    match caller {
+        Caller::User(user) if user.role != Role::Owner => Err(Denial::Forbidden("only an owner may change the organization's settings")),
+        _ => Ok(()),
+    }
+}
+
 /// May the caller see (and so edit, turn on or off, regenerate or delete) `client`?
 /// Its owner may, and the owners and admins of its organization.
 pub fn see_client(caller: Caller<'_>, client: &Client) -> Result<(), Denial> {
@@ -182,6 +192,16 @@ mod tests {
 
     fn user(id: &str, org: &str, role: Role) -> User {
         User { org_id: OrgId::new(org), ..testing::user(id, role) }
+    }
+
+    #[test]
+    fn only_an_owner_of_the_organization_sets_its_policy() {
+        let org = OrgId::new("o1");
+        assert_eq!(set_org_policy(Caller::Operator, &org), Ok(()));
+        assert_eq!(set_org_policy(Caller::User(&user("a", "o1", Role::Owner)), &org), Ok(()));
+        assert!(matches!(set_org_policy(Caller::User(&user("b", "o1", Role::Admin)), &org), Err(Denial::Forbidden(_))));
+        assert!(matches!(set_org_policy(Caller::User(&user("c", "o1", Role::Member)), &org), Err(Denial::Forbidden(_))));
+        assert_eq!(set_org_policy(Caller::User(&user("d", "o2", Role::Owner)), &org), Err(Denial::Hidden));
     }
 
     fn client(owner: &User) -> Client {

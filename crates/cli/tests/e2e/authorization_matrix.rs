@@ -71,6 +71,9 @@ enum Route {
     ListScopes,
     AddScope,
     RestrictScope,
+    ShowOrganization,
+    /// Sets `require_mfa` to false, as it is: the cells after it must not be sent to enrolment.
+    UpdateOrganization,
     ListApprovals,
     Approve,
     Withdraw,
@@ -158,6 +161,8 @@ const FIRST_PARTY: &[Row] = &[
     (ListScopes,                  Org,        [200, 200, 200, 200]),
     (AddScope,                    Org,        [201, 201, 403, 403]),
     (RestrictScope,               Org,        [200, 200, 403, 403]),
+    (ShowOrganization,            Org,        [200, 200, 403, 403]),
+    (UpdateOrganization,          Org,        [200, 403, 403, 403]),
     (ListApprovals,               Org,        [200, 200, 403, 403]),
     (Approve,                     Other,      [204, 204, 403, 403]),
     (Withdraw,                    Other,      [204, 204, 403, 403]),
@@ -184,6 +189,9 @@ enum Page {
     AddScope,
     Approvals,
     Audit,
+    Organization,
+    /// Leaves `require_mfa` off (the cells after it must not be sent to enrolment).
+    SaveOrganization,
     /// `/settings/security` and its forms act on the signed-in user only: they take no user id,
     /// so there is no other target to try.
     Security,
@@ -240,6 +248,8 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::AddScope,            Org,        [303, 303, 403, 0]),
     (Page::Approvals,       Org,        [200, 200, 403, 0]),
     (Page::Audit,           Org,        [200, 200, 403, 0]),
+    (Page::Organization,    Org,        [200, 200, 403, 0]),
+    (Page::SaveOrganization,    Org,        [303, 403, 403, 0]),
     (Page::Security,            Own,        [200, 200, 200, 0]),
     (Page::ChangePassword,      Own,        [303, 303, 303, 0]),
     (Page::VerifyEmail,         Own,        [303, 303, 303, 0]),
@@ -514,6 +524,8 @@ async fn prepare(world: &World, role: Role, action: Route, target: Target) -> Re
         ListScopes => Request::new(Method::GET, "/scopes", None, Object::None),
         AddScope => Request::new(Method::POST, "/scopes", Some(json!({ "name": format!("added{}", world.next()) })), Object::None),
         RestrictScope => Request::new(Method::PATCH, "/scopes/write", Some(json!({ "restricted": false })), Object::None),
+        ShowOrganization => Request::new(Method::GET, "/organization", None, Object::None),
+        UpdateOrganization => Request::new(Method::PATCH, "/organization", Some(json!({ "require_mfa": false })), Object::None),
         ListApprovals => Request::new(Method::GET, "/approvals", None, Object::None),
         Approve | Withdraw => {
             let (id, secret) = world.client_target(role, Other);
@@ -740,6 +752,8 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         Page::AddScope => ("/admin/scopes".into(), form(&[("name", &format!("page{}", world.next()))]), Object::None),
         Page::Approvals => ("/admin/approvals".into(), None, Object::None),
         Page::Audit => ("/admin/audit".into(), None, Object::None),
+        Page::Organization => ("/admin/organization".into(), None, Object::None),
+        Page::SaveOrganization => ("/admin/organization".into(), form(&[]), Object::None),
         Page::Security => ("/settings/security".into(), None, Object::None),
         Page::ChangePassword => {
             // To the same password: the cells after this one sign in with it.

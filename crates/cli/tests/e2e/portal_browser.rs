@@ -119,13 +119,30 @@ async fn an_admin_disables_a_member_and_the_members_client_tokens_stop_working()
         post_basic(&server, "/oauth2/token", &client.client_id, &client.client_secret, &[("grant_type", "client_credentials")]).await;
     assert!(refused.status().is_client_error(), "and the client gets no new one: {}", refused.status());
 
-    for (path, name) in
-        [("/admin/scopes", "admin-scopes.png"), ("/admin/approvals", "admin-approvals.png"), ("/admin/audit", "admin-audit.png")]
-    {
+    for (path, name) in [
+        ("/admin/scopes", "admin-scopes.png"),
+        ("/admin/approvals", "admin-approvals.png"),
+        ("/admin/audit", "admin-audit.png"),
+        ("/admin/organization", "admin-organization.png"),
+    ] {
         browser.goto(&server.url(path)).await.unwrap();
         browser.wait_for_element("nav.tabs", WAIT).await.unwrap();
         screenshot(&browser, name).await;
     }
+    // The Settings tab on a phone: the form and its button stay inside the page.
+    browser.client().set_window_size(390, 900).await.unwrap();
+    browser.goto(&server.url("/admin/organization")).await.unwrap();
+    browser.wait_for_element("input[name=require_mfa]", WAIT).await.unwrap();
+    let page = browser.client().find(tessera_testkit::browser::Locator::Css("html")).await.unwrap().rectangle().await.unwrap();
+    let button = browser.client().find(tessera_testkit::browser::Locator::Css("form button[type=submit]")).await.unwrap();
+    let (x, _, w, _) = button.rectangle().await.unwrap();
+    assert!(x >= 0.0 && x + w <= page.2 + 0.5, "390px: the Save button fits");
+    for tab in browser.client().find_all(tessera_testkit::browser::Locator::Css("nav.tabs a")).await.unwrap() {
+        let (x, _, w, _) = tab.rectangle().await.unwrap();
+        assert!(x >= 0.0 && x + w <= page.2 + 0.5, "390px: every tab is on the page (they wrap)");
+    }
+    screenshot(&browser, "admin-organization-phone.png").await;
+    browser.client().set_window_size(1280, 900).await.unwrap();
     browser.goto(&server.url("/admin/audit")).await.unwrap();
     assert!(browser.text("main").await.unwrap().contains("user_disabled"), "the audit log shows it");
     browser.goto(&server.url("/settings/api-clients")).await.unwrap();

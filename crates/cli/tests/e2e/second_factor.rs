@@ -330,3 +330,54 @@ async fn sensitive_actions_ask_again_after_five_minutes_and_then_carry_on() {
         .await;
     assert!(confirmed.text().await.unwrap().contains(&client.client_secret), "password and code: shown");
 }
+
+/// An owner requires a second factor through the admin API (`PATCH /admin/v1/organization`) or
+/// the organization's Settings page; an admin may read the setting, not change it; a member then
+/// signing in is sent to set one up.
+#[tokio::test]
+async fn an_owner_requires_a_second_factor_through_the_admin_api_or_the_settings_page() {
+    use crate::admin_api::{ADMIN_SCOPES, Api, admin_token, owner_token};
+    let (server, fixture) = start();
+    add_user(&server, &fixture, "admin@mfa.test", "admin", "admin password 12", &[]);
+    add_user(&server, &fixture, "member@mfa.test", "member", "member password 12", &[]);
+    let owner = Api::new(&server, &owner_token(&server, &fixture).await);
+    let admin = Api::new(&server, &admin_token(&server, &fixture, "admin@mfa.test", ADMIN_SCOPES).await);
+
+    let shown: Value = owner.get("/organization").await.json().await.unwrap();
+    assert_eq!((shown["name"].as_str(), shown["require_mfa"].as_bool()), (Some(fixture.org_name.as_str()), Some(false)));
+    let refused = admin.patch("/organization", &serde_json::json!({ "require_mfa": true })).await;
+    assert_eq!(refused.status(), 403, "an admin may not change the organization's policy");
+    assert_eq!(audit_entries(&server, "access_denied").len(), 1, "and the refusal is audited");
+    let unknown = owner.patch("/organization", &serde_json::json!({ "require_mf": true })).await;
+    assert_eq!(unknown.status(), 400, "an unknown field is refused, not ignored");
+    let updated: Value = owner.patch("/organization", &serde_json::json!({ "require_mfa": true })).await.json().await.unwrap();
+    assert_eq!(updated["require_mfa"], true);
+    let read_by_admin: Value = admin.get("/organization").await.json().await.unwrap();
+    assert_eq!(read_by_admin["require_mfa"], true);
+    assert_eq!(audit_entries(&server, "org_updated").len(), 1);
+
+    let mut member = Agent::new(&server);
+    assert_eq!(member.login("member@mfa.test", "member password 12").await.status(), 303);
+    assert_eq!(location(&member.get("/settings/api-clients").await), "/settings/security?done=enrol");
+
+    // The owner turns it off again on the Settings page (after setting up an app, as required).
+    let mut browser = Agent::new(&server);
+    browser.login(&fixture.owner_email, OWNER_PASSWORD).await;
+    let (_, recovery_codes) = set_up_app(&mut browser, 0).await;
+    let page = browser.get("/admin/organization").await.text().await.unwrap();
+    assert!(page.contains("Require a second factor of every member") && page.contains(" checked"), "{page}");
+    // The session signed in without the app it now has: the change asks for both first.
+    let asked = browser.submit("/admin/organization", &page, &["csrf_token"], &[]).await.text().await.unwrap();
+    assert!(asked.contains("step_up_code"), "{asked}");
+    let confirm = [("step_up_password", OWNER_PASSWORD), ("step_up_code", recovery_codes[0].as_str())];
+    let saved = browser.submit("/admin/organization", &asked, &["csrf_token"], &confirm).await;
+    assert_eq!(location(&saved), "/admin/organization?done=saved");
+    let shown: Value = owner.get("/organization").await.json().await.unwrap();
+    assert_eq!(shown["require_mfa"], false, "an unticked box turns it off");
+    assert_eq!(member.get("/settings/api-clients").await.status(), 200, "the member is no longer held");
+    // An admin sees the setting without the form.
+    let mut admin_browser = Agent::new(&server);
+    admin_browser.login("admin@mfa.test", "admin password 12").await;
+    let page = admin_browser.get("/admin/organization").await.text().await.unwrap();
+    assert!(page.contains("Only an owner may change this.") && !page.contains("name=\"require_mfa\""), "{page}");
+}

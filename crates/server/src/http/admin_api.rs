@@ -24,7 +24,7 @@ use tessera_core::model::{ClientStatus, Role};
 use tessera_core::scope::{ADMIN_CLIENTS, ADMIN_ORG};
 use tessera_proto::{
     ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, MemberPatch, NewClientRequest, NewMemberRequest,
-    NewScopeRequest, Problem, RevokeTokenRequest, ScopePatch, ScopeView, UserView,
+    NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem, RevokeTokenRequest, ScopePatch, ScopeView, UserView,
 };
 use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser};
 use tessera_service::{AdminCaller, ServiceError};
@@ -512,6 +512,29 @@ async fn update_scope(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The organization
+
+/// The caller's organization and its settings.
+#[utoipa::path(get, path = "/admin/v1/organization", tag = "organization",
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = OrganizationSettings), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn show_organization(State(state): State<AppState>, OrgCaller(caller): OrgCaller) -> Answer {
+    let org = state.service.show_org(&caller.actor, &caller.org_id()).await?;
+    Ok(json(StatusCode::OK, &OrganizationSettings::from(org)))
+}
+
+/// Changes the organization's settings: whether its members must sign in with a second factor.
+/// Its owners only.
+#[utoipa::path(patch, path = "/admin/v1/organization", tag = "organization",
+    request_body = OrganizationPatch, security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = OrganizationSettings), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+async fn update_organization(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(patch): Body<OrganizationPatch>) -> Answer {
+    let org = state.service.update_org(&caller.actor, &caller.org_id(), patch.require_mfa).await?;
+    Ok(json(StatusCode::OK, &OrganizationSettings::from(org)))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Approvals
 
 /// The applications approved for the organization's users.
@@ -671,6 +694,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_member))
         .routes(routes!(list_scopes, add_scope))
         .routes(routes!(update_scope))
+        .routes(routes!(show_organization, update_organization))
         .routes(routes!(list_approvals))
         .routes(routes!(approve, withdraw_approval))
         .routes(routes!(audit_log))

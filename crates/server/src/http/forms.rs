@@ -252,6 +252,14 @@ pub(crate) struct MemberRoleForm {
     pub authorize_applications: bool,
 }
 
+/// The organization's settings: `POST /admin/organization`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct OrganizationForm {
+    #[serde(deserialize_with = "checkbox")]
+    pub require_mfa: bool,
+}
+
 /// A scope of the catalogue and whether it is restricted.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

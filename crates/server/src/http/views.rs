@@ -354,6 +354,17 @@ pub struct MembersPage {
 }
 
 #[derive(Template)]
+#[template(path = "admin_organization.html")]
+pub struct OrganizationPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub tab: &'static str,
+    pub org_name: String,
+    pub require_mfa: bool,
+    pub is_owner: bool,
+}
+
+#[derive(Template)]
 #[template(path = "admin_scopes.html")]
 pub struct ScopesPage {
     pub nav: Nav,

@@ -29,11 +29,20 @@ impl Tessera {
         Ok(org_view(&org))
     }
 
-    /// `tessera org update ORG --require-mfa BOOL`: whether members must sign in with a second
-    /// factor (those without one are sent to set one up right after signing in).
+    /// An organization's settings, for its owners and admins.
+    pub async fn show_org(&self, actor: &Actor, org: &str) -> Result<OrgView> {
+        let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        Ok(org_view(&org))
+    }
+
+    /// `tessera org update ORG --require-mfa BOOL`, the admin API's `PATCH /organization` and the
+    /// organization page: whether members must sign in with a second factor (those without one
+    /// are sent to set one up right after signing in). The operator and the organization's owners.
     pub async fn update_org(&self, actor: &Actor, org: &str, require_mfa: Option<bool>) -> Result<OrgView> {
-        operator_only(actor)?;
         let mut org = self.org(org).await?;
+        let decision = access::set_org_policy(actor.caller(), &org.id);
+        self.check_access(actor, decision, "organization", "update_organization", &org.id, org.id.as_str()).await?;
         if let Some(require) = require_mfa {
             let audit = self.audit(
                 actor,

@@ -10,14 +10,16 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, AuditFilter, NewUser};
 use tessera_service::session::SignedIn;
 
-use crate::http::forms::{ClientIdForm, MemberRoleForm, NewMemberForm, NoFields, ScopeForm};
+use crate::http::forms::{ClientIdForm, MemberRoleForm, NewMemberForm, NoFields, OrganizationForm, ScopeForm};
 
 use super::{Done, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates;
 use crate::http::pages::{Browser, redirect};
-use crate::http::views::{ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MembersPage, ScopesPage, html};
+use crate::http::views::{
+    ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MembersPage, OrganizationPage, ScopesPage, html,
+};
 
 /// `GET /admin`.
 pub async fn admin_home() -> Response {
@@ -294,4 +296,30 @@ pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter
         StatusCode::OK,
         &AuditPage { nav: nav(user, "admin", None), tab: "audit", filter, actions: AUDIT_ACTIONS.to_vec(), entries: rows, next },
     ))
+}
+
+/// `GET /admin/organization`: the organization's settings; owners change them, admins read them.
+pub async fn organization(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
+    let session = signed_in(&state, &browser, "/admin/organization").await?;
+    let user = &session.user;
+    let org = state.service.show_org(&Actor::user(user.clone()), user.org_id.as_str()).await?;
+    let page = OrganizationPage {
+        nav: nav(user, "admin", notice(done.done.as_deref())),
+        csrf: state.service.session_csrf(&session),
+        tab: "organization",
+        org_name: org.name,
+        require_mfa: org.require_mfa,
+        is_owner: user.role == Role::Owner,
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// `POST /admin/organization`: whether members must sign in with a second factor (step-up first).
+pub async fn update_organization(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form::<OrganizationForm>(&state, &browser, &body).await?;
+    let here = "/admin/organization";
+    let session = stepped_up(&state, &browser, session, &body, here, "change the organization's settings", here).await?;
+    let user = &session.user;
+    state.service.update_org(&Actor::user(user.clone()), user.org_id.as_str(), Some(form.require_mfa)).await?;
+    Ok(redirect(StatusCode::SEE_OTHER, "/admin/organization?done=saved"))
 }
