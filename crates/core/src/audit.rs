@@ -55,6 +55,8 @@ pub enum AuditAction {
     SecondFactorRemoved,
     /// An organization's settings changed (`detail`: what was set).
     OrgUpdated,
+    /// A browser moved to another membership of the same person (`detail.from_org`).
+    SessionSwitched,
 }
 
 impl AuditAction {
@@ -98,6 +100,7 @@ impl AuditAction {
             AuditAction::SecondFactorAdded => "second_factor_added",
             AuditAction::SecondFactorRemoved => "second_factor_removed",
             AuditAction::OrgUpdated => "org_updated",
+            AuditAction::SessionSwitched => "session_switched",
         }
     }
 }

@@ -40,8 +40,15 @@ id_type!(
     OrgId
 );
 id_type!(
-    /// A user id: the `sub` of that user's tokens.
+    /// A user id: the `sub` of that user's tokens. A user is one person's membership of one
+    /// organization.
     UserId
+);
+id_type!(
+    /// A person: one email, one password, one set of second factors, and a membership (a
+    /// [`User`]) in each organization they belong to. A person's first membership carries the
+    /// person's id.
+    PersonId
 );
 id_type!(
     /// A client id, made of `[A-Za-z0-9_-]` only.
@@ -247,6 +254,8 @@ pub struct Org {
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
+    /// The person this membership is of (who signs in, with what credentials).
+    pub person_id: PersonId,
     pub email: String,
     pub role: Role,
     /// A service user has no password and cannot log in; it exists to be a client's run-as user.

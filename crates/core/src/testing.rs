@@ -1,6 +1,6 @@
 //! Fixtures for the unit tests of this crate: a healthy client and user to change one field of.
 
-use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
+use crate::model::{Client, ClientId, ClientStatus, GrantType, OrgId, PersonId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
 use crate::scope::ScopeSet;
 use crate::token::TokenPolicy;
 
@@ -37,6 +37,7 @@ pub fn user(id: &str, role: Role) -> User {
     User {
         id: UserId::new(id),
         org_id: OrgId::new("o"),
+        person_id: PersonId::new(id),
         email: format!("{id}@x.test"),
         role,
         service: false,

@@ -106,6 +106,8 @@ pub fn build_app(state: AppState) -> Router {
         .route("/admin/scopes", get(http::portal::org_admin::scopes).post(http::portal::org_admin::add_scope))
         .route("/admin/scopes/restriction", post(http::portal::org_admin::restrict_scope))
         .route("/admin/organization", get(http::portal::org_admin::organization).post(http::portal::org_admin::update_organization))
+        .route("/settings/organizations", get(http::portal::memberships::organizations))
+        .route("/settings/organizations/switch", post(http::portal::memberships::switch))
         .route("/admin/approvals", get(http::portal::org_admin::approvals).post(http::portal::org_admin::approve))
         .route("/admin/approvals/withdraw", post(http::portal::org_admin::withdraw))
         .route("/admin/audit", get(http::portal::org_admin::audit))

@@ -119,6 +119,7 @@ impl Tessera {
             let outcome = self.approval_prompt(&request, &client, session).await?;
             return self.finish_pushed(pushed, outcome).await;
         }
+        let session = &self.acting_session(session, &client.client.org_id).await?;
         // The login page cannot strip `prompt=login` from a pushed request: a login after the
         // request was first used satisfies it.
         if pushed.is_some_and(|p| par::login_satisfied(p.opened_at, p.opened_now, session.auth_time)) {
@@ -158,6 +159,7 @@ impl Tessera {
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             return self.finish_pushed(pushed, self.error_redirect(&request, &error)).await;
         }
+        let session = &self.acting_session(session, &client.client.org_id).await?;
         let catalogue = client.catalogue.clone();
         let scope = match authorize::scope_for_user(&request, client.holder(&session.user), &catalogue) {
             Ok(scope) => scope,

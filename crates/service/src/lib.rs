@@ -31,6 +31,7 @@ pub mod keys;
 pub mod limiter;
 pub mod mail;
 mod master_key;
+pub mod memberships;
 pub mod par;
 pub mod password;
 pub mod portal;

@@ -58,10 +58,8 @@ impl Tessera {
     ) -> Result<RegistrationTokenView> {
         let org = self.org(org).await?;
         access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
-        let owner = self.user_by_email(owner_email).await?;
-        if owner.org_id != org.id {
-            return Err(ServiceError::invalid("the owner does not belong to this organization"));
-        }
+        let owner = self.store().member_by_email(&org.id, owner_email.trim()).await?;
+        let Some(owner) = owner else { return Err(ServiceError::invalid("the owner does not belong to this organization")) };
         if expires_in.is_some_and(|s| s < 1) || uses == Some(0) {
             return Err(ServiceError::invalid("--expires-in and --uses must be at least 1"));
         }

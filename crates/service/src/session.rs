@@ -27,6 +27,8 @@ pub struct SignedIn {
     /// The user's organization requires a second factor they have not set up: the pages send
     /// them to set one up and let them do nothing else (SPEC §11).
     pub must_enrol: bool,
+    /// The name of the user's organization (the one the browser works in), for the page header.
+    pub org_name: String,
     /// The cookie value, which CSRF tokens of this session are bound to.
     cookie: String,
 }
@@ -148,9 +150,10 @@ impl Tessera {
         }
         // A session older than the column signed in with a password.
         let amr = if session.amr.is_empty() { vec![PASSWORD.to_owned()] } else { session.amr };
-        let must_enrol = self.store.find_org(user.org_id.as_str()).await?.is_some_and(|org| org.require_mfa)
-            && !self.has_second_factor(&user.id).await?;
-        Ok(Some(SignedIn { user, auth_time: session.auth_time, amr, must_enrol, cookie: cookie.to_owned() }))
+        let org = self.store.find_org(user.org_id.as_str()).await?;
+        let must_enrol = org.as_ref().is_some_and(|org| org.require_mfa) && !self.has_second_factor(&user.id).await?;
+        let org_name = org.map(|org| org.name).unwrap_or_default();
+        Ok(Some(SignedIn { user, auth_time: session.auth_time, amr, must_enrol, org_name, cookie: cookie.to_owned() }))
     }
 
     /// The CSRF token of a signed-in browser's forms.

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
-use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
+use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, PersonId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
 use tessera_core::scope::ScopeSet;
 use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::{ClientRecord, GrantRecord, StoreError};
@@ -151,6 +151,7 @@ impl Tessera {
         }
         let now = self.clock.now();
         let owner = User {
+            person_id: PersonId::new(session_owner_id(org).as_str()),
             id: session_owner_id(org),
             org_id: org.clone(),
             email: format!("session-api@{org}.invalid"),

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tessera_core::audit::AuditEvent;
 use tessera_core::code::IssuedCode;
 use tessera_core::device::DeviceAuthorization;
-use tessera_core::model::{Client, ClientId, ClientStatus, Org, OrgId, Role, ScopeDef, User, UserId};
+use tessera_core::model::{Client, ClientId, ClientStatus, Org, OrgId, PersonId, Role, ScopeDef, User, UserId};
 use tessera_core::par::PushedRequest;
 use tessera_core::refresh::RefreshRecord;
 use tessera_core::scope::ScopeSet;
@@ -431,9 +431,23 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a catalogue scope restricted (owners and admins only) or not; false if unknown.
     async fn set_scope_restricted(&self, org: &OrgId, name: &str, restricted: bool, audit: &AuditEvent) -> Result<bool>;
 
+    /// Adds the membership `user`. When no person has its email, a new person comes first (under
+    /// the user's id, with `password_hash`); otherwise the membership joins that person, whose
+    /// password stays theirs (`password_hash` is not used). A second membership of the same
+    /// person in the same organization is a conflict.
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()>;
     async fn user(&self, id: &UserId) -> Result<Option<User>>;
+    /// A membership of the person with this email, whatever its case: an enabled one first,
+    /// then the one the person was made with, then the oldest (for what concerns the person:
+    /// signing in, their password).
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// The membership in `org` of the person with this email.
+    async fn member_by_email(&self, org: &OrgId, email: &str) -> Result<Option<User>>;
+    /// Every membership of `person`, with its organization's name, by that name.
+    async fn memberships(&self, person: &PersonId) -> Result<Vec<(User, String)>>;
+    /// Moves a browser session to another enabled membership of the same person; false when
+    /// `to` is not one.
+    async fn switch_session(&self, id_hash: &[u8], to: &UserId) -> Result<bool>;
     async fn user_count(&self) -> Result<i64>;
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool>;
     /// The users of an organization, by email.

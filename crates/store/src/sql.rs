@@ -14,7 +14,8 @@ use tessera_core::authorize::CodeChallenge;
 use tessera_core::code::IssuedCode;
 use tessera_core::device::{DeviceAuthorization, DeviceStatus};
 use tessera_core::model::{
-    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+    Client, ClientId, ClientKeys, ClientStatus, GrantType, Org, OrgId, PersonId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User,
+    UserId,
 };
 use tessera_core::par::PushedRequest;
 use tessera_core::refresh::{RefreshRecord, RefreshState};
@@ -127,8 +128,14 @@ fn methods(stored: Option<String>) -> Vec<String> {
 }
 /// A user is a person's membership of one organization: the membership's columns and the
 /// person's email, read through [`USERS`].
-const USER_COLUMNS: &str = "u.id, u.org_id, p.email, u.role, u.service, u.authorize_applications, u.disabled, u.created_at, \
-     u.tokens_not_before, p.email_verified_at";
+const USER_COLUMNS: &str = "u.id, u.org_id, u.person_id, p.email, u.role, u.service, u.authorize_applications, u.disabled, \
+     u.created_at, u.tokens_not_before, p.email_verified_at";
+/// Of a person's memberships, the one signing in and other person-wide lookups by email take:
+/// an enabled one first, then the one the person was made with (it carries their id), then the
+/// oldest (created in the same second: by id, so always the same one).
+const PREFERRED_MEMBERSHIP: &str = "ORDER BY u.disabled, u.id <> u.person_id, u.created_at, u.id LIMIT 1";
+/// Every membership of the person of user `$1`.
+const MEMBERSHIPS_OF_PERSON_OF_1: &str = "(SELECT id FROM users WHERE person_id = (SELECT person_id FROM users WHERE id = $1))";
 /// Users with their person (`u`, `p`).
 const USERS: &str = "users u JOIN people p ON p.id = u.person_id";
 /// The person of the user `$n` (second factors and passwords are the person's).
@@ -322,6 +329,7 @@ where
         Ok(User {
             id: UserId::new(row.try_get::<String, _>("id")?),
             org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
+            person_id: PersonId::new(row.try_get::<String, _>("person_id")?),
             email: row.try_get("email")?,
             role: Role::parse(&role).ok_or_else(|| corrupt("user role"))?,
             service: row.try_get("service")?,
@@ -350,13 +358,18 @@ where
     async fn end_sessions(tx: &mut Transaction<'_, B::Db>, user: &UserId, keep: Option<&[u8]>) -> Result<u64> {
         let ended = match keep {
             Some(keep) => {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+                sqlx::query(&format!("DELETE FROM sessions WHERE user_id IN {MEMBERSHIPS_OF_PERSON_OF_1} AND id_hash <> $2"))
                     .bind(user.as_str())
                     .bind(keep)
                     .execute(&mut **tx)
                     .await?
             }
-            None => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.as_str()).execute(&mut **tx).await?,
+            None => {
+                sqlx::query(&format!("DELETE FROM sessions WHERE user_id IN {MEMBERSHIPS_OF_PERSON_OF_1}"))
+                    .bind(user.as_str())
+                    .execute(&mut **tx)
+                    .await?
+            }
         };
         Ok(ended.rows_affected())
     }
@@ -700,18 +713,28 @@ where
 
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        // A new person, under the id of their first membership.
-        sqlx::query("INSERT INTO people (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(user.id.as_str())
+        let person: Option<String> = sqlx::query_scalar(&format!("SELECT p.id FROM people p WHERE {}", B::EMAIL_IS))
             .bind(&user.email)
-            .bind(password_hash)
-            .bind(user.email_verified_at)
-            .bind(user.created_at)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+        let person = match person {
+            Some(person) => person,
+            None => {
+                // A new person, under the id of their first membership.
+                sqlx::query("INSERT INTO people (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(user.id.as_str())
+                    .bind(&user.email)
+                    .bind(password_hash)
+                    .bind(user.email_verified_at)
+                    .bind(user.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                user.id.to_string()
+            }
+        };
         sqlx::query(
             "INSERT INTO users (id, org_id, person_id, role, service, authorize_applications, disabled, created_at) \
-             VALUES ($1, $2, $1, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $8, $3, $4, $5, $6, $7)",
         )
         .bind(user.id.as_str())
         .bind(user.org_id.as_str())
@@ -720,6 +743,7 @@ where
         .bind(user.authorize_applications)
         .bind(user.disabled)
         .bind(user.created_at)
+        .bind(&person)
         .execute(&mut *tx)
         .await?;
         self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
@@ -738,11 +762,43 @@ where
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE {}", B::EMAIL_IS))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE {} {PREFERRED_MEMBERSHIP}", B::EMAIL_IS))
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(Self::user_from_row).transpose()
+    }
+
+    async fn member_by_email(&self, org: &OrgId, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE {} AND u.org_id = $2", B::EMAIL_IS))
+            .bind(email)
+            .bind(org.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::user_from_row).transpose()
+    }
+
+    async fn memberships(&self, person: &PersonId) -> Result<Vec<(User, String)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, o.name AS org_name FROM {USERS} JOIN orgs o ON o.id = u.org_id WHERE u.person_id = $1 ORDER BY o.name"
+        ))
+        .bind(person.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((Self::user_from_row(row)?, row.try_get("org_name")?))).collect()
+    }
+
+    async fn switch_session(&self, id_hash: &[u8], to: &UserId) -> Result<bool> {
+        let switched = sqlx::query(
+            "UPDATE sessions SET user_id = $2 WHERE id_hash = $1 \
+             AND (SELECT person_id FROM users WHERE id = sessions.user_id) = (SELECT person_id FROM users WHERE id = $2 AND NOT disabled)",
+        )
+        .bind(id_hash)
+        .bind(to.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(switched == 1)
     }
 
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool> {
@@ -1195,7 +1251,7 @@ where
     }
 
     async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, p.password_hash FROM {USERS} WHERE {}", B::EMAIL_IS))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, p.password_hash FROM {USERS} WHERE {} {PREFERRED_MEMBERSHIP}", B::EMAIL_IS))
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
@@ -1234,10 +1290,12 @@ where
     }
 
     async fn user_sessions(&self, user: &UserId) -> Result<Vec<(Vec<u8>, SessionRecord)>> {
-        let rows = sqlx::query(&format!("SELECT id_hash, {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC"))
-            .bind(user.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT id_hash, {SESSION_COLUMNS} FROM sessions WHERE user_id IN {MEMBERSHIPS_OF_PERSON_OF_1} ORDER BY created_at DESC"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|row| Ok((row.try_get("id_hash")?, Self::session_from_row(row)?))).collect()
     }
 

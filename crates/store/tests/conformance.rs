@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::code::IssuedCode;
 use tessera_core::model::{
-    Client, ClientId, ClientStatus, GrantType, Org, OrgId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+    Client, ClientId, ClientStatus, GrantType, Org, OrgId, PersonId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
 };
 use tessera_core::refresh::RefreshState;
 use tessera_core::scope::ScopeSet;
@@ -90,6 +90,7 @@ conformance!(
     a_store_numbered_before_the_shared_history_opens_renumbered,
     account_links_are_limited_replaced_and_spent_once,
     second_factors_confirm_once_and_accept_each_step_and_code_once,
+    a_person_holds_one_membership_per_organization,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -108,6 +109,7 @@ fn user(id: &str, email: &str) -> User {
     User {
         id: UserId::new(id),
         org_id: OrgId::new("org-1"),
+        person_id: PersonId::new(id),
         email: email.into(),
         role: Role::Member,
         service: false,
@@ -336,6 +338,67 @@ mod cases {
         let updated = store.user(&UserId::new("user-1")).await.unwrap().unwrap();
         assert_eq!((updated.role, updated.authorize_applications, updated.tokens_not_before), (Role::Admin, false, Some(150)));
         assert!(!store.set_user_disabled(&UserId::new("nobody"), true, &audit(AuditAction::UserDisabled, "nobody", 151)).await.unwrap());
+    }
+
+    /// A person (one email, one password) may be a member of several organizations: a user made
+    /// with an email that has a person joins that person, whose password stays theirs; a browser
+    /// session moves between the person's enabled memberships only; a new password ends the
+    /// sessions of every membership.
+    pub async fn a_person_holds_one_membership_per_organization(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false };
+        store.insert_org(&other, &audit(AuditAction::OrgCreated, "org-2", 100)).await.unwrap();
+        let second = User { org_id: other.id.clone(), role: Role::Owner, created_at: 101, ..user("user-2", "OWNER@acme.test") };
+        store.insert_user(&second, Some("another hash"), &audit(AuditAction::UserCreated, "user-2", 101)).await.unwrap();
+        let stored = store.user(&UserId::new("user-2")).await.unwrap().unwrap();
+        assert_eq!((stored.person_id.as_str(), stored.email.as_str()), ("user-1", "Owner@Acme.test"), "joined the person");
+        let (signing_in, hash) = store.user_credentials("owner@acme.test").await.unwrap().unwrap();
+        assert_eq!((signing_in.id.as_str(), hash.as_deref()), ("user-1", Some("hash")), "the oldest membership; the password unchanged");
+        let in_beta = store.member_by_email(&other.id, "owner@ACME.test").await.unwrap().unwrap();
+        assert_eq!(in_beta.id.as_str(), "user-2");
+        assert!(store.member_by_email(&OrgId::new("org-3"), "owner@acme.test").await.unwrap().is_none());
+        let listed: Vec<(String, String)> =
+            store.memberships(&PersonId::new("user-1")).await.unwrap().into_iter().map(|(u, org)| (u.id.to_string(), org)).collect();
+        assert_eq!(listed, [("user-1".to_owned(), "Acme".to_owned()), ("user-2".to_owned(), "Beta".to_owned())]);
+
+        // A disabled membership is not the one signing in.
+        assert!(store.set_user_disabled(&UserId::new("user-1"), true, &audit(AuditAction::UserDisabled, "user-1", 102)).await.unwrap());
+        assert_eq!(store.user_credentials("owner@acme.test").await.unwrap().unwrap().0.id.as_str(), "user-2");
+        assert!(store.set_user_disabled(&UserId::new("user-1"), false, &audit(AuditAction::UserEnabled, "user-1", 103)).await.unwrap());
+
+        let session = SessionRecord {
+            user_id: UserId::new("user-1"),
+            auth_time: 104,
+            created_at: 104,
+            last_seen_at: 104,
+            expires_at: 9000,
+            ip: None,
+            user_agent: None,
+            amr: vec!["pwd".into()],
+        };
+        store.insert_session(&[7; 32], &session, None).await.unwrap();
+        assert!(store.switch_session(&[7; 32], &UserId::new("user-2")).await.unwrap());
+        assert_eq!(store.session(&[7; 32]).await.unwrap().unwrap().user_id.as_str(), "user-2");
+        let stranger = User { org_id: other.id.clone(), ..user("user-3", "someone@else.test") };
+        store.insert_user(&stranger, None, &audit(AuditAction::UserCreated, "user-3", 105)).await.unwrap();
+        assert!(!store.switch_session(&[7; 32], &UserId::new("user-3")).await.unwrap(), "not a membership of the person");
+        assert!(!store.switch_session(&[8; 32], &UserId::new("user-1")).await.unwrap(), "no such session");
+        assert_eq!(store.session(&[7; 32]).await.unwrap().unwrap().user_id.as_str(), "user-2");
+
+        // One membership per person and organization.
+        let twin = User { org_id: other.id.clone(), ..user("user-4", "owner@acme.test") };
+        let refused = store.insert_user(&twin, None, &audit(AuditAction::UserCreated, "user-4", 106)).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+
+        // The person's sessions, in either membership, are theirs to list and end.
+        store.insert_session(&[9; 32], &session, None).await.unwrap();
+        assert_eq!(store.user_sessions(&UserId::new("user-2")).await.unwrap().len(), 2);
+        let change =
+            PasswordChange { user: &UserId::new("user-2"), password_hash: "new hash", keep_session: None, email_verified_at: None };
+        assert!(store.change_password(&change, None, &audit(AuditAction::PasswordChanged, "user-2", 107)).await.unwrap());
+        assert!(store.session(&[7; 32]).await.unwrap().is_none() && store.session(&[9; 32]).await.unwrap().is_none());
+        assert_eq!(store.user_credentials("owner@acme.test").await.unwrap().unwrap().1.as_deref(), Some("new hash"));
     }
 
     pub async fn client_rows_round_trip_and_feed_the_cache(o: &Opened) {

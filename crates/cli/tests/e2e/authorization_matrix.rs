@@ -192,6 +192,11 @@ enum Page {
     Organization,
     /// Leaves `require_mfa` off (the cells after it must not be sent to enrolment).
     SaveOrganization,
+    /// The person's organizations: the callers belong to one each.
+    Memberships,
+    /// To the caller's own (current) membership, or to a user of another organization, which
+    /// is not the caller's to switch to.
+    SwitchMembership,
     /// `/settings/security` and its forms act on the signed-in user only: they take no user id,
     /// so there is no other target to try.
     Security,
@@ -250,6 +255,9 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::Audit,           Org,        [200, 200, 403, 0]),
     (Page::Organization,    Org,        [200, 200, 403, 0]),
     (Page::SaveOrganization,    Org,        [303, 403, 403, 0]),
+    (Page::Memberships,         Own,        [200, 200, 200, 0]),
+    (Page::SwitchMembership,    Own,        [303, 303, 303, 0]),
+    (Page::SwitchMembership,    Other,      [404, 404, 404, 0]),
     (Page::Security,            Own,        [200, 200, 200, 0]),
     (Page::ChangePassword,      Own,        [303, 303, 303, 0]),
     (Page::VerifyEmail,         Own,        [303, 303, 303, 0]),
@@ -754,6 +762,11 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         Page::Audit => ("/admin/audit".into(), None, Object::None),
         Page::Organization => ("/admin/organization".into(), None, Object::None),
         Page::SaveOrganization => ("/admin/organization".into(), form(&[]), Object::None),
+        Page::Memberships => ("/settings/organizations".into(), None, Object::None),
+        Page::SwitchMembership => {
+            let email = if target == Other { world.other.owner_email.clone() } else { world.email(role).to_owned() };
+            ("/settings/organizations/switch".into(), form(&[("user_id", &world.id(&email))]), Object::User { email })
+        }
         Page::Security => ("/settings/security".into(), None, Object::None),
         Page::ChangePassword => {
             // To the same password: the cells after this one sign in with it.

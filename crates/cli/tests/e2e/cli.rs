@@ -95,7 +95,7 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
             "a password 123\n",
         )
         .unwrap();
-    assert!(!dup.success && dup.stderr.contains("exists already"), "{}", dup.stderr);
+    assert!(!dup.success && dup.stderr.contains("DUP@b.test is a member of acme already"), "{}", dup.stderr);
 }
 
 #[test]

@@ -34,6 +34,7 @@ mod jwt_validation;
 mod leakage;
 mod login_security;
 mod malformed;
+mod memberships;
 mod migrate;
 mod multi_node;
 mod par;

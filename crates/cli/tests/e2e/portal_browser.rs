@@ -15,7 +15,7 @@ use crate::agent::OWNER_PASSWORD;
 use crate::common::*;
 use crate::portal::{MEMBER_PASSWORD, client_of, member_email};
 
-const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(10);
 
 pub async fn screenshot(browser: &Browser, name: &str) {
     if std::env::var_os("TESSERA_UPDATE_SCREENSHOTS").is_none() {

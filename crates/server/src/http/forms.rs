@@ -252,6 +252,13 @@ pub(crate) struct MemberRoleForm {
     pub authorize_applications: bool,
 }
 
+/// One of the person's memberships: `POST /settings/organizations/switch`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct MembershipForm {
+    pub user_id: String,
+}
+
 /// The organization's settings: `POST /admin/organization`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

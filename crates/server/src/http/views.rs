@@ -210,6 +210,8 @@ pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
 /// The signed-in user's navigation bar, with a flash line for the page.
 pub struct Nav {
     pub email: String,
+    /// The organization the browser works in.
+    pub org_name: String,
     /// Shows the Organization link (owners and admins).
     pub admin: bool,
     pub active: &'static str,
@@ -351,6 +353,14 @@ pub struct MembersPage {
     pub members: Vec<tessera_proto::UserView>,
     pub me: String,
     pub is_owner: bool,
+}
+
+#[derive(Template)]
+#[template(path = "organizations.html")]
+pub struct OrganizationsPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub memberships: Vec<tessera_service::memberships::Membership>,
 }
 
 #[derive(Template)]

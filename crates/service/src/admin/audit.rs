@@ -36,7 +36,12 @@ impl Tessera {
         // An actor given by email is recorded by user id.
         let actor_label = match filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
             Some(who) if who.contains('@') => {
-                Some(self.store().user_by_email(who).await?.map_or_else(|| who.to_owned(), |u| u.id.to_string()))
+                // The membership in the log's organization; without one, the person's.
+                let member = match &org {
+                    Some(org) => self.store().member_by_email(org, who).await?,
+                    None => self.store().user_by_email(who).await?,
+                };
+                Some(member.map_or_else(|| who.to_owned(), |u| u.id.to_string()))
             }
             other => other.map(str::to_owned),
         };

@@ -151,7 +151,7 @@ impl Tessera {
     /// rules [`Tessera::create_client`] applies (it stops at the first).
     pub async fn client_problems(&self, actor: &Actor, new: &NewClient) -> Result<Vec<Problem>> {
         let org = self.org(&new.org).await?;
-        let owner = self.user_by_email(&new.owner_email).await?;
+        let owner = self.member_of(&org.id, &new.owner_email).await?;
         access::register_for(actor.caller(), &owner).map_err(denied("user"))?;
         let mut problems = Vec::new();
         let mut add = |field: &'static str, e: ServiceError| problems.push(Problem { field, message: e.to_string() });
@@ -187,7 +187,7 @@ impl Tessera {
             Err(_) => ScopeSet::default(),
         };
         let run_as = match &new.run_as_email {
-            Some(email) => match self.store().user_by_email(email.trim()).await? {
+            Some(email) => match self.store().member_by_email(&org.id, email.trim()).await? {
                 Some(user) => {
                     let decision = access::choose_run_as(actor.caller(), &user);
                     if matches!(decision, Err(Denial::Forbidden(_))) {
@@ -262,9 +262,9 @@ impl Tessera {
             return Err(ServiceError::Invalid(problem.into()));
         }
         let org = self.org(&new.org).await?;
-        let owner = self.user_by_email(&new.owner_email).await?;
+        let owner = self.member_of(&org.id, &new.owner_email).await?;
         let run_as = match &new.run_as_email {
-            Some(email) => self.user_by_email(email).await?,
+            Some(email) => self.member_of(&org.id, email).await?,
             None => owner.clone(),
         };
         let name = validate_name("a client name", &new.name)?;
@@ -413,7 +413,7 @@ impl Tessera {
             Some(who) => {
                 let found = match self.store().user(&UserId::new(who)).await? {
                     Some(user) => Some(user),
-                    None => self.store().user_by_email(who.trim()).await?,
+                    None => self.store().member_by_email(&client.org_id, who.trim()).await?,
                 };
                 let found = found
                     .filter(|u| u.org_id == client.org_id)

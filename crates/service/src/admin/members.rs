@@ -3,7 +3,7 @@
 
 use tessera_core::access;
 use tessera_core::audit::AuditAction;
-use tessera_core::model::{OrgId, Role, User, UserId};
+use tessera_core::model::{OrgId, PersonId, Role, User, UserId};
 use tessera_proto::UserView;
 
 use super::{Actor, denied, invalid, user_view};
@@ -63,8 +63,13 @@ impl Tessera {
             Some(password) => Some(self.hashers.hash(password).await?),
             None => None,
         };
+        let id = UserId::new(format!("usr_{}", self.secrets.random_id(16)?));
+        // A person who has an account already (in another organization) gets this membership
+        // and keeps their password: the store decides, and the answer is the same either way,
+        // so that it never tells whether an email has an account elsewhere (SPEC §11).
         let user = User {
-            id: UserId::new(format!("usr_{}", self.secrets.random_id(16)?)),
+            person_id: PersonId::new(id.as_str()),
+            id,
             org_id: org.id.clone(),
             email,
             role: new.role,
@@ -78,22 +83,43 @@ impl Tessera {
         let detail = serde_json::json!({ "email": user.email, "role": user.role.as_str(), "service": user.service, "authorize_applications": user.authorize_applications });
         let audit = self.audit(actor, AuditAction::UserCreated, Some(&org.id), Some(user.id.to_string()), detail);
         self.store().insert_user(&user, password_hash.as_deref(), &audit).await.map_err(|e| match e {
-            tessera_store::StoreError::Conflict(_) => invalid(format!("a user with the email {:?} exists already", user.email)),
+            tessera_store::StoreError::Conflict(_) => invalid(format!("{} is a member of {} already", user.email, org.name)),
             other => other.into(),
         })?;
         Ok(user_view(&user))
     }
 
+    /// A membership of the person with `email`, for what concerns the person (signing in, their
+    /// password): an enabled one first, then the oldest.
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
         self.store().user_by_email(email.trim()).await?.ok_or(ServiceError::NotFound("user"))
     }
 
+    /// The membership in `org` of the person with `email`.
+    pub async fn member_of(&self, org: &OrgId, email: &str) -> Result<User> {
+        self.store().member_by_email(org, email.trim()).await?.ok_or(ServiceError::NotFound("user"))
+    }
+
     /// A user by id or email, as the actor may see them: users of their own organization, and
-    /// for a member only themselves.
+    /// for a member only themselves. An email names the membership in the actor's organization;
+    /// for the operator, the person's only one (a person in several organizations is named by
+    /// the user id `user list --org` shows).
     pub async fn member(&self, actor: &Actor, id_or_email: &str) -> Result<User> {
         let found = match self.store().user(&UserId::new(id_or_email)).await? {
             Some(user) => user,
-            None => self.user_by_email(id_or_email).await?,
+            None => match actor.as_user() {
+                Some(me) => self.member_of(&me.org_id, id_or_email).await?,
+                None => {
+                    let user = self.user_by_email(id_or_email).await?;
+                    if self.store().memberships(&user.person_id).await?.len() > 1 {
+                        return Err(invalid(format!(
+                            "{} is a member of several organizations: name the user by the id `user list --org ORG` shows",
+                            user.email
+                        )));
+                    }
+                    user
+                }
+            },
         };
         if let Some(me) = actor.as_user()
             && me.id != found.id

@@ -36,7 +36,7 @@ pub async fn clients(State(state): State<AppState>, browser: Browser, Query(done
     let session = signed_in(&state, &browser, "/settings/api-clients").await?;
     let actor = Actor::user(session.user.clone());
     match state.service.list_clients(&actor, None).await {
-        Ok(clients) => Ok(html(StatusCode::OK, &ClientsPage { nav: nav(&session.user, "clients", notice(done.done.as_deref())), clients })),
+        Ok(clients) => Ok(html(StatusCode::OK, &ClientsPage { nav: nav(&session, "clients", notice(done.done.as_deref())), clients })),
         Err(e) => Err(e.into()),
     }
 }
@@ -73,7 +73,7 @@ async fn client_form(
     }));
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let mut page = ClientFormPage {
-        nav: nav(user, "clients", None),
+        nav: nav(session, "clients", None),
         csrf: state.service.session_csrf(session),
         editing,
         form,
@@ -238,7 +238,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
     match state.service.create_client(&actor, new).await {
         Ok(view) => {
             let secret = view.client_secret.clone();
-            let mut page_nav = nav(user, "clients", None);
+            let mut page_nav = nav(&session, "clients", None);
             page_nav.notice = Some(if secret.is_some() {
                 "The client is created. Its secret is shown below; you can show it again later on this page.".into()
             } else {
@@ -262,7 +262,7 @@ async fn visible_client(state: &AppState, browser: &Browser, here: &str, id: &st
 async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, secret: Option<String>, note: Option<String>) -> PageResult {
     let can_reveal = view.owner_id == session.user.id.as_str();
     let csrf = state.service.session_csrf(session);
-    Ok(html(StatusCode::OK, &ClientPage { nav: nav(&session.user, "clients", note), csrf, client: view, secret, can_reveal }))
+    Ok(html(StatusCode::OK, &ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal }))
 }
 
 /// `GET /settings/api-clients/{id}`.
@@ -304,16 +304,7 @@ async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static s
     let csrf = state.service.session_csrf(&session);
     Ok(html(
         StatusCode::OK,
-        &ConfirmPage {
-            nav: nav(&session.user, "clients", None),
-            csrf,
-            title,
-            text,
-            action: here,
-            back: client_path(id),
-            button,
-            danger: true,
-        },
+        &ConfirmPage { nav: nav(&session, "clients", None), csrf, title, text, action: here, back: client_path(id), button, danger: true },
     ))
 }
 

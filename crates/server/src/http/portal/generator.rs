@@ -76,7 +76,7 @@ async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> PageResu
         Err(e) => return Err(e.into()),
     };
     let clients = owned.iter().map(|c| GeneratorClient { id: c.client_id.clone(), name: c.name.clone(), kind: kind(c) }).collect();
-    let mut page_nav = nav(user, "generator", input.notice);
+    let mut page_nav = nav(input.session, "generator", input.notice);
     page_nav.error = input.error;
     let page = GeneratorPage {
         nav: page_nav,

@@ -12,6 +12,7 @@
 
 pub mod client_pages;
 pub mod generator;
+pub mod memberships;
 pub mod org_admin;
 pub mod security;
 
@@ -33,6 +34,7 @@ fn notice(done: Option<&str>) -> Option<String> {
         "on" => "The client is on: it can get tokens again.",
         "off" => "The client is off: it cannot authenticate, and its live tokens stopped working.",
         "saved" => "Saved.",
+        "switched" => "You are working in another organization now.",
         "deleted" => "The client is deleted.",
         "added" => "Added.",
         "approved" => "The application is approved for your organization.",
@@ -142,7 +144,7 @@ async fn stepped_up(
     let fields = form.pairs_except(&["csrf_token", "step_up_password", "step_up_code"]);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let page = StepUpPage {
-        nav: nav(&session.user, "security", None),
+        nav: nav(&session, "security", None),
         csrf: state.service.session_csrf(&session),
         email: session.user.email.clone(),
         what,
@@ -155,8 +157,16 @@ async fn stepped_up(
     Err(html(status, &page))
 }
 
-fn nav(user: &tessera_core::model::User, active: &'static str, notice: Option<String>) -> Nav {
-    Nav { email: user.email.clone(), admin: tessera_core::access::runs_org(user.role), active, notice, error: None }
+fn nav(session: &SignedIn, active: &'static str, notice: Option<String>) -> Nav {
+    let user = &session.user;
+    Nav {
+        email: user.email.clone(),
+        org_name: session.org_name.clone(),
+        admin: tessera_core::access::runs_org(user.role),
+        active,
+        notice,
+        error: None,
+    }
 }
 
 fn client_path(id: &str) -> String {

@@ -51,7 +51,7 @@ async fn members_page_with(
 ) -> PageResult {
     let user = &session.user;
     let members = state.service.members(&Actor::user(user.clone()), user.org_id.as_str()).await?;
-    let mut page_nav = nav(user, "admin", notice);
+    let mut page_nav = nav(session, "admin", notice);
     let status = if error.is_some() { error_status } else { StatusCode::OK };
     page_nav.error = error;
     let page = MembersPage {
@@ -133,7 +133,7 @@ async fn scopes_page(state: &AppState, session: &SignedIn, notice: Option<String
     // Reading the catalogue is open to members (for the client form); this page is not.
     state.service.require_runs_org(&actor, &user.org_id)?;
     let scopes = state.service.scopes(&actor, user.org_id.as_str()).await?;
-    let mut page_nav = nav(user, "admin", notice);
+    let mut page_nav = nav(session, "admin", notice);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page_nav.error = error;
     Ok(html(status, &ScopesPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "scopes", scopes }))
@@ -182,7 +182,7 @@ async fn approvals_page(state: &AppState, session: &SignedIn, notice: Option<Str
             approved_at_text: dates::utc(a.approved_at),
         });
     }
-    let mut page_nav = nav(user, "admin", notice);
+    let mut page_nav = nav(session, "admin", notice);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page_nav.error = error;
     Ok(html(status, &ApprovalsPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "approvals", approvals: rows }))
@@ -294,7 +294,7 @@ pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter
         .collect();
     Ok(html(
         StatusCode::OK,
-        &AuditPage { nav: nav(user, "admin", None), tab: "audit", filter, actions: AUDIT_ACTIONS.to_vec(), entries: rows, next },
+        &AuditPage { nav: nav(&session, "admin", None), tab: "audit", filter, actions: AUDIT_ACTIONS.to_vec(), entries: rows, next },
     ))
 }
 
@@ -304,7 +304,7 @@ pub async fn organization(State(state): State<AppState>, browser: Browser, Query
     let user = &session.user;
     let org = state.service.show_org(&Actor::user(user.clone()), user.org_id.as_str()).await?;
     let page = OrganizationPage {
-        nav: nav(user, "admin", notice(done.done.as_deref())),
+        nav: nav(&session, "admin", notice(done.done.as_deref())),
         csrf: state.service.session_csrf(&session),
         tab: "organization",
         org_name: org.name,

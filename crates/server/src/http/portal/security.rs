@@ -69,7 +69,7 @@ async fn security_page(state: &AppState, session: &SignedIn, messages: Messages)
     let status = if password_error.is_some() || error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let factors = state.service.second_factors(session).await?;
     let page = SecurityPage {
-        nav: Nav { error, ..nav(user, "security", notice) },
+        nav: Nav { error, ..nav(session, "security", notice) },
         csrf: state.service.session_csrf(session),
         email: user.email.clone(),
         email_verified: user.email_verified_at.is_some(),
@@ -137,7 +137,7 @@ fn totp_setup_page(
 ) -> axum::response::Response {
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let page = TotpSetupPage {
-        nav: nav(&session.user, "security", None),
+        nav: nav(session, "security", None),
         csrf: state.service.session_csrf(session),
         secret: enrollment.secret,
         uri: enrollment.uri,
@@ -160,7 +160,7 @@ pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: B
 pub async fn confirm_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form_at::<CodeForm>(&state, &browser, &body, Gate::WhileEnrolling).await?;
     match state.service.confirm_totp_enrollment(&session, &form.code).await {
-        Ok(codes) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session.user, "security", None), codes })),
+        Ok(codes) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session, "security", None), codes })),
         Err(ServiceError::Invalid(why)) => match state.service.totp_enrollment_in_progress(&session).await? {
             Some(enrollment) => Ok(totp_setup_page(&state, &session, enrollment, Some(sentence(&why.message)))),
             None => Ok(redirect(StatusCode::SEE_OTHER, HERE)),
