@@ -57,6 +57,10 @@ pub enum AuditAction {
     OrgUpdated,
     /// A browser moved to another membership of the same person (`detail.from_org`).
     SessionSwitched,
+    /// An email was invited to the organization (`detail`: email, role, mailed).
+    UserInvited,
+    /// An invitation was accepted: the membership it made is the target.
+    InvitationAccepted,
 }
 
 impl AuditAction {
@@ -101,6 +105,8 @@ impl AuditAction {
             AuditAction::SecondFactorRemoved => "second_factor_removed",
             AuditAction::OrgUpdated => "org_updated",
             AuditAction::SessionSwitched => "session_switched",
+            AuditAction::UserInvited => "user_invited",
+            AuditAction::InvitationAccepted => "invitation_accepted",
         }
     }
 }

@@ -270,6 +270,22 @@ pub struct AccountTokenRecord {
     pub spent_at: Option<i64>,
 }
 
+/// An invitation of an email to an organization with a role (SPEC §11), looked up by the keyed
+/// hash of its link's token. Times are on the lifetime clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    /// Who invited: a user id, or `cli`.
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// When it was accepted, or replaced by a newer invitation of the same email.
+    pub accepted_at: Option<i64>,
+}
+
 /// A new password for a user, and what goes with it.
 #[derive(Debug, Clone, Copy)]
 pub struct PasswordChange<'a> {
@@ -443,6 +459,26 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     /// The membership in `org` of the person with this email.
     async fn member_by_email(&self, org: &OrgId, email: &str) -> Result<Option<User>>;
+    /// Records an invitation (only the keyed hash of its link's token); a pending invitation of
+    /// the same email to the same organization is replaced.
+    async fn insert_invitation(&self, invitation: &Invitation, token_hash: &[u8], audit: &AuditEvent) -> Result<()>;
+    /// The invitation whose link's token has `token_hash`, pending or not.
+    async fn invitation(&self, token_hash: &[u8]) -> Result<Option<Invitation>>;
+    /// An organization's invitations still pending at `now`, newest first.
+    async fn pending_invitations(&self, org: &OrgId, now: i64) -> Result<Vec<Invitation>>;
+    /// Accepts the invitation whose token has `token_hash` if it is still pending at `now`, in
+    /// one transaction: the membership `user` is added as [`Store::insert_user`] adds one
+    /// (`password_hash` for a new person), the person's email is proven at `at`, and the
+    /// invitation is spent. False when it is no longer pending.
+    async fn accept_invitation(
+        &self,
+        token_hash: &[u8],
+        user: &User,
+        password_hash: Option<&str>,
+        now: i64,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
     /// Every membership of `person`, with its organization's name, by that name.
     async fn memberships(&self, person: &PersonId) -> Result<Vec<(User, String)>>;
     /// Moves a browser session to another enabled membership of the same person; false when

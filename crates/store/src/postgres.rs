@@ -107,6 +107,7 @@ impl Backend for PgBackend {
     const MIGRATIONS_RECORDED: &'static str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
     // The unique index is on lower(email).
     const EMAIL_IS: &'static str = "lower(p.email) = lower($1)";
+    const INVITED_EMAIL_IS_4: &'static str = "lower(email) = lower($4)";
     const ORIGIN_REGISTERED: &'static str = "SELECT 1::BIGINT FROM clients WHERE status = 'on' AND allowed_origins::jsonb ? $1 LIMIT 1";
 
     async fn begin_serialised<'p>(&self, pool: &'p Pool<Postgres>, kind: Serialised<'_>) -> Result<Transaction<'p, Postgres>> {

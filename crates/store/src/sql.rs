@@ -24,7 +24,7 @@ use tessera_core::scope::ScopeSet;
 use crate::migration::Dialect;
 use crate::{
     AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
-    CodeRedemption, Entity, GrantRecord, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasswordChange, RefreshLookup, Refusals, Result,
+    CodeRedemption, Entity, GrantRecord, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasswordChange, RefreshLookup, Refusals, Result,
     SecretMaterial, SessionRecord, Store, StoreError, TotpFactor,
 };
 
@@ -78,6 +78,8 @@ pub trait Backend: Send + Sync + 'static {
     const MIGRATIONS_RECORDED: &'static str;
     /// The condition that a user's email is `$1`, whatever its case.
     const EMAIL_IS: &'static str;
+    /// The condition that an invitation's email is `$4`, whatever its case.
+    const INVITED_EMAIL_IS_4: &'static str;
     /// One row (`1`) when an ON client lists `$1` among its allowed origins.
     const ORIGIN_REGISTERED: &'static str;
     /// A statement that answers a row when the migrations just run broke a rule the store's
@@ -136,6 +138,7 @@ const USER_COLUMNS: &str = "u.id, u.org_id, u.person_id, p.email, u.role, u.serv
 const PREFERRED_MEMBERSHIP: &str = "ORDER BY u.disabled, u.id <> u.person_id, u.created_at, u.id LIMIT 1";
 /// Every membership of the person of user `$1`.
 const MEMBERSHIPS_OF_PERSON_OF_1: &str = "(SELECT id FROM users WHERE person_id = (SELECT person_id FROM users WHERE id = $1))";
+const INVITATION_COLUMNS: &str = "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at";
 /// Users with their person (`u`, `p`).
 const USERS: &str = "users u JOIN people p ON p.id = u.person_id";
 /// The person of the user `$n` (second factors and passwords are the person's).
@@ -341,6 +344,20 @@ where
         })
     }
 
+    fn invitation_from_row(row: &Row<B>) -> Result<Invitation> {
+        let role: String = row.try_get("role")?;
+        Ok(Invitation {
+            id: row.try_get("id")?,
+            org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
+            email: row.try_get("email")?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("invitation role"))?,
+            invited_by: row.try_get("invited_by")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            accepted_at: row.try_get("accepted_at")?,
+        })
+    }
+
     fn session_from_row(row: &Row<B>) -> Result<SessionRecord> {
         Ok(SessionRecord {
             user_id: UserId::new(row.try_get::<String, _>("user_id")?),
@@ -355,6 +372,45 @@ where
     }
 
     /// Ends a user's sessions, all but `keep` when given, inside `tx`.
+    /// Adds the membership `user`, joining the person who has its email, or making one (under
+    /// the user's id, with `password_hash`) when nobody has it. Returns the person's id.
+    async fn insert_membership(tx: &mut Transaction<'_, B::Db>, user: &User, password_hash: Option<&str>) -> Result<String> {
+        let person: Option<String> = sqlx::query_scalar(&format!("SELECT p.id FROM people p WHERE {}", B::EMAIL_IS))
+            .bind(&user.email)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let person = match person {
+            Some(person) => person,
+            None => {
+                // A new person, under the id of their first membership.
+                sqlx::query("INSERT INTO people (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(user.id.as_str())
+                    .bind(&user.email)
+                    .bind(password_hash)
+                    .bind(user.email_verified_at)
+                    .bind(user.created_at)
+                    .execute(&mut **tx)
+                    .await?;
+                user.id.to_string()
+            }
+        };
+        sqlx::query(
+            "INSERT INTO users (id, org_id, person_id, role, service, authorize_applications, disabled, created_at) \
+             VALUES ($1, $2, $8, $3, $4, $5, $6, $7)",
+        )
+        .bind(user.id.as_str())
+        .bind(user.org_id.as_str())
+        .bind(user.role.as_str())
+        .bind(user.service)
+        .bind(user.authorize_applications)
+        .bind(user.disabled)
+        .bind(user.created_at)
+        .bind(&person)
+        .execute(&mut **tx)
+        .await?;
+        Ok(person)
+    }
+
     async fn end_sessions(tx: &mut Transaction<'_, B::Db>, user: &UserId, keep: Option<&[u8]>) -> Result<u64> {
         let ended = match keep {
             Some(keep) => {
@@ -713,40 +769,89 @@ where
 
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        let person: Option<String> = sqlx::query_scalar(&format!("SELECT p.id FROM people p WHERE {}", B::EMAIL_IS))
-            .bind(&user.email)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let person = match person {
-            Some(person) => person,
-            None => {
-                // A new person, under the id of their first membership.
-                sqlx::query("INSERT INTO people (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(user.id.as_str())
-                    .bind(&user.email)
-                    .bind(password_hash)
-                    .bind(user.email_verified_at)
-                    .bind(user.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-                user.id.to_string()
-            }
-        };
-        sqlx::query(
-            "INSERT INTO users (id, org_id, person_id, role, service, authorize_applications, disabled, created_at) \
-             VALUES ($1, $2, $8, $3, $4, $5, $6, $7)",
-        )
-        .bind(user.id.as_str())
-        .bind(user.org_id.as_str())
-        .bind(user.role.as_str())
-        .bind(user.service)
-        .bind(user.authorize_applications)
-        .bind(user.disabled)
-        .bind(user.created_at)
-        .bind(&person)
+        Self::insert_membership(&mut tx, user, password_hash).await?;
+        self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
+    }
+
+    async fn insert_invitation(&self, invitation: &Invitation, token_hash: &[u8], audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "UPDATE invitations SET accepted_at = $1, replaced = $2 WHERE org_id = $3 AND {} AND accepted_at IS NULL",
+            B::INVITED_EMAIL_IS_4
+        ))
+        .bind(invitation.created_at)
+        .bind(true)
+        .bind(invitation.org_id.as_str())
+        .bind(&invitation.email)
         .execute(&mut *tx)
         .await?;
-        self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
+        sqlx::query(
+            "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at, replaced) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+        )
+        .bind(&invitation.id)
+        .bind(invitation.org_id.as_str())
+        .bind(&invitation.email)
+        .bind(invitation.role.as_str())
+        .bind(token_hash)
+        .bind(&invitation.invited_by)
+        .bind(invitation.created_at)
+        .bind(invitation.expires_at)
+        .bind(false)
+        .execute(&mut *tx)
+        .await?;
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, false).await
+    }
+
+    async fn invitation(&self, token_hash: &[u8]) -> Result<Option<Invitation>> {
+        let row = sqlx::query(&format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::invitation_from_row).transpose()
+    }
+
+    async fn pending_invitations(&self, org: &OrgId, now: i64) -> Result<Vec<Invitation>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at DESC, id"
+        ))
+        .bind(org.as_str())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::invitation_from_row).collect()
+    }
+
+    async fn accept_invitation(
+        &self,
+        token_hash: &[u8],
+        user: &User,
+        password_hash: Option<&str>,
+        now: i64,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let spent = sqlx::query("UPDATE invitations SET accepted_at = $1 WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !spent {
+            return Ok(false);
+        }
+        let person = Self::insert_membership(&mut tx, user, password_hash).await?;
+        // The link reached the person at this email.
+        sqlx::query("UPDATE people SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+            .bind(at)
+            .bind(&person)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await
     }
 
     async fn user(&self, id: &UserId) -> Result<Option<User>> {

@@ -75,6 +75,7 @@ impl Backend for SqliteBackend {
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
     // The column is `COLLATE NOCASE`, so its unique index serves the lookup.
     const EMAIL_IS: &'static str = "p.email = $1";
+    const INVITED_EMAIL_IS_4: &'static str = "email = $4";
     const ORIGIN_REGISTERED: &'static str =
         "SELECT 1 FROM clients WHERE status = 'on' AND EXISTS (SELECT 1 FROM json_each(clients.allowed_origins) WHERE value = $1) LIMIT 1";
     // Every foreign key, checked once the migrations ran without them (`migration_pool`).

@@ -91,6 +91,7 @@ conformance!(
     account_links_are_limited_replaced_and_spent_once,
     second_factors_confirm_once_and_accept_each_step_and_code_once,
     a_person_holds_one_membership_per_organization,
+    an_invitation_is_accepted_once_while_it_is_pending,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -399,6 +400,53 @@ mod cases {
         assert!(store.change_password(&change, None, &audit(AuditAction::PasswordChanged, "user-2", 107)).await.unwrap());
         assert!(store.session(&[7; 32]).await.unwrap().is_none() && store.session(&[9; 32]).await.unwrap().is_none());
         assert_eq!(store.user_credentials("owner@acme.test").await.unwrap().unwrap().1.as_deref(), Some("new hash"));
+    }
+
+    /// An invitation: a newer one of the same email replaces it, it is accepted once while it
+    /// lives, accepting adds the membership (joining the person, or a new one with the password
+    /// given) and proves the email, and nothing is half-written when it is no longer pending.
+    pub async fn an_invitation_is_accepted_once_while_it_is_pending(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let invitation = |id: &str, email: &str, at: i64| tessera_store::Invitation {
+            id: id.into(),
+            org_id: OrgId::new("org-1"),
+            email: email.into(),
+            role: Role::Admin,
+            invited_by: "user-1".into(),
+            created_at: at,
+            expires_at: at + 600,
+            accepted_at: None,
+        };
+        let invited = audit(AuditAction::UserInvited, "inv-1", 200);
+        store.insert_invitation(&invitation("inv-1", "New@Example.test", 200), &[1; 32], &invited).await.unwrap();
+        store.insert_invitation(&invitation("inv-2", "new@example.TEST", 210), &[2; 32], &invited).await.unwrap();
+        let pending: Vec<String> = store.pending_invitations(&OrgId::new("org-1"), 220).await.unwrap().into_iter().map(|i| i.id).collect();
+        assert_eq!(pending, ["inv-2"], "the newer invitation replaced the older");
+        assert!(store.invitation(&[1; 32]).await.unwrap().unwrap().accepted_at.is_some());
+        assert!(store.pending_invitations(&OrgId::new("org-1"), 810).await.unwrap().is_empty(), "expired at 810");
+
+        let newcomer = User { role: Role::Admin, created_at: 230, ..user("user-9", "new@example.test") };
+        let joined = audit(AuditAction::UserCreated, "user-9", 230);
+        assert!(!store.accept_invitation(&[1; 32], &newcomer, Some("hash 9"), 230, 230, &joined).await.unwrap(), "replaced");
+        assert!(!store.accept_invitation(&[2; 32], &newcomer, Some("hash 9"), 810, 810, &joined).await.unwrap(), "expired");
+        assert!(store.user(&UserId::new("user-9")).await.unwrap().is_none(), "nothing half-written");
+        assert!(store.accept_invitation(&[2; 32], &newcomer, Some("hash 9"), 230, 231, &joined).await.unwrap());
+        let member = store.user(&UserId::new("user-9")).await.unwrap().unwrap();
+        assert_eq!((member.role, member.email_verified_at), (Role::Admin, Some(231)), "the email is proven");
+        assert_eq!(store.user_credentials("new@example.test").await.unwrap().unwrap().1.as_deref(), Some("hash 9"));
+        assert!(!store.accept_invitation(&[2; 32], &newcomer, None, 232, 232, &joined).await.unwrap(), "once");
+
+        // An invitation of someone who has an account: the membership joins their person.
+        let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false };
+        store.insert_org(&other, &audit(AuditAction::OrgCreated, "org-2", 100)).await.unwrap();
+        let to_beta = tessera_store::Invitation { org_id: other.id.clone(), ..invitation("inv-3", "owner@acme.test", 240) };
+        store.insert_invitation(&to_beta, &[3; 32], &invited).await.unwrap();
+        let in_beta = User { org_id: other.id.clone(), created_at: 241, ..user("user-10", "owner@acme.test") };
+        assert!(store.accept_invitation(&[3; 32], &in_beta, None, 241, 241, &joined).await.unwrap());
+        let joined_person = store.user(&UserId::new("user-10")).await.unwrap().unwrap();
+        assert_eq!((joined_person.person_id.as_str(), joined_person.email_verified_at), ("user-1", Some(241)));
+        assert_eq!(store.user_credentials("owner@acme.test").await.unwrap().unwrap().1.as_deref(), Some("hash"), "password unchanged");
     }
 
     pub async fn client_rows_round_trip_and_feed_the_cache(o: &Opened) {
