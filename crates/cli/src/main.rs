@@ -171,6 +171,22 @@ enum UserCommand {
         #[arg(long = "permission")]
         permissions: Vec<String>,
     },
+    /// Invite an email to an organization with a role: prints the link /invite/…, which works
+    /// once, for 7 days (and mails it when this command sends mail). The invitee chooses a
+    /// password, or signs in to accept when the email has an account.
+    Invite {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// owner, admin or member.
+        #[arg(long)]
+        role: String,
+        /// The issuer URL the server runs under, which the link starts with (as `serve
+        /// --issuer`; default: the configuration file's).
+        #[arg(long, env = "TESSERA_ISSUER", value_name = "URL")]
+        issuer: Option<String>,
+    },
     /// Change a user's role or `authorize_applications` permission.
     Update {
         email: String,
@@ -488,6 +504,15 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             let user =
                 service.create_user(&actor, NewUser { org, email, role, service: is_service, authorize_applications, password }).await?;
             json!({ "id": user.id, "email": user.email, "org_id": user.org_id, "role": user.role, "service": user.service, "authorize_applications": user.authorize_applications })
+        }
+        Command::User(UserCommand::Invite { org, email, role, issuer }) => {
+            let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not one of owner, admin, member"))?;
+            let invited = service.invite(&actor, &org, &email, role).await?;
+            let url = match issuer {
+                Some(issuer) => format!("{}{}", issuer.trim_end_matches('/'), invited.invite_path),
+                None => invited.invite_url,
+            };
+            json!({ "id": invited.id, "email": invited.email, "invite_url": url })
         }
         Command::User(UserCommand::Update { email, role, authorize_applications }) => {
             let role =

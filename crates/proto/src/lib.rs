@@ -773,6 +773,27 @@ pub struct ScopePatch {
     pub restricted: bool,
 }
 
+/// An invitation to the caller's organization (admin API, `POST /admin/v1/invitations`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewInvitationRequest {
+    pub email: String,
+    /// owner, admin or member.
+    pub role: String,
+}
+
+/// An invitation as the admin API shows it: its link travels only by mail, to the invitee.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvitationView {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    /// When the link stops working (Unix seconds).
+    pub expires_at: i64,
+}
+
 /// The caller's organization and its settings (admin API, `GET`/`PATCH /admin/v1/organization`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -140,6 +140,7 @@ pub fn describe(error: ServiceError) -> Described {
         ServiceError::Forbidden(why) => Described::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, why),
         ServiceError::NotFound(what) => Described::new(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, format!("{what} not found")),
         ServiceError::Conflict(what) => Described::new(StatusCode::CONFLICT, ErrorCode::InvalidRequest, what),
+        ServiceError::Off(what) => Described::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable, what),
         ServiceError::Unavailable(detail) => {
             tracing::warn!(%detail, "store unavailable");
             Described::new(
@@ -207,6 +208,7 @@ pub fn page_for(error: &ServiceError) -> Response {
         ServiceError::Forbidden(why) => message(StatusCode::FORBIDDEN, "Not allowed", &sentence(why)),
         ServiceError::Invalid(why) => message(StatusCode::BAD_REQUEST, "This cannot be done", &sentence(&why.message)),
         ServiceError::Conflict(why) => message(StatusCode::CONFLICT, "This cannot be done", &sentence(why)),
+        ServiceError::Off(why) => message(StatusCode::SERVICE_UNAVAILABLE, "This is off here", &sentence(why)),
         other => {
             match other {
                 ServiceError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),

@@ -43,6 +43,10 @@ pub enum ServiceError {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A feature this server was not set up for (email without `--smtp-url`); the text says
+    /// what is off and what to do instead.
+    #[error("off: {0}")]
+    Off(String),
     /// The store cannot be reached, or is read-only or full.
     #[error("the store is unavailable")]
     Unavailable(String),

@@ -27,6 +27,7 @@ mod feed;
 mod grants;
 mod housekeeping;
 mod introspection_endpoint;
+pub mod invitations;
 pub mod keys;
 pub mod limiter;
 pub mod mail;

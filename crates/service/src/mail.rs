@@ -77,6 +77,7 @@ impl MailSettings {
 pub enum LetterKind {
     PasswordReset,
     EmailVerification,
+    Invitation,
 }
 
 impl LetterKind {
@@ -84,6 +85,7 @@ impl LetterKind {
         match self {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
+            Self::Invitation => "invitation",
         }
     }
 }
@@ -91,6 +93,8 @@ impl LetterKind {
 /// A mail ready to send: plain text and HTML, each holding the one link.
 pub struct Letter {
     pub kind: LetterKind,
+    /// The recipient's user id, for the log; for an invitation, whose recipient may have none
+    /// yet, the invitation's id.
     pub user: UserId,
     pub to: String,
     pub subject: String,
@@ -133,6 +137,24 @@ struct VerificationHtml<'a> {
     email: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "mail/invitation.txt")]
+struct InvitationText<'a> {
+    link: &'a str,
+    org: &'a str,
+    role: &'a str,
+    inviter: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/invitation.html")]
+struct InvitationHtml<'a> {
+    link: &'a str,
+    org: &'a str,
+    role: &'a str,
+    inviter: &'a str,
+}
+
 fn rendered(template: &impl Template) -> Result<String> {
     template.render().map_err(|e| ServiceError::Internal(format!("cannot render a mail: {e}")))
 }
@@ -146,6 +168,18 @@ impl Letter {
             subject: "Reset your Tessera password".into(),
             text: rendered(&PasswordResetText { link, minutes })?,
             html: rendered(&PasswordResetHtml { link, minutes })?,
+        })
+    }
+
+    /// `inviter` is an email, or "The operator".
+    pub(crate) fn invitation(invitation: &str, to: &str, link: &str, org: &str, role: &str, inviter: &str) -> Result<Self> {
+        Ok(Self {
+            kind: LetterKind::Invitation,
+            user: UserId::new(invitation),
+            to: to.to_owned(),
+            subject: format!("Join {org} on Tessera"),
+            text: rendered(&InvitationText { link, org, role, inviter })?,
+            html: rendered(&InvitationHtml { link, org, role, inviter })?,
         })
     }
 

@@ -14,7 +14,7 @@ use crate::login_security::audit_entries;
 
 const NEW_PASSWORD: &str = "a new password for 2027";
 
-fn with_mail(sink: &MailSink, extra: &[&str]) -> ServerOptions {
+pub fn with_mail(sink: &MailSink, extra: &[&str]) -> ServerOptions {
     let mut serve = vec!["--smtp-url".to_owned(), sink.smtp_url(), "--mail-from".to_owned(), "Tessera <auth@tessera.test>".to_owned()];
     serve.extend(extra.iter().map(|s| (*s).to_owned()));
     ServerOptions { serve, ..ServerOptions::default() }
@@ -30,7 +30,7 @@ async fn forgot(server: &Server, email: &str) -> (u16, String) {
 }
 
 /// The one link of a mail, the same in its plain-text and HTML parts.
-fn link_of(mail: &Value, server: &Server) -> String {
+pub fn link_of(mail: &Value, server: &Server) -> String {
     let issuer = server.url("");
     let text = the_link(mail["text"].as_str().expect("a plain-text part"), &issuer).unwrap();
     let html = the_link(mail["html"].as_str().expect("an HTML part"), &issuer).unwrap();

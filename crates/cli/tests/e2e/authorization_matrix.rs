@@ -71,6 +71,10 @@ enum Route {
     ListScopes,
     AddScope,
     RestrictScope,
+    /// Without a mail server (the matrix has none), an allowed invitation is `503`: the access
+    /// rule comes first (`memberships`/`invitations` e2e tests send real mail).
+    Invite,
+    InviteOwner,
     ShowOrganization,
     /// Sets `require_mfa` to false, as it is: the cells after it must not be sent to enrolment.
     UpdateOrganization,
@@ -161,6 +165,8 @@ const FIRST_PARTY: &[Row] = &[
     (ListScopes,                  Org,        [200, 200, 200, 200]),
     (AddScope,                    Org,        [201, 201, 403, 403]),
     (RestrictScope,               Org,        [200, 200, 403, 403]),
+    (Invite,                      Org,        [503, 503, 403, 403]),
+    (InviteOwner,                 Org,        [503, 403, 403, 403]),
     (ShowOrganization,            Org,        [200, 200, 403, 403]),
     (UpdateOrganization,          Org,        [200, 403, 403, 403]),
     (ListApprovals,               Org,        [200, 200, 403, 403]),
@@ -194,6 +200,8 @@ enum Page {
     SaveOrganization,
     /// The person's organizations: the callers belong to one each.
     Memberships,
+    /// Without a mail server: `503` once allowed, as the API's row.
+    Invite,
     /// To the caller's own (current) membership, or to a user of another organization, which
     /// is not the caller's to switch to.
     SwitchMembership,
@@ -256,6 +264,7 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::Organization,    Org,        [200, 200, 403, 0]),
     (Page::SaveOrganization,    Org,        [303, 403, 403, 0]),
     (Page::Memberships,         Own,        [200, 200, 200, 0]),
+    (Page::Invite,              Org,        [503, 503, 403, 0]),
     (Page::SwitchMembership,    Own,        [303, 303, 303, 0]),
     (Page::SwitchMembership,    Other,      [404, 404, 404, 0]),
     (Page::Security,            Own,        [200, 200, 200, 0]),
@@ -532,6 +541,12 @@ async fn prepare(world: &World, role: Role, action: Route, target: Target) -> Re
         ListScopes => Request::new(Method::GET, "/scopes", None, Object::None),
         AddScope => Request::new(Method::POST, "/scopes", Some(json!({ "name": format!("added{}", world.next()) })), Object::None),
         RestrictScope => Request::new(Method::PATCH, "/scopes/write", Some(json!({ "restricted": false })), Object::None),
+        Invite => {
+            Request::new(Method::POST, "/invitations", Some(json!({ "email": "invited@matrix.test", "role": "member" })), Object::None)
+        }
+        InviteOwner => {
+            Request::new(Method::POST, "/invitations", Some(json!({ "email": "invited@matrix.test", "role": "owner" })), Object::None)
+        }
         ShowOrganization => Request::new(Method::GET, "/organization", None, Object::None),
         UpdateOrganization => Request::new(Method::PATCH, "/organization", Some(json!({ "require_mfa": false })), Object::None),
         ListApprovals => Request::new(Method::GET, "/approvals", None, Object::None),
@@ -763,6 +778,7 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         Page::Organization => ("/admin/organization".into(), None, Object::None),
         Page::SaveOrganization => ("/admin/organization".into(), form(&[]), Object::None),
         Page::Memberships => ("/settings/organizations".into(), None, Object::None),
+        Page::Invite => ("/admin/members/invite".into(), form(&[("email", "invited@matrix.test"), ("role", "member")]), Object::None),
         Page::SwitchMembership => {
             let email = if target == Other { world.other.owner_email.clone() } else { world.email(role).to_owned() };
             ("/settings/organizations/switch".into(), form(&[("user_id", &world.id(&email))]), Object::User { email })

@@ -30,6 +30,7 @@ mod device;
 mod discovery;
 mod dpop;
 mod interop;
+mod invitations;
 mod jwt_validation;
 mod leakage;
 mod login_security;

@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 use tessera_core::model::{ClientStatus, Role};
 use tessera_core::scope::{ADMIN_CLIENTS, ADMIN_ORG};
 use tessera_proto::{
-    ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, MemberPatch, NewClientRequest, NewMemberRequest,
-    NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem, RevokeTokenRequest, ScopePatch, ScopeView, UserView,
+    ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, InvitationView, MemberPatch, NewClientRequest,
+    NewInvitationRequest, NewMemberRequest, NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem, RevokeTokenRequest,
+    ScopePatch, ScopeView, UserView,
 };
 use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser};
 use tessera_service::{AdminCaller, ServiceError};
@@ -511,6 +512,21 @@ async fn update_scope(
     Ok(json(StatusCode::OK, &ScopeView { name: def.name, restricted: def.restricted, built_in: false }))
 }
 
+/// Invites an email to the caller's organization with a role: the link, valid 7 days, goes
+/// by mail to the invitee only (`503` when this server sends no mail). An email that is a
+/// member already is refused; one with an account elsewhere accepts after signing in.
+#[utoipa::path(post, path = "/admin/v1/invitations", tag = "members", request_body = NewInvitationRequest,
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 201, body = InvitationView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 503, body = Problem)))]
+async fn invite(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(body): Body<NewInvitationRequest>) -> Answer {
+    let role = role(&body.role)?;
+    let invited = state.service.invite_by_mail(&caller.actor, &caller.org_id(), &body.email, role).await?;
+    let view =
+        InvitationView { id: invited.id, email: invited.email, role: invited.role.as_str().to_owned(), expires_at: invited.expires_at };
+    Ok(json(StatusCode::CREATED, &view))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The organization
 
@@ -694,6 +710,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_member))
         .routes(routes!(list_scopes, add_scope))
         .routes(routes!(update_scope))
+        .routes(routes!(invite))
         .routes(routes!(show_organization, update_organization))
         .routes(routes!(list_approvals))
         .routes(routes!(approve, withdraw_approval))

@@ -243,6 +243,14 @@ pub(crate) struct NewMemberForm {
     pub authorize_applications: bool,
 }
 
+/// An invitation: `POST /admin/members/invite`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct InviteForm {
+    pub email: String,
+    pub role: String,
+}
+
 /// A member's role: `POST /admin/members/{id}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

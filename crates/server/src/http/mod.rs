@@ -10,6 +10,7 @@ pub mod extract;
 pub mod feed;
 pub(crate) mod forms;
 pub mod health;
+pub mod invitations;
 pub mod oauth;
 pub mod pages;
 pub mod portal;

@@ -392,7 +392,7 @@ pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Ur
 }
 
 /// Sets the new session's cookie and sends the browser on with a 303.
-fn signed_in_redirect(browser: &Browser, session: &NewSession, location: &str) -> Response {
+pub(crate) fn signed_in_redirect(browser: &Browser, session: &NewSession, location: &str) -> Response {
     let mut response = redirect(StatusCode::SEE_OTHER, location);
     response.headers_mut().append(header::SET_COOKIE, browser.set_cookie(browser.names.session, &session.cookie, session.max_age));
     response

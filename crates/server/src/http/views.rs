@@ -36,6 +36,20 @@ pub struct PasswordResetPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "invite.html")]
+pub struct InvitePage<'a> {
+    pub csrf: &'a str,
+    pub token: &'a str,
+    pub org_name: &'a str,
+    pub email: &'a str,
+    pub role: &'a str,
+    pub has_account: bool,
+    /// The email of the browser's session, if any.
+    pub signed_in_as: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "security.html")]
 pub struct SecurityPage {
     pub nav: Nav,
@@ -353,6 +367,16 @@ pub struct MembersPage {
     pub members: Vec<tessera_proto::UserView>,
     pub me: String,
     pub is_owner: bool,
+    /// Whether invitations can be mailed (`serve --smtp-url`).
+    pub mail_enabled: bool,
+    pub invitations: Vec<PendingInvitation>,
+}
+
+/// An invitation waiting to be accepted, as the Members page lists it.
+pub struct PendingInvitation {
+    pub email: String,
+    pub role: tessera_core::model::Role,
+    pub expires_text: String,
 }
 
 #[derive(Template)]

@@ -25,6 +25,7 @@ use crate::error::{Result, ServiceError};
 pub use audit::AuditFilter;
 pub use clients::{ClientEdit, NewClient};
 pub use members::NewUser;
+pub(crate) use members::validate_email;
 
 /// Who performs an administrative action: the operator (CLI, start-up, setup link), or a
 /// signed-in user, whose powers `tessera_core::access` limits. The label goes to the audit log.

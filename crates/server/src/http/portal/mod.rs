@@ -35,6 +35,8 @@ fn notice(done: Option<&str>) -> Option<String> {
         "off" => "The client is off: it cannot authenticate, and its live tokens stopped working.",
         "saved" => "Saved.",
         "switched" => "You are working in another organization now.",
+        "joined" => "Welcome: you are a member of this organization now.",
+        "invited" => "The invitation is on its way. Its link works for 7 days.",
         "deleted" => "The client is deleted.",
         "added" => "Added.",
         "approved" => "The application is approved for your organization.",

@@ -10,7 +10,7 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, AuditFilter, NewUser};
 use tessera_service::session::SignedIn;
 
-use crate::http::forms::{ClientIdForm, MemberRoleForm, NewMemberForm, NoFields, OrganizationForm, ScopeForm};
+use crate::http::forms::{ClientIdForm, InviteForm, MemberRoleForm, NewMemberForm, NoFields, OrganizationForm, ScopeForm};
 
 use super::{Done, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
@@ -18,7 +18,7 @@ use crate::error::{PageResult, sentence};
 use crate::http::dates;
 use crate::http::pages::{Browser, redirect};
 use crate::http::views::{
-    ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MembersPage, OrganizationPage, ScopesPage, html,
+    ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MembersPage, OrganizationPage, PendingInvitation, ScopesPage, html,
 };
 
 /// `GET /admin`.
@@ -50,7 +50,15 @@ async fn members_page_with(
     error_status: StatusCode,
 ) -> PageResult {
     let user = &session.user;
-    let members = state.service.members(&Actor::user(user.clone()), user.org_id.as_str()).await?;
+    let actor = Actor::user(user.clone());
+    let members = state.service.members(&actor, user.org_id.as_str()).await?;
+    let invitations = state
+        .service
+        .pending_invitations(&actor, &user.org_id)
+        .await?
+        .into_iter()
+        .map(|i| PendingInvitation { email: i.email, role: i.role, expires_text: dates::utc(i.expires_at) })
+        .collect();
     let mut page_nav = nav(session, "admin", notice);
     let status = if error.is_some() { error_status } else { StatusCode::OK };
     page_nav.error = error;
@@ -61,6 +69,8 @@ async fn members_page_with(
         members,
         me: user.id.to_string(),
         is_owner: user.role == Role::Owner,
+        mail_enabled: state.service.mail_enabled(),
+        invitations,
     };
     Ok(html(status, &page))
 }
@@ -86,6 +96,21 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
     };
     match state.service.create_user(&Actor::user(session.user.clone()), new).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=added")),
+        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(sentence(&why.message))).await,
+        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/members/invite`: mails an invitation to join.
+pub async fn invite(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form::<InviteForm>(&state, &browser, &body).await?;
+    let Some(role) = Role::parse(&form.role) else {
+        return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
+    };
+    let actor = Actor::user(session.user.clone());
+    match state.service.invite_by_mail(&actor, session.user.org_id.as_str(), &form.email, role).await {
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=invited")),
         Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(sentence(&why.message))).await,
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
         Err(e) => Err(e.into()),
