@@ -118,9 +118,11 @@ pub struct DeviceAuthorization {
     pub interval: i64,
     pub last_polled_at: Option<i64>,
     pub status: DeviceStatus,
-    /// Who approved it, and when they last entered their password (for the ID token).
+    /// Who approved it, when they last entered their password and how they signed in (RFC 8176
+    /// methods; empty when not known), for the ID token.
     pub user_id: Option<UserId>,
     pub auth_time: Option<i64>,
+    pub amr: Vec<String>,
 }
 
 /// What to do with a poll that is not refused outright.
@@ -204,6 +206,7 @@ mod tests {
             status,
             user_id: None,
             auth_time: None,
+            amr: vec![],
         }
     }
 

@@ -13,7 +13,7 @@ use tessera_core::grant;
 use tessera_core::model::{GrantType, User};
 use tessera_core::scope;
 use tessera_proto::{DeviceAuthorizationResponse, TokenResponse};
-use tessera_store::{GrantRecord, StoreError};
+use tessera_store::{DeviceApproval, GrantRecord, StoreError};
 
 use crate::authorization::{ScopeLine, scope_lines};
 use crate::cache::CachedClient;
@@ -67,6 +67,7 @@ impl Tessera {
             status: DeviceStatus::Pending,
             user_id: None,
             auth_time: None,
+            amr: vec![],
         };
         // A user code taken by another live authorization: draw again (rare at 20^8 codes).
         for _ in 0..5 {
@@ -169,8 +170,8 @@ impl Tessera {
             expires_at: None,
             revoked: false,
             resources,
-            // The approval's sign-in is not recorded with the device authorization.
-            amr: vec![],
+            // How the approving user signed in, as the browser's session said.
+            amr: found.amr.clone(),
         };
         let (user, org_approves) = self.grant_user(caller, &grant.user_id).await?;
         let input = UserGrantInput {
@@ -239,11 +240,15 @@ impl Tessera {
         let Some(client) = self.cache.client(&*self.store, &found.client_id).await? else {
             return Ok(Err(UserCodeRefusal::NotValid));
         };
+        // Under the person's membership of the client's organization, as a browser grant.
+        let session = &self.acting_session(session, &client.client.org_id).await?;
+        let user = &session.user;
         let Ok(scope) = scope::allowed_for(&found.scope, client.holder(user), &client.catalogue) else {
             // Nothing this user may grant: the approval is a denial.
             return Ok(Ok(self.store.decide_device_authorization(&hash, None, now).await?));
         };
-        let decided = self.store.decide_device_authorization(&hash, Some((&user.id, session.auth_time, &scope)), now).await?;
+        let approval = DeviceApproval { user: &user.id, auth_time: session.auth_time, amr: &session.amr, scope: &scope };
+        let decided = self.store.decide_device_authorization(&hash, Some(approval), now).await?;
         if decided {
             self.save_consent_audited(user, &client.client.id, &scope).await?;
         }

@@ -286,6 +286,16 @@ pub struct Invitation {
     pub accepted_at: Option<i64>,
 }
 
+/// A user's approval of a device authorization: who, when they signed in and how (RFC 8176),
+/// and the scope they granted.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceApproval<'a> {
+    pub user: &'a UserId,
+    pub auth_time: i64,
+    pub amr: &'a [String],
+    pub scope: &'a ScopeSet,
+}
+
 /// A new password for a user, and what goes with it.
 #[derive(Debug, Clone, Copy)]
 pub struct PasswordChange<'a> {
@@ -628,7 +638,7 @@ pub trait Store: Send + Sync + 'static {
     async fn record_device_poll(&self, device_hash: &[u8], previous: Option<i64>, now: i64, interval: i64) -> Result<bool>;
     /// The user's decision, only while the authorization is pending and unexpired: approved
     /// (with the user, their `auth_time` and the scope they may grant) or denied (`None`).
-    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<(&UserId, i64, &ScopeSet)>, now: i64) -> Result<bool>;
+    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<DeviceApproval<'_>>, now: i64) -> Result<bool>;
     /// Spends an approved device code: true for exactly one caller.
     async fn consume_device_authorization(&self, device_hash: &[u8]) -> Result<bool>;
     /// Whether an access token is revoked, by its own id or through its grant.

@@ -165,6 +165,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0019_invitations.sqlite.sql"),
         postgres: migration_file!("0019_invitations.postgres.sql"),
     },
+    Step {
+        version: 20,
+        description: "device amr",
+        sqlite: migration_file!("0020_device_amr.sqlite.sql"),
+        postgres: migration_file!("0020_device_amr.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -463,6 +469,7 @@ mod tests {
                     "45ce85ce3aab04da776bb267fa34c109ce135b3ddc314d33f61e9fa0acfd4cb153f90fec8d8c6c20e65f3f2a4ba57927",
                     "53979180b3e8df7d7d1e4c51252bed99b00f078c2afb588acf37c033469c8a30f3aa79a568d930081f7f9aa18cfc577c",
                     "49092a2a23dac22d791080380a83cfd4da72863ae7e112a1737b77ae4cd4e8f3da59a22ec7ae09a13b02476c5f96e14d",
+                    "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
                 ],
             ),
             (
@@ -486,6 +493,7 @@ mod tests {
                     "1f34a52f7c090f694f04db0857958c041fa1988ed82293b79fd893b64d270ecbc8f1082d6cc86ae35cd6075258496469",
                     "53c49175df9e2d39b847b6630656409676f6ae0580f397e485010d51c8b1df7608de2ea0873747d02dfb5a5c47a0d2e9",
                     "b18035f5633c0c796b2a5f90efdcd7f12ab2b686e9dc1888dbe0c314d003b0eaac0939aada1aae2d65d2ec3798de2f39",
+                    "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
                 ],
             ),
         ];

@@ -24,8 +24,8 @@ use tessera_core::scope::ScopeSet;
 use crate::migration::Dialect;
 use crate::{
     AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
-    CodeRedemption, Entity, GrantRecord, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasswordChange, RefreshLookup, Refusals, Result,
-    SecretMaterial, SessionRecord, Store, StoreError, TotpFactor,
+    CodeRedemption, DeviceApproval, Entity, GrantRecord, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasswordChange,
+    RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError, TotpFactor,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -152,7 +152,7 @@ const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, gra
 
 const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources, g.amr AS grant_amr";
 
-const DEVICE_COLUMNS: &str = "client_id, scope, created_at, expires_at, poll_interval, last_polled_at, status, user_id, auth_time";
+const DEVICE_COLUMNS: &str = "client_id, scope, created_at, expires_at, poll_interval, last_polled_at, status, user_id, auth_time, amr";
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
@@ -562,6 +562,7 @@ where
             status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("device status"))?,
             user_id: user_id.map(UserId::new),
             auth_time: row.try_get("auth_time")?,
+            amr: methods(row.try_get("amr")?),
         })
     }
 
@@ -834,13 +835,14 @@ where
         audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let spent = sqlx::query("UPDATE invitations SET accepted_at = $1 WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1")
-            .bind(now)
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let spent =
+            sqlx::query("UPDATE invitations SET accepted_at = $1 WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1")
+                .bind(now)
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
         if !spent {
             return Ok(false);
         }
@@ -1310,17 +1312,18 @@ where
         Ok(recorded == 1)
     }
 
-    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<(&UserId, i64, &ScopeSet)>, now: i64) -> Result<bool> {
+    async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<DeviceApproval<'_>>, now: i64) -> Result<bool> {
         let decided = match approval {
-            Some((user, auth_time, scope)) => sqlx::query(
-                "UPDATE device_authorizations SET status = 'approved', user_id = $1, auth_time = $2, scope = $3 \
+            Some(approval) => sqlx::query(
+                "UPDATE device_authorizations SET status = 'approved', user_id = $1, auth_time = $2, scope = $3, amr = $6 \
                  WHERE user_code_hash = $4 AND status = 'pending' AND expires_at > $5",
             )
-            .bind(user.as_str())
-            .bind(auth_time)
-            .bind(scope.to_string())
+            .bind(approval.user.as_str())
+            .bind(approval.auth_time)
+            .bind(approval.scope.to_string())
             .bind(user_hash)
-            .bind(now),
+            .bind(now)
+            .bind((!approval.amr.is_empty()).then(|| approval.amr.join(" "))),
             None => sqlx::query(
                 "UPDATE device_authorizations SET status = 'denied' WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2",
             )

@@ -106,6 +106,8 @@ async fn device_flow_pending_then_approved_on_the_page_then_tokens_once() {
     assert_eq!((claims["sub"].as_str(), claims["client_id"].as_str()), (Some(fixture.owner_id.as_str()), Some(client.client_id.as_str())));
     let (_, id) = jwt_parts(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["aud"], client.client_id.as_str());
+    assert_eq!(id["amr"], serde_json::json!(["pwd"]), "how the approving user signed in: {id}");
+    assert_eq!(id["acr"], "pwd");
     assert_oauth_error(poll(&server, &client, device_code).await, 400, "invalid_grant").await;
     // The refresh token works like any other.
     let response = post_form(
