@@ -150,17 +150,31 @@ enum ScopeCommand {
     },
 }
 
+/// Who joins which organization, in what role (`user create`, `user invite`).
+#[derive(Debug, clap::Args)]
+struct MemberArgs {
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    email: String,
+    /// owner, admin or member.
+    #[arg(long)]
+    role: String,
+}
+
+impl MemberArgs {
+    fn role(&self) -> anyhow::Result<Role> {
+        Role::parse(&self.role).with_context(|| format!("--role {:?} is not one of owner, admin, member", self.role))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Create a user.
+    /// Create a user (on an email that has an account: a membership of that person, who keeps
+    /// their password).
     Create {
-        #[arg(long)]
-        org: String,
-        #[arg(long)]
-        email: String,
-        /// owner, admin or member.
-        #[arg(long)]
-        role: String,
+        #[command(flatten)]
+        who: MemberArgs,
         /// A service user: no password, cannot log in, exists to be a client's run-as user.
         #[arg(long)]
         service: bool,
@@ -175,13 +189,8 @@ enum UserCommand {
     /// once, for 7 days (and mails it when this command sends mail). The invitee chooses a
     /// password, or signs in to accept when the email has an account.
     Invite {
-        #[arg(long)]
-        org: String,
-        #[arg(long)]
-        email: String,
-        /// owner, admin or member.
-        #[arg(long)]
-        role: String,
+        #[command(flatten)]
+        who: MemberArgs,
         /// The issuer URL the server runs under, which the link starts with (as `serve
         /// --issuer`; default: the configuration file's).
         #[arg(long, env = "TESSERA_ISSUER", value_name = "URL")]
@@ -491,8 +500,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             serde_json::to_value(service.set_scope_restricted(&actor, &org, &name, restricted).await?)?
         }
         Command::Scope(ScopeCommand::List { org }) => serde_json::to_value(service.scopes(&actor, &org).await?)?,
-        Command::User(UserCommand::Create { org, email, role, service: is_service, password_stdin, permissions }) => {
-            let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not one of owner, admin, member"))?;
+        Command::User(UserCommand::Create { who, service: is_service, password_stdin, permissions }) => {
+            let role = who.role()?;
+            let MemberArgs { org, email, .. } = who;
             let mut authorize_applications = false;
             for permission in &permissions {
                 match permission.as_str() {
@@ -505,9 +515,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
                 service.create_user(&actor, NewUser { org, email, role, service: is_service, authorize_applications, password }).await?;
             json!({ "id": user.id, "email": user.email, "org_id": user.org_id, "role": user.role, "service": user.service, "authorize_applications": user.authorize_applications })
         }
-        Command::User(UserCommand::Invite { org, email, role, issuer }) => {
-            let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not one of owner, admin, member"))?;
-            let invited = service.invite(&actor, &org, &email, role).await?;
+        Command::User(UserCommand::Invite { who, issuer }) => {
+            let invited = service.invite(&actor, &who.org, &who.email, who.role()?).await?;
             let url = match issuer {
                 Some(issuer) => format!("{}{}", issuer.trim_end_matches('/'), invited.invite_path),
                 None => invited.invite_url,
