@@ -59,6 +59,9 @@ pub struct ConsentPrompt {
     pub owner: String,
     pub user_email: String,
     pub scopes: Vec<ScopeLine>,
+    /// For an application of none of the person's organizations, when they belong to several:
+    /// which one it may act in (SPEC §11).
+    pub organizations: Vec<crate::memberships::OrgChoice>,
 }
 
 /// What the approval page shows.
@@ -119,7 +122,7 @@ impl Tessera {
             let outcome = self.approval_prompt(&request, &client, session).await?;
             return self.finish_pushed(pushed, outcome).await;
         }
-        let session = &self.acting_session(session, &client.client.org_id).await?;
+        let session = &self.acting_session(session, &client.client.org_id, &client.client.id, None).await?;
         // The login page cannot strip `prompt=login` from a pushed request: a login after the
         // request was first used satisfies it.
         if pushed.is_some_and(|p| par::login_satisfied(p.opened_at, p.opened_now, session.auth_time)) {
@@ -136,7 +139,7 @@ impl Tessera {
             Err(error) => self.finish_pushed(pushed, self.error_redirect(&request, &error)).await,
             Ok(Interaction::Login) => Ok(AuthorizeOutcome::Login),
             Ok(Interaction::Consent) => {
-                let outcome = self.consent_prompt(&request, &client, &session.user).await?;
+                let outcome = self.consent_prompt(&request, &client, session).await?;
                 self.finish_pushed(pushed, outcome).await
             }
             Ok(Interaction::Proceed) => {
@@ -149,7 +152,15 @@ impl Tessera {
     }
 
     /// The consent form's Allow or Deny. The HTTP layer has checked the CSRF token and origin.
-    pub async fn decide_consent(&self, params: &Params, session: &SignedIn, decision: ConsentDecision) -> Result<AuthorizeOutcome> {
+    /// `chose`: the membership picked on the page for an application of none of the person's
+    /// organizations (a user id of theirs; anything else is "not found").
+    pub async fn decide_consent(
+        &self,
+        params: &Params,
+        session: &SignedIn,
+        decision: ConsentDecision,
+        chose: Option<&str>,
+    ) -> Result<AuthorizeOutcome> {
         let (request, client, pushed) = match self.validate_authorization(params).await? {
             Ok(valid) => valid,
             Err(outcome) => return Ok(outcome),
@@ -159,7 +170,7 @@ impl Tessera {
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             return self.finish_pushed(pushed, self.error_redirect(&request, &error)).await;
         }
-        let session = &self.acting_session(session, &client.client.org_id).await?;
+        let session = &self.acting_session(session, &client.client.org_id, &client.client.id, chose).await?;
         let catalogue = client.catalogue.clone();
         let scope = match authorize::scope_for_user(&request, client.holder(&session.user), &catalogue) {
             Ok(scope) => scope,
@@ -276,7 +287,8 @@ impl Tessera {
         AuthorizeOutcome::Redirect(authorize::error_url(&request.redirect_uri, mode, error, request.state.as_deref(), self.issuer()))
     }
 
-    async fn consent_prompt(&self, request: &AuthorizationRequest, client: &CachedClient, user: &User) -> Result<AuthorizeOutcome> {
+    async fn consent_prompt(&self, request: &AuthorizationRequest, client: &CachedClient, session: &SignedIn) -> Result<AuthorizeOutcome> {
+        let user = &session.user;
         let scope = match authorize::scope_for_user(request, client.holder(user), &client.catalogue) {
             Ok(scope) => scope,
             Err(error) => return Ok(self.error_redirect(request, &error)),
@@ -287,6 +299,7 @@ impl Tessera {
             owner: client.owner.as_ref().map_or_else(String::new, |o| o.email.clone()),
             user_email: user.email.clone(),
             scopes: scope_lines(&scope),
+            organizations: self.organization_choice(session, &client.client.org_id).await?,
         }))
     }
 

@@ -241,7 +241,7 @@ impl Tessera {
             return Ok(Err(UserCodeRefusal::NotValid));
         };
         // Under the person's membership of the client's organization, as a browser grant.
-        let session = &self.acting_session(session, &client.client.org_id).await?;
+        let session = &self.acting_session(session, &client.client.org_id, &client.client.id, None).await?;
         let user = &session.user;
         let Ok(scope) = scope::allowed_for(&found.scope, client.holder(user), &client.catalogue) else {
             // Nothing this user may grant: the approval is a denial.

@@ -3,12 +3,21 @@
 //! membership a grant acts under.
 
 use tessera_core::audit::AuditAction;
-use tessera_core::model::{OrgId, Role, UserId};
+use tessera_core::model::{ClientId, OrgId, Role, User, UserId};
 
 use crate::Tessera;
 use crate::admin::Actor;
 use crate::error::{Result, ServiceError};
 use crate::session::SignedIn;
+
+/// An organization the consent page offers to act in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgChoice {
+    pub user_id: String,
+    pub org_name: String,
+    /// The membership the request acts under unless another is chosen.
+    pub current: bool,
+}
 
 /// One of the signed-in person's memberships, as the organizations page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,19 +69,29 @@ impl Tessera {
         Ok(())
     }
 
-    /// The session as it acts for a client of organization `org`: under the person's enabled
+    /// The session as it acts for `client` of organization `org`: under the person's enabled
     /// membership of that organization when they have one (a token carries the `org_id` of the
-    /// membership it acts under), else under the browser's own. That organization's rule on
+    /// membership it acts under). For an application of an organization the person is not a
+    /// member of, under the membership they `chose` on the consent page, else the one they chose
+    /// before (it holds their consent), else the browser's own. That organization's rule on
     /// second factors holds as for the browser's own.
-    pub(crate) async fn acting_session(&self, session: &SignedIn, org: &OrgId) -> Result<SignedIn> {
+    pub(crate) async fn acting_session(&self, session: &SignedIn, org: &OrgId, client: &ClientId, chose: Option<&str>) -> Result<SignedIn> {
         if &session.user.org_id == org {
             return Ok(session.clone());
         }
-        let memberships = self.store.memberships(&session.user.person_id).await?;
-        let Some((member, org_name)) = memberships.into_iter().find(|(u, _)| &u.org_id == org && u.is_active() && !u.service) else {
-            return Ok(session.clone());
+        let memberships: Vec<(User, String)> =
+            self.store.memberships(&session.user.person_id).await?.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
+        let member = match memberships.iter().find(|(u, _)| &u.org_id == org) {
+            Some(found) => Some(found.clone()),
+            None => match chose.filter(|id| !id.is_empty()) {
+                Some(id) => {
+                    Some(memberships.iter().find(|(u, _)| u.id.as_str() == id).cloned().ok_or(ServiceError::NotFound("membership"))?)
+                }
+                None => self.remembered_membership(session, &memberships, client).await?,
+            },
         };
-        let requires = self.store.find_org(org.as_str()).await?.is_some_and(|o| o.require_mfa);
+        let Some((member, org_name)) = member.filter(|(u, _)| u.id != session.user.id) else { return Ok(session.clone()) };
+        let requires = self.store.find_org(member.org_id.as_str()).await?.is_some_and(|o| o.require_mfa);
         if requires && !self.has_second_factor(&member.id).await? {
             return Err(ServiceError::Forbidden(format!(
                 "{org_name} requires a second factor: set one up on your Security page, then try again"
@@ -82,5 +101,38 @@ impl Tessera {
         acting.user = member;
         acting.org_name = org_name;
         Ok(acting)
+    }
+
+    /// Of a person's memberships, the one whose consent `client` holds (the browser's own first).
+    async fn remembered_membership(
+        &self,
+        session: &SignedIn,
+        memberships: &[(User, String)],
+        client: &ClientId,
+    ) -> Result<Option<(User, String)>> {
+        if memberships.len() < 2 || self.store.consent(&session.user.id, client).await?.is_some() {
+            return Ok(None);
+        }
+        for (member, org_name) in memberships {
+            if self.store.consent(&member.id, client).await?.is_some() {
+                return Ok(Some((member.clone(), org_name.clone())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The person's organizations an application of none of them may act in, for the consent
+    /// page's choice (empty when there is nothing to choose: one membership, or the client's
+    /// organization is among them).
+    pub(crate) async fn organization_choice(&self, session: &SignedIn, org: &OrgId) -> Result<Vec<OrgChoice>> {
+        let memberships: Vec<(User, String)> =
+            self.store.memberships(&session.user.person_id).await?.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
+        if memberships.len() < 2 || memberships.iter().any(|(u, _)| &u.org_id == org) {
+            return Ok(Vec::new());
+        }
+        Ok(memberships
+            .into_iter()
+            .map(|(u, org_name)| OrgChoice { current: u.id == session.user.id, user_id: u.id.to_string(), org_name })
+            .collect())
     }
 }

@@ -119,5 +119,73 @@ async fn the_organizations_page_fits_a_phone_and_switches_from_the_keyboard() {
     browser.wait_for_element(".badge", WAIT).await.unwrap();
     let current = browser.client().find(Locator::Css(".badge")).await.unwrap().attr("aria-label").await.unwrap().unwrap_or_default();
     assert_eq!(current, format!("{}: the organization you are working in", beta.org_name));
+
+    // The consent page's choice of organization, on the phone: labelled, inside the page.
+    let gamma = tessera_testkit::Fixture::create(&server.cli).unwrap();
+    let app = web_client(&server, &gamma, &["--scope", "openid"]);
+    browser.goto(&server.url(&format!("/oauth2/authorize?{}", code_query(&app, "&scope=openid+read")))).await.unwrap();
+    browser.wait_for_element("select#membership", WAIT).await.unwrap();
+    let label = browser.text("label[for=membership]").await.unwrap();
+    assert!(label.contains("organizations"), "{label}");
+    let page = browser.client().find(Locator::Css("html")).await.unwrap().rectangle().await.unwrap();
+    for css in ["select#membership", "button[value=allow]"] {
+        let (x, _, w, _) = browser.client().find(Locator::Css(css)).await.unwrap().rectangle().await.unwrap();
+        assert!(x >= 0.0 && x + w <= page.2 + 0.5, "390px: {css} fits");
+    }
+    screenshot(&browser, "consent-organization-phone.png").await;
     browser.close().await.unwrap();
+}
+
+/// An application of an organization the person is not a member of: the consent page asks which
+/// of the person's organizations it may act in, the token carries that one, and the choice is
+/// remembered (the next request asks nothing and acts there again).
+#[tokio::test]
+async fn consent_to_an_application_of_another_organization_chooses_where_it_acts() {
+    let (server, acme) = start();
+    let beta = tessera_testkit::Fixture::create(&server.cli).unwrap();
+    let gamma = tessera_testkit::Fixture::create(&server.cli).unwrap();
+    let in_beta = server.cli.json(&["user", "create", "--org", &beta.org_name, "--email", &acme.owner_email, "--role", "member"]).unwrap();
+    let app = web_client(&server, &gamma, &["--scope", "openid"]);
+
+    let mut browser = Agent::new(&server);
+    browser.login(&acme.owner_email, OWNER_PASSWORD).await;
+    let query = code_query(&app, "&scope=openid+read");
+    let consent = browser.get(&format!("/oauth2/authorize?{query}")).await.text().await.unwrap();
+    assert!(consent.contains(r#"<label for="membership">"#), "the page asks: {consent}");
+    assert!(consent.contains(&format!(">{}</option>", acme.org_name)) && consent.contains(&format!(">{}</option>", beta.org_name)));
+    assert!(!consent.contains(&format!(">{}</option>", gamma.org_name)), "only the person's own organizations");
+
+    // Another person's membership is not a choice.
+    let refused = browser
+        .submit(
+            "/oauth2/authorize/decision",
+            &consent,
+            &["csrf_token", "request"],
+            &[("decision", "allow"), ("membership", &gamma.owner_id)],
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+
+    let chosen = in_beta["id"].as_str().unwrap();
+    let allowed = browser
+        .submit("/oauth2/authorize/decision", &consent, &["csrf_token", "request"], &[("decision", "allow"), ("membership", chosen)])
+        .await;
+    assert_eq!(allowed.status(), 303);
+    let tokens = redeem_ok(&server, &app, &response_params(&location(&allowed))["code"]).await;
+    let claims = jwt_parts(tokens["access_token"].as_str().unwrap()).1;
+    assert_eq!((claims["org_id"].as_str(), claims["sub"].as_str()), (Some(beta.org_id.as_str()), Some(chosen)));
+
+    // Remembered: no page, the same organization, while the browser still works in acme.
+    let again = browser.get(&format!("/oauth2/authorize?{query}")).await;
+    assert_eq!(again.status(), 302, "no consent page the second time");
+    let tokens = redeem_ok(&server, &app, &response_params(&location(&again))["code"]).await;
+    assert_eq!(jwt_parts(tokens["access_token"].as_str().unwrap()).1["org_id"], beta.org_id.as_str());
+    let orgs = browser.get("/settings/organizations").await.text().await.unwrap();
+    assert!(orgs.contains(&format!("aria-label=\"{}: the organization you are working in\"", acme.org_name)), "the browser did not move");
+
+    // A person with one organization is not asked.
+    let mut single = Agent::new(&server);
+    single.login(&beta.owner_email, OWNER_PASSWORD).await;
+    let page = single.get(&format!("/oauth2/authorize?{query}")).await.text().await.unwrap();
+    assert!(page.contains("Allow") && !page.contains("name=\"membership\""), "{page}");
 }

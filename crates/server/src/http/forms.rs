@@ -168,6 +168,8 @@ pub(crate) struct DecisionForm {
     pub request: String,
     pub user_code: String,
     pub decision: String,
+    /// The organization chosen on the consent page (a user id of the person's), if it offered one.
+    pub membership: String,
 }
 
 impl DecisionForm {

@@ -218,6 +218,7 @@ fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, out
                     owner: &prompt.owner,
                     user_email: &prompt.user_email,
                     scopes: &prompt.scopes,
+                    organizations: &prompt.organizations,
                 },
             )
         }
@@ -319,7 +320,8 @@ pub async fn consent_decision(State(state): State<AppState>, browser: Browser, b
     let Some(allow) = form.allowed() else { return Ok(no_choice()) };
     let decision = if allow { ConsentDecision::Allow } else { ConsentDecision::Deny };
     let Ok(params) = Params::from_form(query.as_bytes()) else { return Err(forbidden().into()) };
-    match state.service.decide_consent(&params, &session, decision).await {
+    let chose = Some(form.membership.as_str()).filter(|m| !m.is_empty());
+    match state.service.decide_consent(&params, &session, decision, chose).await {
         Ok(outcome) => Ok(render_outcome(&state, Some(&session), query, outcome, true)),
         Err(e) => Err(e.into()),
     }

@@ -127,6 +127,7 @@ pub struct ConsentPage<'a> {
     pub owner: &'a str,
     pub user_email: &'a str,
     pub scopes: &'a [ScopeLine],
+    pub organizations: &'a [tessera_service::memberships::OrgChoice],
 }
 
 #[derive(Template)]
