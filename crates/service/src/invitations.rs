@@ -6,7 +6,7 @@
 
 use tessera_core::access;
 use tessera_core::audit::AuditAction;
-use tessera_core::model::{OrgId, PersonId, Role, User, UserId};
+use tessera_core::model::{Org, OrgId, PersonId, Role, User, UserId};
 use tessera_store::Invitation;
 
 use crate::Tessera;
@@ -72,6 +72,27 @@ impl Tessera {
         if self.store.member_by_email(&org.id, &email).await?.is_some() {
             return Err(ServiceError::invalid(format!("{email} is a member of {} already", org.name)));
         }
+        self.store_invitation(actor, &org, &email, role, false, None).await
+    }
+
+    /// An owner or admin added `member` to `org`, but its email has an account: the person is
+    /// mailed an invitation to exactly that membership (when this server sends mail).
+    pub(crate) async fn invite_to_membership(&self, actor: &Actor, org: &Org, member: &User) -> Result<()> {
+        self.store_invitation(actor, org, &member.email, member.role, member.authorize_applications, Some(member.id.clone()))
+            .await
+            .map(drop)
+    }
+
+    async fn store_invitation(
+        &self,
+        actor: &Actor,
+        org: &Org,
+        email: &str,
+        role: Role,
+        authorize_applications: bool,
+        member_id: Option<UserId>,
+    ) -> Result<Invited> {
+        let email = email.to_owned();
         let token = self.secrets.random_token(32)?;
         let now = self.lifetime_now();
         let invitation = Invitation {
@@ -79,6 +100,8 @@ impl Tessera {
             org_id: org.id.clone(),
             email: email.clone(),
             role,
+            authorize_applications,
+            member_id,
             invited_by: actor.label().to_owned(),
             created_at: now,
             expires_at: now + INVITATION_LIFETIME,
@@ -115,7 +138,10 @@ impl Tessera {
 
     /// The membership an accepted invitation makes, for `person` (`None`: a new person).
     fn invited_member(&self, invitation: &Invitation, person: Option<&PersonId>) -> Result<User> {
-        let id = UserId::new(format!("usr_{}", self.secrets.random_id(16)?));
+        let id = match &invitation.member_id {
+            Some(id) => id.clone(),
+            None => UserId::new(format!("usr_{}", self.secrets.random_id(16)?)),
+        };
         Ok(User {
             person_id: person.cloned().unwrap_or_else(|| PersonId::new(id.as_str())),
             id,
@@ -123,7 +149,7 @@ impl Tessera {
             email: invitation.email.clone(),
             role: invitation.role,
             service: false,
-            authorize_applications: false,
+            authorize_applications: invitation.authorize_applications,
             disabled: false,
             created_at: self.now(),
             tokens_not_before: None,

@@ -79,8 +79,12 @@ impl Tessera {
         if &session.user.org_id == org {
             return Ok(session.clone());
         }
-        let memberships: Vec<(User, String)> =
-            self.store.memberships(&session.user.person_id).await?.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
+        let all = self.store.memberships(&session.user.person_id).await?;
+        if let Some((_, org_name)) = all.iter().find(|(u, _)| &u.org_id == org && !u.is_active()) {
+            // Disabled there: no other membership of theirs acts for its applications either.
+            return Err(ServiceError::Forbidden(format!("your membership of {org_name} is disabled")));
+        }
+        let memberships: Vec<(User, String)> = all.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
         let member = match memberships.iter().find(|(u, _)| &u.org_id == org) {
             Some(found) => Some(found.clone()),
             None => match chose.filter(|id| !id.is_empty()) {
@@ -125,9 +129,12 @@ impl Tessera {
     /// page's choice (empty when there is nothing to choose: one membership, or the client's
     /// organization is among them).
     pub(crate) async fn organization_choice(&self, session: &SignedIn, org: &OrgId) -> Result<Vec<OrgChoice>> {
-        let memberships: Vec<(User, String)> =
-            self.store.memberships(&session.user.person_id).await?.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
-        if memberships.len() < 2 || memberships.iter().any(|(u, _)| &u.org_id == org) {
+        let all = self.store.memberships(&session.user.person_id).await?;
+        if all.iter().any(|(u, _)| &u.org_id == org) {
+            return Ok(Vec::new());
+        }
+        let memberships: Vec<(User, String)> = all.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
+        if memberships.len() < 2 {
             return Ok(Vec::new());
         }
         Ok(memberships

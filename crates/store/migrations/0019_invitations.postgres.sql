@@ -13,6 +13,10 @@ CREATE TABLE invitations (
     org_id      TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
     email       TEXT NOT NULL,
     role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    -- The membership accepting makes: its id (given when an admin added a person who has an
+    -- account, and was answered with it; NULL: a new id) and its run-as permission.
+    member_id   TEXT,
+    authorize_applications BOOLEAN NOT NULL DEFAULT FALSE,
     token_hash  BYTEA NOT NULL UNIQUE,
     -- Who invited: a user id, or cli.
     invited_by  TEXT NOT NULL,

@@ -11,6 +11,10 @@ CREATE TABLE invitations (
     org_id      TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
     email       TEXT NOT NULL COLLATE NOCASE,
     role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    -- The membership accepting makes: its id (given when an admin added a person who has an
+    -- account, and was answered with it; NULL: a new id) and its run-as permission.
+    member_id   TEXT,
+    authorize_applications INTEGER NOT NULL DEFAULT 0 CHECK (authorize_applications IN (0, 1)),
     token_hash  BLOB NOT NULL UNIQUE,
     -- Who invited: a user id, or cli.
     invited_by  TEXT NOT NULL,

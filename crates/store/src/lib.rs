@@ -278,6 +278,10 @@ pub struct Invitation {
     pub org_id: OrgId,
     pub email: String,
     pub role: Role,
+    pub authorize_applications: bool,
+    /// The id the membership gets when accepted (an admin who added a person with an account
+    /// was answered with it); `None`: a new one.
+    pub member_id: Option<UserId>,
     /// Who invited: a user id, or `cli`.
     pub invited_by: String,
     pub created_at: i64,

@@ -99,13 +99,13 @@ pub trait Backend: Send + Sync + 'static {
     fn change_stamp(&self) -> Option<ChangeStamp>;
     /// See [`Store::follow_changes`].
     fn follow_changes(&self) {}
-    /// See [`Store::settle`].
     /// A pool of its own for the migrations, when they need other connection settings than
     /// the store's pool (SQLite: foreign keys off); closed once they ran. `None`: the store's.
     async fn migration_pool(&self, _pool: &Pool<Self::Db>) -> Result<Option<Pool<Self::Db>>> {
         Ok(None)
     }
 
+    /// See [`Store::settle`].
     async fn settle(&self, _pool: &Pool<Self::Db>) -> Result<()> {
         Ok(())
     }
@@ -135,10 +135,11 @@ const USER_COLUMNS: &str = "u.id, u.org_id, u.person_id, p.email, u.role, u.serv
 /// Of a person's memberships, the one signing in and other person-wide lookups by email take:
 /// an enabled one first, then the one the person was made with (it carries their id), then the
 /// oldest (created in the same second: by id, so always the same one).
-const PREFERRED_MEMBERSHIP: &str = "ORDER BY u.disabled, u.id <> u.person_id, u.created_at, u.id LIMIT 1";
+const PREFERRED_MEMBERSHIP: &str = "ORDER BY u.service, u.disabled, u.id <> u.person_id, u.created_at, u.id LIMIT 1";
 /// Every membership of the person of user `$1`.
 const MEMBERSHIPS_OF_PERSON_OF_1: &str = "(SELECT id FROM users WHERE person_id = (SELECT person_id FROM users WHERE id = $1))";
-const INVITATION_COLUMNS: &str = "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at";
+const INVITATION_COLUMNS: &str =
+    "id, org_id, email, role, authorize_applications, member_id, invited_by, created_at, expires_at, accepted_at";
 /// Users with their person (`u`, `p`).
 const USERS: &str = "users u JOIN people p ON p.id = u.person_id";
 /// The person of the user `$n` (second factors and passwords are the person's).
@@ -255,6 +256,21 @@ where
         Ok(found)
     }
 
+    /// Commits a change to a person (email, password): every membership of theirs is in the
+    /// change feed, so that no cache keeps an old copy of any.
+    async fn commit_person_change(&self, mut tx: Transaction<'_, B::Db>, user: &UserId, audit: &AuditEvent) -> Result<bool> {
+        Self::insert_audit(&mut *tx, audit).await?;
+        let memberships: Vec<String> = sqlx::query_scalar(&format!("SELECT id FROM users WHERE id IN {MEMBERSHIPS_OF_PERSON_OF_1}"))
+            .bind(user.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in &memberships {
+            self.record_change(&mut tx, Entity::User, id, audit.at).await?;
+        }
+        self.commit(tx, true).await?;
+        Ok(true)
+    }
+
     /// Appends a change-feed row.
     async fn record_change(&self, tx: &mut Transaction<'_, B::Db>, entity: Entity, id: &str, at: i64) -> Result<()> {
         self.backend.before_feed_rows(tx).await?;
@@ -351,6 +367,8 @@ where
             org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
             email: row.try_get("email")?,
             role: Role::parse(&role).ok_or_else(|| corrupt("invitation role"))?,
+            authorize_applications: row.try_get("authorize_applications")?,
+            member_id: row.try_get::<Option<String>, _>("member_id")?.map(UserId::new),
             invited_by: row.try_get("invited_by")?,
             created_at: row.try_get("created_at")?,
             expires_at: row.try_get("expires_at")?,
@@ -371,7 +389,6 @@ where
         })
     }
 
-    /// Ends a user's sessions, all but `keep` when given, inside `tx`.
     /// Adds the membership `user`, joining the person who has its email, or making one (under
     /// the user's id, with `password_hash`) when nobody has it. Returns the person's id.
     async fn insert_membership(tx: &mut Transaction<'_, B::Db>, user: &User, password_hash: Option<&str>) -> Result<String> {
@@ -380,7 +397,19 @@ where
             .fetch_optional(&mut **tx)
             .await?;
         let person = match person {
-            Some(person) => person,
+            Some(person) => {
+                // Joining a person keeps their credentials: a password given for them, a
+                // service user (which has none) or a person who is one are refused, so that
+                // nobody but the person decides how they sign in.
+                let shares_with_service: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE person_id = $1 AND service)")
+                    .bind(&person)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if password_hash.is_some() || user.service || shares_with_service {
+                    return Err(StoreError::Conflict("an account uses this email"));
+                }
+                person
+            }
             None => {
                 // A new person, under the id of their first membership.
                 sqlx::query("INSERT INTO people (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -411,6 +440,8 @@ where
         Ok(person)
     }
 
+    /// Ends the sessions of `user`'s person (every membership), all but `keep` when given,
+    /// inside `tx`.
     async fn end_sessions(tx: &mut Transaction<'_, B::Db>, user: &UserId, keep: Option<&[u8]>) -> Result<u64> {
         let ended = match keep {
             Some(keep) => {
@@ -787,8 +818,8 @@ where
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at, replaced) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+            "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at, replaced, \
+             authorize_applications, member_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)",
         )
         .bind(&invitation.id)
         .bind(invitation.org_id.as_str())
@@ -799,6 +830,8 @@ where
         .bind(invitation.created_at)
         .bind(invitation.expires_at)
         .bind(false)
+        .bind(invitation.authorize_applications)
+        .bind(invitation.member_id.as_ref().map(UserId::as_str))
         .execute(&mut *tx)
         .await?;
         Self::insert_audit(&mut *tx, audit).await?;
@@ -846,14 +879,14 @@ where
         if !spent {
             return Ok(false);
         }
-        let person = Self::insert_membership(&mut tx, user, password_hash).await?;
+        Self::insert_membership(&mut tx, user, password_hash).await?;
         // The link reached the person at this email.
-        sqlx::query("UPDATE people SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+        sqlx::query(&format!("UPDATE people SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = {}", person_of(2)))
             .bind(at)
-            .bind(&person)
+            .bind(user.id.as_str())
             .execute(&mut *tx)
             .await?;
-        self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await
+        self.commit_person_change(tx, &user.id, audit).await
     }
 
     async fn user(&self, id: &UserId) -> Result<Option<User>> {
@@ -1680,7 +1713,7 @@ where
         }
         // A new password ends every other browser signed in with the old one.
         Self::end_sessions(&mut tx, change.user, change.keep_session).await?;
-        self.commit_change(tx, true, Entity::User, change.user.as_str(), audit).await
+        self.commit_person_change(tx, change.user, audit).await
     }
 
     async fn verify_email(&self, token_hash: &[u8], user: &UserId, now: i64, at: i64, audit: &AuditEvent) -> Result<bool> {
@@ -1693,7 +1726,7 @@ where
             .bind(user.as_str())
             .execute(&mut *tx)
             .await?;
-        self.commit_change(tx, true, Entity::User, user.as_str(), audit).await
+        self.commit_person_change(tx, user, audit).await
     }
 
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>> {

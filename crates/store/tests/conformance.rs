@@ -351,7 +351,13 @@ mod cases {
         let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false };
         store.insert_org(&other, &audit(AuditAction::OrgCreated, "org-2", 100)).await.unwrap();
         let second = User { org_id: other.id.clone(), role: Role::Owner, created_at: 101, ..user("user-2", "OWNER@acme.test") };
-        store.insert_user(&second, Some("another hash"), &audit(AuditAction::UserCreated, "user-2", 101)).await.unwrap();
+        // Joining a person never sets their password, nor makes them a service user.
+        let with_password = store.insert_user(&second, Some("another hash"), &audit(AuditAction::UserCreated, "user-2", 101)).await;
+        assert!(matches!(with_password, Err(StoreError::Conflict(_))), "{with_password:?}");
+        let as_service = User { service: true, ..second.clone() };
+        let service = store.insert_user(&as_service, None, &audit(AuditAction::UserCreated, "user-2", 101)).await;
+        assert!(matches!(service, Err(StoreError::Conflict(_))), "{service:?}");
+        store.insert_user(&second, None, &audit(AuditAction::UserCreated, "user-2", 101)).await.unwrap();
         let stored = store.user(&UserId::new("user-2")).await.unwrap().unwrap();
         assert_eq!((stored.person_id.as_str(), stored.email.as_str()), ("user-1", "Owner@Acme.test"), "joined the person");
         let (signing_in, hash) = store.user_credentials("owner@acme.test").await.unwrap().unwrap();
@@ -413,6 +419,8 @@ mod cases {
             org_id: OrgId::new("org-1"),
             email: email.into(),
             role: Role::Admin,
+            authorize_applications: false,
+            member_id: None,
             invited_by: "user-1".into(),
             created_at: at,
             expires_at: at + 600,

@@ -149,3 +149,32 @@ async fn without_email_the_operator_invites_and_the_api_says_email_is_off() {
         server.cli.run(&["user", "invite", "--org", &fixture.org_name, "--email", &fixture.owner_email, "--role", "member"]).unwrap();
     assert!(!refused.success && refused.stderr.contains(&format!("{} is a member of {} already", fixture.owner_email, fixture.org_name)));
 }
+
+/// An owner adds, by the admin API, an email that has an account in another organization: the
+/// answer is a member's, but the person decides: they are mailed an invitation to exactly that
+/// membership (the id the answer gave, the role and permission asked), and their password stays
+/// theirs. An admin of one organization cannot so take over a person another one adds later.
+#[tokio::test]
+async fn adding_a_person_with_an_account_mails_them_an_invitation_to_that_membership() {
+    let sink = MailSink::start().unwrap();
+    let (server, acme) = start_with(with_mail(&sink, &[]));
+    let beta = tessera_testkit::Fixture::create(&server.cli).unwrap();
+    let beta_api = Api::new(&server, &owner_token(&server, &beta).await);
+    let body = json!({ "email": acme.owner_email, "role": "admin", "password": "beta's idea of it 1", "authorize_applications": true });
+    let answered = beta_api.post("/members", &body).await;
+    assert_eq!(answered.status(), 201);
+    let answered: Value = answered.json().await.unwrap();
+    let link = link_of(&sink.wait_for(1, Duration::from_secs(20)).unwrap()[0], &server);
+    assert!(Agent::new(&server).login(&acme.owner_email, "beta's idea of it 1").await.status() == 401, "the password given is not theirs");
+
+    let mut person = Agent::new(&server);
+    person.login(&acme.owner_email, OWNER_PASSWORD).await;
+    let path = link.strip_prefix(&server.url("")).unwrap().to_owned();
+    let page = person.get(&path).await.text().await.unwrap();
+    assert!(page.contains("as admin"), "{page}");
+    let joined = person.submit(&format!("{path}/accept"), &page, &["csrf_token"], &[]).await;
+    assert_eq!(location(&joined), "/settings/api-clients?done=joined");
+    let shown: Value = beta_api.get(&format!("/members/{}", answered["id"].as_str().unwrap())).await.json().await.unwrap();
+    assert_eq!(shown["email"].as_str().map(str::to_lowercase), Some(acme.owner_email.to_lowercase()), "{shown}");
+    assert_eq!((shown["role"].as_str(), shown["authorize_applications"].as_bool()), (Some("admin"), Some(true)));
+}

@@ -22,7 +22,8 @@ async fn one_person_belongs_to_several_organizations_and_switches_between_them()
     assert_ne!(in_beta["id"].as_str(), Some(acme.owner_id.as_str()), "a membership of its own");
 
     // Gamma's owner adds them by the admin API, with a password: the same answer as for an
-    // email without an account, and the password given is not theirs now.
+    // email without an account, but no membership: the person decides (an invitation is mailed
+    // to them, when the server sends mail: `invitations.rs`), and the password is not theirs.
     let gamma_api = Api::new(&server, &owner_token(&server, &gamma).await);
     let existing = gamma_api.post("/members", &json!({ "email": person, "role": "member", "password": "an admin's choice 1" })).await;
     assert_eq!(existing.status(), 201);
@@ -35,11 +36,31 @@ async fn one_person_belongs_to_several_organizations_and_switches_between_them()
         .unwrap();
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&existing), keys(&fresh), "nothing tells the two apart");
-    assert_eq!(existing["email_verified"], fresh["email_verified"]);
-    let again = gamma_api.post("/members", &json!({ "email": person, "role": "member" })).await;
-    assert_eq!(again.status(), 400, "one membership per organization");
+    assert_eq!((existing["role"].as_str(), existing["disabled"].as_bool()), (fresh["role"].as_str(), fresh["disabled"].as_bool()));
     let mut wrong = Agent::new(&server);
     assert_eq!(wrong.login(&person, "an admin's choice 1").await.status(), 401, "the admin's password is not the person's");
+    let gamma_members = server.cli.json(&["user", "list", "--org", &gamma.org_name]).unwrap();
+    assert!(!gamma_members.to_string().contains(&person), "not a member until they accept: {gamma_members}");
+    // The operator adds the membership at once (without a password: the person keeps theirs).
+    let with_password = server
+        .cli
+        .run_with_stdin(
+            &["user", "create", "--org", &gamma.org_name, "--email", &person, "--role", "member", "--password-stdin"],
+            "a long enough password\n",
+        )
+        .unwrap();
+    assert!(!with_password.success && with_password.stderr.contains("without --password-stdin"), "{}", with_password.stderr);
+    let in_gamma = server.cli.json(&["user", "create", "--org", &gamma.org_name, "--email", &person, "--role", "member"]).unwrap();
+    let again = gamma_api.post("/members", &json!({ "email": person, "role": "member" })).await;
+    assert_eq!(again.status(), 400, "one membership per organization");
+    // A service user never shares a person: its email is one no account uses.
+    let squat = server
+        .cli
+        .run(&["user", "create", "--org", &gamma.org_name, "--email", "robot@acme.test", "--role", "member", "--service"])
+        .unwrap();
+    assert!(squat.success, "{}", squat.stderr);
+    let human = server.cli.run(&["user", "create", "--org", &acme.org_name, "--email", "robot@acme.test", "--role", "member"]).unwrap();
+    assert!(!human.success, "a person cannot join a service user's email: {}", human.stdout);
 
     // Signing in: the oldest membership, acme; the person lists and switches organizations.
     let mut browser = Agent::new(&server);
@@ -70,7 +91,7 @@ async fn one_person_belongs_to_several_organizations_and_switches_between_them()
     let tokens = redeem_ok(&server, &app, &code).await;
     let (_, claims) = jwt_parts(tokens["access_token"].as_str().unwrap());
     assert_eq!(claims["org_id"], gamma.org_id.as_str());
-    assert_eq!(claims["sub"], existing["id"], "the gamma membership");
+    assert_eq!(claims["sub"], in_gamma["id"], "the gamma membership");
     // And an application of beta, in beta.
     let beta_app = web_client(&server, &beta, &["--scope", "openid"]);
     let url = browser.authorize(&code_query(&beta_app, "&scope=openid+read"), "allow").await;
@@ -83,6 +104,9 @@ async fn one_person_belongs_to_several_organizations_and_switches_between_them()
     server.cli.json(&["user", "disable", in_beta["id"].as_str().unwrap()]).unwrap();
     assert_eq!(browser.get("/settings/api-clients").await.status(), 302, "the beta session ended with its membership");
     assert_eq!(browser.login(&person, OWNER_PASSWORD).await.status(), 303, "the person still signs in to acme");
+    // Disabled in beta: no other membership of theirs acts for beta's applications either.
+    let refused = browser.get(&format!("/oauth2/authorize?{}", code_query(&beta_app, "&scope=openid+read"))).await;
+    assert_eq!(refused.status(), 403, "{:?}", refused.text().await);
     let page = browser.get("/settings/organizations").await.text().await.unwrap();
     assert!(page.contains("disabled by the organization"), "{page}");
 }

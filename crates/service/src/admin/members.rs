@@ -63,10 +63,10 @@ impl Tessera {
             Some(password) => Some(self.hashers.hash(password).await?),
             None => None,
         };
+        if self.store().member_by_email(&org.id, &email).await?.is_some() {
+            return Err(invalid(format!("{email} is a member of {} already", org.name)));
+        }
         let id = UserId::new(format!("usr_{}", self.secrets.random_id(16)?));
-        // A person who has an account already (in another organization) gets this membership
-        // and keeps their password: the store decides, and the answer is the same either way,
-        // so that it never tells whether an email has an account elsewhere (SPEC §11).
         let user = User {
             person_id: PersonId::new(id.as_str()),
             id,
@@ -80,10 +80,35 @@ impl Tessera {
             tokens_not_before: None,
             email_verified_at: None,
         };
+        // A person who has an account already (in another organization) decides whether to
+        // join: an owner or admin's request mails them an invitation to the membership, under
+        // the id this answer gives, and the answer is the same as for a new account, so it never
+        // tells whether an email has an account elsewhere (SPEC §11). The operator adds the
+        // membership at once; the person keeps their password either way.
+        if self.store().user_by_email(&user.email).await?.is_some() {
+            if user.service {
+                return Err(invalid(format!("a service user needs an email no account uses, not {}", user.email)));
+            }
+            match actor.as_user() {
+                Some(_) => {
+                    self.invite_to_membership(actor, &org, &user).await?;
+                    return Ok(user_view(&user));
+                }
+                None if password_hash.is_some() => {
+                    return Err(invalid(format!(
+                        "{} has an account, and its person keeps their password: add the membership without --password-stdin",
+                        user.email
+                    )));
+                }
+                None => {}
+            }
+        }
         let detail = serde_json::json!({ "email": user.email, "role": user.role.as_str(), "service": user.service, "authorize_applications": user.authorize_applications });
         let audit = self.audit(actor, AuditAction::UserCreated, Some(&org.id), Some(user.id.to_string()), detail);
         self.store().insert_user(&user, password_hash.as_deref(), &audit).await.map_err(|e| match e {
-            tessera_store::StoreError::Conflict(_) => invalid(format!("{} is a member of {} already", user.email, org.name)),
+            tessera_store::StoreError::Conflict(_) => {
+                invalid(format!("{} is a member of {} or used by a service user already", user.email, org.name))
+            }
             other => other.into(),
         })?;
         Ok(user_view(&user))
