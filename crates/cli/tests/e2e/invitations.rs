@@ -178,3 +178,41 @@ async fn adding_a_person_with_an_account_mails_them_an_invitation_to_that_member
     assert_eq!(shown["email"].as_str().map(str::to_lowercase), Some(acme.owner_email.to_lowercase()), "{shown}");
     assert_eq!((shown["role"].as_str(), shown["authorize_applications"].as_bool()), (Some("admin"), Some(true)));
 }
+
+/// The invitation page in Chromium, at 1280 and 390 px: labelled password fields inside the page,
+/// joined from the keyboard (Enter in the second field).
+#[tokio::test]
+async fn the_invitation_page_fits_a_phone_and_is_filled_from_the_keyboard() {
+    use crate::portal_browser::{WAIT, screenshot};
+    use tessera_testkit::browser::{Browser, Locator};
+    let (server, fixture) = start();
+    let issuer = server.url("");
+    let invited = server
+        .cli
+        .json(&["user", "invite", "--org", &fixture.org_name, "--email", "phone@example.test", "--role", "member", "--issuer", &issuer])
+        .unwrap();
+    let link = invited["invite_url"].as_str().unwrap();
+
+    let browser = Browser::start().await.unwrap();
+    browser.goto(link).await.unwrap();
+    browser.wait_for_element("#new_password", WAIT).await.unwrap();
+    screenshot(&browser, "invite.png").await;
+    browser.client().set_window_size(390, 900).await.unwrap();
+    browser.goto(link).await.unwrap();
+    browser.wait_for_element("#new_password", WAIT).await.unwrap();
+    let page = browser.client().find(Locator::Css("html")).await.unwrap().rectangle().await.unwrap();
+    for css in ["section.card", "#new_password", "#confirm_password", "button[type=submit]"] {
+        let (x, _, w, _) = browser.client().find(Locator::Css(css)).await.unwrap().rectangle().await.unwrap();
+        assert!(x >= 0.0 && x + w <= page.2 + 0.5, "390px: {css} fits");
+    }
+    for id in ["new_password", "confirm_password"] {
+        let label = browser.text(&format!("label[for={id}]")).await.unwrap();
+        assert!(!label.trim().is_empty(), "#{id} has a label");
+    }
+    screenshot(&browser, "invite-phone.png").await;
+    browser.fill("#new_password", PASSWORD).await.unwrap();
+    browser.fill("#confirm_password", &format!("{PASSWORD}\n")).await.unwrap();
+    browser.wait_for_url(|url| url.contains("done=joined"), WAIT).await.unwrap();
+    assert!(browser.text("main").await.unwrap().contains("Welcome"), "signed in, in the organization");
+    browser.close().await.unwrap();
+}
