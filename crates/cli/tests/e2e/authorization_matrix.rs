@@ -202,6 +202,9 @@ enum Page {
     Memberships,
     /// Without a mail server: `503` once allowed, as the API's row.
     Invite,
+    /// Join on `/invite/{token}`: a token that names no invitation (`Org`), or an invitation of
+    /// another email (`Other`, to become owner: the role the callers could least give themselves).
+    AcceptInvitation,
     /// To the caller's own (current) membership, or to a user of another organization, which
     /// is not the caller's to switch to.
     SwitchMembership,
@@ -265,6 +268,8 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::SaveOrganization,    Org,        [303, 403, 403, 0]),
     (Page::Memberships,         Own,        [200, 200, 200, 0]),
     (Page::Invite,              Org,        [503, 503, 403, 0]),
+    (Page::AcceptInvitation,    Org,        [404, 404, 404, 0]),
+    (Page::AcceptInvitation,    Other,      [403, 403, 403, 0]),
     (Page::SwitchMembership,    Own,        [303, 303, 303, 0]),
     (Page::SwitchMembership,    Other,      [404, 404, 404, 0]),
     (Page::Security,            Own,        [200, 200, 200, 0]),
@@ -779,6 +784,16 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         Page::SaveOrganization => ("/admin/organization".into(), form(&[]), Object::None),
         Page::Memberships => ("/settings/organizations".into(), None, Object::None),
         Page::Invite => ("/admin/members/invite".into(), form(&[("email", "invited@matrix.test"), ("role", "member")]), Object::None),
+        Page::AcceptInvitation if target == Org => {
+            ("/invite/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/accept".into(), form(&[]), Object::None)
+        }
+        Page::AcceptInvitation => {
+            let email = format!("someone{}@matrix.test", world.next());
+            let args = ["user", "invite", "--org", &world.home.org_name, "--email", &email, "--role", "owner"];
+            let invited = world.server.cli.json(&args).unwrap();
+            let token = invited["invite_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+            (format!("/invite/{token}/accept"), form(&[]), Object::None)
+        }
         Page::SwitchMembership => {
             let email = if target == Other { world.other.owner_email.clone() } else { world.email(role).to_owned() };
             ("/settings/organizations/switch".into(), form(&[("user_id", &world.id(&email))]), Object::User { email })

@@ -297,11 +297,25 @@ pub(crate) async fn signed_in_post<T: DeserializeOwned>(
     browser: &Browser,
     body: &Bytes,
 ) -> Result<(SignedIn, T), Response> {
-    if !browser.same_origin {
-        return Err(forbidden());
-    }
-    let form = FormBody::parse(body).ok_or_else(forbidden)?;
-    let session = session_of(state, browser).await?.ok_or_else(forbidden)?;
+    posted_by(state, browser, session_of(state, browser).await?, body)
+}
+
+/// The fields of a form `session` (the browser's, if signed in) posted: refused unless it came
+/// from our origin with this session's CSRF token, and its fields read (`http::forms`). Every
+/// signed-in form goes through here, the portal's too.
+// The refusal is the page answered, as in every async handler helper here; its size does not
+// matter once per form post.
+#[allow(clippy::result_large_err)]
+pub(crate) fn posted_by<T: DeserializeOwned>(
+    state: &AppState,
+    browser: &Browser,
+    session: Option<SignedIn>,
+    body: &Bytes,
+) -> Result<(SignedIn, T), Response> {
+    let session = session.filter(|_| browser.same_origin).ok_or_else(forbidden)?;
+    let Some(form) = FormBody::parse(body) else {
+        return Err(message(StatusCode::BAD_REQUEST, "This form cannot be read", "Go back and try again with fewer entries."));
+    };
     if !state.service.session_csrf_matches(&session, form.csrf_token()) {
         return Err(forbidden());
     }
@@ -469,10 +483,11 @@ pub async fn login_mfa(State(state): State<AppState>, browser: Browser, body: By
 }
 
 async fn after_logout(state: &AppState, request: &LogoutRequest) -> Result<Option<String>, ServiceError> {
-    let given = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
+    fn given(value: &str) -> Option<&str> {
+        (!value.is_empty()).then_some(value)
+    }
     let (client_id, hint) = (given(&request.client_id), given(&request.id_token_hint));
-    let (uri, state_param) = (given(&request.post_logout_redirect_uri), given(&request.state));
-    state.service.post_logout_redirect(client_id.as_deref(), hint.as_deref(), uri.as_deref(), state_param.as_deref()).await
+    state.service.post_logout_redirect(client_id, hint, given(&request.post_logout_redirect_uri), given(&request.state)).await
 }
 
 fn signed_out_page() -> Response {

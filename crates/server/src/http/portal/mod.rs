@@ -25,8 +25,8 @@ use tessera_service::session::SignedIn;
 use crate::AppState;
 use crate::error::{page_for, sentence};
 use crate::http::forms::{FormBody, StepUpFields};
-use crate::http::pages::{Browser, forbidden, login_redirect, session_of, session_while_enrolling};
-use crate::http::views::{Nav, StepUpPage, html, message};
+use crate::http::pages::{Browser, forbidden, login_redirect, posted_by, session_of, session_while_enrolling};
+use crate::http::views::{Nav, StepUpPage, html};
 
 /// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
 fn notice(done: Option<&str>) -> Option<String> {
@@ -102,17 +102,7 @@ async fn signed_in_form_at<T: DeserializeOwned>(
     body: &Bytes,
     gate: Gate,
 ) -> Result<(SignedIn, T), Response> {
-    if !browser.same_origin {
-        return Err(forbidden());
-    }
-    let Some(form) = FormBody::parse(body) else {
-        return Err(message(StatusCode::BAD_REQUEST, "This form cannot be read", "Go back and try again with fewer entries."));
-    };
-    let session = current_session(state, browser, gate).await?.ok_or_else(forbidden)?;
-    if !state.service.session_csrf_matches(&session, form.csrf_token()) {
-        return Err(forbidden());
-    }
-    Ok((session, form.read().ok_or_else(forbidden)?))
+    posted_by(state, browser, current_session(state, browser, gate).await?, body)
 }
 
 /// Step-up (SPEC §11) before showing or renewing a secret, adding a second factor or changing a
