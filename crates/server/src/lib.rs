@@ -73,6 +73,10 @@ pub fn build_app(state: AppState) -> Router {
         .route("/settings/security/totp/confirm", post(http::portal::security::confirm_totp))
         .route("/settings/security/totp/remove", post(http::portal::security::remove_totp))
         .route("/login/mfa", get(http::pages::login_mfa_form).post(http::pages::login_mfa))
+        .route("/login/passkey", post(http::pages::login_passkey))
+        .route("/settings/security/passkeys", post(http::portal::security::add_passkey))
+        .route("/settings/security/passkeys/new", post(http::portal::security::begin_passkey))
+        .route("/settings/security/passkeys/remove", post(http::portal::security::remove_passkey))
         .route("/settings/security/sessions/end", post(http::portal::security::end_session))
         .route("/settings/security/sessions/end-others", post(http::portal::security::end_other_sessions))
         .route("/password/forgot", get(http::account::forgot_form).post(http::account::forgot))
@@ -81,6 +85,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/settings/connected-apps/revoke", post(http::pages::revoke_app))
         .route("/assets/tessera.css", get(http::pages::stylesheet))
         .route("/assets/generator.js", get(http::portal::generator::generator_script))
+        .route("/assets/webauthn.js", get(http::portal::security::webauthn_script))
         .route("/settings/api-clients", get(http::portal::client_pages::clients))
         .route(
             "/settings/api-clients/new",

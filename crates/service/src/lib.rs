@@ -34,6 +34,7 @@ pub mod mail;
 mod master_key;
 pub mod memberships;
 pub mod par;
+pub mod passkeys;
 pub mod password;
 pub mod portal;
 pub mod registration;
@@ -139,6 +140,8 @@ pub struct Tessera {
     remote_keys: client_keys::RemoteKeys,
     /// Outgoing mail; off without `--smtp-url`, and in CLI commands.
     outbox: mail::Outbox,
+    /// The WebAuthn relying party of the issuer; `None` (passkeys off) when it is an IP address.
+    webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -179,6 +182,7 @@ impl Tessera {
         let hashers = password::Hashers::start(cores.saturating_sub(1))?;
         let remote_keys = client_keys::RemoteKeys::new(settings.allow_internal_jwks_uri);
         let outbox = settings.mail.as_ref().map(mail::Outbox::start).transpose()?.unwrap_or_default();
+        let webauthn = passkeys::relying_party(&settings.policy.issuer);
         let service = Self {
             store,
             settings,
@@ -196,6 +200,7 @@ impl Tessera {
             hashers,
             remote_keys,
             outbox,
+            webauthn,
         };
         service.sync().await?;
         Ok(service)

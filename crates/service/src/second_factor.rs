@@ -14,8 +14,9 @@ use totp_rs::{Algorithm, Totp};
 use crate::Tessera;
 use crate::admin::Actor;
 use crate::error::{Result, ServiceError};
+use crate::passkeys::Purpose;
 use crate::secrets::plausible_token;
-use crate::session::{MULTIPLE_FACTORS, NewSession, ONE_TIME_CODE, PASSWORD, SignInFrom, SignedIn};
+use crate::session::{MULTIPLE_FACTORS, NewSession, ONE_TIME_CODE, PASSKEY, PASSWORD, SignInFrom, SignedIn};
 
 /// Seconds a sign-in may wait for its second factor.
 pub const CHALLENGE_LIFETIME: i64 = 5 * 60;
@@ -44,6 +45,52 @@ pub struct TotpEnrollment {
 impl std::fmt::Debug for TotpEnrollment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TotpEnrollment").finish_non_exhaustive()
+    }
+}
+
+/// What a person offers as their second factor, or to confirm it's them.
+#[derive(Clone, Copy)]
+pub enum Proof<'a> {
+    /// A code of the authenticator app, or a recovery code.
+    Code(&'a str),
+    /// A passkey's answer (`credential`, JSON) to the ceremony the page carried (`ceremony`).
+    Passkey { ceremony: &'a str, credential: &'a str },
+}
+
+impl std::fmt::Debug for Proof<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Proof::Code(_) => "Proof::Code",
+            Proof::Passkey { .. } => "Proof::Passkey",
+        })
+    }
+}
+
+impl Proof<'_> {
+    /// The RFC 8176 methods it adds to a password.
+    fn methods(self) -> &'static [&'static str] {
+        match self {
+            Proof::Code(_) => &[PASSWORD, ONE_TIME_CODE, MULTIPLE_FACTORS],
+            Proof::Passkey { .. } => &[PASSWORD, PASSKEY, MULTIPLE_FACTORS],
+        }
+    }
+}
+
+/// How a signed-in person confirms it's them (step-up).
+#[derive(Clone, Copy)]
+pub enum StepUp<'a> {
+    /// The current password, and a code when they have a second factor.
+    Password { password: &'a str, code: &'a str },
+    /// One of their passkeys, answering the ceremony the page carried.
+    Passkey { ceremony: &'a str, credential: &'a str },
+}
+
+impl std::fmt::Debug for StepUp<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StepUp::Password { .. } => "StepUp::Password",
+            StepUp::Passkey { .. } => "StepUp::Passkey",
+        })
     }
 }
 
@@ -122,14 +169,18 @@ impl Tessera {
         Ok(Some((totp(secret, &user.email)?, factor)))
     }
 
-    /// Whether `user` has a confirmed second factor, which sign-in asks for.
+    /// Whether `user` has a confirmed authenticator app or a passkey, which sign-in asks for.
     pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
+        Ok(self.has_totp(user).await? || !self.store.passkeys(user).await?.is_empty())
+    }
+
+    pub async fn has_totp(&self, user: &UserId) -> Result<bool> {
         Ok(self.store.totp_factor(user).await?.is_some_and(|f| f.confirmed_at.is_some()))
     }
 
     pub async fn second_factors(&self, session: &SignedIn) -> Result<SecondFactors> {
         Ok(SecondFactors {
-            totp: self.has_second_factor(&session.user.id).await?,
+            totp: self.has_totp(&session.user.id).await?,
             recovery_codes_left: self.store.recovery_codes_left(&session.user.id).await?,
         })
     }
@@ -166,12 +217,8 @@ impl Tessera {
         let step = self
             .totp_step(&totp, code)
             .ok_or_else(|| ServiceError::invalid_field("code", "That code is not right. Enter the six digits the app shows now."))?;
-        let mut codes = Vec::with_capacity(RECOVERY_CODES);
-        for _ in 0..RECOVERY_CODES {
-            let code = self.recovery_code()?;
-            codes.push(format!("{}-{}", &code[..5], &code[5..]));
-        }
-        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| self.secrets.lookup_hash(&normalize_recovery_code(c))).collect();
+        let codes = self.new_recovery_codes()?;
+        let hashes = self.recovery_code_hashes(&codes);
         let audit = self.audit(
             &Actor::user(user.clone()),
             AuditAction::SecondFactorAdded,
@@ -202,6 +249,16 @@ impl Tessera {
         Ok(())
     }
 
+    /// [`RECOVERY_CODES`] new recovery codes, as they are shown: `xxxxx-xxxxx`.
+    pub(crate) fn new_recovery_codes(&self) -> Result<Vec<String>> {
+        (0..RECOVERY_CODES).map(|_| self.recovery_code().map(|code| format!("{}-{}", &code[..5], &code[5..]))).collect()
+    }
+
+    /// What the store keeps of recovery codes: their keyed hashes.
+    pub(crate) fn recovery_code_hashes(&self, codes: &[String]) -> Vec<Vec<u8>> {
+        codes.iter().map(|c| self.secrets.lookup_hash(&normalize_recovery_code(c))).collect()
+    }
+
     /// Ten characters of [`RECOVERY_ALPHABET`], each equally likely (bytes past the largest
     /// multiple of the alphabet's size are drawn again), about 49 bits.
     fn recovery_code(&self) -> Result<String> {
@@ -227,20 +284,28 @@ impl Tessera {
         totp.check(&code, now).and_then(|step| i64::try_from(step).ok())
     }
 
-    /// Whether `code` is a right code of `user`'s authenticator app (spending its time step) or
-    /// one of their recovery codes (spending it).
-    async fn second_factor_accepts(&self, user: &User, code: &str) -> Result<bool> {
+    /// Whether `proof` is `user`'s second factor: a right code of their authenticator app
+    /// (spending its time step), one of their recovery codes (spending it), or their passkey
+    /// answering the ceremony started for `purpose` (spending it).
+    async fn second_factor_accepts(&self, user: &User, proof: Proof<'_>, purpose: Purpose) -> Result<bool> {
+        let code = match proof {
+            Proof::Code(code) => code,
+            Proof::Passkey { ceremony, credential } => return self.passkey_accepts(user, purpose, ceremony, credential).await,
+        };
+        let recovery = normalize_recovery_code(code);
         Ok(match self.user_totp(user).await? {
             Some((totp, factor)) if factor.confirmed_at.is_some() => match self.totp_step(&totp, code) {
                 // Each step once: a code seen by someone else is no good to them.
                 Some(step) => self.store.use_totp_step(&user.id, step).await?,
-                None => {
-                    let recovery = normalize_recovery_code(code);
-                    recovery.len() == 10 && self.store.use_recovery_code(&user.id, &self.secrets.lookup_hash(&recovery), self.now()).await?
-                }
+                None => self.use_recovery_code(user, &recovery).await?,
             },
-            _ => false,
+            // Recovery codes also stand in for passkeys.
+            _ => self.use_recovery_code(user, &recovery).await?,
         })
+    }
+
+    async fn use_recovery_code(&self, user: &User, normalized: &str) -> Result<bool> {
+        Ok(normalized.len() == 10 && self.store.use_recovery_code(&user.id, &self.secrets.lookup_hash(normalized), self.now()).await?)
     }
 
     /// Step-up (SPEC §11): whether `session` must confirm who it is before showing or renewing a
@@ -253,20 +318,39 @@ impl Tessera {
     }
 
     /// Confirms who the signed-in user is: the current password, and a code when they have a
-    /// second factor. Wrong ones count towards the lock-out. The session counts as signed in now
-    /// (`auth_time`, `amr`).
-    pub async fn step_up(&self, session: &SignedIn, password: &str, code: &str, peer: std::net::IpAddr) -> Result<()> {
-        self.confirm_current_password(session, password, peer).await?;
+    /// second factor; or one of their passkeys alone (it verified the person on the device, so it
+    /// is two factors by itself). Wrong ones count towards the lock-out. The session counts as
+    /// signed in now (`auth_time`, `amr`).
+    pub async fn step_up(&self, session: &SignedIn, confirmation: StepUp<'_>, peer: std::net::IpAddr) -> Result<()> {
         let user = &session.user;
-        let amr: &[&str] = if self.has_second_factor(&user.id).await? {
-            if !self.second_factor_accepts(user, code).await? {
-                let account = user.email.to_lowercase();
-                self.record_login_failure(&account, Some(user), "wrong_second_factor", peer, self.lifetime_now()).await;
-                return Err(ServiceError::invalid_field("code", "That code is not right. Enter the six digits the app shows now."));
+        let wrong = |field: &'static str| match field {
+            "credential" => ServiceError::invalid_field(field, "That passkey could not be checked. Try again, or use your password."),
+            _ => ServiceError::invalid_field(field, "That code is not right. Enter the six digits the app shows now."),
+        };
+        let account = user.email.to_lowercase();
+        let amr: &[&str] = match confirmation {
+            StepUp::Passkey { ceremony, credential } => {
+                if let Some(retry_after) = self.login_limiter.locked_for(&account, self.lifetime_now()).await? {
+                    return Err(ServiceError::TooManyAttempts { retry_after });
+                }
+                if !self.passkey_accepts(user, Purpose::StepUp, ceremony, credential).await? {
+                    self.record_login_failure(&account, Some(user), "wrong_passkey", peer, self.lifetime_now()).await;
+                    return Err(wrong("credential"));
+                }
+                &[PASSKEY, MULTIPLE_FACTORS]
             }
-            &[PASSWORD, ONE_TIME_CODE, MULTIPLE_FACTORS]
-        } else {
-            &[PASSWORD]
+            StepUp::Password { password, code } => {
+                self.confirm_current_password(session, password, peer).await?;
+                if self.has_second_factor(&user.id).await? {
+                    if !self.second_factor_accepts(user, Proof::Code(code), Purpose::StepUp).await? {
+                        self.record_login_failure(&account, Some(user), "wrong_second_factor", peer, self.lifetime_now()).await;
+                        return Err(wrong("code"));
+                    }
+                    Proof::Code(code).methods()
+                } else {
+                    &[PASSWORD]
+                }
+            }
         };
         let amr: Vec<String> = amr.iter().map(|m| (*m).to_owned()).collect();
         self.store.renew_session_sign_in(&self.secrets.lookup_hash(session.cookie()), self.now(), &amr).await?;
@@ -309,13 +393,13 @@ impl Tessera {
         Ok(self.store.user(&challenge.user_id).await?.filter(|u| u.is_active() && !u.service))
     }
 
-    /// `/login/mfa`: a code from the app, or a recovery code, for the sign-in `cookie` holds.
-    /// Opens the session and says where to go on; a wrong code is `BadCredentials` and counts
-    /// towards the account's lock-out.
+    /// `/login/mfa`: a code from the app, a recovery code or a passkey, for the sign-in `cookie`
+    /// holds. Opens the session and says where to go on; a wrong one is `BadCredentials` and
+    /// counts towards the account's lock-out.
     pub async fn complete_sign_in(
         &self,
         cookie: &str,
-        code: &str,
+        proof: Proof<'_>,
         previous: Option<&str>,
         from: &SignInFrom,
     ) -> Result<(NewSession, String)> {
@@ -332,7 +416,7 @@ impl Tessera {
         if let Some(retry_after) = self.login_limiter.locked_for(&account, now).await? {
             return Err(ServiceError::TooManyAttempts { retry_after });
         }
-        if !self.second_factor_accepts(&user, code).await? {
+        if !self.second_factor_accepts(&user, proof, Purpose::SecondFactor).await? {
             self.record_login_failure(&account, Some(&user), "wrong_second_factor", from.peer, now).await;
             return Err(ServiceError::BadCredentials);
         }
@@ -340,7 +424,7 @@ impl Tessera {
             return Err(expired());
         }
         self.login_limiter.clear(&account).await?;
-        let session = self.open_session(user, previous, from, &[PASSWORD, ONE_TIME_CODE, MULTIPLE_FACTORS]).await?;
+        let session = self.open_session(user, previous, from, proof.methods()).await?;
         Ok((session, challenge.return_to))
     }
 }

@@ -89,6 +89,8 @@ impl std::fmt::Debug for NewSession {
 pub const PASSWORD: &str = "pwd";
 pub const ONE_TIME_CODE: &str = "otp";
 pub const MULTIPLE_FACTORS: &str = "mfa";
+/// RFC 8176 "hwk": proof of possession of a key kept by an authenticator (a passkey).
+pub const PASSKEY: &str = "hwk";
 
 /// A session's last-seen time is written at most this often (seconds): idle timeouts are
 /// coarse, and a page view should not always be a write.

@@ -300,6 +300,35 @@ pub struct DeviceApproval<'a> {
     pub scope: &'a ScopeSet,
 }
 
+/// A person's passkey (WebAuthn): the credential id the authenticator names it by, the name the
+/// person gave it, and the verified credential as webauthn-rs keeps it (JSON: the public key and
+/// the signature counter; nothing secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRecord {
+    /// Our handle, which forms carry to name it (`pk_…`).
+    pub id: String,
+    pub person_id: PersonId,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    pub credential: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A WebAuthn ceremony under way: its challenge state between the request that starts it and the
+/// one that finishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnCeremony {
+    /// Whose passkey is added or asked for; `None` for a sign-in that names nobody first.
+    pub person_id: Option<PersonId>,
+    /// What finishing it does: `register`, `second_factor`, `step_up` or `sign_in`.
+    pub purpose: String,
+    /// The ceremony state as webauthn-rs serialises it.
+    pub state: String,
+    /// On the lifetime clock.
+    pub expires_at: i64,
+}
+
 /// A new password for a user, and what goes with it.
 #[derive(Debug, Clone, Copy)]
 pub struct PasswordChange<'a> {
@@ -495,6 +524,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// Every membership of `person`, with its organization's name, by that name.
     async fn memberships(&self, person: &PersonId) -> Result<Vec<(User, String)>>;
+    /// The membership a sign-in of `person` lands in when nothing names one (a passkey names the
+    /// person only): the one a sign-in by email picks.
+    async fn preferred_membership(&self, person: &PersonId) -> Result<Option<User>>;
     /// Moves a browser session to another enabled membership of the same person; false when
     /// `to` is not one.
     async fn switch_session(&self, id_hash: &[u8], to: &UserId) -> Result<bool>;
@@ -576,6 +608,24 @@ pub trait Store: Send + Sync + 'static {
     async fn recovery_codes_left(&self, user: &UserId) -> Result<i64>;
     /// Removes `user`'s authenticator and recovery codes, audited; `false` when there was none.
     async fn remove_totp(&self, user: &UserId, audit: &AuditEvent) -> Result<bool>;
+    /// The passkeys of `user`'s person, oldest first.
+    async fn passkeys(&self, user: &UserId) -> Result<Vec<PasskeyRecord>>;
+    /// The passkey an authenticator names by `credential_id`, whoever's it is.
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRecord>>;
+    /// Adds a passkey and, when `recovery_hashes` is not empty, replaces the person's recovery
+    /// codes with them, audited, in one transaction; `false` (nothing written) when its
+    /// credential id is registered already, to anyone.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord, recovery_hashes: &[Vec<u8>], audit: &AuditEvent) -> Result<bool>;
+    /// After a sign-in with it: the credential with its new counter, and when.
+    async fn passkey_used(&self, id: &str, credential: &str, at: i64) -> Result<()>;
+    /// Removes one of `user`'s person's passkeys, audited; the recovery codes go too when no
+    /// second factor is left. `false` when it is not theirs.
+    async fn remove_passkey(&self, user: &UserId, id: &str, audit: &AuditEvent) -> Result<bool>;
+    /// Stores a ceremony under way (and drops those expired before `now`).
+    async fn insert_webauthn_ceremony(&self, id_hash: &[u8], ceremony: &WebauthnCeremony, now: i64) -> Result<()>;
+    /// Spends a ceremony: returns it and deletes it, so that of two attempts to finish it one
+    /// gets it.
+    async fn take_webauthn_ceremony(&self, id_hash: &[u8]) -> Result<Option<WebauthnCeremony>>;
     /// Stores a sign-in waiting for its second factor (and drops those expired before `created_at`).
     async fn insert_login_challenge(&self, id_hash: &[u8], challenge: &LoginChallenge) -> Result<()>;
     async fn login_challenge(&self, id_hash: &[u8]) -> Result<Option<LoginChallenge>>;

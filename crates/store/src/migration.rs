@@ -171,6 +171,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0020_device_amr.sqlite.sql"),
         postgres: migration_file!("0020_device_amr.postgres.sql"),
     },
+    Step {
+        version: 21,
+        description: "passkeys",
+        sqlite: migration_file!("0021_passkeys.sqlite.sql"),
+        postgres: migration_file!("0021_passkeys.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -470,6 +476,7 @@ mod tests {
                     "53979180b3e8df7d7d1e4c51252bed99b00f078c2afb588acf37c033469c8a30f3aa79a568d930081f7f9aa18cfc577c",
                     "e7f4cb21d762b40bc2c2dbab29933f7fc59c76e81e04bf14c8759a2cb0487a8e8fd0d6f5de2518121df51e30de39aa70",
                     "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
+                    "b9df054239527a8bea210d89ca015a5c8d9d97ec21eb6aaa53e3d1b049248f3357b5389b7b9f593f60d26066adfa6e7b",
                 ],
             ),
             (
@@ -494,6 +501,7 @@ mod tests {
                     "53c49175df9e2d39b847b6630656409676f6ae0580f397e485010d51c8b1df7608de2ea0873747d02dfb5a5c47a0d2e9",
                     "cea92b9516d87b14284e34a0fcd0d1303499651281dd413d8d9b1da8a95b1e8747af4614f5891ab4b61c31216e2a5f3c",
                     "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
+                    "cfa7f499f2f68997a47251065c6c60a55cfa00d6ff793068e2aa54f7932439737ae245a03866c2b6f05c4fcb470c7d75",
                 ],
             ),
         ];

@@ -24,8 +24,8 @@ use tessera_core::scope::ScopeSet;
 use crate::migration::Dialect;
 use crate::{
     AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
-    CodeRedemption, DeviceApproval, Entity, GrantRecord, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasswordChange,
-    RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError, TotpFactor,
+    CodeRedemption, DeviceApproval, Entity, GrantRecord, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasskeyRecord,
+    PasswordChange, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError, TotpFactor, WebauthnCeremony,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -146,6 +146,8 @@ const USERS: &str = "users u JOIN people p ON p.id = u.person_id";
 fn person_of(n: u8) -> String {
     format!("(SELECT person_id FROM users WHERE id = ${n})")
 }
+
+const PASSKEY_COLUMNS: &str = "id, person_id, credential_id, name, credential, created_at, last_used_at";
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
@@ -374,6 +376,33 @@ where
             expires_at: row.try_get("expires_at")?,
             accepted_at: row.try_get("accepted_at")?,
         })
+    }
+
+    fn passkey_from_row(row: &Row<B>) -> Result<PasskeyRecord> {
+        Ok(PasskeyRecord {
+            id: row.try_get("id")?,
+            person_id: PersonId::new(row.try_get::<String, _>("person_id")?),
+            credential_id: row.try_get("credential_id")?,
+            name: row.try_get("name")?,
+            credential: row.try_get("credential")?,
+            created_at: row.try_get("created_at")?,
+            last_used_at: row.try_get("last_used_at")?,
+        })
+    }
+
+    /// Recovery codes stand in for a second factor: they go when `user`'s person has none left
+    /// (no confirmed authenticator app, no passkey), inside `tx`.
+    async fn drop_recovery_codes_without_factor(tx: &mut Transaction<'_, B::Db>, user: &UserId) -> Result<()> {
+        let person = person_of(1);
+        sqlx::query(&format!(
+            "DELETE FROM recovery_codes WHERE person_id = {person} \
+             AND NOT EXISTS (SELECT 1 FROM passkeys WHERE person_id = {person}) \
+             AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE person_id = {person} AND confirmed_at IS NOT NULL)"
+        ))
+        .bind(user.as_str())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     fn session_from_row(row: &Row<B>) -> Result<SessionRecord> {
@@ -926,6 +955,14 @@ where
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|row| Ok((Self::user_from_row(row)?, row.try_get("org_name")?))).collect()
+    }
+
+    async fn preferred_membership(&self, person: &PersonId) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE u.person_id = $1 {PREFERRED_MEMBERSHIP}"))
+            .bind(person.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::user_from_row).transpose()
     }
 
     async fn switch_session(&self, id_hash: &[u8], to: &UserId) -> Result<bool> {
@@ -1583,15 +1620,121 @@ where
             .await?
             .rows_affected()
             == 1;
-        sqlx::query(&format!("DELETE FROM recovery_codes WHERE person_id = {}", person_of(1)))
-            .bind(user.as_str())
-            .execute(&mut *tx)
-            .await?;
+        Self::drop_recovery_codes_without_factor(&mut tx, user).await?;
         if removed {
             Self::insert_audit(&mut *tx, audit).await?;
         }
         self.commit(tx, false).await?;
         Ok(removed)
+    }
+
+    async fn passkeys(&self, user: &UserId) -> Result<Vec<PasskeyRecord>> {
+        let rows =
+            sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE person_id = {} ORDER BY created_at, id", person_of(1)))
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(Self::passkey_from_row).collect()
+    }
+
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRecord>> {
+        let row = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1"))
+            .bind(credential_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::passkey_from_row).transpose()
+    }
+
+    async fn insert_passkey(&self, passkey: &PasskeyRecord, recovery_hashes: &[Vec<u8>], audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO passkeys (id, person_id, credential_id, name, credential, created_at, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (credential_id) DO NOTHING",
+        )
+        .bind(&passkey.id)
+        .bind(passkey.person_id.as_str())
+        .bind(passkey.credential_id.as_slice())
+        .bind(&passkey.name)
+        .bind(&passkey.credential)
+        .bind(passkey.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            return Ok(false);
+        }
+        if !recovery_hashes.is_empty() {
+            sqlx::query("DELETE FROM recovery_codes WHERE person_id = $1").bind(passkey.person_id.as_str()).execute(&mut *tx).await?;
+            for hash in recovery_hashes {
+                sqlx::query("INSERT INTO recovery_codes (person_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+                    .bind(passkey.person_id.as_str())
+                    .bind(hash.as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn passkey_used(&self, id: &str, credential: &str, at: i64) -> Result<()> {
+        sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
+            .bind(credential)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_passkey(&self, user: &UserId, id: &str, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let removed = sqlx::query(&format!("DELETE FROM passkeys WHERE id = $1 AND person_id = {}", person_of(2)))
+            .bind(id)
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !removed {
+            return Ok(false);
+        }
+        Self::drop_recovery_codes_without_factor(&mut tx, user).await?;
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn insert_webauthn_ceremony(&self, id_hash: &[u8], ceremony: &WebauthnCeremony, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO webauthn_ceremonies (id_hash, person_id, purpose, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id_hash)
+            .bind(ceremony.person_id.as_ref().map(PersonId::as_str))
+            .bind(&ceremony.purpose)
+            .bind(&ceremony.state)
+            .bind(ceremony.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx, false).await
+    }
+
+    async fn take_webauthn_ceremony(&self, id_hash: &[u8]) -> Result<Option<WebauthnCeremony>> {
+        let row = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id_hash = $1 RETURNING person_id, purpose, state, expires_at")
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(WebauthnCeremony {
+                person_id: row.try_get::<Option<String>, _>("person_id")?.map(PersonId::new),
+                purpose: row.try_get("purpose")?,
+                state: row.try_get("state")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        })
+        .transpose()
     }
 
     async fn insert_login_challenge(&self, id_hash: &[u8], challenge: &LoginChallenge) -> Result<()> {

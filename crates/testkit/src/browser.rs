@@ -128,6 +128,43 @@ impl Browser {
         Ok(browser)
     }
 
+    /// Adds a WebAuthn virtual authenticator to the browser (WebAuthn Level 2 §11.3, which
+    /// chromedriver implements): a CTAP2 authenticator on USB that keeps discoverable credentials
+    /// and verifies its user (as a PIN or a fingerprint would), answering every request at once.
+    /// Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> anyhow::Result<String> {
+        let options = json!({
+            "protocol": "ctap2",
+            "transport": "usb",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserConsenting": true,
+            "isUserVerified": true,
+        });
+        let answer = self.webdriver("POST", "/webauthn/authenticator", Some(options)).await?;
+        answer["value"].as_str().map(str::to_owned).context("chromedriver named no authenticator")
+    }
+
+    /// The credentials a virtual authenticator holds (`credentialId`, `isResidentCredential`,
+    /// `rpId`, `userHandle`, `signCount`, …).
+    pub async fn virtual_credentials(&self, authenticator: &str) -> anyhow::Result<Vec<Value>> {
+        let answer = self.webdriver("GET", &format!("/webauthn/authenticator/{authenticator}/credentials"), None).await?;
+        answer["value"].as_array().cloned().context("chromedriver listed no credentials")
+    }
+
+    /// A WebDriver command of this browser's session that fantoccini has no method for.
+    async fn webdriver(&self, method: &'static str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let session = self.session.clone().context("the WebDriver session is closed")?;
+        let (port, path) = (self.driver.port, format!("/session/{session}{path}"));
+        let body = body.map(|b| b.to_string());
+        let (status, text) =
+            tokio::task::spawn_blocking(move || http_with_body(port, method, &path, body.as_deref(), Duration::from_secs(30))).await??;
+        if status != 200 {
+            bail!("chromedriver answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
     /// The raw WebDriver client, for anything the helpers do not cover.
     pub fn client(&self) -> &Client {
         &self.client
@@ -413,10 +450,20 @@ async fn ready(port: u16) -> bool {
 /// One blocking HTTP/1.1 request without a body to chromedriver on 127.0.0.1; returns the status
 /// and the body.
 fn http(port: u16, method: &str, path: &str, timeout: Duration) -> std::io::Result<(u16, String)> {
+    http_with_body(port, method, path, None, timeout)
+}
+
+/// One blocking HTTP/1.1 request to chromedriver on 127.0.0.1, with a JSON body when given.
+fn http_with_body(port: u16, method: &str, path: &str, body: Option<&str>, timeout: Duration) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
     let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let mut reader = BufReader::new(stream);
     let mut line = String::new();

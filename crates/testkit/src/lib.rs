@@ -353,7 +353,9 @@ impl Server {
         std::fs::create_dir_all(&cli.data_dir)?;
         let log = cli.data_dir.join(format!("serve-{}.log", std::process::id()));
         let log_file = std::fs::File::create(&log)?;
-        let mut command = cli.command(&["serve", "--listen", "127.0.0.1:0"]);
+        // A free loopback port unless the test names its own address.
+        let listen: &[&str] = if serve_args.iter().any(|a| a == "--listen") { &["serve"] } else { &["serve", "--listen", "127.0.0.1:0"] };
+        let mut command = cli.command(listen);
         command.args(serve_args).stdout(Stdio::piped()).stderr(log_file).stdin(Stdio::null());
         let mut child = command.spawn().context("cannot start tessera serve")?;
         let stdout = child.stdout.take().context("no stdout")?;

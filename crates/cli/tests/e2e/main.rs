@@ -39,6 +39,7 @@ mod memberships;
 mod migrate;
 mod multi_node;
 mod par;
+mod passkeys_browser;
 mod pkce;
 mod portal;
 mod portal_browser;

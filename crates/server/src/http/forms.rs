@@ -86,12 +86,43 @@ pub(crate) fn checkbox<'de, D: Deserializer<'de>>(deserializer: D) -> Result<boo
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct NoFields {}
 
-/// The password (and code) a step-up confirmation adds to the form it confirms.
+/// The password (and code) a step-up confirmation adds to the form it confirms, or instead a
+/// passkey's answer to the ceremony the page carried.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct StepUpFields {
     pub step_up_password: String,
     pub step_up_code: String,
+    pub step_up_ceremony: String,
+    pub step_up_credential: String,
+}
+
+/// Signing in with a passkey alone: `POST /login/passkey`, first without an answer (the page
+/// that asks for the passkey), then with the browser's answer to its ceremony.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PasskeySignInForm {
+    pub csrf_token: String,
+    pub return_to: String,
+    pub ceremony: String,
+    pub credential: String,
+}
+
+/// A new passkey: `POST /settings/security/passkeys`, the browser's answer to the ceremony and
+/// the name the person gave it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct NewPasskeyForm {
+    pub ceremony: String,
+    pub name: String,
+    pub credential: String,
+}
+
+/// Removing a passkey: `POST /settings/security/passkeys/remove`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PasskeyForm {
+    pub passkey: String,
 }
 
 /// Sign-in: `POST /login`.
@@ -104,12 +135,23 @@ pub(crate) struct LoginForm {
     pub password: String,
 }
 
-/// The second step of a sign-in: `POST /login/mfa`.
+/// A code: the first one of an authenticator app being set up.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct CodeForm {
     pub csrf_token: String,
     pub code: String,
+}
+
+/// The second step of a sign-in: `POST /login/mfa`, a code, or a passkey's answer to the
+/// ceremony the page carried.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LoginMfaForm {
+    pub csrf_token: String,
+    pub code: String,
+    pub ceremony: String,
+    pub credential: String,
 }
 
 /// The first owner: `POST /setup/{token}`.

@@ -16,19 +16,22 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use tessera_core::model::User;
 use tessera_core::params::Params;
 use tessera_service::ServiceError;
 use tessera_service::authorization::{AuthorizeOutcome, ConsentDecision};
-use tessera_service::second_factor::SignIn;
+use tessera_service::passkeys::Purpose;
+use tessera_service::second_factor::{Proof, SignIn};
 use tessera_service::secrets::plausible_token;
 use tessera_service::session::{NewSession, SignInFrom, SignedIn};
 
 use crate::AppState;
 use crate::error::{PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
-use crate::http::forms::{ClientIdForm, CodeForm, DecisionForm, FormBody, LoginForm, LogoutRequest, SetupForm};
+use crate::http::forms::{ClientIdForm, DecisionForm, FormBody, LoginForm, LoginMfaForm, LogoutRequest, PasskeySignInForm, SetupForm};
 use crate::http::views::{
-    ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginMfaPage, LoginPage, LogoutPage, SetupPage, html, message,
+    ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginMfaPage, LoginPage, LogoutPage, PasskeySignInPage, SetupPage, html,
+    message,
 };
 
 /// What a page handler knows about the browser: its address, its cookies, and whether the
@@ -388,8 +391,17 @@ fn login_hint(return_to: &str) -> String {
     pairs.into_iter().find(|(k, _)| k == "login_hint").map(|(_, v)| v).unwrap_or_default()
 }
 
-fn login_page(status: StatusCode, csrf: &str, return_to: &str, email: &str, error: Option<&str>) -> Response {
-    html(status, &LoginPage { csrf, return_to, email, notice: None, error })
+fn login_page(state: &AppState, status: StatusCode, csrf: &str, return_to: &str, email: &str, error: Option<&str>) -> Response {
+    html(status, &LoginPage { csrf, return_to, email, notice: None, error, passkeys: state.service.passkeys_enabled() })
+}
+
+/// "Too many failed attempts" with the `Retry-After` it goes with.
+fn locked_out(retry_after: u64, page: impl FnOnce(&str) -> Response) -> Response {
+    let minutes = retry_after.div_ceil(60);
+    let text = format!("Too many failed attempts. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+    let mut response = page(&text);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 /// `GET /login`.
@@ -403,7 +415,8 @@ pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Ur
         _ => None,
     };
     let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
-    let page = LoginPage { csrf: &csrf, return_to, email: &login_hint(return_to), notice, error: None };
+    let passkeys = state.service.passkeys_enabled();
+    let page = LoginPage { csrf: &csrf, return_to, email: &login_hint(return_to), notice, error: None, passkeys };
     Ok(with_cookie(html(StatusCode::OK, &page), cookie))
 }
 
@@ -428,15 +441,45 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
                 .append(header::SET_COOKIE, browser.set_cookie(browser.names.second_factor, &pending.cookie, pending.max_age));
             response
         }
-        Err(ServiceError::BadCredentials) => login_page(StatusCode::UNAUTHORIZED, csrf, return_to, email, Some("Wrong email or password.")),
+        Err(ServiceError::BadCredentials) => {
+            login_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, email, Some("Wrong email or password."))
+        }
         Err(ServiceError::TooManyAttempts { retry_after }) => {
-            let minutes = retry_after.div_ceil(60);
-            let text = format!("Too many failed attempts. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
-            let mut response = login_page(StatusCode::TOO_MANY_REQUESTS, csrf, return_to, email, Some(&text));
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            response
+            locked_out(retry_after, |text| login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, email, Some(text)))
         }
         Err(e) => page_for(&e),
+    }
+}
+
+/// The page that asks the browser for a passkey to sign in with: a new ceremony each time.
+async fn passkey_sign_in_page(state: &AppState, status: StatusCode, csrf: &str, return_to: &str, error: Option<&str>) -> PageResult {
+    let prompt = state.service.begin_passkey_sign_in().await?.into();
+    let password_href = format!("/login?{}", serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default());
+    let mut page = html(status, &PasskeySignInPage { csrf, return_to, prompt, error, password_href });
+    no_store(&mut page);
+    Ok(page)
+}
+
+/// `POST /login/passkey`: without an answer, the page that asks for a passkey (a ceremony is
+/// made only on this explicit request, never by a page view); with the browser's answer, the
+/// sign-in. A passkey verified the person on the device: no second step follows.
+pub async fn login_passkey(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let Some(form) = pre_login_form::<PasskeySignInForm>(&state, &browser, &body) else { return Ok(forbidden()) };
+    let return_to = safe_return_to(Some(&form.return_to));
+    let csrf = form.csrf_token.as_str();
+    if form.credential.is_empty() {
+        return passkey_sign_in_page(&state, StatusCode::OK, csrf, return_to, None).await;
+    }
+    match state.service.sign_in_with_passkey(&form.ceremony, &form.credential, browser.session_cookie(), &browser.sign_in_from()).await {
+        Ok(session) => Ok(signed_in_redirect(&browser, &session, return_to)),
+        Err(ServiceError::BadCredentials) => {
+            let error = Some("That passkey could not be checked. Try again, or sign in with your password.");
+            passkey_sign_in_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, error).await
+        }
+        Err(ServiceError::TooManyAttempts { retry_after }) => {
+            Ok(locked_out(retry_after, |text| login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, "", Some(text))))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -451,31 +494,55 @@ pub async fn login_mfa_form(State(state): State<AppState>, browser: Browser) -> 
     let pending = browser.cookies.get(browser.names.second_factor).map(String::as_str);
     let Some(user) = state.service.pending_sign_in(pending).await? else { return Ok(redirect(StatusCode::FOUND, "/login")) };
     let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
-    Ok(with_cookie(html(StatusCode::OK, &LoginMfaPage { csrf: &csrf, email: &user.email, error: None }), cookie))
+    Ok(with_cookie(login_mfa_page(&state, &user, StatusCode::OK, &csrf, None).await?, cookie))
 }
 
-/// `POST /login/mfa`: a code of the authenticator app or a recovery code.
+/// The second step's page: a code field, and a passkey button (a new ceremony each time it is
+/// shown) when the user has a passkey.
+async fn login_mfa_page(
+    state: &AppState,
+    user: &User,
+    status: StatusCode,
+    csrf: &str,
+    error: Option<&str>,
+) -> Result<Response, ServiceError> {
+    let passkey = state.service.begin_passkey_check(user, Purpose::SecondFactor).await?.map(Into::into);
+    let totp = state.service.has_totp(&user.id).await?;
+    Ok(html(status, &LoginMfaPage { csrf, email: &user.email, error, passkey, totp }))
+}
+
+/// `POST /login/mfa`: a code of the authenticator app, a recovery code, or a passkey's answer.
 pub async fn login_mfa(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
-    let Some(form) = pre_login_form::<CodeForm>(&state, &browser, &body) else { return Ok(forbidden()) };
+    let Some(form) = pre_login_form::<LoginMfaForm>(&state, &browser, &body) else { return Ok(forbidden()) };
     let Some(pending) = browser.cookies.get(browser.names.second_factor).map(String::as_str) else { return Ok(sign_in_expired()) };
-    let again =
-        |status: StatusCode, error: &str, email: &str| html(status, &LoginMfaPage { csrf: &form.csrf_token, email, error: Some(error) });
-    match state.service.complete_sign_in(pending, &form.code, browser.session_cookie(), &browser.sign_in_from()).await {
+    let csrf = form.csrf_token.as_str();
+    let proof = match form.credential.is_empty() {
+        true => Proof::Code(&form.code),
+        false => Proof::Passkey { ceremony: &form.ceremony, credential: &form.credential },
+    };
+    match state.service.complete_sign_in(pending, proof, browser.session_cookie(), &browser.sign_in_from()).await {
         Ok((session, return_to)) => {
             let response = signed_in_redirect(&browser, &session, safe_return_to(Some(&return_to)));
             Ok(with_cookie(response, Some(browser.set_cookie(browser.names.second_factor, "", 0))))
         }
         Err(ServiceError::BadCredentials) => {
             let Some(user) = state.service.pending_sign_in(Some(pending)).await? else { return Ok(sign_in_expired()) };
-            Ok(again(StatusCode::UNAUTHORIZED, "That code is not right. Codes change every 30 seconds; each works once.", &user.email))
+            let error = match proof {
+                Proof::Code(_) => "That code is not right. Codes change every 30 seconds; each works once.",
+                Proof::Passkey { .. } => "That passkey could not be checked. Try again, or enter a code.",
+            };
+            Ok(login_mfa_page(&state, &user, StatusCode::UNAUTHORIZED, csrf, Some(error)).await?)
         }
         Err(ServiceError::TooManyAttempts { retry_after }) => {
             let Some(user) = state.service.pending_sign_in(Some(pending)).await? else { return Ok(sign_in_expired()) };
-            let minutes = retry_after.div_ceil(60);
-            let text = format!("Too many failed attempts. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
-            let mut response = again(StatusCode::TOO_MANY_REQUESTS, &text, &user.email);
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            Ok(response)
+            // Locked out: no passkey ceremony is started for a page that cannot be used.
+            let page = |text: &str| {
+                html(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &LoginMfaPage { csrf, email: &user.email, error: Some(text), passkey: None, totp: true },
+                )
+            };
+            Ok(locked_out(retry_after, page))
         }
         Err(ServiceError::NotFound(_)) => Ok(sign_in_expired()),
         Err(e) => Err(e.into()),

@@ -17,6 +17,50 @@ pub struct LoginPage<'a> {
     pub email: &'a str,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Whether to offer "Sign in with a passkey" (the issuer is a domain name).
+    pub passkeys: bool,
+}
+
+/// A page's request for a passkey: the ceremony's handle, posted back, and the options for the
+/// browser (`assets/webauthn.js`).
+pub struct PasskeyPrompt {
+    pub ceremony: String,
+    pub options: String,
+}
+
+impl From<tessera_service::passkeys::PasskeyCeremony> for PasskeyPrompt {
+    fn from(ceremony: tessera_service::passkeys::PasskeyCeremony) -> Self {
+        Self { ceremony: ceremony.handle, options: ceremony.options }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "passkey_sign_in.html")]
+pub struct PasskeySignInPage<'a> {
+    pub csrf: &'a str,
+    pub return_to: &'a str,
+    pub prompt: PasskeyPrompt,
+    pub error: Option<&'a str>,
+    /// The password sign-in page, going on to the same place.
+    pub password_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "passkey_setup.html")]
+pub struct PasskeySetupPage {
+    pub nav: Nav,
+    pub csrf: String,
+    pub prompt: PasskeyPrompt,
+    pub name: String,
+    pub error: Option<String>,
+}
+
+/// One passkey on the security page.
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
 }
 
 #[derive(Template)]
@@ -61,6 +105,9 @@ pub struct SecurityPage {
     pub sessions: Vec<SessionRow>,
     pub totp: bool,
     pub recovery_codes_left: i64,
+    pub passkeys: Vec<PasskeyRow>,
+    /// Whether passkeys can be added here (the issuer is a domain name).
+    pub passkeys_enabled: bool,
 }
 
 #[derive(Template)]
@@ -77,6 +124,8 @@ pub struct StepUpPage {
     pub back: String,
     /// Whether to ask for a code too (the user has a second factor).
     pub code: bool,
+    /// One of the user's passkeys instead, when they have one.
+    pub passkey: Option<PasskeyPrompt>,
     pub error: Option<String>,
 }
 
@@ -86,6 +135,10 @@ pub struct LoginMfaPage<'a> {
     pub csrf: &'a str,
     pub email: &'a str,
     pub error: Option<&'a str>,
+    /// One of the user's passkeys, when they have one.
+    pub passkey: Option<PasskeyPrompt>,
+    /// Whether an authenticator app is set up (else only recovery codes go in the code field).
+    pub totp: bool,
 }
 
 #[derive(Template)]

@@ -20,6 +20,8 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::de::DeserializeOwned;
+use tessera_service::passkeys::Purpose;
+use tessera_service::second_factor::StepUp;
 use tessera_service::session::SignedIn;
 
 use crate::AppState;
@@ -46,8 +48,10 @@ fn notice(done: Option<&str>) -> Option<String> {
         "callback" => "The callback is registered. Get a token now.",
         "password" => "Your password is changed. Every other browser signed in as you was signed out.",
         "verification-sent" => "A link to verify your email is on its way. It works for 24 hours.",
-        "enrol" => "Your organization requires a second factor: set up an authenticator app to go on.",
-        "totp-removed" => "The authenticator app is removed: signing in asks for your password only.",
+        "enrol" => "Your organization requires a second factor: set up an authenticator app or add a passkey to go on.",
+        "totp-removed" => "The authenticator app is removed.",
+        "passkey-added" => "The passkey is added: use it to sign in, instead of your password or after it.",
+        "passkey-removed" => "The passkey is removed.",
         "session-ended" => "That browser is signed out.",
         "sessions-ended" => "Every other browser is signed out.",
         "verification-not-sent" => {
@@ -123,17 +127,24 @@ async fn stepped_up(
     }
     let form = FormBody::parse(body).unwrap_or_default();
     let confirmation: StepUpFields = form.read().ok_or_else(forbidden)?;
-    let error = if confirmation.step_up_password.is_empty() {
-        None
+    let offered = if !confirmation.step_up_credential.is_empty() {
+        Some(StepUp::Passkey { ceremony: &confirmation.step_up_ceremony, credential: &confirmation.step_up_credential })
+    } else if !confirmation.step_up_password.is_empty() {
+        Some(StepUp::Password { password: &confirmation.step_up_password, code: &confirmation.step_up_code })
     } else {
-        match state.service.step_up(&session, &confirmation.step_up_password, &confirmation.step_up_code, browser.peer).await {
+        None
+    };
+    let error = match offered {
+        None => None,
+        Some(offered) => match state.service.step_up(&session, offered, browser.peer).await {
             Ok(()) => return Ok(session),
             Err(tessera_service::ServiceError::Invalid(why)) => Some(sentence(&why.message)),
             Err(e) => return Err(page_for(&e)),
-        }
+        },
     };
     let code = state.service.has_second_factor(&session.user.id).await.map_err(|e| page_for(&e))?;
-    let fields = form.pairs_except(&["csrf_token", "step_up_password", "step_up_code"]);
+    let passkey = state.service.begin_passkey_check(&session.user, Purpose::StepUp).await.map_err(|e| page_for(&e))?.map(Into::into);
+    let fields = form.pairs_except(&["csrf_token", "step_up_password", "step_up_code", "step_up_ceremony", "step_up_credential"]);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let page = StepUpPage {
         nav: nav(&session, "security", None),
@@ -144,6 +155,7 @@ async fn stepped_up(
         fields,
         back: back.to_owned(),
         code,
+        passkey,
         error,
     };
     Err(html(status, &page))

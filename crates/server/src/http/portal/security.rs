@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use tessera_service::ServiceError;
 use tessera_service::session::SignedIn;
 
-use crate::http::forms::{ChangePasswordForm, CodeForm, CurrentPasswordForm, NoFields, SessionForm};
+use crate::http::forms::{ChangePasswordForm, CodeForm, CurrentPasswordForm, NewPasskeyForm, NoFields, PasskeyForm, SessionForm};
 
 use super::{Done, Gate, nav, notice, signed_in_at, signed_in_form, signed_in_form_at, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates::utc;
 use crate::http::pages::{Browser, redirect};
-use crate::http::views::{Nav, RecoveryCodesPage, SecurityPage, SessionRow, TotpSetupPage, html};
+use crate::http::views::{Nav, PasskeyRow, PasskeySetupPage, RecoveryCodesPage, SecurityPage, SessionRow, TotpSetupPage, html};
 
 const HERE: &str = "/settings/security";
 
@@ -68,6 +68,18 @@ async fn security_page(state: &AppState, session: &SignedIn, messages: Messages)
         .collect();
     let status = if password_error.is_some() || error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let factors = state.service.second_factors(session).await?;
+    let passkeys = state
+        .service
+        .passkeys(session)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.id,
+            name: p.name,
+            created: utc(p.created_at),
+            last_used: p.last_used_at.map_or_else(|| "never".into(), utc),
+        })
+        .collect();
     let page = SecurityPage {
         nav: Nav { error, ..nav(session, "security", notice) },
         csrf: state.service.session_csrf(session),
@@ -78,6 +90,8 @@ async fn security_page(state: &AppState, session: &SignedIn, messages: Messages)
         sessions,
         totp: factors.totp,
         recovery_codes_left: factors.recovery_codes_left,
+        passkeys,
+        passkeys_enabled: state.service.passkeys_enabled(),
     };
     Ok(html(status, &page))
 }
@@ -179,6 +193,53 @@ pub async fn remove_totp(State(state): State<AppState>, browser: Browser, body: 
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The page that adds a passkey: a new ceremony each time it is shown (after a failure too).
+async fn passkey_setup_page(state: &AppState, session: &SignedIn, name: String, error: Option<String>) -> PageResult {
+    let prompt = state.service.begin_passkey_registration(session).await?.into();
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let page = PasskeySetupPage { nav: nav(session, "security", None), csrf: state.service.session_csrf(session), prompt, name, error };
+    Ok(html(status, &page))
+}
+
+/// `POST /settings/security/passkeys/new`: the page that asks the browser for a new passkey.
+pub async fn begin_passkey(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, NoFields {}) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
+    let session = stepped_up(&state, &browser, session, &body, "/settings/security/passkeys/new", "add a passkey", HERE).await?;
+    passkey_setup_page(&state, &session, String::new(), None).await
+}
+
+/// `POST /settings/security/passkeys`: the browser's new passkey, checked and kept. A person's
+/// first second factor comes with recovery codes, shown once in the answer.
+pub async fn add_passkey(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form_at::<NewPasskeyForm>(&state, &browser, &body, Gate::WhileEnrolling).await?;
+    match state.service.finish_passkey_registration(&session, &form.ceremony, &form.name, &form.credential).await {
+        Ok(Some(codes)) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session, "security", None), codes })),
+        Ok(None) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=passkey-added"))),
+        Err(ServiceError::Invalid(why)) => passkey_setup_page(&state, &session, form.name, Some(sentence(&why.message))).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /settings/security/passkeys/remove`: after confirming it's them.
+pub async fn remove_passkey(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form::<PasskeyForm>(&state, &browser, &body).await?;
+    let session = stepped_up(&state, &browser, session, &body, "/settings/security/passkeys/remove", "remove a passkey", HERE).await?;
+    state.service.remove_passkey(&session, &form.passkey).await?;
+    Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=passkey-removed")))
+}
+
+/// `GET /assets/webauthn.js`: the passkey pages' one WebAuthn call (a file, so the CSP stays
+/// `'self'`).
+pub async fn webauthn_script() -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+    ];
+    (headers, include_str!("../../../assets/webauthn.js")).into_response()
 }
 
 #[cfg(test)]

@@ -1,0 +1,134 @@
+//! Passkeys in real headless Chromium (SPEC §11), with chromedriver's WebAuthn virtual
+//! authenticator standing in for a security key or a phone: added on `/settings/security`, used
+//! as the second factor after the password, used alone to sign in, removed. WebAuthn has no
+//! relying party on an IP address, so the server's issuer here is `http://localhost:PORT`. With
+//! `TESSERA_UPDATE_SCREENSHOTS=1` the pages are saved under `docs/screenshots/`.
+
+use std::time::Duration;
+
+use tessera_testkit::browser::{Browser, Locator};
+
+use crate::agent::{Agent, OWNER_PASSWORD};
+use crate::common::*;
+use crate::portal::{MEMBER_PASSWORD, member_email};
+use crate::portal_browser::screenshot;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A server whose issuer is `http://localhost:PORT`, and that base URL.
+fn start_on_localhost() -> (Server, Fixture, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://localhost:{port}");
+    let serve = vec!["--listen".to_owned(), format!("127.0.0.1:{port}"), "--issuer".to_owned(), base.clone()];
+    let (server, fixture) = start_with(ServerOptions { serve, ..ServerOptions::default() });
+    (server, fixture, base)
+}
+
+/// At `width`, nothing of the page sticks out sideways and each named field has a visible label.
+async fn fits(browser: &Browser, width: u32, fields: &[&str]) {
+    let client = browser.client();
+    client.set_window_size(width, 900).await.unwrap();
+    let page = client.find(Locator::Css("html")).await.unwrap().rectangle().await.unwrap();
+    for css in ["main", "form", "button[type=submit]"] {
+        for element in client.find_all(Locator::Css(css)).await.unwrap() {
+            let (x, _, w, _) = element.rectangle().await.unwrap();
+            assert!(x >= 0.0 && x + w <= page.2 + 0.5, "{width}px: {css} fits ({x} + {w} > {})", page.2);
+        }
+    }
+    for id in fields {
+        let label = client.find(Locator::Css(&format!("label[for={id}]"))).await.unwrap();
+        assert!(label.is_displayed().await.unwrap() && !label.text().await.unwrap().trim().is_empty(), "#{id} has a label");
+    }
+}
+
+/// Both widths of a page, screenshot at each.
+async fn both_widths(browser: &Browser, name: &str, fields: &[&str]) {
+    fits(browser, 390, fields).await;
+    screenshot(browser, &format!("{name}-phone.png")).await;
+    fits(browser, 1280, fields).await;
+    screenshot(browser, &format!("{name}.png")).await;
+}
+
+async fn sign_out(browser: &Browser) {
+    browser.client().delete_all_cookies().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_person_adds_a_passkey_and_signs_in_with_it_after_the_password_and_instead_of_it() {
+    let (server, fixture, base) = start_on_localhost();
+    let browser = Browser::start().await.unwrap();
+    let authenticator = browser.add_virtual_authenticator().await.unwrap();
+    browser.client().set_window_size(1280, 900).await.unwrap();
+
+    // Signed in with the password, the person adds a passkey and names it.
+    browser.goto(&format!("{base}/settings/security")).await.unwrap();
+    browser.wait_for_element("#email", WAIT).await.unwrap();
+    browser.fill("#email", &fixture.owner_email).await.unwrap();
+    browser.fill("#password", &format!("{OWNER_PASSWORD}\n")).await.unwrap();
+    browser.wait_for_url(|url| url.ends_with("/settings/security"), WAIT).await.unwrap();
+    browser.click("form[action='/settings/security/passkeys/new'] button").await.unwrap();
+    browser.wait_for_element("#passkey_name", WAIT).await.unwrap();
+    both_widths(&browser, "passkey-add", &["passkey_name"]).await;
+    browser.fill("#passkey_name", "Work laptop\n").await.unwrap();
+    // The first second factor comes with recovery codes, shown once.
+    browser.wait_for_text("main h1", |t| t.contains("recovery codes"), WAIT).await.unwrap();
+    let credentials = browser.virtual_credentials(&authenticator).await.unwrap();
+    assert_eq!(credentials.len(), 1, "{credentials:?}");
+    assert_eq!(credentials[0]["isResidentCredential"], true, "a passkey that can sign in without an email first");
+    assert_eq!(credentials[0]["rpId"], "localhost");
+    browser.goto(&format!("{base}/settings/security")).await.unwrap();
+    browser.wait_for_element("tr[data-passkey]", WAIT).await.unwrap();
+    assert!(browser.text("tr[data-passkey]").await.unwrap().contains("Work laptop"));
+    both_widths(&browser, "settings-security-passkeys", &["current_password"]).await;
+
+    // The password is no longer enough: the second step asks for the passkey.
+    sign_out(&browser).await;
+    browser.goto(&format!("{base}/settings/security")).await.unwrap();
+    browser.wait_for_element("#email", WAIT).await.unwrap();
+    browser.fill("#email", &fixture.owner_email).await.unwrap();
+    browser.fill("#password", &format!("{OWNER_PASSWORD}\n")).await.unwrap();
+    browser.wait_for_url(|url| url.ends_with("/login/mfa"), WAIT).await.unwrap();
+    browser.wait_for_element("form[data-webauthn] button", WAIT).await.unwrap();
+    both_widths(&browser, "login-mfa-passkey", &["code"]).await;
+    browser.click("form[data-webauthn] button").await.unwrap();
+    browser.wait_for_url(|url| url.ends_with("/settings/security"), WAIT).await.unwrap();
+    let used = browser.virtual_credentials(&authenticator).await.unwrap();
+    assert!(used[0]["signCount"].as_u64().unwrap() > credentials[0]["signCount"].as_u64().unwrap(), "the passkey signed");
+
+    // Signed out, the passkey alone signs in: no email, no password.
+    sign_out(&browser).await;
+    browser.goto(&format!("{base}/settings/security")).await.unwrap();
+    browser.wait_for_element("form[action='/login/passkey'] button", WAIT).await.unwrap();
+    browser.click("form[action='/login/passkey'] button").await.unwrap();
+    browser.wait_for_element("form[data-webauthn] button", WAIT).await.unwrap();
+    both_widths(&browser, "login-passkey", &[]).await;
+    browser.click("form[data-webauthn] button").await.unwrap();
+    browser.wait_for_url(|url| url.ends_with("/settings/security"), WAIT).await.unwrap();
+    assert!(browser.text("header").await.unwrap().contains(&fixture.owner_email), "signed in as the passkey's person");
+    let passkey = browser.client().find(Locator::Css("tr[data-passkey]")).await.unwrap().attr("data-passkey").await.unwrap().unwrap();
+
+    // Another person cannot remove it: the id names nothing of theirs.
+    let other = member_email(&fixture, "other");
+    add_user(&server, &fixture, &other, "owner", MEMBER_PASSWORD, &[]);
+    let mut agent = Agent::new(&server);
+    agent.origin = Some(base.clone());
+    assert_eq!(agent.login(&other, MEMBER_PASSWORD).await.status(), 303);
+    let page = agent.get("/settings/security").await.text().await.unwrap();
+    let removed = agent.submit("/settings/security/passkeys/remove", &page, &["csrf_token"], &[("passkey", &passkey)]).await;
+    assert_eq!(removed.status(), 404);
+
+    // Its person removes it (just signed in with it: no need to confirm again); it signs in no more.
+    browser.click(&format!("tr[data-passkey='{passkey}'] button")).await.unwrap();
+    browser.wait_for_url(|url| url.contains("done=passkey-removed"), WAIT).await.unwrap();
+    assert!(browser.client().find_all(Locator::Css("tr[data-passkey]")).await.unwrap().is_empty());
+    sign_out(&browser).await;
+    browser.goto(&format!("{base}/login")).await.unwrap();
+    browser.click("form[action='/login/passkey'] button").await.unwrap();
+    browser.wait_for_element("form[data-webauthn] button", WAIT).await.unwrap();
+    browser.click("form[data-webauthn] button").await.unwrap();
+    browser.wait_for_text("main [role=alert]", |t| t.contains("could not be checked"), WAIT).await.unwrap();
+    let audit = server.cli.json(&["audit", "list", "--org", &fixture.org_name]).unwrap();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.contains(&"second_factor_added") && actions.contains(&"second_factor_removed"), "{actions:?}");
+    browser.close().await.unwrap();
+}

@@ -1,0 +1,46 @@
+// Passkeys: the one WebAuthn call of a form marked data-webauthn="create" (adding a passkey) or
+// "get" (using one). The server put the ceremony's options in data-webauthn-options; on submit the
+// browser asks the authenticator, the answer goes into the form's hidden "credential" field, and
+// the form is posted as usual. Everything else (checks, where to go next) is the server's.
+(function () {
+  "use strict";
+  var forms = document.querySelectorAll("form[data-webauthn]");
+  Array.prototype.forEach.call(forms, function (form) {
+    var status = form.querySelector("[data-webauthn-status]");
+    var say = function (text) {
+      if (status) {
+        status.textContent = text;
+        status.hidden = false;
+      }
+    };
+    if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
+      say("This browser cannot use passkeys here.");
+      form.querySelector("button[type=submit]").disabled = true;
+      return;
+    }
+    form.addEventListener("submit", function (event) {
+      var field = form.querySelector("input[name$=credential]");
+      if (field.value) {
+        return;
+      }
+      event.preventDefault();
+      var options = JSON.parse(form.dataset.webauthnOptions).publicKey;
+      var asked =
+        form.dataset.webauthn === "create"
+          ? navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
+          : navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+      say("Waiting for your passkey…");
+      asked.then(
+        function (credential) {
+          field.value = JSON.stringify(credential.toJSON());
+          form.submit();
+        },
+        function (error) {
+          say(error && error.name === "NotAllowedError"
+            ? "No passkey was used. Try again, or use another way."
+            : "The passkey could not be used: " + (error && error.message ? error.message : "unknown error") + ".");
+        }
+      );
+    });
+  });
+})();
