@@ -222,6 +222,12 @@ enum Page {
     ConfirmTotp,
     /// Removes the app the `SetUpTotp` row began setting up.
     RemoveTotp,
+    /// The page that asks the browser for a new passkey (a ceremony of the caller's own).
+    AddPasskey,
+    /// Its answer, here a made-up one: refused (400) once the caller may add one.
+    FinishPasskey,
+    /// A passkey id that is not the caller's (`passkeys_browser.rs` tries another person's).
+    RemovePasskey,
 }
 
 /// Browser sessions (service users cannot sign in: the fourth column is never used).
@@ -280,11 +286,16 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::SetUpTotp,           Own,        [200, 200, 200, 0]),
     (Page::ConfirmTotp,         Own,        [400, 400, 400, 0]),
     (Page::RemoveTotp,          Own,        [303, 303, 303, 0]),
+    (Page::AddPasskey,          Own,        [200, 200, 200, 0]),
+    (Page::FinishPasskey,       Own,        [400, 400, 400, 0]),
+    (Page::RemovePasskey,       Other,      [404, 404, 404, 0]),
 ];
 
 /// Two organizations and the people of the matrix.
 struct World {
     server: Server,
+    /// The issuer's origin, which a browser's form posts say.
+    origin: String,
     home: Fixture,
     other: Fixture,
     /// Email of the caller of each role.
@@ -310,7 +321,8 @@ const PEER: &str = "peer@matrix.test";
 
 impl World {
     fn new() -> Self {
-        let (server, home) = start();
+        // On a named issuer, so that the passkey pages are on (WebAuthn needs a domain).
+        let (server, home, origin) = start_on_localhost();
         let other = Fixture::create(&server.cli).unwrap();
         let mut callers = BTreeMap::new();
         callers.insert("owner", home.owner_email.clone());
@@ -334,7 +346,7 @@ impl World {
             .iter()
             .map(|u| (u["email"].as_str().unwrap().to_owned(), u["id"].as_str().unwrap().to_owned()))
             .collect();
-        World { server, home, other, callers, ids, counter: std::cell::Cell::new(0) }
+        World { server, origin, home, other, callers, ids, counter: std::cell::Cell::new(0) }
     }
 
     fn email(&self, role: Role) -> &str {
@@ -632,6 +644,7 @@ async fn admin_api_with_third_party_delegated_tokens() {
     let app = add_client(&world.server, &world.other, "third-party app", &flags).1;
     for role in [Role::Owner, Role::Admin, Role::Member] {
         let mut agent = Agent::new(&world.server);
+        agent.origin = Some(world.origin.clone());
         assert_eq!(agent.login(world.email(role), if role == Role::Owner { OWNER_PASSWORD } else { PASSWORD }).await.status(), 303);
         let query = code_query(
             &app,
@@ -816,6 +829,12 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
             let password = if role == Role::Owner { OWNER_PASSWORD } else { PASSWORD };
             ("/settings/security/totp/remove".into(), form(&[("current_password", password)]), Object::None)
         }
+        Page::AddPasskey => ("/settings/security/passkeys/new".into(), form(&[]), Object::None),
+        Page::FinishPasskey => {
+            let fields = [("ceremony", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), ("name", "made up"), ("credential", "{}")];
+            ("/settings/security/passkeys".into(), form(&fields), Object::None)
+        }
+        Page::RemovePasskey => ("/settings/security/passkeys/remove".into(), form(&[("passkey", "pk_notanyones")]), Object::None),
     }
 }
 
@@ -825,6 +844,7 @@ async fn pages_with_browser_sessions() {
     let world = World::new();
     for role in [Role::Owner, Role::Admin, Role::Member] {
         let mut agent = Agent::new(&world.server);
+        agent.origin = Some(world.origin.clone());
         assert_eq!(agent.login(world.email(role), if role == Role::Owner { OWNER_PASSWORD } else { PASSWORD }).await.status(), 303);
         // The session's form token: every form of the session carries the same one.
         let page = agent.get("/settings/api-clients/new").await.text().await.unwrap();

@@ -14,6 +14,17 @@ pub fn start() -> (Server, Fixture) {
     start_with(ServerOptions::default())
 }
 
+/// A server whose issuer is `http://localhost:PORT` (listening on 127.0.0.1:PORT), and that
+/// origin: WebAuthn has no relying party on an IP address, so passkeys need a name. Requests go
+/// to `server.url(…)` as usual; a form post must say this origin (`Agent::origin`).
+pub fn start_on_localhost() -> (Server, Fixture, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let origin = format!("http://localhost:{port}");
+    let serve = vec!["--listen".to_owned(), format!("127.0.0.1:{port}"), "--issuer".to_owned(), origin.clone()];
+    let (server, fixture) = start_with(ServerOptions { serve, ..ServerOptions::default() });
+    (server, fixture, origin)
+}
+
 pub fn start_with(options: ServerOptions) -> (Server, Fixture) {
     let server = Server::start_with(bin(), options).expect("server starts");
     let fixture = Fixture::create(&server.cli).expect("fixture");

@@ -15,15 +15,6 @@ use crate::portal_browser::screenshot;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A server whose issuer is `http://localhost:PORT`, and that base URL.
-fn start_on_localhost() -> (Server, Fixture, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://localhost:{port}");
-    let serve = vec!["--listen".to_owned(), format!("127.0.0.1:{port}"), "--issuer".to_owned(), base.clone()];
-    let (server, fixture) = start_with(ServerOptions { serve, ..ServerOptions::default() });
-    (server, fixture, base)
-}
-
 /// At `width`, nothing of the page sticks out sideways and each named field has a visible label.
 async fn fits(browser: &Browser, width: u32, fields: &[&str]) {
     let client = browser.client();
