@@ -8,12 +8,28 @@ use std::time::Duration;
 
 use tessera_testkit::browser::{Browser, Locator};
 
-use crate::agent::{Agent, OWNER_PASSWORD};
+use crate::agent::{Agent, OWNER_PASSWORD, code_query, redeem_ok, response_params, web_client};
 use crate::common::*;
 use crate::portal::{MEMBER_PASSWORD, member_email};
 use crate::portal_browser::screenshot;
 
 const WAIT: Duration = Duration::from_secs(15);
+
+/// What `assets/webauthn.js` does on submit, without the submit: the authenticator's answer to
+/// the page's passkey request, as the JSON the form would carry.
+const ASK_FOR_A_PASSKEY: &str = r#"
+    const done = arguments[arguments.length - 1];
+    const form = document.querySelector("form[data-webauthn]");
+    const options = PublicKeyCredential.parseRequestOptionsFromJSON(JSON.parse(form.dataset.webauthnOptions).publicKey);
+    navigator.credentials.get({ publicKey: options }).then(c => done(JSON.stringify(c.toJSON())), e => done("failed: " + e));
+"#;
+
+/// Posts the page's passkey form with `arguments[0]` as its answer.
+const SUBMIT_THE_ANSWER: &str = r#"
+    const form = document.querySelector("form[data-webauthn]");
+    form.querySelector("input[name=credential]").value = arguments[0];
+    form.submit();
+"#;
 
 /// At `width`, nothing of the page sticks out sideways and each named field has a visible label.
 async fn fits(browser: &Browser, width: u32, fields: &[&str]) {
@@ -86,16 +102,50 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_after_the_password_and_ins
     let used = browser.virtual_credentials(&authenticator).await.unwrap();
     assert!(used[0]["signCount"].as_u64().unwrap() > credentials[0]["signCount"].as_u64().unwrap(), "the passkey signed");
 
-    // Signed out, the passkey alone signs in: no email, no password.
+    // Signed out, the passkey alone signs in: no email, no password. The authenticator's answer
+    // is kept, to replay it below.
     sign_out(&browser).await;
     browser.goto(&format!("{base}/settings/security")).await.unwrap();
     browser.wait_for_element("form[action='/login/passkey'] button", WAIT).await.unwrap();
+    both_widths(&browser, "login-with-passkeys", &["email", "password"]).await;
     browser.click("form[action='/login/passkey'] button").await.unwrap();
     browser.wait_for_element("form[data-webauthn] button", WAIT).await.unwrap();
     both_widths(&browser, "login-passkey", &[]).await;
-    browser.click("form[data-webauthn] button").await.unwrap();
+    let ceremony = browser.value("input[name=ceremony]").await.unwrap();
+    let answer = browser.client().execute_async(ASK_FOR_A_PASSKEY, vec![]).await.unwrap();
+    let answer = answer.as_str().unwrap().to_owned();
+    assert!(answer.starts_with('{'), "the browser answered: {answer}");
+    browser.client().execute(SUBMIT_THE_ANSWER, vec![answer.clone().into()]).await.unwrap();
     browser.wait_for_url(|url| url.ends_with("/settings/security"), WAIT).await.unwrap();
     assert!(browser.text("header").await.unwrap().contains(&fixture.owner_email), "signed in as the passkey's person");
+
+    // The same answer again: its ceremony is spent, and a new ceremony's challenge is another.
+    let mut thief = Agent::new(&server);
+    thief.origin = Some(base.clone());
+    let page = thief.get("/login").await.text().await.unwrap();
+    let replay = [("ceremony", ceremony.as_str()), ("credential", answer.as_str()), ("return_to", "/")];
+    let replayed = thief.submit("/login/passkey", &page, &["csrf_token"], &replay).await;
+    assert_eq!(replayed.status(), 401);
+    let asked = thief.submit("/login/passkey", &page, &["csrf_token"], &[("return_to", "/")]).await.text().await.unwrap();
+    let fresh = crate::agent::hidden(&asked, "ceremony");
+    assert_ne!(fresh, ceremony);
+    let replay = [("ceremony", fresh.as_str()), ("credential", answer.as_str()), ("return_to", "/")];
+    let replayed = thief.submit("/login/passkey", &page, &["csrf_token"], &replay).await;
+    assert_eq!(replayed.status(), 401);
+    assert!(!thief.cookies.contains_key("tessera_session"), "no session from a replayed passkey answer");
+
+    // An application signed in to this way learns how: a passkey, which is two factors.
+    let app = web_client(&server, &fixture, &["--scope", "openid"]);
+    browser.goto(&format!("{base}/oauth2/authorize?{}", code_query(&app, "&scope=openid"))).await.unwrap();
+    browser.wait_for_element("button[value=allow]", WAIT).await.unwrap();
+    browser.click("button[value=allow]").await.unwrap();
+    let landed = browser.wait_for_url(|url| url.starts_with("https://app.example/cb"), WAIT).await.unwrap();
+    let tokens = redeem_ok(&server, &app, &response_params(&landed)["code"]).await;
+    let (_, id_token) = jwt_parts(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["amr"], serde_json::json!(["hwk", "mfa"]));
+    assert_eq!(id_token["acr"], "mfa");
+    browser.goto(&format!("{base}/settings/security")).await.unwrap();
+    browser.wait_for_element("tr[data-passkey]", WAIT).await.unwrap();
     let passkey = browser.client().find(Locator::Css("tr[data-passkey]")).await.unwrap().attr("data-passkey").await.unwrap().unwrap();
 
     // Another person cannot remove it: the id names nothing of theirs.
@@ -108,8 +158,13 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_after_the_password_and_ins
     let removed = agent.submit("/settings/security/passkeys/remove", &page, &["csrf_token"], &[("passkey", &passkey)]).await;
     assert_eq!(removed.status(), 404);
 
-    // Its person removes it (just signed in with it: no need to confirm again); it signs in no more.
+    // Its person removes it. Signed in more than 5 minutes ago, they confirm it's them first,
+    // with the passkey itself; then it signs in no more.
+    server.advance_clock(5 * 60 + 1).unwrap();
     browser.click(&format!("tr[data-passkey='{passkey}'] button")).await.unwrap();
+    browser.wait_for_element("form[data-webauthn] button", WAIT).await.unwrap();
+    both_widths(&browser, "step-up-passkey", &["step_up_password"]).await;
+    browser.click("form[data-webauthn] button").await.unwrap();
     browser.wait_for_url(|url| url.contains("done=passkey-removed"), WAIT).await.unwrap();
     assert!(browser.client().find_all(Locator::Css("tr[data-passkey]")).await.unwrap().is_empty());
     sign_out(&browser).await;
