@@ -18,7 +18,8 @@ use tessera_core::refresh::RefreshState;
 use tessera_core::scope::ScopeSet;
 use tessera_store::{
     AccountTokenPurpose, AccountTokenRecord, AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
-    KeyRotation, KeyState, LoginChallenge, PasswordChange, SecretMaterial, SessionRecord, Store, StoreError,
+    KeyRotation, KeyState, LoginChallenge, PasskeyRecord, PasswordChange, SecretMaterial, SessionRecord, Store, StoreError,
+    WebauthnCeremony,
 };
 use tessera_testkit::TestDatabase;
 
@@ -92,6 +93,7 @@ conformance!(
     second_factors_confirm_once_and_accept_each_step_and_code_once,
     a_person_holds_one_membership_per_organization,
     an_invitation_is_accepted_once_while_it_is_pending,
+    passkeys_belong_to_one_person_and_ceremonies_are_spent_once,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -218,6 +220,52 @@ mod cases {
         assert!(store.remove_totp(&owner, &audit(AuditAction::SecondFactorRemoved, "user-1", 500)).await.unwrap());
         assert_eq!((store.totp_factor(&owner).await.unwrap(), store.recovery_codes_left(&owner).await.unwrap()), (None, 0));
         assert!(!store.remove_totp(&owner, &audit(AuditAction::SecondFactorRemoved, "user-1", 501)).await.unwrap());
+    }
+
+    pub async fn passkeys_belong_to_one_person_and_ceremonies_are_spent_once(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        store.insert_user(&user("user-2", "dev@acme.test"), Some("hash"), &audit(AuditAction::UserCreated, "user-2", 100)).await.unwrap();
+        let (owner, dev) = (UserId::new("user-1"), UserId::new("user-2"));
+        let added = audit(AuditAction::SecondFactorAdded, "user-1", 200);
+        let passkey = PasskeyRecord {
+            id: "pk_1".into(),
+            person_id: PersonId::new("user-1"),
+            credential_id: vec![9; 16],
+            name: "Work laptop".into(),
+            credential: r#"{"cred":"…"}"#.into(),
+            created_at: 200,
+            last_used_at: None,
+        };
+        assert!(store.insert_passkey(&passkey, &[vec![1; 32]], &added).await.unwrap());
+        assert_eq!(store.recovery_codes_left(&owner).await.unwrap(), 1, "the first factor's recovery codes");
+        let again = PasskeyRecord { id: "pk_2".into(), person_id: PersonId::new("user-2"), ..passkey.clone() };
+        assert!(!store.insert_passkey(&again, &[], &added).await.unwrap(), "one credential, one person");
+        assert_eq!(store.passkeys(&owner).await.unwrap(), vec![passkey.clone()]);
+        assert!(store.passkeys(&dev).await.unwrap().is_empty());
+        assert_eq!(store.passkey_by_credential(&[9; 16]).await.unwrap(), Some(passkey.clone()));
+        store.passkey_used("pk_1", r#"{"cred":"counter 2"}"#, 300).await.unwrap();
+        let used = store.passkey_by_credential(&[9; 16]).await.unwrap().unwrap();
+        assert_eq!((used.credential.as_str(), used.last_used_at), (r#"{"cred":"counter 2"}"#, Some(300)));
+
+        let ceremony = WebauthnCeremony {
+            person_id: Some(PersonId::new("user-1")),
+            purpose: "second_factor".into(),
+            state: "{}".into(),
+            expires_at: 700,
+        };
+        store.insert_webauthn_ceremony(&[3; 32], &ceremony, 400).await.unwrap();
+        assert_eq!(store.take_webauthn_ceremony(&[3; 32]).await.unwrap(), Some(ceremony.clone()));
+        assert_eq!(store.take_webauthn_ceremony(&[3; 32]).await.unwrap(), None, "of two answers, one gets it");
+        store.insert_webauthn_ceremony(&[4; 32], &WebauthnCeremony { person_id: None, ..ceremony.clone() }, 400).await.unwrap();
+        store.insert_webauthn_ceremony(&[5; 32], &ceremony, 800).await.unwrap();
+        assert_eq!(store.take_webauthn_ceremony(&[4; 32]).await.unwrap(), None, "expired ones are dropped");
+
+        let removed = audit(AuditAction::SecondFactorRemoved, "user-1", 500);
+        assert!(!store.remove_passkey(&dev, "pk_1", &removed).await.unwrap(), "only its person's");
+        assert!(store.remove_passkey(&owner, "pk_1", &removed).await.unwrap());
+        assert_eq!(store.recovery_codes_left(&owner).await.unwrap(), 0, "no second factor left, no recovery codes");
+        assert!(!store.remove_passkey(&owner, "pk_1", &removed).await.unwrap());
     }
 
     pub async fn account_links_are_limited_replaced_and_spent_once(o: &Opened) {
