@@ -157,7 +157,23 @@ impl Tessera {
         })
     }
 
+    /// An invitation gives no more than its inviter may give when it is accepted: one sent by an
+    /// admin who has since been demoted or disabled no longer works (no role goes further than
+    /// its giver's, SPEC §12). The operator's invitations (CLI, setup) name no user.
+    async fn inviter_may_still_give(&self, invitation: &Invitation) -> Result<()> {
+        let Some(inviter) = self.store.user(&UserId::new(invitation.invited_by.as_str())).await? else { return Ok(()) };
+        let actor = Actor::user(inviter.clone());
+        if inviter.is_active() && access::add_member(actor.caller(), &invitation.org_id, invitation.role).is_ok() {
+            return Ok(());
+        }
+        tracing::info!(invitation = %invitation.id, inviter = %inviter.id, "an invitation outlived its inviter's powers");
+        Err(ServiceError::Forbidden(
+            "the person who sent this invitation can no longer give this role: ask the organization for a new invitation".into(),
+        ))
+    }
+
     async fn accept(&self, token: &str, invitation: &Invitation, member: &User, password_hash: Option<&str>) -> Result<()> {
+        self.inviter_may_still_give(invitation).await?;
         let detail = serde_json::json!({ "invitation": invitation.id, "role": member.role.as_str() });
         let audit = self.audit(
             &Actor::user(member.clone()),

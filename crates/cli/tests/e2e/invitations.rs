@@ -216,3 +216,29 @@ async fn the_invitation_page_fits_a_phone_and_is_filled_from_the_keyboard() {
     assert!(browser.text("main").await.unwrap().contains("Welcome"), "signed in, in the organization");
     browser.close().await.unwrap();
 }
+
+/// An invitation gives no more than its inviter may give when it is accepted: an admin invites
+/// someone as admin, is demoted to member before the link is used, and the link no longer works.
+#[tokio::test]
+async fn an_invitation_of_an_inviter_demoted_since_no_longer_works() {
+    let sink = MailSink::start().unwrap();
+    let (server, fixture) = start_with(with_mail(&sink, &[]));
+    let admin = format!("admin@{}.test", fixture.org_name);
+    add_user(&server, &fixture, &admin, "admin", PASSWORD, &[]);
+    let mut inviter = Agent::new(&server);
+    assert_eq!(inviter.login(&admin, PASSWORD).await.status(), 303);
+    let members = inviter.get("/admin/members").await.text().await.unwrap();
+    let sent =
+        inviter.submit("/admin/members/invite", &members, &["csrf_token"], &[("email", "helper@example.test"), ("role", "admin")]).await;
+    assert_eq!(sent.status(), 303);
+    let link = link_of(&sink.wait_for(1, Duration::from_secs(20)).unwrap()[0], &server);
+    server.cli.json(&["user", "update", &admin, "--role", "member"]).unwrap();
+
+    let mut invitee = Agent::new(&server);
+    let page = invitee.get(&link).await.text().await.unwrap();
+    let refused = invitee.submit(&link, &page, &["csrf_token"], &[("new_password", PASSWORD), ("confirm_password", PASSWORD)]).await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("ask the organization for a new invitation"));
+    let users = server.cli.json(&["user", "list", "--org", &fixture.org_name]).unwrap();
+    assert!(!users.to_string().contains("helper@example.test"), "nobody joined: {users}");
+}
