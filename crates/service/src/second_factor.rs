@@ -23,6 +23,8 @@ pub const CHALLENGE_LIFETIME: i64 = 5 * 60;
 /// Seconds after signing in that showing or renewing a secret, adding a second factor or
 /// changing a role goes on without asking again (SPEC §11).
 pub const STEP_UP_WINDOW: i64 = 5 * 60;
+/// The sealing context of a waiting sign-in's `return_to`.
+const RETURN_TO_CONTEXT: &str = "login-challenge-return-to";
 /// Recovery codes made at enrolment.
 pub const RECOVERY_CODES: usize = 10;
 /// RFC 6238's recommended values, which every authenticator app understands.
@@ -373,7 +375,7 @@ impl Tessera {
         let now = self.lifetime_now();
         let challenge = LoginChallenge {
             user_id: user.id.clone(),
-            return_to: return_to.to_owned(),
+            return_to: self.seal_return_to(return_to)?,
             created_at: now,
             expires_at: now + CHALLENGE_LIFETIME,
             ip: Some(from.peer.to_string()),
@@ -381,6 +383,25 @@ impl Tessera {
         };
         self.store.insert_login_challenge(&self.secrets.lookup_hash(&cookie), &challenge).await?;
         Ok(SignIn::SecondFactor(PendingSignIn { cookie, max_age: CHALLENGE_LIFETIME }))
+    }
+
+    /// Where a waiting sign-in goes on to, sealed under the master key before it is stored: it
+    /// may hold a secret of its own (an invitation's `/invite/{token}`), which the store keeps
+    /// only as hashes.
+    fn seal_return_to(&self, return_to: &str) -> Result<String> {
+        use base64::Engine as _;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.secrets.seal(RETURN_TO_CONTEXT, return_to.as_bytes())?))
+    }
+
+    /// The sealed `return_to` of a waiting sign-in; the portal's home when it cannot be opened.
+    fn open_return_to(&self, sealed: &str) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sealed)
+            .ok()
+            .and_then(|bytes| self.secrets.open(RETURN_TO_CONTEXT, &bytes).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or_else(|| "/".to_owned())
     }
 
     /// The user whose sign-in `cookie` holds, while it waits for the second factor.
@@ -425,7 +446,7 @@ impl Tessera {
         }
         self.login_limiter.clear(&account).await?;
         let session = self.open_session(user, previous, from, proof.methods()).await?;
-        Ok((session, challenge.return_to))
+        Ok((session, self.open_return_to(&challenge.return_to)))
     }
 }
 

@@ -365,6 +365,7 @@ impl std::fmt::Debug for TotpFactor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginChallenge {
     pub user_id: UserId,
+    /// Where the sign-in goes on to, sealed by the service (it may carry an invitation's token).
     pub return_to: String,
     pub created_at: i64,
     pub expires_at: i64,

@@ -381,3 +381,27 @@ async fn an_owner_requires_a_second_factor_through_the_admin_api_or_the_settings
     let page = admin_browser.get("/admin/organization").await.text().await.unwrap();
     assert!(page.contains("Only an owner may change this.") && !page.contains("name=\"require_mfa\""), "{page}");
 }
+
+/// A sign-in waiting for its second factor keeps where it goes on to sealed: an invitation's
+/// link (`/invite/{token}`) is a secret the store holds only as a hash.
+#[tokio::test]
+async fn a_waiting_sign_in_keeps_its_return_path_sealed() {
+    let (server, fixture) = start();
+    let mut owner = Agent::new(&server);
+    assert_eq!(owner.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
+    let (secret, _) = set_up_app(&mut owner, 0).await;
+    server.advance_clock(30).unwrap();
+
+    let return_to = "/invite/QkNEaW52aXRhdGlvbnRva2VuLW5vdC1pbi10aGUtc3RvcmU";
+    let mut agent = Agent::new(&server);
+    let page = agent.get("/login").await.text().await.unwrap();
+    let fields = [("email", fixture.owner_email.as_str()), ("password", OWNER_PASSWORD), ("return_to", return_to)];
+    let response = agent.submit("/login", &page, &["csrf_token"], &fields).await;
+    assert_eq!(location(&response), "/login/mfa");
+    let stored = store_texts(&server.cli, "SELECT return_to FROM login_challenges").await;
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains("/invite/") && !stored[0].contains(&return_to["/invite/".len()..]), "sealed: {stored:?}");
+    let response = second_step(&mut agent, &pyotp_code(&secret, 30, 0)).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), return_to, "and opened again to go on");
+}
