@@ -192,15 +192,17 @@ impl Tessera {
         self.issue_for_grant(&caller.client, &user, &issue, now).await
     }
 
-    /// The verification page: what the user code `typed` stands for, for `user` at `peer`.
-    /// Wrong codes count against the user and the address (RFC 8628 §5.1).
+    /// The verification page: what the user code `typed` stands for, for the signed-in person at
+    /// `peer`: the scopes as the approval would grant them, under the membership it would act
+    /// under ([`Tessera::acting_session`]). Wrong codes count against the user and the address
+    /// (RFC 8628 §5.1).
     pub async fn device_prompt(
         &self,
-        user: &User,
+        session: &SignedIn,
         typed: &str,
         peer: IpAddr,
     ) -> Result<std::result::Result<DevicePrompt, UserCodeRefusal>> {
-        let (canonical, found) = match self.pending_device(user, typed, peer).await? {
+        let (canonical, found) = match self.pending_device(&session.user, typed, peer).await? {
             Ok(found) => found,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -208,7 +210,8 @@ impl Tessera {
         let Some(client) = self.cache.client(&*self.store, &found.client_id).await? else {
             return Ok(Err(UserCodeRefusal::NotValid));
         };
-        let scope = scope::allowed_for(&found.scope, client.holder(user), &client.catalogue).unwrap_or_default();
+        let acting = self.acting_session(session, &client.client.org_id, &client.client.id, None).await?;
+        let scope = scope::allowed_for(&found.scope, client.holder(&acting.user), &client.catalogue).unwrap_or_default();
         Ok(Ok(DevicePrompt {
             user_code: device::display_user_code(&canonical),
             client_name: client.client.name.clone(),

@@ -304,3 +304,24 @@ async fn interop_openid_client_device_flow() {
     assert_eq!(result["scope"], "openid read");
     assert!(result["refresh_token"].is_string());
 }
+
+/// A person whose browser works in one organization approves a device of another of theirs:
+/// the page shows the scopes the approval grants there, under that membership (a member there:
+/// no restricted scope), not those of the browser's membership (an owner's).
+#[tokio::test]
+async fn the_page_shows_the_scopes_of_the_membership_the_approval_acts_under() {
+    let (server, acme) = start();
+    let beta = tessera_testkit::Fixture::create(&server.cli).unwrap();
+    server.cli.json(&["user", "create", "--org", &beta.org_name, "--email", &acme.owner_email, "--role", "member"]).unwrap();
+    let flags = ["--public", "--grant", "device_code", "--scope", "read", "--scope", "admin"];
+    let client = add_client(&server, &beta, "Beta TV", &flags).1;
+    let started = start_device(&server, &client, "read admin").await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let mut agent = signed_in(&server, &acme).await;
+    let page = enter_code(&mut agent, user_code).await.text().await.unwrap();
+    assert!(page.contains("“read”") && !page.contains("“admin”"), "as beta's member: {page}");
+    assert_eq!(decide(&mut agent, user_code, "allow").await.status(), 200);
+    let response = poll(&server, &client, started["device_code"].as_str().unwrap()).await;
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(tokens["scope"], "read", "what the page showed is what was granted");
+}

@@ -88,7 +88,7 @@ pub async fn form(State(state): State<AppState>, browser: Browser, uri: Uri) -> 
 pub async fn lookup(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_post::<DecisionForm>(&state, &browser, &body).await?;
     let typed = form.user_code.as_str();
-    Ok(match state.service.device_prompt(&session.user, typed, browser.peer).await? {
+    Ok(match state.service.device_prompt(&session, typed, browser.peer).await? {
         Ok(prompt) => page(&state, &session, StatusCode::OK, typed, None, Some(&prompt)),
         Err(refusal) => refused(&state, &session, typed, &refusal),
     })
