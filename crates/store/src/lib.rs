@@ -489,7 +489,17 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_scope(&self, org: &OrgId, scope: &ScopeDef, at: i64, audit: &AuditEvent) -> Result<bool>;
     async fn scopes(&self, org: &OrgId) -> Result<Vec<ScopeDef>>;
     /// Marks a catalogue scope restricted (owners and admins only) or not; false if unknown.
-    async fn set_scope_restricted(&self, org: &OrgId, name: &str, restricted: bool, audit: &AuditEvent) -> Result<bool>;
+    /// With `members_not_before`, in the same transaction the organization's members (who may
+    /// not hold a restricted scope) have their access tokens issued before that time ended, fed
+    /// like a lowered role, so that every guard refuses what introspection refuses.
+    async fn set_scope_restricted(
+        &self,
+        org: &OrgId,
+        name: &str,
+        restricted: bool,
+        members_not_before: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
 
     /// Adds the membership `user`. When no person has its email, a new person comes first (under
     /// the user's id, with `password_hash`); otherwise the membership joins that person, whose

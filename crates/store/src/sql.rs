@@ -815,7 +815,14 @@ where
         rows.iter().map(|row| Ok(ScopeDef { name: row.try_get("name")?, restricted: row.try_get("restricted")? })).collect()
     }
 
-    async fn set_scope_restricted(&self, org: &OrgId, name: &str, restricted: bool, audit: &AuditEvent) -> Result<bool> {
+    async fn set_scope_restricted(
+        &self,
+        org: &OrgId,
+        name: &str,
+        restricted: bool,
+        members_not_before: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("UPDATE scopes SET restricted = $1 WHERE org_id = $2 AND name = $3")
             .bind(restricted)
@@ -825,6 +832,20 @@ where
             .await?
             .rows_affected()
             == 1;
+        if let Some(cutoff) = members_not_before.filter(|_| found) {
+            let members: Vec<String> = sqlx::query_scalar(
+                "UPDATE users SET tokens_not_before = $1 \
+                 WHERE org_id = $2 AND role = $3 AND (tokens_not_before IS NULL OR tokens_not_before < $1) RETURNING id",
+            )
+            .bind(cutoff)
+            .bind(org.as_str())
+            .bind(Role::Member.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            for id in &members {
+                self.record_change(&mut tx, Entity::User, id, audit.at).await?;
+            }
+        }
         self.commit_change(tx, found, Entity::Scope, org.as_str(), audit).await
     }
 

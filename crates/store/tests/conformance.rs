@@ -554,11 +554,18 @@ mod cases {
         let read = ScopeDef { name: "read".into(), restricted: false };
         assert!(store.insert_scope(&org, &read, 100, &audit(AuditAction::ScopeCreated, "read", 100)).await.unwrap());
         assert!(!store.insert_scope(&org, &read, 101, &audit(AuditAction::ScopeCreated, "read", 101)).await.unwrap());
-        assert!(store.set_scope_restricted(&org, "read", true, &audit(AuditAction::ScopeUpdated, "read", 102)).await.unwrap());
-        assert!(!store.set_scope_restricted(&org, "none", true, &audit(AuditAction::ScopeUpdated, "none", 103)).await.unwrap());
+        let owner = User { role: Role::Owner, ..user("user-2", "boss@acme.test") };
+        store.insert_user(&owner, Some("hash"), &audit(AuditAction::UserCreated, "user-2", 100)).await.unwrap();
+        let restricted = audit(AuditAction::ScopeUpdated, "read", 102);
+        assert!(store.set_scope_restricted(&org, "read", true, Some(103), &restricted).await.unwrap());
+        assert!(!store.set_scope_restricted(&org, "none", true, Some(104), &audit(AuditAction::ScopeUpdated, "none", 103)).await.unwrap());
         assert_eq!(store.scopes(&org).await.unwrap(), vec![ScopeDef { name: "read".into(), restricted: true }]);
         let feed = store.changes_since(0).await.unwrap();
         assert_eq!(feed.iter().filter(|c| c.entity == Entity::Scope).count(), 2, "the refused insert left no feed row");
+        // The members' earlier tokens end (fed as user changes); the owner's do not.
+        assert_eq!(store.user(&UserId::new("user-1")).await.unwrap().unwrap().tokens_not_before, Some(103), "a member");
+        assert_eq!(store.user(&owner.id).await.unwrap().unwrap().tokens_not_before, None, "an owner");
+        assert!(feed.iter().any(|c| c.entity == Entity::User && c.id == "user-1"), "{feed:?}");
     }
 
     pub async fn a_code_is_redeemed_once(o: &Opened) {

@@ -356,6 +356,36 @@ async fn a_lowered_role_is_refused_by_the_guard_as_at_introspection() {
     );
 }
 
+/// A scope made restricted ends the members' earlier tokens at the guard as at introspection
+/// (a member's token with a scope they may no longer hold is inactive there); an owner's stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_made_restricted_is_refused_by_the_guard_as_at_introspection() {
+    let world = World::start();
+    let cli = &world.server.cli;
+    cli.json(&["user", "create", "--org", &world.org, "--email", "dev@acme.test", "--role", "member"]).unwrap();
+    let members_client = create_client(cli, &world.org, "dev@acme.test", "dev-script", &["--scope", "projects:read"]);
+    let members_token = world.token(&members_client).await;
+    let owners_token = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&members_token).await.0, 200);
+    cli.json(&["scope", "update", "--org", &world.org, "projects:read", "--restricted", "true"]).unwrap();
+    assert!(
+        eventually(WITHIN, || async { world.projects_with(&members_token).await.0 == 401 }).await,
+        "the member's token with a now-restricted scope still passes"
+    );
+    let introspected: Value = reqwest::Client::new()
+        .post(world.server.url("/oauth2/introspect"))
+        .basic_auth(&world.feed.id, Some(&world.feed.secret))
+        .form(&[("token", members_token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], false, "{introspected}");
+    assert_eq!(world.projects_with(&owners_token).await.0, 200, "an owner may hold it: their token stays");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_is_renewed_transparently() {
     let world = World::start();

@@ -44,11 +44,16 @@ impl Tessera {
         Ok(self.store().scopes(&org.id).await?)
     }
 
-    /// Marks a catalogue scope restricted (only owners and admins may grant it) or not. Tokens
-    /// already issued keep their scope until they expire; new grants follow the new rule.
+    /// Marks a catalogue scope restricted (only owners and admins may grant it) or not. New grants
+    /// follow the new rule at once. A member's token that carries a scope they may no longer hold
+    /// is inactive at introspection; since a guard cannot tell a member's token from an owner's,
+    /// restricting a scope ends every access token of the organization's members issued before
+    /// (fed like a lowered role): they get new ones, without it, by refresh or client credentials.
     pub async fn set_scope_restricted(&self, actor: &Actor, org: &str, name: &str, restricted: bool) -> Result<ScopeDef> {
         let org = self.org(org).await?;
         access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        let was_restricted = self.store().scopes(&org.id).await?.iter().any(|def| def.name == name && def.restricted);
+        let members_not_before = (restricted && !was_restricted).then(|| self.now() + 1);
         let audit = self.audit(
             actor,
             AuditAction::ScopeUpdated,
@@ -56,7 +61,7 @@ impl Tessera {
             Some(name.to_owned()),
             serde_json::json!({ "restricted": restricted }),
         );
-        if !self.store().set_scope_restricted(&org.id, name, restricted, &audit).await? {
+        if !self.store().set_scope_restricted(&org.id, name, restricted, members_not_before, &audit).await? {
             return Err(ServiceError::NotFound("scope"));
         }
         Ok(ScopeDef { name: name.to_owned(), restricted })
