@@ -92,6 +92,18 @@ impl World {
         World { server, api, org, owner, feed, customer, _dir: dir }
     }
 
+    /// What introspection says of `token`, asked by the guard's client.
+    async fn introspect(&self, token: &str) -> Value {
+        let response = reqwest::Client::new()
+            .post(self.server.url("/oauth2/introspect"))
+            .basic_auth(&self.feed.id, Some(&self.feed.secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
     fn client(&self, creds: &Creds) -> Client {
         Client::builder(&self.api.base).issuer(&self.server.base).client_credentials(&creds.id, &creds.secret).build().unwrap()
     }
@@ -338,16 +350,7 @@ async fn a_lowered_role_is_refused_by_the_guard_as_at_introspection() {
     assert_eq!(world.projects_with(&token).await.0, 200);
     world.server.cli.json(&["user", "update", &world.owner, "--role", "member"]).unwrap();
     assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 401 }).await, "the demoted user's token still passes");
-    let introspected: Value = reqwest::Client::new()
-        .post(world.server.url("/oauth2/introspect"))
-        .basic_auth(&world.feed.id, Some(&world.feed.secret))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspected = world.introspect(&token).await;
     assert_eq!(introspected["active"], false, "{introspected}");
     // A token issued after the change works (from the next whole second on: `iat` counts seconds).
     assert!(
@@ -372,16 +375,7 @@ async fn a_scope_made_restricted_is_refused_by_the_guard_as_at_introspection() {
         eventually(WITHIN, || async { world.projects_with(&members_token).await.0 == 401 }).await,
         "the member's token with a now-restricted scope still passes"
     );
-    let introspected: Value = reqwest::Client::new()
-        .post(world.server.url("/oauth2/introspect"))
-        .basic_auth(&world.feed.id, Some(&world.feed.secret))
-        .form(&[("token", members_token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspected = world.introspect(&members_token).await;
     assert_eq!(introspected["active"], false, "{introspected}");
     assert_eq!(world.projects_with(&owners_token).await.0, 200, "an owner may hold it: their token stays");
 }
