@@ -440,6 +440,7 @@ mod tests {
             resources: vec![],
             status: ClientStatus::On,
             created_at: 0,
+            tokens_not_before: None,
         };
         assert!(address_allowed(&client, "10.1.2.3".parse().unwrap()));
         assert!(address_allowed(&client, "::ffff:10.1.2.3".parse().unwrap()));

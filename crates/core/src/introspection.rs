@@ -41,6 +41,7 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &To
         && client_rules::parties_active(owner, subject)
         && subject.org_id.as_str() == claims.org_id
         && subject.tokens_not_before.is_none_or(|cutoff| claims.iat >= cutoff)
+        && client.tokens_not_before.is_none_or(|cutoff| claims.iat >= cutoff)
         && scope::still_allowed(&scopes, crate::access::token_holder(client, Some(owner), subject), state.catalogue)
 }
 

@@ -323,6 +323,9 @@ pub struct Client {
     pub resources: Vec<String>,
     pub status: ClientStatus,
     pub created_at: i64,
+    /// Access tokens of this client issued before this time (Unix seconds) no longer work: set
+    /// when its registration loses a scope or changes its run-as user; fed to every guard.
+    pub tokens_not_before: Option<i64>,
 }
 
 impl Client {

@@ -29,6 +29,7 @@ pub fn client(grants: &[GrantType], scopes: &str) -> Client {
         resources: vec![],
         status: ClientStatus::On,
         created_at: 0,
+        tokens_not_before: None,
     }
 }
 

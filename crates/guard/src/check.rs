@@ -40,10 +40,12 @@ pub enum Reason {
     UserDisabled,
     /// Issued before its user's role was lowered.
     UserChanged,
+    /// Issued before a scope or the run-as user was taken from its client's registration.
+    ClientChanged,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Malformed,
         Reason::UnknownKey,
         Reason::Algorithm,
@@ -58,6 +60,7 @@ impl Reason {
         Reason::ClientDisabled,
         Reason::UserDisabled,
         Reason::UserChanged,
+        Reason::ClientChanged,
     ];
 
     /// The label used in metrics.
@@ -77,6 +80,7 @@ impl Reason {
             Reason::ClientDisabled => "client_disabled",
             Reason::UserDisabled => "user_disabled",
             Reason::UserChanged => "user_changed",
+            Reason::ClientChanged => "client_changed",
         }
     }
 

@@ -16,6 +16,9 @@ pub(crate) struct Denylist {
     users: HashSet<String>,
     /// Users whose tokens issued before the time given are refused (a lowered role).
     users_not_before: HashMap<String, i64>,
+    /// Clients whose tokens issued before the time given are refused (a scope or the run-as user
+    /// taken from the registration).
+    clients_not_before: HashMap<String, i64>,
     /// The feed position this state is complete up to.
     pub(crate) cursor: Option<String>,
 }
@@ -36,9 +39,13 @@ impl Denylist {
             self.users.remove(&id);
         }
         self.users.extend(feed.users_off);
-        for (id, cutoff) in feed.users_not_before {
-            let held = self.users_not_before.entry(id).or_insert(cutoff);
-            *held = (*held).max(cutoff);
+        for (cutoffs, given) in
+            [(&mut self.users_not_before, feed.users_not_before), (&mut self.clients_not_before, feed.clients_not_before)]
+        {
+            for (id, cutoff) in given {
+                let held = cutoffs.entry(id).or_insert(cutoff);
+                *held = (*held).max(cutoff);
+            }
         }
         self.cursor = Some(feed.cursor);
     }
@@ -63,12 +70,20 @@ impl Denylist {
         if self.users_not_before.get(&claims.sub).is_some_and(|cutoff| claims.iat < *cutoff) {
             return Some(Reason::UserChanged);
         }
+        if self.clients_not_before.get(&claims.client_id).is_some_and(|cutoff| claims.iat < *cutoff) {
+            return Some(Reason::ClientChanged);
+        }
         None
     }
 
     /// Entries held, by kind: tokens, grants, clients, users.
     pub(crate) fn sizes(&self) -> [usize; 4] {
-        [self.tokens.len(), self.grants.len(), self.clients.len(), self.users.len() + self.users_not_before.len()]
+        [
+            self.tokens.len(),
+            self.grants.len(),
+            self.clients.len() + self.clients_not_before.len(),
+            self.users.len() + self.users_not_before.len(),
+        ]
     }
 }
 
@@ -140,5 +155,18 @@ mod tests {
         list.apply(RevocationFeed { cursor: "3".into(), users_not_before: vec![("u".into(), 60)], ..RevocationFeed::default() });
         assert_eq!(list.refusal(&at(70)), Some(Reason::UserChanged));
         assert_eq!(list.refusal(&at(80)), None);
+    }
+
+    #[test]
+    fn a_cut_registration_refuses_the_clients_tokens_issued_before_it() {
+        let mut list = Denylist::default();
+        list.apply(RevocationFeed { cursor: "1".into(), clients_not_before: vec![("c".into(), 50)], ..RevocationFeed::default() });
+        let at = |iat: i64| AccessTokenClaims { iat, ..claims("j", "c", "u", None) };
+        assert_eq!(list.refusal(&at(49)), Some(Reason::ClientChanged));
+        assert_eq!(list.refusal(&at(50)), None, "issued at or after the cutoff");
+        assert_eq!(list.refusal(&AccessTokenClaims { iat: 0, ..claims("j", "other", "u", None) }), None);
+        assert_eq!(list.sizes(), [0, 0, 1, 0]);
+        list.apply(RevocationFeed { cursor: "2".into(), clients_not_before: vec![("c".into(), 40)], ..RevocationFeed::default() });
+        assert_eq!(list.refusal(&at(45)), Some(Reason::ClientChanged), "an older cutoff never moves it back");
     }
 }

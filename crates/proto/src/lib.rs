@@ -288,6 +288,10 @@ pub struct RevocationFeed {
     /// lowered): `[sub, not_before]`; a token of `sub` with an `iat` before it is refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users_not_before: Vec<(String, i64)>,
+    /// Clients whose access tokens issued before the time given no longer work (a scope or the
+    /// run-as user taken from the registration): `[client_id, not_before]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients_not_before: Vec<(String, i64)>,
     /// The signing keys changed: fetch the JWKS again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keys_changed: bool,

@@ -40,6 +40,7 @@ impl Tessera {
             users_off,
             users_on,
             users_not_before: refusals.users_not_before,
+            clients_not_before: refusals.clients_not_before,
             keys_changed: refusals.keys_changed,
         })
     }

@@ -195,6 +195,7 @@ impl Tessera {
             resources: vec![],
             status: ClientStatus::On,
             created_at: now,
+            tokens_not_before: None,
         };
         let record = ClientRecord { client, secret: None };
         ignore_existing(self.store.insert_client(&record, &audit(AuditAction::ClientCreated, id.as_str())).await)?;

@@ -455,6 +455,9 @@ pub struct Refusals {
     /// Users whose access tokens issued before the time given no longer work (a lowered role),
     /// where that time is past `since`.
     pub users_not_before: Vec<(String, i64)>,
+    /// Clients whose access tokens issued before the time given no longer work (a scope or the
+    /// run-as user taken from the registration), where that time is past `since`.
+    pub clients_not_before: Vec<(String, i64)>,
     /// Whether the signing keys changed after the cursor.
     pub keys_changed: bool,
 }
@@ -567,6 +570,7 @@ pub trait Store: Send + Sync + 'static {
     /// and IPs, access-token lifetime, approval, PAR, DPoP, resources and keys (not its owner,
     /// kind, authentication method or secret).
     async fn update_client(&self, client: &Client, audit: &AuditEvent) -> Result<bool>;
+    /// A new secret; tokens already issued stay valid until they expire or are revoked (V08).
     async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool>;
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool>;
 

@@ -177,6 +177,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0021_passkeys.sqlite.sql"),
         postgres: migration_file!("0021_passkeys.postgres.sql"),
     },
+    Step {
+        version: 22,
+        description: "client token cutoff",
+        sqlite: migration_file!("0022_client_token_cutoff.sqlite.sql"),
+        postgres: migration_file!("0022_client_token_cutoff.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -477,6 +483,7 @@ mod tests {
                     "e7f4cb21d762b40bc2c2dbab29933f7fc59c76e81e04bf14c8759a2cb0487a8e8fd0d6f5de2518121df51e30de39aa70",
                     "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
                     "b9df054239527a8bea210d89ca015a5c8d9d97ec21eb6aaa53e3d1b049248f3357b5389b7b9f593f60d26066adfa6e7b",
+                    "fdf99f0a25b5d6beebd03098a2d1cf15c033d4ceddb5e728ea10cb3c5dd41c322e524a86b7b5c9f4932570d8ed9f7d20",
                 ],
             ),
             (
@@ -502,6 +509,7 @@ mod tests {
                     "cea92b9516d87b14284e34a0fcd0d1303499651281dd413d8d9b1da8a95b1e8747af4614f5891ab4b61c31216e2a5f3c",
                     "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
                     "cfa7f499f2f68997a47251065c6c60a55cfa00d6ff793068e2aa54f7932439737ae245a03866c2b6f05c4fcb470c7d75",
+                    "52b0ac62d4622d20cece6196eda283993aad8ac8fe54dfd66f2c5949f6e7a01939d004ceeb4cad063ccd126049bc7b5c",
                 ],
             ),
         ];

@@ -151,7 +151,8 @@ const PASSKEY_COLUMNS: &str = "id, person_id, credential_id, name, credential, c
 
 const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, grants, scopes, redirect_uris, allowed_origins, \
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
-     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens, pkce";
+     require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens, pkce, \
+     tokens_not_before";
 
 const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources, g.amr AS grant_amr";
 
@@ -290,7 +291,7 @@ where
         let c = &record.client;
         let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
         sqlx::query(&format!(
-            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $17)"
+            "INSERT INTO clients ({CLIENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $17)"
         ))
         .bind(c.id.as_str())
         .bind(c.org_id.as_str())
@@ -316,6 +317,7 @@ where
         .bind(to_json(&c.resources))
         .bind(c.dpop_bound_access_tokens)
         .bind(c.pkce.as_str())
+        .bind(c.tokens_not_before)
         .execute(&mut **tx)
         .await
         ?;
@@ -555,6 +557,7 @@ where
             resources: Self::json_list(row, "resources")?,
             status: ClientStatus::parse(&status).ok_or_else(|| corrupt("client status"))?,
             created_at: row.try_get("created_at")?,
+            tokens_not_before: row.try_get("tokens_not_before")?,
         };
         let secret = match (tag, sealed) {
             (Some(tag), Some(sealed)) => Some(SecretMaterial { tag, sealed }),
@@ -1174,7 +1177,7 @@ where
         let found = sqlx::query(
             "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
              access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, \
-             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, pkce = $17, updated_at = $8 WHERE id = $9",
+             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, pkce = $17, tokens_not_before = $18, updated_at = $8 WHERE id = $9",
         )
         .bind(&c.name)
         .bind(c.run_as.as_str())
@@ -1193,6 +1196,7 @@ where
         .bind(c.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "))
         .bind(c.scopes.to_string())
         .bind(c.pkce.as_str())
+        .bind(c.tokens_not_before)
         .execute(&mut *tx)
         .await
         ?
@@ -2332,6 +2336,15 @@ where
                 .bind(since)
                 .fetch_all(&mut *tx)
                 .await?;
+                out.clients_not_before = sqlx::query_as(&format!(
+                    "SELECT DISTINCT cl.id, cl.tokens_not_before FROM changes c JOIN clients cl ON cl.id = c.entity_id \
+                     WHERE c.entity = 'client' AND {range} AND cl.tokens_not_before >= $3"
+                ))
+                .bind(after)
+                .bind(cursor)
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await?;
                 out.keys_changed =
                     sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM changes c WHERE c.entity = 'key' AND {range})"))
                         .bind(after)
@@ -2358,6 +2371,10 @@ where
                 ?;
                 out.users = sqlx::query_as("SELECT id, false FROM users WHERE disabled").fetch_all(&mut *tx).await?;
                 out.users_not_before = sqlx::query_as("SELECT id, tokens_not_before FROM users WHERE tokens_not_before >= $1")
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                out.clients_not_before = sqlx::query_as("SELECT id, tokens_not_before FROM clients WHERE tokens_not_before >= $1")
                     .bind(since)
                     .fetch_all(&mut *tx)
                     .await?;

@@ -148,6 +148,7 @@ fn client(id: &str, origins: &[&str]) -> ClientRecord {
             resources: vec!["https://api.example".into()],
             status: ClientStatus::On,
             created_at: 100,
+            tokens_not_before: None,
         },
         secret: Some(SecretMaterial { tag: vec![1, 2, 3], sealed: vec![4, 5, 6] }),
     }
@@ -647,6 +648,14 @@ mod cases {
         assert!(!step.keys_changed);
         let again = store.refusals(None, 0).await.unwrap();
         assert_eq!((again.tokens, again.users, again.clients), (step.tokens, step.users, step.clients));
+        // A client's cutoff (a scope taken from it) is fed by increment and in full.
+        let mut cut = store.client(&ClientId::new("client-1")).await.unwrap().unwrap().client;
+        cut.tokens_not_before = Some(204);
+        assert!(store.update_client(&cut, &audit(AuditAction::ClientUpdated, "client-1", 203)).await.unwrap());
+        let cut = store.refusals(Some(step.cursor), 100).await.unwrap();
+        assert_eq!(cut.clients_not_before, vec![("client-1".to_owned(), 204)]);
+        assert_eq!(store.refusals(None, 100).await.unwrap().clients_not_before, vec![("client-1".to_owned(), 204)]);
+        assert!(store.refusals(None, 205).await.unwrap().clients_not_before.is_empty(), "older than the longest token's life");
         assert!(store.token_revoked("jti-1", None).await.unwrap());
         // Purged once expired: the feed row goes with its row.
         store.purge(6_000, 0).await.unwrap();

@@ -380,6 +380,25 @@ async fn a_scope_made_restricted_is_refused_by_the_guard_as_at_introspection() {
     assert_eq!(world.projects_with(&owners_token).await.0, 200, "an owner may hold it: their token stays");
 }
 
+/// A scope taken from a client's registration ends the tokens it got before, at the guard as at
+/// introspection (the feed's client cutoff); a token got afterwards works, with what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_taken_from_a_client_ends_its_earlier_tokens_at_the_guard() {
+    let world = World::start();
+    let token = world.token(&world.customer).await;
+    assert_eq!(world.projects_with(&token).await.0, 200);
+    world.server.cli.json(&["client", "update", &world.customer.id, "--scope", "projects:read"]).unwrap();
+    assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 401 }).await, "the earlier token still passes");
+    assert_eq!(world.introspect(&token).await["active"], false);
+    assert!(
+        metric(&world.metrics().await, "tessera_guard_requests_total{outcome=\"invalid_token\",reason=\"client_changed\"}").unwrap() >= 1.0
+    );
+    assert!(
+        eventually(WITHIN, || async { world.projects_with(&world.token(&world.customer).await).await.0 == 200 }).await,
+        "a token got after the change is refused"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_is_renewed_transparently() {
     let world = World::start();

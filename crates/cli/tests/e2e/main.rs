@@ -61,5 +61,6 @@ mod sessions;
 mod setup;
 mod store_faults;
 mod token_exchange;
+mod token_matrix;
 mod token_rules;
 mod transport;

@@ -38,6 +38,8 @@ impl Tessera {
             Some(id.to_owned()),
             serde_json::json!({}),
         );
+        // Tokens already issued stay valid until they expire or are revoked (SECURITY.md V08, as
+        // the seed documents say); revoking them is a separate, explicit act.
         if !self.store().replace_client_secret(&record.client.id, &material, &audit).await? {
             return Err(ServiceError::NotFound("client"));
         }

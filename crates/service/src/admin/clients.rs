@@ -300,6 +300,7 @@ impl Tessera {
             resources: new.resources.clone(),
             status: ClientStatus::On,
             created_at: self.now(),
+            tokens_not_before: None,
         };
         let (secret, material) = if !client.auth_method.uses_secret() {
             (None, None)
@@ -460,6 +461,12 @@ impl Tessera {
         if credentials_changed {
             let decision = access::use_credentials(actor.caller(), &before, &current_run_as);
             self.check_access(actor, decision, "client", "client_update", &before.org_id, before.id.as_str()).await?;
+        }
+        // A token carrying a scope the client no longer has, or acting as a run-as user it no
+        // longer has, ends here and at every guard; new tokens follow the new registration.
+        let scope_lost = before.scopes.iter().any(|name| !client.scopes.contains(name));
+        if scope_lost || client.run_as != before.run_as {
+            client.tokens_not_before = Some(self.now() + 1);
         }
         let catalogue = self.store().scopes(&client.org_id).await?;
         let grants: Vec<GrantType> = client.grants.iter().copied().collect();

@@ -1,0 +1,323 @@
+//! Every path that issues a token × every rule that can refuse it (issue 29): for each cell, a
+//! token is got through the path, the rule is applied, and then the path is tried again (it must
+//! refuse, or issue only what is still allowed) and the earlier token is introspected (it must be
+//! active or not, as the rule says) and, for a token acting for a user, shown to userinfo. One
+//! table, one `check`; each cell has a user and clients of its own on one server.
+//!
+//! The guard's side of the same rules (the revocation feed) is in `examples/api/tests/e2e.rs`.
+
+use serde_json::Value;
+
+use crate::agent::*;
+use crate::common::*;
+use crate::device::{GRANT as DEVICE_GRANT, decide};
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+const PASSWORD: &str = "a matrix user's password";
+/// What every cell asks for: `admin` is restricted (an admin may hold it, a member may not).
+const SCOPE: &str = "read write admin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    ClientCredentials,
+    Code,
+    Refresh,
+    Device,
+    TokenExchange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    ClientOff,
+    ClientDeleted,
+    /// The path is tried with the secret the client had before.
+    SecretRegenerated,
+    UserDisabled,
+    /// The cell's user goes from admin to member: `admin` is no longer theirs.
+    RoleLowered,
+    /// The client's registration keeps `read` only.
+    ScopeUnregistered,
+}
+
+/// What trying the path again after the rule gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Refused,
+    /// A token with exactly this scope.
+    Issued(&'static str),
+}
+
+use Path::*;
+use Rule::*;
+use Then::*;
+
+/// Each cell: the path, the rule, what the path gives afterwards, and whether the token got
+/// before is still active at introspection (and userinfo). A rule that refuses the path ends the
+/// tokens it gave before too (a scope taken from the registration, a lowered role, a client OFF or
+/// deleted, a user disabled), except a regenerated secret: those stay valid until they expire or
+/// are revoked (SECURITY.md V08, as the seed documents say).
+#[rustfmt::skip]
+const CELLS: &[(Path, Rule, Then, bool)] = &[
+    (ClientCredentials, ClientOff,         Refused,                false),
+    (ClientCredentials, ClientDeleted,     Refused,                false),
+    (ClientCredentials, SecretRegenerated, Refused,                true),
+    (ClientCredentials, UserDisabled,      Refused,                false),
+    (ClientCredentials, RoleLowered,       Issued("read write"),   false),
+    (ClientCredentials, ScopeUnregistered, Issued("read"),         false),
+    (Code,              ClientOff,         Refused,                false),
+    (Code,              ClientDeleted,     Refused,                false),
+    (Code,              SecretRegenerated, Refused,                true),
+    (Code,              UserDisabled,      Refused,                false),
+    (Code,              RoleLowered,       Issued("openid read write"), false),
+    (Code,              ScopeUnregistered, Issued("openid read"),  false),
+    (Refresh,           ClientOff,         Refused,                false),
+    (Refresh,           ClientDeleted,     Refused,                false),
+    (Refresh,           SecretRegenerated, Refused,                true),
+    (Refresh,           UserDisabled,      Refused,                false),
+    (Refresh,           RoleLowered,       Issued("openid read write"), false),
+    (Refresh,           ScopeUnregistered, Issued("openid read"),  false),
+    (Device,            ClientOff,         Refused,                false),
+    (Device,            ClientDeleted,     Refused,                false),
+    (Device,            SecretRegenerated, Refused,                true),
+    (Device,            UserDisabled,      Refused,                false),
+    (Device,            RoleLowered,       Issued("openid read write"), false),
+    (Device,            ScopeUnregistered, Issued("openid read"),  false),
+    (TokenExchange,     ClientOff,         Refused,                false),
+    (TokenExchange,     ClientDeleted,     Refused,                false),
+    (TokenExchange,     SecretRegenerated, Refused,                true),
+    (TokenExchange,     UserDisabled,      Refused,                false),
+    // The subject token itself ended with the role.
+    (TokenExchange,     RoleLowered,       Refused,                false),
+    // It asks for what the client no longer has (RFC 8693 §2.2.2 invalid_scope).
+    (TokenExchange,     ScopeUnregistered, Refused,                false),
+];
+
+/// One cell's world: its user, the client the path uses (the one the rule acts on), and for the
+/// exchange the client whose user token is exchanged.
+struct Cell<'a> {
+    server: &'a Server,
+    fixture: &'a Fixture,
+    email: String,
+    client: Fixture,
+    /// The code-flow client whose tokens the exchange takes as its subject.
+    subject_client: Option<Fixture>,
+    /// The refresh token of the first grant (the refresh path), or the subject token (the exchange).
+    held: Option<String>,
+}
+
+impl Cell<'_> {
+    fn user_id(&self) -> String {
+        let users = self.server.cli.json(&["user", "list", "--org", &self.fixture.org_name]).unwrap();
+        users.as_array().unwrap().iter().find(|u| u["email"] == self.email.as_str()).unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A code of the cell's user for `client` (signing in, pressing Allow), or what stopped it.
+    async fn code_for(&self, client: &Fixture) -> Result<String, String> {
+        let mut agent = Agent::new(self.server);
+        let signed_in = agent.login(&self.email, PASSWORD).await;
+        if signed_in.status() != 303 {
+            return Err(format!("sign-in {}", signed_in.status()));
+        }
+        let query = code_query(client, &format!("&scope=openid+{}", SCOPE.replace(' ', "+")));
+        let asked = agent.get(&format!("/oauth2/authorize?{query}")).await;
+        let url = match asked.status().as_u16() {
+            302 => location(&asked),
+            200 => {
+                let page = asked.text().await.unwrap();
+                let decided = agent.submit("/oauth2/authorize/decision", &page, &["csrf_token", "request"], &[("decision", "allow")]).await;
+                location(&decided)
+            }
+            status => return Err(format!("authorize {status}: {}", asked.text().await.unwrap_or_default())),
+        };
+        response_params(&url).get("code").cloned().ok_or(url)
+    }
+
+    /// Tries the path once with `secret` as the client's; the token response or what refused it.
+    async fn attempt(&mut self, path: Path, secret: &str) -> Result<Value, String> {
+        let id = self.client.client_id.clone();
+        let response = match path {
+            ClientCredentials => {
+                post_basic(self.server, "/oauth2/token", &id, secret, &[("grant_type", "client_credentials"), ("scope", SCOPE)]).await
+            }
+            Code => {
+                let code = self.code_for(&self.client).await?;
+                let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "https://app.example/cb")];
+                post_basic(self.server, "/oauth2/token", &id, secret, &[&form[..], &[("code_verifier", VERIFIER)]].concat()).await
+            }
+            Refresh => {
+                let held = self.held.clone().expect("a refresh token");
+                post_basic(self.server, "/oauth2/token", &id, secret, &[("grant_type", "refresh_token"), ("refresh_token", &held)]).await
+            }
+            Device => {
+                let scope = format!("openid {SCOPE}");
+                let started = post_basic(self.server, "/oauth2/device_authorization", &id, secret, &[("scope", &scope)]).await;
+                if started.status() != 200 {
+                    return Err(format!("device authorization {}", started.status()));
+                }
+                let started: Value = started.json().await.unwrap();
+                let mut agent = Agent::new(self.server);
+                let signed_in = agent.login(&self.email, PASSWORD).await;
+                if signed_in.status() != 303 {
+                    return Err(format!("sign-in {}", signed_in.status()));
+                }
+                let decided = decide(&mut agent, started["user_code"].as_str().unwrap(), "allow").await;
+                if decided.status() != 200 {
+                    return Err(format!("approval {}", decided.status()));
+                }
+                let device_code = started["device_code"].as_str().unwrap();
+                post_basic(self.server, "/oauth2/token", &id, secret, &[("grant_type", DEVICE_GRANT), ("device_code", device_code)]).await
+            }
+            TokenExchange => {
+                let subject = self.held.clone().expect("a subject token");
+                let form =
+                    [("grant_type", EXCHANGE), ("subject_token", subject.as_str()), ("subject_token_type", ACCESS_TOKEN), ("scope", SCOPE)];
+                post_basic(self.server, "/oauth2/token", &id, secret, &form).await
+            }
+        };
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or_default();
+        if status != 200 {
+            return Err(format!("{status} {body}"));
+        }
+        if path == Refresh {
+            // Rotated: the next refresh uses the new one.
+            self.held = body["refresh_token"].as_str().map(str::to_owned);
+        }
+        Ok(body)
+    }
+}
+
+/// The cell's user (an admin), its clients, and a first token through the path.
+async fn set_up<'a>(server: &'a Server, fixture: &'a Fixture, n: usize, path: Path) -> (Cell<'a>, Value) {
+    let email = format!("cell{n}@matrix.test");
+    add_user(server, fixture, &email, "admin", PASSWORD, &[]);
+    let web = ["--grant", "authorization_code", "--grant", "refresh_token", "--redirect-uri", "https://app.example/cb"];
+    let scopes = ["--scope", "openid", "--scope", "read", "--scope", "write", "--scope", "admin"];
+    let (client, subject_client) = match path {
+        ClientCredentials => {
+            let args = [
+                "client",
+                "create",
+                "--org",
+                &fixture.org_name,
+                "--owner",
+                &email,
+                "--name",
+                "robot",
+                "--scope",
+                "read",
+                "--scope",
+                "write",
+                "--scope",
+                "admin",
+            ];
+            let made = server.cli.json(&args).unwrap();
+            let client = Fixture {
+                client_id: made["client_id"].as_str().unwrap().to_owned(),
+                client_secret: made["client_secret"].as_str().unwrap().to_owned(),
+                ..fixture.clone()
+            };
+            (client, None)
+        }
+        Code | Refresh => (add_client(server, fixture, "web", &[&web[..], &scopes[..]].concat()).1, None),
+        Device => (add_client(server, fixture, "tv", &[&["--grant", "device_code"][..], &scopes[..]].concat()).1, None),
+        TokenExchange => {
+            let exchanger = add_client(
+                server,
+                fixture,
+                "exchanger",
+                &["--grant", "token_exchange", "--scope", "read", "--scope", "write", "--scope", "admin"],
+            )
+            .1;
+            (exchanger, Some(add_client(server, fixture, "web", &[&web[..], &scopes[..]].concat()).1))
+        }
+    };
+    let mut cell = Cell { server, fixture, email, client, subject_client, held: None };
+    match path {
+        Refresh => {
+            let first = cell.attempt(Code, &cell.client.client_secret.clone()).await.expect("the first grant");
+            cell.held = Some(first["refresh_token"].as_str().expect("a refresh token").to_owned());
+        }
+        TokenExchange => {
+            let subject_client = cell.subject_client.clone().unwrap();
+            let code = cell.code_for(&subject_client).await.expect("a code");
+            let tokens = redeem_with_verifier(server, &subject_client, &code).await;
+            cell.held = Some(tokens["access_token"].as_str().unwrap().to_owned());
+        }
+        _ => {}
+    }
+    let first = cell.attempt(path, &cell.client.client_secret.clone()).await.unwrap_or_else(|e| panic!("{path:?}: the first token: {e}"));
+    (cell, first)
+}
+
+async fn redeem_with_verifier(server: &Server, client: &Fixture, code: &str) -> Value {
+    let response = redeem(server, client, code, &[("code_verifier", VERIFIER)]).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn apply(cell: &Cell<'_>, path: Path, rule: Rule) {
+    let cli = &cell.server.cli;
+    let id = cell.client.client_id.as_str();
+    match rule {
+        ClientOff => cli.json(&["client", "disable", id]).map(drop),
+        ClientDeleted => cli.json(&["client", "delete", id]).map(drop),
+        SecretRegenerated => cli.json(&["client", "regenerate-secret", id]).map(drop),
+        UserDisabled => cli.json(&["user", "disable", &cell.user_id()]).map(drop),
+        RoleLowered => cli.json(&["user", "update", &cell.user_id(), "--role", "member"]).map(drop),
+        ScopeUnregistered => {
+            let keep: &[&str] = match path {
+                ClientCredentials | TokenExchange => &["--scope", "read"],
+                Code | Refresh | Device => &["--scope", "openid", "--scope", "read"],
+            };
+            let mut args = vec!["client", "update", id];
+            args.extend_from_slice(keep);
+            cli.json(&args).map(drop)
+        }
+    }
+    .unwrap_or_else(|e| panic!("{rule:?}: {e}"));
+}
+
+#[tokio::test]
+async fn every_path_that_issues_a_token_under_every_rule_that_can_refuse_it() {
+    let (server, fixture) = start();
+    let mut failures = Vec::new();
+    for (n, &(path, rule, then, active)) in CELLS.iter().enumerate() {
+        let (mut cell, first) = set_up(&server, &fixture, n, path).await;
+        let token = first["access_token"].as_str().unwrap().to_owned();
+        assert!(is_active(&server, &fixture, &token).await, "{path:?}: the first token is active");
+        apply(&cell, path, rule);
+        wait_for_the_next_second();
+        let secret = cell.client.client_secret.clone();
+        let again = cell.attempt(path, &secret).await;
+        let got = match &again {
+            Ok(tokens) => Issued(leak(tokens["scope"].as_str().unwrap_or_default())),
+            Err(_) => Refused,
+        };
+        if got != then {
+            failures.push(format!("{path:?} × {rule:?}: expected {then:?}, got {again:?}"));
+        }
+        let now_active = is_active(&server, &fixture, &token).await;
+        if now_active != active {
+            failures.push(format!(
+                "{path:?} × {rule:?}: the earlier token is {} at introspection",
+                if now_active { "active" } else { "inactive" }
+            ));
+        }
+        if path != ClientCredentials && path != TokenExchange {
+            let info = userinfo(&server, &token).await.status().as_u16();
+            if (info == 200) != active {
+                failures.push(format!("{path:?} × {rule:?}: userinfo answers {info} with the earlier token"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} cells disagree:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// A scope string of a response, kept for the comparison's lifetime.
+fn leak(scope: &str) -> &'static str {
+    let mut words: Vec<&str> = scope.split(' ').filter(|w| !w.is_empty()).collect();
+    words.sort_unstable();
+    Box::leak(words.join(" ").into_boxed_str())
+}
