@@ -74,6 +74,9 @@ async fn cli_update_replaces_grants_and_scopes_and_a_refused_edit_changes_nothin
     let edited = update(&server, &id, &["--scope", "read", "--scope", "openid"]);
     assert_eq!((edited["scopes"].clone(), edited["grants"].clone()), (json!(["openid", "read"]), json!(["client_credentials"])));
     assert_eq!(show(&server, &id)["scopes"], json!(["openid", "read"]), "stored");
+    // Scopes were taken away: the client's earlier tokens end, to the second after the change
+    // (`iat` counts seconds), so the next token is asked for in the next second.
+    wait_for_the_next_second();
     let issued: Value = client_credentials(&server, &fixture, None).await.json().await.unwrap();
     assert_eq!(issued["scope"], "openid read", "{issued}");
     assert_oauth_error(client_credentials(&server, &fixture, Some("write")).await, 400, "invalid_scope").await;
