@@ -38,6 +38,8 @@ enum Rule {
     RoleLowered,
     /// The client's registration keeps `read` only.
     ScopeUnregistered,
+    /// Every token request of the client must carry a DPoP proof from now on (these carry none).
+    DpopRequired,
 }
 
 /// What trying the path again after the rule gives.
@@ -55,8 +57,9 @@ use Then::*;
 /// Each cell: the path, the rule, what the path gives afterwards, and whether the token got
 /// before is still active at introspection (and userinfo). A rule that refuses the path ends the
 /// tokens it gave before too (a scope taken from the registration, a lowered role, a client OFF or
-/// deleted, a user disabled), except a regenerated secret: those stay valid until they expire or
-/// are revoked (SECURITY.md V08, as the seed documents say).
+/// deleted, a user disabled), except a regenerated secret (those stay valid until they expire or
+/// are revoked: SECURITY.md V08, as the seed documents say) and a rule about how tokens are asked
+/// for (DPoP from now on), which governs requests, not the tokens already out.
 #[rustfmt::skip]
 const CELLS: &[(Path, Rule, Then, bool)] = &[
     (ClientCredentials, ClientOff,         Refused,                false),
@@ -65,24 +68,28 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (ClientCredentials, UserDisabled,      Refused,                false),
     (ClientCredentials, RoleLowered,       Issued("read write"),   false),
     (ClientCredentials, ScopeUnregistered, Issued("read"),         false),
+    (ClientCredentials, DpopRequired,      Refused,                true),
     (Code,              ClientOff,         Refused,                false),
     (Code,              ClientDeleted,     Refused,                false),
     (Code,              SecretRegenerated, Refused,                true),
     (Code,              UserDisabled,      Refused,                false),
     (Code,              RoleLowered,       Issued("openid read write"), false),
     (Code,              ScopeUnregistered, Issued("openid read"),  false),
+    (Code,              DpopRequired,      Refused,                true),
     (Refresh,           ClientOff,         Refused,                false),
     (Refresh,           ClientDeleted,     Refused,                false),
     (Refresh,           SecretRegenerated, Refused,                true),
     (Refresh,           UserDisabled,      Refused,                false),
     (Refresh,           RoleLowered,       Issued("openid read write"), false),
     (Refresh,           ScopeUnregistered, Issued("openid read"),  false),
+    (Refresh,           DpopRequired,      Refused,                true),
     (Device,            ClientOff,         Refused,                false),
     (Device,            ClientDeleted,     Refused,                false),
     (Device,            SecretRegenerated, Refused,                true),
     (Device,            UserDisabled,      Refused,                false),
     (Device,            RoleLowered,       Issued("openid read write"), false),
     (Device,            ScopeUnregistered, Issued("openid read"),  false),
+    (Device,            DpopRequired,      Refused,                true),
     (TokenExchange,     ClientOff,         Refused,                false),
     (TokenExchange,     ClientDeleted,     Refused,                false),
     (TokenExchange,     SecretRegenerated, Refused,                true),
@@ -91,6 +98,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (TokenExchange,     RoleLowered,       Refused,                false),
     // It asks for what the client no longer has (RFC 8693 §2.2.2 invalid_scope).
     (TokenExchange,     ScopeUnregistered, Refused,                false),
+    (TokenExchange,     DpopRequired,      Refused,                true),
 ];
 
 /// One cell's world: its user, the client the path uses (the one the rule acts on), and for the
@@ -266,6 +274,7 @@ fn apply(cell: &Cell<'_>, path: Path, rule: Rule) {
         SecretRegenerated => cli.json(&["client", "regenerate-secret", id]).map(drop),
         UserDisabled => cli.json(&["user", "disable", &cell.user_id()]).map(drop),
         RoleLowered => cli.json(&["user", "update", &cell.user_id(), "--role", "member"]).map(drop),
+        DpopRequired => cli.json(&["client", "update", id, "--require-dpop", "true"]).map(drop),
         ScopeUnregistered => {
             let keep: &[&str] = match path {
                 ClientCredentials | TokenExchange => &["--scope", "read"],
