@@ -131,10 +131,16 @@ async fn people_are_split_from_their_memberships_without_losing_a_row() {
     let code_hash = if tessera_testkit::postgres_selected() { "'\\x0102'::bytea" } else { "X'0102'" };
     store_sql(&cli, &format!("INSERT INTO recovery_codes (person_id, code_hash, used_at) VALUES ('{id}', {code_hash}, NULL)")).await;
 
-    // Back to version 17 with the migration's own rollback SQL: the columns of 17, every row.
+    // Back to version 17 with the migrations' own rollback SQL, the newest first (as each header
+    // says): the columns of 17, every row.
     let status = cli.json(&["migrate", "--status"]).unwrap();
-    let people = status["migrations"].as_array().unwrap().iter().find(|m| m["version"] == 18).unwrap();
-    store_sql(&cli, &undo_sql(people["rollback"].as_str().unwrap()).unwrap()).await;
+    let mut newer: Vec<&serde_json::Value> =
+        status["migrations"].as_array().unwrap().iter().filter(|m| m["version"].as_i64() >= Some(18)).collect();
+    newer.sort_by_key(|m| std::cmp::Reverse(m["version"].as_i64()));
+    for migration in newer {
+        let undo = undo_sql(migration["rollback"].as_str().unwrap()).unwrap_or_else(|| panic!("no undo SQL: {migration}"));
+        store_sql(&cli, &undo).await;
+    }
     assert_eq!(store_texts(&cli, "SELECT email FROM users").await, ["Owner@Acme.test"]);
     assert_eq!(store_texts(&cli, "SELECT password_hash FROM users").await, hash);
     assert_eq!(store_texts(&cli, "SELECT user_id FROM recovery_codes").await, vec![id.clone()]);
