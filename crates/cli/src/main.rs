@@ -370,6 +370,15 @@ struct ClientUpdateArgs {
     /// Replaces the redirect URIs (repeatable).
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
+    /// Replaces the browser origins allowed to call the token endpoint (CORS; repeatable).
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// Replaces the addresses or CIDR ranges allowed to use the client (repeatable).
+    #[arg(long = "allowed-ip", conflicts_with = "any_ip")]
+    allowed_ips: Vec<String>,
+    /// Lets every address use the client again.
+    #[arg(long)]
+    any_ip: bool,
     /// Replaces the resources the client may ask tokens for (RFC 8707; repeatable).
     #[arg(long = "resource", conflicts_with = "clear_resources")]
     resources: Vec<String>,
@@ -572,6 +581,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
                 grants: (!args.grants.is_empty()).then_some(args.grants),
                 scopes: (!args.scopes.is_empty()).then_some(args.scopes),
                 redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
+                allowed_origins: (!args.allowed_origins.is_empty()).then_some(args.allowed_origins),
+                allowed_ips: if args.any_ip { Some(Vec::new()) } else { (!args.allowed_ips.is_empty()).then_some(args.allowed_ips) },
                 access_token_ttl: args.access_token_ttl.map(Some),
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
                 dpop_bound_access_tokens: args.dpop_bound_access_tokens,

@@ -40,6 +40,8 @@ enum Rule {
     ScopeUnregistered,
     /// Every token request of the client must carry a DPoP proof from now on (these carry none).
     DpopRequired,
+    /// The client may be used from 192.0.2.0/24 only (these come from 127.0.0.1).
+    IpNotAllowed,
 }
 
 /// What trying the path again after the rule gives.
@@ -59,7 +61,7 @@ use Then::*;
 /// tokens it gave before too (a scope taken from the registration, a lowered role, a client OFF or
 /// deleted, a user disabled), except a regenerated secret (those stay valid until they expire or
 /// are revoked: SECURITY.md V08, as the seed documents say) and a rule about how tokens are asked
-/// for (DPoP from now on), which governs requests, not the tokens already out.
+/// for (DPoP from now on, allowed addresses), which governs requests, not the tokens already out.
 #[rustfmt::skip]
 const CELLS: &[(Path, Rule, Then, bool)] = &[
     (ClientCredentials, ClientOff,         Refused,                false),
@@ -69,6 +71,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (ClientCredentials, RoleLowered,       Issued("read write"),   false),
     (ClientCredentials, ScopeUnregistered, Issued("read"),         false),
     (ClientCredentials, DpopRequired,      Refused,                true),
+    (ClientCredentials, IpNotAllowed,      Refused,                true),
     (Code,              ClientOff,         Refused,                false),
     (Code,              ClientDeleted,     Refused,                false),
     (Code,              SecretRegenerated, Refused,                true),
@@ -76,6 +79,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (Code,              RoleLowered,       Issued("openid read write"), false),
     (Code,              ScopeUnregistered, Issued("openid read"),  false),
     (Code,              DpopRequired,      Refused,                true),
+    (Code,              IpNotAllowed,      Refused,                true),
     (Refresh,           ClientOff,         Refused,                false),
     (Refresh,           ClientDeleted,     Refused,                false),
     (Refresh,           SecretRegenerated, Refused,                true),
@@ -83,6 +87,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (Refresh,           RoleLowered,       Issued("openid read write"), false),
     (Refresh,           ScopeUnregistered, Issued("openid read"),  false),
     (Refresh,           DpopRequired,      Refused,                true),
+    (Refresh,           IpNotAllowed,      Refused,                true),
     (Device,            ClientOff,         Refused,                false),
     (Device,            ClientDeleted,     Refused,                false),
     (Device,            SecretRegenerated, Refused,                true),
@@ -90,6 +95,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (Device,            RoleLowered,       Issued("openid read write"), false),
     (Device,            ScopeUnregistered, Issued("openid read"),  false),
     (Device,            DpopRequired,      Refused,                true),
+    (Device,            IpNotAllowed,      Refused,                true),
     (TokenExchange,     ClientOff,         Refused,                false),
     (TokenExchange,     ClientDeleted,     Refused,                false),
     (TokenExchange,     SecretRegenerated, Refused,                true),
@@ -99,6 +105,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     // It asks for what the client no longer has (RFC 8693 §2.2.2 invalid_scope).
     (TokenExchange,     ScopeUnregistered, Refused,                false),
     (TokenExchange,     DpopRequired,      Refused,                true),
+    (TokenExchange,     IpNotAllowed,      Refused,                true),
 ];
 
 /// One cell's world: its user, the client the path uses (the one the rule acts on), and for the
@@ -275,6 +282,7 @@ fn apply(cell: &Cell<'_>, path: Path, rule: Rule) {
         UserDisabled => cli.json(&["user", "disable", &cell.user_id()]).map(drop),
         RoleLowered => cli.json(&["user", "update", &cell.user_id(), "--role", "member"]).map(drop),
         DpopRequired => cli.json(&["client", "update", id, "--require-dpop", "true"]).map(drop),
+        IpNotAllowed => cli.json(&["client", "update", id, "--allowed-ip", "192.0.2.0/24"]).map(drop),
         ScopeUnregistered => {
             let keep: &[&str] = match path {
                 ClientCredentials | TokenExchange => &["--scope", "read"],
