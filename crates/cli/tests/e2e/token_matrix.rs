@@ -42,6 +42,10 @@ enum Rule {
     DpopRequired,
     /// The client may be used from 192.0.2.0/24 only (these come from 127.0.0.1).
     IpNotAllowed,
+    /// The client is another organization's, and the user's organization withdraws its approval
+    /// (no cell for client credentials, which act in their own organization, nor for the exchange,
+    /// which never takes another organization's token as its subject: V07).
+    ApprovalWithdrawn,
 }
 
 /// What trying the path again after the rule gives.
@@ -80,6 +84,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (Code,              ScopeUnregistered, Issued("openid read"),  false),
     (Code,              DpopRequired,      Refused,                true),
     (Code,              IpNotAllowed,      Refused,                true),
+    (Code,              ApprovalWithdrawn, Refused,                false),
     (Refresh,           ClientOff,         Refused,                false),
     (Refresh,           ClientDeleted,     Refused,                false),
     (Refresh,           SecretRegenerated, Refused,                true),
@@ -88,6 +93,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (Refresh,           ScopeUnregistered, Issued("openid read"),  false),
     (Refresh,           DpopRequired,      Refused,                true),
     (Refresh,           IpNotAllowed,      Refused,                true),
+    (Refresh,           ApprovalWithdrawn, Refused,                false),
     (Device,            ClientOff,         Refused,                false),
     (Device,            ClientDeleted,     Refused,                false),
     (Device,            SecretRegenerated, Refused,                true),
@@ -96,6 +102,7 @@ const CELLS: &[(Path, Rule, Then, bool)] = &[
     (Device,            ScopeUnregistered, Issued("openid read"),  false),
     (Device,            DpopRequired,      Refused,                true),
     (Device,            IpNotAllowed,      Refused,                true),
+    (Device,            ApprovalWithdrawn, Refused,                false),
     (TokenExchange,     ClientOff,         Refused,                false),
     (TokenExchange,     ClientDeleted,     Refused,                false),
     (TokenExchange,     SecretRegenerated, Refused,                true),
@@ -204,11 +211,19 @@ impl Cell<'_> {
 }
 
 /// The cell's user (an admin), its clients, and a first token through the path.
-async fn set_up<'a>(server: &'a Server, fixture: &'a Fixture, n: usize, path: Path) -> (Cell<'a>, Value) {
+/// With `vendor`, the path's client belongs to that other organization, needs the approval of the
+/// user's organization, and has it.
+async fn set_up<'a>(server: &'a Server, fixture: &'a Fixture, vendor: Option<&Fixture>, n: usize, path: Path) -> (Cell<'a>, Value) {
     let email = format!("cell{n}@matrix.test");
     add_user(server, fixture, &email, "admin", PASSWORD, &[]);
     let web = ["--grant", "authorization_code", "--grant", "refresh_token", "--redirect-uri", "https://app.example/cb"];
     let scopes = ["--scope", "openid", "--scope", "read", "--scope", "write", "--scope", "admin"];
+    let approved = |owner: &Fixture, name: &str, flags: &[&str]| {
+        let Some(vendor) = vendor else { return add_client(server, owner, name, flags).1 };
+        let client = add_client(server, vendor, name, &[flags, &["--requires-org-approval"][..]].concat()).1;
+        server.cli.json(&["client", "approve", &client.client_id, "--org", &fixture.org_name]).unwrap();
+        client
+    };
     let (client, subject_client) = match path {
         ClientCredentials => {
             let args = [
@@ -235,16 +250,11 @@ async fn set_up<'a>(server: &'a Server, fixture: &'a Fixture, n: usize, path: Pa
             };
             (client, None)
         }
-        Code | Refresh => (add_client(server, fixture, "web", &[&web[..], &scopes[..]].concat()).1, None),
-        Device => (add_client(server, fixture, "tv", &[&["--grant", "device_code"][..], &scopes[..]].concat()).1, None),
+        Code | Refresh => (approved(fixture, "web", &[&web[..], &scopes[..]].concat()), None),
+        Device => (approved(fixture, "tv", &[&["--grant", "device_code"][..], &scopes[..]].concat()), None),
         TokenExchange => {
-            let exchanger = add_client(
-                server,
-                fixture,
-                "exchanger",
-                &["--grant", "token_exchange", "--scope", "read", "--scope", "write", "--scope", "admin"],
-            )
-            .1;
+            let exchanger =
+                approved(fixture, "exchanger", &["--grant", "token_exchange", "--scope", "read", "--scope", "write", "--scope", "admin"]);
             (exchanger, Some(add_client(server, fixture, "web", &[&web[..], &scopes[..]].concat()).1))
         }
     };
@@ -283,6 +293,7 @@ fn apply(cell: &Cell<'_>, path: Path, rule: Rule) {
         RoleLowered => cli.json(&["user", "update", &cell.user_id(), "--role", "member"]).map(drop),
         DpopRequired => cli.json(&["client", "update", id, "--require-dpop", "true"]).map(drop),
         IpNotAllowed => cli.json(&["client", "update", id, "--allowed-ip", "192.0.2.0/24"]).map(drop),
+        ApprovalWithdrawn => cli.json(&["client", "unapprove", id, "--org", &cell.fixture.org_name]).map(drop),
         ScopeUnregistered => {
             let keep: &[&str] = match path {
                 ClientCredentials | TokenExchange => &["--scope", "read"],
@@ -299,9 +310,10 @@ fn apply(cell: &Cell<'_>, path: Path, rule: Rule) {
 #[tokio::test]
 async fn every_path_that_issues_a_token_under_every_rule_that_can_refuse_it() {
     let (server, fixture) = start();
+    let vendor = Fixture::create(&server.cli).unwrap();
     let mut failures = Vec::new();
     for (n, &(path, rule, then, active)) in CELLS.iter().enumerate() {
-        let (mut cell, first) = set_up(&server, &fixture, n, path).await;
+        let (mut cell, first) = set_up(&server, &fixture, (rule == ApprovalWithdrawn).then_some(&vendor), n, path).await;
         let token = first["access_token"].as_str().unwrap().to_owned();
         assert!(is_active(&server, &fixture, &token).await, "{path:?}: the first token is active");
         apply(&cell, path, rule);
