@@ -34,6 +34,7 @@ fn client(redirect_uri: &str, public: bool, pkce: Pkce) -> Client {
         resources: vec!["https://api.example/v1".into(), "urn:example:api".into()],
         status: ClientStatus::On,
         created_at: 0,
+        tokens_not_before: None,
     }
 }
 
