@@ -317,7 +317,8 @@ async fn every_path_that_issues_a_token_under_every_rule_that_can_refuse_it() {
         let token = first["access_token"].as_str().unwrap().to_owned();
         assert!(is_active(&server, &fixture, &token).await, "{path:?}: the first token is active");
         apply(&cell, path, rule);
-        wait_for_the_next_second();
+        // Cutoffs count whole seconds from the second after the change: the next token is a second on.
+        server.advance_clock(1).unwrap();
         let secret = cell.client.client_secret.clone();
         let again = cell.attempt(path, &secret).await;
         let got = match &again {
