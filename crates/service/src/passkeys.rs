@@ -13,7 +13,7 @@
 //! issuer like `http://127.0.0.1:8080` has passkeys off, and the pages say so.
 
 use tessera_core::audit::AuditAction;
-use tessera_core::model::{PersonId, User};
+use tessera_core::model::{PersonId, User, UserId};
 use tessera_store::{PasskeyRecord, WebauthnCeremony};
 use url::Url;
 use webauthn_rs::prelude::{
@@ -133,19 +133,18 @@ impl Tessera {
         Ok(PasskeyCeremony { handle, options })
     }
 
-    /// Spends the ceremony `handle` names, if it is for `purpose` and `person`, and not expired.
-    async fn take_ceremony(&self, handle: &str, purpose: Purpose, person: Option<&PersonId>) -> Result<String> {
+    /// Spends the ceremony `handle` names and returns its state, if it is for `purpose` and
+    /// `person`, and not expired.
+    async fn take_ceremony(&self, handle: &str, purpose: Purpose, person: Option<&PersonId>) -> Result<Option<String>> {
         if !plausible_token(handle) {
-            return Err(not_accepted());
+            return Ok(None);
         }
-        let Some(ceremony) = self.store.take_webauthn_ceremony(&self.secrets.lookup_hash(handle)).await? else {
-            return Err(not_accepted());
-        };
+        let Some(ceremony) = self.store.take_webauthn_ceremony(&self.secrets.lookup_hash(handle)).await? else { return Ok(None) };
         if ceremony.purpose != purpose.as_str() || ceremony.person_id.as_ref() != person || self.lifetime_now() >= ceremony.expires_at {
             tracing::info!(purpose = purpose.as_str(), "a passkey ceremony was finished for something else, or late");
-            return Err(not_accepted());
+            return Ok(None);
         }
-        Ok(ceremony.state)
+        Ok(Some(ceremony.state))
     }
 
     async fn passkeys_of(&self, user: &User) -> Result<Vec<(PasskeyRecord, Passkey)>> {
@@ -160,8 +159,8 @@ impl Tessera {
     }
 
     /// Whether `user` has a passkey (which makes it a second factor sign-in asks for).
-    pub async fn has_passkey(&self, user: &User) -> Result<bool> {
-        Ok(!self.store.passkeys(&user.id).await?.is_empty())
+    pub(crate) async fn has_passkey(&self, user: &UserId) -> Result<bool> {
+        Ok(!self.store.passkeys(user).await?.is_empty())
     }
 
     /// The signed-in person's passkeys, oldest first.
@@ -216,7 +215,7 @@ impl Tessera {
             return Err(ServiceError::invalid_field("name", format!("A passkey's name is at most {NAME_MAX} characters.")));
         }
         let name = if name.is_empty() { "Passkey" } else { name };
-        let state = self.take_ceremony(handle, Purpose::Register, Some(&user.person_id)).await?;
+        let state = self.take_ceremony(handle, Purpose::Register, Some(&user.person_id)).await?.ok_or_else(not_accepted)?;
         let state: PasskeyRegistration = serde_json::from_str(&state).map_err(|e| internal("a passkey registration cannot be read", e))?;
         let credential: RegisterPublicKeyCredential = serde_json::from_str(credential).map_err(|_| not_accepted())?;
         let passkey = webauthn.finish_passkey_registration(&credential, &state).map_err(|e| {
@@ -284,11 +283,7 @@ impl Tessera {
     /// `purpose` (spending the ceremony, and keeping the passkey's new counter).
     pub(crate) async fn passkey_accepts(&self, user: &User, purpose: Purpose, handle: &str, credential: &str) -> Result<bool> {
         let webauthn = self.webauthn()?;
-        let state = match self.take_ceremony(handle, purpose, Some(&user.person_id)).await {
-            Ok(state) => state,
-            Err(ServiceError::Invalid(_)) => return Ok(false),
-            Err(e) => return Err(e),
-        };
+        let Some(state) = self.take_ceremony(handle, purpose, Some(&user.person_id)).await? else { return Ok(false) };
         let state: PasskeyAuthentication =
             serde_json::from_str(&state).map_err(|e| internal("a passkey authentication cannot be read", e))?;
         let Ok(credential) = serde_json::from_str::<PublicKeyCredential>(credential) else { return Ok(false) };
@@ -346,11 +341,7 @@ impl Tessera {
     /// `BadCredentials` and, for a known passkey, counts towards its account's lock-out.
     async fn passkey_sign_in_user(&self, handle: &str, credential: &str, peer: std::net::IpAddr) -> Result<User> {
         let webauthn = self.webauthn()?;
-        let state = match self.take_ceremony(handle, Purpose::SignIn, None).await {
-            Ok(state) => state,
-            Err(ServiceError::Invalid(_)) => return Err(ServiceError::BadCredentials),
-            Err(e) => return Err(e),
-        };
+        let Some(state) = self.take_ceremony(handle, Purpose::SignIn, None).await? else { return Err(ServiceError::BadCredentials) };
         let state: DiscoverableAuthentication =
             serde_json::from_str(&state).map_err(|e| internal("a passkey sign-in cannot be read", e))?;
         let Ok(credential) = serde_json::from_str::<PublicKeyCredential>(credential) else { return Err(ServiceError::BadCredentials) };

@@ -173,7 +173,7 @@ impl Tessera {
 
     /// Whether `user` has a confirmed authenticator app or a passkey, which sign-in asks for.
     pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
-        Ok(self.has_totp(user).await? || !self.store.passkeys(user).await?.is_empty())
+        Ok(self.has_totp(user).await? || self.has_passkey(user).await?)
     }
 
     pub async fn has_totp(&self, user: &UserId) -> Result<bool> {
@@ -325,10 +325,6 @@ impl Tessera {
     /// signed in now (`auth_time`, `amr`).
     pub async fn step_up(&self, session: &SignedIn, confirmation: StepUp<'_>, peer: std::net::IpAddr) -> Result<()> {
         let user = &session.user;
-        let wrong = |field: &'static str| match field {
-            "credential" => ServiceError::invalid_field(field, "That passkey could not be checked. Try again, or use your password."),
-            _ => ServiceError::invalid_field(field, "That code is not right. Enter the six digits the app shows now."),
-        };
         let account = user.email.to_lowercase();
         let amr: &[&str] = match confirmation {
             StepUp::Passkey { ceremony, credential } => {
@@ -337,7 +333,10 @@ impl Tessera {
                 }
                 if !self.passkey_accepts(user, Purpose::StepUp, ceremony, credential).await? {
                     self.record_login_failure(&account, Some(user), "wrong_passkey", peer, self.lifetime_now()).await;
-                    return Err(wrong("credential"));
+                    return Err(ServiceError::invalid_field(
+                        "credential",
+                        "That passkey could not be checked. Try again, or use your password.",
+                    ));
                 }
                 &[PASSKEY, MULTIPLE_FACTORS]
             }
@@ -346,7 +345,7 @@ impl Tessera {
                 if self.has_second_factor(&user.id).await? {
                     if !self.second_factor_accepts(user, Proof::Code(code), Purpose::StepUp).await? {
                         self.record_login_failure(&account, Some(user), "wrong_second_factor", peer, self.lifetime_now()).await;
-                        return Err(wrong("code"));
+                        return Err(ServiceError::invalid_field("code", "That code is not right. Enter the six digits the app shows now."));
                     }
                     Proof::Code(code).methods()
                 } else {

@@ -536,11 +536,9 @@ pub async fn login_mfa(State(state): State<AppState>, browser: Browser, body: By
         Err(ServiceError::TooManyAttempts { retry_after }) => {
             let Some(user) = state.service.pending_sign_in(Some(pending)).await? else { return Ok(sign_in_expired()) };
             // Locked out: no passkey ceremony is started for a page that cannot be used.
+            let totp = state.service.has_totp(&user.id).await?;
             let page = |text: &str| {
-                html(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &LoginMfaPage { csrf, email: &user.email, error: Some(text), passkey: None, totp: true },
-                )
+                html(StatusCode::TOO_MANY_REQUESTS, &LoginMfaPage { csrf, email: &user.email, error: Some(text), passkey: None, totp })
             };
             Ok(locked_out(retry_after, page))
         }
@@ -693,8 +691,14 @@ pub async fn revoke_app(State(state): State<AppState>, browser: Browser, body: B
 
 /// `GET /assets/tessera.css`.
 pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", crate::http::views::STYLESHEET)
+}
+
+/// One of our own assets (the stylesheet, the scripts), cached for an hour: files of ours, so
+/// the CSP stays `'self'`.
+pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
-    (headers, crate::http::views::STYLESHEET).into_response()
+    (headers, body).into_response()
 }

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::model::GrantType;
 use tessera_proto::{ClientView, TokenResponse};
@@ -253,8 +253,5 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
 
 /// `GET /assets/generator.js`: the implicit callback's script (a file, so the CSP stays `'self'`).
 pub async fn generator_script() -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
-    (headers, include_str!("../../../assets/generator.js")).into_response()
+    crate::http::pages::asset("text/javascript; charset=utf-8", include_str!("../../../assets/generator.js"))
 }

@@ -233,13 +233,7 @@ pub async fn remove_passkey(State(state): State<AppState>, browser: Browser, bod
 /// `GET /assets/webauthn.js`: the passkey pages' one WebAuthn call (a file, so the CSP stays
 /// `'self'`).
 pub async fn webauthn_script() -> axum::response::Response {
-    use axum::http::{HeaderValue, header};
-    use axum::response::IntoResponse;
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
-        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-    ];
-    (headers, include_str!("../../../assets/webauthn.js")).into_response()
+    crate::http::pages::asset("text/javascript; charset=utf-8", include_str!("../../../assets/webauthn.js"))
 }
 
 #[cfg(test)]
