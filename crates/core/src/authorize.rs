@@ -160,6 +160,11 @@ pub fn validate(
     if !client.has_grant(response_type.grant()) {
         return Err(redirect(mode, OAuthError::unauthorized_client("this client may not use this response type")));
     }
+    // An implicit answer has no token request to carry a DPoP proof (`dpop::check_required`):
+    // a client whose tokens must be bound cannot get one this way.
+    if response_type.grant() == GrantType::Implicit && crate::dpop::check_required(client, None).is_err() {
+        return Err(redirect(mode, OAuthError::unauthorized_client("this client's tokens must be DPoP-bound: use the code flow")));
+    }
     let nonce = params.get("nonce").map(str::to_owned);
     if response_type == ResponseType::IdTokenToken && nonce.is_none() {
         return Err(redirect(mode, OAuthError::invalid_request("nonce is required for id_token responses")));
@@ -414,6 +419,8 @@ mod tests {
         check("response_type=foo&client_id=app", Some(&web), "redirect:unsupported_response_type:Query");
         check("response_type=token&client_id=app", Some(&web), "redirect:unauthorized_client:Fragment");
         check("response_type=code&client_id=app", Some(&spa), "redirect:unauthorized_client:Query");
+        let bound_spa = Client { dpop_bound_access_tokens: true, ..spa.clone() };
+        check("response_type=token&client_id=app", Some(&bound_spa), "redirect:unauthorized_client:Fragment");
         check("response_type=token&client_id=app", Some(&spa), "ok");
         check("response_type=token+id_token&client_id=app", Some(&spa), "redirect:invalid_request:Fragment");
         check("response_type=id_token+token&client_id=app&nonce=n", Some(&spa), "ok");

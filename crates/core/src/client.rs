@@ -99,11 +99,6 @@ pub fn run_as_allowed(owner: &User, run_as: &User) -> bool {
     run_as.id == owner.id || (run_as.authorize_applications && run_as.org_id == owner.org_id)
 }
 
-/// Both users behind a client's tokens are enabled: a disabled owner silences their clients.
-pub fn parties_active(owner: &User, acting: &User) -> bool {
-    owner.is_active() && acting.is_active()
-}
-
 /// The most entries a client holds in each of its lists: redirect URIs, allowed origins and IP
 /// ranges (SPEC §12); requests search them. Resources are fewer still
 /// ([`crate::resource::MAX_RESOURCES`]): each may end up in a token's `aud`.
@@ -157,7 +152,7 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
         add("run_as", "the run-as user must belong to the owner's organization".into());
     } else if !run_as_allowed(r.owner, r.run_as) {
         add("run_as", "the run-as user lacks the authorize_applications permission".into());
-    } else if !parties_active(r.owner, r.run_as) {
+    } else if !(r.owner.is_active() && r.run_as.is_active()) {
         add("run_as", "the owner or run-as user is disabled".into());
     }
     if r.grants.is_empty() {

@@ -1,6 +1,7 @@
 //! Token-endpoint grants: parsing `grant_type` into a typed request and deciding each grant.
 
 use crate::client as client_rules;
+use crate::issue::{self, Lapse, Parties};
 use crate::model::{Client, GrantType, ScopeDef, User};
 use crate::params::Params;
 use crate::scope::{self, ScopeSet};
@@ -141,16 +142,19 @@ pub fn client_credentials(input: &ClientCredentialsInput<'_>) -> Result<Issue, O
     if !client.has_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::unauthorized_client("this client may not use the client_credentials grant"));
     }
-    let (Some(owner), Some(run_as)) = (input.owner, input.run_as) else {
-        return Err(OAuthError::unauthorized_client("the client's user no longer exists"));
-    };
-    if !client_rules::parties_active(owner, run_as) {
-        return Err(OAuthError::unauthorized_client("the client's user is disabled"));
-    }
-    if !client_rules::run_as_allowed(owner, run_as) {
+    // The token acts as the run-as user, in the client's own organization: no approval to ask.
+    let parties = Parties { client, owner: input.owner, subject: input.run_as, org_approves: true };
+    let holder = issue::standing(&parties).map_err(|lapse| match lapse {
+        Lapse::ClientOff => OAuthError::invalid_client(),
+        Lapse::OwnerInactive | Lapse::SubjectInactive | Lapse::NotApproved => {
+            OAuthError::unauthorized_client("the client's user is disabled or gone")
+        }
+    })?;
+    if let (Some(owner), Some(run_as)) = (input.owner, input.run_as)
+        && !client_rules::run_as_allowed(owner, run_as)
+    {
         return Err(OAuthError::unauthorized_client("the client's run-as user may not authorize applications"));
     }
-    let holder = crate::access::token_holder(client, Some(owner), run_as);
     let scope = scope::grant(input.requested, &client.scopes, holder, input.catalogue)?;
     let resources = crate::resource::select(input.resources, client, &[])?;
     Ok(Issue { scope, resources, ttl: input.policy.access_token_ttl(client) })

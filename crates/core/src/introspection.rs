@@ -6,8 +6,8 @@
 
 use tessera_proto::{AccessTokenClaims, IntrospectionResponse};
 
-use crate::client as client_rules;
-use crate::model::{Client, ClientStatus, ScopeDef, User};
+use crate::issue::{self, Parties};
+use crate::model::{Client, ScopeDef, User};
 use crate::refresh::{RefreshRecord, RefreshState};
 use crate::scope::{self, ScopeSet};
 use crate::token::{self, TokenPolicy};
@@ -26,7 +26,14 @@ pub struct TokenState<'a> {
 /// our audience or resources still registered for its client (J07, J08, RFC 8707), within its lifetime give or take the leeway, and every party to it
 /// still in good standing.
 pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &TokenPolicy, now: i64) -> bool {
-    let (Some(client), Some(subject), Some(owner)) = (state.client, state.subject, state.owner) else {
+    let Some(client) = state.client else {
+        return false;
+    };
+    // The parties as at issue (`issue::standing`). An organization's approval is not looked up
+    // here: withdrawing it revokes the client's grants for that organization's users (the
+    // store), and every token acting for a user carries its grant, so `revoked` says it.
+    let parties = Parties { client, owner: state.owner, subject: state.subject, org_approves: true };
+    let (Ok(holder), Some(subject)) = (issue::standing(&parties), state.subject) else {
         return false;
     };
     let Ok(scopes) = ScopeSet::parse(&claims.scope) else {
@@ -36,13 +43,11 @@ pub fn is_active(claims: &AccessTokenClaims, state: &TokenState<'_>, policy: &To
         && crate::resource::audience_allowed(&claims.aud, client, &policy.audience)
         && !state.revoked
         && token::within_lifetime(claims, now, policy.leeway)
-        && client.status == ClientStatus::On
         && client.id.as_str() == claims.client_id
-        && client_rules::parties_active(owner, subject)
         && subject.org_id.as_str() == claims.org_id
         && subject.tokens_not_before.is_none_or(|cutoff| claims.iat >= cutoff)
         && client.tokens_not_before.is_none_or(|cutoff| claims.iat >= cutoff)
-        && scope::still_allowed(&scopes, crate::access::token_holder(client, Some(owner), subject), state.catalogue)
+        && scope::still_allowed(&scopes, holder, state.catalogue)
 }
 
 /// Whether `caller` may learn about a token of `org` issued to `client`: tokens of other
@@ -76,27 +81,28 @@ pub fn respond(claims: &AccessTokenClaims, caller: &Client) -> IntrospectionResp
     }
 }
 
-/// Whether a stored refresh token works now: the family's live token, not expired, its client
-/// ON and its user enabled.
-pub fn refresh_token_active(record: &RefreshRecord, client: &Client, user: &User, now: i64) -> bool {
+/// Whether a stored refresh token works now: the family's live token, not expired, and its
+/// parties in good standing (`issue::standing`; an approval withdrawn revokes the family).
+pub fn refresh_token_active(record: &RefreshRecord, parties: &Parties<'_>, now: i64) -> bool {
     record.state == RefreshState::Active
         && record.family_expires_at.is_none_or(|at| now < at)
-        && client.status == ClientStatus::On
-        && user.is_active()
+        && issue::standing(&Parties { org_approves: true, ..*parties }).is_ok()
 }
 
 /// The introspection answer about a refresh token for the calling client (`issued_at`: when
 /// its grant was made); `exp` is the family's expiry (SPEC §10).
 pub fn respond_refresh(
     record: &RefreshRecord,
-    client: &Client,
-    user: &User,
+    parties: &Parties<'_>,
     issued_at: i64,
     issuer: &str,
     caller: &Client,
     now: i64,
 ) -> IntrospectionResponse {
-    if !refresh_token_active(record, client, user, now) || !visible_to(caller, user.org_id.as_str(), client.id.as_str()) {
+    let (client, Some(user)) = (parties.client, parties.subject) else {
+        return IntrospectionResponse::inactive();
+    };
+    if !refresh_token_active(record, parties, now) || !visible_to(caller, user.org_id.as_str(), client.id.as_str()) {
         return IntrospectionResponse::inactive();
     }
     IntrospectionResponse {
@@ -118,7 +124,7 @@ pub fn respond_refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientId, OrgId, Role};
+    use crate::model::{ClientId, ClientStatus, OrgId, Role};
 
     fn user(id: &str, role: Role) -> User {
         crate::testing::user(id, role)
@@ -191,7 +197,8 @@ mod tests {
             dpop_jkt: None,
         };
         let answer = |record: &RefreshRecord, client: &Client, user: &User, caller: &Client, now| {
-            respond_refresh(record, client, user, 900, "https://id.test", caller, now).active
+            let parties = Parties { client, owner: Some(user), subject: Some(user), org_approves: true };
+            respond_refresh(record, &parties, 900, "https://id.test", caller, now).active
         };
         let (client, owner) = (client(), user("u", Role::Owner));
         assert!(answer(&record, &client, &owner, &client, 1999));
@@ -202,11 +209,12 @@ mod tests {
         assert!(!answer(&record, &client, &User { disabled: true, ..owner.clone() }, &client, 1000));
         let stranger = Client { id: ClientId::new("x"), org_id: OrgId::new("elsewhere"), ..client.clone() };
         assert!(!answer(&record, &client, &owner, &stranger, 1000), "another org's client learns nothing (V07)");
-        let full = respond_refresh(&record, &client, &owner, 900, "https://id.test", &client, 1000);
+        let parties = Parties { client: &client, owner: Some(&owner), subject: Some(&owner), org_approves: true };
+        let full = respond_refresh(&record, &parties, 900, "https://id.test", &client, 1000);
         assert_eq!((full.exp, full.iat, full.token_type.as_deref()), (Some(2000), Some(900), Some("refresh_token")));
         assert_eq!(full.cnf, None);
         let bound = RefreshRecord { dpop_jkt: Some("k".into()), ..record.clone() };
-        let full = respond_refresh(&bound, &client, &owner, 900, "https://id.test", &client, 1000);
+        let full = respond_refresh(&bound, &parties, 900, "https://id.test", &client, 1000);
         assert_eq!(full.cnf.and_then(|c| c.jkt).as_deref(), Some("k"));
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::authorize::{self, AuthorizationRequest, AuthorizeError, Interaction, ResponseMode, ResponseType, SessionFacts};
 use tessera_core::code::IssuedCode;
+use tessera_core::issue::{Refusal, UserGrantInput};
 use tessera_core::model::{ClientStatus, Role, User};
 use tessera_core::par;
 use tessera_core::params::Params;
@@ -362,6 +363,7 @@ impl Tessera {
                         revoked: false,
                         resources: request.resources.clone(),
                         amr: session.amr.clone(),
+                        parent_id: None,
                     },
                     code: IssuedCode {
                         client_id: client.client.id.clone(),
@@ -378,22 +380,53 @@ impl Tessera {
             }
             ResponseType::Token | ResponseType::IdTokenToken => {
                 // The implicit flow: an access token (and an ID token when asked), never a
-                // refresh token (A17). The token leaves here, so the organization's approval is
-                // checked here, as the code flow checks it at redemption.
-                if !self.org_approves(client, user).await? {
-                    let refused = OAuthError::unauthorized_client("the application has not been approved for this organization");
-                    return Ok(self.error_redirect(request, &refused));
-                }
+                // refresh token (A17). The token leaves here, so it is decided here as a code
+                // redemption decides (`issue::decide`: the parties, the organization's approval,
+                // the scope, the resources), and it carries a grant of its own, so revoking the
+                // consent or withdrawing the approval ends it as it ends a code flow's tokens.
+                let input = UserGrantInput {
+                    client: &client.client,
+                    owner: client.owner.as_ref(),
+                    user: Some(user),
+                    org_approves: self.org_approves(client, user).await?,
+                    catalogue: &client.catalogue,
+                    scope: &scope,
+                    granted_resources: &request.resources,
+                    requested_resources: &[],
+                };
+                let decided = match tessera_core::issue::decide(&input) {
+                    Ok(decided) => decided,
+                    Err(Refusal::NotApproved) => {
+                        let refused = OAuthError::unauthorized_client("the application has not been approved for this organization");
+                        return Ok(self.error_redirect(request, &refused));
+                    }
+                    Err(Refusal::OAuth(error)) => return Ok(self.error_redirect(request, &error)),
+                };
+                let scope = decided.scope;
+                let grant = GrantRecord {
+                    id: self.secrets.random_id(24)?,
+                    client_id: client.client.id.clone(),
+                    user_id: user.id.clone(),
+                    scope: scope.clone(),
+                    auth_time: session.auth_time,
+                    created_at: now,
+                    expires_at: None,
+                    revoked: false,
+                    resources: decided.resources.clone(),
+                    amr: session.amr.clone(),
+                    parent_id: None,
+                };
+                self.store.insert_grant(&grant).await?;
                 let ttl = self.settings.policy.access_token_ttl(&client.client);
                 let states = AccessGrant {
                     subject: &user.id,
                     client: &client.client,
                     org: &user.org_id,
                     scope: &scope,
-                    resources: &request.resources,
+                    resources: &decided.resources,
                     ttl,
                 };
-                let access_token = self.sign_access_token(&states, None, None, now)?;
+                let access_token = self.sign_access_token(&states, Some(&grant.id), None, now)?;
                 if request.response_type == ResponseType::IdTokenToken {
                     let about = IdTokenAbout {
                         scope: &scope,

@@ -172,6 +172,7 @@ impl Tessera {
             resources,
             // How the approving user signed in, as the browser's session said.
             amr: found.amr.clone(),
+            parent_id: None,
         };
         let (user, org_approves) = self.grant_user(caller, &grant.user_id).await?;
         let input = UserGrantInput {

@@ -4,11 +4,14 @@
 use std::net::IpAddr;
 
 use serde_json::Value;
+use tessera_core::OAuthError;
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::exchange::{self, ExchangeInput, ExchangeRequest};
+use tessera_core::issue::{self, Lapse, Parties};
 use tessera_core::model::{OrgId, UserId};
 use tessera_core::token::{self, ACCESS_TOKEN_TYP};
 use tessera_proto::TokenResponse;
+use tessera_store::GrantRecord;
 
 use crate::Tessera;
 use crate::cache::CachedClient;
@@ -48,12 +51,24 @@ impl Tessera {
             .user(&*self.store, &UserId::new(subject.sub.clone()))
             .await?
             .ok_or_else(|| ServiceError::oauth(exchange::unusable_token("subject")))?;
-        // The new token acts for the subject's user: their organization must approve this client.
-        self.check_org_approval(caller, &subject_user).await?;
+        // The new token acts for the subject's user: the parties as for every grant
+        // (`issue::standing`), their organization's approval of this client included.
+        let parties = Parties {
+            client,
+            owner: caller.owner.as_ref(),
+            subject: Some(&subject_user),
+            org_approves: self.org_approves(caller, &subject_user).await?,
+        };
+        let holder = issue::standing(&parties).map_err(|lapse| match lapse {
+            Lapse::NotApproved => ServiceError::NotApproved,
+            Lapse::ClientOff => ServiceError::oauth(OAuthError::invalid_client()),
+            Lapse::OwnerInactive => ServiceError::oauth(OAuthError::unauthorized_client("the client's owner is disabled")),
+            Lapse::SubjectInactive => ServiceError::oauth(exchange::unusable_token("subject")),
+        })?;
         let decided = exchange::decide(&ExchangeInput {
             client,
             subject: &subject,
-            holder: caller.holder(&subject_user),
+            holder,
             catalogue: &caller.catalogue,
             requested_scope: request.scope.as_ref(),
             requested_resources: &request.resources,
@@ -70,9 +85,25 @@ impl Tessera {
             resources: &decided.resources,
             ttl: decided.ttl,
         };
+        // A grant of its own, under the subject token's: revoking the subject's authorization
+        // revokes this one (the store's cascade), and so does withdrawing the approval of this
+        // client by the subject's organization; the revocation feed carries both.
+        let record = GrantRecord {
+            id: self.secrets.random_id(24)?,
+            client_id: client.id.clone(),
+            user_id: acts_for.clone(),
+            scope: decided.scope.clone(),
+            auth_time: now,
+            created_at: now,
+            expires_at: None,
+            revoked: false,
+            resources: decided.resources.clone(),
+            amr: Vec::new(),
+            parent_id: subject.grant_id.clone(),
+        };
+        self.store.insert_grant(&record).await?;
         let mut claims = token::access_token_claims(&self.settings.policy, &grant, self.secrets.token_id(), now);
-        // Tied to the subject's authorization: revoking it stops this token too.
-        claims.grant_id = subject.grant_id.clone();
+        claims.grant_id = Some(record.id.clone());
         claims.act = Some(decided.act);
         claims.cnf = jkt.map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.to_owned()) });
         let access_token = self.sign(ACCESS_TOKEN_TYP, &claims)?;
@@ -88,6 +119,7 @@ impl Tessera {
                 "subject_jti": subject.jti,
                 "jti": claims.jti,
                 "grant_id": claims.grant_id,
+                "subject_grant_id": subject.grant_id,
                 "aud": claims.aud,
                 "scope": claims.scope,
                 "act": claims.act,

@@ -266,25 +266,13 @@ impl Tessera {
         self.token_answer(&caller.client, &user, &tokens, Some(new_token), now)
     }
 
-    /// A client with `requires_org_approval` gets user tokens only for orgs that approved it.
-    /// Refuses a token acting for `user` by a client that needs their organization's approval
-    /// and has none. Every path that issues such a token asks it: code redemption, refresh, the
-    /// device grant, the implicit answer and token exchange.
-    pub(crate) async fn check_org_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
-        if !self.org_approves(caller, user).await? {
-            return Err(ServiceError::NotApproved);
-        }
-        Ok(())
-    }
-
-    /// Whether `user`'s organization lets `caller` act for its users (always, unless the client
-    /// was registered as needing an approval).
+    /// Whether `user`'s organization lets `caller` act for its users: always, unless the client
+    /// was registered as needing an approval (`requires_org_approval`). Every path that issues a
+    /// token acting for a user asks it and hands the answer to `issue::standing`.
     pub(crate) async fn org_approves(&self, caller: &CachedClient, user: &User) -> Result<bool> {
         Ok(!caller.client.requires_org_approval || self.store.org_approved(&caller.client.id, &user.org_id).await?)
     }
 
-    /// [`Self::org_approves`] for a user who may be gone (the decision then refuses the grant
-    /// for the user first).
     /// The user a grant acts for, as stored now (`None` when deleted), and whether their organization
     /// lets the calling client act for them: what every user grant's decision starts from.
     pub(crate) async fn grant_user(&self, caller: &CachedClient, user_id: &UserId) -> Result<(Option<User>, bool)> {

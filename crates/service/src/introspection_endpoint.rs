@@ -3,6 +3,7 @@
 
 use tessera_core::OAuthError;
 use tessera_core::introspection::{self, TokenState};
+use tessera_core::issue::Parties;
 use tessera_core::model::{ClientId, UserId};
 use tessera_core::token::ACCESS_TOKEN_TYP;
 use tessera_proto::{AccessTokenClaims, IntrospectionResponse};
@@ -34,11 +35,12 @@ impl Tessera {
         };
         let client = self.cache.client(&*self.store, &found.grant.client_id).await?;
         let user = self.cache.user(&*self.store, &found.grant.user_id).await?;
-        let (Some(client), Some(user)) = (client, user) else {
+        let Some(client) = client else {
             return Ok(IntrospectionResponse::inactive());
         };
+        let parties = Parties { client: &client.client, owner: client.owner.as_ref(), subject: user.as_ref(), org_approves: true };
         let issued_at = found.grant.created_at;
-        Ok(introspection::respond_refresh(&found.record, &client.client, &user, issued_at, self.issuer(), caller, now))
+        Ok(introspection::respond_refresh(&found.record, &parties, issued_at, self.issuer(), caller, now))
     }
 
     /// The stored refresh token `token` names, if any.

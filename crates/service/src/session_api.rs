@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::issue::{Lapse, Parties};
 use tessera_core::model::{Client, ClientId, ClientStatus, GrantType, OrgId, PersonId, Pkce, Role, TokenEndpointAuthMethod, User, UserId};
 use tessera_core::scope::ScopeSet;
 use tessera_core::{ErrorCode, OAuthError};
@@ -69,14 +70,18 @@ impl Tessera {
             )));
         }
         let client = self.session_client(&user.org_id).await?;
-        if client.client.status != ClientStatus::On {
-            return Err(ServiceError::oauth(OAuthError::new(
-                ErrorCode::AccessDenied,
-                "the session API is turned off for this organization",
-            )));
-        }
+        // The parties as for every grant (`issue::standing`): the organization's session client
+        // ON, its built-in owner and the user enabled.
+        let parties = Parties { client: &client.client, owner: client.owner.as_ref(), subject: Some(&user), org_approves: true };
+        let session = tessera_core::issue::first_party_session(&parties, &client.catalogue).map_err(|lapse| match lapse {
+            Lapse::ClientOff => {
+                ServiceError::oauth(OAuthError::new(ErrorCode::AccessDenied, "the session API is turned off for this organization"))
+            }
+            Lapse::OwnerInactive | Lapse::SubjectInactive | Lapse::NotApproved => {
+                ServiceError::oauth(OAuthError::new(ErrorCode::AccessDenied, "this account cannot open a session"))
+            }
+        })?;
         let now = self.clock.now();
-        let session = tessera_core::issue::first_party_session(user.role, &client.catalogue);
         let grant = GrantRecord {
             id: self.secrets.random_id(24)?,
             client_id: client.client.id.clone(),
@@ -89,6 +94,7 @@ impl Tessera {
             resources: vec![],
             // This API signs in with a password only (accounts with a second factor are refused).
             amr: vec!["pwd".into()],
+            parent_id: None,
         };
         self.store.insert_grant(&grant).await?;
         let issue = GrantIssue { grant: &grant, issue: &session, nonce: None, jkt: None };

@@ -407,6 +407,9 @@ pub struct GrantRecord {
     /// How the user signed in for it (the session's `amr`); empty when not known (grants older
     /// than the column, the device grant): ID tokens then say nothing of it.
     pub amr: Vec<String>,
+    /// The grant this one descends from (a token exchange's, under the exchanged token's grant):
+    /// revoking or deleting the parent revokes or deletes this one too. `None`: a user's own.
+    pub parent_id: Option<String>,
 }
 
 /// An authorization code as stored, with the grant it belongs to.

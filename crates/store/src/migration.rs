@@ -183,6 +183,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0022_client_token_cutoff.sqlite.sql"),
         postgres: migration_file!("0022_client_token_cutoff.postgres.sql"),
     },
+    Step {
+        version: 23,
+        description: "grant parent",
+        sqlite: migration_file!("0023_grant_parent.sqlite.sql"),
+        postgres: migration_file!("0023_grant_parent.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -484,6 +490,7 @@ mod tests {
                     "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
                     "b9df054239527a8bea210d89ca015a5c8d9d97ec21eb6aaa53e3d1b049248f3357b5389b7b9f593f60d26066adfa6e7b",
                     "fdf99f0a25b5d6beebd03098a2d1cf15c033d4ceddb5e728ea10cb3c5dd41c322e524a86b7b5c9f4932570d8ed9f7d20",
+                    "eff5342c45ffc9cd57eb78519de1defc6f3d92fed0844589c62d33e867f505ccfda7ebbc7b0f61624c7e6a9077fda842",
                 ],
             ),
             (
@@ -510,6 +517,7 @@ mod tests {
                     "39f577496d56422ac9137653982e9baa7ad6c2669006b54f144b8acd155d97df46e807aae66e47d40317816529a5a1e7",
                     "cfa7f499f2f68997a47251065c6c60a55cfa00d6ff793068e2aa54f7932439737ae245a03866c2b6f05c4fcb470c7d75",
                     "52b0ac62d4622d20cece6196eda283993aad8ac8fe54dfd66f2c5949f6e7a01939d004ceeb4cad063ccd126049bc7b5c",
+                    "eff5342c45ffc9cd57eb78519de1defc6f3d92fed0844589c62d33e867f505ccfda7ebbc7b0f61624c7e6a9077fda842",
                 ],
             ),
         ];

@@ -154,7 +154,7 @@ const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, gra
      require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens, pkce, \
      tokens_not_before";
 
-const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources, g.amr AS grant_amr";
+const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources, g.amr AS grant_amr, g.parent_id AS grant_parent_id";
 
 const DEVICE_COLUMNS: &str = "client_id, scope, created_at, expires_at, poll_interval, last_polled_at, status, user_id, auth_time, amr";
 
@@ -594,6 +594,7 @@ where
             revoked: revoked_at.is_some(),
             resources: Self::json_list(row, "grant_resources")?,
             amr: methods(row.try_get("grant_amr")?),
+            parent_id: row.try_get("grant_parent_id")?,
         })
     }
 
@@ -631,8 +632,8 @@ where
 
     async fn insert_grant_row(tx: &mut Transaction<'_, B::Db>, grant: &GrantRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at, resources, amr) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
+            "INSERT INTO grants (id, client_id, user_id, scope, auth_time, created_at, expires_at, revoked_at, resources, amr, parent_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)",
         )
         .bind(&grant.id)
         .bind(grant.client_id.as_str())
@@ -643,13 +644,15 @@ where
         .bind(grant.expires_at)
         .bind(to_json(&grant.resources))
         .bind((!grant.amr.is_empty()).then(|| grant.amr.join(" ")))
+        .bind(grant.parent_id.as_deref())
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
-    /// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`.
-    /// Each grant revoked gets a change-feed row, for the revocation feed.
+    /// Revokes grants chosen by `condition` (SQL over `grants`, binding `$2`, `$3`) at `$1`, and
+    /// their descendants (`parent_id`). Each grant revoked gets a change-feed row, for the
+    /// revocation feed.
     async fn revoke_grants_where(&self, tx: &mut Transaction<'_, B::Db>, condition: &str, now: i64, a: &str, b: &str) -> Result<u64> {
         self.backend.before_feed_rows(tx).await?;
         sqlx::query(&format!(
@@ -660,13 +663,39 @@ where
         .bind(b)
         .execute(&mut **tx)
         .await?;
-        Ok(sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
+        let revoked = sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE revoked_at IS NULL AND {condition}"))
             .bind(now)
             .bind(a)
             .bind(b)
             .execute(&mut **tx)
             .await?
-            .rows_affected())
+            .rows_affected();
+        if revoked > 0 {
+            self.revoke_descendants(tx, now).await?;
+        }
+        Ok(revoked)
+    }
+
+    /// Revokes, at `now`, every live grant whose parent is revoked, generation by generation
+    /// (an exchanged token can be exchanged again, up to `exchange::MAX_ACTORS` deep).
+    async fn revoke_descendants(&self, tx: &mut Transaction<'_, B::Db>, now: i64) -> Result<()> {
+        const ORPHANED: &str = "revoked_at IS NULL AND parent_id IS NOT NULL \
+             AND EXISTS (SELECT 1 FROM grants p WHERE p.id = grants.parent_id AND p.revoked_at IS NOT NULL)";
+        loop {
+            self.backend.before_feed_rows(tx).await?;
+            sqlx::query(&format!("INSERT INTO changes (entity, entity_id, at) SELECT 'grant', id, $1 FROM grants WHERE {ORPHANED}"))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+            let revoked = sqlx::query(&format!("UPDATE grants SET revoked_at = $1 WHERE {ORPHANED}"))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if revoked == 0 {
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -2093,6 +2122,7 @@ where
             == 1;
         if revoked {
             self.record_change(&mut tx, Entity::Grant, grant_id, audit.at).await?;
+            self.revoke_descendants(&mut tx, audit.at).await?;
         }
         Self::insert_audit(&mut *tx, audit).await?;
         self.commit(tx, revoked).await

@@ -82,6 +82,7 @@ conformance!(
     a_code_is_redeemed_once,
     refresh_tokens_rotate_and_die_with_their_grant,
     consents_merge_and_their_withdrawal_ends_the_grants,
+    a_grant_ends_with_the_grant_it_descends_from,
     revocations_reach_the_feed_in_full_and_by_increment,
     one_time_ids_are_spent_once,
     failures_count_within_their_window,
@@ -166,6 +167,7 @@ fn grant(id: &str, client: &str, user: &str) -> GrantRecord {
         revoked: false,
         resources: vec![],
         amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        parent_id: None,
     }
 }
 
@@ -607,6 +609,25 @@ mod cases {
         assert!(store.token_revoked("jti-1", Some("grant-1")).await.unwrap(), "a token of a revoked grant");
         assert!(store.token_revoked("jti-1", Some("no-such-grant")).await.unwrap(), "a token of an unknown grant");
         assert!(!store.token_revoked("jti-1", None).await.unwrap());
+    }
+
+    pub async fn a_grant_ends_with_the_grant_it_descends_from(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let child = |id: &str, parent: &str| GrantRecord { parent_id: Some(parent.into()), ..grant(id, "client-1", "user-1") };
+        store.insert_grant(&grant("root", "client-1", "user-1")).await.unwrap();
+        store.insert_grant(&child("exchanged", "root")).await.unwrap();
+        store.insert_grant(&child("exchanged-again", "exchanged")).await.unwrap();
+        store.insert_grant(&grant("other", "client-1", "user-1")).await.unwrap();
+        let cursor = store.latest_change().await.unwrap();
+        store.revoke_grant("root", &audit(AuditAction::TokenRevoked, "root", 120)).await.unwrap();
+        for id in ["root", "exchanged", "exchanged-again"] {
+            assert!(store.token_revoked("jti", Some(id)).await.unwrap(), "{id} is revoked with the root");
+        }
+        assert!(!store.token_revoked("jti", Some("other")).await.unwrap());
+        let mut fed: Vec<String> = store.changes_since(cursor).await.unwrap().into_iter().map(|c| c.id).collect();
+        fed.sort();
+        assert_eq!(fed, ["exchanged", "exchanged-again", "root"], "each revoked grant reaches the feed");
     }
 
     pub async fn consents_merge_and_their_withdrawal_ends_the_grants(o: &Opened) {
