@@ -263,8 +263,14 @@ enum ClientCommand {
     Enable { id: String },
     /// Delete a client.
     Delete { id: String },
-    /// Replace a client's secret; the old one stops working at once.
-    RegenerateSecret { id: String },
+    /// Replace a client's secret; the old one stops working at once, or after --grace.
+    RegenerateSecret {
+        id: String,
+        /// Keep the old secret working beside the new one for this many seconds (at most
+        /// 2592000, 30 days), so the client can be moved to the new one without an outage.
+        #[arg(long, value_name = "SECONDS")]
+        grace: Option<u32>,
+    },
     /// Initial access tokens for dynamic client registration (RFC 7591).
     #[command(subcommand)]
     RegistrationToken(RegistrationTokenCommand),
@@ -606,9 +612,13 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             service.delete_client(&actor, &id).await?;
             json!({})
         }
-        Command::Client(ClientCommand::RegenerateSecret { id }) => {
-            let (client_id, client_secret) = service.regenerate_secret(&actor, &id).await?;
-            json!({ "client_id": client_id, "client_secret": client_secret })
+        Command::Client(ClientCommand::RegenerateSecret { id, grace }) => {
+            let rolled = service.regenerate_secret(&actor, &id, grace).await?;
+            let mut out = json!({ "client_id": rolled.client_id, "client_secret": rolled.client_secret });
+            if let Some(until) = rolled.previous_secret_expires_at {
+                out["previous_secret_expires_at"] = json!(until);
+            }
+            out
         }
         Command::Client(ClientCommand::RegistrationToken(RegistrationTokenCommand::Create { org, owner, expires_in, uses })) => {
             serde_json::to_value(service.create_registration_token(&actor, &org, &owner, expires_in, uses).await?)?

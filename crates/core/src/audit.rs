@@ -17,6 +17,8 @@ pub enum AuditAction {
     ClientEnabled,
     ClientDisabled,
     ClientSecretRegenerated,
+    /// The secret a roll with a grace period replaced stopped working (SPEC §13).
+    ClientPreviousSecretExpired,
     ClientAuthFailed,
     ClientAuthLocked,
     TokenRevoked,
@@ -77,6 +79,7 @@ impl AuditAction {
             AuditAction::ClientEnabled => "client_enabled",
             AuditAction::ClientDisabled => "client_disabled",
             AuditAction::ClientSecretRegenerated => "client_secret_regenerated",
+            AuditAction::ClientPreviousSecretExpired => "client_previous_secret_expired",
             AuditAction::ClientAuthFailed => "client_auth_failed",
             AuditAction::ClientAuthLocked => "client_auth_locked",
             AuditAction::TokenRevoked => "token_revoked",

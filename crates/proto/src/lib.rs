@@ -485,6 +485,10 @@ pub struct ClientView {
     /// `on` or `off`.
     pub status: String,
     pub created_at: i64,
+    /// Until when (Unix seconds) the secret a roll with a grace period replaced keeps working
+    /// beside the new one; absent when no grace is running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<i64>,
 }
 
 /// An organization.
@@ -586,6 +590,20 @@ pub struct CallerView {
 pub struct ClientSecretView {
     pub client_id: String,
     pub client_secret: String,
+    /// After a roll with a grace period: until when (Unix seconds) the replaced secret still works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<i64>,
+}
+
+/// How to roll a client's secret (admin API); an empty body rolls it at once.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecretRoll {
+    /// How many seconds the replaced secret keeps working beside the new one (at most 2,592,000:
+    /// 30 days); absent or 0: it stops at once.
+    #[serde(default)]
+    pub grace_seconds: Option<u32>,
 }
 
 /// An RFC 7807 problem: every error of the admin API, as `application/problem+json`.

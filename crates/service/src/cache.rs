@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use tessera_core::model::{Client, ClientId, ClientKeys, OrgId, ScopeDef, User, UserId};
 use tessera_jose::assertion::ClientKeySet;
-use tessera_store::{ChangeStamp, Entity, Store};
+use tessera_store::{ChangeStamp, Entity, PreviousSecret, Store};
 
 use crate::error::Result;
 use crate::keys::KeySet;
@@ -25,6 +25,8 @@ use crate::secrets::SecretKeys;
 pub struct CachedClient {
     pub client: Client,
     pub secret_tag: Option<Vec<u8>>,
+    /// The secret a roll with a grace period replaced, while the grace runs.
+    pub previous_secret: Option<PreviousSecret>,
     pub owner: Option<User>,
     pub run_as: Option<User>,
     pub catalogue: Arc<Vec<ScopeDef>>,
@@ -188,6 +190,7 @@ impl Cache {
                 };
                 Some(Arc::new(CachedClient {
                     secret_tag: record.secret.map(|s| s.tag),
+                    previous_secret: record.previous_secret,
                     client: record.client,
                     owner,
                     run_as,

@@ -39,10 +39,7 @@ impl Tessera {
                 Proof::Assertion(checked.map(|a| accepted = Some(a)))
             }
             (Some(_), _) => Proof::Assertion(Err(AssertionFailure::UnknownKey)),
-            (None, _) => {
-                let tag = cached.as_ref().and_then(|c| c.secret_tag.as_deref()).unwrap_or(&self.dummy_tag);
-                Proof::Secret(presented.secret.as_ref().is_some_and(|s| self.secrets.secret_matches(s.expose(), tag)))
-            }
+            (None, _) => Proof::Secret(presented.secret.as_ref().is_some_and(|s| self.secret_accepted(s.expose(), cached.as_deref(), now))),
         };
         let mut outcome = client_rules::authenticate(presented, cached.as_ref().map(|c| &c.client), proof, peer);
         // The jti is spent only by an assertion that passed every other check, so a refused
@@ -60,6 +57,17 @@ impl Tessera {
             }
             (Ok(()), None) => Err(ServiceError::Internal("authenticated an unknown client".into())),
         }
+    }
+
+    /// Whether `secret` is the client's, or the one a roll replaced while its grace runs (SPEC
+    /// §13). One HMAC when no grace runs; an unknown client is checked against a dummy tag, so
+    /// the answer takes as long.
+    fn secret_accepted(&self, secret: &str, cached: Option<&CachedClient>, now: i64) -> bool {
+        let current = cached.and_then(|c| c.secret_tag.as_deref()).unwrap_or(&self.dummy_tag);
+        self.secrets.secret_matches(secret, current)
+            || cached
+                .and_then(|c| c.previous_secret.as_ref())
+                .is_some_and(|previous| now < previous.expires_at && self.secrets.secret_matches(secret, &previous.tag))
     }
 
     /// Verifies a client assertion against the client's keys (fetching its `jwks_uri` again

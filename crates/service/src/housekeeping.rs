@@ -6,7 +6,8 @@ use tessera_core::audit::{AuditAction, AuditEvent};
 use crate::{Result, Tessera, keys};
 
 impl Tessera {
-    /// Periodic upkeep: scheduled key rotation and purging what has expired.
+    /// Periodic upkeep: scheduled key rotation, purging what has expired, and forgetting client
+    /// secrets whose grace after a roll has ended.
     pub async fn housekeeping(&self) -> Result<()> {
         let now = self.clock.now();
         self.limiter.prune(now);
@@ -26,6 +27,9 @@ impl Tessera {
         // A revocation is kept until its token can no longer pass, leeway included.
         let leeway = i64::from(self.settings.policy.leeway);
         self.store.purge(now - leeway - 3600, now - 86_400).await?;
+        // Client authentication already refuses a replaced secret past its grace; this forgets its
+        // tag and records in the audit log when it stopped.
+        self.store.expire_previous_secrets(now).await?;
         self.sync().await
     }
 

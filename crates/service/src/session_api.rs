@@ -203,7 +203,7 @@ impl Tessera {
             created_at: now,
             tokens_not_before: None,
         };
-        let record = ClientRecord { client, secret: None };
+        let record = ClientRecord { client, secret: None, previous_secret: None };
         ignore_existing(self.store.insert_client(&record, &audit(AuditAction::ClientCreated, id.as_str())).await)?;
         self.sync().await?;
         self.cache.client(&*self.store, &id).await?.ok_or_else(|| ServiceError::Internal("the session client vanished".into()))

@@ -84,6 +84,22 @@ impl std::fmt::Debug for SecretMaterial {
 pub struct ClientRecord {
     pub client: Client,
     pub secret: Option<SecretMaterial>,
+    /// The secret a roll with a grace period replaced, while that grace runs.
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// A replaced client secret that keeps working until `expires_at` (a roll with a grace period,
+/// SPEC §13): its keyed tag only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub tag: Vec<u8>,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for PreviousSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreviousSecret").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
 }
 
 /// Where a signing key is in its life: published ahead of use, signing, or only verifying.
@@ -574,7 +590,18 @@ pub trait Store: Send + Sync + 'static {
     /// kind, authentication method or secret).
     async fn update_client(&self, client: &Client, audit: &AuditEvent) -> Result<bool>;
     /// A new secret; tokens already issued stay valid until they expire or are revoked (V08).
-    async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool>;
+    /// `previous_until`: the secret being replaced keeps working until then (a roll with a grace
+    /// period); `None`: it stops at the commit, and so does any earlier one still in its grace.
+    async fn replace_client_secret(
+        &self,
+        id: &ClientId,
+        secret: &SecretMaterial,
+        previous_until: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+    /// Forgets the replaced secrets whose grace ended at or before `now`, each with an audit entry
+    /// (`client_previous_secret_expired`); returns the clients concerned.
+    async fn expire_previous_secrets(&self, now: i64) -> Result<Vec<ClientId>>;
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool>;
 
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>>;

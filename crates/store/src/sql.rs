@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Transaction, Type};
-use tessera_core::audit::AuditEvent;
+use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::authorize::CodeChallenge;
 use tessera_core::code::IssuedCode;
 use tessera_core::device::{DeviceAuthorization, DeviceStatus};
@@ -25,7 +25,8 @@ use crate::migration::Dialect;
 use crate::{
     AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
     CodeRedemption, DeviceApproval, Entity, GrantRecord, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasskeyRecord,
-    PasswordChange, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError, TotpFactor, WebauthnCeremony,
+    PasswordChange, PreviousSecret, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError, TotpFactor,
+    WebauthnCeremony,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -153,6 +154,8 @@ const CLIENT_COLUMNS: &str = "id, org_id, name, owner_id, run_as_id, public, gra
      allowed_ips, access_token_ttl, requires_org_approval, status, secret_tag, secret_sealed, created_at, \
      require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, resources, dpop_bound_access_tokens, pkce, \
      tokens_not_before";
+/// Read with a client's columns, never written with them: set by a secret roll only.
+const PREVIOUS_SECRET_COLUMNS: &str = "previous_secret_tag, previous_secret_expires_at";
 
 const GRANT_COLUMNS: &str = "g.id AS grant_id, g.client_id, g.user_id, g.scope, g.auth_time, g.created_at AS grant_created_at, g.expires_at, g.revoked_at, g.resources AS grant_resources, g.amr AS grant_amr, g.parent_id AS grant_parent_id";
 
@@ -563,7 +566,13 @@ where
             (Some(tag), Some(sealed)) => Some(SecretMaterial { tag, sealed }),
             _ => None,
         };
-        Ok(ClientRecord { client, secret })
+        let previous_tag: Option<Vec<u8>> = row.try_get("previous_secret_tag")?;
+        let previous_until: Option<i64> = row.try_get("previous_secret_expires_at")?;
+        let previous_secret = match (previous_tag, previous_until) {
+            (Some(tag), Some(expires_at)) => Some(PreviousSecret { tag, expires_at }),
+            _ => None,
+        };
+        Ok(ClientRecord { client, secret, previous_secret })
     }
 
     fn key_from_row(row: &Row<B>) -> Result<KeyRecord> {
@@ -1163,7 +1172,7 @@ where
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
-        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS}, {PREVIOUS_SECRET_COLUMNS} FROM clients WHERE id = $1"))
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -1173,12 +1182,18 @@ where
     async fn clients(&self, org: Option<&OrgId>) -> Result<Vec<ClientRecord>> {
         let rows = match org {
             Some(org) => {
-                sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE org_id = $1 ORDER BY created_at, id"))
-                    .bind(org.as_str())
+                sqlx::query(&format!(
+                    "SELECT {CLIENT_COLUMNS}, {PREVIOUS_SECRET_COLUMNS} FROM clients WHERE org_id = $1 ORDER BY created_at, id"
+                ))
+                .bind(org.as_str())
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(&format!("SELECT {CLIENT_COLUMNS}, {PREVIOUS_SECRET_COLUMNS} FROM clients ORDER BY created_at, id"))
                     .fetch_all(&self.pool)
                     .await
             }
-            None => sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, id")).fetch_all(&self.pool).await,
         }?;
         rows.iter().map(Self::client_from_row).collect()
     }
@@ -1234,19 +1249,63 @@ where
         self.commit_change(tx, found, Entity::Client, c.id.as_str(), audit).await
     }
 
-    async fn replace_client_secret(&self, id: &ClientId, secret: &SecretMaterial, audit: &AuditEvent) -> Result<bool> {
+    async fn replace_client_secret(
+        &self,
+        id: &ClientId,
+        secret: &SecretMaterial,
+        previous_until: Option<i64>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query("UPDATE clients SET secret_tag = $1, secret_sealed = $2, updated_at = $3 WHERE id = $4 AND token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post')")
-            .bind(&secret.tag)
-            .bind(&secret.sealed)
-            .bind(audit.at)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            ?
-            .rows_affected()
+        // The right-hand sides read the row as it was: the previous tag is the one replaced.
+        let found = sqlx::query(
+            "UPDATE clients SET previous_secret_tag = CASE WHEN $5 IS NULL THEN NULL ELSE secret_tag END, \
+             previous_secret_expires_at = $5, secret_tag = $1, secret_sealed = $2, updated_at = $3 \
+             WHERE id = $4 AND token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post')",
+        )
+        .bind(&secret.tag)
+        .bind(&secret.sealed)
+        .bind(audit.at)
+        .bind(id.as_str())
+        .bind(previous_until)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
             == 1;
         self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
+    }
+
+    async fn expire_previous_secrets(&self, now: i64) -> Result<Vec<ClientId>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT id, org_id FROM clients WHERE previous_secret_expires_at IS NOT NULL AND previous_secret_expires_at <= $1 ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut expired = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let org: String = row.try_get("org_id")?;
+            sqlx::query("UPDATE clients SET previous_secret_tag = NULL, previous_secret_expires_at = NULL WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            let audit = AuditEvent {
+                at: now,
+                org_id: Some(org),
+                actor: "system".into(),
+                action: AuditAction::ClientPreviousSecretExpired,
+                target: Some(id.clone()),
+                ip: None,
+                detail: serde_json::json!({}),
+            };
+            Self::insert_audit(&mut *tx, &audit).await?;
+            self.record_change(&mut tx, Entity::Client, &id, now).await?;
+            expired.push(ClientId::new(id));
+        }
+        self.commit(tx, !expired.is_empty()).await?;
+        Ok(expired)
     }
 
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool> {

@@ -18,7 +18,7 @@ use tessera_core::refresh::RefreshState;
 use tessera_core::scope::ScopeSet;
 use tessera_store::{
     AccountTokenPurpose, AccountTokenRecord, AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
-    KeyRotation, KeyState, LoginChallenge, PasskeyRecord, PasswordChange, SecretMaterial, SessionRecord, Store, StoreError,
+    KeyRotation, KeyState, LoginChallenge, PasskeyRecord, PasswordChange, PreviousSecret, SecretMaterial, SessionRecord, Store, StoreError,
     WebauthnCeremony,
 };
 use tessera_testkit::TestDatabase;
@@ -77,6 +77,7 @@ conformance!(
     organisations_by_id_or_name,
     emails_are_unique_and_found_whatever_their_case,
     client_rows_round_trip_and_feed_the_cache,
+    a_secret_rolled_with_a_grace_keeps_the_old_one_until_it_lapses,
     origins_count_only_for_clients_that_are_on,
     scopes_insert_once_and_restrict,
     a_code_is_redeemed_once,
@@ -152,6 +153,7 @@ fn client(id: &str, origins: &[&str]) -> ClientRecord {
             tokens_not_before: None,
         },
         secret: Some(SecretMaterial { tag: vec![1, 2, 3], sealed: vec![4, 5, 6] }),
+        previous_secret: None,
     }
 }
 
@@ -521,10 +523,13 @@ mod cases {
         assert!(store.update_client(&changed, &audit(AuditAction::ClientUpdated, "client-1", 200)).await.unwrap());
         let secret = SecretMaterial { tag: vec![9], sealed: vec![8] };
         assert!(
-            store.replace_client_secret(&changed.id, &secret, &audit(AuditAction::ClientSecretRegenerated, "client-1", 201)).await.unwrap()
+            store
+                .replace_client_secret(&changed.id, &secret, None, &audit(AuditAction::ClientSecretRegenerated, "client-1", 201))
+                .await
+                .unwrap()
         );
         let stored = store.client(&changed.id).await.unwrap().unwrap();
-        assert_eq!((stored.client.clone(), stored.secret), (changed.clone(), Some(secret)));
+        assert_eq!((stored.client.clone(), stored.secret, stored.previous_secret), (changed.clone(), Some(secret), None));
         assert!(
             store.set_client_status(&changed.id, ClientStatus::Off, &audit(AuditAction::ClientDisabled, "client-1", 202)).await.unwrap()
         );
@@ -536,6 +541,35 @@ mod cases {
         assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
         assert_eq!(store.latest_change().await.unwrap(), feed.last().unwrap().seq);
         assert!(store.clients(Some(&OrgId::new("org-1"))).await.unwrap().is_empty());
+    }
+
+    pub async fn a_secret_rolled_with_a_grace_keeps_the_old_one_until_it_lapses(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let roll = |tag: u8, until: Option<i64>, at: i64| {
+            let secret = SecretMaterial { tag: vec![tag], sealed: vec![tag] };
+            let id = ClientId::new("client-1");
+            async move { store.replace_client_secret(&id, &secret, until, &audit(AuditAction::ClientSecretRegenerated, "client-1", at)).await }
+        };
+        assert!(roll(9, Some(500), 200).await.unwrap());
+        let stored = store.client(&ClientId::new("client-1")).await.unwrap().unwrap();
+        assert_eq!(stored.previous_secret, Some(PreviousSecret { tag: vec![1, 2, 3], expires_at: 500 }), "the replaced tag, until then");
+        assert_eq!(stored.secret.unwrap().tag, vec![9]);
+        assert!(store.expire_previous_secrets(499).await.unwrap().is_empty(), "still in its grace");
+        let before = store.latest_change().await.unwrap();
+        assert_eq!(store.expire_previous_secrets(500).await.unwrap(), vec![ClientId::new("client-1")]);
+        assert_eq!(store.client(&ClientId::new("client-1")).await.unwrap().unwrap().previous_secret, None);
+        let feed = store.changes_since(before).await.unwrap();
+        assert_eq!(feed.iter().map(|c| (c.entity, c.id.as_str())).collect::<Vec<_>>(), vec![(Entity::Client, "client-1")]);
+        let lapsed = store
+            .audit_log(&AuditQuery { action: Some("client_previous_secret_expired".into()), limit: 10, ..AuditQuery::default() })
+            .await
+            .unwrap();
+        assert_eq!(lapsed.len(), 1);
+        // A roll without a grace ends any grace still running.
+        assert!(roll(10, Some(900), 600).await.unwrap());
+        assert!(roll(11, None, 601).await.unwrap());
+        assert_eq!(store.client(&ClientId::new("client-1")).await.unwrap().unwrap().previous_secret, None);
     }
 
     pub async fn origins_count_only_for_clients_that_are_on(o: &Opened) {

@@ -160,6 +160,17 @@ async fn admin_api_clients_every_operation() {
     assert_ne!(new_secret, secret);
     let old = post_basic(&server, "/oauth2/token", &id, &secret, &[("grant_type", "client_credentials")]).await;
     assert_oauth_error(old, 401, "invalid_client").await;
+    // A roll with a grace (SPEC §13): both secrets work until `previous_secret_expires_at`, which
+    // the client's view gives too; a grace over 30 days or an unknown member is refused.
+    let graced = expect(api.post(&format!("/clients/{id}/secret"), &json!({ "grace_seconds": 3600 })).await, 200).await;
+    let until = graced["previous_secret_expires_at"].as_i64().expect("until when the old one works");
+    assert_eq!(api.ok(&format!("/clients/{id}")).await["previous_secret_expires_at"].as_i64(), Some(until));
+    for secret in [new_secret, graced["client_secret"].as_str().unwrap()] {
+        let token = post_basic(&server, "/oauth2/token", &id, secret, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(token.status(), 200);
+    }
+    problem(api.post(&format!("/clients/{id}/secret"), &json!({ "grace_seconds": 2_592_001 })).await, 400, "invalid_request").await;
+    problem(api.post(&format!("/clients/{id}/secret"), &json!({ "grace": 60 })).await, 400, "invalid_request").await;
     let access = issued["access_token"].as_str().unwrap();
     let client = Fixture { client_id: id.clone(), client_secret: new_secret.to_owned(), ..fixture.clone() };
 

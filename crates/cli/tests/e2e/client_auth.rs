@@ -111,6 +111,43 @@ async fn a10_regenerated_secret_voids_the_old_one_on_the_very_next_request() {
     assert_eq!(new.status(), 200);
 }
 
+/// SPEC §13: a secret rolled with a grace period works beside the new one until the grace ends
+/// (the test clock is moved, not slept on), then only the new one does; `client show` says until when.
+#[tokio::test]
+async fn a_secret_rolled_with_a_grace_works_beside_the_new_one_until_then() {
+    let (server, fixture) = start();
+    access_token(&server, &fixture).await; // warm the server's cache with the old secret
+    let rolled = server.cli.json(&["client", "regenerate-secret", &fixture.client_id, "--grace", "3600"]).unwrap();
+    let new_secret = rolled["client_secret"].as_str().unwrap();
+    let until = rolled["previous_secret_expires_at"].as_i64().expect("until when the old one works");
+    let shown = server.cli.json(&["client", "show", &fixture.client_id]).unwrap();
+    assert_eq!(shown["previous_secret_expires_at"].as_i64(), Some(until));
+    let token_with = |secret: String| {
+        let (server, id) = (&server, fixture.client_id.clone());
+        async move { post_basic(server, "/oauth2/token", &id, &secret, &[CC]).await.status().as_u16() }
+    };
+    assert_eq!(token_with(fixture.client_secret.clone()).await, 200, "the old secret during the grace");
+    assert_eq!(token_with(new_secret.to_owned()).await, 200);
+    let issued_at = jwt_parts(&access_token(&server, &fixture).await).1["iat"].as_i64().unwrap();
+    assert!((3590..=3600).contains(&(until - issued_at)), "an hour from the roll: {until} vs {issued_at}");
+
+    server.advance_clock(3601).unwrap();
+    let old = post_basic(&server, "/oauth2/token", &fixture.client_id, &fixture.client_secret, &[CC]).await;
+    assert_oauth_error(old, 401, "invalid_client").await;
+    assert_eq!(token_with(new_secret.to_owned()).await, 200, "the new one after it");
+
+    // A roll without a grace ends the old secret at once, and any grace still running.
+    let graced = server.cli.json(&["client", "regenerate-secret", &fixture.client_id, "--grace", "600"]).unwrap();
+    let at_once = server.cli.json(&["client", "regenerate-secret", &fixture.client_id]).unwrap();
+    assert!(at_once.get("previous_secret_expires_at").is_none(), "{at_once}");
+    for secret in [new_secret, graced["client_secret"].as_str().unwrap()] {
+        assert_eq!(token_with(secret.to_owned()).await, 401);
+    }
+    assert_eq!(token_with(at_once["client_secret"].as_str().unwrap().to_owned()).await, 200);
+    let refused = server.cli.json(&["client", "regenerate-secret", &fixture.client_id, "--grace", "2592001"]).unwrap_err();
+    assert!(refused.to_string().contains("30 days"), "{refused}");
+}
+
 #[tokio::test]
 async fn a12_client_off_refuses_authentication_and_silences_tokens_until_on_again() {
     let (server, fixture) = start();

@@ -82,20 +82,44 @@ async fn a_member_creates_a_client_reveals_its_secret_gets_a_token_and_regenerat
     let again = browser.wait_for_value("#access-token", |value| !value.is_empty() && value != token, WAIT).await;
     assert!(again.is_ok(), "a second token from the page that shows the first: {again:?}");
 
-    // Regenerate, confirmed: the old secret is refused from then on, the new one works.
+    // Roll the secret, keeping the old one for an hour (SPEC §13): both work, and the page says
+    // until when. The choice is a labelled radio group that fits a phone.
+    let grant = [("grant_type", "client_credentials")];
+    let status_with = |secret: String| {
+        let (server, id) = (&server, client_id.clone());
+        async move { post_basic(server, "/oauth2/token", &id, &secret, &grant).await.status().as_u16() }
+    };
     browser.goto(&server.url(&format!("/settings/api-clients/{client_id}"))).await.unwrap();
     browser.wait_for_element("#regenerate", WAIT).await.unwrap();
     browser.click("#regenerate").await.unwrap();
     browser.wait_for_element("#confirm", WAIT).await.unwrap();
+    assert!(browser.text("main").await.unwrap().contains("When does the current secret stop working?"));
+    for (width, name) in [(390, "portal-roll-secret-phone.png"), (1280, "portal-roll-secret.png")] {
+        browser.client().set_window_size(width, 900).await.unwrap();
+        let (x, _, w, _) =
+            browser.client().find(tessera_testkit::browser::Locator::Css("#confirm")).await.unwrap().rectangle().await.unwrap();
+        assert!(x >= 0.0 && x + w <= f64::from(width) + 0.5, "{width}px: the Roll button fits");
+        screenshot(&browser, name).await;
+    }
+    browser.click("label.check:nth-of-type(2) input").await.unwrap();
     browser.click("#confirm").await.unwrap();
     browser.wait_for_element("#client-secret:not(.masked)", WAIT).await.unwrap();
     let second_secret = browser.text("#client-secret").await.unwrap();
     assert_ne!(second_secret, first_secret);
-    let grant = [("grant_type", "client_credentials")];
-    let old = post_basic(&server, "/oauth2/token", &client_id, &first_secret, &grant).await;
-    assert_eq!(old.status(), 401, "the old secret is void at once");
-    let new = post_basic(&server, "/oauth2/token", &client_id, &second_secret, &grant).await;
-    assert_eq!(new.status(), 200);
+    assert!(browser.text("#previous-secret").await.unwrap().contains("UTC"), "the page says until when the old one works");
+    assert_eq!(status_with(first_secret.clone()).await, 200, "the old secret within its hour");
+    assert_eq!(status_with(second_secret.clone()).await, 200);
+
+    // Roll again, at once (the first choice): every earlier secret is refused from then on.
+    browser.click("#regenerate").await.unwrap();
+    browser.wait_for_element("#confirm", WAIT).await.unwrap();
+    browser.click("#confirm").await.unwrap();
+    browser.wait_for_element("#client-secret:not(.masked)", WAIT).await.unwrap();
+    let third_secret = browser.text("#client-secret").await.unwrap();
+    for earlier in [first_secret, second_secret] {
+        assert_eq!(status_with(earlier).await, 401, "void at once");
+    }
+    assert_eq!(status_with(third_secret).await, 200);
     browser.close().await.unwrap();
 }
 

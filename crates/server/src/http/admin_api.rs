@@ -25,7 +25,7 @@ use tessera_core::scope::{ADMIN_CLIENTS, ADMIN_ORG};
 use tessera_proto::{
     ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, InvitationView, MemberPatch, NewClientRequest,
     NewInvitationRequest, NewMemberRequest, NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem, RevokeTokenRequest,
-    ScopePatch, ScopeView, UserView,
+    ScopePatch, ScopeView, SecretRoll, UserView,
 };
 use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser};
 use tessera_service::{AdminCaller, ServiceError};
@@ -92,6 +92,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             return Err(problem(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB"));
         };
         serde_json::from_slice(&bytes).map(Body).map_err(|e| problem(StatusCode::BAD_REQUEST, &format!("the JSON body is not valid: {e}")))
+    }
+}
+
+/// [`Body`], or no body at all (`None`): a request without `Content-Type` and with nothing in it.
+pub struct OptionalBody<T>(Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.headers().contains_key(header::CONTENT_TYPE) {
+            return Body::from_request(req, state).await.map(|Body(value)| OptionalBody(Some(value)));
+        }
+        match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+            Ok(bytes) if bytes.is_empty() => Ok(OptionalBody(None)),
+            _ => Err(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be application/json")),
+        }
     }
 }
 
@@ -367,14 +384,28 @@ async fn disable_client(State(state): State<AppState>, ClientsCaller(caller): Cl
     Ok(json(StatusCode::OK, &state.service.set_client_status(&caller.actor, &id, ClientStatus::Off).await?))
 }
 
-/// Replaces a client's secret; the old one stops working on the very next request.
+/// Replaces a client's secret. Without a body (or without `grace_seconds`) the old one stops
+/// working on the very next request; with `grace_seconds` it keeps working beside the new one
+/// until `previous_secret_expires_at`.
 #[utoipa::path(post, path = "/admin/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path)),
+    request_body(content = Option<SecretRoll>, description = "optional"),
     security(("bearer" = ["tessera:clients"])),
     responses((status = 200, body = ClientSecretView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn regenerate_secret(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
-    let (client_id, client_secret) = state.service.regenerate_secret(&caller.actor, &id).await?;
-    Ok(json(StatusCode::OK, &ClientSecretView { client_id, client_secret }))
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 415, body = Problem)))]
+async fn regenerate_secret(
+    State(state): State<AppState>,
+    ClientsCaller(caller): ClientsCaller,
+    Path(id): Path<String>,
+    OptionalBody(roll): OptionalBody<SecretRoll>,
+) -> Answer {
+    let grace = roll.and_then(|roll| roll.grace_seconds);
+    let rolled = state.service.regenerate_secret(&caller.actor, &id, grace).await?;
+    let view = ClientSecretView {
+        client_id: rolled.client_id,
+        client_secret: rolled.client_secret,
+        previous_secret_expires_at: rolled.previous_secret_expires_at,
+    };
+    Ok(json(StatusCode::OK, &view))
 }
 
 /// Shows a client's current secret: to its owner only, not even to an org admin (audited).
@@ -384,7 +415,7 @@ async fn regenerate_secret(State(state): State<AppState>, ClientsCaller(caller):
         (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn reveal_secret(State(state): State<AppState>, ClientsCaller(caller): ClientsCaller, Path(id): Path<String>) -> Answer {
     let client_secret = state.service.reveal_secret(&caller.actor, &id).await?;
-    Ok(json(StatusCode::OK, &ClientSecretView { client_id: id, client_secret }))
+    Ok(json(StatusCode::OK, &ClientSecretView { client_id: id, client_secret, previous_secret_expires_at: None }))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -76,6 +76,27 @@ impl<'de> Deserialize<'de> for FormBody {
     }
 }
 
+/// The "Roll secret" form: how long the current secret keeps working beside the new one.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RollFields {
+    /// Seconds: one of [`GRACE_CHOICES`]; empty: at once.
+    #[serde(default)]
+    pub grace: String,
+}
+
+/// What the "Roll secret" page offers (SPEC §13): seconds and how the page says them.
+pub(crate) const GRACE_CHOICES: [(u32, &str); 4] = [(0, "At once"), (3600, "In 1 hour"), (86_400, "In 24 hours"), (604_800, "In 7 days")];
+
+impl RollFields {
+    /// The grace the form chose; `None` for anything the page does not offer.
+    pub fn grace(&self) -> Option<u32> {
+        if self.grace.is_empty() {
+            return Some(0);
+        }
+        GRACE_CHOICES.iter().map(|(seconds, _)| *seconds).find(|seconds| seconds.to_string() == self.grace)
+    }
+}
+
 /// A checkbox: ticked when sent as `on` (a browser's value), `true` or `1`.
 pub(crate) fn checkbox<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     let value = String::deserialize(deserializer)?;

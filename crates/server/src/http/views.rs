@@ -363,6 +363,8 @@ pub struct ClientPage {
     /// The secret in clear: just created, regenerated, or revealed by its owner.
     pub secret: Option<String>,
     pub can_reveal: bool,
+    /// After a roll with a grace period: when the replaced secret stops working, in words.
+    pub previous_secret_until: Option<String>,
 }
 
 #[derive(Template)]
@@ -376,6 +378,8 @@ pub struct ConfirmPage {
     pub back: String,
     pub button: &'static str,
     pub danger: bool,
+    /// The "Roll secret" page: the choice of when the current secret stops (seconds, words).
+    pub grace_choices: &'static [(u32, &'static str)],
 }
 
 /// A client the generator offers.

@@ -9,6 +9,17 @@ use super::{Actor, invalid};
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
 
+/// The longest a replaced secret keeps working after a roll: 30 days.
+pub const MAX_SECRET_GRACE: u32 = 30 * 86_400;
+
+/// A client's new secret, and until when the one it replaced still works. No `Debug`: it holds
+/// the secret.
+pub struct RolledSecret {
+    pub client_id: String,
+    pub client_secret: String,
+    pub previous_secret_expires_at: Option<i64>,
+}
+
 fn secret_context(id: &ClientId) -> String {
     format!("client-secret:{id}")
 }
@@ -21,8 +32,11 @@ impl Tessera {
         Ok((secret, material))
     }
 
-    /// Replaces a client's secret; the old one is void from the commit on. Returns the new one.
-    pub async fn regenerate_secret(&self, actor: &Actor, id: &str) -> Result<(String, String)> {
+    /// Replaces a client's secret. Without `grace` (or zero) the old one is void from the commit
+    /// on; with it, the old one keeps working beside the new for that many seconds (SPEC §13),
+    /// so the client's owner can roll it out without an outage. Returns the new one, and until
+    /// when the old one works.
+    pub async fn regenerate_secret(&self, actor: &Actor, id: &str, grace: Option<u32>) -> Result<RolledSecret> {
         let record = self.client_record(actor, id).await?;
         let run_as = self.client_run_as(&record.client).await?;
         let decision = access::use_credentials(actor.caller(), &record.client, &run_as);
@@ -30,20 +44,25 @@ impl Tessera {
         if !record.client.auth_method.uses_secret() {
             return Err(invalid(format!("a client authenticating with {} has no secret", record.client.auth_method.as_str())));
         }
+        let grace = grace.filter(|seconds| *seconds > 0);
+        if grace.is_some_and(|seconds| seconds > MAX_SECRET_GRACE) {
+            return Err(invalid(format!("the grace period is at most {MAX_SECRET_GRACE} seconds (30 days)")));
+        }
+        let previous_until = grace.map(|seconds| self.clock.now() + i64::from(seconds));
         let (secret, material) = self.new_secret(&record.client.id)?;
         let audit = self.audit(
             actor,
             AuditAction::ClientSecretRegenerated,
             Some(&record.client.org_id),
             Some(id.to_owned()),
-            serde_json::json!({}),
+            serde_json::json!({ "grace_seconds": grace.unwrap_or(0), "previous_secret_expires_at": previous_until }),
         );
         // Tokens already issued stay valid until they expire or are revoked (SECURITY.md V08, as
         // the seed documents say); revoking them is a separate, explicit act.
-        if !self.store().replace_client_secret(&record.client.id, &material, &audit).await? {
+        if !self.store().replace_client_secret(&record.client.id, &material, previous_until, &audit).await? {
             return Err(ServiceError::NotFound("client"));
         }
-        Ok((record.client.id.to_string(), secret))
+        Ok(RolledSecret { client_id: record.client.id.to_string(), client_secret: secret, previous_secret_expires_at: previous_until })
     }
 
     /// The stored secret in clear, for its owner's Show button (audited, A11).

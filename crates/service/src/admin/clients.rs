@@ -249,7 +249,7 @@ impl Tessera {
     pub async fn create_client(&self, actor: &Actor, new: NewClient) -> Result<ClientView> {
         let (record, secret, audit) = self.prepare_client(actor, &new).await?;
         self.store().insert_client(&record, &audit).await?;
-        let mut view = self.client_view(&record.client).await?;
+        let mut view = self.client_view(&record).await?;
         view.client_secret = secret;
         Ok(view)
     }
@@ -317,10 +317,11 @@ impl Tessera {
             "pkce": client.pkce.as_str(),
         });
         let audit = self.audit(actor, AuditAction::ClientCreated, Some(&org.id), Some(client.id.to_string()), detail);
-        Ok((ClientRecord { client, secret: material }, secret, audit))
+        Ok((ClientRecord { client, secret: material, previous_secret: None }, secret, audit))
     }
 
-    pub(crate) async fn client_view(&self, client: &Client) -> Result<ClientView> {
+    pub(crate) async fn client_view(&self, record: &ClientRecord) -> Result<ClientView> {
+        let client = &record.client;
         let email = |user: Option<User>| user.map(|u| u.email).unwrap_or_default();
         Ok(ClientView {
             client_id: client.id.to_string(),
@@ -348,6 +349,7 @@ impl Tessera {
             resources: client.resources.clone(),
             status: client.status.as_str().into(),
             created_at: client.created_at,
+            previous_secret_expires_at: record.previous_secret.as_ref().map(|previous| previous.expires_at),
         })
     }
 
@@ -365,7 +367,7 @@ impl Tessera {
 
     pub async fn show_client(&self, actor: &Actor, id: &str) -> Result<ClientView> {
         let record = self.client_record(actor, id).await?;
-        self.client_view(&record.client).await
+        self.client_view(&record).await
     }
 
     /// The clients the actor may see: for the operator those of `org` (or all), for a user
@@ -379,7 +381,7 @@ impl Tessera {
         let mut views = Vec::new();
         for record in self.store().clients(org.as_ref()).await? {
             if access::see_client(actor.caller(), &record.client).is_ok() {
-                views.push(self.client_view(&record.client).await?);
+                views.push(self.client_view(&record).await?);
             }
         }
         Ok(views)
@@ -387,7 +389,9 @@ impl Tessera {
 
     /// Applies an edit to a client; the result must pass the same rules as a registration.
     pub async fn update_client(&self, actor: &Actor, id: &str, edit: ClientEdit) -> Result<ClientView> {
-        let mut client = self.client_record(actor, id).await?.client;
+        let record = self.client_record(actor, id).await?;
+        let previous_secret = record.previous_secret;
+        let mut client = record.client;
         let owner = self.store().user(&client.owner).await?.ok_or(ServiceError::NotFound("user"))?;
         let current_run_as = self.client_run_as(&client).await?;
         let before = client.clone();
@@ -506,7 +510,7 @@ impl Tessera {
         if !self.store().update_client(&client, &audit).await? {
             return Err(ServiceError::NotFound("client"));
         }
-        self.client_view(&client).await
+        self.client_view(&ClientRecord { client, secret: None, previous_secret }).await
     }
 
     /// Turns a client ON or OFF. OFF: authentication fails and its live tokens stop working.
@@ -518,7 +522,7 @@ impl Tessera {
             return Err(ServiceError::NotFound("client"));
         }
         record.client.status = status;
-        self.client_view(&record.client).await
+        self.client_view(&record).await
     }
 
     pub async fn delete_client(&self, actor: &Actor, id: &str) -> Result<()> {

@@ -23,6 +23,7 @@ use crate::Tessera;
 use crate::error::{Result, ServiceError};
 
 pub use audit::AuditFilter;
+pub use client_secrets::{MAX_SECRET_GRACE, RolledSecret};
 pub use clients::{ClientEdit, NewClient};
 pub use members::NewUser;
 pub(crate) use members::validate_email;

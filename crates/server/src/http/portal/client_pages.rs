@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{Done, client_path, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageError, PageResult};
-use crate::http::forms::{ClientStatusForm, FormBody, NoFields, checkbox};
+use crate::http::forms::{ClientStatusForm, FormBody, GRACE_CHOICES, NoFields, RollFields, checkbox};
 use crate::http::pages::{Browser, forbidden, redirect};
 use crate::http::views::{ClientFormPage, ClientFormValues, ClientPage, ClientsPage, ConfirmPage, ScopeChoice, html, message};
 
@@ -245,7 +245,8 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
                 "The client is created.".into()
             });
             let csrf = state.service.session_csrf(&session);
-            Ok(html(StatusCode::CREATED, &ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true }))
+            let page = ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true, previous_secret_until: None };
+            Ok(html(StatusCode::CREATED, &page))
         }
         Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, values, vec![shown(why.field, why.message)]).await,
         Err(e) => Err(e.into()),
@@ -262,7 +263,9 @@ async fn visible_client(state: &AppState, browser: &Browser, here: &str, id: &st
 async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, secret: Option<String>, note: Option<String>) -> PageResult {
     let can_reveal = view.owner_id == session.user.id.as_str();
     let csrf = state.service.session_csrf(session);
-    Ok(html(StatusCode::OK, &ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal }))
+    let previous_secret_until = view.previous_secret_expires_at.map(crate::http::dates::utc);
+    let page = ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal, previous_secret_until };
+    Ok(html(StatusCode::OK, &page))
 }
 
 /// `GET /settings/api-clients/{id}`.
@@ -288,24 +291,28 @@ pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path
 async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static str) -> PageResult {
     let here = format!("{}/{what}", client_path(id));
     let (session, view) = visible_client(state, browser, &here, id).await?;
-    let (title, text, button) = if what == "delete" {
+    let (title, text, button, grace_choices) = if what == "delete" {
         (
             format!("Delete {}?", view.name),
             "The client and its secret are removed for good; every token it holds stops working.".to_owned(),
             "Delete client",
+            &[][..],
         )
     } else {
         (
-            format!("Regenerate the secret of {}?", view.name),
-            "The current secret stops working at once; anything still using it will be refused. The new secret is shown next.".to_owned(),
-            "Regenerate secret",
+            format!("Roll the secret of {}?", view.name),
+            "A new secret is made and shown next. Until the current one stops working, both are accepted: \
+             time to move whatever uses it to the new one. Tokens already issued keep working until they expire."
+                .to_owned(),
+            "Roll secret",
+            &GRACE_CHOICES[..],
         )
     };
     let csrf = state.service.session_csrf(&session);
-    Ok(html(
-        StatusCode::OK,
-        &ConfirmPage { nav: nav(&session, "clients", None), csrf, title, text, action: here, back: client_path(id), button, danger: true },
-    ))
+    let back = client_path(id);
+    let page =
+        ConfirmPage { nav: nav(&session, "clients", None), csrf, title, text, action: here, back, button, danger: true, grace_choices };
+    Ok(html(StatusCode::OK, &page))
 }
 
 /// `GET /settings/api-clients/{id}/regenerate`.
@@ -315,18 +322,19 @@ pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Pa
 
 /// `POST /settings/api-clients/{id}/regenerate`.
 pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
-    let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
+    let (session, fields): (_, RollFields) = signed_in_form(&state, &browser, &body).await?;
+    let grace = fields.grace().ok_or_else(|| ServiceError::invalid_field("grace", "choose one of the times offered"))?;
     let here = format!("{}/regenerate", client_path(&id));
     let session = stepped_up(&state, &browser, session, &body, &here, "make a new secret", &client_path(&id)).await?;
     let actor = Actor::user(session.user.clone());
-    let secret = match state.service.regenerate_secret(&actor, &id).await {
-        Ok((_, secret)) => secret,
-        Err(e) => return Err(e.into()),
-    };
+    let rolled = state.service.regenerate_secret(&actor, &id, Some(grace)).await?;
     let view = state.service.show_client(&actor, &id).await?;
-    // Only the owner sees the new secret here; an admin who regenerated it tells the owner.
-    let shown = (view.owner_id == session.user.id.as_str()).then_some(secret);
-    let note = Some("A new secret is made; the old one no longer works.".to_owned());
+    // Only the owner sees the new secret here; an admin who rolled it tells the owner.
+    let shown = (view.owner_id == session.user.id.as_str()).then_some(rolled.client_secret);
+    let note = Some(match rolled.previous_secret_expires_at {
+        None => "A new secret is made; the old one no longer works.".to_owned(),
+        Some(_) => "A new secret is made; the old one keeps working until the time shown below.".to_owned(),
+    });
     client_page(&state, &session, view, shown, note).await
 }
 

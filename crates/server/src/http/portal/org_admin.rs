@@ -244,13 +244,14 @@ pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Byt
 }
 
 /// The actions the audit filter suggests.
-const AUDIT_ACTIONS: [&str; 25] = [
+const AUDIT_ACTIONS: [&str; 26] = [
     "client_created",
     "client_updated",
     "client_deleted",
     "client_enabled",
     "client_disabled",
     "client_secret_regenerated",
+    "client_previous_secret_expired",
     "client_secret_revealed",
     "client_auth_failed",
     "user_created",
