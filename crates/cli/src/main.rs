@@ -392,8 +392,18 @@ struct ClientUpdateArgs {
     #[arg(long)]
     clear_resources: bool,
     /// Access-token lifetime in seconds for this client.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "default_access_token_ttl")]
     access_token_ttl: Option<u32>,
+    /// Back to the server's access-token lifetime.
+    #[arg(long)]
+    default_access_token_ttl: bool,
+    /// The user (email or id) the client's client-credentials tokens act as; the owner, or a user
+    /// of the owner's organization allowed to authorize applications.
+    #[arg(long)]
+    run_as: Option<String>,
+    /// Whether the client acts for another organization's users only once that organization approves it.
+    #[arg(long)]
+    requires_org_approval: Option<bool>,
     /// Whether authorization requests must be pushed to /oauth2/par first (RFC 9126).
     #[arg(long = "require-par")]
     require_pushed_authorization_requests: Option<bool>,
@@ -589,14 +599,15 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
                 redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
                 allowed_origins: (!args.allowed_origins.is_empty()).then_some(args.allowed_origins),
                 allowed_ips: if args.any_ip { Some(Vec::new()) } else { (!args.allowed_ips.is_empty()).then_some(args.allowed_ips) },
-                access_token_ttl: args.access_token_ttl.map(Some),
+                access_token_ttl: if args.default_access_token_ttl { Some(None) } else { args.access_token_ttl.map(Some) },
+                run_as: args.run_as,
+                requires_org_approval: args.requires_org_approval,
                 require_pushed_authorization_requests: args.require_pushed_authorization_requests,
                 dpop_bound_access_tokens: args.dpop_bound_access_tokens,
                 pkce: args.pkce,
                 resources,
                 jwks: read_key_file(args.jwks.as_deref())?,
                 jwks_uri: args.jwks_uri,
-                ..ClientEdit::default()
             };
             serde_json::to_value(service.update_client(&actor, &args.id, edit).await?)?
         }

@@ -266,3 +266,78 @@ async fn portal_edit_form_shows_and_changes_grants_and_scopes() {
 fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     form.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+/// SPEC §13: `client update` changes every setting `client create` sets (the kind and the way it
+/// authenticates excepted: they decide what credential it holds), and `client show` gives them back.
+#[tokio::test]
+async fn cli_update_changes_every_setting_create_can_set() {
+    let (server, fixture) = start();
+    let robot =
+        add_user(&server, &fixture, "robot@matrix.test", "member", "a robot's password 1", &["--permission", "authorize_applications"]);
+    let robot_id = field(&robot, "id").to_owned();
+    let client = web_client(&server, &fixture, &[]);
+    let id = client.client_id.as_str();
+    let updated = update(
+        &server,
+        id,
+        &[
+            "--name",
+            "renamed",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--redirect-uri",
+            "https://app.example/other",
+            "--allowed-origin",
+            "https://app.example",
+            "--allowed-ip",
+            "10.0.0.0/8",
+            "--run-as",
+            "robot@matrix.test",
+            "--access-token-ttl",
+            "600",
+            "--requires-org-approval",
+            "true",
+            "--require-par",
+            "true",
+            "--require-dpop",
+            "true",
+            "--pkce",
+            "optional",
+            "--resource",
+            "https://api.example/",
+        ],
+    );
+    assert_eq!(updated, show(&server, id), "what update answers is what is stored");
+    let expected = json!({
+        "name": "renamed", "grants": ["client_credentials", "authorization_code"], "scopes": ["read"],
+        "redirect_uris": ["https://app.example/other"], "allowed_origins": ["https://app.example"],
+        "allowed_ips": ["10.0.0.0/8"], "run_as_id": robot_id, "access_token_ttl": 600,
+        "requires_org_approval": true, "require_pushed_authorization_requests": true,
+        "dpop_bound_access_tokens": true, "pkce": "optional", "resources": ["https://api.example/"],
+    });
+    for (key, value) in expected.as_object().unwrap() {
+        assert_eq!(&updated[key], value, "{key}");
+    }
+    // And back: the server's lifetime, any address, no approval needed, the owner as run-as.
+    let back = update(
+        &server,
+        id,
+        &[
+            "--default-access-token-ttl",
+            "--any-ip",
+            "--requires-org-approval",
+            "false",
+            "--run-as",
+            &fixture.owner_email,
+            "--clear-resources",
+        ],
+    );
+    assert!(back.get("access_token_ttl").is_none(), "{back}");
+    assert_eq!((back["allowed_ips"].clone(), back["requires_org_approval"].clone()), (json!([]), json!(false)));
+    assert_eq!((field(&back, "run_as_id"), back["resources"].clone()), (fixture.owner_id.as_str(), json!([])));
+    update_refused(&server, id, &["--access-token-ttl", "60", "--default-access-token-ttl"]);
+}
