@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use ipnet::IpNet;
+use tessera_core::model::ClientStatus;
 use tessera_core::token::TokenPolicy;
 use tessera_service::{Algorithm, Settings};
 
@@ -426,6 +427,7 @@ impl Config {
             default_grant_type: profile.as_ref().map(Profile::default_grant_type).transpose()?.flatten(),
             default_response_type: profile.as_ref().map(Profile::default_response_type).transpose()?.flatten(),
             default_pkce: profile.as_ref().map(Profile::default_pkce).transpose()?.unwrap_or_default(),
+            new_client_status: if profile.as_ref().is_some_and(|p| p.clients.start_off) { ClientStatus::Off } else { ClientStatus::On },
             session_api: serve.session_api.unwrap_or(true),
             refresh_token_ttl: global.refresh_token_ttl.unwrap_or(60 * 86_400).max(0),
             session_idle_timeout: global.session_idle_timeout.unwrap_or(8 * 3600).max(60),

@@ -132,6 +132,11 @@ pub struct ClientDefaults {
     /// force: `required` (the default) or `optional` (a seed whose code flow sends no
     /// `code_challenge`). Public clients always require PKCE.
     pub default_pkce: Option<String>,
+    /// Whether a client made while the profile is in force starts OFF, to be turned ON by its
+    /// owner when ready (the BlueConic seed: "remember also to change the status of the
+    /// application to ON"). Default: ON. Clients registered dynamically (RFC 7591) start ON.
+    #[serde(default)]
+    pub start_off: bool,
 }
 
 /// The endpoints a profile can alias.

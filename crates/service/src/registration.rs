@@ -104,7 +104,9 @@ impl Tessera {
         if let Some(problem) = self.client_problems(&actor, &new).await?.first() {
             return Err(ServiceError::oauth(registration::error_for(problem)));
         }
-        let (record, secret, audit) = self.prepare_client(&actor, &new).await?;
+        let (mut record, secret, audit) = self.prepare_client(&actor, &new).await?;
+        // A registrant has no switch to turn its client ON: whatever the profile, it starts ON.
+        record.client.status = ClientStatus::On;
         let access_token = self.secrets.random_token(32)?;
         let inserted = self
             .store()

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 use tessera_core::authorize::ResponseType;
-use tessera_core::model::{GrantType, Pkce};
+use tessera_core::model::{ClientStatus, GrantType, Pkce};
 use tessera_core::token::TokenPolicy;
 use tessera_store::Store;
 
@@ -18,8 +18,8 @@ pub struct Settings {
     pub key_rotation_interval: i64,
     /// Seconds a retired key stays published: the longest token lifetime plus the leeway.
     pub key_retention: i64,
-    /// Whether this process sets the store's key policy (algorithm, retention) and the default
-    /// of new clients (`default_pkce`): `serve` does; a CLI command follows what the store says,
+    /// Whether this process sets the store's key policy (algorithm, retention) and the defaults
+    /// of new clients (`default_pkce`, `new_client_status`): `serve` does; a CLI command follows what the store says,
     /// so that `tessera keys rotate` without flags never switches the algorithm or purges keys
     /// early, and `tessera client create` makes the clients the running server's profile would.
     pub owns_key_policy: bool,
@@ -38,6 +38,9 @@ pub struct Settings {
     /// requires PKCE): `Required`, or `Optional` under the Bluescape profile, whose seed sends
     /// no `code_challenge`.
     pub default_pkce: Pkce,
+    /// The status of a new client made by a person (CLI, portal, admin API): ON, or OFF under the
+    /// BlueConic profile, whose seed has the owner turn an application ON when ready.
+    pub new_client_status: ClientStatus,
     /// Whether the first-party session API (`/sessions`) is on.
     pub session_api: bool,
     /// Seconds a refresh-token family lives from its grant; 0: no expiry.
@@ -122,6 +125,8 @@ const KEY_RETENTION_META: &str = "key_retention_seconds";
 
 const DEFAULT_PKCE_META: &str = "default_pkce";
 
+const NEW_CLIENT_STATUS_META: &str = "new_client_status";
+
 /// The key policy and the default of new clients live in the store: `serve` writes its
 /// configuration there, every other process reads it.
 pub(crate) async fn settle_store_policy(store: &dyn Store, mut settings: Settings) -> Result<Settings> {
@@ -129,6 +134,7 @@ pub(crate) async fn settle_store_policy(store: &dyn Store, mut settings: Setting
         store.set_meta(SIGNING_ALG_META, settings.signing_alg.name()).await?;
         store.set_meta(KEY_RETENTION_META, &settings.key_retention.to_string()).await?;
         store.set_meta(DEFAULT_PKCE_META, settings.default_pkce.as_str()).await?;
+        store.set_meta(NEW_CLIENT_STATUS_META, settings.new_client_status.as_str()).await?;
     } else {
         if let Some(alg) = store.meta(SIGNING_ALG_META).await?.as_deref().and_then(Algorithm::parse) {
             settings.signing_alg = alg;
@@ -138,6 +144,9 @@ pub(crate) async fn settle_store_policy(store: &dyn Store, mut settings: Setting
         }
         if let Some(pkce) = store.meta(DEFAULT_PKCE_META).await?.as_deref().and_then(Pkce::parse) {
             settings.default_pkce = pkce;
+        }
+        if let Some(status) = store.meta(NEW_CLIENT_STATUS_META).await?.as_deref().and_then(ClientStatus::parse) {
+            settings.new_client_status = status;
         }
     }
     Ok(settings)

@@ -91,6 +91,7 @@ fn settings() -> Settings {
         allow_internal_jwks_uri: false,
         mail: None,
         default_pkce: Pkce::Required,
+        new_client_status: tessera_core::model::ClientStatus::On,
     }
 }
 

@@ -11,7 +11,12 @@ async fn discovery(server: &Server) -> Value {
 }
 
 fn with_profile(profile: &str) -> (Server, Fixture) {
-    start_with(ServerOptions { serve: vec!["--profile".into(), profile.into()], ..ServerOptions::default() })
+    let (server, fixture) = start_with(ServerOptions { serve: vec!["--profile".into(), profile.into()], ..ServerOptions::default() });
+    let made = server.cli.json(&["client", "show", &fixture.client_id]).unwrap();
+    // Only BlueConic's applications start OFF, to be turned ON when ready (its seed).
+    assert_eq!(made["status"], if profile == "blueconic" { "off" } else { "on" }, "{profile}");
+    server.cli.json(&["client", "enable", &fixture.client_id]).unwrap();
+    (server, fixture)
 }
 
 #[tokio::test]

@@ -6,21 +6,28 @@ use serde_json::Value;
 use crate::common::*;
 
 fn blueconic() -> (Server, Fixture) {
-    start_with(ServerOptions { serve: vec!["--profile".into(), "blueconic".into()], ..ServerOptions::default() })
+    let (server, fixture) = start_with(ServerOptions { serve: vec!["--profile".into(), "blueconic".into()], ..ServerOptions::default() });
+    // The fixture's own client (the tests' introspection caller) starts OFF like every other.
+    server.cli.json(&["client", "enable", &fixture.client_id]).unwrap();
+    (server, fixture)
 }
 
 /// Step 1: register the application: scopes, allowed IP addresses, a run-as user who holds
-/// the "Authorize applications" permission.
-fn register(server: &Server, fixture: &Fixture, allowed_ip: &str) -> (String, String, String) {
+/// the "Authorize applications" permission; "Save your settings and remember also to change the
+/// status of the application to ON": it starts OFF under this profile.
+async fn register(server: &Server, fixture: &Fixture, allowed_ip: &str) -> (String, String, String) {
     let run_as = format!("runner{}@acme.test", allowed_ip.len());
     let user = add_user(server, fixture, &run_as, "member", "runner pw 1 long", &["--permission", "authorize_applications"]);
     let flags = ["--scope", "read", "--run-as", &run_as, "--allowed-ip", allowed_ip];
     let (created, _) = add_client(server, fixture, "My app", &flags);
-    (
-        created["client_id"].as_str().unwrap().to_owned(),
-        created["client_secret"].as_str().unwrap().to_owned(),
-        user["id"].as_str().unwrap().to_owned(),
-    )
+    let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+    assert_eq!(created["status"], "off", "a new application starts OFF");
+    // "If the application status is OFF, the client authentication will fail later on".
+    if allowed_ip == "127.0.0.1/32" {
+        assert_oauth_error(request_token(server, &id, &secret).await, 401, "invalid_client").await;
+    }
+    server.cli.json(&["client", "enable", &id]).unwrap();
+    (id, secret, user["id"].as_str().unwrap().to_owned())
 }
 
 /// Step 2's curl: `--data-urlencode` of grant_type, client_id and client_secret.
@@ -41,7 +48,7 @@ async fn introspect_as(server: &Server, fixture: &Fixture, token: &str) -> bool 
 #[tokio::test]
 async fn step_2_request_an_access_token_with_the_credentials_in_the_body() {
     let (server, fixture) = blueconic();
-    let (id, secret, run_as_id) = register(&server, &fixture, "127.0.0.1/32");
+    let (id, secret, run_as_id) = register(&server, &fixture, "127.0.0.1/32").await;
     let response = request_token(&server, &id, &secret).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
@@ -60,7 +67,7 @@ async fn step_2_request_an_access_token_with_the_credentials_in_the_body() {
 #[tokio::test]
 async fn step_4_revoke_an_access_token() {
     let (server, fixture) = blueconic();
-    let (id, secret, _) = register(&server, &fixture, "127.0.0.1/32");
+    let (id, secret, _) = register(&server, &fixture, "127.0.0.1/32").await;
     let body: Value = request_token(&server, &id, &secret).await.json().await.unwrap();
     let access_token = body["access_token"].as_str().unwrap();
     assert_eq!(revoke_token(&server, access_token, &id, &secret).await.status(), 200);
@@ -74,7 +81,7 @@ async fn step_4_revoke_an_access_token() {
 #[tokio::test]
 async fn status_off_fails_client_authentication_and_stops_existing_tokens() {
     let (server, fixture) = blueconic();
-    let (id, secret, _) = register(&server, &fixture, "127.0.0.1/32");
+    let (id, secret, _) = register(&server, &fixture, "127.0.0.1/32").await;
     let body: Value = request_token(&server, &id, &secret).await.json().await.unwrap();
     let access_token = body["access_token"].as_str().unwrap();
     server.cli.json(&["client", "disable", &id]).unwrap();
@@ -87,7 +94,7 @@ async fn status_off_fails_client_authentication_and_stops_existing_tokens() {
 #[tokio::test]
 async fn only_the_allowed_ip_addresses_may_use_the_application() {
     let (server, fixture) = blueconic();
-    let (id, secret, _) = register(&server, &fixture, "192.0.2.0/24");
+    let (id, secret, _) = register(&server, &fixture, "192.0.2.0/24").await;
     assert_oauth_error(request_token(&server, &id, &secret).await, 401, "invalid_client").await;
 }
 

@@ -298,7 +298,7 @@ impl Tessera {
             require_pushed_authorization_requests: new.require_pushed_authorization_requests,
             dpop_bound_access_tokens: new.dpop_bound_access_tokens,
             resources: new.resources.clone(),
-            status: ClientStatus::On,
+            status: self.settings.new_client_status,
             created_at: self.now(),
             tokens_not_before: None,
         };
