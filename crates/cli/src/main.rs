@@ -179,8 +179,13 @@ enum UserCommand {
         #[arg(long)]
         service: bool,
         /// Read the password from the first line of standard input.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "password_hash_stdin")]
         password_stdin: bool,
+        /// Read a password hash brought from another vendor from the first line of standard
+        /// input: Argon2id or Argon2i (PHC), bcrypt ($2a$, $2b$, $2y$), passlib's
+        /// $pbkdf2-sha256$ or scrypt. It is replaced with an Argon2id hash at the next sign-in.
+        #[arg(long)]
+        password_hash_stdin: bool,
         /// A permission to grant: authorize_applications.
         #[arg(long = "permission")]
         permissions: Vec<String>,
@@ -525,7 +530,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             serde_json::to_value(service.set_scope_restricted(&actor, &org, &name, restricted).await?)?
         }
         Command::Scope(ScopeCommand::List { org }) => serde_json::to_value(service.scopes(&actor, &org).await?)?,
-        Command::User(UserCommand::Create { who, service: is_service, password_stdin, permissions }) => {
+        Command::User(UserCommand::Create { who, service: is_service, password_stdin, password_hash_stdin, permissions }) => {
             let role = who.role()?;
             let MemberArgs { org, email, .. } = who;
             let mut authorize_applications = false;
@@ -536,8 +541,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
                 }
             }
             let password = if password_stdin { Some(read_stdin_line()?) } else { None };
-            let user =
-                service.create_user(&actor, NewUser { org, email, role, service: is_service, authorize_applications, password }).await?;
+            let password_hash = if password_hash_stdin { Some(read_stdin_line()?) } else { None };
+            let new = NewUser { org, email, role, service: is_service, authorize_applications, password, password_hash };
+            let user = service.create_user(&actor, new).await?;
             json!({ "id": user.id, "email": user.email, "org_id": user.org_id, "role": user.role, "service": user.service, "authorize_applications": user.authorize_applications })
         }
         Command::User(UserCommand::Invite { who, issuer }) => {

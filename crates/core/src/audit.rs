@@ -19,6 +19,8 @@ pub enum AuditAction {
     ClientSecretRegenerated,
     /// The secret a roll with a grace period replaced stopped working (SPEC §13).
     ClientPreviousSecretExpired,
+    /// A password hash brought from another vendor was replaced with Argon2id at sign-in.
+    PasswordHashUpgraded,
     ClientAuthFailed,
     ClientAuthLocked,
     TokenRevoked,
@@ -80,6 +82,7 @@ impl AuditAction {
             AuditAction::ClientDisabled => "client_disabled",
             AuditAction::ClientSecretRegenerated => "client_secret_regenerated",
             AuditAction::ClientPreviousSecretExpired => "client_previous_secret_expired",
+            AuditAction::PasswordHashUpgraded => "password_hash_upgraded",
             AuditAction::ClientAuthFailed => "client_auth_failed",
             AuditAction::ClientAuthLocked => "client_auth_locked",
             AuditAction::TokenRevoked => "token_revoked",

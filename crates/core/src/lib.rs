@@ -24,6 +24,7 @@ pub mod model;
 pub mod oidc;
 pub mod par;
 pub mod params;
+pub mod password_hash;
 pub mod refresh;
 pub mod registration;
 pub mod resource;

@@ -91,6 +91,7 @@ async fn a_confidential_client(app: &App) -> String {
     app.service.create_org(&operator, "acme").await.unwrap();
     app.service.create_scope(&operator, "acme", "invoices:read", false).await.unwrap();
     let owner = NewUser {
+        password_hash: None,
         org: "acme".into(),
         email: "owner@acme.test".into(),
         role: tessera_core::model::Role::Owner,

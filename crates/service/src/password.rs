@@ -16,6 +16,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use std::num::NonZeroU32;
+use tessera_core::password_hash::{self, Scheme};
 use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization as _;
 
@@ -112,6 +116,14 @@ impl Hashers {
         answer.await.map_err(|_| lost())?
     }
 
+    /// A new Argon2id hash of a password that just verified against an older hash (one brought
+    /// from another vendor): the rule for new passwords does not apply, it is the person's own.
+    pub async fn rehash(&self, password: &str) -> Result<String> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password: normalize(password), reply })?;
+        answer.await.map_err(|_| lost())?
+    }
+
     /// Whether `password` matches `stored`; `None` checks against a dummy hash and answers false.
     /// The NFKC form is tried first; a password stored before passwords were normalised is
     /// tried as typed too when that differs (the same number of checks with no account).
@@ -191,9 +203,25 @@ impl Worker {
         Ok(hash.to_string())
     }
 
+    /// Whether `password` matches `stored`, whatever scheme made it (SPEC §13: hashes brought
+    /// from another vendor), never spending more than `password_hash::cost_problem` allows.
+    fn verify(&mut self, password: &str, stored: &str) -> bool {
+        let Ok(scheme) = password_hash::scheme(stored) else { return false };
+        if password_hash::cost_problem(&scheme).is_some() {
+            return false;
+        }
+        match scheme {
+            Scheme::Argon2 { .. } => self.verify_argon2(password, stored),
+            // The crate recomputes and compares; it reads `$2a$`, `$2b$` and `$2y$` alike.
+            Scheme::Bcrypt { .. } => bcrypt::verify(password, stored).unwrap_or(false),
+            Scheme::Pbkdf2Sha256 { rounds } => verify_passlib_pbkdf2(password, stored, rounds),
+            Scheme::Scrypt { log_n, r, p } => verify_scrypt(password, stored, log_n, r, p),
+        }
+    }
+
     /// Recomputes the hash with the stored parameters and salt; the comparison of the outputs
     /// is constant-time (`Output`'s equality).
-    fn verify(&mut self, password: &str, stored: &str) -> bool {
+    fn verify_argon2(&mut self, password: &str, stored: &str) -> bool {
         let Ok(parsed) = PasswordHash::new(stored) else { return false };
         let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) =
             (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed), parsed.salt, parsed.hash)
@@ -228,6 +256,35 @@ impl Worker {
         self.dummy = Some(dummy.clone());
         dummy
     }
+}
+
+/// The salt and checksum of a `$scheme$params$SALT$CHECKSUM` string, decoded: the standard
+/// Base64 alphabet without padding, or passlib's adapted one (`.` for `+`).
+fn salt_and_checksum(stored: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut fields = stored.rsplitn(3, '$');
+    let (checksum, salt) = (fields.next()?, fields.next()?);
+    let decode = |text: &str| STANDARD_NO_PAD.decode(text.replace('.', "+")).ok();
+    Some((decode(salt)?, decode(checksum)?))
+}
+
+/// passlib's `$pbkdf2-sha256$ROUNDS$SALT$CHECKSUM`: PBKDF2-HMAC-SHA256 over the password, with
+/// `ring` comparing in constant time.
+fn verify_passlib_pbkdf2(password: &str, stored: &str, rounds: u32) -> bool {
+    let (Some((salt, checksum)), Some(rounds)) = (salt_and_checksum(stored), NonZeroU32::new(rounds)) else { return false };
+    ring::pbkdf2::verify(ring::pbkdf2::PBKDF2_HMAC_SHA256, rounds, &salt, password.as_bytes(), &checksum).is_ok()
+}
+
+/// `$scrypt$ln=…,r=…,p=…$SALT$HASH` (passlib's form and the PHC one).
+fn verify_scrypt(password: &str, stored: &str, log_n: u8, r: u32, p: u32) -> bool {
+    let Some((salt, expected)) = salt_and_checksum(stored) else { return false };
+    let Ok(params) = scrypt::Params::new(log_n, r, p, expected.len().max(10)) else { return false };
+    let mut computed = vec![0u8; expected.len()];
+    if expected.len() < 10 || scrypt::scrypt(password.as_bytes(), &salt, &params, &mut computed).is_err() {
+        return false;
+    }
+    // Compared as keyed digests, so the comparison's time says nothing of where they differ.
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &salt);
+    ring::hmac::verify(&key, &computed, ring::hmac::sign(&key, &expected).as_ref()).is_ok()
 }
 
 #[cfg(test)]

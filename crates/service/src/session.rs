@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::model::{Role, User};
+use tessera_core::password_hash;
 use tessera_store::SessionRecord;
 
 use crate::Tessera;
@@ -178,6 +179,28 @@ impl Tessera {
     }
 
     /// The password check behind the login form and `POST /sessions`.
+    /// After a successful sign-in: a hash other than Argon2id with today's parameters (one brought
+    /// from another vendor, SPEC §13) is replaced with one, so the old scheme leaves the store.
+    async fn upgrade_password_hash(&self, user: &User, stored: &str, password: &str) -> Result<()> {
+        if password_hash::scheme(stored).is_ok_and(|scheme| password_hash::is_current(&scheme)) {
+            return Ok(());
+        }
+        let upgraded = self.hashers.rehash(password).await?;
+        let scheme = stored.split('$').nth(1).unwrap_or_default();
+        let audit = AuditEvent {
+            at: self.clock.now(),
+            org_id: Some(user.org_id.to_string()),
+            actor: user.id.to_string(),
+            action: AuditAction::PasswordHashUpgraded,
+            target: Some(user.id.to_string()),
+            ip: None,
+            detail: serde_json::json!({ "from": scheme }),
+        };
+        // `false`: the password changed meanwhile, and that change stands.
+        self.store.upgrade_password_hash(&user.id, stored, &upgraded, &audit).await?;
+        Ok(())
+    }
+
     pub async fn check_password(&self, email: &str, password: &str, peer: IpAddr) -> Result<User> {
         // Lock-outs run on the lifetime clock: a wall-clock step forwards lifts none early.
         let now = self.lifetime_now();
@@ -196,10 +219,13 @@ impl Tessera {
         };
         // Argon2 on the hashing threads; with no such account a dummy hash is checked, so unknown
         // and known emails cost the same (B03).
-        let verified = self.hashers.verify(password.to_owned(), stored).await?;
+        let verified = self.hashers.verify(password.to_owned(), stored.clone()).await?;
         match user {
             Some(user) if verified && user.is_active() && !user.service => {
                 self.login_limiter.clear(&account).await?;
+                if let Some(stored) = stored {
+                    self.upgrade_password_hash(&user, &stored, password).await?;
+                }
                 Ok(user)
             }
             user => {
@@ -330,6 +356,7 @@ impl Tessera {
         crate::failpoint("setup-claimed");
         let org = self.store.orgs().await?.into_iter().next().ok_or(ServiceError::NotFound("organization"))?;
         let new = NewUser {
+            password_hash: None,
             org: org.id.to_string(),
             email: email.to_owned(),
             role: Role::Owner,

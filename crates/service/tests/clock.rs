@@ -106,6 +106,7 @@ async fn service(clock: Arc<SteppedClock>, label: &str) -> (Tessera, String, Str
     let operator = Actor::cli();
     tessera.create_org(&operator, "acme").await.unwrap();
     let owner = NewUser {
+        password_hash: None,
         org: "acme".into(),
         email: "owner@acme.test".into(),
         role: Role::Owner,

@@ -599,6 +599,10 @@ pub trait Store: Send + Sync + 'static {
         previous_until: Option<i64>,
         audit: &AuditEvent,
     ) -> Result<bool>;
+    /// Replaces a person's password hash with `to` if it is still `from` (a hash brought from
+    /// another vendor, re-hashed at sign-in): no session ends, nothing else changes. `false` when
+    /// the hash changed meanwhile (a password change won).
+    async fn upgrade_password_hash(&self, user: &UserId, from: &str, to: &str, audit: &AuditEvent) -> Result<bool>;
     /// Forgets the replaced secrets whose grace ended at or before `now`, each with an audit entry
     /// (`client_previous_secret_expired`); returns the clients concerned.
     async fn expire_previous_secrets(&self, now: i64) -> Result<Vec<ClientId>>;

@@ -1972,6 +1972,22 @@ where
         self.commit_person_change(tx, change.user, audit).await
     }
 
+    async fn upgrade_password_hash(&self, user: &UserId, from: &str, to: &str, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let replaced = sqlx::query(&format!("UPDATE people SET password_hash = $1 WHERE id = {} AND password_hash = $3", person_of(2)))
+            .bind(to)
+            .bind(user.as_str())
+            .bind(from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !replaced {
+            return Ok(false);
+        }
+        self.commit_person_change(tx, user, audit).await
+    }
+
     async fn verify_email(&self, token_hash: &[u8], user: &UserId, now: i64, at: i64, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         if !Self::spend_account_token(&mut tx, token_hash, user, AccountTokenPurpose::EmailVerification, now).await? {

@@ -33,6 +33,7 @@ mod interop;
 mod invitations;
 mod jwt_validation;
 mod leakage;
+mod legacy_hashes;
 mod login_security;
 mod malformed;
 mod memberships;

@@ -440,6 +440,7 @@ async fn list_members(State(state): State<AppState>, uri: Uri, OrgCaller(caller)
         (status = 403, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
 async fn add_member(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(body): Body<NewMemberRequest>) -> Answer {
     let new = NewUser {
+        password_hash: None,
         org: caller.org_id(),
         email: body.email,
         role: role(&body.role)?,

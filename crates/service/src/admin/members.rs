@@ -4,6 +4,7 @@
 use tessera_core::access;
 use tessera_core::audit::AuditAction;
 use tessera_core::model::{OrgId, PersonId, Role, User, UserId};
+use tessera_core::password_hash;
 use tessera_proto::UserView;
 
 use super::{Actor, denied, invalid, user_view};
@@ -19,12 +20,26 @@ pub struct NewUser {
     pub service: bool,
     pub authorize_applications: bool,
     pub password: Option<String>,
+    /// A password hash brought from another vendor (SPEC §13), in place of `password`: Argon2id
+    /// or Argon2i, bcrypt, passlib's PBKDF2-SHA256 or scrypt, within `password_hash::cost_problem`'s
+    /// limits. It is replaced with an Argon2id hash at the next successful sign-in.
+    pub password_hash: Option<String>,
 }
 
 impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewUser").field("org", &self.org).field("email", &self.email).field("role", &self.role).finish_non_exhaustive()
     }
+}
+
+/// A password hash brought from another vendor, if Tessera can verify it within its cost limits.
+pub(crate) fn brought_hash(hash: String) -> Result<String> {
+    let hash = hash.trim().to_owned();
+    let scheme = password_hash::scheme(&hash).map_err(|why| ServiceError::invalid_field("password_hash", why))?;
+    if let Some(problem) = password_hash::cost_problem(&scheme) {
+        return Err(ServiceError::invalid_field("password_hash", problem));
+    }
+    Ok(hash)
 }
 
 pub(crate) fn validate_email(email: &str) -> Result<String> {
@@ -56,12 +71,14 @@ impl Tessera {
         let org = self.org(&new.org).await?;
         let decision = access::add_member(actor.caller(), &org.id, new.role);
         self.check_access(actor, decision, "organization", "user_create", &org.id, &email).await?;
-        if new.service && new.password.is_some() {
+        if new.service && (new.password.is_some() || new.password_hash.is_some()) {
             return Err(invalid("a service user has no password and cannot log in"));
         }
-        let password_hash = match new.password.as_deref() {
-            Some(password) => Some(self.hashers.hash(password).await?),
-            None => None,
+        let password_hash = match (new.password.as_deref(), new.password_hash) {
+            (Some(_), Some(_)) => return Err(invalid("a password or a password hash, not both")),
+            (Some(password), None) => Some(self.hashers.hash(password).await?),
+            (None, Some(hash)) => Some(brought_hash(hash)?),
+            (None, None) => None,
         };
         if self.store().member_by_email(&org.id, &email).await?.is_some() {
             return Err(invalid(format!("{email} is a member of {} already", org.name)));

@@ -87,6 +87,7 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
             .await;
     }
     let new = NewUser {
+        password_hash: None,
         org: session.user.org_id.to_string(),
         email,
         role,
