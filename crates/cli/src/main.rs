@@ -65,6 +65,20 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write organizations, scopes, people and clients to standard output in the export format
+    /// (docs/migration.md), e.g. `tessera export > acme.json`; a file it is written to is made
+    /// readable by its owner only.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Only this organization (name or id), its people's memberships there and its clients.
+    #[arg(long)]
+    org: Option<String>,
+    /// Include the password hashes and the client secrets.
+    #[arg(long)]
+    include_secrets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -455,6 +469,22 @@ impl From<Value> for Output {
     }
 }
 
+/// When standard output is a file (`tessera export > FILE`), makes it readable and writable by
+/// its owner only, before anything is written to it: an export holds emails, and may hold hashes
+/// and secrets.
+fn restrict_stdout_file() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::PermissionsExt;
+        let stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+        if stdout.metadata()?.is_file() {
+            stdout.set_permissions(std::fs::Permissions::from_mode(0o600)).context("cannot make the export file private")?;
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.global.json;
@@ -507,6 +537,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             return Ok(json!({}).into());
         }
         Command::Backup(BackupArgs { to }) => return backup(&config, to).await,
+        Command::Export(_) => restrict_stdout_file()?,
         Command::Serve(_) => {
             tessera_server::startup::serve(config).await?;
             return Ok(json!({}).into());
@@ -517,6 +548,11 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
     let actor = Actor::cli();
     let value = match command {
         Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) => json!({}),
+        Command::Export(ExportArgs { org, include_secrets }) => {
+            let file = service.export(&actor, org.as_deref(), include_secrets).await?;
+            let text = serde_json::to_string_pretty(&file)? + "\n";
+            return Ok(Output { value: serde_json::to_value(&file)?, text: Some(text) });
+        }
         Command::Org(OrgCommand::Create { name }) => serde_json::to_value(service.create_org(&actor, &name).await?)?,
         Command::Org(OrgCommand::List) => serde_json::to_value(service.orgs().await?)?,
         Command::Org(OrgCommand::Update { org, require_mfa }) => {

@@ -201,6 +201,20 @@ mod tests {
     }
 
     #[test]
+    fn an_id_moved_in_from_another_vendor_reads_the_same_encoded_or_not() {
+        // SPEC §13: [A-Za-z0-9._~-]; RFC 6749 §2.3.1's form-encoding may turn `~` into `%7E`.
+        for sent in ["legacy.app~1-x_Y", "legacy.app%7E1-x_Y"] {
+            check(Some(&basic(sent, "s3cret")), "", Ok(("legacy.app~1-x_Y", Some("s3cret"), AuthMethod::Basic)));
+        }
+        check(Some(&basic("legacy.app~1", "s3cret")), "client_id=legacy.app%7E1", Ok(("legacy.app~1", Some("s3cret"), AuthMethod::Basic)));
+        check(None, "client_id=legacy.app~1&client_secret=s3cret", Ok(("legacy.app~1", Some("s3cret"), AuthMethod::Post)));
+        for bad in ["a b", "a/b", "a+b", "é", &"x".repeat(129)] {
+            assert!(!ClientId::is_well_formed(bad), "{bad}");
+        }
+        assert!(ClientId::is_well_formed(&"x".repeat(128)));
+    }
+
+    #[test]
     fn credential_extraction() {
         let b = basic("abc", "s3cret");
         check(Some(&b), "", Ok(("abc", Some("s3cret"), AuthMethod::Basic)));

@@ -51,15 +51,18 @@ id_type!(
     PersonId
 );
 id_type!(
-    /// A client id, made of `[A-Za-z0-9_-]` only.
+    /// A client id: 1 to 128 of `[A-Za-z0-9._~-]`.
     ClientId
 );
 
 impl ClientId {
-    /// Client ids and secrets use only `[A-Za-z0-9_-]`, so Basic credentials read the same with
-    /// or without the form-encoding of RFC 6749 §2.3.1 (SPEC §10).
+    /// A client id is 1 to 128 of `[A-Za-z0-9._~-]` (SPEC §10, widened by §13 so a client moved
+    /// in from another vendor keeps its id): URL-unreserved characters, so an id reads the same in
+    /// a path, a query and Basic credentials with or without the form-encoding of RFC 6749 §2.3.1
+    /// (which may turn `~` into `%7E`; the server decodes it back). The ids Tessera makes use
+    /// `[A-Za-z0-9]` only.
     pub fn is_well_formed(value: &str) -> bool {
-        !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
     }
 }
 

@@ -899,3 +899,132 @@ pub struct RegistrationTokenView {
     /// Registrations it allows; absent: any number.
     pub uses: Option<u32>,
 }
+
+/// `tessera export`'s file (`docs/migration.md`, JSON Schema `docs/migration.schema.json`):
+/// organizations with their scopes, people with their memberships, clients with every setting.
+/// Secrets (password hashes, client secrets) only when asked for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportFile {
+    /// `tessera-export/1`.
+    pub format: String,
+    /// When it was written (Unix seconds).
+    pub exported_at: i64,
+    pub organizations: Vec<ExportOrganization>,
+    pub people: Vec<ExportPerson>,
+    pub clients: Vec<ExportClient>,
+}
+
+/// The format this release writes (and will read).
+pub const EXPORT_FORMAT: &str = "tessera-export/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportOrganization {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub require_mfa: bool,
+    #[serde(default)]
+    pub scopes: Vec<ExportScope>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportScope {
+    pub name: String,
+    #[serde(default)]
+    pub restricted: bool,
+}
+
+/// Someone who signs in: one email, one password, a membership in each of their organizations.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportPerson {
+    pub id: String,
+    pub email: String,
+    /// When they proved they receive mail at `email` (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified_at: Option<i64>,
+    /// PHC or modular-crypt string; only with `--include-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    pub memberships: Vec<ExportMembership>,
+}
+
+impl std::fmt::Debug for ExportPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportPerson").field("id", &self.id).field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+/// A person's place in one organization: its id is the `sub` of their tokens there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportMembership {
+    pub id: String,
+    /// The organization's id.
+    pub organization: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    #[serde(default)]
+    pub service: bool,
+    #[serde(default)]
+    pub authorize_applications: bool,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// A client with every setting `client create` takes, its status, and its secret when asked for.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportClient {
+    /// 1 to 128 of `[A-Za-z0-9._~-]`: an id from another vendor may be kept.
+    pub id: String,
+    /// The organization's id.
+    pub organization: String,
+    pub name: String,
+    /// The owner's membership id.
+    pub owner: String,
+    /// The membership id its client-credentials tokens act as.
+    pub run_as: String,
+    /// `on` or `off`.
+    pub status: String,
+    #[serde(default)]
+    pub public: bool,
+    pub token_endpoint_auth_method: String,
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    /// `required` or `optional`.
+    pub pkce: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<u32>,
+    #[serde(default)]
+    pub requires_org_approval: bool,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Only with `--include-secrets`, for a client that authenticates with a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ExportClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportClient").field("id", &self.id).field("organization", &self.organization).finish_non_exhaustive()
+    }
+}

@@ -42,7 +42,7 @@ pub fn session_client_id(org: &OrgId) -> ClientId {
 }
 
 /// The built-in service user that owns an organization's session client.
-fn session_owner_id(org: &OrgId) -> UserId {
+pub(crate) fn session_owner_id(org: &OrgId) -> UserId {
     UserId::new(format!("usr_session_api_{org}"))
 }
 

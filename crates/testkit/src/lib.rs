@@ -279,6 +279,13 @@ impl Cli {
         self.run_with_stdin(args, "")
     }
 
+    /// Runs a command with its standard output going to `file` (as `tessera … > FILE` in a
+    /// shell: the file is created, or emptied, with the process's umask); whether it succeeded.
+    pub fn run_to_file(&self, args: &[&str], file: &std::path::Path) -> anyhow::Result<bool> {
+        let out = std::fs::File::create(file)?;
+        Ok(self.command(args).stdin(Stdio::null()).stdout(out).stderr(Stdio::inherit()).status()?.success())
+    }
+
     /// Runs a command that must succeed and returns its JSON output.
     pub fn json(&self, args: &[&str]) -> anyhow::Result<Value> {
         self.json_with_stdin(args, "")

@@ -29,6 +29,7 @@ mod crash;
 mod device;
 mod discovery;
 mod dpop;
+mod export;
 mod interop;
 mod invitations;
 mod jwt_validation;

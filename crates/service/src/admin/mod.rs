@@ -8,6 +8,7 @@
 mod audit;
 mod client_secrets;
 mod clients;
+mod export;
 mod members;
 mod orgs;
 mod scopes;
