@@ -69,6 +69,19 @@ enum Command {
     /// (docs/migration.md), e.g. `tessera export > acme.json`; a file it is written to is made
     /// readable by its owner only.
     Export(ExportArgs),
+    /// Bring a file in the export format into the store (docs/migration.md): all of it in one
+    /// transaction or nothing; a record whose id is there already is changed to what the file
+    /// says, so importing a file twice changes nothing the second time.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The file (tessera-export/1).
+    file: PathBuf,
+    /// Check the file and print what would be created or changed; write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -469,6 +482,20 @@ impl From<Value> for Output {
     }
 }
 
+/// An import file, with a JSON error told by where it is (`clients[2].grants`, line and column).
+fn read_import_file(text: &str) -> anyhow::Result<tessera_proto::ExportFile> {
+    let format = serde_json::from_str::<Value>(text).ok().and_then(|v| v.get("format").and_then(Value::as_str).map(str::to_owned));
+    if let Some(format) = format.filter(|f| f != tessera_proto::EXPORT_FORMAT) {
+        anyhow::bail!("format {format:?} is not {}, the format this release reads", tessera_proto::EXPORT_FORMAT);
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." { anyhow::anyhow!("{inner}") } else { anyhow::anyhow!("{path}: {inner}") }
+    })
+}
+
 /// When standard output is a file (`tessera export > FILE`), makes it readable and writable by
 /// its owner only, before anything is written to it: an export holds emails, and may hold hashes
 /// and secrets.
@@ -548,6 +575,11 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
     let actor = Actor::cli();
     let value = match command {
         Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) => json!({}),
+        Command::Import(ImportArgs { file, dry_run }) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let parsed = read_import_file(&text).with_context(|| format!("{} is not a tessera-export/1 file", file.display()))?;
+            service.import(&actor, parsed, dry_run).await?
+        }
         Command::Export(ExportArgs { org, include_secrets }) => {
             let file = service.export(&actor, org.as_deref(), include_secrets).await?;
             let text = serde_json::to_string_pretty(&file)? + "\n";

@@ -21,6 +21,8 @@ pub enum AuditAction {
     ClientPreviousSecretExpired,
     /// A password hash brought from another vendor was replaced with Argon2id at sign-in.
     PasswordHashUpgraded,
+    /// `tessera import` wrote a file's records (SPEC §13).
+    Imported,
     ClientAuthFailed,
     ClientAuthLocked,
     TokenRevoked,
@@ -83,6 +85,7 @@ impl AuditAction {
             AuditAction::ClientSecretRegenerated => "client_secret_regenerated",
             AuditAction::ClientPreviousSecretExpired => "client_previous_secret_expired",
             AuditAction::PasswordHashUpgraded => "password_hash_upgraded",
+            AuditAction::Imported => "imported",
             AuditAction::ClientAuthFailed => "client_auth_failed",
             AuditAction::ClientAuthLocked => "client_auth_locked",
             AuditAction::TokenRevoked => "token_revoked",

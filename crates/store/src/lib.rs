@@ -88,6 +88,39 @@ pub struct ClientRecord {
     pub previous_secret: Option<PreviousSecret>,
 }
 
+/// What `tessera import` writes, checked and decided by the service: each record created, or
+/// changed to what the file says (SPEC §13). Applied in one transaction.
+#[derive(Debug, Default)]
+pub struct ImportBatch {
+    pub orgs: Vec<Org>,
+    /// Each organization's scopes: created, or their restriction set as given.
+    pub scopes: Vec<(OrgId, ScopeDef)>,
+    pub people: Vec<ImportedPerson>,
+    /// Memberships: created, or their role, flags and status set as given (never their
+    /// organization or person).
+    pub memberships: Vec<User>,
+    /// Clients with `true` when new; an existing one gets its settings, status and, when the
+    /// file has one, its secret.
+    pub clients: Vec<(ClientRecord, bool)>,
+}
+
+/// A person as imported.
+#[derive(Clone)]
+pub struct ImportedPerson {
+    pub id: PersonId,
+    pub email: String,
+    /// `None`: an existing person keeps theirs (a new one has none).
+    pub password_hash: Option<String>,
+    pub email_verified_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for ImportedPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportedPerson").field("id", &self.id).field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
 /// A replaced client secret that keeps working until `expires_at` (a roll with a grace period,
 /// SPEC §13): its keyed tag only.
 #[derive(Clone, PartialEq, Eq)]
@@ -599,6 +632,9 @@ pub trait Store: Send + Sync + 'static {
         previous_until: Option<i64>,
         audit: &AuditEvent,
     ) -> Result<bool>;
+    /// Writes an import in one transaction: all of it or nothing, with `audit` and a change-feed
+    /// row for every record written.
+    async fn import(&self, batch: &ImportBatch, audit: &AuditEvent) -> Result<()>;
     /// Replaces a person's password hash with `to` if it is still `from` (a hash brought from
     /// another vendor, re-hashed at sign-in): no session ends, nothing else changes. `false` when
     /// the hash changed meanwhile (a password change won).

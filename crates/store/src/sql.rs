@@ -24,9 +24,9 @@ use tessera_core::scope::ScopeSet;
 use crate::migration::Dialect;
 use crate::{
     AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
-    CodeRedemption, DeviceApproval, Entity, GrantRecord, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasskeyRecord,
-    PasswordChange, PreviousSecret, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError, TotpFactor,
-    WebauthnCeremony,
+    CodeRedemption, DeviceApproval, Entity, GrantRecord, ImportBatch, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge,
+    PasskeyRecord, PasswordChange, PreviousSecret, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
+    TotpFactor, WebauthnCeremony,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -290,6 +290,39 @@ where
     }
 
     /// The row of a new client, inside the caller's transaction.
+    /// The columns `update_client` writes (everything but the id, organization, owner, kind,
+    /// authentication method, secret and status); whether the client was there.
+    async fn update_client_row(tx: &mut Transaction<'_, B::Db>, c: &Client, at: i64) -> Result<bool> {
+        let found = sqlx::query(
+            "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
+             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, \
+             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, pkce = $17, tokens_not_before = $18, updated_at = $8 WHERE id = $9",
+        )
+        .bind(&c.name)
+        .bind(c.run_as.as_str())
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.allowed_origins))
+        .bind(to_json(&c.allowed_ips))
+        .bind(c.access_token_ttl.map(i64::from))
+        .bind(c.requires_org_approval)
+        .bind(at)
+        .bind(c.id.as_str())
+        .bind(c.require_pushed_authorization_requests)
+        .bind(ClientKeys::jwks(c.keys.as_ref()))
+        .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
+        .bind(to_json(&c.resources))
+        .bind(c.dpop_bound_access_tokens)
+        .bind(c.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "))
+        .bind(c.scopes.to_string())
+        .bind(c.pkce.as_str())
+        .bind(c.tokens_not_before)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            == 1;
+        Ok(found)
+    }
+
     async fn insert_client_row(tx: &mut Transaction<'_, B::Db>, record: &ClientRecord) -> Result<()> {
         let c = &record.client;
         let grants: Vec<&str> = c.grants.iter().map(|g| g.as_str()).collect();
@@ -1218,35 +1251,100 @@ where
 
     async fn update_client(&self, c: &Client, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query(
-            "UPDATE clients SET name = $1, run_as_id = $2, redirect_uris = $3, allowed_origins = $4, allowed_ips = $5, \
-             access_token_ttl = $6, requires_org_approval = $7, require_pushed_authorization_requests = $10, jwks = $11, jwks_uri = $12, resources = $13, \
-             dpop_bound_access_tokens = $14, grants = $15, scopes = $16, pkce = $17, tokens_not_before = $18, updated_at = $8 WHERE id = $9",
-        )
-        .bind(&c.name)
-        .bind(c.run_as.as_str())
-        .bind(to_json(&c.redirect_uris))
-        .bind(to_json(&c.allowed_origins))
-        .bind(to_json(&c.allowed_ips))
-        .bind(c.access_token_ttl.map(i64::from))
-        .bind(c.requires_org_approval)
-        .bind(audit.at)
-        .bind(c.id.as_str())
-        .bind(c.require_pushed_authorization_requests)
-        .bind(ClientKeys::jwks(c.keys.as_ref()))
-        .bind(ClientKeys::jwks_uri(c.keys.as_ref()))
-        .bind(to_json(&c.resources))
-        .bind(c.dpop_bound_access_tokens)
-        .bind(c.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "))
-        .bind(c.scopes.to_string())
-        .bind(c.pkce.as_str())
-        .bind(c.tokens_not_before)
-        .execute(&mut *tx)
-        .await
-        ?
-        .rows_affected()
-            == 1;
+        let found = Self::update_client_row(&mut tx, c, audit.at).await?;
         self.commit_change(tx, found, Entity::Client, c.id.as_str(), audit).await
+    }
+
+    async fn import(&self, batch: &ImportBatch, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let at = audit.at;
+        for org in &batch.orgs {
+            sqlx::query(
+                "INSERT INTO orgs (id, name, created_at, require_mfa) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, require_mfa = excluded.require_mfa",
+            )
+            .bind(org.id.as_str())
+            .bind(&org.name)
+            .bind(org.created_at)
+            .bind(org.require_mfa)
+            .execute(&mut *tx)
+            .await?;
+            self.record_change(&mut tx, Entity::Org, org.id.as_str(), at).await?;
+        }
+        for (org, scope) in &batch.scopes {
+            sqlx::query(
+                "INSERT INTO scopes (org_id, name, restricted, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (org_id, name) DO UPDATE SET restricted = excluded.restricted",
+            )
+            .bind(org.as_str())
+            .bind(&scope.name)
+            .bind(scope.restricted)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            self.record_change(&mut tx, Entity::Scope, org.as_str(), at).await?;
+        }
+        for person in &batch.people {
+            sqlx::query(
+                "INSERT INTO people (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+                 password_hash = COALESCE(excluded.password_hash, people.password_hash), \
+                 email_verified_at = COALESCE(excluded.email_verified_at, people.email_verified_at)",
+            )
+            .bind(person.id.as_str())
+            .bind(&person.email)
+            .bind(person.password_hash.as_deref())
+            .bind(person.email_verified_at)
+            .bind(person.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for user in &batch.memberships {
+            sqlx::query(
+                "INSERT INTO users (id, org_id, person_id, role, service, authorize_applications, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, service = excluded.service, \
+                 authorize_applications = excluded.authorize_applications, disabled = excluded.disabled",
+            )
+            .bind(user.id.as_str())
+            .bind(user.org_id.as_str())
+            .bind(user.person_id.as_str())
+            .bind(user.role.as_str())
+            .bind(user.service)
+            .bind(user.authorize_applications)
+            .bind(user.disabled)
+            .bind(user.created_at)
+            .execute(&mut *tx)
+            .await?;
+            self.record_change(&mut tx, Entity::User, user.id.as_str(), at).await?;
+        }
+        for (record, new) in &batch.clients {
+            let c = &record.client;
+            if *new {
+                Self::insert_client_row(&mut tx, record).await?;
+            } else {
+                Self::update_client_row(&mut tx, c, at).await?;
+                sqlx::query("UPDATE clients SET status = $1 WHERE id = $2")
+                    .bind(c.status.as_str())
+                    .bind(c.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(secret) = &record.secret {
+                    sqlx::query(
+                        "UPDATE clients SET secret_tag = $1, secret_sealed = $2, previous_secret_tag = NULL, previous_secret_expires_at = NULL \
+                         WHERE id = $3",
+                    )
+                    .bind(&secret.tag)
+                    .bind(&secret.sealed)
+                    .bind(c.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            self.record_change(&mut tx, Entity::Client, c.id.as_str(), at).await?;
+        }
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, true).await
     }
 
     async fn replace_client_secret(

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use crate::agent::Agent;
 use crate::common::*;
 
-const PASSWORD: &str = "moved in with this password";
+pub const PASSWORD: &str = "moved in with this password";
 
 /// Hashes of [`PASSWORD`] by scheme, from the independent libraries.
-fn hashes() -> Value {
+pub fn hashes() -> Value {
     let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/python/legacy_hashes.py");
     let output = std::process::Command::new("python3")
         .arg(script)

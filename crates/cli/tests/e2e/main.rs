@@ -30,6 +30,7 @@ mod device;
 mod discovery;
 mod dpop;
 mod export;
+mod import;
 mod interop;
 mod invitations;
 mod jwt_validation;

@@ -27,9 +27,13 @@ fn secret_context(id: &ClientId) -> String {
 impl Tessera {
     pub(super) fn new_secret(&self, id: &ClientId) -> Result<(String, SecretMaterial)> {
         let secret = self.secrets.random_token(32)?;
-        let material =
-            SecretMaterial { tag: self.secrets.secret_tag(&secret), sealed: self.secrets.seal(&secret_context(id), secret.as_bytes())? };
+        let material = self.secret_material(id, &secret)?;
         Ok((secret, material))
+    }
+
+    /// How `secret` is stored for client `id`: its keyed tag and a sealed copy.
+    pub(super) fn secret_material(&self, id: &ClientId, secret: &str) -> Result<SecretMaterial> {
+        Ok(SecretMaterial { tag: self.secrets.secret_tag(secret), sealed: self.secrets.seal(&secret_context(id), secret.as_bytes())? })
     }
 
     /// Replaces a client's secret. Without `grace` (or zero) the old one is void from the commit

@@ -99,7 +99,10 @@ impl NewClient {
 }
 
 /// Keys as given (pasted JWK, JWKS or PEM, or a URL) → as stored: a checked public JWKS, or the URL.
-fn client_keys(jwks: Option<&str>, jwks_uri: Option<&str>) -> std::result::Result<Option<ClientKeys>, (&'static str, ServiceError)> {
+pub(super) fn client_keys(
+    jwks: Option<&str>,
+    jwks_uri: Option<&str>,
+) -> std::result::Result<Option<ClientKeys>, (&'static str, ServiceError)> {
     let jwks = jwks.map(str::trim).filter(|j| !j.is_empty());
     let jwks_uri = jwks_uri.map(str::trim).filter(|u| !u.is_empty());
     match (jwks, jwks_uri) {
@@ -113,14 +116,14 @@ fn client_keys(jwks: Option<&str>, jwks_uri: Option<&str>) -> std::result::Resul
 }
 
 /// The grant types an edit gives, by name; an unknown one is refused.
-fn parse_grants(names: &[String]) -> Result<Vec<GrantType>> {
+pub(super) fn parse_grants(names: &[String]) -> Result<Vec<GrantType>> {
     names.iter().map(|g| GrantType::parse(g).ok_or_else(|| invalid(format!("unknown grant {g:?}")))).collect()
 }
 
 /// The scopes an edit gives. Unlike at creation, where an empty list means "every scope the
 /// owner may grant", an edit names exactly the scopes the client keeps: empty is none (the
 /// client then gets only the OpenID scopes open to every client).
-fn parse_scopes(names: &[String]) -> Result<ScopeSet> {
+pub(super) fn parse_scopes(names: &[String]) -> Result<ScopeSet> {
     let names: Vec<&str> = names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
     if names.is_empty() {
         return Ok(ScopeSet::default());
@@ -129,7 +132,7 @@ fn parse_scopes(names: &[String]) -> Result<ScopeSet> {
 }
 
 /// An allowed origin is `scheme://host[:port]`: no path, query or fragment.
-fn validate_origin(origin: &str) -> Result<String> {
+pub(super) fn validate_origin(origin: &str) -> Result<String> {
     let ok = origin
         .split_once("://")
         .is_some_and(|(scheme, rest)| matches!(scheme, "https" | "http") && !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' ']));
@@ -139,7 +142,7 @@ fn validate_origin(origin: &str) -> Result<String> {
     Ok(origin.to_owned())
 }
 
-fn parse_network(value: &str) -> Result<IpNet> {
+pub(super) fn parse_network(value: &str) -> Result<IpNet> {
     value
         .parse::<IpNet>()
         .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))

@@ -9,6 +9,7 @@ mod audit;
 mod client_secrets;
 mod clients;
 mod export;
+mod import;
 mod members;
 mod orgs;
 mod scopes;

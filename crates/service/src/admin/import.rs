@@ -1,0 +1,485 @@
+//! `tessera import FILE [--dry-run]` (SPEC §13): a file in the export format (`docs/migration.md`)
+//! brought into the store in one transaction, all of it or nothing. Idempotent by id: a record
+//! whose id is there already is changed to what the file says, or left alone when it says the
+//! same, so importing a file twice changes nothing the second time. Every record is checked by
+//! the rules that hold when one is made by hand (names, emails, roles, client registration rules,
+//! the cost of a password hash); every problem found is named by its record and field, and then
+//! nothing is written. Clients keep their ids and, when the file has one, their secrets.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+use tessera_core::audit::AuditAction;
+use tessera_core::client::{self as client_rules, Registration};
+use tessera_core::model::{
+    Client, ClientId, ClientStatus, Org, OrgId, PersonId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
+};
+use tessera_core::scope::ScopeSet;
+use tessera_proto::{EXPORT_FORMAT, ExportClient, ExportFile, ExportMembership, ExportPerson};
+use tessera_store::{ClientRecord, ImportBatch, ImportedPerson};
+
+use super::clients::{client_keys, parse_grants, parse_network, parse_scopes, validate_origin};
+use super::members::{brought_hash, validate_email};
+use super::{Actor, operator_only, validate_name};
+use crate::Tessera;
+use crate::error::{Result, ServiceError};
+
+/// What an import does to each kind of record: created, changed, or already as the file says.
+#[derive(Debug, Default)]
+struct Tally {
+    created: BTreeMap<&'static str, Vec<String>>,
+    changed: BTreeMap<&'static str, Vec<String>>,
+    unchanged: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Tally {
+    fn note(&mut self, kind: &'static str, id: &str, existing: Option<bool>) {
+        let list = match existing {
+            None => &mut self.created,
+            Some(true) => &mut self.unchanged,
+            Some(false) => &mut self.changed,
+        };
+        list.entry(kind).or_default().push(id.to_owned());
+    }
+
+    fn is_noop(&self) -> bool {
+        self.created.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// The problems of a file, each naming its record and field.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, record: &str, field: &str, message: impl std::fmt::Display) {
+        self.0.push(format!("{record}: {field}: {message}"));
+    }
+}
+
+/// An id the file gives a record (organizations, people, memberships): 1 to 128 characters of
+/// `[A-Za-z0-9._~|:@-]`, so ids from another vendor (`auth0|…`) fit.
+fn well_formed_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~|:@-".contains(&b))
+}
+
+impl Tessera {
+    /// Checks `file`, decides what each record needs, and (unless `dry_run`) writes it all in
+    /// one transaction. Returns what was (or would be) created, changed and left as it was, and
+    /// the secrets made for clients that came without one.
+    pub async fn import(&self, actor: &Actor, file: ExportFile, dry_run: bool) -> Result<Value> {
+        operator_only(actor)?;
+        if file.format != EXPORT_FORMAT {
+            return Err(ServiceError::invalid_field(
+                "format",
+                format!("{:?} is not {EXPORT_FORMAT}, the format this release reads", file.format),
+            ));
+        }
+        let now = self.now();
+        let mut problems = Problems::default();
+        let mut tally = Tally::default();
+        let mut batch = ImportBatch::default();
+
+        // Organizations and their scopes.
+        let mut orgs: HashMap<String, Org> = HashMap::new();
+        let mut catalogues: HashMap<String, Vec<ScopeDef>> = HashMap::new();
+        for (i, o) in file.organizations.iter().enumerate() {
+            let record = format!("organizations[{i}] ({})", o.id);
+            if !well_formed_id(&o.id) {
+                problems.add(&record, "id", "must be 1 to 128 of [A-Za-z0-9._~|:@-]");
+                continue;
+            }
+            let name = match validate_name("an organization name", &o.name) {
+                Ok(name) => name,
+                Err(e) => {
+                    problems.add(&record, "name", e);
+                    continue;
+                }
+            };
+            let existing = self.store().find_org(&o.id).await?.filter(|org| org.id.as_str() == o.id);
+            if let Some(other) = self.store().find_org(&name).await?.filter(|org| org.id.as_str() != o.id && org.name == name) {
+                problems.add(&record, "name", format!("{name:?} is the name of organization {}", other.id));
+            }
+            if orgs.contains_key(&o.id) {
+                problems.add(&record, "id", "appears twice in the file");
+            }
+            let org = Org {
+                id: OrgId::new(&o.id),
+                name,
+                created_at: existing.as_ref().map_or(now, |e| e.created_at),
+                require_mfa: o.require_mfa,
+            };
+            tally.note("organizations", &o.id, existing.as_ref().map(|e| *e == org));
+            let mut catalogue = match &existing {
+                Some(existing) => self.store().scopes(&existing.id).await?,
+                None => Vec::new(),
+            };
+            for (j, s) in o.scopes.iter().enumerate() {
+                let scope_record = format!("{record}.scopes[{j}] ({})", s.name);
+                if ScopeSet::parse(&s.name).map(|set| set.iter().count()) != Ok(1) {
+                    problems.add(&scope_record, "name", "is not one scope name (RFC 6749 §3.3 characters, no space)");
+                    continue;
+                }
+                let before = catalogue.iter().find(|c| c.name == s.name).map(|c| c.restricted == s.restricted);
+                tally.note("scopes", &format!("{}/{}", o.id, s.name), before);
+                catalogue.retain(|c| c.name != s.name);
+                catalogue.push(ScopeDef { name: s.name.clone(), restricted: s.restricted });
+                batch.scopes.push((org.id.clone(), ScopeDef { name: s.name.clone(), restricted: s.restricted }));
+            }
+            catalogues.insert(o.id.clone(), catalogue);
+            batch.orgs.push(org.clone());
+            orgs.insert(o.id.clone(), org);
+        }
+
+        // People and their memberships.
+        let mut members: HashMap<String, User> = HashMap::new();
+        let mut emails: BTreeSet<String> = BTreeSet::new();
+        for (i, p) in file.people.iter().enumerate() {
+            let record = format!("people[{i}] ({})", p.id);
+            self.import_person(p, &record, &orgs, now, &mut problems, &mut tally, &mut batch, &mut members, &mut emails).await?;
+        }
+
+        // Clients.
+        let mut new_secrets = Vec::new();
+        let mut client_ids = BTreeSet::new();
+        for (i, c) in file.clients.iter().enumerate() {
+            let record = format!("clients[{i}] ({})", c.id);
+            if !client_ids.insert(c.id.clone()) {
+                problems.add(&record, "id", "appears twice in the file");
+                continue;
+            }
+            let context = ClientContext { orgs: &orgs, catalogues: &catalogues, members: &members, now };
+            if let Some((client, new_secret)) = self.import_client(c, &record, &context, &mut problems, &mut tally).await? {
+                if let Some(secret) = new_secret {
+                    new_secrets.push(json!({ "client_id": c.id, "client_secret": secret }));
+                }
+                batch.clients.push(client);
+            }
+        }
+
+        if !problems.0.is_empty() {
+            let count = problems.0.len();
+            return Err(ServiceError::invalid(format!(
+                "the file has {count} problem{}; nothing was imported:\n{}",
+                if count == 1 { "" } else { "s" },
+                problems.0.join("\n")
+            )));
+        }
+        let report = json!({
+            "dry_run": dry_run,
+            "created": tally.created,
+            "changed": tally.changed,
+            "unchanged": tally.unchanged,
+            "client_secrets_made": new_secrets,
+        });
+        if !dry_run && !tally.is_noop() {
+            let detail = json!({ "created": tally.created, "changed": tally.changed });
+            let audit = self.audit(actor, AuditAction::Imported, None, None, detail);
+            self.store().import(&batch, &audit).await?;
+        }
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import_person(
+        &self,
+        p: &ExportPerson,
+        record: &str,
+        orgs: &HashMap<String, Org>,
+        now: i64,
+        problems: &mut Problems,
+        tally: &mut Tally,
+        batch: &mut ImportBatch,
+        members: &mut HashMap<String, User>,
+        emails: &mut BTreeSet<String>,
+    ) -> Result<()> {
+        if !well_formed_id(&p.id) {
+            problems.add(record, "id", "must be 1 to 128 of [A-Za-z0-9._~|:@-]");
+            return Ok(());
+        }
+        let email = match validate_email(&p.email) {
+            Ok(email) => email,
+            Err(e) => {
+                problems.add(record, "email", e);
+                return Ok(());
+            }
+        };
+        if !emails.insert(email.to_lowercase()) {
+            problems.add(record, "email", "appears twice in the file");
+        }
+        let person_id = PersonId::new(&p.id);
+        let existing = self.store().memberships(&person_id).await?;
+        if let Some(owner) = self.store().user_by_email(&email).await?.filter(|u| u.person_id != person_id) {
+            problems.add(record, "email", format!("is the email of another person ({})", owner.person_id));
+        }
+        let password_hash = match p.password_hash.clone().map(brought_hash).transpose() {
+            Ok(hash) => hash,
+            Err(e) => {
+                problems.add(record, "password_hash", e);
+                None
+            }
+        };
+        if p.memberships.is_empty() {
+            problems.add(record, "memberships", "a person needs at least one membership");
+        }
+        // A person already in the store keeps their password: the file's hash is how they signed
+        // in at the old vendor, and once they sign in here it is replaced by an Argon2id one,
+        // which importing the file again must not undo (`user set-password` changes it).
+        let password_hash = if existing.is_empty() { password_hash } else { None };
+        let was = existing.first().map(|(user, _)| (user.email.clone(), user.email_verified_at));
+        let same_person = was.as_ref().map(|(was_email, was_verified)| {
+            *was_email == email && (p.email_verified_at.is_none() || p.email_verified_at == *was_verified)
+        });
+        tally.note("people", &p.id, same_person);
+        batch.people.push(ImportedPerson {
+            id: person_id.clone(),
+            email: email.clone(),
+            password_hash,
+            email_verified_at: p.email_verified_at,
+            created_at: now,
+        });
+        for (j, m) in p.memberships.iter().enumerate() {
+            let member_record = format!("{record}.memberships[{j}] ({})", m.id);
+            if let Some(user) = self.import_membership(m, &member_record, &person_id, &email, orgs, now, problems, tally).await? {
+                if members.insert(m.id.clone(), user.clone()).is_some() {
+                    problems.add(&member_record, "id", "appears twice in the file");
+                }
+                batch.memberships.push(user);
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import_membership(
+        &self,
+        m: &ExportMembership,
+        record: &str,
+        person: &PersonId,
+        email: &str,
+        orgs: &HashMap<String, Org>,
+        now: i64,
+        problems: &mut Problems,
+        tally: &mut Tally,
+    ) -> Result<Option<User>> {
+        if !well_formed_id(&m.id) {
+            problems.add(record, "id", "must be 1 to 128 of [A-Za-z0-9._~|:@-]");
+            return Ok(None);
+        }
+        let Some(role) = Role::parse(&m.role) else {
+            problems.add(record, "role", format!("{:?} is not owner, admin or member", m.role));
+            return Ok(None);
+        };
+        let org = match orgs.get(&m.organization) {
+            Some(org) => org.id.clone(),
+            None => match self.store().find_org(&m.organization).await?.filter(|o| o.id.as_str() == m.organization) {
+                Some(org) => org.id,
+                None => {
+                    problems.add(record, "organization", format!("no organization {:?} in the file or the store", m.organization));
+                    return Ok(None);
+                }
+            },
+        };
+        let existing = self.store().user(&UserId::new(&m.id)).await?;
+        if let Some(existing) = &existing
+            && (existing.org_id != org || existing.person_id != *person)
+        {
+            problems.add(record, "id", "is a membership of another person or organization in the store");
+            return Ok(None);
+        }
+        let user = User {
+            id: UserId::new(&m.id),
+            org_id: org,
+            person_id: person.clone(),
+            email: email.to_owned(),
+            role,
+            service: m.service,
+            authorize_applications: m.authorize_applications,
+            disabled: m.disabled,
+            created_at: existing.as_ref().map_or(now, |e| e.created_at),
+            tokens_not_before: existing.as_ref().and_then(|e| e.tokens_not_before),
+            email_verified_at: existing.as_ref().and_then(|e| e.email_verified_at),
+        };
+        let same = existing
+            .as_ref()
+            .map(|e| (e.role, e.service, e.authorize_applications, e.disabled) == (role, m.service, m.authorize_applications, m.disabled));
+        tally.note("memberships", &m.id, same);
+        Ok(Some(user))
+    }
+
+    /// One client of the file: its registration checked by the rules of `client create`, its id
+    /// and (when given) its secret kept. `Some((record, secret made))`, or `None` with problems.
+    async fn import_client(
+        &self,
+        c: &ExportClient,
+        record: &str,
+        context: &ClientContext<'_>,
+        problems: &mut Problems,
+        tally: &mut Tally,
+    ) -> Result<Option<((ClientRecord, bool), Option<String>)>> {
+        let before = problems.0.len();
+        if !ClientId::is_well_formed(&c.id) {
+            problems.add(record, "id", "must be 1 to 128 of [A-Za-z0-9._~-]");
+        }
+        let existing = match ClientId::is_well_formed(&c.id) {
+            true => self.store().client(&ClientId::new(&c.id)).await?,
+            false => None,
+        };
+        let org = match context.orgs.get(&c.organization) {
+            Some(org) => Some(org.id.clone()),
+            None => self.store().find_org(&c.organization).await?.filter(|o| o.id.as_str() == c.organization).map(|o| o.id),
+        };
+        let Some(org) = org else {
+            problems.add(record, "organization", format!("no organization {:?} in the file or the store", c.organization));
+            return Ok(None);
+        };
+        if existing.as_ref().is_some_and(|e| e.client.org_id != org) {
+            problems.add(record, "id", "is a client of another organization in the store");
+        }
+        let owner = self.import_member(context, &c.owner, &org).await?;
+        let run_as = self.import_member(context, &c.run_as, &org).await?;
+        let (Some(owner), Some(run_as)) = (owner, run_as) else {
+            for (field, id) in [("owner", &c.owner), ("run_as", &c.run_as)] {
+                if self.import_member(context, id, &org).await?.is_none() {
+                    problems.add(record, field, format!("no membership {id:?} of this organization in the file or the store"));
+                }
+            }
+            return Ok(None);
+        };
+        let name = validate_name("a client name", &c.name).map_err(|e| problems.add(record, "name", e)).ok();
+        let grants = parse_grants(&c.grants).map_err(|e| problems.add(record, "grants", e)).ok();
+        let scopes = parse_scopes(&c.scopes).map_err(|e| problems.add(record, "scopes", e)).ok();
+        let origins: Option<Vec<String>> = c
+            .allowed_origins
+            .iter()
+            .map(|o| validate_origin(o))
+            .collect::<Result<_>>()
+            .map_err(|e| problems.add(record, "allowed_origins", e))
+            .ok();
+        let ips = c
+            .allowed_ips
+            .iter()
+            .map(|ip| parse_network(ip))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| problems.add(record, "allowed_ips", e))
+            .ok();
+        let jwks = c.jwks.as_ref().map(ToString::to_string);
+        let keys = client_keys(jwks.as_deref(), c.jwks_uri.as_deref()).map_err(|(field, e)| problems.add(record, field, e)).ok();
+        let auth_method = TokenEndpointAuthMethod::parse(&c.token_endpoint_auth_method);
+        if auth_method.is_none() {
+            problems.add(record, "token_endpoint_auth_method", format!("unknown method {:?}", c.token_endpoint_auth_method));
+        }
+        let pkce = Pkce::parse(&c.pkce);
+        if pkce.is_none() {
+            problems.add(record, "pkce", format!("{:?} is not required or optional", c.pkce));
+        }
+        let status = ClientStatus::parse(&c.status);
+        if status.is_none() {
+            problems.add(record, "status", format!("{:?} is not on or off", c.status));
+        }
+        let (Some(name), Some(grants), Some(scopes), Some(origins), Some(ips), Some(keys), Some(auth_method), Some(pkce), Some(status)) =
+            (name, grants, scopes, origins, ips, keys, auth_method, pkce, status)
+        else {
+            return Ok(None);
+        };
+        let catalogue = match context.catalogues.get(&c.organization) {
+            Some(catalogue) => catalogue.clone(),
+            None => self.store().scopes(&org).await?,
+        };
+        for problem in client_rules::registration_problems(&Registration {
+            owner: &owner,
+            run_as: &run_as,
+            grants: &grants,
+            scopes: &scopes,
+            redirect_uris: &c.redirect_uris,
+            allowed_origins: &origins,
+            allowed_ips: &c.allowed_ips,
+            public: c.public,
+            pkce,
+            auth_method,
+            keys: keys.as_ref(),
+            access_token_ttl: c.access_token_ttl,
+            catalogue: &catalogue,
+            resources: &c.resources,
+        }) {
+            problems.add(record, problem.field, problem.message);
+        }
+        if c.client_secret.is_some() && !auth_method.uses_secret() {
+            problems.add(record, "client_secret", format!("a client authenticating with {} has no secret", auth_method.as_str()));
+        }
+        if let Some(secret) = &c.client_secret
+            && (secret.len() > 512 || secret.is_empty() || !secret.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            problems.add(record, "client_secret", "must be 1 to 512 printable ASCII characters");
+        }
+        if problems.0.len() > before {
+            return Ok(None);
+        }
+        let id = ClientId::new(&c.id);
+        let client = Client {
+            id: id.clone(),
+            org_id: org,
+            name,
+            owner: owner.id.clone(),
+            run_as: run_as.id.clone(),
+            grants: grants.into_iter().collect(),
+            scopes,
+            redirect_uris: c.redirect_uris.clone(),
+            allowed_origins: origins,
+            allowed_ips: ips,
+            public: c.public,
+            pkce,
+            auth_method,
+            keys,
+            access_token_ttl: c.access_token_ttl,
+            requires_org_approval: c.requires_org_approval,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            resources: c.resources.clone(),
+            status,
+            created_at: existing.as_ref().map_or(context.now, |e| e.client.created_at),
+            tokens_not_before: existing.as_ref().and_then(|e| e.client.tokens_not_before),
+        };
+        // The secret: the file's (kept as the client knows it), else the stored one, else a new one.
+        let (material, made) = match (&c.client_secret, &existing) {
+            (Some(secret), Some(e)) if e.secret.as_ref().is_some_and(|m| self.secrets.secret_matches(secret, &m.tag)) => (None, None),
+            (Some(secret), _) => (Some(self.secret_material(&id, secret)?), None),
+            (None, Some(_)) => (None, None),
+            (None, None) if auth_method.uses_secret() => {
+                let (secret, material) = self.new_secret(&id)?;
+                (Some(material), Some(secret))
+            }
+            (None, None) => (None, None),
+        };
+        let same = existing.as_ref().map(|e| {
+            let mut stored = e.client.clone();
+            stored.allowed_ips.sort_by_key(ToString::to_string);
+            let mut given = client.clone();
+            given.allowed_ips.sort_by_key(ToString::to_string);
+            stored == given && material.is_none()
+        });
+        tally.note("clients", &c.id, same);
+        let is_new = existing.is_none();
+        Ok(Some(((ClientRecord { client, secret: material, previous_secret: None }, is_new), made)))
+    }
+}
+
+impl Tessera {
+    /// The membership `id` of organization `org`: the file's, else the store's.
+    async fn import_member(&self, context: &ClientContext<'_>, id: &str, org: &OrgId) -> Result<Option<User>> {
+        let user = match context.members.get(id) {
+            Some(user) => Some(user.clone()),
+            None => self.store().user(&UserId::new(id)).await?,
+        };
+        Ok(user.filter(|u| u.org_id == *org))
+    }
+}
+
+/// What a client of the file is checked against: the file's organizations, their catalogues and
+/// memberships (the store's for those not in the file).
+struct ClientContext<'a> {
+    orgs: &'a HashMap<String, Org>,
+    catalogues: &'a HashMap<String, Vec<ScopeDef>>,
+    members: &'a HashMap<String, User>,
+    now: i64,
+}
