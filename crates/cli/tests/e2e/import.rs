@@ -118,6 +118,16 @@ async fn a_company_moves_in_with_its_clients_ids_secrets_and_passwords() {
         assert!(stored[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{email}: {}", stored[0]);
     }
 
+    // Ids with `.` and `~` work wherever an id goes: the CLI, the portal's pages.
+    assert_eq!(server.cli.json(&["client", "show", SERVICE]).unwrap()["client_id"], SERVICE);
+    let mut owner = Agent::new(&server);
+    assert_eq!(owner.login("user0@globex.test", PASSWORD).await.status(), 303);
+    for id in [APP, SERVICE] {
+        let page = owner.get(&format!("/settings/api-clients/{id}")).await;
+        assert_eq!(page.status(), 200, "{id}");
+        assert!(page.text().await.unwrap().contains(&format!("<code id=\"client-id\">{id}</code>")), "{id}");
+    }
+
     // The same file again: nothing to do (the people keep the passwords they now sign in with).
     let again = import(&server, &file, &[]).unwrap();
     assert_eq!((again["created"].clone(), again["changed"].clone()), (json!({}), json!({})), "{again}");
