@@ -352,19 +352,7 @@ impl Tessera {
             ResponseType::Code => {
                 let code = self.secrets.random_token(32)?;
                 let record = CodeRecord {
-                    grant: GrantRecord {
-                        id: self.secrets.random_id(24)?,
-                        client_id: client.client.id.clone(),
-                        user_id: user.id.clone(),
-                        scope: scope.clone(),
-                        auth_time: session.auth_time,
-                        created_at: now,
-                        expires_at: None,
-                        revoked: false,
-                        resources: request.resources.clone(),
-                        amr: session.amr.clone(),
-                        parent_id: None,
-                    },
+                    grant: self.new_grant(client, session, &scope, &request.resources, now)?,
                     code: IssuedCode {
                         client_id: client.client.id.clone(),
                         redirect_uri: request.redirect_uri_sent.then(|| request.redirect_uri.clone()),
@@ -403,19 +391,7 @@ impl Tessera {
                     Err(Refusal::OAuth(error)) => return Ok(self.error_redirect(request, &error)),
                 };
                 let scope = decided.scope;
-                let grant = GrantRecord {
-                    id: self.secrets.random_id(24)?,
-                    client_id: client.client.id.clone(),
-                    user_id: user.id.clone(),
-                    scope: scope.clone(),
-                    auth_time: session.auth_time,
-                    created_at: now,
-                    expires_at: None,
-                    revoked: false,
-                    resources: decided.resources.clone(),
-                    amr: session.amr.clone(),
-                    parent_id: None,
-                };
+                let grant = self.new_grant(client, session, &scope, &decided.resources, now)?;
                 self.store.insert_grant(&grant).await?;
                 let ttl = self.settings.policy.access_token_ttl(&client.client);
                 let states = AccessGrant {
@@ -446,6 +422,31 @@ impl Tessera {
         }
         let pairs: Vec<(&str, &str)> = response.iter().map(|(k, v)| (*k, v.as_str())).collect();
         Ok(self.answer(request, request.response_type.mode(), &pairs))
+    }
+
+    /// A new authorization by the signed-in user for `client`: what a code or an implicit
+    /// answer's token descends from.
+    fn new_grant(
+        &self,
+        client: &CachedClient,
+        session: &SignedIn,
+        scope: &ScopeSet,
+        resources: &[String],
+        now: i64,
+    ) -> Result<GrantRecord> {
+        Ok(GrantRecord {
+            id: self.secrets.random_id(24)?,
+            client_id: client.client.id.clone(),
+            user_id: session.user.id.clone(),
+            scope: scope.clone(),
+            auth_time: session.auth_time,
+            created_at: now,
+            expires_at: None,
+            revoked: false,
+            resources: resources.to_vec(),
+            amr: session.amr.clone(),
+            parent_id: None,
+        })
     }
 
     /// The scopes a user has consented to, per client, for the page where consent is revoked.
