@@ -82,6 +82,10 @@ struct ImportArgs {
     /// Check the file and print what would be created or changed; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// The issuer URL the server runs under, which the links of the invitations start with (as
+    /// `serve --issuer`; default: the configuration file's).
+    #[arg(long, env = "TESSERA_ISSUER", value_name = "URL")]
+    issuer: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -575,10 +579,20 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
     let actor = Actor::cli();
     let value = match command {
         Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) => json!({}),
-        Command::Import(ImportArgs { file, dry_run }) => {
+        Command::Import(ImportArgs { file, dry_run, issuer }) => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let parsed = read_import_file(&text).with_context(|| format!("{} is not a tessera-export/1 file", file.display()))?;
-            service.import(&actor, parsed, dry_run).await?
+            let mut report = service.import(&actor, parsed, dry_run).await?;
+            if let (Some(issuer), Some(invitations)) = (issuer, report["invitations"].as_array_mut()) {
+                for invitation in invitations {
+                    if let Some(path) =
+                        invitation["link"].as_str().and_then(|link| link.find("/password/reset/").map(|at| link[at..].to_owned()))
+                    {
+                        invitation["link"] = json!(format!("{}{path}", issuer.trim_end_matches('/')));
+                    }
+                }
+            }
+            report
         }
         Command::Export(ExportArgs { org, include_secrets }) => {
             let file = service.export(&actor, org.as_deref(), include_secrets).await?;

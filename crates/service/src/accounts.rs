@@ -94,7 +94,7 @@ impl Tessera {
     }
 
     /// A new single-use link's token for `user`, or `None` when the hourly limit is reached.
-    async fn new_account_token(&self, user: &User, purpose: AccountTokenPurpose, lifetime: i64) -> Result<Option<String>> {
+    pub(crate) async fn new_account_token(&self, user: &User, purpose: AccountTokenPurpose, lifetime: i64) -> Result<Option<String>> {
         let token = self.secrets.random_token(32)?;
         let now = self.lifetime_now();
         let record = AccountTokenRecord { user_id: user.id.clone(), purpose, created_at: now, expires_at: now + lifetime, spent_at: None };

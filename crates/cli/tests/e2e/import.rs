@@ -16,11 +16,12 @@ const ORG: &str = "org_globex_legacy";
 const APP: &str = "legacy.app-1";
 const APP_SECRET: &str = "the-old-vendor's-secret_1";
 const SERVICE: &str = "svc~2";
+const NEWCOMER: &str = "newcomer@globex.test";
 
 /// The file a company writes from its old vendor's data.
 fn moving_file() -> Value {
     let hashes = hashes();
-    let people: Vec<Value> = hashes
+    let mut people: Vec<Value> = hashes
         .as_object()
         .unwrap()
         .iter()
@@ -34,6 +35,12 @@ fn moving_file() -> Value {
             })
         })
         .collect();
+    // Someone whose hash the old vendor would not give: invited to choose a password.
+    people.push(json!({
+        "id": "legacy|nohash",
+        "email": NEWCOMER,
+        "memberships": [{ "id": "auth0|nohash", "organization": ORG, "role": "member" }],
+    }));
     json!({
         "format": "tessera-export/1",
         "exported_at": 1_700_000_000,
@@ -80,13 +87,16 @@ async fn a_company_moves_in_with_its_clients_ids_secrets_and_passwords() {
     let (server, _) = start_with(ServerOptions { serve: vec!["--profile".into(), "blueconic".into()], ..ServerOptions::default() });
     let file = moving_file();
     let people = file["people"].as_array().unwrap().len();
+    let with_hashes = people - 1;
 
     // A dry run says what it would do and writes nothing.
     let planned = import(&server, &file, &["--dry-run"]).unwrap();
     assert_eq!((planned["dry_run"].as_bool(), created(&planned, "people"), created(&planned, "clients")), (Some(true), people, 2));
     assert!(server.cli.json(&["user", "list", "--org", ORG]).is_err(), "nothing written by a dry run");
+    assert_eq!(planned["invitations"][0]["email"], NEWCOMER, "whom it would invite");
+    assert!(planned["invitations"][0].get("link").is_none(), "and no link made");
 
-    let report = import(&server, &file, &[]).unwrap();
+    let report = import(&server, &file, &["--issuer", &server.base]).unwrap();
     assert_eq!((created(&report, "organizations"), created(&report, "memberships"), created(&report, "clients")), (1, people, 2));
     let made = &report["client_secrets_made"];
     assert_eq!(made.as_array().unwrap().len(), 1, "a secret is made for the client that came without one: {made}");
@@ -104,8 +114,20 @@ async fn a_company_moves_in_with_its_clients_ids_secrets_and_passwords() {
     assert_eq!(client_credentials(&server, "/oauth2/token", SERVICE, &made_secret, true).await.status(), 200);
     assert_eq!(client_credentials(&server, "/oauth2/token", APP, "a wrong secret", false).await.status(), 401);
 
+    // The newcomer's invitation: a link (printed, as mail is off here) where they choose a password.
+    let invitations = report["invitations"].as_array().unwrap();
+    assert_eq!(invitations.len(), 1, "{invitations:?}");
+    assert_eq!(invitations[0]["email"], NEWCOMER);
+    let link = invitations[0]["link"].as_str().unwrap().to_owned();
+    let mut newcomer = Agent::new(&server);
+    let page = newcomer.get(&link).await.text().await.unwrap();
+    let chosen = "the newcomer's own password";
+    let set = newcomer.submit(&link, &page, &["csrf_token"], &[("new_password", chosen), ("confirm_password", chosen)]).await;
+    assert!(set.status().is_redirection() || set.status() == 200, "{}", set.status());
+    assert_eq!(Agent::new(&server).login(NEWCOMER, chosen).await.status(), 303, "the newcomer signs in");
+
     // People sign in with the passwords they had, by the page or the session API.
-    for n in 0..people {
+    for n in 0..with_hashes {
         let email = format!("user{n}@globex.test");
         let status = if n % 2 == 0 {
             Agent::new(&server).login(&email, PASSWORD).await.status().as_u16()

@@ -16,13 +16,15 @@ use tessera_core::model::{
 };
 use tessera_core::scope::ScopeSet;
 use tessera_proto::{EXPORT_FORMAT, ExportClient, ExportFile, ExportMembership, ExportPerson};
-use tessera_store::{ClientRecord, ImportBatch, ImportedPerson};
+use tessera_store::{AccountTokenPurpose, ClientRecord, ImportBatch, ImportedPerson};
 
 use super::clients::{client_keys, parse_grants, parse_network, parse_scopes, validate_origin};
 use super::members::{brought_hash, validate_email};
 use super::{Actor, operator_only, validate_name};
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
+use crate::invitations::INVITATION_LIFETIME;
+use crate::mail::Letter;
 
 /// What an import does to each kind of record: created, changed, or already as the file says.
 #[derive(Debug, Default)]
@@ -40,6 +42,10 @@ impl Tally {
             Some(false) => &mut self.changed,
         };
         list.entry(kind).or_default().push(id.to_owned());
+    }
+
+    fn is_new(&self, kind: &str, id: &str) -> bool {
+        self.created.get(kind).is_some_and(|ids| ids.iter().any(|i| i == id))
     }
 
     fn is_noop(&self) -> bool {
@@ -165,19 +171,58 @@ impl Tessera {
                 problems.0.join("\n")
             )));
         }
-        let report = json!({
-            "dry_run": dry_run,
-            "created": tally.created,
-            "changed": tally.changed,
-            "unchanged": tally.unchanged,
-            "client_secrets_made": new_secrets,
-        });
+        // A new person who came without a password hash is invited: a link, mailed when this
+        // process sends mail and printed for the operator, where they choose their password.
+        let to_invite: Vec<&User> = batch
+            .memberships
+            .iter()
+            .filter(|user| !user.service && !user.disabled)
+            .filter(|user| {
+                batch.people.iter().any(|p| p.id == user.person_id && p.password_hash.is_none() && tally.is_new("people", p.id.as_str()))
+            })
+            .fold(Vec::new(), |mut first, user| {
+                if !first.iter().any(|u: &&User| u.person_id == user.person_id) {
+                    first.push(user);
+                }
+                first
+            });
         if !dry_run && !tally.is_noop() {
             let detail = json!({ "created": tally.created, "changed": tally.changed });
             let audit = self.audit(actor, AuditAction::Imported, None, None, detail);
             self.store().import(&batch, &audit).await?;
         }
-        Ok(report)
+        let mut invitations = Vec::new();
+        for user in to_invite {
+            let org_name = batch.orgs.iter().find(|o| o.id == user.org_id).map_or_else(|| user.org_id.to_string(), |o| o.name.clone());
+            let mut invitation = json!({ "email": user.email, "organization": org_name });
+            if !dry_run {
+                let (link, mailed) = self.invite_imported(user, &org_name).await?;
+                invitation["link"] = json!(link);
+                invitation["mailed"] = json!(mailed);
+            }
+            invitations.push(invitation);
+        }
+        Ok(json!({
+            "dry_run": dry_run,
+            "created": tally.created,
+            "changed": tally.changed,
+            "unchanged": tally.unchanged,
+            "client_secrets_made": new_secrets,
+            "invitations": invitations,
+        }))
+    }
+
+    /// A link for an imported person with no password to choose one (a password-setting link
+    /// that lasts as long as an invitation), mailed in an invitation when this process sends mail.
+    async fn invite_imported(&self, user: &User, org_name: &str) -> Result<(String, bool)> {
+        let token = self
+            .new_account_token(user, AccountTokenPurpose::PasswordReset, INVITATION_LIFETIME)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("no link could be made for a new person".into()))?;
+        let link = format!("{}/password/reset/{token}", self.issuer());
+        let letter = Letter::invitation(user.id.as_str(), &user.email, &link, org_name, user.role.as_str(), "The operator")?;
+        let mailed = self.outbox.post(letter);
+        Ok((link, mailed))
     }
 
     #[allow(clippy::too_many_arguments)]
