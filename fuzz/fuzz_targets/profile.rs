@@ -6,9 +6,10 @@
 use axum::Router;
 use axum::routing::get;
 use libfuzzer_sys::fuzz_target;
-use tessera_server::profile::Profile;
+use tessera_profile::Profile;
 
-/// Canonical paths of `tessera_server::build_app` that an alias could collide with.
+/// Canonical paths of `tessera_server::build_app` that an alias could collide with (the server is
+/// not a dependency here: `tessera-profile` parses profiles on its own).
 const CANONICAL: &[&str] = &[
     "/.well-known/openid-configuration",
     "/oauth2/jwks",
@@ -30,8 +31,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(profile) = Profile::parse(text) else { return };
     let _ = profile.default_grant_type();
     let _ = profile.default_response_type();
-    let _ = profile.token_response("https://id.example", "https://id.example");
-    let _ = profile.config_layer();
+    let _ = profile.token_response_endpoints("https://id.example", "https://id.example");
+    let _ = profile.unapproved_status();
     let mut router: Router = CANONICAL.iter().fold(Router::new(), |router, path| router.route(path, get(|| async {})));
     for (_, path) in profile.aliases() {
         assert!(path.starts_with('/'), "alias {path:?}");

@@ -17,7 +17,7 @@ use tessera_core::model::ClientStatus;
 use tessera_core::token::TokenPolicy;
 use tessera_service::{Algorithm, Settings};
 
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileSettings};
 
 /// Declares a layer: the struct (each field optional; flag, environment variable and help in
 /// its clap attribute, the file key its name) and what is derived from the field list, so

@@ -12,7 +12,7 @@ use tessera_service::{Settings, SystemClock, Tessera};
 use crate::config::Config;
 use crate::http::extract::ProxyPolicy;
 use crate::metrics::Metrics;
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileSettings};
 use crate::{AppState, build_app};
 use crate::{listener, tls};
 
@@ -175,7 +175,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),
         aliases: Arc::new(config.profile.as_ref().map(Profile::aliases).unwrap_or_default()),
         request_timeout: config.request_timeout,
-        unapproved_status: config.profile.as_ref().map_or(axum::http::StatusCode::BAD_REQUEST, Profile::unapproved_status),
+        unapproved_status: config.profile.as_ref().map_or(axum::http::StatusCode::BAD_REQUEST, Profile::unapproved_status_code),
     };
     if let Some(profile) = &config.profile {
         tracing::info!(profile = %profile.name, "answering with a profile's paths, lifetimes and fields");
