@@ -529,7 +529,9 @@ async fn the_portal_registers_a_pasted_public_key_and_shows_no_secret() {
         )
         .await;
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("holds a private or symmetric key"), "the form says why");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("holds a private or symmetric key"), "the form says why");
+    assert!(!page.contains(private["d"].as_str().unwrap()), "and does not show the private key back");
 
     let jwk = serde_json::to_string(key.public_jwk()).unwrap();
     let response = agent

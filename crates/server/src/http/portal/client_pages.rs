@@ -46,9 +46,14 @@ async fn client_form(
     state: &AppState,
     session: &SignedIn,
     editing: Option<String>,
-    form: ClientFormValues,
+    mut form: ClientFormValues,
     problems: Vec<Problem>,
 ) -> PageResult {
+    // A private key pasted by mistake (refused: only the public key is registered) is not sent
+    // back into the page, where it would sit in the browser's history and any page cache.
+    if matches!(tessera_jose::assertion::jwks_from_pasted(form.public_key.trim()), Err(tessera_jose::assertion::KeySetError::PrivateKey)) {
+        form.public_key.clear();
+    }
     let user = &session.user;
     let actor = Actor::user(user.clone());
     let catalogue = state.service.scopes(&actor, user.org_id.as_str()).await?;
