@@ -241,7 +241,7 @@ async fn portal_edit_form_shows_and_changes_grants_and_scopes() {
     let none_checked = base(&[("grants", ""), ("scopes", ""), ("scopes", "read")]);
     let response = agent.post(&path, &pairs(&none_checked)).await;
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("at least one grant is required"));
+    assert!(response.text().await.unwrap().contains("At least one grant is required."));
     assert_eq!(show(&server, &id), before);
     let bad_scope = base(&[("grants", ""), ("grants", "client_credentials"), ("scopes", ""), ("scopes", "nosuch")]);
     let response = agent.post(&path, &pairs(&bad_scope)).await;

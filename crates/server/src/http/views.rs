@@ -345,8 +345,9 @@ impl ClientFormPage {
         self.problems.iter().any(|p| p.field == field)
     }
 
+    /// The problems of `field`, each as a sentence (the service words them as clauses).
     fn err(&self, field: &str) -> String {
-        self.problems.iter().filter(|p| p.field == field).map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ")
+        self.problems.iter().filter(|p| p.field == field).map(|p| crate::error::sentence(&p.message)).collect::<Vec<_>>().join(" ")
     }
 
     fn grant_checked(&self, grant: &str) -> bool {
