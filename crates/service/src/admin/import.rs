@@ -383,14 +383,12 @@ impl Tessera {
         }
         let owner = self.import_member(context, &c.owner, &org).await?;
         let run_as = self.import_member(context, &c.run_as, &org).await?;
-        let (Some(owner), Some(run_as)) = (owner, run_as) else {
-            for (field, id) in [("owner", &c.owner), ("run_as", &c.run_as)] {
-                if self.import_member(context, id, &org).await?.is_none() {
-                    problems.add(record, field, format!("no membership {id:?} of this organization in the file or the store"));
-                }
+        for (field, id, found) in [("owner", &c.owner, owner.is_some()), ("run_as", &c.run_as, run_as.is_some())] {
+            if !found {
+                problems.add(record, field, format!("no membership {id:?} of this organization in the file or the store"));
             }
-            return Ok(None);
-        };
+        }
+        let (Some(owner), Some(run_as)) = (owner, run_as) else { return Ok(None) };
         let name = validate_name("a client name", &c.name).map_err(|e| problems.add(record, "name", e)).ok();
         let grants = parse_grants(&c.grants).map_err(|e| problems.add(record, "grants", e)).ok();
         let scopes = parse_scopes(&c.scopes).map_err(|e| problems.add(record, "scopes", e)).ok();
