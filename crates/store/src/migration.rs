@@ -497,7 +497,7 @@ mod tests {
                     "b9df054239527a8bea210d89ca015a5c8d9d97ec21eb6aaa53e3d1b049248f3357b5389b7b9f593f60d26066adfa6e7b",
                     "fdf99f0a25b5d6beebd03098a2d1cf15c033d4ceddb5e728ea10cb3c5dd41c322e524a86b7b5c9f4932570d8ed9f7d20",
                     "eff5342c45ffc9cd57eb78519de1defc6f3d92fed0844589c62d33e867f505ccfda7ebbc7b0f61624c7e6a9077fda842",
-                    "97fafe2f0bd2d47d21c9db30516dff291f6a9757437674ad02217565d05264169620147ae6637fe92f72dd9ee8c54ca9",
+                    "f90151fcb62f17f6001c0d9dc37952cf18afbb716f9b4a9404754c8f6e30fdb16c2ca29b9b62be4bf3158a1f41b7713c",
                 ],
             ),
             (
@@ -525,7 +525,7 @@ mod tests {
                     "cfa7f499f2f68997a47251065c6c60a55cfa00d6ff793068e2aa54f7932439737ae245a03866c2b6f05c4fcb470c7d75",
                     "52b0ac62d4622d20cece6196eda283993aad8ac8fe54dfd66f2c5949f6e7a01939d004ceeb4cad063ccd126049bc7b5c",
                     "eff5342c45ffc9cd57eb78519de1defc6f3d92fed0844589c62d33e867f505ccfda7ebbc7b0f61624c7e6a9077fda842",
-                    "6c20146db81ee8a2020a00c102a42443594f3c96ddc9f915192cedbd87b88710adb9686a0b755e91b628eb89e4fe8eeb",
+                    "ca9bfd0a381493a4f5021566cd7c7a537fb9dca45d19ebe84a6f2accd909ff758611d8b5d69561a22b84211235efb720",
                 ],
             ),
         ];
