@@ -107,6 +107,10 @@ async fn a_member_creates_a_client_reveals_its_secret_gets_a_token_and_regenerat
     let second_secret = browser.text("#client-secret").await.unwrap();
     assert_ne!(second_secret, first_secret);
     assert!(browser.text("#previous-secret").await.unwrap().contains("UTC"), "the page says until when the old one works");
+    for (width, name) in [(390, "portal-client-rolled-phone.png"), (1280, "portal-client-rolled.png")] {
+        browser.client().set_window_size(width, 900).await.unwrap();
+        screenshot(&browser, name).await;
+    }
     assert_eq!(status_with(first_secret.clone()).await, 200, "the old secret within its hour");
     assert_eq!(status_with(second_secret.clone()).await, 200);
 
