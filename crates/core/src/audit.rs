@@ -33,6 +33,9 @@ pub enum AuditAction {
     ConsentRevoked,
     OrgApproved,
     OrgApprovalWithdrawn,
+    /// A member tried to authorize an application that awaits the organization's approval.
+    ApprovalRequested,
+    ApprovalRejected,
     GrantRevoked,
     RefreshTokenMisused,
     SessionCreated,
@@ -96,6 +99,8 @@ impl AuditAction {
             AuditAction::ConsentRevoked => "consent_revoked",
             AuditAction::OrgApproved => "org_approved",
             AuditAction::OrgApprovalWithdrawn => "org_approval_withdrawn",
+            AuditAction::ApprovalRequested => "approval_requested",
+            AuditAction::ApprovalRejected => "approval_rejected",
             AuditAction::GrantRevoked => "grant_revoked",
             AuditAction::RefreshTokenMisused => "refresh_token_misused",
             AuditAction::SessionCreated => "session_created",

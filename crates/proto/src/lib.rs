@@ -542,6 +542,25 @@ pub struct ApprovalView {
     pub approved_at: i64,
 }
 
+/// An application that members of the organization tried to authorize and that awaits its
+/// approval: approve it (`PUT /admin/v1/approvals/{client_id}`) or reject the request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApprovalRequestView {
+    pub client_id: String,
+    pub client_name: String,
+    /// The email of the client's owner, who registered it.
+    pub owner: String,
+    /// The scopes the client is registered for.
+    pub scopes: Vec<String>,
+    /// The email of the member who asked last (empty: no longer a member).
+    pub requested_by: String,
+    pub first_requested_at: i64,
+    pub last_requested_at: i64,
+    /// How many times members tried to authorize it.
+    pub requests: i64,
+}
+
 /// An audit-log entry.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -342,6 +342,7 @@ impl Tessera {
     /// Answers the client: a code, or (implicit) tokens in the fragment.
     async fn respond(&self, request: &AuthorizationRequest, client: &CachedClient, session: &SignedIn) -> Result<AuthorizeOutcome> {
         let user = &session.user;
+        self.note_if_awaiting_approval(client, user).await?;
         let scope = match authorize::scope_for_user(request, client.holder(user), &client.catalogue) {
             Ok(scope) => scope,
             Err(error) => return Ok(self.error_redirect(request, &error)),

@@ -255,6 +255,7 @@ impl Tessera {
         let decided = self.store.decide_device_authorization(&hash, Some(approval), now).await?;
         if decided {
             self.save_consent_audited(user, &client.client.id, &scope).await?;
+            self.note_if_awaiting_approval(&client, user).await?;
         }
         Ok(Ok(decided))
     }

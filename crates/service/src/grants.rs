@@ -273,6 +273,20 @@ impl Tessera {
         Ok(!caller.client.requires_org_approval || self.store.org_approved(&caller.client.id, &user.org_id).await?)
     }
 
+    /// When `user`'s organization has not approved `caller` (registered as needing it), notes that
+    /// a member asked, so the organization's admins find it awaiting them (SPEC §16). Whatever
+    /// then refuses the token is the path's own rule (`issue::standing`), not this.
+    pub(crate) async fn note_if_awaiting_approval(&self, caller: &CachedClient, user: &User) -> Result<()> {
+        if self.org_approves(caller, user).await? {
+            return Ok(());
+        }
+        let actor = crate::admin::Actor::user(user.clone());
+        let detail = serde_json::json!({ "client_org_id": caller.client.org_id.as_str() });
+        let audit = self.audit(&actor, AuditAction::ApprovalRequested, Some(&user.org_id), Some(caller.client.id.to_string()), detail);
+        self.store.note_approval_request(&caller.client.id, &user.org_id, &user.id, &audit).await?;
+        Ok(())
+    }
+
     /// The user a grant acts for, as stored now (`None` when deleted), and whether their organization
     /// lets the calling client act for them: what every user grant's decision starts from.
     pub(crate) async fn grant_user(&self, caller: &CachedClient, user_id: &UserId) -> Result<(Option<User>, bool)> {

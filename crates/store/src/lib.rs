@@ -283,6 +283,19 @@ pub struct ApprovalRecord {
     pub approved_at: i64,
 }
 
+/// An application that members of an organization tried to authorize and that awaits the
+/// organization's approval (SPEC §16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRequestRecord {
+    pub client_id: ClientId,
+    pub org_id: OrgId,
+    /// The member who asked last (`None`: removed since).
+    pub requested_by: Option<UserId>,
+    pub first_requested_at: i64,
+    pub last_requested_at: i64,
+    pub requests: i64,
+}
+
 /// What a single-use link mailed to a user is for (SPEC §11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountTokenPurpose {
@@ -736,6 +749,14 @@ pub trait Store: Send + Sync + 'static {
     /// Approves (or withdraws the approval of) `client` for `org`; withdrawing revokes the
     /// grants of that org's users for the client.
     async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool>;
+    /// Notes that `user` of `org` tried to authorize `client`, which awaits the organization's
+    /// approval: a new request (with `audit`, which is kept only then), or one more of a known one.
+    /// Approving the client (`set_org_approval`) removes the request.
+    async fn note_approval_request(&self, client: &ClientId, org: &OrgId, user: &UserId, audit: &AuditEvent) -> Result<()>;
+    /// The requests awaiting an organization's approval, the most recently asked first.
+    async fn approval_requests(&self, org: &OrgId) -> Result<Vec<ApprovalRequestRecord>>;
+    /// Rejects a request: removes it, with `audit`; `false` when there was none.
+    async fn reject_approval_request(&self, client: &ClientId, org: &OrgId, audit: &AuditEvent) -> Result<bool>;
 
     /// Stores a new grant and its authorization code in one transaction.
     async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()>;

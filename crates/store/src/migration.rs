@@ -195,6 +195,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0024_previous_client_secret.sqlite.sql"),
         postgres: migration_file!("0024_previous_client_secret.postgres.sql"),
     },
+    Step {
+        version: 25,
+        description: "approval requests",
+        sqlite: migration_file!("0025_approval_requests.sqlite.sql"),
+        postgres: migration_file!("0025_approval_requests.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -498,6 +504,7 @@ mod tests {
                     "fdf99f0a25b5d6beebd03098a2d1cf15c033d4ceddb5e728ea10cb3c5dd41c322e524a86b7b5c9f4932570d8ed9f7d20",
                     "eff5342c45ffc9cd57eb78519de1defc6f3d92fed0844589c62d33e867f505ccfda7ebbc7b0f61624c7e6a9077fda842",
                     "f90151fcb62f17f6001c0d9dc37952cf18afbb716f9b4a9404754c8f6e30fdb16c2ca29b9b62be4bf3158a1f41b7713c",
+                    "410f9d55a6a34b970ea73c875ccfe4bcf1535a3654fff686444ec4798d824a142f9755e96e84e197adb4d0f85f2886b5",
                 ],
             ),
             (
@@ -526,6 +533,7 @@ mod tests {
                     "52b0ac62d4622d20cece6196eda283993aad8ac8fe54dfd66f2c5949f6e7a01939d004ceeb4cad063ccd126049bc7b5c",
                     "eff5342c45ffc9cd57eb78519de1defc6f3d92fed0844589c62d33e867f505ccfda7ebbc7b0f61624c7e6a9077fda842",
                     "ca9bfd0a381493a4f5021566cd7c7a537fb9dca45d19ebe84a6f2accd909ff758611d8b5d69561a22b84211235efb720",
+                    "1e8feaea965bf5cb6f2fbc6c5226ae418743be31dd2fb96ee7add5233eafd68b6022cf483a2aa45e38805b90f85fc768",
                 ],
             ),
         ];

@@ -23,10 +23,10 @@ use tessera_core::scope::ScopeSet;
 
 use crate::migration::Dialect;
 use crate::{
-    AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, AuditQuery, AuditRecord, Change, ChangeStamp, ClientRecord, CodeRecord,
-    CodeRedemption, DeviceApproval, Entity, GrantRecord, ImportBatch, Invitation, KeyRecord, KeyRotation, KeyState, LoginChallenge,
-    PasskeyRecord, PasswordChange, PreviousSecret, RefreshLookup, Refusals, Result, SecretMaterial, SessionRecord, Store, StoreError,
-    TotpFactor, WebauthnCeremony,
+    AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, ApprovalRequestRecord, AuditQuery, AuditRecord, Change, ChangeStamp,
+    ClientRecord, CodeRecord, CodeRedemption, DeviceApproval, Entity, GrantRecord, ImportBatch, Invitation, KeyRecord, KeyRotation,
+    KeyState, LoginChallenge, PasskeyRecord, PasswordChange, PreviousSecret, RefreshLookup, Refusals, Result, SecretMaterial,
+    SessionRecord, Store, StoreError, TotpFactor, WebauthnCeremony,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -2227,11 +2227,78 @@ where
                 .await?;
             removed
         };
+        if approve {
+            sqlx::query("DELETE FROM approval_requests WHERE org_id = $1 AND client_id = $2")
+                .bind(org.as_str())
+                .bind(client.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         if changed == 1 {
             Self::insert_audit(&mut *tx, audit).await?;
         }
         self.commit(tx, revoked > 0).await?;
         Ok(changed == 1)
+    }
+
+    async fn note_approval_request(&self, client: &ClientId, org: &OrgId, user: &UserId, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // One statement, so two members asking at once count twice and audit once.
+        let requests: i64 = sqlx::query_scalar(
+            "INSERT INTO approval_requests (org_id, client_id, requested_by, first_requested_at, last_requested_at, requests) \
+             VALUES ($1, $2, $3, $4, $4, 1) ON CONFLICT (org_id, client_id) DO UPDATE SET \
+             requested_by = excluded.requested_by, last_requested_at = excluded.last_requested_at, \
+             requests = approval_requests.requests + 1 RETURNING requests",
+        )
+        .bind(org.as_str())
+        .bind(client.as_str())
+        .bind(user.as_str())
+        .bind(audit.at)
+        .fetch_one(&mut *tx)
+        .await?;
+        // Audited once per request, not per attempt: the page shows how many there were.
+        if requests == 1 {
+            Self::insert_audit(&mut *tx, audit).await?;
+        }
+        self.commit(tx, false).await?;
+        Ok(())
+    }
+
+    async fn approval_requests(&self, org: &OrgId) -> Result<Vec<ApprovalRequestRecord>> {
+        let rows = sqlx::query(
+            "SELECT org_id, client_id, requested_by, first_requested_at, last_requested_at, requests FROM approval_requests \
+             WHERE org_id = $1 ORDER BY last_requested_at DESC, client_id",
+        )
+        .bind(org.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApprovalRequestRecord {
+                    client_id: ClientId::new(row.try_get::<String, _>("client_id")?),
+                    org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
+                    requested_by: row.try_get::<Option<String>, _>("requested_by")?.map(UserId::new),
+                    first_requested_at: row.try_get("first_requested_at")?,
+                    last_requested_at: row.try_get("last_requested_at")?,
+                    requests: row.try_get("requests")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn reject_approval_request(&self, client: &ClientId, org: &OrgId, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let removed = sqlx::query("DELETE FROM approval_requests WHERE org_id = $1 AND client_id = $2")
+            .bind(org.as_str())
+            .bind(client.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 1 {
+            Self::insert_audit(&mut *tx, audit).await?;
+        }
+        self.commit(tx, false).await?;
+        Ok(removed == 1)
     }
 
     async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()> {

@@ -96,6 +96,7 @@ conformance!(
     a_person_holds_one_membership_per_organization,
     an_invitation_is_accepted_once_while_it_is_pending,
     passkeys_belong_to_one_person_and_ceremonies_are_spent_once,
+    approval_requests_count_attempts_and_leave_when_approved_or_rejected,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -183,6 +184,37 @@ async fn seed(store: &dyn Store) {
 
 mod cases {
     use super::*;
+
+    pub async fn approval_requests_count_attempts_and_leave_when_approved_or_rejected(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let (client, org, owner) = (ClientId::new("client-1"), OrgId::new("org-1"), UserId::new("user-1"));
+        let asked = |at| audit(AuditAction::ApprovalRequested, "client-1", at);
+        store.note_approval_request(&client, &org, &owner, &asked(200)).await.unwrap();
+        store.note_approval_request(&client, &org, &owner, &asked(250)).await.unwrap();
+        let waiting = store.approval_requests(&org).await.unwrap();
+        assert_eq!(waiting.len(), 1, "one request per organization and client");
+        let request = &waiting[0];
+        assert_eq!((request.first_requested_at, request.last_requested_at, request.requests), (200, 250, 2));
+        assert_eq!(request.requested_by.as_ref(), Some(&owner));
+        let query = AuditQuery { action: Some("approval_requested".into()), limit: 10, ..AuditQuery::default() };
+        assert_eq!(store.audit_log(&query).await.unwrap().len(), 1, "audited when it begins, not at every attempt");
+
+        // Approving removes it; a rejection of nothing is false and writes nothing.
+        store.set_org_approval(&client, &org, "user-1", true, &audit(AuditAction::OrgApproved, "client-1", 300)).await.unwrap();
+        assert!(store.approval_requests(&org).await.unwrap().is_empty());
+        let rejected = audit(AuditAction::ApprovalRejected, "client-1", 310);
+        assert!(!store.reject_approval_request(&client, &org, &rejected).await.unwrap());
+        store.note_approval_request(&client, &org, &owner, &asked(400)).await.unwrap();
+        assert!(store.reject_approval_request(&client, &org, &rejected).await.unwrap());
+        assert!(store.approval_requests(&org).await.unwrap().is_empty());
+        let query = AuditQuery { action: Some("approval_rejected".into()), limit: 10, ..AuditQuery::default() };
+        assert_eq!(store.audit_log(&query).await.unwrap().len(), 1);
+        // A deleted client takes its requests with it.
+        store.note_approval_request(&client, &org, &owner, &asked(500)).await.unwrap();
+        store.delete_client(&client, &audit(AuditAction::ClientDeleted, "client-1", 600)).await.unwrap();
+        assert!(store.approval_requests(&org).await.unwrap().is_empty());
+    }
 
     pub async fn second_factors_confirm_once_and_accept_each_step_and_code_once(o: &Opened) {
         let store = &*o.store;

@@ -4,7 +4,7 @@
 use tessera_core::access;
 use tessera_core::audit::AuditAction;
 use tessera_core::model::{ClientId, Org, OrgId};
-use tessera_proto::{ApprovalView, OrgView};
+use tessera_proto::{ApprovalRequestView, ApprovalView, OrgView};
 
 use super::{Actor, denied, invalid, operator_only, org_view, validate_name};
 use crate::Tessera;
@@ -79,6 +79,44 @@ impl Tessera {
             serde_json::json!({ "client_org_id": record.client.org_id.as_str() }),
         );
         self.store().set_org_approval(&record.client.id, &org.id, &actor.label, approve, &audit).await?;
+        Ok(())
+    }
+
+    /// The applications awaiting the organization's approval, the most recently asked first.
+    pub async fn approval_requests(&self, actor: &Actor, org: &str) -> Result<Vec<ApprovalRequestView>> {
+        let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        let mut views = Vec::new();
+        for request in self.store().approval_requests(&org.id).await? {
+            // The client is usually another organization's: read as the store has it.
+            let Some(record) = self.store().client(&request.client_id).await? else { continue };
+            let owner = self.store().user(&record.client.owner).await?.map(|u| u.email).unwrap_or_default();
+            let requested_by = match &request.requested_by {
+                Some(id) => self.store().user(id).await?.map(|u| u.email).unwrap_or_default(),
+                None => String::new(),
+            };
+            views.push(ApprovalRequestView {
+                client_id: request.client_id.to_string(),
+                client_name: record.client.name,
+                owner,
+                scopes: record.client.scopes.iter().map(str::to_owned).collect(),
+                requested_by,
+                first_requested_at: request.first_requested_at,
+                last_requested_at: request.last_requested_at,
+                requests: request.requests,
+            });
+        }
+        Ok(views)
+    }
+
+    /// Rejects a request for approval: it leaves the list (a member asking again brings it back).
+    pub async fn reject_approval_request(&self, actor: &Actor, client_id: &str, org: &str) -> Result<()> {
+        let org = self.org(org).await?;
+        access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
+        let audit = self.audit(actor, AuditAction::ApprovalRejected, Some(&org.id), Some(client_id.to_owned()), serde_json::json!({}));
+        if !self.store().reject_approval_request(&ClientId::new(client_id), &org.id, &audit).await? {
+            return Err(ServiceError::NotFound("approval request"));
+        }
         Ok(())
     }
 
