@@ -442,3 +442,84 @@ mod tests {
         assert!(!address_allowed(&client, "127.0.0.1".parse().unwrap()));
     }
 }
+
+/// What a new client is for (SPEC §16): the portal's first question, which sets the grants,
+/// whether the client can keep a secret, and which addresses it needs. The protocol settings
+/// stay open to change under "Advanced"; the kind is not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    /// A server or script calling the API as itself.
+    Server,
+    /// A web app with a back end that keeps a secret, acting for its users.
+    WebApp,
+    /// A single-page app: runs in the browser, keeps no secret.
+    SinglePage,
+    /// A mobile or desktop app: keeps no secret, comes back through a redirect.
+    Native,
+    /// A TV, console or command-line tool: the user approves a code elsewhere.
+    Device,
+    /// A service exchanging a user's token for a narrower one for a downstream API.
+    Exchanging,
+}
+
+impl AppKind {
+    pub const ALL: [AppKind; 6] =
+        [AppKind::Server, AppKind::WebApp, AppKind::SinglePage, AppKind::Native, AppKind::Device, AppKind::Exchanging];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppKind::Server => "server",
+            AppKind::WebApp => "web",
+            AppKind::SinglePage => "spa",
+            AppKind::Native => "native",
+            AppKind::Device => "device",
+            AppKind::Exchanging => "exchange",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AppKind> {
+        AppKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// The grants such a client starts with.
+    pub fn grants(self) -> &'static [GrantType] {
+        match self {
+            AppKind::Server => &[GrantType::ClientCredentials],
+            AppKind::WebApp | AppKind::SinglePage | AppKind::Native => &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+            AppKind::Device => &[GrantType::DeviceCode, GrantType::RefreshToken],
+            AppKind::Exchanging => &[GrantType::TokenExchange],
+        }
+    }
+
+    /// Whether it runs where a secret cannot be kept (it then proves itself with PKCE).
+    pub fn public(self) -> bool {
+        matches!(self, AppKind::SinglePage | AppKind::Native | AppKind::Device)
+    }
+
+    /// Whether users come back to it through a redirect URI, which it must register.
+    pub fn needs_redirect_uris(self) -> bool {
+        matches!(self, AppKind::WebApp | AppKind::SinglePage | AppKind::Native)
+    }
+
+    /// Whether the browser calls the token endpoint itself (CORS origins).
+    pub fn calls_from_browser(self) -> bool {
+        self == AppKind::SinglePage
+    }
+}
+
+#[cfg(test)]
+mod app_kind_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_and_public_kinds_use_no_secret_grant() {
+        for kind in AppKind::ALL {
+            assert_eq!(AppKind::parse(kind.as_str()), Some(kind));
+            if kind.public() {
+                assert!(!kind.grants().contains(&GrantType::ClientCredentials), "{kind:?}");
+                assert!(!kind.grants().contains(&GrantType::TokenExchange), "{kind:?}");
+            }
+        }
+        assert_eq!(AppKind::parse("all"), None);
+    }
+}

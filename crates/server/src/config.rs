@@ -216,6 +216,18 @@ settings_layer! {
         /// The `From` address of the mail Tessera sends, e.g. `Tessera <auth@example.com>`.
         #[arg(long, env = "TESSERA_MAIL_FROM", value_name = "ADDRESS")]
         pub mail_from: Option<String>,
+        /// The address of your API, e.g. `https://api.example.com/v1`: the token generator's
+        /// "call the API" example uses it. Default: the example says `$API_URL`.
+        #[arg(long, env = "TESSERA_API_BASE_URL", value_name = "URL")]
+        pub api_base_url: Option<String>,
+    }
+}
+
+/// `--api-base-url`: an absolute http(s) URL, shown in the portal's examples as given.
+fn api_base_url(text: &str) -> anyhow::Result<String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(text.trim_end_matches('/').to_owned()),
+        _ => bail!("api_base_url {text:?} is not an http or https URL"),
     }
 }
 
@@ -444,6 +456,7 @@ impl Config {
             dpop_nonce_required: serve.dpop_require_nonce.unwrap_or(false),
             allow_internal_jwks_uri: serve.allow_internal_jwks_uri.unwrap_or(false),
             mail: mail_settings(serve.smtp_url, serve.smtp_password, serve.smtp_ca_file, serve.mail_from)?,
+            api_base_url: serve.api_base_url.map(|url| api_base_url(&url)).transpose()?,
         };
         Ok(Self {
             data_dir,

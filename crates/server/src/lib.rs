@@ -86,6 +86,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/assets/tessera.css", get(http::pages::stylesheet))
         .route("/assets/generator.js", get(http::portal::generator::generator_script))
         .route("/assets/webauthn.js", get(http::portal::security::webauthn_script))
+        .route("/assets/copy.js", get(http::pages::copy_script))
         .route("/settings/api-clients", get(http::portal::client_pages::clients))
         .route(
             "/settings/api-clients/new",
@@ -98,7 +99,10 @@ pub fn build_app(state: AppState) -> Router {
             get(http::portal::client_pages::regenerate_form).post(http::portal::client_pages::regenerate),
         )
         .route("/settings/api-clients/{id}/delete", get(http::portal::client_pages::delete_form).post(http::portal::client_pages::delete))
-        .route("/settings/api-clients/{id}/status", post(http::portal::client_pages::set_status))
+        .route(
+            "/settings/api-clients/{id}/status",
+            get(http::portal::client_pages::turn_off_form).post(http::portal::client_pages::set_status),
+        )
         .route("/settings/api-clients/{id}/edit", get(http::portal::client_pages::edit_form).post(http::portal::client_pages::edit))
         .route("/tools/access-token", get(http::portal::generator::generator).post(http::portal::generator::generate))
         .route("/tools/access-token/callback-uri", post(http::portal::generator::add_callback))
@@ -118,6 +122,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/settings/organizations/switch", post(http::portal::memberships::switch))
         .route("/admin/approvals", get(http::portal::org_admin::approvals).post(http::portal::org_admin::approve))
         .route("/admin/approvals/withdraw", post(http::portal::org_admin::withdraw))
+        .route("/admin/approvals/reject", post(http::portal::org_admin::reject))
         .route("/admin/audit", get(http::portal::org_admin::audit))
         .route("/", get(http::pages::home))
         .route("/healthz", get(http::health::healthz))

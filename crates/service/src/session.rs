@@ -168,6 +168,18 @@ impl Tessera {
         self.csrf_matches(&session.cookie, token)
     }
 
+    /// The mark a page sets in this browser after a secret of `client_id` was made or its showing
+    /// confirmed, so the page it redirects to shows that secret once (post/redirect/get without
+    /// the secret in the URL). Bound to the session: a mark from another browser is worthless.
+    pub fn fresh_secret_mark(&self, session: &SignedIn, client_id: &str) -> String {
+        // Session cookies are URL-safe base64, so no session's own binding starts like this one.
+        self.csrf_token(&format!("fresh-secret:{client_id}:{}", session.cookie))
+    }
+
+    pub fn fresh_secret_mark_matches(&self, session: &SignedIn, client_id: &str, mark: &str) -> bool {
+        self.csrf_matches(&format!("fresh-secret:{client_id}:{}", session.cookie), mark)
+    }
+
     /// Checks an email and password and opens a session. `previous` is the browser's current
     /// session cookie, which is ended. Failures are throttled per account and per address and
     /// audited; an unknown email costs the same as a wrong password and gets the same answer.

@@ -13,6 +13,8 @@ use crate::{Algorithm, Result};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub policy: TokenPolicy,
+    /// The company's API (`serve --api-base-url`), for the token generator's example call.
+    pub api_base_url: Option<String>,
     pub signing_alg: Algorithm,
     /// Seconds a key signs before it is rotated out.
     pub key_rotation_interval: i64,

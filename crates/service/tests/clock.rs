@@ -92,6 +92,7 @@ fn settings() -> Settings {
         mail: None,
         default_pkce: Pkce::Required,
         new_client_status: tessera_core::model::ClientStatus::On,
+        api_base_url: None,
     }
 }
 

@@ -81,6 +81,13 @@ impl<'a> Agent<'a> {
     }
 
     /// Signs in through the login form; returns the response to the form post.
+    /// The page a post/redirect/get answer sends the browser to: the `303`'s `Location`, fetched.
+    pub async fn follow(&mut self, response: reqwest::Response) -> reqwest::Response {
+        assert_eq!(response.status(), 303, "a redirect after the post");
+        let to = location(&response);
+        self.get(&to).await
+    }
+
     pub async fn login(&mut self, email: &str, password: &str) -> reqwest::Response {
         let page = self.get("/login").await.text().await.unwrap();
         let csrf = hidden(&page, "csrf_token");

@@ -81,6 +81,10 @@ enum Route {
     ListApprovals,
     Approve,
     Withdraw,
+    ListApprovalRequests,
+    /// Of a client no member asked for: once the access rule lets the caller by, 404 (nothing
+    /// waits); `approvals.rs` rejects a real request.
+    RejectApprovalRequest,
     Audit,
     RevokeToken,
     OpenApi,
@@ -172,6 +176,8 @@ const FIRST_PARTY: &[Row] = &[
     (ListApprovals,               Org,        [200, 200, 403, 403]),
     (Approve,                     Other,      [204, 204, 403, 403]),
     (Withdraw,                    Other,      [204, 204, 403, 403]),
+    (ListApprovalRequests,        Org,        [200, 200, 403, 403]),
+    (RejectApprovalRequest,       Other,      [404, 404, 403, 403]),
     (Audit,                       Org,        [200, 200, 403, 403]),
     (RevokeToken,                 Org,        [204, 204, 400, 400]),
     (OpenApi,                     Org,        [200, 200, 200, 200]),
@@ -184,6 +190,8 @@ enum Page {
     RevealSecret,
     RegenerateSecret,
     DeleteClient,
+    /// The page that asks before Turn off (a GET: it changes nothing).
+    ConfirmTurnOff,
     TurnClientOff,
     EditClientScopes,
     Members,
@@ -194,6 +202,8 @@ enum Page {
     Scopes,
     AddScope,
     Approvals,
+    /// Rejects the request of a client no member asked for: 404 once allowed (see the API's row).
+    RejectApplication,
     Audit,
     Organization,
     /// Leaves `require_mfa` off (the cells after it must not be sent to enrolment).
@@ -237,19 +247,22 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::ShowClient,          Own,        [200, 200, 200, 0]),
     (Page::ShowClient,          Peer,       [200, 200, 404, 0]),
     (Page::ShowClient,          Other,      [404, 404, 404, 0]),
-    (Page::RevealSecret,        Own,        [200, 200, 200, 0]),
+    (Page::RevealSecret,        Own,        [303, 303, 303, 0]),
     (Page::RevealSecret,        Peer,       [403, 403, 404, 0]),
     (Page::RevealSecret,        Above,      [403, 403, 404, 0]),
-    (Page::RevealSecret,        OwnAbove,   [200, 403, 403, 0]),
+    (Page::RevealSecret,        OwnAbove,   [303, 403, 403, 0]),
     (Page::RevealSecret,        Other,      [404, 404, 404, 0]),
-    (Page::RegenerateSecret,    Own,        [200, 200, 200, 0]),
-    (Page::RegenerateSecret,    Peer,       [200, 200, 404, 0]),
-    (Page::RegenerateSecret,    Above,      [200, 403, 404, 0]),
-    (Page::RegenerateSecret,    OwnAbove,   [200, 403, 403, 0]),
+    (Page::RegenerateSecret,    Own,        [303, 303, 303, 0]),
+    (Page::RegenerateSecret,    Peer,       [303, 303, 404, 0]),
+    (Page::RegenerateSecret,    Above,      [303, 403, 404, 0]),
+    (Page::RegenerateSecret,    OwnAbove,   [303, 403, 403, 0]),
     (Page::RegenerateSecret,    Other,      [404, 404, 404, 0]),
     (Page::DeleteClient,        Peer,       [303, 303, 404, 0]),
     (Page::DeleteClient,        Above,      [303, 303, 404, 0]),
     (Page::DeleteClient,        Other,      [404, 404, 404, 0]),
+    (Page::ConfirmTurnOff,      Own,        [200, 200, 200, 0]),
+    (Page::ConfirmTurnOff,      Peer,       [200, 200, 404, 0]),
+    (Page::ConfirmTurnOff,      Other,      [404, 404, 404, 0]),
     (Page::TurnClientOff,       Above,      [303, 303, 404, 0]),
     (Page::TurnClientOff,       Other,      [404, 404, 404, 0]),
     (Page::EditClientScopes,    Own,        [303, 303, 303, 0]),
@@ -269,6 +282,7 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::Scopes,          Org,        [200, 200, 403, 0]),
     (Page::AddScope,            Org,        [303, 303, 403, 0]),
     (Page::Approvals,       Org,        [200, 200, 403, 0]),
+    (Page::RejectApplication,   Other,      [404, 404, 403, 0]),
     (Page::Audit,           Org,        [200, 200, 403, 0]),
     (Page::Organization,    Org,        [200, 200, 403, 0]),
     (Page::SaveOrganization,    Org,        [303, 403, 403, 0]),
@@ -572,6 +586,11 @@ async fn prepare(world: &World, role: Role, action: Route, target: Target) -> Re
             let method = if action == Approve { Method::PUT } else { Method::DELETE };
             Request::new(method, format!("/approvals/{id}"), None, Object::Client { id, secret })
         }
+        ListApprovalRequests => Request::new(Method::GET, "/approval-requests", None, Object::None),
+        RejectApprovalRequest => {
+            let (id, secret) = world.client_target(role, Other);
+            Request::new(Method::DELETE, format!("/approval-requests/{id}"), None, Object::Client { id, secret })
+        }
         Audit => Request::new(Method::GET, "/audit", None, Object::None),
         RevokeToken => {
             // A token of the caller's own organization: one of the home fixture's client.
@@ -756,6 +775,10 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
             let (path, object) = client();
             (format!("{path}/delete"), form(&[]), object)
         }
+        Page::ConfirmTurnOff => {
+            let (path, object) = client();
+            (format!("{path}/status"), None, object)
+        }
         Page::TurnClientOff => {
             let (path, object) = client();
             (format!("{path}/status"), form(&[("status", "off")]), object)
@@ -792,6 +815,10 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         Page::Scopes => ("/admin/scopes".into(), None, Object::None),
         Page::AddScope => ("/admin/scopes".into(), form(&[("name", &format!("page{}", world.next()))]), Object::None),
         Page::Approvals => ("/admin/approvals".into(), None, Object::None),
+        Page::RejectApplication => {
+            let (id, secret) = world.client_target(role, Other);
+            ("/admin/approvals/reject".into(), form(&[("client_id", &id)]), Object::Client { id, secret })
+        }
         Page::Audit => ("/admin/audit".into(), None, Object::None),
         Page::Organization => ("/admin/organization".into(), None, Object::None),
         Page::SaveOrganization => ("/admin/organization".into(), form(&[]), Object::None),
@@ -847,7 +874,7 @@ async fn pages_with_browser_sessions() {
         agent.origin = Some(world.origin.clone());
         assert_eq!(agent.login(world.email(role), if role == Role::Owner { OWNER_PASSWORD } else { PASSWORD }).await.status(), 303);
         // The session's form token: every form of the session carries the same one.
-        let page = agent.get("/settings/api-clients/new").await.text().await.unwrap();
+        let page = agent.get("/settings/api-clients/new?kind=server").await.text().await.unwrap();
         let csrf = hidden(&page, "csrf_token");
         let caller_id = world.id(world.email(role));
         for &(action, target, expected) in PAGES {

@@ -107,12 +107,13 @@ async fn the_portal_names_the_field_of_a_list_too_long() {
     let (server, fixture) = start();
     let mut agent = crate::agent::Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, crate::agent::OWNER_PASSWORD).await.status(), 303);
-    let form = agent.get("/settings/api-clients/new").await.text().await.unwrap();
+    let form = agent.get("/settings/api-clients/new?kind=server").await.text().await.unwrap();
     let lines = uris(101).join("\n");
     let fields = [("name", "lists"), ("grants", "authorization_code"), ("redirect_uris", lines.as_str())];
     let response = agent.submit("/settings/api-clients/new", &form, &["csrf_token"], &fields).await;
     assert_eq!(response.status(), 400);
     let page = response.text().await.unwrap();
     assert!(page.contains("at most 100 redirect URIs, not 101"), "{page}");
-    assert!(page.contains(r#"<textarea id="redirect_uris" name="redirect_uris" rows="3" aria-invalid="true">"#), "by the field: {page}");
+    assert!(page.contains(r#"aria-invalid="true" aria-describedby="redirect_uris-error">"#), "by the field: {page}");
+    assert!(page.contains(r#"<p class="field-error" id="redirect_uris-error">"#), "{page}");
 }

@@ -241,7 +241,7 @@ async fn device_discovery_and_registration() {
     assert!(shown["grants"].as_array().unwrap().contains(&Value::from("device_code")), "{shown}");
     // The portal offers the grant.
     let mut agent = signed_in(&server, &fixture).await;
-    let page = agent.get("/settings/api-clients/new").await.text().await.unwrap();
+    let page = agent.get("/settings/api-clients/new?kind=server").await.text().await.unwrap();
     assert!(page.contains("value=\"device_code\""), "{page}");
 }
 

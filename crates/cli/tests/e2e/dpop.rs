@@ -482,7 +482,7 @@ async fn dpop_required_is_set_in_the_admin_api_the_portal_and_dynamic_registrati
     let page = response.text().await.unwrap();
     assert!(page.contains("invalid_dpop_proof") && page.contains("a DPoP proof is required"), "{page}");
     // The new-client form has the checkbox too.
-    let new_form = agent.get("/settings/api-clients/new").await.text().await.unwrap();
+    let new_form = agent.get("/settings/api-clients/new?kind=server").await.text().await.unwrap();
     assert!(new_form.contains("name=\"dpop_bound_access_tokens\""), "{new_form}");
 
     // Dynamic registration (RFC 7591): the metadata is taken and echoed; a non-boolean is refused.

@@ -102,9 +102,9 @@ async fn p10_a_public_client_can_never_be_pkce_optional() {
     // The portal: the form's PKCE field carries the message.
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
-    let form = agent.get("/settings/api-clients/new").await.text().await.unwrap();
+    let form = agent.get("/settings/api-clients/new?kind=server").await.text().await.unwrap();
     assert!(form.contains(r#"<label for="pkce">"#) && form.contains(r#"<select id="pkce" name="pkce""#), "a real label: {form}");
-    assert!(form.contains("<legend>Advanced</legend>"), "{form}");
+    assert!(form.contains("<summary>Advanced settings</summary>"), "{form}");
     let fields = [
         ("name", "portal spa"),
         ("grants", "authorization_code"),
@@ -180,7 +180,7 @@ async fn the_bluescape_profile_makes_confidential_clients_pkce_optional_by_defau
     assert_eq!(expect(api.post("/clients", &web).await, 201).await["pkce"], "optional");
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
-    let form = agent.get("/settings/api-clients/new").await.text().await.unwrap();
+    let form = agent.get("/settings/api-clients/new?kind=server").await.text().await.unwrap();
     assert!(form.contains(r#"<option value="optional" selected>"#), "{form}");
     // Dynamic registration keeps PKCE required: RFC 7591 has no way to ask otherwise.
     let token = crate::registration::initial_token(&server, &fixture, &[]);

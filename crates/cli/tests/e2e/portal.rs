@@ -61,9 +61,13 @@ async fn a11_only_the_owner_reveals_a_secret_and_the_reveal_is_audited() {
     assert!(html.contains("Client ID") && html.contains(&client.client_id), "{html}");
     assert!(!html.contains(&client.client_secret), "the secret is masked until Show");
     let response = owner_of_client.submit(&format!("{path}/secret"), &html, &["csrf_token"], &[]).await;
+    assert!(!location(&response).contains(&client.client_secret), "never in a URL");
+    let response = owner_of_client.follow(response).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert!(response.text().await.unwrap().contains(&client.client_secret), "Show reveals it to the owner");
+    let (_, again) = page(&mut owner_of_client, &path).await;
+    assert!(!again.contains(&client.client_secret), "once: a reload shows it masked");
     let reveals: Vec<Value> = audit(&server, &fixture).into_iter().filter(|e| e["action"] == "client_secret_revealed").collect();
     assert_eq!(reveals.len(), 1, "one audited reveal");
     assert_eq!(reveals[0]["actor"], dev_user["id"]);
@@ -74,7 +78,8 @@ async fn a11_only_the_owner_reveals_a_secret_and_the_reveal_is_audited() {
     let (status, html) = page(&mut admin, &path).await;
     assert_eq!(status, 200);
     assert!(!html.contains("id=\"show-secret\"") && html.contains("Only the client's owner may see it"), "{html}");
-    let response = admin.submit(&format!("{path}/secret"), &html, &["csrf_token"], &[]).await;
+    let (_, form) = page(&mut admin, "/settings/api-clients/new?kind=server").await;
+    let response = admin.submit(&format!("{path}/secret"), &form, &["csrf_token"], &[]).await;
     assert_eq!(response.status(), 403);
     assert!(!response.text().await.unwrap().contains(&client.client_secret));
 
@@ -84,7 +89,7 @@ async fn a11_only_the_owner_reveals_a_secret_and_the_reveal_is_audited() {
     assert_eq!(status, 404);
     let (_, own_list) = page(&mut stranger, "/settings/api-clients").await;
     assert!(!own_list.contains(&client.client_id), "other members' clients are not listed");
-    let (_, form) = page(&mut stranger, "/settings/api-clients/new").await;
+    let (_, form) = page(&mut stranger, "/settings/api-clients/new?kind=server").await;
     let response = stranger.submit(&format!("{path}/secret"), &form, &["csrf_token"], &[]).await;
     assert_eq!(response.status(), 404);
 
@@ -108,7 +113,7 @@ async fn q04_a_forged_form_gets_no_restricted_scope_and_no_run_as_user_without_t
     add_user(&server, &fixture, &plain, "member", MEMBER_PASSWORD, &[]);
     add_user(&server, &fixture, &robot, "member", MEMBER_PASSWORD, &["--permission", "authorize_applications"]);
     let mut agent = signed_in(&server, &dev, MEMBER_PASSWORD).await;
-    let (status, form) = page(&mut agent, "/settings/api-clients/new").await;
+    let (status, form) = page(&mut agent, "/settings/api-clients/new?kind=server").await;
     assert_eq!(status, 200);
     assert!(form.contains(r#"value="admin" disabled"#), "the restricted scope is offered disabled: {form}");
     assert!(form.contains(&format!(r#"<option value="{robot}""#)), "a user holding the permission is offered");
@@ -156,8 +161,7 @@ async fn q04_a_forged_form_gets_no_restricted_scope_and_no_run_as_user_without_t
     let all = send(post(vec![("run_as", robot.clone())]));
     let borrowed: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let response = agent.post("/settings/api-clients/new", &borrowed).await;
-    assert_eq!(response.status(), 201);
-    let html = response.text().await.unwrap();
+    let html = agent.follow(response).await.text().await.unwrap();
     assert!(html.contains(&robot), "run as the permitted user: {html}");
 }
 

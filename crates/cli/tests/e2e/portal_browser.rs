@@ -43,9 +43,17 @@ async fn a_member_creates_a_client_reveals_its_secret_gets_a_token_and_regenerat
     let browser = Browser::start().await.unwrap();
     sign_in(&browser, &server, "/settings/api-clients", &dev, MEMBER_PASSWORD).await;
 
+    // First what will use it, then a short form: the grants come from that answer.
     browser.click("a.button.primary").await.unwrap();
+    browser.wait_for_element("#kind-server", WAIT).await.unwrap();
+    screenshot(&browser, "portal-new-client-kind.png").await;
+    browser.click("#kind-server").await.unwrap();
     browser.wait_for_element("#name", WAIT).await.unwrap();
     browser.fill("#name", "Deploy bot").await.unwrap();
+    // No scope ticked is an error, never "every scope".
+    browser.click("button.primary[type=submit]").await.unwrap();
+    browser.wait_for_element("fieldset[aria-invalid=true] #scopes-error", WAIT).await.unwrap();
+    assert!(browser.text("#scopes-error").await.unwrap().contains("Choose at least one scope"));
     browser.click("input[name=scopes][value=read]").await.unwrap();
     browser.click("input[name=scopes][value=write]").await.unwrap();
     screenshot(&browser, "portal-new-client.png").await;
@@ -54,10 +62,14 @@ async fn a_member_creates_a_client_reveals_its_secret_gets_a_token_and_regenerat
     let client_id = browser.text("#client-id").await.unwrap();
     let first_secret = browser.text("#client-secret").await.unwrap();
     assert_eq!(first_secret.len(), 43, "the new secret is shown once at creation: {first_secret}");
+    assert!(browser.current_url().await.unwrap().ends_with(&format!("/settings/api-clients/{client_id}?done=created")));
+    screenshot(&browser, "portal-client-created.png").await;
 
-    // Later, on the client's page, the secret is masked until Show.
-    browser.goto(&server.url(&format!("/settings/api-clients/{client_id}"))).await.unwrap();
+    // A reload repeats nothing: no second client, and the secret is masked until Show.
+    browser.client().refresh().await.unwrap();
     browser.wait_for_element("#show-secret", WAIT).await.unwrap();
+    let listed = server.cli.json(&["client", "list", "--org", &fixture.org_name]).unwrap();
+    assert_eq!(listed.as_array().unwrap().iter().filter(|c| c["name"] == "Deploy bot").count(), 1, "{listed}");
     assert!(!browser.page_source().await.unwrap().contains(&first_secret), "masked");
     screenshot(&browser, "portal-client.png").await;
     browser.click("#show-secret").await.unwrap();
@@ -105,6 +117,10 @@ async fn a_member_creates_a_client_reveals_its_secret_gets_a_token_and_regenerat
     browser.click("#confirm").await.unwrap();
     browser.wait_for_element("#client-secret:not(.masked)", WAIT).await.unwrap();
     let second_secret = browser.text("#client-secret").await.unwrap();
+    // A reload after the roll rolls nothing again.
+    browser.client().refresh().await.unwrap();
+    browser.wait_for_element("#client-secret.masked", WAIT).await.unwrap();
+    assert_eq!(status_with(second_secret.clone()).await, 200, "the reload made no third secret");
     assert_ne!(second_secret, first_secret);
     assert!(browser.text("#previous-secret").await.unwrap().contains("UTC"), "the page says until when the old one works");
     for (width, name) in [(390, "portal-client-rolled-phone.png"), (1280, "portal-client-rolled.png")] {
@@ -189,12 +205,14 @@ async fn q04_a_member_is_offered_no_restricted_scope_and_no_run_as_user_without_
     add_user(&server, &fixture, &plain, "member", MEMBER_PASSWORD, &[]);
     add_user(&server, &fixture, &robot, "member", MEMBER_PASSWORD, &["--permission", "authorize_applications"]);
     let browser = Browser::start().await.unwrap();
-    sign_in(&browser, &server, "/settings/api-clients/new", &dev, MEMBER_PASSWORD).await;
+    sign_in(&browser, &server, "/settings/api-clients/new?kind=server", &dev, MEMBER_PASSWORD).await;
 
     let restricted = browser.client().find(fantoccini_locator("input[name=scopes][value=admin]")).await.unwrap();
     assert_eq!(restricted.prop("disabled").await.unwrap().as_deref(), Some("true"), "the restricted scope cannot be ticked");
     restricted.click().await.ok();
     assert_eq!(restricted.prop("checked").await.unwrap().as_deref(), Some("false"));
+    // The run-as user is under "Advanced settings".
+    browser.click("details.advanced > summary").await.unwrap();
     let options = browser.text("#run_as").await.unwrap();
     assert!(options.contains(&dev) && options.contains(&robot), "{options}");
     assert!(!options.contains(&plain), "a user without the permission is not offered: {options}");
@@ -250,8 +268,9 @@ async fn the_pkce_choice_sits_under_advanced_with_a_real_label_and_fits_a_390px_
     let (server, fixture) = start();
     let browser = Browser::start().await.unwrap();
     browser.client().set_window_size(1280, 800).await.unwrap();
-    sign_in(&browser, &server, "/settings/api-clients/new", &fixture.owner_email, OWNER_PASSWORD).await;
+    sign_in(&browser, &server, "/settings/api-clients/new?kind=server", &fixture.owner_email, OWNER_PASSWORD).await;
     let client = browser.client();
+    browser.click("details.advanced > summary").await.unwrap();
     client.execute("document.querySelector('#pkce').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
     screenshot(&browser, "portal-advanced.png").await;
     for width in [1280, 390] {
@@ -267,17 +286,18 @@ async fn the_pkce_choice_sits_under_advanced_with_a_real_label_and_fits_a_390px_
     let page = client.find(fantoccini_locator("html")).await.unwrap().rectangle().await.unwrap();
     assert!(page.2 <= 390.0, "the viewport of a 390px phone: {page:?}");
     // Nothing sticks out sideways: the form, the Advanced fieldset, the PKCE label and select.
-    for css in ["form.wide", "fieldset:has(#pkce)", "label[for=pkce]", "#pkce", "button.primary[type=submit]"] {
+    for css in ["form.wide", "details.advanced", "label[for=pkce]", "#pkce", "button.primary[type=submit]"] {
         let element = client.find(fantoccini_locator(css)).await.unwrap();
         assert!(element.is_displayed().await.unwrap(), "{css} is shown");
         let (x, _, width, _) = element.rectangle().await.unwrap();
         assert!(x >= 0.0 && x + width <= page.2 + 0.5, "{css} fits: x {x} + width {width} > {}", page.2);
     }
-    assert_eq!(browser.text("fieldset:has(#pkce) > legend").await.unwrap(), "Advanced");
+    assert_eq!(browser.text("details.advanced:has(#pkce) > summary").await.unwrap(), "Advanced settings");
     assert!(browser.text("label[for=pkce]").await.unwrap().starts_with("PKCE in the code flow"));
 
     // A legacy confidential client, made from the phone.
     browser.fill("#name", "Legacy web app").await.unwrap();
+    browser.click("input[name=scopes][value=read]").await.unwrap();
     browser.click("input[name=grants][value=client_credentials]").await.unwrap();
     browser.click("input[name=grants][value=authorization_code]").await.unwrap();
     browser.fill("#redirect_uris", "https://legacy.example/cb").await.unwrap();

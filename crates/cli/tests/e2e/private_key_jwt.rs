@@ -515,7 +515,7 @@ async fn the_portal_registers_a_pasted_public_key_and_shows_no_secret() {
     let (key, _) = SigningKey::generate(Algorithm::ES256).unwrap();
     let mut agent = Agent::new(&server);
     assert_eq!(agent.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
-    let form = agent.get("/settings/api-clients/new").await.text().await.unwrap();
+    let form = agent.get("/settings/api-clients/new?kind=server").await.text().await.unwrap();
     assert!(form.contains("name=\"public_key\""), "the form offers a public key field");
     let csrf = hidden(&form, "csrf_token");
 
@@ -525,7 +525,13 @@ async fn the_portal_registers_a_pasted_public_key_and_shows_no_secret() {
     let response = agent
         .post(
             "/settings/api-clients/new",
-            &[("csrf_token", &csrf), ("name", "pasted private"), ("grants", "client_credentials"), ("public_key", &private.to_string())],
+            &[
+                ("csrf_token", &csrf),
+                ("name", "pasted private"),
+                ("grants", "client_credentials"),
+                ("scopes", "read"),
+                ("public_key", &private.to_string()),
+            ],
         )
         .await;
     assert_eq!(response.status(), 400);
@@ -537,11 +543,10 @@ async fn the_portal_registers_a_pasted_public_key_and_shows_no_secret() {
     let response = agent
         .post(
             "/settings/api-clients/new",
-            &[("csrf_token", &csrf), ("name", "signed app"), ("grants", "client_credentials"), ("public_key", &jwk)],
+            &[("csrf_token", &csrf), ("name", "signed app"), ("grants", "client_credentials"), ("scopes", "read"), ("public_key", &jwk)],
         )
         .await;
-    assert_eq!(response.status(), 201);
-    let html = response.text().await.unwrap();
+    let html = agent.follow(response).await.text().await.unwrap();
     assert!(html.contains("id=\"no-secret\"") && !html.contains("id=\"regenerate\"") && !html.contains("id=\"show-secret\""), "{html}");
     let listed = server.cli.json(&["client", "list", "--org", &fixture.org_name]).unwrap();
     let created = listed.as_array().unwrap().iter().find(|c| c["name"] == "signed app").unwrap().clone();

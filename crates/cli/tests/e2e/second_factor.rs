@@ -277,7 +277,8 @@ async fn sensitive_actions_ask_again_after_five_minutes_and_then_carry_on() {
     let mut owner = Agent::new(&server);
     owner.login(&fixture.owner_email, OWNER_PASSWORD).await;
     let page = owner.get(&path).await.text().await.unwrap();
-    let shown = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await.text().await.unwrap();
+    let shown = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await;
+    let shown = owner.follow(shown).await.text().await.unwrap();
     assert!(shown.contains(&client.client_secret), "within 5 minutes of signing in: shown at once");
 
     server.advance_clock(5 * 60 + 1).unwrap();
@@ -290,9 +291,10 @@ async fn sensitive_actions_ask_again_after_five_minutes_and_then_carry_on() {
     let wrong = owner.submit(&format!("{path}/secret"), &asked, &["csrf_token"], &[("step_up_password", "not the password")]).await;
     assert_eq!(wrong.status(), 400);
     let confirmed = owner.submit(&format!("{path}/secret"), &asked, &["csrf_token"], &[("step_up_password", OWNER_PASSWORD)]).await;
-    assert_eq!(confirmed.status(), 200);
+    let confirmed = owner.follow(confirmed).await;
     assert!(confirmed.text().await.unwrap().contains(&client.client_secret), "the action carried on");
-    let again = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await.text().await.unwrap();
+    let again = owner.submit(&format!("{path}/secret"), &page, &["csrf_token"], &[]).await;
+    let again = owner.follow(again).await.text().await.unwrap();
     assert!(again.contains(&client.client_secret), "confirmed just now: no second ask");
 
     // A role change, the same way: the form's fields travel with the confirmation.
@@ -328,6 +330,7 @@ async fn sensitive_actions_ask_again_after_five_minutes_and_then_carry_on() {
     let confirmed = owner
         .submit(&format!("{path}/secret"), &asked, &["csrf_token"], &[("step_up_password", OWNER_PASSWORD), ("step_up_code", &code)])
         .await;
+    let confirmed = owner.follow(confirmed).await;
     assert!(confirmed.text().await.unwrap().contains(&client.client_secret), "password and code: shown");
 }
 

@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 use tessera_core::model::{ClientStatus, Role};
 use tessera_core::scope::{ADMIN_CLIENTS, ADMIN_ORG};
 use tessera_proto::{
-    ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, InvitationView, MemberPatch, NewClientRequest,
-    NewInvitationRequest, NewMemberRequest, NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem, RevokeTokenRequest,
-    ScopePatch, ScopeView, SecretRoll, UserView,
+    ApprovalRequestView, ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, InvitationView, MemberPatch,
+    NewClientRequest, NewInvitationRequest, NewMemberRequest, NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem,
+    RevokeTokenRequest, ScopePatch, ScopeView, SecretRoll, UserView,
 };
 use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser};
 use tessera_service::{AdminCaller, ServiceError};
@@ -55,7 +55,9 @@ pub struct OrgCaller(AdminCaller);
 async fn authenticate(parts: &Parts, state: &AppState, needs: &'static str) -> Result<AdminCaller, Response> {
     let presented =
         presented(&parts.headers, &parts.method, &parts.uri, &[]).map_err(|e| ProblemError(ServiceError::Bearer(e)).into_response())?;
-    state.service.admin_api_caller(&presented, needs).await.map_err(|e| ProblemError(e).into_response())
+    let mut caller = state.service.admin_api_caller(&presented, needs).await.map_err(|e| ProblemError(e).into_response())?;
+    caller.actor = caller.actor.from(crate::http::extract::client_ip(parts, state));
+    Ok(caller)
 }
 
 impl FromRequestParts<AppState> for ClientsCaller {
@@ -190,6 +192,8 @@ page_type!(/// A page of scopes.
     ScopePage, ScopeView);
 page_type!(/// A page of approvals.
     ApprovalPage, ApprovalView);
+page_type!(/// A page of requests awaiting approval, the most recently asked first.
+    ApprovalRequestPage, ApprovalRequestView);
 page_type!(/// A page of audit entries, newest first.
     AuditPage, AuditView);
 
@@ -615,6 +619,33 @@ async fn withdraw_approval(State(state): State<AppState>, OrgCaller(caller): Org
     Ok(no_content())
 }
 
+/// The applications that members of the organization tried to authorize and that await its
+/// approval: approve one with `PUT /admin/v1/approvals/{client_id}`, or reject its request.
+#[utoipa::path(get, path = "/admin/v1/approval-requests", tag = "approvals", params(PageQuery),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = ApprovalRequestPage, headers(("link" = String))), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_approval_requests(
+    State(state): State<AppState>,
+    uri: Uri,
+    OrgCaller(caller): OrgCaller,
+    Query(query): Query<PageQuery>,
+) -> Answer {
+    let views = state.service.approval_requests(&caller.actor, &caller.org_id()).await?;
+    let (items, next_cursor) = paginate(views, &query, |a| a.client_id.clone())?;
+    let next = next_cursor.clone();
+    Ok(page_response(&uri, &ApprovalRequestPage { items, next_cursor }, next.as_deref()))
+}
+
+/// Rejects a request for approval: it leaves the list until a member asks again.
+#[utoipa::path(delete, path = "/admin/v1/approval-requests/{client_id}", tag = "approvals", params(("client_id" = String, Path)),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn reject_approval_request(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(client_id): Path<String>) -> Answer {
+    state.service.reject_approval_request(&caller.actor, &client_id, &caller.org_id()).await?;
+    Ok(no_content())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Audit log
 
@@ -746,6 +777,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(show_organization, update_organization))
         .routes(routes!(list_approvals))
         .routes(routes!(approve, withdraw_approval))
+        .routes(routes!(list_approval_requests))
+        .routes(routes!(reject_approval_request))
         .routes(routes!(audit_log))
         .routes(routes!(revoke_token))
         .routes(routes!(openapi_document))

@@ -64,6 +64,13 @@ pub fn utc(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
 }
 
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (the audit log, where the second matters).
+pub fn utc_seconds(secs: i64) -> String {
+    let minute = utc(secs);
+    let (date_and_minute, zone) = minute.rsplit_once(' ').unwrap_or((&minute, "UTC"));
+    format!("{date_and_minute}:{:02} {zone}", secs.rem_euclid(60))
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -88,6 +95,7 @@ mod tests {
         assert_eq!(parse_date("2026-11-23"), Some(1_795_392_000));
         assert_eq!(utc(1_795_392_000 + 3_600 * 14 + 60 * 5), "2026-11-23 14:05 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_seconds(1_795_392_000 + 3_600 * 14 + 60 * 5 + 9), "2026-11-23 14:05:09 UTC");
         for bad in ["", "2026-13-01", "2026-1", "x-y-z", "1969-12-31"] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }

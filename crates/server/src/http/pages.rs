@@ -52,6 +52,8 @@ pub(crate) struct CookieNames {
     pre_login: &'static str,
     /// A sign-in waiting for its second factor.
     second_factor: &'static str,
+    /// A secret the next page shows once (`Tessera::fresh_secret_mark`).
+    pub(crate) fresh_secret: &'static str,
     pub(crate) secure: bool,
 }
 
@@ -62,10 +64,17 @@ impl CookieNames {
                 session: "__Host-tessera_session",
                 pre_login: "__Host-tessera_csrf",
                 second_factor: "__Host-tessera_mfa",
+                fresh_secret: "__Host-tessera_fresh",
                 secure: true,
             }
         } else {
-            CookieNames { session: "tessera_session", pre_login: "tessera_csrf", second_factor: "tessera_mfa", secure: false }
+            CookieNames {
+                session: "tessera_session",
+                pre_login: "tessera_csrf",
+                second_factor: "tessera_mfa",
+                fresh_secret: "tessera_fresh",
+                secure: false,
+            }
         }
     }
 }
@@ -677,7 +686,8 @@ pub async fn connected_apps(State(state): State<AppState>, browser: Browser) -> 
     let apps: Vec<ConnectedApp> =
         apps.into_iter().map(|(client_id, name, scope)| ConnectedApp { client_id, name, scope: scope.to_string() }).collect();
     let csrf = state.service.session_csrf(&session);
-    Ok(html(StatusCode::OK, &ConnectedAppsPage { csrf: &csrf, user_email: &session.user.email, apps: &apps }))
+    let nav = crate::http::portal::nav(&session, "connected", None);
+    Ok(html(StatusCode::OK, &ConnectedAppsPage { nav, csrf: &csrf, apps: &apps }))
 }
 
 /// `POST /settings/connected-apps/revoke`.
@@ -692,6 +702,11 @@ pub async fn revoke_app(State(state): State<AppState>, browser: Browser, body: B
 /// `GET /assets/tessera.css`.
 pub async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", crate::http::views::STYLESHEET)
+}
+
+/// `GET /assets/copy.js`: the copy buttons of the client page and the token generator.
+pub async fn copy_script() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("../../assets/copy.js"))
 }
 
 /// One of our own assets (the stylesheet, the scripts), cached for an hour: files of ours, so

@@ -246,8 +246,8 @@ pub struct ConnectedApp {
 #[derive(Template)]
 #[template(path = "connected_apps.html")]
 pub struct ConnectedAppsPage<'a> {
+    pub nav: Nav,
     pub csrf: &'a str,
-    pub user_email: &'a str,
     pub apps: &'a [ConnectedApp],
 }
 
@@ -333,7 +333,13 @@ pub struct ClientFormPage {
     pub csrf: String,
     /// The client id when editing; `None` for a new client.
     pub editing: Option<String>,
+    /// A new client: what it is for, chosen on the page before (SPEC §16).
+    pub kind: Option<&'static KindChoice>,
     pub form: ClientFormValues,
+    /// Whether the redirect URIs and the allowed origins are asked above "Advanced settings"
+    /// (the kind needs them, or the client has some) rather than under it.
+    pub redirects_up_front: bool,
+    pub origins_up_front: bool,
     pub grant_choices: Vec<(&'static str, &'static str)>,
     pub scope_choices: Vec<ScopeChoice>,
     pub run_as_choices: Vec<tessera_proto::UserView>,
@@ -353,6 +359,48 @@ impl ClientFormPage {
     fn grant_checked(&self, grant: &str) -> bool {
         self.form.grants.iter().any(|g| g == grant)
     }
+
+    /// "Advanced settings" opens by itself when one of its fields has a problem.
+    fn advanced_open(&self) -> bool {
+        let up_front = |f: &str| match f {
+            "name" | "scopes" => true,
+            "redirect_uris" => self.redirects_up_front,
+            "allowed_origins" => self.origins_up_front,
+            _ => false,
+        };
+        self.problems.iter().any(|p| !up_front(p.field))
+    }
+
+    /// `aria-describedby` and `aria-invalid` of a field with a problem (its message's id is
+    /// `FIELD-error`), nothing for one without.
+    fn invalid(&self, field: &str) -> String {
+        if self.has(field) { format!(r#" aria-invalid="true" aria-describedby="{field}-error""#) } else { String::new() }
+    }
+}
+
+/// One answer to "what will use this client?" on the portal's first create page.
+pub struct KindChoice {
+    pub kind: tessera_core::client::AppKind,
+    pub title: &'static str,
+    pub text: &'static str,
+}
+
+impl KindChoice {
+    pub fn slug(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    /// The grants it starts with, as the page lists them.
+    pub fn grants(&self) -> String {
+        self.kind.grants().iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "client_kind.html")]
+pub struct ClientKindPage {
+    pub nav: Nav,
+    pub kinds: &'static [KindChoice],
 }
 
 #[derive(Template)]
@@ -366,6 +414,8 @@ pub struct ClientPage {
     pub can_reveal: bool,
     /// After a roll with a grace period: when the replaced secret stops working, in words.
     pub previous_secret_until: Option<String>,
+    /// When the client was made, in words.
+    pub created: String,
 }
 
 #[derive(Template)]
@@ -381,6 +431,8 @@ pub struct ConfirmPage {
     pub danger: bool,
     /// The "Roll secret" page: the choice of when the current secret stops (seconds, words).
     pub grace_choices: &'static [(u32, &'static str)],
+    /// Fields the confirmed action posts as they are (name, value).
+    pub fields: Vec<(&'static str, &'static str)>,
 }
 
 /// A client the generator offers.
@@ -397,7 +449,11 @@ pub struct GeneratorResult {
     pub expires_at: String,
     pub scope: String,
     pub curl_api: String,
+    /// Whether `curl_api` names the API (`serve --api-base-url`) rather than `$API_URL`.
+    pub api_named: bool,
     pub curl_token: Option<String>,
+    /// The token's header and claims, decoded (an opaque token has none).
+    pub claims: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -429,6 +485,18 @@ pub struct MembersPage {
     /// Whether invitations can be mailed (`serve --smtp-url`).
     pub mail_enabled: bool,
     pub invitations: Vec<PendingInvitation>,
+    pub drafts: MemberDrafts,
+}
+
+/// What the Members page's two forms show again after a refusal (never the password).
+#[derive(Debug, Clone, Default)]
+pub struct MemberDrafts {
+    pub email: String,
+    pub role: String,
+    pub service: bool,
+    pub authorize_applications: bool,
+    pub invite_email: String,
+    pub invite_role: String,
 }
 
 /// An invitation waiting to be accepted, as the Members page lists it.
@@ -481,6 +549,14 @@ pub struct ApprovalsPage {
     pub csrf: String,
     pub tab: &'static str,
     pub approvals: Vec<ApprovalRow>,
+    /// Applications the organization's members tried to authorize, awaiting approval.
+    pub waiting: Vec<WaitingApproval>,
+}
+
+pub struct WaitingApproval {
+    pub view: tessera_proto::ApprovalRequestView,
+    /// When a member last asked, in words.
+    pub last_asked: String,
 }
 
 /// The audit page's filter, as typed.
@@ -503,11 +579,19 @@ pub struct AuditFilterForm {
 /// An audit entry as the page shows it.
 pub struct AuditRow {
     pub at: String,
-    pub actor: String,
+    /// Who, as people know them (an email, a client's name), and the id behind it.
+    pub actor: Named,
     pub action: String,
-    pub target: String,
+    pub target: Named,
     pub ip: String,
-    pub detail: String,
+    /// The detail as key–value pairs, values as text.
+    pub detail: Vec<(String, String)>,
+}
+
+/// An id shown by name where the page knows one (the id on hover), else the id itself.
+pub struct Named {
+    pub name: String,
+    pub id: String,
 }
 
 #[derive(Template)]
@@ -517,6 +601,8 @@ pub struct AuditPage {
     pub tab: &'static str,
     pub filter: AuditFilterForm,
     pub actions: Vec<&'static str>,
+    /// The members' emails, offered by the actor filter.
+    pub people: Vec<String>,
     pub entries: Vec<AuditRow>,
     pub next: Option<String>,
 }

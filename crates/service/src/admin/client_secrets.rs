@@ -71,10 +71,7 @@ impl Tessera {
 
     /// The stored secret in clear, for its owner's Show button (audited, A11).
     pub async fn reveal_secret(&self, actor: &Actor, id: &str) -> Result<String> {
-        let record = self.client_record(actor, id).await?;
-        let run_as = self.client_run_as(&record.client).await?;
-        let decision = access::reveal_secret(actor.caller(), &record.client, &run_as);
-        self.check_access(actor, decision, "client", "client_secret_reveal", &record.client.org_id, id).await?;
+        let record = self.secret_record(actor, id).await?;
         let material = record.secret.ok_or_else(|| invalid("this client has no secret"))?;
         let secret = self.open_client_secret(&record.client.id, &material)?;
         // Audited only when something was revealed.
@@ -82,6 +79,20 @@ impl Tessera {
             self.audit(actor, AuditAction::ClientSecretRevealed, Some(&record.client.org_id), Some(id.to_owned()), serde_json::json!({}));
         self.store().append_audit(&audit).await?;
         Ok(secret)
+    }
+
+    /// Whether `actor` may see the secret of client `id`, asked before a page goes on to show it
+    /// (a refusal is audited as any; nothing is revealed yet, so nothing else is).
+    pub async fn may_reveal_secret(&self, actor: &Actor, id: &str) -> Result<()> {
+        self.secret_record(actor, id).await.map(drop)
+    }
+
+    async fn secret_record(&self, actor: &Actor, id: &str) -> Result<tessera_store::ClientRecord> {
+        let record = self.client_record(actor, id).await?;
+        let run_as = self.client_run_as(&record.client).await?;
+        let decision = access::reveal_secret(actor.caller(), &record.client, &run_as);
+        self.check_access(actor, decision, "client", "client_secret_reveal", &record.client.org_id, id).await?;
+        Ok(record)
     }
 
     /// Unseals a client's stored secret.

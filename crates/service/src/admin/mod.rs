@@ -39,6 +39,8 @@ pub struct Actor {
     /// The client whose access token the user acts through (the admin API), named in every
     /// audit entry so the log shows the real actor, not only the user the token speaks for.
     via_client: Option<String>,
+    /// The address the request came from, kept in the audit entries it causes.
+    ip: Option<std::net::IpAddr>,
 }
 
 impl Actor {
@@ -48,17 +50,22 @@ impl Actor {
 
     /// The operator, or the server itself on the operator's behalf.
     pub fn system(label: impl Into<String>) -> Self {
-        Actor { label: label.into(), user: None, via_client: None }
+        Actor { label: label.into(), user: None, via_client: None, ip: None }
     }
 
     /// A signed-in user (portal, admin pages) or the user an admin-API token speaks for.
     pub fn user(user: User) -> Self {
-        Actor { label: user.id.to_string(), user: Some(user), via_client: None }
+        Actor { label: user.id.to_string(), user: Some(user), via_client: None, ip: None }
     }
 
     /// The user an admin-API access token of `client_id` speaks for.
     pub fn user_via_client(user: User, client_id: impl Into<String>) -> Self {
         Actor { via_client: Some(client_id.into()), ..Actor::user(user) }
+    }
+
+    /// The same actor, acting from `ip` (a page's or the admin API's peer).
+    pub fn from(self, ip: std::net::IpAddr) -> Self {
+        Actor { ip: Some(ip), ..self }
     }
 
     pub fn label(&self) -> &str {
@@ -162,7 +169,15 @@ impl Tessera {
         if let (Some(client), serde_json::Value::Object(fields)) = (&actor.via_client, &mut detail) {
             fields.insert("via_client".into(), client.clone().into());
         }
-        AuditEvent { at: self.now(), org_id: org.map(ToString::to_string), actor: actor.label.clone(), action, target, ip: None, detail }
+        AuditEvent {
+            at: self.now(),
+            org_id: org.map(ToString::to_string),
+            actor: actor.label.clone(),
+            action,
+            target,
+            ip: actor.ip.map(|ip| ip.to_string()),
+            detail,
+        }
     }
 
     /// The admin API's caller: who the token speaks for, their organization and the token's

@@ -4,7 +4,8 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use tessera_core::client::Problem;
+use axum::response::Response;
+use tessera_core::client::{AppKind, Problem};
 use tessera_core::model::{ClientStatus, Pkce};
 use tessera_core::scope;
 use tessera_proto::ClientView;
@@ -14,12 +15,14 @@ use tessera_service::session::SignedIn;
 
 use serde::Deserialize;
 
-use super::{Done, client_path, nav, notice, signed_in, signed_in_form, stepped_up};
+use super::{Done, acting, client_path, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageError, PageResult};
 use crate::http::forms::{ClientStatusForm, FormBody, GRACE_CHOICES, NoFields, RollFields, checkbox};
-use crate::http::pages::{Browser, forbidden, redirect};
-use crate::http::views::{ClientFormPage, ClientFormValues, ClientPage, ClientsPage, ConfirmPage, ScopeChoice, html, message};
+use crate::http::pages::{Browser, forbidden, redirect, with_cookie};
+use crate::http::views::{
+    ClientFormPage, ClientFormValues, ClientKindPage, ClientPage, ClientsPage, ConfirmPage, KindChoice, ScopeChoice, html, message,
+};
 
 /// The grants a new client may pick, with a word on each.
 const GRANT_CHOICES: [(&str, &str); 6] = [
@@ -31,10 +34,48 @@ const GRANT_CHOICES: [(&str, &str); 6] = [
     ("token_exchange", "a service exchanging a user's token for a narrower one for a downstream API (RFC 8693)"),
 ];
 
+/// The answers to "what will use it?", the first question of a new client (SPEC §16).
+static KINDS: [KindChoice; 6] = [
+    KindChoice {
+        kind: AppKind::Server,
+        title: "Server or script",
+        text: "A back-end service, scheduled job or command-line script calling the API as itself, with its own ID and secret.",
+    },
+    KindChoice {
+        kind: AppKind::WebApp,
+        title: "Web app with a back end",
+        text: "Signs people in and calls the API for them; its server keeps the secret.",
+    },
+    KindChoice {
+        kind: AppKind::SinglePage,
+        title: "Single-page app",
+        text: "Runs in the browser (React, Vue, Angular…); it keeps no secret and proves itself with PKCE.",
+    },
+    KindChoice {
+        kind: AppKind::Native,
+        title: "Mobile or desktop app",
+        text: "An app on the person's phone or computer; it keeps no secret and comes back through a redirect.",
+    },
+    KindChoice {
+        kind: AppKind::Device,
+        title: "Device without a browser",
+        text: "A TV, console or command-line tool: the person approves a short code on their phone or laptop.",
+    },
+    KindChoice {
+        kind: AppKind::Exchanging,
+        title: "Service acting for users",
+        text: "A back-end service that trades a person's token for a narrower one to call another API (token exchange).",
+    },
+];
+
+fn kind_choice(slug: &str) -> Option<&'static KindChoice> {
+    KINDS.iter().find(|k| k.slug() == slug)
+}
+
 /// `GET /settings/api-clients`.
 pub async fn clients(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
     let session = signed_in(&state, &browser, "/settings/api-clients").await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     match state.service.list_clients(&actor, None).await {
         Ok(clients) => Ok(html(StatusCode::OK, &ClientsPage { nav: nav(&session, "clients", notice(done.done.as_deref())), clients })),
         Err(e) => Err(e.into()),
@@ -46,6 +87,7 @@ async fn client_form(
     state: &AppState,
     session: &SignedIn,
     editing: Option<String>,
+    kind: Option<&'static KindChoice>,
     mut form: ClientFormValues,
     problems: Vec<Problem>,
 ) -> PageResult {
@@ -77,10 +119,17 @@ async fn client_form(
         checked: true,
     }));
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    // Asked up front when the kind needs them, or when the client (being edited) has some.
+    let redirect_grants = form.grants.iter().any(|g| g == "authorization_code" || g == "implicit");
+    let redirects_up_front = kind.map_or(redirect_grants, |k| k.kind.needs_redirect_uris()) || !form.redirect_uris.trim().is_empty();
+    let origins_up_front = kind.is_some_and(|k| k.kind.calls_from_browser()) || !form.allowed_origins.trim().is_empty();
     let mut page = ClientFormPage {
         nav: nav(session, "clients", None),
         csrf: state.service.session_csrf(session),
         editing,
+        kind,
+        redirects_up_front,
+        origins_up_front,
         form,
         grant_choices: GRANT_CHOICES.to_vec(),
         scope_choices,
@@ -91,16 +140,29 @@ async fn client_form(
     Ok(html(status, &page))
 }
 
-/// `GET /settings/api-clients/new`.
-pub async fn new_client_form(State(state): State<AppState>, browser: Browser) -> PageResult {
-    let session = signed_in(&state, &browser, "/settings/api-clients/new").await?;
+#[derive(Deserialize, Default)]
+pub struct NewClientQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+/// `GET /settings/api-clients/new`: first what will use the client, then (`?kind=…`) the form
+/// with the grants that kind starts with.
+pub async fn new_client_form(State(state): State<AppState>, browser: Browser, Query(query): Query<NewClientQuery>) -> PageResult {
+    let kind = kind_choice(&query.kind);
+    let here = kind.map_or_else(|| "/settings/api-clients/new".to_owned(), |k| format!("/settings/api-clients/new?kind={}", k.slug()));
+    let session = signed_in(&state, &browser, &here).await?;
+    let Some(kind) = kind else {
+        return Ok(html(StatusCode::OK, &ClientKindPage { nav: nav(&session, "clients", None), kinds: &KINDS }));
+    };
     let form = ClientFormValues {
-        grants: vec!["client_credentials".into()],
+        grants: kind.kind.grants().iter().map(|g| g.as_str().to_owned()).collect(),
+        public: kind.kind.public(),
         run_as: session.user.email.clone(),
         pkce: state.service.settings().default_pkce.as_str().to_owned(),
         ..ClientFormValues::default()
     };
-    client_form(&state, &session, None, form, Vec::new()).await
+    client_form(&state, &session, None, Some(kind), form, Vec::new()).await
 }
 
 fn parse_ttl(text: &str) -> Result<Option<u32>, Problem> {
@@ -127,6 +189,8 @@ fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
 /// values to show again if something is wrong, and the typed ones.
 struct SentClientForm {
     values: ClientFormValues,
+    /// A new client's kind, carried by the form so a page with problems keeps its wording.
+    kind: Option<&'static KindChoice>,
     /// Whether the checkbox groups were on the form (an edit form without them leaves them).
     grants_on_form: bool,
     scopes_on_form: bool,
@@ -156,6 +220,7 @@ impl SentClientForm {
             public_key: fields.public_key,
         };
         Some(Self {
+            kind: kind_choice(&fields.kind),
             grants_on_form: form.has("grants"),
             scopes_on_form: form.has("scopes"),
             ttl: parse_ttl(&values.access_token_ttl),
@@ -170,6 +235,7 @@ impl SentClientForm {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ClientFields {
+    kind: String,
     name: String,
     #[serde(deserialize_with = "checkbox")]
     public: bool,
@@ -199,7 +265,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
     let (session, form) = signed_in_form::<FormBody>(&state, &browser, &body).await?;
     let user = &session.user;
     let actor = Actor::user(user.clone());
-    let SentClientForm { values, ttl, pkce, .. } = SentClientForm::read(&form).ok_or_else(forbidden)?;
+    let SentClientForm { values, kind, ttl, pkce, .. } = SentClientForm::read(&form).ok_or_else(forbidden)?;
     let mut problems = Vec::new();
     let ttl = ttl.unwrap_or_else(|p| {
         problems.push(p);
@@ -233,27 +299,27 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
     if new.grants.is_empty() {
         problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
     }
+    if new.scopes.is_empty() {
+        problems.push(no_scope());
+    }
     match state.service.client_problems(&actor, &new).await {
         Ok(found) => problems.extend(found.into_iter().map(|p| shown(Some(p.field), p.message))),
         Err(e) => return Err(e.into()),
     }
     if !problems.is_empty() {
-        return client_form(&state, &session, None, values, problems).await;
+        return client_form(&state, &session, None, kind, values, problems).await;
     }
     match state.service.create_client(&actor, new).await {
         Ok(view) => {
-            let secret = view.client_secret.clone();
-            let mut page_nav = nav(&session, "clients", None);
-            page_nav.notice = Some(if secret.is_some() {
-                "The client is created. Its secret is shown below; you can show it again later on this page.".into()
-            } else {
-                "The client is created.".into()
-            });
-            let csrf = state.service.session_csrf(&session);
-            let page = ClientPage { nav: page_nav, csrf, client: view, secret, can_reveal: true, previous_secret_until: None };
-            Ok(html(StatusCode::CREATED, &page))
+            // Post/redirect/get: a reload shows the client, it does not make another. The secret
+            // is shown once by the page redirected to, never carried in its URL.
+            let to = redirect(StatusCode::SEE_OTHER, &format!("{}?done=created", client_path(&view.client_id)));
+            Ok(match view.client_secret {
+                Some(_) => with_fresh_secret(&state, &browser, &session, &view.client_id, to),
+                None => to,
+            })
         }
-        Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, values, vec![shown(why.field, why.message)]).await,
+        Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, kind, values, vec![shown(why.field, why.message)]).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -261,7 +327,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
 /// A GET page about one client: the signed-in user and the client, if they may see it.
 async fn visible_client(state: &AppState, browser: &Browser, here: &str, id: &str) -> Result<(SignedIn, ClientView), PageError> {
     let session = signed_in(state, browser, here).await?;
-    let view = state.service.show_client(&Actor::user(session.user.clone()), id).await?;
+    let view = state.service.show_client(&acting(&session, browser), id).await?;
     Ok((session, view))
 }
 
@@ -269,54 +335,91 @@ async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, sec
     let can_reveal = view.owner_id == session.user.id.as_str();
     let csrf = state.service.session_csrf(session);
     let previous_secret_until = view.previous_secret_expires_at.map(crate::http::dates::utc);
-    let page = ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal, previous_secret_until };
+    let created = crate::http::dates::utc(view.created_at);
+    let page = ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal, previous_secret_until, created };
     Ok(html(StatusCode::OK, &page))
 }
 
-/// `GET /settings/api-clients/{id}`.
-pub async fn client(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, Query(done): Query<Done>) -> PageResult {
-    let (session, view) = visible_client(&state, &browser, &client_path(&id), &id).await?;
-    client_page(&state, &session, view, None, notice(done.done.as_deref())).await
+/// A redirect that lets the page it goes to show `client_id`'s secret once, in this browser
+/// only: a mark bound to the session in a short-lived cookie, never the secret itself.
+fn with_fresh_secret(state: &AppState, browser: &Browser, session: &SignedIn, client_id: &str, to: Response) -> Response {
+    let mark = state.service.fresh_secret_mark(session, client_id);
+    with_cookie(to, Some(browser.set_cookie(browser.names.fresh_secret, &mark, 300)))
 }
 
-/// `POST /settings/api-clients/{id}/secret`: the owner's Show button (audited).
+/// `GET /settings/api-clients/{id}`: after a create, a roll or a confirmed Show, the secret
+/// once (the mark cookie is spent by this answer, so a reload shows it masked).
+pub async fn client(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, Query(done): Query<Done>) -> PageResult {
+    let (session, view) = visible_client(&state, &browser, &client_path(&id), &id).await?;
+    let fresh = browser.cookies.get(browser.names.fresh_secret);
+    let marked = fresh.is_some_and(|mark| state.service.fresh_secret_mark_matches(&session, &id, mark));
+    // A client without a secret (public, or with a key) has nothing to show: masked as ever.
+    let secret =
+        match marked && view.owner_id == session.user.id.as_str() && view.token_endpoint_auth_method != "private_key_jwt" && !view.public {
+            true => Some(state.service.reveal_secret(&acting(&session, &browser), &id).await?),
+            false => None,
+        };
+    let page = client_page(&state, &session, view, secret, notice(done.done.as_deref())).await?;
+    Ok(match fresh {
+        Some(_) => with_cookie(page, Some(browser.set_cookie(browser.names.fresh_secret, "", 0))),
+        None => page,
+    })
+}
+
+/// `POST /settings/api-clients/{id}/secret`: the owner's Show button, after step-up; the
+/// client's page then shows the secret once (and audits it).
 pub async fn reveal_secret(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
     let here = format!("{}/secret", client_path(&id));
     let session = stepped_up(&state, &browser, session, &body, &here, "show the secret", &client_path(&id)).await?;
-    let actor = Actor::user(session.user.clone());
-    let secret = state.service.reveal_secret(&actor, &id).await?;
-    match state.service.show_client(&actor, &id).await {
-        Ok(view) => client_page(&state, &session, view, Some(secret), None).await,
-        Err(e) => Err(e.into()),
-    }
+    state.service.may_reveal_secret(&acting(&session, &browser), &id).await?;
+    Ok(with_fresh_secret(&state, &browser, &session, &id, redirect(StatusCode::SEE_OTHER, &client_path(&id))))
 }
 
 /// A confirmation page for a destructive action on a client.
 async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static str) -> PageResult {
     let here = format!("{}/{what}", client_path(id));
     let (session, view) = visible_client(state, browser, &here, id).await?;
-    let (title, text, button, grace_choices) = if what == "delete" {
-        (
+    let mut fields = Vec::new();
+    let (title, text, button, grace_choices) = match what {
+        "delete" => (
             format!("Delete {}?", view.name),
             "The client and its secret are removed for good; every token it holds stops working.".to_owned(),
             "Delete client",
             &[][..],
-        )
-    } else {
-        (
+        ),
+        "status" => {
+            fields.push(("status", "off"));
+            (
+                format!("Turn {} off?", view.name),
+                "It can no longer get tokens, and the tokens it holds stop working at once. You can turn it on again later.".to_owned(),
+                "Turn off",
+                &[][..],
+            )
+        }
+        _ => (
             format!("Roll the secret of {}?", view.name),
             "A new secret is made and shown next. Until the current one stops working, both are accepted: \
              time to move whatever uses it to the new one. Tokens already issued keep working until they expire."
                 .to_owned(),
             "Roll secret",
             &GRACE_CHOICES[..],
-        )
+        ),
     };
     let csrf = state.service.session_csrf(&session);
     let back = client_path(id);
-    let page =
-        ConfirmPage { nav: nav(&session, "clients", None), csrf, title, text, action: here, back, button, danger: true, grace_choices };
+    let page = ConfirmPage {
+        nav: nav(&session, "clients", None),
+        csrf,
+        title,
+        text,
+        action: here,
+        back,
+        button,
+        danger: true,
+        grace_choices,
+        fields,
+    };
     Ok(html(StatusCode::OK, &page))
 }
 
@@ -331,16 +434,16 @@ pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id
     let grace = fields.grace().ok_or_else(|| ServiceError::invalid_field("grace", "choose one of the times offered"))?;
     let here = format!("{}/regenerate", client_path(&id));
     let session = stepped_up(&state, &browser, session, &body, &here, "make a new secret", &client_path(&id)).await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     let rolled = state.service.regenerate_secret(&actor, &id, Some(grace)).await?;
     let view = state.service.show_client(&actor, &id).await?;
-    // Only the owner sees the new secret here; an admin who rolled it tells the owner.
-    let shown = (view.owner_id == session.user.id.as_str()).then_some(rolled.client_secret);
-    let note = Some(match rolled.previous_secret_expires_at {
-        None => "A new secret is made; the old one no longer works.".to_owned(),
-        Some(_) => "A new secret is made; the old one keeps working until the time shown below.".to_owned(),
-    });
-    client_page(&state, &session, view, shown, note).await
+    let done = if rolled.previous_secret_expires_at.is_some() { "rolled-grace" } else { "rolled" };
+    let to = redirect(StatusCode::SEE_OTHER, &format!("{}?done={done}", client_path(&id)));
+    // Only the owner sees the new secret; an admin who rolled it tells the owner.
+    Ok(match view.owner_id == session.user.id.as_str() {
+        true => with_fresh_secret(&state, &browser, &session, &id, to),
+        false => to,
+    })
 }
 
 /// `GET /settings/api-clients/{id}/delete`.
@@ -351,7 +454,7 @@ pub async fn delete_form(State(state): State<AppState>, browser: Browser, Path(i
 /// `POST /settings/api-clients/{id}/delete`.
 pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
-    match state.service.delete_client(&Actor::user(session.user.clone()), &id).await {
+    match state.service.delete_client(&acting(&session, &browser), &id).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=deleted")),
         Err(e) => Err(e.into()),
     }
@@ -363,10 +466,19 @@ pub async fn set_status(State(state): State<AppState>, browser: Browser, Path(id
     let Some(status) = ClientStatus::parse(&form.status) else {
         return Ok(message(StatusCode::BAD_REQUEST, "This cannot be done", "The status must be on or off."));
     };
-    match state.service.set_client_status(&Actor::user(session.user.clone()), &id, status).await {
+    match state.service.set_client_status(&acting(&session, &browser), &id, status).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?done={}", client_path(&id), status.as_str()))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `GET /settings/api-clients/{id}/status`: asks before turning a client off.
+pub async fn turn_off_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> PageResult {
+    confirm(&state, &browser, &id, "status").await
+}
+
+fn no_scope() -> Problem {
+    Problem { field: "scopes", message: "choose at least one scope".into() }
 }
 
 fn edit_values(view: &ClientView) -> ClientFormValues {
@@ -392,13 +504,13 @@ fn edit_values(view: &ClientView) -> ClientFormValues {
 /// `GET /settings/api-clients/{id}/edit`.
 pub async fn edit_form(State(state): State<AppState>, browser: Browser, Path(id): Path<String>) -> PageResult {
     let (session, view) = visible_client(&state, &browser, &format!("{}/edit", client_path(&id)), &id).await?;
-    client_form(&state, &session, Some(id), edit_values(&view), Vec::new()).await
+    client_form(&state, &session, Some(id), None, edit_values(&view), Vec::new()).await
 }
 
 /// `POST /settings/api-clients/{id}/edit`.
 pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<FormBody>(&state, &browser, &body).await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     let current = state.service.show_client(&actor, &id).await?;
     let sent = SentClientForm::read(&form).ok_or_else(forbidden)?;
     // What the edit form does not send stays as it is: a checkbox group not on the form, PKCE
@@ -414,12 +526,15 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     let ttl = match sent.ttl {
         Ok(ttl) => ttl,
-        Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
+        Err(problem) => return client_form(&state, &session, Some(id), None, values, vec![problem]).await,
     };
     let pkce = match sent.pkce {
         Ok(pkce) => pkce,
-        Err(problem) => return client_form(&state, &session, Some(id), values, vec![problem]).await,
+        Err(problem) => return client_form(&state, &session, Some(id), None, values, vec![problem]).await,
     };
+    if sent.scopes_on_form && values.scopes.is_empty() {
+        return client_form(&state, &session, Some(id), None, values, vec![no_scope()]).await;
+    }
     let edit = ClientEdit {
         name: Some(values.name.clone()),
         grants: sent.grants_on_form.then(|| values.grants.clone()),
@@ -439,7 +554,7 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id)))),
-        Err(ServiceError::Invalid(why)) => client_form(&state, &session, Some(id), values, vec![shown(why.field, why.message)]).await,
+        Err(ServiceError::Invalid(why)) => client_form(&state, &session, Some(id), None, values, vec![shown(why.field, why.message)]).await,
         Err(e) => Err(e.into()),
     }
 }

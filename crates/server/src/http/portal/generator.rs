@@ -13,7 +13,7 @@ use tessera_service::session::SignedIn;
 
 use crate::http::forms::{ClientIdForm, GeneratorForm};
 
-use super::{nav, notice, signed_in, signed_in_form};
+use super::{acting, nav, notice, signed_in, signed_in_form};
 use crate::AppState;
 use crate::error::PageResult;
 use crate::http::dates;
@@ -98,10 +98,12 @@ async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> PageResu
 
 fn result_of(state: &AppState, token: TokenResponse, client: Option<&str>) -> GeneratorResult {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let audience = state.service.settings().policy.audience.clone();
     let issuer = state.service.issuer().trim_end_matches('/').to_owned();
+    let api = state.service.settings().api_base_url.clone().unwrap_or_else(|| "$API_URL".to_owned());
     GeneratorResult {
-        curl_api: format!("curl -H \"Authorization: Bearer {}\" {audience}", token.access_token),
+        claims: decoded(&token.access_token),
+        curl_api: format!("curl -H \"Authorization: Bearer {}\" {api}/", token.access_token),
+        api_named: state.service.settings().api_base_url.is_some(),
         curl_token: client.map(|id| format!("curl -u \"{id}:$CLIENT_SECRET\" -d grant_type=client_credentials {issuer}/oauth2/token")),
         expires_at: dates::utc(now + token.expires_in as i64),
         expires_in: token.expires_in,
@@ -140,7 +142,7 @@ fn token_failure(error: &ServiceError) -> Option<String> {
 /// `POST /tools/access-token`: a token at once (client credentials), or the walk-through.
 pub async fn generate(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<GeneratorForm>(&state, &browser, &body).await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     let client_id = form.client_id;
     let scope = form.scope.trim().to_owned();
     let view = match state.service.show_client(&actor, &client_id).await {
@@ -184,7 +186,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
 /// `POST /tools/access-token/callback-uri`: registers the generator's callback on a client.
 pub async fn add_callback(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<ClientIdForm>(&state, &browser, &body).await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     let client_id = form.client_id.as_str();
     let view = state.service.show_client(&actor, client_id).await?;
     let mut uris = view.redirect_uris.clone();
@@ -237,7 +239,7 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
         input.fail("This answer does not belong to the walk-through you started. Start again.".into());
         return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     let code = query.code.unwrap_or_default();
     match state.service.generator_exchange(&actor, client_id, &code, verifier, browser.peer).await {
         Ok(token) => input.result = Some(result_of(&state, token, None)),
@@ -254,4 +256,17 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
 /// `GET /assets/generator.js`: the implicit callback's script (a file, so the CSP stays `'self'`).
 pub async fn generator_script() -> Response {
     crate::http::pages::asset("text/javascript; charset=utf-8", include_str!("../../../assets/generator.js"))
+}
+
+/// An access token's header and claims as indented JSON, for reading (not verified here: the
+/// generator just got it from this server).
+fn decoded(token: &str) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let mut part = || -> Option<String> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        serde_json::to_string_pretty(&value).ok()
+    };
+    Some((part()?, part()?))
 }

@@ -40,8 +40,12 @@ fn notice(done: Option<&str>) -> Option<String> {
         "joined" => "Welcome: you are a member of this organization now.",
         "invited" => "The invitation is on its way. Its link works for 7 days.",
         "deleted" => "The client is deleted.",
+        "created" => "The client is created. Copy its secret now; later, Show on this page brings it back.",
+        "rolled" => "A new secret is made; the old one no longer works.",
+        "rolled-grace" => "A new secret is made; the old one keeps working until the time shown below.",
         "added" => "Added.",
         "approved" => "The application is approved for your organization.",
+        "rejected" => "The request is rejected. If a member asks again, it comes back here.",
         "withdrawn" => "The approval is withdrawn; this organization's users' refresh tokens for it stopped working.",
         "disabled" => "The member is disabled: their sessions ended and their tokens and clients stopped working.",
         "enabled" => "The member is enabled again.",
@@ -161,7 +165,12 @@ async fn stepped_up(
     Err(html(status, &page))
 }
 
-fn nav(session: &SignedIn, active: &'static str, notice: Option<String>) -> Nav {
+/// The signed-in user acting through a page, from the browser's address (kept in the audit log).
+fn acting(session: &SignedIn, browser: &Browser) -> tessera_service::admin::Actor {
+    tessera_service::admin::Actor::user(session.user.clone()).from(browser.peer)
+}
+
+pub(crate) fn nav(session: &SignedIn, active: &'static str, notice: Option<String>) -> Nav {
     let user = &session.user;
     Nav {
         email: user.email.clone(),

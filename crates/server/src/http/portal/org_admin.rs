@@ -5,6 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use std::collections::HashMap;
+
 use tessera_core::model::Role;
 use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, AuditFilter, NewUser};
@@ -12,13 +14,14 @@ use tessera_service::session::SignedIn;
 
 use crate::http::forms::{ClientIdForm, InviteForm, MemberRoleForm, NewMemberForm, NoFields, OrganizationForm, ScopeForm};
 
-use super::{Done, nav, notice, signed_in, signed_in_form, stepped_up};
+use super::{Done, acting, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates;
 use crate::http::pages::{Browser, redirect};
 use crate::http::views::{
-    ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MembersPage, OrganizationPage, PendingInvitation, ScopesPage, html,
+    ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MemberDrafts, MembersPage, Named, OrganizationPage,
+    PendingInvitation, ScopesPage, WaitingApproval, html,
 };
 
 /// `GET /admin`.
@@ -33,12 +36,18 @@ pub async fn members(State(state): State<AppState>, browser: Browser, Query(done
 }
 
 async fn members_page(state: &AppState, session: &SignedIn, notice: Option<String>, error: Option<String>) -> PageResult {
-    members_page_with(state, session, notice, error, StatusCode::BAD_REQUEST).await
+    members_page_with(state, session, notice, error, StatusCode::BAD_REQUEST, MemberDrafts::default()).await
 }
 
 /// The members page after a refused change: the reason on the page, with 403.
 async fn members_refused(state: &AppState, session: &SignedIn, why: &str) -> PageResult {
-    members_page_with(state, session, None, Some(sentence(why)), StatusCode::FORBIDDEN).await
+    members_page_with(state, session, None, Some(sentence(why)), StatusCode::FORBIDDEN, MemberDrafts::default()).await
+}
+
+/// The members page after an add or an invitation that did not go through: the reason, and
+/// the form as it was sent (but the password), so nothing typed is lost.
+async fn members_page_again(state: &AppState, session: &SignedIn, why: String, status: StatusCode, drafts: MemberDrafts) -> PageResult {
+    members_page_with(state, session, None, Some(sentence(&why)), status, drafts).await
 }
 
 /// The members page; `error_status` is the status when it shows an error.
@@ -48,6 +57,7 @@ async fn members_page_with(
     notice: Option<String>,
     error: Option<String>,
     error_status: StatusCode,
+    drafts: MemberDrafts,
 ) -> PageResult {
     let user = &session.user;
     let actor = Actor::user(user.clone());
@@ -71,6 +81,7 @@ async fn members_page_with(
         is_owner: user.role == Role::Owner,
         mail_enabled: state.service.mail_enabled(),
         invitations,
+        drafts,
     };
     Ok(html(status, &page))
 }
@@ -78,13 +89,14 @@ async fn members_page_with(
 /// `POST /admin/members`: adds a member.
 pub async fn add_member(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<NewMemberForm>(&state, &browser, &body).await?;
-    let Some(role) = Role::parse(&form.role) else {
-        return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
+    let NewMemberForm { email, password, service, authorize_applications, role } = form;
+    let drafts = MemberDrafts { email: email.clone(), role: role.clone(), service, authorize_applications, ..MemberDrafts::default() };
+    let again = |why: String, status| members_page_again(&state, &session, why, status, drafts.clone());
+    let Some(role) = Role::parse(&role) else {
+        return again("pick a role: member, admin or owner".into(), StatusCode::BAD_REQUEST).await;
     };
-    let NewMemberForm { email, password, service, authorize_applications, .. } = form;
-    if !service && password.chars().count() < 8 {
-        return members_page(&state, &session, None, Some("Give the new member an initial password of at least 8 characters.".into()))
-            .await;
+    if !service && password.is_empty() {
+        return again("give the new member an initial password, or tick Service user".into(), StatusCode::BAD_REQUEST).await;
     }
     let new = NewUser {
         password_hash: None,
@@ -95,10 +107,10 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
         authorize_applications,
         password: (!service).then_some(password),
     };
-    match state.service.create_user(&Actor::user(session.user.clone()), new).await {
+    match state.service.create_user(&acting(&session, &browser), new).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=added")),
-        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(sentence(&why.message))).await,
-        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
+        Err(ServiceError::Invalid(why)) => again(why.message, StatusCode::BAD_REQUEST).await,
+        Err(ServiceError::Forbidden(why)) => again(why.to_string(), StatusCode::FORBIDDEN).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -106,14 +118,16 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
 /// `POST /admin/members/invite`: mails an invitation to join.
 pub async fn invite(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<InviteForm>(&state, &browser, &body).await?;
+    let drafts = MemberDrafts { invite_email: form.email.clone(), invite_role: form.role.clone(), ..MemberDrafts::default() };
+    let again = |why: String, status| members_page_again(&state, &session, why, status, drafts.clone());
     let Some(role) = Role::parse(&form.role) else {
-        return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
+        return again("pick a role: member, admin or owner".into(), StatusCode::BAD_REQUEST).await;
     };
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     match state.service.invite_by_mail(&actor, session.user.org_id.as_str(), &form.email, role).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=invited")),
-        Err(ServiceError::Invalid(why)) => members_page(&state, &session, None, Some(sentence(&why.message))).await,
-        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
+        Err(ServiceError::Invalid(why)) => again(why.message, StatusCode::BAD_REQUEST).await,
+        Err(ServiceError::Forbidden(why)) => again(why.to_string(), StatusCode::FORBIDDEN).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -126,7 +140,7 @@ pub async fn update_member(State(state): State<AppState>, browser: Browser, Path
     let Some(role) = Role::parse(&form.role) else {
         return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
     };
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     match state.service.update_member(&actor, &id, Some(role), Some(form.authorize_applications)).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved")),
         Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
@@ -136,7 +150,7 @@ pub async fn update_member(State(state): State<AppState>, browser: Browser, Path
 
 async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body: &Bytes, disabled: bool) -> PageResult {
     let (session, NoFields {}) = signed_in_form(state, browser, body).await?;
-    match state.service.set_user_disabled(&Actor::user(session.user.clone()), id, disabled).await {
+    match state.service.set_user_disabled(&acting(&session, browser), id, disabled).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" })),
         Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &why).await,
         Err(e) => Err(e.into()),
@@ -174,7 +188,7 @@ pub async fn scopes(State(state): State<AppState>, browser: Browser, Query(done)
 /// `POST /admin/scopes`: adds a scope to the catalogue.
 pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<ScopeForm>(&state, &browser, &body).await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     match state.service.create_scope(&actor, session.user.org_id.as_str(), form.name.trim(), form.restricted).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added")),
         Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(sentence(&why.message))).await,
@@ -185,7 +199,7 @@ pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: By
 /// `POST /admin/scopes/restriction`.
 pub async fn restrict_scope(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<ScopeForm>(&state, &browser, &body).await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, &browser);
     match state.service.set_scope_restricted(&actor, session.user.org_id.as_str(), &form.name, form.restricted).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=saved")),
         Err(e) => Err(e.into()),
@@ -208,10 +222,18 @@ async fn approvals_page(state: &AppState, session: &SignedIn, notice: Option<Str
             approved_at_text: dates::utc(a.approved_at),
         });
     }
+    let waiting = state
+        .service
+        .approval_requests(&Actor::user(user.clone()), user.org_id.as_str())
+        .await?
+        .into_iter()
+        .map(|r| WaitingApproval { last_asked: dates::utc(r.last_requested_at), view: r })
+        .collect();
     let mut page_nav = nav(session, "admin", notice);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page_nav.error = error;
-    Ok(html(status, &ApprovalsPage { nav: page_nav, csrf: state.service.session_csrf(session), tab: "approvals", approvals: rows }))
+    let csrf = state.service.session_csrf(session);
+    Ok(html(status, &ApprovalsPage { nav: page_nav, csrf, tab: "approvals", approvals: rows, waiting }))
 }
 
 /// `GET /admin/approvals`.
@@ -222,7 +244,7 @@ pub async fn approvals(State(state): State<AppState>, browser: Browser, Query(do
 
 async fn set_approval(state: &AppState, browser: &Browser, body: &Bytes, approve: bool) -> PageResult {
     let (session, form) = signed_in_form::<ClientIdForm>(state, browser, body).await?;
-    let actor = Actor::user(session.user.clone());
+    let actor = acting(&session, browser);
     match state.service.set_org_approval(&actor, form.client_id.trim(), session.user.org_id.as_str(), approve).await {
         Ok(()) => {
             Ok(redirect(StatusCode::SEE_OTHER, if approve { "/admin/approvals?done=approved" } else { "/admin/approvals?done=withdrawn" }))
@@ -239,13 +261,21 @@ pub async fn approve(State(state): State<AppState>, browser: Browser, body: Byte
     set_approval(&state, &browser, &body, true).await
 }
 
+/// `POST /admin/approvals/reject`: a request for approval leaves the list.
+pub async fn reject(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form::<ClientIdForm>(&state, &browser, &body).await?;
+    let actor = acting(&session, &browser);
+    state.service.reject_approval_request(&actor, form.client_id.trim(), session.user.org_id.as_str()).await?;
+    Ok(redirect(StatusCode::SEE_OTHER, "/admin/approvals?done=rejected"))
+}
+
 /// `POST /admin/approvals/withdraw`.
 pub async fn withdraw(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     set_approval(&state, &browser, &body, false).await
 }
 
 /// The actions the audit filter suggests.
-const AUDIT_ACTIONS: [&str; 26] = [
+const AUDIT_ACTIONS: [&str; 28] = [
     "client_created",
     "client_updated",
     "client_deleted",
@@ -271,6 +301,8 @@ const AUDIT_ACTIONS: [&str; 26] = [
     "grant_revoked",
     "org_approved",
     "org_approval_withdrawn",
+    "approval_requested",
+    "approval_rejected",
     "consent_granted",
 ];
 
@@ -308,20 +340,36 @@ pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter
         query.push(("before", last.to_string()));
         format!("/admin/audit?{}", serde_urlencoded::to_string(query).unwrap_or_default())
     });
+    // People by email and clients by name: what the organization's admins know them by.
+    let mut names: HashMap<String, String> = HashMap::new();
+    let members = state.service.members(&actor, user.org_id.as_str()).await?;
+    names.extend(members.iter().map(|m| (m.id.clone(), m.email.clone())));
+    let clients = state.service.list_clients(&actor, None).await?;
+    names.extend(clients.into_iter().map(|c| (c.client_id, c.name)));
+    let named = |id: String| Named { name: names.get(&id).cloned().unwrap_or_else(|| id.clone()), id };
     let rows = entries
         .into_iter()
         .map(|e| AuditRow {
-            at: dates::utc(e.at),
-            actor: e.actor,
+            at: dates::utc_seconds(e.at),
+            actor: named(e.actor),
             action: e.action,
-            target: e.target.unwrap_or_default(),
+            target: named(e.target.unwrap_or_default()),
             ip: e.ip.unwrap_or_default(),
-            detail: if e.detail.as_object().is_some_and(serde_json::Map::is_empty) { String::new() } else { e.detail.to_string() },
+            detail: detail_pairs(e.detail, &names),
         })
         .collect();
+    let people = members.into_iter().map(|m| m.email).collect();
     Ok(html(
         StatusCode::OK,
-        &AuditPage { nav: nav(&session, "admin", None), tab: "audit", filter, actions: AUDIT_ACTIONS.to_vec(), entries: rows, next },
+        &AuditPage {
+            nav: nav(&session, "admin", None),
+            tab: "audit",
+            filter,
+            actions: AUDIT_ACTIONS.to_vec(),
+            people,
+            entries: rows,
+            next,
+        },
     ))
 }
 
@@ -349,4 +397,20 @@ pub async fn update_organization(State(state): State<AppState>, browser: Browser
     let user = &session.user;
     state.service.update_org(&Actor::user(user.clone()), user.org_id.as_str(), Some(form.require_mfa)).await?;
     Ok(redirect(StatusCode::SEE_OTHER, "/admin/organization?done=saved"))
+}
+
+/// An audit entry's detail as key–value pairs: a string as it is (an id the page knows by its
+/// name), a list of strings joined with commas, anything else as JSON.
+fn detail_pairs(detail: serde_json::Value, names: &HashMap<String, String>) -> Vec<(String, String)> {
+    use serde_json::Value;
+    let text = |value: Value| match value {
+        Value::String(text) => names.get(&text).cloned().unwrap_or(text),
+        Value::Array(items) if items.iter().all(Value::is_string) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    };
+    match detail {
+        Value::Object(fields) => fields.into_iter().map(|(key, value)| (key.replace('_', " "), text(value))).collect(),
+        Value::Null => Vec::new(),
+        other => vec![("detail".to_owned(), text(other))],
+    }
 }
