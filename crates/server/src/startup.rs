@@ -97,7 +97,9 @@ async fn load_master_key(config: &Config, store: &dyn tessera_store::Store) -> a
             }
             let key = MasterKey::generate()?;
             if !tessera_service::claim_store(store, &SecretKeys::new(&key)?, &seal).await? {
-                bail!("another process is setting up this store at the same moment; start again");
+                // Another process claimed the store first (`tessera serve &` and a CLI command
+                // right after it): its key file follows in a moment, and is this store's key.
+                return wait_for_key_file(path).await;
             }
             tessera_service::failpoint("master-key-claimed");
             if let Err(e) = write_new_file(path, key.to_text().as_bytes()) {
@@ -118,6 +120,19 @@ async fn load_master_key(config: &Config, store: &dyn tessera_store::Store) -> a
         }
         Err(e) => Err(e).with_context(|| format!("cannot read the master key file {}", path.display())),
     }
+}
+
+/// The key file another process is writing after claiming the store, once it is there (10 s
+/// at most: a process that claimed and then died leaves a claim the next start takes over).
+async fn wait_for_key_file(path: &std::path::Path) -> anyhow::Result<MasterKey> {
+    for _ in 0..100 {
+        match std::fs::read_to_string(path) {
+            Ok(text) => return MasterKey::parse(&text).with_context(|| format!("the master key file {} is invalid", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) => return Err(e).with_context(|| format!("cannot read the master key file {}", path.display())),
+        }
+    }
+    bail!("another process is setting up this store and has not written its master key file {}; start again", path.display())
 }
 
 /// Whether the master key file is the data directory's own (its default place): a key given

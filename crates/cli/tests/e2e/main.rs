@@ -51,6 +51,7 @@ mod portal_browser;
 mod private_key_jwt;
 mod profiles;
 mod races;
+mod readme;
 mod refresh_flow;
 mod registration;
 mod resource_indicators;
