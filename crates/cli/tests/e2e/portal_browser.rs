@@ -314,3 +314,57 @@ async fn the_pkce_choice_sits_under_advanced_with_a_real_label_and_fits_a_390px_
 fn fantoccini_locator(css: &str) -> tessera_testkit::browser::Locator<'_> {
     tessera_testkit::browser::Locator::Css(css)
 }
+
+/// Presses Tab until the focused element matches `css` (at most 60 times).
+async fn tab_to(browser: &Browser, css: &str) {
+    let client = browser.client();
+    for _ in 0..60 {
+        let focused = client.execute("return document.activeElement.matches(arguments[0])", vec![css.into()]).await.unwrap();
+        if focused == serde_json::Value::Bool(true) {
+            return;
+        }
+        client.active_element().await.unwrap().send_keys(TAB).await.unwrap();
+    }
+    panic!("Tab never reached {css}");
+}
+
+const TAB: &str = "\u{e004}";
+const ENTER: &str = "\u{e007}";
+const SPACE: &str = "\u{e00d}";
+
+/// SPEC §16: the create flow by keyboard alone, from the list to the new client's secret.
+#[tokio::test]
+async fn a_client_is_created_with_the_keyboard_alone() {
+    let (server, fixture) = start();
+    let browser = Browser::start().await.unwrap();
+    sign_in(&browser, &server, "/settings/api-clients", &fixture.owner_email, OWNER_PASSWORD).await;
+    let client = browser.client();
+    let press = |key: &'static str| async move { client.active_element().await.unwrap().send_keys(key).await.unwrap() };
+
+    tab_to(&browser, "a[href='/settings/api-clients/new']").await;
+    press(ENTER).await;
+    browser.wait_for_element("#kind-spa", WAIT).await.unwrap();
+    tab_to(&browser, "#kind-spa").await;
+    press(ENTER).await;
+    browser.wait_for_element("#name", WAIT).await.unwrap();
+    tab_to(&browser, "#name").await;
+    client.active_element().await.unwrap().send_keys("Keyboard app").await.unwrap();
+    tab_to(&browser, "input[name=scopes][value=read]").await;
+    press(SPACE).await;
+    tab_to(&browser, "#redirect_uris").await;
+    client.active_element().await.unwrap().send_keys("https://keys.example/cb").await.unwrap();
+    tab_to(&browser, "#allowed_origins").await;
+    client.active_element().await.unwrap().send_keys("https://keys.example").await.unwrap();
+    // Advanced settings open from the keyboard too.
+    tab_to(&browser, "details.advanced > summary").await;
+    press(ENTER).await;
+    tab_to(&browser, "button.primary[type=submit]").await;
+    press(ENTER).await;
+    browser.wait_for_element("#client-id", WAIT).await.unwrap();
+    let id = browser.text("#client-id").await.unwrap();
+    let shown = server.cli.json(&["client", "show", &id]).unwrap();
+    assert_eq!(shown["public"], true, "a single-page app keeps no secret: {shown}");
+    assert_eq!(shown["grants"], serde_json::json!(["authorization_code", "refresh_token"]), "{shown}");
+    assert_eq!(shown["allowed_origins"], serde_json::json!(["https://keys.example"]));
+    browser.close().await.unwrap();
+}
