@@ -220,7 +220,52 @@ settings_layer! {
         /// "call the API" example uses it. Default: the example says `$API_URL`.
         #[arg(long, env = "TESSERA_API_BASE_URL", value_name = "URL")]
         pub api_base_url: Option<String>,
+        /// The name on every page, in page titles and in mail, instead of "Tessera" (at most
+        /// 60 characters). Default `Tessera`.
+        #[arg(long, env = "TESSERA_BRAND_NAME", value_name = "NAME")]
+        pub brand_name: Option<String>,
+        /// A logo shown beside the name on every page: a PNG, JPEG, WebP or SVG file of at most
+        /// 256 KiB, read at start. Default: none.
+        #[arg(long, env = "TESSERA_BRAND_LOGO", value_name = "FILE")]
+        pub brand_logo: Option<PathBuf>,
+        /// The colour of buttons, links and the current tab, `#rrggbb` or `#rgb`. Default: Tessera's blue.
+        #[arg(long, env = "TESSERA_BRAND_COLOR", value_name = "HEX")]
+        pub brand_color: Option<String>,
     }
+}
+
+/// `--brand-name`, `--brand-logo`, `--brand-color`: checked here, the logo read once.
+fn brand(name: Option<String>, logo: Option<PathBuf>, color: Option<String>) -> anyhow::Result<crate::http::page::Brand> {
+    let mut brand = crate::http::page::Brand::default();
+    if let Some(name) = name {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+            bail!("brand_name must be 1 to 60 characters, without control characters");
+        }
+        brand.name = name;
+    }
+    if let Some(color) = color {
+        let hex = color.strip_prefix('#').unwrap_or("");
+        if !matches!(hex.len(), 3 | 6) || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            bail!("brand_color {color:?} is not a colour like #1f6feb or #16e");
+        }
+        brand.color = Some(color.to_ascii_lowercase());
+    }
+    if let Some(path) = logo {
+        let content_type = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("png") => "image/png",
+            Some("jpg" | "jpeg") => "image/jpeg",
+            Some("webp") => "image/webp",
+            Some("svg") => "image/svg+xml",
+            _ => bail!("brand_logo {} must be a .png, .jpg, .webp or .svg file", path.display()),
+        };
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read brand_logo {}", path.display()))?;
+        if bytes.is_empty() || bytes.len() > 256 * 1024 {
+            bail!("brand_logo {} must be at most 256 KiB (and not empty)", path.display());
+        }
+        brand.logo = Some(crate::http::page::Logo { content_type, bytes });
+    }
+    Ok(brand)
 }
 
 /// `--api-base-url`: an absolute http(s) URL, shown in the portal's examples as given.
@@ -326,6 +371,8 @@ pub struct Config {
     /// What the service is told (the issuer and token policy among it). `owns_key_policy` is
     /// false here; `serve` sets it when it opens the service.
     pub service: Settings,
+    /// The pages' brand (name, logo, colour).
+    pub brand: crate::http::page::Brand,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -457,7 +504,10 @@ impl Config {
             allow_internal_jwks_uri: serve.allow_internal_jwks_uri.unwrap_or(false),
             mail: mail_settings(serve.smtp_url, serve.smtp_password, serve.smtp_ca_file, serve.mail_from)?,
             api_base_url: serve.api_base_url.map(|url| api_base_url(&url)).transpose()?,
+            brand_name: String::new(),
         };
+        let brand = brand(serve.brand_name, serve.brand_logo, serve.brand_color)?;
+        let service = Settings { brand_name: brand.name.clone(), ..service };
         Ok(Self {
             data_dir,
             database_url,
@@ -478,6 +528,7 @@ impl Config {
                 .clamp(1, 256),
             profile,
             service,
+            brand,
         })
     }
 

@@ -38,11 +38,14 @@ pub struct AppState {
     /// The token endpoint's status for an application its user's organization has not
     /// approved: 400, or what the profile says ([`error::not_approved`]).
     pub unapproved_status: axum::http::StatusCode,
+    /// The pages' brand, made once at start (`&'static`: no reference count per request).
+    pub brand: &'static http::page::Brand,
 }
 
 /// The router over a ready service; tests drive it with `oneshot` or on a real socket.
 pub fn build_app(state: AppState) -> Router {
-    let edge = Edge { metrics: state.metrics.clone(), proxy: state.proxy.clone(), request_timeout: state.request_timeout };
+    let edge =
+        Edge { metrics: state.metrics.clone(), proxy: state.proxy.clone(), request_timeout: state.request_timeout, brand: state.brand };
     let mut router = Router::new()
         .route("/.well-known/openid-configuration", get(http::discovery::metadata))
         .route("/.well-known/oauth-authorization-server", get(http::discovery::metadata))
@@ -87,6 +90,9 @@ pub fn build_app(state: AppState) -> Router {
         .route("/assets/generator.js", get(http::portal::generator::generator_script))
         .route("/assets/webauthn.js", get(http::portal::security::webauthn_script))
         .route("/assets/copy.js", get(http::pages::copy_script))
+        .route("/assets/brand.css", get(http::pages::brand_stylesheet))
+        .route("/assets/brand-logo", get(http::pages::brand_logo))
+        .route("/language", get(http::pages::choose_language))
         .route("/settings/api-clients", get(http::portal::client_pages::clients))
         .route(
             "/settings/api-clients/new",
@@ -184,6 +190,7 @@ struct Edge {
     metrics: Arc<Metrics>,
     proxy: Arc<ProxyPolicy>,
     request_timeout: std::time::Duration,
+    brand: &'static http::page::Brand,
 }
 
 /// The one middleware (each layer costs a boxed future per request): refuses bodies that are
@@ -201,7 +208,8 @@ async fn around_every_request(State(edge): State<Edge>, request: Request, next: 
     let mut response = if let Some(refusal) = refuse_content_type(&request) {
         refusal
     } else {
-        match tokio::time::timeout(edge.request_timeout, next.run(request)).await {
+        let page = http::page::PageContext::of(edge.brand, request.uri(), request.headers());
+        match tokio::time::timeout(edge.request_timeout, http::page::with_context(page, next.run(request))).await {
             Ok(response) => response,
             Err(_) => {
                 let mut response = error::json_error(StatusCode::REQUEST_TIMEOUT, ErrorCode::InvalidRequest, "the request took too long");

@@ -184,7 +184,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // A node follows what other processes commit (PostgreSQL: LISTEN on the change feed).
     service.store().follow_changes();
     ensure_default_org(&service).await?;
+    // Made once for the life of the process: pages read it without a reference count.
+    let brand: &'static crate::http::page::Brand = Box::leak(Box::new(config.brand.clone()));
     let state = AppState {
+        brand,
         service: service.clone(),
         metrics: Arc::new(Metrics::default()),
         proxy: Arc::new(ProxyPolicy { behind_proxy: config.behind_proxy, trusted: config.trusted_proxies.clone() }),

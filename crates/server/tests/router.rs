@@ -39,6 +39,7 @@ async fn app() -> App {
     let config = Config::resolve(layer).unwrap();
     let service = tessera_server::startup::open_service(&config, true).await.unwrap();
     let state = AppState {
+        brand: Box::leak(Box::default()),
         service: service.clone(),
         metrics: std::sync::Arc::new(Metrics::default()),
         proxy: std::sync::Arc::new(ProxyPolicy { behind_proxy: false, trusted: Vec::new() }),

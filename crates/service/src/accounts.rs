@@ -87,7 +87,7 @@ impl Tessera {
             return Ok(());
         };
         let link = format!("{}/password/reset/{token}", self.issuer());
-        let mailed = self.outbox.post(Letter::password_reset(user.id.clone(), &user.email, &link, RESET_LINK_LIFETIME / 60)?);
+        let mailed = self.outbox.post(Letter::password_reset(self.brand_name(), user.id.clone(), &user.email, &link, RESET_LINK_LIFETIME / 60)?);
         self.account_audit(&anonymous, &user, AuditAction::PasswordResetRequested, Some(peer), serde_json::json!({ "mailed": mailed }))
             .await;
         Ok(())
@@ -196,7 +196,7 @@ impl Tessera {
             return Ok(false);
         };
         let link = format!("{}/email/verify/{token}", self.issuer());
-        let mailed = self.outbox.post(Letter::email_verification(user.id.clone(), &user.email, &link)?);
+        let mailed = self.outbox.post(Letter::email_verification(self.brand_name(), user.id.clone(), &user.email, &link)?);
         self.account_audit(
             &Actor::user(user.clone()),
             user,

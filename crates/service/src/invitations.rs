@@ -110,7 +110,7 @@ impl Tessera {
         let invite_path = format!("/invite/{token}");
         let link = format!("{}{invite_path}", self.issuer());
         let inviter = actor.as_user().map_or_else(|| "The operator".to_owned(), |u| u.email.clone());
-        let letter = Letter::invitation(&invitation.id, &email, &link, &org.name, role.as_str(), &inviter)?;
+        let letter = Letter::invitation(self.brand_name(), &invitation.id, &email, &link, &org.name, role.as_str(), &inviter)?;
         let detail = serde_json::json!({ "email": email, "role": role.as_str(), "mailed": self.mail_enabled() });
         let audit = self.audit(actor, AuditAction::UserInvited, Some(&org.id), Some(invitation.id.clone()), detail);
         self.store.insert_invitation(&invitation, &self.secrets.lookup_hash(&token), &audit).await?;

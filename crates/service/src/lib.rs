@@ -206,6 +206,11 @@ impl Tessera {
         Ok(service)
     }
 
+    /// The name mail is signed with: the operator's brand, else "Tessera".
+    pub fn brand_name(&self) -> &str {
+        if self.settings.brand_name.is_empty() { "Tessera" } else { &self.settings.brand_name }
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

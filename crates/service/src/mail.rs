@@ -112,6 +112,7 @@ impl std::fmt::Debug for Letter {
 #[derive(Template)]
 #[template(path = "mail/password_reset.txt")]
 struct PasswordResetText<'a> {
+    brand: &'a str,
     link: &'a str,
     minutes: i64,
 }
@@ -119,6 +120,7 @@ struct PasswordResetText<'a> {
 #[derive(Template)]
 #[template(path = "mail/password_reset.html")]
 struct PasswordResetHtml<'a> {
+    brand: &'a str,
     link: &'a str,
     minutes: i64,
 }
@@ -126,6 +128,7 @@ struct PasswordResetHtml<'a> {
 #[derive(Template)]
 #[template(path = "mail/email_verification.txt")]
 struct VerificationText<'a> {
+    brand: &'a str,
     link: &'a str,
     email: &'a str,
 }
@@ -133,6 +136,7 @@ struct VerificationText<'a> {
 #[derive(Template)]
 #[template(path = "mail/email_verification.html")]
 struct VerificationHtml<'a> {
+    brand: &'a str,
     link: &'a str,
     email: &'a str,
 }
@@ -140,6 +144,7 @@ struct VerificationHtml<'a> {
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {
+    brand: &'a str,
     link: &'a str,
     org: &'a str,
     role: &'a str,
@@ -149,6 +154,7 @@ struct InvitationText<'a> {
 #[derive(Template)]
 #[template(path = "mail/invitation.html")]
 struct InvitationHtml<'a> {
+    brand: &'a str,
     link: &'a str,
     org: &'a str,
     role: &'a str,
@@ -160,37 +166,37 @@ fn rendered(template: &impl Template) -> Result<String> {
 }
 
 impl Letter {
-    pub(crate) fn password_reset(user: UserId, to: &str, link: &str, minutes: i64) -> Result<Self> {
+    pub(crate) fn password_reset(brand: &str, user: UserId, to: &str, link: &str, minutes: i64) -> Result<Self> {
         Ok(Self {
             kind: LetterKind::PasswordReset,
             user,
             to: to.to_owned(),
-            subject: "Reset your Tessera password".into(),
-            text: rendered(&PasswordResetText { link, minutes })?,
-            html: rendered(&PasswordResetHtml { link, minutes })?,
+            subject: format!("Reset your {brand} password"),
+            text: rendered(&PasswordResetText { brand, link, minutes })?,
+            html: rendered(&PasswordResetHtml { brand, link, minutes })?,
         })
     }
 
     /// `inviter` is an email, or "The operator".
-    pub(crate) fn invitation(invitation: &str, to: &str, link: &str, org: &str, role: &str, inviter: &str) -> Result<Self> {
+    pub(crate) fn invitation(brand: &str, invitation: &str, to: &str, link: &str, org: &str, role: &str, inviter: &str) -> Result<Self> {
         Ok(Self {
             kind: LetterKind::Invitation,
             user: UserId::new(invitation),
             to: to.to_owned(),
-            subject: format!("Join {org} on Tessera"),
-            text: rendered(&InvitationText { link, org, role, inviter })?,
-            html: rendered(&InvitationHtml { link, org, role, inviter })?,
+            subject: format!("Join {org} on {brand}"),
+            text: rendered(&InvitationText { brand, link, org, role, inviter })?,
+            html: rendered(&InvitationHtml { brand, link, org, role, inviter })?,
         })
     }
 
-    pub(crate) fn email_verification(user: UserId, to: &str, link: &str) -> Result<Self> {
+    pub(crate) fn email_verification(brand: &str, user: UserId, to: &str, link: &str) -> Result<Self> {
         Ok(Self {
             kind: LetterKind::EmailVerification,
             user,
             to: to.to_owned(),
-            subject: "Confirm your email for Tessera".into(),
-            text: rendered(&VerificationText { link, email: to })?,
-            html: rendered(&VerificationHtml { link, email: to })?,
+            subject: format!("Confirm your email for {brand}"),
+            text: rendered(&VerificationText { brand, link, email: to })?,
+            html: rendered(&VerificationHtml { brand, link, email: to })?,
         })
     }
 }

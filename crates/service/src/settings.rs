@@ -15,6 +15,8 @@ pub struct Settings {
     pub policy: TokenPolicy,
     /// The company's API (`serve --api-base-url`), for the token generator's example call.
     pub api_base_url: Option<String>,
+    /// The name mail is signed with (`serve --brand-name`); empty: "Tessera".
+    pub brand_name: String,
     pub signing_alg: Algorithm,
     /// Seconds a key signs before it is rotated out.
     pub key_rotation_interval: i64,

@@ -93,6 +93,7 @@ fn settings() -> Settings {
         default_pkce: Pkce::Required,
         new_client_status: tessera_core::model::ClientStatus::On,
         api_base_url: None,
+        brand_name: String::new(),
     }
 }
 

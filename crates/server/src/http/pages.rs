@@ -704,6 +704,55 @@ pub async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", crate::http::views::STYLESHEET)
 }
 
+/// `GET /assets/brand.css`: the operator's colour (`--brand-color`) over the stylesheet's own;
+/// a file, so the CSP needs no inline style.
+pub async fn brand_stylesheet(State(state): State<AppState>) -> Response {
+    let Some(color) = &state.brand.color else { return StatusCode::NOT_FOUND.into_response() };
+    let css = format!(":root {{ --accent: {color}; --accent-dark: {color}; }}\n.button.primary:hover, button.primary:hover {{ filter: brightness(0.9); }}\n");
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    (headers, css).into_response()
+}
+
+/// `GET /assets/brand-logo`: the operator's logo (`--brand-logo`).
+pub async fn brand_logo(State(state): State<AppState>) -> Response {
+    let Some(logo) = &state.brand.logo else { return StatusCode::NOT_FOUND.into_response() };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(logo.content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    // An SVG opened on its own must not run script: it is an image, nothing more.
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"));
+    (headers, logo.bytes.clone()).into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct LanguageChoice {
+    #[serde(default)]
+    set: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `GET /language?set=de&return_to=/path`: the footer's switch. A cookie for a year, then back
+/// to the page (a path of ours only: anything else goes to `/`).
+pub async fn choose_language(browser: Browser, axum::extract::Query(choice): axum::extract::Query<LanguageChoice>) -> Response {
+    let back = if choice.return_to.starts_with('/') && !choice.return_to.starts_with("//") && !choice.return_to.contains('\\') {
+        choice.return_to.as_str()
+    } else {
+        "/"
+    };
+    let mut response = redirect(StatusCode::SEE_OTHER, back);
+    if let Some(lang) = crate::http::i18n::Lang::parse(&choice.set) {
+        let secure = if browser.names.secure { "; Secure" } else { "" };
+        let cookie = format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", crate::http::page::LANGUAGE_COOKIE, lang.as_str());
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
 /// `GET /assets/copy.js`: the copy buttons of the client page and the token generator.
 pub async fn copy_script() -> Response {
     asset("text/javascript; charset=utf-8", include_str!("../../assets/copy.js"))

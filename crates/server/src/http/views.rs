@@ -606,3 +606,34 @@ pub struct AuditPage {
     pub entries: Vec<AuditRow>,
     pub next: Option<String>,
 }
+
+/// The templates' own filters: `{{ "key"|t }}` is message `key` of the reader's language
+/// (`http::i18n`); `t1`/`t2` give it one or two named arguments.
+mod filters {
+    use std::fmt::Display;
+
+    use fluent_bundle::FluentValue;
+
+    fn value(v: &dyn Display) -> FluentValue<'static> {
+        FluentValue::from(v.to_string())
+    }
+
+    pub fn t<K: Display>(key: K, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(crate::http::i18n::text(&key.to_string(), &[]))
+    }
+
+    pub fn t1<K: Display, A: Display>(key: K, _: &dyn askama::Values, name: &str, a: A) -> askama::Result<String> {
+        Ok(crate::http::i18n::text(&key.to_string(), &[(name, value(&a))]))
+    }
+
+    pub fn t2<K: Display, A: Display, B: Display>(
+        key: K,
+        _: &dyn askama::Values,
+        name_a: &str,
+        a: A,
+        name_b: &str,
+        b: B,
+    ) -> askama::Result<String> {
+        Ok(crate::http::i18n::text(&key.to_string(), &[(name_a, value(&a)), (name_b, value(&b))]))
+    }
+}

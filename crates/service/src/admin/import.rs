@@ -220,7 +220,7 @@ impl Tessera {
             .await?
             .ok_or_else(|| ServiceError::Internal("no link could be made for a new person".into()))?;
         let link = format!("{}/password/reset/{token}", self.issuer());
-        let letter = Letter::invitation(user.id.as_str(), &user.email, &link, org_name, user.role.as_str(), "The operator")?;
+        let letter = Letter::invitation(self.brand_name(), user.id.as_str(), &user.email, &link, org_name, user.role.as_str(), "The operator")?;
         let mailed = self.outbox.post(letter);
         Ok((link, mailed))
     }

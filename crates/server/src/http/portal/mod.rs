@@ -30,40 +30,40 @@ use crate::http::forms::{FormBody, StepUpFields};
 use crate::http::pages::{Browser, forbidden, login_redirect, posted_by, session_of, session_while_enrolling};
 use crate::http::views::{Nav, StepUpPage, html};
 
-/// The notices a redirect may ask a page to show (a fixed table: no user text in URLs).
+/// The notices a redirect may ask a page to show: a fixed set (no user text in URLs), each the
+/// message `notice-DONE` of the catalogues.
+pub(crate) const NOTICES: &[&str] = &[
+    "on",
+    "off",
+    "saved",
+    "switched",
+    "joined",
+    "invited",
+    "deleted",
+    "created",
+    "rolled",
+    "rolled-grace",
+    "added",
+    "approved",
+    "rejected",
+    "withdrawn",
+    "disabled",
+    "enabled",
+    "callback",
+    "password",
+    "verification-sent",
+    "enrol",
+    "totp-removed",
+    "passkey-added",
+    "passkey-removed",
+    "session-ended",
+    "sessions-ended",
+    "verification-not-sent",
+];
+
 fn notice(done: Option<&str>) -> Option<String> {
-    let text = match done? {
-        "on" => "The client is on: it can get tokens again.",
-        "off" => "The client is off: it cannot authenticate, and its live tokens stopped working.",
-        "saved" => "Saved.",
-        "switched" => "You are working in another organization now.",
-        "joined" => "Welcome: you are a member of this organization now.",
-        "invited" => "The invitation is on its way. Its link works for 7 days.",
-        "deleted" => "The client is deleted.",
-        "created" => "The client is created. Copy its secret now; later, Show on this page brings it back.",
-        "rolled" => "A new secret is made; the old one no longer works.",
-        "rolled-grace" => "A new secret is made; the old one keeps working until the time shown below.",
-        "added" => "Added.",
-        "approved" => "The application is approved for your organization.",
-        "rejected" => "The request is rejected. If a member asks again, it comes back here.",
-        "withdrawn" => "The approval is withdrawn; this organization's users' refresh tokens for it stopped working.",
-        "disabled" => "The member is disabled: their sessions ended and their tokens and clients stopped working.",
-        "enabled" => "The member is enabled again.",
-        "callback" => "The callback is registered. Get a token now.",
-        "password" => "Your password is changed. Every other browser signed in as you was signed out.",
-        "verification-sent" => "A link to verify your email is on its way. It works for 24 hours.",
-        "enrol" => "Your organization requires a second factor: set up an authenticator app or add a passkey to go on.",
-        "totp-removed" => "The authenticator app is removed.",
-        "passkey-added" => "The passkey is added: use it to sign in, instead of your password or after it.",
-        "passkey-removed" => "The passkey is removed.",
-        "session-ended" => "That browser is signed out.",
-        "sessions-ended" => "Every other browser is signed out.",
-        "verification-not-sent" => {
-            "No link was sent: email is off, the address is verified already, or too many links were sent in the last hour."
-        }
-        _ => return None,
-    };
-    Some(text.to_owned())
+    let done = done?;
+    NOTICES.contains(&done).then(|| crate::http::i18n::text(&format!("notice-{done}"), &[]))
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -1,0 +1,1 @@
+# account pages (de). Keys start with "account-".

@@ -1,0 +1,1 @@
+# account pages (en). Keys start with "account-".

@@ -1,0 +1,1 @@
+# admin pages (en). Keys start with "admin-".

@@ -1,0 +1,1 @@
+# portal pages (en). Keys start with "portal-".
