@@ -489,6 +489,9 @@ pub struct ClientView {
     /// beside the new one; absent when no grace is running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<i64>,
+    /// When the client last authenticated (Unix seconds, to the minute); absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
 }
 
 /// An organization.

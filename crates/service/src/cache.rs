@@ -33,6 +33,9 @@ pub struct CachedClient {
     /// The parsed inline JWKS of a `private_key_jwt` client (checked at registration; `None`
     /// if it no longer parses, which fails every assertion).
     pub keys: Option<Arc<ClientKeySet>>,
+    /// When this process last noted the client used (`usage`): read by every request, written
+    /// at most once a minute.
+    pub used_mark: std::sync::atomic::AtomicI64,
 }
 
 impl CachedClient {
@@ -196,6 +199,7 @@ impl Cache {
                     run_as,
                     catalogue,
                     keys,
+                    used_mark: std::sync::atomic::AtomicI64::new(0),
                 }))
             }
         };

@@ -30,6 +30,7 @@ impl Tessera {
         // Client authentication already refuses a replaced secret past its grace; this forgets its
         // tag and records in the audit log when it stopped.
         self.store.expire_previous_secrets(now).await?;
+        self.write_usage().await?;
         self.sync().await
     }
 

@@ -46,6 +46,7 @@ pub mod session;
 pub mod session_api;
 mod settings;
 mod token_endpoint;
+pub mod usage;
 
 /// Signing algorithms, re-exported for configuration.
 pub use tessera_jose::Algorithm;
@@ -138,6 +139,8 @@ pub struct Tessera {
     hashers: password::Hashers,
     /// Key sets of `private_key_jwt` clients fetched from their `jwks_uri`.
     remote_keys: client_keys::RemoteKeys,
+    /// When clients were last used, waiting for housekeeping to write it.
+    usage: usage::Usage,
     /// Outgoing mail; off without `--smtp-url`, and in CLI commands.
     outbox: mail::Outbox,
     /// The WebAuthn relying party of the issuer; `None` (passkeys off) when it is an IP address.
@@ -198,6 +201,7 @@ impl Tessera {
             device_user_limiter,
             device_address_limiter,
             hashers,
+            usage: usage::Usage::default(),
             remote_keys,
             outbox,
             webauthn,

@@ -16,6 +16,7 @@ impl Tessera {
         let now = self.clock.now();
         let presented = read_credentials(request)?;
         let caller = self.authenticate(&presented, request, now).await?;
+        self.usage.note(&caller, now);
         let jkt = self.token_request_proof(request, now).await?;
         let jkt = jkt.as_deref();
         // Before the grant is looked at, so a refused request spends no code or device code.

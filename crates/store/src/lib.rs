@@ -753,6 +753,11 @@ pub trait Store: Send + Sync + 'static {
     /// approval: a new request (with `audit`, which is kept only then), or one more of a known one.
     /// Approving the client (`set_org_approval`) removes the request.
     async fn note_approval_request(&self, client: &ClientId, org: &OrgId, user: &UserId, audit: &AuditEvent) -> Result<()>;
+    /// Records when clients last authenticated: each `(client, at)` raises its mark to `at`
+    /// (never lowers it); a client deleted meanwhile is skipped. No audit entry, no feed row.
+    async fn mark_clients_used(&self, marks: &[(ClientId, i64)]) -> Result<()>;
+    /// When `client` last authenticated, to the minute; `None`: never since it was made.
+    async fn client_last_used(&self, client: &ClientId) -> Result<Option<i64>>;
     /// The requests awaiting an organization's approval, the most recently asked first.
     async fn approval_requests(&self, org: &OrgId) -> Result<Vec<ApprovalRequestRecord>>;
     /// Rejects a request: removes it, with `audit`; `false` when there was none.

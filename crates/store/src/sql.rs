@@ -2264,6 +2264,33 @@ where
         Ok(())
     }
 
+    async fn mark_clients_used(&self, marks: &[(ClientId, i64)]) -> Result<()> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for (client, at) in marks {
+            sqlx::query(
+                "INSERT INTO client_usage (client_id, last_used_at) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM clients WHERE id = $1) \
+                 ON CONFLICT (client_id) DO UPDATE SET last_used_at = CASE WHEN excluded.last_used_at > client_usage.last_used_at \
+                 THEN excluded.last_used_at ELSE client_usage.last_used_at END",
+            )
+            .bind(client.as_str())
+            .bind(*at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.commit(tx, false).await
+    }
+
+    async fn client_last_used(&self, client: &ClientId) -> Result<Option<i64>> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT last_used_at FROM client_usage WHERE client_id = $1")
+            .bind(client.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(at)
+    }
+
     async fn approval_requests(&self, org: &OrgId) -> Result<Vec<ApprovalRequestRecord>> {
         let rows = sqlx::query(
             "SELECT org_id, client_id, requested_by, first_requested_at, last_requested_at, requests FROM approval_requests \

@@ -97,6 +97,7 @@ conformance!(
     an_invitation_is_accepted_once_while_it_is_pending,
     passkeys_belong_to_one_person_and_ceremonies_are_spent_once,
     approval_requests_count_attempts_and_leave_when_approved_or_rejected,
+    usage_marks_only_rise_and_skip_deleted_clients,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -184,6 +185,22 @@ async fn seed(store: &dyn Store) {
 
 mod cases {
     use super::*;
+
+    pub async fn usage_marks_only_rise_and_skip_deleted_clients(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let client = ClientId::new("client-1");
+        assert_eq!(store.client_last_used(&client).await.unwrap(), None, "never used");
+        store.mark_clients_used(&[(client.clone(), 500)]).await.unwrap();
+        store.mark_clients_used(&[(client.clone(), 400)]).await.unwrap();
+        assert_eq!(store.client_last_used(&client).await.unwrap(), Some(500), "an older mark never lowers it");
+        store.mark_clients_used(&[(client.clone(), 600), (ClientId::new("gone"), 600)]).await.unwrap();
+        assert_eq!(store.client_last_used(&client).await.unwrap(), Some(600), "an unknown client in the batch is skipped");
+        store.delete_client(&client, &audit(AuditAction::ClientDeleted, "client-1", 700)).await.unwrap();
+        assert_eq!(store.client_last_used(&client).await.unwrap(), None, "its mark goes with the client");
+        store.mark_clients_used(&[(client.clone(), 800)]).await.unwrap();
+        assert_eq!(store.client_last_used(&client).await.unwrap(), None);
+    }
 
     pub async fn approval_requests_count_attempts_and_leave_when_approved_or_rejected(o: &Opened) {
         let store = &*o.store;

@@ -353,6 +353,7 @@ impl Tessera {
             status: client.status.as_str().into(),
             created_at: client.created_at,
             previous_secret_expires_at: record.previous_secret.as_ref().map(|previous| previous.expires_at),
+            last_used_at: self.last_used(&client.id).await?,
         })
     }
 
