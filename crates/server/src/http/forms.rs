@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde::de::value::{Error as ValueError, MapDeserializer};
 use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
 
+use crate::http::i18n;
+
 /// The most fields a form may carry: the client form's checkbox groups stay far below it.
 const MAX_FIELDS: usize = 200;
 
@@ -84,8 +86,19 @@ pub(crate) struct RollFields {
     pub grace: String,
 }
 
-/// What the "Roll secret" page offers (SPEC §13): seconds and how the page says them.
-pub(crate) const GRACE_CHOICES: [(u32, &str); 4] = [(0, "At once"), (3600, "In 1 hour"), (86_400, "In 24 hours"), (604_800, "In 7 days")];
+/// What the "Roll secret" page offers (SPEC §13), in seconds.
+pub(crate) const GRACE_CHOICES: [u32; 4] = [0, 3600, 86_400, 604_800];
+
+/// [`GRACE_CHOICES`] with how the page says them, in the reader's language.
+pub(crate) fn grace_choices() -> Vec<(u32, String)> {
+    let words: [String; GRACE_CHOICES.len()] = [
+        i18n::text("portal-grace-now", &[]),
+        i18n::text("portal-grace-hour", &[]),
+        i18n::text("portal-grace-day", &[]),
+        i18n::text("portal-grace-week", &[]),
+    ];
+    GRACE_CHOICES.into_iter().zip(words).collect()
+}
 
 impl RollFields {
     /// The grace the form chose; `None` for anything the page does not offer.
@@ -93,7 +106,7 @@ impl RollFields {
         if self.grace.is_empty() {
             return Some(0);
         }
-        GRACE_CHOICES.iter().map(|(seconds, _)| *seconds).find(|seconds| seconds.to_string() == self.grace)
+        GRACE_CHOICES.iter().copied().find(|seconds| seconds.to_string() == self.grace)
     }
 }
 

@@ -340,7 +340,8 @@ pub struct ClientFormPage {
     /// (the kind needs them, or the client has some) rather than under it.
     pub redirects_up_front: bool,
     pub origins_up_front: bool,
-    pub grant_choices: Vec<(&'static str, &'static str)>,
+    /// The grants offered, each with a word on what it is for.
+    pub grant_choices: Vec<(&'static str, String)>,
     pub scope_choices: Vec<ScopeChoice>,
     pub run_as_choices: Vec<tessera_proto::UserView>,
     pub problems: Vec<tessera_core::client::Problem>,
@@ -378,11 +379,10 @@ impl ClientFormPage {
     }
 }
 
-/// One answer to "what will use this client?" on the portal's first create page.
+/// One answer to "what will use this client?" on the portal's first create page; its title and
+/// text are in the reader's language (`http::portal::client_pages`).
 pub struct KindChoice {
     pub kind: tessera_core::client::AppKind,
-    pub title: &'static str,
-    pub text: &'static str,
 }
 
 impl KindChoice {
@@ -427,10 +427,10 @@ pub struct ConfirmPage {
     pub text: String,
     pub action: String,
     pub back: String,
-    pub button: &'static str,
+    pub button: String,
     pub danger: bool,
     /// The "Roll secret" page: the choice of when the current secret stops (seconds, words).
-    pub grace_choices: &'static [(u32, &'static str)],
+    pub grace_choices: Vec<(u32, String)>,
     /// Fields the confirmed action posts as they are (name, value).
     pub fields: Vec<(&'static str, &'static str)>,
 }
@@ -439,7 +439,8 @@ pub struct ConfirmPage {
 pub struct GeneratorClient {
     pub id: String,
     pub name: String,
-    pub kind: &'static str,
+    /// How it gets a token, in words.
+    pub kind: String,
 }
 
 /// A token the generator got.

@@ -13,60 +13,65 @@ use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, ClientEdit, NewClient};
 use tessera_service::session::SignedIn;
 
+use fluent_bundle::FluentValue;
 use serde::Deserialize;
 
 use super::{Done, acting, client_path, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageError, PageResult};
-use crate::http::forms::{ClientStatusForm, FormBody, GRACE_CHOICES, NoFields, RollFields, checkbox};
+use crate::http::forms::{ClientStatusForm, FormBody, NoFields, RollFields, checkbox, grace_choices};
+use crate::http::i18n;
 use crate::http::pages::{Browser, forbidden, redirect, with_cookie};
 use crate::http::views::{
     ClientFormPage, ClientFormValues, ClientKindPage, ClientPage, ClientsPage, ConfirmPage, KindChoice, ScopeChoice, html, message,
 };
 
-/// The grants a new client may pick, with a word on each.
-const GRANT_CHOICES: [(&str, &str); 6] = [
-    ("client_credentials", "a server calling the API as itself"),
-    ("authorization_code", "an app acting for its users, through sign-in and consent"),
-    ("refresh_token", "keeps users signed in (with authorization_code)"),
-    ("implicit", "legacy browser apps: the token comes back in the URL fragment"),
-    ("device_code", "TVs, consoles and command-line tools: the user approves a code on another device"),
-    ("token_exchange", "a service exchanging a user's token for a narrower one for a downstream API (RFC 8693)"),
-];
+/// The grants a new client may pick, with a word on each in the reader's language.
+fn grant_choices() -> Vec<(&'static str, String)> {
+    vec![
+        ("client_credentials", i18n::text("portal-grant-client-credentials", &[])),
+        ("authorization_code", i18n::text("portal-grant-authorization-code", &[])),
+        ("refresh_token", i18n::text("portal-grant-refresh-token", &[])),
+        ("implicit", i18n::text("portal-grant-implicit", &[])),
+        ("device_code", i18n::text("portal-grant-device-code", &[])),
+        ("token_exchange", i18n::text("portal-grant-token-exchange", &[])),
+    ]
+}
 
 /// The answers to "what will use it?", the first question of a new client (SPEC §16).
 static KINDS: [KindChoice; 6] = [
-    KindChoice {
-        kind: AppKind::Server,
-        title: "Server or script",
-        text: "A back-end service, scheduled job or command-line script calling the API as itself, with its own ID and secret.",
-    },
-    KindChoice {
-        kind: AppKind::WebApp,
-        title: "Web app with a back end",
-        text: "Signs people in and calls the API for them; its server keeps the secret.",
-    },
-    KindChoice {
-        kind: AppKind::SinglePage,
-        title: "Single-page app",
-        text: "Runs in the browser (React, Vue, Angular…); it keeps no secret and proves itself with PKCE.",
-    },
-    KindChoice {
-        kind: AppKind::Native,
-        title: "Mobile or desktop app",
-        text: "An app on the person's phone or computer; it keeps no secret and comes back through a redirect.",
-    },
-    KindChoice {
-        kind: AppKind::Device,
-        title: "Device without a browser",
-        text: "A TV, console or command-line tool: the person approves a short code on their phone or laptop.",
-    },
-    KindChoice {
-        kind: AppKind::Exchanging,
-        title: "Service acting for users",
-        text: "A back-end service that trades a person's token for a narrower one to call another API (token exchange).",
-    },
+    KindChoice { kind: AppKind::Server },
+    KindChoice { kind: AppKind::WebApp },
+    KindChoice { kind: AppKind::SinglePage },
+    KindChoice { kind: AppKind::Native },
+    KindChoice { kind: AppKind::Device },
+    KindChoice { kind: AppKind::Exchanging },
 ];
+
+/// How the kinds' page words each answer, in the reader's language.
+impl KindChoice {
+    pub fn title(&self) -> String {
+        match self.kind {
+            AppKind::Server => i18n::text("portal-kind-server", &[]),
+            AppKind::WebApp => i18n::text("portal-kind-web-app", &[]),
+            AppKind::SinglePage => i18n::text("portal-kind-single-page", &[]),
+            AppKind::Native => i18n::text("portal-kind-native", &[]),
+            AppKind::Device => i18n::text("portal-kind-device", &[]),
+            AppKind::Exchanging => i18n::text("portal-kind-exchanging", &[]),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        match self.kind {
+            AppKind::Server => i18n::text("portal-kind-server-text", &[]),
+            AppKind::WebApp => i18n::text("portal-kind-web-app-text", &[]),
+            AppKind::SinglePage => i18n::text("portal-kind-single-page-text", &[]),
+            AppKind::Native => i18n::text("portal-kind-native-text", &[]),
+            AppKind::Device => i18n::text("portal-kind-device-text", &[]),
+            AppKind::Exchanging => i18n::text("portal-kind-exchanging-text", &[]),
+        }
+    }
+}
 
 fn kind_choice(slug: &str) -> Option<&'static KindChoice> {
     KINDS.iter().find(|k| k.slug() == slug)
@@ -131,12 +136,12 @@ async fn client_form(
         redirects_up_front,
         origins_up_front,
         form,
-        grant_choices: GRANT_CHOICES.to_vec(),
+        grant_choices: grant_choices(),
         scope_choices,
         run_as_choices,
         problems,
     };
-    page.nav.error = (!page.problems.is_empty()).then(|| "Please correct the fields marked below.".to_owned());
+    page.nav.error = (!page.problems.is_empty()).then(|| i18n::text("portal-form-correct", &[]));
     Ok(html(status, &page))
 }
 
@@ -170,18 +175,14 @@ fn parse_ttl(text: &str) -> Result<Option<u32>, Problem> {
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<u32>()
-        .map(Some)
-        .map_err(|_| Problem { field: "access_token_ttl", message: "the access-token lifetime must be a whole number of seconds".into() })
+    text.parse::<u32>().map(Some).map_err(|_| Problem { field: "access_token_ttl", message: i18n::text("portal-problem-ttl", &[]) })
 }
 
 /// The PKCE choice of the form; empty (a form without the field): the server's default.
 fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
     match text.trim() {
         "" => Ok(None),
-        value => Pkce::parse(value)
-            .map(Some)
-            .ok_or_else(|| Problem { field: "pkce", message: "choose whether PKCE is required or optional".into() }),
+        value => Pkce::parse(value).map(Some).ok_or_else(|| Problem { field: "pkce", message: i18n::text("portal-problem-pkce", &[]) }),
     }
 }
 
@@ -297,7 +298,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         jwks_uri: None,
     };
     if new.grants.is_empty() {
-        problems.push(Problem { field: "grants", message: "pick at least one grant".into() });
+        problems.push(Problem { field: "grants", message: i18n::text("portal-problem-no-grant", &[]) });
     }
     if new.scopes.is_empty() {
         problems.push(no_scope());
@@ -381,29 +382,28 @@ async fn confirm(state: &AppState, browser: &Browser, id: &str, what: &'static s
     let here = format!("{}/{what}", client_path(id));
     let (session, view) = visible_client(state, browser, &here, id).await?;
     let mut fields = Vec::new();
+    let name = [("name", FluentValue::from(view.name.as_str()))];
     let (title, text, button, grace_choices) = match what {
         "delete" => (
-            format!("Delete {}?", view.name),
-            "The client and its secret are removed for good; every token it holds stops working.".to_owned(),
-            "Delete client",
-            &[][..],
+            i18n::text("portal-confirm-delete", &name),
+            i18n::text("portal-confirm-delete-text", &[]),
+            i18n::text("portal-confirm-delete-button", &[]),
+            Vec::new(),
         ),
         "status" => {
             fields.push(("status", "off"));
             (
-                format!("Turn {} off?", view.name),
-                "It can no longer get tokens, and the tokens it holds stop working at once. You can turn it on again later.".to_owned(),
-                "Turn off",
-                &[][..],
+                i18n::text("portal-confirm-off", &name),
+                i18n::text("portal-confirm-off-text", &[]),
+                i18n::text("portal-client-turn-off", &[]),
+                Vec::new(),
             )
         }
         _ => (
-            format!("Roll the secret of {}?", view.name),
-            "A new secret is made and shown next. Until the current one stops working, both are accepted: \
-             time to move whatever uses it to the new one. Tokens already issued keep working until they expire."
-                .to_owned(),
-            "Roll secret",
-            &GRACE_CHOICES[..],
+            i18n::text("portal-confirm-roll", &name),
+            i18n::text("portal-confirm-roll-text", &[]),
+            i18n::text("portal-client-roll", &[]),
+            grace_choices(),
         ),
     };
     let csrf = state.service.session_csrf(&session);
@@ -431,7 +431,7 @@ pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Pa
 /// `POST /settings/api-clients/{id}/regenerate`.
 pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     let (session, fields): (_, RollFields) = signed_in_form(&state, &browser, &body).await?;
-    let grace = fields.grace().ok_or_else(|| ServiceError::invalid_field("grace", "choose one of the times offered"))?;
+    let grace = fields.grace().ok_or_else(|| ServiceError::invalid_field("grace", i18n::text("portal-problem-grace", &[])))?;
     let here = format!("{}/regenerate", client_path(&id));
     let session = stepped_up(&state, &browser, session, &body, &here, "make a new secret", &client_path(&id)).await?;
     let actor = acting(&session, &browser);
@@ -464,7 +464,8 @@ pub async fn delete(State(state): State<AppState>, browser: Browser, Path(id): P
 pub async fn set_status(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<ClientStatusForm>(&state, &browser, &body).await?;
     let Some(status) = ClientStatus::parse(&form.status) else {
-        return Ok(message(StatusCode::BAD_REQUEST, "This cannot be done", "The status must be on or off."));
+        let (title, text) = (i18n::text("portal-status-refused", &[]), i18n::text("portal-status-invalid", &[]));
+        return Ok(message(StatusCode::BAD_REQUEST, &title, &text));
     };
     match state.service.set_client_status(&acting(&session, &browser), &id, status).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?done={}", client_path(&id), status.as_str()))),
@@ -478,7 +479,7 @@ pub async fn turn_off_form(State(state): State<AppState>, browser: Browser, Path
 }
 
 fn no_scope() -> Problem {
-    Problem { field: "scopes", message: "choose at least one scope".into() }
+    Problem { field: "scopes", message: i18n::text("portal-problem-no-scope", &[]) }
 }
 
 fn edit_values(view: &ClientView) -> ClientFormValues {

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use fluent_bundle::FluentValue;
 use tessera_core::model::GrantType;
 use tessera_proto::{ClientView, TokenResponse};
 use tessera_service::ServiceError;
@@ -16,22 +17,43 @@ use crate::http::forms::{ClientIdForm, GeneratorForm};
 use super::{acting, nav, notice, signed_in, signed_in_form};
 use crate::AppState;
 use crate::error::PageResult;
-use crate::http::dates;
 use crate::http::pages::{Browser, redirect, with_cookie};
 use crate::http::views::{GeneratorClient, GeneratorPage, GeneratorResult, html};
+use crate::http::{dates, i18n};
 
 const GENERATOR_COOKIE: &str = "tessera_generator";
 
-fn kind(view: &ClientView) -> &'static str {
-    let has = |g: GrantType| view.grants.iter().any(|name| name == g.as_str());
-    if has(GrantType::ClientCredentials) {
-        "client credentials"
-    } else if has(GrantType::AuthorizationCode) {
-        "browser, code flow"
-    } else if has(GrantType::Implicit) {
-        "browser, implicit"
-    } else {
-        "no token grant"
+/// How the generator gets a client a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ClientCredentials,
+    CodeFlow,
+    Implicit,
+    NoTokenGrant,
+}
+
+impl Kind {
+    fn of(view: &ClientView) -> Kind {
+        let has = |g: GrantType| view.grants.iter().any(|name| name == g.as_str());
+        if has(GrantType::ClientCredentials) {
+            Kind::ClientCredentials
+        } else if has(GrantType::AuthorizationCode) {
+            Kind::CodeFlow
+        } else if has(GrantType::Implicit) {
+            Kind::Implicit
+        } else {
+            Kind::NoTokenGrant
+        }
+    }
+
+    /// The kind in words, after the client's name in the page's list.
+    fn words(self) -> String {
+        match self {
+            Kind::ClientCredentials => i18n::text("portal-generator-kind-client-credentials", &[]),
+            Kind::CodeFlow => i18n::text("portal-generator-kind-code", &[]),
+            Kind::Implicit => i18n::text("portal-generator-kind-implicit", &[]),
+            Kind::NoTokenGrant => i18n::text("portal-generator-kind-none", &[]),
+        }
     }
 }
 
@@ -75,7 +97,8 @@ async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> PageResu
         Ok(all) => all.into_iter().filter(|c| c.owner_id == user.id.as_str()).collect::<Vec<_>>(),
         Err(e) => return Err(e.into()),
     };
-    let clients = owned.iter().map(|c| GeneratorClient { id: c.client_id.clone(), name: c.name.clone(), kind: kind(c) }).collect();
+    let clients =
+        owned.iter().map(|c| GeneratorClient { id: c.client_id.clone(), name: c.name.clone(), kind: Kind::of(c).words() }).collect();
     let mut page_nav = nav(input.session, "generator", input.notice);
     page_nav.error = input.error;
     let page = GeneratorPage {
@@ -131,10 +154,11 @@ fn token_failure(error: &ServiceError) -> Option<String> {
     match error {
         // The generator sends no DPoP proof: a client that requires DPoP is told so here.
         ServiceError::OAuth { error, .. } | ServiceError::Dpop { error, .. } => {
-            Some(format!("The token endpoint answered {}: {}", error.code.as_str(), error.description))
+            let answer = format!("{}: {}", error.code.as_str(), error.description);
+            Some(i18n::text("portal-generator-token-endpoint-answered", &[("name", FluentValue::from(answer))]))
         }
-        ServiceError::NotApproved => Some("This application is not approved for your organization yet.".into()),
-        ServiceError::TooManyAttempts { .. } => Some("Too many failed attempts for this client; try again later.".into()),
+        ServiceError::NotApproved => Some(i18n::text("portal-generator-not-approved", &[])),
+        ServiceError::TooManyAttempts { .. } => Some(i18n::text("portal-generator-too-many-attempts", &[])),
         _ => None,
     }
 }
@@ -152,8 +176,8 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
     };
     let mut input = GeneratorInput::new(&session, &client_id);
     input.scope = scope.clone();
-    match kind(&view) {
-        "client credentials" => {
+    match Kind::of(&view) {
+        Kind::ClientCredentials => {
             match state.service.generator_client_credentials(&actor, &client_id, &scope, browser.peer).await {
                 Ok(token) => input.result = Some(result_of(&state, token, Some(&client_id))),
                 Err(e) => match token_failure(&e) {
@@ -165,8 +189,8 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
             }
             generator_page(&state, input).await
         }
-        "no token grant" => {
-            input.fail("This client has no grant that gives access tokens.".into());
+        Kind::NoTokenGrant => {
+            input.fail(i18n::text("portal-generator-no-grant", &[]));
             generator_page(&state, input).await
         }
         browser_kind => {
@@ -174,7 +198,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
                 input.needs_callback = Some(client_id);
                 return generator_page(&state, input).await;
             }
-            let implicit = browser_kind == "browser, implicit";
+            let implicit = browser_kind == Kind::Implicit;
             let start = state.service.generator_start(&actor, &client_id, implicit, &scope, browser.peer).await?;
             let value = format!("{client_id}.{}.{}.{}", start.state, start.code_verifier, u8::from(implicit));
             let cookie = browser.set_cookie(GENERATOR_COOKIE, &value, 600);
@@ -223,11 +247,12 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
         (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next() == Some("1"));
     let mut input = GeneratorInput::new(&session, client_id);
     if expected_state.is_empty() {
-        input.fail("This walk-through has expired. Start again.".into());
+        input.fail(i18n::text("portal-generator-expired", &[]));
         return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     if let Some(error) = query.error {
-        input.fail(format!("The authorization server answered {error}: {}", query.error_description.unwrap_or_default()));
+        let answer = format!("{error}: {}", query.error_description.unwrap_or_default());
+        input.fail(i18n::text("portal-generator-server-answered", &[("name", FluentValue::from(answer))]));
         return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     if implicit && query.code.is_none() {
@@ -236,7 +261,7 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
         return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     if query.state.as_deref() != Some(expected_state) || query.code.is_none() {
-        input.fail("This answer does not belong to the walk-through you started. Start again.".into());
+        input.fail(i18n::text("portal-generator-not-yours", &[]));
         return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     let actor = acting(&session, &browser);
