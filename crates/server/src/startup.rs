@@ -27,6 +27,10 @@ pub const MASTER_KEY_ENV: &str = "TESSERA_MASTER_KEY";
 pub async fn open_service(config: &Config, serving: bool) -> anyhow::Result<Arc<Tessera>> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let _ = std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700));
+    // One process at a time sets up a data directory (migrations, the master key's claim and
+    // file, the first signing keys): `tessera serve &` and a CLI command typed right after it
+    // would otherwise both claim a new store. Released when this function returns.
+    let _setting_up = lock_data_directory(&config.data_dir).await?;
     let store = tessera_store::open_with(&config.database_url, config.migrate).await.context("cannot open the store")?;
     let master = load_master_key(config, &*store).await?;
     let secrets = SecretKeys::new(&master)?;
@@ -34,6 +38,23 @@ pub async fn open_service(config: &Config, serving: bool) -> anyhow::Result<Arc<
     let settings = Settings { owns_key_policy: serving, mail, ..config.service.clone() };
     let service = Tessera::open(store, secrets, settings, Arc::new(SystemClock)).await?;
     Ok(Arc::new(service))
+}
+
+/// An exclusive lock on `DATA_DIR/setup.lock`, waited for (another process's set-up takes a
+/// moment). Several nodes on one PostgreSQL database each have a data directory of their own;
+/// there the store's claim decides (`tessera_service::claim_store`).
+async fn lock_data_directory(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = data_dir.join("setup.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await?
+        .with_context(|| format!("cannot lock {}", path.display()))
 }
 
 pub use tessera_store::{BackupFiles, MigrationReport};

@@ -106,6 +106,13 @@ pub trait Backend: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Held while this process migrates, so processes starting together on one store migrate
+    /// one after the other. `None`: the database serialises them itself (PostgreSQL: sqlx's
+    /// advisory lock).
+    async fn migration_lock(&self) -> Result<Option<std::fs::File>> {
+        Ok(None)
+    }
+
     /// See [`Store::settle`].
     async fn settle(&self, _pool: &Pool<Self::Db>) -> Result<()> {
         Ok(())
@@ -763,6 +770,8 @@ where
 {
     async fn migrate(&self) -> Result<()> {
         let migrations = crate::migration::migrations(B::DIALECT);
+        // Released when dropped, at the end of this function.
+        let _migrating = self.backend.migration_lock().await?;
         self.renumber_migrations(&migrations).await?;
         let own = self.backend.migration_pool(&self.pool).await?;
         let pool = own.as_ref().unwrap_or(&self.pool);

@@ -34,6 +34,8 @@ pub struct SqliteBackend {
     _keep_wal_index: std::sync::Mutex<sqlx::SqliteConnection>,
     /// Spent assertion and proof ids, in a file of their own (`sqlite_replay`).
     replay: ReplayLog,
+    /// The database file (`None`: in memory), beside which migrations take their lock file.
+    path: Option<PathBuf>,
 }
 
 impl SqlStore<SqliteBackend> {
@@ -58,12 +60,13 @@ impl SqlStore<SqliteBackend> {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
+        let db_path = (!in_memory).then(|| path.clone());
         let shm = (!in_memory).then(|| {
             let mut shm = path.into_os_string();
             shm.push("-shm");
             ShmWatcher { path: PathBuf::from(shm), file: RwLock::new(None) }
         });
-        Ok(SqlStore { pool, backend: SqliteBackend { shm, _keep_wal_index: std::sync::Mutex::new(keep), replay } })
+        Ok(SqlStore { pool, backend: SqliteBackend { shm, _keep_wal_index: std::sync::Mutex::new(keep), replay, path: db_path } })
     }
 }
 
@@ -88,6 +91,25 @@ impl Backend for SqliteBackend {
     async fn migration_pool(&self, pool: &Pool<Sqlite>) -> Result<Option<Pool<Sqlite>>> {
         let options = (*pool.connect_options()).clone().foreign_keys(false);
         Ok(Some(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?))
+    }
+
+    /// sqlx takes no lock for SQLite's migrations: two processes opening a new store at once
+    /// (`tessera serve &` and a CLI command right after) would both run them and one would
+    /// fail. An exclusive lock on `DB.migrate-lock` makes the second wait, then find them done.
+    async fn migration_lock(&self) -> Result<Option<std::fs::File>> {
+        let Some(db) = &self.path else { return Ok(None) };
+        let mut name = db.clone().into_os_string();
+        name.push(".migrate-lock");
+        let lock = PathBuf::from(name);
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("cannot lock the store for its migrations: {e}")))?
+        .map_err(|e| StoreError::Unavailable(format!("cannot lock the store for its migrations: {e}")))?;
+        Ok(Some(file))
     }
 
     async fn begin_serialised<'p>(&self, pool: &'p Pool<Sqlite>, _kind: Serialised<'_>) -> Result<Transaction<'p, Sqlite>> {

@@ -17,6 +17,7 @@ mod approvals;
 mod authorization_matrix;
 mod authorize_post;
 mod backup;
+mod branding;
 mod browser_flows;
 mod browser_smoke;
 mod cli;

@@ -448,3 +448,23 @@ async fn the_home_page_sends_a_signed_in_user_to_the_portal() {
     assert_eq!(status, 200);
     assert!(html.contains(&fixture.client_id) && html.contains("href=\"/admin/members\""), "{html}");
 }
+
+/// SPEC §16: a client's page says when it was made and when it was last used (to the minute).
+#[tokio::test]
+async fn a_clients_page_shows_when_it_was_made_and_last_used() {
+    let (server, fixture) = start();
+    let mut owner = signed_in(&server, &fixture.owner_email, OWNER_PASSWORD).await;
+    let path = format!("/settings/api-clients/{}", fixture.client_id);
+    let (_, html) = page(&mut owner, &path).await;
+    assert!(html.contains(r#"<dd id="created">"#) && html.contains(" UTC</dd>"), "{html}");
+    assert!(html.contains(r#"<dd id="last-used"><span class="muted">not yet</span></dd>"#), "{html}");
+    let token = post_basic(&server, "/oauth2/token", &fixture.client_id, &fixture.client_secret, &[("grant_type", "client_credentials")]);
+    assert_eq!(token.await.status(), 200);
+    let (_, html) = page(&mut owner, &path).await;
+    let used = html.split(r#"<dd id="last-used">"#).nth(1).unwrap().split("</dd>").next().unwrap();
+    assert!(used.ends_with(" UTC") && !used.contains("not yet"), "the token request marked it: {used}");
+    // The admin API says it too, in Unix seconds.
+    let api = crate::admin_api::Api::new(&server, &crate::admin_api::owner_token(&server, &fixture).await);
+    let shown = api.ok(&format!("/clients/{}", fixture.client_id)).await;
+    assert!(shown["last_used_at"].as_i64().is_some_and(|at| at > 1_700_000_000), "{shown}");
+}

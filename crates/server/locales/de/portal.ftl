@@ -113,6 +113,8 @@ portal-client-public-keys = Öffentliche Schlüssel
 # Gefolgt von der Adresse des Schlüsselsatzes.
 portal-client-fetched-from = abgerufen von
 portal-client-created = Erstellt
+portal-client-last-used = Zuletzt benutzt
+portal-client-never-used = noch nie
 portal-client-run-as = Ausgeführt als
 portal-client-none = keine
 portal-client-no-resources = keine (Tokens tragen die Standard-Audience)

@@ -113,6 +113,8 @@ portal-client-public-keys = Public keys
 # Followed by the key set's address.
 portal-client-fetched-from = fetched from
 portal-client-created = Created
+portal-client-last-used = Last used
+portal-client-never-used = not yet
 portal-client-run-as = Run as
 portal-client-none = none
 portal-client-no-resources = none (tokens carry the default audience)

@@ -416,6 +416,8 @@ pub struct ClientPage {
     pub previous_secret_until: Option<String>,
     /// When the client was made, in words.
     pub created: String,
+    /// When it last authenticated, to the minute; `None`: never.
+    pub last_used: Option<String>,
 }
 
 #[derive(Template)]

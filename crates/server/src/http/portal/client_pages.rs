@@ -337,7 +337,9 @@ async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, sec
     let csrf = state.service.session_csrf(session);
     let previous_secret_until = view.previous_secret_expires_at.map(crate::http::dates::utc);
     let created = crate::http::dates::utc(view.created_at);
-    let page = ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal, previous_secret_until, created };
+    let last_used = view.last_used_at.map(crate::http::dates::utc);
+    let page =
+        ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal, previous_secret_until, created, last_used };
     Ok(html(StatusCode::OK, &page))
 }
 
