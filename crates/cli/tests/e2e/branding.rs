@@ -10,7 +10,8 @@ use crate::accounts::with_mail;
 use crate::agent::*;
 use crate::common::*;
 
-const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#0a7d32"/></svg>"##;
+const LOGO: &str =
+    r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#0a7d32"/></svg>"##;
 
 #[tokio::test]
 async fn the_brand_replaces_tessera_on_every_page_and_in_mail() {
@@ -82,7 +83,13 @@ async fn the_pages_speak_the_readers_language_and_the_footer_switches_it() {
     // The footer's switch: a cookie for a year, then back to the same page.
     let mut agent = Agent::new(&server);
     let page = agent.get("/login?return_to=%2Fsettings%2Fsecurity").await.text().await.unwrap();
-    let link = page.split("href=\"").filter_map(|s| s.split('"').next()).find(|h| h.contains("set=de")).unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    let link = page
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.contains("set=de"))
+        .unwrap()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
     let response = agent.get(&link).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/login?return_to=%2Fsettings%2Fsecurity");
