@@ -1,6 +1,6 @@
 --! rollback: yes. The previous release runs on it (--no-migrate); undo SQL below.
---! Adds a table, which the previous release ignores (its approvals page lists no requests). To undo
---! it (undo newer migrations first):
+--! Adds a table, which the previous release ignores (its approvals page lists no requests).
+--! To undo it (undo newer migrations first):
 --!     DROP TABLE approval_requests;
 --!     DELETE FROM _sqlx_migrations WHERE version = 25;
 -- Tessera store, version 25: the applications that members of an organization tried to authorize

@@ -1,6 +1,6 @@
 --! rollback: yes. The previous release runs on it (--no-migrate); undo SQL below.
---! Adds a table, which the previous release ignores (its pages show no last-used time). To undo it
---! (undo newer migrations first):
+--! Adds a table, which the previous release ignores (its pages show no last-used time).
+--! To undo it (undo newer migrations first):
 --!     DROP TABLE client_usage;
 --!     DELETE FROM _sqlx_migrations WHERE version = 26;
 -- Tessera store, version 26: when each client last authenticated (SPEC §16, "last used"), to the
