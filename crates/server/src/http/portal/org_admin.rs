@@ -18,11 +18,23 @@ use super::{Done, acting, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates;
+use crate::http::i18n;
 use crate::http::pages::{Browser, redirect};
 use crate::http::views::{
     ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MemberDrafts, MembersPage, Named, OrganizationPage,
     PendingInvitation, ScopesPage, WaitingApproval, html,
 };
+
+/// A role as the pages name it, in the reader's language (`member`, `admin`, `owner` in
+/// English); an unknown one as it is.
+pub fn role_name(role: &str) -> String {
+    match role {
+        "member" => i18n::text("admin-role-member", &[]),
+        "admin" => i18n::text("admin-role-admin", &[]),
+        "owner" => i18n::text("admin-role-owner", &[]),
+        other => other.to_owned(),
+    }
+}
 
 /// `GET /admin`.
 pub async fn admin_home() -> Response {
@@ -93,10 +105,10 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
     let drafts = MemberDrafts { email: email.clone(), role: role.clone(), service, authorize_applications, ..MemberDrafts::default() };
     let again = |why: String, status| members_page_again(&state, &session, why, status, drafts.clone());
     let Some(role) = Role::parse(&role) else {
-        return again("pick a role: member, admin or owner".into(), StatusCode::BAD_REQUEST).await;
+        return again(i18n::text("admin-pick-role", &[]), StatusCode::BAD_REQUEST).await;
     };
     if !service && password.is_empty() {
-        return again("give the new member an initial password, or tick Service user".into(), StatusCode::BAD_REQUEST).await;
+        return again(i18n::text("admin-members-password-needed", &[]), StatusCode::BAD_REQUEST).await;
     }
     let new = NewUser {
         password_hash: None,
@@ -121,7 +133,7 @@ pub async fn invite(State(state): State<AppState>, browser: Browser, body: Bytes
     let drafts = MemberDrafts { invite_email: form.email.clone(), invite_role: form.role.clone(), ..MemberDrafts::default() };
     let again = |why: String, status| members_page_again(&state, &session, why, status, drafts.clone());
     let Some(role) = Role::parse(&form.role) else {
-        return again("pick a role: member, admin or owner".into(), StatusCode::BAD_REQUEST).await;
+        return again(i18n::text("admin-pick-role", &[]), StatusCode::BAD_REQUEST).await;
     };
     let actor = acting(&session, &browser);
     match state.service.invite_by_mail(&actor, session.user.org_id.as_str(), &form.email, role).await {
@@ -138,7 +150,7 @@ pub async fn update_member(State(state): State<AppState>, browser: Browser, Path
     let session =
         stepped_up(&state, &browser, session, &body, &format!("/admin/members/{id}"), "change a member's role", "/admin/members").await?;
     let Some(role) = Role::parse(&form.role) else {
-        return members_page(&state, &session, None, Some("Pick a role: member, admin or owner.".into())).await;
+        return members_page(&state, &session, None, Some(sentence(&i18n::text("admin-pick-role", &[])))).await;
     };
     let actor = acting(&session, &browser);
     match state.service.update_member(&actor, &id, Some(role), Some(form.authorize_applications)).await {
@@ -250,7 +262,7 @@ async fn set_approval(state: &AppState, browser: &Browser, body: &Bytes, approve
             Ok(redirect(StatusCode::SEE_OTHER, if approve { "/admin/approvals?done=approved" } else { "/admin/approvals?done=withdrawn" }))
         }
         Err(ServiceError::NotFound("client")) => {
-            approvals_page(state, &session, None, Some("There is no client with this id.".into())).await
+            approvals_page(state, &session, None, Some(i18n::text("admin-approvals-no-client", &[]))).await
         }
         Err(e) => Err(e.into()),
     }
