@@ -202,19 +202,31 @@ impl IntoResponse for PageError {
 /// of the store or of the server itself is one generic page, its details in the log.
 /// [`PageError`]'s page for `error`.
 pub fn page_for(error: &ServiceError) -> Response {
+    use fluent_bundle::FluentValue;
+
+    use crate::http::i18n;
     use crate::http::views::message;
     match error {
-        ServiceError::NotFound(what) => message(StatusCode::NOT_FOUND, "Not found", &format!("There is no such {what} here.")),
-        ServiceError::Forbidden(why) => message(StatusCode::FORBIDDEN, "Not allowed", &sentence(why)),
-        ServiceError::Invalid(why) => message(StatusCode::BAD_REQUEST, "This cannot be done", &sentence(&why.message)),
-        ServiceError::Conflict(why) => message(StatusCode::CONFLICT, "This cannot be done", &sentence(why)),
-        ServiceError::Off(why) => message(StatusCode::SERVICE_UNAVAILABLE, "This is off here", &sentence(why)),
+        ServiceError::NotFound(what) => message(
+            StatusCode::NOT_FOUND,
+            &i18n::text("account-error-not-found", &[]),
+            &i18n::text("account-error-not-found-text", &[("name", FluentValue::from(*what))]),
+        ),
+        ServiceError::Forbidden(why) => message(StatusCode::FORBIDDEN, &i18n::text("account-error-not-allowed", &[]), &sentence(why)),
+        ServiceError::Invalid(why) => message(StatusCode::BAD_REQUEST, &i18n::text("account-error-cannot", &[]), &sentence(&why.message)),
+        ServiceError::Conflict(why) => message(StatusCode::CONFLICT, &i18n::text("account-error-cannot", &[]), &sentence(why)),
+        ServiceError::Off(why) => message(StatusCode::SERVICE_UNAVAILABLE, &i18n::text("account-error-off", &[]), &sentence(why)),
         other => {
             match other {
                 ServiceError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
                 other => tracing::error!(error = %other, "a page failed"),
             }
-            message(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong", "Tessera cannot answer right now. Try again in a moment.")
+            let brand = FluentValue::from(crate::http::page::brand_name());
+            message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &i18n::text("account-error-failed", &[]),
+                &i18n::text("account-error-failed-text", &[("name", brand)]),
+            )
         }
     }
 }

@@ -7,11 +7,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use fluent_bundle::FluentValue;
 use tessera_service::ServiceError;
 
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::forms::{ForgotPasswordForm, NewPasswordForm};
+use crate::http::i18n;
 use crate::http::pages::{Browser, forbidden, pre_login_csrf, pre_login_form, redirect, with_cookie};
 use crate::http::views::{PasswordForgotPage, PasswordResetPage, html, message};
 
@@ -26,30 +28,22 @@ pub async fn forgot_form(State(state): State<AppState>, browser: Browser) -> Pag
 pub async fn forgot(State(state): State<AppState>, browser: Browser, body: Bytes) -> Response {
     let Some(form) = pre_login_form::<ForgotPasswordForm>(&state, &browser, &body) else { return forbidden() };
     if !state.service.mail_enabled() {
-        return message(StatusCode::SERVICE_UNAVAILABLE, "Email is off", "No reset link can be mailed from this server.");
+        return message(StatusCode::SERVICE_UNAVAILABLE, &i18n::text("account-mail-off", &[]), &i18n::text("account-mail-off-text", &[]));
     }
-    state.service.request_password_reset(&form.email, browser.peer);
-    let mut page = message(
-        StatusCode::OK,
-        "Check your mail",
-        "If the address belongs to an account, a link to choose a new password is on its way. It works for 30 minutes, once; \
-         a newer link replaces it.",
-    );
+    state.service.request_password_reset(&form.email, browser.peer, crate::http::page::lang());
+    let mut page = message(StatusCode::OK, &i18n::text("account-check-mail", &[]), &i18n::text("account-check-mail-text", &[]));
     // The page names no email, but is not worth keeping in a shared browser's history either.
     crate::error::no_store(&mut page);
     page
 }
 
-fn link_not_valid(what: &str) -> Response {
-    message(
-        StatusCode::NOT_FOUND,
-        "This link is not valid",
-        &format!("It was used already, has expired, or was replaced by a newer one. {what}"),
-    )
+/// A link that does not work (any more); `text` says where to get a new one.
+fn link_not_valid(text: &str) -> Response {
+    message(StatusCode::NOT_FOUND, &i18n::text("account-link-not-valid", &[]), text)
 }
 
 fn reset_link_not_valid() -> Response {
-    link_not_valid("Ask for a new one from the sign-in page: \"Forgot your password?\".")
+    link_not_valid(&i18n::text("account-reset-link-not-valid-text", &[]))
 }
 
 /// `GET /password/reset/{token}`.
@@ -70,7 +64,7 @@ pub async fn reset(State(state): State<AppState>, browser: Browser, Path(token):
     };
     if new_password != form.confirm_password {
         let Some(user) = state.service.password_reset_user(&token).await? else { return Ok(reset_link_not_valid()) };
-        return Ok(again("The two passwords are not the same.".into(), &user.email));
+        return Ok(again(i18n::text("account-passwords-differ", &[]), &user.email));
     }
     match state.service.reset_password(&token, new_password, browser.peer).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/login?done=password")),
@@ -86,8 +80,12 @@ pub async fn reset(State(state): State<AppState>, browser: Browser, Path(token):
 /// `GET /email/verify/{token}`: the link of the verification mail.
 pub async fn verify_email(State(state): State<AppState>, browser: Browser, Path(token): Path<String>) -> PageResult {
     match state.service.verify_email(&token, browser.peer).await {
-        Ok(user) => Ok(message(StatusCode::OK, "Your email is verified", &format!("{} is confirmed as your address.", user.email))),
-        Err(ServiceError::NotFound(_)) => Ok(link_not_valid("Ask for a new one on the Security page.")),
+        Ok(user) => Ok(message(
+            StatusCode::OK,
+            &i18n::text("account-email-verified", &[]),
+            &i18n::text("account-email-verified-text", &[("email", FluentValue::from(user.email.as_str()))]),
+        )),
+        Err(ServiceError::NotFound(_)) => Ok(link_not_valid(&i18n::text("account-verify-link-not-valid-text", &[]))),
         Err(e) => Err(e.into()),
     }
 }

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use fluent_bundle::FluentValue;
 use tessera_service::device::{DevicePrompt, UserCodeRefusal, VERIFICATION_PATH};
 use tessera_service::session::SignedIn;
 
@@ -14,6 +15,7 @@ use crate::error::{ApiError, PageResult, no_store};
 use crate::http::cors;
 use crate::http::extract::OAuthRequest;
 use crate::http::forms::DecisionForm;
+use crate::http::i18n;
 use crate::http::pages::{Browser, login_redirect, session_of, signed_in_post};
 use crate::http::views::{DevicePage, html, message};
 
@@ -46,17 +48,12 @@ fn page(
 /// The page for a refused code: the same words for unknown, expired and decided codes.
 fn refused(state: &AppState, session: &SignedIn, typed: &str, refusal: &UserCodeRefusal) -> Response {
     match refusal {
-        UserCodeRefusal::NotValid => page(
-            state,
-            session,
-            StatusCode::BAD_REQUEST,
-            typed,
-            Some("That code is not valid. Check the code on your device; it may have expired."),
-            None,
-        ),
+        UserCodeRefusal::NotValid => {
+            page(state, session, StatusCode::BAD_REQUEST, typed, Some(&i18n::text("account-device-not-valid", &[])), None)
+        }
         UserCodeRefusal::TooManyAttempts { retry_after } => {
             let minutes = retry_after.div_ceil(60);
-            let text = format!("Too many wrong codes. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+            let text = i18n::text("account-device-too-many", &[("count", FluentValue::from(minutes))]);
             let mut response = page(state, session, StatusCode::TOO_MANY_REQUESTS, typed, Some(&text), None);
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             response
@@ -100,9 +97,15 @@ pub async fn decision(State(state): State<AppState>, browser: Browser, body: Byt
     let Some(approve) = form.allowed() else { return Ok(super::pages::no_choice()) };
     let typed = form.user_code.as_str();
     Ok(match state.service.device_decide(&session, typed, approve, browser.peer).await? {
-        Ok(true) if approve => message(StatusCode::OK, "Device connected", "You can return to your device; it will continue by itself."),
-        Ok(true) => message(StatusCode::OK, "Request denied", "The device was not given access. You can close this page."),
-        Ok(false) => message(StatusCode::BAD_REQUEST, "This code cannot be used", "It has expired or was answered already."),
+        Ok(true) if approve => {
+            message(StatusCode::OK, &i18n::text("account-device-connected", &[]), &i18n::text("account-device-connected-text", &[]))
+        }
+        Ok(true) => message(StatusCode::OK, &i18n::text("account-device-denied", &[]), &i18n::text("account-device-denied-text", &[])),
+        Ok(false) => message(
+            StatusCode::BAD_REQUEST,
+            &i18n::text("account-device-code-used", &[]),
+            &i18n::text("account-device-code-used-text", &[]),
+        ),
         Err(refusal) => refused(&state, &session, typed, &refusal),
     })
 }

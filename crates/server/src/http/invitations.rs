@@ -12,17 +12,14 @@ use tessera_service::invitations::InvitationPrompt;
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::forms::{NewPasswordForm, NoFields};
+use crate::http::i18n;
 use crate::http::pages::{
     Browser, forbidden, pre_login_csrf, pre_login_form, redirect, session_while_enrolling, signed_in_post, signed_in_redirect, with_cookie,
 };
 use crate::http::views::{InvitePage, html, message};
 
 fn not_valid() -> Response {
-    message(
-        StatusCode::NOT_FOUND,
-        "This invitation is not valid",
-        "It was accepted already, has expired (a link works for 7 days), or was replaced by a newer one. Ask for a new one.",
-    )
+    message(StatusCode::NOT_FOUND, &i18n::text("account-invite-not-valid", &[]), &i18n::text("account-invite-not-valid-text", &[]))
 }
 
 /// The page for `prompt`, with the form the browser may send.
@@ -63,7 +60,8 @@ pub async fn join_with_password(State(state): State<AppState>, browser: Browser,
     let Some(form) = pre_login_form::<NewPasswordForm>(&state, &browser, &body) else { return Ok(forbidden()) };
     let Some(prompt) = state.service.invitation_prompt(&token).await? else { return Ok(not_valid()) };
     if form.new_password != form.confirm_password {
-        return page(&state, &browser, &token, &prompt, StatusCode::BAD_REQUEST, Some("The two passwords are not the same.")).await;
+        let differ = i18n::text("account-passwords-differ", &[]);
+        return page(&state, &browser, &token, &prompt, StatusCode::BAD_REQUEST, Some(&differ)).await;
     }
     match state.service.accept_invitation_with_password(&token, &form.new_password, &browser.sign_in_from()).await {
         Ok(session) => Ok(signed_in_redirect(&browser, &session, "/settings/api-clients?done=joined")),

@@ -15,6 +15,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use fluent_bundle::FluentValue;
 use serde::de::DeserializeOwned;
 use tessera_core::model::User;
 use tessera_core::params::Params;
@@ -29,6 +30,7 @@ use crate::AppState;
 use crate::error::{PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
 use crate::http::forms::{ClientIdForm, DecisionForm, FormBody, LoginForm, LoginMfaForm, LogoutRequest, PasskeySignInForm, SetupForm};
+use crate::http::i18n;
 use crate::http::views::{
     ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginMfaPage, LoginPage, LogoutPage, PasskeySignInPage, SetupPage, html,
     message,
@@ -146,14 +148,20 @@ pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {
         Ok(value) => {
             response.headers_mut().insert(header::LOCATION, value);
         }
-        Err(_) => return message(StatusCode::BAD_REQUEST, "Cannot continue", "The address to return to is not valid."),
+        Err(_) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                &i18n::text("account-cannot-continue", &[]),
+                &i18n::text("account-bad-return-address", &[]),
+            );
+        }
     }
     no_store(&mut response);
     response
 }
 
 pub(crate) fn forbidden() -> Response {
-    message(StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and try again.")
+    message(StatusCode::FORBIDDEN, &i18n::text("account-form-expired", &[]), &i18n::text("account-form-expired-text", &[]))
 }
 
 /// Only paths on this server: never `//host` or `/\host`, which browsers treat as another host.
@@ -215,7 +223,9 @@ pub(crate) async fn session_while_enrolling(state: &AppState, browser: &Browser)
 fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, outcome: AuthorizeOutcome, after_post: bool) -> Response {
     let found = if after_post { StatusCode::SEE_OTHER } else { StatusCode::FOUND };
     match outcome {
-        AuthorizeOutcome::ErrorPage(error) => message(StatusCode::BAD_REQUEST, "This request cannot be completed", &error.description),
+        AuthorizeOutcome::ErrorPage(error) => {
+            message(StatusCode::BAD_REQUEST, &i18n::text("account-request-failed", &[]), &error.description)
+        }
         AuthorizeOutcome::Redirect(url) => redirect(found, &url),
         AuthorizeOutcome::Login => login_redirect_with(found, &return_after_login(query)),
         AuthorizeOutcome::Consent(prompt) => {
@@ -254,6 +264,22 @@ fn render_outcome(state: &AppState, session: Option<&SignedIn>, query: &str, out
     }
 }
 
+/// What a step-up page (`step_up.html`) says the confirmation is for, after "To", in the reader's
+/// language. The handlers name the action by its English phrase; one this table lacks is shown
+/// as it is.
+pub(crate) fn step_up_purpose(what: &str) -> String {
+    match what {
+        "add a second factor" => i18n::text("account-step-up-to-add-second-factor", &[]),
+        "add a passkey" => i18n::text("account-step-up-to-add-passkey", &[]),
+        "remove a passkey" => i18n::text("account-step-up-to-remove-passkey", &[]),
+        "show the secret" => i18n::text("account-step-up-to-show-secret", &[]),
+        "make a new secret" => i18n::text("account-step-up-to-make-secret", &[]),
+        "change a member's role" => i18n::text("account-step-up-to-change-role", &[]),
+        "change the organization's settings" => i18n::text("account-step-up-to-change-settings", &[]),
+        other => other.to_owned(),
+    }
+}
+
 /// `GET /oauth2/authorize`.
 pub async fn authorize(State(state): State<AppState>, browser: Browser, uri: Uri) -> PageResult {
     authorization_request(&state, &browser, uri.query().unwrap_or("").as_bytes(), false).await
@@ -268,8 +294,8 @@ pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri
     if !body.is_empty() && !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         return Ok(message(
             StatusCode::BAD_REQUEST,
-            "This request cannot be completed",
-            "An authorization request is sent in the query or as a form (application/x-www-form-urlencoded).",
+            &i18n::text("account-request-failed", &[]),
+            &i18n::text("account-authorize-form-only", &[]),
         ));
     }
     // The session cookie is SameSite=Lax, so a browser leaves it out of the cross-site POST a
@@ -280,7 +306,7 @@ pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri
         return match Params::from_form(&body) {
             // `Params::from_form` accepts only UTF-8, so the body is the query as it is.
             Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?{}", uri.path(), String::from_utf8_lossy(&body)))),
-            Err(e) => Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description)),
+            Err(e) => Ok(message(StatusCode::BAD_REQUEST, &i18n::text("account-request-failed", &[]), &e.description)),
         };
     }
     authorization_request(&state, &browser, &body, true).await
@@ -291,7 +317,7 @@ pub async fn authorize_form(State(state): State<AppState>, browser: Browser, uri
 async fn authorization_request(state: &AppState, browser: &Browser, request: &[u8], after_post: bool) -> PageResult {
     let params = match Params::from_form(request) {
         Ok(params) => params,
-        Err(e) => return Ok(message(StatusCode::BAD_REQUEST, "This request cannot be completed", &e.description)),
+        Err(e) => return Ok(message(StatusCode::BAD_REQUEST, &i18n::text("account-request-failed", &[]), &e.description)),
     };
     // `Params::from_form` accepts only UTF-8, so this is the whole request.
     let query = std::str::from_utf8(request).unwrap_or_default();
@@ -326,7 +352,11 @@ pub(crate) fn posted_by<T: DeserializeOwned>(
 ) -> Result<(SignedIn, T), Response> {
     let session = session.filter(|_| browser.same_origin).ok_or_else(forbidden)?;
     let Some(form) = FormBody::parse(body) else {
-        return Err(message(StatusCode::BAD_REQUEST, "This form cannot be read", "Go back and try again with fewer entries."));
+        return Err(message(
+            StatusCode::BAD_REQUEST,
+            &i18n::text("account-form-unreadable", &[]),
+            &i18n::text("account-form-unreadable-text", &[]),
+        ));
     };
     if !state.service.session_csrf_matches(&session, form.csrf_token()) {
         return Err(forbidden());
@@ -336,7 +366,7 @@ pub(crate) fn posted_by<T: DeserializeOwned>(
 
 /// The answer to a consent form without Allow or Deny.
 pub(crate) fn no_choice() -> Response {
-    message(StatusCode::BAD_REQUEST, "This request cannot be completed", "Choose Allow or Deny.")
+    message(StatusCode::BAD_REQUEST, &i18n::text("account-request-failed", &[]), &i18n::text("account-choose-allow-deny", &[]))
 }
 
 /// `POST /oauth2/authorize/decision`: Allow or Deny on the consent page.
@@ -407,7 +437,7 @@ fn login_page(state: &AppState, status: StatusCode, csrf: &str, return_to: &str,
 /// "Too many failed attempts" with the `Retry-After` it goes with.
 fn locked_out(retry_after: u64, page: impl FnOnce(&str) -> Response) -> Response {
     let minutes = retry_after.div_ceil(60);
-    let text = format!("Too many failed attempts. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+    let text = i18n::text("account-locked-out", &[("count", FluentValue::from(minutes))]);
     let mut response = page(&text);
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     response
@@ -420,12 +450,12 @@ pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Ur
     let return_to = safe_return_to(return_to);
     // A fixed table: no text from the URL is shown.
     let notice = match pairs.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str()) {
-        Some("password") => Some("Your new password is set. Sign in with it."),
+        Some("password") => Some(i18n::text("account-login-password-set", &[])),
         _ => None,
     };
     let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
     let passkeys = state.service.passkeys_enabled();
-    let page = LoginPage { csrf: &csrf, return_to, email: &login_hint(return_to), notice, error: None, passkeys };
+    let page = LoginPage { csrf: &csrf, return_to, email: &login_hint(return_to), notice: notice.as_deref(), error: None, passkeys };
     Ok(with_cookie(html(StatusCode::OK, &page), cookie))
 }
 
@@ -451,7 +481,7 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
             response
         }
         Err(ServiceError::BadCredentials) => {
-            login_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, email, Some("Wrong email or password."))
+            login_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, email, Some(&i18n::text("account-login-wrong", &[])))
         }
         Err(ServiceError::TooManyAttempts { retry_after }) => {
             locked_out(retry_after, |text| login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, email, Some(text)))
@@ -482,8 +512,8 @@ pub async fn login_passkey(State(state): State<AppState>, browser: Browser, body
     match state.service.sign_in_with_passkey(&form.ceremony, &form.credential, browser.session_cookie(), &browser.sign_in_from()).await {
         Ok(session) => Ok(signed_in_redirect(&browser, &session, return_to)),
         Err(ServiceError::BadCredentials) => {
-            let error = Some("That passkey could not be checked. Try again, or sign in with your password.");
-            passkey_sign_in_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, error).await
+            let error = i18n::text("account-login-passkey-not-checked", &[]);
+            passkey_sign_in_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, Some(&error)).await
         }
         Err(ServiceError::TooManyAttempts { retry_after }) => {
             Ok(locked_out(retry_after, |text| login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, "", Some(text))))
@@ -493,7 +523,7 @@ pub async fn login_passkey(State(state): State<AppState>, browser: Browser, body
 }
 
 fn sign_in_expired() -> Response {
-    let mut page = message(StatusCode::NOT_FOUND, "This sign-in has expired", "Sign in again: the second step waits 5 minutes.");
+    let mut page = message(StatusCode::NOT_FOUND, &i18n::text("account-mfa-expired", &[]), &i18n::text("account-mfa-expired-text", &[]));
     no_store(&mut page);
     page
 }
@@ -537,10 +567,10 @@ pub async fn login_mfa(State(state): State<AppState>, browser: Browser, body: By
         Err(ServiceError::BadCredentials) => {
             let Some(user) = state.service.pending_sign_in(Some(pending)).await? else { return Ok(sign_in_expired()) };
             let error = match proof {
-                Proof::Code(_) => "That code is not right. Codes change every 30 seconds; each works once.",
-                Proof::Passkey { .. } => "That passkey could not be checked. Try again, or enter a code.",
+                Proof::Code(_) => i18n::text("account-mfa-wrong-code", &[]),
+                Proof::Passkey { .. } => i18n::text("account-mfa-passkey-not-checked", &[]),
             };
-            Ok(login_mfa_page(&state, &user, StatusCode::UNAUTHORIZED, csrf, Some(error)).await?)
+            Ok(login_mfa_page(&state, &user, StatusCode::UNAUTHORIZED, csrf, Some(&error)).await?)
         }
         Err(ServiceError::TooManyAttempts { retry_after }) => {
             let Some(user) = state.service.pending_sign_in(Some(pending)).await? else { return Ok(sign_in_expired()) };
@@ -565,13 +595,22 @@ async fn after_logout(state: &AppState, request: &LogoutRequest) -> Result<Optio
 }
 
 fn signed_out_page() -> Response {
-    message(StatusCode::OK, "You are signed out", "You have been signed out of Tessera. You can close this window.")
+    let brand = crate::http::page::brand_name();
+    message(
+        StatusCode::OK,
+        &i18n::text("account-signed-out", &[]),
+        &i18n::text("account-signed-out-text", &[("name", FluentValue::from(brand))]),
+    )
 }
 
 /// `GET /logout` and `GET /oauth2/logout`: asks for confirmation while signed in.
 pub async fn logout_form(State(state): State<AppState>, browser: Browser, uri: Uri) -> PageResult {
     let Some(request) = FormBody::parse(uri.query().unwrap_or("").as_bytes()).and_then(|q| q.read::<LogoutRequest>()) else {
-        return Ok(message(StatusCode::BAD_REQUEST, "Cannot log out", "The logout request is malformed."));
+        return Ok(message(
+            StatusCode::BAD_REQUEST,
+            &i18n::text("account-logout-failed", &[]),
+            &i18n::text("account-logout-malformed", &[]),
+        ));
     };
     let session = session_while_enrolling(&state, &browser).await?;
     let Some(session) = session else {
@@ -627,12 +666,7 @@ async fn default_org_name(state: &AppState) -> String {
 /// The answer to every `/setup/…` request once a user exists, and to a link that is not (or
 /// no longer) the live one.
 fn setup_not_found() -> Response {
-    message(
-        StatusCode::NOT_FOUND,
-        "This setup link is not valid",
-        "It was used already, has expired (a link works for 24 hours), or was replaced by a newer one. Once the first owner \
-         exists, sign in instead.",
-    )
+    message(StatusCode::NOT_FOUND, &i18n::text("account-setup-not-valid", &[]), &i18n::text("account-setup-not-valid-text", &[]))
 }
 
 /// Whether the setup pages exist (no user yet): once one does, every `/setup/…` is a 404,
@@ -708,7 +742,9 @@ pub async fn stylesheet() -> Response {
 /// a file, so the CSP needs no inline style.
 pub async fn brand_stylesheet(State(state): State<AppState>) -> Response {
     let Some(color) = &state.brand.color else { return StatusCode::NOT_FOUND.into_response() };
-    let css = format!(":root {{ --accent: {color}; --accent-dark: {color}; }}\n.button.primary:hover, button.primary:hover {{ filter: brightness(0.9); }}\n");
+    let css = format!(
+        ":root {{ --accent: {color}; --accent-dark: {color}; }}\n.button.primary:hover, button.primary:hover {{ filter: brightness(0.9); }}\n"
+    );
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
@@ -765,4 +801,46 @@ pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response 
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     (headers, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[test]
+    fn a_lock_out_names_its_minutes() {
+        for (seconds, words) in [(60, "Try again in 1 minute."), (61, "Try again in 2 minutes."), (900, "Try again in 15 minutes.")] {
+            let mut said = String::new();
+            let response = locked_out(seconds, |text| {
+                said = text.to_owned();
+                StatusCode::TOO_MANY_REQUESTS.into_response()
+            });
+            assert_eq!(said, format!("Too many failed attempts. {words}"));
+            assert_eq!(response.headers()[header::RETRY_AFTER], seconds.to_string().as_str());
+        }
+    }
+
+    /// Every action a handler asks a step-up for is one the step-up page has words for: its
+    /// English phrase is an arm of `step_up_purpose`.
+    #[test]
+    fn every_step_up_has_its_purpose_in_the_catalogue() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+        let table = std::fs::read_to_string(root.join("pages.rs")).unwrap();
+        let mut asked = 0;
+        for entry in std::fs::read_dir(root.join("portal")).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for (at, _) in text.match_indices("stepped_up(&") {
+                let call = &text[at..];
+                let call = &call[..call.find(".await").unwrap_or(call.len())];
+                // The phrase: the one literal of the call that is not a path.
+                let phrases: Vec<&str> = call.split('"').skip(1).step_by(2).filter(|s| !s.starts_with('/')).collect();
+                assert_eq!(phrases.len(), 1, "{call}");
+                assert!(table.contains(&format!("\"{}\" => i18n::{}", phrases[0], "text(")), "no words for {:?}", phrases[0]);
+                asked += 1;
+            }
+        }
+        assert!(asked >= 7, "the step-ups were found ({asked})");
+    }
 }

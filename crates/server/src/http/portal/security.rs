@@ -5,6 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use fluent_bundle::FluentValue;
 use tessera_service::ServiceError;
 use tessera_service::session::SignedIn;
 
@@ -14,6 +15,7 @@ use super::{Done, Gate, nav, notice, signed_in_at, signed_in_form, signed_in_for
 use crate::AppState;
 use crate::error::{PageResult, sentence};
 use crate::http::dates::utc;
+use crate::http::i18n;
 use crate::http::pages::{Browser, redirect};
 use crate::http::views::{Nav, PasskeyRow, PasskeySetupPage, RecoveryCodesPage, SecurityPage, SessionRow, TotpSetupPage, html};
 
@@ -21,20 +23,22 @@ const HERE: &str = "/settings/security";
 
 /// "Firefox on Linux" from a `User-Agent`: enough for a person to tell their browsers apart.
 fn describe_browser(user_agent: Option<&str>) -> String {
-    let Some(ua) = user_agent else { return "unknown".into() };
+    let Some(ua) = user_agent else { return i18n::text("account-unknown", &[]) };
     // Order matters: Edge and Opera say Chrome too, Chrome says Safari too.
     let browser = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
         .iter()
         .find(|(marker, _)| ua.contains(marker))
-        .map_or("a browser", |(_, name)| name);
+        .map_or_else(|| i18n::text("account-a-browser", &[]), |(_, name)| (*name).to_owned());
     let system =
         [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")]
             .iter()
             .find(|(marker, _)| ua.contains(marker))
             .map(|(_, name)| *name);
     match system {
-        Some(system) => format!("{browser} on {system}"),
-        None => browser.to_owned(),
+        Some(system) => {
+            i18n::text("account-browser-on-system", &[("name", FluentValue::from(browser)), ("email", FluentValue::from(system))])
+        }
+        None => browser,
     }
 }
 
@@ -61,7 +65,7 @@ async fn security_page(state: &AppState, session: &SignedIn, messages: Messages)
             handle: s.handle,
             created: utc(s.created_at),
             last_seen: utc(s.last_seen_at),
-            address: s.ip.unwrap_or_else(|| "unknown".into()),
+            address: s.ip.unwrap_or_else(|| i18n::text("account-unknown", &[])),
             browser: describe_browser(s.user_agent.as_deref()),
             current: s.current,
         })
@@ -77,7 +81,7 @@ async fn security_page(state: &AppState, session: &SignedIn, messages: Messages)
             id: p.id,
             name: p.name,
             created: utc(p.created_at),
-            last_used: p.last_used_at.map_or_else(|| "never".into(), utc),
+            last_used: p.last_used_at.map_or_else(|| i18n::text("account-never", &[]), utc),
         })
         .collect();
     let page = SecurityPage {
@@ -107,7 +111,7 @@ pub async fn change_password(State(state): State<AppState>, browser: Browser, bo
     let (session, form) = signed_in_form::<ChangePasswordForm>(&state, &browser, &body).await?;
     let new_password = form.new_password.as_str();
     if new_password != form.confirm_password {
-        let password_error = Some("The two new passwords are not the same.".into());
+        let password_error = Some(i18n::text("account-new-passwords-differ", &[]));
         return security_page(&state, &session, Messages { password_error, ..Messages::default() }).await;
     }
     match state.service.change_password(&session, &form.current_password, new_password, browser.peer).await {
@@ -122,8 +126,11 @@ pub async fn change_password(State(state): State<AppState>, browser: Browser, bo
 /// `POST /settings/security/verify-email`: mails a verification link.
 pub async fn request_verification(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, NoFields {}) = signed_in_form(&state, &browser, &body).await?;
-    let done =
-        if state.service.request_email_verification(&session, browser.peer).await? { "verification-sent" } else { "verification-not-sent" };
+    let done = if state.service.request_email_verification(&session, browser.peer, crate::http::page::lang()).await? {
+        "verification-sent"
+    } else {
+        "verification-not-sent"
+    };
     Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done={done}")))
 }
 
