@@ -52,9 +52,7 @@ async fn lock_data_directory(data_dir: &std::path::Path) -> anyhow::Result<std::
         .mode(0o600)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-        .await?
-        .with_context(|| format!("cannot lock {}", path.display()))
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await?.with_context(|| format!("cannot lock {}", path.display()))
 }
 
 pub use tessera_store::{BackupFiles, MigrationReport};

@@ -16,7 +16,8 @@ use tessera_store::{AccountTokenPurpose, AccountTokenRecord, PasswordChange};
 use crate::Tessera;
 use crate::admin::Actor;
 use crate::error::{Result, ServiceError};
-use crate::mail::Letter;
+use crate::i18n::Lang;
+use crate::mail::{Envelope, Letter};
 use crate::secrets::plausible_token;
 use crate::session::SignedIn;
 
@@ -57,16 +58,17 @@ impl Tessera {
     /// `/password/forgot`: mails a reset link to `email` if it is an account that can sign in.
     /// Returns at once, before anything is looked up, so that the answer and its timing are the
     /// same whether or not the account exists; the work runs in the background.
-    pub fn request_password_reset(self: &Arc<Self>, email: &str, peer: IpAddr) {
+    /// The mail is written in `lang`, the language of the page it was asked on.
+    pub fn request_password_reset(self: &Arc<Self>, email: &str, peer: IpAddr, lang: Lang) {
         let (service, email) = (self.clone(), email.trim().to_lowercase());
         tokio::spawn(async move {
-            if let Err(e) = service.mail_password_reset(&email, peer).await {
+            if let Err(e) = service.mail_password_reset(&email, peer, lang).await {
                 tracing::warn!(error = %e, "a password reset request failed");
             }
         });
     }
 
-    async fn mail_password_reset(&self, email: &str, peer: IpAddr) -> Result<()> {
+    async fn mail_password_reset(&self, email: &str, peer: IpAddr, lang: Lang) -> Result<()> {
         if !self.mail_enabled() || email.is_empty() || email.len() > 254 {
             return Ok(());
         }
@@ -87,7 +89,8 @@ impl Tessera {
             return Ok(());
         };
         let link = format!("{}/password/reset/{token}", self.issuer());
-        let mailed = self.outbox.post(Letter::password_reset(self.brand_name(), user.id.clone(), &user.email, &link, RESET_LINK_LIFETIME / 60)?);
+        let envelope = Envelope { lang, brand: self.brand_name(), to: &user.email, link: &link };
+        let mailed = self.outbox.post(Letter::password_reset(&envelope, user.id.clone(), RESET_LINK_LIFETIME / 60)?);
         self.account_audit(&anonymous, &user, AuditAction::PasswordResetRequested, Some(peer), serde_json::json!({ "mailed": mailed }))
             .await;
         Ok(())
@@ -187,7 +190,8 @@ impl Tessera {
     /// The "Verify" button of `/settings/security`: mails a verification link to the user's
     /// email. `Ok(false)` when mail is off, the email is proven already or the hourly limit is
     /// reached.
-    pub async fn request_email_verification(&self, session: &SignedIn, peer: IpAddr) -> Result<bool> {
+    /// The mail is written in `lang`, the language of the page it was asked on.
+    pub async fn request_email_verification(&self, session: &SignedIn, peer: IpAddr, lang: Lang) -> Result<bool> {
         let user = &session.user;
         if !self.mail_enabled() || user.email_verified_at.is_some() {
             return Ok(false);
@@ -196,7 +200,8 @@ impl Tessera {
             return Ok(false);
         };
         let link = format!("{}/email/verify/{token}", self.issuer());
-        let mailed = self.outbox.post(Letter::email_verification(self.brand_name(), user.id.clone(), &user.email, &link)?);
+        let envelope = Envelope { lang, brand: self.brand_name(), to: &user.email, link: &link };
+        let mailed = self.outbox.post(Letter::email_verification(&envelope, user.id.clone())?);
         self.account_audit(
             &Actor::user(user.clone()),
             user,

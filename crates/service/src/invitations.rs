@@ -12,7 +12,7 @@ use tessera_store::Invitation;
 use crate::Tessera;
 use crate::admin::Actor;
 use crate::error::{Result, ServiceError};
-use crate::mail::Letter;
+use crate::mail::{Envelope, Letter};
 use crate::secrets::plausible_token;
 use crate::session::{NewSession, SignInFrom, SignedIn};
 
@@ -109,8 +109,9 @@ impl Tessera {
         };
         let invite_path = format!("/invite/{token}");
         let link = format!("{}{invite_path}", self.issuer());
-        let inviter = actor.as_user().map_or_else(|| "The operator".to_owned(), |u| u.email.clone());
-        let letter = Letter::invitation(self.brand_name(), &invitation.id, &email, &link, &org.name, role.as_str(), &inviter)?;
+        let inviter = actor.as_user().map(|u| u.email.as_str());
+        let envelope = Envelope { lang: actor.lang(), brand: self.brand_name(), to: &email, link: &link };
+        let letter = Letter::invitation(&envelope, &invitation.id, &org.name, role.as_str(), inviter)?;
         let detail = serde_json::json!({ "email": email, "role": role.as_str(), "mailed": self.mail_enabled() });
         let audit = self.audit(actor, AuditAction::UserInvited, Some(&org.id), Some(invitation.id.clone()), detail);
         self.store.insert_invitation(&invitation, &self.secrets.lookup_hash(&token), &audit).await?;

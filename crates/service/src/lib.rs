@@ -26,6 +26,7 @@ mod exchange;
 mod feed;
 mod grants;
 mod housekeeping;
+pub mod i18n;
 mod introspection_endpoint;
 pub mod invitations;
 pub mod keys;

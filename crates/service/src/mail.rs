@@ -6,10 +6,11 @@
 //! answers with a temporary failure. A letter holds a credential (its link), so it is never
 //! logged: a log line names the kind of mail and the recipient's user id, nothing more.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use askama::Template;
+use fluent_bundle::FluentValue;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -18,6 +19,7 @@ use tessera_core::model::UserId;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::error::{Result, ServiceError};
+use crate::i18n::{Catalogues, Lang};
 
 /// How to reach the mail server, and the sender's address.
 #[derive(Clone)]
@@ -109,95 +111,103 @@ impl std::fmt::Debug for Letter {
     }
 }
 
+/// Every letter is one message of a kind: a line naming the brand, what happened, the one link,
+/// and what to do if it was not you; in the plain-text and the HTML part alike.
 #[derive(Template)]
-#[template(path = "mail/password_reset.txt")]
-struct PasswordResetText<'a> {
+#[template(path = "mail/letter.txt")]
+struct LetterText<'a> {
     brand: &'a str,
+    intro: &'a str,
     link: &'a str,
-    minutes: i64,
+    outro: &'a str,
 }
 
 #[derive(Template)]
-#[template(path = "mail/password_reset.html")]
-struct PasswordResetHtml<'a> {
+#[template(path = "mail/letter.html")]
+struct LetterHtml<'a> {
+    lang: &'a str,
     brand: &'a str,
+    subject: &'a str,
+    intro: &'a str,
     link: &'a str,
-    minutes: i64,
-}
-
-#[derive(Template)]
-#[template(path = "mail/email_verification.txt")]
-struct VerificationText<'a> {
-    brand: &'a str,
-    link: &'a str,
-    email: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/email_verification.html")]
-struct VerificationHtml<'a> {
-    brand: &'a str,
-    link: &'a str,
-    email: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/invitation.txt")]
-struct InvitationText<'a> {
-    brand: &'a str,
-    link: &'a str,
-    org: &'a str,
-    role: &'a str,
-    inviter: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/invitation.html")]
-struct InvitationHtml<'a> {
-    brand: &'a str,
-    link: &'a str,
-    org: &'a str,
-    role: &'a str,
-    inviter: &'a str,
+    link_text: &'a str,
+    outro: &'a str,
 }
 
 fn rendered(template: &impl Template) -> Result<String> {
     template.render().map_err(|e| ServiceError::Internal(format!("cannot render a mail: {e}")))
 }
 
+/// Mail's catalogues, `locales/LANG/mail.ftl`.
+fn mail_files(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[include_str!("../locales/en/mail.ftl")],
+        Lang::De => &[include_str!("../locales/de/mail.ftl")],
+    }
+}
+
+static MAIL: LazyLock<Catalogues> = LazyLock::new(|| Catalogues::new(mail_files));
+
+/// A letter's texts in `lang`: messages `mail-KIND-subject`, `-intro`, `-link` and `-outro`.
+struct Words {
+    subject: String,
+    intro: String,
+    link_text: String,
+    outro: String,
+}
+
+impl Words {
+    fn of(lang: Lang, kind: &str, args: &[(&str, FluentValue<'_>)]) -> Self {
+        let text = |part: &str| MAIL.text(lang, &format!("mail-{kind}-{part}"), args);
+        Words { subject: text("subject"), intro: text("intro"), link_text: text("link"), outro: text("outro") }
+    }
+}
+
+/// How a letter is addressed and what it says, in the recipient's language (`lang`: the language
+/// of the page that caused it) and under the operator's `brand`.
+pub(crate) struct Envelope<'a> {
+    pub lang: Lang,
+    pub brand: &'a str,
+    pub to: &'a str,
+    pub link: &'a str,
+}
+
 impl Letter {
-    pub(crate) fn password_reset(brand: &str, user: UserId, to: &str, link: &str, minutes: i64) -> Result<Self> {
+    fn written(kind: LetterKind, user: UserId, envelope: &Envelope<'_>, words: Words) -> Result<Self> {
+        let Envelope { lang, brand, to, link } = *envelope;
         Ok(Self {
-            kind: LetterKind::PasswordReset,
+            kind,
             user,
             to: to.to_owned(),
-            subject: format!("Reset your {brand} password"),
-            text: rendered(&PasswordResetText { brand, link, minutes })?,
-            html: rendered(&PasswordResetHtml { brand, link, minutes })?,
+            text: rendered(&LetterText { brand, intro: &words.intro, link, outro: &words.outro })?,
+            html: rendered(&LetterHtml {
+                lang: lang.as_str(),
+                brand,
+                subject: &words.subject,
+                intro: &words.intro,
+                link,
+                link_text: &words.link_text,
+                outro: &words.outro,
+            })?,
+            subject: words.subject,
         })
     }
 
-    /// `inviter` is an email, or "The operator".
-    pub(crate) fn invitation(brand: &str, invitation: &str, to: &str, link: &str, org: &str, role: &str, inviter: &str) -> Result<Self> {
-        Ok(Self {
-            kind: LetterKind::Invitation,
-            user: UserId::new(invitation),
-            to: to.to_owned(),
-            subject: format!("Join {org} on {brand}"),
-            text: rendered(&InvitationText { brand, link, org, role, inviter })?,
-            html: rendered(&InvitationHtml { brand, link, org, role, inviter })?,
-        })
+    pub(crate) fn password_reset(envelope: &Envelope<'_>, user: UserId, minutes: i64) -> Result<Self> {
+        let words = Words::of(envelope.lang, "reset", &[("brand", envelope.brand.into()), ("minutes", minutes.into())]);
+        Self::written(LetterKind::PasswordReset, user, envelope, words)
     }
 
-    pub(crate) fn email_verification(brand: &str, user: UserId, to: &str, link: &str) -> Result<Self> {
-        Ok(Self {
-            kind: LetterKind::EmailVerification,
-            user,
-            to: to.to_owned(),
-            subject: format!("Confirm your email for {brand}"),
-            text: rendered(&VerificationText { brand, link, email: to })?,
-            html: rendered(&VerificationHtml { brand, link, email: to })?,
-        })
+    /// `inviter`: an email, or `None` for the operator.
+    pub(crate) fn invitation(envelope: &Envelope<'_>, invitation: &str, org: &str, role: &str, inviter: Option<&str>) -> Result<Self> {
+        let inviter = inviter.map_or_else(|| MAIL.text(envelope.lang, "mail-invite-operator", &[]), str::to_owned);
+        let args = [("brand", envelope.brand.into()), ("org", org.into()), ("role", role.into()), ("inviter", inviter.into())];
+        Self::written(LetterKind::Invitation, UserId::new(invitation), envelope, Words::of(envelope.lang, "invite", &args))
+    }
+
+    pub(crate) fn email_verification(envelope: &Envelope<'_>, user: UserId) -> Result<Self> {
+        let words = Words::of(envelope.lang, "verify", &[("brand", envelope.brand.into()), ("email", envelope.to.into())]);
+        Self::written(LetterKind::EmailVerification, user, envelope, words)
     }
 }
 
@@ -289,4 +299,30 @@ async fn send_with_retries(transport: &AsyncSmtpTransport<Tokio1Executor>, from:
         }
     }
     tracing::warn!(kind, user, "a mail was given up after its retries");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mail_message_is_in_every_language_once_and_formats() {
+        let samples: Vec<(&str, FluentValue<'_>)> =
+            ["brand", "minutes", "email", "org", "role", "inviter"].iter().map(|name| (*name, FluentValue::from("x"))).collect();
+        let problems = MAIL.problems(&samples);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_letter_is_written_in_the_language_asked() {
+        let envelope = |lang| Envelope { lang, brand: "Acme", to: "a@example.test", link: "https://id.example/l/x" };
+        let english = Letter::password_reset(&envelope(Lang::En), UserId::new("u"), 30).unwrap();
+        assert_eq!(english.subject, "Reset your Acme password");
+        assert!(english.text.contains("within 30 minutes:\n\nhttps://id.example/l/x\n"), "{}", english.text);
+        let german = Letter::password_reset(&envelope(Lang::De), UserId::new("u"), 30).unwrap();
+        assert_eq!(german.subject, "Ihr Passwort für Acme zurücksetzen");
+        assert!(german.html.contains(r#"<html lang="de">"#) && german.html.contains(">Neues Passwort wählen</a>"), "{}", german.html);
+        let invited = Letter::invitation(&envelope(Lang::De), "inv", "Acme Labs", "admin", None).unwrap();
+        assert!(invited.text.starts_with("Acme\n\nDer Betreiber hat Sie zu Acme Labs bei Acme eingeladen"), "{}", invited.text);
+    }
 }

@@ -617,8 +617,13 @@ mod filters {
 
     use fluent_bundle::FluentValue;
 
+    /// A number stays a number, so a message can choose its plural form by it.
     fn value(v: &dyn Display) -> FluentValue<'static> {
-        FluentValue::from(v.to_string())
+        let text = v.to_string();
+        match text.parse::<i64>() {
+            Ok(number) => FluentValue::from(number),
+            Err(_) => FluentValue::from(text),
+        }
     }
 
     pub fn t<K: Display>(key: K, _: &dyn askama::Values) -> askama::Result<String> {

@@ -23,8 +23,9 @@ use super::members::{brought_hash, validate_email};
 use super::{Actor, operator_only, validate_name};
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
+use crate::i18n::Lang;
 use crate::invitations::INVITATION_LIFETIME;
-use crate::mail::Letter;
+use crate::mail::{Envelope, Letter};
 
 /// What an import does to each kind of record: created, changed, or already as the file says.
 #[derive(Debug, Default)]
@@ -220,7 +221,8 @@ impl Tessera {
             .await?
             .ok_or_else(|| ServiceError::Internal("no link could be made for a new person".into()))?;
         let link = format!("{}/password/reset/{token}", self.issuer());
-        let letter = Letter::invitation(self.brand_name(), user.id.as_str(), &user.email, &link, org_name, user.role.as_str(), "The operator")?;
+        let envelope = Envelope { lang: Lang::En, brand: self.brand_name(), to: &user.email, link: &link };
+        let letter = Letter::invitation(&envelope, user.id.as_str(), org_name, user.role.as_str(), None)?;
         let mailed = self.outbox.post(letter);
         Ok((link, mailed))
     }

@@ -41,6 +41,8 @@ pub struct Actor {
     via_client: Option<String>,
     /// The address the request came from, kept in the audit entries it causes.
     ip: Option<std::net::IpAddr>,
+    /// The language of the page the actor acts from: mail it causes is written in it.
+    lang: crate::i18n::Lang,
 }
 
 impl Actor {
@@ -50,12 +52,12 @@ impl Actor {
 
     /// The operator, or the server itself on the operator's behalf.
     pub fn system(label: impl Into<String>) -> Self {
-        Actor { label: label.into(), user: None, via_client: None, ip: None }
+        Actor { label: label.into(), user: None, via_client: None, ip: None, lang: crate::i18n::Lang::En }
     }
 
     /// A signed-in user (portal, admin pages) or the user an admin-API token speaks for.
     pub fn user(user: User) -> Self {
-        Actor { label: user.id.to_string(), user: Some(user), via_client: None, ip: None }
+        Actor { label: user.id.to_string(), user: Some(user), via_client: None, ip: None, lang: crate::i18n::Lang::En }
     }
 
     /// The user an admin-API access token of `client_id` speaks for.
@@ -66,6 +68,15 @@ impl Actor {
     /// The same actor, acting from `ip` (a page's or the admin API's peer).
     pub fn from(self, ip: std::net::IpAddr) -> Self {
         Actor { ip: Some(ip), ..self }
+    }
+
+    /// The same actor, on a page in `lang`.
+    pub fn speaking(self, lang: crate::i18n::Lang) -> Self {
+        Actor { lang, ..self }
+    }
+
+    pub(crate) fn lang(&self) -> crate::i18n::Lang {
+        self.lang
     }
 
     pub fn label(&self) -> &str {

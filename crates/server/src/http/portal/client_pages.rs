@@ -338,8 +338,16 @@ async fn client_page(state: &AppState, session: &SignedIn, view: ClientView, sec
     let previous_secret_until = view.previous_secret_expires_at.map(crate::http::dates::utc);
     let created = crate::http::dates::utc(view.created_at);
     let last_used = view.last_used_at.map(crate::http::dates::utc);
-    let page =
-        ClientPage { nav: nav(session, "clients", note), csrf, client: view, secret, can_reveal, previous_secret_until, created, last_used };
+    let page = ClientPage {
+        nav: nav(session, "clients", note),
+        csrf,
+        client: view,
+        secret,
+        can_reveal,
+        previous_secret_until,
+        created,
+        last_used,
+    };
     Ok(html(StatusCode::OK, &page))
 }
 

@@ -167,7 +167,7 @@ async fn stepped_up(
 
 /// The signed-in user acting through a page, from the browser's address (kept in the audit log).
 fn acting(session: &SignedIn, browser: &Browser) -> tessera_service::admin::Actor {
-    tessera_service::admin::Actor::user(session.user.clone()).from(browser.peer)
+    tessera_service::admin::Actor::user(session.user.clone()).from(browser.peer).speaking(crate::http::page::lang())
 }
 
 pub(crate) fn nav(session: &SignedIn, active: &'static str, notice: Option<String>) -> Nav {
