@@ -102,6 +102,53 @@ impl Catalogues {
         key.to_owned()
     }
 
+    /// The variables each message of `lang` names.
+    fn variables(&self, lang: Lang) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+        use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+        fn inline(expression: &InlineExpression<&str>, found: &mut std::collections::BTreeSet<String>) {
+            match expression {
+                InlineExpression::VariableReference { id } => {
+                    found.insert(id.name.to_owned());
+                }
+                InlineExpression::Placeable { expression } => walk(expression, found),
+                InlineExpression::FunctionReference { arguments, .. } => {
+                    arguments.positional.iter().for_each(|a| inline(a, found));
+                    arguments.named.iter().for_each(|a| inline(&a.value, found));
+                }
+                _ => {}
+            }
+        }
+        fn walk(expression: &Expression<&str>, found: &mut std::collections::BTreeSet<String>) {
+            match expression {
+                Expression::Inline(expression) => inline(expression, found),
+                Expression::Select { selector, variants } => {
+                    inline(selector, found);
+                    variants.iter().for_each(|v| pattern(&v.value, found));
+                }
+            }
+        }
+        fn pattern(p: &Pattern<&str>, found: &mut std::collections::BTreeSet<String>) {
+            for element in &p.elements {
+                if let PatternElement::Placeable { expression } = element {
+                    walk(expression, found);
+                }
+            }
+        }
+        let mut all = std::collections::BTreeMap::new();
+        for resource in resources((self.files)(lang)) {
+            for entry in resource.entries() {
+                if let Entry::Message(message) = entry {
+                    let mut found = std::collections::BTreeSet::new();
+                    if let Some(value) = &message.value {
+                        pattern(value, &mut found);
+                    }
+                    all.insert(message.id.name.to_owned(), found);
+                }
+            }
+        }
+        all
+    }
+
     /// Every message id of `lang`'s files, in order (a duplicate shows twice).
     pub fn keys(&self, lang: Lang) -> Vec<String> {
         let mut keys = Vec::new();
@@ -115,9 +162,11 @@ impl Catalogues {
     }
 
     /// What is wrong with the catalogues: a file that does not parse, a message defined twice,
-    /// one that a language has and English lacks or the other way round, one whose formatting
-    /// with `samples` reports an error. Empty when all is well (each crate's tests assert it).
-    pub fn problems(&self, samples: &[(&str, FluentValue<'_>)]) -> Vec<String> {
+    /// one that a language has and English lacks or the other way round, one that names a
+    /// variable English's does not (the code passes English's), one whose formatting reports an
+    /// error. Empty when all is well (each crate's tests assert it).
+    pub fn problems(&self) -> Vec<String> {
+        let english_variables = self.variables(Lang::En);
         let mut problems = Vec::new();
         let english = self.keys(Lang::En);
         for lang in Lang::ALL {
@@ -133,12 +182,19 @@ impl Catalogues {
             }
             problems.extend(english.iter().filter(|k| !keys.contains(k)).map(|k| format!("{}: no {k}", lang.as_str())));
             problems.extend(keys.iter().filter(|k| !english.contains(k)).map(|k| format!("{}: {k} is not in English", lang.as_str())));
-            let mut args = FluentArgs::new();
-            for (name, value) in samples {
-                args.set(*name, value.clone());
-            }
             let bundle = self.bundle(lang);
+            let variables = self.variables(lang);
             for key in &keys {
+                let named = variables.get(key).cloned().unwrap_or_default();
+                let english = english_variables.get(key).cloned().unwrap_or_default();
+                problems.extend(
+                    named.difference(&english).map(|v| format!("{} {key}: ${v} is not given to the English message", lang.as_str())),
+                );
+                // Every variable given, as a number (a plural may select on it).
+                let mut args = FluentArgs::new();
+                for name in &english {
+                    args.set(name.clone(), FluentValue::from(2));
+                }
                 match bundle.get_message(key).and_then(|m| m.value()) {
                     None => problems.push(format!("{}: {key} has no value", lang.as_str())),
                     Some(pattern) => {

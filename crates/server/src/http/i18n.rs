@@ -48,8 +48,7 @@ mod tests {
 
     #[test]
     fn every_message_is_in_every_language_once_and_formats() {
-        let samples = [("name", FluentValue::from("X")), ("count", FluentValue::from(2)), ("email", FluentValue::from("a@b"))];
-        let problems = PAGES.problems(&samples);
+        let problems = PAGES.problems();
         assert!(problems.is_empty(), "{problems:#?}");
     }
 
