@@ -3,8 +3,11 @@
 //! link, field) is shown and inside the window, and axe-core (from the npm registry, run in the
 //! page) finds no serious or critical accessibility violation.
 //!
+//! Then the same pages in German, switched from the footer.
+//!
 //! `TESSERA_UPDATE_SCREENSHOTS=1 cargo test -p tessera --test e2e -- pages_tour` writes each page
-//! at both widths to `docs/screenshots/page-NAME.png` and `page-NAME-phone.png`.
+//! at both widths to `docs/screenshots/page-NAME.png` and `page-NAME-phone.png` (`page-NAME-de…`
+//! in German).
 
 use std::path::PathBuf;
 
@@ -126,6 +129,17 @@ async fn every_page_keeps_every_action_at_1280_and_390_px_and_passes_axe_core() 
     for (name, path) in &pages {
         visit(&browser, &server, &axe, name, path, &mut failures).await;
     }
+    // The same pages in German, switched from the footer: checked the same way.
+    browser.client().set_window_size(1280, 900).await.unwrap();
+    browser.goto(&server.url("/settings/api-clients")).await.unwrap();
+    browser.click("footer a[lang=de]").await.unwrap();
+    browser.wait_for_element("html[lang=de]", WAIT).await.unwrap();
+    assert!(browser.text("nav.nav").await.unwrap().contains("API-Clients"), "the navigation speaks German");
+    for (name, path) in &pages {
+        visit(&browser, &server, &axe, &format!("{name}-de"), path, &mut failures).await;
+    }
+    browser.goto(&server.url("/language?set=en&return_to=/settings/api-clients")).await.unwrap();
+    browser.wait_for_element("html[lang=en]", WAIT).await.unwrap();
     // The generator's answer, with the decoded token.
     browser.goto(&server.url(&format!("/tools/access-token?client_id={client}"))).await.unwrap();
     browser.wait_for_element("#get-token", WAIT).await.unwrap();
