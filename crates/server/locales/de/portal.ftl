@@ -197,3 +197,8 @@ portal-generator-expired = Dieser Durchlauf ist abgelaufen. Beginnen Sie von vor
 # $name: der Fehlercode und seine Beschreibung, „access_denied: …“.
 portal-generator-server-answered = Der Autorisierungsserver antwortete mit { $name }
 portal-generator-not-yours = Diese Antwort gehört nicht zu dem Durchlauf, den Sie begonnen haben. Beginnen Sie von vorn.
+
+## Das Skript des Implicit-Durchlaufs (assets/generator.js), von der Seite gelesen.
+# Gefolgt vom Fehlercode, den der Autorisierungsserver sandte.
+portal-generator-script-answered = Der Autorisierungsserver antwortete:{" "}
+portal-generator-no-token = Für diesen Durchlauf kam kein Token zurück. Beginnen Sie noch einmal im Generator.

@@ -197,3 +197,8 @@ portal-generator-expired = This walk-through has expired. Start again.
 # $name: the error code and its description, "access_denied: …".
 portal-generator-server-answered = The authorization server answered { $name }
 portal-generator-not-yours = This answer does not belong to the walk-through you started. Start again.
+
+## The implicit walk-through's script (assets/generator.js), read from the page.
+# Followed by the error code the authorization server sent.
+portal-generator-script-answered = The authorization server answered:{" "}
+portal-generator-no-token = No token came back for this walk-through. Start again from the generator.
