@@ -201,6 +201,8 @@ impl Letter {
     /// `inviter`: an email, or `None` for the operator.
     pub(crate) fn invitation(envelope: &Envelope<'_>, invitation: &str, org: &str, role: &str, inviter: Option<&str>) -> Result<Self> {
         let inviter = inviter.map_or_else(|| MAIL.text(envelope.lang, "mail-invite-operator", &[]), str::to_owned);
+        // The role in the letter's language: `mail-role-owner`, `-admin`, `-member`.
+        let role = MAIL.text(envelope.lang, &format!("mail-role-{role}"), &[]);
         let args = [("brand", envelope.brand.into()), ("org", org.into()), ("role", role.into()), ("inviter", inviter.into())];
         Self::written(LetterKind::Invitation, UserId::new(invitation), envelope, Words::of(envelope.lang, "invite", &args))
     }
@@ -321,6 +323,10 @@ mod tests {
         assert_eq!(german.subject, "Ihr Passwort für Acme zurücksetzen");
         assert!(german.html.contains(r#"<html lang="de">"#) && german.html.contains(">Neues Passwort wählen</a>"), "{}", german.html);
         let invited = Letter::invitation(&envelope(Lang::De), "inv", "Acme Labs", "admin", None).unwrap();
-        assert!(invited.text.starts_with("Acme\n\nDer Betreiber hat Sie zu Acme Labs bei Acme eingeladen"), "{}", invited.text);
+        assert!(invited.text.starts_with("Acme\n\nDer Betreiber hat Sie zu Acme Labs bei Acme eingeladen, als Admin."), "{}", invited.text);
+        for role in ["owner", "admin", "member"] {
+            let english = Letter::invitation(&envelope(Lang::En), "inv", "Acme Labs", role, None).unwrap();
+            assert!(english.text.contains(&format!("as {role}.")), "{}", english.text);
+        }
     }
 }

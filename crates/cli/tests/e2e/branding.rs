@@ -54,6 +54,18 @@ async fn the_brand_replaces_tessera_on_every_page_and_in_mail() {
         let body = mail[part].as_str().unwrap();
         assert!(body.contains("Acme Developers") && !body.contains("Tessera"), "{part}: {body}");
     }
+
+    // Asked on a German page, the mail is German.
+    let mut german = Agent::new(&server);
+    german.cookies.insert("tessera_lang".into(), "de".into());
+    let page = german.get("/password/forgot").await.text().await.unwrap();
+    assert!(page.contains(r#"<html lang="de">"#), "{page}");
+    german.submit("/password/forgot", &page, &["csrf_token"], &[("email", &fixture.owner_email)]).await;
+    let mails = sink.wait_for(2, Duration::from_secs(20)).unwrap();
+    let mail = &mails[1];
+    assert_eq!(mail["subject"], "Ihr Passwort für Acme Developers zurücksetzen", "{mail}");
+    assert!(mail["text"].as_str().unwrap().contains("Jemand hat verlangt, das Passwort Ihres Kontos bei Acme Developers"), "{mail}");
+    assert!(mail["html"].as_str().unwrap().contains(">Neues Passwort wählen</a>"), "{mail}");
 }
 
 #[test]

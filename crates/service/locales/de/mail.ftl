@@ -15,3 +15,8 @@ mail-invite-intro = { $inviter } hat Sie zu { $org } bei { $brand } eingeladen, 
 mail-invite-link = { $org } beitreten
 mail-invite-outro = Der Link funktioniert einmal. Wenn Sie nicht beitreten möchten, ignorieren Sie diese E-Mail.
 mail-invite-operator = Der Betreiber
+
+## Die Rolle eines Mitglieds, wie eine Einladung sie nennt.
+mail-role-owner = Inhaber
+mail-role-admin = Admin
+mail-role-member = Mitglied

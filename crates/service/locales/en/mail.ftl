@@ -15,3 +15,8 @@ mail-invite-intro = { $inviter } invited you to { $org } on { $brand }, as { $ro
 mail-invite-link = Join { $org }
 mail-invite-outro = The link works once. If you do not want to join, ignore this mail.
 mail-invite-operator = The operator
+
+## A member's role, as an invitation names it.
+mail-role-owner = owner
+mail-role-admin = admin
+mail-role-member = member
