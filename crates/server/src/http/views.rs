@@ -334,7 +334,7 @@ pub struct ClientFormPage {
     /// The client id when editing; `None` for a new client.
     pub editing: Option<String>,
     /// A new client: what it is for, chosen on the page before (SPEC §16).
-    pub kind: Option<&'static KindChoice>,
+    pub kind: Option<KindChoice>,
     pub form: ClientFormValues,
     /// Whether the redirect URIs and the allowed origins are asked above "Advanced settings"
     /// (the kind needs them, or the client has some) rather than under it.
@@ -381,6 +381,7 @@ impl ClientFormPage {
 
 /// One answer to "what will use this client?" on the portal's first create page; its title and
 /// text are in the reader's language (`http::portal::client_pages`).
+#[derive(Clone, Copy)]
 pub struct KindChoice {
     pub kind: tessera_core::client::AppKind,
 }
@@ -400,7 +401,7 @@ impl KindChoice {
 #[template(path = "client_kind.html")]
 pub struct ClientKindPage {
     pub nav: Nav,
-    pub kinds: &'static [KindChoice],
+    pub kinds: Vec<KindChoice>,
 }
 
 #[derive(Template)]
@@ -615,14 +616,31 @@ pub struct AuditPage {
 mod filters {
     use std::fmt::Display;
 
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn only_a_numbers_own_writing_becomes_a_number() {
+            let shown = |text: &str| match super::value(&text) {
+                fluent_bundle::FluentValue::Number(n) => format!("number {}", n.value),
+                fluent_bundle::FluentValue::String(s) => format!("text {s}"),
+                _ => "other".to_owned(),
+            };
+            assert_eq!(shown("12"), "number 12");
+            assert_eq!(shown("007"), "text 007");
+            assert_eq!(shown("+5"), "text +5");
+            assert_eq!(shown("Deploy bot"), "text Deploy bot");
+        }
+    }
+
     use fluent_bundle::FluentValue;
 
-    /// A number stays a number, so a message can choose its plural form by it.
+    /// A number stays a number, so a message can choose its plural form by it; only a text that
+    /// is exactly a number's own writing ("007", a client named so, stays text).
     fn value(v: &dyn Display) -> FluentValue<'static> {
         let text = v.to_string();
         match text.parse::<i64>() {
-            Ok(number) => FluentValue::from(number),
-            Err(_) => FluentValue::from(text),
+            Ok(number) if number.to_string() == text => FluentValue::from(number),
+            _ => FluentValue::from(text),
         }
     }
 

@@ -38,16 +38,6 @@ fn grant_choices() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The answers to "what will use it?", the first question of a new client (SPEC §16).
-static KINDS: [KindChoice; 6] = [
-    KindChoice { kind: AppKind::Server },
-    KindChoice { kind: AppKind::WebApp },
-    KindChoice { kind: AppKind::SinglePage },
-    KindChoice { kind: AppKind::Native },
-    KindChoice { kind: AppKind::Device },
-    KindChoice { kind: AppKind::Exchanging },
-];
-
 /// How the kinds' page words each answer, in the reader's language.
 impl KindChoice {
     pub fn title(&self) -> String {
@@ -73,8 +63,9 @@ impl KindChoice {
     }
 }
 
-fn kind_choice(slug: &str) -> Option<&'static KindChoice> {
-    KINDS.iter().find(|k| k.slug() == slug)
+/// The kind a form or query names (`core::client::AppKind`, its slug); `None` for any other.
+fn kind_choice(slug: &str) -> Option<KindChoice> {
+    AppKind::parse(slug).map(|kind| KindChoice { kind })
 }
 
 /// `GET /settings/api-clients`.
@@ -92,7 +83,7 @@ async fn client_form(
     state: &AppState,
     session: &SignedIn,
     editing: Option<String>,
-    kind: Option<&'static KindChoice>,
+    kind: Option<KindChoice>,
     mut form: ClientFormValues,
     problems: Vec<Problem>,
 ) -> PageResult {
@@ -158,7 +149,10 @@ pub async fn new_client_form(State(state): State<AppState>, browser: Browser, Qu
     let here = kind.map_or_else(|| "/settings/api-clients/new".to_owned(), |k| format!("/settings/api-clients/new?kind={}", k.slug()));
     let session = signed_in(&state, &browser, &here).await?;
     let Some(kind) = kind else {
-        return Ok(html(StatusCode::OK, &ClientKindPage { nav: nav(&session, "clients", None), kinds: &KINDS }));
+        return Ok(html(
+            StatusCode::OK,
+            &ClientKindPage { nav: nav(&session, "clients", None), kinds: AppKind::ALL.map(|kind| KindChoice { kind }).to_vec() },
+        ));
     };
     let form = ClientFormValues {
         grants: kind.kind.grants().iter().map(|g| g.as_str().to_owned()).collect(),
@@ -191,7 +185,7 @@ fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
 struct SentClientForm {
     values: ClientFormValues,
     /// A new client's kind, carried by the form so a page with problems keeps its wording.
-    kind: Option<&'static KindChoice>,
+    kind: Option<KindChoice>,
     /// Whether the checkbox groups were on the form (an edit form without them leaves them).
     grants_on_form: bool,
     scopes_on_form: bool,
