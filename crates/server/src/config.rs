@@ -249,7 +249,10 @@ fn brand(name: Option<String>, logo: Option<PathBuf>, color: Option<String>) -> 
         if !matches!(hex.len(), 3 | 6) || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
             bail!("brand_color {color:?} is not a colour like #1f6feb or #16e");
         }
-        brand.color = Some(color.to_ascii_lowercase());
+        let color = color.to_ascii_lowercase();
+        brand.stylesheet = Some(format!(
+            ":root {{ --accent: {color}; --accent-dark: {color}; }}\n.button.primary:hover, button.primary:hover {{ filter: brightness(0.9); }}\n"
+        ));
     }
     if let Some(path) = logo {
         let content_type = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {

@@ -18,8 +18,9 @@ use crate::http::i18n::Lang;
 #[derive(Debug, Clone)]
 pub struct Brand {
     pub name: String,
-    /// A `#rgb` or `#rrggbb` colour for buttons and links (`/assets/brand.css`).
-    pub color: Option<String>,
+    /// `/assets/brand.css`: the `#rgb` or `#rrggbb` colour of buttons, links and tabs, made into
+    /// a stylesheet once at start.
+    pub stylesheet: Option<String>,
     pub logo: Option<Logo>,
 }
 
@@ -31,7 +32,7 @@ pub struct Logo {
 
 impl Default for Brand {
     fn default() -> Self {
-        Brand { name: "Tessera".into(), color: None, logo: None }
+        Brand { name: "Tessera".into(), stylesheet: None, logo: None }
     }
 }
 

@@ -741,25 +741,24 @@ pub async fn stylesheet() -> Response {
 /// `GET /assets/brand.css`: the operator's colour (`--brand-color`) over the stylesheet's own;
 /// a file, so the CSP needs no inline style.
 pub async fn brand_stylesheet(State(state): State<AppState>) -> Response {
-    let Some(color) = &state.brand.color else { return StatusCode::NOT_FOUND.into_response() };
-    let css = format!(
-        ":root {{ --accent: {color}; --accent-dark: {color}; }}\n.button.primary:hover, button.primary:hover {{ filter: brightness(0.9); }}\n"
-    );
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
-    (headers, css).into_response()
+    // The brand lives as long as the process: its stylesheet is served as it was made at start.
+    let brand: &'static crate::http::page::Brand = state.brand;
+    match &brand.stylesheet {
+        Some(css) => asset("text/css; charset=utf-8", css.as_str()),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
-/// `GET /assets/brand-logo`: the operator's logo (`--brand-logo`).
+/// `GET /assets/brand-logo`: the operator's logo (`--brand-logo`), read once at start.
 pub async fn brand_logo(State(state): State<AppState>) -> Response {
-    let Some(logo) = &state.brand.logo else { return StatusCode::NOT_FOUND.into_response() };
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(logo.content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    let brand: &'static crate::http::page::Brand = state.brand;
+    let Some(logo) = &brand.logo else { return StatusCode::NOT_FOUND.into_response() };
+    let mut response = asset(logo.content_type, logo.bytes.as_slice());
     // An SVG opened on its own must not run script: it is an image, nothing more.
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"));
-    (headers, logo.bytes.clone()).into_response()
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"));
+    response
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -780,11 +779,9 @@ pub async fn choose_language(browser: Browser, axum::extract::Query(choice): axu
     };
     let mut response = redirect(StatusCode::SEE_OTHER, back);
     if let Some(lang) = crate::http::i18n::Lang::parse(&choice.set) {
-        let secure = if browser.names.secure { "; Secure" } else { "" };
-        let cookie = format!("{}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", crate::http::page::LANGUAGE_COOKIE, lang.as_str());
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, browser.set_cookie(crate::http::page::LANGUAGE_COOKIE, lang.as_str(), 31_536_000));
     }
     response
 }
@@ -796,7 +793,7 @@ pub async fn copy_script() -> Response {
 
 /// One of our own assets (the stylesheet, the scripts), cached for an hour: files of ours, so
 /// the CSP stays `'self'`.
-pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn asset(content_type: &'static str, body: impl IntoResponse) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
