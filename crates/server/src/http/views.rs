@@ -616,22 +616,6 @@ pub struct AuditPage {
 mod filters {
     use std::fmt::Display;
 
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn only_a_numbers_own_writing_becomes_a_number() {
-            let shown = |text: &str| match super::value(&text) {
-                fluent_bundle::FluentValue::Number(n) => format!("number {}", n.value),
-                fluent_bundle::FluentValue::String(s) => format!("text {s}"),
-                _ => "other".to_owned(),
-            };
-            assert_eq!(shown("12"), "number 12");
-            assert_eq!(shown("007"), "text 007");
-            assert_eq!(shown("+5"), "text +5");
-            assert_eq!(shown("Deploy bot"), "text Deploy bot");
-        }
-    }
-
     use fluent_bundle::FluentValue;
 
     /// A number stays a number, so a message can choose its plural form by it; only a text that
@@ -661,5 +645,21 @@ mod filters {
         b: B,
     ) -> askama::Result<String> {
         Ok(crate::http::i18n::text(&key.to_string(), &[(name_a, value(&a)), (name_b, value(&b))]))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn only_a_numbers_own_writing_becomes_a_number() {
+            let shown = |text: &str| match super::value(&text) {
+                fluent_bundle::FluentValue::Number(n) => format!("number {}", n.value),
+                fluent_bundle::FluentValue::String(s) => format!("text {s}"),
+                _ => "other".to_owned(),
+            };
+            assert_eq!(shown("12"), "number 12");
+            assert_eq!(shown("007"), "text 007");
+            assert_eq!(shown("+5"), "text +5");
+            assert_eq!(shown("Deploy bot"), "text Deploy bot");
+        }
     }
 }
