@@ -11,6 +11,7 @@
 pub mod browser;
 pub mod forge;
 pub mod mail;
+pub mod upstream_op;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
