@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use tessera_core::model::{ClientStatus, Pkce, Role};
 use tessera_server::config::{Config, ConfigLayer, GlobalLayer, ServeLayer};
-use tessera_service::admin::{Actor, AuditFilter, ClientEdit, NewClient, NewUser};
+use tessera_service::admin::{Actor, AuditFilter, ClientEdit, IdentityProviderEdit, NewClient, NewIdentityProvider, NewUser, OrgChange};
 
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "An OAuth 2.1 / OpenID Connect authorization server for companies that sell an API")]
@@ -56,6 +56,9 @@ enum Command {
     /// API clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Upstream OpenID Providers an organization's members sign in with (single sign-on).
+    #[command(subcommand)]
+    Idp(IdpCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -151,6 +154,82 @@ enum OrgCommand {
         /// right after signing in, and can do nothing else until they have.
         #[arg(long, value_name = "BOOL")]
         require_mfa: Option<bool>,
+        /// Members sign in through the organization's identity provider: password sign-in is off
+        /// for them, owners excepted (their break-glass password). Needs a provider (`idp add`).
+        #[arg(long, value_name = "BOOL")]
+        require_sso: Option<bool>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdpCommand {
+    /// Connect an upstream OpenID Provider to an organization; register the printed
+    /// `redirect_uri` with the provider.
+    Add {
+        /// The organization's id or name.
+        #[arg(long)]
+        org: String,
+        /// What the sign-in page offers: "Continue with NAME".
+        #[arg(long)]
+        name: String,
+        /// The provider's issuer URL (its discovery document is read from ISSUER/.well-known/openid-configuration).
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// Tessera's client id at the provider.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// Read the client secret from the first line of standard input (never from a flag).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// An email domain whose people sign in here, and may become members at their first
+        /// sign-in; repeatable.
+        #[arg(long = "email-domain", value_name = "DOMAIN")]
+        email_domains: Vec<String>,
+        /// The role of a member made at their first sign-in: member or admin.
+        #[arg(long, default_value = "member", value_name = "ROLE")]
+        default_role: String,
+    },
+    /// List identity providers (of one organization with --org).
+    List {
+        /// The organization's id or name.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Show an identity provider.
+    Show {
+        /// The provider's id.
+        id: String,
+    },
+    /// Change an identity provider.
+    Update {
+        /// The provider's id.
+        id: String,
+        /// A new name for the sign-in page.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new issuer URL.
+        #[arg(long, value_name = "URL")]
+        issuer: Option<String>,
+        /// A new client id at the provider.
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// Read a new client secret from the first line of standard input.
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// The email domains, replacing the provider's; repeatable.
+        #[arg(long = "email-domain", value_name = "DOMAIN")]
+        email_domains: Vec<String>,
+        /// Claim no email domains any more.
+        #[arg(long, conflicts_with = "email_domains")]
+        no_email_domains: bool,
+        /// A new default role: member or admin.
+        #[arg(long, value_name = "ROLE")]
+        default_role: Option<String>,
+    },
+    /// Disconnect an identity provider (people keep their accounts and passwords).
+    Remove {
+        /// The provider's id.
+        id: String,
     },
 }
 
@@ -601,9 +680,10 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
         }
         Command::Org(OrgCommand::Create { name }) => serde_json::to_value(service.create_org(&actor, &name).await?)?,
         Command::Org(OrgCommand::List) => serde_json::to_value(service.orgs().await?)?,
-        Command::Org(OrgCommand::Update { org, require_mfa }) => {
-            serde_json::to_value(service.update_org(&actor, &org, require_mfa).await?)?
+        Command::Org(OrgCommand::Update { org, require_mfa, require_sso }) => {
+            serde_json::to_value(service.update_org(&actor, &org, OrgChange { require_mfa, require_sso }).await?)?
         }
+        Command::Idp(command) => idp(&service, &actor, command).await?,
         Command::Scope(ScopeCommand::Create { org, name, restricted }) => {
             service.create_scope(&actor, &org, &name, restricted).await?;
             json!({})
@@ -811,6 +891,47 @@ async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<Output>
 }
 
 /// One line of standard input, without its line ending.
+fn parse_role(role: &str) -> anyhow::Result<Role> {
+    Role::parse(role).with_context(|| format!("--default-role {role:?} is not one of member, admin"))
+}
+
+async fn idp(service: &tessera_service::Tessera, actor: &Actor, command: IdpCommand) -> anyhow::Result<Value> {
+    Ok(match command {
+        IdpCommand::Add { org, name, issuer, client_id, client_secret_stdin, email_domains, default_role } => {
+            if !client_secret_stdin {
+                anyhow::bail!("give the client secret on standard input with --client-secret-stdin");
+            }
+            let new = NewIdentityProvider {
+                org,
+                name,
+                issuer,
+                client_id,
+                client_secret: read_stdin_line()?,
+                email_domains,
+                default_role: parse_role(&default_role)?,
+            };
+            serde_json::to_value(service.add_identity_provider(actor, new).await?)?
+        }
+        IdpCommand::List { org } => serde_json::to_value(service.identity_providers(actor, org.as_deref()).await?)?,
+        IdpCommand::Show { id } => serde_json::to_value(service.show_identity_provider(actor, &id).await?)?,
+        IdpCommand::Update { id, name, issuer, client_id, client_secret_stdin, email_domains, no_email_domains, default_role } => {
+            let edit = IdentityProviderEdit {
+                name,
+                issuer,
+                client_id,
+                client_secret: if client_secret_stdin { Some(read_stdin_line()?) } else { None },
+                email_domains: if no_email_domains { Some(Vec::new()) } else { (!email_domains.is_empty()).then_some(email_domains) },
+                default_role: default_role.as_deref().map(parse_role).transpose()?,
+            };
+            serde_json::to_value(service.update_identity_provider(actor, &id, edit).await?)?
+        }
+        IdpCommand::Remove { id } => {
+            service.remove_identity_provider(actor, &id).await?;
+            json!({})
+        }
+    })
+}
+
 fn read_stdin_line() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("cannot read standard input")?;

@@ -13,6 +13,8 @@
 //!   than their own ([`use_credentials`], [`choose_run_as`]); only owners make or unmake owners,
 //!   and an organization always keeps an enabled owner ([`keeps_an_owner`]).
 
+use crate::message;
+use crate::message::Message;
 use crate::model::{Client, OrgId, Role, User};
 use crate::scope::Holder;
 
@@ -26,12 +28,12 @@ pub enum Caller<'a> {
 }
 
 /// Why an administrative request is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denial {
     /// The record is not the caller's to see: answer as if it did not exist.
     Hidden,
     /// The caller sees the record but may not do this to it; the text says why.
-    Forbidden(&'static str),
+    Forbidden(Message),
 }
 
 /// Whether `role` runs its organization (members, scopes, approvals, the audit log).
@@ -45,7 +47,7 @@ pub fn administer_org(caller: Caller<'_>, org: &OrgId) -> Result<(), Denial> {
         Caller::Operator => Ok(()),
         Caller::User(user) if &user.org_id != org => Err(Denial::Hidden),
         Caller::User(user) if runs_org(user.role) => Ok(()),
-        Caller::User(_) => Err(Denial::Forbidden("only owners and admins of the organization may do this")),
+        Caller::User(_) => Err(Denial::Forbidden(message!("access-admins-only", "only owners and admins of the organization may do this"))),
     }
 }
 
@@ -54,7 +56,9 @@ pub fn administer_org(caller: Caller<'_>, org: &OrgId) -> Result<(), Denial> {
 pub fn set_org_policy(caller: Caller<'_>, org: &OrgId) -> Result<(), Denial> {
     administer_org(caller, org)?;
     match caller {
-        Caller::User(user) if user.role != Role::Owner => Err(Denial::Forbidden("only an owner may change the organization's settings")),
+        Caller::User(user) if user.role != Role::Owner => {
+            Err(Denial::Forbidden(message!("access-owner-settings", "only an owner may change the organization's settings")))
+        }
         _ => Ok(()),
     }
 }
@@ -106,9 +110,10 @@ pub fn token_holder(client: &Client, owner: Option<&User>, subject: &User) -> Ho
 pub fn use_credentials(caller: Caller<'_>, client: &Client, run_as: &User) -> Result<(), Denial> {
     see_client(caller, client)?;
     match caller {
-        Caller::User(user) if outranks(run_as, user) => Err(Denial::Forbidden(
-            "this client runs as a user with a higher role than yours; only they or an owner may change its credentials",
-        )),
+        Caller::User(user) if outranks(run_as, user) => Err(Denial::Forbidden(message!(
+            "access-run-as-outranks",
+            "this client runs as a user with a higher role than yours; only they or an owner may change its credentials"
+        ))),
         _ => Ok(()),
     }
 }
@@ -120,7 +125,7 @@ pub fn choose_run_as(caller: Caller<'_>, run_as: &User) -> Result<(), Denial> {
     match caller {
         Caller::User(user) if user.org_id != run_as.org_id => Err(Denial::Hidden),
         Caller::User(user) if outranks(run_as, user) => {
-            Err(Denial::Forbidden("a client may not run as a user with a higher role than yours"))
+            Err(Denial::Forbidden(message!("access-run-as-higher", "a client may not run as a user with a higher role than yours")))
         }
         _ => Ok(()),
     }
@@ -132,7 +137,7 @@ pub fn choose_run_as(caller: Caller<'_>, run_as: &User) -> Result<(), Denial> {
 pub fn keeps_an_owner(target: &User, new_role: Option<Role>, disabling: bool, enabled_owners: usize) -> Result<(), Denial> {
     let loses_owner = target.role == Role::Owner && !target.disabled && (disabling || new_role.is_some_and(|r| r != Role::Owner));
     if loses_owner && enabled_owners <= 1 {
-        return Err(Denial::Forbidden("this is the organization's last owner: make another owner first"));
+        return Err(Denial::Forbidden(message!("access-last-owner", "this is the organization's last owner: make another owner first")));
     }
     Ok(())
 }
@@ -142,7 +147,9 @@ pub fn keeps_an_owner(target: &User, new_role: Option<Role>, disabling: bool, en
 pub fn reveal_secret(caller: Caller<'_>, client: &Client, run_as: &User) -> Result<(), Denial> {
     use_credentials(caller, client, run_as)?;
     match caller {
-        Caller::User(user) if user.id != client.owner => Err(Denial::Forbidden("only the client's owner may see its secret")),
+        Caller::User(user) if user.id != client.owner => {
+            Err(Denial::Forbidden(message!("access-secret-owner-only", "only the client's owner may see its secret")))
+        }
         _ => Ok(()),
     }
 }
@@ -154,7 +161,7 @@ pub fn register_for(caller: Caller<'_>, owner: &User) -> Result<(), Denial> {
         Caller::Operator => Ok(()),
         Caller::User(user) if user.org_id != owner.org_id => Err(Denial::Hidden),
         Caller::User(user) if user.id == owner.id => Ok(()),
-        Caller::User(_) => Err(Denial::Forbidden("a client is registered by its owner")),
+        Caller::User(_) => Err(Denial::Forbidden(message!("access-register-by-owner", "a client is registered by its owner"))),
     }
 }
 
@@ -165,11 +172,11 @@ pub fn change_member(caller: Caller<'_>, target: &User, new_role: Option<Role>) 
     administer_org(caller, &target.org_id)?;
     let Caller::User(user) = caller else { return Ok(()) };
     if user.id == target.id {
-        return Err(Denial::Forbidden("you cannot change your own account here"));
+        return Err(Denial::Forbidden(message!("access-not-yourself", "you cannot change your own account here")));
     }
     let touches_owner = target.role == Role::Owner || new_role == Some(Role::Owner);
     if touches_owner && user.role != Role::Owner {
-        return Err(Denial::Forbidden("only an owner may make or change an owner"));
+        return Err(Denial::Forbidden(message!("access-owner-makes-owner", "only an owner may make or change an owner")));
     }
     Ok(())
 }
@@ -179,7 +186,7 @@ pub fn add_member(caller: Caller<'_>, org: &OrgId, role: Role) -> Result<(), Den
     administer_org(caller, org)?;
     match caller {
         Caller::User(user) if role == Role::Owner && user.role != Role::Owner => {
-            Err(Denial::Forbidden("only an owner may make or change an owner"))
+            Err(Denial::Forbidden(message!("access-owner-makes-owner", "only an owner may make or change an owner")))
         }
         _ => Ok(()),
     }
@@ -215,8 +222,16 @@ mod tests {
         let cases = [
             (user("u1", "a", Role::Member), Ok(()), Ok(())),
             (user("u2", "a", Role::Member), Err(Denial::Hidden), Err(Denial::Hidden)),
-            (user("u3", "a", Role::Admin), Ok(()), Err(Denial::Forbidden("only the client's owner may see its secret"))),
-            (user("u4", "a", Role::Owner), Ok(()), Err(Denial::Forbidden("only the client's owner may see its secret"))),
+            (
+                user("u3", "a", Role::Admin),
+                Ok(()),
+                Err(Denial::Forbidden(message!("access-secret-owner-only", "only the client's owner may see its secret"))),
+            ),
+            (
+                user("u4", "a", Role::Owner),
+                Ok(()),
+                Err(Denial::Forbidden(message!("access-secret-owner-only", "only the client's owner may see its secret"))),
+            ),
             (user("u5", "b", Role::Owner), Err(Denial::Hidden), Err(Denial::Hidden)),
         ];
         for (caller, see, reveal) in cases {

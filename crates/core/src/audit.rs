@@ -70,6 +70,15 @@ pub enum AuditAction {
     UserInvited,
     /// An invitation was accepted: the membership it made is the target.
     InvitationAccepted,
+    /// An organization connected an upstream OpenID Provider (SPEC §15), changed or removed one.
+    IdentityProviderAdded,
+    IdentityProviderUpdated,
+    IdentityProviderRemoved,
+    /// A sign-in through an upstream provider (`detail`: provider, issuer, and whether it made
+    /// the member or linked the account).
+    FederatedSignIn,
+    /// A sign-in through an upstream provider that did not go through (`detail.reason`).
+    FederatedSignInFailed,
 }
 
 impl AuditAction {
@@ -121,6 +130,11 @@ impl AuditAction {
             AuditAction::SessionSwitched => "session_switched",
             AuditAction::UserInvited => "user_invited",
             AuditAction::InvitationAccepted => "invitation_accepted",
+            AuditAction::IdentityProviderAdded => "identity_provider_added",
+            AuditAction::IdentityProviderUpdated => "identity_provider_updated",
+            AuditAction::IdentityProviderRemoved => "identity_provider_removed",
+            AuditAction::FederatedSignIn => "federated_sign_in",
+            AuditAction::FederatedSignInFailed => "federated_sign_in_failed",
         }
     }
 }

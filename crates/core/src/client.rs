@@ -2,12 +2,13 @@
 
 use std::net::IpAddr;
 
-use crate::OAuthError;
 use crate::assertion::AssertionFailure;
 use crate::credentials::{AuthMethod, PresentedClient};
+use crate::message::Message;
 use crate::model::ScopeDef;
 use crate::model::{Client, ClientKeys, ClientStatus, GrantType, Pkce, TokenEndpointAuthMethod, User};
 use crate::scope::{self, ScopeSet};
+use crate::{OAuthError, message};
 
 /// Why a client failed to authenticate. Only audit logs see this; the client always gets the
 /// same `invalid_client` (A03, A13).
@@ -132,7 +133,7 @@ pub struct Registration<'a> {
 /// no list holds more than [`MAX_LIST_ENTRIES`] entries. The first problem.
 pub fn validate_registration(r: &Registration<'_>) -> Result<(), OAuthError> {
     match registration_problems(r).into_iter().next() {
-        Some(problem) => Err(OAuthError::new(crate::ErrorCode::InvalidRequest, problem.message)),
+        Some(problem) => Err(OAuthError::new(crate::ErrorCode::InvalidRequest, problem.message.english)),
         None => Ok(()),
     }
 }
@@ -141,72 +142,84 @@ pub fn validate_registration(r: &Registration<'_>) -> Result<(), OAuthError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub field: &'static str,
-    pub message: String,
+    pub message: Message,
 }
 
 /// Every problem of a registration, in form order; empty when it may be registered.
 pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut add = |field: &'static str, message: String| problems.push(Problem { field, message });
+    let mut add = |field: &'static str, message: Message| problems.push(Problem { field, message });
     if r.run_as.org_id != r.owner.org_id {
-        add("run_as", "the run-as user must belong to the owner's organization".into());
+        add("run_as", message!("client-run-as-other-org", "the run-as user must belong to the owner's organization"));
     } else if !run_as_allowed(r.owner, r.run_as) {
-        add("run_as", "the run-as user lacks the authorize_applications permission".into());
+        add("run_as", message!("client-run-as-lacks-permission", "the run-as user lacks the authorize_applications permission"));
     } else if !(r.owner.is_active() && r.run_as.is_active()) {
-        add("run_as", "the owner or run-as user is disabled".into());
+        add("run_as", message!("client-run-as-disabled", "the owner or run-as user is disabled"));
     }
     if r.grants.is_empty() {
-        add("grants", "at least one grant is required".into());
+        add("grants", message!("client-no-grant", "at least one grant is required"));
     }
     if r.public && r.grants.contains(&GrantType::ClientCredentials) {
-        add("grants", "a public client cannot use the client_credentials grant".into());
+        add("grants", message!("client-public-client-credentials", "a public client cannot use the client_credentials grant"));
     }
     if r.public && r.grants.contains(&GrantType::TokenExchange) {
-        add("grants", "a public client cannot use the token_exchange grant".into());
+        add("grants", message!("client-public-token-exchange", "a public client cannot use the token_exchange grant"));
     }
     for name in r.scopes.iter() {
         let known = scope::is_built_in(name) || r.catalogue.iter().any(|s| s.name == name);
         if !known {
-            add("scopes", format!("scope '{name}' is not in the organization's catalogue"));
+            add("scopes", message!("client-scope-unknown", "scope '{name}' is not in the organization's catalogue", name = name));
         } else if !scope::role_allows(r.owner.role, name, r.catalogue) {
-            add("scopes", format!("the owner's role may not grant the restricted scope '{name}'"));
+            add("scopes", message!("client-scope-restricted", "the owner's role may not grant the restricted scope '{name}'", name = name));
         }
     }
     if r.public && r.pkce == Pkce::Optional {
-        add("pkce", "a public client always uses PKCE: pkce optional is only for confidential clients".into());
+        add("pkce", message!("client-public-pkce", "a public client always uses PKCE: pkce optional is only for confidential clients"));
     }
     if r.public != (r.auth_method == TokenEndpointAuthMethod::None) {
-        add("token_endpoint_auth_method", "a public client, and only a public client, uses the method none".into());
+        add(
+            "token_endpoint_auth_method",
+            message!("client-public-method", "a public client, and only a public client, uses the method none"),
+        );
     }
     match (r.auth_method, r.keys) {
         (TokenEndpointAuthMethod::PrivateKeyJwt, None) => {
-            add("jwks", "private_key_jwt needs the client's public keys: a JWKS or a jwks_uri".into());
+            add("jwks", message!("client-keys-missing", "private_key_jwt needs the client's public keys: a JWKS or a jwks_uri"));
         }
         (TokenEndpointAuthMethod::PrivateKeyJwt, Some(ClientKeys::Uri(uri))) => {
-            if let Err(msg) = validate_jwks_uri(uri) {
-                add("jwks_uri", format!("jwks_uri {uri:?}: {msg}"));
+            if let Err(why) = validate_jwks_uri(uri) {
+                add("jwks_uri", message!("client-jwks-uri-bad", "jwks_uri {uri:?}: {why}", uri = uri, why = why));
             }
         }
         (TokenEndpointAuthMethod::PrivateKeyJwt, Some(ClientKeys::Jwks(_))) => {}
-        (_, Some(_)) => add("jwks", "public keys are registered only for private_key_jwt".into()),
+        (_, Some(_)) => add("jwks", message!("client-keys-unused", "public keys are registered only for private_key_jwt")),
         (_, None) => {}
     }
     if r.access_token_ttl == Some(0) {
-        add("access_token_ttl", "the access-token lifetime must be at least 1 second".into());
+        add("access_token_ttl", message!("client-ttl-zero", "the access-token lifetime must be at least 1 second"));
     }
     let lists = [
-        ("redirect_uris", "redirect URIs", r.redirect_uris.len()),
-        ("allowed_origins", "allowed origins", r.allowed_origins.len()),
-        ("allowed_ips", "allowed IP ranges", r.allowed_ips.len()),
+        ("redirect_uris", message!("client-list-redirect-uris", "redirect URIs"), r.redirect_uris.len()),
+        ("allowed_origins", message!("client-list-allowed-origins", "allowed origins"), r.allowed_origins.len()),
+        ("allowed_ips", message!("client-list-allowed-ips", "allowed IP ranges"), r.allowed_ips.len()),
     ];
     for (field, what, count) in lists {
         if count > MAX_LIST_ENTRIES {
-            add(field, format!("a client holds at most {MAX_LIST_ENTRIES} {what}, not {count}"));
+            add(
+                field,
+                message!(
+                    "client-list-too-long",
+                    "a client holds at most {most} {what}, not {count}",
+                    most = MAX_LIST_ENTRIES,
+                    what = what,
+                    count = count
+                ),
+            );
         }
     }
     for uri in r.redirect_uris {
-        if let Err(msg) = validate_redirect_uri(uri) {
-            add("redirect_uris", format!("redirect URI {uri:?}: {msg}"));
+        if let Err(why) = validate_redirect_uri(uri) {
+            add("redirect_uris", message!("client-redirect-uri-bad", "redirect URI {uri:?}: {why}", uri = uri, why = why));
         }
     }
     for message in crate::resource::registration_problems(r.resources) {
@@ -214,7 +227,7 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
     }
     let needs_redirect = r.grants.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
     if needs_redirect && r.redirect_uris.is_empty() {
-        add("redirect_uris", "the authorization_code and implicit grants need a redirect URI".into());
+        add("redirect_uris", message!("client-redirect-uri-needed", "the authorization_code and implicit grants need a redirect URI"));
     }
     problems
 }
@@ -222,40 +235,40 @@ pub fn registration_problems(r: &Registration<'_>) -> Vec<Problem> {
 /// A `jwks_uri` is `https:`, or `http:` on a loopback host (for local development and tests),
 /// without credentials or a fragment: the server fetches it, so it must not be a way to make
 /// the server call plain-HTTP hosts elsewhere.
-pub fn validate_jwks_uri(uri: &str) -> Result<(), &'static str> {
+pub fn validate_jwks_uri(uri: &str) -> Result<(), Message> {
     validate_redirect_uri(uri)?;
     let scheme = uri.split(':').next().unwrap_or("").to_ascii_lowercase();
     if scheme != "https" && scheme != "http" {
-        return Err("must be an https URL");
+        return Err(message!("uri-not-https", "must be an https URL"));
     }
     Ok(())
 }
 
 /// A redirect URI may be registered when it is absolute, has no fragment, no `javascript:` or
 /// `data:` scheme, and uses `http:` only for a loopback host (RFC 6749 §3.1.2, RFC 8252 §7.3).
-pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
+pub fn validate_redirect_uri(uri: &str) -> Result<(), Message> {
     if uri.len() > 2000 || uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err("contains spaces or control characters, or is too long");
+        return Err(message!("uri-spaces-or-long", "contains spaces or control characters, or is too long"));
     }
     if uri.contains('#') {
-        return Err("must not contain a fragment");
+        return Err(message!("uri-fragment", "must not contain a fragment"));
     }
     let Some((scheme, rest)) = uri.split_once(':') else {
-        return Err("must be an absolute URI");
+        return Err(message!("uri-not-absolute", "must be an absolute URI"));
     };
     let scheme = scheme.to_ascii_lowercase();
     if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
-        return Err("must be an absolute URI");
+        return Err(message!("uri-not-absolute", "must be an absolute URI"));
     }
     match scheme.as_str() {
-        "javascript" | "data" | "vbscript" | "file" => Err("this scheme is not allowed"),
+        "javascript" | "data" | "vbscript" | "file" => Err(message!("uri-scheme-forbidden", "this scheme is not allowed")),
         "https" | "http" => {
             let Some(after) = rest.strip_prefix("//") else {
-                return Err("must have a host");
+                return Err(message!("uri-no-host", "must have a host"));
             };
             let authority = after.split(['/', '?']).next().unwrap_or("");
             if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
-                return Err("must have a plain host");
+                return Err(message!("uri-host-not-plain", "must have a plain host"));
             }
             if scheme == "http" {
                 let host = match authority.find(']') {
@@ -263,7 +276,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
                     _ => authority.split(':').next().unwrap_or(authority),
                 };
                 if !matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
-                    return Err("http is allowed only for 127.0.0.1, [::1] and localhost");
+                    return Err(message!("uri-http-not-loopback", "http is allowed only for 127.0.0.1, [::1] and localhost"));
                 }
             }
             Ok(())
@@ -273,7 +286,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
         // the system handles itself (about:, blob:, mailto:, …), which fuzzing showed were
         // accepted as "private-use" before.
         _ if scheme.contains('.') && !scheme.starts_with('.') && !scheme.ends_with('.') => Ok(()),
-        _ => Err("a private-use scheme must be a reverse domain name, such as com.example.app"),
+        _ => Err(message!("uri-private-scheme", "a private-use scheme must be a reverse domain name, such as com.example.app")),
     }
 }
 

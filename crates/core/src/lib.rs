@@ -20,6 +20,7 @@ pub mod exchange;
 pub mod grant;
 pub mod introspection;
 pub mod issue;
+pub mod message;
 pub mod model;
 pub mod oidc;
 pub mod par;
@@ -35,3 +36,4 @@ pub mod token;
 mod testing;
 
 pub use error::{ErrorCode, OAuthError};
+pub use message::Message;

@@ -251,6 +251,9 @@ pub struct Org {
     /// Members must sign in with a second factor: those without one are sent to set one up
     /// right after signing in (SPEC §11).
     pub require_mfa: bool,
+    /// Members sign in through the organization's identity provider: password sign-in is off
+    /// for them, owners excepted (their break-glass password; SPEC §15).
+    pub require_sso: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,9 @@
 //! refused where it enters (import, `user create --password-hash-stdin`), and never verified,
 //! so one stored row cannot turn sign-in into a denial of service.
 
+use crate::message;
+use crate::message::Message;
+
 /// A stored hash's scheme and cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -38,51 +41,62 @@ pub const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 pub const MAX_SCRYPT_P: u32 = 4;
 
 /// The scheme of `stored` and its parameters, or why it is not a hash Tessera can verify.
-pub fn scheme(stored: &str) -> Result<Scheme, &'static str> {
+pub fn scheme(stored: &str) -> Result<Scheme, Message> {
     let mut parts = stored.split('$');
     if parts.next() != Some("") {
-        return Err("a password hash starts with $");
+        return Err(message!("hash-no-dollar", "a password hash starts with $"));
     }
     let ident = parts.next().unwrap_or_default();
     let fields: Vec<&str> = parts.collect();
     match ident {
         "argon2id" | "argon2i" => argon2(ident == "argon2id", &fields),
-        "argon2d" => Err("Argon2d hashes are not accepted (Argon2id or Argon2i only)"),
+        "argon2d" => Err(message!("hash-argon2d", "Argon2d hashes are not accepted (Argon2id or Argon2i only)")),
         "2a" | "2b" | "2y" => match fields.as_slice() {
             [cost, rest] if cost.len() == 2 && rest.len() == 53 => {
-                let cost = cost.parse().map_err(|_| "the bcrypt cost is not a number")?;
-                if (4..=31).contains(&cost) { Ok(Scheme::Bcrypt { cost }) } else { Err("the bcrypt cost is out of range") }
+                let cost = cost.parse().map_err(|_| message!("hash-bcrypt-cost-nan", "the bcrypt cost is not a number"))?;
+                if (4..=31).contains(&cost) {
+                    Ok(Scheme::Bcrypt { cost })
+                } else {
+                    Err(message!("hash-bcrypt-cost-range", "the bcrypt cost is out of range"))
+                }
             }
-            _ => Err("not a bcrypt hash ($2b$NN$ and 53 characters)"),
+            _ => Err(message!("hash-not-bcrypt", "not a bcrypt hash ($2b$NN$ and 53 characters)")),
         },
         "pbkdf2-sha256" => match fields.as_slice() {
             [rounds, salt, checksum] if !salt.is_empty() && !checksum.is_empty() => {
-                let rounds = rounds.parse().map_err(|_| "the PBKDF2 rounds are not a number")?;
-                if rounds == 0 { Err("the PBKDF2 rounds are zero") } else { Ok(Scheme::Pbkdf2Sha256 { rounds }) }
+                let rounds = rounds.parse().map_err(|_| message!("hash-pbkdf2-rounds-nan", "the PBKDF2 rounds are not a number"))?;
+                if rounds == 0 {
+                    Err(message!("hash-pbkdf2-rounds-zero", "the PBKDF2 rounds are zero"))
+                } else {
+                    Ok(Scheme::Pbkdf2Sha256 { rounds })
+                }
             }
-            _ => Err("not a passlib PBKDF2-SHA256 hash ($pbkdf2-sha256$ROUNDS$SALT$CHECKSUM)"),
+            _ => Err(message!("hash-not-pbkdf2", "not a passlib PBKDF2-SHA256 hash ($pbkdf2-sha256$ROUNDS$SALT$CHECKSUM)")),
         },
         "scrypt" => match fields.as_slice() {
             [params, salt, hash] if !salt.is_empty() && !hash.is_empty() => {
                 let (log_n, r, p) = (param(params, "ln")?, param(params, "r")?, param(params, "p")?);
-                let log_n = u8::try_from(log_n).ok().filter(|ln| (1..64).contains(ln)).ok_or("the scrypt ln is out of range")?;
+                let log_n = u8::try_from(log_n)
+                    .ok()
+                    .filter(|ln| (1..64).contains(ln))
+                    .ok_or_else(|| message!("hash-scrypt-ln-range", "the scrypt ln is out of range"))?;
                 if r == 0 || p == 0 {
-                    return Err("the scrypt r and p must be positive");
+                    return Err(message!("hash-scrypt-r-p", "the scrypt r and p must be positive"));
                 }
                 Ok(Scheme::Scrypt { log_n, r, p })
             }
-            _ => Err("not a scrypt hash ($scrypt$ln=…,r=…,p=…$SALT$HASH)"),
+            _ => Err(message!("hash-not-scrypt", "not a scrypt hash ($scrypt$ln=…,r=…,p=…$SALT$HASH)")),
         },
-        _ => Err("an unknown password hash scheme (Argon2id, Argon2i, bcrypt, PBKDF2-SHA256 or scrypt)"),
+        _ => Err(message!("hash-unknown-scheme", "an unknown password hash scheme (Argon2id, Argon2i, bcrypt, PBKDF2-SHA256 or scrypt)")),
     }
 }
 
-fn argon2(id: bool, fields: &[&str]) -> Result<Scheme, &'static str> {
+fn argon2(id: bool, fields: &[&str]) -> Result<Scheme, Message> {
     // `v=19` is optional in a PHC string; then the parameters, the salt and the hash.
     let fields = match fields.first() {
         Some(version) if version.starts_with("v=") => {
             if *version != "v=19" && *version != "v=16" {
-                return Err("an unknown Argon2 version");
+                return Err(message!("hash-argon2-version", "an unknown Argon2 version"));
             }
             &fields[1..]
         }
@@ -92,22 +106,22 @@ fn argon2(id: bool, fields: &[&str]) -> Result<Scheme, &'static str> {
         [params, salt, hash] if !salt.is_empty() && !hash.is_empty() => {
             Ok(Scheme::Argon2 { id, memory_kib: param(params, "m")?, iterations: param(params, "t")?, lanes: param(params, "p")? })
         }
-        _ => Err("not an Argon2 PHC string ($argon2id$v=19$m=…,t=…,p=…$SALT$HASH)"),
+        _ => Err(message!("hash-not-argon2", "not an Argon2 PHC string ($argon2id$v=19$m=…,t=…,p=…$SALT$HASH)")),
     }
 }
 
 /// The number after `name=` in a comma-separated parameter list.
-fn param(params: &str, name: &str) -> Result<u32, &'static str> {
+fn param(params: &str, name: &str) -> Result<u32, Message> {
     params
         .split(',')
         .find_map(|pair| pair.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
-        .ok_or("a parameter of the hash is missing")?
+        .ok_or_else(|| message!("hash-parameter-missing", "a parameter of the hash is missing"))?
         .parse()
-        .map_err(|_| "a parameter of the hash is not a number")
+        .map_err(|_| message!("hash-parameter-nan", "a parameter of the hash is not a number"))
 }
 
 /// Why verifying a hash of `scheme` would cost more than a sign-in may spend; `None`: it may.
-pub fn cost_problem(scheme: &Scheme) -> Option<String> {
+pub fn cost_problem(scheme: &Scheme) -> Option<Message> {
     match *scheme {
         Scheme::Argon2 { memory_kib, iterations, lanes, .. } => (memory_kib > MAX_ARGON2_MEMORY_KIB
             || iterations > MAX_ARGON2_ITERATIONS
@@ -115,18 +129,35 @@ pub fn cost_problem(scheme: &Scheme) -> Option<String> {
             || iterations == 0
             || lanes == 0)
             .then(|| {
-                format!(
-                    "Argon2 parameters m={memory_kib},t={iterations},p={lanes} exceed the limit (m ≤ {MAX_ARGON2_MEMORY_KIB} KiB, 1 ≤ t ≤ {MAX_ARGON2_ITERATIONS}, 1 ≤ p ≤ {MAX_ARGON2_LANES})"
+                message!(
+                    "hash-argon2-too-costly",
+                    "Argon2 parameters m={memory_kib},t={iterations},p={lanes} exceed the limit (m ≤ {most_memory} KiB, 1 ≤ t ≤ {most_iterations}, 1 ≤ p ≤ {most_lanes})",
+                    memory_kib = memory_kib,
+                    iterations = iterations,
+                    lanes = lanes,
+                    most_memory = MAX_ARGON2_MEMORY_KIB,
+                    most_iterations = MAX_ARGON2_ITERATIONS,
+                    most_lanes = MAX_ARGON2_LANES
                 )
             }),
-        Scheme::Bcrypt { cost } => (cost > MAX_BCRYPT_COST).then(|| format!("bcrypt cost {cost} exceeds the limit ({MAX_BCRYPT_COST})")),
+        Scheme::Bcrypt { cost } => (cost > MAX_BCRYPT_COST)
+            .then(|| message!("hash-bcrypt-too-costly", "bcrypt cost {cost} exceeds the limit ({most})", cost = cost, most = MAX_BCRYPT_COST)),
         Scheme::Pbkdf2Sha256 { rounds } => {
-            (rounds > MAX_PBKDF2_ROUNDS).then(|| format!("PBKDF2 rounds {rounds} exceed the limit ({MAX_PBKDF2_ROUNDS})"))
+            (rounds > MAX_PBKDF2_ROUNDS).then(|| {
+                message!("hash-pbkdf2-too-costly", "PBKDF2 rounds {rounds} exceed the limit ({most})", rounds = rounds, most = MAX_PBKDF2_ROUNDS)
+            })
         }
         Scheme::Scrypt { log_n, r, p } => {
             let memory = 128u64.saturating_mul(u64::from(r)).saturating_mul(1u64.checked_shl(u32::from(log_n)).unwrap_or(u64::MAX));
             (memory > MAX_SCRYPT_MEMORY || p > MAX_SCRYPT_P).then(|| {
-                format!("scrypt parameters ln={log_n},r={r},p={p} exceed the limit (128·r·2^ln ≤ 256 MiB, p ≤ {MAX_SCRYPT_P})")
+                message!(
+                    "hash-scrypt-too-costly",
+                    "scrypt parameters ln={log_n},r={r},p={p} exceed the limit (128·r·2^ln ≤ 256 MiB, p ≤ {most_p})",
+                    log_n = log_n,
+                    r = r,
+                    p = p,
+                    most_p = MAX_SCRYPT_P
+                )
             })
         }
     }

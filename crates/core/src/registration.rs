@@ -126,7 +126,7 @@ pub fn parse_metadata(body: &serde_json::Value) -> Result<ClientMetadata, OAuthE
 /// redirect URI is `invalid_redirect_uri`, anything else `invalid_client_metadata`.
 pub fn error_for(problem: &Problem) -> OAuthError {
     let code = if problem.field == "redirect_uris" { ErrorCode::InvalidRedirectUri } else { ErrorCode::InvalidClientMetadata };
-    OAuthError::new(code, problem.message.clone())
+    OAuthError::new(code, problem.message.english.clone())
 }
 
 #[cfg(test)]
@@ -176,9 +176,9 @@ mod tests {
 
     #[test]
     fn redirect_uri_problems_are_invalid_redirect_uri() {
-        let problem = Problem { field: "redirect_uris", message: "m".into() };
+        let problem = Problem { field: "redirect_uris", message: crate::Message { id: "m", english: "m".into(), args: vec![] } };
         assert_eq!(error_for(&problem).code, ErrorCode::InvalidRedirectUri);
-        let problem = Problem { field: "scopes", message: "m".into() };
+        let problem = Problem { field: "scopes", message: crate::Message { id: "m", english: "m".into(), args: vec![] } };
         assert_eq!(error_for(&problem).code, ErrorCode::InvalidClientMetadata);
     }
 }

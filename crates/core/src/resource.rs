@@ -8,45 +8,46 @@
 
 use tessera_proto::Audience;
 
-use crate::OAuthError;
+use crate::message::Message;
 use crate::model::Client;
 use crate::params::Params;
+use crate::{OAuthError, message};
 
 /// The most resources one client may register (and so one token may name).
 pub const MAX_RESOURCES: usize = 20;
 
 /// A resource may be registered and requested when it is an absolute URI (RFC 3986 §4.3)
 /// without a fragment (RFC 8707 §2), with no spaces or control characters.
-pub fn validate_resource_uri(uri: &str) -> Result<(), &'static str> {
+pub fn validate_resource_uri(uri: &str) -> Result<(), Message> {
     if uri.is_empty() || uri.len() > 2000 || uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err("must be a URI of at most 2000 characters without spaces or control characters");
+        return Err(message!("resource-uri-bad-text", "must be a URI of at most 2000 characters without spaces or control characters"));
     }
     if uri.contains('#') {
-        return Err("must not contain a fragment");
+        return Err(message!("uri-fragment", "must not contain a fragment"));
     }
     let Some((scheme, rest)) = uri.split_once(':') else {
-        return Err("must be an absolute URI");
+        return Err(message!("uri-not-absolute", "must be an absolute URI"));
     };
     let mut bytes = scheme.bytes();
     let scheme_ok =
         bytes.next().is_some_and(|b| b.is_ascii_alphabetic()) && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
     if !scheme_ok || rest.is_empty() {
-        return Err("must be an absolute URI");
+        return Err(message!("uri-not-absolute", "must be an absolute URI"));
     }
     Ok(())
 }
 
 /// Every problem of a list of resources to register, in order.
-pub fn registration_problems(resources: &[String]) -> Vec<String> {
+pub fn registration_problems(resources: &[String]) -> Vec<Message> {
     let mut problems = Vec::new();
     if resources.len() > MAX_RESOURCES {
-        problems.push(format!("at most {MAX_RESOURCES} resources may be registered"));
+        problems.push(message!("resource-too-many", "at most {most} resources may be registered", most = MAX_RESOURCES));
     }
     for (i, uri) in resources.iter().enumerate() {
-        if let Err(msg) = validate_resource_uri(uri) {
-            problems.push(format!("resource {uri:?}: {msg}"));
+        if let Err(why) = validate_resource_uri(uri) {
+            problems.push(message!("resource-uri-bad", "resource {uri:?}: {why}", uri = uri, why = why));
         } else if resources[..i].contains(uri) {
-            problems.push(format!("resource {uri:?} is listed twice"));
+            problems.push(message!("resource-twice", "resource {uri:?} is listed twice", uri = uri));
         }
     }
     problems

@@ -504,6 +504,31 @@ pub struct OrgView {
     /// prints `{"id","name"}` as SPEC §2 says).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_mfa: bool,
+    /// Members sign in through the organization's identity provider; password sign-in is off
+    /// for them, owners excepted (SPEC §15). Left out when not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_sso: bool,
+}
+
+/// An organization's upstream OpenID Provider (SPEC §15); its client secret is never shown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentityProviderView {
+    pub id: String,
+    pub org_id: String,
+    /// The sign-in page's "Continue with NAME".
+    pub name: String,
+    pub issuer: String,
+    /// Tessera's client id at the provider.
+    pub client_id: String,
+    /// The email domains that sign in here (claimed by the operator).
+    pub email_domains: Vec<String>,
+    /// The role of a member made at their first sign-in.
+    pub default_role: String,
+    /// Where the provider must send people back: register it with the provider.
+    pub redirect_uri: String,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// A user, without any credential.
@@ -847,11 +872,13 @@ pub struct OrganizationSettings {
     /// Members must sign in with a second factor (SPEC §11); those without one are sent to set
     /// one up right after signing in and can do nothing else until they have.
     pub require_mfa: bool,
+    /// Members sign in through the organization's identity provider (SPEC §15).
+    pub require_sso: bool,
 }
 
 impl From<OrgView> for OrganizationSettings {
     fn from(org: OrgView) -> Self {
-        Self { id: org.id, name: org.name, require_mfa: org.require_mfa }
+        Self { id: org.id, name: org.name, require_mfa: org.require_mfa, require_sso: org.require_sso }
     }
 }
 
@@ -862,6 +889,9 @@ impl From<OrgView> for OrganizationSettings {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationPatch {
     pub require_mfa: Option<bool>,
+    /// Members sign in through the organization's identity provider (needs one; owners keep a
+    /// break-glass password).
+    pub require_sso: Option<bool>,
 }
 
 /// A token to revoke (admin API, `POST /admin/v1/tokens/revoke`).

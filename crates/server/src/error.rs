@@ -136,11 +136,11 @@ pub fn describe(error: ServiceError) -> Described {
         }
         ServiceError::BadCredentials => Described::new(StatusCode::UNAUTHORIZED, ErrorCode::AccessDenied, "wrong email or password"),
         ServiceError::Bearer(error) => describe_bearer(&error),
-        ServiceError::Invalid(why) => Described::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why.message),
-        ServiceError::Forbidden(why) => Described::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, why),
+        ServiceError::Invalid(why) => Described::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why.message.english),
+        ServiceError::Forbidden(why) => Described::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, why.english),
         ServiceError::NotFound(what) => Described::new(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, format!("{what} not found")),
-        ServiceError::Conflict(what) => Described::new(StatusCode::CONFLICT, ErrorCode::InvalidRequest, what),
-        ServiceError::Off(what) => Described::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable, what),
+        ServiceError::Conflict(what) => Described::new(StatusCode::CONFLICT, ErrorCode::InvalidRequest, what.english),
+        ServiceError::Off(what) => Described::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable, what.english),
         ServiceError::Unavailable(detail) => {
             tracing::warn!(%detail, "store unavailable");
             Described::new(
@@ -210,12 +210,18 @@ pub fn page_for(error: &ServiceError) -> Response {
         ServiceError::NotFound(what) => message(
             StatusCode::NOT_FOUND,
             &i18n::text("account-error-not-found", &[]),
-            &i18n::text("account-error-not-found-text", &[("name", FluentValue::from(*what))]),
+            &i18n::text("account-error-not-found-text", &[("name", FluentValue::from(i18n::thing(what)))]),
         ),
-        ServiceError::Forbidden(why) => message(StatusCode::FORBIDDEN, &i18n::text("account-error-not-allowed", &[]), &sentence(why)),
-        ServiceError::Invalid(why) => message(StatusCode::BAD_REQUEST, &i18n::text("account-error-cannot", &[]), &sentence(&why.message)),
-        ServiceError::Conflict(why) => message(StatusCode::CONFLICT, &i18n::text("account-error-cannot", &[]), &sentence(why)),
-        ServiceError::Off(why) => message(StatusCode::SERVICE_UNAVAILABLE, &i18n::text("account-error-off", &[]), &sentence(why)),
+        ServiceError::Forbidden(why) => {
+            message(StatusCode::FORBIDDEN, &i18n::text("account-error-not-allowed", &[]), &sentence(&i18n::said(why)))
+        }
+        ServiceError::Invalid(why) => {
+            message(StatusCode::BAD_REQUEST, &i18n::text("account-error-cannot", &[]), &sentence(&i18n::said(&why.message)))
+        }
+        ServiceError::Conflict(why) => message(StatusCode::CONFLICT, &i18n::text("account-error-cannot", &[]), &sentence(&i18n::said(why))),
+        ServiceError::Off(why) => {
+            message(StatusCode::SERVICE_UNAVAILABLE, &i18n::text("account-error-off", &[]), &sentence(&i18n::said(why)))
+        }
         other => {
             match other {
                 ServiceError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),

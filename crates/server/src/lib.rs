@@ -77,6 +77,8 @@ pub fn build_app(state: AppState) -> Router {
         .route("/settings/security/totp/remove", post(http::portal::security::remove_totp))
         .route("/login/mfa", get(http::pages::login_mfa_form).post(http::pages::login_mfa))
         .route("/login/passkey", post(http::pages::login_passkey))
+        .route("/login/sso/callback", get(http::sso::callback))
+        .route("/login/sso/{provider}", get(http::sso::start))
         .route("/settings/security/passkeys", post(http::portal::security::add_passkey))
         .route("/settings/security/passkeys/new", post(http::portal::security::begin_passkey))
         .route("/settings/security/passkeys/remove", post(http::portal::security::remove_passkey))

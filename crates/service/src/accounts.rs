@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
+use tessera_core::message;
 use tessera_core::model::User;
 use tessera_store::{AccountTokenPurpose, AccountTokenRecord, PasswordChange};
 
@@ -165,7 +166,10 @@ impl Tessera {
         let stored = self.store.user_credentials(&email).await?.and_then(|(_, hash)| hash);
         if !self.hashers.verify(current.to_owned(), stored).await? {
             self.record_login_failure(&email, Some(&session.user), "wrong_current_password", peer, now).await;
-            return Err(ServiceError::invalid_field("current_password", "The current password is not right."));
+            return Err(ServiceError::invalid_field(
+                "current_password",
+                message!("password-current-wrong", "The current password is not right."),
+            ));
         }
         Ok(())
     }
@@ -175,7 +179,10 @@ impl Tessera {
     pub async fn set_password(&self, actor: &Actor, email: &str, new_password: &str) -> Result<User> {
         let user = self.user_by_email(email).await?;
         if user.service {
-            return Err(ServiceError::invalid("a service user has no password: it cannot sign in"));
+            return Err(ServiceError::invalid(message!(
+                "account-service-user-no-password",
+                "a service user has no password: it cannot sign in"
+            )));
         }
         let hash = self.hashers.hash(new_password).await?;
         let change = PasswordChange { user: &user.id, password_hash: &hash, keep_session: None, email_verified_at: None };

@@ -53,21 +53,7 @@ impl std::fmt::Debug for RemoteKeys {
 impl RemoteKeys {
     /// `allow_internal`: whether hosts on internal addresses may be fetched.
     pub fn new(allow_internal: bool) -> Self {
-        let mut builder = reqwest::Client::builder();
-        if !allow_internal {
-            builder = builder.dns_resolver(Arc::new(ExternalOnly));
-        }
-        let http = builder
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            // Requests run on the per-connection worker runtimes; a pooled connection would
-            // belong to the runtime that opened it, so none is kept.
-            .pool_max_idle_per_host(0)
-            .user_agent("tessera")
-            .build()
-            .unwrap_or_default();
-        Self { http, allow_internal, entries: Mutex::new(HashMap::new()) }
+        Self { http: outbound_client(allow_internal), allow_internal, entries: Mutex::new(HashMap::new()) }
     }
 
     /// The key set at `uri`: the cached one while fresh (and `refresh` is false), else fetched
@@ -101,13 +87,9 @@ impl RemoteKeys {
     }
 
     async fn fetch(&self, uri: &str) -> Result<ClientKeySet, &'static str> {
-        // An address literal never reaches the resolver: check it here.
         let url = reqwest::Url::parse(uri).map_err(|_| "not a URL")?;
-        let literal = url.host_str().and_then(|host| host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok());
-        if !self.allow_internal && literal.is_some_and(is_internal_address) {
-            return Err("internal address (serve --allow-internal-jwks-uri)");
-        }
-        let mut response = self
+        refuse_internal_literal(&url, self.allow_internal)?;
+        let response = self
             .http
             .get(uri)
             .header("accept", "application/json")
@@ -117,19 +99,54 @@ impl RemoteKeys {
         if response.status() != reqwest::StatusCode::OK {
             return Err("status other than 200");
         }
-        if response.content_length().is_some_and(|len| len > MAX_JWKS_LEN as u64) {
-            return Err("larger than 64 KiB");
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|_| "read failed")? {
-            if body.len() + chunk.len() > MAX_JWKS_LEN {
-                return Err("larger than 64 KiB");
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_limited(response, MAX_JWKS_LEN).await?;
         let text = String::from_utf8(body).map_err(|_| "not UTF-8")?;
         ClientKeySet::parse(&text).map_err(|_| "not a usable public JWKS")
     }
+}
+
+/// The HTTP client of every request the server makes to a host someone else named (a client's
+/// `jwks_uri`, an upstream OpenID Provider): a timeout, no redirects followed, and unless
+/// `allow_internal`, a resolver that keeps only public addresses.
+pub(crate) fn outbound_client(allow_internal: bool) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder();
+    if !allow_internal {
+        builder = builder.dns_resolver(Arc::new(ExternalOnly));
+    }
+    builder
+        .timeout(FETCH_TIMEOUT)
+        .connect_timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        // Requests run on the per-connection worker runtimes; a pooled connection would
+        // belong to the runtime that opened it, so none is kept.
+        .pool_max_idle_per_host(0)
+        .user_agent("tessera")
+        .build()
+        .unwrap_or_default()
+}
+
+/// An address literal never reaches the resolver: an internal one is refused here.
+pub(crate) fn refuse_internal_literal(url: &reqwest::Url, allow_internal: bool) -> Result<(), &'static str> {
+    let literal = url.host_str().and_then(|host| host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok());
+    if !allow_internal && literal.is_some_and(is_internal_address) {
+        return Err("internal address (serve --allow-internal-jwks-uri)");
+    }
+    Ok(())
+}
+
+/// A response's body, refused past `limit` bytes.
+pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, &'static str> {
+    if response.content_length().is_some_and(|len| len > limit as u64) {
+        return Err("larger than the limit");
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| "read failed")? {
+        if body.len() + chunk.len() > limit {
+            return Err("larger than the limit");
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A resolver that keeps only the public addresses of a name, so that no connection for a

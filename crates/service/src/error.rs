@@ -1,7 +1,7 @@
 //! The service layer's one error type: protocol errors for the client, admin input errors for
 //! operators, and store failures (details for the log only).
 
-use tessera_core::OAuthError;
+use tessera_core::{Message, OAuthError, message};
 use tessera_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,15 +38,15 @@ pub enum ServiceError {
     Invalid(Invalid),
     /// The actor sees the record but may not do this; the text says why.
     #[error("forbidden: {0}")]
-    Forbidden(String),
+    Forbidden(Message),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Message),
     /// A feature this server was not set up for (email without `--smtp-url`); the text says
     /// what is off and what to do instead.
     #[error("off: {0}")]
-    Off(String),
+    Off(Message),
     /// The store cannot be reached, or is read-only or full.
     #[error("the store is unavailable")]
     Unavailable(String),
@@ -61,12 +61,12 @@ pub struct Invalid {
     /// The input field it is about (the names of the admin API and the portal's forms).
     pub field: Option<&'static str>,
     /// What is wrong, for people: never a secret.
-    pub message: String,
+    pub message: Message,
 }
 
 impl std::fmt::Display for Invalid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        self.message.fmt(f)
     }
 }
 
@@ -96,12 +96,27 @@ impl ServiceError {
     }
 
     /// Bad input, about no field in particular.
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub fn invalid(message: impl Into<Message>) -> Self {
         ServiceError::Invalid(Invalid { field: None, message: message.into() })
     }
 
+    /// The actor may not do this: `why`.
+    pub fn forbidden(why: impl Into<Message>) -> Self {
+        ServiceError::Forbidden(why.into())
+    }
+
+    /// The change conflicts with what is there: `why`.
+    pub fn conflict(why: impl Into<Message>) -> Self {
+        ServiceError::Conflict(why.into())
+    }
+
+    /// A feature this server was not set up for: `why`.
+    pub fn off(why: impl Into<Message>) -> Self {
+        ServiceError::Off(why.into())
+    }
+
     /// Bad input in `field`.
-    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid_field(field: &'static str, message: impl Into<Message>) -> Self {
         ServiceError::Invalid(Invalid { field: Some(field), message: message.into() })
     }
 }
@@ -125,10 +140,20 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound("record"),
-            StoreError::Conflict(what) => ServiceError::Conflict(what.to_owned()),
+            StoreError::Conflict(what) => ServiceError::Conflict(store_conflict(what)),
             StoreError::Unavailable(detail) => ServiceError::Unavailable(detail),
             StoreError::Corrupt(detail) => ServiceError::Internal(detail),
         }
+    }
+}
+
+/// The store's words for a conflict, as a message for people.
+fn store_conflict(what: &'static str) -> Message {
+    match what {
+        "already exists" => message!("store-already-exists", "already exists"),
+        "an account uses this email" => message!("store-email-taken", "an account uses this email"),
+        "value out of range" => message!("store-out-of-range", "value out of range"),
+        _ => message!("store-in-use", "refers to something that does not exist or is still in use"),
     }
 }
 

@@ -6,6 +6,7 @@
 
 use tessera_core::access;
 use tessera_core::audit::AuditAction;
+use tessera_core::message;
 use tessera_core::model::{Org, OrgId, PersonId, Role, User, UserId};
 use tessera_store::Invitation;
 
@@ -65,12 +66,18 @@ impl Tessera {
         let decision = access::add_member(actor.caller(), &org.id, role);
         self.check_access(actor, decision, "organization", "user_invite", &org.id, &email).await?;
         if by_mail_only && !self.mail_enabled() {
-            return Err(ServiceError::Off(
-                "email is off on this server, and an invitation travels by mail; the operator can invite with `tessera user invite`".into(),
-            ));
+            return Err(ServiceError::off(message!(
+                "invitation-mail-off",
+                "email is off on this server, and an invitation travels by mail; the operator can invite with `tessera user invite`"
+            )));
         }
         if self.store.member_by_email(&org.id, &email).await?.is_some() {
-            return Err(ServiceError::invalid(format!("{email} is a member of {} already", org.name)));
+            return Err(ServiceError::invalid(message!(
+                "invitation-member-already",
+                "{email} is a member of {org} already",
+                email = &email,
+                org = &org.name
+            )));
         }
         self.store_invitation(actor, &org, &email, role, false, None).await
     }
@@ -168,9 +175,10 @@ impl Tessera {
             return Ok(());
         }
         tracing::info!(invitation = %invitation.id, inviter = %inviter.id, "an invitation outlived its inviter's powers");
-        Err(ServiceError::Forbidden(
-            "the person who sent this invitation can no longer give this role: ask the organization for a new invitation".into(),
-        ))
+        Err(ServiceError::forbidden(message!(
+            "invitation-inviter-powerless",
+            "the person who sent this invitation can no longer give this role: ask the organization for a new invitation"
+        )))
     }
 
     async fn accept(&self, token: &str, invitation: &Invitation, member: &User, password_hash: Option<&str>) -> Result<()> {
@@ -196,7 +204,11 @@ impl Tessera {
     pub async fn accept_invitation_with_password(&self, token: &str, password: &str, from: &SignInFrom) -> Result<NewSession> {
         let invitation = self.pending_invitation(token).await?.ok_or(ServiceError::NotFound("invitation"))?;
         if self.store.user_by_email(&invitation.email).await?.is_some() {
-            return Err(ServiceError::invalid(format!("{} has an account: sign in to accept", invitation.email)));
+            return Err(ServiceError::invalid(message!(
+                "invitation-has-account",
+                "{email} has an account: sign in to accept",
+                email = &invitation.email
+            )));
         }
         let hash = self.hashers.hash(password).await?;
         let member = self.invited_member(&invitation, None)?;
@@ -210,12 +222,16 @@ impl Tessera {
     pub async fn accept_invitation_signed_in(&self, token: &str, session: &SignedIn) -> Result<()> {
         let invitation = self.pending_invitation(token).await?.ok_or(ServiceError::NotFound("invitation"))?;
         if self.store.member_by_email(&invitation.org_id, &invitation.email).await?.is_some() {
-            return Err(ServiceError::invalid("you are a member of this organization already"));
+            return Err(ServiceError::invalid(message!(
+                "invitation-member-of-org-already",
+                "you are a member of this organization already"
+            )));
         }
         if !invitation.email.eq_ignore_ascii_case(&session.user.email) {
-            return Err(ServiceError::Forbidden(format!(
-                "this invitation is for {}: sign out, then sign in as {} to accept it",
-                invitation.email, invitation.email
+            return Err(ServiceError::forbidden(message!(
+                "invitation-other-email",
+                "this invitation is for {email}: sign out, then sign in as {email} to accept it",
+                email = &invitation.email
             )));
         }
         let member = self.invited_member(&invitation, Some(&session.user.person_id))?;

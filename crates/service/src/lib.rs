@@ -46,7 +46,9 @@ pub mod secrets;
 pub mod session;
 pub mod session_api;
 mod settings;
+pub mod sso;
 mod token_endpoint;
+pub mod upstream;
 pub mod usage;
 
 /// Signing algorithms, re-exported for configuration.
@@ -72,6 +74,7 @@ pub use master_key::{Seal, claim_store, seal};
 pub use resource::{AdminCaller, Presented};
 use settings::settle_store_policy;
 pub use settings::{EndpointPaths, Settings, TokenResponseShape};
+pub use tessera_core::{Message, message};
 
 /// A crash point between two writes, for the fault tests (X02): with the `failpoints` feature
 /// (test builds only) the process aborts here when `TESSERA_FAILPOINT` names this point.
@@ -140,6 +143,8 @@ pub struct Tessera {
     hashers: password::Hashers,
     /// Key sets of `private_key_jwt` clients fetched from their `jwks_uri`.
     remote_keys: client_keys::RemoteKeys,
+    /// The discovery documents and keys of organizations' upstream OpenID Providers (SSO).
+    upstreams: upstream::Upstreams,
     /// When clients were last used, waiting for housekeeping to write it.
     usage: usage::Usage,
     /// Outgoing mail; off without `--smtp-url`, and in CLI commands.
@@ -185,6 +190,7 @@ impl Tessera {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let hashers = password::Hashers::start(cores.saturating_sub(1))?;
         let remote_keys = client_keys::RemoteKeys::new(settings.allow_internal_jwks_uri);
+        let upstreams = upstream::Upstreams::new(settings.allow_internal_jwks_uri);
         let outbox = settings.mail.as_ref().map(mail::Outbox::start).transpose()?.unwrap_or_default();
         let webauthn = passkeys::relying_party(&settings.policy.issuer);
         let service = Self {
@@ -204,6 +210,7 @@ impl Tessera {
             hashers,
             usage: usage::Usage::default(),
             remote_keys,
+            upstreams,
             outbox,
             webauthn,
         };

@@ -15,6 +15,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tessera_core::message;
 use tessera_core::model::UserId;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -46,19 +47,22 @@ impl std::fmt::Debug for MailSettings {
 impl MailSettings {
     /// Checks the settings and builds the transport (no connection is made yet).
     fn transport(&self) -> Result<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)> {
-        let invalid = |what: &str| ServiceError::invalid(format!("smtp_url: {what}"));
-        let url = url::Url::parse(&self.smtp_url).map_err(|_| invalid("not a URL (smtp://HOST:PORT or smtps://HOST:PORT)"))?;
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid("no host"))?.to_owned();
+        let invalid = |why: tessera_core::Message| ServiceError::invalid(message!("mail-smtp-url-bad", "smtp_url: {why}", why = why));
+        let url = url::Url::parse(&self.smtp_url)
+            .map_err(|_| invalid(message!("mail-smtp-url-not-url", "not a URL (smtp://HOST:PORT or smtps://HOST:PORT)")))?;
+        let host =
+            url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid(message!("mail-smtp-url-no-host", "no host")))?.to_owned();
         let mut tls = TlsParameters::builder(host.clone());
         if let Some(pem) = &self.extra_root_pem {
-            let root = Certificate::from_pem(pem).map_err(|_| ServiceError::invalid("smtp_ca_file: not a PEM certificate"))?;
+            let root = Certificate::from_pem(pem)
+                .map_err(|_| ServiceError::invalid(message!("mail-smtp-ca-file-not-pem", "smtp_ca_file: not a PEM certificate")))?;
             tls = tls.add_root_certificate(root);
         }
         let tls = tls.build_rustls().map_err(|e| ServiceError::Internal(format!("cannot set up TLS for SMTP: {e}")))?;
         let (tls, default_port) = match url.scheme() {
             "smtp" => (Tls::Opportunistic(tls), 587),
             "smtps" => (Tls::Wrapper(tls), 465),
-            _ => return Err(invalid("the scheme must be smtp:// or smtps://")),
+            _ => return Err(invalid(message!("mail-smtp-url-scheme", "the scheme must be smtp:// or smtps://"))),
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(url.port().unwrap_or(default_port))
@@ -69,7 +73,8 @@ impl MailSettings {
             let password = url.password().map(decode).or_else(|| self.password.clone()).unwrap_or_default();
             builder = builder.credentials(Credentials::new(decode(url.username()), password));
         }
-        let from: Mailbox = self.from.parse().map_err(|_| ServiceError::invalid("mail_from: not an email address"))?;
+        let from: Mailbox =
+            self.from.parse().map_err(|_| ServiceError::invalid(message!("mail-from-not-address", "mail_from: not an email address")))?;
         Ok((builder.build(), from))
     }
 }

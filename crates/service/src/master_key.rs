@@ -1,5 +1,6 @@
 //! The master key a store is sealed with: claiming a fresh store, and refusing a wrong key.
 
+use tessera_core::message;
 use tessera_store::Store;
 
 use crate::secrets::SecretKeys;
@@ -15,13 +16,19 @@ pub(crate) async fn verify_master_key(store: &dyn Store, secrets: &SecretKeys) -
         Some(stored) => stored,
         None => {
             if !store.signing_keys().await?.is_empty() || !store.clients(None).await?.is_empty() {
-                return Err(ServiceError::invalid("the store holds sealed data but no master-key check value"));
+                return Err(ServiceError::invalid(message!(
+                    "master-key-check-missing",
+                    "the store holds sealed data but no master-key check value"
+                )));
             }
             store.init_meta(MASTER_KEY_CHECK, secrets.check_value()).await?
         }
     };
     if stored != secrets.check_value() {
-        return Err(ServiceError::invalid("the master key does not match this store (wrong TESSERA_MASTER_KEY or master.key file)"));
+        return Err(ServiceError::invalid(message!(
+            "master-key-wrong",
+            "the master key does not match this store (wrong TESSERA_MASTER_KEY or master.key file)"
+        )));
     }
     Ok(())
 }
@@ -60,7 +67,7 @@ pub async fn seal(store: &dyn Store) -> Result<Seal> {
 /// store first.
 pub async fn claim_store(store: &dyn Store, secrets: &SecretKeys, seal: &Seal) -> Result<bool> {
     if seal.sealed_data {
-        return Err(ServiceError::invalid("the store holds data sealed under another master key"));
+        return Err(ServiceError::invalid(message!("master-key-other-sealed", "the store holds data sealed under another master key")));
     }
     let ours = secrets.check_value();
     match seal.check {

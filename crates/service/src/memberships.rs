@@ -3,6 +3,7 @@
 //! membership a grant acts under.
 
 use tessera_core::audit::AuditAction;
+use tessera_core::message;
 use tessera_core::model::{ClientId, OrgId, Role, User, UserId};
 
 use crate::Tessera;
@@ -52,6 +53,13 @@ impl Tessera {
     /// organization switcher); audited in the organization it moves to. `NotFound` for anything
     /// else, so a user id of someone else's names nothing.
     pub async fn switch_membership(&self, session: &SignedIn, to: &str) -> Result<()> {
+        if signed_in_through_provider(session) && to != session.user.id.as_str() {
+            return Err(ServiceError::forbidden(message!(
+                "membership-switch-after-sso",
+                "you signed in through your organization's identity provider, which vouches for you there only: sign out and \
+                 sign in again to use another organization"
+            )));
+        }
         let target = self.store.user(&UserId::new(to)).await?.filter(|u| u.person_id == session.user.person_id && !u.service);
         let Some(target) = target else { return Err(ServiceError::NotFound("membership")) };
         if !self.store.switch_session(&self.secrets.lookup_hash(session.cookie()), &target.id).await? {
@@ -76,13 +84,15 @@ impl Tessera {
     /// before (it holds their consent), else the browser's own. That organization's rule on
     /// second factors holds as for the browser's own.
     pub(crate) async fn acting_session(&self, session: &SignedIn, org: &OrgId, client: &ClientId, chose: Option<&str>) -> Result<SignedIn> {
-        if &session.user.org_id == org {
+        // A provider vouches for its own organization only: its sessions never act under the
+        // person's memberships elsewhere (another organization's admin could run one).
+        if &session.user.org_id == org || signed_in_through_provider(session) {
             return Ok(session.clone());
         }
         let all = self.store.memberships(&session.user.person_id).await?;
         if let Some((_, org_name)) = all.iter().find(|(u, _)| &u.org_id == org && !u.is_active()) {
             // Disabled there: no other membership of theirs acts for its applications either.
-            return Err(ServiceError::Forbidden(format!("your membership of {org_name} is disabled")));
+            return Err(ServiceError::forbidden(message!("membership-disabled", "your membership of {org} is disabled", org = org_name)));
         }
         let memberships: Vec<(User, String)> = all.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
         let member = match memberships.iter().find(|(u, _)| &u.org_id == org) {
@@ -97,8 +107,10 @@ impl Tessera {
         let Some((member, org_name)) = member.filter(|(u, _)| u.id != session.user.id) else { return Ok(session.clone()) };
         let requires = self.store.find_org(member.org_id.as_str()).await?.is_some_and(|o| o.require_mfa);
         if requires && !self.has_second_factor(&member.id).await? {
-            return Err(ServiceError::Forbidden(format!(
-                "{org_name} requires a second factor: set one up on your Security page, then try again"
+            return Err(ServiceError::forbidden(message!(
+                "membership-second-factor-required",
+                "{org} requires a second factor: set one up on your Security page, then try again",
+                org = &org_name
             )));
         }
         let mut acting = session.clone();
@@ -142,4 +154,9 @@ impl Tessera {
             .map(|(u, org_name)| OrgChoice { current: u.id == session.user.id, user_id: u.id.to_string(), org_name })
             .collect())
     }
+}
+
+/// Whether the session began at an organization's identity provider (SPEC §15).
+fn signed_in_through_provider(session: &SignedIn) -> bool {
+    session.amr.iter().any(|m| m == crate::sso::FEDERATED)
 }

@@ -13,6 +13,7 @@
 //! issuer like `http://127.0.0.1:8080` has passkeys off, and the pages say so.
 
 use tessera_core::audit::AuditAction;
+use tessera_core::message;
 use tessera_core::model::{PersonId, User, UserId};
 use tessera_store::{PasskeyRecord, WebauthnCeremony};
 use url::Url;
@@ -92,7 +93,10 @@ pub struct PasskeySummary {
 /// The answer a browser sent does not check out (a wrong or spent ceremony, another person's or
 /// an unknown passkey, a bad signature or origin): one message for all, the reason in the log.
 fn not_accepted() -> ServiceError {
-    ServiceError::invalid_field("credential", "That passkey could not be checked. Try again, or use another way.")
+    ServiceError::invalid_field(
+        "credential",
+        message!("passkey-not-accepted", "That passkey could not be checked. Try again, or use another way."),
+    )
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> ServiceError {
@@ -107,7 +111,10 @@ impl Tessera {
 
     fn webauthn(&self) -> Result<&Webauthn> {
         self.webauthn.as_ref().ok_or_else(|| {
-            ServiceError::Off("passkeys need the issuer to be a domain name (WebAuthn has no relying party on an IP address)".into())
+            ServiceError::off(message!(
+                "passkey-off",
+                "passkeys need the issuer to be a domain name (WebAuthn has no relying party on an IP address)"
+            ))
         })
     }
 
@@ -181,7 +188,11 @@ impl Tessera {
         let user = &session.user;
         let existing = self.passkeys_of(user).await?;
         if existing.len() >= PER_PERSON {
-            return Err(ServiceError::Conflict(format!("you have {PER_PERSON} passkeys already: remove one first")));
+            return Err(ServiceError::conflict(message!(
+                "passkey-too-many",
+                "you have {most} passkeys already: remove one first",
+                most = PER_PERSON
+            )));
         }
         let exclude: Vec<CredentialID> = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
         let (options, state) = webauthn
@@ -212,7 +223,10 @@ impl Tessera {
         let user = &session.user;
         let name = name.trim();
         if name.chars().count() > NAME_MAX {
-            return Err(ServiceError::invalid_field("name", format!("A passkey's name is at most {NAME_MAX} characters.")));
+            return Err(ServiceError::invalid_field(
+                "name",
+                message!("passkey-name-too-long", "A passkey's name is at most {most} characters.", most = NAME_MAX),
+            ));
         }
         let name = if name.is_empty() { "Passkey" } else { name };
         let state = self.take_ceremony(handle, Purpose::Register, Some(&user.person_id)).await?.ok_or_else(not_accepted)?;
@@ -242,7 +256,7 @@ impl Tessera {
             serde_json::json!({ "factor": "passkey", "passkey": record.id, "name": record.name }),
         );
         if !self.store.insert_passkey(&record, &hashes, &audit).await? {
-            return Err(ServiceError::Conflict("this passkey is registered already".into()));
+            return Err(ServiceError::conflict(message!("passkey-registered-already", "this passkey is registered already")));
         }
         Ok(first_factor.then_some(codes))
     }

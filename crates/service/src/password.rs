@@ -20,6 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use std::num::NonZeroU32;
 use tessera_core::password_hash::{self, Scheme};
+use tessera_core::{Message, message};
 use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization as _;
 
@@ -52,14 +53,14 @@ pub fn normalize(password: &str) -> String {
 
 /// Why `password` may not become anyone's new password, in words for the person choosing it;
 /// `None` when it may. Checked on the NFKC form.
-pub fn new_password_problem(password: &str) -> Option<String> {
+pub fn new_password_problem(password: &str) -> Option<Message> {
     let normalized = normalize(password);
     let length = normalized.chars().count();
     if length < MIN_LEN || normalized.len() > MAX_LEN {
-        return Some(format!("A password must have {MIN_LEN} to {MAX_LEN} characters."));
+        return Some(message!("password-length", "A password must have {least} to {most} characters.", least = MIN_LEN, most = MAX_LEN));
     }
     if COMMON_PASSWORDS.contains(&normalized.to_lowercase()) {
-        return Some("This password is one of the most common ones in known breaches; choose another.".into());
+        return Some(message!("password-common", "This password is one of the most common ones in known breaches; choose another."));
     }
     None
 }
@@ -314,7 +315,7 @@ mod tests {
         assert!(new_password_problem("ﬃﬃﬃﬃ").is_none(), "4 characters typed, 12 after NFKC");
         // On the list, in any case and any width.
         for common in ["qwerty123456", "QWERTY123456", "1qaz2wsx3edc", "ｑｗｅｒｔｙ１２３４５６"] {
-            let problem = new_password_problem(common).unwrap_or_default();
+            let problem = new_password_problem(common).map(|m| m.to_string()).unwrap_or_default();
             assert!(problem.contains("common"), "{common}: {problem}");
         }
         // No composition rules: a long phrase of lowercase words is fine.

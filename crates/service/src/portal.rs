@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use tessera_core::access;
+use tessera_core::message;
 use tessera_core::model::ClientId;
 use tessera_core::params::Params;
 use tessera_proto::TokenResponse;
@@ -48,9 +49,10 @@ impl Tessera {
     async fn owned_client_secret(&self, actor: &Actor, client_id: &str) -> Result<Option<String>> {
         let record = self.owned_client(actor, client_id).await?;
         if record.client.auth_method == tessera_core::model::TokenEndpointAuthMethod::PrivateKeyJwt {
-            return Err(ServiceError::invalid(
-                "this client authenticates with private_key_jwt: only the holder of its private key can get its tokens",
-            ));
+            return Err(ServiceError::invalid(message!(
+                "portal-generator-private-key-jwt",
+                "this client authenticates with private_key_jwt: only the holder of its private key can get its tokens"
+            )));
         }
         match record.secret {
             Some(material) => Ok(Some(self.open_client_secret(&record.client.id, &material)?)),

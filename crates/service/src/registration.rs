@@ -9,7 +9,7 @@ use tessera_core::audit::AuditAction;
 use tessera_core::client::validate_redirect_uri;
 use tessera_core::model::{Client, ClientId, ClientKeys, ClientStatus, GrantType, Pkce};
 use tessera_core::registration::{self, ClientMetadata};
-use tessera_core::{ErrorCode, OAuthError, access};
+use tessera_core::{ErrorCode, OAuthError, access, message};
 use tessera_proto::{ClientRegistrationResponse, RegistrationTokenView};
 use tessera_store::SecretMaterial;
 
@@ -59,9 +59,11 @@ impl Tessera {
         let org = self.org(org).await?;
         access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
         let owner = self.store().member_by_email(&org.id, owner_email.trim()).await?;
-        let Some(owner) = owner else { return Err(ServiceError::invalid("the owner does not belong to this organization")) };
+        let Some(owner) = owner else {
+            return Err(ServiceError::invalid(message!("registration-owner-not-member", "the owner does not belong to this organization")));
+        };
         if expires_in.is_some_and(|s| s < 1) || uses == Some(0) {
-            return Err(ServiceError::invalid("--expires-in and --uses must be at least 1"));
+            return Err(ServiceError::invalid(message!("registration-token-limits", "--expires-in and --uses must be at least 1")));
         }
         let token = self.secrets.random_token(32)?;
         let expires_at = expires_in.map(|s| self.now().saturating_add(s));
@@ -220,8 +222,8 @@ impl Tessera {
             return Err(fixed("scope"));
         }
         for uri in &metadata.redirect_uris {
-            if let Err(msg) = validate_redirect_uri(uri) {
-                return Err(oauth(ErrorCode::InvalidRedirectUri, format!("redirect URI {uri:?}: {msg}")));
+            if let Err(why) = validate_redirect_uri(uri) {
+                return Err(oauth(ErrorCode::InvalidRedirectUri, format!("redirect URI {uri:?}: {why}")));
             }
         }
         let needs_redirect = client.grants.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
@@ -237,7 +239,7 @@ impl Tessera {
             ..ClientEdit::default()
         };
         self.update_client(&Actor::system(ACTOR), client.id.as_str(), edit).await.map_err(|e| match e {
-            ServiceError::Invalid(why) => oauth(ErrorCode::InvalidClientMetadata, why.message),
+            ServiceError::Invalid(why) => oauth(ErrorCode::InvalidClientMetadata, why.message.english),
             other => other,
         })?;
         let client = self.managed_client(client_id, token).await?;

@@ -7,6 +7,7 @@
 //! lock-out as a wrong password.
 
 use tessera_core::audit::AuditAction;
+use tessera_core::message;
 use tessera_core::model::{User, UserId};
 use tessera_store::LoginChallenge;
 use totp_rs::{Algorithm, Totp};
@@ -194,7 +195,10 @@ impl Tessera {
         let secret = self.secrets.random_bytes(20)?;
         let sealed = self.secrets.seal(&Self::totp_context(&user.id), &secret)?;
         if !self.store.begin_totp(&user.id, &sealed, self.now()).await? {
-            return Err(ServiceError::Conflict("an authenticator app is set up already: remove it first".into()));
+            return Err(ServiceError::conflict(message!(
+                "totp-set-up-already-remove",
+                "an authenticator app is set up already: remove it first"
+            )));
         }
         enrollment(secret, &user.email)
     }
@@ -214,11 +218,14 @@ impl Tessera {
             return Err(ServiceError::NotFound("authenticator app being set up"));
         };
         if factor.confirmed_at.is_some() {
-            return Err(ServiceError::Conflict("the authenticator app is set up already".into()));
+            return Err(ServiceError::conflict(message!("totp-set-up-already", "the authenticator app is set up already")));
         }
-        let step = self
-            .totp_step(&totp, code)
-            .ok_or_else(|| ServiceError::invalid_field("code", "That code is not right. Enter the six digits the app shows now."))?;
+        let step = self.totp_step(&totp, code).ok_or_else(|| {
+            ServiceError::invalid_field(
+                "code",
+                message!("totp-code-wrong", "That code is not right. Enter the six digits the app shows now."),
+            )
+        })?;
         let codes = self.new_recovery_codes()?;
         let hashes = self.recovery_code_hashes(&codes);
         let audit = self.audit(
@@ -335,7 +342,7 @@ impl Tessera {
                     self.record_login_failure(&account, Some(user), "wrong_passkey", peer, self.lifetime_now()).await;
                     return Err(ServiceError::invalid_field(
                         "credential",
-                        "That passkey could not be checked. Try again, or use your password.",
+                        message!("passkey-step-up-not-accepted", "That passkey could not be checked. Try again, or use your password."),
                     ));
                 }
                 &[PASSKEY, MULTIPLE_FACTORS]
@@ -345,7 +352,10 @@ impl Tessera {
                 if self.has_second_factor(&user.id).await? {
                     if !self.second_factor_accepts(user, Proof::Code(code), Purpose::StepUp).await? {
                         self.record_login_failure(&account, Some(user), "wrong_second_factor", peer, self.lifetime_now()).await;
-                        return Err(ServiceError::invalid_field("code", "That code is not right. Enter the six digits the app shows now."));
+                        return Err(ServiceError::invalid_field(
+                            "code",
+                            message!("totp-code-wrong", "That code is not right. Enter the six digits the app shows now."),
+                        ));
                     }
                     Proof::Code(code).methods()
                 } else {

@@ -12,6 +12,7 @@ use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::atomic::{AtomicU64, Ordering};
+use tessera_core::message;
 
 use crate::error::{Result, ServiceError};
 
@@ -36,8 +37,11 @@ impl MasterKey {
 
     /// Parses the base64url text form (as kept in the key file or `TESSERA_MASTER_KEY`).
     pub fn parse(text: &str) -> Result<Self> {
-        let bytes = B64.decode(text.trim()).map_err(|_| ServiceError::invalid("the master key is not valid base64url"))?;
-        let bytes: [u8; 32] = bytes.try_into().map_err(|_| ServiceError::invalid("the master key must be 32 bytes"))?;
+        let bytes = B64
+            .decode(text.trim())
+            .map_err(|_| ServiceError::invalid(message!("master-key-not-base64url", "the master key is not valid base64url")))?;
+        let bytes: [u8; 32] =
+            bytes.try_into().map_err(|_| ServiceError::invalid(message!("master-key-length", "the master key must be 32 bytes")))?;
         Ok(Self(bytes))
     }
 

@@ -180,6 +180,23 @@ impl Tessera {
         self.csrf_matches(&format!("fresh-secret:{client_id}:{}", session.cookie), mark)
     }
 
+    /// `value` sealed under the master key for this session and `purpose`, as URL-safe text: a
+    /// page carries something across its redirect (post/redirect/get) in a cookie, which then
+    /// shows nothing and opens for this session only.
+    pub fn seal_for_session(&self, session: &SignedIn, purpose: &str, value: &[u8]) -> Result<String> {
+        use base64::Engine as _;
+        let sealed = self.secrets.seal(&format!("{purpose}:{}", session.cookie), value)?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed))
+    }
+
+    /// What [`Self::seal_for_session`] sealed, when `text` was sealed for this session and
+    /// `purpose`.
+    pub fn open_for_session(&self, session: &SignedIn, purpose: &str, text: &str) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
+        self.secrets.open(&format!("{purpose}:{}", session.cookie), &sealed).ok()
+    }
+
     /// Checks an email and password and opens a session. `previous` is the browser's current
     /// session cookie, which is ended. Failures are throttled per account and per address and
     /// audited; an unknown email costs the same as a wrong password and gets the same answer.
@@ -235,6 +252,7 @@ impl Tessera {
         match user {
             Some(user) if verified && user.is_active() && !user.service => {
                 self.login_limiter.clear(&account).await?;
+                self.password_sign_in_allowed(&user).await?;
                 if let Some(stored) = stored {
                     self.upgrade_password_hash(&user, &stored, password).await?;
                 }
@@ -250,6 +268,27 @@ impl Tessera {
                 Err(ServiceError::BadCredentials)
             }
         }
+    }
+
+    /// In an organization that requires single sign-on only owners sign in with a password
+    /// (their break-glass way in; SPEC §15). Asked after the password was found right, so the
+    /// answer tells nothing to whoever does not know it.
+    async fn password_sign_in_allowed(&self, user: &User) -> Result<()> {
+        if user.role == tessera_core::model::Role::Owner {
+            return Ok(());
+        }
+        let Some(org) = self.store.find_org(user.org_id.as_str()).await? else { return Ok(()) };
+        if !org.require_sso {
+            return Ok(());
+        }
+        let providers = self.store.identity_providers(Some(&org.id)).await?;
+        let name = providers.first().map_or_else(|| "your identity provider".to_owned(), |p| p.name.clone());
+        Err(ServiceError::forbidden(tessera_core::message!(
+            "sso-required",
+            "{org} signs its members in through {name}: use “Continue with {name}”",
+            org = org.name,
+            name = name
+        )))
     }
 
     pub(crate) async fn record_login_failure(&self, account: &str, user: Option<&User>, reason: &str, peer: IpAddr, now: i64) {

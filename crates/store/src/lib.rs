@@ -296,6 +296,27 @@ pub struct ApprovalRequestRecord {
     pub requests: i64,
 }
 
+/// An upstream OpenID Provider an organization signs its members in with (SPEC §15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProviderRecord {
+    pub id: String,
+    pub org_id: OrgId,
+    /// What the sign-in page calls it: "Continue with NAME".
+    pub name: String,
+    pub issuer: String,
+    /// Tessera's client at the provider.
+    pub client_id: String,
+    /// Its secret, sealed under the master key (bound to the provider's id).
+    pub client_secret_sealed: Vec<u8>,
+    /// The email domains the organization claims for this provider, lower case: an email of one
+    /// of them signs in here. A domain belongs to at most one provider in the store.
+    pub email_domains: Vec<String>,
+    /// The role of a member made at their first sign-in.
+    pub default_role: Role,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// What a single-use link mailed to a user is for (SPEC §11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountTokenPurpose {
@@ -547,8 +568,10 @@ pub trait Store: Send + Sync + 'static {
     async fn init_meta(&self, key: &str, value: &str) -> Result<String>;
 
     async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()>;
-    /// Sets whether an organization requires a second factor; `false` when there is no such org.
-    async fn set_org_require_mfa(&self, org: &OrgId, require: bool, audit: &AuditEvent) -> Result<bool>;
+    /// Sets how an organization's members sign in: whether a second factor is required, and
+    /// whether single sign-on is (password sign-in off but for owners); `false` when there is
+    /// no such org.
+    async fn set_org_sign_in_rules(&self, org: &OrgId, require_mfa: bool, require_sso: bool, audit: &AuditEvent) -> Result<bool>;
     /// Finds an organization by id or, failing that, by name.
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>>;
     async fn orgs(&self) -> Result<Vec<Org>>;
@@ -762,6 +785,26 @@ pub trait Store: Send + Sync + 'static {
     async fn approval_requests(&self, org: &OrgId) -> Result<Vec<ApprovalRequestRecord>>;
     /// Rejects a request: removes it, with `audit`; `false` when there was none.
     async fn reject_approval_request(&self, client: &ClientId, org: &OrgId, audit: &AuditEvent) -> Result<bool>;
+
+    /// Adds an identity provider with its domains; a name the organization uses already, or a
+    /// domain another provider claims, is a conflict.
+    async fn insert_identity_provider(&self, provider: &IdentityProviderRecord, audit: &AuditEvent) -> Result<()>;
+    /// Replaces a provider's settings and domains (same conflicts); `false` when there is none.
+    async fn update_identity_provider(&self, provider: &IdentityProviderRecord, audit: &AuditEvent) -> Result<bool>;
+    /// Removes a provider (its domains go with it; links of people to its issuer stay).
+    async fn delete_identity_provider(&self, id: &str, audit: &AuditEvent) -> Result<bool>;
+    async fn identity_provider(&self, id: &str) -> Result<Option<IdentityProviderRecord>>;
+    /// The providers of an organization (every one's with `None`), by organization and name.
+    async fn identity_providers(&self, org: Option<&OrgId>) -> Result<Vec<IdentityProviderRecord>>;
+    /// The provider that claims an email domain (lower case).
+    async fn identity_provider_for_domain(&self, domain: &str) -> Result<Option<IdentityProviderRecord>>;
+    /// The person an upstream identity (issuer and subject) is linked to.
+    async fn federated_person(&self, issuer: &str, subject: &str) -> Result<Option<PersonId>>;
+    /// A sign-in through a provider, in one transaction: with `new_member`, the membership
+    /// `user` is added first (as [`Store::insert_user`] adds one, without a password: a new
+    /// person, or the person with its email); then the upstream identity is linked to the
+    /// user's person, unless it is linked already; with `audit`.
+    async fn federated_sign_in(&self, issuer: &str, subject: &str, user: &User, new_member: bool, audit: &AuditEvent) -> Result<()>;
 
     /// Stores a new grant and its authorization code in one transaction.
     async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()>;

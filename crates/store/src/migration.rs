@@ -207,6 +207,12 @@ const HISTORY: &[Step] = &[
         sqlite: migration_file!("0026_client_usage.sqlite.sql"),
         postgres: migration_file!("0026_client_usage.postgres.sql"),
     },
+    Step {
+        version: 27,
+        description: "single sign on",
+        sqlite: migration_file!("0027_single_sign_on.sqlite.sql"),
+        postgres: migration_file!("0027_single_sign_on.postgres.sql"),
+    },
 ];
 
 /// The migrations `dialect` runs, oldest first.
@@ -512,6 +518,7 @@ mod tests {
                     "f90151fcb62f17f6001c0d9dc37952cf18afbb716f9b4a9404754c8f6e30fdb16c2ca29b9b62be4bf3158a1f41b7713c",
                     "410f9d55a6a34b970ea73c875ccfe4bcf1535a3654fff686444ec4798d824a142f9755e96e84e197adb4d0f85f2886b5",
                     "a88806fd3e49f5426a15a471f351836e17657688eaf7c53e776b7c1f403d05928d586658ce170c64eb91fc1617ff94cf",
+                    "e7077b136468d9e55c3ff706b875d973364d80f65196ded703a1acef70fe3a6c1e9bec2de65e7f9f8ab4bf37a2b24aa8",
                 ],
             ),
             (
@@ -542,6 +549,7 @@ mod tests {
                     "ca9bfd0a381493a4f5021566cd7c7a537fb9dca45d19ebe84a6f2accd909ff758611d8b5d69561a22b84211235efb720",
                     "1e8feaea965bf5cb6f2fbc6c5226ae418743be31dd2fb96ee7add5233eafd68b6022cf483a2aa45e38805b90f85fc768",
                     "212c95e8fa3c0f7624d77b49162bd0d73457f0e873fdb947dfa9398d32e9498d48d028df2a659aee79e1a22ef852d53e",
+                    "8b97116161d03a178b0a3c794d5c76c39712464d481ec6a430858ea7f6244c4e5504c6a526cb3970196aee5f6bca6325",
                 ],
             ),
         ];

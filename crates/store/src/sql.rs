@@ -24,9 +24,9 @@ use tessera_core::scope::ScopeSet;
 use crate::migration::Dialect;
 use crate::{
     AccountTokenPurpose, AccountTokenRecord, ApprovalRecord, ApprovalRequestRecord, AuditQuery, AuditRecord, Change, ChangeStamp,
-    ClientRecord, CodeRecord, CodeRedemption, DeviceApproval, Entity, GrantRecord, ImportBatch, Invitation, KeyRecord, KeyRotation,
-    KeyState, LoginChallenge, PasskeyRecord, PasswordChange, PreviousSecret, RefreshLookup, Refusals, Result, SecretMaterial,
-    SessionRecord, Store, StoreError, TotpFactor, WebauthnCeremony,
+    ClientRecord, CodeRecord, CodeRedemption, DeviceApproval, Entity, GrantRecord, IdentityProviderRecord, ImportBatch, Invitation,
+    KeyRecord, KeyRotation, KeyState, LoginChallenge, PasskeyRecord, PasswordChange, PreviousSecret, RefreshLookup, Refusals, Result,
+    SecretMaterial, SessionRecord, Store, StoreError, TotpFactor, WebauthnCeremony,
 };
 
 /// A transaction that reads and then writes, run one at a time with every other of its kind.
@@ -154,6 +154,8 @@ const USERS: &str = "users u JOIN people p ON p.id = u.person_id";
 fn person_of(n: u8) -> String {
     format!("(SELECT person_id FROM users WHERE id = ${n})")
 }
+
+const PROVIDER_COLUMNS: &str = "id, org_id, name, issuer, client_id, client_secret_sealed, default_role, created_at, updated_at";
 
 const PASSKEY_COLUMNS: &str = "id, person_id, credential_id, name, credential, created_at, last_used_at";
 
@@ -381,12 +383,46 @@ where
         Ok(())
     }
 
+    async fn insert_provider_domains(tx: &mut Transaction<'_, B::Db>, provider: &IdentityProviderRecord) -> Result<()> {
+        for domain in &provider.email_domains {
+            sqlx::query("INSERT INTO identity_provider_domains (domain, provider_id) VALUES ($1, $2)")
+                .bind(domain)
+                .bind(&provider.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn provider_from_row(&self, row: &Row<B>) -> Result<IdentityProviderRecord> {
+        let id: String = row.try_get("id")?;
+        let email_domains: Vec<String> =
+            sqlx::query_scalar("SELECT domain FROM identity_provider_domains WHERE provider_id = $1 ORDER BY domain")
+                .bind(&id)
+                .fetch_all(&self.pool)
+                .await?;
+        let role: String = row.try_get("default_role")?;
+        Ok(IdentityProviderRecord {
+            org_id: OrgId::new(row.try_get::<String, _>("org_id")?),
+            name: row.try_get("name")?,
+            issuer: row.try_get("issuer")?,
+            client_id: row.try_get("client_id")?,
+            client_secret_sealed: row.try_get("client_secret_sealed")?,
+            email_domains,
+            default_role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("identity provider {id}: role {role:?}")))?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            id,
+        })
+    }
+
     fn org_from_row(row: &Row<B>) -> Result<Org> {
         Ok(Org {
             id: OrgId::new(row.try_get::<String, _>("id")?),
             name: row.try_get("name")?,
             created_at: row.try_get("created_at")?,
             require_mfa: row.try_get("require_mfa")?,
+            require_sso: row.try_get("require_sso")?,
         })
     }
 
@@ -831,20 +867,22 @@ where
 
     async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO orgs (id, name, created_at, require_mfa) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO orgs (id, name, created_at, require_mfa, require_sso) VALUES ($1, $2, $3, $4, $5)")
             .bind(org.id.as_str())
             .bind(&org.name)
             .bind(org.created_at)
             .bind(org.require_mfa)
+            .bind(org.require_sso)
             .execute(&mut *tx)
             .await?;
         self.commit_change(tx, true, Entity::Org, org.id.as_str(), audit).await.map(drop)
     }
 
-    async fn set_org_require_mfa(&self, org: &OrgId, require: bool, audit: &AuditEvent) -> Result<bool> {
+    async fn set_org_sign_in_rules(&self, org: &OrgId, require_mfa: bool, require_sso: bool, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let found = sqlx::query("UPDATE orgs SET require_mfa = $1 WHERE id = $2")
-            .bind(require)
+        let found = sqlx::query("UPDATE orgs SET require_mfa = $1, require_sso = $2 WHERE id = $3")
+            .bind(require_mfa)
+            .bind(require_sso)
             .bind(org.as_str())
             .execute(&mut *tx)
             .await?
@@ -855,8 +893,9 @@ where
 
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
         let row = sqlx::query(
-            "SELECT id, name, created_at, require_mfa FROM (SELECT id, name, created_at, require_mfa, 0 AS preference FROM orgs WHERE id = $1 \
-             UNION ALL SELECT id, name, created_at, require_mfa, 1 AS preference FROM orgs WHERE name = $1) found ORDER BY preference LIMIT 1",
+            "SELECT id, name, created_at, require_mfa, require_sso FROM (SELECT id, name, created_at, require_mfa, require_sso, \
+             0 AS preference FROM orgs WHERE id = $1 UNION ALL SELECT id, name, created_at, require_mfa, require_sso, 1 AS preference \
+             FROM orgs WHERE name = $1) found ORDER BY preference LIMIT 1",
         )
         .bind(id_or_name)
         .fetch_optional(&self.pool)
@@ -865,7 +904,9 @@ where
     }
 
     async fn orgs(&self) -> Result<Vec<Org>> {
-        let rows = sqlx::query("SELECT id, name, created_at, require_mfa FROM orgs ORDER BY created_at, id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, name, created_at, require_mfa, require_sso FROM orgs ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(Self::org_from_row).collect()
     }
 
@@ -2335,6 +2376,134 @@ where
         }
         self.commit(tx, false).await?;
         Ok(removed == 1)
+    }
+
+    async fn insert_identity_provider(&self, provider: &IdentityProviderRecord, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO identity_providers (id, org_id, name, issuer, client_id, client_secret_sealed, default_role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&provider.id)
+        .bind(provider.org_id.as_str())
+        .bind(&provider.name)
+        .bind(&provider.issuer)
+        .bind(&provider.client_id)
+        .bind(&provider.client_secret_sealed)
+        .bind(provider.default_role.as_str())
+        .bind(provider.created_at)
+        .bind(provider.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        Self::insert_provider_domains(&mut tx, provider).await?;
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, false).await
+    }
+
+    async fn update_identity_provider(&self, provider: &IdentityProviderRecord, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(
+            "UPDATE identity_providers SET name = $1, issuer = $2, client_id = $3, client_secret_sealed = $4, default_role = $5, \
+             updated_at = $6 WHERE id = $7",
+        )
+        .bind(&provider.name)
+        .bind(&provider.issuer)
+        .bind(&provider.client_id)
+        .bind(&provider.client_secret_sealed)
+        .bind(provider.default_role.as_str())
+        .bind(provider.updated_at)
+        .bind(&provider.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !found {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM identity_provider_domains WHERE provider_id = $1").bind(&provider.id).execute(&mut *tx).await?;
+        Self::insert_provider_domains(&mut tx, provider).await?;
+        Self::insert_audit(&mut *tx, audit).await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn delete_identity_provider(&self, id: &str, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("DELETE FROM identity_providers WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() == 1;
+        if found {
+            Self::insert_audit(&mut *tx, audit).await?;
+        }
+        self.commit(tx, false).await?;
+        Ok(found)
+    }
+
+    async fn identity_provider(&self, id: &str) -> Result<Option<IdentityProviderRecord>> {
+        let row = sqlx::query(&format!("SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.provider_from_row(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn identity_providers(&self, org: Option<&OrgId>) -> Result<Vec<IdentityProviderRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE $1 IS NULL OR org_id = $1 ORDER BY org_id, name, id"
+        ))
+        .bind(org.map(OrgId::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut providers = Vec::with_capacity(rows.len());
+        for row in &rows {
+            providers.push(self.provider_from_row(row).await?);
+        }
+        Ok(providers)
+    }
+
+    async fn identity_provider_for_domain(&self, domain: &str) -> Result<Option<IdentityProviderRecord>> {
+        let id: Option<String> = sqlx::query_scalar("SELECT provider_id FROM identity_provider_domains WHERE domain = $1")
+            .bind(domain)
+            .fetch_optional(&self.pool)
+            .await?;
+        match id {
+            Some(id) => self.identity_provider(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn federated_person(&self, issuer: &str, subject: &str) -> Result<Option<PersonId>> {
+        let person: Option<String> = sqlx::query_scalar("SELECT person_id FROM federated_identities WHERE issuer = $1 AND subject = $2")
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(person.map(PersonId::new))
+    }
+
+    async fn federated_sign_in(&self, issuer: &str, subject: &str, user: &User, new_member: bool, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if new_member {
+            Self::insert_membership(&mut tx, user, None).await?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO federated_identities (issuer, subject, person_id, created_at) VALUES ($1, $2, {}, $4) \
+             ON CONFLICT (issuer, subject) DO NOTHING",
+            person_of(3)
+        ))
+        .bind(issuer)
+        .bind(subject)
+        .bind(user.id.as_str())
+        .bind(audit.at)
+        .execute(&mut *tx)
+        .await?;
+        if new_member {
+            self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
+        } else {
+            Self::insert_audit(&mut *tx, audit).await?;
+            self.commit(tx, false).await
+        }
     }
 
     async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()> {

@@ -17,9 +17,9 @@ use tessera_core::model::{
 use tessera_core::refresh::RefreshState;
 use tessera_core::scope::ScopeSet;
 use tessera_store::{
-    AccountTokenPurpose, AccountTokenRecord, AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord, KeyRecord,
-    KeyRotation, KeyState, LoginChallenge, PasskeyRecord, PasswordChange, PreviousSecret, SecretMaterial, SessionRecord, Store, StoreError,
-    WebauthnCeremony,
+    AccountTokenPurpose, AccountTokenRecord, AuditQuery, ClientRecord, CodeRecord, CodeRedemption, Entity, GrantRecord,
+    IdentityProviderRecord, KeyRecord, KeyRotation, KeyState, LoginChallenge, PasskeyRecord, PasswordChange, PreviousSecret,
+    SecretMaterial, SessionRecord, Store, StoreError, WebauthnCeremony,
 };
 use tessera_testkit::TestDatabase;
 
@@ -98,6 +98,7 @@ conformance!(
     passkeys_belong_to_one_person_and_ceremonies_are_spent_once,
     approval_requests_count_attempts_and_leave_when_approved_or_rejected,
     usage_marks_only_rise_and_skip_deleted_clients,
+    identity_providers_claim_domains_once_and_links_outlive_them,
 );
 
 fn audit(action: AuditAction, target: &str, at: i64) -> AuditEvent {
@@ -177,7 +178,7 @@ fn grant(id: &str, client: &str, user: &str) -> GrantRecord {
 
 /// An organisation, its first user and a client of theirs: what most cases start from.
 async fn seed(store: &dyn Store) {
-    let org = Org { id: OrgId::new("org-1"), name: "Acme".into(), created_at: 100, require_mfa: false };
+    let org = Org { id: OrgId::new("org-1"), name: "Acme".into(), created_at: 100, require_mfa: false, require_sso: false };
     store.insert_org(&org, &audit(AuditAction::OrgCreated, "org-1", 100)).await.unwrap();
     store.insert_user(&user("user-1", "Owner@Acme.test"), Some("hash"), &audit(AuditAction::UserCreated, "user-1", 100)).await.unwrap();
     store.insert_client(&client("client-1", &[]), &audit(AuditAction::ClientCreated, "client-1", 100)).await.unwrap();
@@ -185,6 +186,96 @@ async fn seed(store: &dyn Store) {
 
 mod cases {
     use super::*;
+
+    pub async fn identity_providers_claim_domains_once_and_links_outlive_them(o: &Opened) {
+        let store = &*o.store;
+        seed(store).await;
+        let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false, require_sso: false };
+        store.insert_org(&other, &audit(AuditAction::OrgCreated, "org-2", 100)).await.unwrap();
+        let provider = IdentityProviderRecord {
+            id: "idp-1".into(),
+            org_id: OrgId::new("org-1"),
+            name: "Acme SSO".into(),
+            issuer: "https://sso.acme.test".into(),
+            client_id: "tessera".into(),
+            client_secret_sealed: vec![1, 2, 3],
+            email_domains: vec!["acme.test".into(), "acme.example".into()],
+            default_role: Role::Member,
+            created_at: 200,
+            updated_at: 200,
+        };
+        let added = |id: &str, at| audit(AuditAction::IdentityProviderAdded, id, at);
+        store.insert_identity_provider(&provider, &added("idp-1", 200)).await.unwrap();
+        let stored = store.identity_provider("idp-1").await.unwrap().unwrap();
+        assert_eq!(stored.email_domains, ["acme.example", "acme.test"], "domains, sorted");
+        assert_eq!(stored.client_secret_sealed, [1, 2, 3]);
+        assert_eq!(store.identity_provider_for_domain("acme.test").await.unwrap().unwrap().id, "idp-1");
+        assert!(store.identity_provider_for_domain("beta.test").await.unwrap().is_none());
+
+        // A domain is claimed once in the whole store; a name once per organization; a refused
+        // provider leaves nothing behind.
+        let thief = IdentityProviderRecord {
+            id: "idp-2".into(),
+            org_id: other.id.clone(),
+            email_domains: vec!["beta.test".into(), "acme.test".into()],
+            ..provider.clone()
+        };
+        let refused = store.insert_identity_provider(&thief, &added("idp-2", 201)).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+        assert!(store.identity_provider("idp-2").await.unwrap().is_none());
+        assert!(store.identity_provider_for_domain("beta.test").await.unwrap().is_none(), "not half-written");
+        let twin = IdentityProviderRecord { id: "idp-3".into(), email_domains: vec![], ..provider.clone() };
+        assert!(matches!(store.insert_identity_provider(&twin, &added("idp-3", 202)).await, Err(StoreError::Conflict(_))));
+        let beta = IdentityProviderRecord { email_domains: vec!["beta.test".into()], ..thief.clone() };
+        store.insert_identity_provider(&beta, &added("idp-2", 203)).await.unwrap();
+        let listed: Vec<String> = store.identity_providers(None).await.unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(listed, ["idp-1", "idp-2"]);
+        let of_beta: Vec<String> = store.identity_providers(Some(&other.id)).await.unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(of_beta, ["idp-2"]);
+
+        // An update replaces the domains.
+        let renamed = IdentityProviderRecord { name: "Acme".into(), email_domains: vec!["acme.test".into()], updated_at: 300, ..provider };
+        assert!(store.update_identity_provider(&renamed, &audit(AuditAction::IdentityProviderUpdated, "idp-1", 300)).await.unwrap());
+        assert!(store.identity_provider_for_domain("acme.example").await.unwrap().is_none());
+        assert_eq!(store.identity_provider("idp-1").await.unwrap().unwrap().name, "Acme");
+        let ghost = IdentityProviderRecord { id: "idp-9".into(), ..renamed.clone() };
+        assert!(!store.update_identity_provider(&ghost, &audit(AuditAction::IdentityProviderUpdated, "idp-9", 301)).await.unwrap());
+
+        // A sign-in through a provider: a new member (and person), linked by issuer and subject.
+        let issuer = "https://sso.acme.test";
+        assert!(store.federated_person(issuer, "sub-1").await.unwrap().is_none());
+        let fresh = User { email_verified_at: Some(400), created_at: 400, ..user("user-9", "new@acme.test") };
+        let signed = |at| audit(AuditAction::FederatedSignIn, "user-9", at);
+        store.federated_sign_in(issuer, "sub-1", &fresh, true, &signed(400)).await.unwrap();
+        assert_eq!(store.federated_person(issuer, "sub-1").await.unwrap(), Some(PersonId::new("user-9")));
+        let made = store.user(&UserId::new("user-9")).await.unwrap().unwrap();
+        assert_eq!(made.email_verified_at, Some(400));
+        // Again: the link stays as it is; an existing member is linked without a new membership.
+        store.federated_sign_in(issuer, "sub-1", &made, false, &signed(401)).await.unwrap();
+        let owner = store.user(&UserId::new("user-1")).await.unwrap().unwrap();
+        store.federated_sign_in(issuer, "sub-owner", &owner, false, &signed(402)).await.unwrap();
+        assert_eq!(store.federated_person(issuer, "sub-owner").await.unwrap(), Some(PersonId::new("user-1")));
+        // The same person joins another organization through its provider.
+        let in_beta = User { id: UserId::new("user-10"), org_id: other.id.clone(), ..made.clone() };
+        store.federated_sign_in("https://sso.beta.test", "b-1", &in_beta, true, &signed(403)).await.unwrap();
+        assert_eq!(store.user(&UserId::new("user-10")).await.unwrap().unwrap().person_id.as_str(), "user-9");
+        let query = AuditQuery { action: Some("federated_sign_in".into()), limit: 10, ..AuditQuery::default() };
+        assert_eq!(store.audit_log(&query).await.unwrap().len(), 4);
+
+        // Removing a provider takes its domains, not the links.
+        assert!(store.delete_identity_provider("idp-1", &audit(AuditAction::IdentityProviderRemoved, "idp-1", 500)).await.unwrap());
+        assert!(!store.delete_identity_provider("idp-1", &audit(AuditAction::IdentityProviderRemoved, "idp-1", 501)).await.unwrap());
+        assert!(store.identity_provider_for_domain("acme.test").await.unwrap().is_none());
+        assert!(store.federated_person(issuer, "sub-1").await.unwrap().is_some());
+
+        // An organization's sign-in rules.
+        assert!(store.set_org_sign_in_rules(&other.id, false, true, &audit(AuditAction::OrgUpdated, "org-2", 600)).await.unwrap());
+        let beta = store.find_org("Beta").await.unwrap().unwrap();
+        assert!(beta.require_sso && !beta.require_mfa);
+        assert!(
+            !store.set_org_sign_in_rules(&OrgId::new("org-9"), true, true, &audit(AuditAction::OrgUpdated, "org-9", 601)).await.unwrap()
+        );
+    }
 
     pub async fn usage_marks_only_rise_and_skip_deleted_clients(o: &Opened) {
         let store = &*o.store;
@@ -410,14 +501,14 @@ mod cases {
         let store = &*o.store;
         seed(store).await;
         // An organisation named like another's id: the id wins.
-        let tricky = Org { id: OrgId::new("org-2"), name: "org-1".into(), created_at: 101, require_mfa: false };
+        let tricky = Org { id: OrgId::new("org-2"), name: "org-1".into(), created_at: 101, require_mfa: false, require_sso: false };
         store.insert_org(&tricky, &audit(AuditAction::OrgCreated, "org-2", 101)).await.unwrap();
         assert_eq!(store.find_org("org-1").await.unwrap().unwrap().name, "Acme");
         assert_eq!(store.find_org("Acme").await.unwrap().unwrap().id.as_str(), "org-1");
         assert_eq!(store.find_org("nobody").await.unwrap(), None);
         let names: Vec<String> = store.orgs().await.unwrap().into_iter().map(|o| o.name).collect();
         assert_eq!(names, ["Acme", "org-1"]);
-        let again = Org { id: OrgId::new("org-1"), name: "Again".into(), created_at: 102, require_mfa: false };
+        let again = Org { id: OrgId::new("org-1"), name: "Again".into(), created_at: 102, require_mfa: false, require_sso: false };
         assert!(matches!(store.insert_org(&again, &audit(AuditAction::OrgCreated, "org-1", 102)).await, Err(StoreError::Conflict(_))));
     }
 
@@ -450,7 +541,7 @@ mod cases {
     pub async fn a_person_holds_one_membership_per_organization(o: &Opened) {
         let store = &*o.store;
         seed(store).await;
-        let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false };
+        let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false, require_sso: false };
         store.insert_org(&other, &audit(AuditAction::OrgCreated, "org-2", 100)).await.unwrap();
         let second = User { org_id: other.id.clone(), role: Role::Owner, created_at: 101, ..user("user-2", "OWNER@acme.test") };
         // Joining a person never sets their password, nor makes them a service user.
@@ -548,7 +639,7 @@ mod cases {
         assert!(!store.accept_invitation(&[2; 32], &newcomer, None, 232, 232, &joined).await.unwrap(), "once");
 
         // An invitation of someone who has an account: the membership joins their person.
-        let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false };
+        let other = Org { id: OrgId::new("org-2"), name: "Beta".into(), created_at: 100, require_mfa: false, require_sso: false };
         store.insert_org(&other, &audit(AuditAction::OrgCreated, "org-2", 100)).await.unwrap();
         let to_beta = tessera_store::Invitation { org_id: other.id.clone(), ..invitation("inv-3", "owner@acme.test", 240) };
         store.insert_invitation(&to_beta, &[3; 32], &invited).await.unwrap();

@@ -66,6 +66,7 @@ mod seed_bluedot;
 mod seed_bluescape;
 mod sessions;
 mod setup;
+mod sso;
 mod store_faults;
 mod token_exchange;
 mod token_matrix;

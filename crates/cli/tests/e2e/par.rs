@@ -380,6 +380,8 @@ async fn par_required_client_in_the_token_generator_pushes_its_request() {
     let landed = agent.authorize(&query, "allow").await;
     assert!(landed.starts_with(&callback), "{landed}");
     let response = agent.get(&landed).await;
+    assert_eq!(response.status(), 303);
+    let response = agent.follow(response).await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("aria-label=\"Access token\""));
 }

@@ -157,6 +157,22 @@ async fn q04_a_forged_form_gets_no_restricted_scope_and_no_run_as_user_without_t
     let created: Vec<Value> = server.cli.json(&["client", "list", "--org", &fixture.org_name]).unwrap().as_array().unwrap().clone();
     assert!(created.iter().all(|c| c["name"] != "forged"), "nothing was registered");
 
+    // The service's rules speak the reader's language: the same refusals on a German page.
+    assert_eq!(agent.get("/language?set=de&return_to=/").await.status(), 303);
+    for (fields, german) in [
+        (post(vec![("scopes", "admin".into())]), "eingeschränkten Scope „admin“ nicht vergeben"),
+        (post(vec![("scopes", "nonexistent".into())]), "Scope „nonexistent“ steht nicht im Katalog"),
+        (post(vec![("run_as", plain.clone())]), "fehlt das Recht authorize_applications"),
+    ] {
+        let all = send(fields);
+        let borrowed: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let response = agent.post("/settings/api-clients/new", &borrowed).await;
+        assert_eq!(response.status(), 400);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(german), "{german}: {html}");
+    }
+    assert_eq!(agent.get("/language?set=en&return_to=/").await.status(), 303);
+
     // The permitted choices go through.
     let all = send(post(vec![("run_as", robot.clone())]));
     let borrowed: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -242,6 +258,11 @@ async fn the_generator_gets_a_client_credentials_token_and_walks_a_code_flow_thr
     assert_eq!(status, 200);
     let response =
         agent.submit("/tools/access-token", &html, &["csrf_token"], &[("client_id", &fixture.client_id), ("scope", "read")]).await;
+    // Post/redirect/get: the token comes to the page in a sealed cookie, never in the address.
+    assert_eq!(response.status(), 303);
+    let shown_at = location(&response);
+    assert_eq!(shown_at, format!("/tools/access-token?client_id={}", fixture.client_id));
+    let response = agent.follow(response).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["referrer-policy"], "no-referrer", "L02: the page shows a token");
     let html = response.text().await.unwrap();
@@ -250,6 +271,11 @@ async fn the_generator_gets_a_client_credentials_token_and_walks_a_code_flow_thr
     assert!(html.contains("id=\"token-scope\">read<"), "its scope is shown");
     assert!(html.contains(&format!("Authorization: Bearer {token}")), "a copy-ready curl line");
     assert!(!html.contains(&fixture.client_secret), "the secret is not on the page");
+    // A reload shows the page without the token and asks for no other one.
+    let (status, again) = page(&mut agent, &shown_at).await;
+    assert_eq!(status, 200);
+    assert!(!again.contains(&token), "shown once");
+    assert!(!again.contains("aria-label=\"Access token\""), "no other token either");
 
     // A code-flow client: the callback is registered first, then the walk-through runs.
     let web = client_of(
@@ -276,6 +302,8 @@ async fn the_generator_gets_a_client_credentials_token_and_walks_a_code_flow_thr
     let landed = agent.authorize(&query, "allow").await;
     assert!(landed.starts_with(&server.url("/tools/access-token/callback?")), "{landed}");
     let response = agent.get(&landed).await;
+    assert_eq!(response.status(), 303, "the code is redeemed and the token shown on the generator's page");
+    let response = agent.follow(response).await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     let token = between(&html, "aria-label=\"Access token\">", "</textarea>");

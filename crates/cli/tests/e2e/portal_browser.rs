@@ -93,6 +93,13 @@ async fn a_member_creates_a_client_reveals_its_secret_gets_a_token_and_regenerat
     browser.click("#get-token").await.unwrap();
     let again = browser.wait_for_value("#access-token", |value| !value.is_empty() && value != token, WAIT).await;
     assert!(again.is_ok(), "a second token from the page that shows the first: {again:?}");
+    // The token came by post/redirect/get: the address is the plain page, and loading it again
+    // shows no token and asks for none.
+    let shown_at = browser.current_url().await.unwrap();
+    assert_eq!(shown_at, server.url(&format!("/tools/access-token?client_id={client_id}")));
+    browser.goto(&shown_at).await.unwrap();
+    browser.wait_for_element("#get-token", WAIT).await.unwrap();
+    assert!(!browser.page_source().await.unwrap().contains("id=\"access-token\""), "shown once");
 
     // Roll the secret, keeping the old one for an hour (SPEC §13): both work, and the page says
     // until when. The choice is a labelled radio group that fits a phone.

@@ -290,3 +290,10 @@ account-error-off = Das ist hier ausgeschaltet
 account-error-failed = Etwas ist schiefgelaufen
 # $name: der Markenname.
 account-error-failed-text = { $name } kann gerade nicht antworten. Versuchen Sie es gleich noch einmal.
+
+## Single sign-on (http/sso.rs)
+
+account-continue-with = Weiter mit { $name }
+account-sso-failed = Die Anmeldung hat nicht geklappt
+account-sso-sign-in-again = Erneut anmelden
+account-password-sso-hint = Mit einer Firmen-E-Mail-Adresse lassen Sie das Passwort leer, um sich über Ihre Firma anzumelden.

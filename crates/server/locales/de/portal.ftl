@@ -94,7 +94,6 @@ portal-problem-no-grant = wählen Sie mindestens einen Grant
 portal-problem-no-scope = wählen Sie mindestens einen Scope
 portal-problem-ttl = die Lebensdauer des Access-Tokens muss eine ganze Zahl von Sekunden sein
 portal-problem-pkce = wählen Sie, ob PKCE erforderlich oder optional ist
-portal-problem-grace = wählen Sie einen der angebotenen Zeitpunkte
 
 ## Die Seite eines Clients
 portal-client-secret = Client-Secret

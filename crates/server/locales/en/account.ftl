@@ -290,3 +290,10 @@ account-error-off = This is off here
 account-error-failed = Something went wrong
 # $name: the brand name.
 account-error-failed-text = { $name } cannot answer right now. Try again in a moment.
+
+## Single sign-on (http/sso.rs)
+
+account-continue-with = Continue with { $name }
+account-sso-failed = Sign-in did not go through
+account-sso-sign-in-again = Sign in again
+account-password-sso-hint = With a company email, leave the password empty to sign in through your company.

@@ -94,7 +94,6 @@ portal-problem-no-grant = pick at least one grant
 portal-problem-no-scope = choose at least one scope
 portal-problem-ttl = the access-token lifetime must be a whole number of seconds
 portal-problem-pkce = choose whether PKCE is required or optional
-portal-problem-grace = choose one of the times offered
 
 ## A client's page
 portal-client-secret = Client secret

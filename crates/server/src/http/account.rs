@@ -71,7 +71,7 @@ pub async fn reset(State(state): State<AppState>, browser: Browser, Path(token):
         Err(ServiceError::NotFound(_)) => Ok(reset_link_not_valid()),
         Err(ServiceError::Invalid(why)) => {
             let Some(user) = state.service.password_reset_user(&token).await? else { return Ok(reset_link_not_valid()) };
-            Ok(again(sentence(&why.message), &user.email))
+            Ok(again(sentence(&i18n::said(&why.message)), &user.email))
         }
         Err(e) => Err(e.into()),
     }

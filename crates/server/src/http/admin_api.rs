@@ -27,8 +27,8 @@ use tessera_proto::{
     NewClientRequest, NewInvitationRequest, NewMemberRequest, NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem,
     RevokeTokenRequest, ScopePatch, ScopeView, SecretRoll, UserView,
 };
-use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser};
-use tessera_service::{AdminCaller, ServiceError};
+use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser, OrgChange};
+use tessera_service::{AdminCaller, Message, ServiceError, message};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -149,7 +149,7 @@ pub struct PageQuery {
 fn limit_of(limit: Option<u32>) -> Result<u32, ProblemError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
-        _ => Err(ProblemError(ServiceError::invalid(format!("limit must be between 1 and {MAX_LIMIT}")))),
+        _ => Err(invalid(message!("api-limit-out-of-range", "limit must be between 1 and {most}", most = MAX_LIMIT))),
     }
 }
 
@@ -159,7 +159,7 @@ fn encode_cursor(key: &str) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, ProblemError> {
-    let bad = || ProblemError(ServiceError::invalid("cursor is not one this server handed out"));
+    let bad = || invalid(message!("api-cursor-unknown", "cursor is not one this server handed out"));
     if !cursor.len().is_multiple_of(2) || cursor.len() > 1024 {
         return Err(bad());
     }
@@ -240,12 +240,13 @@ fn no_content() -> Response {
     response
 }
 
-fn invalid(message: impl Into<String>) -> ProblemError {
-    ProblemError(ServiceError::invalid(message.into()))
+fn invalid(message: Message) -> ProblemError {
+    ProblemError(ServiceError::invalid(message))
 }
 
 fn role(value: &str) -> Result<Role, ProblemError> {
-    Role::parse(value).ok_or_else(|| invalid(format!("role must be owner, admin or member, not {value:?}")))
+    Role::parse(value)
+        .ok_or_else(|| invalid(message!("api-role-unknown", "role must be owner, admin or member, not {value:?}", value = value)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,7 +529,11 @@ async fn list_scopes(
         (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn add_scope(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(body): Body<NewScopeRequest>) -> Answer {
     if !state.service.create_scope(&caller.actor, &caller.org_id(), &body.name, body.restricted).await? {
-        return Err(ProblemError(ServiceError::Conflict(format!("the scope {:?} exists already or is built in", body.name))));
+        return Err(ProblemError(ServiceError::conflict(message!(
+            "api-scope-exists",
+            "the scope {name:?} exists already or is built in",
+            name = &body.name
+        ))));
     }
     Ok(json(StatusCode::CREATED, &ScopeView { name: body.name, restricted: body.restricted, built_in: false }))
 }
@@ -582,7 +587,8 @@ async fn show_organization(State(state): State<AppState>, OrgCaller(caller): Org
     responses((status = 200, body = OrganizationSettings), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem)))]
 async fn update_organization(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(patch): Body<OrganizationPatch>) -> Answer {
-    let org = state.service.update_org(&caller.actor, &caller.org_id(), patch.require_mfa).await?;
+    let change = OrgChange { require_mfa: patch.require_mfa, require_sso: patch.require_sso };
+    let org = state.service.update_org(&caller.actor, &caller.org_id(), change).await?;
     Ok(json(StatusCode::OK, &OrganizationSettings::from(org)))
 }
 
@@ -681,11 +687,17 @@ pub struct AuditQuery {
 async fn audit_log(State(state): State<AppState>, uri: Uri, OrgCaller(caller): OrgCaller, Query(query): Query<AuditQuery>) -> Answer {
     let limit = limit_of(query.limit)?;
     let target = match (query.target, query.client) {
-        (Some(target), Some(client)) if target != client => return Err(invalid("give target or client, not both")),
+        (Some(target), Some(client)) if target != client => {
+            return Err(invalid(message!("api-audit-target-and-client", "give target or client, not both")));
+        }
         (target, client) => target.or(client),
     };
     let before = match query.cursor.as_deref() {
-        Some(cursor) => Some(decode_cursor(cursor)?.parse::<i64>().map_err(|_| invalid("cursor is not one this server handed out"))?),
+        Some(cursor) => Some(
+            decode_cursor(cursor)?
+                .parse::<i64>()
+                .map_err(|_| invalid(message!("api-cursor-unknown", "cursor is not one this server handed out")))?,
+        ),
         None => None,
     };
     let filter = AuditFilter {
@@ -707,8 +719,9 @@ async fn audit_log(State(state): State<AppState>, uri: Uri, OrgCaller(caller): O
 
 /// A point in time of the audit filter (`http::dates::instant`), or a 400 that says what is accepted.
 fn instant(name: &str, value: &str, end_of_day: bool) -> Result<i64, ProblemError> {
-    crate::http::dates::instant(value, end_of_day)
-        .ok_or_else(|| invalid(format!("{name} must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")))
+    crate::http::dates::instant(value, end_of_day).ok_or_else(|| {
+        invalid(message!("api-audit-instant-bad", "{name} must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", name = name))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,6 +42,16 @@ pub fn text(key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
     text_in(crate::http::page::lang(), key, args)
 }
 
+/// A service's message (a rule broken, a refusal) in the reader's language.
+pub fn said(message: &tessera_service::Message) -> String {
+    tessera_service::i18n::tell(message, crate::http::page::lang())
+}
+
+/// What a page did not find ("client", "user"), in the reader's language.
+pub fn thing(noun: &str) -> String {
+    tessera_service::i18n::thing(noun, crate::http::page::lang())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

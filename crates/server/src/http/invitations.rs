@@ -67,7 +67,7 @@ pub async fn join_with_password(State(state): State<AppState>, browser: Browser,
         Ok(session) => Ok(signed_in_redirect(&browser, &session, "/settings/api-clients?done=joined")),
         Err(ServiceError::NotFound(_)) => Ok(not_valid()),
         Err(ServiceError::Invalid(why)) => {
-            page(&state, &browser, &token, &prompt, StatusCode::BAD_REQUEST, Some(&sentence(&why.message))).await
+            page(&state, &browser, &token, &prompt, StatusCode::BAD_REQUEST, Some(&sentence(&i18n::said(&why.message)))).await
         }
         Err(e) => Err(e.into()),
     }

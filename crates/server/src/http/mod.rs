@@ -19,4 +19,5 @@ pub mod portal;
 pub mod registration;
 pub mod resource;
 pub mod sessions;
+pub mod sso;
 pub mod views;

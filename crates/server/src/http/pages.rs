@@ -31,6 +31,7 @@ use crate::error::{PageResult, no_store, page_for};
 use crate::http::extract::client_ip;
 use crate::http::forms::{ClientIdForm, DecisionForm, FormBody, LoginForm, LoginMfaForm, LogoutRequest, PasskeySignInForm, SetupForm};
 use crate::http::i18n;
+use crate::http::sso;
 use crate::http::views::{
     ApprovalPage, ConnectedApp, ConnectedAppsPage, ConsentPage, LoginMfaPage, LoginPage, LogoutPage, PasskeySignInPage, SetupPage, html,
     message,
@@ -56,6 +57,8 @@ pub(crate) struct CookieNames {
     second_factor: &'static str,
     /// A secret the next page shows once (`Tessera::fresh_secret_mark`).
     pub(crate) fresh_secret: &'static str,
+    /// A sign-in gone to an organization's identity provider (sealed; `Tessera::sso_start`).
+    pub(crate) sso: &'static str,
     pub(crate) secure: bool,
 }
 
@@ -67,6 +70,7 @@ impl CookieNames {
                 pre_login: "__Host-tessera_csrf",
                 second_factor: "__Host-tessera_mfa",
                 fresh_secret: "__Host-tessera_fresh",
+                sso: "__Host-tessera_sso",
                 secure: true,
             }
         } else {
@@ -75,6 +79,7 @@ impl CookieNames {
                 pre_login: "tessera_csrf",
                 second_factor: "tessera_mfa",
                 fresh_secret: "tessera_fresh",
+                sso: "tessera_sso",
                 secure: false,
             }
         }
@@ -165,7 +170,7 @@ pub(crate) fn forbidden() -> Response {
 }
 
 /// Only paths on this server: never `//host` or `/\host`, which browsers treat as another host.
-fn safe_return_to(value: Option<&str>) -> &str {
+pub(crate) fn safe_return_to(value: Option<&str>) -> &str {
     match value {
         Some(v) if v.starts_with('/') && !v.starts_with("//") && !v.starts_with("/\\") && !v.chars().any(char::is_control) => v,
         _ => "/",
@@ -430,15 +435,24 @@ fn login_hint(return_to: &str) -> String {
     pairs.into_iter().find(|(k, _)| k == "login_hint").map(|(_, v)| v).unwrap_or_default()
 }
 
-fn login_page(state: &AppState, status: StatusCode, csrf: &str, return_to: &str, email: &str, error: Option<&str>) -> Response {
-    html(status, &LoginPage { csrf, return_to, email, notice: None, error, passkeys: state.service.passkeys_enabled() })
+async fn login_page(state: &AppState, status: StatusCode, csrf: &str, return_to: &str, email: &str, error: Option<&str>) -> Response {
+    let (providers, by_email) = (sso::offered(state, return_to).await, sso::by_email(state).await);
+    html(
+        status,
+        &LoginPage { csrf, return_to, email, notice: None, error, passkeys: state.service.passkeys_enabled(), providers, by_email },
+    )
 }
 
 /// "Too many failed attempts" with the `Retry-After` it goes with.
 fn locked_out(retry_after: u64, page: impl FnOnce(&str) -> Response) -> Response {
-    let minutes = retry_after.div_ceil(60);
-    let text = i18n::text("account-locked-out", &[("count", FluentValue::from(minutes))]);
-    let mut response = page(&text);
+    with_retry_after(page(&locked_out_text(retry_after)), retry_after)
+}
+
+fn locked_out_text(retry_after: u64) -> String {
+    i18n::text("account-locked-out", &[("count", FluentValue::from(retry_after.div_ceil(60)))])
+}
+
+fn with_retry_after(mut response: Response, retry_after: u64) -> Response {
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     response
 }
@@ -455,7 +469,9 @@ pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Ur
     };
     let (csrf, cookie) = pre_login_csrf(&state, &browser)?;
     let passkeys = state.service.passkeys_enabled();
-    let page = LoginPage { csrf: &csrf, return_to, email: &login_hint(return_to), notice: notice.as_deref(), error: None, passkeys };
+    let (providers, by_email) = (sso::offered(&state, return_to).await, sso::by_email(&state).await);
+    let email = login_hint(return_to);
+    let page = LoginPage { csrf: &csrf, return_to, email: &email, notice: notice.as_deref(), error: None, passkeys, providers, by_email };
     Ok(with_cookie(html(StatusCode::OK, &page), cookie))
 }
 
@@ -471,6 +487,12 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
     let Some(form) = pre_login_form::<LoginForm>(&state, &browser, &body) else { return forbidden() };
     let return_to = safe_return_to(Some(&form.return_to));
     let (email, csrf) = (form.email.as_str(), form.csrf_token.as_str());
+    // An email whose domain a provider claims, and no password: on to that provider.
+    if form.password.is_empty()
+        && let Ok(Some(provider)) = state.service.sso_provider_for_email(email).await
+    {
+        return redirect(StatusCode::SEE_OTHER, &sso::start_path(&provider.id, return_to, Some(email)));
+    }
     match state.service.login(email, &form.password, browser.session_cookie(), &browser.sign_in_from(), return_to).await {
         Ok(SignIn::Done(session)) => signed_in_redirect(&browser, &session, return_to),
         Ok(SignIn::SecondFactor(pending)) => {
@@ -481,10 +503,16 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
             response
         }
         Err(ServiceError::BadCredentials) => {
-            login_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, email, Some(&i18n::text("account-login-wrong", &[])))
+            login_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, email, Some(&i18n::text("account-login-wrong", &[]))).await
         }
         Err(ServiceError::TooManyAttempts { retry_after }) => {
-            locked_out(retry_after, |text| login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, email, Some(text)))
+            let text = locked_out_text(retry_after);
+            let page = login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, email, Some(&text)).await;
+            with_retry_after(page, retry_after)
+        }
+        // Single sign-on required: the page says where to sign in instead.
+        Err(ServiceError::Forbidden(why)) => {
+            login_page(&state, StatusCode::FORBIDDEN, csrf, return_to, email, Some(&crate::error::sentence(&i18n::said(&why)))).await
         }
         Err(e) => page_for(&e),
     }
@@ -516,7 +544,9 @@ pub async fn login_passkey(State(state): State<AppState>, browser: Browser, body
             passkey_sign_in_page(&state, StatusCode::UNAUTHORIZED, csrf, return_to, Some(&error)).await
         }
         Err(ServiceError::TooManyAttempts { retry_after }) => {
-            Ok(locked_out(retry_after, |text| login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, "", Some(text))))
+            let text = locked_out_text(retry_after);
+            let page = login_page(&state, StatusCode::TOO_MANY_REQUESTS, csrf, return_to, "", Some(&text)).await;
+            Ok(with_retry_after(page, retry_after))
         }
         Err(e) => Err(e.into()),
     }
@@ -704,7 +734,10 @@ pub async fn setup(State(state): State<AppState>, browser: Browser, Path(token):
         Err(ServiceError::Invalid(reason)) => {
             let org_name = default_org_name(&state).await;
             let csrf = form.csrf_token.as_str();
-            html(StatusCode::BAD_REQUEST, &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&reason.message) })
+            html(
+                StatusCode::BAD_REQUEST,
+                &SetupPage { csrf, token: &token, org_name: &org_name, email, error: Some(&i18n::said(&reason.message)) },
+            )
         }
         Err(ServiceError::NotFound(_)) => setup_not_found(),
         Err(e) => page_for(&e),

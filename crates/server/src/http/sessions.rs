@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tessera_service::session_api::SessionTokens;
-use tessera_service::{EndpointRequest, ServiceError};
+use tessera_service::{EndpointRequest, ServiceError, message};
 
 use crate::AppState;
 use crate::error::{SessionApiError, no_store};
@@ -54,7 +54,10 @@ fn created(tokens: &SessionTokens) -> Response {
 }
 
 fn required<'a>(request: &'a EndpointRequest, name: &str) -> Result<&'a str, SessionApiError> {
-    request.params.get(name).ok_or_else(|| SessionApiError(ServiceError::invalid(format!("{name} is required"))))
+    request
+        .params
+        .get(name)
+        .ok_or_else(|| SessionApiError(ServiceError::invalid(message!("session-param-required", "{name} is required", name = name))))
 }
 
 /// `POST /sessions {email, password}`.

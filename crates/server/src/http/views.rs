@@ -19,6 +19,12 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     /// Whether to offer "Sign in with a passkey" (the issuer is a domain name).
     pub passkeys: bool,
+    /// "Continue with NAME": the identity providers of the organization whose application asks
+    /// (text, link).
+    pub providers: Vec<(String, String)>,
+    /// Whether an email of a domain a provider claims signs in without a password (the field
+    /// is then optional, and a line says so).
+    pub by_email: bool,
 }
 
 /// A page's request for a passkey: the ceremony's handle, posted back, and the options for the
@@ -344,7 +350,14 @@ pub struct ClientFormPage {
     pub grant_choices: Vec<(&'static str, String)>,
     pub scope_choices: Vec<ScopeChoice>,
     pub run_as_choices: Vec<tessera_proto::UserView>,
-    pub problems: Vec<tessera_core::client::Problem>,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// A problem of a form field, in the reader's language.
+#[derive(Debug, Clone)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub message: String,
 }
 
 impl ClientFormPage {

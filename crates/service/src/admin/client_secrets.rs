@@ -1,8 +1,8 @@
 //! A client's secret: made, sealed, revealed to those who may see it, and regenerated.
 
-use tessera_core::access;
 use tessera_core::audit::AuditAction;
 use tessera_core::model::ClientId;
+use tessera_core::{access, message};
 use tessera_store::SecretMaterial;
 
 use super::{Actor, invalid};
@@ -46,11 +46,19 @@ impl Tessera {
         let decision = access::use_credentials(actor.caller(), &record.client, &run_as);
         self.check_access(actor, decision, "client", "client_secret_regenerate", &record.client.org_id, id).await?;
         if !record.client.auth_method.uses_secret() {
-            return Err(invalid(format!("a client authenticating with {} has no secret", record.client.auth_method.as_str())));
+            return Err(invalid(message!(
+                "client-method-has-no-secret",
+                "a client authenticating with {method} has no secret",
+                method = record.client.auth_method.as_str()
+            )));
         }
         let grace = grace.filter(|seconds| *seconds > 0);
         if grace.is_some_and(|seconds| seconds > MAX_SECRET_GRACE) {
-            return Err(invalid(format!("the grace period is at most {MAX_SECRET_GRACE} seconds (30 days)")));
+            return Err(invalid(message!(
+                "secret-grace-too-long",
+                "the grace period is at most {most} seconds (30 days)",
+                most = MAX_SECRET_GRACE
+            )));
         }
         let previous_until = grace.map(|seconds| self.clock.now() + i64::from(seconds));
         let (secret, material) = self.new_secret(&record.client.id)?;
@@ -72,7 +80,7 @@ impl Tessera {
     /// The stored secret in clear, for its owner's Show button (audited, A11).
     pub async fn reveal_secret(&self, actor: &Actor, id: &str) -> Result<String> {
         let record = self.secret_record(actor, id).await?;
-        let material = record.secret.ok_or_else(|| invalid("this client has no secret"))?;
+        let material = record.secret.ok_or_else(|| invalid(message!("secret-none", "this client has no secret")))?;
         let secret = self.open_client_secret(&record.client.id, &material)?;
         // Audited only when something was revealed.
         let audit =

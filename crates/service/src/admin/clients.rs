@@ -9,10 +9,12 @@ use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::client::{self as client_rules, Problem, Registration};
 use tessera_core::model::{Client, ClientId, ClientKeys, ClientStatus, GrantType, Pkce, TokenEndpointAuthMethod, User, UserId};
 use tessera_core::scope::{self, ScopeSet};
+use tessera_core::{Message, message};
+use tessera_jose::assertion::{KeySetError, MAX_KEYS};
 use tessera_proto::ClientView;
 use tessera_store::ClientRecord;
 
-use super::{Actor, denied, in_field, invalid, validate_name};
+use super::{Actor, Named, broken_rule, denied, in_field, invalid, validate_name};
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
 
@@ -85,11 +87,15 @@ pub struct NewClient {
 
 impl NewClient {
     /// The registered method, and the keys as stored (a pasted key turned into a JWKS).
-    fn auth(&self) -> std::result::Result<(TokenEndpointAuthMethod, Option<ClientKeys>), (&'static str, ServiceError)> {
+    fn auth(&self) -> std::result::Result<(TokenEndpointAuthMethod, Option<ClientKeys>), (&'static str, Message)> {
         let keys = client_keys(self.jwks.as_deref(), self.jwks_uri.as_deref())?;
         let method = match self.token_endpoint_auth_method.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-            Some(name) => TokenEndpointAuthMethod::parse(name)
-                .ok_or_else(|| ("token_endpoint_auth_method", invalid(format!("unknown token_endpoint_auth_method {name:?}"))))?,
+            Some(name) => TokenEndpointAuthMethod::parse(name).ok_or_else(|| {
+                (
+                    "token_endpoint_auth_method",
+                    message!("client-auth-method-unknown", "unknown token_endpoint_auth_method {name:?}", name = name),
+                )
+            })?,
             None if self.public => TokenEndpointAuthMethod::None,
             None if keys.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
             None => TokenEndpointAuthMethod::ClientSecretBasic,
@@ -98,26 +104,54 @@ impl NewClient {
     }
 }
 
-/// Keys as given (pasted JWK, JWKS or PEM, or a URL) → as stored: a checked public JWKS, or the URL.
-pub(super) fn client_keys(
-    jwks: Option<&str>,
-    jwks_uri: Option<&str>,
-) -> std::result::Result<Option<ClientKeys>, (&'static str, ServiceError)> {
+/// Keys as given (pasted JWK, JWKS or PEM, or a URL) → as stored: a checked public JWKS, or the
+/// URL. A problem is the field it is about and the rule broken.
+pub(super) fn client_keys(jwks: Option<&str>, jwks_uri: Option<&str>) -> std::result::Result<Option<ClientKeys>, (&'static str, Message)> {
     let jwks = jwks.map(str::trim).filter(|j| !j.is_empty());
     let jwks_uri = jwks_uri.map(str::trim).filter(|u| !u.is_empty());
     match (jwks, jwks_uri) {
-        (Some(_), Some(_)) => Err(("jwks", invalid("give either public keys (jwks) or a jwks_uri, not both"))),
+        (Some(_), Some(_)) => Err(("jwks", message!("client-keys-and-uri", "give either public keys (jwks) or a jwks_uri, not both"))),
         (Some(text), None) => tessera_jose::assertion::jwks_from_pasted(text)
             .map(|jwks| Some(ClientKeys::Jwks(jwks)))
-            .map_err(|e| ("jwks", invalid(format!("public key: {e}")))),
+            .map_err(|e| ("jwks", message!("client-public-key-bad", "public key: {why}", why = key_set_problem(&e)))),
         (None, Some(uri)) => Ok(Some(ClientKeys::Uri(uri.to_owned()))),
         (None, None) => Ok(None),
     }
 }
 
+/// Why a pasted key set was refused, as `KeySetError` says it.
+fn key_set_problem(e: &KeySetError) -> Message {
+    match e {
+        KeySetError::NotJson => message!("client-keys-not-json", "the key set is not a JSON Web Key or Key Set"),
+        KeySetError::PrivateKey => {
+            message!("client-keys-private", "the key set holds a private or symmetric key; register only the public key")
+        }
+        KeySetError::Empty => message!("client-keys-empty", "the key set is empty"),
+        KeySetError::TooLarge => {
+            message!("client-keys-too-large", "the key set holds more than {most} keys or is larger than 64 KiB", most = MAX_KEYS)
+        }
+        KeySetError::Unsupported(detail) => message!("client-keys-unsupported", "unsupported key: {detail}", detail = *detail),
+        KeySetError::DuplicateKid(kid) => message!("client-keys-kid-twice", "two keys share the kid {kid:?}", kid = kid),
+        KeySetError::NotPem => {
+            message!("client-keys-not-pem", "the PEM text is not a public key (SubjectPublicKeyInfo or RSA PUBLIC KEY)")
+        }
+    }
+}
+
+/// A grant type given by name, unknown: refused.
+fn unknown_grant(name: &str) -> Message {
+    message!("client-grant-unknown", "unknown grant {name:?}", name = name)
+}
+
 /// The grant types an edit gives, by name; an unknown one is refused.
 pub(super) fn parse_grants(names: &[String]) -> Result<Vec<GrantType>> {
-    names.iter().map(|g| GrantType::parse(g).ok_or_else(|| invalid(format!("unknown grant {g:?}")))).collect()
+    names.iter().map(|g| GrantType::parse(g).ok_or_else(|| invalid(unknown_grant(g)))).collect()
+}
+
+/// A list of scopes that does not parse (`ScopeSet::parse` refuses only characters a scope may
+/// not hold).
+fn bad_scope_characters() -> Message {
+    message!("scope-characters-bad", "scope contains characters that are not allowed")
 }
 
 /// The scopes an edit gives. Unlike at creation, where an empty list means "every scope the
@@ -128,7 +162,7 @@ pub(super) fn parse_scopes(names: &[String]) -> Result<ScopeSet> {
     if names.is_empty() {
         return Ok(ScopeSet::default());
     }
-    ScopeSet::parse(&names.join(" ")).map_err(|e| invalid(e.description.to_string()))
+    ScopeSet::parse(&names.join(" ")).map_err(|_| invalid(bad_scope_characters()))
 }
 
 /// An allowed origin is `scheme://host[:port]`: no path, query or fragment.
@@ -137,16 +171,25 @@ pub(super) fn validate_origin(origin: &str) -> Result<String> {
         .split_once("://")
         .is_some_and(|(scheme, rest)| matches!(scheme, "https" | "http") && !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' ']));
     if !ok {
-        return Err(invalid(format!("allowed origin {origin:?} must look like https://host[:port]")));
+        return Err(invalid(message!(
+            "client-origin-bad",
+            "allowed origin {origin:?} must look like https://host[:port]",
+            origin = origin
+        )));
     }
     Ok(origin.to_owned())
+}
+
+/// A run-as user named by a registration or an edit that is no member of the client's organization.
+fn no_run_as(who: &str) -> Message {
+    message!("client-run-as-unknown", "no run-as user {user:?} in this organization", user = who)
 }
 
 pub(super) fn parse_network(value: &str) -> Result<IpNet> {
     value
         .parse::<IpNet>()
         .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| invalid(format!("allowed IP {value:?} is not an address or CIDR range")))
+        .map_err(|_| invalid(message!("client-ip-bad", "allowed IP {ip:?} is not an address or CIDR range", ip = value)))
 }
 
 impl Tessera {
@@ -157,34 +200,34 @@ impl Tessera {
         let owner = self.member_of(&org.id, &new.owner_email).await?;
         access::register_for(actor.caller(), &owner).map_err(denied("user"))?;
         let mut problems = Vec::new();
-        let mut add = |field: &'static str, e: ServiceError| problems.push(Problem { field, message: e.to_string() });
-        if let Err(e) = validate_name("a client name", &new.name) {
-            add("name", e);
+        let mut add = |field: &'static str, message: Message| problems.push(Problem { field, message });
+        if let Err(why) = broken_rule(validate_name(Named::Client, &new.name))? {
+            add("name", why);
         }
         let mut grants = Vec::new();
         for g in &new.grants {
             match GrantType::parse(g) {
                 Some(grant) => grants.push(grant),
-                None => add("grants", invalid(format!("unknown grant {g:?}"))),
+                None => add("grants", unknown_grant(g)),
             }
         }
         if new.grants.is_empty() {
             grants.push(GrantType::ClientCredentials);
         }
         for origin in &new.allowed_origins {
-            if let Err(e) = validate_origin(origin) {
-                add("allowed_origins", e);
+            if let Err(why) = broken_rule(validate_origin(origin))? {
+                add("allowed_origins", why);
             }
         }
         for ip in &new.allowed_ips {
-            if let Err(e) = parse_network(ip) {
-                add("allowed_ips", e);
+            if let Err(why) = broken_rule(parse_network(ip))? {
+                add("allowed_ips", why);
             }
         }
         let scopes = match ScopeSet::parse(&new.scopes.join(" ")) {
             Ok(scopes) => scopes,
-            Err(e) if !new.scopes.is_empty() => {
-                add("scopes", invalid(e.description.to_string()));
+            Err(_) if !new.scopes.is_empty() => {
+                add("scopes", bad_scope_characters());
                 ScopeSet::default()
             }
             Err(_) => ScopeSet::default(),
@@ -199,14 +242,14 @@ impl Tessera {
                     Some(user)
                 }
                 None => {
-                    add("run_as", invalid(format!("no run-as user {email:?} in this organization")));
+                    add("run_as", no_run_as(email));
                     None
                 }
             },
             None => Some(owner.clone()),
         };
         if owner.org_id != org.id {
-            add("owner", invalid("the owner does not belong to this organization"));
+            add("owner", message!("registration-owner-not-member", "the owner does not belong to this organization"));
         }
         let catalogue = self.store().scopes(&org.id).await?;
         let auth = match new.auth() {
@@ -270,7 +313,7 @@ impl Tessera {
             Some(email) => self.member_of(&org.id, email).await?,
             None => owner.clone(),
         };
-        let name = validate_name("a client name", &new.name)?;
+        let name = validate_name(Named::Client, &new.name)?;
         let grants: Vec<GrantType> = if new.grants.is_empty() { vec![GrantType::ClientCredentials] } else { parse_grants(&new.grants)? };
         let catalogue = self.store().scopes(&org.id).await?;
         let scopes = if new.scopes.is_empty() {
@@ -280,7 +323,7 @@ impl Tessera {
         };
         let allowed_origins = new.allowed_origins.iter().map(|o| validate_origin(o)).collect::<Result<Vec<_>>>()?;
         let allowed_ips = new.allowed_ips.iter().map(|ip| parse_network(ip)).collect::<Result<Vec<_>>>()?;
-        let (auth_method, keys) = new.auth().map_err(|(_, e)| e)?;
+        let (auth_method, keys) = new.auth().map_err(|(_, why)| invalid(why))?;
         let client = Client {
             id: ClientId::new(self.secrets.random_id(24)?),
             org_id: org.id.clone(),
@@ -400,7 +443,7 @@ impl Tessera {
         let current_run_as = self.client_run_as(&client).await?;
         let before = client.clone();
         if let Some(name) = &edit.name {
-            client.name = validate_name("a client name", name).map_err(in_field("name"))?;
+            client.name = validate_name(Named::Client, name).map_err(in_field("name"))?;
         }
         if let Some(uris) = edit.redirect_uris {
             client.redirect_uris = uris;
@@ -424,9 +467,8 @@ impl Tessera {
                     Some(user) => Some(user),
                     None => self.store().member_by_email(&client.org_id, who.trim()).await?,
                 };
-                let found = found
-                    .filter(|u| u.org_id == client.org_id)
-                    .ok_or_else(|| ServiceError::invalid_field("run_as", format!("no run-as user {who:?} in this organization")))?;
+                let found =
+                    found.filter(|u| u.org_id == client.org_id).ok_or_else(|| ServiceError::invalid_field("run_as", no_run_as(who)))?;
                 if found.id != client.run_as {
                     let decision = access::choose_run_as(actor.caller(), &found);
                     self.check_access(actor, decision, "user", "client_update", &client.org_id, client.id.as_str()).await?;
@@ -456,9 +498,13 @@ impl Tessera {
         }
         if edit.jwks.is_some() || edit.jwks_uri.is_some() {
             if client.auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
-                return Err(ServiceError::invalid_field("jwks", "public keys are registered only for private_key_jwt clients"));
+                return Err(ServiceError::invalid_field(
+                    "jwks",
+                    message!("client-keys-only-private-key-jwt", "public keys are registered only for private_key_jwt clients"),
+                ));
             }
-            client.keys = client_keys(edit.jwks.as_deref(), edit.jwks_uri.as_deref()).map_err(|(field, e)| in_field(field)(e))?;
+            client.keys = client_keys(edit.jwks.as_deref(), edit.jwks_uri.as_deref())
+                .map_err(|(field, why)| ServiceError::invalid_field(field, why))?;
         }
         // What a token of this client acts with changes only by callers its run-as user does not
         // outrank (SPEC §12); its name, URIs, lists and switches stay editable by who sees it.

@@ -15,12 +15,13 @@ use tessera_core::model::{
     Client, ClientId, ClientStatus, Org, OrgId, PersonId, Pkce, Role, ScopeDef, TokenEndpointAuthMethod, User, UserId,
 };
 use tessera_core::scope::ScopeSet;
+use tessera_core::{Message, message};
 use tessera_proto::{EXPORT_FORMAT, ExportClient, ExportFile, ExportMembership, ExportPerson};
 use tessera_store::{AccountTokenPurpose, ClientRecord, ImportBatch, ImportedPerson};
 
 use super::clients::{client_keys, parse_grants, parse_network, parse_scopes, validate_origin};
 use super::members::{brought_hash, validate_email};
-use super::{Actor, operator_only, validate_name};
+use super::{Actor, Named, broken_rule, operator_only, validate_name};
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
 use crate::i18n::Lang;
@@ -56,12 +57,37 @@ impl Tally {
 
 /// The problems of a file, each naming its record and field.
 #[derive(Default)]
-struct Problems(Vec<String>);
+struct Problems(Vec<Message>);
 
 impl Problems {
-    fn add(&mut self, record: &str, field: &str, message: impl std::fmt::Display) {
-        self.0.push(format!("{record}: {field}: {message}"));
+    fn add(&mut self, record: &str, field: &str, why: Message) {
+        self.0.push(message!("import-problem", "{record}: {field}: {why}", record = record, field = field, why = why));
     }
+}
+
+/// Messages one under the other, as one message (halved at each step, so that a long list is
+/// not nested deep). `None` for none.
+fn one_per_line(mut messages: Vec<Message>) -> Option<Message> {
+    if messages.len() <= 1 {
+        return messages.pop();
+    }
+    let second = messages.split_off(messages.len() / 2);
+    Some(message!("import-problem-lines", "{first}\n{rest}", first = one_per_line(messages)?, rest = one_per_line(second)?))
+}
+
+/// An id of the file that is not one.
+fn bad_id() -> Message {
+    message!("import-id-bad", "must be 1 to 128 of [A-Za-z0-9._~|:@-]")
+}
+
+/// A record given twice.
+fn twice() -> Message {
+    message!("import-twice", "appears twice in the file")
+}
+
+/// An organization named by a record that is neither in the file nor in the store.
+fn no_org(org: &str) -> Message {
+    message!("import-org-unknown", "no organization {org:?} in the file or the store", org = org)
 }
 
 /// An id the file gives a record (organizations, people, memberships): 1 to 128 characters of
@@ -79,7 +105,12 @@ impl Tessera {
         if file.format != EXPORT_FORMAT {
             return Err(ServiceError::invalid_field(
                 "format",
-                format!("{:?} is not {EXPORT_FORMAT}, the format this release reads", file.format),
+                message!(
+                    "import-format-unknown",
+                    "{given:?} is not {format}, the format this release reads",
+                    given = &file.format,
+                    format = EXPORT_FORMAT
+                ),
             ));
         }
         let now = self.now();
@@ -93,28 +124,34 @@ impl Tessera {
         for (i, o) in file.organizations.iter().enumerate() {
             let record = format!("organizations[{i}] ({})", o.id);
             if !well_formed_id(&o.id) {
-                problems.add(&record, "id", "must be 1 to 128 of [A-Za-z0-9._~|:@-]");
+                problems.add(&record, "id", bad_id());
                 continue;
             }
-            let name = match validate_name("an organization name", &o.name) {
+            let name = match broken_rule(validate_name(Named::Org, &o.name))? {
                 Ok(name) => name,
-                Err(e) => {
-                    problems.add(&record, "name", e);
+                Err(why) => {
+                    problems.add(&record, "name", why);
                     continue;
                 }
             };
             let existing = self.store().find_org(&o.id).await?.filter(|org| org.id.as_str() == o.id);
             if let Some(other) = self.store().find_org(&name).await?.filter(|org| org.id.as_str() != o.id && org.name == name) {
-                problems.add(&record, "name", format!("{name:?} is the name of organization {}", other.id));
+                problems.add(
+                    &record,
+                    "name",
+                    message!("import-org-name-taken", "{name:?} is the name of organization {org}", name = &name, org = other.id.as_str()),
+                );
             }
             if orgs.contains_key(&o.id) {
-                problems.add(&record, "id", "appears twice in the file");
+                problems.add(&record, "id", twice());
             }
             let org = Org {
                 id: OrgId::new(&o.id),
                 name,
                 created_at: existing.as_ref().map_or(now, |e| e.created_at),
                 require_mfa: o.require_mfa,
+                // Not in the export: an import keeps what the store has.
+                require_sso: existing.as_ref().is_some_and(|e| e.require_sso),
             };
             tally.note("organizations", &o.id, existing.as_ref().map(|e| *e == org));
             let mut catalogue = match &existing {
@@ -124,7 +161,11 @@ impl Tessera {
             for (j, s) in o.scopes.iter().enumerate() {
                 let scope_record = format!("{record}.scopes[{j}] ({})", s.name);
                 if ScopeSet::parse(&s.name).map(|set| set.iter().count()) != Ok(1) {
-                    problems.add(&scope_record, "name", "is not one scope name (RFC 6749 §3.3 characters, no space)");
+                    problems.add(
+                        &scope_record,
+                        "name",
+                        message!("import-scope-name-bad", "is not one scope name (RFC 6749 §3.3 characters, no space)"),
+                    );
                     continue;
                 }
                 let before = catalogue.iter().find(|c| c.name == s.name).map(|c| c.restricted == s.restricted);
@@ -152,7 +193,7 @@ impl Tessera {
         for (i, c) in file.clients.iter().enumerate() {
             let record = format!("clients[{i}] ({})", c.id);
             if !client_ids.insert(c.id.clone()) {
-                problems.add(&record, "id", "appears twice in the file");
+                problems.add(&record, "id", twice());
                 continue;
             }
             let context = ClientContext { orgs: &orgs, catalogues: &catalogues, members: &members, now };
@@ -164,13 +205,23 @@ impl Tessera {
             }
         }
 
-        if !problems.0.is_empty() {
-            let count = problems.0.len();
-            return Err(ServiceError::invalid(format!(
-                "the file has {count} problem{}; nothing was imported:\n{}",
-                if count == 1 { "" } else { "s" },
-                problems.0.join("\n")
-            )));
+        let count = problems.0.len();
+        if let Some(list) = one_per_line(problems.0) {
+            return Err(ServiceError::invalid(if count == 1 {
+                message!(
+                    "import-refused-one-problem",
+                    "the file has {count} problem; nothing was imported:\n{problems}",
+                    count = count,
+                    problems = list
+                )
+            } else {
+                message!(
+                    "import-refused-problems",
+                    "the file has {count} problems; nothing was imported:\n{problems}",
+                    count = count,
+                    problems = list
+                )
+            }));
         }
         // A new person who came without a password hash is invited: a link, mailed when this
         // process sends mail and printed for the operator, where they choose their password.
@@ -241,33 +292,37 @@ impl Tessera {
         emails: &mut BTreeSet<String>,
     ) -> Result<()> {
         if !well_formed_id(&p.id) {
-            problems.add(record, "id", "must be 1 to 128 of [A-Za-z0-9._~|:@-]");
+            problems.add(record, "id", bad_id());
             return Ok(());
         }
-        let email = match validate_email(&p.email) {
+        let email = match broken_rule(validate_email(&p.email))? {
             Ok(email) => email,
-            Err(e) => {
-                problems.add(record, "email", e);
+            Err(why) => {
+                problems.add(record, "email", why);
                 return Ok(());
             }
         };
         if !emails.insert(email.to_lowercase()) {
-            problems.add(record, "email", "appears twice in the file");
+            problems.add(record, "email", twice());
         }
         let person_id = PersonId::new(&p.id);
         let existing = self.store().memberships(&person_id).await?;
         if let Some(owner) = self.store().user_by_email(&email).await?.filter(|u| u.person_id != person_id) {
-            problems.add(record, "email", format!("is the email of another person ({})", owner.person_id));
+            problems.add(
+                record,
+                "email",
+                message!("import-email-taken", "is the email of another person ({person})", person = owner.person_id.as_str()),
+            );
         }
-        let password_hash = match p.password_hash.clone().map(brought_hash).transpose() {
+        let password_hash = match broken_rule(p.password_hash.clone().map(brought_hash).transpose())? {
             Ok(hash) => hash,
-            Err(e) => {
-                problems.add(record, "password_hash", e);
+            Err(why) => {
+                problems.add(record, "password_hash", why);
                 None
             }
         };
         if p.memberships.is_empty() {
-            problems.add(record, "memberships", "a person needs at least one membership");
+            problems.add(record, "memberships", message!("import-no-membership", "a person needs at least one membership"));
         }
         // A person already in the store keeps their password: the file's hash is how they signed
         // in at the old vendor, and once they sign in here it is replaced by an Argon2id one,
@@ -289,7 +344,7 @@ impl Tessera {
             let member_record = format!("{record}.memberships[{j}] ({})", m.id);
             if let Some(user) = self.import_membership(m, &member_record, &person_id, &email, orgs, now, problems, tally).await? {
                 if members.insert(m.id.clone(), user.clone()).is_some() {
-                    problems.add(&member_record, "id", "appears twice in the file");
+                    problems.add(&member_record, "id", twice());
                 }
                 batch.memberships.push(user);
             }
@@ -310,11 +365,11 @@ impl Tessera {
         tally: &mut Tally,
     ) -> Result<Option<User>> {
         if !well_formed_id(&m.id) {
-            problems.add(record, "id", "must be 1 to 128 of [A-Za-z0-9._~|:@-]");
+            problems.add(record, "id", bad_id());
             return Ok(None);
         }
         let Some(role) = Role::parse(&m.role) else {
-            problems.add(record, "role", format!("{:?} is not owner, admin or member", m.role));
+            problems.add(record, "role", message!("import-role-unknown", "{role:?} is not owner, admin or member", role = &m.role));
             return Ok(None);
         };
         let org = match orgs.get(&m.organization) {
@@ -322,7 +377,7 @@ impl Tessera {
             None => match self.store().find_org(&m.organization).await?.filter(|o| o.id.as_str() == m.organization) {
                 Some(org) => org.id,
                 None => {
-                    problems.add(record, "organization", format!("no organization {:?} in the file or the store", m.organization));
+                    problems.add(record, "organization", no_org(&m.organization));
                     return Ok(None);
                 }
             },
@@ -331,7 +386,11 @@ impl Tessera {
         if let Some(existing) = &existing
             && (existing.org_id != org || existing.person_id != *person)
         {
-            problems.add(record, "id", "is a membership of another person or organization in the store");
+            problems.add(
+                record,
+                "id",
+                message!("import-membership-elsewhere", "is a membership of another person or organization in the store"),
+            );
             return Ok(None);
         }
         let user = User {
@@ -366,7 +425,7 @@ impl Tessera {
     ) -> Result<Option<((ClientRecord, bool), Option<String>)>> {
         let before = problems.0.len();
         if !ClientId::is_well_formed(&c.id) {
-            problems.add(record, "id", "must be 1 to 128 of [A-Za-z0-9._~-]");
+            problems.add(record, "id", message!("import-client-id-bad", "must be 1 to 128 of [A-Za-z0-9._~-]"));
         }
         let existing = match ClientId::is_well_formed(&c.id) {
             true => self.store().client(&ClientId::new(&c.id)).await?,
@@ -377,50 +436,50 @@ impl Tessera {
             None => self.store().find_org(&c.organization).await?.filter(|o| o.id.as_str() == c.organization).map(|o| o.id),
         };
         let Some(org) = org else {
-            problems.add(record, "organization", format!("no organization {:?} in the file or the store", c.organization));
+            problems.add(record, "organization", no_org(&c.organization));
             return Ok(None);
         };
         if existing.as_ref().is_some_and(|e| e.client.org_id != org) {
-            problems.add(record, "id", "is a client of another organization in the store");
+            problems.add(record, "id", message!("import-client-elsewhere", "is a client of another organization in the store"));
         }
         let owner = self.import_member(context, &c.owner, &org).await?;
         let run_as = self.import_member(context, &c.run_as, &org).await?;
         for (field, id, found) in [("owner", &c.owner, owner.is_some()), ("run_as", &c.run_as, run_as.is_some())] {
             if !found {
-                problems.add(record, field, format!("no membership {id:?} of this organization in the file or the store"));
+                problems.add(
+                    record,
+                    field,
+                    message!("import-member-unknown", "no membership {id:?} of this organization in the file or the store", id = id),
+                );
             }
         }
         let (Some(owner), Some(run_as)) = (owner, run_as) else { return Ok(None) };
-        let name = validate_name("a client name", &c.name).map_err(|e| problems.add(record, "name", e)).ok();
-        let grants = parse_grants(&c.grants).map_err(|e| problems.add(record, "grants", e)).ok();
-        let scopes = parse_scopes(&c.scopes).map_err(|e| problems.add(record, "scopes", e)).ok();
-        let origins: Option<Vec<String>> = c
-            .allowed_origins
-            .iter()
-            .map(|o| validate_origin(o))
-            .collect::<Result<_>>()
-            .map_err(|e| problems.add(record, "allowed_origins", e))
+        let name = broken_rule(validate_name(Named::Client, &c.name))?.map_err(|why| problems.add(record, "name", why)).ok();
+        let grants = broken_rule(parse_grants(&c.grants))?.map_err(|why| problems.add(record, "grants", why)).ok();
+        let scopes = broken_rule(parse_scopes(&c.scopes))?.map_err(|why| problems.add(record, "scopes", why)).ok();
+        let origins: Option<Vec<String>> = broken_rule(c.allowed_origins.iter().map(|o| validate_origin(o)).collect::<Result<_>>())?
+            .map_err(|why| problems.add(record, "allowed_origins", why))
             .ok();
-        let ips = c
-            .allowed_ips
-            .iter()
-            .map(|ip| parse_network(ip))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| problems.add(record, "allowed_ips", e))
+        let ips = broken_rule(c.allowed_ips.iter().map(|ip| parse_network(ip)).collect::<Result<Vec<_>>>())?
+            .map_err(|why| problems.add(record, "allowed_ips", why))
             .ok();
         let jwks = c.jwks.as_ref().map(ToString::to_string);
-        let keys = client_keys(jwks.as_deref(), c.jwks_uri.as_deref()).map_err(|(field, e)| problems.add(record, field, e)).ok();
+        let keys = client_keys(jwks.as_deref(), c.jwks_uri.as_deref()).map_err(|(field, why)| problems.add(record, field, why)).ok();
         let auth_method = TokenEndpointAuthMethod::parse(&c.token_endpoint_auth_method);
         if auth_method.is_none() {
-            problems.add(record, "token_endpoint_auth_method", format!("unknown method {:?}", c.token_endpoint_auth_method));
+            problems.add(
+                record,
+                "token_endpoint_auth_method",
+                message!("import-auth-method-unknown", "unknown method {method:?}", method = &c.token_endpoint_auth_method),
+            );
         }
         let pkce = Pkce::parse(&c.pkce);
         if pkce.is_none() {
-            problems.add(record, "pkce", format!("{:?} is not required or optional", c.pkce));
+            problems.add(record, "pkce", message!("import-pkce-unknown", "{pkce:?} is not required or optional", pkce = &c.pkce));
         }
         let status = ClientStatus::parse(&c.status);
         if status.is_none() {
-            problems.add(record, "status", format!("{:?} is not on or off", c.status));
+            problems.add(record, "status", message!("import-status-unknown", "{status:?} is not on or off", status = &c.status));
         }
         let (Some(name), Some(grants), Some(scopes), Some(origins), Some(ips), Some(keys), Some(auth_method), Some(pkce), Some(status)) =
             (name, grants, scopes, origins, ips, keys, auth_method, pkce, status)
@@ -450,12 +509,20 @@ impl Tessera {
             problems.add(record, problem.field, problem.message);
         }
         if c.client_secret.is_some() && !auth_method.uses_secret() {
-            problems.add(record, "client_secret", format!("a client authenticating with {} has no secret", auth_method.as_str()));
+            problems.add(
+                record,
+                "client_secret",
+                message!(
+                    "client-method-has-no-secret",
+                    "a client authenticating with {method} has no secret",
+                    method = auth_method.as_str()
+                ),
+            );
         }
         if let Some(secret) = &c.client_secret
             && (secret.len() > 512 || secret.is_empty() || !secret.bytes().all(|b| b.is_ascii_graphic()))
         {
-            problems.add(record, "client_secret", "must be 1 to 512 printable ASCII characters");
+            problems.add(record, "client_secret", message!("import-secret-bad", "must be 1 to 512 printable ASCII characters"));
         }
         if problems.0.len() > before {
             return Ok(None);

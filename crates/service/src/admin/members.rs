@@ -1,10 +1,10 @@
 //! Members of an organization: adding them, their role and rights, disabling them, under the
 //! last-owner rule (SPEC §12).
 
-use tessera_core::access;
 use tessera_core::audit::AuditAction;
 use tessera_core::model::{OrgId, PersonId, Role, User, UserId};
 use tessera_core::password_hash;
+use tessera_core::{access, message};
 use tessera_proto::UserView;
 
 use super::{Actor, denied, invalid, user_view};
@@ -48,7 +48,7 @@ pub(crate) fn validate_email(email: &str) -> Result<String> {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
     if !valid {
-        return Err(invalid(format!("{email:?} is not an email address")));
+        return Err(invalid(message!("member-email-invalid", "{email:?} is not an email address", email = email)));
     }
     Ok(email.to_owned())
 }
@@ -72,16 +72,23 @@ impl Tessera {
         let decision = access::add_member(actor.caller(), &org.id, new.role);
         self.check_access(actor, decision, "organization", "user_create", &org.id, &email).await?;
         if new.service && (new.password.is_some() || new.password_hash.is_some()) {
-            return Err(invalid("a service user has no password and cannot log in"));
+            return Err(invalid(message!("member-service-no-password", "a service user has no password and cannot log in")));
         }
         let password_hash = match (new.password.as_deref(), new.password_hash) {
-            (Some(_), Some(_)) => return Err(invalid("a password or a password hash, not both")),
+            (Some(_), Some(_)) => {
+                return Err(invalid(message!("member-password-and-hash", "a password or a password hash, not both")));
+            }
             (Some(password), None) => Some(self.hashers.hash(password).await?),
             (None, Some(hash)) => Some(brought_hash(hash)?),
             (None, None) => None,
         };
         if self.store().member_by_email(&org.id, &email).await?.is_some() {
-            return Err(invalid(format!("{email} is a member of {} already", org.name)));
+            return Err(invalid(message!(
+                "invitation-member-already",
+                "{email} is a member of {org} already",
+                email = &email,
+                org = &org.name
+            )));
         }
         let id = UserId::new(format!("usr_{}", self.secrets.random_id(16)?));
         let user = User {
@@ -104,7 +111,11 @@ impl Tessera {
         // membership at once; the person keeps their password either way.
         if self.store().user_by_email(&user.email).await?.is_some() {
             if user.service {
-                return Err(invalid(format!("a service user needs an email no account uses, not {}", user.email)));
+                return Err(invalid(message!(
+                    "member-service-email-taken",
+                    "a service user needs an email no account uses, not {email}",
+                    email = &user.email
+                )));
             }
             match actor.as_user() {
                 Some(_) => {
@@ -112,9 +123,10 @@ impl Tessera {
                     return Ok(user_view(&user));
                 }
                 None if password_hash.is_some() => {
-                    return Err(invalid(format!(
-                        "{} has an account, and its person keeps their password: add the membership without --password-stdin",
-                        user.email
+                    return Err(invalid(message!(
+                        "member-keeps-password",
+                        "{email} has an account, and its person keeps their password: add the membership without --password-stdin",
+                        email = &user.email
                     )));
                 }
                 None => {}
@@ -123,9 +135,12 @@ impl Tessera {
         let detail = serde_json::json!({ "email": user.email, "role": user.role.as_str(), "service": user.service, "authorize_applications": user.authorize_applications });
         let audit = self.audit(actor, AuditAction::UserCreated, Some(&org.id), Some(user.id.to_string()), detail);
         self.store().insert_user(&user, password_hash.as_deref(), &audit).await.map_err(|e| match e {
-            tessera_store::StoreError::Conflict(_) => {
-                invalid(format!("{} is a member of {} or used by a service user already", user.email, org.name))
-            }
+            tessera_store::StoreError::Conflict(_) => invalid(message!(
+                "member-email-taken",
+                "{email} is a member of {org} or used by a service user already",
+                email = &user.email,
+                org = &org.name
+            )),
             other => other.into(),
         })?;
         Ok(user_view(&user))
@@ -154,9 +169,10 @@ impl Tessera {
                 None => {
                     let user = self.user_by_email(id_or_email).await?;
                     if self.store().memberships(&user.person_id).await?.len() > 1 {
-                        return Err(invalid(format!(
-                            "{} is a member of several organizations: name the user by the id `user list --org ORG` shows",
-                            user.email
+                        return Err(invalid(message!(
+                            "member-email-ambiguous",
+                            "{email} is a member of several organizations: name the user by the id `user list --org ORG` shows",
+                            email = &user.email
                         )));
                     }
                     user

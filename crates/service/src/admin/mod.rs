@@ -9,6 +9,7 @@ mod audit;
 mod client_secrets;
 mod clients;
 mod export;
+mod identity_providers;
 mod import;
 mod members;
 mod orgs;
@@ -19,6 +20,7 @@ mod tokens;
 use tessera_core::access::{Caller, Denial};
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::model::{Org, OrgId, User};
+use tessera_core::{Message, message};
 use tessera_proto::{CallerView, OrgView, UserView};
 
 use crate::Tessera;
@@ -27,8 +29,10 @@ use crate::error::{Result, ServiceError};
 pub use audit::AuditFilter;
 pub use client_secrets::{MAX_SECRET_GRACE, RolledSecret};
 pub use clients::{ClientEdit, NewClient};
+pub use identity_providers::{IdentityProviderEdit, NewIdentityProvider};
 pub use members::NewUser;
 pub(crate) use members::validate_email;
+pub use orgs::OrgChange;
 
 /// Who performs an administrative action: the operator (CLI, start-up, setup link), or a
 /// signed-in user, whose powers `tessera_core::access` limits. The label goes to the audit log.
@@ -96,19 +100,31 @@ impl Actor {
 pub(crate) fn denied(what: &'static str) -> impl Fn(Denial) -> ServiceError {
     move |denial| match denial {
         Denial::Hidden => ServiceError::NotFound(what),
-        Denial::Forbidden(why) => ServiceError::Forbidden(why.into()),
+        Denial::Forbidden(why) => ServiceError::Forbidden(why),
     }
 }
 
 fn operator_only(actor: &Actor) -> Result<()> {
     match actor.caller() {
         Caller::Operator => Ok(()),
-        Caller::User(_) => Err(ServiceError::Forbidden("only the operator may do this, with the tessera command".into())),
+        Caller::User(_) => {
+            Err(ServiceError::forbidden(message!("operator-only", "only the operator may do this, with the tessera command")))
+        }
     }
 }
 
-fn invalid(msg: impl Into<String>) -> ServiceError {
-    ServiceError::invalid(msg)
+pub(crate) fn invalid(why: Message) -> ServiceError {
+    ServiceError::invalid(why)
+}
+
+/// What a check of input found: the rule it broke (for a list of problems), or, returned as it
+/// is, a failure that is not about the input.
+fn broken_rule<T>(checked: Result<T>) -> Result<std::result::Result<T, Message>> {
+    match checked {
+        Ok(value) => Ok(Ok(value)),
+        Err(ServiceError::Invalid(why)) => Ok(Err(why.message)),
+        Err(other) => Err(other),
+    }
 }
 
 /// The same error, about `field`.
@@ -120,7 +136,7 @@ fn in_field(field: &'static str) -> impl Fn(ServiceError) -> ServiceError {
 }
 
 fn org_view(org: &Org) -> OrgView {
-    OrgView { id: org.id.to_string(), name: org.name.clone(), require_mfa: org.require_mfa }
+    OrgView { id: org.id.to_string(), name: org.name.clone(), require_mfa: org.require_mfa, require_sso: org.require_sso }
 }
 
 pub fn user_view(user: &User) -> UserView {
@@ -135,11 +151,28 @@ pub fn user_view(user: &User) -> UserView {
     }
 }
 
-/// An organization display name: non-empty, at most 100 characters, no control characters.
-fn validate_name(what: &str, name: &str) -> Result<String> {
+/// What a display name is the name of.
+#[derive(Debug, Clone, Copy)]
+enum Named {
+    Org,
+    Client,
+    Provider,
+}
+
+/// A display name (of an organization, a client): non-empty, at most 100 characters, no control
+/// characters.
+fn validate_name(what: Named, name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid(format!("{what} must have 1 to 100 characters and no control characters")));
+        return Err(invalid(match what {
+            Named::Org => {
+                message!("org-name-bad", "an organization name must have 1 to 100 characters and no control characters")
+            }
+            Named::Client => message!("client-name-bad", "a client name must have 1 to 100 characters and no control characters"),
+            Named::Provider => {
+                message!("idp-name-bad", "a provider name must have 1 to 100 characters and no control characters")
+            }
+        }));
     }
     Ok(name.to_owned())
 }
@@ -160,10 +193,10 @@ impl Tessera {
             Ok(()) => Ok(()),
             Err(Denial::Hidden) => Err(ServiceError::NotFound(what)),
             Err(Denial::Forbidden(why)) => {
-                let detail = serde_json::json!({ "attempted": attempted, "reason": why });
+                let detail = serde_json::json!({ "attempted": attempted, "reason": why.to_string() });
                 let audit = self.audit(actor, AuditAction::AccessDenied, Some(org), Some(target.to_owned()), detail);
                 self.store().append_audit(&audit).await?;
-                Err(ServiceError::Forbidden(why.into()))
+                Err(ServiceError::Forbidden(why))
             }
         }
     }

@@ -1,14 +1,21 @@
 //! Organizations: creating and finding them, and which applications each has approved to act
 //! for its users (`requires_org_approval`).
 
-use tessera_core::access;
 use tessera_core::audit::AuditAction;
 use tessera_core::model::{ClientId, Org, OrgId};
+use tessera_core::{access, message};
 use tessera_proto::{ApprovalRequestView, ApprovalView, OrgView};
 
-use super::{Actor, denied, invalid, operator_only, org_view, validate_name};
+use super::{Actor, Named, denied, invalid, operator_only, org_view, validate_name};
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
+
+/// What `update_org` changes; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrgChange {
+    pub require_mfa: Option<bool>,
+    pub require_sso: Option<bool>,
+}
 
 impl Tessera {
     /// Finds an organization by id or name.
@@ -18,12 +25,20 @@ impl Tessera {
 
     pub async fn create_org(&self, actor: &Actor, name: &str) -> Result<OrgView> {
         operator_only(actor)?;
-        let name = validate_name("an organization name", name)?;
-        let org = Org { id: OrgId::new(format!("org_{}", self.secrets.random_id(12)?)), name, created_at: self.now(), require_mfa: false };
+        let name = validate_name(Named::Org, name)?;
+        let org = Org {
+            id: OrgId::new(format!("org_{}", self.secrets.random_id(12)?)),
+            name,
+            created_at: self.now(),
+            require_mfa: false,
+            require_sso: false,
+        };
         let audit =
             self.audit(actor, AuditAction::OrgCreated, Some(&org.id), Some(org.id.to_string()), serde_json::json!({ "name": org.name }));
         self.store().insert_org(&org, &audit).await.map_err(|e| match e {
-            tessera_store::StoreError::Conflict(_) => invalid(format!("an organization named {:?} exists already", org.name)),
+            tessera_store::StoreError::Conflict(_) => {
+                invalid(message!("org-name-taken", "an organization named {name:?} exists already", name = &org.name))
+            }
             other => other.into(),
         })?;
         Ok(org_view(&org))
@@ -36,26 +51,44 @@ impl Tessera {
         Ok(org_view(&org))
     }
 
-    /// `tessera org update ORG --require-mfa BOOL`, the admin API's `PATCH /organization` and the
-    /// organization page: whether members must sign in with a second factor (those without one
-    /// are sent to set one up right after signing in). The operator and the organization's owners.
-    pub async fn update_org(&self, actor: &Actor, org: &str, require_mfa: Option<bool>) -> Result<OrgView> {
+    /// `tessera org update ORG --require-mfa BOOL --require-sso BOOL`, the admin API's `PATCH
+    /// /organization` and the organization page: whether members must sign in with a second factor
+    /// (those without one are sent to set one up right after signing in), and whether they must
+    /// sign in through the organization's identity provider (password sign-in off but for the
+    /// owners' break-glass passwords; it needs a provider). The operator and the organization's
+    /// owners.
+    pub async fn update_org(&self, actor: &Actor, org: &str, change: OrgChange) -> Result<OrgView> {
         let mut org = self.org(org).await?;
         let decision = access::set_org_policy(actor.caller(), &org.id);
         self.check_access(actor, decision, "organization", "update_organization", &org.id, org.id.as_str()).await?;
-        if let Some(require) = require_mfa {
-            let audit = self.audit(
-                actor,
-                AuditAction::OrgUpdated,
-                Some(&org.id),
-                Some(org.id.to_string()),
-                serde_json::json!({ "require_mfa": require }),
-            );
-            if !self.store().set_org_require_mfa(&org.id, require, &audit).await? {
-                return Err(ServiceError::NotFound("organization"));
-            }
-            org.require_mfa = require;
+        let require_mfa = change.require_mfa.unwrap_or(org.require_mfa);
+        let require_sso = change.require_sso.unwrap_or(org.require_sso);
+        if require_sso && !org.require_sso && self.store().identity_providers(Some(&org.id)).await?.is_empty() {
+            return Err(ServiceError::invalid_field(
+                "require_sso",
+                message!(
+                    "org-sso-needs-provider",
+                    "connect an identity provider first (tessera idp add): with none, nobody but the owners could sign in"
+                ),
+            ));
         }
+        if (require_mfa, require_sso) == (org.require_mfa, org.require_sso) && change.require_mfa.is_none() && change.require_sso.is_none()
+        {
+            return Ok(org_view(&org));
+        }
+        let mut detail = serde_json::Map::new();
+        if let Some(value) = change.require_mfa {
+            detail.insert("require_mfa".into(), value.into());
+        }
+        if let Some(value) = change.require_sso {
+            detail.insert("require_sso".into(), value.into());
+        }
+        let audit = self.audit(actor, AuditAction::OrgUpdated, Some(&org.id), Some(org.id.to_string()), serde_json::Value::Object(detail));
+        if !self.store().set_org_sign_in_rules(&org.id, require_mfa, require_sso, &audit).await? {
+            return Err(ServiceError::NotFound("organization"));
+        }
+        org.require_mfa = require_mfa;
+        org.require_sso = require_sso;
         Ok(org_view(&org))
     }
 

@@ -1,9 +1,8 @@
 //! An organization's scope catalogue: the scopes its clients may be given, restricted or not.
 
-use tessera_core::access;
 use tessera_core::audit::AuditAction;
 use tessera_core::model::ScopeDef;
-use tessera_core::scope;
+use tessera_core::{access, message, scope};
 use tessera_proto::ScopeView;
 
 use super::{Actor, denied, invalid};
@@ -15,7 +14,7 @@ impl Tessera {
     /// no-op (returns false).
     pub async fn create_scope(&self, actor: &Actor, org: &str, name: &str, restricted: bool) -> Result<bool> {
         if !scope::is_scope_token(name) {
-            return Err(invalid(format!("{name:?} is not a valid scope name (RFC 6749 §3.3)")));
+            return Err(invalid(message!("scope-name-invalid", "{name:?} is not a valid scope name (RFC 6749 §3.3)", name = name)));
         }
         let org = self.org(org).await?;
         access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;

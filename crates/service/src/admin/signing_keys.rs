@@ -1,6 +1,7 @@
 //! The server's signing keys: listing them and rotating them by operator order.
 
 use tessera_core::audit::AuditAction;
+use tessera_core::message;
 use tessera_proto::KeyView;
 
 use super::{Actor, operator_only};
@@ -20,7 +21,10 @@ impl Tessera {
         let now = self.now();
         let audit = self.audit(actor, AuditAction::KeysRotated, None, None, serde_json::json!({ "reason": "on demand" }));
         if !keys::rotate(&**self.store(), &self.secrets, self.settings.signing_alg, self.settings.key_retention, now, &audit).await? {
-            return Err(ServiceError::Conflict("another process rotated the keys at the same moment; try again".into()));
+            return Err(ServiceError::conflict(message!(
+                "key-rotation-raced",
+                "another process rotated the keys at the same moment; try again"
+            )));
         }
         self.list_keys().await
     }

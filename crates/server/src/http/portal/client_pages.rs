@@ -5,13 +5,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tessera_core::client::{AppKind, Problem};
+use tessera_core::client::AppKind;
 use tessera_core::model::{ClientStatus, Pkce};
 use tessera_core::scope;
 use tessera_proto::ClientView;
-use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, ClientEdit, NewClient};
 use tessera_service::session::SignedIn;
+use tessera_service::{ServiceError, message};
 
 use fluent_bundle::FluentValue;
 use serde::Deserialize;
@@ -23,7 +23,8 @@ use crate::http::forms::{ClientStatusForm, FormBody, NoFields, RollFields, check
 use crate::http::i18n;
 use crate::http::pages::{Browser, forbidden, redirect, with_cookie};
 use crate::http::views::{
-    ClientFormPage, ClientFormValues, ClientKindPage, ClientPage, ClientsPage, ConfirmPage, KindChoice, ScopeChoice, html, message,
+    ClientFormPage, ClientFormValues, ClientKindPage, ClientPage, ClientsPage, ConfirmPage, FieldProblem, KindChoice, ScopeChoice, html,
+    message,
 };
 
 /// The grants a new client may pick, with a word on each in the reader's language.
@@ -85,7 +86,7 @@ async fn client_form(
     editing: Option<String>,
     kind: Option<KindChoice>,
     mut form: ClientFormValues,
-    problems: Vec<Problem>,
+    problems: Vec<FieldProblem>,
 ) -> PageResult {
     // A private key pasted by mistake (refused: only the public key is registered) is not sent
     // back into the page, where it would sit in the browser's history and any page cache.
@@ -164,19 +165,21 @@ pub async fn new_client_form(State(state): State<AppState>, browser: Browser, Qu
     client_form(&state, &session, None, Some(kind), form, Vec::new()).await
 }
 
-fn parse_ttl(text: &str) -> Result<Option<u32>, Problem> {
+fn parse_ttl(text: &str) -> Result<Option<u32>, FieldProblem> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<u32>().map(Some).map_err(|_| Problem { field: "access_token_ttl", message: i18n::text("portal-problem-ttl", &[]) })
+    text.parse::<u32>().map(Some).map_err(|_| FieldProblem { field: "access_token_ttl", message: i18n::text("portal-problem-ttl", &[]) })
 }
 
 /// The PKCE choice of the form; empty (a form without the field): the server's default.
-fn parse_pkce(text: &str) -> Result<Option<Pkce>, Problem> {
+fn parse_pkce(text: &str) -> Result<Option<Pkce>, FieldProblem> {
     match text.trim() {
         "" => Ok(None),
-        value => Pkce::parse(value).map(Some).ok_or_else(|| Problem { field: "pkce", message: i18n::text("portal-problem-pkce", &[]) }),
+        value => {
+            Pkce::parse(value).map(Some).ok_or_else(|| FieldProblem { field: "pkce", message: i18n::text("portal-problem-pkce", &[]) })
+        }
     }
 }
 
@@ -189,9 +192,9 @@ struct SentClientForm {
     /// Whether the checkbox groups were on the form (an edit form without them leaves them).
     grants_on_form: bool,
     scopes_on_form: bool,
-    ttl: Result<Option<u32>, Problem>,
+    ttl: Result<Option<u32>, FieldProblem>,
     /// Empty (a form without the field): `None`, the server's default or the current setting.
-    pkce: Result<Option<Pkce>, Problem>,
+    pkce: Result<Option<Pkce>, FieldProblem>,
 }
 
 impl SentClientForm {
@@ -292,13 +295,13 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
         jwks_uri: None,
     };
     if new.grants.is_empty() {
-        problems.push(Problem { field: "grants", message: i18n::text("portal-problem-no-grant", &[]) });
+        problems.push(FieldProblem { field: "grants", message: i18n::text("portal-problem-no-grant", &[]) });
     }
     if new.scopes.is_empty() {
         problems.push(no_scope());
     }
     match state.service.client_problems(&actor, &new).await {
-        Ok(found) => problems.extend(found.into_iter().map(|p| shown(Some(p.field), p.message))),
+        Ok(found) => problems.extend(found.into_iter().map(|p| shown(Some(p.field), &p.message))),
         Err(e) => return Err(e.into()),
     }
     if !problems.is_empty() {
@@ -314,7 +317,7 @@ pub async fn create_client(State(state): State<AppState>, browser: Browser, body
                 None => to,
             })
         }
-        Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, kind, values, vec![shown(why.field, why.message)]).await,
+        Err(ServiceError::Invalid(why)) => client_form(&state, &session, None, kind, values, vec![shown(why.field, &why.message)]).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -435,7 +438,9 @@ pub async fn regenerate_form(State(state): State<AppState>, browser: Browser, Pa
 /// `POST /settings/api-clients/{id}/regenerate`.
 pub async fn regenerate(State(state): State<AppState>, browser: Browser, Path(id): Path<String>, body: Bytes) -> PageResult {
     let (session, fields): (_, RollFields) = signed_in_form(&state, &browser, &body).await?;
-    let grace = fields.grace().ok_or_else(|| ServiceError::invalid_field("grace", i18n::text("portal-problem-grace", &[])))?;
+    let grace = fields
+        .grace()
+        .ok_or_else(|| ServiceError::invalid_field("grace", message!("page-grace-choice", "choose one of the times offered")))?;
     let here = format!("{}/regenerate", client_path(&id));
     let session = stepped_up(&state, &browser, session, &body, &here, "make a new secret", &client_path(&id)).await?;
     let actor = acting(&session, &browser);
@@ -482,8 +487,8 @@ pub async fn turn_off_form(State(state): State<AppState>, browser: Browser, Path
     confirm(&state, &browser, &id, "status").await
 }
 
-fn no_scope() -> Problem {
-    Problem { field: "scopes", message: i18n::text("portal-problem-no-scope", &[]) }
+fn no_scope() -> FieldProblem {
+    FieldProblem { field: "scopes", message: i18n::text("portal-problem-no-scope", &[]) }
 }
 
 fn edit_values(view: &ClientView) -> ClientFormValues {
@@ -559,7 +564,9 @@ pub async fn edit(State(state): State<AppState>, browser: Browser, Path(id): Pat
     };
     match state.service.update_client(&actor, &id, edit).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{}?done=saved", client_path(&id)))),
-        Err(ServiceError::Invalid(why)) => client_form(&state, &session, Some(id), None, values, vec![shown(why.field, why.message)]).await,
+        Err(ServiceError::Invalid(why)) => {
+            client_form(&state, &session, Some(id), None, values, vec![shown(why.field, &why.message)]).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -581,6 +588,6 @@ const FORM_FIELDS: &[&str] = &[
 
 /// A problem placed on the client form: at the field the rule names, or in the form's general
 /// place for a field it does not show (the owner, the authentication method, a `jwks_uri`).
-fn shown(field: Option<&'static str>, message: String) -> Problem {
-    Problem { field: field.filter(|f| FORM_FIELDS.contains(f)).unwrap_or("other"), message }
+fn shown(field: Option<&'static str>, message: &tessera_service::Message) -> FieldProblem {
+    FieldProblem { field: field.filter(|f| FORM_FIELDS.contains(f)).unwrap_or("other"), message: i18n::said(message) }
 }

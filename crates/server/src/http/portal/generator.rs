@@ -23,6 +23,41 @@ use crate::http::{dates, i18n};
 
 const GENERATOR_COOKIE: &str = "tessera_generator";
 
+/// The cookie that carries a token just got across the redirect to the generator's page
+/// (post/redirect/get: a reload shows the page, it does not ask for another token). Sealed for
+/// the session, read once, and short-lived.
+const GENERATED_COOKIE: &str = "tessera_generated";
+const GENERATED_PURPOSE: &str = "generated-token";
+const GENERATED_SECONDS: i64 = 120;
+
+/// What the generator got, on its way to the page.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Generated {
+    client_id: String,
+    /// Got by client credentials: the page shows how to get the next one with curl.
+    by_client_credentials: bool,
+    issued_at: i64,
+    token: TokenResponse,
+}
+
+/// The generator's page for `generated`, by a redirect carrying it in the sealed cookie.
+fn show_generated(state: &AppState, browser: &Browser, session: &SignedIn, generated: &Generated) -> Response {
+    let sealed = serde_json::to_vec(generated)
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+        .and_then(|json| state.service.seal_for_session(session, GENERATED_PURPOSE, &json));
+    let sealed = match sealed {
+        Ok(sealed) => sealed,
+        Err(e) => return crate::error::page_for(&e),
+    };
+    let cookie = browser.set_cookie(GENERATED_COOKIE, &sealed, GENERATED_SECONDS);
+    let query = serde_urlencoded::to_string([("client_id", generated.client_id.as_str())]).unwrap_or_default();
+    with_cookie(redirect(StatusCode::SEE_OTHER, &format!("/tools/access-token?{query}")), Some(cookie))
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
 /// How the generator gets a client a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -119,8 +154,9 @@ async fn generator_page(state: &AppState, input: GeneratorInput<'_>) -> PageResu
     Ok(response)
 }
 
-fn result_of(state: &AppState, token: TokenResponse, client: Option<&str>) -> GeneratorResult {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+fn result_of(state: &AppState, generated: Generated) -> GeneratorResult {
+    let Generated { client_id, by_client_credentials, issued_at, token } = generated;
+    let client = by_client_credentials.then_some(client_id);
     let issuer = state.service.issuer().trim_end_matches('/').to_owned();
     let api = state.service.settings().api_base_url.clone().unwrap_or_else(|| "$API_URL".to_owned());
     GeneratorResult {
@@ -128,7 +164,7 @@ fn result_of(state: &AppState, token: TokenResponse, client: Option<&str>) -> Ge
         curl_api: format!("curl -H \"Authorization: Bearer {}\" {api}/", token.access_token),
         api_named: state.service.settings().api_base_url.is_some(),
         curl_token: client.map(|id| format!("curl -u \"{id}:$CLIENT_SECRET\" -d grant_type=client_credentials {issuer}/oauth2/token")),
-        expires_at: dates::utc(now + token.expires_in as i64),
+        expires_at: dates::utc(issued_at + token.expires_in as i64),
         expires_in: token.expires_in,
         scope: token.scope.unwrap_or_default(),
         access_token: token.access_token,
@@ -141,12 +177,24 @@ pub struct GeneratorQuery {
     done: Option<String>,
 }
 
-/// `GET /tools/access-token`.
+/// `GET /tools/access-token`: the page, with the token just got when the redirect after getting
+/// it brought one (shown once: the cookie is cleared).
 pub async fn generator(State(state): State<AppState>, browser: Browser, Query(query): Query<GeneratorQuery>) -> PageResult {
     let session = signed_in(&state, &browser, "/tools/access-token").await?;
     let mut input = GeneratorInput::new(&session, query.client_id.as_deref().unwrap_or_default());
     input.notice = notice(query.done.as_deref());
-    generator_page(&state, input).await
+    let Some(sealed) = browser.cookies.get(GENERATED_COOKIE) else { return generator_page(&state, input).await };
+    let generated = state
+        .service
+        .open_for_session(&session, GENERATED_PURPOSE, sealed)
+        .and_then(|json| serde_json::from_slice::<Generated>(&json).ok());
+    if let Some(generated) = generated {
+        input.selected = generated.client_id.clone();
+        input.scope = generated.token.scope.clone().unwrap_or_default();
+        input.result = Some(result_of(&state, generated));
+    }
+    let page = generator_page(&state, input).await?;
+    Ok(with_cookie(page, Some(browser.set_cookie(GENERATED_COOKIE, "", 0))))
 }
 
 /// The generator's answer when the token endpoint refused: its words, never a secret.
@@ -177,18 +225,19 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
     let mut input = GeneratorInput::new(&session, &client_id);
     input.scope = scope.clone();
     match Kind::of(&view) {
-        Kind::ClientCredentials => {
-            match state.service.generator_client_credentials(&actor, &client_id, &scope, browser.peer).await {
-                Ok(token) => input.result = Some(result_of(&state, token, Some(&client_id))),
-                Err(e) => match token_failure(&e) {
-                    Some(text) => {
-                        input.fail(text);
-                    }
-                    None => return Err(e.into()),
-                },
+        Kind::ClientCredentials => match state.service.generator_client_credentials(&actor, &client_id, &scope, browser.peer).await {
+            Ok(token) => {
+                let generated = Generated { client_id, by_client_credentials: true, issued_at: now_seconds(), token };
+                Ok(show_generated(&state, &browser, &session, &generated))
             }
-            generator_page(&state, input).await
-        }
+            Err(e) => match token_failure(&e) {
+                Some(text) => {
+                    input.fail(text);
+                    generator_page(&state, input).await
+                }
+                None => Err(e.into()),
+            },
+        },
         Kind::NoTokenGrant => {
             input.fail(i18n::text("portal-generator-no-grant", &[]));
             generator_page(&state, input).await
@@ -267,7 +316,12 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
     let actor = acting(&session, &browser);
     let code = query.code.unwrap_or_default();
     match state.service.generator_exchange(&actor, client_id, &code, verifier, browser.peer).await {
-        Ok(token) => input.result = Some(result_of(&state, token, None)),
+        // The code is spent: its page is the generator's own, by a redirect, so a reload asks
+        // for nothing again and the code leaves the address bar.
+        Ok(token) => {
+            let generated = Generated { client_id: client_id.to_owned(), by_client_credentials: false, issued_at: now_seconds(), token };
+            return Ok(with_cookie(show_generated(&state, &browser, &session, &generated), Some(clear)));
+        }
         Err(e) => match token_failure(&e) {
             Some(text) => {
                 input.fail(text);

@@ -142,7 +142,7 @@ async fn stepped_up(
         None => None,
         Some(offered) => match state.service.step_up(&session, offered, browser.peer).await {
             Ok(()) => return Ok(session),
-            Err(tessera_service::ServiceError::Invalid(why)) => Some(sentence(&why.message)),
+            Err(tessera_service::ServiceError::Invalid(why)) => Some(sentence(&crate::http::i18n::said(&why.message))),
             Err(e) => return Err(page_for(&e)),
         },
     };

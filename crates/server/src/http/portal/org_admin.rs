@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tessera_core::model::Role;
 use tessera_service::ServiceError;
-use tessera_service::admin::{Actor, AuditFilter, NewUser};
+use tessera_service::admin::{Actor, AuditFilter, NewUser, OrgChange};
 use tessera_service::session::SignedIn;
 
 use crate::http::forms::{ClientIdForm, InviteForm, MemberRoleForm, NewMemberForm, NoFields, OrganizationForm, ScopeForm};
@@ -121,8 +121,8 @@ pub async fn add_member(State(state): State<AppState>, browser: Browser, body: B
     };
     match state.service.create_user(&acting(&session, &browser), new).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=added")),
-        Err(ServiceError::Invalid(why)) => again(why.message, StatusCode::BAD_REQUEST).await,
-        Err(ServiceError::Forbidden(why)) => again(why.to_string(), StatusCode::FORBIDDEN).await,
+        Err(ServiceError::Invalid(why)) => again(i18n::said(&why.message), StatusCode::BAD_REQUEST).await,
+        Err(ServiceError::Forbidden(why)) => again(i18n::said(&why), StatusCode::FORBIDDEN).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -138,8 +138,8 @@ pub async fn invite(State(state): State<AppState>, browser: Browser, body: Bytes
     let actor = acting(&session, &browser);
     match state.service.invite_by_mail(&actor, session.user.org_id.as_str(), &form.email, role).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=invited")),
-        Err(ServiceError::Invalid(why)) => again(why.message, StatusCode::BAD_REQUEST).await,
-        Err(ServiceError::Forbidden(why)) => again(why.to_string(), StatusCode::FORBIDDEN).await,
+        Err(ServiceError::Invalid(why)) => again(i18n::said(&why.message), StatusCode::BAD_REQUEST).await,
+        Err(ServiceError::Forbidden(why)) => again(i18n::said(&why), StatusCode::FORBIDDEN).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -155,7 +155,7 @@ pub async fn update_member(State(state): State<AppState>, browser: Browser, Path
     let actor = acting(&session, &browser);
     match state.service.update_member(&actor, &id, Some(role), Some(form.authorize_applications)).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/members?done=saved")),
-        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &why).await,
+        Err(ServiceError::Forbidden(why)) => members_refused(&state, &session, &i18n::said(&why)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -164,7 +164,7 @@ async fn set_member_disabled(state: &AppState, browser: &Browser, id: &str, body
     let (session, NoFields {}) = signed_in_form(state, browser, body).await?;
     match state.service.set_user_disabled(&acting(&session, browser), id, disabled).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, if disabled { "/admin/members?done=disabled" } else { "/admin/members?done=enabled" })),
-        Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &why).await,
+        Err(ServiceError::Forbidden(why)) => members_refused(state, &session, &i18n::said(&why)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -203,7 +203,7 @@ pub async fn add_scope(State(state): State<AppState>, browser: Browser, body: By
     let actor = acting(&session, &browser);
     match state.service.create_scope(&actor, session.user.org_id.as_str(), form.name.trim(), form.restricted).await {
         Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/scopes?done=added")),
-        Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(sentence(&why.message))).await,
+        Err(ServiceError::Invalid(why)) => scopes_page(&state, &session, None, Some(sentence(&i18n::said(&why.message)))).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -407,7 +407,8 @@ pub async fn update_organization(State(state): State<AppState>, browser: Browser
     let here = "/admin/organization";
     let session = stepped_up(&state, &browser, session, &body, here, "change the organization's settings", here).await?;
     let user = &session.user;
-    state.service.update_org(&Actor::user(user.clone()), user.org_id.as_str(), Some(form.require_mfa)).await?;
+    let change = OrgChange { require_mfa: Some(form.require_mfa), require_sso: None };
+    state.service.update_org(&Actor::user(user.clone()), user.org_id.as_str(), change).await?;
     Ok(redirect(StatusCode::SEE_OTHER, "/admin/organization?done=saved"))
 }
 

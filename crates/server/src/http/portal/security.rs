@@ -117,7 +117,8 @@ pub async fn change_password(State(state): State<AppState>, browser: Browser, bo
     match state.service.change_password(&session, &form.current_password, new_password, browser.peer).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=password"))),
         Err(ServiceError::Invalid(why)) => {
-            security_page(&state, &session, Messages { password_error: Some(sentence(&why.message)), ..Messages::default() }).await
+            security_page(&state, &session, Messages { password_error: Some(sentence(&i18n::said(&why.message))), ..Messages::default() })
+                .await
         }
         Err(e) => Err(e.into()),
     }
@@ -183,7 +184,7 @@ pub async fn confirm_totp(State(state): State<AppState>, browser: Browser, body:
     match state.service.confirm_totp_enrollment(&session, &form.code).await {
         Ok(codes) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session, "security", None), codes })),
         Err(ServiceError::Invalid(why)) => match state.service.totp_enrollment_in_progress(&session).await? {
-            Some(enrollment) => Ok(totp_setup_page(&state, &session, enrollment, Some(sentence(&why.message)))),
+            Some(enrollment) => Ok(totp_setup_page(&state, &session, enrollment, Some(sentence(&i18n::said(&why.message))))),
             None => Ok(redirect(StatusCode::SEE_OTHER, HERE)),
         },
         Err(e) => Err(e.into()),
@@ -196,7 +197,7 @@ pub async fn remove_totp(State(state): State<AppState>, browser: Browser, body: 
     match state.service.remove_totp(&session, &form.current_password, browser.peer).await {
         Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=totp-removed"))),
         Err(ServiceError::Invalid(why)) => {
-            security_page(&state, &session, Messages { error: Some(sentence(&why.message)), ..Messages::default() }).await
+            security_page(&state, &session, Messages { error: Some(sentence(&i18n::said(&why.message))), ..Messages::default() }).await
         }
         Err(e) => Err(e.into()),
     }
@@ -224,7 +225,7 @@ pub async fn add_passkey(State(state): State<AppState>, browser: Browser, body: 
     match state.service.finish_passkey_registration(&session, &form.ceremony, &form.name, &form.credential).await {
         Ok(Some(codes)) => Ok(html(StatusCode::OK, &RecoveryCodesPage { nav: nav(&session, "security", None), codes })),
         Ok(None) => Ok(redirect(StatusCode::SEE_OTHER, &format!("{HERE}?done=passkey-added"))),
-        Err(ServiceError::Invalid(why)) => passkey_setup_page(&state, &session, form.name, Some(sentence(&why.message))).await,
+        Err(ServiceError::Invalid(why)) => passkey_setup_page(&state, &session, form.name, Some(sentence(&i18n::said(&why.message)))).await,
         Err(e) => Err(e.into()),
     }
 }
