@@ -292,3 +292,36 @@ async fn an_id_token_whose_signature_the_published_keys_do_not_verify_is_refused
     let mut agent = Agent::new(&world.server);
     assert_eq!(sign_in_as(&world, &mut agent, "grace", "/").await.status(), 303);
 }
+
+/// The whole round trip in real Chromium: an application's sign-in page offers the provider,
+/// the provider's own login page is filled in, and the consent page of Tessera follows, signed
+/// in; the sign-in page at a phone's width keeps the provider's button.
+#[tokio::test]
+async fn chromium_goes_to_the_provider_and_back_signed_in() {
+    use std::time::Duration;
+    use tessera_testkit::browser::Browser;
+    const WAIT: Duration = Duration::from_secs(15);
+    let world = world().await;
+    world.op.set_account("hana", &format!("hana@{DOMAIN}"), true, "Hana").await.unwrap();
+    let client = web_client(&world.server, &world.fixture, &["--scope", "openid"]);
+    let browser = Browser::start().await.unwrap();
+    for width in [390, 1280] {
+        browser.client().set_window_size(width, 900).await.unwrap();
+        browser.goto(&world.server.url(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=openid+read")))).await.unwrap();
+        browser.wait_for_element("ul.providers a", WAIT).await.unwrap();
+        assert_eq!(browser.text("ul.providers a").await.unwrap(), "Continue with Corp SSO");
+        let suffix = if width == 390 { "-phone" } else { "" };
+        crate::portal_browser::screenshot(&browser, &format!("login-sso{suffix}.png")).await;
+    }
+    browser.click("ul.providers a").await.unwrap();
+    // The provider's page (node-oidc-provider's interaction, served by the test's script).
+    browser.wait_for_element("input[name=login]", WAIT).await.unwrap();
+    browser.fill("input[name=login]", "hana").await.unwrap();
+    browser.fill("input[name=password]", "anything").await.unwrap();
+    browser.click("#op-login").await.unwrap();
+    // Back at Tessera, signed in: its consent page for the application.
+    browser.wait_for_element("button[value=allow]", WAIT).await.unwrap();
+    assert!(browser.current_url().await.unwrap().starts_with(&world.server.url("/oauth2/authorize")));
+    assert!(browser.page_source().await.unwrap().contains(&format!("hana@{DOMAIN}")), "the consent names who signed in");
+    browser.close().await.unwrap();
+}
