@@ -852,6 +852,51 @@ pub struct NewInvitationRequest {
     pub role: String,
 }
 
+/// An upstream OpenID Provider to connect (admin API, `POST /admin/v1/identity-providers`).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewIdentityProviderRequest {
+    /// The sign-in page's "Continue with NAME".
+    pub name: String,
+    pub issuer: String,
+    /// Tessera's client id at the provider.
+    pub client_id: String,
+    /// Its secret: stored sealed, never shown again.
+    pub client_secret: String,
+    /// Email domains that sign in here (the operator's alone: refused through the API).
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    /// member (the default) or admin.
+    #[serde(default)]
+    pub default_role: Option<String>,
+}
+
+impl std::fmt::Debug for NewIdentityProviderRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewIdentityProviderRequest").field("name", &self.name).field("issuer", &self.issuer).finish_non_exhaustive()
+    }
+}
+
+/// Changes to an identity provider (admin API, `PATCH /admin/v1/identity-providers/{id}`).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentityProviderPatch {
+    pub name: Option<String>,
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub email_domains: Option<Vec<String>>,
+    pub default_role: Option<String>,
+}
+
+impl std::fmt::Debug for IdentityProviderPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityProviderPatch").field("name", &self.name).field("issuer", &self.issuer).finish_non_exhaustive()
+    }
+}
+
 /// An invitation as the admin API shows it: its link travels only by mail, to the invitee.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

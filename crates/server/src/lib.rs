@@ -124,6 +124,8 @@ pub fn build_app(state: AppState) -> Router {
         .route("/admin/scopes", get(http::portal::org_admin::scopes).post(http::portal::org_admin::add_scope))
         .route("/admin/scopes/restriction", post(http::portal::org_admin::restrict_scope))
         .route("/admin/organization", get(http::portal::org_admin::organization).post(http::portal::org_admin::update_organization))
+        .route("/admin/organization/identity-providers", post(http::portal::org_admin::add_identity_provider))
+        .route("/admin/organization/identity-providers/remove", post(http::portal::org_admin::remove_identity_provider))
         .route("/settings/organizations", get(http::portal::memberships::organizations))
         .route("/invite/{token}", get(http::invitations::invitation).post(http::invitations::join_with_password))
         .route("/invite/{token}/accept", post(http::invitations::accept))

@@ -85,6 +85,14 @@ enum Route {
     /// Of a client no member asked for: once the access rule lets the caller by, 404 (nothing
     /// waits); `approvals.rs` rejects a real request.
     RejectApprovalRequest,
+    ListIdentityProviders,
+    AddIdentityProvider,
+    /// With an email domain: the operator's alone, refused to everyone here.
+    AddIdentityProviderClaimingDomain,
+    /// The home organization's provider (`Org`), or the other organization's (`Other`).
+    ShowIdentityProvider,
+    UpdateIdentityProvider,
+    RemoveIdentityProvider,
     Audit,
     RevokeToken,
     OpenApi,
@@ -178,6 +186,15 @@ const FIRST_PARTY: &[Row] = &[
     (Withdraw,                    Other,      [204, 204, 403, 403]),
     (ListApprovalRequests,        Org,        [200, 200, 403, 403]),
     (RejectApprovalRequest,       Other,      [404, 404, 403, 403]),
+    (ListIdentityProviders,       Org,        [200, 200, 403, 403]),
+    (AddIdentityProvider,         Org,        [201, 403, 403, 403]),
+    (AddIdentityProviderClaimingDomain, Org,  [403, 403, 403, 403]),
+    (ShowIdentityProvider,        Org,        [200, 200, 403, 403]),
+    (ShowIdentityProvider,        Other,      [404, 404, 403, 403]),
+    (UpdateIdentityProvider,      Org,        [200, 403, 403, 403]),
+    (UpdateIdentityProvider,      Other,      [404, 404, 403, 403]),
+    (RemoveIdentityProvider,      Org,        [204, 403, 403, 403]),
+    (RemoveIdentityProvider,      Other,      [404, 404, 403, 403]),
     (Audit,                       Org,        [200, 200, 403, 403]),
     (RevokeToken,                 Org,        [204, 204, 400, 400]),
     (OpenApi,                     Org,        [200, 200, 200, 200]),
@@ -206,8 +223,13 @@ enum Page {
     RejectApplication,
     Audit,
     Organization,
-    /// Leaves `require_mfa` off (the cells after it must not be sent to enrolment).
+    /// Leaves `require_mfa` and `require_sso` off (the cells after it must not be sent to
+    /// enrolment, and sign in with passwords).
     SaveOrganization,
+    /// Connects an identity provider to the caller's organization.
+    AddIdentityProvider,
+    /// Disconnects a provider of the caller's organization (`Org`) or of another (`Other`).
+    RemoveIdentityProvider,
     /// The person's organizations: the callers belong to one each.
     Memberships,
     /// Without a mail server: `503` once allowed, as the API's row.
@@ -286,6 +308,9 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::Audit,           Org,        [200, 200, 403, 0]),
     (Page::Organization,    Org,        [200, 200, 403, 0]),
     (Page::SaveOrganization,    Org,        [303, 403, 403, 0]),
+    (Page::AddIdentityProvider, Org,        [303, 403, 403, 0]),
+    (Page::RemoveIdentityProvider, Org,     [303, 403, 403, 0]),
+    (Page::RemoveIdentityProvider, Other,   [404, 404, 404, 0]),
     (Page::Memberships,         Own,        [200, 200, 200, 0]),
     (Page::Invite,              Org,        [503, 503, 403, 0]),
     (Page::AcceptInvitation,    Org,        [404, 404, 404, 0]),
@@ -428,6 +453,25 @@ impl World {
         }
     }
 
+    /// A fresh identity provider of `org` (made by the operator), by id.
+    fn provider(&self, org: &Fixture) -> String {
+        let name = format!("provider {}", self.next());
+        let args = [
+            "idp",
+            "add",
+            "--org",
+            &org.org_name,
+            "--name",
+            &name,
+            "--issuer",
+            "https://login.example.test",
+            "--client-id",
+            "tessera",
+            "--client-secret-stdin",
+        ];
+        self.server.cli.json_with_stdin(&args, "upstream secret\n").unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
     /// What the operator sees of a client (`None`: gone).
     fn client_state(&self, id: &str) -> Option<Value> {
         let shown = self.server.cli.run(&["--json", "client", "show", id]).unwrap();
@@ -456,8 +500,17 @@ impl World {
 /// The object of a cell and how to see whether it changed.
 enum Object {
     None,
-    Client { id: String, secret: String },
-    User { email: String },
+    Client {
+        id: String,
+        secret: String,
+    },
+    User {
+        email: String,
+    },
+    /// An identity provider, as the operator sees it.
+    Provider {
+        id: String,
+    },
 }
 
 impl Object {
@@ -466,6 +519,10 @@ impl Object {
             Object::None => (Value::Null, true),
             Object::Client { id, secret } => (world.client_state(id).unwrap_or(Value::Null), world.secret_works(id, secret).await),
             Object::User { email } => (world.user_state(email), true),
+            Object::Provider { id } => {
+                let shown = world.server.cli.run(&["--json", "idp", "show", id]).unwrap();
+                (if shown.success { shown.json().unwrap() } else { Value::Null }, true)
+            }
         }
     }
 }
@@ -590,6 +647,25 @@ async fn prepare(world: &World, role: Role, action: Route, target: Target) -> Re
         RejectApprovalRequest => {
             let (id, secret) = world.client_target(role, Other);
             Request::new(Method::DELETE, format!("/approval-requests/{id}"), None, Object::Client { id, secret })
+        }
+        ListIdentityProviders => Request::new(Method::GET, "/identity-providers", None, Object::None),
+        AddIdentityProvider | AddIdentityProviderClaimingDomain => {
+            let mut body = json!({ "name": format!("SSO {}", world.next()), "issuer": "https://login.example.test",
+                "client_id": "tessera", "client_secret": "upstream secret" });
+            if action == AddIdentityProviderClaimingDomain {
+                body["email_domains"] = json!([format!("claimed{}.example", world.next())]);
+            }
+            Request::new(Method::POST, "/identity-providers", Some(body), Object::None)
+        }
+        ShowIdentityProvider | UpdateIdentityProvider | RemoveIdentityProvider => {
+            let id = world.provider(if target == Other { &world.other } else { &world.home });
+            let path = format!("/identity-providers/{id}");
+            let object = Object::Provider { id };
+            match action {
+                ShowIdentityProvider => Request::new(Method::GET, path, None, object),
+                UpdateIdentityProvider => Request::new(Method::PATCH, path, Some(json!({ "name": "renamed" })), object),
+                _ => Request::new(Method::DELETE, path, None, object),
+            }
         }
         Audit => Request::new(Method::GET, "/audit", None, Object::None),
         RevokeToken => {
@@ -822,6 +898,16 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
         Page::Audit => ("/admin/audit".into(), None, Object::None),
         Page::Organization => ("/admin/organization".into(), None, Object::None),
         Page::SaveOrganization => ("/admin/organization".into(), form(&[]), Object::None),
+        Page::AddIdentityProvider => {
+            let name = format!("SSO {}", world.next());
+            let fields =
+                [("name", name.as_str()), ("issuer", "https://login.example.test"), ("client_id", "tessera"), ("client_secret", "s")];
+            ("/admin/organization/identity-providers".into(), form(&fields), Object::None)
+        }
+        Page::RemoveIdentityProvider => {
+            let id = world.provider(if target == Other { &world.other } else { &world.home });
+            ("/admin/organization/identity-providers/remove".into(), form(&[("id", &id)]), Object::Provider { id })
+        }
         Page::Memberships => ("/settings/organizations".into(), None, Object::None),
         Page::Invite => ("/admin/members/invite".into(), form(&[("email", "invited@matrix.test"), ("role", "member")]), Object::None),
         Page::AcceptInvitation if target == Org => {

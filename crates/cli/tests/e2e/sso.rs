@@ -324,4 +324,92 @@ async fn chromium_goes_to_the_provider_and_back_signed_in() {
     assert!(browser.current_url().await.unwrap().starts_with(&world.server.url("/oauth2/authorize")));
     assert!(browser.page_source().await.unwrap().contains(&format!("hana@{DOMAIN}")), "the consent names who signed in");
     browser.close().await.unwrap();
+
+    // The organization page lists the provider, on a phone too (its table becomes cards).
+    let browser = Browser::start().await.unwrap();
+    crate::portal_browser::sign_in(&browser, &world.server, "/admin/organization", &world.fixture.owner_email, OWNER_PASSWORD).await;
+    for width in [390, 1280] {
+        browser.client().set_window_size(width, 900).await.unwrap();
+        browser.goto(&world.server.url("/admin/organization")).await.unwrap();
+        browser.wait_for_element("#identity-providers", WAIT).await.unwrap();
+        assert!(browser.text("table.list").await.unwrap().contains("Corp SSO"));
+        browser.client().execute("document.getElementById('identity-providers').scrollIntoView()", vec![]).await.unwrap();
+        let suffix = if width == 390 { "-phone" } else { "" };
+        crate::portal_browser::screenshot(&browser, &format!("admin-sso{suffix}.png")).await;
+    }
+    browser.close().await.unwrap();
+}
+
+/// The organization page: an owner connects a provider (a bad issuer is refused in place, the
+/// form kept but for the secret), requires it, and cannot disconnect the last one while it is
+/// required; an admin only reads.
+#[tokio::test]
+async fn owners_connect_and_require_a_provider_on_the_organization_page() {
+    let (server, fixture) =
+        start_with(ServerOptions { serve: vec!["--allow-internal-jwks-uri".into(), "true".into()], ..Default::default() });
+    let op = UpstreamOp::start(RP_ID, RP_SECRET, &[server.url("/login/sso/callback")]).unwrap();
+    let mut owner = Agent::new(&server);
+    assert_eq!(owner.login(&fixture.owner_email, OWNER_PASSWORD).await.status(), 303);
+    let page = owner.get("/admin/organization").await.text().await.unwrap();
+    assert!(page.contains("No identity provider is connected") && page.contains(&server.url("/login/sso/callback")), "{page}");
+    assert!(page.contains(r#"name="require_sso" value="true" disabled"#), "nothing to require yet: {page}");
+
+    let bad: Vec<(&str, &str)> = vec![
+        ("name", "Corp SSO"),
+        ("issuer", "http://login.elsewhere.example"),
+        ("client_id", RP_ID),
+        ("client_secret", RP_SECRET),
+        ("default_role", "member"),
+    ];
+    let response = owner.submit("/admin/organization/identity-providers", &page, &["csrf_token"], &bad).await;
+    assert_eq!(response.status(), 400);
+    let again = response.text().await.unwrap();
+    assert!(again.contains("http is allowed only for 127.0.0.1") && again.contains(r#"value="Corp SSO""#), "{again}");
+    assert!(!again.contains(RP_SECRET), "the secret is never echoed");
+
+    let issuer = op.issuer().to_owned();
+    let good: Vec<(&str, String)> = vec![
+        ("name", "Corp SSO".into()),
+        ("issuer", issuer.clone()),
+        ("client_id", RP_ID.into()),
+        ("client_secret", RP_SECRET.into()),
+        ("default_role", "member".into()),
+    ];
+    let borrowed: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = owner.submit("/admin/organization/identity-providers", &page, &["csrf_token"], &borrowed).await;
+    assert_eq!(location(&response), "/admin/organization?done=added");
+    let page = owner.get("/admin/organization").await.text().await.unwrap();
+    assert!(page.contains("Corp SSO") && page.contains(&issuer) && !page.contains(RP_SECRET), "{page}");
+    let listed = server.cli.json(&["idp", "list", "--org", &fixture.org_name]).unwrap();
+    assert_eq!(listed[0]["email_domains"], serde_json::json!([]), "an owner claims no domain");
+
+    // Required: the owner saves it; an admin reads it and cannot change it.
+    let response = owner.submit("/admin/organization", &page, &["csrf_token"], &[("require_sso", "true")]).await;
+    assert_eq!(location(&response), "/admin/organization?done=saved");
+    assert_eq!(
+        server.cli.json(&["org", "list"]).unwrap().as_array().unwrap().iter().find(|o| o["name"] == fixture.org_name.as_str()).unwrap()["require_sso"],
+        true
+    );
+    let admin = format!("admin@{}.test", fixture.org_name);
+    add_user(&server, &fixture, &admin, "admin", "an admin's long password", &[]);
+    let mut reader = Agent::new(&server);
+    // (An admin's password no longer works once SSO is required: the operator lifts it for the look.)
+    server.cli.json(&["org", "update", &fixture.org_name, "--require-sso", "false"]).unwrap();
+    assert_eq!(reader.login(&admin, "an admin's long password").await.status(), 303);
+    server.cli.json(&["org", "update", &fixture.org_name, "--require-sso", "true"]).unwrap();
+    let seen = reader.get("/admin/organization").await.text().await.unwrap();
+    assert!(seen.contains("Corp SSO") && !seen.contains("/admin/organization/identity-providers/remove"), "{seen}");
+    let id = listed[0]["id"].as_str().unwrap();
+    let refused = reader.submit("/admin/organization/identity-providers/remove", &page, &["csrf_token"], &[("id", id)]).await;
+    assert_eq!(refused.status(), 403);
+
+    // The last provider of an organization that requires it stays.
+    let page = owner.get("/admin/organization").await.text().await.unwrap();
+    let response = owner.submit("/admin/organization/identity-providers/remove", &page, &["csrf_token"], &[("id", id)]).await;
+    assert_eq!(response.status(), 409);
+    let response = owner.submit("/admin/organization", &page, &["csrf_token"], &[]).await;
+    assert_eq!(location(&response), "/admin/organization?done=saved");
+    let response = owner.submit("/admin/organization/identity-providers/remove", &page, &["csrf_token"], &[("id", id)]).await;
+    assert_eq!(location(&response), "/admin/organization?done=removed");
+    assert_eq!(server.cli.json(&["idp", "list", "--org", &fixture.org_name]).unwrap(), serde_json::json!([]));
 }

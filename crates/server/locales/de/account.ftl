@@ -1,8 +1,8 @@
 # account pages (de). Keys start with "account-".
 # Anmelden, der zweite Schritt, Passkeys, Abmelden, der Einrichtungslink des ersten Inhabers,
 # die Bestätigung vor heiklen Aktionen, Passwort zurücksetzen, Einladungen, Zustimmung und
-# Freigabe, die Geräteseite, die Sicherheitseinstellungen und die Fehlerseiten. Verwendet werden
-# nur die Variablen $name, $email und $count; jede Nachricht sagt, was sie enthalten.
+# Freigabe, die Geräteseite, die Sicherheitseinstellungen und die Fehlerseiten. Jede Nachricht mit
+# einer Variablen sagt, was sie enthält.
 
 ## Wörter, die viele dieser Seiten teilen
 account-sign-in = Anmelden
@@ -264,12 +264,12 @@ account-address = Adresse
 account-signed-in = Angemeldet
 account-last-seen = Zuletzt gesehen
 account-this-browser = dieser Browser
-# $name: der Browser (account-browser-at), $count: wann er sich angemeldet hat.
-account-sign-out-browser = { $name } abmelden, angemeldet { $count }
-# $name: der Browser (account-browser-on-system), $email: seine IP-Adresse.
-account-browser-at = { $name } mit der Adresse { $email }
-# $name: der Name des Browsers (Firefox), $email: sein Betriebssystem (Linux).
-account-browser-on-system = { $name } unter { $email }
+# $name: der Browser (account-browser-at), $when: wann er sich angemeldet hat.
+account-sign-out-browser = { $name } abmelden, angemeldet { $when }
+# $name: der Browser (account-browser-on-system), $address: seine IP-Adresse.
+account-browser-at = { $name } mit der Adresse { $address }
+# $name: der Name des Browsers (Firefox), $system: sein Betriebssystem (Linux).
+account-browser-on-system = { $name } unter { $system }
 account-a-browser = ein Browser
 account-unknown = unbekannt
 account-never = nie

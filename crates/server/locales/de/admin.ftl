@@ -1,7 +1,7 @@
 # admin pages (de). Keys start with "admin-".
 # Die Admin-Seiten der Organisation (Mitglieder, Scopes, Freigaben, Protokoll, Einstellungen),
 # Ihre Organisationen und Verbundene Anwendungen. Variablen: { $email } die E-Mail-Adresse einer
-# Person, { $name } ein Name (oder, wo angegeben, ein Zeitpunkt), { $count } eine Zahl.
+# Person, { $name } ein Name, { $when } ein Zeitpunkt, { $count } eine Zahl.
 
 ## Gemeinsam für die Seiten der Organisation
 admin-actions = Aktionen
@@ -36,7 +36,7 @@ admin-members-mail-off-before = E-Mail ist auf diesem Server ausgeschaltet, dahe
 admin-members-mail-off-after = { " " }einladen, oder Sie fügen unten ein Mitglied hinzu.
 admin-members-waiting-heading = Noch nicht angenommen
 # $name: bis wann die Einladung gilt.
-admin-members-until = gültig bis { $name }
+admin-members-until = gültig bis { $when }
 admin-members-add-heading = Ein Mitglied hinzufügen
 admin-members-initial-password = Anfangspasswort
 admin-members-initial-password-help = (mindestens 12 Zeichen; leer lassen für einen Service-Benutzer; wer schon ein Konto hat, behält sein eigenes)
@@ -101,7 +101,6 @@ admin-audit-detail = Details
 admin-audit-older = Ältere Einträge
 
 ## Einstellungen
-admin-settings-second-factor = Zweiter Faktor
 admin-settings-require-mfa = Von jedem Mitglied einen zweiten Faktor verlangen
 admin-settings-require-mfa-help = Mitglieder ohne Authenticator-App werden direkt nach der Anmeldung zur Einrichtung geschickt und können bis dahin nichts anderes tun. Schalten Sie dies erst ein, wenn Sie Ihre eigene eingerichtet haben.
 admin-settings-mfa-required = Jedes Mitglied muss sich mit einem zweiten Faktor anmelden.
@@ -123,3 +122,29 @@ admin-connected-intro = Anwendungen, denen Sie die Nutzung Ihres Kontos erlaubt 
 admin-connected-none = Sie haben noch keiner Anwendung erlaubt, Ihr Konto zu nutzen.
 admin-connected-revoke = Zugriff widerrufen
 admin-connected-revoke-name = Zugriff von { $name } widerrufen
+
+## Single sign-on on the organization page
+
+admin-settings-sign-in = Anmeldung
+admin-settings-require-sso = Mitglieder melden sich über den Identitätsanbieter an
+admin-settings-require-sso-help = Die Anmeldung mit Passwort ist für Mitglieder aus; Eigentümer behalten ihr Passwort als Zugang, falls der Anbieter ausfällt.
+admin-settings-require-sso-needs = Verbinden Sie zuerst unten einen Identitätsanbieter.
+admin-settings-sso-required = Mitglieder melden sich über den Identitätsanbieter der Organisation an.
+admin-sso-heading = Single Sign-on
+admin-sso-intro = Mitglieder können sich mit dem OpenID Provider Ihrer Firma anmelden (Okta, Entra ID, Google Workspace, Keycloak, …). Die Anmeldeseite Ihrer Anwendungen bietet „Weiter mit“ ihm an.
+admin-sso-none = Kein Identitätsanbieter ist verbunden.
+admin-sso-name = Name
+admin-sso-issuer = Issuer
+admin-sso-domains = E-Mail-Domains
+admin-sso-no-domains = keine
+admin-sso-default-role = Rolle neuer Mitglieder
+admin-sso-remove = Trennen
+admin-sso-remove-name = { $name } trennen
+admin-sso-add-heading = Einen Identitätsanbieter verbinden
+admin-sso-register = Tragen Sie dies als Weiterleitungs-URI einer Webanwendung bei Ihrem Anbieter ein:
+admin-sso-name-help = Die Anmeldeseite sagt „Weiter mit“ diesem Namen.
+admin-sso-client-id = Client-ID beim Anbieter
+admin-sso-client-secret = Client-Secret beim Anbieter
+admin-sso-domains-operator = E-Mail-Domains (deren Personen sich hier anmelden und bei der ersten Anmeldung Mitglied werden) legt der Betreiber des Servers fest.
+admin-sso-add = Verbinden
+admin-sso-copy-callback = die Weiterleitungs-URI

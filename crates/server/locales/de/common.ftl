@@ -45,5 +45,6 @@ notice-totp-removed = Die Authenticator-App ist entfernt.
 notice-passkey-added = Der Passkey ist hinzugefügt: Melden Sie sich damit an, statt mit Ihrem Passwort oder danach.
 notice-passkey-removed = Der Passkey ist entfernt.
 notice-session-ended = Dieser Browser ist abgemeldet.
+notice-removed = Entfernt.
 notice-sessions-ended = Alle anderen Browser sind abgemeldet.
 notice-verification-not-sent = Es wurde kein Link gesendet: E-Mail ist ausgeschaltet, die Adresse ist schon bestätigt, oder in der letzten Stunde wurden zu viele Links gesendet.

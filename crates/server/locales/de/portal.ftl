@@ -1,5 +1,5 @@
 # portal pages (de). Keys start with "portal-".
-# Variablen: { $name } der Name eines Clients oder ein Wert, den die Seite nennt, { $count } eine Zahl.
+# Variablen: { $name } der Name eines Clients, { $answer } die Antwort eines Servers, { $count } eine Zahl.
 # Eine Nachricht, die direkt nach Markup (`<code>…</code>`, einem Link) weitergeht und mit einem
 # Leerzeichen beginnen muss, schreibt es als {" "}.
 
@@ -188,13 +188,13 @@ portal-generator-kind-code = Browser, Code-Flow
 portal-generator-kind-implicit = Browser, Implicit
 portal-generator-kind-none = kein Grant für Tokens
 # $name: der Fehlercode und seine Beschreibung, „invalid_scope: …“.
-portal-generator-token-endpoint-answered = Der Token-Endpunkt antwortete mit { $name }
+portal-generator-token-endpoint-answered = Der Token-Endpunkt antwortete mit { $answer }
 portal-generator-not-approved = Diese Anwendung ist für Ihre Organisation noch nicht freigegeben.
 portal-generator-too-many-attempts = Zu viele fehlgeschlagene Versuche für diesen Client; versuchen Sie es später erneut.
 portal-generator-no-grant = Dieser Client hat keinen Grant, der Access-Tokens ausstellt.
 portal-generator-expired = Dieser Durchlauf ist abgelaufen. Beginnen Sie von vorn.
 # $name: der Fehlercode und seine Beschreibung, „access_denied: …“.
-portal-generator-server-answered = Der Autorisierungsserver antwortete mit { $name }
+portal-generator-server-answered = Der Autorisierungsserver antwortete mit { $answer }
 portal-generator-not-yours = Diese Antwort gehört nicht zu dem Durchlauf, den Sie begonnen haben. Beginnen Sie von vorn.
 
 ## Das Skript des Implicit-Durchlaufs (assets/generator.js), von der Seite gelesen.

@@ -1,8 +1,7 @@
 # account pages (en). Keys start with "account-".
 # Signing in, the second step, passkeys, signing out, the first owner's setup link, step-up,
 # password reset, invitations, consent and approval, the device page, the security settings, and
-# the error pages. Only the variables $name, $email and $count are used; each message says what
-# they hold.
+# the error pages. Each message with a variable says what it holds.
 
 ## Words many of these pages share
 account-sign-in = Sign in
@@ -264,12 +263,12 @@ account-address = Address
 account-signed-in = Signed in
 account-last-seen = Last seen
 account-this-browser = this browser
-# $name: the browser (account-browser-at), $count: when it signed in.
-account-sign-out-browser = Sign out { $name }, signed in { $count }
-# $name: the browser (account-browser-on-system), $email: its IP address.
-account-browser-at = { $name } at { $email }
-# $name: the browser's name (Firefox), $email: its operating system (Linux).
-account-browser-on-system = { $name } on { $email }
+# $name: the browser (account-browser-at), $when: when it signed in.
+account-sign-out-browser = Sign out { $name }, signed in { $when }
+# $name: the browser (account-browser-on-system), $address: its IP address.
+account-browser-at = { $name } at { $address }
+# $name: the browser's name (Firefox), $system: its operating system (Linux).
+account-browser-on-system = { $name } on { $system }
 account-a-browser = a browser
 account-unknown = unknown
 account-never = never

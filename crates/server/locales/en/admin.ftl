@@ -1,7 +1,7 @@
 # admin pages (en). Keys start with "admin-".
 # The organization's admin pages (Members, Scopes, Approvals, Audit log, Settings), Your
 # organizations and Connected applications. Variables: { $email } a person's email, { $name } a
-# name (or, where a message says so, a time), { $count } a number.
+# name, { $when } a time, { $count } a number.
 
 ## Shared by the organization's pages
 admin-actions = Actions
@@ -35,8 +35,8 @@ admin-members-send-invitation = Send invitation
 admin-members-mail-off-before = Email is off on this server, so invitations cannot be mailed. The operator can invite with
 admin-members-mail-off-after = , or add a member below.
 admin-members-waiting-heading = Waiting to be accepted
-# $name: until when the invitation works.
-admin-members-until = until { $name }
+# $when: until when the invitation works.
+admin-members-until = until { $when }
 admin-members-add-heading = Add a member
 admin-members-initial-password = Initial password
 admin-members-initial-password-help = (at least 12 characters; leave empty for a service user; someone who has an account already keeps their own)
@@ -101,7 +101,6 @@ admin-audit-detail = Detail
 admin-audit-older = Older entries
 
 ## Settings
-admin-settings-second-factor = Second factor
 admin-settings-require-mfa = Require a second factor of every member
 admin-settings-require-mfa-help = Members without an authenticator app are sent to set one up right after signing in, and can do nothing else until they have. Turn it on after setting up your own.
 admin-settings-mfa-required = Every member must sign in with a second factor.
@@ -123,3 +122,29 @@ admin-connected-intro = Applications you allowed to use your account. Revoking o
 admin-connected-none = You have not allowed any application to use your account.
 admin-connected-revoke = Revoke access
 admin-connected-revoke-name = Revoke access of { $name }
+
+## Single sign-on on the organization page
+
+admin-settings-sign-in = Signing in
+admin-settings-require-sso = Members sign in through the identity provider
+admin-settings-require-sso-help = Password sign-in is off for members; owners keep their password as a way in if the provider fails.
+admin-settings-require-sso-needs = Connect an identity provider below first.
+admin-settings-sso-required = Members sign in through the organization's identity provider.
+admin-sso-heading = Single sign-on
+admin-sso-intro = Members can sign in with your company's OpenID Provider (Okta, Entra ID, Google Workspace, Keycloak, …). The sign-in page of your applications offers “Continue with” it.
+admin-sso-none = No identity provider is connected.
+admin-sso-name = Name
+admin-sso-issuer = Issuer
+admin-sso-domains = Email domains
+admin-sso-no-domains = none
+admin-sso-default-role = Role of new members
+admin-sso-remove = Disconnect
+admin-sso-remove-name = Disconnect { $name }
+admin-sso-add-heading = Connect an identity provider
+admin-sso-register = Register this as the redirect URI of a web application at your provider:
+admin-sso-name-help = The sign-in page says “Continue with” this name.
+admin-sso-client-id = Client ID at the provider
+admin-sso-client-secret = Client secret at the provider
+admin-sso-domains-operator = Email domains (people of which sign in here and become members at their first sign-in) are set by the server's operator.
+admin-sso-add = Connect
+admin-sso-copy-callback = the redirect URI

@@ -1,5 +1,5 @@
 # portal pages (en). Keys start with "portal-".
-# Variables: { $name } a client's name or a value the page names, { $count } a number.
+# Variables: { $name } a client's name, { $answer } what a server answered, { $count } a number.
 # A message that goes on right after inline markup (`<code>…</code>`, a link) and must start
 # with a space keeps it as {" "}.
 
@@ -187,14 +187,14 @@ portal-generator-kind-client-credentials = client credentials
 portal-generator-kind-code = browser, code flow
 portal-generator-kind-implicit = browser, implicit
 portal-generator-kind-none = no token grant
-# $name: the error code and its description, "invalid_scope: …".
-portal-generator-token-endpoint-answered = The token endpoint answered { $name }
+# $answer: the error code and its description, "invalid_scope: …".
+portal-generator-token-endpoint-answered = The token endpoint answered { $answer }
 portal-generator-not-approved = This application is not approved for your organization yet.
 portal-generator-too-many-attempts = Too many failed attempts for this client; try again later.
 portal-generator-no-grant = This client has no grant that gives access tokens.
 portal-generator-expired = This walk-through has expired. Start again.
-# $name: the error code and its description, "access_denied: …".
-portal-generator-server-answered = The authorization server answered { $name }
+# $answer: the error code and its description, "access_denied: …".
+portal-generator-server-answered = The authorization server answered { $answer }
 portal-generator-not-yours = This answer does not belong to the walk-through you started. Start again.
 
 ## The implicit walk-through's script (assets/generator.js), read from the page.

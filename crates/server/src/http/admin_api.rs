@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 use tessera_core::model::{ClientStatus, Role};
 use tessera_core::scope::{ADMIN_CLIENTS, ADMIN_ORG};
 use tessera_proto::{
-    ApprovalRequestView, ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, InvitationView, MemberPatch,
-    NewClientRequest, NewInvitationRequest, NewMemberRequest, NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem,
-    RevokeTokenRequest, ScopePatch, ScopeView, SecretRoll, UserView,
+    ApprovalRequestView, ApprovalView, AuditView, CallerView, ClientPatch, ClientSecretView, ClientView, IdentityProviderPatch,
+    IdentityProviderView, InvitationView, MemberPatch, NewClientRequest, NewIdentityProviderRequest, NewInvitationRequest,
+    NewMemberRequest, NewScopeRequest, OrganizationPatch, OrganizationSettings, Problem, RevokeTokenRequest, ScopePatch, ScopeView,
+    SecretRoll, UserView,
 };
-use tessera_service::admin::{AuditFilter, ClientEdit, NewClient, NewUser, OrgChange};
+use tessera_service::admin::{AuditFilter, ClientEdit, IdentityProviderEdit, NewClient, NewIdentityProvider, NewUser, OrgChange};
 use tessera_service::{AdminCaller, Message, ServiceError, message};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -196,6 +197,8 @@ page_type!(/// A page of requests awaiting approval, the most recently asked fir
     ApprovalRequestPage, ApprovalRequestView);
 page_type!(/// A page of audit entries, newest first.
     AuditPage, AuditView);
+page_type!(/// A page of identity providers, by name.
+    IdentityProviderPage, IdentityProviderView);
 
 /// Renders a page with its `Link: <…>; rel="next"` header, which repeats the request's other
 /// query parameters.
@@ -593,6 +596,92 @@ async fn update_organization(State(state): State<AppState>, OrgCaller(caller): O
 }
 
 // ---------------------------------------------------------------------------------------------
+// Identity providers (single sign-on, SPEC §15)
+
+/// The organization's upstream OpenID Providers (their secrets are never shown).
+#[utoipa::path(get, path = "/admin/v1/identity-providers", tag = "identity providers", params(PageQuery),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = IdentityProviderPage, headers(("link" = String))), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_identity_providers(
+    State(state): State<AppState>,
+    uri: Uri,
+    OrgCaller(caller): OrgCaller,
+    Query(query): Query<PageQuery>,
+) -> Answer {
+    let views = state.service.identity_providers(&caller.actor, Some(&caller.org_id())).await?;
+    let (items, next_cursor) = paginate(views, &query, |p| p.id.clone())?;
+    let next = next_cursor.clone();
+    Ok(page_response(&uri, &IdentityProviderPage { items, next_cursor }, next.as_deref()))
+}
+
+/// Connects an upstream OpenID Provider: register the answer's `redirect_uri` with it. The
+/// organization's owners; email domains are claimed by the operator only (`tessera idp add`).
+#[utoipa::path(post, path = "/admin/v1/identity-providers", tag = "identity providers",
+    request_body = NewIdentityProviderRequest, security(("bearer" = ["tessera:admin"])),
+    responses((status = 201, body = IdentityProviderView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn add_identity_provider(
+    State(state): State<AppState>,
+    OrgCaller(caller): OrgCaller,
+    Body(body): Body<NewIdentityProviderRequest>,
+) -> Answer {
+    let new = NewIdentityProvider {
+        org: caller.org_id(),
+        name: body.name,
+        issuer: body.issuer,
+        client_id: body.client_id,
+        client_secret: body.client_secret,
+        email_domains: body.email_domains,
+        default_role: role(body.default_role.as_deref().unwrap_or("member"))?,
+    };
+    let view = state.service.add_identity_provider(&caller.actor, new).await?;
+    Ok(json(StatusCode::CREATED, &view))
+}
+
+/// One identity provider of the organization.
+#[utoipa::path(get, path = "/admin/v1/identity-providers/{id}", tag = "identity providers", params(("id" = String, Path)),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = IdentityProviderView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+async fn show_identity_provider(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(id): Path<String>) -> Answer {
+    Ok(json(StatusCode::OK, &state.service.show_identity_provider(&caller.actor, &id).await?))
+}
+
+/// Changes an identity provider (a new secret is sealed again). The organization's owners.
+#[utoipa::path(patch, path = "/admin/v1/identity-providers/{id}", tag = "identity providers", params(("id" = String, Path)),
+    request_body = IdentityProviderPatch, security(("bearer" = ["tessera:admin"])),
+    responses((status = 200, body = IdentityProviderView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn update_identity_provider(
+    State(state): State<AppState>,
+    OrgCaller(caller): OrgCaller,
+    Path(id): Path<String>,
+    Body(patch): Body<IdentityProviderPatch>,
+) -> Answer {
+    let edit = IdentityProviderEdit {
+        name: patch.name,
+        issuer: patch.issuer,
+        client_id: patch.client_id,
+        client_secret: patch.client_secret,
+        email_domains: patch.email_domains,
+        default_role: patch.default_role.as_deref().map(role).transpose()?,
+    };
+    Ok(json(StatusCode::OK, &state.service.update_identity_provider(&caller.actor, &id, edit).await?))
+}
+
+/// Disconnects an identity provider (people keep their accounts). The organization's owners;
+/// not the last one of an organization that requires single sign-on.
+#[utoipa::path(delete, path = "/admin/v1/identity-providers/{id}", tag = "identity providers", params(("id" = String, Path)),
+    security(("bearer" = ["tessera:admin"])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn remove_identity_provider(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Path(id): Path<String>) -> Answer {
+    state.service.remove_identity_provider(&caller.actor, &id).await?;
+    Ok(no_content())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Approvals
 
 /// The applications approved for the organization's users.
@@ -788,6 +877,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(update_scope))
         .routes(routes!(invite))
         .routes(routes!(show_organization, update_organization))
+        .routes(routes!(list_identity_providers, add_identity_provider))
+        .routes(routes!(show_identity_provider, update_identity_provider, remove_identity_provider))
         .routes(routes!(list_approvals))
         .routes(routes!(approve, withdraw_approval))
         .routes(routes!(list_approval_requests))

@@ -351,6 +351,32 @@ pub(crate) struct MembershipForm {
 pub(crate) struct OrganizationForm {
     #[serde(deserialize_with = "checkbox")]
     pub require_mfa: bool,
+    #[serde(deserialize_with = "checkbox")]
+    pub require_sso: bool,
+}
+
+/// An identity provider to connect: `POST /admin/organization/identity-providers`.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct IdentityProviderForm {
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub default_role: String,
+}
+
+impl std::fmt::Debug for IdentityProviderForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityProviderForm").field("name", &self.name).field("issuer", &self.issuer).finish_non_exhaustive()
+    }
+}
+
+/// An identity provider to disconnect: `POST /admin/organization/identity-providers/remove`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ProviderIdForm {
+    pub id: String,
 }
 
 /// A scope of the catalogue and whether it is restricted.

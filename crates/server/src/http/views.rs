@@ -539,7 +539,24 @@ pub struct OrganizationPage {
     pub tab: &'static str,
     pub org_name: String,
     pub require_mfa: bool,
+    pub require_sso: bool,
     pub is_owner: bool,
+    /// The organization's identity providers (single sign-on).
+    pub providers: Vec<tessera_proto::IdentityProviderView>,
+    /// Where providers send people back: what to register with a provider.
+    pub callback_uri: String,
+    /// Why connecting a provider did not go through, and what was typed (never the secret).
+    pub provider_error: Option<String>,
+    pub draft: ProviderDraft,
+}
+
+/// What the connect form keeps after a refusal.
+#[derive(Default)]
+pub struct ProviderDraft {
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub default_role: String,
 }
 
 #[derive(Template)]

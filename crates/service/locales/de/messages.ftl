@@ -115,3 +115,21 @@ sso-user-disabled = Ihr Konto in dieser Organisation ist deaktiviert
 sso-state-mismatch = die Antwort von { $name } gehört zu keiner Anmeldung dieses Browsers; beginnen Sie noch einmal
 sso-upstream-refused = { $name } hat Sie nicht angemeldet; versuchen Sie es noch einmal
 sso-not-verified = die Antwort von { $name } ließ sich nicht prüfen, daher sind Sie nicht angemeldet; versuchen Sie es noch einmal oder wenden Sie sich an Ihre Administration
+sso-required = { $org } meldet seine Mitglieder über { $name } an: nutzen Sie „Weiter mit { $name }“
+membership-switch-after-sso = Sie haben sich über den Identitätsanbieter Ihrer Organisation angemeldet, der nur dort für Sie bürgt: melden Sie sich ab und erneut an, um eine andere Organisation zu nutzen
+org-sso-needs-provider = verbinden Sie zuerst einen Identitätsanbieter (tessera idp add): ohne ihn könnten sich nur die Eigentümer anmelden
+
+## Identity providers (service::admin::identity_providers)
+
+idp-name-bad = der Name eines Anbieters muss 1 bis 100 Zeichen und keine Steuerzeichen haben
+idp-domain-bad = „{ $domain }“ ist keine E-Mail-Domain wie example.com
+idp-issuer-bad = Issuer „{ $issuer }“: { $why }
+idp-issuer-query = ein Issuer hat keine Query
+idp-client-id-bad = die Client-ID muss 1 bis 255 Zeichen haben
+idp-role-owner = ein Anbieter legt Mitglieder oder Administratoren an, nie Eigentümer
+idp-domains-operator-only = nur der Betreiber darf E-Mail-Domains für einen Anbieter beanspruchen (tessera idp add … --email-domain)
+idp-domains-too-many = ein Anbieter beansprucht höchstens { $most } Domains
+idp-domain-taken = die Domain { $domain } wird bereits von einem anderen Identitätsanbieter beansprucht
+idp-secret-bad = das Client-Secret muss 1 bis 1024 Zeichen haben
+idp-last-of-sso-org = die Organisation verlangt Single Sign-on und dies ist ihr einziger Anbieter: schalten Sie --require-sso zuerst aus
+idp-name-taken = die Organisation hat bereits einen Identitätsanbieter namens „{ $name }“

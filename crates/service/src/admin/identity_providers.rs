@@ -71,7 +71,28 @@ fn email_domain(text: &str) -> Result<String> {
     Ok(domain)
 }
 
+/// A provider's domains: each checked, lower case, sorted, once.
+fn email_domains(given: &[String]) -> Result<Vec<String>> {
+    let mut domains = given.iter().map(|d| email_domain(d)).collect::<Result<Vec<_>>>()?;
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
+}
+
 impl Tessera {
+    /// A provider's client secret, checked and sealed under the master key, bound to its id
+    /// (`sso` opens it with the same context).
+    fn sealed_provider_secret(&self, id: &str, secret: &str) -> Result<Vec<u8>> {
+        let secret = secret.trim();
+        if secret.is_empty() || secret.len() > 1024 {
+            return Err(ServiceError::invalid_field(
+                "client_secret",
+                message!("idp-secret-bad", "the client secret must have 1 to 1024 characters"),
+            ));
+        }
+        Ok(self.secrets.seal(&format!("idp-secret:{id}"), secret.as_bytes())?)
+    }
+
     fn identity_provider_view(&self, provider: &IdentityProviderRecord) -> IdentityProviderView {
         IdentityProviderView {
             id: provider.id.clone(),
@@ -90,9 +111,8 @@ impl Tessera {
     /// The provider `id` of an organization the actor may manage providers of; hidden otherwise.
     async fn managed_provider(&self, actor: &Actor, id: &str, attempted: &'static str) -> Result<IdentityProviderRecord> {
         let provider = self.store().identity_provider(id).await?.ok_or(ServiceError::NotFound("identity provider"))?;
-        if access::administer_org(actor.caller(), &provider.org_id).is_err() {
-            return Err(ServiceError::NotFound("identity provider"));
-        }
+        let decision = access::administer_org(actor.caller(), &provider.org_id);
+        self.check_access(actor, decision, "identity provider", attempted, &provider.org_id, id).await?;
         let decision = access::set_org_policy(actor.caller(), &provider.org_id);
         self.check_access(actor, decision, "identity provider", attempted, &provider.org_id, id).await?;
         Ok(provider)
@@ -123,12 +143,14 @@ impl Tessera {
                 message!("idp-role-owner", "a provider makes members or admins, never owners"),
             ));
         }
-        access::add_member(actor.caller(), &provider.org_id, provider.default_role).map_err(super::denied("identity provider"))?;
+        let decision = access::add_member(actor.caller(), &provider.org_id, provider.default_role);
+        self.check_access(actor, decision, "identity provider", "set_identity_provider_role", &provider.org_id, &provider.id).await?;
         if domains_changed && !provider.email_domains.is_empty() && !matches!(actor.caller(), access::Caller::Operator) {
-            return Err(ServiceError::forbidden(message!(
+            let decision = Err(access::Denial::Forbidden(message!(
                 "idp-domains-operator-only",
                 "only the operator may claim email domains for a provider (tessera idp add … --email-domain)"
             )));
+            self.check_access(actor, decision, "identity provider", "claim_email_domains", &provider.org_id, &provider.id).await?;
         }
         if provider.email_domains.len() > MAX_DOMAINS {
             return Err(invalid(message!("idp-domains-too-many", "a provider claims at most {most} domains", most = MAX_DOMAINS)));
@@ -153,26 +175,16 @@ impl Tessera {
         access::administer_org(actor.caller(), &org.id).map_err(super::denied("organization"))?;
         let decision = access::set_org_policy(actor.caller(), &org.id);
         self.check_access(actor, decision, "organization", "add_identity_provider", &org.id, org.id.as_str()).await?;
-        let secret = new.client_secret.trim().to_owned();
-        if secret.is_empty() || secret.len() > 1024 {
-            return Err(ServiceError::invalid_field(
-                "client_secret",
-                message!("idp-secret-bad", "the client secret must have 1 to 1024 characters"),
-            ));
-        }
         let id = format!("idp_{}", self.secrets.random_id(12)?);
-        let mut domains = new.email_domains.iter().map(|d| email_domain(d)).collect::<Result<Vec<_>>>()?;
-        domains.sort();
-        domains.dedup();
         let now = self.now();
         let mut provider = IdentityProviderRecord {
-            client_secret_sealed: self.secrets.seal(&format!("idp-secret:{id}"), secret.as_bytes())?,
+            client_secret_sealed: self.sealed_provider_secret(&id, &new.client_secret)?,
             id,
             org_id: org.id.clone(),
             name: new.name,
             issuer: new.issuer,
             client_id: new.client_id.trim().to_owned(),
-            email_domains: domains,
+            email_domains: email_domains(&new.email_domains)?,
             default_role: new.default_role,
             created_at: now,
             updated_at: now,
@@ -223,20 +235,10 @@ impl Tessera {
             provider.client_id = client_id.trim().to_owned();
         }
         if let Some(secret) = edit.client_secret {
-            let secret = secret.trim();
-            if secret.is_empty() || secret.len() > 1024 {
-                return Err(ServiceError::invalid_field(
-                    "client_secret",
-                    message!("idp-secret-bad", "the client secret must have 1 to 1024 characters"),
-                ));
-            }
-            provider.client_secret_sealed = self.secrets.seal(&format!("idp-secret:{}", provider.id), secret.as_bytes())?;
+            provider.client_secret_sealed = self.sealed_provider_secret(&provider.id, &secret)?;
         }
         if let Some(domains) = edit.email_domains {
-            let mut domains = domains.iter().map(|d| email_domain(d)).collect::<Result<Vec<_>>>()?;
-            domains.sort();
-            domains.dedup();
-            provider.email_domains = domains;
+            provider.email_domains = email_domains(&domains)?;
         }
         if let Some(role) = edit.default_role {
             provider.default_role = role;

@@ -203,7 +203,7 @@ fn token_failure(error: &ServiceError) -> Option<String> {
         // The generator sends no DPoP proof: a client that requires DPoP is told so here.
         ServiceError::OAuth { error, .. } | ServiceError::Dpop { error, .. } => {
             let answer = format!("{}: {}", error.code.as_str(), error.description);
-            Some(i18n::text("portal-generator-token-endpoint-answered", &[("name", FluentValue::from(answer))]))
+            Some(i18n::text("portal-generator-token-endpoint-answered", &[("answer", FluentValue::from(answer))]))
         }
         ServiceError::NotApproved => Some(i18n::text("portal-generator-not-approved", &[])),
         ServiceError::TooManyAttempts { .. } => Some(i18n::text("portal-generator-too-many-attempts", &[])),
@@ -301,7 +301,7 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
     }
     if let Some(error) = query.error {
         let answer = format!("{error}: {}", query.error_description.unwrap_or_default());
-        input.fail(i18n::text("portal-generator-server-answered", &[("name", FluentValue::from(answer))]));
+        input.fail(i18n::text("portal-generator-server-answered", &[("answer", FluentValue::from(answer))]));
         return Ok(with_cookie(generator_page(&state, input).await.unwrap_or_else(IntoResponse::into_response), Some(clear)));
     }
     if implicit && query.code.is_none() {

@@ -59,6 +59,7 @@ pub(crate) const NOTICES: &[&str] = &[
     "session-ended",
     "sessions-ended",
     "verification-not-sent",
+    "removed",
 ];
 
 fn notice(done: Option<&str>) -> Option<String> {

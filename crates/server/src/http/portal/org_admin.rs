@@ -9,10 +9,12 @@ use std::collections::HashMap;
 
 use tessera_core::model::Role;
 use tessera_service::ServiceError;
-use tessera_service::admin::{Actor, AuditFilter, NewUser, OrgChange};
+use tessera_service::admin::{Actor, AuditFilter, NewIdentityProvider, NewUser, OrgChange};
 use tessera_service::session::SignedIn;
 
-use crate::http::forms::{ClientIdForm, InviteForm, MemberRoleForm, NewMemberForm, NoFields, OrganizationForm, ScopeForm};
+use crate::http::forms::{
+    ClientIdForm, IdentityProviderForm, InviteForm, MemberRoleForm, NewMemberForm, NoFields, OrganizationForm, ProviderIdForm, ScopeForm,
+};
 
 use super::{Done, acting, nav, notice, signed_in, signed_in_form, stepped_up};
 use crate::AppState;
@@ -22,7 +24,7 @@ use crate::http::i18n;
 use crate::http::pages::{Browser, redirect};
 use crate::http::views::{
     ApprovalRow, ApprovalsPage, AuditFilterForm, AuditPage, AuditRow, MemberDrafts, MembersPage, Named, OrganizationPage,
-    PendingInvitation, ScopesPage, WaitingApproval, html,
+    PendingInvitation, ProviderDraft, ScopesPage, WaitingApproval, html,
 };
 
 /// A role as the pages name it, in the reader's language (`member`, `admin`, `owner` in
@@ -385,31 +387,94 @@ pub async fn audit(State(state): State<AppState>, browser: Browser, Query(filter
     ))
 }
 
-/// `GET /admin/organization`: the organization's settings; owners change them, admins read them.
+/// `GET /admin/organization`: the organization's settings and identity providers; owners change
+/// them, admins read them.
 pub async fn organization(State(state): State<AppState>, browser: Browser, Query(done): Query<Done>) -> PageResult {
     let session = signed_in(&state, &browser, "/admin/organization").await?;
+    organization_page(&state, &session, notice(done.done.as_deref()), None, ProviderDraft::default()).await
+}
+
+async fn organization_page(
+    state: &AppState,
+    session: &SignedIn,
+    notice: Option<String>,
+    provider_error: Option<String>,
+    draft: ProviderDraft,
+) -> PageResult {
     let user = &session.user;
-    let org = state.service.show_org(&Actor::user(user.clone()), user.org_id.as_str()).await?;
+    let actor = Actor::user(user.clone());
+    let org = state.service.show_org(&actor, user.org_id.as_str()).await?;
+    let providers = state.service.identity_providers(&actor, Some(user.org_id.as_str())).await?;
+    let status = if provider_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let page = OrganizationPage {
-        nav: nav(&session, "admin", notice(done.done.as_deref())),
-        csrf: state.service.session_csrf(&session),
+        nav: nav(session, "admin", notice),
+        csrf: state.service.session_csrf(session),
         tab: "organization",
         org_name: org.name,
         require_mfa: org.require_mfa,
+        require_sso: org.require_sso,
         is_owner: user.role == Role::Owner,
+        providers,
+        callback_uri: state.service.sso_callback_uri(),
+        provider_error,
+        draft,
     };
-    Ok(html(StatusCode::OK, &page))
+    Ok(html(status, &page))
 }
 
-/// `POST /admin/organization`: whether members must sign in with a second factor (step-up first).
+/// `POST /admin/organization`: how members sign in, with a second factor or through the
+/// identity provider (step-up first).
 pub async fn update_organization(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, form) = signed_in_form::<OrganizationForm>(&state, &browser, &body).await?;
     let here = "/admin/organization";
     let session = stepped_up(&state, &browser, session, &body, here, "change the organization's settings", here).await?;
     let user = &session.user;
-    let change = OrgChange { require_mfa: Some(form.require_mfa), require_sso: None };
+    let change = OrgChange { require_mfa: Some(form.require_mfa), require_sso: Some(form.require_sso) };
     state.service.update_org(&Actor::user(user.clone()), user.org_id.as_str(), change).await?;
     Ok(redirect(StatusCode::SEE_OTHER, "/admin/organization?done=saved"))
+}
+
+/// `POST /admin/organization/identity-providers`: connects an upstream OpenID Provider (owners,
+/// after a step-up); a refused one comes back on the page with what was typed, but the secret.
+pub async fn add_identity_provider(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form::<IdentityProviderForm>(&state, &browser, &body).await?;
+    let here = "/admin/organization";
+    let session = stepped_up(&state, &browser, session, &body, here, "change the organization's settings", here).await?;
+    let user = &session.user;
+    let draft = ProviderDraft {
+        name: form.name.clone(),
+        issuer: form.issuer.clone(),
+        client_id: form.client_id.clone(),
+        default_role: form.default_role.clone(),
+    };
+    let default_role = Role::parse(&form.default_role).unwrap_or(Role::Member);
+    let new = NewIdentityProvider {
+        org: user.org_id.to_string(),
+        name: form.name,
+        issuer: form.issuer,
+        client_id: form.client_id,
+        client_secret: form.client_secret,
+        email_domains: Vec::new(),
+        default_role,
+    };
+    match state.service.add_identity_provider(&Actor::user(user.clone()), new).await {
+        Ok(_) => Ok(redirect(StatusCode::SEE_OTHER, "/admin/organization?done=added")),
+        Err(ServiceError::Invalid(why)) => {
+            organization_page(&state, &session, None, Some(sentence(&i18n::said(&why.message))), draft).await
+        }
+        Err(ServiceError::Conflict(why)) => organization_page(&state, &session, None, Some(sentence(&i18n::said(&why))), draft).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/organization/identity-providers/remove`: disconnects one (owners, after a
+/// step-up).
+pub async fn remove_identity_provider(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let (session, form) = signed_in_form::<ProviderIdForm>(&state, &browser, &body).await?;
+    let here = "/admin/organization";
+    let session = stepped_up(&state, &browser, session, &body, here, "change the organization's settings", here).await?;
+    state.service.remove_identity_provider(&Actor::user(session.user.clone()), &form.id).await?;
+    Ok(redirect(StatusCode::SEE_OTHER, "/admin/organization?done=removed"))
 }
 
 /// An audit entry's detail as key–value pairs: a string as it is (an id the page knows by its

@@ -36,7 +36,7 @@ fn describe_browser(user_agent: Option<&str>) -> String {
             .map(|(_, name)| *name);
     match system {
         Some(system) => {
-            i18n::text("account-browser-on-system", &[("name", FluentValue::from(browser)), ("email", FluentValue::from(system))])
+            i18n::text("account-browser-on-system", &[("name", FluentValue::from(browser)), ("system", FluentValue::from(system))])
         }
         None => browser,
     }
