@@ -72,7 +72,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/settings/security", get(http::portal::security::security))
         .route("/settings/security/password", post(http::portal::security::change_password))
         .route("/settings/security/verify-email", post(http::portal::security::request_verification))
-        .route("/settings/security/totp", post(http::portal::security::begin_totp))
+        .route("/settings/security/totp", get(http::portal::security::totp_setup).post(http::portal::security::begin_totp))
         .route("/settings/security/totp/confirm", post(http::portal::security::confirm_totp))
         .route("/settings/security/totp/remove", post(http::portal::security::remove_totp))
         .route("/login/mfa", get(http::pages::login_mfa_form).post(http::pages::login_mfa))

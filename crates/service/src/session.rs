@@ -184,17 +184,13 @@ impl Tessera {
     /// page carries something across its redirect (post/redirect/get) in a cookie, which then
     /// shows nothing and opens for this session only.
     pub fn seal_for_session(&self, session: &SignedIn, purpose: &str, value: &[u8]) -> Result<String> {
-        use base64::Engine as _;
-        let sealed = self.secrets.seal(&format!("{purpose}:{}", session.cookie), value)?;
-        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed))
+        self.seal_text(&format!("{purpose}:{}", session.cookie), value)
     }
 
     /// What [`Self::seal_for_session`] sealed, when `text` was sealed for this session and
     /// `purpose`.
     pub fn open_for_session(&self, session: &SignedIn, purpose: &str, text: &str) -> Option<Vec<u8>> {
-        use base64::Engine as _;
-        let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
-        self.secrets.open(&format!("{purpose}:{}", session.cookie), &sealed).ok()
+        self.open_text(&format!("{purpose}:{}", session.cookie), text)
     }
 
     /// Checks an email and password and opens a session. `previous` is the browser's current

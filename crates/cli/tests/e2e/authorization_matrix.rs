@@ -322,7 +322,7 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::VerifyEmail,         Own,        [303, 303, 303, 0]),
     (Page::EndOtherSessions,    Own,        [303, 303, 303, 0]),
     (Page::EndSession,          Other,      [404, 404, 404, 0]),
-    (Page::SetUpTotp,           Own,        [200, 200, 200, 0]),
+    (Page::SetUpTotp,           Own,        [303, 303, 303, 0]),
     (Page::ConfirmTotp,         Own,        [400, 400, 400, 0]),
     (Page::RemoveTotp,          Own,        [303, 303, 303, 0]),
     (Page::AddPasskey,          Own,        [200, 200, 200, 0]),

@@ -31,9 +31,12 @@ async fn set_up_app(agent: &mut Agent<'_>, ahead: i64) -> (String, Vec<String>) 
     let page = agent.get("/settings/security").await.text().await.unwrap();
     assert!(page.contains("Set up an authenticator app"), "{page}");
     let setup = agent.submit("/settings/security/totp", &page, &["csrf_token"], &[]).await;
-    assert_eq!(setup.status(), 200);
-    let setup = setup.text().await.unwrap();
+    assert_eq!(location(&setup), "/settings/security/totp", "post/redirect/get");
+    let setup = agent.follow(setup).await.text().await.unwrap();
     let secret = attribute(&setup, "data-totp-secret");
+    // A reload shows the same secret (the app may have it already).
+    let again = agent.get("/settings/security/totp").await.text().await.unwrap();
+    assert_eq!(attribute(&again, "data-totp-secret"), secret);
     assert!(setup.contains(r#"<svg role="img" aria-label="QR code of the authenticator secret""#), "a server-rendered QR code");
     assert!(!setup.contains("<script"), "no script on the page");
     let start = setup.find("href=\"otpauth:").expect("a link to open the app") + "href=\"".len();

@@ -90,7 +90,7 @@ impl Tessera {
                 message!("idp-secret-bad", "the client secret must have 1 to 1024 characters"),
             ));
         }
-        Ok(self.secrets.seal(&format!("idp-secret:{id}"), secret.as_bytes())?)
+        self.secrets.seal(&format!("idp-secret:{id}"), secret.as_bytes())
     }
 
     fn identity_provider_view(&self, provider: &IdentityProviderRecord) -> IdentityProviderView {

@@ -173,8 +173,19 @@ fn totp_setup_page(
 pub async fn begin_totp(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
     let (session, NoFields {}) = signed_in_form_at(&state, &browser, &body, Gate::WhileEnrolling).await?;
     let session = stepped_up(&state, &browser, session, &body, "/settings/security/totp", "add a second factor", HERE).await?;
-    let enrollment = state.service.begin_totp_enrollment(&session).await?;
-    Ok(totp_setup_page(&state, &session, enrollment, None))
+    state.service.begin_totp_enrollment(&session).await?;
+    // Post/redirect/get: a reload shows the same secret, never a new one the app does not have.
+    Ok(redirect(StatusCode::SEE_OTHER, "/settings/security/totp"))
+}
+
+/// `GET /settings/security/totp`: the app being set up (its secret and QR code), until the first
+/// code confirms it; without one being set up, back to the security page.
+pub async fn totp_setup(State(state): State<AppState>, browser: Browser) -> PageResult {
+    let session = signed_in_at(&state, &browser, "/settings/security/totp", Gate::WhileEnrolling).await?;
+    match state.service.totp_enrollment_in_progress(&session).await? {
+        Some(enrollment) => Ok(totp_setup_page(&state, &session, enrollment, None)),
+        None => Ok(redirect(StatusCode::SEE_OTHER, HERE)),
+    }
 }
 
 /// `POST /settings/security/totp/confirm`: the first code turns the app on; the recovery codes
