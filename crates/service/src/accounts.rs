@@ -144,6 +144,7 @@ impl Tessera {
     /// wrong current password counts towards the sign-in lock-out. The other sessions end; this
     /// one stays.
     pub async fn change_password(&self, session: &SignedIn, current: &str, new_password: &str, peer: IpAddr) -> Result<()> {
+        crate::sso::may_change_credentials(session)?;
         self.confirm_current_password(session, current, peer).await?;
         let hash = self.hashers.hash(new_password).await?;
         let keep = self.secrets.lookup_hash(session.cookie());

@@ -62,6 +62,11 @@ impl Tessera {
         }
         let target = self.store.user(&UserId::new(to)).await?.filter(|u| u.person_id == session.user.person_id && !u.service);
         let Some(target) = target else { return Err(ServiceError::NotFound("membership")) };
+        // Into an organization that requires its provider, only a session that began there (or
+        // an owner's) moves.
+        if !signed_in_through_provider(session) {
+            self.sign_in_allowed_without_provider(&target).await?;
+        }
         if !self.store.switch_session(&self.secrets.lookup_hash(session.cookie()), &target.id).await? {
             return Err(ServiceError::NotFound("membership"));
         }
@@ -84,15 +89,18 @@ impl Tessera {
     /// before (it holds their consent), else the browser's own. That organization's rule on
     /// second factors holds as for the browser's own.
     pub(crate) async fn acting_session(&self, session: &SignedIn, org: &OrgId, client: &ClientId, chose: Option<&str>) -> Result<SignedIn> {
-        // A provider vouches for its own organization only: its sessions never act under the
-        // person's memberships elsewhere (another organization's admin could run one).
-        if &session.user.org_id == org || signed_in_through_provider(session) {
+        if &session.user.org_id == org {
             return Ok(session.clone());
         }
         let all = self.store.memberships(&session.user.person_id).await?;
         if let Some((_, org_name)) = all.iter().find(|(u, _)| &u.org_id == org && !u.is_active()) {
             // Disabled there: no other membership of theirs acts for its applications either.
             return Err(ServiceError::forbidden(message!("membership-disabled", "your membership of {org} is disabled", org = org_name)));
+        }
+        // A provider vouches for its own organization only: its sessions never act under the
+        // person's memberships elsewhere (another organization's owner could run one).
+        if signed_in_through_provider(session) {
+            return Ok(session.clone());
         }
         let memberships: Vec<(User, String)> = all.into_iter().filter(|(u, _)| u.is_active() && !u.service).collect();
         let member = match memberships.iter().find(|(u, _)| &u.org_id == org) {
@@ -105,6 +113,8 @@ impl Tessera {
             },
         };
         let Some((member, org_name)) = member.filter(|(u, _)| u.id != session.user.id) else { return Ok(session.clone()) };
+        // Acting in an organization that requires its provider needs a session that began there.
+        self.sign_in_allowed_without_provider(&member).await?;
         let requires = self.store.find_org(member.org_id.as_str()).await?.is_some_and(|o| o.require_mfa);
         if requires && !self.has_second_factor(&member.id).await? {
             return Err(ServiceError::forbidden(message!(
@@ -158,5 +168,5 @@ impl Tessera {
 
 /// Whether the session began at an organization's identity provider (SPEC §15).
 fn signed_in_through_provider(session: &SignedIn) -> bool {
-    session.amr.iter().any(|m| m == crate::sso::FEDERATED)
+    crate::sso::is_federated(session)
 }

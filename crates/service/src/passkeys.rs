@@ -184,6 +184,7 @@ impl Tessera {
     /// Starts adding a passkey: the browser is asked for a new discoverable credential (so that it
     /// can sign in without an email), with user verification, none of the person's own again.
     pub async fn begin_passkey_registration(&self, session: &SignedIn) -> Result<PasskeyCeremony> {
+        crate::sso::may_change_credentials(session)?;
         let webauthn = self.webauthn()?;
         let user = &session.user;
         let existing = self.passkeys_of(user).await?;
@@ -347,6 +348,9 @@ impl Tessera {
         from: &SignInFrom,
     ) -> Result<NewSession> {
         let user = self.passkey_sign_in_user(handle, credential, from.peer).await?;
+        // A passkey is a credential of the person's own: where the organization requires its
+        // provider, it signs in there only as an owner, as a password does.
+        self.sign_in_allowed_without_provider(&user).await?;
         self.open_session(user, previous, from, &[PASSKEY, MULTIPLE_FACTORS]).await
     }
 

@@ -191,6 +191,7 @@ impl Tessera {
     /// Starts adding an authenticator app: a new secret (replacing one never confirmed). It is
     /// asked for at sign-in only once a code from the app confirmed it.
     pub async fn begin_totp_enrollment(&self, session: &SignedIn) -> Result<TotpEnrollment> {
+        crate::sso::may_change_credentials(session)?;
         let user = &session.user;
         let secret = self.secrets.random_bytes(20)?;
         let sealed = self.secrets.seal(&Self::totp_context(&user.id), &secret)?;

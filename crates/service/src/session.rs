@@ -248,7 +248,7 @@ impl Tessera {
         match user {
             Some(user) if verified && user.is_active() && !user.service => {
                 self.login_limiter.clear(&account).await?;
-                self.password_sign_in_allowed(&user).await?;
+                self.sign_in_allowed_without_provider(&user).await?;
                 if let Some(stored) = stored {
                     self.upgrade_password_hash(&user, &stored, password).await?;
                 }
@@ -266,10 +266,10 @@ impl Tessera {
         }
     }
 
-    /// In an organization that requires single sign-on only owners sign in with a password
-    /// (their break-glass way in; SPEC §15). Asked after the password was found right, so the
-    /// answer tells nothing to whoever does not know it.
-    async fn password_sign_in_allowed(&self, user: &User) -> Result<()> {
+    /// In an organization that requires single sign-on only owners sign in with their own
+    /// credentials (their break-glass way in; SPEC §15). Asked after the credential was found
+    /// right, so the answer tells nothing to whoever does not hold it.
+    pub(crate) async fn sign_in_allowed_without_provider(&self, user: &User) -> Result<()> {
         if user.role == tessera_core::model::Role::Owner {
             return Ok(());
         }

@@ -34,6 +34,26 @@ pub const FEDERATED: &str = "fed";
 pub const PENDING_SECONDS: i64 = 600;
 const PENDING_PURPOSE: &str = "sso-pending";
 
+/// Whether a session began at an organization's identity provider.
+pub fn is_federated(session: &crate::session::SignedIn) -> bool {
+    session.amr.iter().any(|m| m == FEDERATED)
+}
+
+/// A session that began at an organization's identity provider changes none of the person's own
+/// credentials (password, authenticator app, passkeys): the provider vouches for the person in
+/// its organization only, and a credential would carry that further (to a passkey sign-in into
+/// the person's other memberships).
+pub(crate) fn may_change_credentials(session: &crate::session::SignedIn) -> Result<()> {
+    if is_federated(session) {
+        return Err(ServiceError::forbidden(message!(
+            "sso-credentials-elsewhere",
+            "you signed in through your organization's identity provider: sign in with your password or a passkey to change \
+             your own credentials"
+        )));
+    }
+    Ok(())
+}
+
 /// A provider as a sign-in page offers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderChoice {
@@ -95,7 +115,7 @@ impl Tessera {
     /// Whether some provider claims email domains: the sign-in page then says that an email of
     /// one, with no password, signs in through it.
     pub async fn sso_by_email_offered(&self) -> Result<bool> {
-        Ok(self.store.identity_providers(None).await?.iter().any(|p| !p.email_domains.is_empty()))
+        Ok(self.store.any_claimed_domain().await?)
     }
 
     fn provider_secret(&self, provider: &IdentityProviderRecord) -> Result<String> {
@@ -134,6 +154,15 @@ impl Tessera {
             request = request.add_extra_param("login_hint", hint.to_owned());
         }
         let (url, _, _) = request.url();
+        // The browser is sent there: https (or loopback http), never elsewhere by a document's say.
+        if tessera_core::client::validate_jwks_uri(url.as_str()).is_err() {
+            tracing::warn!(provider = %provider.id, "an identity provider's authorization endpoint is not https");
+            return Err(ServiceError::off(message!(
+                "sso-provider-unreachable",
+                "{name} cannot be reached at the moment; try again later",
+                name = provider.name.clone()
+            )));
+        }
         let pending =
             Pending { provider: provider.id, state, nonce, verifier, return_to: return_to.to_owned(), started_at: self.lifetime_now() };
         let json = serde_json::to_vec(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?;

@@ -44,6 +44,9 @@ impl<'c> AsyncHttpClient<'c> for UpstreamHttp {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|_| UpstreamError("not a URL"))?;
+            // Whatever the discovery document names (token endpoint, keys) follows the issuer's
+            // rule: https, or http on a loopback host only (a code and the client secret travel).
+            tessera_core::client::validate_jwks_uri(url.as_str()).map_err(|_| UpstreamError("not an https URL"))?;
             refuse_internal_literal(&url, self.allow_internal).map_err(UpstreamError)?;
             let mut outgoing = self.http.request(parts.method, url).body(body);
             for (name, value) in &parts.headers {
@@ -103,6 +106,11 @@ impl Upstreams {
             let may_fetch = entry.attempted_at.is_none_or(|at| now - at >= REFETCH_INTERVAL);
             if let Some(metadata) = entry.metadata.clone().filter(|_| (fresh && !refresh) || !may_fetch) {
                 return Ok(metadata);
+            }
+            // Nothing cached and tried a moment ago: no new fetch (a flood of sign-in starts must
+            // not become a flood of requests to the provider's host).
+            if !may_fetch {
+                return Err("the provider could not be reached a moment ago".to_owned());
             }
             entry.attempted_at = Some(now);
         }

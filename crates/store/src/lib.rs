@@ -796,6 +796,8 @@ pub trait Store: Send + Sync + 'static {
     async fn identity_provider(&self, id: &str) -> Result<Option<IdentityProviderRecord>>;
     /// The providers of an organization (every one's with `None`), by organization and name.
     async fn identity_providers(&self, org: Option<&OrgId>) -> Result<Vec<IdentityProviderRecord>>;
+    /// Whether any provider claims an email domain (one cheap query for every sign-in page).
+    async fn any_claimed_domain(&self) -> Result<bool>;
     /// The provider that claims an email domain (lower case).
     async fn identity_provider_for_domain(&self, domain: &str) -> Result<Option<IdentityProviderRecord>>;
     /// The person an upstream identity (issuer and subject) is linked to.

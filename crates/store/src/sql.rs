@@ -2462,6 +2462,11 @@ where
         Ok(providers)
     }
 
+    async fn any_claimed_domain(&self) -> Result<bool> {
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM identity_provider_domains)").fetch_one(&self.pool).await?;
+        Ok(any)
+    }
+
     async fn identity_provider_for_domain(&self, domain: &str) -> Result<Option<IdentityProviderRecord>> {
         let id: Option<String> = sqlx::query_scalar("SELECT provider_id FROM identity_provider_domains WHERE domain = $1")
             .bind(domain)

@@ -210,6 +210,7 @@ mod cases {
         assert_eq!(stored.email_domains, ["acme.example", "acme.test"], "domains, sorted");
         assert_eq!(stored.client_secret_sealed, [1, 2, 3]);
         assert_eq!(store.identity_provider_for_domain("acme.test").await.unwrap().unwrap().id, "idp-1");
+        assert!(store.any_claimed_domain().await.unwrap());
         assert!(store.identity_provider_for_domain("beta.test").await.unwrap().is_none());
 
         // A domain is claimed once in the whole store; a name once per organization; a refused
@@ -267,6 +268,7 @@ mod cases {
         assert!(!store.delete_identity_provider("idp-1", &audit(AuditAction::IdentityProviderRemoved, "idp-1", 501)).await.unwrap());
         assert!(store.identity_provider_for_domain("acme.test").await.unwrap().is_none());
         assert!(store.federated_person(issuer, "sub-1").await.unwrap().is_some());
+        assert!(store.any_claimed_domain().await.unwrap(), "beta.test still is");
 
         // An organization's sign-in rules.
         assert!(store.set_org_sign_in_rules(&other.id, false, true, &audit(AuditAction::OrgUpdated, "org-2", 600)).await.unwrap());

@@ -57,18 +57,23 @@ async fn world() -> World {
     world_with(async |_| {}).await
 }
 
-/// Goes to the provider from `/login/sso/{idp}`, signs in there as `sub`, and brings the answer
-/// back to Tessera's callback (whose response is returned).
+/// "Continue with Corp SSO" from the sign-in page: the answer sends the browser to the provider.
+async fn start(world: &World, agent: &mut Agent<'_>, return_to: &str) -> reqwest::Response {
+    let page = agent.get(&format!("/login?return_to={}", urlencode(return_to))).await.text().await.unwrap();
+    agent.submit("/login/sso", &page, &["csrf_token"], &[("provider", &world.idp), ("return_to", return_to)]).await
+}
+
+/// Goes to the provider, signs in there as `sub`, and brings the answer back to Tessera's
+/// callback (whose response is returned).
 async fn sign_in_as(world: &World, agent: &mut Agent<'_>, sub: &str, return_to: &str) -> reqwest::Response {
-    let start = format!("/login/sso/{}?return_to={}", world.idp, urlencode(return_to));
-    let answer = sign_in_at_upstream(world, agent, &start, sub, |url| url.to_owned()).await;
+    let response = start(world, agent, return_to).await;
+    let answer = sign_in_at_upstream(world, response, sub, |url| url.to_owned()).await;
     agent.get(&answer).await
 }
 
-/// The provider's answer (the callback URL) to a sign-in begun at `start`, the authorization
-/// URL first passed through `tamper`.
-async fn sign_in_at_upstream(world: &World, agent: &mut Agent<'_>, start: &str, sub: &str, tamper: impl Fn(&str) -> String) -> String {
-    let response = agent.get(start).await;
+/// The provider's answer (the callback URL) to a sign-in whose start answered `response`, the
+/// authorization URL first passed through `tamper`.
+async fn sign_in_at_upstream(world: &World, response: reqwest::Response, sub: &str, tamper: impl Fn(&str) -> String) -> String {
     assert_eq!(response.status(), 303, "{:?}", response.text().await);
     let authorize = location(&response);
     assert!(authorize.starts_with(world.op.issuer()), "to the provider: {authorize}");
@@ -139,9 +144,9 @@ async fn a_member_is_made_at_the_first_sign_in_and_is_the_same_account_ever_afte
     let login = location(&response);
     let page = browser.get(&login).await.text().await.unwrap();
     assert!(page.contains("Continue with Corp SSO"), "{page}");
-    let href =
-        page.split("href=\"").filter_map(|s| s.split('"').next()).find(|h| h.starts_with("/login/sso/")).unwrap().replace("&amp;", "&");
-    let answer = sign_in_at_upstream(&world, &mut browser, &href, "alice", |url| url.to_owned()).await;
+    assert_eq!(hidden(&page, "provider"), world.idp);
+    let response = browser.submit("/login/sso", &page, &["csrf_token", "return_to", "provider"], &[]).await;
+    let answer = sign_in_at_upstream(&world, response, "alice", |url| url.to_owned()).await;
     let response = browser.get(&answer).await;
     let back = location(&response);
     assert!(back.starts_with("/oauth2/authorize?"), "{back}");
@@ -225,10 +230,10 @@ async fn require_sso_turns_password_sign_in_off_but_for_owners_and_company_email
     let response = browser.submit("/login", &page, &["csrf_token", "return_to"], &[("email", &member), ("password", "")]).await;
     assert_eq!(response.status(), 303);
     let to = location(&response);
-    assert!(to.starts_with(&format!("/login/sso/{}?", world.idp)) && to.contains("login_hint="), "{to}");
+    assert!(to.starts_with(world.op.issuer()) && to.contains("login_hint="), "{to}");
     world.op.set_account("dave", &member, true, "Dave").await.unwrap();
     // Dave's email was never proven here: he is told so rather than linked.
-    let answer = sign_in_at_upstream(&world, &mut browser, &to, "dave", |url| url.to_owned()).await;
+    let answer = sign_in_at_upstream(&world, response, "dave", |url| url.to_owned()).await;
     refused(browser.get(&answer).await, 403, "its email is not verified").await;
 
     // The provider of an organization that requires SSO cannot be removed while it is the last.
@@ -241,23 +246,23 @@ async fn require_sso_turns_password_sign_in_off_but_for_owners_and_company_email
 async fn a_forged_state_a_changed_nonce_and_a_token_of_other_keys_are_refused() {
     let world = world().await;
     world.op.set_account("frank", &format!("frank@{DOMAIN}"), true, "Frank").await.unwrap();
-    let start = format!("/login/sso/{}?return_to=%2F", world.idp);
 
     // The answer of another browser's sign-in (its state) does not fit this browser's cookie.
     let mut agent = Agent::new(&world.server);
-    let answer = sign_in_at_upstream(&world, &mut agent, &start, "frank", |url| url.to_owned()).await;
+    let answer = sign_in_at_upstream(&world, start(&world, &mut agent, "/").await, "frank", |url| url.to_owned()).await;
     let mut other = Agent::new(&world.server);
-    let _ = other.get(&start).await;
+    let _ = start(&world, &mut other, "/").await;
     refused(other.get(&answer).await, 403, "does not belong to a sign-in of this browser").await;
     // And a made-up state in this browser.
     let forged = answer.replace("state=", "state=forged");
     let mut again = Agent::new(&world.server);
-    let _ = sign_in_at_upstream(&world, &mut again, &start, "frank", |url| url.to_owned()).await;
+    let _ = sign_in_at_upstream(&world, start(&world, &mut again, "/").await, "frank", |url| url.to_owned()).await;
     refused(again.get(&forged).await, 403, "does not belong to a sign-in of this browser").await;
 
     // The nonce changed on the way to the provider: its ID token does not carry ours.
     let mut agent = Agent::new(&world.server);
-    let answer = sign_in_at_upstream(&world, &mut agent, &start, "frank", |url| url.replace("nonce=", "nonce=tampered")).await;
+    let response = start(&world, &mut agent, "/").await;
+    let answer = sign_in_at_upstream(&world, response, "frank", |url| url.replace("nonce=", "nonce=tampered")).await;
     refused(agent.get(&answer).await, 403, "could not be verified").await;
     let reasons: Vec<String> =
         audit(&world, "federated_sign_in_failed").iter().map(|e| e["detail"]["reason"].as_str().unwrap().to_owned()).collect();
@@ -266,7 +271,7 @@ async fn a_forged_state_a_changed_nonce_and_a_token_of_other_keys_are_refused() 
 
     // The provider says "no" (to this browser's sign-in).
     let mut agent = Agent::new(&world.server);
-    let response = agent.get(&start).await;
+    let response = start(&world, &mut agent, "/").await;
     let state = response_params(&location(&response))["state"].clone();
     let response = agent.get(&format!("/login/sso/callback?error=access_denied&state={state}")).await;
     refused(response, 403, "did not sign you in").await;
@@ -308,12 +313,12 @@ async fn chromium_goes_to_the_provider_and_back_signed_in() {
     for width in [390, 1280] {
         browser.client().set_window_size(width, 900).await.unwrap();
         browser.goto(&world.server.url(&format!("/oauth2/authorize?{}", code_query(&client, "&scope=openid+read")))).await.unwrap();
-        browser.wait_for_element("ul.providers a", WAIT).await.unwrap();
-        assert_eq!(browser.text("ul.providers a").await.unwrap(), "Continue with Corp SSO");
+        browser.wait_for_element("form.provider button", WAIT).await.unwrap();
+        assert_eq!(browser.text("form.provider button").await.unwrap(), "Continue with Corp SSO");
         let suffix = if width == 390 { "-phone" } else { "" };
         crate::portal_browser::screenshot(&browser, &format!("login-sso{suffix}.png")).await;
     }
-    browser.click("ul.providers a").await.unwrap();
+    browser.click("form.provider button").await.unwrap();
     // The provider's page (node-oidc-provider's interaction, served by the test's script).
     browser.wait_for_element("input[name=login]", WAIT).await.unwrap();
     browser.fill("input[name=login]", "hana").await.unwrap();
@@ -412,4 +417,63 @@ async fn owners_connect_and_require_a_provider_on_the_organization_page() {
     let response = owner.submit("/admin/organization/identity-providers/remove", &page, &["csrf_token"], &[("id", id)]).await;
     assert_eq!(location(&response), "/admin/organization?done=removed");
     assert_eq!(server.cli.json(&["idp", "list", "--org", &fixture.org_name]).unwrap(), serde_json::json!([]));
+}
+
+/// What a provider vouches for stays in its organization: a session it began changes none of
+/// the person's credentials; a person's password does not carry them into an organization that
+/// requires its provider; only a form of ours starts a sign-in; and an owner cannot swap the
+/// provider behind the domains the operator let it claim.
+#[tokio::test]
+async fn a_provider_vouches_for_its_own_organization_only() {
+    use crate::admin_api::{ADMIN_SCOPES, Api, admin_token};
+    let world = world().await;
+    world.op.set_account("ivan", &format!("ivan@{DOMAIN}"), true, "Ivan").await.unwrap();
+    let mut agent = Agent::new(&world.server);
+    assert_eq!(sign_in_as(&world, &mut agent, "ivan", "/settings/security").await.status(), 303);
+    let page = agent.get("/settings/security").await.text().await.unwrap();
+    for (path, fields) in [
+        ("/settings/security/totp", vec![]),
+        ("/settings/security/passkeys/new", vec![]),
+        (
+            "/settings/security/password",
+            vec![("current_password", "x"), ("new_password", "a new long password"), ("confirm_password", "a new long password")],
+        ),
+    ] {
+        let response = agent.submit(path, &page, &["csrf_token"], &fields).await;
+        assert_eq!(response.status(), 403, "{path}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains("sign in with your password or a passkey to change your own credentials"), "{path}: {text}");
+    }
+
+    // Login CSRF: a sign-in is started only by a form of ours.
+    let forged =
+        http().post(world.server.url("/login/sso")).form(&[("provider", world.idp.as_str()), ("return_to", "/")]).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // A person whose password signs them in elsewhere does not carry it into this organization
+    // once it requires its provider.
+    let other = Fixture::create(&world.server.cli).unwrap();
+    let person = format!("judy@{DOMAIN}");
+    add_user(&world.server, &other, &person, "member", "judy's long password", &[]);
+    world.server.cli.json(&["user", "create", "--org", &world.fixture.org_name, "--email", &person, "--role", "member"]).unwrap();
+    world.server.cli.json(&["org", "update", &world.fixture.org_name, "--require-sso", "true"]).unwrap();
+    let mut judy = Agent::new(&world.server);
+    assert_eq!(judy.login(&person, "judy's long password").await.status(), 303, "her first organization does not require it");
+    let page = judy.get("/settings/organizations").await.text().await.unwrap();
+    let here = members(&world).into_iter().find(|m| m["email"] == person.as_str()).unwrap();
+    let refused = judy.submit("/settings/organizations/switch", &page, &["csrf_token"], &[("user_id", here["id"].as_str().unwrap())]).await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("signs its members in through Corp SSO"));
+
+    // The operator let this provider claim corp.test: an owner renames it, but may not point it
+    // at another issuer.
+    let token = admin_token(&world.server, &world.fixture, &world.fixture.owner_email, ADMIN_SCOPES).await;
+    let api = Api::new(&world.server, &token);
+    let path = format!("/identity-providers/{}", world.idp);
+    let swapped = api.send(reqwest::Method::PATCH, &path, Some(&serde_json::json!({ "issuer": "https://login.attacker.example" }))).await;
+    assert_eq!(swapped.status(), 403);
+    let renamed = api.send(reqwest::Method::PATCH, &path, Some(&serde_json::json!({ "name": "Corp" }))).await;
+    assert_eq!(renamed.status(), 200);
+    let shown = world.server.cli.json(&["idp", "show", &world.idp]).unwrap();
+    assert_eq!((shown["name"].as_str(), shown["issuer"].as_str()), (Some("Corp"), Some(world.op.issuer())));
 }

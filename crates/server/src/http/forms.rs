@@ -169,6 +169,15 @@ pub(crate) struct LoginForm {
     pub password: String,
 }
 
+/// "Continue with NAME": `POST /login/sso`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SsoStartForm {
+    pub csrf_token: String,
+    pub return_to: String,
+    pub provider: String,
+}
+
 /// A code: the first one of an authenticator app being set up.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

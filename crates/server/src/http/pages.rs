@@ -491,7 +491,9 @@ pub async fn login(State(state): State<AppState>, browser: Browser, body: Bytes)
     if form.password.is_empty()
         && let Ok(Some(provider)) = state.service.sso_provider_for_email(email).await
     {
-        return redirect(StatusCode::SEE_OTHER, &sso::start_path(&provider.id, return_to, Some(email)));
+        return sso::go_to_provider(&state, &browser, &provider.id, return_to, Some(email))
+            .await
+            .unwrap_or_else(IntoResponse::into_response);
     }
     match state.service.login(email, &form.password, browser.session_cookie(), &browser.sign_in_from(), return_to).await {
         Ok(SignIn::Done(session)) => signed_in_redirect(&browser, &session, return_to),

@@ -1,30 +1,23 @@
 //! Single sign-on's pages (SPEC §15): "Continue with NAME" on the sign-in page, the start of a
-//! sign-in at an organization's identity provider (`/login/sso/{provider}`), and the callback
+//! sign-in at an organization's identity provider (`POST /login/sso`), and the callback
 //! the provider sends the browser back to (`/login/sso/callback`). The service makes and checks
 //! the flow (`tessera_service::sso`); here it meets the browser: the sealed cookie that carries
 //! the sign-in there and back, the session cookie, and a clear page when it did not go through.
 
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use fluent_bundle::FluentValue;
 
 use crate::AppState;
 use crate::error::{PageResult, sentence};
+use crate::http::forms::SsoStartForm;
 use crate::http::i18n;
-use crate::http::pages::{Browser, redirect, safe_return_to, signed_in_redirect, with_cookie};
+use crate::http::pages::{Browser, forbidden, pre_login_form, redirect, safe_return_to, signed_in_redirect, with_cookie};
 use crate::http::views::{MessagePage, html};
 
-/// `/login/sso/{provider}` with where to go afterwards and, when known, the email.
-pub(crate) fn start_path(provider: &str, return_to: &str, login_hint: Option<&str>) -> String {
-    let mut query = vec![("return_to", return_to)];
-    if let Some(hint) = login_hint {
-        query.push(("login_hint", hint));
-    }
-    format!("/login/sso/{provider}?{}", serde_urlencoded::to_string(query).unwrap_or_default())
-}
-
-/// The providers a sign-in page offers, as (text, link): those of the organization whose
+/// The providers a sign-in page offers, as (text, provider id): those of the organization whose
 /// application's authorization request the page came from. A failure to look them up only
 /// hides them.
 pub(crate) async fn offered(state: &AppState, return_to: &str) -> Vec<(String, String)> {
@@ -32,10 +25,7 @@ pub(crate) async fn offered(state: &AppState, return_to: &str) -> Vec<(String, S
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let Some((_, client_id)) = pairs.iter().find(|(k, _)| k == "client_id") else { return Vec::new() };
     let providers = state.service.sso_providers_for_client(client_id).await.unwrap_or_default();
-    providers
-        .into_iter()
-        .map(|p| (i18n::text("account-continue-with", &[("name", FluentValue::from(p.name))]), start_path(&p.id, return_to, None)))
-        .collect()
+    providers.into_iter().map(|p| (i18n::text("account-continue-with", &[("name", FluentValue::from(p.name))]), p.id)).collect()
 }
 
 /// Whether the sign-in page says that a company email signs in without a password.
@@ -43,24 +33,25 @@ pub(crate) async fn by_email(state: &AppState) -> bool {
     state.service.sso_by_email_offered().await.unwrap_or(false)
 }
 
-#[derive(serde::Deserialize, Default)]
-pub struct StartQuery {
-    return_to: Option<String>,
-    login_hint: Option<String>,
-}
-
-/// `GET /login/sso/{provider}`: on to the provider, the sign-in sealed in a cookie. (A GET: it
-/// changes nothing here; what comes back is bound to this browser by that cookie.)
-pub async fn start(
-    State(state): State<AppState>,
-    browser: Browser,
-    Path(provider): Path<String>,
-    Query(query): Query<StartQuery>,
+/// On to the provider: the sign-in sealed in a cookie, the browser sent to the provider's
+/// authorization endpoint. Only from a form of ours (its pre-login CSRF token checked), so no
+/// other site can start a sign-in for a browser (login CSRF through a provider it runs).
+pub(crate) async fn go_to_provider(
+    state: &AppState,
+    browser: &Browser,
+    provider: &str,
+    return_to: &str,
+    login_hint: Option<&str>,
 ) -> PageResult {
-    let return_to = safe_return_to(query.return_to.as_deref());
-    let started = state.service.sso_start(&provider, return_to, query.login_hint.as_deref()).await?;
+    let started = state.service.sso_start(provider, safe_return_to(Some(return_to)), login_hint).await?;
     let cookie = browser.set_cookie(browser.names.sso, &started.pending, tessera_service::sso::PENDING_SECONDS);
     Ok(with_cookie(redirect(StatusCode::SEE_OTHER, &started.authorize_url), Some(cookie)))
+}
+
+/// `POST /login/sso`: "Continue with NAME".
+pub async fn start(State(state): State<AppState>, browser: Browser, body: Bytes) -> PageResult {
+    let Some(form) = pre_login_form::<SsoStartForm>(&state, &browser, &body) else { return Ok(forbidden()) };
+    go_to_provider(&state, &browser, &form.provider, &form.return_to, None).await
 }
 
 #[derive(serde::Deserialize, Default)]

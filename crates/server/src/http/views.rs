@@ -20,7 +20,7 @@ pub struct LoginPage<'a> {
     /// Whether to offer "Sign in with a passkey" (the issuer is a domain name).
     pub passkeys: bool,
     /// "Continue with NAME": the identity providers of the organization whose application asks
-    /// (text, link).
+    /// (text, provider id).
     pub providers: Vec<(String, String)>,
     /// Whether an email of a domain a provider claims signs in without a password (the field
     /// is then optional, and a line says so).

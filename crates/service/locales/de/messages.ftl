@@ -133,3 +133,5 @@ idp-domain-taken = die Domain { $domain } wird bereits von einem anderen Identit
 idp-secret-bad = das Client-Secret muss 1 bis 1024 Zeichen haben
 idp-last-of-sso-org = die Organisation verlangt Single Sign-on und dies ist ihr einziger Anbieter: schalten Sie --require-sso zuerst aus
 idp-name-taken = die Organisation hat bereits einen Identitätsanbieter namens „{ $name }“
+sso-credentials-elsewhere = Sie haben sich über den Identitätsanbieter Ihrer Organisation angemeldet: melden Sie sich mit Ihrem Passwort oder einem Passkey an, um Ihre eigenen Zugangsdaten zu ändern
+idp-swap-operator-only = dieser Anbieter steht für E-Mail-Domains, die der Betreiber ihm zugesprochen hat: nur der Betreiber darf seinen Issuer oder seine Client-ID ändern

@@ -172,7 +172,8 @@ impl Tessera {
     /// `tessera idp add`: connects an upstream OpenID Provider to an organization.
     pub async fn add_identity_provider(&self, actor: &Actor, new: NewIdentityProvider) -> Result<IdentityProviderView> {
         let org = self.org(&new.org).await?;
-        access::administer_org(actor.caller(), &org.id).map_err(super::denied("organization"))?;
+        let decision = access::administer_org(actor.caller(), &org.id);
+        self.check_access(actor, decision, "organization", "add_identity_provider", &org.id, org.id.as_str()).await?;
         let decision = access::set_org_policy(actor.caller(), &org.id);
         self.check_access(actor, decision, "organization", "add_identity_provider", &org.id, org.id.as_str()).await?;
         let id = format!("idp_{}", self.secrets.random_id(12)?);
@@ -225,6 +226,18 @@ impl Tessera {
     pub async fn update_identity_provider(&self, actor: &Actor, id: &str, edit: IdentityProviderEdit) -> Result<IdentityProviderView> {
         let mut provider = self.managed_provider(actor, id, "update_identity_provider").await?;
         let domains_changed = edit.email_domains.is_some();
+        // Who answers for a claimed domain was the operator's choice: an owner may not swap the
+        // provider behind it (another issuer or client would speak for those people).
+        let swaps_provider = edit.issuer.as_deref().is_some_and(|i| i.trim() != provider.issuer)
+            || edit.client_id.as_deref().is_some_and(|c| c.trim() != provider.client_id);
+        if swaps_provider && !provider.email_domains.is_empty() && !matches!(actor.caller(), access::Caller::Operator) {
+            let decision = Err(access::Denial::Forbidden(message!(
+                "idp-swap-operator-only",
+                "this provider answers for email domains the operator let it claim: only the operator may change its issuer or \
+                 client id"
+            )));
+            self.check_access(actor, decision, "identity provider", "swap_identity_provider", &provider.org_id, &provider.id).await?;
+        }
         if let Some(name) = edit.name {
             provider.name = name;
         }
