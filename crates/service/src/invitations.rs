@@ -199,9 +199,11 @@ impl Tessera {
         Ok(())
     }
 
-    /// `POST /invite/{token}`: a new account with the password chosen, signed in. `NotFound`
-    /// when the link does not work (any more); an email that has an account signs in instead.
-    pub async fn accept_invitation_with_password(&self, token: &str, password: &str, from: &SignInFrom) -> Result<NewSession> {
+    /// `POST /invite/{token}`: a new account with the password chosen, signed in, unless the
+    /// organization requires its identity provider (then `None`: the person signs in there).
+    /// `NotFound` when the link does not work (any more); an email that has an account signs in
+    /// instead.
+    pub async fn accept_invitation_with_password(&self, token: &str, password: &str, from: &SignInFrom) -> Result<Option<NewSession>> {
         let invitation = self.pending_invitation(token).await?.ok_or(ServiceError::NotFound("invitation"))?;
         if self.store.user_by_email(&invitation.email).await?.is_some() {
             return Err(ServiceError::invalid(message!(
@@ -214,12 +216,16 @@ impl Tessera {
         let member = self.invited_member(&invitation, None)?;
         self.accept(token, &invitation, &member, Some(&hash)).await?;
         let member = self.store.user(&member.id).await?.ok_or(ServiceError::NotFound("user"))?;
-        self.open_session(member, None, from, &[crate::session::PASSWORD]).await
+        if self.sign_in_allowed_without_provider(&member).await.is_err() {
+            return Ok(None);
+        }
+        self.open_session(member, None, from, &[crate::session::PASSWORD]).await.map(Some)
     }
 
     /// `POST /invite/{token}/accept`: the signed-in person, whose email the invitation names,
-    /// joins; the browser then works in the new organization.
-    pub async fn accept_invitation_signed_in(&self, token: &str, session: &SignedIn) -> Result<()> {
+    /// joins; the browser then works in the new organization (`true`), unless that organization
+    /// requires its identity provider and this session did not begin there (`false`).
+    pub async fn accept_invitation_signed_in(&self, token: &str, session: &SignedIn) -> Result<bool> {
         let invitation = self.pending_invitation(token).await?.ok_or(ServiceError::NotFound("invitation"))?;
         if self.store.member_by_email(&invitation.org_id, &invitation.email).await?.is_some() {
             return Err(ServiceError::invalid(message!(
@@ -236,8 +242,11 @@ impl Tessera {
         }
         let member = self.invited_member(&invitation, Some(&session.user.person_id))?;
         self.accept(token, &invitation, &member, None).await?;
+        if !crate::sso::is_federated(session) && self.sign_in_allowed_without_provider(&member).await.is_err() {
+            return Ok(false);
+        }
         self.store.switch_session(&self.secrets.lookup_hash(session.cookie()), &member.id).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The organization's pending invitations, for its owners and admins.

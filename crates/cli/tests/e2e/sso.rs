@@ -465,6 +465,20 @@ async fn a_provider_vouches_for_its_own_organization_only() {
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap().contains("signs its members in through Corp SSO"));
 
+    // An invitation into it makes the member, but a password chosen on the way signs in nowhere
+    // there: the page sends the person to the provider.
+    let invited = "kim@elsewhere.test";
+    let link =
+        world.server.cli.json(&["user", "invite", "--org", &world.fixture.org_name, "--email", invited, "--role", "member"]).unwrap();
+    let path = format!("/invite/{}", link["invite_url"].as_str().unwrap().split_once("/invite/").unwrap().1);
+    let mut kim = Agent::new(&world.server);
+    let page = kim.get(&path).await.text().await.unwrap();
+    let password = "kim's long password";
+    let joined = kim.submit(&path, &page, &["csrf_token"], &[("new_password", password), ("confirm_password", password)]).await;
+    assert_eq!(location(&joined), "/login?done=joined-sso");
+    assert!(!joined.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("tessera_session=")), "no session");
+    assert!(members(&world).iter().any(|m| m["email"] == invited), "a member now");
+
     // The operator let this provider claim corp.test: an owner renames it, but may not point it
     // at another issuer.
     let token = admin_token(&world.server, &world.fixture, &world.fixture.owner_email, ADMIN_SCOPES).await;

@@ -297,3 +297,4 @@ account-continue-with = Weiter mit { $name }
 account-sso-failed = Die Anmeldung hat nicht geklappt
 account-sso-sign-in-again = Erneut anmelden
 account-password-sso-hint = Mit einer Firmen-E-Mail-Adresse lassen Sie das Passwort leer, um sich über Ihre Firma anzumelden.
+account-login-joined-sso = Sie sind der Organisation beigetreten. Sie meldet ihre Mitglieder über ihren Identitätsanbieter an: nutzen Sie „Weiter mit“ ihm oder eine E-Mail-Adresse ihrer Domain ohne Passwort.

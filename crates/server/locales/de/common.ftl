@@ -45,6 +45,7 @@ notice-totp-removed = Die Authenticator-App ist entfernt.
 notice-passkey-added = Der Passkey ist hinzugefügt: Melden Sie sich damit an, statt mit Ihrem Passwort oder danach.
 notice-passkey-removed = Der Passkey ist entfernt.
 notice-session-ended = Dieser Browser ist abgemeldet.
+notice-joined-sso = Sie sind der Organisation beigetreten. Sie meldet ihre Mitglieder über ihren Identitätsanbieter an: melden Sie sich ab und dort an, um in ihr zu arbeiten.
 notice-removed = Entfernt.
 notice-sessions-ended = Alle anderen Browser sind abgemeldet.
 notice-verification-not-sent = Es wurde kein Link gesendet: E-Mail ist ausgeschaltet, die Adresse ist schon bestätigt, oder in der letzten Stunde wurden zu viele Links gesendet.

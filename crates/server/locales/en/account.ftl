@@ -296,3 +296,4 @@ account-continue-with = Continue with { $name }
 account-sso-failed = Sign-in did not go through
 account-sso-sign-in-again = Sign in again
 account-password-sso-hint = With a company email, leave the password empty to sign in through your company.
+account-login-joined-sso = You joined the organization. It signs its members in through its identity provider: use “Continue with” it, or an email of its domain with no password.

@@ -45,6 +45,7 @@ notice-totp-removed = The authenticator app is removed.
 notice-passkey-added = The passkey is added: use it to sign in, instead of your password or after it.
 notice-passkey-removed = The passkey is removed.
 notice-session-ended = That browser is signed out.
+notice-joined-sso = You joined the organization. It signs its members in through its identity provider: sign out, then sign in there to work in it.
 notice-removed = Removed.
 notice-sessions-ended = Every other browser is signed out.
 notice-verification-not-sent = No link was sent: email is off, the address is verified already, or too many links were sent in the last hour.

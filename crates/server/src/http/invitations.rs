@@ -64,7 +64,9 @@ pub async fn join_with_password(State(state): State<AppState>, browser: Browser,
         return page(&state, &browser, &token, &prompt, StatusCode::BAD_REQUEST, Some(&differ)).await;
     }
     match state.service.accept_invitation_with_password(&token, &form.new_password, &browser.sign_in_from()).await {
-        Ok(session) => Ok(signed_in_redirect(&browser, &session, "/settings/api-clients?done=joined")),
+        Ok(Some(session)) => Ok(signed_in_redirect(&browser, &session, "/settings/api-clients?done=joined")),
+        // The organization signs its members in through its identity provider: there, then.
+        Ok(None) => Ok(redirect(StatusCode::SEE_OTHER, "/login?done=joined-sso")),
         Err(ServiceError::NotFound(_)) => Ok(not_valid()),
         Err(ServiceError::Invalid(why)) => {
             page(&state, &browser, &token, &prompt, StatusCode::BAD_REQUEST, Some(&sentence(&i18n::said(&why.message)))).await
@@ -78,7 +80,8 @@ pub async fn join_with_password(State(state): State<AppState>, browser: Browser,
 pub async fn accept(State(state): State<AppState>, browser: Browser, Path(token): Path<String>, body: Bytes) -> PageResult {
     let (session, NoFields {}) = signed_in_post(&state, &browser, &body).await?;
     match state.service.accept_invitation_signed_in(&token, &session).await {
-        Ok(()) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=joined")),
+        Ok(true) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/api-clients?done=joined")),
+        Ok(false) => Ok(redirect(StatusCode::SEE_OTHER, "/settings/organizations?done=joined-sso")),
         Err(ServiceError::NotFound(_)) => Ok(not_valid()),
         Err(e) => Err(e.into()),
     }

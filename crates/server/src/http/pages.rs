@@ -465,6 +465,7 @@ pub async fn login_form(State(state): State<AppState>, browser: Browser, uri: Ur
     // A fixed table: no text from the URL is shown.
     let notice = match pairs.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str()) {
         Some("password") => Some(i18n::text("account-login-password-set", &[])),
+        Some("joined-sso") => Some(i18n::text("account-login-joined-sso", &[])),
         _ => None,
     };
     let (csrf, cookie) = pre_login_csrf(&state, &browser)?;

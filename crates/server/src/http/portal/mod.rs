@@ -60,6 +60,7 @@ pub(crate) const NOTICES: &[&str] = &[
     "sessions-ended",
     "verification-not-sent",
     "removed",
+    "joined-sso",
 ];
 
 fn notice(done: Option<&str>) -> Option<String> {
