@@ -14,10 +14,10 @@
 //! page says why. A person without a membership in the provider's organization gets one, with
 //! the provider's default role. Every outcome is audited; a session made so has `amr` `fed`.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse as _,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
 };
 use serde::{Deserialize, Serialize};
 use tessera_core::audit::{AuditAction, AuditEvent};
@@ -75,6 +75,19 @@ pub struct SsoSignedIn {
     pub return_to: String,
 }
 
+/// `openidconnect`'s client made from a provider's metadata: its authorization endpoint set, its
+/// token and userinfo endpoints as the metadata says.
+type UpstreamClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// The page's words when a provider cannot be used right now (unreachable, or not https).
+fn unreachable(provider: &IdentityProviderRecord) -> ServiceError {
+    ServiceError::off(message!(
+        "sso-provider-unreachable",
+        "{name} cannot be reached at the moment; try again later",
+        name = provider.name.clone()
+    ))
+}
+
 /// What the browser carries to the provider and back.
 #[derive(Serialize, Deserialize)]
 struct Pending {
@@ -129,15 +142,9 @@ impl Tessera {
         let provider = self.store.identity_provider(provider_id).await?.ok_or(ServiceError::NotFound("identity provider"))?;
         let metadata = self.upstreams.metadata(&provider.issuer, self.clock.now(), false).await.map_err(|reason| {
             tracing::warn!(provider = %provider.id, %reason, "an identity provider could not be reached");
-            ServiceError::off(message!(
-                "sso-provider-unreachable",
-                "{name} cannot be reached at the moment; try again later",
-                name = provider.name.clone()
-            ))
+            unreachable(&provider)
         })?;
-        let redirect = RedirectUrl::new(self.sso_callback_uri()).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let client = CoreClient::from_provider_metadata((*metadata).clone(), ClientId::new(provider.client_id.clone()), None)
-            .set_redirect_uri(redirect);
+        let client = self.upstream_client(&metadata, &provider, None).map_err(|_| ServiceError::Internal("the callback URI".into()))?;
         let (state, nonce, verifier) = (self.secrets.random_token(24)?, self.secrets.random_token(24)?, self.secrets.random_token(32)?);
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.clone()));
         let (state_for_url, nonce_for_url) = (state.clone(), nonce.clone());
@@ -157,11 +164,7 @@ impl Tessera {
         // The browser is sent there: https (or loopback http), never elsewhere by a document's say.
         if tessera_core::client::validate_jwks_uri(url.as_str()).is_err() {
             tracing::warn!(provider = %provider.id, "an identity provider's authorization endpoint is not https");
-            return Err(ServiceError::off(message!(
-                "sso-provider-unreachable",
-                "{name} cannot be reached at the moment; try again later",
-                name = provider.name.clone()
-            )));
+            return Err(unreachable(&provider));
         }
         let pending =
             Pending { provider: provider.id, state, nonce, verifier, return_to: return_to.to_owned(), started_at: self.lifetime_now() };
@@ -209,6 +212,19 @@ impl Tessera {
         Ok(SsoSignedIn { session, return_to: pending.return_to })
     }
 
+    /// Our client at `provider`, from its `metadata`, with its secret when a code is redeemed.
+    fn upstream_client(
+        &self,
+        metadata: &CoreProviderMetadata,
+        provider: &IdentityProviderRecord,
+        secret: Option<&str>,
+    ) -> std::result::Result<UpstreamClient, &'static str> {
+        let redirect = RedirectUrl::new(self.sso_callback_uri()).map_err(|_| "callback_uri")?;
+        let secret = secret.map(|s| ClientSecret::new(s.to_owned()));
+        Ok(CoreClient::from_provider_metadata(metadata.clone(), ClientId::new(provider.client_id.clone()), secret)
+            .set_redirect_uri(redirect))
+    }
+
     /// The code redeemed at the provider and its ID token validated; the reason (for the audit)
     /// when something is wrong.
     async fn redeem_upstream_code(
@@ -219,13 +235,7 @@ impl Tessera {
     ) -> std::result::Result<Upstream, &'static str> {
         let secret = self.provider_secret(provider).map_err(|_| "secret_unreadable")?;
         let metadata = self.upstreams.metadata(&provider.issuer, self.clock.now(), false).await.map_err(|_| "provider_unreachable")?;
-        let redirect = RedirectUrl::new(self.sso_callback_uri()).map_err(|_| "callback_uri")?;
-        let client = CoreClient::from_provider_metadata(
-            (*metadata).clone(),
-            ClientId::new(provider.client_id.clone()),
-            Some(ClientSecret::new(secret.clone())),
-        )
-        .set_redirect_uri(redirect.clone());
+        let client = self.upstream_client(&metadata, provider, Some(&secret))?;
         let answer = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|_| "no_token_endpoint")?
@@ -244,12 +254,7 @@ impl Tessera {
             // fetched now (at most once per REFETCH_INTERVAL, whatever asks).
             Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
                 let fresh = self.upstreams.metadata(&provider.issuer, self.clock.now(), true).await.map_err(|_| "provider_unreachable")?;
-                let client = CoreClient::from_provider_metadata(
-                    (*fresh).clone(),
-                    ClientId::new(provider.client_id.clone()),
-                    Some(ClientSecret::new(secret)),
-                )
-                .set_redirect_uri(redirect);
+                let client = self.upstream_client(&fresh, provider, Some(&secret))?;
                 id_token.claims(&client.id_token_verifier(), &nonce).cloned()
             }
             Err(other) => Err(other),
@@ -262,8 +267,7 @@ impl Tessera {
             openidconnect::ClaimsVerificationError::Expired(_) => "expired_id_token",
             _ => "invalid_id_token",
         })?;
-        // The access token is not kept: Tessera asks the provider nothing more.
-        let _ = answer.access_token();
+        // (The access token is dropped: Tessera asks the provider nothing more.)
         Ok(Upstream {
             subject: claims.subject().as_str().to_owned(),
             email: claims.email().map(|e| e.as_str().to_owned()),

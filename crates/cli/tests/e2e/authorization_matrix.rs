@@ -250,6 +250,8 @@ enum Page {
     /// not one of the caller's sessions names nothing (`accounts.rs` tries another user's).
     EndSession,
     SetUpTotp,
+    /// The app being set up (the page `SetUpTotp` redirects to): the caller's own only.
+    TotpBeingSetUp,
     /// With a wrong code (the matrix must not turn the factor on: its callers sign in again).
     ConfirmTotp,
     /// Removes the app the `SetUpTotp` row began setting up.
@@ -323,6 +325,7 @@ const PAGES: &[(Page, Target, [u16; 4])] = &[
     (Page::EndOtherSessions,    Own,        [303, 303, 303, 0]),
     (Page::EndSession,          Other,      [404, 404, 404, 0]),
     (Page::SetUpTotp,           Own,        [303, 303, 303, 0]),
+    (Page::TotpBeingSetUp,      Own,        [200, 200, 200, 0]),
     (Page::ConfirmTotp,         Own,        [400, 400, 400, 0]),
     (Page::RemoveTotp,          Own,        [303, 303, 303, 0]),
     (Page::AddPasskey,          Own,        [200, 200, 200, 0]),
@@ -937,6 +940,7 @@ fn prepare_page(world: &World, role: Role, action: Page, target: Target) -> (Str
             ("/settings/security/sessions/end".into(), form(&[("session", "00112233445566778899aabbccddeeff")]), Object::None)
         }
         Page::SetUpTotp => ("/settings/security/totp".into(), form(&[]), Object::None),
+        Page::TotpBeingSetUp => ("/settings/security/totp".into(), None, Object::None),
         Page::ConfirmTotp => ("/settings/security/totp/confirm".into(), form(&[("code", "not-a-code")]), Object::None),
         Page::RemoveTotp => {
             let password = if role == Role::Owner { OWNER_PASSWORD } else { PASSWORD };

@@ -648,14 +648,9 @@ mod filters {
 
     use fluent_bundle::FluentValue;
 
-    /// A number stays a number, so a message can choose its plural form by it; only a text that
-    /// is exactly a number's own writing ("007", a client named so, stays text).
+    /// An argument as the catalogues take it (the service's one rule: a number stays a number).
     fn value(v: &dyn Display) -> FluentValue<'static> {
-        let text = v.to_string();
-        match text.parse::<i64>() {
-            Ok(number) if number.to_string() == text => FluentValue::from(number),
-            _ => FluentValue::from(text),
-        }
+        tessera_service::i18n::fluent_value(v.to_string())
     }
 
     pub fn t<K: Display>(key: K, _: &dyn askama::Values) -> askama::Result<String> {

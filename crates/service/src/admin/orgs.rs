@@ -72,8 +72,7 @@ impl Tessera {
                 ),
             ));
         }
-        if (require_mfa, require_sso) == (org.require_mfa, org.require_sso) && change.require_mfa.is_none() && change.require_sso.is_none()
-        {
+        if change.require_mfa.is_none() && change.require_sso.is_none() {
             return Ok(org_view(&org));
         }
         let mut detail = serde_json::Map::new();

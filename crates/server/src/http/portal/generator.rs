@@ -54,10 +54,6 @@ fn show_generated(state: &AppState, browser: &Browser, session: &SignedIn, gener
     with_cookie(redirect(StatusCode::SEE_OTHER, &format!("/tools/access-token?{query}")), Some(cookie))
 }
 
-fn now_seconds() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// How the generator gets a client a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -227,7 +223,7 @@ pub async fn generate(State(state): State<AppState>, browser: Browser, body: Byt
     match Kind::of(&view) {
         Kind::ClientCredentials => match state.service.generator_client_credentials(&actor, &client_id, &scope, browser.peer).await {
             Ok(token) => {
-                let generated = Generated { client_id, by_client_credentials: true, issued_at: now_seconds(), token };
+                let generated = Generated { client_id, by_client_credentials: true, issued_at: state.service.now(), token };
                 Ok(show_generated(&state, &browser, &session, &generated))
             }
             Err(e) => match token_failure(&e) {
@@ -319,7 +315,8 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
         // The code is spent: its page is the generator's own, by a redirect, so a reload asks
         // for nothing again and the code leaves the address bar.
         Ok(token) => {
-            let generated = Generated { client_id: client_id.to_owned(), by_client_credentials: false, issued_at: now_seconds(), token };
+            let generated =
+                Generated { client_id: client_id.to_owned(), by_client_credentials: false, issued_at: state.service.now(), token };
             return Ok(with_cookie(show_generated(&state, &browser, &session, &generated), Some(clear)));
         }
         Err(e) => match token_failure(&e) {
