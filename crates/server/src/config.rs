@@ -231,6 +231,19 @@ settings_layer! {
         /// The colour of buttons, links and the current tab, `#rrggbb` or `#rgb`. Default: Tessera's blue.
         #[arg(long, env = "TESSERA_BRAND_COLOR", value_name = "HEX")]
         pub brand_color: Option<String>,
+        /// The format of the log on stderr: `text` (for people) or `json` (one object per line,
+        /// for a log collector). Default `text` when stderr is a terminal, else `json`.
+        #[arg(long, env = "TESSERA_LOG_FORMAT", value_name = "json|text")]
+        pub log_format: Option<String>,
+        /// Export traces over OTLP/HTTP to this collector, e.g. `http://127.0.0.1:4318` (a span
+        /// per request with its store calls, password hashing, signing and outbound fetches).
+        /// Default: off, at no cost.
+        #[arg(long, env = "TESSERA_OTLP_ENDPOINT", value_name = "URL")]
+        pub otlp_endpoint: Option<String>,
+        /// Serve `/metrics` on this address instead of on the main listener (plain HTTP, only
+        /// `/metrics`). Default: `/metrics` on the main listener.
+        #[arg(long, env = "TESSERA_METRICS_LISTEN", value_name = "IP:PORT")]
+        pub metrics_listen: Option<String>,
     }
 }
 
