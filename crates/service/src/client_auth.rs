@@ -50,7 +50,11 @@ impl Tessera {
             outcome = Err(AuthFailure::Assertion(AssertionFailure::Replayed));
         }
         match (outcome, cached) {
-            (Ok(()), Some(cached)) => Ok(cached),
+            (Ok(()), Some(cached)) => {
+                // The access log names the client of the request (the request's span).
+                tracing::Span::current().record("client_id", cached.client.id.as_str());
+                Ok(cached)
+            }
             (Err(failure), cached) => {
                 self.record_auth_failure(presented, cached.as_deref(), failure, peer, now).await;
                 Err(ServiceError::OAuth { error: OAuthError::invalid_client(), client_used_basic: presented.method == AuthMethod::Basic })
@@ -130,6 +134,7 @@ impl Tessera {
         peer: IpAddr,
         now: i64,
     ) {
+        self.counters.client_auth_failures.increment();
         let window = self.settings.client_auth_failure_window;
         // Lock-outs run on the lifetime clock: a wall-clock step forwards lifts none early.
         let at = self.lifetime_now();

@@ -86,6 +86,7 @@ impl RemoteKeys {
         entry.keys.clone()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "fetch.jwks_uri", skip_all, fields(url.full = uri))]
     async fn fetch(&self, uri: &str) -> Result<ClientKeySet, &'static str> {
         let url = reqwest::Url::parse(uri).map_err(|_| "not a URL")?;
         refuse_internal_literal(&url, self.allow_internal)?;

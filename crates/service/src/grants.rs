@@ -88,11 +88,14 @@ impl Tessera {
         let mut claims = token::access_token_claims(&self.settings.policy, grant, jti, now);
         claims.grant_id = grant_id.map(str::to_owned);
         claims.cnf = jkt.map(|jkt| tessera_proto::Confirmation { jkt: Some(jkt.to_owned()) });
-        self.sign(ACCESS_TOKEN_TYP, &claims)
+        let token = self.sign(ACCESS_TOKEN_TYP, &claims)?;
+        self.counters.tokens_issued.increment();
+        Ok(token)
     }
 
     /// Signs `claims` with the current key.
     pub(crate) fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
+        let _span = tracing::info_span!(target: crate::TRACE_SPANS, "sign", typ).entered();
         let keys = self.keyset();
         let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
         key.sign(typ, claims).map_err(|e| ServiceError::Internal(e.to_string()))

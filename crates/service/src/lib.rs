@@ -34,6 +34,13 @@ pub mod limiter;
 pub mod mail;
 mod master_key;
 pub mod memberships;
+
+/// The `tracing` target of the spans only traces want (store calls, password hashing, signing,
+/// outbound fetches): the log never shows them, and without `serve --otlp-endpoint` nothing is
+/// interested, so each costs one cached check (`server::telemetry`). The store and
+/// `#[instrument]` attributes write it as the literal `"tessera_spans"`.
+pub const TRACE_SPANS: &str = "tessera_spans";
+pub mod metrics;
 pub mod par;
 pub mod passkeys;
 pub mod password;
@@ -151,6 +158,8 @@ pub struct Tessera {
     outbox: mail::Outbox,
     /// The WebAuthn relying party of the issuer; `None` (passkeys off) when it is an IP address.
     webauthn: Option<webauthn_rs::Webauthn>,
+    /// What `/metrics` reports of the service, counted per thread.
+    counters: metrics::Counters,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -213,6 +222,7 @@ impl Tessera {
             upstreams,
             outbox,
             webauthn,
+            counters: metrics::Counters::default(),
         };
         service.sync().await?;
         Ok(service)
@@ -225,6 +235,11 @@ impl Tessera {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// What the service counted, for `/metrics`.
+    pub fn counters(&self) -> &metrics::Counters {
+        &self.counters
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -108,6 +108,7 @@ impl Hashers {
 
     /// A new PHC-format Argon2id hash of `password`'s NFKC form, once it passes
     /// [`new_password_problem`].
+    #[tracing::instrument(target = "tessera_spans", name = "password.hash", skip_all)]
     pub async fn hash(&self, password: &str) -> Result<String> {
         if let Some(problem) = new_password_problem(password) {
             return Err(ServiceError::invalid_field("password", problem));
@@ -119,6 +120,7 @@ impl Hashers {
 
     /// A new Argon2id hash of a password that just verified against an older hash (one brought
     /// from another vendor): the rule for new passwords does not apply, it is the person's own.
+    #[tracing::instrument(target = "tessera_spans", name = "password.hash", skip_all)]
     pub async fn rehash(&self, password: &str) -> Result<String> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Hash { password: normalize(password), reply })?;
@@ -128,6 +130,7 @@ impl Hashers {
     /// Whether `password` matches `stored`; `None` checks against a dummy hash and answers false.
     /// The NFKC form is tried first; a password stored before passwords were normalised is
     /// tried as typed too when that differs (the same number of checks with no account).
+    #[tracing::instrument(target = "tessera_spans", name = "password.verify", skip_all)]
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
         let normalized = normalize(&password);
         let candidates = if normalized == password { vec![password] } else { vec![normalized, password] };

@@ -296,6 +296,13 @@ impl Tessera {
         };
         let locked = counted(self.login_limiter.record_failure(&account, now).await);
         let address_locked = counted(self.login_address_limiter.record_failure(&peer, now).await);
+        self.counters.login_failures.increment();
+        if locked {
+            self.counters.account_lockouts.increment();
+        }
+        if address_locked {
+            self.counters.address_lockouts.increment();
+        }
         let mut event = AuditEvent {
             at: self.clock.now(),
             org_id: user.map(|u| u.org_id.to_string()),

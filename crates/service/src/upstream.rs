@@ -41,26 +41,37 @@ impl<'c> AsyncHttpClient<'c> for UpstreamHttp {
     type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, UpstreamError>> + Send + 'c>>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|_| UpstreamError("not a URL"))?;
-            // Whatever the discovery document names (token endpoint, keys) follows the issuer's
-            // rule: https, or http on a loopback host only (a code and the client secret travel).
-            tessera_core::client::validate_jwks_uri(url.as_str()).map_err(|_| UpstreamError("not an https URL"))?;
-            refuse_internal_literal(&url, self.allow_internal).map_err(UpstreamError)?;
-            let mut outgoing = self.http.request(parts.method, url).body(body);
-            for (name, value) in &parts.headers {
-                outgoing = outgoing.header(name, value);
-            }
-            let response = outgoing.send().await.map_err(|_| UpstreamError("unreachable, or its host has only internal addresses"))?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = read_limited(response, MAX_ANSWER).await.map_err(UpstreamError)?;
-            let mut answer = HttpResponse::new(body);
-            *answer.status_mut() = status;
-            *answer.headers_mut() = headers;
-            Ok(answer)
-        })
+        // A span for traces: where to, never the query or the body (a code, the client secret).
+        let span = tracing::info_span!(
+            target: crate::TRACE_SPANS,
+            "fetch.upstream",
+            http.request.method = %request.method(),
+            server.address = request.uri().host().unwrap_or_default(),
+            url.path = request.uri().path(),
+        );
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let (parts, body) = request.into_parts();
+                let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|_| UpstreamError("not a URL"))?;
+                // Whatever the discovery document names (token endpoint, keys) follows the issuer's
+                // rule: https, or http on a loopback host only (a code and the client secret travel).
+                tessera_core::client::validate_jwks_uri(url.as_str()).map_err(|_| UpstreamError("not an https URL"))?;
+                refuse_internal_literal(&url, self.allow_internal).map_err(UpstreamError)?;
+                let mut outgoing = self.http.request(parts.method, url).body(body);
+                for (name, value) in &parts.headers {
+                    outgoing = outgoing.header(name, value);
+                }
+                let response = outgoing.send().await.map_err(|_| UpstreamError("unreachable, or its host has only internal addresses"))?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = read_limited(response, MAX_ANSWER).await.map_err(UpstreamError)?;
+                let mut answer = HttpResponse::new(body);
+                *answer.status_mut() = status;
+                *answer.headers_mut() = headers;
+                Ok(answer)
+            },
+            span,
+        ))
     }
 }
 

@@ -4,6 +4,9 @@
 //! and noticed, where spent `jti`s go, and a few statements in each one's dialect). The
 //! statements use `$N` parameters, which both databases accept.
 //!
+//! Every store call is a span (target `tessera_spans`, named `store.METHOD`) that only traces
+//! see (`serve --otlp-endpoint`; `server::telemetry`).
+//!
 //! Every mutation takes the audit event that describes it and commits the change, its audit
 //! entry and its change-feed row in one transaction.
 
@@ -804,6 +807,7 @@ where
     usize: ColumnIndex<Row<B>>,
     <B::Db as Database>::Connection: sqlx::migrate::Migrate,
 {
+    #[tracing::instrument(target = "tessera_spans", name = "store.migrate", skip_all)]
     async fn migrate(&self) -> Result<()> {
         let migrations = crate::migration::migrations(B::DIALECT);
         // Released when dropped, at the end of this function.
@@ -829,6 +833,7 @@ where
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.ping", skip_all)]
     async fn ping(&self) -> Result<()> {
         // Bounded well below the pool's acquire timeout: a load balancer's health check gets
         // its answer while it still waits for one.
@@ -838,10 +843,12 @@ where
         }
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.meta", skip_all)]
     async fn meta(&self, key: &str) -> Result<Option<String>> {
         sqlx::query_scalar("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await.map_err(StoreError::from)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.set_meta", skip_all)]
     async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
@@ -851,11 +858,13 @@ where
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.delete_meta", skip_all)]
     async fn delete_meta(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM meta WHERE key = $1").bind(key).execute(&self.pool).await?;
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.init_meta", skip_all)]
     async fn init_meta(&self, key: &str, value: &str) -> Result<String> {
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
             .bind(key)
@@ -865,6 +874,7 @@ where
         self.meta(key).await?.ok_or(StoreError::NotFound)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_org", skip_all)]
     async fn insert_org(&self, org: &Org, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO orgs (id, name, created_at, require_mfa, require_sso) VALUES ($1, $2, $3, $4, $5)")
@@ -878,6 +888,7 @@ where
         self.commit_change(tx, true, Entity::Org, org.id.as_str(), audit).await.map(drop)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.set_org_sign_in_rules", skip_all)]
     async fn set_org_sign_in_rules(&self, org: &OrgId, require_mfa: bool, require_sso: bool, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("UPDATE orgs SET require_mfa = $1, require_sso = $2 WHERE id = $3")
@@ -891,6 +902,7 @@ where
         self.commit_change(tx, found, Entity::Org, org.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.find_org", skip_all)]
     async fn find_org(&self, id_or_name: &str) -> Result<Option<Org>> {
         let row = sqlx::query(
             "SELECT id, name, created_at, require_mfa, require_sso FROM (SELECT id, name, created_at, require_mfa, require_sso, \
@@ -903,6 +915,7 @@ where
         row.as_ref().map(Self::org_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.orgs", skip_all)]
     async fn orgs(&self) -> Result<Vec<Org>> {
         let rows = sqlx::query("SELECT id, name, created_at, require_mfa, require_sso FROM orgs ORDER BY created_at, id")
             .fetch_all(&self.pool)
@@ -910,6 +923,7 @@ where
         rows.iter().map(Self::org_from_row).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_scope", skip_all)]
     async fn insert_scope(&self, org: &OrgId, scope: &ScopeDef, at: i64, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
@@ -931,6 +945,7 @@ where
         Ok(inserted)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.scopes", skip_all)]
     async fn scopes(&self, org: &OrgId) -> Result<Vec<ScopeDef>> {
         let rows = sqlx::query("SELECT name, restricted FROM scopes WHERE org_id = $1 ORDER BY name")
             .bind(org.as_str())
@@ -939,6 +954,7 @@ where
         rows.iter().map(|row| Ok(ScopeDef { name: row.try_get("name")?, restricted: row.try_get("restricted")? })).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.set_scope_restricted", skip_all)]
     async fn set_scope_restricted(
         &self,
         org: &OrgId,
@@ -973,12 +989,14 @@ where
         self.commit_change(tx, found, Entity::Scope, org.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_user", skip_all)]
     async fn insert_user(&self, user: &User, password_hash: Option<&str>, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::insert_membership(&mut tx, user, password_hash).await?;
         self.commit_change(tx, true, Entity::User, user.id.as_str(), audit).await.map(drop)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_invitation", skip_all)]
     async fn insert_invitation(&self, invitation: &Invitation, token_hash: &[u8], audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
@@ -1012,6 +1030,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.invitation", skip_all)]
     async fn invitation(&self, token_hash: &[u8]) -> Result<Option<Invitation>> {
         let row = sqlx::query(&format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1"))
             .bind(token_hash)
@@ -1020,6 +1039,7 @@ where
         row.as_ref().map(Self::invitation_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.pending_invitations", skip_all)]
     async fn pending_invitations(&self, org: &OrgId, now: i64) -> Result<Vec<Invitation>> {
         let rows = sqlx::query(&format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND expires_at > $2 \
@@ -1032,6 +1052,7 @@ where
         rows.iter().map(Self::invitation_from_row).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.accept_invitation", skip_all)]
     async fn accept_invitation(
         &self,
         token_hash: &[u8],
@@ -1063,6 +1084,7 @@ where
         self.commit_person_change(tx, &user.id, audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.user", skip_all)]
     async fn user(&self, id: &UserId) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE u.id = $1"))
             .bind(id.as_str())
@@ -1071,10 +1093,12 @@ where
         row.as_ref().map(Self::user_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.user_count", skip_all)]
     async fn user_count(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await.map_err(StoreError::from)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.user_by_email", skip_all)]
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE {} {PREFERRED_MEMBERSHIP}", B::EMAIL_IS))
             .bind(email)
@@ -1083,6 +1107,7 @@ where
         row.as_ref().map(Self::user_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.member_by_email", skip_all)]
     async fn member_by_email(&self, org: &OrgId, email: &str) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE {} AND u.org_id = $2", B::EMAIL_IS))
             .bind(email)
@@ -1092,6 +1117,7 @@ where
         row.as_ref().map(Self::user_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.memberships", skip_all)]
     async fn memberships(&self, person: &PersonId) -> Result<Vec<(User, String)>> {
         let rows = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, o.name AS org_name FROM {USERS} JOIN orgs o ON o.id = u.org_id WHERE u.person_id = $1 ORDER BY o.name"
@@ -1102,6 +1128,7 @@ where
         rows.iter().map(|row| Ok((Self::user_from_row(row)?, row.try_get("org_name")?))).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.preferred_membership", skip_all)]
     async fn preferred_membership(&self, person: &PersonId) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE u.person_id = $1 {PREFERRED_MEMBERSHIP}"))
             .bind(person.as_str())
@@ -1110,6 +1137,7 @@ where
         row.as_ref().map(Self::user_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.switch_session", skip_all)]
     async fn switch_session(&self, id_hash: &[u8], to: &UserId) -> Result<bool> {
         let switched = sqlx::query(
             "UPDATE sessions SET user_id = $2 WHERE id_hash = $1 \
@@ -1123,6 +1151,7 @@ where
         Ok(switched == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.set_user_disabled", skip_all)]
     async fn set_user_disabled(&self, id: &UserId, disabled: bool, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
@@ -1139,6 +1168,7 @@ where
         self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.users", skip_all)]
     async fn users(&self, org: &OrgId) -> Result<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE u.org_id = $1 ORDER BY p.email"))
             .bind(org.as_str())
@@ -1147,6 +1177,7 @@ where
         rows.iter().map(Self::user_from_row).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.update_user", skip_all)]
     async fn update_user(
         &self,
         id: &UserId,
@@ -1170,12 +1201,14 @@ where
         self.commit_change(tx, found, Entity::User, id.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_client", skip_all)]
     async fn insert_client(&self, record: &ClientRecord, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::insert_client_row(&mut tx, record).await?;
         self.commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await.map(drop)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_registered_client", skip_all)]
     async fn insert_registered_client(
         &self,
         record: &ClientRecord,
@@ -1208,6 +1241,7 @@ where
         self.commit_change(tx, true, Entity::Client, record.client.id.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.registration_token_hash", skip_all)]
     async fn registration_token_hash(&self, client: &ClientId) -> Result<Option<Vec<u8>>> {
         sqlx::query_scalar("SELECT token_hash FROM client_registrations WHERE client_id = $1")
             .bind(client.as_str())
@@ -1216,6 +1250,7 @@ where
             .map_err(StoreError::from)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_initial_access_token", skip_all)]
     async fn insert_initial_access_token(
         &self,
         token_hash: &[u8],
@@ -1242,6 +1277,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.initial_access_token", skip_all)]
     async fn initial_access_token(&self, token_hash: &[u8], now: i64) -> Result<Option<(OrgId, UserId)>> {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT org_id, owner_id FROM initial_access_tokens \
@@ -1254,6 +1290,7 @@ where
         Ok(row.map(|(org, owner)| (OrgId::new(org), UserId::new(owner))))
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.client", skip_all)]
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
         let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS}, {PREVIOUS_SECRET_COLUMNS} FROM clients WHERE id = $1"))
             .bind(id.as_str())
@@ -1262,6 +1299,7 @@ where
         row.as_ref().map(Self::client_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.clients", skip_all)]
     async fn clients(&self, org: Option<&OrgId>) -> Result<Vec<ClientRecord>> {
         let rows = match org {
             Some(org) => {
@@ -1281,11 +1319,13 @@ where
         rows.iter().map(Self::client_from_row).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.origin_registered", skip_all)]
     async fn origin_registered(&self, origin: &str) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(B::ORIGIN_REGISTERED).bind(origin).fetch_optional(&self.pool).await?;
         Ok(found.is_some())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.set_client_status", skip_all)]
     async fn set_client_status(&self, id: &ClientId, status: ClientStatus, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("UPDATE clients SET status = $1, updated_at = $2 WHERE id = $3")
@@ -1299,12 +1339,14 @@ where
         self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.update_client", skip_all)]
     async fn update_client(&self, c: &Client, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = Self::update_client_row(&mut tx, c, audit.at).await?;
         self.commit_change(tx, found, Entity::Client, c.id.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.import", skip_all)]
     async fn import(&self, batch: &ImportBatch, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         let at = audit.at;
@@ -1397,6 +1439,7 @@ where
         self.commit(tx, true).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.replace_client_secret", skip_all)]
     async fn replace_client_secret(
         &self,
         id: &ClientId,
@@ -1423,6 +1466,7 @@ where
         self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.expire_previous_secrets", skip_all)]
     async fn expire_previous_secrets(&self, now: i64) -> Result<Vec<ClientId>> {
         let mut tx = self.begin().await?;
         let rows = sqlx::query(
@@ -1456,12 +1500,14 @@ where
         Ok(expired)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.delete_client", skip_all)]
     async fn delete_client(&self, id: &ClientId, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected() == 1;
         self.commit_change(tx, found, Entity::Client, id.as_str(), audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.signing_keys", skip_all)]
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>> {
         let rows = sqlx::query("SELECT kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at FROM signing_keys ORDER BY created_at, kid")
             .fetch_all(&self.pool)
@@ -1470,6 +1516,7 @@ where
         rows.iter().map(Self::key_from_row).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.rotate_keys", skip_all)]
     async fn rotate_keys(&self, rotation: &KeyRotation, audit: Option<&AuditEvent>) -> Result<bool> {
         // A concurrent rotation waits for this one, then reads the current key it left.
         let mut tx = self.backend.begin_serialised(&self.pool, Serialised::Keys).await?;
@@ -1523,6 +1570,7 @@ where
         Ok(true)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.revoke_token", skip_all)]
     async fn revoke_token(&self, jti: &str, expires_at: i64, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         let inserted =
@@ -1541,6 +1589,7 @@ where
         self.commit(tx, inserted).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_pushed_request", skip_all)]
     async fn insert_pushed_request(&self, reference_hash: &[u8], pushed: &PushedRequest, created_at: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO pushed_requests (reference_hash, client_id, params, created_at, expires_at, opened_at, consumed_at) \
@@ -1556,6 +1605,7 @@ where
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.open_pushed_request", skip_all)]
     async fn open_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<Option<(PushedRequest, bool)>> {
         let opened_now =
             sqlx::query("UPDATE pushed_requests SET opened_at = $1 WHERE reference_hash = $2 AND opened_at IS NULL AND expires_at > $1")
@@ -1584,6 +1634,7 @@ where
         .transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.consume_pushed_request", skip_all)]
     async fn consume_pushed_request(&self, reference_hash: &[u8], now: i64) -> Result<bool> {
         let consumed = sqlx::query("UPDATE pushed_requests SET consumed_at = $1 WHERE reference_hash = $2 AND consumed_at IS NULL")
             .bind(now)
@@ -1594,6 +1645,7 @@ where
         Ok(consumed == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_device_authorization", skip_all)]
     async fn insert_device_authorization(&self, device_hash: &[u8], user_hash: &[u8], device: &DeviceAuthorization) -> Result<()> {
         sqlx::query(
             "INSERT INTO device_authorizations (device_code_hash, user_code_hash, client_id, scope, created_at, expires_at, \
@@ -1612,6 +1664,7 @@ where
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.device_authorization", skip_all)]
     async fn device_authorization(&self, device_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
         let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1"))
             .bind(device_hash)
@@ -1620,6 +1673,7 @@ where
         row.as_ref().map(Self::device_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.device_authorization_by_user_code", skip_all)]
     async fn device_authorization_by_user_code(&self, user_hash: &[u8]) -> Result<Option<DeviceAuthorization>> {
         let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE user_code_hash = $1"))
             .bind(user_hash)
@@ -1628,6 +1682,7 @@ where
         row.as_ref().map(Self::device_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.record_device_poll", skip_all)]
     async fn record_device_poll(&self, device_hash: &[u8], previous: Option<i64>, now: i64, interval: i64) -> Result<bool> {
         let recorded = sqlx::query(
             "UPDATE device_authorizations SET last_polled_at = $1, poll_interval = $2 \
@@ -1643,6 +1698,7 @@ where
         Ok(recorded == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.decide_device_authorization", skip_all)]
     async fn decide_device_authorization(&self, user_hash: &[u8], approval: Option<DeviceApproval<'_>>, now: i64) -> Result<bool> {
         let decided = match approval {
             Some(approval) => sqlx::query(
@@ -1667,6 +1723,7 @@ where
         Ok(decided == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.consume_device_authorization", skip_all)]
     async fn consume_device_authorization(&self, device_hash: &[u8]) -> Result<bool> {
         let consumed =
             sqlx::query("UPDATE device_authorizations SET status = 'consumed' WHERE device_code_hash = $1 AND status = 'approved'")
@@ -1677,6 +1734,7 @@ where
         Ok(consumed == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.token_revoked", skip_all)]
     async fn token_revoked(&self, jti: &str, grant_id: Option<&str>) -> Result<bool> {
         let revoked: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) \
@@ -1689,6 +1747,7 @@ where
         Ok(revoked)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.user_credentials", skip_all)]
     async fn user_credentials(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, p.password_hash FROM {USERS} WHERE {} {PREFERRED_MEMBERSHIP}", B::EMAIL_IS))
             .bind(email)
@@ -1697,6 +1756,7 @@ where
         row.map(|row| Ok((Self::user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_session", skip_all)]
     async fn insert_session(&self, id_hash: &[u8], session: &SessionRecord, replaces: Option<&[u8]>) -> Result<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces {
@@ -1720,6 +1780,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.session", skip_all)]
     async fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>> {
         let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1"))
             .bind(id_hash)
@@ -1728,6 +1789,7 @@ where
         row.as_ref().map(Self::session_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.user_sessions", skip_all)]
     async fn user_sessions(&self, user: &UserId) -> Result<Vec<(Vec<u8>, SessionRecord)>> {
         let rows = sqlx::query(&format!(
             "SELECT id_hash, {SESSION_COLUMNS} FROM sessions WHERE user_id IN {MEMBERSHIPS_OF_PERSON_OF_1} ORDER BY created_at DESC"
@@ -1738,6 +1800,7 @@ where
         rows.iter().map(|row| Ok((row.try_get("id_hash")?, Self::session_from_row(row)?))).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.delete_user_sessions", skip_all)]
     async fn delete_user_sessions(&self, user: &UserId, keep: Option<&[u8]>) -> Result<u64> {
         let mut tx = self.begin().await?;
         let ended = Self::end_sessions(&mut tx, user, keep).await?;
@@ -1745,11 +1808,13 @@ where
         Ok(ended)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.touch_session", skip_all)]
     async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(&self.pool).await?;
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.renew_session_sign_in", skip_all)]
     async fn renew_session_sign_in(&self, id_hash: &[u8], auth_time: i64, amr: &[String]) -> Result<()> {
         sqlx::query("UPDATE sessions SET auth_time = $1, amr = $2 WHERE id_hash = $3")
             .bind(auth_time)
@@ -1760,11 +1825,13 @@ where
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.delete_session", skip_all)]
     async fn delete_session(&self, id_hash: &[u8]) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.totp_factor", skip_all)]
     async fn totp_factor(&self, user: &UserId) -> Result<Option<TotpFactor>> {
         let row = sqlx::query(&format!(
             "SELECT secret_sealed, created_at, confirmed_at, last_step FROM totp_factors WHERE person_id = {}",
@@ -1784,6 +1851,7 @@ where
         .transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.begin_totp", skip_all)]
     async fn begin_totp(&self, user: &UserId, secret_sealed: &[u8], at: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         sqlx::query(&format!("DELETE FROM totp_factors WHERE person_id = {} AND confirmed_at IS NULL", person_of(1)))
@@ -1806,6 +1874,7 @@ where
         Ok(inserted)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.confirm_totp", skip_all)]
     async fn confirm_totp(&self, user: &UserId, step: i64, recovery_hashes: &[Vec<u8>], audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let confirmed = sqlx::query(&format!(
@@ -1838,6 +1907,7 @@ where
         Ok(true)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.use_totp_step", skip_all)]
     async fn use_totp_step(&self, user: &UserId, step: i64) -> Result<bool> {
         let used = sqlx::query(&format!(
             "UPDATE totp_factors SET last_step = $1 WHERE person_id = {} AND confirmed_at IS NOT NULL AND last_step < $1",
@@ -1851,6 +1921,7 @@ where
         Ok(used == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.use_recovery_code", skip_all)]
     async fn use_recovery_code(&self, user: &UserId, code_hash: &[u8], at: i64) -> Result<bool> {
         let used = sqlx::query(&format!(
             "UPDATE recovery_codes SET used_at = $1 WHERE person_id = {} AND code_hash = $3 AND used_at IS NULL",
@@ -1865,6 +1936,7 @@ where
         Ok(used == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.recovery_codes_left", skip_all)]
     async fn recovery_codes_left(&self, user: &UserId) -> Result<i64> {
         sqlx::query_scalar(&format!("SELECT count(*) FROM recovery_codes WHERE person_id = {} AND used_at IS NULL", person_of(1)))
             .bind(user.as_str())
@@ -1873,6 +1945,7 @@ where
             .map_err(StoreError::from)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.remove_totp", skip_all)]
     async fn remove_totp(&self, user: &UserId, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let removed = sqlx::query(&format!("DELETE FROM totp_factors WHERE person_id = {}", person_of(1)))
@@ -1889,6 +1962,7 @@ where
         Ok(removed)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.passkeys", skip_all)]
     async fn passkeys(&self, user: &UserId) -> Result<Vec<PasskeyRecord>> {
         let rows =
             sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE person_id = {} ORDER BY created_at, id", person_of(1)))
@@ -1898,6 +1972,7 @@ where
         rows.iter().map(Self::passkey_from_row).collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.passkey_by_credential", skip_all)]
     async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRecord>> {
         let row = sqlx::query(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1"))
             .bind(credential_id)
@@ -1906,6 +1981,7 @@ where
         row.as_ref().map(Self::passkey_from_row).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_passkey", skip_all)]
     async fn insert_passkey(&self, passkey: &PasskeyRecord, recovery_hashes: &[Vec<u8>], audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
@@ -1940,6 +2016,7 @@ where
         Ok(true)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.passkey_used", skip_all)]
     async fn passkey_used(&self, id: &str, credential: &str, at: i64) -> Result<()> {
         sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
             .bind(credential)
@@ -1950,6 +2027,7 @@ where
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.remove_passkey", skip_all)]
     async fn remove_passkey(&self, user: &UserId, id: &str, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let removed = sqlx::query(&format!("DELETE FROM passkeys WHERE id = $1 AND person_id = {}", person_of(2)))
@@ -1968,6 +2046,7 @@ where
         Ok(true)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_webauthn_ceremony", skip_all)]
     async fn insert_webauthn_ceremony(&self, id_hash: &[u8], ceremony: &WebauthnCeremony, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
@@ -1982,6 +2061,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.take_webauthn_ceremony", skip_all)]
     async fn take_webauthn_ceremony(&self, id_hash: &[u8]) -> Result<Option<WebauthnCeremony>> {
         let row = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id_hash = $1 RETURNING person_id, purpose, state, expires_at")
             .bind(id_hash)
@@ -1998,6 +2078,7 @@ where
         .transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_login_challenge", skip_all)]
     async fn insert_login_challenge(&self, id_hash: &[u8], challenge: &LoginChallenge) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM login_challenges WHERE expires_at < $1").bind(challenge.created_at).execute(&mut *tx).await?;
@@ -2017,6 +2098,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.login_challenge", skip_all)]
     async fn login_challenge(&self, id_hash: &[u8]) -> Result<Option<LoginChallenge>> {
         let row = sqlx::query("SELECT user_id, return_to, created_at, expires_at, ip, user_agent FROM login_challenges WHERE id_hash = $1")
             .bind(id_hash)
@@ -2035,12 +2117,14 @@ where
         .transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.delete_login_challenge", skip_all)]
     async fn delete_login_challenge(&self, id_hash: &[u8]) -> Result<bool> {
         let deleted =
             sqlx::query("DELETE FROM login_challenges WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?.rows_affected();
         Ok(deleted == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_account_token", skip_all)]
     async fn insert_account_token(&self, token_hash: &[u8], record: &AccountTokenRecord, window_start: i64, limit: i64) -> Result<bool> {
         // Counting and inserting under one lock per user and purpose: two requests at once cannot
         // both pass the limit.
@@ -2075,6 +2159,7 @@ where
         Ok(true)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.account_token", skip_all)]
     async fn account_token(&self, token_hash: &[u8]) -> Result<Option<AccountTokenRecord>> {
         let row = sqlx::query("SELECT user_id, purpose, created_at, expires_at, spent_at FROM account_tokens WHERE token_hash = $1")
             .bind(token_hash)
@@ -2093,6 +2178,7 @@ where
         .transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.change_password", skip_all)]
     async fn change_password(&self, change: &PasswordChange<'_>, spend: Option<(&[u8], i64)>, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         if let Some((token_hash, now)) = spend
@@ -2120,6 +2206,7 @@ where
         self.commit_person_change(tx, change.user, audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.upgrade_password_hash", skip_all)]
     async fn upgrade_password_hash(&self, user: &UserId, from: &str, to: &str, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let replaced = sqlx::query(&format!("UPDATE people SET password_hash = $1 WHERE id = {} AND password_hash = $3", person_of(2)))
@@ -2136,6 +2223,7 @@ where
         self.commit_person_change(tx, user, audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.verify_email", skip_all)]
     async fn verify_email(&self, token_hash: &[u8], user: &UserId, now: i64, at: i64, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         if !Self::spend_account_token(&mut tx, token_hash, user, AccountTokenPurpose::EmailVerification, now).await? {
@@ -2149,6 +2237,7 @@ where
         self.commit_person_change(tx, user, audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.consent", skip_all)]
     async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>> {
         let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user.as_str())
@@ -2158,6 +2247,7 @@ where
         scope.map(|s| ScopeSet::parse(&s).map_err(|_| corrupt("consent scope"))).transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.save_consent", skip_all)]
     async fn save_consent(&self, user: &UserId, client: &ClientId, scope: &ScopeSet, at: i64) -> Result<()> {
         // One merge per user and client at a time: the second reads what the first wrote.
         let kind = Serialised::Consent { user: user.as_str(), client: client.as_str() };
@@ -2184,6 +2274,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.revoke_consent", skip_all)]
     async fn revoke_consent(&self, user: &UserId, client: &ClientId, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
@@ -2202,6 +2293,7 @@ where
         Ok(found)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.consents", skip_all)]
     async fn consents(&self, user: &UserId) -> Result<Vec<(ClientId, ScopeSet)>> {
         let rows = sqlx::query("SELECT client_id, scope FROM consents WHERE user_id = $1 ORDER BY granted_at DESC")
             .bind(user.as_str())
@@ -2215,6 +2307,7 @@ where
             .collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.org_approved", skip_all)]
     async fn org_approved(&self, client: &ClientId, org: &OrgId) -> Result<bool> {
         let found: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_approvals WHERE client_id = $1 AND org_id = $2)")
             .bind(client.as_str())
@@ -2224,6 +2317,7 @@ where
         Ok(found)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.org_approvals", skip_all)]
     async fn org_approvals(&self, org: &OrgId) -> Result<Vec<ApprovalRecord>> {
         let rows = sqlx::query(
             "SELECT client_id, org_id, approved_by, approved_at FROM org_approvals WHERE org_id = $1 ORDER BY approved_at DESC, client_id",
@@ -2243,6 +2337,7 @@ where
             .collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.set_org_approval", skip_all)]
     async fn set_org_approval(&self, client: &ClientId, org: &OrgId, approved_by: &str, approve: bool, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let mut revoked = 0;
@@ -2291,6 +2386,7 @@ where
         Ok(changed == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.note_approval_request", skip_all)]
     async fn note_approval_request(&self, client: &ClientId, org: &OrgId, user: &UserId, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         // One statement, so two members asking at once count twice and audit once.
@@ -2314,6 +2410,7 @@ where
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.mark_clients_used", skip_all)]
     async fn mark_clients_used(&self, marks: &[(ClientId, i64)]) -> Result<()> {
         if marks.is_empty() {
             return Ok(());
@@ -2333,6 +2430,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.client_last_used", skip_all)]
     async fn client_last_used(&self, client: &ClientId) -> Result<Option<i64>> {
         let at: Option<i64> = sqlx::query_scalar("SELECT last_used_at FROM client_usage WHERE client_id = $1")
             .bind(client.as_str())
@@ -2341,6 +2439,7 @@ where
         Ok(at)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.approval_requests", skip_all)]
     async fn approval_requests(&self, org: &OrgId) -> Result<Vec<ApprovalRequestRecord>> {
         let rows = sqlx::query(
             "SELECT org_id, client_id, requested_by, first_requested_at, last_requested_at, requests FROM approval_requests \
@@ -2363,6 +2462,7 @@ where
             .collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.reject_approval_request", skip_all)]
     async fn reject_approval_request(&self, client: &ClientId, org: &OrgId, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let removed = sqlx::query("DELETE FROM approval_requests WHERE org_id = $1 AND client_id = $2")
@@ -2378,6 +2478,7 @@ where
         Ok(removed == 1)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_identity_provider", skip_all)]
     async fn insert_identity_provider(&self, provider: &IdentityProviderRecord, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -2400,6 +2501,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.update_identity_provider", skip_all)]
     async fn update_identity_provider(&self, provider: &IdentityProviderRecord, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query(
@@ -2427,6 +2529,7 @@ where
         Ok(true)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.delete_identity_provider", skip_all)]
     async fn delete_identity_provider(&self, id: &str, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin().await?;
         let found = sqlx::query("DELETE FROM identity_providers WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() == 1;
@@ -2437,6 +2540,7 @@ where
         Ok(found)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.identity_provider", skip_all)]
     async fn identity_provider(&self, id: &str) -> Result<Option<IdentityProviderRecord>> {
         let row = sqlx::query(&format!("SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE id = $1"))
             .bind(id)
@@ -2448,6 +2552,7 @@ where
         }
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.identity_providers", skip_all)]
     async fn identity_providers(&self, org: Option<&OrgId>) -> Result<Vec<IdentityProviderRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE $1 IS NULL OR org_id = $1 ORDER BY org_id, name, id"
@@ -2462,11 +2567,13 @@ where
         Ok(providers)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.any_claimed_domain", skip_all)]
     async fn any_claimed_domain(&self) -> Result<bool> {
         let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM identity_provider_domains)").fetch_one(&self.pool).await?;
         Ok(any)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.identity_provider_for_domain", skip_all)]
     async fn identity_provider_for_domain(&self, domain: &str) -> Result<Option<IdentityProviderRecord>> {
         let id: Option<String> = sqlx::query_scalar("SELECT provider_id FROM identity_provider_domains WHERE domain = $1")
             .bind(domain)
@@ -2478,6 +2585,7 @@ where
         }
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.federated_person", skip_all)]
     async fn federated_person(&self, issuer: &str, subject: &str) -> Result<Option<PersonId>> {
         let person: Option<String> = sqlx::query_scalar("SELECT person_id FROM federated_identities WHERE issuer = $1 AND subject = $2")
             .bind(issuer)
@@ -2487,6 +2595,7 @@ where
         Ok(person.map(PersonId::new))
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.federated_sign_in", skip_all)]
     async fn federated_sign_in(&self, issuer: &str, subject: &str, user: &User, new_member: bool, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         if new_member {
@@ -2511,6 +2620,7 @@ where
         }
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_code", skip_all)]
     async fn insert_code(&self, code_hash: &[u8], record: &CodeRecord) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::insert_grant_row(&mut tx, &record.grant).await?;
@@ -2529,6 +2639,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.redeem_code", skip_all)]
     async fn redeem_code(&self, code_hash: &[u8], now: i64) -> Result<CodeRedemption> {
         let mut tx = self.begin().await?;
         // The UPDATE is the transaction's first statement: it takes the write lock, so of two
@@ -2555,12 +2666,14 @@ where
         })
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_grant", skip_all)]
     async fn insert_grant(&self, grant: &GrantRecord) -> Result<()> {
         let mut tx = self.begin().await?;
         Self::insert_grant_row(&mut tx, grant).await?;
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.revoke_grant", skip_all)]
     async fn revoke_grant(&self, grant_id: &str, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin().await?;
         let revoked = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
@@ -2578,6 +2691,7 @@ where
         self.commit(tx, revoked).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.insert_refresh_token", skip_all)]
     async fn insert_refresh_token(
         &self,
         token_hash: &[u8],
@@ -2602,6 +2716,7 @@ where
         self.commit(tx, false).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.refresh_token", skip_all)]
     async fn refresh_token(&self, token_hash: &[u8]) -> Result<Option<RefreshLookup>> {
         let row = sqlx::query(&format!(
             "SELECT {GRANT_COLUMNS}, g.dpop_jkt, r.state FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
@@ -2630,6 +2745,7 @@ where
         .transpose()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.rotate_refresh_token", skip_all)]
     async fn rotate_refresh_token(&self, old: &[u8], new: &[u8], now: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         let rotated = sqlx::query("UPDATE refresh_tokens SET state = 'rotated' WHERE token_hash = $1 AND state = 'active'")
@@ -2654,6 +2770,7 @@ where
         Ok(true)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.record_failure", skip_all)]
     async fn record_failure(&self, key: &str, now: i64, window: i64) -> Result<u32> {
         let count: i32 = sqlx::query_scalar(
             "INSERT INTO failure_counts (key, window_end, count) VALUES ($1, $2 + $3, 1) \
@@ -2670,6 +2787,7 @@ where
         Ok(u32::try_from(count).unwrap_or(0))
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.failures", skip_all)]
     async fn failures(&self, key: &str, now: i64) -> Result<Option<(u32, i64)>> {
         let row: Option<(i32, i64)> = sqlx::query_as("SELECT count, window_end FROM failure_counts WHERE key = $1 AND window_end > $2")
             .bind(key)
@@ -2679,15 +2797,18 @@ where
         Ok(row.map(|(count, end)| (u32::try_from(count).unwrap_or(0), end)))
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.clear_failures", skip_all)]
     async fn clear_failures(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM failure_counts WHERE key = $1").bind(key).execute(&self.pool).await?;
         Ok(())
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.append_audit", skip_all)]
     async fn append_audit(&self, audit: &AuditEvent) -> Result<()> {
         Self::insert_audit(&self.pool, audit).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.audit_log", skip_all)]
     async fn audit_log(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query(
             "SELECT id, at, org_id, actor, action, target, ip, detail FROM audit_log \
@@ -2733,6 +2854,7 @@ where
         self.backend.settle(&self.pool).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.changes_since", skip_all)]
     async fn changes_since(&self, seq: i64) -> Result<Vec<Change>> {
         let rows =
             sqlx::query("SELECT seq, entity, entity_id FROM changes WHERE seq > $1 ORDER BY seq").bind(seq).fetch_all(&self.pool).await?;
@@ -2748,11 +2870,13 @@ where
             .collect()
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.latest_change", skip_all)]
     async fn latest_change(&self) -> Result<i64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await?;
         Ok(seq.unwrap_or(0))
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.refusals", skip_all)]
     async fn refusals(&self, after: Option<i64>, since: i64) -> Result<Refusals> {
         // One snapshot for every statement: the cursor and the rows agree. Feed rows commit in
         // seq order (`Backend::before_feed_rows`), so nothing below the cursor can still appear.
@@ -2865,14 +2989,17 @@ where
         Ok(out)
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.consume_dpop_jti", skip_all)]
     async fn consume_dpop_jti(&self, jkt: &str, jti: &str, expires_at: i64) -> Result<bool> {
         self.backend.spend(&self.pool, Spent::DpopProof, jkt, jti, expires_at).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.consume_assertion_jti", skip_all)]
     async fn consume_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: i64) -> Result<bool> {
         self.backend.spend(&self.pool, Spent::ClientAssertion, client.as_str(), jti, expires_at).await
     }
 
+    #[tracing::instrument(target = "tessera_spans", name = "store.purge", skip_all)]
     async fn purge(&self, revoked_before: i64, changes_before: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         self.backend.purge_spent(&mut tx, revoked_before).await?;
