@@ -2,7 +2,8 @@
 //! file > profile > default, then validated into typed values.
 //!
 //! Every setting is declared once, as a field of [`GlobalLayer`] (settings every command takes)
-//! or [`ServeLayer`] (settings of `tessera serve`): its flag, environment variable and help in
+//! or [`ServeLayer`] (settings of `tessera serve`, which other commands read from the
+//! environment and the file only): its flag, environment variable and help in
 //! the clap attribute, its file key the field's name, its default in the help and in
 //! [`Config::resolve`], which turns the merged layers into the server's [`Config`] and the
 //! service's [`Settings`]. The CLI flattens the two layers into its commands; the README's
@@ -44,8 +45,8 @@ macro_rules! settings_layer {
 }
 
 settings_layer! {
-    /// Settings every command takes (the store, the master key, token lifetimes and limits);
-    /// each flag is global, so it goes before or after the command's name.
+    /// Settings every command takes (the store, the master key, the log); each flag is global,
+    /// so it goes before or after the command's name.
     #[command(next_help_heading = "Settings of every command")]
     pub struct GlobalLayer {
         /// The node's local files: the master key and, by default, the SQLite store. Default
@@ -67,53 +68,6 @@ settings_layer! {
         /// `DATA_DIR/master.key`, generated on first start.
         #[arg(long, global = true, env = "TESSERA_MASTER_KEY_FILE", value_name = "FILE")]
         pub master_key_file: Option<PathBuf>,
-        /// The default `aud` of access tokens, for requests that name no `resource` (RFC 8707).
-        /// Default: the issuer.
-        #[arg(long, global = true, env = "TESSERA_AUDIENCE", value_name = "URI")]
-        pub audience: Option<String>,
-        /// The signing algorithm: ES256, EdDSA or RS256. Default ES256; the server's setting is
-        /// stored and CLI commands follow it.
-        #[arg(long, global = true, env = "TESSERA_SIGNING_ALG", value_name = "ALG")]
-        pub signing_alg: Option<String>,
-        /// Seconds an access token lives unless its client says otherwise. Default 3600.
-        #[arg(long, global = true, env = "TESSERA_ACCESS_TOKEN_TTL", value_name = "SECONDS")]
-        pub access_token_ttl: Option<u32>,
-        /// The cap on clients' access-token lifetimes, in seconds. Default 366 days.
-        #[arg(long, global = true, env = "TESSERA_MAX_ACCESS_TOKEN_TTL", value_name = "SECONDS")]
-        pub max_access_token_ttl: Option<u32>,
-        /// Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 60 (0 allowed).
-        #[arg(long, global = true, env = "TESSERA_LEEWAY", value_name = "SECONDS")]
-        pub leeway: Option<u32>,
-        /// Seconds a signing key signs before it is rotated out. Default 30 days (at least 60).
-        #[arg(long, global = true, env = "TESSERA_KEY_ROTATION_INTERVAL", value_name = "SECONDS")]
-        pub key_rotation_interval: Option<i64>,
-        /// Failed client authentications per client id and window before 429. Default 100
-        /// (0: off).
-        #[arg(long, global = true, env = "TESSERA_CLIENT_AUTH_FAILURE_LIMIT", value_name = "N")]
-        pub client_auth_failure_limit: Option<u32>,
-        /// The window of client authentication failures, in seconds. Default 60.
-        #[arg(long, global = true, env = "TESSERA_CLIENT_AUTH_FAILURE_WINDOW", value_name = "SECONDS")]
-        pub client_auth_failure_window: Option<i64>,
-        /// Seconds a refresh-token family lives from its grant. Default 60 days (0: no expiry).
-        #[arg(long, global = true, env = "TESSERA_REFRESH_TOKEN_TTL", value_name = "SECONDS")]
-        pub refresh_token_ttl: Option<i64>,
-        /// Seconds a browser session lives without use. Default 8 hours.
-        #[arg(long, global = true, env = "TESSERA_SESSION_IDLE_TIMEOUT", value_name = "SECONDS")]
-        pub session_idle_timeout: Option<i64>,
-        /// Seconds a browser session lives at most. Default 24 hours.
-        #[arg(long, global = true, env = "TESSERA_SESSION_MAX_LIFETIME", value_name = "SECONDS")]
-        pub session_max_lifetime: Option<i64>,
-        /// Consecutive failed logins before an account is locked (the login page and
-        /// `POST /sessions` share it). Default 5 (0: off).
-        #[arg(long, global = true, env = "TESSERA_LOGIN_FAILURE_LIMIT", value_name = "N")]
-        pub login_failure_limit: Option<u32>,
-        /// Failed logins per address within the lock window before it is throttled. Default 100
-        /// (0: off).
-        #[arg(long, global = true, env = "TESSERA_LOGIN_ADDRESS_LIMIT", value_name = "N")]
-        pub login_address_limit: Option<u32>,
-        /// Seconds a login lock-out lasts. Default 900.
-        #[arg(long, global = true, env = "TESSERA_LOGIN_LOCK_SECONDS", value_name = "SECONDS")]
-        pub login_lock_seconds: Option<i64>,
         /// The log filter, e.g. `info` or `tessera=debug`; logs go to stderr. Default `info` for
         /// `serve`, `warn` for other commands.
         #[arg(long, global = true, env = "TESSERA_LOG", value_name = "FILTER")]
@@ -122,8 +76,9 @@ settings_layer! {
 }
 
 settings_layer! {
-    /// Settings of `tessera serve`: the listener, TLS, proxies, the profile and the optional
-    /// endpoints.
+    /// Settings of `tessera serve`: the listener, the issuer, token lifetimes and limits, TLS,
+    /// proxies, the profile and the optional endpoints. Flags only after `serve`; every other
+    /// command reads them from the environment and the configuration file alone.
     #[command(next_help_heading = "Settings of the server")]
     pub struct ServeLayer {
         /// The address to listen on. Default `127.0.0.1:8080`; plain HTTP is refused on a
@@ -133,6 +88,53 @@ settings_layer! {
         /// The issuer URL clients use. Default `http://LISTEN` (`https://LISTEN` with TLS).
         #[arg(long, env = "TESSERA_ISSUER", value_name = "URL")]
         pub issuer: Option<String>,
+        /// The default `aud` of access tokens, for requests that name no `resource` (RFC 8707).
+        /// Default: the issuer.
+        #[arg(long, env = "TESSERA_AUDIENCE", value_name = "URI")]
+        pub audience: Option<String>,
+        /// The signing algorithm: ES256, EdDSA or RS256. Default ES256; the server's setting is
+        /// stored and CLI commands follow it.
+        #[arg(long, env = "TESSERA_SIGNING_ALG", value_name = "ALG")]
+        pub signing_alg: Option<String>,
+        /// Seconds an access token lives unless its client says otherwise. Default 3600.
+        #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", value_name = "SECONDS")]
+        pub access_token_ttl: Option<u32>,
+        /// The cap on clients' access-token lifetimes, in seconds. Default 366 days.
+        #[arg(long, env = "TESSERA_MAX_ACCESS_TOKEN_TTL", value_name = "SECONDS")]
+        pub max_access_token_ttl: Option<u32>,
+        /// Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 60 (0 allowed).
+        #[arg(long, env = "TESSERA_LEEWAY", value_name = "SECONDS")]
+        pub leeway: Option<u32>,
+        /// Seconds a signing key signs before it is rotated out. Default 30 days (at least 60).
+        #[arg(long, env = "TESSERA_KEY_ROTATION_INTERVAL", value_name = "SECONDS")]
+        pub key_rotation_interval: Option<i64>,
+        /// Failed client authentications per client id and window before 429. Default 100
+        /// (0: off).
+        #[arg(long, env = "TESSERA_CLIENT_AUTH_FAILURE_LIMIT", value_name = "N")]
+        pub client_auth_failure_limit: Option<u32>,
+        /// The window of client authentication failures, in seconds. Default 60.
+        #[arg(long, env = "TESSERA_CLIENT_AUTH_FAILURE_WINDOW", value_name = "SECONDS")]
+        pub client_auth_failure_window: Option<i64>,
+        /// Seconds a refresh-token family lives from its grant. Default 60 days (0: no expiry).
+        #[arg(long, env = "TESSERA_REFRESH_TOKEN_TTL", value_name = "SECONDS")]
+        pub refresh_token_ttl: Option<i64>,
+        /// Seconds a browser session lives without use. Default 8 hours.
+        #[arg(long, env = "TESSERA_SESSION_IDLE_TIMEOUT", value_name = "SECONDS")]
+        pub session_idle_timeout: Option<i64>,
+        /// Seconds a browser session lives at most. Default 24 hours.
+        #[arg(long, env = "TESSERA_SESSION_MAX_LIFETIME", value_name = "SECONDS")]
+        pub session_max_lifetime: Option<i64>,
+        /// Consecutive failed logins before an account is locked (the login page and
+        /// `POST /sessions` share it). Default 5 (0: off).
+        #[arg(long, env = "TESSERA_LOGIN_FAILURE_LIMIT", value_name = "N")]
+        pub login_failure_limit: Option<u32>,
+        /// Failed logins per address within the lock window before it is throttled. Default 100
+        /// (0: off).
+        #[arg(long, env = "TESSERA_LOGIN_ADDRESS_LIMIT", value_name = "N")]
+        pub login_address_limit: Option<u32>,
+        /// Seconds a login lock-out lasts. Default 900.
+        #[arg(long, env = "TESSERA_LOGIN_LOCK_SECONDS", value_name = "SECONDS")]
+        pub login_lock_seconds: Option<i64>,
         /// Serve HTTPS with this PEM certificate chain (with `--tls-key`): rustls, TLS 1.2 and
         /// 1.3, HSTS on every response, reloaded on SIGHUP or when the files change. Default off.
         #[arg(long, env = "TESSERA_TLS_CERT", requires = "tls_key", value_name = "FILE")]
@@ -381,6 +383,12 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// The log filter; `None`: the command's default.
     pub log: Option<String>,
+    /// `--log-format`: `None` when not given (text on a terminal, else JSON).
+    pub log_format: Option<String>,
+    /// `--otlp-endpoint`: where traces go; `None`: no traces.
+    pub otlp_endpoint: Option<String>,
+    /// `--metrics-listen`: `/metrics` on this address instead of the main one.
+    pub metrics_listen: Option<SocketAddr>,
     pub http_workers: usize,
     /// The profile in force, if any.
     pub profile: Option<Profile>,
@@ -453,8 +461,8 @@ impl Config {
         if tls.is_some() && !issuer.starts_with("https://") {
             bail!("with --tls-cert the issuer must be an https:// URL, not {issuer:?}");
         }
-        let audience_from_issuer = global.audience.is_none();
-        let audience = global.audience.unwrap_or_else(|| issuer.clone());
+        let audience_from_issuer = serve.audience.is_none();
+        let audience = serve.audience.unwrap_or_else(|| issuer.clone());
         let trusted_proxies = serve
             .trusted_proxies
             .unwrap_or_default()
@@ -465,16 +473,16 @@ impl Config {
                     .with_context(|| format!("trusted proxy {p:?} is not an address or CIDR range"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let alg_text = global.signing_alg.unwrap_or_else(|| "ES256".into());
+        let alg_text = serve.signing_alg.unwrap_or_else(|| "ES256".into());
         let Some(signing_alg) = Algorithm::parse(&alg_text) else {
             bail!("signing_alg {alg_text:?} is not one of ES256, EdDSA, RS256");
         };
-        let access_token_ttl = global.access_token_ttl.unwrap_or(3600);
-        let max_access_token_ttl = global.max_access_token_ttl.unwrap_or(access_token_ttl.max(366 * 86_400));
+        let access_token_ttl = serve.access_token_ttl.unwrap_or(3600);
+        let max_access_token_ttl = serve.max_access_token_ttl.unwrap_or(access_token_ttl.max(366 * 86_400));
         if access_token_ttl == 0 || max_access_token_ttl == 0 {
             bail!("token lifetimes must be at least 1 second");
         }
-        let leeway = global.leeway.unwrap_or(60);
+        let leeway = serve.leeway.unwrap_or(60);
         let pushed_request_lifetime = serve.pushed_request_lifetime.unwrap_or(tessera_core::par::DEFAULT_LIFETIME);
         if !(1..=600).contains(&pushed_request_lifetime) {
             bail!("pushed_request_lifetime must be between 1 and 600 seconds");
@@ -484,7 +492,7 @@ impl Config {
         if !(1..=3600).contains(&device_code_lifetime) || !(1..=60).contains(&device_poll_interval) {
             bail!("device_code_lifetime must be 1 to 3600 seconds and device_poll_interval 1 to 60 seconds");
         }
-        let key_rotation_interval = global.key_rotation_interval.unwrap_or(30 * 86_400);
+        let key_rotation_interval = serve.key_rotation_interval.unwrap_or(30 * 86_400);
         if key_rotation_interval < 60 {
             bail!("key_rotation_interval must be at least 60 seconds");
         }
@@ -496,20 +504,20 @@ impl Config {
             // A retired key stays published as long as a token it signed can be valid.
             key_retention: i64::from(max_access_token_ttl.max(access_token_ttl)) + i64::from(leeway),
             owns_key_policy: false,
-            client_auth_failure_limit: global.client_auth_failure_limit.unwrap_or(100),
-            client_auth_failure_window: global.client_auth_failure_window.unwrap_or(60).max(1),
+            client_auth_failure_limit: serve.client_auth_failure_limit.unwrap_or(100),
+            client_auth_failure_window: serve.client_auth_failure_window.unwrap_or(60).max(1),
             endpoint_paths: profile.as_ref().map(Profile::endpoint_paths).unwrap_or_default(),
             default_grant_type: profile.as_ref().map(Profile::default_grant_type).transpose()?.flatten(),
             default_response_type: profile.as_ref().map(Profile::default_response_type).transpose()?.flatten(),
             default_pkce: profile.as_ref().map(Profile::default_pkce).transpose()?.unwrap_or_default(),
             new_client_status: if profile.as_ref().is_some_and(|p| p.clients.start_off) { ClientStatus::Off } else { ClientStatus::On },
             session_api: serve.session_api.unwrap_or(true),
-            refresh_token_ttl: global.refresh_token_ttl.unwrap_or(60 * 86_400).max(0),
-            session_idle_timeout: global.session_idle_timeout.unwrap_or(8 * 3600).max(60),
-            session_max_lifetime: global.session_max_lifetime.unwrap_or(24 * 3600).max(60),
-            login_failure_limit: global.login_failure_limit.unwrap_or(5),
-            login_address_limit: global.login_address_limit.unwrap_or(100),
-            login_lock_seconds: global.login_lock_seconds.unwrap_or(900).max(1),
+            refresh_token_ttl: serve.refresh_token_ttl.unwrap_or(60 * 86_400).max(0),
+            session_idle_timeout: serve.session_idle_timeout.unwrap_or(8 * 3600).max(60),
+            session_max_lifetime: serve.session_max_lifetime.unwrap_or(24 * 3600).max(60),
+            login_failure_limit: serve.login_failure_limit.unwrap_or(5),
+            login_address_limit: serve.login_address_limit.unwrap_or(100),
+            login_lock_seconds: serve.login_lock_seconds.unwrap_or(900).max(1),
             revocation_feed_clients: serve.revocation_feed_clients.unwrap_or_default(),
             require_pushed_authorization_requests: serve.require_pushed_authorization_requests.unwrap_or(false),
             pushed_request_lifetime,
@@ -523,6 +531,13 @@ impl Config {
             brand_name: String::new(),
         };
         let brand = brand(serve.brand_name, serve.brand_logo, serve.brand_color)?;
+        let metrics_listen = serve
+            .metrics_listen
+            .map(|text| text.parse::<SocketAddr>().with_context(|| format!("metrics_listen {text:?} is not an IP:PORT address")))
+            .transpose()?;
+        if let Some(format) = &serve.log_format {
+            crate::telemetry::LogFormat::choose(Some(format))?;
+        }
         let service = Settings { brand_name: brand.name.clone(), ..service };
         Ok(Self {
             data_dir,
@@ -538,6 +553,9 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(serve.header_read_timeout.unwrap_or(10).clamp(1, 3600)),
             request_timeout: std::time::Duration::from_secs(serve.request_timeout.unwrap_or(30).clamp(1, 3600)),
             log: global.log,
+            log_format: serve.log_format,
+            otlp_endpoint: serve.otlp_endpoint,
+            metrics_listen,
             http_workers: serve
                 .http_workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
@@ -639,7 +657,7 @@ mod tests {
         let config = Config::resolve(bluescape()).unwrap();
         assert_eq!(config.service.policy.access_token_ttl, 1_209_600);
         assert_eq!(config.service.refresh_token_ttl, 0);
-        let flags = ConfigLayer { global: GlobalLayer { access_token_ttl: Some(60), ..GlobalLayer::default() }, ..bluescape() };
+        let flags = serve(ServeLayer { access_token_ttl: Some(60), ..bluescape().serve });
         assert_eq!(Config::resolve(flags).unwrap().service.policy.access_token_ttl, 60, "a flag beats the profile");
         assert!(Config::resolve(serve(ServeLayer { profile: Some("nope".into()), ..ServeLayer::default() })).is_err());
     }
@@ -652,9 +670,7 @@ mod tests {
         let both = ConfigLayer::from_toml("migrate = false\nsession_api = false\ntrusted_proxies = [\"10.0.0.0/8\"]").unwrap();
         assert_eq!((both.global.migrate, both.serve.session_api), (Some(false), Some(false)));
         assert!(Config::resolve(issuer("http://example.com")).is_err());
-        let hs256 =
-            ConfigLayer { global: GlobalLayer { signing_alg: Some("HS256".into()), ..GlobalLayer::default() }, ..ConfigLayer::default() };
-        assert!(Config::resolve(hs256).is_err());
+        assert!(Config::resolve(serve(ServeLayer { signing_alg: Some("HS256".into()), ..ServeLayer::default() })).is_err());
         for good in ["http://[::1]", "http://[::1]:8080", "http://localhost:80", "https://id.example:8443/tenant"] {
             assert!(Config::resolve(issuer(good)).is_ok(), "{good}");
         }

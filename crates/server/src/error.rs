@@ -65,8 +65,15 @@ pub struct Described {
 }
 
 impl Described {
+    /// A 5xx answer names its request's id, which ties it to the log (SPEC §14).
     fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { status, code, description: description.into(), headers: Vec::new() }
+        let mut description = description.into();
+        if status.is_server_error()
+            && let Some(id) = crate::http::page::request_id()
+        {
+            description = format!("{description} (request id {})", id.to_str().unwrap_or_default());
+        }
+        Self { status, code, description, headers: Vec::new() }
     }
 
     fn with(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
@@ -151,9 +158,9 @@ pub fn describe(error: ServiceError) -> Described {
             .with(header::RETRY_AFTER, HeaderValue::from_static("5"))
         }
         ServiceError::Internal(detail) => {
-            let id = request_id();
-            tracing::error!(%detail, request_id = %id, "internal error");
-            Described::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError, format!("internal error (request id {id})"))
+            // The request's span carries its id into this line.
+            tracing::error!(%detail, "internal error");
+            Described::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError, "internal error")
         }
     }
 }
@@ -371,12 +378,4 @@ fn describe_bearer(error: &BearerError) -> Described {
         described = described.with(header::WWW_AUTHENTICATE, value);
     }
     described
-}
-
-/// A short id that ties a generic 500 to its log line.
-fn request_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("{:x}-{:x}", nanos, NEXT.fetch_add(1, Ordering::Relaxed))
 }

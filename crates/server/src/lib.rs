@@ -8,6 +8,7 @@ pub mod listener;
 pub mod metrics;
 pub mod profile;
 pub mod startup;
+pub mod telemetry;
 pub mod tls;
 
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub unapproved_status: axum::http::StatusCode,
     /// The pages' brand, made once at start (`&'static`: no reference count per request).
     pub brand: &'static http::page::Brand,
+    /// `/metrics` is served on a listener of its own (`--metrics-listen`), not by this router.
+    pub metrics_apart: bool,
 }
 
 /// The router over a ready service; tests drive it with `oneshot` or on a real socket.
@@ -137,8 +140,10 @@ pub fn build_app(state: AppState) -> Router {
         .route("/", get(http::pages::home))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
-        .route("/metrics", get(http::health::metrics))
         .merge(http::admin_api::router());
+    if !state.metrics_apart {
+        router = router.route("/metrics", get(http::health::metrics));
+    }
     if state.service.settings().registration_endpoint {
         router = router.route("/oauth2/register", post(http::registration::register)).route(
             "/oauth2/register/{client_id}",
@@ -172,6 +177,12 @@ pub fn build_app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The router of `--metrics-listen`: `/metrics` only, no access log (a scrape every few seconds
+/// would fill it).
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new().route("/metrics", get(http::health::metrics)).fallback(not_found).with_state(state)
+}
+
 async fn not_found() -> Response {
     error::json_error(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "no such endpoint")
 }
@@ -197,23 +208,32 @@ struct Edge {
     brand: &'static http::page::Brand,
 }
 
-/// The one middleware (each layer costs a boxed future per request): refuses bodies that are
-/// neither a form nor JSON, bounds the time a request may take (a client trickling its body
-/// gets 408), records the metrics and adds the headers every response carries: no sniffing,
-/// no framing, HSTS over HTTPS, no banner, and a referrer policy. The policy is `no-referrer`
-/// on redirects (an authorization response carries a code or token in its `Location`) and on
-/// API answers (L02); pages keep `same-origin` for their own forms (with `no-referrer` Chrome
-/// posts `Origin: null`, which the CSRF origin check must refuse), unless a page sets its own.
+/// The one middleware (each layer costs a boxed future per request): gives the request its id
+/// and its span (every log line of the request carries them; with traces on, the root span),
+/// refuses bodies that are neither a form nor JSON, bounds the time a request may take (a
+/// client trickling its body gets 408), records the metrics, writes the access log line, and
+/// adds the headers every response carries: the request id, no sniffing, no framing, HSTS over
+/// HTTPS, no banner, and a referrer policy. The policy is `no-referrer` on redirects (an
+/// authorization response carries a code or token in its `Location`) and on API answers (L02);
+/// pages keep `same-origin` for their own forms (with `no-referrer` Chrome posts `Origin: null`,
+/// which the CSRF origin check must refuse), unless a page sets its own.
 async fn around_every_request(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     // MatchedPath is an Arc inside: cloning it allocates nothing.
     let route = request.extensions().get::<MatchedPath>().cloned();
+    let route_name = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let https = request.extensions().get::<listener::Tls>().is_some_and(|tls| tls.0) || forwarded_https(&edge.proxy, &request);
+    let socket_peer = request.extensions().get::<axum::extract::ConnectInfo<listener::PeerAddr>>().map(|c| c.0.0.ip());
+    let socket_peer = socket_peer.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let request_id = http::request_id::of(request.headers(), socket_peer, &edge.proxy);
+    let client_ip = edge.proxy.client_ip(socket_peer, http::extract::forwarded_for(request.headers()).as_deref());
+    let span = request_span(&request, route_name, &request_id, client_ip);
     let started = std::time::Instant::now();
     let mut response = if let Some(refusal) = refuse_content_type(&request) {
         refusal
     } else {
-        let page = http::page::PageContext::of(edge.brand, request.uri(), request.headers());
-        match tokio::time::timeout(edge.request_timeout, http::page::with_context(page, next.run(request))).await {
+        let page = http::page::PageContext::of(edge.brand, request.uri(), request.headers(), request_id.clone());
+        let run = tracing::Instrument::instrument(http::page::with_context(page, next.run(request)), span.clone());
+        match tokio::time::timeout(edge.request_timeout, run).await {
             Ok(response) => response,
             Err(_) => {
                 let mut response = error::json_error(StatusCode::REQUEST_TIMEOUT, ErrorCode::InvalidRequest, "the request took too long");
@@ -222,10 +242,14 @@ async fn around_every_request(State(edge): State<Edge>, request: Request, next: 
             }
         }
     };
-    edge.metrics.observe(route.as_ref().map_or("unmatched", MatchedPath::as_str), response.status().as_u16(), started.elapsed());
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    edge.metrics.observe(route_name, status, elapsed);
+    access_log(&span, &response, elapsed);
     let referrer = if response.status().is_redirection() || !is_html(&response) { "no-referrer" } else { "same-origin" };
     let headers = response.headers_mut();
-    headers.reserve(5);
+    headers.reserve(6);
+    headers.insert(http::request_id::HEADER, request_id);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // A handler may set a stricter policy of its own (the brand logo: a sandboxed image).
@@ -239,6 +263,49 @@ async fn around_every_request(State(edge): State<Edge>, request: Request, next: 
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
     }
     response
+}
+
+/// The span a request runs in: its id, method, path and the client's address; the client id is
+/// recorded by the service once a client authenticates. The path never carries a secret: no
+/// query string, and a route whose path holds a token (`/password/reset/{token}`, …) is named
+/// by its pattern.
+fn request_span(request: &Request, route: &str, request_id: &HeaderValue, peer: std::net::IpAddr) -> tracing::Span {
+    let path = if route.contains("{token}") || route.contains("{*token}") { route } else { request.uri().path() };
+    // An unmatched path is whatever a client sent: cut to a length a log line can carry.
+    let path = path.get(..path.len().min(256)).unwrap_or(route);
+    let span = tracing::info_span!(
+        target: telemetry::REQUEST,
+        "request",
+        request_id = %request_id.to_str().unwrap_or_default(),
+        method = %request.method(),
+        path = %path,
+        peer = %peer,
+        client_id = tracing::field::Empty,
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if telemetry::traces_on() {
+        span.record("otel.name", format!("{} {route}", request.method()));
+        span.record("otel.kind", "server");
+    }
+    span
+}
+
+/// The access log line (SPEC §14), in the request's span: status, duration and bytes here,
+/// the rest in the span's fields.
+fn access_log(span: &tracing::Span, response: &Response, elapsed: std::time::Duration) {
+    let status = response.status().as_u16();
+    if telemetry::traces_on() {
+        // As an integer attribute: tracing-opentelemetry takes unsigned values as text.
+        span.record("http.response.status_code", i64::from(status));
+    }
+    let bytes = axum::body::HttpBody::size_hint(response.body()).exact();
+    span.in_scope(|| {
+        // Milliseconds to the microsecond: `0.075`, not `0.07512300000000001`.
+        let duration_ms = elapsed.as_micros() as f64 / 1000.0;
+        tracing::info!(target: telemetry::ACCESS, status, duration_ms, bytes, "request");
+    });
 }
 
 fn is_html(response: &Response) -> bool {

@@ -40,13 +40,14 @@ impl ProfileSettings for Profile {
 
     fn config_layer(&self) -> ConfigLayer {
         ConfigLayer {
-            global: GlobalLayer {
+            global: GlobalLayer::default(),
+            serve: ServeLayer {
                 access_token_ttl: self.lifetimes.access_token,
                 max_access_token_ttl: self.lifetimes.max_access_token,
                 refresh_token_ttl: self.lifetimes.refresh_token,
-                ..GlobalLayer::default()
+                session_api: self.session_api,
+                ..ServeLayer::default()
             },
-            serve: ServeLayer { session_api: self.session_api, ..ServeLayer::default() },
         }
     }
 

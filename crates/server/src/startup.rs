@@ -213,7 +213,15 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         aliases: Arc::new(config.profile.as_ref().map(Profile::aliases).unwrap_or_default()),
         request_timeout: config.request_timeout,
         unapproved_status: config.profile.as_ref().map_or(axum::http::StatusCode::BAD_REQUEST, Profile::unapproved_status_code),
+        metrics_apart: config.metrics_listen.is_some(),
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(address) => {
+            Some(tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for metrics on {address}"))?)
+        }
+        None => None,
+    };
+    let metrics_app = crate::metrics_app(state.clone());
     if let Some(profile) = &config.profile {
         tracing::info!(profile = %profile.name, "answering with a profile's paths, lifetimes and fields");
     }
@@ -247,6 +255,20 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         println!("no users yet (this link works for 24 hours): create the first owner at {}/setup/{token}", config.issuer());
     }
     let acceptor = tokio::spawn(acceptor);
+    // `--metrics-listen`: plain HTTP with the main listener's deadlines and limits, on the main
+    // runtime (a scrape every few seconds).
+    let metrics_tasks = match metrics_listener {
+        Some(listener) => {
+            let address = listener.local_addr()?;
+            let (mut receivers, metrics_acceptor) = listener::dispatch(listener, 1);
+            let connections = receivers.pop().context("no metrics worker")?;
+            let plain = listener::ConnectionPolicy { tls: None, ..policy.clone() };
+            tracing::info!(address = %address, "metrics are served apart");
+            println!("metrics on http://{address}/metrics");
+            Some((tokio::spawn(metrics_acceptor), tokio::spawn(listener::serve_worker(connections, metrics_app, plain, stop_rx.clone()))))
+        }
+        None => None,
+    };
     let housekeeping = tokio::spawn(housekeeping(service.clone()));
     let reloader = certificates.map(|certificates| tokio::spawn(tls::watch(certificates)));
     shutdown_signal().await;
@@ -261,6 +283,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         }
     }
     housekeeping.abort();
+    if let Some((acceptor, worker)) = metrics_tasks {
+        acceptor.abort();
+        let _ = worker.await;
+    }
     if let Some(reloader) = reloader {
         reloader.abort();
     }

@@ -46,6 +46,7 @@ async fn app() -> App {
         aliases: std::sync::Arc::new(Vec::new()),
         request_timeout: std::time::Duration::from_secs(30),
         unapproved_status: StatusCode::BAD_REQUEST,
+        metrics_apart: false,
     };
     App { router: build_app(state), service, directory }
 }

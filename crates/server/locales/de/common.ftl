@@ -49,3 +49,5 @@ notice-joined-sso = Sie sind der Organisation beigetreten. Sie meldet ihre Mitgl
 notice-removed = Entfernt.
 notice-sessions-ended = Alle anderen Browser sind abgemeldet.
 notice-verification-not-sent = Es wurde kein Link gesendet: E-Mail ist ausgeschaltet, die Adresse ist schon bestätigt, oder in der letzten Stunde wurden zu viele Links gesendet.
+# On a page that failed on the server's side (5xx); $id: the request's X-Request-Id.
+error-request-id = Anfrage-ID: { $id } (damit findet der Betreiber, was geschehen ist).

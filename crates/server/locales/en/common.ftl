@@ -49,3 +49,5 @@ notice-joined-sso = You joined the organization. It signs its members in through
 notice-removed = Removed.
 notice-sessions-ended = Every other browser is signed out.
 notice-verification-not-sent = No link was sent: email is off, the address is verified already, or too many links were sent in the last hour.
+# On a page that failed on the server's side (5xx); $id: the request's X-Request-Id.
+error-request-id = Request id: { $id } (it helps the operator find what happened).

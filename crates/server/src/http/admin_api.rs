@@ -531,7 +531,7 @@ async fn list_scopes(
     responses((status = 201, body = ScopeView), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn add_scope(State(state): State<AppState>, OrgCaller(caller): OrgCaller, Body(body): Body<NewScopeRequest>) -> Answer {
-    if !state.service.create_scope(&caller.actor, &caller.org_id(), &body.name, body.restricted).await? {
+    if !state.service.create_scope(&caller.actor, &caller.org_id(), &body.name, body.restricted).await?.created {
         return Err(ProblemError(ServiceError::conflict(message!(
             "api-scope-exists",
             "the scope {name:?} exists already or is built in",

@@ -67,6 +67,11 @@ impl ProxyPolicy {
         }
     }
 
+    /// Whether `peer` is a proxy whose headers are believed.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        self.behind_proxy && self.is_trusted(peer)
+    }
+
     fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted.iter().any(|net| net.contains(&ip))
     }
@@ -75,7 +80,7 @@ impl ProxyPolicy {
 /// Every `X-Forwarded-For` line joined in order: a proxy may add its own line rather than append
 /// to the client's, and reading only the first line would believe the client's forgery. A line
 /// that is not text voids the header (the socket peer is used).
-fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<String> {
+pub(crate) fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<String> {
     let mut joined = String::new();
     for value in headers.get_all("x-forwarded-for") {
         let text = value.to_str().ok()?;

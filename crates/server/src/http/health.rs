@@ -15,13 +15,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+            // Like every 5xx answer, it names the request (SPEC §14).
+            let id = crate::http::page::request_id();
+            let id = id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or_default();
+            (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable (request id {id})")).into_response()
         }
     }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut response = state.metrics.render().into_response();
+    let mut response = state.metrics.render(&state.service).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     response
 }

@@ -17,6 +17,7 @@ pub mod page;
 pub mod pages;
 pub mod portal;
 pub mod registration;
+pub mod request_id;
 pub mod resource;
 pub mod sessions;
 pub mod sso;

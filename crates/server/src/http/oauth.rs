@@ -13,7 +13,6 @@ use crate::http::extract::OAuthRequest;
 pub async fn token(State(state): State<AppState>, OAuthRequest(request, origin): OAuthRequest) -> Response {
     let mut response = match state.service.token(&request).await {
         Ok(issued) => {
-            state.metrics.token_issued();
             let mut response = axum::Json(issued).into_response();
             no_store(&mut response);
             response

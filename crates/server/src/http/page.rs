@@ -1,5 +1,5 @@
 //! What every page is rendered with besides its own data: the operator's brand (SPEC §16: name,
-//! logo, colour) and the reader's language. Set once per request by the one middleware as a
+//! logo, colour) and the reader's language; and the request's id, which any 5xx answer shows. Set once per request by the one middleware as a
 //! task-local, so the templates read it (`brand_name()`, the `t` filter) without every handler
 //! and every page struct passing it along.
 //!
@@ -41,6 +41,8 @@ pub const LANGUAGE_COOKIE: &str = "tessera_lang";
 
 pub struct PageContext {
     brand: &'static Brand,
+    /// The request's `X-Request-Id`, which a 5xx answer shows.
+    request_id: HeaderValue,
     /// The page's own address, where the language switch comes back to.
     uri: axum::http::Uri,
     accept_language: Option<HeaderValue>,
@@ -57,9 +59,10 @@ static DEFAULT_BRAND: std::sync::LazyLock<Brand> = std::sync::LazyLock::new(Bran
 impl PageContext {
     /// A request's context: its address and the two headers the language comes from, kept as
     /// they are until a page asks.
-    pub fn of(brand: &'static Brand, uri: &axum::http::Uri, headers: &HeaderMap) -> Self {
+    pub fn of(brand: &'static Brand, uri: &axum::http::Uri, headers: &HeaderMap, request_id: HeaderValue) -> Self {
         PageContext {
             brand,
+            request_id,
             uri: uri.clone(),
             accept_language: headers.get(header::ACCEPT_LANGUAGE).cloned(),
             cookie: headers.get(header::COOKIE).cloned(),
@@ -76,6 +79,11 @@ pub async fn with_context<F: Future>(context: PageContext, request: F) -> F::Out
 /// The brand of this server (the default outside a request: tests that render a page alone).
 pub fn brand() -> &'static Brand {
     PAGE.try_with(|page| page.brand).unwrap_or(&DEFAULT_BRAND)
+}
+
+/// The id of the request being answered (none outside a request).
+pub fn request_id() -> Option<HeaderValue> {
+    PAGE.try_with(|page| page.request_id.clone()).ok()
 }
 
 /// The brand's name, as the templates call it.

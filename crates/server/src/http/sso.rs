@@ -89,7 +89,16 @@ pub async fn callback(State(state): State<AppState>, browser: Browser, Query(que
             let title = i18n::text("account-sso-failed", &[]);
             let again = i18n::text("account-sso-sign-in-again", &[]);
             let message = sentence(&why);
-            html(status, &MessagePage { title: &title, message: &message, is_error: true, link: Some(("/login", &again)) })
+            html(
+                status,
+                &MessagePage {
+                    title: &title,
+                    message: &message,
+                    is_error: true,
+                    link: Some(("/login", &again)),
+                    request_id: MessagePage::request_id_for(status),
+                },
+            )
         }
     };
     with_cookie(response, Some(clear))

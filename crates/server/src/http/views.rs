@@ -221,6 +221,16 @@ pub struct MessagePage<'a> {
     pub message: &'a str,
     pub is_error: bool,
     pub link: Option<(&'a str, &'a str)>,
+    /// On a 5xx page, the request's id, which ties it to the log (SPEC §14).
+    pub request_id: Option<String>,
+}
+
+impl MessagePage<'_> {
+    /// The request's id when `status` is 5xx.
+    pub fn request_id_for(status: StatusCode) -> Option<String> {
+        let id = status.is_server_error().then(crate::http::page::request_id).flatten()?;
+        id.to_str().ok().map(str::to_owned)
+    }
 }
 
 #[derive(Template)]
@@ -278,7 +288,8 @@ pub fn html(status: StatusCode, page: &impl Template) -> Response {
 
 /// A page that only says something.
 pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
-    html(status, &MessagePage { title, message, is_error: status.is_client_error() || status.is_server_error(), link: None })
+    let is_error = status.is_client_error() || status.is_server_error();
+    html(status, &MessagePage { title, message, is_error, link: None, request_id: MessagePage::request_id_for(status) })
 }
 
 /// The signed-in user's navigation bar, with a flash line for the page.
