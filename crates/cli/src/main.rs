@@ -1,15 +1,17 @@
 //! The `tessera` binary: parses flags, wires configuration, and calls the server and service
 //! crates. Nothing else lives here.
 
+use std::ffi::OsString;
 use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches as _, Parser, Subcommand};
 use serde_json::{Value, json};
 use tessera_core::model::{ClientStatus, Pkce, Role};
 use tessera_server::config::{Config, ConfigLayer, GlobalLayer, ServeLayer};
+use tessera_service::ServiceError;
 use tessera_service::admin::{Actor, AuditFilter, ClientEdit, IdentityProviderEdit, NewClient, NewIdentityProvider, NewUser, OrgChange};
 
 #[derive(Debug, Parser)]
@@ -121,11 +123,13 @@ struct BackupArgs {
 enum AuditCommand {
     /// List audit entries, newest first.
     List {
+        /// Only this organization's entries (its id or name).
         #[arg(long)]
         org: Option<String>,
         /// Only entries older than this entry id (for paging).
         #[arg(long)]
         before: Option<i64>,
+        /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -141,6 +145,7 @@ struct ServeArgs {
 enum OrgCommand {
     /// Create an organization.
     Create {
+        /// Its name, unique among organizations.
         #[arg(long)]
         name: String,
     },
@@ -237,8 +242,10 @@ enum IdpCommand {
 enum ScopeCommand {
     /// Add a scope to an organization's catalogue (built-in scopes: no-op).
     Create {
+        /// The organization's id or name.
         #[arg(long)]
         org: String,
+        /// The scope's name (RFC 6749 §3.3), e.g. projects:read.
         name: String,
         /// Only owners and admins can grant it.
         #[arg(long)]
@@ -246,13 +253,16 @@ enum ScopeCommand {
     },
     /// List an organization's scopes.
     List {
+        /// The organization's id or name.
         #[arg(long)]
         org: String,
     },
     /// Make a catalogue scope restricted (owners and admins only) or not.
     Update {
+        /// The organization's id or name.
         #[arg(long)]
         org: String,
+        /// The catalogue scope's name.
         name: String,
         /// true: only owners and admins can grant it; false: everyone.
         #[arg(long, action = clap::ArgAction::Set)]
@@ -263,8 +273,10 @@ enum ScopeCommand {
 /// Who joins which organization, in what role (`user create`, `user invite`).
 #[derive(Debug, clap::Args)]
 struct MemberArgs {
+    /// The organization's id or name.
     #[arg(long)]
     org: String,
+    /// The person's email.
     #[arg(long)]
     email: String,
     /// owner, admin or member.
@@ -274,7 +286,7 @@ struct MemberArgs {
 
 impl MemberArgs {
     fn role(&self) -> anyhow::Result<Role> {
-        Role::parse(&self.role).with_context(|| format!("--role {:?} is not one of owner, admin, member", self.role))
+        Role::parse(&self.role).ok_or_else(|| bad_input(format!("--role {:?} is not one of owner, admin, member", self.role)))
     }
 }
 
@@ -313,6 +325,8 @@ enum UserCommand {
     },
     /// Change a user's role or `authorize_applications` permission.
     Update {
+        /// The user's email, or their id (`user list --org ORG` shows it) for a person in
+        /// several organizations.
         email: String,
         /// owner, admin or member.
         #[arg(long)]
@@ -323,16 +337,24 @@ enum UserCommand {
     },
     /// List an organization's users.
     List {
+        /// The organization's id or name.
         #[arg(long)]
         org: String,
     },
     /// Disable a user: their tokens stop working at once.
-    Disable { email: String },
+    Disable {
+        /// The user's email, or their id.
+        email: String,
+    },
     /// Enable a user again.
-    Enable { email: String },
+    Enable {
+        /// The user's email, or their id.
+        email: String,
+    },
     /// Set a user's password (the operator's reset): every session of the user ends and their
     /// sign-in lock-out is lifted. At least 12 characters, not a common password.
     SetPassword {
+        /// The user's email.
         email: String,
         /// Read the password from the first line of standard input (required: a password on the
         /// command line would show in the process list).
@@ -346,8 +368,10 @@ enum RegistrationTokenCommand {
     /// Issue an initial access token: clients registered with it at /oauth2/register belong to
     /// OWNER in ORG. Printed once, stored hashed.
     Create {
+        /// The organization's id or name.
         #[arg(long)]
         org: String,
+        /// The email of the user the registered clients belong to.
         #[arg(long)]
         owner: String,
         /// Seconds it stays valid (default: no expiry).
@@ -365,21 +389,35 @@ enum ClientCommand {
     Create(Box<ClientCreateArgs>),
     /// List clients.
     List {
+        /// Only this organization's clients (its id or name).
         #[arg(long)]
         org: Option<String>,
     },
     /// Show a client (without its secret).
-    Show { id: String },
+    Show {
+        /// The client id.
+        id: String,
+    },
     /// Change a client's settings; what is not given stays as it is.
     Update(Box<ClientUpdateArgs>),
     /// Turn a client OFF: authentication fails, its tokens stop working.
-    Disable { id: String },
+    Disable {
+        /// The client id.
+        id: String,
+    },
     /// Turn a client ON again.
-    Enable { id: String },
+    Enable {
+        /// The client id.
+        id: String,
+    },
     /// Delete a client.
-    Delete { id: String },
+    Delete {
+        /// The client id.
+        id: String,
+    },
     /// Replace a client's secret; the old one stops working at once, or after --grace.
     RegenerateSecret {
+        /// The client id.
         id: String,
         /// Keep the old secret working beside the new one for this many seconds (at most
         /// 2592000, 30 days), so the client can be moved to the new one without an outage.
@@ -391,18 +429,23 @@ enum ClientCommand {
     RegistrationToken(RegistrationTokenCommand),
     /// Approve a client for an organization's users (needed with --requires-org-approval).
     Approve {
+        /// The client id.
         id: String,
+        /// The organization whose users it may act for (its id or name).
         #[arg(long)]
         org: String,
     },
     /// List the clients approved for an organization.
     Approvals {
+        /// The organization's id or name.
         #[arg(long)]
         org: String,
     },
     /// Withdraw an approval; that organization's refresh tokens for the client stop working.
     Unapprove {
+        /// The client id.
         id: String,
+        /// The organization's id or name.
         #[arg(long)]
         org: String,
     },
@@ -410,11 +453,13 @@ enum ClientCommand {
 
 #[derive(Debug, Args)]
 struct ClientCreateArgs {
+    /// The organization's id or name.
     #[arg(long)]
     org: String,
     /// The owner's email.
     #[arg(long)]
     owner: String,
+    /// A name for people (the portal, the consent page).
     #[arg(long)]
     name: String,
     /// client_credentials (default), authorization_code, refresh_token, implicit, device_code,
@@ -424,8 +469,11 @@ struct ClientCreateArgs {
     /// A registered scope (repeatable; default: every catalogue scope the owner may grant).
     #[arg(long = "scope")]
     scopes: Vec<String>,
+    /// A redirect URI of the browser flows, matched exactly (repeatable; at most 100).
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
+    /// A browser origin allowed to call the token endpoint, https://host[:port] (CORS;
+    /// repeatable; default: none).
     #[arg(long = "allowed-origin")]
     allowed_origins: Vec<String>,
     /// An address or CIDR range allowed to use the client (repeatable; default: any).
@@ -440,6 +488,8 @@ struct ClientCreateArgs {
     /// Access-token lifetime in seconds for this client (capped by configuration).
     #[arg(long)]
     access_token_ttl: Option<u32>,
+    /// Act for another organization's users only once that organization approves the client
+    /// (`client approve`).
     #[arg(long)]
     requires_org_approval: bool,
     /// Authorization requests must be pushed to /oauth2/par first (RFC 9126).
@@ -473,7 +523,9 @@ struct ClientCreateArgs {
 
 #[derive(Debug, Args)]
 struct ClientUpdateArgs {
+    /// The client id.
     id: String,
+    /// A new name for people.
     #[arg(long)]
     name: Option<String>,
     /// Replaces the grant types, as on `client create` (repeatable; given: the whole new list).
@@ -549,7 +601,11 @@ enum KeysCommand {
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Revoke an access token issued by this server ("-" reads it from standard input).
-    Revoke { token: String },
+    Revoke {
+        /// The access token, or "-" to read it from standard input (a token on the command
+        /// line shows in the process list).
+        token: String,
+    },
 }
 
 /// What a command prints: its JSON value, and for some commands a text of their own for people
@@ -596,8 +652,13 @@ fn restrict_stdout_file() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, json_requested(&args)),
+    };
     let json = cli.global.json;
+    let named = cli.command.named_values();
     match run(cli) {
         Ok(output) => {
             match output.text {
@@ -607,10 +668,225 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            Failure::of(&e, &named).print(json);
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the command line asks for `--json`, read before clap parses it (so that a command
+/// line clap refuses is reported as JSON too): anywhere after `tessera`, before a `--`.
+fn json_requested(args: &[OsString]) -> bool {
+    args.iter().skip(1).take_while(|arg| arg.to_str() != Some("--")).any(|arg| arg.to_str() == Some("--json"))
+}
+
+/// A command line clap refuses: its message (with `--json`, as the error object of code
+/// `usage`) and exit status 2, as clap's own. `--help` and `--version` print as usual.
+fn usage_error(error: &clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    if !json || matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        error.exit();
+    }
+    let rendered = error.render().to_string();
+    let usage = rendered.lines().find_map(|line| line.trim().strip_prefix("Usage: ")).map(str::trim);
+    let what = match error.kind() {
+        // clap shows the help of a command given without its subcommand.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "a command is missing".to_owned(),
+        _ => clap_message(error),
+    };
+    let message = match usage {
+        Some(usage) => format!("{what}; usage: {usage}"),
+        None => what,
+    };
+    Failure { code: "usage", field: None, message }.print(true);
+    ExitCode::from(2)
+}
+
+impl Command {
+    /// The values this command names, by the noun the service says when it finds no such
+    /// thing (`ServiceError::NotFound`): the error then names the value, `organization "x" not
+    /// found`. A noun two arguments could mean is left out.
+    fn named_values(&self) -> Vec<(&'static str, String)> {
+        const ORG: &str = "organization";
+        const USER: &str = "user";
+        const CLIENT: &str = "client";
+        const SCOPE: &str = "scope";
+        const PROVIDER: &str = "identity provider";
+        let pairs: Vec<(&'static str, &String)> = match self {
+            Command::Org(OrgCommand::Update { org, .. })
+            | Command::Scope(ScopeCommand::List { org })
+            | Command::User(UserCommand::List { org })
+            | Command::Client(ClientCommand::List { org: Some(org) } | ClientCommand::Approvals { org })
+            | Command::Idp(IdpCommand::Add { org, .. } | IdpCommand::List { org: Some(org) })
+            | Command::Audit(AuditCommand::List { org: Some(org), .. })
+            | Command::Export(ExportArgs { org: Some(org), .. }) => vec![(ORG, org)],
+            Command::Scope(ScopeCommand::Create { org, name, .. } | ScopeCommand::Update { org, name, .. }) => {
+                vec![(ORG, org), (SCOPE, name)]
+            }
+            Command::User(UserCommand::Create { who, .. } | UserCommand::Invite { who, .. }) => vec![(ORG, &who.org)],
+            Command::User(
+                UserCommand::Update { email, .. }
+                | UserCommand::Disable { email }
+                | UserCommand::Enable { email }
+                | UserCommand::SetPassword { email, .. },
+            ) => vec![(USER, email)],
+            Command::Client(ClientCommand::Create(args)) => vec![(ORG, &args.org), (USER, &args.owner)],
+            Command::Client(ClientCommand::RegistrationToken(RegistrationTokenCommand::Create { org, owner, .. })) => {
+                vec![(ORG, org), (USER, owner)]
+            }
+            Command::Client(
+                ClientCommand::Show { id }
+                | ClientCommand::Disable { id }
+                | ClientCommand::Enable { id }
+                | ClientCommand::Delete { id }
+                | ClientCommand::RegenerateSecret { id, .. },
+            ) => vec![(CLIENT, id)],
+            Command::Client(ClientCommand::Update(args)) => vec![(CLIENT, &args.id)],
+            Command::Client(ClientCommand::Approve { id, org } | ClientCommand::Unapprove { id, org }) => vec![(CLIENT, id), (ORG, org)],
+            Command::Idp(IdpCommand::Show { id } | IdpCommand::Update { id, .. } | IdpCommand::Remove { id }) => vec![(PROVIDER, id)],
+            _ => Vec::new(),
+        };
+        pairs.into_iter().map(|(noun, value)| (noun, value.clone())).collect()
+    }
+}
+
+/// What clap says is wrong, on one line: the first paragraph of its message, without `error: `
+/// (the tip, the usage and the pointer to `--help` follow it).
+fn clap_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let paragraph: Vec<&str> =
+        rendered.lines().map(str::trim).skip_while(|line| line.is_empty()).take_while(|line| !line.is_empty()).collect();
+    let text = paragraph.join(" ");
+    text.strip_prefix("error: ").map_or_else(|| text.clone(), str::to_owned)
+}
+
+/// A failed command as it is reported: with `--json`, one object `{"error": CODE, "message":
+/// TEXT}` (and `"field"` for invalid input about one) on stderr; else `error: TEXT`. The codes
+/// (README, "The command line for scripts"), from the error's type:
+///
+/// | code | what |
+/// |---|---|
+/// | `usage` | the command line: an unknown flag, a missing or bad argument (exit status 2) |
+/// | `invalid_config` | the configuration: flags, `TESSERA_*`, the `--config` file, the log filter |
+/// | `invalid_input` | input the command itself refuses: an argument's value, a file to import |
+/// | `io` | a file or standard input that cannot be read or written |
+/// | `invalid` | input a rule refuses (`field`: the field it is about, when there is one) |
+/// | `not_found` | what the command names does not exist (the message names it) |
+/// | `conflict` | the change conflicts with what is there |
+/// | `forbidden` | the change is not allowed (the message says why) |
+/// | `off` | a feature this server is not set up for |
+/// | `unavailable` | the store cannot be reached, or is read-only or full |
+/// | `internal` | a bug or corrupt data (the details go to the log) |
+/// | `oauth`, `not_approved`, `bad_credentials`, `too_many_attempts` | the protocol's refusals |
+/// | `failed` | anything else, e.g. a missing master key: the message says what |
+struct Failure {
+    code: &'static str,
+    field: Option<&'static str>,
+    message: String,
+}
+
+impl Failure {
+    /// The code of the first error in `error`'s chain whose type tells one, and the chain's
+    /// messages, where the service did not find a value `named` by the command, naming it.
+    fn of(error: &anyhow::Error, named: &[(&'static str, String)]) -> Self {
+        let mut coded: Option<(&'static str, Option<&'static str>)> = None;
+        let mut parts = Vec::new();
+        for cause in error.chain() {
+            let mut text = cause.to_string();
+            if let Some(service) = cause.downcast_ref::<ServiceError>() {
+                if let ServiceError::NotFound(noun) = service
+                    && let Some((_, value)) = named.iter().find(|(what, _)| what == noun)
+                {
+                    text = format!("{noun} {value:?} not found");
+                }
+                let field = match service {
+                    ServiceError::Invalid(invalid) => invalid.field,
+                    _ => None,
+                };
+                coded.get_or_insert((service_code(service), field));
+            } else if coded.is_none() {
+                coded = other_code(cause).map(|code| (code, None));
+            }
+            // An error whose text includes its source's (a parse error of the log filter).
+            if !parts.last().is_some_and(|last: &String| last.ends_with(&text)) {
+                parts.push(text);
+            }
+        }
+        let (code, field) = coded.unwrap_or(("failed", None));
+        Self { code, field, message: parts.join(": ") }
+    }
+
+    fn print(&self, json: bool) {
+        if json {
+            let mut object = json!({ "error": self.code, "message": self.message });
+            if let Some(field) = self.field {
+                object["field"] = json!(field);
+            }
+            eprintln!("{object}");
+        } else {
+            eprintln!("error: {}", self.message);
+        }
+    }
+}
+
+/// The code of a service error: one per variant, so a new variant is given one here.
+fn service_code(error: &ServiceError) -> &'static str {
+    match error {
+        ServiceError::OAuth { .. } | ServiceError::DevicePoll(_) | ServiceError::Dpop { .. } | ServiceError::Bearer(_) => "oauth",
+        ServiceError::NotApproved => "not_approved",
+        ServiceError::TooManyAttempts { .. } => "too_many_attempts",
+        ServiceError::BadCredentials => "bad_credentials",
+        ServiceError::Invalid(_) => "invalid",
+        ServiceError::Forbidden(_) => "forbidden",
+        ServiceError::NotFound(_) => "not_found",
+        ServiceError::Conflict(_) => "conflict",
+        ServiceError::Off(_) => "off",
+        ServiceError::Unavailable(_) => "unavailable",
+        ServiceError::Internal(_) => "internal",
+    }
+}
+
+/// The code of an error that is no service error, when its type tells one.
+fn other_code(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if let Some(coded) = cause.downcast_ref::<Coded>() {
+        Some(coded.code)
+    } else if cause.is::<std::io::Error>() {
+        Some("io")
+    } else if cause.is::<tracing_subscriber::filter::ParseError>() {
+        Some("invalid_config")
+    } else {
+        None
+    }
+}
+
+/// An error given the code its type does not tell (a configuration that does not resolve, an
+/// argument the CLI refuses); it reads as the error it wraps.
+#[derive(Debug)]
+struct Coded {
+    code: &'static str,
+    error: anyhow::Error,
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
+impl std::error::Error for Coded {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// Gives an error the code `code` (`.map_err(coded("invalid_input"))`).
+fn coded(code: &'static str) -> impl FnOnce(anyhow::Error) -> anyhow::Error {
+    move |error| Coded { code, error }.into()
+}
+
+/// Input the CLI itself refuses (code `invalid_input`).
+fn bad_input(message: String) -> anyhow::Error {
+    coded("invalid_input")(anyhow::anyhow!(message))
 }
 
 fn run(cli: Cli) -> anyhow::Result<Output> {
@@ -618,21 +894,51 @@ fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Serve(args) => Some(args),
         _ => None,
     };
-    let flags =
-        ConfigLayer { global: cli.global.settings.clone(), serve: serve_args.map(|args| args.settings.clone()).unwrap_or_default() };
-    let file = match &cli.global.config {
+    let config = configure(&cli.global, serve_args.map(|args| &args.settings)).map_err(coded("invalid_config"))?;
+    // Logs (and with `serve --otlp-endpoint`, traces) start before any runtime: the trace
+    // exporter's client runs on a thread of its own.
+    let telemetry = tessera_server::telemetry::TelemetrySettings::of(&config, serve_args.is_some())
+        .and_then(|settings| tessera_server::telemetry::init(&settings))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(execute(cli.command, config));
+    // The runtime ends first; then the log's last lines are written and the last spans sent.
+    drop(runtime);
+    drop(telemetry);
+    result
+}
+
+/// The configuration: the flags (`serve`'s settings for `serve`, from the environment alone
+/// for other commands) over the configuration file, resolved.
+fn configure(global: &GlobalArgs, serve: Option<&ServeLayer>) -> anyhow::Result<Config> {
+    let serve = match serve {
+        Some(settings) => settings.clone(),
+        None => serve_settings_from_env()?,
+    };
+    let flags = ConfigLayer { global: global.settings.clone(), serve };
+    let file = match &global.config {
         Some(path) => ConfigLayer::from_file(path)?,
         None => ConfigLayer::default(),
     };
-    let config = Config::resolve(flags.over(file))?;
-    let default_log = config.log.clone().unwrap_or_else(|| if serve_args.is_some() { "info" } else { "warn" }.into());
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&default_log).context("invalid --log filter")?)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(execute(cli.command, config))
+    Config::resolve(flags.over(file))
+}
+
+/// `serve`'s settings as the environment (`TESSERA_*`) gives them, for the commands whose
+/// command line does not take them: clap reads the variables from an empty command line.
+fn serve_settings_from_env() -> anyhow::Result<ServeLayer> {
+    let command = ServeLayer::augment_args(clap::Command::new("environment")).no_binary_name(true);
+    let matches = command.clone().try_get_matches_from(Vec::<OsString>::new()).map_err(|e| {
+        let what = clap_message(&e);
+        // clap names the flag; the operator set its variable.
+        let variable = command
+            .get_arguments()
+            .find(|arg| arg.get_long().is_some_and(|long| what.contains(&format!("--{long} ")) || what.contains(&format!("--{long}'"))))
+            .and_then(clap::Arg::get_env);
+        match variable {
+            Some(variable) => anyhow::anyhow!("in the environment ({}): {what}", variable.to_string_lossy()),
+            None => anyhow::anyhow!("in the environment: {what}"),
+        }
+    })?;
+    Ok(ServeLayer::from_arg_matches(&matches)?)
 }
 
 async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
@@ -660,7 +966,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
         Command::Serve(_) | Command::Migrate(_) | Command::Backup(_) => json!({}),
         Command::Import(ImportArgs { file, dry_run, issuer }) => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let parsed = read_import_file(&text).with_context(|| format!("{} is not a tessera-export/1 file", file.display()))?;
+            let parsed = read_import_file(&text)
+                .with_context(|| format!("{} is not a tessera-export/1 file", file.display()))
+                .map_err(coded("invalid_input"))?;
             let mut report = service.import(&actor, parsed, dry_run).await?;
             if let (Some(issuer), Some(invitations)) = (issuer, report["invitations"].as_array_mut()) {
                 for invitation in invitations {
@@ -685,8 +993,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
         }
         Command::Idp(command) => idp(&service, &actor, command).await?,
         Command::Scope(ScopeCommand::Create { org, name, restricted }) => {
-            service.create_scope(&actor, &org, &name, restricted).await?;
-            json!({})
+            serde_json::to_value(service.create_scope(&actor, &org, &name, restricted).await?.scope)?
         }
         Command::Scope(ScopeCommand::Update { org, name, restricted }) => {
             serde_json::to_value(service.set_scope_restricted(&actor, &org, &name, restricted).await?)?
@@ -699,7 +1006,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             for permission in &permissions {
                 match permission.as_str() {
                     "authorize_applications" => authorize_applications = true,
-                    other => anyhow::bail!("--permission {other:?} is unknown (known: authorize_applications)"),
+                    other => return Err(bad_input(format!("--permission {other:?} is unknown (known: authorize_applications)"))),
                 }
             }
             let password = if password_stdin { Some(read_stdin_line()?) } else { None };
@@ -717,8 +1024,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             json!({ "id": invited.id, "email": invited.email, "invite_url": url })
         }
         Command::User(UserCommand::Update { email, role, authorize_applications }) => {
-            let role =
-                role.map(|r| Role::parse(&r).with_context(|| format!("--role {r:?} is not one of owner, admin, member"))).transpose()?;
+            let role = role
+                .map(|r| Role::parse(&r).ok_or_else(|| bad_input(format!("--role {r:?} is not one of owner, admin, member"))))
+                .transpose()?;
             serde_json::to_value(service.update_member(&actor, &email, role, authorize_applications).await?)?
         }
         Command::User(UserCommand::List { org }) => serde_json::to_value(service.members(&actor, &org).await?)?,
@@ -892,14 +1200,14 @@ async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<Output>
 
 /// One line of standard input, without its line ending.
 fn parse_role(role: &str) -> anyhow::Result<Role> {
-    Role::parse(role).with_context(|| format!("--default-role {role:?} is not one of member, admin"))
+    Role::parse(role).ok_or_else(|| bad_input(format!("--default-role {role:?} is not one of member, admin")))
 }
 
 async fn idp(service: &tessera_service::Tessera, actor: &Actor, command: IdpCommand) -> anyhow::Result<Value> {
     Ok(match command {
         IdpCommand::Add { org, name, issuer, client_id, client_secret_stdin, email_domains, default_role } => {
             if !client_secret_stdin {
-                anyhow::bail!("give the client secret on standard input with --client-secret-stdin");
+                return Err(bad_input("give the client secret on standard input with --client-secret-stdin".to_owned()));
             }
             let new = NewIdentityProvider {
                 org,
@@ -980,6 +1288,8 @@ fn print_object(value: &Value) {
 mod tests {
     use super::*;
 
+    use clap::CommandFactory as _;
+
     fn layer(args: &[&str]) -> ConfigLayer {
         let cli = Cli::try_parse_from(args).unwrap();
         let serve = match cli.command {
@@ -1005,12 +1315,92 @@ mod tests {
             "false",
             "--leeway",
             "5",
+            "--log",
+            "debug",
         ]);
         assert_eq!(set.global.migrate, Some(false), "--no-migrate is migrate = false");
         assert_eq!(set.serve.behind_proxy, Some(true), "a bare boolean flag is true");
         assert_eq!(set.serve.session_api, Some(false));
         assert_eq!(set.serve.trusted_proxies, Some(vec!["10.0.0.0/8".to_owned(), "192.0.2.1".to_owned()]));
-        assert_eq!(set.global.leeway, Some(5), "a global flag after the command's name");
-        assert!(Cli::try_parse_from(["tessera", "org", "list", "--listen", "127.0.0.1:1"]).is_err(), "serve's settings only on serve");
+        assert_eq!(set.serve.leeway, Some(5), "a tuning flag of the server after `serve`");
+        assert_eq!(set.global.log.as_deref(), Some("debug"), "a global flag after the command's name");
+        for (args, why) in [
+            (&["tessera", "org", "list", "--listen", "127.0.0.1:1"][..], "serve's settings only on serve"),
+            (&["tessera", "org", "list", "--leeway", "5"], "the server's tuning only on serve"),
+            (&["tessera", "--leeway", "5", "serve"], "the server's tuning after `serve`, not before"),
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{why}: {args:?}");
+        }
+    }
+
+    /// `tessera org create --help` lists no server tuning: those flags are `serve`'s.
+    #[test]
+    fn server_tuning_is_listed_under_serve_only() {
+        let cli = Cli::command();
+        let longs =
+            |command: &clap::Command| command.get_arguments().filter_map(clap::Arg::get_long).map(str::to_owned).collect::<Vec<_>>();
+        let serve = cli.find_subcommand("serve").unwrap();
+        let org_create = cli.find_subcommand("org").and_then(|org| org.find_subcommand("create")).unwrap();
+        for flag in ["leeway", "access-token-ttl", "signing-alg", "login-lock-seconds", "audience"] {
+            assert!(longs(serve).iter().any(|long| long == flag), "serve --{flag}");
+            assert!(!longs(&cli).iter().any(|long| long == flag), "--{flag} is not global");
+            assert!(!longs(org_create).iter().any(|long| long == flag), "org create --{flag}");
+        }
+        for global in ["data-dir", "database-url", "no-migrate", "master-key-file", "log", "json", "config"] {
+            assert!(longs(&cli).iter().any(|long| long == global), "--{global} is global");
+        }
+    }
+
+    /// Every flag and argument of every command has a one-line description in `--help`.
+    #[test]
+    fn every_argument_has_a_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let help = arg.get_help().or(arg.get_long_help()).map(ToString::to_string).unwrap_or_default();
+                if help.trim().is_empty() {
+                    missing.push(format!("{path} {}", arg.get_long().map_or_else(|| id.to_uppercase(), |long| format!("--{long}"))));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "tessera", &mut missing);
+        assert!(missing.is_empty(), "arguments without a help text:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn json_is_found_before_clap_parses_and_not_after_a_double_dash() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(json_requested(&args(&["tessera", "--json", "org", "create", "--nosuch"])));
+        assert!(json_requested(&args(&["tessera", "org", "create", "--nosuch", "--json"])));
+        assert!(!json_requested(&args(&["tessera", "org", "create", "--name", "x"])));
+        assert!(!json_requested(&args(&["tessera", "token", "revoke", "--", "--json"])));
+    }
+
+    #[test]
+    fn a_service_error_gives_its_code_its_field_and_the_value_not_found() {
+        let named = [("organization", "nosuch".to_owned())];
+        let not_found = Failure::of(&ServiceError::NotFound("organization").into(), &named);
+        assert_eq!((not_found.code, not_found.message.as_str()), ("not_found", "organization \"nosuch\" not found"));
+        let other_noun = Failure::of(&ServiceError::NotFound("client").into(), &named);
+        assert_eq!(other_noun.message, "client not found", "only a noun the command names gets a value");
+        let too_long = tessera_core::Message { id: "too-long", english: "too long".into(), args: Vec::new() };
+        let invalid = Failure::of(&ServiceError::invalid_field("name", too_long).into(), &[]);
+        assert_eq!((invalid.code, invalid.field, invalid.message.as_str()), ("invalid", Some("name"), "too long"));
+        let wrapped = anyhow::Error::from(ServiceError::NotFound("organization")).context("cannot export");
+        let wrapped = Failure::of(&wrapped, &named);
+        assert_eq!((wrapped.code, wrapped.message.as_str()), ("not_found", "cannot export: organization \"nosuch\" not found"));
+        let io = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::NotFound)).context("cannot read x.json");
+        assert_eq!(Failure::of(&io, &[]).code, "io");
+        let config = coded("invalid_config")(anyhow::anyhow!("inner").context("invalid config file x.toml"));
+        let config = Failure::of(&config, &[]);
+        assert_eq!((config.code, config.message.as_str()), ("invalid_config", "invalid config file x.toml: inner"));
+        assert_eq!(Failure::of(&anyhow::anyhow!("the master key is missing"), &[]).code, "failed");
     }
 }

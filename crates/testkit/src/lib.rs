@@ -223,7 +223,7 @@ pub fn run_sql(url: &str, sql: &str) -> anyhow::Result<()> {
 pub struct Cli {
     pub bin: PathBuf,
     pub data_dir: PathBuf,
-    /// Extra global flags (e.g. `--leeway 0`) given to every command.
+    /// Extra global flags (e.g. `--database-url URL`) given to every command.
     pub global: Vec<String>,
     pub env: Vec<(String, String)>,
 }
@@ -241,6 +241,17 @@ impl CliOutput {
     pub fn json(&self) -> anyhow::Result<Value> {
         serde_json::from_str(self.stdout.trim())
             .with_context(|| format!("stdout is not one JSON value: {:?} (stderr {:?})", self.stdout, self.stderr))
+    }
+
+    /// The error object a failed command printed as the last line of stderr (with `--json`,
+    /// which [`Cli`] always gives): `{"error": CODE, "message": TEXT}`.
+    pub fn error(&self) -> anyhow::Result<Value> {
+        let line = self.stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default();
+        let error: Value = serde_json::from_str(line).with_context(|| format!("stderr ends in no JSON error object: {:?}", self.stderr))?;
+        if !(error["error"].is_string() && error["message"].is_string()) {
+            bail!("stderr's error object lacks `error` or `message`: {error}");
+        }
+        Ok(error)
     }
 }
 

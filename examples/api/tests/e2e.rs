@@ -69,7 +69,7 @@ impl World {
     /// `api_env`: extra environment of the example API (e.g. a quota).
     fn start_with(api_env: &[(&str, &str)]) -> World {
         let dir = TempDir::new("guard").unwrap();
-        let cli = Cli { bin: tessera(), data_dir: dir.path().join("data"), global: vec!["--leeway".into(), "0".into()], env: vec![] };
+        let cli = Cli { bin: tessera(), data_dir: dir.path().join("data"), global: vec![], env: vec![] };
         std::fs::create_dir_all(&cli.data_dir).unwrap();
         let org = "acme".to_owned();
         cli.json(&["org", "create", "--name", &org]).unwrap();
@@ -87,7 +87,7 @@ impl World {
         let feed = create_client(&cli, &org, &owner, "api-guard", &["--scope", "projects:read"]);
         let scope_flags: Vec<&str> = SCOPES.iter().flat_map(|s| ["--scope", s]).collect();
         let customer = create_client(&cli, &org, &owner, "ci-script", &scope_flags);
-        let server = Server::start_in(cli, &["--revocation-feed-client".into(), feed.id.clone()]).unwrap();
+        let server = Server::start_in(cli, &["--leeway".into(), "0".into(), "--revocation-feed-client".into(), feed.id.clone()]).unwrap();
         let api = start_api(&server.base, &feed, api_env);
         World { server, api, org, owner, feed, customer, _dir: dir }
     }

@@ -18,8 +18,12 @@ fn json_output_shapes() {
     let cli = fresh_cli(&dir);
     let org = cli.json(&["org", "create", "--name", "acme"]).unwrap();
     assert_eq!(org.as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "name"]);
-    assert_eq!(cli.json(&["scope", "create", "--org", "acme", "read"]).unwrap(), json!({}));
-    assert_eq!(cli.json(&["scope", "create", "--org", org["id"].as_str().unwrap(), "openid"]).unwrap(), json!({}), "built-in scope: no-op");
+    assert_eq!(cli.json(&["scope", "create", "--org", "acme", "read"]).unwrap(), json!({ "name": "read", "restricted": false }));
+    assert_eq!(
+        cli.json(&["scope", "create", "--org", org["id"].as_str().unwrap(), "openid"]).unwrap(),
+        json!({ "name": "openid", "restricted": false }),
+        "built-in scope: no-op"
+    );
     let user = cli
         .json_with_stdin(
             &["user", "create", "--org", "acme", "--email", "o@acme.test", "--role", "owner", "--password-stdin"],
@@ -75,7 +79,8 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
         let output = cli.run(&args).unwrap();
         assert!(!output.success, "{args:?} should fail");
         assert!(output.stdout.trim().is_empty(), "{args:?} printed {:?}", output.stdout);
-        assert!(output.stderr.contains("error:"), "{args:?}: {}", output.stderr);
+        let error = output.error().unwrap();
+        assert!(error["error"].is_string() && error["message"].is_string(), "{args:?}: {}", output.stderr);
     }
     let output = cli
         .run_with_stdin(
@@ -189,19 +194,18 @@ async fn configuration_precedence_is_flag_then_env_then_file() {
     let config = dir.path().join("tessera.toml");
     std::fs::write(&config, "access_token_ttl = 120\nmax_access_token_ttl = 1000\n").unwrap();
     let config = config.to_str().unwrap().to_owned();
-    let expires_in = |global: Vec<String>, env: Vec<(String, String)>| {
-        let options = ServerOptions { global, env, ..Default::default() };
+    let expires_in = |serve: Vec<String>, env: Vec<(String, String)>| {
+        let global = vec!["--config".to_owned(), config.clone()];
+        let options = ServerOptions { global, serve, env };
         async move {
             let (server, fixture) = start_with(options);
             token(&server, &fixture, None).await["expires_in"].as_u64().unwrap()
         }
     };
-    let with_file = vec!["--config".to_owned(), config.clone()];
     let env = vec![("TESSERA_ACCESS_TOKEN_TTL".to_owned(), "60".to_owned())];
-    assert_eq!(expires_in(with_file.clone(), vec![]).await, 120);
-    assert_eq!(expires_in(with_file.clone(), env.clone()).await, 60);
-    let mut with_flag = with_file.clone();
-    with_flag.extend(["--access-token-ttl".to_owned(), "30".to_owned()]);
+    assert_eq!(expires_in(vec![], vec![]).await, 120);
+    assert_eq!(expires_in(vec![], env.clone()).await, 60);
+    let with_flag = vec!["--access-token-ttl".to_owned(), "30".to_owned()];
     assert_eq!(expires_in(with_flag, env).await, 30);
 }
 
@@ -222,12 +226,10 @@ async fn sigterm_stops_the_server_cleanly_and_keys_survive_a_restart() {
 
 #[tokio::test]
 async fn keys_rotate_from_the_cli_keeps_the_servers_algorithm() {
-    let (server, fixture) = start_with(ServerOptions { global: vec!["--signing-alg".into(), "EdDSA".into()], ..Default::default() });
-    // The CLI runs without --signing-alg (its default would be ES256).
-    let mut plain_cli = server.cli.clone();
-    let at = plain_cli.global.iter().position(|flag| flag == "--signing-alg").unwrap();
-    plain_cli.global.drain(at..at + 2);
-    let rotated = plain_cli.json(&["keys", "rotate"]).unwrap();
+    let (server, fixture) = start_with(ServerOptions { serve: vec!["--signing-alg".into(), "EdDSA".into()], ..Default::default() });
+    // The CLI runs without --signing-alg, a flag of `serve` only (its default would be ES256).
+    assert!(!server.cli.global.iter().any(|flag| flag == "--signing-alg"));
+    let rotated = server.cli.json(&["keys", "rotate"]).unwrap();
     assert!(rotated.as_array().unwrap().iter().all(|k| k["alg"] == "EdDSA"), "{rotated}");
     let token = access_token(&server, &fixture).await;
     assert_eq!(jwt_parts(&token).0["alg"], "EdDSA");

@@ -226,7 +226,7 @@ async fn a14_forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
 #[tokio::test]
 async fn a19_repeated_wrong_secrets_lock_the_client_id_until_the_window_ends() {
     let options = ServerOptions {
-        global: vec!["--client-auth-failure-limit".into(), "20".into(), "--client-auth-failure-window".into(), "2".into()],
+        serve: vec!["--client-auth-failure-limit".into(), "20".into(), "--client-auth-failure-window".into(), "2".into()],
         ..Default::default()
     };
     let (server, fixture) = start_with(options);

@@ -142,8 +142,7 @@ async fn a18_run_as_user_needs_authorize_applications() {
 
 #[tokio::test]
 async fn per_client_lifetime_is_capped_by_configuration() {
-    let (server, fixture) =
-        start_with(ServerOptions { global: vec!["--max-access-token-ttl".into(), "7200".into()], ..Default::default() });
+    let (server, fixture) = start_with(ServerOptions { serve: vec!["--max-access-token-ttl".into(), "7200".into()], ..Default::default() });
     let cli = &server.cli;
     for (ttl, expected) in [("1", 1), ("600", 600), ("99999", 7200)] {
         let client = add_client(&server, &fixture, "ttl", &["--access-token-ttl", ttl]).0;
@@ -167,7 +166,7 @@ async fn per_client_lifetime_is_capped_by_configuration() {
 #[tokio::test]
 async fn eddsa_and_rs256_are_selectable() {
     for alg in ["EdDSA", "RS256"] {
-        let (server, fixture) = start_with(ServerOptions { global: vec!["--signing-alg".into(), alg.into()], ..Default::default() });
+        let (server, fixture) = start_with(ServerOptions { serve: vec!["--signing-alg".into(), alg.into()], ..Default::default() });
         let token = access_token(&server, &fixture).await;
         let (header, _) = jwt_parts(&token);
         assert_eq!(header["alg"], alg);

@@ -13,13 +13,13 @@ fn show(server: &Server, id: &str) -> Value {
     server.cli.json(&["client", "show", id]).unwrap()
 }
 
-/// `client update ID args…` that must fail; returns its error output.
+/// `client update ID args…` that must fail; returns its error message.
 fn update_refused(server: &Server, id: &str, args: &[&str]) -> String {
     let mut all = vec!["client", "update", id];
     all.extend_from_slice(args);
     let output = server.cli.run(&all).unwrap();
     assert!(!output.success, "{args:?} should be refused: {}", output.stdout);
-    output.stderr
+    output.error().unwrap()["message"].as_str().unwrap().to_owned()
 }
 
 fn update(server: &Server, id: &str, args: &[&str]) -> Value {

@@ -14,7 +14,7 @@ const CC: (&str, &str) = ("grant_type", "client_credentials");
 
 /// These tests send many wrong secrets on purpose; the failure limiter (A19) is not under test.
 fn without_lockout() -> ServerOptions {
-    ServerOptions { global: vec!["--client-auth-failure-limit".into(), "1000000".into()], ..Default::default() }
+    ServerOptions { serve: vec!["--client-auth-failure-limit".into(), "1000000".into()], ..Default::default() }
 }
 
 async fn token_status(client: &reqwest::Client, url: &str, id: &str, secret: &str) -> u16 {

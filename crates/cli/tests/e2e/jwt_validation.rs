@@ -417,7 +417,7 @@ async fn j12_purged_keys_stop_working_and_the_published_previous_key_still_works
     // Retired keys are purged once the longest token lifetime plus the leeway (here 1 s) has
     // passed; the forged tokens carry an hour-long exp so only the key decides.
     let options = ServerOptions {
-        global: ["--access-token-ttl", "1", "--max-access-token-ttl", "1", "--leeway", "0"].map(String::from).to_vec(),
+        serve: ["--access-token-ttl", "1", "--max-access-token-ttl", "1", "--leeway", "0"].map(String::from).to_vec(),
         ..Default::default()
     };
     let s = setup_with(options).await;

@@ -189,7 +189,7 @@ fn assert_indistinguishable(what: &str, a: Duration, b: Duration) {
 }
 
 fn without_lockout() -> ServerOptions {
-    ServerOptions { global: vec!["--client-auth-failure-limit".into(), "1000000".into()], ..Default::default() }
+    ServerOptions { serve: vec!["--client-auth-failure-limit".into(), "1000000".into()], ..Default::default() }
 }
 
 /// One character of `secret` replaced by another of the same alphabet.

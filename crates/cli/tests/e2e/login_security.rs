@@ -26,8 +26,8 @@ async fn b02_one_password_on_many_accounts_from_one_address_is_throttled() {
     // The address limit shortened from 100 to 20 (SECURITY.md: limits are shortened through
     // configuration); the per-account limit stays at its default, which one try per account
     // never reaches.
-    let global = ["--login-address-limit", "20", "--login-lock-seconds", "60"];
-    let options = ServerOptions { global: global.iter().map(|s| (*s).to_owned()).collect(), ..ServerOptions::default() };
+    let serve = ["--login-address-limit", "20", "--login-lock-seconds", "60"];
+    let options = ServerOptions { serve: serve.iter().map(|s| (*s).to_owned()).collect(), ..ServerOptions::default() };
     let (server, fixture) = start_with(options);
     let mut agent = Agent::new(&server);
     let sprayed = "Spring2025! sprayed password";
@@ -91,8 +91,8 @@ fn median(mut times: Vec<Duration>) -> Duration {
 #[tokio::test]
 async fn b03_unknown_and_known_emails_look_the_same() {
     // Neither the account nor the address may lock during the run.
-    let global = ["--login-failure-limit", "1000", "--login-address-limit", "1000"];
-    let options = ServerOptions { global: global.iter().map(|s| (*s).to_owned()).collect(), ..ServerOptions::default() };
+    let serve = ["--login-failure-limit", "1000", "--login-address-limit", "1000"];
+    let options = ServerOptions { serve: serve.iter().map(|s| (*s).to_owned()).collect(), ..ServerOptions::default() };
     let (server, fixture) = start_with(options);
     let known = fixture.owner_email.clone();
     // An unknown email of the same length in the same domain, so the echoed form is the same

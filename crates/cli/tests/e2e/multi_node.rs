@@ -43,12 +43,14 @@ fn serve_args() -> Vec<String> {
     vec!["--issuer".into(), ISSUER.into()]
 }
 
-fn two_nodes_with(global: &[&str]) -> Nodes {
+/// Two nodes, each also given the `serve` flags `serve`.
+fn two_nodes_with(serve: &[&str]) -> Nodes {
     let database = TestDatabase::create().expect("a PostgreSQL server for the multi-node tests (TESSERA_TEST_POSTGRES)");
-    let mut flags = vec!["--database-url".to_owned(), database.url.clone()];
-    flags.extend(global.iter().map(|s| (*s).to_owned()));
-    let (a, fixture) = start_with(ServerOptions { global: flags, serve: serve_args(), ..Default::default() });
-    let b = Server::start_node(&a.cli, &serve_args()).expect("the second node starts on the same database");
+    let flags = vec!["--database-url".to_owned(), database.url.clone()];
+    let mut serve_flags = serve_args();
+    serve_flags.extend(serve.iter().map(|s| (*s).to_owned()));
+    let (a, fixture) = start_with(ServerOptions { global: flags, serve: serve_flags.clone(), ..Default::default() });
+    let b = Server::start_node(&a.cli, &serve_flags).expect("the second node starts on the same database");
     Nodes { a, b, fixture, _database: database }
 }
 

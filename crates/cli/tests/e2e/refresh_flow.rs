@@ -80,7 +80,7 @@ async fn f02_f03_f04_f06_f07_scope_and_ownership_rules() {
 
 #[tokio::test]
 async fn f05_family_lifetime_counts_from_the_grant() {
-    let options = ServerOptions { global: vec!["--refresh-token-ttl".into(), "3".into()], ..ServerOptions::default() };
+    let options = ServerOptions { serve: vec!["--refresh-token-ttl".into(), "3".into()], ..ServerOptions::default() };
     let (server, fixture) = start_with(options);
     let (client, first) = first_tokens(&server, &fixture, &[], "read").await;
     let second: Value = refresh(&server, &client, field(&first, "refresh_token"), &[]).await.json().await.unwrap();

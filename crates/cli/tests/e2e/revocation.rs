@@ -129,7 +129,7 @@ async fn v07_inactive_tokens_answer_active_false_and_nothing_else() {
 
 #[tokio::test]
 async fn v07_expired_tokens_are_inactive_past_the_leeway() {
-    let options = ServerOptions { global: vec!["--leeway".into(), "0".into()], ..Default::default() };
+    let options = ServerOptions { serve: vec!["--leeway".into(), "0".into()], ..Default::default() };
     let (server, fixture) = start_with(options);
     let client = add_client(&server, &fixture, "short", &["--access-token-ttl", "1"]).0;
     let short = Fixture {

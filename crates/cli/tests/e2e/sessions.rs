@@ -56,7 +56,7 @@ async fn b01_b03_wrong_passwords_lock_the_account_and_unknown_emails_look_the_sa
 
 #[tokio::test]
 async fn b01_lock_ends_after_the_configured_window() {
-    let options = ServerOptions { global: vec!["--login-lock-seconds".into(), "2".into()], ..ServerOptions::default() };
+    let options = ServerOptions { serve: vec!["--login-lock-seconds".into(), "2".into()], ..ServerOptions::default() };
     let (server, fixture) = start_with(options);
     let mut agent = Agent::new(&server);
     for _ in 0..5 {

@@ -220,7 +220,7 @@ async fn revoking_the_users_authorization_or_disabling_the_user_stops_exchanged_
 
 #[tokio::test]
 async fn an_expired_subject_token_cannot_be_exchanged() {
-    let (server, fixture) = start_with(ServerOptions { global: vec!["--leeway".into(), "0".into()], ..ServerOptions::default() });
+    let (server, fixture) = start_with(ServerOptions { serve: vec!["--leeway".into(), "0".into()], ..ServerOptions::default() });
     let service = orders_service(&server, &fixture);
     let app = web_client(&server, &fixture, &["--access-token-ttl", "1"]);
     let mut agent = Agent::new(&server);

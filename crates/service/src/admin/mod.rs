@@ -33,6 +33,7 @@ pub use identity_providers::{IdentityProviderEdit, NewIdentityProvider};
 pub use members::NewUser;
 pub(crate) use members::validate_email;
 pub use orgs::OrgChange;
+pub use scopes::ScopeCreated;
 
 /// Who performs an administrative action: the operator (CLI, start-up, setup link), or a
 /// signed-in user, whose powers `tessera_core::access` limits. The label goes to the audit log.

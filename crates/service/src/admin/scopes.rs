@@ -9,17 +9,27 @@ use super::{Actor, denied, invalid};
 use crate::Tessera;
 use crate::error::{Result, ServiceError};
 
+/// What [`Tessera::create_scope`] did: the scope as it stands now, and whether it was added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeCreated {
+    /// The new scope; for an existing one, as it was (its `restricted` unchanged); for a
+    /// built-in one, not restricted.
+    pub scope: ScopeDef,
+    /// False for a built-in name or a scope the catalogue has already: a no-op.
+    pub created: bool,
+}
+
 impl Tessera {
     /// Adds a scope to an organization's catalogue. Built-in names and existing scopes are a
-    /// no-op (returns false).
-    pub async fn create_scope(&self, actor: &Actor, org: &str, name: &str, restricted: bool) -> Result<bool> {
+    /// no-op (`created` false).
+    pub async fn create_scope(&self, actor: &Actor, org: &str, name: &str, restricted: bool) -> Result<ScopeCreated> {
         if !scope::is_scope_token(name) {
             return Err(invalid(message!("scope-name-invalid", "{name:?} is not a valid scope name (RFC 6749 §3.3)", name = name)));
         }
         let org = self.org(org).await?;
         access::administer_org(actor.caller(), &org.id).map_err(denied("organization"))?;
         if scope::is_built_in(name) {
-            return Ok(false);
+            return Ok(ScopeCreated { scope: ScopeDef { name: name.to_owned(), restricted: false }, created: false });
         }
         let def = ScopeDef { name: name.to_owned(), restricted };
         let audit = self.audit(
@@ -29,7 +39,11 @@ impl Tessera {
             Some(name.to_owned()),
             serde_json::json!({ "restricted": restricted }),
         );
-        Ok(self.store().insert_scope(&org.id, &def, self.now(), &audit).await?)
+        if self.store().insert_scope(&org.id, &def, self.now(), &audit).await? {
+            return Ok(ScopeCreated { scope: def, created: true });
+        }
+        let existing = self.store().scopes(&org.id).await?.into_iter().find(|d| d.name == def.name);
+        Ok(ScopeCreated { scope: existing.unwrap_or(def), created: false })
     }
 
     /// An organization's scope catalogue; every user of the organization may read it.
