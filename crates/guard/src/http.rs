@@ -25,8 +25,9 @@ use crate::metrics::bump;
 pub struct Claims(Arc<AccessTokenClaims>);
 
 impl Claims {
-    pub(crate) fn new(claims: AccessTokenClaims) -> Self {
-        Claims(Arc::new(claims))
+    /// Shares the claims with the guard's cache of verified tokens.
+    pub(crate) fn new(claims: Arc<AccessTokenClaims>) -> Self {
+        Claims(claims)
     }
 
     /// The granted scopes.

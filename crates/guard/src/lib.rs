@@ -10,6 +10,12 @@
 //! last learned and says so in its metrics (`tessera_guard_feed_up 0`); once that knowledge is
 //! older than [`GuardConfig::max_staleness`] it answers 503 rather than guess.
 //!
+//! A token the guard accepted twice is remembered (by its SHA-256, at most
+//! [`GuardConfig::token_cache_capacity`] of them), so presenting it again costs no signature
+//! check. The rest is checked on every request as before (the lifetime with the leeway, the
+//! denylist, the feed's staleness, the scopes and any DPoP proof), so a remembered token is
+//! refused exactly when a fresh verification would refuse it.
+//!
 //! In axum, [`Guard::require`] is a tower layer that admits a request only with a valid token
 //! holding the given scopes, and the [`Claims`] extractor hands the token's claims to the
 //! handler; refusals are RFC 6750 answers (`WWW-Authenticate: Bearer error="invalid_token"`).
@@ -30,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
 mod check;
 mod denylist;
 mod dpop;
@@ -37,17 +44,19 @@ mod http;
 mod metrics;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use tessera_jose::VerifyingKey;
-use tessera_proto::{JwkSet, RevocationFeed, ServerMetadata};
+use tessera_proto::{AccessTokenClaims, Jwk, JwkSet, RevocationFeed, ServerMetadata};
 
 pub use check::{ACCESS_TOKEN_TYP, Expectations, Reason};
 pub use http::{Claims, GuardError, GuardLayer, GuardService};
 pub use metrics::Snapshot;
 pub use tessera_jose::Algorithm;
 
+use crate::cache::TokenCache;
 use crate::denylist::Denylist;
 use crate::metrics::{Metrics, bump};
 
@@ -107,6 +116,15 @@ pub struct GuardConfig {
     /// proof could pass: about 6 minutes). When full of live ids it refuses further proofs
     /// rather than forget one. Default 100 000.
     pub dpop_replay_capacity: usize,
+    /// How many verified tokens the guard remembers (in memory, by the token's SHA-256), so
+    /// that a token presented again costs no signature check. A token is taken in at its second
+    /// acceptance, so tokens presented only once take no room. A remembered token is still
+    /// refused from the moment it expires, the revocation feed names it (its `jti`, its grant,
+    /// its client or user turned off) or the issuer's keys change. When the part of the cache a
+    /// new token falls in (one of up to 16 shards, each `1/16` of the capacity) is full, the
+    /// token that part took in first is forgotten (first in, first out). 0 turns the cache off.
+    /// Default 10 000 (a few MB).
+    pub token_cache_capacity: usize,
 }
 
 impl GuardConfig {
@@ -127,6 +145,7 @@ impl GuardConfig {
             http_timeout: Duration::from_secs(5),
             api_base_url: None,
             dpop_replay_capacity: 100_000,
+            token_cache_capacity: 10_000,
         }
     }
 }
@@ -154,18 +173,27 @@ pub enum StartError {
 #[derive(Debug, Default)]
 struct KeySet {
     keys: HashMap<String, VerifyingKey>,
+    /// The JWKs of `keys`, sorted by `kid`: what tells whether a fetch changed anything.
+    published: Vec<Jwk>,
+    /// Goes up with every change of the keys; a cached token counts only under the generation
+    /// it was verified under.
+    generation: u64,
 }
 
 impl KeySet {
-    fn from_jwks(jwks: &JwkSet, algorithms: &[Algorithm]) -> Self {
-        let keys = jwks
-            .keys
-            .iter()
-            .filter_map(|jwk| VerifyingKey::from_jwk(jwk).ok())
-            .filter(|key| algorithms.contains(&key.algorithm()))
-            .map(|key| (key.kid().to_owned(), key))
-            .collect();
-        Self { keys }
+    fn from_jwks(jwks: &JwkSet, algorithms: &[Algorithm], generation: u64) -> Self {
+        let mut keys = HashMap::new();
+        let mut published = Vec::new();
+        for jwk in &jwks.keys {
+            if let Ok(key) = VerifyingKey::from_jwk(jwk)
+                && algorithms.contains(&key.algorithm())
+            {
+                keys.insert(key.kid().to_owned(), key);
+                published.push(jwk.clone());
+            }
+        }
+        published.sort_by(|a, b| a.kid.cmp(&b.kid));
+        Self { keys, published, generation }
     }
 }
 
@@ -181,11 +209,16 @@ struct Inner {
     /// One JWKS fetch at a time.
     keys_refresh: tokio::sync::Mutex<()>,
     denylist: RwLock<Denylist>,
-    /// When the feed was last read successfully.
-    feed_synced: Mutex<Instant>,
+    /// When the guard started: the origin of `feed_synced`.
+    started: Instant,
+    /// When the feed was last read successfully, in milliseconds since `started`: an atomic,
+    /// as every request reads it.
+    feed_synced: AtomicU64,
     metrics: Metrics,
     /// Spent DPoP proof ids.
     dpop_jtis: Mutex<dpop::ReplayCache>,
+    /// Tokens verified before; none when [`GuardConfig::token_cache_capacity`] is 0.
+    tokens: Option<TokenCache>,
 }
 
 /// Verifies tokens for one API; cheap to clone (shared state).
@@ -252,9 +285,11 @@ impl Guard {
             keys_fetched: Mutex::new(now),
             keys_refresh: tokio::sync::Mutex::new(()),
             denylist: RwLock::default(),
-            feed_synced: Mutex::new(now),
+            started: now,
+            feed_synced: AtomicU64::new(0),
             metrics: Metrics::default(),
             dpop_jtis: Mutex::new(dpop::ReplayCache::new(config.dpop_replay_capacity)),
+            tokens: TokenCache::new(config.token_cache_capacity),
             config,
         });
         let guard = Guard { inner };
@@ -277,16 +312,31 @@ impl Guard {
     /// Checks a token now without any network call: signature, header, claims, denylist.
     /// A token signed by a key the guard has not seen yet is refused with
     /// [`Reason::UnknownKey`]; [`Guard::authenticate`] fetches the JWKS again in that case.
+    /// A token accepted before under the same keys skips the signature and the parsing (see
+    /// [`GuardConfig::token_cache_capacity`]); its claims are checked again at this instant.
     pub fn verify(&self, token: &str) -> Result<Claims, GuardError> {
+        self.verify_at(token, unix_now())
+    }
+
+    /// [`Guard::verify`] at `now` (Unix seconds).
+    fn verify_at(&self, token: &str, now: i64) -> Result<Claims, GuardError> {
         let inner = &*self.inner;
         if self.feed_too_stale() {
             bump(&inner.metrics.unavailable);
             return Err(GuardError::Unavailable);
         }
-        let now = unix_now();
-        let result = {
-            let keys = read(&inner.keys).clone();
-            check::verify(token, &inner.expect, now, |kid| keys.keys.get(kid))
+        let keys = read(&inner.keys).clone();
+        let cache = inner.tokens.as_ref().map(|cache| (cache, cache::digest(token)));
+        let hit = cache.as_ref().and_then(|(cache, digest)| cache.get(digest, keys.generation));
+        if cache.is_some() {
+            bump(if hit.is_some() { &inner.metrics.cache_hits } else { &inner.metrics.cache_misses });
+        }
+        let was_hit = hit.is_some();
+        let result = match hit {
+            // The signature, the header and the claims' form held under these keys: what can
+            // change since is checked again, as on the uncached path.
+            Some(claims) => check::check_claims(&claims, &inner.expect, now).map(|()| claims),
+            None => check::verify(token, &inner.expect, now, |kid| keys.keys.get(kid)).map(Arc::new),
         }
         .and_then(|claims| match read(&inner.denylist).refusal(&claims) {
             Some(reason) => Err(reason),
@@ -294,6 +344,12 @@ impl Guard {
         });
         match result {
             Ok(claims) => {
+                if let Some((cache, digest)) = cache
+                    && !was_hit
+                    && cache.offer(digest, claims.clone(), keys.generation)
+                {
+                    bump(&inner.metrics.cache_evictions);
+                }
                 bump(&inner.metrics.accepted);
                 Ok(Claims::new(claims))
             }
@@ -358,6 +414,10 @@ impl Guard {
             feed_up: m.feed_up.load(std::sync::atomic::Ordering::Relaxed),
             feed_age_seconds: if last == 0 { -1 } else { unix_now() - last },
             denylist: read(&self.inner.denylist).sizes(),
+            token_cache_hits: load(&m.cache_hits),
+            token_cache_misses: load(&m.cache_misses),
+            token_cache_evictions: load(&m.cache_evictions),
+            token_cache_entries: self.inner.tokens.as_ref().map_or(0, TokenCache::len),
         }
     }
 
@@ -367,7 +427,9 @@ impl Guard {
     }
 
     fn feed_too_stale(&self) -> bool {
-        self.inner.config.feed.is_some() && lock(&self.inner.feed_synced).elapsed() > self.inner.config.max_staleness
+        let inner = &*self.inner;
+        let synced = Duration::from_millis(inner.feed_synced.load(Ordering::Relaxed));
+        inner.config.feed.is_some() && inner.started.elapsed().saturating_sub(synced) > inner.config.max_staleness
     }
 
     async fn refresh_keys_if_allowed(&self) -> bool {
@@ -385,7 +447,12 @@ impl Guard {
         bump(&inner.metrics.jwks_fetches);
         match fetch_json::<JwkSet>(&inner.http, &inner.jwks_uri, None).await {
             Ok(jwks) => {
-                *write(&inner.keys) = Arc::new(KeySet::from_jwks(&jwks, &inner.config.algorithms));
+                let mut keys = write(&inner.keys);
+                let fetched = KeySet::from_jwks(&jwks, &inner.config.algorithms, keys.generation + 1);
+                // The same keys again keep their generation, and so the cached tokens.
+                if fetched.published != keys.published {
+                    *keys = Arc::new(fetched);
+                }
                 Ok(())
             }
             Err(detail) => {
@@ -409,16 +476,21 @@ impl Guard {
         match fetch_json::<RevocationFeed>(&inner.http, &url, Some(credentials)).await {
             Ok(feed) => {
                 let keys_changed = feed.keys_changed && !feed.full;
+                let idle = feed == RevocationFeed { cursor: feed.cursor.clone(), ..RevocationFeed::default() };
                 {
                     let mut denylist = write(&inner.denylist);
                     denylist.apply(feed);
                     denylist.prune(unix_now(), inner.expect.leeway);
                 }
-                *lock(&inner.feed_synced) = Instant::now();
+                let since_start = u64::try_from(inner.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                inner.feed_synced.store(since_start, Ordering::Relaxed);
                 inner.metrics.feed_up.store(true, std::sync::atomic::Ordering::Relaxed);
                 inner.metrics.feed_last_success.store(unix_now(), std::sync::atomic::Ordering::Relaxed);
                 if keys_changed {
                     let _ = self.fetch_keys().await;
+                }
+                if !idle {
+                    self.forget_refused_tokens();
                 }
                 Ok(())
             }
@@ -429,6 +501,31 @@ impl Guard {
                 Err(detail)
             }
         }
+    }
+
+    /// One round of the background work: the feed, the JWKS when due, the cache's sweep.
+    async fn upkeep_round(&self, jwks_every: Duration) {
+        let _ = self.poll_feed().await;
+        let due = lock(&self.inner.keys_fetched).elapsed() >= jwks_every;
+        if due {
+            let _ = self.fetch_keys().await;
+        }
+        self.forget_refused_tokens();
+    }
+
+    /// Drops from the cache the tokens that could no longer pass: expired, verified under keys
+    /// since replaced, or refused by the denylist. (A hit checks all of this anyway; this
+    /// frees their room at once.)
+    fn forget_refused_tokens(&self) {
+        let Some(cache) = &self.inner.tokens else { return };
+        let now = unix_now();
+        let generation = read(&self.inner.keys).generation;
+        let denylist = read(&self.inner.denylist);
+        let leeway = self.inner.expect.leeway;
+        let passes = |claims: &AccessTokenClaims, key_generation: u64| {
+            key_generation == generation && claims.exp.saturating_add(leeway) >= now && denylist.refusal(claims).is_none()
+        };
+        cache.retain(passes);
     }
 }
 
@@ -444,12 +541,7 @@ async fn upkeep(inner: Weak<Inner>) {
     loop {
         ticker.tick().await;
         let Some(inner) = inner.upgrade() else { return };
-        let guard = Guard { inner };
-        let _ = guard.poll_feed().await;
-        let due = lock(&guard.inner.keys_fetched).elapsed() >= jwks_every;
-        if due {
-            let _ = guard.fetch_keys().await;
-        }
+        Guard { inner }.upkeep_round(jwks_every).await;
     }
 }
 
@@ -469,4 +561,315 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(
         return Err(format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()));
     }
     response.json().await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The cache of verified tokens through the guard, against an issuer served in process.
+
+    use axum::Router;
+    use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+    use axum::routing::get;
+    use serde_json::{Value, json};
+    use tessera_jose::SigningKey;
+
+    use super::*;
+
+    /// Discovery, JWKS and a revocation feed whose answers the test sets.
+    struct Issuer {
+        url: String,
+        key: SigningKey,
+        jwks: Arc<Mutex<Value>>,
+        feed: Arc<Mutex<Value>>,
+    }
+
+    impl Issuer {
+        async fn start() -> Issuer {
+            let (key, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let discovery = json!({
+                "issuer": url, "token_endpoint": format!("{url}/oauth2/token"), "jwks_uri": format!("{url}/oauth2/jwks"),
+                "revocation_endpoint": "", "introspection_endpoint": "", "grant_types_supported": [], "response_types_supported": [],
+                "response_modes_supported": [], "scopes_supported": [], "subject_types_supported": [], "token_endpoint_auth_methods_supported": [],
+                "revocation_endpoint_auth_methods_supported": [], "introspection_endpoint_auth_methods_supported": [],
+                "id_token_signing_alg_values_supported": [], "access_token_signing_alg_values_supported": ["ES256"], "claims_supported": []
+            });
+            let jwks = Arc::new(Mutex::new(json!({ "keys": [key.public_jwk()] })));
+            let feed = Arc::new(Mutex::new(json!({ "cursor": "0", "full": true })));
+            let (served_jwks, served_feed) = (jwks.clone(), feed.clone());
+            let app = Router::new()
+                .route("/.well-known/openid-configuration", get(move || async move { axum::Json(discovery) }))
+                .route("/oauth2/jwks", get(move || async move { axum::Json(lock(&served_jwks).clone()) }))
+                .route("/oauth2/revocations", get(move || async move { axum::Json(lock(&served_feed).clone()) }));
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Issuer { url, key, jwks, feed }
+        }
+
+        /// A guard that polls only when the test says so, remembering `capacity` tokens.
+        async fn guard(&self, capacity: usize) -> Guard {
+            let mut config = GuardConfig::new(&self.url);
+            config.feed = Some(FeedCredentials::new("guard", "secret"));
+            config.poll_interval = Duration::from_secs(3600);
+            config.api_base_url = Some("https://api.test".into());
+            config.token_cache_capacity = capacity;
+            Guard::start(config).await.unwrap()
+        }
+
+        /// A token of this issuer's key, its claims changed by `change`.
+        fn token(&self, change: impl FnOnce(&mut Value)) -> String {
+            let mut claims = json!({
+                "iss": self.url, "aud": self.url, "sub": "usr_1", "client_id": "cli_1", "grant_id": "grt_1", "jti": "jti_1",
+                "iat": NOW, "exp": NOW + 600, "scope": "read", "org_id": "org_1"
+            });
+            change(&mut claims);
+            self.key.sign("at+jwt", &claims).unwrap()
+        }
+
+        /// The next answer of the revocation feed.
+        fn feed(&self, answer: Value) {
+            *lock(&self.feed) = answer;
+        }
+    }
+
+    /// The instant the tests' tokens are issued at (their `iat`).
+    const NOW: i64 = 1_900_000_000;
+    const LEEWAY: i64 = 60;
+
+    /// Verifies an acceptable token twice in a row, which takes it into the cache.
+    fn remember(guard: &Guard, token: &str, now: i64) {
+        assert_eq!(refusal(guard.verify_at(token, now)), None);
+        assert_eq!(refusal(guard.verify_at(token, now)), None);
+        let cache = guard.inner.tokens.as_ref().unwrap();
+        assert!(cache.get(&cache::digest(token), read(&guard.inner.keys).generation).is_some(), "taken in");
+    }
+
+    fn refusal(answer: Result<Claims, GuardError>) -> Option<Reason> {
+        match answer {
+            Ok(_) => None,
+            Err(GuardError::InvalidToken(reason)) => Some(reason),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_is_answered_as_an_uncached_one_at_every_instant() {
+        let issuer = Issuer::start().await;
+        let (cached, uncached) = (issuer.guard(100).await, issuer.guard(0).await);
+        let exp = NOW + 600;
+        let not_before = NOW + 100;
+        let plain = issuer.token(|_| {});
+        let later = issuer.token(|c| {
+            c["jti"] = "jti_nbf".into();
+            c["nbf"] = not_before.into();
+        });
+        let check = |token: &str, now: i64, expected: Option<Reason>| {
+            assert_eq!(refusal(uncached.verify_at(token, now)), expected, "uncached at {now}");
+            assert_eq!(refusal(cached.verify_at(token, now)), expected, "cached at {now}");
+        };
+        // Taken in at the second acceptance.
+        check(&plain, NOW, None);
+        assert_eq!(cached.snapshot().token_cache_entries, 0);
+        check(&plain, NOW, None);
+        assert_eq!(cached.snapshot().token_cache_entries, 1);
+        check(&later, not_before - LEEWAY - 1, Some(Reason::NotYetValid));
+        check(&later, not_before - LEEWAY - 1, Some(Reason::NotYetValid));
+        assert_eq!(cached.snapshot().token_cache_entries, 1, "a token refused for its nbf is not remembered");
+        check(&later, not_before - LEEWAY, None);
+        check(&later, not_before - LEEWAY, None);
+        assert_eq!(cached.snapshot().token_cache_entries, 2);
+        let hits = cached.snapshot().token_cache_hits;
+        // Now both are remembered; every instant still gets the uncached answer.
+        for (now, plain_expected, later_expected) in [
+            (NOW, None, Some(Reason::NotYetValid)),
+            (NOW - LEEWAY - 1, Some(Reason::NotYetValid), Some(Reason::NotYetValid)),
+            (not_before - LEEWAY, None, None),
+            (exp, None, None),
+            (exp + LEEWAY, None, None),
+            (exp + LEEWAY + 1, Some(Reason::Expired), Some(Reason::Expired)),
+            (exp + 86_400, Some(Reason::Expired), Some(Reason::Expired)),
+        ] {
+            check(&plain, now, plain_expected);
+            check(&later, now, later_expected);
+        }
+        let snapshot = cached.snapshot();
+        assert_eq!(snapshot.token_cache_hits - hits, 14, "every one of them answered from the cache");
+        assert_eq!(snapshot.rejected(Reason::Expired), 4);
+        assert!(cached.prometheus().contains("tessera_guard_token_cache_lookups_total{result=\"hit\"} "));
+        // The sweep drops what expired, by the real clock: these tokens' `exp` lies ahead of it.
+        cached.forget_refused_tokens();
+        assert_eq!(cached.snapshot().token_cache_entries, 2);
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_the_feed_names_is_refused_at_the_next_request_and_forgotten() {
+        let issuer = Issuer::start().await;
+        let guard = issuer.guard(100).await;
+        let far = NOW + 86_400;
+        // Each case: the token's claims, then the feed answer that must refuse it, and why.
+        let cases: [(&str, Value, Reason); 6] = [
+            ("jti_a", json!({ "tokens": [["jti_a", far]] }), Reason::Revoked),
+            ("jti_b", json!({ "grants": [["grt_b", far]] }), Reason::Revoked),
+            ("jti_c", json!({ "clients_off": ["cli_c"] }), Reason::ClientDisabled),
+            ("jti_d", json!({ "users_off": ["usr_d"] }), Reason::UserDisabled),
+            ("jti_e", json!({ "users_not_before": [["usr_e", NOW + 1]] }), Reason::UserChanged),
+            ("jti_f", json!({ "clients_not_before": [["cli_f", NOW + 1]] }), Reason::ClientChanged),
+        ];
+        let token_of = |jti: &str| {
+            let suffix = jti.trim_start_matches("jti_");
+            issuer.token(|c| {
+                c["jti"] = jti.into();
+                c["grant_id"] = format!("grt_{suffix}").into();
+                c["client_id"] = format!("cli_{suffix}").into();
+                c["sub"] = format!("usr_{suffix}").into();
+            })
+        };
+        let bystander = issuer.token(|c| c["jti"] = "jti_z".into());
+        remember(&guard, &bystander, NOW + 10);
+        for (i, (jti, answer, reason)) in cases.into_iter().enumerate() {
+            let token = token_of(jti);
+            remember(&guard, &token, NOW + 10);
+            let hits = guard.snapshot().token_cache_hits;
+            assert_eq!(refusal(guard.verify_at(&token, NOW + 10)), None, "{jti}");
+            assert_eq!(guard.snapshot().token_cache_hits, hits + 1, "{jti}: a hit");
+            let entries = guard.snapshot().token_cache_entries;
+            assert_eq!(entries, 2);
+            let mut answer = answer;
+            answer["cursor"] = (i + 1).to_string().into();
+            issuer.feed(answer);
+            guard.poll_feed().await.unwrap();
+            assert_eq!(refusal(guard.verify_at(&token, NOW + 10)), Some(reason), "{jti}: the very next request");
+            assert_eq!(guard.snapshot().token_cache_entries, entries - 1, "{jti}: forgotten, the bystander kept");
+            let hits = guard.snapshot().token_cache_hits;
+            assert_eq!(refusal(guard.verify_at(&bystander, NOW + 10)), None);
+            assert_eq!(guard.snapshot().token_cache_hits, hits + 1, "{jti}: the bystander is still a hit");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_of_the_keys_reaches_cached_tokens() {
+        let issuer = Issuer::start().await;
+        let guard = issuer.guard(100).await;
+        let token = issuer.token(|_| {});
+        remember(&guard, &token, NOW);
+        // The same keys fetched again change nothing: still a hit.
+        guard.fetch_keys().await.unwrap();
+        let hits = guard.snapshot().token_cache_hits;
+        assert_eq!(refusal(guard.verify_at(&token, NOW)), None);
+        assert_eq!(guard.snapshot().token_cache_hits, hits + 1);
+        // The key withdrawn: once the guard has fetched the keys (on its schedule, or for an
+        // unknown `kid`), the cached token is refused as an uncached one would be.
+        let (other, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+        *lock(&issuer.jwks) = json!({ "keys": [other.public_jwk()] });
+        guard.fetch_keys().await.unwrap();
+        assert_eq!(refusal(guard.verify_at(&token, NOW)), Some(Reason::UnknownKey));
+        // When the feed says the keys changed, the sweep that follows forgets it too.
+        assert_eq!(guard.snapshot().token_cache_entries, 1);
+        issuer.feed(json!({ "cursor": "1", "keys_changed": true }));
+        guard.poll_feed().await.unwrap();
+        assert_eq!(guard.snapshot().token_cache_entries, 0, "forgotten with its keys");
+        assert_eq!(refusal(guard.verify_at(&token, NOW)), Some(Reason::UnknownKey));
+    }
+
+    #[tokio::test]
+    async fn a_hit_asks_the_denylist_even_before_the_sweep() {
+        // A token verified while the feed's answer was being applied may be taken in after the
+        // sweep: the denylist on the hit path still refuses it.
+        let issuer = Issuer::start().await;
+        let guard = issuer.guard(100).await;
+        let token = issuer.token(|_| {});
+        remember(&guard, &token, NOW);
+        let revoked = RevocationFeed { cursor: "1".into(), tokens: vec![("jti_1".into(), NOW + 600)], ..RevocationFeed::default() };
+        write(&guard.inner.denylist).apply(revoked);
+        let hits = guard.snapshot().token_cache_hits;
+        assert_eq!(refusal(guard.verify_at(&token, NOW)), Some(Reason::Revoked));
+        assert_eq!(guard.snapshot().token_cache_hits, hits + 1);
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_within_its_capacity_and_an_evicted_token_verifies_again() {
+        let issuer = Issuer::start().await;
+        let guard = issuer.guard(5).await;
+        let tokens: Vec<String> = (0..40).map(|i| issuer.token(|c| c["jti"] = format!("jti_{i}").into())).collect();
+        for token in &tokens {
+            remember(&guard, token, NOW);
+            assert!(guard.snapshot().token_cache_entries <= 5);
+        }
+        let snapshot = guard.snapshot();
+        assert_eq!(snapshot.token_cache_entries + snapshot.token_cache_evictions as usize, 40, "each taken in once");
+        for token in &tokens {
+            assert_eq!(refusal(guard.verify_at(token, NOW)), None, "evicted or not, it still passes");
+        }
+        assert_eq!(guard.snapshot().token_cache_entries, 5);
+    }
+
+    #[tokio::test]
+    async fn a_token_that_fails_is_never_cached() {
+        let issuer = Issuer::start().await;
+        let guard = issuer.guard(100).await;
+        let token = issuer.token(|_| {});
+        let other = issuer.token(|c| c["jti"] = "jti_2".into());
+        // This token's header and claims with the other's signature.
+        let forged = format!("{}.{}", token.rsplit_once('.').unwrap().0, other.rsplit_once('.').unwrap().1);
+        let (impostor, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+        let mut claims = json!({ "iss": issuer.url, "aud": issuer.url, "sub": "usr_1", "client_id": "cli_1", "jti": "jti_3",
+            "iat": NOW, "exp": NOW + 600, "scope": "read", "org_id": "org_1" });
+        // Signed by another key under the issuer's `kid`.
+        let header = json!({ "typ": "at+jwt", "alg": "ES256", "kid": issuer.key.kid() });
+        let misattributed = tessera_jose::dpop::sign_with_header(&impostor, &header, &claims).unwrap();
+        claims["aud"] = "https://elsewhere.test".into();
+        let elsewhere = issuer.token(|c| *c = claims);
+        for (bad, reason) in [(&forged, Reason::BadSignature), (&misattributed, Reason::BadSignature), (&elsewhere, Reason::Audience)] {
+            for _ in 0..3 {
+                assert_eq!(refusal(guard.verify_at(bad, NOW)), Some(reason));
+            }
+        }
+        let snapshot = guard.snapshot();
+        assert_eq!((snapshot.token_cache_entries, snapshot.token_cache_hits, snapshot.token_cache_misses), (0, 0, 9));
+        // The genuine token is remembered; the forgery of it still is not.
+        remember(&guard, &token, NOW);
+        assert_eq!(refusal(guard.verify_at(&forged, NOW)), Some(Reason::BadSignature));
+        assert_eq!(guard.snapshot().token_cache_entries, 1);
+    }
+
+    #[tokio::test]
+    async fn a_cached_dpop_bound_token_still_needs_a_fresh_proof_with_every_request() {
+        let issuer = Issuer::start().await;
+        let guard = issuer.guard(100).await;
+        let (holder, _) = SigningKey::generate(Algorithm::ES256).unwrap();
+        let now = unix_now();
+        let prove = |token: &str, jti: &str| {
+            let claims = json!({ "htm": "GET", "htu": "https://api.test/projects", "iat": now, "jti": jti,
+                "ath": tessera_jose::dpop::access_token_hash(token) });
+            tessera_jose::dpop::sign_proof(&holder, &claims).unwrap()
+        };
+        let jkt = tessera_jose::dpop::verify_proof(&prove("x", "probe")).unwrap().jkt;
+        let token = issuer.token(|c| {
+            c["iat"] = now.into();
+            c["exp"] = (now + 600).into();
+            c["cnf"] = json!({ "jkt": jkt });
+        });
+        let uri: Uri = "/projects".parse().unwrap();
+        let admit = |proof: Option<String>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("DPoP {token}")).unwrap());
+            if let Some(proof) = proof {
+                headers.insert("dpop", HeaderValue::from_str(&proof).unwrap());
+            }
+            let guard = guard.clone();
+            let uri = uri.clone();
+            async move { guard.admit_request(&Method::GET, &uri, &headers, &[]).await.map(|_| ()) }
+        };
+        let first = prove(&token, "p1");
+        assert_eq!(admit(Some(first.clone())).await, Ok(()));
+        assert_eq!(admit(Some(prove(&token, "p2"))).await, Ok(()));
+        assert_eq!(guard.snapshot().token_cache_entries, 1);
+        // Remembered now, yet a replayed proof, no proof, or a proof of another token fails.
+        assert!(matches!(admit(Some(first)).await, Err(GuardError::InvalidDpopProof(_))));
+        assert!(matches!(admit(None).await, Err(GuardError::InvalidDpopProof(_))));
+        assert!(matches!(admit(Some(prove("another token", "p3"))).await, Err(GuardError::InvalidDpopProof(_))));
+        assert_eq!(admit(Some(prove(&token, "p4"))).await, Ok(()));
+        let snapshot = guard.snapshot();
+        assert_eq!((snapshot.token_cache_hits, snapshot.token_cache_misses), (4, 2));
+    }
 }

@@ -21,6 +21,11 @@ pub(crate) struct Metrics {
     pub(crate) feed_up: AtomicBool,
     /// Unix seconds of the last successful poll (0: never).
     pub(crate) feed_last_success: AtomicI64,
+    /// Lookups in the cache of verified tokens that found the token, and that did not.
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) cache_misses: AtomicU64,
+    /// Tokens forgotten to make room for another.
+    pub(crate) cache_evictions: AtomicU64,
 }
 
 pub(crate) fn bump(counter: &AtomicU64) {
@@ -49,6 +54,14 @@ pub struct Snapshot {
     pub feed_age_seconds: i64,
     /// Denylist entries: tokens, grants, clients, users.
     pub denylist: [usize; 4],
+    /// Tokens found in the cache of verified tokens: no signature check (0 when the cache is off).
+    pub token_cache_hits: u64,
+    /// Tokens looked up in the cache and not found there: verified in full.
+    pub token_cache_misses: u64,
+    /// Tokens the cache forgot to make room for another (first in, first out).
+    pub token_cache_evictions: u64,
+    /// Tokens the cache holds.
+    pub token_cache_entries: usize,
 }
 
 impl Snapshot {
@@ -89,6 +102,17 @@ impl Snapshot {
         for (kind, n) in ["token", "grant", "client", "user"].iter().zip(self.denylist) {
             let _ = writeln!(out, "tessera_guard_denylist_entries{{kind=\"{kind}\"}} {n}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP tessera_guard_token_cache_lookups_total Tokens looked up among those verified before: a hit costs no signature check."
+        );
+        let _ = writeln!(out, "# TYPE tessera_guard_token_cache_lookups_total counter");
+        let _ = writeln!(out, "tessera_guard_token_cache_lookups_total{{result=\"hit\"}} {}", self.token_cache_hits);
+        let _ = writeln!(out, "tessera_guard_token_cache_lookups_total{{result=\"miss\"}} {}", self.token_cache_misses);
+        let _ = writeln!(out, "# TYPE tessera_guard_token_cache_evictions_total counter");
+        let _ = writeln!(out, "tessera_guard_token_cache_evictions_total {}", self.token_cache_evictions);
+        let _ = writeln!(out, "# TYPE tessera_guard_token_cache_entries gauge");
+        let _ = writeln!(out, "tessera_guard_token_cache_entries {}", self.token_cache_entries);
         out
     }
 }
