@@ -164,6 +164,11 @@ settings_layer! {
         /// the environment variable takes a comma-separated list). Default: none.
         #[arg(long = "revocation-feed-client", env = "TESSERA_REVOCATION_FEED_CLIENTS", value_delimiter = ',', value_name = "ID")]
         pub revocation_feed_clients: Option<Vec<String>>,
+        /// Revoked token and grant ids kept in memory until their tokens would have expired,
+        /// so introspection needs no store round trip. When more are live, each introspection
+        /// asks the store again (as before) until they fit. Default 100000 (about 10 MB).
+        #[arg(long, env = "TESSERA_REVOCATION_MEMORY", value_name = "N")]
+        pub revocation_memory: Option<usize>,
         /// Answer like one of the seed systems (bluecanvas, bluescape, blueconic, bluedot) or as
         /// a profile file says (path aliases, lifetimes, response members); a profile's settings
         /// sit between the file and the defaults. Default: none.
@@ -519,6 +524,7 @@ impl Config {
             login_address_limit: serve.login_address_limit.unwrap_or(100),
             login_lock_seconds: serve.login_lock_seconds.unwrap_or(900).max(1),
             revocation_feed_clients: serve.revocation_feed_clients.unwrap_or_default(),
+            revocation_memory: serve.revocation_memory.unwrap_or(100_000),
             require_pushed_authorization_requests: serve.require_pushed_authorization_requests.unwrap_or(false),
             pushed_request_lifetime,
             device_code_lifetime,

@@ -69,7 +69,11 @@ impl Tessera {
         let Some(client) = client else {
             return Ok(None);
         };
-        let revoked = self.store.token_revoked(&claims.jti, claims.grant_id.as_deref()).await?;
+        // From memory, fed by the change feed; the store only when the memory overflowed.
+        let revoked = match self.cache.revoked(&claims.jti, claims.grant_id.as_deref()) {
+            Some(known) => known,
+            None => self.store.token_revoked(&claims.jti, claims.grant_id.as_deref()).await?,
+        };
         let state = TokenState {
             revoked,
             client: Some(&client.client),

@@ -202,13 +202,14 @@ impl Tessera {
         let upstreams = upstream::Upstreams::new(settings.allow_internal_jwks_uri);
         let outbox = settings.mail.as_ref().map(mail::Outbox::start).transpose()?.unwrap_or_default();
         let webauthn = passkeys::relying_party(&settings.policy.issuer);
+        let revocation_memory = settings.revocation_memory;
         let service = Self {
             store,
             settings,
             secrets,
             timeline: Timeline::new(clock.clone()),
             clock,
-            cache: Cache::default(),
+            cache: Cache::new(revocation_memory),
             limiter,
             address_limiter,
             dummy_tag,
@@ -242,6 +243,12 @@ impl Tessera {
         &self.counters
     }
 
+    /// How many revocations this node holds in memory, and whether that is every live one
+    /// (false: the memory overflowed and introspection asks the store).
+    pub fn revocations_in_memory(&self) -> (usize, bool) {
+        self.cache.revocations_in_memory()
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -261,6 +268,11 @@ impl Tessera {
 
     /// Brings caches and keys up to date with everything committed, by any process.
     pub async fn sync(&self) -> Result<()> {
-        self.cache.sync(&*self.store, &self.secrets).await
+        let window = cache::TokenWindow {
+            now: self.clock.now(),
+            max_access_token_ttl: i64::from(self.settings.policy.max_access_token_ttl),
+            leeway: i64::from(self.settings.policy.leeway),
+        };
+        self.cache.sync(&*self.store, &self.secrets, window).await
     }
 }

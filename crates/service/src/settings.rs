@@ -59,6 +59,9 @@ pub struct Settings {
     pub login_lock_seconds: i64,
     /// The client ids that may read the revocation feed (the guards of the protected APIs).
     pub revocation_feed_clients: Vec<String>,
+    /// How many revoked token ids and grant ids the node keeps in memory, so introspection asks
+    /// the store nothing (SPEC §17); past it, each check asks the store until they fit again.
+    pub revocation_memory: usize,
     /// Every client must push its authorization requests (RFC 9126 §5), not only those
     /// registered so.
     pub require_pushed_authorization_requests: bool,

@@ -82,6 +82,7 @@ fn settings() -> Settings {
         login_address_limit: 100,
         login_lock_seconds: LOCK_SECONDS,
         revocation_feed_clients: Vec::new(),
+        revocation_memory: 100_000,
         require_pushed_authorization_requests: false,
         pushed_request_lifetime: 60,
         device_code_lifetime: DEVICE_CODE_LIFETIME,

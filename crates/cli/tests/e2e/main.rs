@@ -60,6 +60,7 @@ mod registration;
 mod resource_indicators;
 mod resource_server;
 mod revocation;
+mod revocation_memory;
 mod scopes_roles;
 mod second_factor;
 mod seed_bluecanvas;
