@@ -36,7 +36,6 @@
 //! # Ok(()) }
 //! ```
 
-mod cache;
 mod check;
 mod denylist;
 mod dpop;
@@ -56,9 +55,9 @@ pub use http::{Claims, GuardError, GuardLayer, GuardService};
 pub use metrics::Snapshot;
 pub use tessera_jose::Algorithm;
 
-use crate::cache::TokenCache;
 use crate::denylist::Denylist;
 use crate::metrics::{Metrics, bump};
+use tessera_jose::verified::{self as cache, VerifiedTokens};
 
 /// The client credentials the guard reads the revocation feed with. The client must be named
 /// in the server's `--revocation-feed-client`.
@@ -218,7 +217,7 @@ struct Inner {
     /// Spent DPoP proof ids.
     dpop_jtis: Mutex<dpop::ReplayCache>,
     /// Tokens verified before; none when [`GuardConfig::token_cache_capacity`] is 0.
-    tokens: Option<TokenCache>,
+    tokens: Option<VerifiedTokens<AccessTokenClaims>>,
 }
 
 /// Verifies tokens for one API; cheap to clone (shared state).
@@ -289,7 +288,7 @@ impl Guard {
             feed_synced: AtomicU64::new(0),
             metrics: Metrics::default(),
             dpop_jtis: Mutex::new(dpop::ReplayCache::new(config.dpop_replay_capacity)),
-            tokens: TokenCache::new(config.token_cache_capacity),
+            tokens: VerifiedTokens::new(config.token_cache_capacity),
             config,
         });
         let guard = Guard { inner };
@@ -417,7 +416,7 @@ impl Guard {
             token_cache_hits: load(&m.cache_hits),
             token_cache_misses: load(&m.cache_misses),
             token_cache_evictions: load(&m.cache_evictions),
-            token_cache_entries: self.inner.tokens.as_ref().map_or(0, TokenCache::len),
+            token_cache_entries: self.inner.tokens.as_ref().map_or(0, VerifiedTokens::len),
         }
     }
 

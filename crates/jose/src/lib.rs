@@ -14,6 +14,7 @@ use tessera_proto::Jwk;
 
 pub mod assertion;
 pub mod dpop;
+pub mod verified;
 
 /// Tokens longer than this are refused before any decoding (RFC 8725 §3.7: bounded work).
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;

@@ -21,6 +21,8 @@ use std::sync::{Arc, RwLock};
 
 use tessera_core::model::{Client, ClientId, ClientKeys, OrgId, ScopeDef, User, UserId};
 use tessera_jose::assertion::ClientKeySet;
+use tessera_jose::verified::{self, VerifiedTokens};
+use tessera_proto::AccessTokenClaims;
 use tessera_store::{ChangeStamp, Entity, PreviousSecret, Refusals, Store};
 
 use crate::error::Result;
@@ -150,6 +152,12 @@ pub struct Cache {
     /// The signing keys, reloaded under the sync lock before the cursor moves past a key change,
     /// so a node never settles on an older key set than the feed it has read.
     keys: RwLock<Arc<KeySet>>,
+    /// Bumped with every key set loaded: an access token remembered in `verified` counts only
+    /// under the key set it was verified under.
+    key_generation: AtomicU64,
+    /// Access tokens whose signature was verified, with their claims (`tessera_jose::verified`):
+    /// a resource server introspects the same token on every API request.
+    verified: Option<VerifiedTokens<AccessTokenClaims>>,
     clients: RwLock<HashMap<ClientId, Option<Arc<CachedClient>>>>,
     users: RwLock<HashMap<UserId, Option<User>>>,
     catalogues: RwLock<HashMap<OrgId, Arc<Vec<ScopeDef>>>>,
@@ -167,6 +175,9 @@ impl std::fmt::Debug for Cache {
         f.debug_struct("Cache").finish_non_exhaustive()
     }
 }
+
+/// How many verified access tokens a node remembers (about 500 bytes each).
+const VERIFIED_TOKENS: usize = 10_000;
 
 /// Entries never grow past this; beyond it the map is cleared (unknown ids from a flood).
 const MAX_ENTRIES: usize = 100_000;
@@ -190,6 +201,8 @@ impl Cache {
     pub fn new(revocation_capacity: usize) -> Self {
         Self {
             keys: RwLock::new(Arc::new(KeySet::empty())),
+            key_generation: AtomicU64::default(),
+            verified: VerifiedTokens::new(VERIFIED_TOKENS),
             clients: RwLock::default(),
             users: RwLock::default(),
             catalogues: RwLock::default(),
@@ -210,7 +223,10 @@ impl Cache {
 
     async fn reload_keys(&self, store: &dyn Store, secrets: &SecretKeys) -> Result<()> {
         let keyset = KeySet::load(&store.signing_keys().await?, secrets)?;
-        *write(&self.keys) = Arc::new(keyset);
+        let mut keys = write(&self.keys);
+        *keys = Arc::new(keyset);
+        // Under the lock: a reader never pairs the new keys with the old generation.
+        self.key_generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -292,6 +308,31 @@ impl Cache {
         let refusals = store.refusals(None, window.since()).await?;
         *write(&self.revoked) = Revoked::load(&refusals, window, self.revocation_capacity);
         Ok(())
+    }
+
+    /// The claims of the access token `token` if its signature verifies under the current keys
+    /// (`verify` does that), from memory when it was verified before under the same keys. Only
+    /// the signature and the parsing are remembered: lifetime, revocation and the rest are the
+    /// caller's to check every time.
+    pub fn verified_access_token(
+        &self,
+        token: &str,
+        verify: impl FnOnce(&KeySet) -> Option<AccessTokenClaims>,
+    ) -> Option<AccessTokenClaims> {
+        let (keys, generation) = {
+            let keys = read(&self.keys);
+            (keys.clone(), self.key_generation.load(Ordering::SeqCst))
+        };
+        let Some(remembered) = &self.verified else {
+            return verify(&keys);
+        };
+        let digest = verified::digest(token);
+        if let Some(claims) = remembered.get(&digest, generation) {
+            return Some((*claims).clone());
+        }
+        let claims = verify(&keys)?;
+        remembered.offer(digest, Arc::new(claims.clone()), generation);
+        Some(claims)
     }
 
     /// Whether the access token `jti` of grant `grant_id` is revoked, from memory; `None` when

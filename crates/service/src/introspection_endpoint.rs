@@ -52,10 +52,12 @@ impl Tessera {
     }
 
     /// The claims of `token` if it is one of ours with a valid signature, whatever its state.
+    /// A token verified before under the same keys is remembered (`Cache::verified_access_token`).
     pub(crate) fn verified_claims(&self, token: &str) -> Option<AccessTokenClaims> {
-        let keys = self.keyset();
-        let verified = tessera_jose::verify(token, ACCESS_TOKEN_TYP, |kid| keys.verifying_key(kid)).ok()?;
-        serde_json::from_slice(&verified.payload).ok()
+        self.cache.verified_access_token(token, |keys| {
+            let verified = tessera_jose::verify(token, ACCESS_TOKEN_TYP, |kid| keys.verifying_key(kid)).ok()?;
+            serde_json::from_slice(&verified.payload).ok()
+        })
     }
 
     /// The claims of `token` if it is active now (signature, lifetime, revocation, client,

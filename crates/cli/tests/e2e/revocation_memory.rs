@@ -93,3 +93,31 @@ fn on_a_port_of_its_own_same(serve: &[String], extra: &[&str]) -> Vec<String> {
     args.extend(extra.iter().map(|flag| (*flag).to_owned()));
     args
 }
+
+/// Introspection remembers tokens whose signature it verified (`tessera_jose::verified`); only
+/// the signature is remembered, so revocation, a client turned OFF and expiry still apply to a
+/// token presented many times.
+#[tokio::test]
+async fn a_token_introspected_many_times_is_refused_at_once_when_revoked_or_its_client_turned_off() {
+    let (server, fixture) = start();
+    let revoked = access_token(&server, &fixture).await;
+    let of_client = access_token(&server, &fixture).await;
+    for _ in 0..3 {
+        assert!(is_active(&server, &fixture, &revoked).await);
+        assert!(is_active(&server, &fixture, &of_client).await);
+    }
+    assert_eq!(revoke(&server, &fixture, &revoked, &[]).await.status(), 200);
+    assert!(!is_active(&server, &fixture, &revoked).await, "revoked: refused on the next request");
+    assert!(is_active(&server, &fixture, &of_client).await);
+
+    // The client that owns the token is turned OFF from another process; a second client of the
+    // organization introspects.
+    let (_, other) = add_client(&server, &fixture, "introspector", &[]);
+    assert!(is_active(&server, &other, &of_client).await);
+    let off = server.cli.run(&["client", "disable", &fixture.client_id]).unwrap();
+    assert!(off.success, "{}", off.stderr);
+    assert!(!is_active(&server, &other, &of_client).await, "its client is OFF: refused on the next request");
+    let on = server.cli.run(&["client", "enable", &fixture.client_id]).unwrap();
+    assert!(on.success, "{}", on.stderr);
+    assert!(is_active(&server, &other, &of_client).await, "and back when it is ON again");
+}

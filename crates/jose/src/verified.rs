@@ -1,44 +1,42 @@
-//! Tokens the guard has verified, so that a token presented again costs no signature check
-//! (SPEC §17).
+//! Tokens verified before, so that a token presented again costs no signature check (SPEC §17):
+//! the guard's cache of access tokens, and the server's for introspection and bearer checks.
 //!
-//! **What an entry stands for.** Keyed by the SHA-256 of the token string, an entry holds the
-//! token's claims and the generation of the issuer's key set it was verified under. It stands in
-//! for the work that cannot change while the token lives: splitting, base64, the header policy,
-//! the signature and the claims JSON. Everything that can change is asked again on every hit by
-//! [`Guard::verify`](crate::Guard::verify): the feed's staleness, `iss`/`aud`/`exp`/`nbf`/`iat`
-//! at this instant with the leeway, the denylist, and whether the key set is still the one the
-//! token was verified under (any change of it, a key added, replaced or withdrawn, makes every
-//! entry a miss, so each token is verified again once). Scopes and DPoP proofs are checked per
-//! request after `verify`, cached or not.
+//! **What an entry stands for.** Keyed by the SHA-256 of the token string, an entry holds what
+//! verifying the token gave (its claims) and the generation of the key set it was verified
+//! under. It stands in for the work that cannot change while the token lives: splitting, base64,
+//! the header policy, the signature and the claims JSON. Everything that can change (the
+//! lifetime at this instant, revocations, the feed's staleness) the caller checks again on
+//! every hit; a key set that changed in any way (a key added, replaced or withdrawn) makes
+//! every entry a miss, so each token is verified again once.
 //!
-//! **What is taken in.** Only tokens the guard accepted, and only at their second acceptance:
+//! **What is taken in.** Only tokens the caller accepted, and only at their second acceptance:
 //! the first notes the token's 64-bit fingerprint in a slot of a table with as many slots as the
 //! cache has entries, and the next acceptance finds it there (unless another token's note took
-//! the slot in between). Tokens presented once (an API whose clients never reuse a token) thus
-//! take no room and evict none of the tokens that are reused; they cost one SHA-256 and one
-//! atomic swap more than without the cache.
+//! the slot in between). Tokens presented once thus take no room and evict none of the tokens
+//! that are reused; they cost one SHA-256 and one atomic swap more than without the cache.
 //!
-//! **The bound.** At most [`GuardConfig::token_cache_capacity`](crate::GuardConfig::token_cache_capacity)
-//! entries in all, split evenly over up to 16 shards chosen by the hash, each behind its own
-//! `RwLock`: hits take a read lock and never wait for one another, a miss locks one shard. A
-//! full shard makes room by evicting the entry it took in first (first in, first out: with one
-//! token lifetime, the oldest entry is also the first to expire). Entries past `exp` plus the
-//! leeway, of a replaced key set, or refused by the denylist are dropped by
-//! [`TokenCache::retain`], which the guard runs after each poll of the feed that changed
-//! something and at every round of its background work.
+//! **The bound.** At most `capacity` entries in all, split evenly over up to 16 shards chosen by
+//! the hash, each behind its own `RwLock`: hits take a read lock and never wait for one another,
+//! a miss locks one shard. A full shard makes room by evicting the entry it took in first (first
+//! in, first out: with one token lifetime, the oldest entry is also the first to expire).
+//! [`VerifiedTokens::retain`] drops the entries a caller no longer wants (expired, refused).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tessera_proto::AccessTokenClaims;
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
-use crate::{read, write};
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// The SHA-256 of a token: the cache's key.
-pub(crate) type Digest = [u8; 32];
+pub type Digest = [u8; 32];
 
-pub(crate) fn digest(token: &str) -> Digest {
+pub fn digest(token: &str) -> Digest {
     let mut out = [0; 32];
     out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
     out
@@ -48,31 +46,31 @@ pub(crate) fn digest(token: &str) -> Digest {
 const MAX_SHARDS: usize = 16;
 
 #[derive(Debug)]
-struct Entry {
-    claims: Arc<AccessTokenClaims>,
+struct Entry<T> {
+    claims: Arc<T>,
     key_generation: u64,
 }
 
 #[derive(Debug)]
-struct Shard {
+struct Shard<T> {
     capacity: usize,
-    entries: HashMap<Digest, Entry>,
+    entries: HashMap<Digest, Entry<T>>,
     /// The keys of `entries`, each once, in the order they came in: the front goes first.
     order: VecDeque<Digest>,
 }
 
-/// Verified tokens, bounded; see the module documentation.
+/// Verified tokens and what verifying them gave, bounded; see the module documentation.
 #[derive(Debug)]
-pub(crate) struct TokenCache {
-    shards: Box<[RwLock<Shard>]>,
+pub struct VerifiedTokens<T> {
+    shards: Box<[RwLock<Shard<T>>]>,
     /// Fingerprints of tokens offered once, one per slot, the slot chosen by the digest: a
     /// token is taken in when offered again while its fingerprint is still there.
     seen: Box<[AtomicU64]>,
 }
 
-impl TokenCache {
+impl<T> VerifiedTokens<T> {
     /// A cache of `capacity` entries in all; `None` for 0 (no cache).
-    pub(crate) fn new(capacity: usize) -> Option<Self> {
+    pub fn new(capacity: usize) -> Option<Self> {
         if capacity == 0 {
             return None;
         }
@@ -88,22 +86,22 @@ impl TokenCache {
         Some(Self { shards, seen })
     }
 
-    fn shard(&self, digest: &Digest) -> &RwLock<Shard> {
+    fn shard(&self, digest: &Digest) -> &RwLock<Shard<T>> {
         &self.shards[usize::from(u16::from_le_bytes([digest[0], digest[1]])) % self.shards.len()]
     }
 
     /// The claims of the token with this digest, if it was verified under the key set of
     /// `key_generation`.
-    pub(crate) fn get(&self, digest: &Digest, key_generation: u64) -> Option<Arc<AccessTokenClaims>> {
+    pub fn get(&self, digest: &Digest, key_generation: u64) -> Option<Arc<T>> {
         let shard = read(self.shard(digest));
         shard.entries.get(digest).filter(|entry| entry.key_generation == key_generation).map(|entry| entry.claims.clone())
     }
 
-    /// Offers a token the guard accepted under the key set of `key_generation`: the first
+    /// Offers a token the caller accepted under the key set of `key_generation`: the first
     /// offer only notes the token's fingerprint, the next (unless another token's note took the
     /// slot in between) takes the token in. Returns whether an older entry was evicted to make
     /// room.
-    pub(crate) fn offer(&self, digest: Digest, claims: Arc<AccessTokenClaims>, key_generation: u64) -> bool {
+    pub fn offer(&self, digest: Digest, claims: Arc<T>, key_generation: u64) -> bool {
         self.seen_before(&digest) && self.insert(digest, claims, key_generation)
     }
 
@@ -118,7 +116,7 @@ impl TokenCache {
     }
 
     /// Takes a token in; returns whether an older entry was evicted to make room.
-    fn insert(&self, digest: Digest, claims: Arc<AccessTokenClaims>, key_generation: u64) -> bool {
+    fn insert(&self, digest: Digest, claims: Arc<T>, key_generation: u64) -> bool {
         let mut shard = write(self.shard(&digest));
         let Shard { capacity, entries, order } = &mut *shard;
         if let Some(entry) = entries.get_mut(&digest) {
@@ -136,7 +134,7 @@ impl TokenCache {
     }
 
     /// Keeps only the entries `keep(claims, key_generation)` approves.
-    pub(crate) fn retain(&self, mut keep: impl FnMut(&AccessTokenClaims, u64) -> bool) {
+    pub fn retain(&self, mut keep: impl FnMut(&T, u64) -> bool) {
         for shard in &self.shards {
             let mut shard = write(shard);
             let Shard { entries, order, .. } = &mut *shard;
@@ -149,8 +147,13 @@ impl TokenCache {
     }
 
     /// Entries held.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.shards.iter().map(|shard| read(shard).entries.len()).sum()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|shard| read(shard).entries.is_empty())
     }
 }
 
@@ -158,22 +161,8 @@ impl TokenCache {
 mod tests {
     use super::*;
 
-    fn claims(jti: &str) -> Arc<AccessTokenClaims> {
-        Arc::new(AccessTokenClaims {
-            iss: "i".into(),
-            sub: "u".into(),
-            aud: "a".into(),
-            exp: 100,
-            iat: 0,
-            nbf: None,
-            jti: jti.into(),
-            client_id: "c".into(),
-            scope: String::new(),
-            org_id: "o".into(),
-            grant_id: None,
-            cnf: None,
-            act: None,
-        })
+    fn claims(jti: &str) -> Arc<String> {
+        Arc::new(jti.to_owned())
     }
 
     /// A digest with the given fingerprint and slot words.
@@ -184,19 +173,19 @@ mod tests {
         digest
     }
 
-    fn held(cache: &TokenCache, token: &str) -> Option<String> {
-        cache.get(&digest(token), 0).map(|c| c.jti.clone())
+    fn held(cache: &VerifiedTokens<String>, token: &str) -> Option<String> {
+        cache.get(&digest(token), 0).map(|c| (*c).clone())
     }
 
     #[test]
     fn no_capacity_is_no_cache() {
-        assert!(TokenCache::new(0).is_none());
+        assert!(VerifiedTokens::<String>::new(0).is_none());
     }
 
     #[test]
     fn the_bound_holds_and_a_full_shard_evicts_its_oldest_entry() {
         for capacity in [1, 3, 16, 17, 100] {
-            let cache = TokenCache::new(capacity).unwrap();
+            let cache = VerifiedTokens::<String>::new(capacity).unwrap();
             assert_eq!(cache.shards.iter().map(|s| read(s).capacity).sum::<usize>(), capacity);
             // Enough tokens that every shard gets more than it holds.
             for i in 0..capacity * 20 {
@@ -209,7 +198,7 @@ mod tests {
             assert_eq!(held(&cache, &format!("t{last}")).as_deref(), Some(format!("j{last}").as_str()));
         }
         // One shard of one entry: each new token evicts the one before.
-        let cache = TokenCache::new(1).unwrap();
+        let cache = VerifiedTokens::<String>::new(1).unwrap();
         assert!(!cache.insert(digest("a"), claims("a"), 0));
         assert!(cache.insert(digest("b"), claims("b"), 0), "evicted a");
         assert_eq!((held(&cache, "a"), held(&cache, "b").as_deref()), (None, Some("b")));
@@ -220,7 +209,7 @@ mod tests {
     #[test]
     fn first_in_first_out_within_a_shard() {
         // Fewer than 16 entries: one shard per entry would hide the order; 16 shards of two each.
-        let cache = TokenCache::new(32).unwrap();
+        let cache = VerifiedTokens::<String>::new(32).unwrap();
         let shard_of = |token: &str| std::ptr::from_ref(cache.shard(&digest(token)));
         let first = shard_of("t0");
         let same: Vec<String> = (0..).map(|i| format!("t{i}")).filter(|t| shard_of(t) == first).take(3).collect();
@@ -233,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_token_is_taken_in_at_its_second_offer_unless_its_slot_was_taken_in_between() {
-        let cache = TokenCache::new(4).unwrap();
+        let cache = VerifiedTokens::<String>::new(4).unwrap();
         let (a, b, c) = (noted(1, 0), noted(2, 4), noted(3, 1));
         assert!(!cache.offer(a, claims("a"), 0));
         assert_eq!(cache.len(), 0, "noted only");
@@ -251,13 +240,13 @@ mod tests {
 
     #[test]
     fn another_key_generation_is_a_miss_and_retain_keeps_the_order_in_step() {
-        let cache = TokenCache::new(2).unwrap();
+        let cache = VerifiedTokens::<String>::new(2).unwrap();
         cache.insert(digest("a"), claims("a"), 1);
         assert!(cache.get(&digest("a"), 1).is_some());
         assert!(cache.get(&digest("a"), 2).is_none());
-        let cache = TokenCache::new(1).unwrap();
+        let cache = VerifiedTokens::<String>::new(1).unwrap();
         cache.insert(digest("a"), claims("a"), 0);
-        cache.retain(|claims, _| claims.jti != "a");
+        cache.retain(|claims, _| claims != "a");
         assert_eq!(cache.len(), 0);
         // The order forgot "a" too: the next token fills the room without evicting anything.
         assert!(!cache.insert(digest("b"), claims("b"), 0));
