@@ -112,9 +112,15 @@ pub fn traces_on() -> bool {
 pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Telemetry> {
     // The spans only traces want never reach the log, whatever the filter says.
     let log_filter = EnvFilter::try_new(format!("{},{SPANS}=off", settings.filter)).context("invalid --log filter")?;
-    // Lines are dropped, never waited for, when stderr falls that far behind (counted).
-    let (writer, guard) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default().buffered_lines_limit(64 * 1024).lossy(true).finish(std::io::stderr());
+    // Lines are dropped, never waited for, when stderr falls that far behind (counted). The
+    // writer's thread writes what is queued through a buffer and flushes whenever the queue is
+    // empty: under load one write(2) carries many lines instead of one each (a fifth of the
+    // token endpoint's throughput on 2 cores, bench/README.md), and an idle server's line is out
+    // at once.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(64 * 1024)
+        .lossy(true)
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let _ = DROPPED_LINES.set(writer.error_counter());
     let log = match settings.format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
