@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The client-credentials benchmark on PostgreSQL: Tessera on SQLite (the reference in this run),
 # then one node and two nodes on one PostgreSQL database, and the database round trips the token
-# endpoint makes per request (from pg_stat_database: transactions of the bench database).
+# endpoint makes per request (from pg_stat_database: transactions of the bench database), and the
+# same for introspection (RFC 7662) of one live token on one node: revocations are known in memory,
+# so it should make none (SPEC §17).
 #
 # Usage: bench/postgres.sh
 # Env:   DUR=20s CONNS=32 THREADS=2   wrk shape (two nodes: two wrk runs side by side, half each)
@@ -105,6 +107,20 @@ read -r before t0 < <(xacts)
 wrk_run $PORT_A "$CONNS" | tee "$TMP/w-pg1"
 read -r after t1 < <(xacts)
 ROWS+=("$(summary "PostgreSQL, 1 node" "$TMP/w-pg1")|$((after - before))|$((t1 - t0))")
+
+echo "### PostgreSQL, 1 node: introspection of one live token"
+TOKEN=$(curl -sf -u "$ID:$SECRET" -d grant_type=client_credentials -d scope=api "http://127.0.0.1:$PORT_A/oauth2/token" | jq -er .access_token) \
+  || die "no token to introspect"
+curl -sf -u "$ID:$SECRET" --data-urlencode "token=$TOKEN" "http://127.0.0.1:$PORT_A/oauth2/introspect" | jq -e '.active == true' >/dev/null \
+  || die "introspection did not say active"
+introspect_run() { # PORT CONNS -> wrk output
+  wrk -t"$THREADS" -c"$2" -d"$DUR" --latency -s "$HERE/introspect.lua" "http://127.0.0.1:$1/oauth2/introspect" -- "$ID" "$SECRET" "$TOKEN"
+}
+wrk -t"$THREADS" -c"$CONNS" -d5s -s "$HERE/introspect.lua" "http://127.0.0.1:$PORT_A/oauth2/introspect" -- "$ID" "$SECRET" "$TOKEN" >/dev/null
+read -r before t0 < <(xacts)
+introspect_run $PORT_A "$CONNS" | tee "$TMP/w-pg1-introspect"
+read -r after t1 < <(xacts)
+ROWS+=("$(summary "PostgreSQL, 1 node, introspection" "$TMP/w-pg1-introspect")|$((after - before))|$((t1 - t0))")
 
 echo "### PostgreSQL, 2 nodes (node B added; wrk split half and half)"
 start $PORT_B "$TMP/pg-b.log" --database-url "$URL"

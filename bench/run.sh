@@ -13,8 +13,13 @@
 #        PRESIGNED_COUNT=N  pre-signed private_key_jwt assertions, and DPoP proofs, for the measured
 #                           run of those rows (default 200000 each; a quarter as many more for the warm-up)
 #        TESSERA_BIN=PATH   measure this tessera binary as it is (no cargo build)
+#        TESSERA_SERVE_FLAGS="--log warn"  extra flags of `tessera serve` (word-split), e.g. to
+#                           measure what the access log costs
 #        PEERS=/tmp/peers   where node-oidc-provider and Glewlwyd live
 #        HELLO_DIR=/tmp/hello  where the hello ceiling server is built
+#        CEILING_DIR=/tmp/ceiling  where the signing ceiling (shared/bench/ceiling: one HMAC and one
+#                           real ES256 signature per request) is built; it runs beside Tessera
+#                           in every run that measures Tessera, SKIP_PEERS=1 included
 #
 # Output: the console log (also kept verbatim in bench/results/last-run.txt) and a results table
 # between the markers in bench/README.md.
@@ -26,6 +31,8 @@ SHARED=$(cd "$(dirname "$0")/../../shared/bench" && pwd) # the repo sits next to
 PEERS=${PEERS:-/tmp/peers}
 HELLO_DIR=${HELLO_DIR:-/tmp/hello}
 HELLO_BIN=$HELLO_DIR/target/release/hello
+CEILING_DIR=${CEILING_DIR:-/tmp/ceiling}
+CEILING_BIN=$CEILING_DIR/target/release/ceiling
 # TESSERA_BIN set by the caller: measure that binary as it is, without building.
 TESSERA_PREBUILT=${TESSERA_BIN:+1}
 TESSERA_BIN=${TESSERA_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/tessera}
@@ -44,7 +51,7 @@ if [ "$SKIP_PEERS" = 1 ]; then RAW=$RESULTS_DIR/last-tessera-only-run.txt; MARKE
 PEER_ID=bench-client
 PEER_SECRET=bench-secret-0123456789abcdef
 
-HELLO_PORT=18080 TESSERA_PORT=18090 OIDC_PORT=13000 GLEW_PORT=14593
+HELLO_PORT=18080 CEILING_PORT=18081 TESSERA_PORT=18090 OIDC_PORT=13000 GLEW_PORT=14593
 
 PIDS=()       # every server we started, stopped on exit
 BENCH_PID=""  # the bench-one.sh in flight (its RSS sampler must not outlive an interrupt)
@@ -153,6 +160,15 @@ ensure_hello() {
   (cd "$HELLO_DIR" && nice -n 10 cargo build --release) # nice: 2 cores, other people compile too
 }
 
+ensure_ceiling() {
+  [ -x "$CEILING_BIN" ] && return 0
+  say "building the signing ceiling server in $CEILING_DIR"
+  rm -rf "$CEILING_DIR"
+  cp -r "$SHARED/ceiling" "$CEILING_DIR"
+  chmod -R u+w "$CEILING_DIR"
+  (cd "$CEILING_DIR" && nice -n 10 cargo build --release)
+}
+
 build_tessera() {
   say "building Tessera (cargo build --release -p tessera)"
   (cd "$REPO" && nice -n 10 cargo build --release -p tessera)
@@ -235,6 +251,25 @@ bench_hello() {
   curl -sf -d grant_type=client_credentials "http://127.0.0.1:$HELLO_PORT/token" | jq -e .access_token >/dev/null \
     || die "hello POST /token did not answer"
   run_bench "hello ceiling (axum, static JSON)" "http://127.0.0.1:$HELLO_PORT/token" "$hp" "" "$SHARED/post.lua"
+  stop_all
+}
+
+bench_ceiling() {
+  say "signing ceiling: HTTP Basic checked by one HMAC, one real ES256 JWT per request, nothing else"
+  port_free $CEILING_PORT
+  ADDR=127.0.0.1:$CEILING_PORT "$CEILING_BIN" >"$TMP/ceiling.log" 2>&1 &
+  local cp=$! url=http://127.0.0.1:$CEILING_PORT/token
+  PIDS+=("$cp")
+  local deadline=$((SECONDS + 10))
+  until curl -s -o /dev/null "$url"; do
+    [ $SECONDS -lt $deadline ] || die "the ceiling did not start: $(cat "$TMP/ceiling.log")"
+    sleep 0.1
+  done
+  curl -sf -u "$PEER_ID:$PEER_SECRET" -d grant_type=client_credentials -d scope=api "$url" \
+    | jq -e '.access_token | split(".") | length == 3' >/dev/null || die "the ceiling issued no JWT"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -u "$PEER_ID:wrong" -d grant_type=client_credentials "$url")" = 401 ] \
+    || die "the ceiling took a wrong secret"
+  CLIENT_ID=$PEER_ID CLIENT_SECRET=$PEER_SECRET run_bench "signing ceiling (HMAC + ES256)" "$url" "$cp" api
   stop_all
 }
 
@@ -345,11 +380,21 @@ bench_tessera() {
   echo "private_key_jwt client: $pk_id"
 
   port_free $TESSERA_PORT
-  "$TESSERA_BIN" --data-dir "$TESSERA_DATA" serve --listen 127.0.0.1:$TESSERA_PORT >"$TMP/tessera.log" 2>&1 &
+  "$TESSERA_BIN" --data-dir "$TESSERA_DATA" serve --listen 127.0.0.1:$TESSERA_PORT ${TESSERA_SERVE_FLAGS:-} >"$TMP/tessera.log" 2>&1 &
   tp=$!; PIDS+=("$tp")
   wait_http "$base/healthz" "$tp" 30 "$TMP/tessera.log"
   check_token "$base/oauth2/token" "$base/oauth2/jwks" "$client_id" "$client_secret" api 401
   CLIENT_ID=$client_id CLIENT_SECRET=$client_secret run_bench "Tessera (SQLite, ES256)" "$base/oauth2/token" "$tp" api
+
+  # Introspection (RFC 7662) of one live token by the same client: what a resource server that
+  # introspects asks on every API request. It must say active, or the row measures a refusal.
+  local token
+  token=$(curl -sf -u "$client_id:$client_secret" -d grant_type=client_credentials -d scope=api "$base/oauth2/token" \
+    | jq -er .access_token) || die "no token to introspect"
+  curl -sf -u "$client_id:$client_secret" --data-urlencode "token=$token" "$base/oauth2/introspect" \
+    | jq -e '.active == true' >/dev/null || die "introspection did not say active"
+  CLIENT_ID=$client_id CLIENT_SECRET=$client_secret \
+    run_bench "Tessera introspection (SQLite)" "$base/oauth2/introspect" "$tp" "$token" "$HERE/introspect.lua"
 
   # The same server, next: private_key_jwt, every request a fresh ES256 assertion (verify + jti spent).
   check_pkjwt_token "$base/oauth2/token" "$base/oauth2/jwks" "$(presign assertion "$pk_dir" "$pk_id" "$base/oauth2/token" 1)"
@@ -434,6 +479,16 @@ results_block() { # CONTEXT-LINE
     echo "Tessera was not measured in this run (SKIP_TESSERA=1), so the targets are not evaluated."
     return 0
   fi
+  local ceil intro
+  ceil=$(row_for "signing ceiling" | cut -d'|' -f2)
+  intro=$(row_for "Tessera introspection" | cut -d'|' -f2)
+  echo "Against the job's own limit (SPEC §17), in this run:"
+  echo
+  echo "- Tessera issuance ≥ 95 % of the signing ceiling: $(awk -v a="$t_rps" -v b="$ceil" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "n/a" }') —" \
+    "$(verdict "$(awk -v a="$t_rps" -v b="$ceil" 'BEGIN { print (b > 0 && a >= 0.95 * b) }')")"
+  echo "- Tessera introspection ≥ Tessera issuance: $(ratio "$intro" "$t_rps") —" \
+    "$(verdict "$(awk -v a="$intro" -v b="$t_rps" 'BEGIN { print (b > 0 && a >= b) }')")"
+  echo
   if [ "$SKIP_PEERS" = 1 ]; then
     echo "Peers were not measured in this run (SKIP_PEERS=1), so the targets are not evaluated."
     return 0
@@ -488,6 +543,7 @@ main() {
     ensure_hello
   fi
   if [ "$SKIP_TESSERA" != 1 ]; then
+    ensure_ceiling
     if [ -n "$TESSERA_PREBUILT" ]; then [ -x "$TESSERA_BIN" ] || die "TESSERA_BIN=$TESSERA_BIN is not executable"
     else build_tessera; fi
   fi
@@ -504,7 +560,10 @@ main() {
     && echo "WARNING: the machine is busy (load $load on $(nproc) cores); figures will be noisy"
 
   [ "$SKIP_PEERS" = 1 ] || bench_hello
-  [ "$SKIP_TESSERA" = 1 ] || bench_tessera
+  if [ "$SKIP_TESSERA" != 1 ]; then
+    bench_ceiling
+    bench_tessera
+  fi
   if [ "$SKIP_PEERS" != 1 ]; then
     bench_oidc_provider 1
     bench_oidc_provider 2
