@@ -253,6 +253,12 @@ where
     async fn commit(&self, tx: Transaction<'_, B::Db>, fed: bool) -> Result<()> {
         tx.commit().await?;
         self.backend.committed(fed);
+        if fed {
+            // A change in the feed (a revocation, a client turned OFF) holds on every node from
+            // its very next request: wait, boundedly, until every running node has heard of it.
+            // Nothing to wait for on SQLite, where a commit moves every process's stamp at once.
+            self.backend.settle(&self.pool).await?;
+        }
         Ok(())
     }
 
