@@ -902,7 +902,10 @@ fn run(cli: Cli) -> anyhow::Result<Output> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime.block_on(execute(cli.command, config));
     // The runtime ends first; then the log's last lines are written and the last spans sent.
-    drop(runtime);
+    // Bounded: with its timers already stopped, a background task (sqlx's pool upkeep, whose
+    // sleep then returns at once) can spin and keep a worker from ever stopping; the command's
+    // work is done by now, and the process ends with `main`.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     drop(telemetry);
     result
 }
