@@ -1133,9 +1133,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<Output> {
             json!({})
         }
     };
-    // Running nodes apply the change on their very next request (PostgreSQL: once each has
-    // confirmed it; SQLite: at once).
-    service.store().settle().await?;
+    // Running nodes apply the change on their very next request: every commit that writes a
+    // feed row waits until they have confirmed it (`SqlStore::commit`).
     Ok(value.into())
 }
 

@@ -873,12 +873,6 @@ pub trait Store: Send + Sync + 'static {
     /// then, and on SQLite always, nothing runs in the background. PostgreSQL: listens for
     /// change-feed commits (which makes [`Store::change_stamp`] cheap) and registers the node.
     fn follow_changes(&self) {}
-    /// Waits (boundedly) until every running node has seen the changes this process committed,
-    /// so that a node's very next request applies them. Only PostgreSQL has something to wait
-    /// for: on SQLite a commit moves every process's stamp at once.
-    async fn settle(&self) -> Result<()> {
-        Ok(())
-    }
     /// Change-feed rows after `seq`, oldest first.
     async fn changes_since(&self, seq: i64) -> Result<Vec<Change>>;
     /// The newest change-feed position.

@@ -44,10 +44,10 @@ const ACCOUNT_TOKENS_LOCK: i32 = 0x7465_7302;
 const HEARTBEAT: Duration = Duration::from_secs(1);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A node whose row was not refreshed for this long, or whose listening session is gone, is not
-/// waited for by [`Store::settle`] (it was stopped, killed or cut off; then it trusts no cache
+/// waited for by `Backend::settle` (it was stopped, killed or cut off; then it trusts no cache
 /// until it is back).
 const NODE_ALIVE_SECONDS: f64 = 5.0;
-/// How long [`Store::settle`] waits for nodes at most.
+/// How long `Backend::settle` waits for nodes at most.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The PostgreSQL store.
@@ -59,7 +59,7 @@ pub struct PgBackend {
     watch: Arc<FeedWatch>,
     /// The listening task, once [`crate::Store::follow_changes`] started it.
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Whether this process committed a change-feed row (then [`crate::Store::settle`] waits).
+    /// Whether this process committed a change-feed row (then `Backend::settle` waits).
     wrote_changes: AtomicBool,
 }
 

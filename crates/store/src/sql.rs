@@ -116,7 +116,10 @@ pub trait Backend: Send + Sync + 'static {
         Ok(None)
     }
 
-    /// See [`Store::settle`].
+    /// Waits (boundedly) until every running node has seen the changes this process committed,
+    /// so that a node's very next request applies them (called by [`SqlStore::commit`] after a
+    /// commit that writes a feed row). Only PostgreSQL has something to wait for: on SQLite a
+    /// commit moves every process's stamp at once.
     async fn settle(&self, _pool: &Pool<Self::Db>) -> Result<()> {
         Ok(())
     }
@@ -2854,10 +2857,6 @@ where
 
     fn follow_changes(&self) {
         self.backend.follow_changes();
-    }
-
-    async fn settle(&self) -> Result<()> {
-        self.backend.settle(&self.pool).await
     }
 
     #[tracing::instrument(target = "tessera_spans", name = "store.changes_since", skip_all)]
