@@ -169,6 +169,15 @@ settings_layer! {
         /// asks the store again (as before) until they fit. Default 100000 (about 10 MB).
         #[arg(long, env = "TESSERA_REVOCATION_MEMORY", value_name = "N")]
         pub revocation_memory: Option<usize>,
+        /// Clients, users and scope catalogues kept in memory together, so the token endpoint
+        /// reads no database; past it (or past --cache-memory) the least used are dropped and
+        /// loaded again when next used. Default 100000.
+        #[arg(long, env = "TESSERA_CACHE_ENTRIES", value_name = "N")]
+        pub cache_entries: Option<usize>,
+        /// The estimated memory those may take together, in MiB. Default 64 (about 35,000
+        /// clients of 1.8 KB).
+        #[arg(long, env = "TESSERA_CACHE_MEMORY", value_name = "MIB")]
+        pub cache_memory: Option<usize>,
         /// Answer like one of the seed systems (bluecanvas, bluescape, blueconic, bluedot) or as
         /// a profile file says (path aliases, lifetimes, response members); a profile's settings
         /// sit between the file and the defaults. Default: none.
@@ -525,6 +534,8 @@ impl Config {
             login_lock_seconds: serve.login_lock_seconds.unwrap_or(900).max(1),
             revocation_feed_clients: serve.revocation_feed_clients.unwrap_or_default(),
             revocation_memory: serve.revocation_memory.unwrap_or(100_000),
+            cache_entries: serve.cache_entries.unwrap_or(100_000).max(1),
+            cache_memory: serve.cache_memory.unwrap_or(64).max(1).saturating_mul(1 << 20),
             require_pushed_authorization_requests: serve.require_pushed_authorization_requests.unwrap_or(false),
             pushed_request_lifetime,
             device_code_lifetime,

@@ -26,9 +26,36 @@ use crate::http::extract::{MAX_BODY, ProxyPolicy};
 use crate::metrics::Metrics;
 use crate::profile::Endpoint;
 
-/// What every handler shares.
+/// What every handler shares. Each HTTP worker serves through a router and state of its own
+/// ([`AppState::for_worker`]): axum clones the state (and the edge middleware's) for every
+/// request, and a copy per worker keeps those reference counts in the worker's own core's
+/// cache instead of moving one shared line between cores on every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+
+    /// A state with the same contents for one more worker (each field an `Arc` or a copy).
+    #[must_use]
+    pub fn for_worker(&self) -> Self {
+        Self::new((*self.0).clone())
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+#[derive(Clone)]
+pub struct AppParts {
     pub service: Arc<Tessera>,
     pub metrics: Arc<Metrics>,
     pub proxy: Arc<ProxyPolicy>,
@@ -47,8 +74,6 @@ pub struct AppState {
 
 /// The router over a ready service; tests drive it with `oneshot` or on a real socket.
 pub fn build_app(state: AppState) -> Router {
-    let edge =
-        Edge { metrics: state.metrics.clone(), proxy: state.proxy.clone(), request_timeout: state.request_timeout, brand: state.brand };
     let mut router = Router::new()
         .route("/.well-known/openid-configuration", get(http::discovery::metadata))
         .route("/.well-known/oauth-authorization-server", get(http::discovery::metadata))
@@ -173,7 +198,7 @@ pub fn build_app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(edge, around_every_request))
+        .layer(middleware::from_fn_with_state(state.clone(), around_every_request))
         .with_state(state)
 }
 
@@ -199,15 +224,6 @@ const CONTENT_SECURITY_POLICY: &str =
 /// HSTS for a year, on every response that went over HTTPS (B13).
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
 
-/// What the one middleware needs.
-#[derive(Clone)]
-struct Edge {
-    metrics: Arc<Metrics>,
-    proxy: Arc<ProxyPolicy>,
-    request_timeout: std::time::Duration,
-    brand: &'static http::page::Brand,
-}
-
 /// The one middleware (each layer costs a boxed future per request): gives the request its id
 /// and its span (every log line of the request carries them; with traces on, the root span),
 /// refuses bodies that are neither a form nor JSON, bounds the time a request may take (a
@@ -217,7 +233,7 @@ struct Edge {
 /// authorization response carries a code or token in its `Location`) and on API answers (L02);
 /// pages keep `same-origin` for their own forms (with `no-referrer` Chrome posts `Origin: null`,
 /// which the CSRF origin check must refuse), unless a page sets its own.
-async fn around_every_request(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+async fn around_every_request(State(edge): State<AppState>, request: Request, next: Next) -> Response {
     // MatchedPath is an Arc inside: cloning it allocates nothing.
     let route = request.extensions().get::<MatchedPath>().cloned();
     let route_name = route.as_ref().map_or("unmatched", MatchedPath::as_str);

@@ -102,6 +102,11 @@ impl Metrics {
             "# HELP tessera_revocations_in_memory Revoked token and grant ids this node holds in memory.\n# TYPE tessera_revocations_in_memory gauge\ntessera_revocations_in_memory {revocations}\n# HELP tessera_revocation_memory_complete Whether that is every live revocation (0: over --revocation-memory, introspection asks the store).\n# TYPE tessera_revocation_memory_complete gauge\ntessera_revocation_memory_complete {}",
             u8::from(complete)
         );
+        let (entries, bytes) = service.cache_size();
+        let _ = writeln!(
+            out,
+            "# HELP tessera_cache_entries Clients, users and scope catalogues this node holds in memory (at most --cache-entries).\n# TYPE tessera_cache_entries gauge\ntessera_cache_entries {entries}\n# HELP tessera_cache_bytes Their estimated size (at most --cache-memory).\n# TYPE tessera_cache_bytes gauge\ntessera_cache_bytes {bytes}"
+        );
         // Whether this node hears other processes' changes at once (PostgreSQL's LISTEN
         // connection; SQLite's WAL index): 0 means every request reads the change feed.
         let feed_up = u8::from(service.store().change_stamp().is_some());

@@ -205,7 +205,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     ensure_default_org(&service).await?;
     // Made once for the life of the process: pages read it without a reference count.
     let brand: &'static crate::http::page::Brand = Box::leak(Box::new(config.brand.clone()));
-    let state = AppState {
+    let state = AppState::new(crate::AppParts {
         brand,
         service: service.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -214,7 +214,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         request_timeout: config.request_timeout,
         unapproved_status: config.profile.as_ref().map_or(axum::http::StatusCode::BAD_REQUEST, Profile::unapproved_status_code),
         metrics_apart: config.metrics_listen.is_some(),
-    };
+    });
     let metrics_listener = match config.metrics_listen {
         Some(address) => {
             Some(tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen for metrics on {address}"))?)
@@ -225,7 +225,6 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     if let Some(profile) = &config.profile {
         tracing::info!(profile = %profile.name, "answering with a profile's paths, lifetimes and fields");
     }
-    let app = build_app(state);
     let policy = listener::ConnectionPolicy {
         tls: tls_config,
         header_read_timeout: config.header_read_timeout,
@@ -237,7 +236,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut threads = Vec::with_capacity(workers);
     for (index, connections) in receivers.into_iter().enumerate() {
-        let (app, policy, stop) = (app.clone(), policy.clone(), stop_rx.clone());
+        // A router and state per worker: nothing a request clones is shared with another core.
+        let (app, policy, stop) = (build_app(state.for_worker()), policy.clone(), stop_rx.clone());
         let thread = std::thread::Builder::new().name(format!("http-{index}")).spawn(move || -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(listener::serve_worker(connections, app, policy, stop));

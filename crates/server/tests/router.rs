@@ -38,7 +38,7 @@ async fn app() -> App {
     };
     let config = Config::resolve(layer).unwrap();
     let service = tessera_server::startup::open_service(&config, true).await.unwrap();
-    let state = AppState {
+    let state = AppState::new(tessera_server::AppParts {
         brand: Box::leak(Box::default()),
         service: service.clone(),
         metrics: std::sync::Arc::new(Metrics::default()),
@@ -47,7 +47,7 @@ async fn app() -> App {
         request_timeout: std::time::Duration::from_secs(30),
         unapproved_status: StatusCode::BAD_REQUEST,
         metrics_apart: false,
-    };
+    });
     App { router: build_app(state), service, directory }
 }
 

@@ -5,8 +5,6 @@
 //! The rules live in `tessera_core::authorize`; this module loads what they need, persists the
 //! code and consent, and builds the redirect.
 
-use std::sync::Arc;
-
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::authorize::{self, AuthorizationRequest, AuthorizeError, Interaction, ResponseMode, ResponseType, SessionFacts};
 use tessera_core::code::IssuedCode;
@@ -20,14 +18,14 @@ use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::{CodeRecord, GrantRecord};
 
 use crate::Tessera;
-use crate::cache::CachedClient;
+use crate::cache::{CachedClient, ClientRef};
 use crate::error::Result;
 use crate::grants::IdTokenAbout;
 use crate::par::Pushed;
 use crate::session::SignedIn;
 
 /// A valid authorization request, its client, and the pushed request it came from, if any.
-type Validated = (AuthorizationRequest, Arc<CachedClient>, Option<Pushed>);
+type Validated = (AuthorizationRequest, ClientRef, Option<Pushed>);
 
 /// What the browser should see next.
 #[derive(Debug)]

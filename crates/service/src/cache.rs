@@ -8,6 +8,16 @@
 //! the entries named there. So a change made by the CLI in another process is seen on the very
 //! next request, at the cost of one 48-byte read when nothing changed.
 //!
+//! Two levels, so that a request writes no memory another core reads (SPEC §17; one client
+//! used by every request is the common production shape):
+//! - the node's cache, shared by every thread and bounded by entries and by estimated memory
+//!   ([`CacheBounds`]; `quick_cache`, which keeps the hot set by frequency and evicts the rest);
+//! - a small view per thread ([`WorkerView`]: each HTTP worker owns its thread) holding the
+//!   entries that thread used lately, each wrapped once ([`ClientRef`]), and the last change
+//!   stamp and key set it saw. A request that finds its client there touches only its own
+//!   thread's memory: no lock word, no shared reference count. A view is emptied when the node
+//!   drops any entry (the `epoch` moved), so it is never staler than the node's cache.
+//!
 //! Revocations ride the same feed (SPEC §17): the node keeps the revoked access-token ids and
 //! grant ids in memory, each until every token it stops would have expired anyway, so
 //! introspection asks the store nothing when nothing changed. The memory is bounded by
@@ -15,9 +25,11 @@
 //! [`Cache::revoked`] answers "unknown", so each check asks the store as before, until a reload
 //! (tried at a sync at most once a minute) finds that they fit again.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tessera_core::model::{Client, ClientId, ClientKeys, OrgId, ScopeDef, User, UserId};
 use tessera_jose::assertion::ClientKeySet;
@@ -54,6 +66,165 @@ impl CachedClient {
         tessera_core::access::token_holder(&self.client, self.owner.as_ref(), subject)
     }
 }
+
+/// A cached client as a request holds it. A worker wraps the node's shared entry once, when it
+/// first uses it, so a request's clone touches only the worker's own reference count, never the
+/// shared entry's (which every core would otherwise write on every request for a busy client).
+#[derive(Debug, Clone)]
+#[expect(clippy::redundant_allocation, reason = "the outer Arc is the worker's own, the inner one the node's")]
+pub struct ClientRef(Arc<Arc<CachedClient>>);
+
+impl ClientRef {
+    fn new(shared: Arc<CachedClient>) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for ClientRef {
+    type Target = CachedClient;
+
+    fn deref(&self) -> &CachedClient {
+        &self.0
+    }
+}
+
+/// What the node's cache may hold (`--cache-entries`, `--cache-memory`, `--revocation-memory`).
+#[derive(Debug, Clone, Copy)]
+pub struct CacheBounds {
+    /// Clients, users and catalogues together, at most.
+    pub entries: usize,
+    /// Their estimated size together, in bytes, at most.
+    pub memory: usize,
+    /// Revoked token and grant ids, at most (see [`Revoked`]).
+    pub revocations: usize,
+}
+
+impl Default for CacheBounds {
+    fn default() -> Self {
+        Self { entries: 100_000, memory: 64 << 20, revocations: 100_000 }
+    }
+}
+
+/// An entry of the node's cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Client(ClientId),
+    User(UserId),
+    Catalogue(OrgId),
+}
+
+#[derive(Debug, Clone)]
+enum Entry {
+    /// `None`: no such client (an unknown id is asked once, not on every request).
+    Client(Option<Arc<CachedClient>>),
+    User(Option<User>),
+    Catalogue(Arc<Vec<ScopeDef>>),
+}
+
+/// Weighs an entry by its estimated size, and at least `floor` (the memory bound over the entry
+/// bound), so that one weight capacity bounds both the bytes and the number of entries.
+#[derive(Debug, Clone)]
+struct Weigh {
+    floor: u64,
+}
+
+impl quick_cache::Weighter<Key, Entry> for Weigh {
+    fn weight(&self, _key: &Key, entry: &Entry) -> u64 {
+        u64::try_from(entry.estimated_bytes()).unwrap_or(u64::MAX).max(self.floor)
+    }
+}
+
+impl Entry {
+    /// About what the entry holds on the heap and inline, key and cache bookkeeping included.
+    fn estimated_bytes(&self) -> usize {
+        const OVERHEAD: usize = 96;
+        OVERHEAD
+            + match self {
+                Self::Client(None) | Self::User(None) => 0,
+                Self::Client(Some(cached)) => {
+                    std::mem::size_of::<CachedClient>()
+                        + client_bytes(&cached.client)
+                        + cached.secret_tag.as_ref().map_or(0, Vec::len)
+                        + cached.previous_secret.as_ref().map_or(0, |p| p.tag.len())
+                        + cached.owner.as_ref().map_or(0, user_bytes)
+                        + cached.run_as.as_ref().map_or(0, user_bytes)
+                        // The parsed keys are about twice the document.
+                        + cached.keys.as_ref().map_or(0, |_| match &cached.client.keys {
+                            Some(ClientKeys::Jwks(jwks)) => 2 * jwks.len(),
+                            _ => 0,
+                        })
+                }
+                Self::User(Some(user)) => user_bytes(user),
+                Self::Catalogue(scopes) => scopes.iter().map(|s| std::mem::size_of::<ScopeDef>() + s.name.len()).sum(),
+            }
+    }
+}
+
+fn client_bytes(client: &Client) -> usize {
+    let strings = |list: &[String]| list.iter().map(|s| std::mem::size_of::<String>() + s.len()).sum::<usize>();
+    std::mem::size_of::<Client>()
+        + client.id.as_str().len()
+        + client.org_id.as_str().len()
+        + client.name.len()
+        + client.owner.as_str().len()
+        + client.run_as.as_str().len()
+        + client.scopes.iter().map(|s| 48 + s.len()).sum::<usize>()
+        + client.grants.len() * 16
+        + strings(&client.redirect_uris)
+        + strings(&client.allowed_origins)
+        + strings(&client.resources)
+        + client.allowed_ips.len() * 24
+        + client.keys.as_ref().map_or(0, |keys| match keys {
+            ClientKeys::Jwks(text) | ClientKeys::Uri(text) => text.len(),
+        })
+}
+
+fn user_bytes(user: &User) -> usize {
+    std::mem::size_of::<User>() + user.id.as_str().len() + user.org_id.as_str().len() + user.person_id.as_str().len() + user.email.len()
+}
+
+/// How many clients and users one thread's view holds (the hot set; the rest come from the
+/// node's cache, at the price of one shared lock word).
+const WORKER_ENTRIES: usize = 1_024;
+
+/// A thread's own handle on the shared key set (the Rc is this thread's own count, the Arc
+/// the node's).
+type ViewKeys = Rc<Arc<KeySet>>;
+
+/// One thread's view of the node's cache; see the module documentation.
+struct WorkerView {
+    /// Which [`Cache`] this view is of (tests run several in one process).
+    cache: u64,
+    /// The change stamp this thread last saw synced.
+    stamp: Option<ChangeStamp>,
+    /// The node's `epoch` the entries below were taken at.
+    epoch: u64,
+    clients: quick_cache::unsync::Cache<ClientId, Option<ClientRef>>,
+    users: quick_cache::unsync::Cache<UserId, Option<User>>,
+    /// The key set, at `key_generation`; `Rc` so that a signature borrows it without touching
+    /// the shared set's reference count.
+    keys: Option<(ViewKeys, u64)>,
+}
+
+impl WorkerView {
+    fn new(cache: u64, epoch: u64) -> Self {
+        Self {
+            cache,
+            stamp: None,
+            epoch,
+            clients: quick_cache::unsync::Cache::new(WORKER_ENTRIES),
+            users: quick_cache::unsync::Cache::new(WORKER_ENTRIES),
+            keys: None,
+        }
+    }
+}
+
+thread_local! {
+    static VIEW: RefCell<Option<WorkerView>> = const { RefCell::new(None) };
+}
+
+/// Tells the caches of one process apart, for the views.
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// What the last sync saw.
 #[derive(Debug, Default)]
@@ -149,21 +320,26 @@ impl Revoked {
 }
 
 pub struct Cache {
+    /// Tells this cache's per-thread views from another's.
+    id: u64,
     /// The signing keys, reloaded under the sync lock before the cursor moves past a key change,
     /// so a node never settles on an older key set than the feed it has read.
     keys: RwLock<Arc<KeySet>>,
     /// Bumped with every key set loaded: an access token remembered in `verified` counts only
-    /// under the key set it was verified under.
+    /// under the key set it was verified under, and a view's keys only under the current one.
     key_generation: AtomicU64,
     /// Access tokens whose signature was verified, with their claims (`tessera_jose::verified`):
     /// a resource server introspects the same token on every API request.
     verified: Option<VerifiedTokens<AccessTokenClaims>>,
-    clients: RwLock<HashMap<ClientId, Option<Arc<CachedClient>>>>,
-    users: RwLock<HashMap<UserId, Option<User>>>,
-    catalogues: RwLock<HashMap<OrgId, Arc<Vec<ScopeDef>>>>,
+    /// Clients, users and catalogues, bounded ([`CacheBounds`]).
+    entries: quick_cache::sync::Cache<Key, Entry, Weigh>,
+    /// Held to insert a loaded entry (after checking `epoch`) and to drop entries, so a load that
+    /// raced with a sync never leaves a stale entry behind.
+    fill_lock: Mutex<()>,
     cursor: RwLock<Cursor>,
     sync_lock: tokio::sync::Mutex<()>,
-    /// Bumped whenever entries are dropped, so a load that raced with a sync is not inserted.
+    /// Bumped before and after entries are dropped: a load that read old rows is not inserted,
+    /// and a view taken before the drop is emptied.
     epoch: AtomicU64,
     revoked: RwLock<Revoked>,
     /// The bound of `revoked` (`Settings::revocation_memory`).
@@ -179,9 +355,6 @@ impl std::fmt::Debug for Cache {
 /// How many verified access tokens a node remembers (about 500 bytes each).
 const VERIFIED_TOKENS: usize = 10_000;
 
-/// Entries never grow past this; beyond it the map is cleared (unknown ids from a flood).
-const MAX_ENTRIES: usize = 100_000;
-
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -192,26 +365,49 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 impl Default for Cache {
     fn default() -> Self {
-        Self::new(100_000)
+        Self::new(CacheBounds::default())
     }
 }
 
 impl Cache {
-    /// An empty cache whose revocation memory holds at most `revocation_capacity` ids.
-    pub fn new(revocation_capacity: usize) -> Self {
+    /// An empty cache within `bounds`.
+    pub fn new(bounds: CacheBounds) -> Self {
+        let entries = bounds.entries.max(1);
+        let memory = bounds.memory.max(1);
+        let weigh = Weigh { floor: u64::try_from(memory / entries).unwrap_or(1).max(1) };
         Self {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             keys: RwLock::new(Arc::new(KeySet::empty())),
             key_generation: AtomicU64::default(),
             verified: VerifiedTokens::new(VERIFIED_TOKENS),
-            clients: RwLock::default(),
-            users: RwLock::default(),
-            catalogues: RwLock::default(),
+            entries: quick_cache::sync::Cache::with_weighter(entries, u64::try_from(memory).unwrap_or(u64::MAX), weigh),
+            fill_lock: Mutex::default(),
             cursor: RwLock::default(),
             sync_lock: tokio::sync::Mutex::default(),
             epoch: AtomicU64::default(),
             revoked: RwLock::default(),
-            revocation_capacity,
+            revocation_capacity: bounds.revocations,
         }
+    }
+
+    /// Runs `f` on this thread's view, made (or emptied) first when it is of another cache or
+    /// older than the node's last drop. `f` must not call back into the cache.
+    fn with_view<R>(&self, f: impl FnOnce(&mut WorkerView) -> R) -> R {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        VIEW.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let view = match slot.take() {
+                Some(view) if view.cache == self.id && view.epoch == epoch => view,
+                Some(view) if view.cache == self.id => WorkerView { stamp: view.stamp, keys: view.keys, ..WorkerView::new(self.id, epoch) },
+                _ => WorkerView::new(self.id, epoch),
+            };
+            f(slot.insert(view))
+        })
+    }
+
+    /// How many clients, users and catalogues the node holds, and their estimated bytes.
+    pub fn size(&self) -> (usize, u64) {
+        (self.entries.len(), self.entries.weight())
     }
 }
 
@@ -219,6 +415,28 @@ impl Cache {
     /// The current key set.
     pub fn keys(&self) -> Arc<KeySet> {
         read(&self.keys).clone()
+    }
+
+    /// The current key set and its generation, from this thread's view (a shared read only
+    /// when the keys changed since this thread last looked).
+    fn view_keys(&self) -> (ViewKeys, u64) {
+        let generation = self.key_generation.load(Ordering::SeqCst);
+        self.with_view(|view| match &view.keys {
+            Some((keys, seen)) if *seen == generation => (keys.clone(), generation),
+            _ => {
+                let keys = read(&self.keys);
+                // Under the lock: the generation that goes with these keys.
+                let pair = (Rc::new(keys.clone()), self.key_generation.load(Ordering::SeqCst));
+                view.keys = Some(pair.clone());
+                pair
+            }
+        })
+    }
+
+    /// Runs `f` with the current key set, borrowed without a shared reference count.
+    pub fn with_keys<R>(&self, f: impl FnOnce(&KeySet) -> R) -> R {
+        let (keys, _) = self.view_keys();
+        f(&keys)
     }
 
     async fn reload_keys(&self, store: &dyn Store, secrets: &SecretKeys) -> Result<()> {
@@ -230,8 +448,23 @@ impl Cache {
         Ok(())
     }
 
-    /// Brings the cache and the keys up to date with everything committed so far.
+    /// Brings the cache and the keys up to date with everything committed so far. When the
+    /// store's stamp is the one this thread last saw synced, nothing shared is touched.
     pub async fn sync(&self, store: &dyn Store, secrets: &SecretKeys, window: TokenWindow) -> Result<()> {
+        let stamp = store.change_stamp();
+        if stamp.is_some() && self.with_view(|view| view.stamp == stamp) {
+            return Ok(());
+        }
+        self.sync_node(store, secrets, window).await?;
+        if stamp.is_some() {
+            // Everything committed before `stamp` was read is now in the node's cache.
+            self.with_view(|view| view.stamp = stamp);
+        }
+        Ok(())
+    }
+
+    /// The node's part of [`Cache::sync`].
+    async fn sync_node(&self, store: &dyn Store, secrets: &SecretKeys, window: TokenWindow) -> Result<()> {
         let stamp = store.change_stamp();
         if stamp.is_some() {
             let cursor = read(&self.cursor);
@@ -250,7 +483,7 @@ impl Cache {
         if !initialised {
             // One snapshot: the feed's position and every revocation still relevant at it.
             let refusals = store.refusals(None, window.since()).await?;
-            self.clear();
+            self.drop_entries(|entries| entries.clear());
             self.reload_keys(store, secrets).await?;
             *write(&self.revoked) = Revoked::load(&refusals, window, self.revocation_capacity);
             *write(&self.cursor) = Cursor { stamp, seq: refusals.cursor, initialised: true };
@@ -258,25 +491,22 @@ impl Cache {
         }
         self.reload_revocations_after_overflow(store, window).await?;
         let changes = store.changes_since(seq).await?;
-        if !changes.is_empty() {
-            // Bump before dropping entries: a load that read old rows then fails its check.
-            self.epoch.fetch_add(1, Ordering::SeqCst);
-        }
         let mut last = seq;
         let mut keys_changed = false;
+        let mut dropped = Vec::new();
+        let mut all_clients = false;
         for change in &changes {
             last = change.seq;
             match change.entity {
-                Entity::Client => {
-                    write(&self.clients).remove(&ClientId::new(change.id.clone()));
-                }
+                Entity::Client => dropped.push(Key::Client(ClientId::new(change.id.clone()))),
                 Entity::User => {
-                    write(&self.users).remove(&UserId::new(change.id.clone()));
-                    write(&self.clients).clear();
+                    dropped.push(Key::User(UserId::new(change.id.clone())));
+                    // Clients hold their owner and run-as user.
+                    all_clients = true;
                 }
                 Entity::Scope | Entity::Org => {
-                    write(&self.catalogues).remove(&OrgId::new(change.id.clone()));
-                    write(&self.clients).clear();
+                    dropped.push(Key::Catalogue(OrgId::new(change.id.clone())));
+                    all_clients = true;
                 }
                 Entity::Key => keys_changed = true,
                 Entity::Token => {
@@ -287,12 +517,44 @@ impl Cache {
                 }
             }
         }
+        if !dropped.is_empty() || all_clients {
+            self.drop_entries(|entries| {
+                for key in &dropped {
+                    entries.remove(key);
+                }
+                if all_clients {
+                    entries.retain(|key, _| !matches!(key, Key::Client(_)));
+                }
+            });
+        }
         if keys_changed {
             // On failure the cursor stays put, so the next request tries again.
             self.reload_keys(store, secrets).await?;
         }
         *write(&self.cursor) = Cursor { stamp, seq: last, initialised: true };
         Ok(())
+    }
+
+    /// Drops entries (`drop` does it) so that no load racing with it leaves an older copy
+    /// behind, and no thread's view keeps one.
+    fn drop_entries(&self, drop: impl FnOnce(&quick_cache::sync::Cache<Key, Entry, Weigh>)) {
+        // Before: a load that started earlier may have read the old rows; it finds the epoch
+        // moved when it comes to insert, and does not.
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        {
+            let _fill = self.fill_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            drop(&self.entries);
+        }
+        // After: a view that took an entry between the two bumps is emptied at its next use.
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Inserts a loaded entry unless entries were dropped since `epoch` (it may be older).
+    fn insert_if_current(&self, epoch: u64, key: Key, entry: Entry) {
+        let _fill = self.fill_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            self.entries.insert(key, entry);
+        }
     }
 
     /// After an overflow, at most once a minute: every live revocation again, if they fit now.
@@ -319,10 +581,7 @@ impl Cache {
         token: &str,
         verify: impl FnOnce(&KeySet) -> Option<AccessTokenClaims>,
     ) -> Option<AccessTokenClaims> {
-        let (keys, generation) = {
-            let keys = read(&self.keys);
-            (keys.clone(), self.key_generation.load(Ordering::SeqCst))
-        };
+        let (keys, generation) = self.view_keys();
         let Some(remembered) = &self.verified else {
             return verify(&keys);
         };
@@ -348,74 +607,82 @@ impl Cache {
         (revoked.tokens.len() + revoked.grants.len(), revoked.complete)
     }
 
-    fn clear(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        write(&self.clients).clear();
-        write(&self.users).clear();
-        write(&self.catalogues).clear();
-    }
-
     /// The client with its users and catalogue; `None` for an unknown id (also cached).
-    pub async fn client(&self, store: &dyn Store, id: &ClientId) -> Result<Option<Arc<CachedClient>>> {
-        if let Some(entry) = read(&self.clients).get(id) {
-            return Ok(entry.clone());
+    pub async fn client(&self, store: &dyn Store, id: &ClientId) -> Result<Option<ClientRef>> {
+        if let Some(held) = self.with_view(|view| view.clients.get(id).cloned()) {
+            return Ok(held);
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let loaded = match store.client(id).await? {
-            None => None,
-            Some(record) => {
-                let owner = self.user(store, &record.client.owner).await?;
-                let run_as = self.user(store, &record.client.run_as).await?;
-                let catalogue = self.catalogue(store, &record.client.org_id).await?;
-                let keys = match &record.client.keys {
-                    Some(ClientKeys::Jwks(jwks)) => ClientKeySet::parse(jwks).ok().map(Arc::new),
-                    _ => None,
-                };
-                Some(Arc::new(CachedClient {
-                    secret_tag: record.secret.map(|s| s.tag),
-                    previous_secret: record.previous_secret,
-                    client: record.client,
-                    owner,
-                    run_as,
-                    catalogue,
-                    keys,
-                    used_mark: std::sync::atomic::AtomicI64::new(0),
-                }))
+        let shared = match self.entries.get(&Key::Client(id.clone())) {
+            Some(Entry::Client(shared)) => shared,
+            _ => {
+                let loaded = self.load_client(store, id).await?;
+                self.insert_if_current(epoch, Key::Client(id.clone()), Entry::Client(loaded.clone()));
+                loaded
             }
         };
-        self.insert_if_current(&self.clients, epoch, id.clone(), loaded.clone());
-        Ok(loaded)
+        let held = shared.map(ClientRef::new);
+        self.with_view(|view| {
+            // Only when nothing was dropped since the entry was read.
+            if view.epoch == epoch {
+                view.clients.insert(id.clone(), held.clone());
+            }
+        });
+        Ok(held)
+    }
+
+    async fn load_client(&self, store: &dyn Store, id: &ClientId) -> Result<Option<Arc<CachedClient>>> {
+        let Some(record) = store.client(id).await? else {
+            return Ok(None);
+        };
+        let owner = self.user(store, &record.client.owner).await?;
+        let run_as = self.user(store, &record.client.run_as).await?;
+        let catalogue = self.catalogue(store, &record.client.org_id).await?;
+        let keys = match &record.client.keys {
+            Some(ClientKeys::Jwks(jwks)) => ClientKeySet::parse(jwks).ok().map(Arc::new),
+            _ => None,
+        };
+        Ok(Some(Arc::new(CachedClient {
+            secret_tag: record.secret.map(|s| s.tag),
+            previous_secret: record.previous_secret,
+            client: record.client,
+            owner,
+            run_as,
+            catalogue,
+            keys,
+            used_mark: std::sync::atomic::AtomicI64::new(0),
+        })))
     }
 
     pub async fn user(&self, store: &dyn Store, id: &UserId) -> Result<Option<User>> {
-        if let Some(entry) = read(&self.users).get(id) {
-            return Ok(entry.clone());
+        if let Some(held) = self.with_view(|view| view.users.get(id).cloned()) {
+            return Ok(held);
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let loaded = store.user(id).await?;
-        self.insert_if_current(&self.users, epoch, id.clone(), loaded.clone());
-        Ok(loaded)
+        let user = match self.entries.get(&Key::User(id.clone())) {
+            Some(Entry::User(user)) => user,
+            _ => {
+                let loaded = store.user(id).await?;
+                self.insert_if_current(epoch, Key::User(id.clone()), Entry::User(loaded.clone()));
+                loaded
+            }
+        };
+        self.with_view(|view| {
+            if view.epoch == epoch {
+                view.users.insert(id.clone(), user.clone());
+            }
+        });
+        Ok(user)
     }
 
     pub async fn catalogue(&self, store: &dyn Store, org: &OrgId) -> Result<Arc<Vec<ScopeDef>>> {
-        if let Some(entry) = read(&self.catalogues).get(org) {
-            return Ok(entry.clone());
+        if let Some(Entry::Catalogue(scopes)) = self.entries.get(&Key::Catalogue(org.clone())) {
+            return Ok(scopes);
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
         let loaded = Arc::new(store.scopes(org).await?);
-        self.insert_if_current(&self.catalogues, epoch, org.clone(), loaded.clone());
+        self.insert_if_current(epoch, Key::Catalogue(org.clone()), Entry::Catalogue(loaded.clone()));
         Ok(loaded)
-    }
-
-    fn insert_if_current<K: std::hash::Hash + Eq, V>(&self, map: &RwLock<HashMap<K, V>>, epoch: u64, key: K, value: V) {
-        let mut map = write(map);
-        if self.epoch.load(Ordering::SeqCst) != epoch {
-            return;
-        }
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(key, value);
     }
 }
 
@@ -472,12 +739,69 @@ mod tests {
 
     #[test]
     fn the_cache_answers_unknown_until_it_holds_every_revocation() {
-        let cache = Cache::new(10);
+        let cache = Cache::new(CacheBounds { revocations: 10, ..CacheBounds::default() });
         assert_eq!(cache.revoked("jti", None), None, "before the first sync: ask the store");
         *write(&cache.revoked) = Revoked::load(&refusals(&[("jti", 5_000)], &[("grant", 900)]), WINDOW, 10);
         assert_eq!(cache.revoked("jti", None), Some(true));
         assert_eq!(cache.revoked("other", Some("grant")), Some(true));
         assert_eq!(cache.revoked("other", Some("other-grant")), Some(false));
         assert_eq!(cache.revocations_in_memory(), (2, true));
+    }
+
+    fn user(n: usize) -> User {
+        User {
+            id: UserId::new(format!("user-{n}")),
+            org_id: OrgId::new("org"),
+            person_id: tessera_core::model::PersonId::new(format!("person-{n}")),
+            email: format!("user-{n}@example.test"),
+            role: tessera_core::model::Role::Member,
+            service: false,
+            authorize_applications: false,
+            disabled: false,
+            created_at: 0,
+            tokens_not_before: None,
+            email_verified_at: None,
+        }
+    }
+
+    fn fill(cache: &Cache, count: usize) {
+        for n in 0..count {
+            let epoch = cache.epoch.load(Ordering::SeqCst);
+            cache.insert_if_current(epoch, Key::User(UserId::new(format!("user-{n}"))), Entry::User(Some(user(n))));
+        }
+    }
+
+    #[test]
+    fn the_node_level_keeps_to_its_entry_bound_and_to_its_memory_bound() {
+        let by_entries = Cache::new(CacheBounds { entries: 40, memory: 64 << 20, revocations: 10 });
+        fill(&by_entries, 1_000);
+        assert!(by_entries.size().0 <= 40, "{:?}", by_entries.size());
+        assert!(by_entries.size().0 >= 20, "it still holds about its bound: {:?}", by_entries.size());
+
+        let by_memory = Cache::new(CacheBounds { entries: 100_000, memory: 64 << 10, revocations: 10 });
+        fill(&by_memory, 10_000);
+        let (entries, bytes) = by_memory.size();
+        assert!(bytes <= 64 << 10, "{bytes} bytes");
+        assert!(entries < 10_000 && entries > 50, "{entries} entries of about 300 bytes in 64 KiB");
+    }
+
+    #[test]
+    fn a_drop_empties_every_view_and_a_load_that_raced_with_it_is_not_kept() {
+        let cache = Cache::default();
+        let id = UserId::new("user-1");
+        let before = cache.epoch.load(Ordering::SeqCst);
+        cache.with_view(|view| view.users.insert(id.clone(), Some(user(1))));
+        assert!(cache.with_view(|view| view.users.get(&id).is_some()));
+
+        cache.drop_entries(|entries| entries.clear());
+        // A load that read the epoch before the drop may hold the old row: it is not kept.
+        cache.insert_if_current(before, Key::User(id.clone()), Entry::User(Some(user(1))));
+        assert!(cache.entries.get(&Key::User(id.clone())).is_none());
+        assert!(cache.with_view(|view| view.users.get(&id).is_none()), "this thread's view was emptied");
+
+        // Another cache on the same thread has a view of its own.
+        let other = Cache::default();
+        other.with_view(|view| view.users.insert(id.clone(), None));
+        assert!(cache.with_view(|view| view.users.get(&id).is_none()));
     }
 }

@@ -2,7 +2,6 @@
 //! secrets, `private_key_jwt` assertions (RFC 7523) and the lock-out of repeated failures.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use tessera_core::OAuthError;
 use tessera_core::assertion::{self, AssertionFailure};
@@ -11,7 +10,7 @@ use tessera_core::client::{self as client_rules, AuthFailure, Proof};
 use tessera_core::credentials::{self, AuthMethod, PresentedClient};
 use tessera_core::model::{ClientKeys, TokenEndpointAuthMethod};
 
-use crate::cache::CachedClient;
+use crate::cache::{CachedClient, ClientRef};
 use crate::settings::CANONICAL_TOKEN_PATH;
 use crate::{EndpointRequest, Result, ServiceError, Tessera};
 
@@ -22,7 +21,7 @@ pub(crate) fn read_credentials(request: &EndpointRequest) -> Result<PresentedCli
 
 impl Tessera {
     /// Authenticates the calling client, or explains (to the audit log only) why not.
-    pub(crate) async fn authenticate(&self, presented: &PresentedClient, request: &EndpointRequest, now: i64) -> Result<Arc<CachedClient>> {
+    pub(crate) async fn authenticate(&self, presented: &PresentedClient, request: &EndpointRequest, now: i64) -> Result<ClientRef> {
         let peer = request.peer;
         self.sync().await?;
         let lifetime_now = self.lifetime_now();

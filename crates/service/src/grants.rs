@@ -96,9 +96,10 @@ impl Tessera {
     /// Signs `claims` with the current key.
     pub(crate) fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String> {
         let _span = tracing::info_span!(target: crate::TRACE_SPANS, "sign", typ).entered();
-        let keys = self.keyset();
-        let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
-        key.sign(typ, claims).map_err(|e| ServiceError::Internal(e.to_string()))
+        self.cache.with_keys(|keys| {
+            let key = keys.current.as_ref().ok_or_else(|| ServiceError::Internal("no current signing key".into()))?;
+            key.sign(typ, claims).map_err(|e| ServiceError::Internal(e.to_string()))
+        })
     }
 
     /// Signs an ID token for `user` at `client`.

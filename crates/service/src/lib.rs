@@ -202,14 +202,15 @@ impl Tessera {
         let upstreams = upstream::Upstreams::new(settings.allow_internal_jwks_uri);
         let outbox = settings.mail.as_ref().map(mail::Outbox::start).transpose()?.unwrap_or_default();
         let webauthn = passkeys::relying_party(&settings.policy.issuer);
-        let revocation_memory = settings.revocation_memory;
+        let bounds =
+            cache::CacheBounds { entries: settings.cache_entries, memory: settings.cache_memory, revocations: settings.revocation_memory };
         let service = Self {
             store,
             settings,
             secrets,
             timeline: Timeline::new(clock.clone()),
             clock,
-            cache: Cache::new(revocation_memory),
+            cache: Cache::new(bounds),
             limiter,
             address_limiter,
             dummy_tag,
@@ -241,6 +242,12 @@ impl Tessera {
     /// What the service counted, for `/metrics`.
     pub fn counters(&self) -> &metrics::Counters {
         &self.counters
+    }
+
+    /// How many clients, users and catalogues the node holds in memory, and their estimated
+    /// bytes.
+    pub fn cache_size(&self) -> (usize, u64) {
+        self.cache.size()
     }
 
     /// How many revocations this node holds in memory, and whether that is every live one

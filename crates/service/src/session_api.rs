@@ -9,7 +9,6 @@
 //! organization. Password checks share the login page's throttle and audit trail.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use tessera_core::audit::{AuditAction, AuditEvent};
 use tessera_core::issue::{Lapse, Parties};
@@ -19,7 +18,7 @@ use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::{ClientRecord, GrantRecord, StoreError};
 
 use crate::Tessera;
-use crate::cache::CachedClient;
+use crate::cache::ClientRef;
 use crate::error::{BearerError, Result, ServiceError};
 use crate::grants::{GrantIssue, RefreshPresented};
 
@@ -149,7 +148,7 @@ impl Tessera {
 
     /// The organization's built-in session client, made on first use. Two nodes making it at
     /// once is harmless: the ids are fixed, so the second insert finds the first one's rows.
-    async fn session_client(&self, org: &OrgId) -> Result<Arc<CachedClient>> {
+    async fn session_client(&self, org: &OrgId) -> Result<ClientRef> {
         let id = session_client_id(org);
         self.sync().await?;
         if let Some(client) = self.cache.client(&*self.store, &id).await? {

@@ -62,6 +62,10 @@ pub struct Settings {
     /// How many revoked token ids and grant ids the node keeps in memory, so introspection asks
     /// the store nothing (SPEC §17); past it, each check asks the store until they fit again.
     pub revocation_memory: usize,
+    /// How many clients, users and scope catalogues the node keeps in memory together, and how
+    /// many bytes they may take (estimated); past either, the least used go (SPEC §17).
+    pub cache_entries: usize,
+    pub cache_memory: usize,
     /// Every client must push its authorization requests (RFC 9126 §5), not only those
     /// registered so.
     pub require_pushed_authorization_requests: bool,

@@ -83,6 +83,8 @@ fn settings() -> Settings {
         login_lock_seconds: LOCK_SECONDS,
         revocation_feed_clients: Vec::new(),
         revocation_memory: 100_000,
+        cache_entries: 100_000,
+        cache_memory: 64 << 20,
         require_pushed_authorization_requests: false,
         pushed_request_lifetime: 60,
         device_code_lifetime: DEVICE_CODE_LIFETIME,

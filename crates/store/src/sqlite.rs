@@ -5,11 +5,12 @@
 //! The change stamp is the header of SQLite's WAL index, which every commit of any process
 //! rewrites ([`ShmWatcher`]); spent one-time ids go to a file of their own (`sqlite_replay`).
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -64,7 +65,7 @@ impl SqlStore<SqliteBackend> {
         let shm = (!in_memory).then(|| {
             let mut shm = path.into_os_string();
             shm.push("-shm");
-            ShmWatcher { path: PathBuf::from(shm), file: RwLock::new(None) }
+            ShmWatcher { id: NEXT_WATCHER.fetch_add(1, Ordering::Relaxed), path: PathBuf::from(shm) }
         });
         Ok(SqlStore { pool, backend: SqliteBackend { shm, _keep_wal_index: std::sync::Mutex::new(keep), replay, path: db_path } })
     }
@@ -155,23 +156,42 @@ impl Backend for SqliteBackend {
 /// microsecond, which lets the token endpoint see another process's commit on the very next
 /// request without a query.
 struct ShmWatcher {
+    /// Tells this store's per-thread handles from another's.
+    id: u64,
     path: PathBuf,
-    file: RwLock<Option<File>>,
+}
+
+static NEXT_WATCHER: AtomicU64 = AtomicU64::new(1);
+
+/// How many stores' handles a thread keeps (a process serves one store; tests open more).
+const HANDLES_PER_THREAD: usize = 8;
+
+thread_local! {
+    /// Each thread reads the header through a file handle of its own: a read through a handle
+    /// that threads share counts a reference on that one handle in the kernel, a memory line
+    /// every core would write on every request.
+    static SHM_HANDLES: RefCell<Vec<(u64, File)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl ShmWatcher {
     fn read(&self) -> Option<ChangeStamp> {
-        {
-            let guard = self.file.read().ok()?;
-            if let Some(file) = guard.as_ref() {
-                let mut header = [0u8; 48];
-                file.read_exact_at(&mut header, 0).ok()?;
-                return Some(header);
-            }
-        }
-        // No handle yet: open the file and report no stamp this once, so the caller reads the
-        // change feed.
-        *self.file.write().ok()? = File::open(&self.path).ok();
-        None
+        SHM_HANDLES.with(|handles| {
+            let mut handles = handles.borrow_mut();
+            let index = match handles.iter().position(|(id, _)| *id == self.id) {
+                Some(index) => index,
+                None => {
+                    // No handle on this thread yet (none until SQLite made the file: no stamp).
+                    let file = File::open(&self.path).ok()?;
+                    if handles.len() >= HANDLES_PER_THREAD {
+                        handles.remove(0);
+                    }
+                    handles.push((self.id, file));
+                    handles.len() - 1
+                }
+            };
+            let mut header = [0u8; 48];
+            handles[index].1.read_exact_at(&mut header, 0).ok()?;
+            Some(header)
+        })
     }
 }

@@ -75,3 +75,4 @@ mod token_exchange;
 mod token_matrix;
 mod token_rules;
 mod transport;
+mod worker_caches;
