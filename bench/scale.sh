@@ -3,7 +3,9 @@
 # with `tessera import`, in files of 100,000), then client-credentials issuance where every
 # request names one client, and where each names a client picked at random among 1,000, 20,000
 # and all of them; req/s and the server's memory (RSS at the end of the measured run) for each.
-# The server is started afresh for every row, so each RSS is that workload's alone.
+# The server is started afresh for every row, so each RSS is that workload's alone. Beside req/s,
+# the server's own CPU time per request (user + system, from /proc): wrk shares the cores here and
+# builds each request in Lua, so req/s also moves with wrk's share, and CPU per request does not.
 #
 # One client against many in the same run shows whether something every request writes is
 # shared by all cores (a hot cache line costs the one-client run its throughput on many cores);
@@ -60,6 +62,7 @@ import json, sys
 first, count = int(sys.argv[1]), int(sys.argv[2])
 print(json.dumps({
     "format": "tessera-export/1",
+    "exported_at": 0,
     "organizations": [{"id": "org_scale", "name": "scale", "require_mfa": False, "scopes": [{"name": "api"}]}],
     "people": [{"id": "scale-owner", "email": "owner@scale.test",
                 "memberships": [{"id": "scale-owner-1", "organization": "org_scale", "role": "owner",
@@ -88,12 +91,13 @@ wait_up() { # URL PID
 }
 
 rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 echo "Run of $(date -u '+%F %H:%M UTC'), $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), load $(cut -d' ' -f1-3 /proc/loadavg); $STORE clients in the store; wrk $THREADS threads, $CONNS connections, $DUR; serve flags: ${TESSERA_SERVE_FLAGS:-none}"
 echo
-echo "| clients used | req/s | ÷ one client | non-2xx | RSS after (MiB) | cached entries | cached MiB |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
-one=""
+echo "| clients used | req/s | ÷ one client | server CPU µs/request | ÷ one client | non-2xx | RSS after (MiB) | cached entries | cached MiB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+one="" one_cpu=""
 for used in $USED; do
   [ "$used" -le "$STORE" ] || used=$STORE
   # shellcheck disable=SC2086 # the extra flags are words
@@ -105,14 +109,19 @@ for used in $USED; do
   curl -sf -d grant_type=client_credentials -d client_id=scale-0 -d client_secret=scale-secret-0-0123456789abcdef "$base/oauth2/token" \
     | jq -e .access_token >/dev/null || die "scale-0 got no token"
   wrk -t"$THREADS" -c"$CONNS" -d5s -s "$HERE/scale.lua" "$base/oauth2/token" -- "$used" >/dev/null
+  t0=$(cpu_ticks "$pid")
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -s "$HERE/scale.lua" "$base/oauth2/token" -- "$used")
+  t1=$(cpu_ticks "$pid")
   rps=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' <<<"$out")
+  requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+  cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.1f", t * 1000000 / hz / n }')
   bad=$(awk '/Non-2xx/ { print $NF }' <<<"$out"); bad=${bad:-0}
   rss=$(rss_mib "$pid")
   metrics=$(curl -sf "$base/metrics")
   entries=$(awk '/^tessera_cache_entries / { print $2 }' <<<"$metrics")
   bytes=$(awk '/^tessera_cache_bytes / { printf "%.1f", $2 / 1048576 }' <<<"$metrics")
   stop_all
-  [ -n "$one" ] || one=$rps
-  echo "| $used | $rps | $(awk -v a="$rps" -v b="$one" 'BEGIN { printf "%.2f", a / b }') | $bad | $rss | $entries | $bytes |"
+  [ -n "$one" ] || { one=$rps; one_cpu=$cpu; }
+  echo "| $used | $rps | $(awk -v a="$rps" -v b="$one" 'BEGIN { printf "%.2f", a / b }') | $cpu |" \
+    "$(awk -v a="$cpu" -v b="$one_cpu" 'BEGIN { printf "%.2f", a / b }') | $bad | $rss | $entries | $bytes |"
 done

@@ -137,12 +137,14 @@ impl quick_cache::Weighter<Key, Entry> for Weigh {
 impl Entry {
     /// About what the entry holds on the heap and inline, key and cache bookkeeping included.
     fn estimated_bytes(&self) -> usize {
-        const OVERHEAD: usize = 96;
+        // The key (an id), the cache's slot and its hash table's share.
+        const OVERHEAD: usize = 128;
         OVERHEAD
             + match self {
                 Self::Client(None) | Self::User(None) => 0,
                 Self::Client(Some(cached)) => {
                     std::mem::size_of::<CachedClient>()
+                        + PER_ALLOCATION
                         + client_bytes(&cached.client)
                         + cached.secret_tag.as_ref().map_or(0, Vec::len)
                         + cached.previous_secret.as_ref().map_or(0, |p| p.tag.len())
@@ -160,27 +162,47 @@ impl Entry {
     }
 }
 
+/// What the allocator adds to each heap block (its header and rounding), about.
+const PER_ALLOCATION: usize = 24;
+
+/// A heap string: its bytes and the allocator's share (nothing for an empty one).
+fn heap_text(text: &str) -> usize {
+    if text.is_empty() { 0 } else { text.len() + PER_ALLOCATION }
+}
+
+/// A `BTreeSet` of `count` elements of `element` inline bytes: leaves of up to 11 elements.
+fn btree_bytes(count: usize, element: usize) -> usize {
+    count.div_ceil(11) * (16 + 11 * element + PER_ALLOCATION)
+}
+
 fn client_bytes(client: &Client) -> usize {
-    let strings = |list: &[String]| list.iter().map(|s| std::mem::size_of::<String>() + s.len()).sum::<usize>();
+    let strings = |list: &[String]| {
+        list.iter().map(|s| std::mem::size_of::<String>() + heap_text(s)).sum::<usize>() + if list.is_empty() { 0 } else { PER_ALLOCATION }
+    };
     std::mem::size_of::<Client>()
-        + client.id.as_str().len()
-        + client.org_id.as_str().len()
-        + client.name.len()
-        + client.owner.as_str().len()
-        + client.run_as.as_str().len()
-        + client.scopes.iter().map(|s| 48 + s.len()).sum::<usize>()
-        + client.grants.len() * 16
+        + heap_text(client.id.as_str())
+        + heap_text(client.org_id.as_str())
+        + heap_text(&client.name)
+        + heap_text(client.owner.as_str())
+        + heap_text(client.run_as.as_str())
+        + btree_bytes(client.scopes.len(), std::mem::size_of::<String>())
+        + client.scopes.iter().map(heap_text).sum::<usize>()
+        + btree_bytes(client.grants.len(), std::mem::size_of::<tessera_core::model::GrantType>())
         + strings(&client.redirect_uris)
         + strings(&client.allowed_origins)
         + strings(&client.resources)
-        + client.allowed_ips.len() * 24
+        + client.allowed_ips.len() * std::mem::size_of::<ipnet::IpNet>()
         + client.keys.as_ref().map_or(0, |keys| match keys {
-            ClientKeys::Jwks(text) | ClientKeys::Uri(text) => text.len(),
+            ClientKeys::Jwks(text) | ClientKeys::Uri(text) => heap_text(text),
         })
 }
 
 fn user_bytes(user: &User) -> usize {
-    std::mem::size_of::<User>() + user.id.as_str().len() + user.org_id.as_str().len() + user.person_id.as_str().len() + user.email.len()
+    std::mem::size_of::<User>()
+        + heap_text(user.id.as_str())
+        + heap_text(user.org_id.as_str())
+        + heap_text(user.person_id.as_str())
+        + heap_text(&user.email)
 }
 
 /// How many clients and users one thread's view holds (the hot set; the rest come from the
