@@ -174,8 +174,8 @@ settings_layer! {
         /// loaded again when next used. Default 100000.
         #[arg(long, env = "TESSERA_CACHE_ENTRIES", value_name = "N")]
         pub cache_entries: Option<usize>,
-        /// The estimated memory those may take together, in MiB. Default 64 (about 35,000
-        /// clients of 1.8 KB).
+        /// The estimated memory those may take together, in MiB. Default 64 (about 30,000
+        /// clients of 2 KB).
         #[arg(long, env = "TESSERA_CACHE_MEMORY", value_name = "MIB")]
         pub cache_memory: Option<usize>,
         /// Answer like one of the seed systems (bluecanvas, bluescape, blueconic, bluedot) or as
