@@ -110,8 +110,6 @@ pub fn traces_on() -> bool {
 /// Starts the log, and the trace exporter when an endpoint is set. Call once, before any
 /// runtime starts (the exporter's HTTP client runs on a thread of its own).
 pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Telemetry> {
-    // The spans only traces want never reach the log, whatever the filter says.
-    let log_filter = EnvFilter::try_new(format!("{},{SPANS}=off", settings.filter)).context("invalid --log filter")?;
     // Lines are dropped, never waited for, when stderr falls that far behind (counted). The
     // writer's thread writes what is queued through a buffer and flushes whenever the queue is
     // empty: under load one write(2) carries many lines instead of one each (a fifth of the
@@ -122,20 +120,9 @@ pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Telemetry> {
         .lossy(true)
         .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let _ = DROPPED_LINES.set(writer.error_counter());
-    let log = match settings.format {
-        LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_writer(writer)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_filter(log_filter)
-            .boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(writer)
-            .with_filter(log_filter)
-            .boxed(),
+    let log = match LogFilter::parse(&settings.filter)? {
+        LogFilter::Targets(filter) => log_layer(settings.format, writer, filter),
+        LogFilter::Env(filter) => log_layer(settings.format, writer, *filter),
     };
     let (traces, provider) = match &settings.otlp_endpoint {
         Some(endpoint) => {
@@ -149,6 +136,55 @@ pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Telemetry> {
     };
     tracing_subscriber::registry().with(log).with(traces).try_init().context("the log was started twice")?;
     Ok(Telemetry { _log: guard, traces: provider })
+}
+
+/// The log's filter. `--log` directives that name only targets and levels are a `Targets`
+/// filter, decided once per call site: an `EnvFilter` keeps a table of spans behind locks that
+/// every span's creation, enter and exit take (a lock word every core writes several times per
+/// request). Directives on spans or fields (`[request]=debug`, `{client_id=…}`) need the
+/// `EnvFilter`, and get it. Either way the spans only traces want never reach the log.
+#[derive(Debug)]
+enum LogFilter {
+    Targets(Targets),
+    Env(Box<EnvFilter>),
+}
+
+impl LogFilter {
+    fn parse(given: &str) -> anyhow::Result<Self> {
+        let spec = format!("{given},{SPANS}=off");
+        if !spec.contains(['[', '{'])
+            && let Ok(targets) = spec.parse::<Targets>()
+        {
+            return Ok(Self::Targets(targets));
+        }
+        Ok(Self::Env(Box::new(EnvFilter::try_new(spec).context("invalid --log filter")?)))
+    }
+}
+
+/// The log layer in `format`, writing to `writer`, filtered by `filter`.
+fn log_layer<F>(
+    format: LogFormat,
+    writer: tracing_appender::non_blocking::NonBlocking,
+    filter: F,
+) -> Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>
+where
+    F: tracing_subscriber::layer::Filter<tracing_subscriber::Registry> + Send + Sync + 'static,
+{
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(writer)
+            .with_filter(filter)
+            .boxed(),
+    }
 }
 
 /// The OTLP/HTTP exporter, batching spans on a thread of its own.
@@ -223,5 +259,21 @@ mod tests {
         assert_eq!(LogFormat::choose(Some("JSON")).unwrap(), LogFormat::Json);
         assert_eq!(LogFormat::choose(Some("text")).unwrap(), LogFormat::Text);
         assert!(LogFormat::choose(Some("xml")).is_err());
+    }
+
+    #[test]
+    fn targets_and_levels_make_a_lock_free_filter_and_span_directives_an_env_filter() {
+        for spec in ["info", "info,tessera::access=off", "warn,tessera=debug", "off"] {
+            assert!(matches!(LogFilter::parse(spec).unwrap(), LogFilter::Targets(_)), "{spec}");
+        }
+        let LogFilter::Targets(targets) = LogFilter::parse("info,tessera::access=off").unwrap() else { unreachable!() };
+        assert!(targets.would_enable(REQUEST, &tracing::Level::INFO));
+        assert!(!targets.would_enable(ACCESS, &tracing::Level::INFO), "the access log turned off");
+        assert!(!targets.would_enable(SPANS, &tracing::Level::INFO), "the trace-only spans never reach the log");
+        assert!(!targets.would_enable("hyper", &tracing::Level::DEBUG));
+        for spec in ["info,[request]=debug", "info,[{client_id=abc}]=debug"] {
+            assert!(matches!(LogFilter::parse(spec).unwrap(), LogFilter::Env(_)), "{spec}");
+        }
+        assert!(LogFilter::parse("info,tessera=loud").is_err(), "a bad level is refused, as before");
     }
 }
