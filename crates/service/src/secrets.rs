@@ -61,14 +61,6 @@ impl MasterKey {
 /// How many token-id counter values a thread takes at a time.
 const TOKEN_ID_BLOCK: u64 = 4_096;
 
-static NEXT_KEYS_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    /// This thread's block of token-id counter values: whose ([`SecretKeys::id`]), the next,
-    /// and the end.
-    static TOKEN_COUNTERS: std::cell::Cell<(u64, u64, u64)> = const { std::cell::Cell::new((0, 0, 0)) };
-}
-
 /// The working keys derived from the master key.
 pub struct SecretKeys {
     client_secret_mac: hmac::Key,
@@ -78,8 +70,9 @@ pub struct SecretKeys {
     /// Hands out blocks of counter values to threads ([`TOKEN_ID_BLOCK`]), so issuing a token
     /// writes no counter that other cores read.
     token_counter: AtomicU64,
-    /// Tells this key set's per-thread blocks from another's.
-    id: u64,
+    /// Each thread's block: the next value and the end (`metrics::PerThreadMap`: a lock only
+    /// that thread takes, on a line of its own).
+    token_blocks: crate::metrics::PerThreadMap<(u64, u64)>,
     /// Keys the hashes under which codes, refresh tokens and session ids are stored, so a copy
     /// of the database cannot be used to look them up.
     lookup_mac: hmac::Key,
@@ -116,7 +109,7 @@ impl SecretKeys {
             client_secret_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/client-secret/v1")),
             token_id_key: hmac::Key::new(hmac::HMAC_SHA256, &token_id_key),
             token_counter: AtomicU64::new(0),
-            id: NEXT_KEYS_ID.fetch_add(1, Ordering::Relaxed),
+            token_blocks: crate::metrics::PerThreadMap::default(),
             lookup_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/lookup/v1")),
             csrf_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/csrf/v1")),
             dpop_nonce_mac: hmac::Key::new(hmac::HMAC_SHA256, &master.derive("tessera/dpop-nonce/v1")),
@@ -200,16 +193,13 @@ impl SecretKeys {
 
     /// A fresh 128-bit token id (`jti`), base64url.
     pub fn token_id(&self) -> String {
-        let n = TOKEN_COUNTERS.with(|block| {
-            let (whose, next, end) = block.get();
-            let (next, end) = if whose == self.id && next < end {
-                (next, end)
-            } else {
-                let start = self.token_counter.fetch_add(TOKEN_ID_BLOCK, Ordering::Relaxed);
-                (start, start + TOKEN_ID_BLOCK)
-            };
-            block.set((self.id, next + 1, end));
-            next
+        let n = self.token_blocks.update(|(next, end)| {
+            if *next >= *end {
+                *next = self.token_counter.fetch_add(TOKEN_ID_BLOCK, Ordering::Relaxed);
+                *end = *next + TOKEN_ID_BLOCK;
+            }
+            *next += 1;
+            *next - 1
         });
         let tag = hmac::sign(&self.token_id_key, &n.to_le_bytes());
         B64.encode(&tag.as_ref()[..16])
