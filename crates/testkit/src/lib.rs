@@ -5,9 +5,10 @@
 //! fresh PostgreSQL database per temporary directory (created on first use on the server named
 //! by `TESSERA_TEST_POSTGRES`, default `postgres://postgres@127.0.0.1:5432`, and dropped with the
 //! directory), so tests run in parallel on one PostgreSQL server.
-//! [`forge`] signs arbitrary tokens with a running server's own key; [`browser`] drives a
+//! [`agent`] signs in and answers the pages over HTTP as a browser would; [`forge`] signs arbitrary tokens with a running server's own key; [`browser`] drives a
 //! headless Chromium.
 
+pub mod agent;
 pub mod browser;
 pub mod forge;
 pub mod mail;

@@ -187,7 +187,7 @@ async fn b13_tls_1_2_and_1_3_are_accepted_and_older_versions_refused() {
 #[tokio::test]
 async fn b09_over_native_tls_the_session_cookie_is_host_prefixed_and_secure() {
     let (server, fixture, _files) = start_tls(&[]);
-    let mut agent = Agent::new(&server);
+    let mut agent = Agent::with_http(&server, http());
     let page = agent.get("/login").await;
     let csrf = hidden(&page.text().await.unwrap(), "csrf_token");
     let response = agent
