@@ -25,8 +25,12 @@ pub enum Error {
         attempts: u32,
     },
     /// No answer within the configured timeout.
-    #[error("no answer from {url} within {after:?}")]
-    Timeout { url: String, after: Duration },
+    #[error("no answer from {url} within the timeout{}", if after.is_zero() { String::new() } else { format!(" of {after:?}") })]
+    Timeout {
+        url: String,
+        /// The timeout, when known (zero otherwise).
+        after: Duration,
+    },
     /// The server could not be reached (connection refused, DNS, TLS ...).
     #[error("cannot reach {url}: {detail}")]
     Network { url: String, detail: String },
@@ -61,6 +65,30 @@ impl Error {
             None => (None, None),
         };
         Error::Api { status, error, description, attempts }
+    }
+
+    /// For middleware: this error inside a `reqwest_middleware::Error`.
+    pub(crate) fn into_middleware(self) -> reqwest_middleware::Error {
+        reqwest_middleware::Error::Middleware(anyhow::Error::new(self))
+    }
+
+    /// The error a middleware chain's failure stands for: the [`Error`] that
+    /// [`TesseraAuth`](crate::TesseraAuth) put there, or the transport's failure.
+    pub fn from_middleware(e: reqwest_middleware::Error) -> Error {
+        Error::from_middleware_within(e, Duration::ZERO)
+    }
+
+    pub(crate) fn from_middleware_within(e: reqwest_middleware::Error, timeout: Duration) -> Error {
+        match e {
+            reqwest_middleware::Error::Middleware(e) => match e.downcast::<Error>() {
+                Ok(error) => error,
+                Err(other) => Error::Network { url: String::new(), detail: format!("{other:#}") },
+            },
+            reqwest_middleware::Error::Reqwest(e) => {
+                let url = e.url().map(|u| u.to_string()).unwrap_or_default();
+                crate::network_error_at(url, &e, timeout)
+            }
+        }
     }
 
     /// The HTTP status of an API or token-endpoint refusal.

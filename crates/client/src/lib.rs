@@ -1,7 +1,11 @@
 //! `tessera-client` calls an API protected by Tessera, for that API's customers.
 //!
-//! A [`Client`] gets access tokens with the client-credentials grant (or a refresh token,
-//! kept rotated), caches each until shortly before it expires, renews it once and retries when
+//! [`TesseraAuth`] is the authentication as `reqwest-middleware` middleware, to put under a
+//! client generated from the API's OpenAPI document (`examples/client` does so with
+//! progenitor's). A [`Client`] is the same for hand-written calls by path.
+//!
+//! Either gets access tokens with the client-credentials grant (or a refresh token, kept
+//! rotated, or takes a token the caller has), caches each until shortly before it expires, renews it once and retries when
 //! the API answers 401, retries 429 and 5xx answers with exponential backoff and jitter (waiting
 //! what `Retry-After` says when the API says it), gives every request a timeout, follows cursor
 //! and `Link`-header pagination as a stream, and returns typed [`Error`]s that say what went
@@ -24,24 +28,24 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod error;
 mod page;
 mod retry;
 mod token;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use auth::{Attempts, AuthBuilder, TesseraAuth};
 pub use error::Error;
+pub use page::cursor_stream;
 pub use retry::RetryPolicy;
 pub use token::Grant;
-
-use crate::token::TokenSource;
 
 /// Counters of what the client did, for programs that want to watch it (and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,123 +65,118 @@ struct Counters {
     retries: AtomicU64,
 }
 
-/// Configures a [`Client`]; made by [`Client::builder`].
+/// Configures a [`Client`]; made by [`Client::builder`]. The authentication settings are
+/// those of [`AuthBuilder`].
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     base_url: String,
-    token_url: Option<String>,
-    grant: Option<Grant>,
-    scope: Option<String>,
-    timeout: Duration,
-    retry: RetryPolicy,
-    renew_margin: Duration,
-    user_agent: String,
+    auth: AuthBuilder,
 }
 
 impl ClientBuilder {
     /// The issuer: tokens come from `{issuer}/oauth2/token`.
     pub fn issuer(mut self, issuer: &str) -> Self {
-        self.token_url = Some(format!("{}/oauth2/token", issuer.trim_end_matches('/')));
+        self.auth = self.auth.issuer(issuer);
         self
     }
 
     /// The token endpoint, when it is not `{issuer}/oauth2/token` (e.g. a profile's alias).
     pub fn token_url(mut self, url: impl Into<String>) -> Self {
-        self.token_url = Some(url.into());
+        self.auth = self.auth.token_url(url);
         self
     }
 
     /// Get tokens with the client-credentials grant (HTTP Basic).
     pub fn client_credentials(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
-        self.grant = Some(Grant::ClientCredentials { client_id: client_id.into(), client_secret: client_secret.into() });
+        self.auth = self.auth.client_credentials(client_id, client_secret);
         self
     }
 
     /// Client credentials from `{PREFIX}_CLIENT_ID` and `{PREFIX}_CLIENT_SECRET`.
-    pub fn client_credentials_from_env(self, prefix: &str) -> Result<Self, Error> {
-        let var = |name: String| std::env::var(&name).map_err(|_| Error::Config(format!("{name} is not set")));
-        let id = var(format!("{prefix}_CLIENT_ID"))?;
-        let secret = var(format!("{prefix}_CLIENT_SECRET"))?;
-        Ok(self.client_credentials(id, secret))
+    pub fn client_credentials_from_env(mut self, prefix: &str) -> Result<Self, Error> {
+        self.auth = self.auth.client_credentials_from_env(prefix)?;
+        Ok(self)
     }
 
     /// Get tokens with a refresh token (which rotates on every use; the client keeps the
     /// newest). `client_secret` is `None` for a public client.
     pub fn refresh_token(mut self, client_id: impl Into<String>, client_secret: Option<String>, refresh_token: impl Into<String>) -> Self {
-        self.grant = Some(Grant::RefreshToken { client_id: client_id.into(), client_secret, refresh_token: refresh_token.into() });
+        self.auth = self.auth.refresh_token(client_id, client_secret, refresh_token);
         self
+    }
+
+    /// Send a token the caller already has, as it is or with its `Bearer ` prefix; it is never
+    /// renewed.
+    pub fn bearer_token(mut self, token: &str) -> Result<Self, Error> {
+        self.auth = self.auth.bearer_token(token)?;
+        Ok(self)
     }
 
     /// The scope to ask for (default: everything the client is registered for).
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = Some(scope.into());
+        self.auth = self.auth.scope(scope);
         self
     }
 
     /// The timeout of each HTTP request (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.auth = self.auth.timeout(timeout);
         self
     }
 
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.auth = self.auth.retry(retry);
         self
     }
 
     /// How long before its expiry a cached token is replaced (default 30 s, at most half the
     /// token's lifetime).
     pub fn renew_margin(mut self, margin: Duration) -> Self {
-        self.renew_margin = margin;
+        self.auth = self.auth.renew_margin(margin);
         self
     }
 
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.auth = self.auth.user_agent(user_agent);
         self
     }
 
     pub fn build(self) -> Result<Client, Error> {
         let base_url = reqwest::Url::parse(self.base_url.trim_end_matches('/'))
             .map_err(|e| Error::Config(format!("the base URL {:?} is not a URL: {e}", self.base_url)))?;
-        let token_url = self.token_url.ok_or_else(|| Error::Config("no issuer or token URL was given".into()))?;
-        let token_url =
-            reqwest::Url::parse(&token_url).map_err(|e| Error::Config(format!("the token URL {token_url:?} is not a URL: {e}")))?;
-        for url in [&base_url, &token_url] {
-            if url.scheme() == "https" && !cfg!(feature = "rustls") {
-                return Err(Error::Config(format!("{url} uses https, but tessera-client was built without its `rustls` feature")));
-            }
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(Error::Config(format!("{url} is not an http(s) URL")));
-            }
-        }
-        let grant = self.grant.ok_or_else(|| Error::Config("no credentials were given".into()))?;
-        let http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(self.user_agent)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let counters = Arc::new(Counters::default());
-        let tokens = TokenSource::new(http.clone(), token_url, grant, self.scope, self.renew_margin, self.retry.clone(), counters.clone());
-        Ok(Client { inner: Arc::new(Inner { http, base_url, tokens, retry: self.retry, timeout: self.timeout, counters }) })
+        check_scheme(&base_url)?;
+        let timeout = self.auth.timeout;
+        let plain = self.auth.http()?;
+        let auth = self.auth.build()?;
+        let http = reqwest_middleware::ClientBuilder::new(plain).with(auth.clone()).build();
+        Ok(Client { inner: std::sync::Arc::new(Inner { http, base_url, auth, timeout }) })
     }
 }
 
-struct Inner {
-    http: reqwest::Client,
-    base_url: reqwest::Url,
-    tokens: TokenSource,
-    retry: RetryPolicy,
-    timeout: Duration,
-    counters: Arc<Counters>,
+/// An http(s) URL this build can reach.
+pub(crate) fn check_scheme(url: &reqwest::Url) -> Result<(), Error> {
+    if url.scheme() == "https" && !cfg!(feature = "rustls") {
+        return Err(Error::Config(format!("{url} uses https, but tessera-client was built without its `rustls` feature")));
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!("{url} is not an http(s) URL")));
+    }
+    Ok(())
 }
 
-/// A client of one protected API; cheap to clone (shared token cache and connections).
+struct Inner {
+    http: reqwest_middleware::ClientWithMiddleware,
+    base_url: reqwest::Url,
+    auth: TesseraAuth,
+    timeout: Duration,
+}
+
+/// A client of one protected API; cheap to clone (shared token cache and connections). Its
+/// requests go through [`TesseraAuth`]; for a client generated from the API's OpenAPI
+/// document, use that middleware under it instead (`examples/client`).
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    inner: std::sync::Arc<Inner>,
 }
 
 impl std::fmt::Debug for Client {
@@ -204,31 +203,22 @@ impl Response {
 impl Client {
     /// Starts configuring a client of the API at `base_url`.
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
-        ClientBuilder {
-            base_url: base_url.into(),
-            token_url: None,
-            grant: None,
-            scope: None,
-            timeout: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
-            renew_margin: Duration::from_secs(30),
-            user_agent: concat!("tessera-client/", env!("CARGO_PKG_VERSION")).to_owned(),
-        }
+        ClientBuilder { base_url: base_url.into(), auth: AuthBuilder::default() }
     }
 
     /// What the client did so far.
     pub fn stats(&self) -> Stats {
-        let c = &self.inner.counters;
-        Stats {
-            tokens_fetched: c.tokens_fetched.load(Ordering::Relaxed),
-            renewals_after_401: c.renewals_after_401.load(Ordering::Relaxed),
-            retries: c.retries.load(Ordering::Relaxed),
-        }
+        self.inner.auth.stats()
+    }
+
+    /// The client's authentication (its tokens and counters).
+    pub fn auth(&self) -> &TesseraAuth {
+        &self.inner.auth
     }
 
     /// A valid access token: the cached one, or a new one.
     pub async fn access_token(&self) -> Result<String, Error> {
-        self.inner.tokens.token().await
+        self.inner.auth.access_token().await
     }
 
     /// The URL of `path_and_query` under the base URL.
@@ -238,61 +228,23 @@ impl Client {
         reqwest::Url::parse(&format!("{base}/{path}")).map_err(|e| Error::Config(format!("bad path {path_and_query:?}: {e}")))
     }
 
-    /// Sends one API request with the bearer token, renewing the token once on a 401 and
-    /// retrying per the [`RetryPolicy`]. Any answer other than 2xx is an [`Error::Api`].
+    /// Sends one API request through [`TesseraAuth`] (a bearer token, renewed once on a 401;
+    /// retries per the [`RetryPolicy`]). Any answer other than 2xx is an [`Error::Api`].
     pub async fn send(&self, method: Method, url: reqwest::Url, body: Option<&serde_json::Value>) -> Result<Response, Error> {
         let inner = &*self.inner;
-        let idempotent = method != Method::POST && method != Method::PATCH;
-        let mut renewed = false;
-        let mut attempt: u32 = 0;
-        loop {
-            let token = inner.tokens.token().await?;
-            let mut request = inner.http.request(method.clone(), url.clone()).bearer_auth(&token);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let outcome = request.send().await;
-            let delay = match outcome {
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        let headers = response.headers().clone();
-                        let body = response.bytes().await.map_err(|e| network_error(&url, &e, inner.timeout))?.to_vec();
-                        return Ok(Response { status: status.as_u16(), headers, body });
-                    }
-                    if status == StatusCode::UNAUTHORIZED && !renewed {
-                        // The token may have been revoked or expired early: one fresh token.
-                        renewed = true;
-                        inner.tokens.discard(&token).await;
-                        inner.counters.renewals_after_401.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    let retryable = matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504);
-                    let retry_after = retry::retry_after(response.headers());
-                    let error = Error::from_response(response, attempt + 1).await;
-                    if !retryable || attempt >= inner.retry.max_retries {
-                        return Err(error);
-                    }
-                    match inner.retry.delay(attempt, retry_after) {
-                        Some(delay) => delay,
-                        None => return Err(error),
-                    }
-                }
-                Err(e) => {
-                    // A request that never left (connect failure) is safe to send again; a
-                    // timeout only for idempotent methods.
-                    let safe = e.is_connect() || (idempotent && e.is_timeout());
-                    if !safe || attempt >= inner.retry.max_retries {
-                        return Err(network_error(&url, &e, inner.timeout));
-                    }
-                    inner.retry.delay(attempt, None).unwrap_or_default()
-                }
-            };
-            attempt += 1;
-            inner.counters.retries.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(?delay, attempt, %url, "retrying");
-            tokio::time::sleep(delay).await;
+        let mut request = inner.http.request(method, url.clone());
+        if let Some(body) = body {
+            request = request.json(body);
         }
+        let response = request.send().await.map_err(|e| Error::from_middleware_within(e, inner.timeout))?;
+        let status = response.status();
+        let attempts = response.extensions().get::<Attempts>().map_or(1, |a| a.0);
+        if !status.is_success() {
+            return Err(Error::from_response(response, attempts).await);
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| network_error(&url, &e, inner.timeout))?.to_vec();
+        Ok(Response { status: status.as_u16(), headers, body })
     }
 
     /// `GET path`, the body as JSON.
@@ -336,11 +288,11 @@ impl Client {
 }
 
 fn network_error(url: &reqwest::Url, e: &reqwest::Error, timeout: Duration) -> Error {
-    if e.is_timeout() {
-        Error::Timeout { url: url.to_string(), after: timeout }
-    } else {
-        Error::Network { url: url.to_string(), detail: error_chain(e) }
-    }
+    network_error_at(url.to_string(), e, timeout)
+}
+
+pub(crate) fn network_error_at(url: String, e: &reqwest::Error, timeout: Duration) -> Error {
+    if e.is_timeout() { Error::Timeout { url, after: timeout } } else { Error::Network { url, detail: error_chain(e) } }
 }
 
 /// An error with its sources, for messages that say what actually failed.

@@ -48,6 +48,45 @@ pub(crate) fn paginate<T: DeserializeOwned + Send + 'static>(
     })
 }
 
+/// Every item of a cursor-paginated collection, page after page, for a generated client:
+/// `fetch(cursor)` asks for the page at `cursor` (`None`: the first) and gives its items and the
+/// next page's cursor (`None` on the last page). A cursor named twice ends the stream with an
+/// error from `looped` (a server that loops would otherwise never end).
+pub fn cursor_stream<T, E, F, Fut>(fetch: F, looped: fn(String) -> E) -> impl futures_util::Stream<Item = Result<T, E>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), E>>,
+{
+    struct State<T, F> {
+        fetch: F,
+        next: Option<Option<String>>,
+        buffer: VecDeque<T>,
+        seen: std::collections::HashSet<String>,
+    }
+    let start = State { fetch, next: Some(None), buffer: VecDeque::new(), seen: Default::default() };
+    futures_util::stream::unfold(Some(start), move |state| async move {
+        let mut state = state?;
+        loop {
+            if let Some(item) = state.buffer.pop_front() {
+                return Some((Ok(item), Some(state)));
+            }
+            let cursor = state.next.take()?;
+            if let Some(c) = &cursor
+                && !state.seen.insert(c.clone())
+            {
+                return Some((Err(looped(format!("the server named page {c:?} twice"))), None));
+            }
+            match (state.fetch)(cursor).await {
+                Ok((items, next)) => {
+                    state.buffer.extend(items);
+                    state.next = next.filter(|c| !c.is_empty()).map(Some);
+                }
+                Err(e) => return Some((Err(e), None)),
+            }
+        }
+    })
+}
+
 /// One page: its items and the URL of the next page.
 async fn next_page<T: DeserializeOwned>(client: &Client, url: reqwest::Url) -> Result<(Vec<T>, Option<reqwest::Url>), Error> {
     let response = client.send(reqwest::Method::GET, url.clone(), None).await?;
@@ -113,6 +152,24 @@ fn next_link(header: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_cursor_stream_reads_every_page_once_and_stops_a_loop() {
+        use futures_util::TryStreamExt;
+        let pages = |cursor: Option<String>| async move {
+            Ok::<_, String>(match cursor.as_deref() {
+                None => (vec![1, 2], Some("b".to_owned())),
+                Some("b") => (vec![3], Some("c".to_owned())),
+                Some("c") => (vec![4], None),
+                Some(other) => panic!("asked for {other}"),
+            })
+        };
+        let all: Vec<i32> = cursor_stream(pages, |e| e).try_collect().await.unwrap();
+        assert_eq!(all, [1, 2, 3, 4]);
+        let looping = |_: Option<String>| async { Ok::<_, String>((vec![1], Some("same".to_owned()))) };
+        let error = cursor_stream(looping, |e| e).try_collect::<Vec<i32>>().await.unwrap_err();
+        assert!(error.contains("twice"), "{error}");
+    }
 
     #[test]
     fn next_links_are_found_among_others() {

@@ -18,6 +18,28 @@ pub enum Grant {
     ClientCredentials { client_id: String, client_secret: String },
     /// RFC 6749 §6; the refresh token rotates on each use.
     RefreshToken { client_id: String, client_secret: Option<String>, refresh_token: String },
+    /// A token the caller already has (without its `Bearer ` prefix); it cannot be renewed.
+    Bearer(String),
+}
+
+impl Grant {
+    /// A token the caller has, as it is or with its `Bearer ` prefix (RFC 6750 §2.1).
+    pub fn bearer(token: &str) -> Result<Grant, Error> {
+        let text = token.trim();
+        let bare = match text.get(..6) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("bearer") && text[6..].chars().next().is_none_or(char::is_whitespace) => {
+                text[6..].trim_start()
+            }
+            _ => text,
+        };
+        // b64token: what a bearer token may hold; anything else is a paste gone wrong.
+        let b64token = |c: char| c.is_ascii_alphanumeric() || "-._~+/".contains(c);
+        let body = bare.trim_end_matches('=');
+        if body.is_empty() || !body.chars().all(b64token) {
+            return Err(Error::Config("the given token is empty or is not a bearer token".into()));
+        }
+        Ok(Grant::Bearer(bare.to_owned()))
+    }
 }
 
 impl std::fmt::Debug for Grant {
@@ -27,6 +49,7 @@ impl std::fmt::Debug for Grant {
                 f.debug_struct("ClientCredentials").field("client_id", client_id).finish_non_exhaustive()
             }
             Grant::RefreshToken { client_id, .. } => f.debug_struct("RefreshToken").field("client_id", client_id).finish_non_exhaustive(),
+            Grant::Bearer(_) => f.debug_struct("Bearer").finish_non_exhaustive(),
         }
     }
 }
@@ -77,6 +100,9 @@ impl TokenSource {
     /// The cached token while it is fresh, else a new one.
     pub(crate) async fn token(&self) -> Result<String, Error> {
         let mut state = self.state.lock().await;
+        if let Grant::Bearer(token) = &state.grant {
+            return Ok(token.clone());
+        }
         if let Some(cached) = &state.cached
             && Instant::now() < cached.renew_at
         {
@@ -89,12 +115,31 @@ impl TokenSource {
         Ok(token)
     }
 
-    /// Forgets `token` if it is still the cached one (the API refused it).
-    pub(crate) async fn discard(&self, token: &str) {
+    /// The token held now, if any, without fetching one.
+    pub(crate) async fn current(&self) -> Option<String> {
+        let state = self.state.lock().await;
+        match &state.grant {
+            Grant::Bearer(token) => Some(token.clone()),
+            _ => state.cached.as_ref().map(|c| c.token.clone()),
+        }
+    }
+
+    /// The newest refresh token, for the refresh grant (it rotates on every use).
+    pub(crate) async fn refresh_token(&self) -> Option<String> {
+        match &self.state.lock().await.grant {
+            Grant::RefreshToken { refresh_token, .. } => Some(refresh_token.clone()),
+            _ => None,
+        }
+    }
+
+    /// The API refused `token`: forgets it if it is still the cached one. False when no other
+    /// token can be had (a given one).
+    pub(crate) async fn discard(&self, token: &str) -> bool {
         let mut state = self.state.lock().await;
         if state.cached.as_ref().is_some_and(|c| c.token == token) {
             state.cached = None;
         }
+        !matches!(state.grant, Grant::Bearer(_))
     }
 
     async fn fetch(&self, grant: &mut Grant) -> Result<Cached, Error> {
@@ -107,6 +152,7 @@ impl TokenSource {
                     form.push(("grant_type", "client_credentials"));
                     request = request.basic_auth(client_id, Some(client_secret));
                 }
+                Grant::Bearer(_) => return Err(Error::Config("a given token cannot be renewed".into())),
                 Grant::RefreshToken { client_id, client_secret, refresh_token } => {
                     form.push(("grant_type", "refresh_token"));
                     form.push(("refresh_token", refresh_token));
@@ -149,7 +195,10 @@ impl TokenSource {
                     }
                 }
                 Err(e) => {
-                    if !e.is_connect() && !e.is_timeout() || attempt >= self.retry.max_retries {
+                    // A refresh request that timed out may have rotated the token already:
+                    // sending the old one again would look like reuse, which ends the grant.
+                    let refresh_timed_out = e.is_timeout() && matches!(grant, Grant::RefreshToken { .. });
+                    if !e.is_connect() && !e.is_timeout() || refresh_timed_out || attempt >= self.retry.max_retries {
                         return Err(network_error(&self.url, &e, Duration::ZERO));
                     }
                     self.retry.delay(attempt, None).unwrap_or_default()
