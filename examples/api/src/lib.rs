@@ -8,6 +8,7 @@
 //! | `POST /projects {name}` | `projects:write` |
 //! | `GET /deployments/{n}/checks?limit=&cursor=` (paginated: `next_cursor` only) | `deployments:read` |
 //! | `PUT /deployments/{n}/checks/{name} {state, result, description}` | `deployments:write` |
+//! | `GET /openapi.json` (this table as an OpenAPI document: `examples/api/openapi.json`) | none |
 //! | `GET /metrics`, `GET /healthz` | none |
 //!
 //! An optional per-client quota answers 429 with `Retry-After`, and counts requests that came
@@ -26,6 +27,10 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_guard::{Claims, Guard};
+
+/// The API's OpenAPI document, which the SDKs in `examples/` are generated from. The generated
+/// clients' end-to-end tests are what keep it true to the routes below.
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// A project of an organization.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,6 +148,7 @@ pub fn app(api: Api) -> Router {
         )
         .route("/deployments/{number}/checks", get(list_checks.layer(guard.require(["deployments:read"]))))
         .route("/deployments/{number}/checks/{name}", put(put_check.layer(guard.require(["deployments:write"]))))
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such resource") })
