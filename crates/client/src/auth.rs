@@ -132,11 +132,14 @@ impl AuthBuilder {
         let grant = self.grant.clone().ok_or_else(|| Error::Config("no credentials were given".into()))?;
         // A given token needs no token endpoint.
         let token_url = match (&self.token_url, &grant) {
-            (Some(url), _) => reqwest::Url::parse(url).map_err(|e| Error::Config(format!("the token URL {url:?} is not a URL: {e}")))?,
-            (None, Grant::Bearer(_)) => reqwest::Url::parse("http://127.0.0.1/").map_err(|e| Error::Config(e.to_string()))?,
+            (Some(url), _) => {
+                let url = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("the token URL {url:?} is not a URL: {e}")))?;
+                crate::check_scheme(&url)?;
+                Some(url)
+            }
+            (None, Grant::Bearer(_)) => None,
             (None, _) => return Err(Error::Config("no issuer or token URL was given".into())),
         };
-        crate::check_scheme(&token_url)?;
         let counters = Arc::new(Counters::default());
         let tokens = TokenSource::new(self.http()?, token_url, grant, self.scope, self.renew_margin, self.retry.clone(), counters.clone());
         Ok(TesseraAuth { inner: Arc::new(AuthInner { tokens, retry: self.retry, counters }) })

@@ -86,7 +86,7 @@ impl Error {
             },
             reqwest_middleware::Error::Reqwest(e) => {
                 let url = e.url().map(|u| u.to_string()).unwrap_or_default();
-                crate::network_error_at(url, &e, timeout)
+                crate::network_error(url, &e, timeout)
             }
         }
     }

@@ -287,11 +287,8 @@ impl Client {
     }
 }
 
-fn network_error(url: &reqwest::Url, e: &reqwest::Error, timeout: Duration) -> Error {
-    network_error_at(url.to_string(), e, timeout)
-}
-
-pub(crate) fn network_error_at(url: String, e: &reqwest::Error, timeout: Duration) -> Error {
+pub(crate) fn network_error(url: impl ToString, e: &reqwest::Error, timeout: Duration) -> Error {
+    let url = url.to_string();
     if e.is_timeout() { Error::Timeout { url, after: timeout } } else { Error::Network { url, detail: error_chain(e) } }
 }
 

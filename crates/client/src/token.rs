@@ -75,7 +75,8 @@ struct State {
 
 pub(crate) struct TokenSource {
     http: reqwest::Client,
-    url: reqwest::Url,
+    /// None only for a given token, which is never renewed.
+    url: Option<reqwest::Url>,
     scope: Option<String>,
     margin: Duration,
     retry: RetryPolicy,
@@ -87,7 +88,7 @@ pub(crate) struct TokenSource {
 impl TokenSource {
     pub(crate) fn new(
         http: reqwest::Client,
-        url: reqwest::Url,
+        url: Option<reqwest::Url>,
         grant: Grant,
         scope: Option<String>,
         margin: Duration,
@@ -143,10 +144,11 @@ impl TokenSource {
     }
 
     async fn fetch(&self, grant: &mut Grant) -> Result<Cached, Error> {
+        let Some(url) = &self.url else { return Err(Error::Config("a given token cannot be renewed".into())) };
         let mut attempt = 0;
         loop {
             let mut form: Vec<(&str, &str)> = Vec::with_capacity(4);
-            let mut request = self.http.post(self.url.clone());
+            let mut request = self.http.post(url.clone());
             match &*grant {
                 Grant::ClientCredentials { client_id, client_secret } => {
                     form.push(("grant_type", "client_credentials"));
@@ -199,7 +201,7 @@ impl TokenSource {
                     // sending the old one again would look like reuse, which ends the grant.
                     let refresh_timed_out = e.is_timeout() && matches!(grant, Grant::RefreshToken { .. });
                     if !e.is_connect() && !e.is_timeout() || refresh_timed_out || attempt >= self.retry.max_retries {
-                        return Err(network_error(&self.url, &e, Duration::ZERO));
+                        return Err(network_error(url, &e, Duration::ZERO));
                     }
                     self.retry.delay(attempt, None).unwrap_or_default()
                 }
@@ -207,6 +209,24 @@ impl TokenSource {
             attempt += 1;
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_token_is_taken_with_or_without_its_bearer_prefix() {
+        for text in ["abc.def-ghi_", "Bearer abc.def-ghi_", "bearer  abc.def-ghi_", " BEARER abc.def-ghi_\n", "a+b/c=="] {
+            let Ok(Grant::Bearer(token)) = Grant::bearer(text) else { panic!("{text:?} refused") };
+            assert_eq!(token, if text == "a+b/c==" { "a+b/c==" } else { "abc.def-ghi_" }, "{text:?}");
+        }
+        // "Bearertoken" is a token that happens to start so, not a prefix.
+        assert!(matches!(Grant::bearer("Bearerabc"), Ok(Grant::Bearer(t)) if t == "Bearerabc"));
+        for bad in ["", "Bearer ", "Bearer a b", "Basic abc", "a=b", "tök"] {
+            assert!(matches!(Grant::bearer(bad), Err(Error::Config(_))), "{bad:?} accepted");
         }
     }
 }
