@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
@@ -119,4 +121,40 @@ test('the generator names methods by tag and operationId, with paging found from
   assert.throws(() => operations(prefixed), /two operations are named x\.same/);
   delete (prefixed.paths as Record<string, unknown>)['/b'];
   assert.deepEqual(operations(prefixed).map((op) => [op.group, op.name]), [['billingRuns', 'getAll']]);
+});
+
+test('the sending rule on a real HTTP server: Retry-After is waited, attempts are counted, a given token is not renewed', async () => {
+  const seen: { path: string; authorization?: string }[] = [];
+  let flaky = 0;
+  const server = createServer((request, response) => {
+    seen.push({ path: request.url ?? '', authorization: request.headers.authorization });
+    if (request.url === '/flaky' && flaky++ < 2) {
+      response.writeHead(503, { 'retry-after': '0' }).end();
+    } else if (request.url === '/flaky') {
+      response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request","error_description":"no"}');
+    } else {
+      response.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const auth = new TesseraAuth({ token: 'Bearer abc', retry: { baseDelayMs: 1 } });
+    const flakyAnswer = await auth.fetch(`${base}/flaky`);
+    assert.equal(flakyAnswer.status, 400);
+    assert.throws(
+      () => unwrap({ error: { error: 'invalid_request' }, response: flakyAnswer }),
+      (e: unknown) => e instanceof ApiError && e.attempts === 3,
+    );
+    assert.equal(auth.stats.retries, 2);
+    const refused = await auth.fetch(`${base}/private`);
+    assert.equal(refused.status, 401, 'a given token cannot be renewed: the refusal is the answer');
+    assert.equal(auth.stats.renewalsAfter401, 0);
+    assert.deepEqual(
+      seen.map((s) => [s.path, s.authorization]),
+      [...Array(3).fill(['/flaky', 'Bearer abc']), ['/private', 'Bearer abc']],
+    );
+  } finally {
+    server.close();
+  }
 });
