@@ -375,15 +375,7 @@ async fn a_revoked_token_is_refused_within_the_poll_interval_and_the_client_rene
     let client = world.client(&world.customer);
     let token = client.access_token().await.unwrap();
     assert_eq!(world.projects_with(&token).await.0, 200);
-    let revoked = reqwest::Client::new()
-        .post(world.server.url("/oauth2/revoke"))
-        .basic_auth(&world.customer.id, Some(&world.customer.secret))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
-    assert!(eventually(WITHIN, || async { world.projects_with(&token).await.0 == 401 }).await, "the guard never refused the revoked token");
+    world.revoke(&world.customer, &token).await;
     // The client still holds the revoked token: it gets a 401, renews once, and succeeds.
     let projects: Value = client.get_json("/projects").await.unwrap();
     assert!(projects["items"].is_array());

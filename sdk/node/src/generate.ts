@@ -226,8 +226,7 @@ export async function readDocument(file: string): Promise<Json> {
   const text = await fs.readFile(file, 'utf8');
   try {
     if (/\.ya?ml$/i.test(file)) {
-      // js-yaml comes with openapi-typescript, which reads YAML the same way.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // js-yaml is what openapi-typescript's own YAML reading uses.
       const yaml = require('js-yaml') as { load(text: string): unknown };
       return yaml.load(text) as Json;
     }

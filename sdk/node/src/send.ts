@@ -1,4 +1,4 @@
-import { ApiError, NetworkError, TimeoutError, responseErrorMembers } from './errors';
+import { NetworkError, TimeoutError } from './errors';
 import { DEFAULT_RETRY, RETRYABLE, RetryPolicy, retryAfterMs, retryDelayMs, sleep } from './retry';
 import type { TokenSource } from './tokens';
 
@@ -93,10 +93,4 @@ export async function sendAuthorized(request: Request, tokens: TokenSource, t: T
     t.stats.retries++;
     await sleep(delay);
   }
-}
-
-/** The ApiError a non-2xx response stands for; its body is consumed. */
-export async function apiError(response: Response): Promise<ApiError> {
-  const { error, description } = await responseErrorMembers(response);
-  return new ApiError(response.status, error, description, attempts(response));
 }
