@@ -13,7 +13,7 @@
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tessera_testkit::Cli;
@@ -79,7 +79,7 @@ struct Revocations {
 
 /// Issues a token and revokes it, `max` times at most; stops at the first connection error
 /// (expected once the server is killed, a fault before).
-async fn revoke_burst(base: String, fixture: Fixture, killer: Arc<Killer>, max: usize, deadline: Instant) -> Revocations {
+async fn revoke_burst(base: String, fixture: Fixture, killer: Arc<Killer>, max: usize) -> Revocations {
     let client = http();
     let post = |path: &str| client.post(format!("{base}{path}")).basic_auth(&fixture.client_id, Some(&fixture.client_secret));
     let mut out = Revocations::default();
@@ -89,7 +89,7 @@ async fn revoke_burst(base: String, fixture: Fixture, killer: Arc<Killer>, max: 
         }
     };
     for _ in 0..max {
-        if killer.fired() || Instant::now() > deadline {
+        if killer.fired() {
             break;
         }
         let response = match post("/oauth2/token").form(&[CC]).send().await {
@@ -144,7 +144,8 @@ struct CliWrites {
     failures: Vec<String>,
 }
 
-/// One CLI worker: runs commands until `stop`, `max` commands or `deadline`.
+/// One CLI worker: runs commands until `stop` or `max` commands. No clock bounds it: how long a
+/// cycle takes depends on the machine and the store, what it checks must not.
 struct CliBurst {
     cli: Cli,
     org: String,
@@ -152,13 +153,12 @@ struct CliBurst {
     killer: Arc<Killer>,
     stop: Arc<AtomicBool>,
     max: usize,
-    deadline: Instant,
     label: String,
 }
 
 impl CliBurst {
     fn go_on(&self, commands: usize) -> bool {
-        commands < self.max && !self.stop.load(Ordering::SeqCst) && Instant::now() < self.deadline
+        commands < self.max && !self.stop.load(Ordering::SeqCst)
     }
 
     /// Runs one command: its JSON output if it exited 0 (an acknowledged write). Every command
@@ -237,7 +237,6 @@ async fn x01_kill_9_loses_no_acknowledged_write() {
     const HTTP_MAX: usize = 20;
     /// Commands per CLI worker and cycle.
     const CLI_MAX: usize = 20;
-    let test_deadline = Instant::now() + Duration::from_secs(40);
     let (first, fixture) = start_with(fixed_issuer());
     let regenerated = first
         .cli
@@ -267,13 +266,11 @@ async fn x01_kill_9_loses_no_acknowledged_write() {
     let client = http();
 
     for cycle in 0..CYCLES {
-        assert!(Instant::now() < test_deadline, "cycle {cycle} would start past the time budget");
         let server = servers.last().unwrap();
         // Never revoked: must still be active after every restart (so "inactive" below means revoked).
         let control = access_token(server, &fixture).await;
         let killer =
             Arc::new(Killer { pid: server.pid(), at: clock_pick(8, 40), acknowledged: AtomicUsize::new(0), fired: AtomicBool::new(false) });
-        let deadline = Instant::now() + Duration::from_secs(6);
         let stop = Arc::new(AtomicBool::new(false));
         let burst = |label: &str| CliBurst {
             cli: server.cli.clone(),
@@ -282,7 +279,6 @@ async fn x01_kill_9_loses_no_acknowledged_write() {
             killer: killer.clone(),
             stop: stop.clone(),
             max: CLI_MAX,
-            deadline,
             label: format!("crash-{cycle}-{label}"),
         };
         let creator = {
@@ -294,7 +290,7 @@ async fn x01_kill_9_loses_no_acknowledged_write() {
             std::thread::spawn(move || burst.regenerations(&id))
         };
         let http_workers: Vec<_> = (0..HTTP_WORKERS)
-            .map(|_| tokio::spawn(revoke_burst(server.base.clone(), fixture.clone(), killer.clone(), HTTP_MAX, deadline)))
+            .map(|_| tokio::spawn(revoke_burst(server.base.clone(), fixture.clone(), killer.clone(), HTTP_MAX)))
             .collect();
         let mut acknowledged = Vec::new();
         let mut problems = Vec::new();
@@ -422,7 +418,7 @@ async fn classify(response: reqwest::Response, what: &str, load: &mut Load, chec
     }
 }
 
-/// Token requests until the first connection error (the listener closed), `max` or `deadline`;
+/// Token requests until the first connection error (the listener closed) or `max`;
 /// every fifth token issued is revoked at once.
 async fn token_load(
     base: String,
@@ -431,7 +427,6 @@ async fn token_load(
     terminating: Arc<AtomicBool>,
     answered: Arc<AtomicUsize>,
     max: usize,
-    deadline: Instant,
 ) -> Load {
     let client = http();
     let post = |path: &str| client.post(format!("{base}{path}")).basic_auth(&fixture.client_id, Some(&fixture.client_secret));
@@ -443,9 +438,6 @@ async fn token_load(
         load.connection_errors += 1;
     };
     for n in 0..max {
-        if Instant::now() > deadline {
-            break;
-        }
         let response = match post("/oauth2/token").form(&[CC]).send().await {
             Ok(response) => response,
             Err(e) => {
@@ -497,10 +489,9 @@ async fn x06_sigterm_under_load_drains_and_keeps_keys() {
 
     let terminating = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs(30);
     let tasks: Vec<_> = (0..TASKS)
         .map(|_| {
-            let load = token_load(server.base.clone(), fixture.clone(), kid.clone(), terminating.clone(), answered.clone(), MAX, deadline);
+            let load = token_load(server.base.clone(), fixture.clone(), kid.clone(), terminating.clone(), answered.clone(), MAX);
             tokio::spawn(load)
         })
         .collect();
@@ -535,7 +526,7 @@ async fn x06_sigterm_under_load_drains_and_keeps_keys() {
     );
     assert!(exited_cleanly, "the server did not exit with status 0 after SIGTERM ({summary}); log:\n{}", server.log());
     assert!(problems.is_empty(), "{summary}; responses neither 200 nor a clean 503: {problems:?}");
-    assert_eq!(connection_errors, TASKS, "{summary}: every task ran until the listener closed, none ran out of requests or time");
+    assert_eq!(connection_errors, TASKS, "{summary}: every task ran until the listener closed, none ran out of requests");
 
     let restarted = restart(&server);
     assert_eq!(restarted.cli.json(&["keys", "list"]).unwrap(), keys_before, "same signing keys after SIGTERM and a restart");
