@@ -289,9 +289,8 @@ async fn x01_kill_9_loses_no_acknowledged_write() {
             let (burst, id) = (burst("r"), regenerated_client.clone());
             std::thread::spawn(move || burst.regenerations(&id))
         };
-        let http_workers: Vec<_> = (0..HTTP_WORKERS)
-            .map(|_| tokio::spawn(revoke_burst(server.base.clone(), fixture.clone(), killer.clone(), HTTP_MAX)))
-            .collect();
+        let http_workers: Vec<_> =
+            (0..HTTP_WORKERS).map(|_| tokio::spawn(revoke_burst(server.base.clone(), fixture.clone(), killer.clone(), HTTP_MAX))).collect();
         let mut acknowledged = Vec::new();
         let mut problems = Vec::new();
         for worker in http_workers {
