@@ -1,6 +1,6 @@
-//! Logs and traces (SPEC §14): `tracing` everywhere, written by `tracing-subscriber` as text or
-//! JSON through `tracing-appender`'s writer thread (a request never waits for stderr), and,
-//! with `--otlp-endpoint`, exported as OpenTelemetry traces over OTLP/HTTP.
+//! Logs and traces (SPEC §14): `tracing` everywhere, written as text by `tracing-subscriber` or
+//! as JSON by [`json_log`], through `tracing-appender`'s writer thread (a request never waits
+//! for stderr), and, with `--otlp-endpoint`, exported as OpenTelemetry traces over OTLP/HTTP.
 //!
 //! Targets:
 //! - [`REQUEST`]: the span of every request (request id, method, path, peer; the client id once
@@ -8,6 +8,8 @@
 //! - [`SPANS`]: the spans inside a request that only traces want (store calls, password
 //!   hashing, signing, outbound fetches). The log never enables them, so without
 //!   `--otlp-endpoint` no subscriber is interested and each costs one cached check.
+
+mod json_log;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -176,14 +178,7 @@ where
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_filter(filter)
             .boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(writer)
-            .with_filter(filter)
-            .boxed(),
+        LogFormat::Json => json_log::JsonLog::new(writer).with_filter(filter).boxed(),
     }
 }
 
