@@ -565,6 +565,26 @@ pub fn workspace_bin(package: &str, bin: &str) -> anyhow::Result<PathBuf> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut command = Command::new(cargo);
         command.args(["build", "--quiet", "-p", package, "--bin", bin]);
+        // Without the variables Cargo set for this test process: build scripts that watch one
+        // (ring's watches CARGO_MANIFEST_DIR) would otherwise run again, and the next plain
+        // `cargo test` would rebuild ring, rustls and everything above them once more.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_for_tests = [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "OUT_DIR",
+            ]
+            .contains(&name.as_ref())
+                || name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_EXE_");
+            if set_for_tests {
+                command.env_remove(name.as_ref());
+            }
+        }
         if profile_dir.file_name().is_some_and(|p| p == "release") {
             command.arg("--release");
         }
