@@ -139,37 +139,56 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        LINE.with(|line| {
-            // A line logged while this thread writes one (a `Debug` that logs) gets a buffer of its own.
-            let mut own = String::new();
-            let mut borrowed = line.try_borrow_mut();
-            let out = match borrowed.as_deref_mut() {
-                Ok(buffer) => buffer,
-                Err(_) => &mut own,
-            };
-            out.clear();
-            let metadata = event.metadata();
-            out.push_str("{\"timestamp\":\"");
-            rfc3339_micros(out, std::time::SystemTime::now());
-            out.push_str("\",\"level\":\"");
-            out.push_str(metadata.level().as_str());
-            out.push_str("\",");
-            event.record(&mut Json(&mut EventFields { out: &mut *out }));
-            out.push_str("\"target\":");
-            json_string(out, metadata.target());
-            if let Some(span) = ctx.event_span(event) {
-                out.push_str(",\"span\":{");
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    fields.write_members(out);
+        // The thread's buffer; a fresh one for a line logged while this thread writes another
+        // (a `Debug` that logs) or while the thread is ending (its locals already gone).
+        let written = LINE
+            .try_with(|line| {
+                let Ok(mut out) = line.try_borrow_mut() else { return false };
+                self.write_line(&mut out, event, &ctx);
+                // One huge line does not keep its memory for the thread's life.
+                if out.capacity() > 64 * 1024 {
+                    *out = String::with_capacity(512);
                 }
-                out.push_str("\"name\":");
-                json_string(out, span.name());
-                out.push('}');
+                true
+            })
+            .unwrap_or(false);
+        if !written {
+            self.write_line(&mut String::new(), event, &ctx);
+        }
+    }
+}
+
+impl<W> JsonLog<W>
+where
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    /// Formats `event` into `out` (emptied first) and hands the line to the writer.
+    fn write_line<S>(&self, out: &mut String, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        out.clear();
+        let metadata = event.metadata();
+        out.push_str("{\"timestamp\":\"");
+        rfc3339_micros(out, std::time::SystemTime::now());
+        out.push_str("\",\"level\":\"");
+        out.push_str(metadata.level().as_str());
+        out.push_str("\",");
+        event.record(&mut Json(&mut EventFields { out: &mut *out }));
+        out.push_str("\"target\":");
+        json_string(out, metadata.target());
+        if let Some(span) = ctx.event_span(event) {
+            out.push_str(",\"span\":{");
+            if let Some(fields) = span.extensions().get::<SpanFields>() {
+                fields.write_members(out);
             }
-            out.push_str("}\n");
-            // The writer queues the line (tracing-appender: dropped and counted when its queue is full).
-            let _ = self.writer.make_writer_for(metadata).write_all(out.as_bytes());
-        });
+            out.push_str("\"name\":");
+            json_string(out, span.name());
+            out.push('}');
+        }
+        out.push_str("}\n");
+        // The writer queues the line (tracing-appender: dropped and counted when its queue is full).
+        let _ = self.writer.make_writer_for(metadata).write_all(out.as_bytes());
     }
 }
 
@@ -320,6 +339,17 @@ mod tests {
         assert!(outside.get("span").is_none(), "{outside}");
         let timestamp = access["timestamp"].as_str().unwrap();
         assert_eq!((timestamp.len(), &timestamp[10..11], &timestamp[19..20], &timestamp[26..]), (27, "T", ".", "Z"), "{timestamp}");
+    }
+
+    #[test]
+    fn a_line_written_while_the_threads_buffer_is_in_use_gets_a_buffer_of_its_own() {
+        // As when a value's `Debug` logs under the global dispatcher (the scoped one of these
+        // tests drops such nested events): the buffer is borrowed while the event comes.
+        let lines = LINE.with(|line| {
+            let _held = line.borrow_mut();
+            lines_of(|| tracing::info!(value = "x", "while busy"))
+        });
+        assert_eq!((&lines[0]["message"], &lines[0]["value"]), (&json!("while busy"), &json!("x")));
     }
 
     #[test]
