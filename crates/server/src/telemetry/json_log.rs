@@ -65,11 +65,6 @@ impl SpanFields {
     }
 }
 
-/// An event's fields, written straight into the line as `"name":value,` members.
-struct EventFields<'a> {
-    out: &'a mut String,
-}
-
 /// Where a visitor puts each field: its name, and its JSON value as `value` writes it.
 trait Fields {
     fn field(&mut self, name: &'static str, value: impl FnOnce(&mut String));
@@ -81,12 +76,13 @@ impl Fields for SpanFields {
     }
 }
 
-impl Fields for EventFields<'_> {
+/// An event's fields, written straight into the line as `"name":value,` members.
+impl Fields for String {
     fn field(&mut self, name: &'static str, value: impl FnOnce(&mut String)) {
-        json_string(self.out, name);
-        self.out.push(':');
-        value(self.out);
-        self.out.push(',');
+        json_string(self, name);
+        self.push(':');
+        value(self);
+        self.push(',');
     }
 }
 
@@ -174,7 +170,7 @@ where
         out.push_str("\",\"level\":\"");
         out.push_str(metadata.level().as_str());
         out.push_str("\",");
-        event.record(&mut Json(&mut EventFields { out: &mut *out }));
+        event.record(&mut Json(out));
         out.push_str("\"target\":");
         json_string(out, metadata.target());
         if let Some(span) = ctx.event_span(event) {
