@@ -349,6 +349,15 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_line_does_not_keep_its_buffer_for_the_threads_life() {
+        let huge = "x".repeat(100 * 1024);
+        let lines = lines_of(|| tracing::info!(value = %huge, "huge"));
+        assert_eq!(lines[0]["value"].as_str().map(str::len), Some(huge.len()), "the line is written whole");
+        let capacity = LINE.with(|line| line.borrow().capacity());
+        assert!(capacity <= 64 * 1024, "the thread's buffer is let go after a huge line, yet it keeps {capacity} bytes");
+    }
+
+    #[test]
     fn the_timestamp_is_rfc3339_in_utc_to_the_microsecond() {
         let mut out = String::new();
         let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_795_392_000 + 3_600 * 14 + 60 * 5 + 9, 123_456_789);
